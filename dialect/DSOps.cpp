@@ -1,0 +1,373 @@
+// Verifiers of the ds ops. ODS checks element types; these check ranks, the dims that must
+// agree across operands, and attribute ranges, naming the operand or attribute at fault.
+#include "dialect/DSOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace mlir::ds;
+
+#define GET_OP_CLASSES
+#include "dialect/DSOps.cpp.inc"
+
+namespace {
+/// Collects shape facts of one op and reports the first violation.
+class ShapeCheck {
+public:
+  explicit ShapeCheck(Operation *op) : op(op) {}
+
+  /// `value` named `name` must have rank `rank`.
+  ShapeCheck &rank(Value value, StringRef name, int64_t rank) {
+    if (failed_ || cast<RankedTensorType>(value.getType()).getRank() == rank)
+      return *this;
+    (void)(fail() << name << " must have rank " << rank << ", got "
+                  << cast<RankedTensorType>(value.getType()).getRank());
+    return *this;
+  }
+  /// Dim `i` of `a` and dim `j` of `b` must agree where both are static.
+  ShapeCheck &same(Value a, StringRef na, unsigned i, Value b, StringRef nb, unsigned j) {
+    if (failed_)
+      return *this;
+    int64_t x = dim(a, i), y = dim(b, j);
+    if (ShapedType::isDynamic(x) || ShapedType::isDynamic(y) || x == y)
+      return *this;
+    (void)(fail() << na << " dim " << i << " (" << x << ") must equal " << nb << " dim " << j
+                  << " (" << y << ")");
+    return *this;
+  }
+  /// Dim `i` of `a` must be static and equal `expected`; `what` says what it stands for.
+  ShapeCheck &is(Value a, StringRef na, unsigned i, int64_t expected, StringRef what) {
+    if (failed_)
+      return *this;
+    int64_t x = dim(a, i);
+    if (x == expected)
+      return *this;
+    InFlightDiagnostic d = fail();
+    d << na << " dim " << i << " must be " << what << " (" << expected << "), got ";
+    if (ShapedType::isDynamic(x))
+      d << "?";
+    else
+      d << x;
+    return *this;
+  }
+  /// Dim `i` of `a` must be static.
+  ShapeCheck &staticDim(Value a, StringRef na, unsigned i, StringRef what) {
+    if (failed_ || !ShapedType::isDynamic(dim(a, i)))
+      return *this;
+    (void)(fail() << na << " dim " << i << " (" << what << ") must be static");
+    return *this;
+  }
+  ShapeCheck &sameElementType(Value a, StringRef na, Value b, StringRef nb) {
+    if (failed_ || elem(a) == elem(b))
+      return *this;
+    (void)(fail() << nb << " element type " << elem(b) << " must match " << na << " ("
+                  << elem(a) << ")");
+    return *this;
+  }
+  /// A free-form condition.
+  ShapeCheck &require(bool ok, const Twine &message) {
+    if (!failed_ && !ok)
+      fail() << message;
+    return *this;
+  }
+  LogicalResult result() const { return failure(failed_); }
+
+  static int64_t dim(Value v, unsigned i) {
+    auto t = cast<RankedTensorType>(v.getType());
+    return i < t.getRank() ? t.getDimSize(i) : ShapedType::kDynamic;
+  }
+  static Type elem(Value v) { return cast<RankedTensorType>(v.getType()).getElementType(); }
+
+private:
+  InFlightDiagnostic fail() {
+    failed_ = true;
+    return op->emitOpError();
+  }
+  Operation *op;
+  bool failed_ = false;
+};
+
+/// Heads of a query-side tensor must be a multiple of the kv heads.
+ShapeCheck &checkGroups(ShapeCheck &c, Value q, StringRef nq, unsigned iq, Value kv, StringRef nkv,
+                        unsigned ikv) {
+  c.staticDim(q, nq, iq, "query heads").staticDim(kv, nkv, ikv, "kv heads");
+  int64_t hq = ShapeCheck::dim(q, iq), hkv = ShapeCheck::dim(kv, ikv);
+  if (!ShapedType::isDynamic(hq) && !ShapedType::isDynamic(hkv))
+    c.require(hkv > 0 && hq % hkv == 0, Twine(nq) + " heads (" + Twine(hq) +
+                                            ") must be a multiple of " + nkv + " heads (" +
+                                            Twine(hkv) + ")");
+  return c;
+}
+
+/// Rows of a selection-producing op: Hq, or Hkv when a group shares one row.
+int64_t selectionRows(GroupReduce reduce, int64_t hq, int64_t hkv) {
+  return reduce == GroupReduce::none ? hq : hkv;
+}
+
+ShapeCheck &checkPaging(ShapeCheck &c, Value pageTable, Value seqLens, Value batchRef,
+                        StringRef batchName) {
+  c.rank(pageTable, "page_table", 2).rank(seqLens, "seq_lens", 1);
+  c.same(seqLens, "seq_lens", 0, pageTable, "page_table", 0);
+  c.same(seqLens, "seq_lens", 0, batchRef, batchName, 0);
+  return c;
+}
+
+/// K or V cache [num_pages, P, Hkv, d].
+ShapeCheck &checkKVCache(ShapeCheck &c, Value q, Value k, Value v) {
+  c.rank(q, "q", 3).rank(k, "k_cache", 4).rank(v, "v_cache", 4);
+  c.staticDim(q, "q", 2, "head dim").staticDim(k, "k_cache", 1, "page size");
+  for (unsigned i = 0; i < 4; ++i)
+    c.same(k, "k_cache", i, v, "v_cache", i);
+  c.same(q, "q", 2, k, "k_cache", 3);
+  checkGroups(c, q, "q", 1, k, "k_cache", 2);
+  c.sameElementType(q, "q", k, "k_cache").sameElementType(q, "q", v, "v_cache");
+  return c;
+}
+
+LogicalResult checkScaleAndCap(Operation *op, float scale, float softCap) {
+  if (!(scale > 0.0f) || !std::isfinite(scale))
+    return op->emitOpError() << "attribute 'scale' must be a positive finite number, got "
+                             << scale;
+  if (!(softCap >= 0.0f) || !std::isfinite(softCap))
+    return op->emitOpError() << "attribute 'soft_cap' must be >= 0 (0 disables it), got "
+                             << softCap;
+  return success();
+}
+} // namespace
+
+LogicalResult LabelGatherOp::verify() {
+  ShapeCheck c(*this);
+  c.rank(getX(), "x", 3).rank(getChannels(), "channels", 2).rank(getLabels(), "result", 3);
+  c.staticDim(getChannels(), "channels", 1, "label dim");
+  c.same(getX(), "x", 0, getLabels(), "result", 0).same(getX(), "x", 1, getLabels(), "result", 1);
+  c.same(getChannels(), "channels", 1, getLabels(), "result", 2);
+  checkGroups(c, getX(), "x", 1, getChannels(), "channels", 0);
+  c.staticDim(getX(), "x", 2, "head dim");
+  c.require(ShapeCheck::dim(getChannels(), 1) <= ShapeCheck::dim(getX(), 2) ||
+                ShapedType::isDynamic(ShapeCheck::dim(getX(), 2)),
+            "label dim (channels dim 1) must be <= head dim (x dim 2)");
+  c.sameElementType(getX(), "x", getLabels(), "result");
+  return c.result();
+}
+
+LogicalResult LabelAppendOp::verify() {
+  ShapeCheck c(*this);
+  Value cache = getLabelCache(), k = getK(), ch = getChannels(), slots = getSlotMapping();
+  c.rank(cache, "label_cache", 3).rank(k, "k", 3).rank(ch, "channels", 2)
+      .rank(slots, "slot_mapping", 1).rank(getResult(), "result", 3);
+  c.staticDim(k, "k", 2, "head dim").staticDim(ch, "channels", 1, "label dim");
+  c.same(cache, "label_cache", 0, k, "k", 1).same(cache, "label_cache", 0, ch, "channels", 0);
+  c.same(cache, "label_cache", 2, ch, "channels", 1).same(slots, "slot_mapping", 0, k, "k", 0);
+  for (unsigned i = 0; i < 3; ++i)
+    c.same(cache, "label_cache", i, getResult(), "result", i);
+  c.require(ShapeCheck::dim(ch, 1) <= ShapeCheck::dim(k, 2),
+            "label dim (channels dim 1) must be <= head dim (k dim 2)");
+  c.sameElementType(cache, "label_cache", k, "k")
+      .sameElementType(cache, "label_cache", getResult(), "result");
+  return c.result();
+}
+
+LogicalResult LabelScoreOp::verify() {
+  ShapeCheck c(*this);
+  Value ql = getQLabel(), cache = getLabelCache(), out = getScores();
+  c.rank(ql, "q_label", 3).rank(cache, "label_cache", 3).rank(out, "result", 3);
+  c.staticDim(ql, "q_label", 2, "label dim");
+  c.same(ql, "q_label", 2, cache, "label_cache", 2);
+  checkGroups(c, ql, "q_label", 1, cache, "label_cache", 0);
+  checkPaging(c, getPageTable(), getSeqLens(), ql, "q_label");
+  c.same(ql, "q_label", 0, out, "result", 0);
+  c.sameElementType(ql, "q_label", cache, "label_cache");
+  if (succeeded(c.result()))
+    c.is(out, "result", 1,
+         selectionRows(getGroupReduce(), ShapeCheck::dim(ql, 1), ShapeCheck::dim(cache, 0)),
+         getGroupReduce() == GroupReduce::none ? "query heads" : "kv heads (group_reduce)");
+  if (failed(c.result()))
+    return failure();
+  return checkScaleAndCap(*this, getScale().convertToFloat(), 0.0f);
+}
+
+static LogicalResult verifySummaryPair(ShapeCheck &c, Value kmin, Value kmax, Value newMin,
+                                       Value newMax) {
+  c.rank(kmin, "kmin", 3).rank(kmax, "kmax", 3).rank(newMin, "result 0", 3)
+      .rank(newMax, "result 1", 3);
+  for (unsigned i = 0; i < 3; ++i)
+    c.same(kmin, "kmin", i, kmax, "kmax", i)
+        .same(kmin, "kmin", i, newMin, "result 0", i)
+        .same(kmin, "kmin", i, newMax, "result 1", i);
+  c.sameElementType(kmin, "kmin", kmax, "kmax");
+  return c.result();
+}
+
+LogicalResult PageSummaryOp::verify() {
+  ShapeCheck c(*this);
+  verifySummaryPair(c, getKmin(), getKmax(), getNewKmin(), getNewKmax());
+  c.rank(getK(), "k", 4).staticDim(getK(), "k", 1, "page size");
+  c.same(getKmin(), "kmin", 0, getK(), "k", 0).same(getKmin(), "kmin", 1, getK(), "k", 2)
+      .same(getKmin(), "kmin", 2, getK(), "k", 3);
+  c.sameElementType(getKmin(), "kmin", getK(), "k");
+  checkPaging(c, getPageTable(), getSeqLens(), getPageTable(), "page_table");
+  return c.result();
+}
+
+LogicalResult PageSummaryAppendOp::verify() {
+  ShapeCheck c(*this);
+  verifySummaryPair(c, getKmin(), getKmax(), getNewKmin(), getNewKmax());
+  c.rank(getK(), "k", 3).rank(getSlotMapping(), "slot_mapping", 1);
+  c.same(getKmin(), "kmin", 1, getK(), "k", 1).same(getKmin(), "kmin", 2, getK(), "k", 2);
+  c.same(getSlotMapping(), "slot_mapping", 0, getK(), "k", 0);
+  c.sameElementType(getKmin(), "kmin", getK(), "k");
+  return c.result();
+}
+
+LogicalResult PageScoreOp::verify() {
+  ShapeCheck c(*this);
+  Value q = getQ(), kmin = getKmin(), out = getScores();
+  c.rank(q, "q", 3).rank(kmin, "kmin", 3).rank(getKmax(), "kmax", 3).rank(out, "result", 3);
+  for (unsigned i = 0; i < 3; ++i)
+    c.same(kmin, "kmin", i, getKmax(), "kmax", i);
+  c.staticDim(q, "q", 2, "head dim").same(q, "q", 2, kmin, "kmin", 2);
+  checkGroups(c, q, "q", 1, kmin, "kmin", 1);
+  checkPaging(c, getPageTable(), getSeqLens(), q, "q");
+  c.same(q, "q", 0, out, "result", 0).same(getPageTable(), "page_table", 1, out, "result", 2);
+  c.sameElementType(q, "q", kmin, "kmin").sameElementType(q, "q", getKmax(), "kmax");
+  if (succeeded(c.result()))
+    c.is(out, "result", 1,
+         selectionRows(getGroupReduce(), ShapeCheck::dim(q, 1), ShapeCheck::dim(kmin, 1)),
+         getGroupReduce() == GroupReduce::none ? "query heads" : "kv heads (group_reduce)");
+  return c.result();
+}
+
+LogicalResult TopKOp::verify() {
+  ShapeCheck c(*this);
+  c.rank(getScores(), "scores", 3).rank(getLens(), "lens", 1).rank(getIndices(), "result", 3);
+  c.same(getScores(), "scores", 0, getLens(), "lens", 0)
+      .same(getScores(), "scores", 0, getIndices(), "result", 0)
+      .same(getScores(), "scores", 1, getIndices(), "result", 1);
+  c.is(getIndices(), "result", 2, getK(), "k");
+  int64_t n = ShapeCheck::dim(getScores(), 2);
+  c.require(ShapedType::isDynamic(n) || getK() <= n,
+            "attribute 'k' (" + Twine(getK()) + ") must be <= scores dim 2 (" + Twine(n) + ")");
+  return c.result();
+}
+
+LogicalResult TopPOp::verify() {
+  ShapeCheck c(*this);
+  c.rank(getLogits(), "logits", 3).rank(getIndices(), "indices", 3).rank(getKept(), "result 0", 3)
+      .rank(getCounts(), "result 1", 2);
+  for (unsigned i = 0; i < 3; ++i)
+    c.same(getLogits(), "logits", i, getIndices(), "indices", i)
+        .same(getLogits(), "logits", i, getKept(), "result 0", i);
+  c.same(getLogits(), "logits", 0, getCounts(), "result 1", 0)
+      .same(getLogits(), "logits", 1, getCounts(), "result 1", 1);
+  float p = getTopP().convertToFloat(), eps = getEps().convertToFloat();
+  c.require(p > 0.0f && p <= 1.0f, "attribute 'top_p' must be in (0, 1], got " + Twine(std::to_string(p)));
+  c.require(eps > 0.0f && eps < 1.0f, "attribute 'eps' must be in (0, 1), got " + Twine(std::to_string(eps)));
+  return c.result();
+}
+
+LogicalResult SampleResidualOp::verify() {
+  ShapeCheck c(*this);
+  c.rank(getFixed(), "fixed", 3).rank(getSeqLens(), "seq_lens", 1).rank(getPhilox(), "philox", 1)
+      .rank(getIndices(), "result 0", 3).rank(getLogWeights(), "result 1", 3);
+  c.is(getPhilox(), "philox", 0, 2, "[seed, offset]");
+  c.same(getFixed(), "fixed", 0, getSeqLens(), "seq_lens", 0);
+  for (unsigned i = 0; i < 2; ++i)
+    c.same(getFixed(), "fixed", i, getIndices(), "result 0", i);
+  for (unsigned i = 0; i < 3; ++i)
+    c.same(getIndices(), "result 0", i, getLogWeights(), "result 1", i);
+  c.is(getIndices(), "result 0", 2, getNumSamples(), "num_samples");
+  return c.result();
+}
+
+LogicalResult SparseDecodeOp::verify() {
+  ShapeCheck c(*this);
+  Value q = getQ(), idx = getIndices();
+  checkKVCache(c, q, getKCache(), getVCache());
+  checkPaging(c, getPageTable(), getSeqLens(), q, "q");
+  c.rank(idx, "indices", 3).rank(getO(), "result", 3);
+  c.same(q, "q", 0, idx, "indices", 0);
+  for (unsigned i = 0; i < 3; ++i)
+    c.same(q, "q", i, getO(), "result", i);
+  c.sameElementType(q, "q", getO(), "result");
+  if (succeeded(c.result())) {
+    int64_t hsel = ShapeCheck::dim(idx, 1), hq = ShapeCheck::dim(q, 1),
+            hkv = ShapeCheck::dim(getKCache(), 2);
+    c.require(hsel == hq || hsel == hkv,
+              "indices dim 1 must be the query heads (" + Twine(hq) + ") or the kv heads (" +
+                  Twine(hkv) + "), got " +
+                  (ShapedType::isDynamic(hsel) ? Twine("?") : Twine(hsel)));
+  }
+  if (Value w = getLogWeights()) {
+    c.rank(w, "log_weights", 3);
+    for (unsigned i = 0; i < 3; ++i)
+      c.same(idx, "indices", i, w, "log_weights", i);
+  }
+  if (failed(c.result()))
+    return failure();
+  return checkScaleAndCap(*this, getScale().convertToFloat(), getSoftCap().convertToFloat());
+}
+
+LogicalResult DenseDecodeOp::verify() {
+  ShapeCheck c(*this);
+  Value q = getQ();
+  checkKVCache(c, q, getKCache(), getVCache());
+  checkPaging(c, getPageTable(), getSeqLens(), q, "q");
+  c.rank(getO(), "result", 3);
+  for (unsigned i = 0; i < 3; ++i)
+    c.same(q, "q", i, getO(), "result", i);
+  c.sameElementType(q, "q", getO(), "result");
+  if (failed(c.result()))
+    return failure();
+  return checkScaleAndCap(*this, getScale().convertToFloat(), getSoftCap().convertToFloat());
+}
+
+/// Shared by prefill and decode: q, k [N, H, d], v [N, H, e], slopes [H], states [S, H, d, e].
+static void checkLinearOperands(ShapeCheck &c, Value q, Value k, Value v, Value slopes,
+                                Value states, Value o) {
+  c.rank(q, "q", 3).rank(k, "k", 3).rank(v, "v", 3).rank(slopes, "slopes", 1)
+      .rank(states, "states", 4).rank(o, "result 0", 3);
+  for (unsigned i = 0; i < 3; ++i)
+    c.same(q, "q", i, k, "k", i);
+  c.same(q, "q", 0, v, "v", 0).same(q, "q", 1, v, "v", 1);
+  c.staticDim(q, "q", 1, "heads").staticDim(q, "q", 2, "key dim").staticDim(v, "v", 2, "value dim");
+  c.same(q, "q", 1, slopes, "slopes", 0).same(q, "q", 1, states, "states", 1)
+      .same(q, "q", 2, states, "states", 2).same(v, "v", 2, states, "states", 3);
+  c.same(v, "v", 0, o, "result 0", 0).same(v, "v", 1, o, "result 0", 1)
+      .same(v, "v", 2, o, "result 0", 2);
+  c.sameElementType(q, "q", k, "k").sameElementType(q, "q", v, "v")
+      .sameElementType(q, "q", o, "result 0");
+}
+
+LogicalResult LinearAttnPrefillOp::verify() {
+  ShapeCheck c(*this);
+  checkLinearOperands(c, getQ(), getK(), getV(), getSlopes(), getStates(), getO());
+  c.rank(getCuSeqlens(), "cu_seqlens", 1).rank(getStateIndices(), "state_indices", 1)
+      .rank(getHasInitialState(), "has_initial_state", 1).rank(getNewStates(), "result 1", 4);
+  for (unsigned i = 0; i < 4; ++i)
+    c.same(getStates(), "states", i, getNewStates(), "result 1", i);
+  c.same(getStateIndices(), "state_indices", 0, getHasInitialState(), "has_initial_state", 0);
+  int64_t nb = ShapeCheck::dim(getStateIndices(), 0), nc = ShapeCheck::dim(getCuSeqlens(), 0);
+  c.require(ShapedType::isDynamic(nb) || ShapedType::isDynamic(nc) || nc == nb + 1,
+            "cu_seqlens dim 0 (" + Twine(nc) + ") must be state_indices dim 0 + 1 (" +
+                Twine(nb + 1) + ")");
+  Value inter = getIntermediate();
+  c.require(static_cast<bool>(inter) == getKeepIntermediate(),
+            "result 'intermediate' is present exactly when 'keep_intermediate' is set");
+  if (inter) {
+    c.rank(inter, "intermediate", 4).same(inter, "intermediate", 0, getQ(), "q", 0);
+    for (unsigned i = 1; i < 4; ++i)
+      c.same(inter, "intermediate", i, getStates(), "states", i);
+  }
+  return c.result();
+}
+
+LogicalResult LinearAttnDecodeOp::verify() {
+  ShapeCheck c(*this);
+  checkLinearOperands(c, getQ(), getK(), getV(), getSlopes(), getStates(), getO());
+  c.rank(getStateIndices(), "state_indices", 1).rank(getNewStates(), "result 1", 4);
+  c.same(getQ(), "q", 0, getStateIndices(), "state_indices", 0);
+  for (unsigned i = 0; i < 4; ++i)
+    c.same(getStates(), "states", i, getNewStates(), "result 1", i);
+  return c.result();
+}

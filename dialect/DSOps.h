@@ -1,0 +1,14 @@
+#ifndef DS_DIALECT_DSOPS_H
+#define DS_DIALECT_DSOPS_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "dialect/DSAttrs.h"
+#include "dialect/DSDialect.h"
+
+#define GET_OP_CLASSES
+#include "dialect/DSOps.h.inc"
+
+#endif // DS_DIALECT_DSOPS_H

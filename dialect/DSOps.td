@@ -1,0 +1,272 @@
+#ifndef DS_OPS_TD
+#define DS_OPS_TD
+
+include "dialect/DSDialect.td"
+include "dialect/DSAttrs.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/CommonAttrConstraints.td"
+
+//===----------------------------------------------------------------------===//
+// Type constraints
+//===----------------------------------------------------------------------===//
+
+def DS_DataTensor : RankedTensorOf<[BF16, F16]>;
+def DS_F32Tensor : RankedTensorOf<[F32]>;
+def DS_IndexTensor : RankedTensorOf<[I32]>;
+def DS_SeedTensor : RankedTensorOf<[I64]>;
+
+// Every ds op is pure on tensors and may carry a kernel config chosen by a pass.
+class DS_TensorOp<string mnemonic, list<Trait> traits = []>
+    : DS_Op<mnemonic, !listconcat(traits, [Pure])> {
+  let hasVerifier = 1;
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Labels (Double Sparsity)
+//===----------------------------------------------------------------------===//
+
+def DS_LabelGatherOp : DS_TensorOp<"label_gather"> {
+  let summary = "Gather the label channels of keys or queries";
+  let description = [{
+    `labels[n, h, j] = x[n, h, channels[h / g, j]]` with `g = H / Hkv`, where `x : [N, H, d]`
+    (keys: H = Hkv; queries: H = Hq), `channels : [Hkv, r]`, `r <= d`. A channel index outside
+    `[0, d)` yields 0.
+
+    ```mlir
+    %ql = ds.label_gather %q, %channels
+        : (tensor<?x32x128xbf16>, tensor<8x16xi32>) -> tensor<?x32x16xbf16>
+    ```
+  }];
+  let arguments = (ins DS_DataTensor:$x, DS_IndexTensor:$channels,
+                       OptionalAttr<DS_KernelConfigAttr>:$config);
+  let results = (outs DS_DataTensor:$labels);
+}
+
+def DS_LabelAppendOp : DS_TensorOp<"label_append"> {
+  let summary = "Append the labels of new keys to the label cache";
+  let description = [{
+    The label cache is head-major, `[Hkv, S, r]` over the `S` token slots of the KV pool
+    (slot = `page * P + offset`), so one head's consecutive tokens are contiguous. For every new
+    token `t`: `cache[h, slot_mapping[t], j] = k[t, h, channels[h, j]]`. Tokens whose slot is
+    outside `[0, S)` are skipped; channel indices outside `[0, d)` write 0.
+
+    ```mlir
+    %c2 = ds.label_append %cache, %k, %channels, %slots
+        : (tensor<8x?x16xbf16>, tensor<?x8x128xbf16>, tensor<8x16xi32>, tensor<?xi32>)
+        -> tensor<8x?x16xbf16>
+    ```
+  }];
+  let arguments = (ins DS_DataTensor:$label_cache, DS_DataTensor:$k, DS_IndexTensor:$channels,
+                       DS_IndexTensor:$slot_mapping, OptionalAttr<DS_KernelConfigAttr>:$config);
+  let results = (outs DS_DataTensor:$result);
+}
+
+def DS_LabelScoreOp : DS_TensorOp<"label_score"> {
+  let summary = "Approximate attention scores from labels over a paged label cache";
+  let description = [{
+    `a[b, h, t] = scale * sum_j q_label[b, h, j] * cache[h / g, slot(b, t), j]` for `t < n_b`,
+    with `slot(b, t) = page_table[b, t / P] * P + t % P`, accumulated in f32. Positions
+    `t >= n_b` (and `t` beyond the page table) are `-inf`. `n_b` is clamped to
+    `[0, max_pages * P]` and to the result's last dim; slots outside the cache read as `-inf`.
+    With `group_reduce = sum | max` the `g` query heads of a group share one row (result has Hkv
+    rows per request) and the score is their sum or max.
+
+    ```mlir
+    %a = ds.label_score %ql, %cache, %page_table, %seq_lens {page_size = 1 : i64, scale = 0.25 : f32}
+        : (tensor<?x32x16xbf16>, tensor<32x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>)
+        -> tensor<?x32x?xf32>
+    ```
+  }];
+  let arguments = (ins DS_DataTensor:$q_label, DS_DataTensor:$label_cache,
+                       DS_IndexTensor:$page_table, DS_IndexTensor:$seq_lens,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$page_size, F32Attr:$scale,
+                       DefaultValuedAttr<DS_GroupReduceAttr, "::mlir::ds::GroupReduce::none">:$group_reduce,
+                       OptionalAttr<DS_KernelConfigAttr>:$config);
+  let results = (outs DS_F32Tensor:$scores);
+}
+
+//===----------------------------------------------------------------------===//
+// Page summaries (Quest)
+//===----------------------------------------------------------------------===//
+
+def DS_PageSummaryOp : DS_TensorOp<"page_summary"> {
+  let summary = "Per-page, per-channel key minimum and maximum";
+  let description = [{
+    For every page `p` of every request: `kmin[p, hk, j] = min_t K[p, t, hk, j]` and `kmax` the
+    max, over the tokens present (`t < n_b - i * P` for the request's `i`-th page). Pages that
+    no request names keep the values of the `kmin`/`kmax` operands.
+
+    ```mlir
+    %mn, %mx = ds.page_summary %kmin, %kmax, %k, %page_table, %seq_lens
+        : (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>)
+        -> (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>)
+    ```
+  }];
+  let arguments = (ins DS_DataTensor:$kmin, DS_DataTensor:$kmax, DS_DataTensor:$k,
+                       DS_IndexTensor:$page_table, DS_IndexTensor:$seq_lens,
+                       OptionalAttr<DS_KernelConfigAttr>:$config);
+  let results = (outs DS_DataTensor:$new_kmin, DS_DataTensor:$new_kmax);
+}
+
+def DS_PageSummaryAppendOp : DS_TensorOp<"page_summary_append"> {
+  let summary = "Update page summaries with appended keys";
+  let description = [{
+    For each new token `t` at slot `s = slot_mapping[t]` (page `s / P`, offset `s % P`): offset 0
+    starts the page (`kmin = kmax = k[t]`), any other offset folds `k[t]` into the running min
+    and max. Slots outside `[0, num_pages * P)` are skipped. `P` is the `page_size` attribute.
+  }];
+  let arguments = (ins DS_DataTensor:$kmin, DS_DataTensor:$kmax, DS_DataTensor:$k,
+                       DS_IndexTensor:$slot_mapping, ConfinedAttr<I64Attr, [IntPositive]>:$page_size,
+                       OptionalAttr<DS_KernelConfigAttr>:$config);
+  let results = (outs DS_DataTensor:$new_kmin, DS_DataTensor:$new_kmax);
+}
+
+def DS_PageScoreOp : DS_TensorOp<"page_score"> {
+  let summary = "Quest criticality of every page of a request";
+  let description = [{
+    `u[b, h, i] = sum_j max(q[b, h, j] * kmin[p, h / g, j], q[b, h, j] * kmax[p, h / g, j])`
+    with `p = page_table[b, i]`, for pages `i < cdiv(n_b, P)`; later entries are `-inf`, and so
+    are pages whose number is outside `[0, num_pages)`. `group_reduce` as for `label_score`.
+  }];
+  let arguments = (ins DS_DataTensor:$q, DS_DataTensor:$kmin, DS_DataTensor:$kmax,
+                       DS_IndexTensor:$page_table, DS_IndexTensor:$seq_lens,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$page_size,
+                       DefaultValuedAttr<DS_GroupReduceAttr, "::mlir::ds::GroupReduce::none">:$group_reduce,
+                       OptionalAttr<DS_KernelConfigAttr>:$config);
+  let results = (outs DS_F32Tensor:$scores);
+}
+
+//===----------------------------------------------------------------------===//
+// Selection
+//===----------------------------------------------------------------------===//
+
+def DS_TopKOp : DS_TensorOp<"topk"> {
+  let summary = "Indices of the k largest scores of every ragged row";
+  let description = [{
+    Row `(b, h)` of `scores : [B, H, N]` is valid for `t < n_b = cdiv(lens[b], divisor)` (clamped
+    to `[0, N]`). The result holds the indices of the `k` largest valid scores in any order; a row
+    with fewer than `k` valid entries lists them all and pads with `-1`. With `keep_last`, index
+    `n_b - 1` is always selected (Quest keeps the partial last page). Ties are broken arbitrarily.
+
+    ```mlir
+    %idx = ds.topk %scores, %seq_lens {k = 256 : i64}
+        : (tensor<?x32x?xf32>, tensor<?xi32>) -> tensor<?x32x256xi32>
+    ```
+  }];
+  let arguments = (ins DS_F32Tensor:$scores, DS_IndexTensor:$lens,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$k,
+                       DefaultValuedAttr<ConfinedAttr<I64Attr, [IntPositive]>, "1">:$divisor,
+                       UnitAttr:$keep_last, OptionalAttr<DS_KernelConfigAttr>:$config);
+  let results = (outs DS_IndexTensor:$indices);
+}
+
+def DS_TopPOp : DS_TensorOp<"topp"> {
+  let summary = "Keep the smallest candidate set whose softmax mass reaches top_p";
+  let description = [{
+    Over the candidates of row `(b, h)` (`indices[b, h, i] >= 0`), `p_i = softmax(logits[b, h, :])`.
+    A binary search on the threshold `l` finds the largest `l` with
+    `sum_{p_i >= l} p_i >= top_p` (to within `eps`); the kept candidates are compacted to the front
+    of `kept` (other entries `-1`) and `counts[b, h]` says how many.
+  }];
+  let arguments = (ins DS_F32Tensor:$logits, DS_IndexTensor:$indices,
+                       F32Attr:$top_p,
+                       DefaultValuedAttr<F32Attr, "1.0e-4">:$eps,
+                       OptionalAttr<DS_KernelConfigAttr>:$config);
+  let results = (outs DS_IndexTensor:$kept, DS_IndexTensor:$counts);
+}
+
+def DS_SampleResidualOp : DS_TensorOp<"sample_residual"> {
+  let summary = "Uniform sample without replacement from the tokens not already selected";
+  let description = [{
+    The residual set of row `(b, h)` is `R = [0, n_b) \ fixed[b, h, :]`. Draws
+    `min(num_samples, |R|)` distinct members of `R` uniformly with a counter-based generator
+    keyed by `philox = [seed, offset]` and `(b, h)` (reproducible). `log_weights` holds
+    `log(|R| / n_s)` for each drawn index; unused entries are `-1` with weight `-inf`.
+  }];
+  let arguments = (ins DS_IndexTensor:$fixed, DS_IndexTensor:$seq_lens, DS_SeedTensor:$philox,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$num_samples,
+                       OptionalAttr<DS_KernelConfigAttr>:$config);
+  let results = (outs DS_IndexTensor:$indices, DS_F32Tensor:$log_weights);
+}
+
+//===----------------------------------------------------------------------===//
+// Decode attention
+//===----------------------------------------------------------------------===//
+
+def DS_SparseDecodeOp : DS_TensorOp<"sparse_decode"> {
+  let summary = "Decode attention over selected tokens or pages";
+  let description = [{
+    `o[b, h] = sum_{t in I} softmax_t(x_t) V_t` with `x_t = cap(scale * q[b, h] . K_t) + w_t`,
+    `cap(x) = soft_cap * tanh(x / soft_cap)` when `soft_cap > 0`, `w_t` the optional log-weight.
+    `indices : [B, Hsel, k]` with `Hsel = Hq` (per-head selection) or `Hsel = Hkv` (shared by
+    the group). `granularity = token`: an index is a token position; `page`: a logical page
+    number, all its tokens below `n_b` attend. Index `-1`, positions `>= n_b` and physical pages
+    outside `[0, num_pages)` are skipped. A row with nothing selected yields 0.
+
+    ```mlir
+    %o = ds.sparse_decode %q, %k, %v, %page_table, %seq_lens, %idx {scale = 0.088 : f32}
+        : (tensor<?x32x128xbf16>, tensor<?x1x32x128xbf16>, tensor<?x1x32x128xbf16>,
+           tensor<?x?xi32>, tensor<?xi32>, tensor<?x32x256xi32>) -> tensor<?x32x128xbf16>
+    ```
+  }];
+  let arguments = (ins DS_DataTensor:$q, DS_DataTensor:$k_cache, DS_DataTensor:$v_cache,
+                       DS_IndexTensor:$page_table, DS_IndexTensor:$seq_lens,
+                       DS_IndexTensor:$indices, Optional<DS_F32Tensor>:$log_weights,
+                       F32Attr:$scale, DefaultValuedAttr<F32Attr, "0.0">:$soft_cap,
+                       DefaultValuedAttr<DS_GranularityAttr, "::mlir::ds::Granularity::token">:$granularity,
+                       OptionalAttr<DS_KernelConfigAttr>:$config);
+  let results = (outs DS_DataTensor:$o);
+}
+
+def DS_DenseDecodeOp : DS_TensorOp<"dense_decode"> {
+  let summary = "Decode attention over every token of each request";
+  let description = [{
+    `o[b, h] = softmax_{t < n_b}(cap(scale * q[b, h] . K_t)) V` over the paged cache. `n_b` is
+    clamped to `[0, max_pages * P]`; page numbers outside `[0, num_pages)` are skipped.
+  }];
+  let arguments = (ins DS_DataTensor:$q, DS_DataTensor:$k_cache, DS_DataTensor:$v_cache,
+                       DS_IndexTensor:$page_table, DS_IndexTensor:$seq_lens,
+                       F32Attr:$scale, DefaultValuedAttr<F32Attr, "0.0">:$soft_cap,
+                       OptionalAttr<DS_KernelConfigAttr>:$config);
+  let results = (outs DS_DataTensor:$o);
+}
+
+//===----------------------------------------------------------------------===//
+// Linear attention (Lightning Attention)
+//===----------------------------------------------------------------------===//
+
+def DS_LinearAttnPrefillOp : DS_TensorOp<"linear_attn_prefill"> {
+  let summary = "Chunked linear attention with per-head decay over a packed ragged batch";
+  let description = [{
+    Request `b` owns tokens `[cu_seqlens[b], cu_seqlens[b+1])` of the packed `q, k : [T, H, d]`,
+    `v : [T, H, e]`, and state slot `state_indices[b]` of `states : [slots, H, d, e]` (f32). Its
+    recurrence starts from that slot when `has_initial_state[b] != 0`, else from zero:
+    `S_t = exp(-slopes[h]) S_{t-1} + k_t^T v_t`, `o_t = q_t S_t`. The final state is written back
+    to the slot. It is computed in chunks of `chunk_size` tokens (intra-chunk masked matmul,
+    inter-chunk state matmul). With `keep_intermediate`, `intermediate[t]` is the state after
+    token `t` (speculative verify). Requests whose slot is outside `[0, slots)` are skipped.
+  }];
+  let arguments = (ins DS_DataTensor:$q, DS_DataTensor:$k, DS_DataTensor:$v, DS_F32Tensor:$slopes,
+                       DS_IndexTensor:$cu_seqlens, DS_F32Tensor:$states,
+                       DS_IndexTensor:$state_indices, DS_IndexTensor:$has_initial_state,
+                       DefaultValuedAttr<ConfinedAttr<I64Attr, [IntPositive]>, "64">:$chunk_size,
+                       UnitAttr:$keep_intermediate, OptionalAttr<DS_KernelConfigAttr>:$config);
+  let results = (outs DS_DataTensor:$o, DS_F32Tensor:$new_states,
+                      Optional<DS_F32Tensor>:$intermediate);
+}
+
+def DS_LinearAttnDecodeOp : DS_TensorOp<"linear_attn_decode"> {
+  let summary = "One linear-attention decode step per request";
+  let description = [{
+    For request `b` with slot `s = state_indices[b]`: `S <- exp(-slopes[h]) S + k_b^T v_b`,
+    `o_b = q_b S`, reading and writing each state once. Slots outside `[0, slots)` give `o = 0`
+    and no write.
+  }];
+  let arguments = (ins DS_DataTensor:$q, DS_DataTensor:$k, DS_DataTensor:$v, DS_F32Tensor:$slopes,
+                       DS_F32Tensor:$states, DS_IndexTensor:$state_indices,
+                       OptionalAttr<DS_KernelConfigAttr>:$config);
+  let results = (outs DS_DataTensor:$o, DS_F32Tensor:$new_states);
+}
+
+#endif // DS_OPS_TD

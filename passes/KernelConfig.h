@@ -1,0 +1,28 @@
+#ifndef DS_PASSES_KERNELCONFIG_H
+#define DS_PASSES_KERNELCONFIG_H
+
+#include "dialect/DSAttrs.h"
+#include "mlir/IR/Operation.h"
+
+namespace mlir {
+namespace ds {
+
+/// Hardware facts the tiling heuristics need, from the pass options or the JIT spec.
+struct TargetInfo {
+  int64_t smCount = 132;
+  int64_t chipVersion = 90; // sm_XY -> XY
+};
+
+/// Parses "sm_90" / "sm_90a" / "sm_80"; fails for anything older than sm_80.
+FailureOr<int64_t> parseChip(llvm::StringRef chip);
+
+/// The heuristic choice for `op` (a ds op) on `target`.
+KernelConfigAttr chooseKernelConfig(Operation *op, const TargetInfo &target);
+
+/// The config an op carries; a lowering calls this and fails loudly when it is missing.
+FailureOr<KernelConfigAttr> requireKernelConfig(Operation *op);
+
+} // namespace ds
+} // namespace mlir
+
+#endif // DS_PASSES_KERNELCONFIG_H

@@ -1,0 +1,3 @@
+#include "passes/Passes.h"
+
+void mlir::ds::registerAllDSPasses() { registerDSPasses(); }

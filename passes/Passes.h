@@ -1,0 +1,23 @@
+#ifndef DS_PASSES_PASSES_H
+#define DS_PASSES_PASSES_H
+
+#include "dialect/DSDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+namespace ds {
+
+#define GEN_PASS_DECL
+#include "passes/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "passes/Passes.h.inc"
+
+/// Registers every ds pass (generated registerDSPasses) and the named pipelines.
+void registerAllDSPasses();
+
+} // namespace ds
+} // namespace mlir
+
+#endif // DS_PASSES_PASSES_H

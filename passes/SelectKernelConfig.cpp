@@ -1,0 +1,100 @@
+// ds-select-kernel-config: the one place tuning choices are made.
+#include "dialect/DSOps.h"
+#include "passes/KernelConfig.h"
+#include "passes/Passes.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace mlir {
+namespace ds {
+#define GEN_PASS_DEF_SELECTKERNELCONFIGPASS
+#include "passes/Passes.h.inc"
+} // namespace ds
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::ds;
+
+FailureOr<int64_t> mlir::ds::parseChip(llvm::StringRef chip) {
+  int64_t v = 0;
+  if (!chip.consume_front("sm_"))
+    return failure();
+  chip.consume_back("a");
+  if (chip.getAsInteger(10, v) || v < 80)
+    return failure();
+  return v;
+}
+
+static int64_t elemBytes(Value v) {
+  return cast<RankedTensorType>(v.getType()).getElementTypeBitWidth() / 8;
+}
+static int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
+
+KernelConfigAttr mlir::ds::chooseKernelConfig(Operation *op, const TargetInfo &target) {
+  MLIRContext *ctx = op->getContext();
+  // 16-byte vectors along the contiguous dim, the widest that divides it.
+  auto vectorFor = [](int64_t dim, int64_t bytes) {
+    int64_t w = 16 / bytes;
+    while (w > 1 && dim % w != 0)
+      w /= 2;
+    return w;
+  };
+  // Splits: enough CTAs to cover every SM a few times even when the batch is small; the
+  // runtime launch plan caps it further from the actual batch (see codegen).
+  int64_t splitsCap = std::max<int64_t>(1, target.smCount / 4);
+  return llvm::TypeSwitch<Operation *, KernelConfigAttr>(op)
+      .Case<DenseDecodeOp>([&](auto d) {
+        int64_t hd = dimOf(d.getQ(), 2);
+        return KernelConfigAttr::get(ctx, 64, 4, splitsCap, 2, vectorFor(hd, elemBytes(d.getQ())));
+      })
+      .Case<SparseDecodeOp>([&](auto d) {
+        int64_t hd = dimOf(d.getQ(), 2);
+        return KernelConfigAttr::get(ctx, 64, 4, splitsCap, 2, vectorFor(hd, elemBytes(d.getQ())));
+      })
+      .Case<LabelScoreOp>([&](auto s) {
+        int64_t r = dimOf(s.getQLabel(), 2);
+        return KernelConfigAttr::get(ctx, 256, 4, 1, 1, vectorFor(r, elemBytes(s.getQLabel())));
+      })
+      .Case<TopKOp>([&](auto) { return KernelConfigAttr::get(ctx, 1024, 32, 1, 1, 4); })
+      .Case<LinearAttnPrefillOp>([&](auto p) {
+        return KernelConfigAttr::get(ctx, p.getChunkSize(), 4, 1, 2, 8);
+      })
+      .Default([&](Operation *other) {
+        // Elementwise-like ops (label/summary append, gathers): one warp per row, 16 B vectors.
+        Value data = other->getNumOperands() ? other->getOperand(0) : Value();
+        int64_t bytes = data && isa<RankedTensorType>(data.getType()) ? elemBytes(data) : 2;
+        return KernelConfigAttr::get(ctx, 1, 4, 1, 1, 16 / std::clamp<int64_t>(bytes, 1, 16));
+      });
+}
+
+FailureOr<KernelConfigAttr> mlir::ds::requireKernelConfig(Operation *op) {
+  if (auto cfg = op->getAttrOfType<KernelConfigAttr>("config"))
+    return cfg;
+  return op->emitOpError("has no 'config' attribute: run ds-select-kernel-config first"),
+         failure();
+}
+
+namespace {
+struct SelectKernelConfigPass final
+    : public ds::impl::SelectKernelConfigPassBase<SelectKernelConfigPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    FailureOr<int64_t> chipVersion = parseChip(chip);
+    if (failed(chipVersion)) {
+      getOperation().emitError() << "ds-select-kernel-config: option 'chip' must name sm_80 or "
+                                    "newer (e.g. sm_90), got '"
+                                 << chip << "'";
+      return signalPassFailure();
+    }
+    if (smCount < 1) {
+      getOperation().emitError() << "ds-select-kernel-config: option 'sm-count' must be >= 1";
+      return signalPassFailure();
+    }
+    TargetInfo target{smCount, *chipVersion};
+    getOperation().walk([&](Operation *op) {
+      if (op->getDialect() && isa<DSDialect>(op->getDialect()) && !op->hasAttr("config"))
+        op->setAttr("config", chooseKernelConfig(op, target));
+    });
+  }
+};
+} // namespace
