@@ -1,0 +1,137 @@
+#include "codegen/Compiler.h"
+#include "codegen/Registration.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/SourceMgr.h"
+
+using namespace mlir;
+using ::ds::rt::Bundle;
+using ::ds::rt::Expected;
+using ::ds::rt::Status;
+
+std::unique_ptr<MLIRContext> mlir::ds::createCompilerContext() {
+  DialectRegistry registry;
+  registerCompilerDialects(registry);
+  auto ctx = std::make_unique<MLIRContext>(registry, MLIRContext::Threading::DISABLED);
+  ctx->loadAllAvailableDialects();
+  return ctx;
+}
+
+static std::string joinSpace(ArrayAttr list) {
+  std::string s;
+  for (Attribute a : list)
+    s += (s.empty() ? "" : " ") + cast<StringAttr>(a).str();
+  return s;
+}
+
+/// ptxas from the CUDA toolkit turns the PTX into a cubin for `chip`; empty when ptxas is absent
+/// or refuses (the PTX is still loadable through the driver JIT).
+static std::string assembleCubin(const std::string &ptx, llvm::StringRef chip) {
+  auto ptxas = llvm::sys::findProgramByName("ptxas", {"/usr/local/cuda/bin"});
+  if (!ptxas)
+    ptxas = llvm::sys::findProgramByName("ptxas");
+  if (!ptxas)
+    return "";
+  llvm::SmallString<128> in, out;
+  if (llvm::sys::fs::createTemporaryFile("ds", "ptx", in) ||
+      llvm::sys::fs::createTemporaryFile("ds", "cubin", out))
+    return "";
+  std::string cubin;
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(in, ec);
+    os << ptx;
+  }
+  std::string arch = ("-arch=" + chip).str();
+  llvm::StringRef args[] = {*ptxas, arch, "-O3", in, "-o", out};
+  if (llvm::sys::ExecuteAndWait(*ptxas, args) == 0)
+    if (auto buf = llvm::MemoryBuffer::getFile(out, /*IsText=*/false))
+      cubin = (*buf)->getBuffer().str();
+  llvm::sys::fs::remove(in);
+  llvm::sys::fs::remove(out);
+  return cubin;
+}
+
+Expected<Bundle> mlir::ds::emitBundle(ModuleOp module, llvm::StringRef funcName,
+                                      llvm::StringRef chip) {
+  func::FuncOp func;
+  for (auto f : module.getOps<func::FuncOp>())
+    if (f->hasAttr("ds.plan") && (funcName.empty() || f.getSymName() == funcName)) {
+      if (func)
+        return Status::error("the module holds several compiled functions; name one");
+      func = f;
+    }
+  if (!func)
+    return Status::error(funcName.empty() ? std::string("no compiled function (ds.plan) in module")
+                                          : "no compiled function named '" + funcName.str() + "'");
+  auto plan = func->getAttrOfType<DictionaryAttr>("ds.plan");
+  std::string ptx;
+  for (auto bin : module.getOps<gpu::BinaryOp>())
+    if (bin.getSymName() == "ds_kernels")
+      for (Attribute o : bin.getObjects())
+        ptx = cast<gpu::ObjectAttr>(o).getObject().str();
+  if (ptx.empty())
+    return Status::error("no PTX: gpu.binary @ds_kernels is missing (did the pipeline finish?)");
+
+  // Write the plan in bundle syntax and let the runtime's parser check it: the compiler and the
+  // runtime then agree on one definition of the format.
+  std::string text = "dsbundle 1\ntarget " + chip.str() + "\n";
+  for (Attribute a : plan.getAs<ArrayAttr>("symbols"))
+    text += "symbol " + cast<StringAttr>(a).str() + "\n";
+  for (Attribute a : plan.getAs<ArrayAttr>("args"))
+    text += "arg " + cast<StringAttr>(a).str() + "\n";
+  text += "workspace " + plan.getAs<StringAttr>("workspace").str() + "\n";
+  for (Attribute a : plan.getAs<ArrayAttr>("kernels")) {
+    auto step = cast<DictionaryAttr>(a);
+    text += "kernel " + step.getAs<StringAttr>("name").str() + "\n";
+    text += "  grid " + joinSpace(step.getAs<ArrayAttr>("grid")) + "\n";
+    text += "  block " + joinSpace(step.getAs<ArrayAttr>("block")) + "\n";
+    text += "  smem " + step.getAs<StringAttr>("smem").str() + "\n";
+    for (Attribute p : step.getAs<ArrayAttr>("params"))
+      text += "  param " + cast<StringAttr>(p).str() + "\n";
+    text += "end\n";
+  }
+  Expected<Bundle> bundle = Bundle::parse(text);
+  if (!bundle)
+    return bundle.status().withContext("internal error: the launch plan is not a valid bundle");
+  bundle->ptx = ptx;
+  bundle->cubin = assembleCubin(ptx, chip);
+  return bundle;
+}
+
+Expected<Bundle> mlir::ds::compileToBundle(ModuleOp module, const CompileOptions &options,
+                                           llvm::StringRef funcName) {
+  PassManager pm(module.getContext());
+  buildDSToPTXPipeline(pm, options);
+  if (failed(pm.run(module)))
+    return Status::error("compilation failed (see the diagnostics above)");
+  return emitBundle(module, funcName, options.chip);
+}
+
+Expected<Bundle> mlir::ds::compileSourceToBundle(llvm::StringRef source,
+                                                 const CompileOptions &options,
+                                                 llvm::StringRef funcName) {
+  auto ctx = createCompilerContext();
+  std::string diagnostics;
+  llvm::raw_string_ostream os(diagnostics);
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(source, "<ds-source>"),
+                               llvm::SMLoc());
+  SourceMgrDiagnosticHandler handler(sourceMgr, ctx.get(), os);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, ctx.get());
+  if (!module)
+    return Status::error("cannot parse the ds source:\n" + diagnostics);
+  Expected<Bundle> bundle = compileToBundle(*module, options, funcName);
+  if (!bundle)
+    return Status::error(bundle.message() + (diagnostics.empty() ? "" : ":\n" + diagnostics));
+  return bundle;
+}

@@ -1,0 +1,41 @@
+#ifndef DS_CODEGEN_COMPILER_H
+#define DS_CODEGEN_COMPILER_H
+
+// ds on tensors in, a kernel bundle out: the one driver used by ds-compile, ds-run, ds-bench and
+// the JIT.
+#include "codegen/Pipelines.h"
+#include "runtime/Bundle.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <string>
+
+namespace mlir {
+class MLIRContext;
+namespace ds {
+
+/// A context with every dialect and interface the pipeline needs, threading off (the JIT runs
+/// compiles on its own threads).
+std::unique_ptr<MLIRContext> createCompilerContext();
+
+/// Runs the ds-to-ptx pipeline on `module` in place and turns function `funcName` (empty: the
+/// only function) into a bundle; adds a cubin when `ptxas` is found (CUDA toolkit). Diagnostics
+/// go to the context's handlers; the error text says which step failed.
+::ds::rt::Expected<::ds::rt::Bundle> compileToBundle(ModuleOp module, const CompileOptions &options,
+                                                 llvm::StringRef funcName = "");
+
+/// Parses MLIR text and compiles it; diagnostics are captured into the returned error.
+::ds::rt::Expected<::ds::rt::Bundle> compileSourceToBundle(llvm::StringRef source,
+                                                       const CompileOptions &options,
+                                                       llvm::StringRef funcName = "");
+
+/// The bundle of an already lowered module (after ds-to-ptx): PTX from gpu.binary, the launch
+/// plan from the function's `ds.plan`.
+::ds::rt::Expected<::ds::rt::Bundle> emitBundle(ModuleOp module, llvm::StringRef funcName,
+                                            llvm::StringRef chip);
+
+} // namespace ds
+} // namespace mlir
+
+#endif // DS_CODEGEN_COMPILER_H

@@ -1,0 +1,423 @@
+// Decode attention kernels: dense_decode and sparse_decode (token or page granularity), as a
+// split-K partial kernel plus a merge kernel (the online-softmax merge of ALGORITHMS.md §1).
+//
+// Partial kernel, one CTA per (request, row, split): a row is a kv head whose g query heads share
+// the tokens (dense, or a selection shared by the group) or one query head (per-head selection).
+// LPT = d / 8 lanes hold one K/V row as 16-byte vectors, so a warp walks 32 / LPT tokens at a
+// time, U steps unrolled with all loads issued first. Each lane keeps an online-softmax state
+// (m, l, acc[8]) per query head in base 2 (logits pre-multiplied by log2 e, exp through ex2);
+// states are merged across the warp with shuffles, across warps in shared memory, and written as
+// (acc, m, l) per split. The merge kernel (one warp per query head) combines the splits.
+#include "codegen/Lowering.h"
+#include "dialect/DSOps.h"
+#include "passes/KernelConfig.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::ds;
+
+namespace {
+constexpr int64_t kVec = 8;      // elements per 16-byte K/V vector
+constexpr int64_t kUnroll = 4;   // warp steps whose loads are issued together
+constexpr float kLog2e = 1.4426950408889634f;
+
+enum class Walk { Dense, Tokens, Pages };
+
+struct DecodeShape {
+  int64_t hq, hkv, d, pageSize, rows, groupHeads, selLen; // selLen: k (sparse) or 0
+  Walk walk;
+  bool hasWeights;
+  float scale, softCap;
+  int64_t warps;
+};
+
+int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
+
+struct OnlineState {
+  Value m, l, acc; // f32, f32, vector<8xf32>
+};
+
+/// Folds (m2, l2, acc2) into (m1, l1, acc1); -inf maxima stay safe (no inf - inf).
+OnlineState combine(KernelBuilder &kb, OnlineState a, OnlineState o) {
+  ImplicitLocOpBuilder &b = kb.b();
+  Value m = kb.fmax(a.m, o.m);
+  Value negInf = kb.cf32(-std::numeric_limits<float>::infinity());
+  Value isInf = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, m, negInf);
+  Value safe = arith::SelectOp::create(b, isInf, kb.cf32(0.0f), m);
+  Value wa = kb.exp2(arith::SubFOp::create(b, a.m, safe));
+  Value wo = kb.exp2(arith::SubFOp::create(b, o.m, safe));
+  Value l = arith::AddFOp::create(b, arith::MulFOp::create(b, a.l, wa),
+                                  arith::MulFOp::create(b, o.l, wo));
+  auto vt = cast<VectorType>(a.acc.getType());
+  Value acc = arith::AddFOp::create(
+      b, arith::MulFOp::create(b, a.acc, vector::BroadcastOp::create(b, vt, wa)),
+      arith::MulFOp::create(b, o.acc, vector::BroadcastOp::create(b, vt, wo)));
+  return {m, l, acc};
+}
+
+Value shuffleXor(KernelBuilder &kb, Value x, int64_t offset) {
+  ImplicitLocOpBuilder &b = kb.b();
+  return gpu::ShuffleOp::create(b, x, kb.ci32(offset), kb.ci32(32), gpu::ShuffleMode::XOR)
+      .getShuffleResult();
+}
+
+Value shuffleVecXor(KernelBuilder &kb, Value v, int64_t offset) {
+  ImplicitLocOpBuilder &b = kb.b();
+  auto vt = cast<VectorType>(v.getType());
+  Value out = v;
+  for (int64_t i = 0; i < vt.getNumElements(); ++i) {
+    Value e = vector::ExtractOp::create(b, v, i);
+    out = vector::InsertOp::create(b, shuffleXor(kb, e, offset), out, i);
+  }
+  return out;
+}
+
+LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s,
+                           llvm::ArrayRef<Value> operands, const std::string &partAcc,
+                           const std::string &partMl, const std::string &splits,
+                           const std::string &chunk, const std::string &batch) {
+  KernelBuilder kb(ctx.kernels, ctx.kernelName("decode_partial"), op->getLoc());
+  for (Value v : operands)
+    kb.addBuffer(ctx.buffer(v));
+  const int64_t lpt = s.d / kVec, tpw = 32 / lpt, threads = s.warps * 32;
+  BufferRef acc{"ws " + partAcc, Float32Type::get(op->getContext()),
+                {batch, std::to_string(s.hq), splits, std::to_string(s.d)}};
+  BufferRef ml{"ws " + partMl, Float32Type::get(op->getContext()),
+               {batch, std::to_string(s.hq), splits, "2"}};
+  kb.addBuffer(acc);
+  kb.addBuffer(ml);
+  Value kcache = operands[1];
+  kb.addI64(dimExpr(ctx, kcache, 0));                    // num_pages
+  kb.addI64(dimExpr(ctx, operands[3], 1));               // max_pages
+  kb.addI64(chunk);
+  kb.addI64(splits);
+  kb.begin(threads, "(" + batch + ")*" + std::to_string(s.rows), splits);
+  ImplicitLocOpBuilder &b = kb.b();
+  unsigned nOps = operands.size();
+  Value q = kb.arg(0), kc = kb.arg(1), vc = kb.arg(2), pt = kb.arg(3), sl = kb.arg(4);
+  Value idx = s.walk != Walk::Dense ? kb.arg(5) : Value();
+  Value w = s.hasWeights ? kb.arg(6) : Value();
+  Value accOut = kb.arg(nOps), mlOut = kb.arg(nOps + 1);
+  Value numPages = kb.toIndex(kb.arg(nOps + 2)), maxPages = kb.toIndex(kb.arg(nOps + 3));
+  Value chunkV = kb.toIndex(kb.arg(nOps + 4)), splitsV = kb.toIndex(kb.arg(nOps + 5));
+  Type f32 = b.getF32Type();
+  auto vecTy = VectorType::get({kVec}, f32);
+  Value negInf = kb.cf32(-std::numeric_limits<float>::infinity());
+
+  Value bh = kb.blockId(gpu::Dimension::x), split = kb.blockId(gpu::Dimension::y);
+  Value bIdx = kb.div(bh, kb.c(s.rows)), row = kb.rem(bh, kb.c(s.rows));
+  int64_t g = s.hq / s.hkv;
+  Value hk = s.rows == s.hq ? kb.div(row, kb.c(g)) : row;
+  Value h0 = s.rows == s.hq ? row : kb.mul(row, kb.c(g));
+  Value tid = kb.threadId(), lane = kb.lane(), warp = kb.warpId();
+  Value sub = kb.rem(lane, kb.c(lpt)), tokSlot = kb.div(lane, kb.c(lpt));
+  Value dimOff = kb.mul(sub, kb.c(kVec));
+
+  // n_b clamped to [0, max_pages * P].
+  Value nRaw = memref::LoadOp::create(b, sl, ValueRange{bIdx});
+  Value nPos = arith::MaxSIOp::create(b, nRaw, kb.ci32(0));
+  Value n = kb.minIdx(kb.toIndex(nPos), kb.mul(maxPages, kb.c(s.pageSize)));
+  Value len = s.walk == Walk::Dense  ? n
+              : s.walk == Walk::Tokens ? kb.c(s.selLen)
+                                       : kb.c(s.selLen * s.pageSize);
+  Value start = kb.mul(split, chunkV);
+  Value end = kb.minIdx(kb.add(start, chunkV), len);
+
+  // q of the CTA's heads, 8 dims per lane, pre-scaled so logits are in base 2.
+  float qScale = s.softCap > 0 ? s.scale / s.softCap : s.scale * kLog2e;
+  SmallVector<Value> qv;
+  for (int64_t j = 0; j < s.groupHeads; ++j) {
+    Value off = kb.add(kb.mul(kb.add(kb.mul(bIdx, kb.c(s.hq)), kb.add(h0, kb.c(j))), kb.c(s.d)), dimOff);
+    Value v = kb.loadVecF32(q, off, kVec);
+    qv.push_back(arith::MulFOp::create(b, v, vector::BroadcastOp::create(b, vecTy, kb.cf32(qScale))));
+  }
+  Value idxBase = Value();
+  if (idx)
+    idxBase = kb.mul(kb.add(kb.mul(bIdx, kb.c(s.rows)), row), kb.c(s.selLen)); // [B, rows, k]
+
+  // Token loop: each warp step covers tpw tokens; U steps per iteration.
+  SmallVector<Value> init;
+  Value zeroVec = arith::ConstantOp::create(b, DenseElementsAttr::get(vecTy, 0.0f));
+  for (int64_t j = 0; j < s.groupHeads; ++j)
+    init.append({negInf, kb.cf32(0.0f), zeroVec});
+  Value stepAll = kb.c(s.warps * tpw * kUnroll);
+  Value first = kb.add(start, kb.mul(warp, kb.c(tpw * kUnroll)));
+  auto loop = scf::ForOp::create(b, first, end, stepAll, init);
+  b.setInsertionPointToStart(loop.getBody());
+  Value base = loop.getInductionVar();
+  SmallVector<Value> state(loop.getRegionIterArgs().begin(), loop.getRegionIterArgs().end());
+
+  // 1. Positions -> (valid, physical row, log-weight) for U tokens, then all K/V loads.
+  SmallVector<Value> valid, kvec, vvec, wgt;
+  for (int64_t u = 0; u < kUnroll; ++u) {
+    Value v = kb.add(base, kb.add(kb.c(u * tpw), tokSlot));
+    Value inChunk = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, v, end);
+    Value vSafe = arith::SelectOp::create(b, inChunk, v, start);
+    Value t, ok = inChunk, weight;
+    if (s.walk == Walk::Dense) {
+      t = vSafe;
+    } else {
+      Value slotIdx = s.walk == Walk::Tokens ? vSafe : kb.div(vSafe, kb.c(s.pageSize));
+      Value sel = memref::LoadOp::create(b, idx, ValueRange{kb.add(idxBase, slotIdx)});
+      Value selOk = arith::CmpIOp::create(b, arith::CmpIPredicate::sge, sel, kb.ci32(0));
+      Value selIdx = arith::SelectOp::create(b, selOk, kb.toIndex(sel), kb.c(0));
+      t = s.walk == Walk::Tokens ? selIdx
+                                 : kb.add(kb.mul(selIdx, kb.c(s.pageSize)), kb.rem(vSafe, kb.c(s.pageSize)));
+      ok = arith::AndIOp::create(b, ok, selOk);
+      if (w)
+        weight = memref::LoadOp::create(b, w, ValueRange{kb.add(idxBase, slotIdx)});
+    }
+    ok = arith::AndIOp::create(b, ok, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, t, n));
+    Value tSafe = arith::SelectOp::create(b, ok, t, kb.c(0));
+    Value page = memref::LoadOp::create(
+        b, pt, ValueRange{kb.add(kb.mul(bIdx, maxPages), kb.div(tSafe, kb.c(s.pageSize)))});
+    ok = arith::AndIOp::create(b, ok, kb.inRange(page, numPages));
+    Value pageIdx = arith::SelectOp::create(b, ok, kb.toIndex(page), kb.c(0));
+    Value rowOff = kb.add(kb.mul(kb.add(kb.mul(kb.add(kb.mul(pageIdx, kb.c(s.pageSize)),
+                                                             kb.rem(tSafe, kb.c(s.pageSize))),
+                                                      kb.c(s.hkv)),
+                                               hk),
+                                        kb.c(s.d)),
+                          dimOff);
+    auto loadIf = scf::IfOp::create(b, TypeRange{vecTy, vecTy}, ok, true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&loadIf.getThenRegion().front());
+      Value kv = kb.loadVecF32(kc, rowOff, kVec), vv = kb.loadVecF32(vc, rowOff, kVec);
+      scf::YieldOp::create(b, ValueRange{kv, vv});
+      b.setInsertionPointToStart(&loadIf.getElseRegion().front());
+      scf::YieldOp::create(b, ValueRange{zeroVec, zeroVec});
+    }
+    valid.push_back(ok);
+    kvec.push_back(loadIf.getResult(0));
+    vvec.push_back(loadIf.getResult(1));
+    wgt.push_back(weight);
+  }
+  // 2. Logits, one online-softmax update per head for the U tokens.
+  SmallVector<Value> next;
+  for (int64_t j = 0; j < s.groupHeads; ++j) {
+    SmallVector<Value> logit;
+    Value stepMax = negInf;
+    for (int64_t u = 0; u < kUnroll; ++u) {
+      Value prod = arith::MulFOp::create(b, qv[j], kvec[u]);
+      Value dot = vector::ReductionOp::create(b, vector::CombiningKind::ADD, prod);
+      for (int64_t off = lpt / 2; off >= 1; off /= 2)
+        dot = arith::AddFOp::create(b, dot, shuffleXor(kb, dot, off));
+      if (s.softCap > 0)
+        dot = arith::MulFOp::create(b, kb.tanh(dot), kb.cf32(s.softCap * kLog2e));
+      if (wgt[u])
+        dot = arith::AddFOp::create(b, dot, arith::MulFOp::create(b, wgt[u], kb.cf32(kLog2e)));
+      Value x = arith::SelectOp::create(b, valid[u], dot, negInf);
+      logit.push_back(x);
+      stepMax = kb.fmax(stepMax, x);
+    }
+    Value m = state[3 * j], l = state[3 * j + 1], acc = state[3 * j + 2];
+    Value mNew = kb.fmax(m, stepMax);
+    Value isInf = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mNew, negInf);
+    Value safe = arith::SelectOp::create(b, isInf, kb.cf32(0.0f), mNew);
+    Value alpha = kb.exp2(arith::SubFOp::create(b, m, safe));
+    l = arith::MulFOp::create(b, l, alpha);
+    acc = arith::MulFOp::create(b, acc, vector::BroadcastOp::create(b, vecTy, alpha));
+    for (int64_t u = 0; u < kUnroll; ++u) {
+      Value p = kb.exp2(arith::SubFOp::create(b, logit[u], safe));
+      l = arith::AddFOp::create(b, l, p);
+      acc = vector::FMAOp::create(b, vector::BroadcastOp::create(b, vecTy, p), vvec[u], acc);
+    }
+    next.append({mNew, l, acc});
+  }
+  scf::YieldOp::create(b, next);
+  b.setInsertionPointAfter(loop);
+  SmallVector<Value> fin(loop.getResults().begin(), loop.getResults().end());
+
+  // 3. Merge the token slots of a warp (lanes with the same `sub`), then warps in shared memory.
+  int64_t perWarp = s.groupHeads * (s.d + 2);
+  Value smem = kb.addShared(f32, s.warps * perWarp);
+  for (int64_t j = 0; j < s.groupHeads; ++j) {
+    OnlineState st{fin[3 * j], fin[3 * j + 1], fin[3 * j + 2]};
+    for (int64_t off = lpt; off < 32; off *= 2)
+      st = combine(kb, st, {shuffleXor(kb, st.m, off), shuffleXor(kb, st.l, off),
+                            shuffleVecXor(kb, st.acc, off)});
+    Value wbase = kb.add(kb.mul(warp, kb.c(perWarp)), kb.c(j * (s.d + 2)));
+    Value lead = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, lane, kb.c(lpt));
+    auto ifLead = scf::IfOp::create(b, lead, false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifLead.getThenRegion().front());
+    vector::StoreOp::create(b, st.acc, smem, ValueRange{kb.add(wbase, dimOff)});
+    auto ifZero = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, kb.c(0)), false);
+    b.setInsertionPointToStart(&ifZero.getThenRegion().front());
+    memref::StoreOp::create(b, st.m, smem, ValueRange{kb.add(wbase, kb.c(s.d))});
+    memref::StoreOp::create(b, st.l, smem, ValueRange{kb.add(wbase, kb.c(s.d + 1))});
+  }
+  gpu::BarrierOp::create(b);
+  // Thread t < G * d combines head t / d, dim t % d over the warps and writes the split's partial.
+  auto perThread = [&](int64_t total, llvm::function_ref<void(Value)> body) {
+    auto forT = scf::ForOp::create(b, tid, kb.c(total), kb.c(threads));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forT.getBody());
+    body(forT.getInductionVar());
+  };
+  perThread(s.groupHeads * s.d, [&](Value t) {
+    Value j = kb.div(t, kb.c(s.d)), e = kb.rem(t, kb.c(s.d));
+    Value hb = kb.mul(j, kb.c(s.d + 2));
+    Value M = negInf;
+    for (int64_t wi = 0; wi < s.warps; ++wi)
+      M = kb.fmax(M, memref::LoadOp::create(b, smem, ValueRange{kb.add(hb, kb.c(wi * perWarp + s.d))}));
+    Value isInf = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, M, negInf);
+    Value safe = arith::SelectOp::create(b, isInf, kb.cf32(0.0f), M);
+    Value A = kb.cf32(0.0f), L = kb.cf32(0.0f);
+    for (int64_t wi = 0; wi < s.warps; ++wi) {
+      Value wb = kb.add(hb, kb.c(wi * perWarp));
+      Value mw = memref::LoadOp::create(b, smem, ValueRange{kb.add(wb, kb.c(s.d))});
+      Value f = kb.exp2(arith::SubFOp::create(b, mw, safe));
+      A = math::FmaOp::create(b, f, memref::LoadOp::create(b, smem, ValueRange{kb.add(wb, e)}), A);
+      L = math::FmaOp::create(b, f, memref::LoadOp::create(b, smem, ValueRange{kb.add(wb, kb.c(s.d + 1))}), L);
+    }
+    Value h = kb.add(h0, j);
+    Value rowIdx = kb.add(kb.mul(kb.add(kb.mul(bIdx, kb.c(s.hq)), h), splitsV), split);
+    memref::StoreOp::create(b, A, accOut, ValueRange{kb.add(kb.mul(rowIdx, kb.c(s.d)), e)});
+    auto ifE0 = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, e, kb.c(0)), false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifE0.getThenRegion().front());
+    memref::StoreOp::create(b, M, mlOut, ValueRange{kb.mul(rowIdx, kb.c(2))});
+    memref::StoreOp::create(b, L, mlOut, ValueRange{kb.add(kb.mul(rowIdx, kb.c(2)), kb.c(1))});
+  });
+  ctx.addLaunch(kb.finish());
+  return success();
+}
+
+/// One warp per (request, query head): o = sum_s 2^(m_s - M) acc_s / sum_s 2^(m_s - M) l_s.
+LogicalResult buildMerge(Operation *op, PlanContext &ctx, const DecodeShape &s,
+                         const BufferRef &out, const std::string &partAcc,
+                         const std::string &partMl, const std::string &splits,
+                         const std::string &batch) {
+  KernelBuilder kb(ctx.kernels, ctx.kernelName("decode_merge"), op->getLoc());
+  Type f32 = Float32Type::get(op->getContext());
+  kb.addBuffer({"ws " + partAcc, f32, {batch, std::to_string(s.hq), splits, std::to_string(s.d)}});
+  kb.addBuffer({"ws " + partMl, f32, {batch, std::to_string(s.hq), splits, "2"}});
+  kb.addBuffer(out);
+  kb.addI64(splits);
+  kb.addI64("(" + batch + ")*" + std::to_string(s.hq));
+  const int64_t warps = 4;
+  kb.begin(warps * 32, "cdiv((" + batch + ")*" + std::to_string(s.hq) + "," + std::to_string(warps) + ")");
+  ImplicitLocOpBuilder &b = kb.b();
+  Value acc = kb.arg(0), ml = kb.arg(1), o = kb.arg(2);
+  Value splitsV = kb.toIndex(kb.arg(3)), rows = kb.toIndex(kb.arg(4));
+  Value rowIdx = kb.add(kb.mul(kb.blockId(gpu::Dimension::x), kb.c(warps)), kb.warpId());
+  auto ifRow = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, rowIdx, rows), false);
+  b.setInsertionPointToStart(&ifRow.getThenRegion().front());
+  Value negInf = kb.cf32(-std::numeric_limits<float>::infinity());
+  Value lane = kb.lane();
+  // Lane-parallel max over the splits, then the weighted sums (each lane owns d / 32 dims).
+  auto mLoop = scf::ForOp::create(b, lane, splitsV, kb.c(32), ValueRange{negInf});
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(mLoop.getBody());
+    Value sIdx = kb.add(kb.mul(rowIdx, splitsV), mLoop.getInductionVar());
+    Value m = memref::LoadOp::create(b, ml, ValueRange{kb.mul(sIdx, kb.c(2))});
+    scf::YieldOp::create(b, ValueRange{kb.fmax(mLoop.getRegionIterArgs()[0], m)});
+  }
+  Value M = kb.warpMax(mLoop.getResult(0));
+  Value isInf = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, M, negInf);
+  Value safe = arith::SelectOp::create(b, isInf, kb.cf32(0.0f), M);
+  int64_t per = s.d / 32;
+  SmallVector<Value> init(per + 1, kb.cf32(0.0f));
+  auto sLoop = scf::ForOp::create(b, kb.c(0), splitsV, kb.c(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(sLoop.getBody());
+    Value sIdx = kb.add(kb.mul(rowIdx, splitsV), sLoop.getInductionVar());
+    Value m = memref::LoadOp::create(b, ml, ValueRange{kb.mul(sIdx, kb.c(2))});
+    Value l = memref::LoadOp::create(b, ml, ValueRange{kb.add(kb.mul(sIdx, kb.c(2)), kb.c(1))});
+    Value f = kb.exp2(arith::SubFOp::create(b, m, safe));
+    SmallVector<Value> next;
+    for (int64_t i = 0; i < per; ++i) {
+      Value a = memref::LoadOp::create(
+          b, acc, ValueRange{kb.add(kb.mul(sIdx, kb.c(s.d)), kb.add(lane, kb.c(32 * i)))});
+      next.push_back(math::FmaOp::create(b, f, a, sLoop.getRegionIterArgs()[i]));
+    }
+    next.push_back(math::FmaOp::create(b, f, l, sLoop.getRegionIterArgs()[per]));
+    scf::YieldOp::create(b, next);
+  }
+  Value L = sLoop.getResult(per);
+  Value empty = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, L, kb.cf32(0.0f));
+  Value inv = arith::SelectOp::create(b, empty, kb.cf32(0.0f),
+                                      arith::DivFOp::create(b, kb.cf32(1.0f), L));
+  for (int64_t i = 0; i < per; ++i)
+    kb.storeF32(arith::MulFOp::create(b, sLoop.getResult(i), inv), o,
+                kb.add(kb.mul(rowIdx, kb.c(s.d)), kb.add(lane, kb.c(32 * i))));
+  b.setInsertionPointAfter(ifRow);
+  ctx.addLaunch(kb.finish());
+  return success();
+}
+} // namespace
+
+LogicalResult mlir::ds::lowerDecode(Operation *op, PlanContext &ctx) {
+  FailureOr<KernelConfigAttr> cfg = requireKernelConfig(op);
+  if (failed(cfg))
+    return failure();
+  DecodeShape s{};
+  SmallVector<Value> operands;
+  Value q, result;
+  if (auto dense = dyn_cast<DenseDecodeOp>(op)) {
+    q = dense.getQ();
+    result = dense.getO();
+    operands = {q, dense.getKCache(), dense.getVCache(), dense.getPageTable(), dense.getSeqLens()};
+    s.walk = Walk::Dense;
+    s.scale = dense.getScale().convertToFloat();
+    s.softCap = dense.getSoftCap().convertToFloat();
+  } else {
+    auto sparse = cast<SparseDecodeOp>(op);
+    q = sparse.getQ();
+    result = sparse.getO();
+    operands = {q, sparse.getKCache(), sparse.getVCache(), sparse.getPageTable(),
+                sparse.getSeqLens(), sparse.getIndices()};
+    if (Value w = sparse.getLogWeights())
+      operands.push_back(w);
+    s.walk = sparse.getGranularity() == Granularity::page ? Walk::Pages : Walk::Tokens;
+    s.selLen = dimOf(sparse.getIndices(), 2);
+    s.hasWeights = static_cast<bool>(sparse.getLogWeights());
+    s.scale = sparse.getScale().convertToFloat();
+    s.softCap = sparse.getSoftCap().convertToFloat();
+    if (ShapedType::isDynamic(s.selLen))
+      return op->emitOpError("GPU lowering needs a static selection size (indices dim 2)");
+  }
+  s.hq = dimOf(q, 1);
+  s.d = dimOf(q, 2);
+  s.hkv = dimOf(operands[1], 2);
+  s.pageSize = dimOf(operands[1], 1);
+  s.warps = std::clamp<int64_t>(cfg->getWarps(), 1, 8);
+  if (s.d % kVec != 0 || s.d / kVec > 32 || 32 % (s.d / kVec) != 0 || s.d % 32 != 0)
+    return op->emitOpError("GPU lowering supports head dims 32, 64, 128 and 256, got ") << s.d;
+  bool perHead = s.walk != Walk::Dense && dimOf(operands[5], 1) == s.hq && s.hq != s.hkv;
+  s.rows = perHead ? s.hq : s.hkv;
+  s.groupHeads = perHead ? 1 : s.hq / s.hkv;
+  if (s.walk != Walk::Dense && s.hq == s.hkv)
+    s.rows = s.hq, s.groupHeads = 1;
+
+  // Splits chosen at launch from the real sizes: enough CTAs for ~8 per SM (the cap from the
+  // config), at least `block_tokens` tokens each.
+  std::string batch = dimExpr(ctx, q, 0);
+  std::string walkLen = s.walk == Walk::Dense
+                            ? "(" + dimExpr(ctx, operands[3], 1) + ")*" + std::to_string(s.pageSize)
+                            : std::to_string(s.walk == Walk::Tokens ? s.selLen : s.selLen * s.pageSize);
+  int64_t bt = cfg->getBlockTokens();
+  std::string want = "max(1,min(" + std::to_string(cfg->getSplits() * 8) + ",cdiv(" +
+                     std::to_string(cfg->getSplits() * 32) + ",(" + batch + ")*" +
+                     std::to_string(s.rows) + ")))";
+  std::string splits0 = ctx.addSymbol("splits", "max(1,min(" + want + ",cdiv(" + walkLen + "," +
+                                                    std::to_string(bt) + ")))");
+  std::string chunk = ctx.addSymbol("chunk", "max(1,cdiv(" + walkLen + "," + splits0 + "))");
+  std::string splits = ctx.addSymbol("splits", "max(1,cdiv(" + walkLen + "," + chunk + "))");
+  std::string rowsExpr = "(" + batch + ")*" + std::to_string(s.hq) + "*" + splits;
+  std::string partAcc = ctx.scratch("4*" + rowsExpr + "*" + std::to_string(s.d));
+  std::string partMl = ctx.scratch("8*" + rowsExpr);
+  if (failed(buildPartial(op, ctx, s, operands, partAcc, partMl, splits, chunk, batch)))
+    return failure();
+  const BufferRef &out = ctx.place(result, {batch, std::to_string(s.hq), std::to_string(s.d)});
+  return buildMerge(op, ctx, s, out, partAcc, partMl, splits, batch);
+}

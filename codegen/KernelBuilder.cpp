@@ -1,0 +1,163 @@
+#include "codegen/KernelBuilder.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+
+using namespace mlir;
+using namespace mlir::ds;
+
+std::string BufferRef::numElements() const {
+  std::string e;
+  for (const std::string &d : dims)
+    e += (e.empty() ? "(" : "*(") + d + ")";
+  return e.empty() ? "1" : e;
+}
+
+KernelBuilder::KernelBuilder(gpu::GPUModuleOp module, llvm::StringRef name, Location loc)
+    : module(module), name(name.str()), loc(loc), moduleBuilder(module.getContext()),
+      builder(loc, module.getContext()) {}
+
+void KernelBuilder::addBuffer(const BufferRef &buffer) {
+  argTypes.push_back(MemRefType::get({ShapedType::kDynamic}, buffer.elementType));
+  params.push_back("ptr " + buffer.source);
+  params.push_back("ptr " + buffer.source);
+  params.push_back("i64 0");
+  params.push_back("i64 " + buffer.numElements());
+  params.push_back("i64 1");
+}
+void KernelBuilder::addI32(llvm::StringRef expr) {
+  argTypes.push_back(builder.getI32Type());
+  params.push_back("i32 " + expr.str());
+}
+void KernelBuilder::addI64(llvm::StringRef expr) {
+  argTypes.push_back(builder.getI64Type());
+  params.push_back("i64 " + expr.str());
+}
+void KernelBuilder::addF32(float value) {
+  argTypes.push_back(builder.getF32Type());
+  char text[64];
+  snprintf(text, sizeof(text), "f32 %.9g", value);
+  params.push_back(text);
+}
+
+void KernelBuilder::begin(int64_t blockX, llvm::StringRef gridX, llvm::StringRef gridY,
+                          llvm::StringRef gridZ, llvm::StringRef dynamicSmemBytes) {
+  moduleBuilder.setInsertionPointToEnd(module.getBody());
+  func = gpu::GPUFuncOp::create(moduleBuilder, loc, name,
+                                moduleBuilder.getFunctionType(argTypes, {}));
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), moduleBuilder.getUnitAttr());
+  func.setKnownBlockSizeAttr(moduleBuilder.getDenseI32ArrayAttr(
+      {static_cast<int32_t>(blockX), 1, 1}));
+  launch = {gridX.str(), gridY.str(), gridZ.str(), std::to_string(blockX), "1", "1",
+            dynamicSmemBytes.str()};
+  builder.setInsertionPointToStart(&func.getBody().front());
+}
+
+LaunchStep KernelBuilder::finish() {
+  gpu::ReturnOp::create(builder);
+  auto strings = [&](llvm::ArrayRef<std::string> list) {
+    llvm::SmallVector<Attribute> attrs;
+    for (const std::string &s : list)
+      attrs.push_back(builder.getStringAttr(s));
+    return builder.getArrayAttr(attrs);
+  };
+  llvm::ArrayRef<std::string> l(launch);
+  DictionaryAttr step = builder.getDictionaryAttr({
+                    builder.getNamedAttr("name", builder.getStringAttr(name)),
+                    builder.getNamedAttr("grid", strings(l.slice(0, 3))),
+                    builder.getNamedAttr("block", strings(l.slice(3, 3))),
+                    builder.getNamedAttr("smem", builder.getStringAttr(l[6])),
+                    builder.getNamedAttr("params", strings(params)),
+                });
+  return {func, step};
+}
+
+Value KernelBuilder::addShared(Type type, int64_t elements) {
+  auto space = gpu::AddressSpaceAttr::get(builder.getContext(), gpu::AddressSpace::Workgroup);
+  return func.addWorkgroupAttribution(MemRefType::get({elements}, type, MemRefLayoutAttrInterface(), space),
+                                      loc);
+}
+
+Value KernelBuilder::c(int64_t v) { return arith::ConstantIndexOp::create(builder, v); }
+Value KernelBuilder::ci32(int32_t v) { return arith::ConstantIntOp::create(builder, v, 32); }
+Value KernelBuilder::cf32(float v) {
+  return arith::ConstantFloatOp::create(builder, builder.getF32Type(), APFloat(v));
+}
+Value KernelBuilder::add(Value a, Value b) { return arith::AddIOp::create(builder, a, b); }
+Value KernelBuilder::sub(Value a, Value b) { return arith::SubIOp::create(builder, a, b); }
+Value KernelBuilder::mul(Value a, Value b) { return arith::MulIOp::create(builder, a, b); }
+Value KernelBuilder::div(Value a, Value b) { return arith::DivUIOp::create(builder, a, b); }
+Value KernelBuilder::rem(Value a, Value b) { return arith::RemUIOp::create(builder, a, b); }
+Value KernelBuilder::minIdx(Value a, Value b) { return arith::MinUIOp::create(builder, a, b); }
+Value KernelBuilder::toIndex(Value v) {
+  return arith::IndexCastOp::create(builder, builder.getIndexType(), v);
+}
+Value KernelBuilder::threadId() { return gpu::ThreadIdOp::create(builder, gpu::Dimension::x); }
+Value KernelBuilder::blockId(gpu::Dimension dim) { return gpu::BlockIdOp::create(builder, dim); }
+Value KernelBuilder::lane() { return rem(threadId(), c(32)); }
+Value KernelBuilder::warpId() { return div(threadId(), c(32)); }
+
+Value KernelBuilder::inRange(Value v, Value bound) {
+  Value zero = ci32(0);
+  Value ge = arith::CmpIOp::create(builder, arith::CmpIPredicate::sge, v, zero);
+  Value vi = arith::IndexCastOp::create(builder, builder.getIndexType(), v);
+  Value lt = arith::CmpIOp::create(builder, arith::CmpIPredicate::slt, vi, bound);
+  return arith::AndIOp::create(builder, ge, lt);
+}
+
+Value KernelBuilder::exp2(Value x) {
+  // ex2.approx.ftz.f32 directly: llvm.intr.exp2 would be rewritten into a libdevice call, and the
+  // JIT must not depend on libdevice being installed.
+  return LLVM::CallIntrinsicOp::create(builder, builder.getF32Type(),
+                                       builder.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"),
+                                       ValueRange{x})
+      .getResult(0);
+}
+Value KernelBuilder::tanh(Value x) {
+  // tanh(x) = 1 - 2 / (exp(2x) + 1), with exp through ex2; saturates correctly at +-inf.
+  Value e = exp2(arith::MulFOp::create(builder, x, cf32(2.0f * 1.4426950408889634f)));
+  Value den = arith::AddFOp::create(builder, e, cf32(1.0f));
+  return arith::SubFOp::create(builder, cf32(1.0f),
+                               arith::DivFOp::create(builder, cf32(2.0f), den));
+}
+Value KernelBuilder::fmax(Value a, Value b) { return arith::MaxNumFOp::create(builder, a, b); }
+
+static Value warpReduce(ImplicitLocOpBuilder &b, Value x, int64_t width, bool isMax) {
+  Value w = arith::ConstantIntOp::create(b, 32, 32);
+  for (int64_t off = width / 2; off >= 1; off /= 2) {
+    Value o = arith::ConstantIntOp::create(b, off, 32);
+    Value other = gpu::ShuffleOp::create(b, x, o, w, gpu::ShuffleMode::XOR).getShuffleResult();
+    x = isMax ? Value(arith::MaxNumFOp::create(b, x, other))
+              : Value(arith::AddFOp::create(b, x, other));
+  }
+  return x;
+}
+Value KernelBuilder::warpSum(Value x, int64_t width) { return warpReduce(builder, x, width, false); }
+Value KernelBuilder::warpMax(Value x, int64_t width) { return warpReduce(builder, x, width, true); }
+
+Value KernelBuilder::loadVecF32(Value memref, Value off, int64_t n) {
+  Type elem = cast<MemRefType>(memref.getType()).getElementType();
+  auto vecTy = VectorType::get({n}, elem);
+  auto load = vector::LoadOp::create(builder, vecTy, memref, ValueRange{off});
+  int64_t bytes = n * elem.getIntOrFloatBitWidth() / 8;
+  if (bytes == 16 || bytes == 8 || bytes == 4)
+    load.setAlignment(bytes);
+  Value v = load;
+  if (!elem.isF32())
+    v = arith::ExtFOp::create(builder, VectorType::get({n}, builder.getF32Type()), v);
+  return v;
+}
+Value KernelBuilder::loadF32(Value memref, Value off) {
+  Value v = memref::LoadOp::create(builder, memref, ValueRange{off});
+  if (!v.getType().isF32())
+    v = arith::ExtFOp::create(builder, builder.getF32Type(), v);
+  return v;
+}
+void KernelBuilder::storeF32(Value value, Value memref, Value off) {
+  Type elem = cast<MemRefType>(memref.getType()).getElementType();
+  if (!elem.isF32())
+    value = arith::TruncFOp::create(builder, elem, value);
+  memref::StoreOp::create(builder, value, memref, ValueRange{off});
+}

@@ -1,0 +1,110 @@
+#ifndef DS_CODEGEN_KERNELBUILDER_H
+#define DS_CODEGEN_KERNELBUILDER_H
+
+// Shared machinery of the per-family kernel builders: a gpu.func whose parameters are recorded
+// as launch-plan entries (the bundle's `param` lines), plus the arithmetic, vector-load and
+// warp-reduction helpers every family uses.
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <string>
+
+namespace mlir {
+namespace ds {
+
+/// A tensor as the launch plan sees it: where its bytes live and its dims as size expressions
+/// (the bundle's expression language: integers, symbols, + - * / %, cdiv/min/max).
+struct BufferRef {
+  std::string source; ///< "arg <i>" or "ws <byte-offset-expr>"
+  Type elementType;
+  llvm::SmallVector<std::string> dims;
+  /// Product of the dims, as an expression.
+  std::string numElements() const;
+};
+
+/// A built kernel and its launch-plan entry: {name, grid, block, smem, params}, each in the
+/// bundle's syntax (docs/bundle.md).
+struct LaunchStep {
+  gpu::GPUFuncOp kernel;
+  DictionaryAttr step;
+};
+
+/// Builds one gpu.func kernel in `module` and records how to launch it. The launch description
+/// becomes a step of the function's `ds.plan` (the kernel itself loses its attributes when it is
+/// translated to PTX).
+class KernelBuilder {
+public:
+  KernelBuilder(gpu::GPUModuleOp module, llvm::StringRef name, Location loc);
+
+  /// Declares the kernel's parameters. Buffers become memref<?xT> (5 launch params: allocated and
+  /// aligned pointer, offset 0, size, stride 1); scalars become i32/i64 params from expressions.
+  void addBuffer(const BufferRef &buffer);
+  void addI32(llvm::StringRef expr);
+  void addI64(llvm::StringRef expr);
+  void addF32(float value);
+
+  /// Creates the function from the declared parameters and positions the builder in its body.
+  /// `blockX` threads per block (1-D blocks), grid from expressions.
+  void begin(int64_t blockX, llvm::StringRef gridX, llvm::StringRef gridY = "1",
+             llvm::StringRef gridZ = "1", llvm::StringRef dynamicSmemBytes = "0");
+  /// Terminates the body and returns the kernel with its launch step.
+  LaunchStep finish();
+
+  /// Static shared memory of the kernel (a workgroup attribution): `elements` of `type`.
+  Value addShared(Type type, int64_t elements);
+
+  ImplicitLocOpBuilder &b() { return builder; }
+  Value arg(unsigned i) { return func.getArgument(i); }
+
+  // Index arithmetic (all `index` typed).
+  Value c(int64_t v);
+  Value ci32(int32_t v);
+  Value cf32(float v);
+  Value add(Value a, Value b);
+  Value sub(Value a, Value b);
+  Value mul(Value a, Value b);
+  Value div(Value a, Value b); // unsigned
+  Value rem(Value a, Value b); // unsigned
+  Value minIdx(Value a, Value b);
+  Value toIndex(Value i32OrI64);
+  Value threadId();
+  Value blockId(gpu::Dimension dim);
+  Value lane();   // thread id % 32
+  Value warpId(); // thread id / 32
+  /// `0 <= v < bound` for a signed i32 `v` and an index `bound`.
+  Value inRange(Value v, Value bound);
+
+  // f32 math that lowers without libdevice.
+  Value exp2(Value x);
+  Value tanh(Value x);
+  Value fmax(Value a, Value b);
+
+  /// Butterfly reduction over the 32 lanes of a warp (`width` lanes: 1..32, power of two).
+  Value warpSum(Value x, int64_t width = 32);
+  Value warpMax(Value x, int64_t width = 32);
+
+  /// Loads `n` consecutive elements at element offset `off` of a memref<?xT> as f32, with
+  /// 16-byte alignment asserted when `n * sizeof(T)` is 16 (the caller guarantees it).
+  Value loadVecF32(Value memref, Value off, int64_t n);
+  /// Loads one element as f32 / stores an f32 value converted to the memref's element type.
+  Value loadF32(Value memref, Value off);
+  void storeF32(Value value, Value memref, Value off);
+
+private:
+  gpu::GPUModuleOp module;
+  std::string name;
+  Location loc;
+  OpBuilder moduleBuilder;
+  ImplicitLocOpBuilder builder;
+  gpu::GPUFuncOp func;
+  llvm::SmallVector<Type> argTypes;
+  llvm::SmallVector<std::string> params;
+  llvm::SmallVector<std::string> launch; // grid x y z, block x y z, smem
+};
+
+} // namespace ds
+} // namespace mlir
+
+#endif // DS_CODEGEN_KERNELBUILDER_H

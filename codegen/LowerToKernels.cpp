@@ -1,0 +1,249 @@
+// ds-lower-to-kernels: every ds op becomes gpu.func kernels plus launch-plan entries.
+#include "codegen/CodegenPasses.h"
+#include "codegen/Lowering.h"
+#include "dialect/DSOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/EquivalenceClasses.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <map>
+
+namespace mlir {
+namespace ds {
+#define GEN_PASS_DEF_LOWERTOKERNELSPASS
+#include "codegen/Passes.h.inc"
+} // namespace ds
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::ds;
+
+static std::string dtypeName(Type t) {
+  if (t.isBF16())
+    return "bf16";
+  if (t.isF16())
+    return "f16";
+  if (t.isF32())
+    return "f32";
+  if (t.isInteger(32))
+    return "i32";
+  if (t.isInteger(64))
+    return "i64";
+  return "";
+}
+
+static int64_t elementBytes(Type t) { return std::max<int64_t>(1, t.getIntOrFloatBitWidth() / 8); }
+
+const BufferRef &PlanContext::place(Value result, llvm::ArrayRef<std::string> dims) {
+  BufferRef ref;
+  ref.elementType = cast<RankedTensorType>(result.getType()).getElementType();
+  ref.dims.assign(dims.begin(), dims.end());
+  auto out = outputs.find(result);
+  if (out != outputs.end()) {
+    ref.source = "arg " + std::to_string(out->second);
+  } else {
+    std::string bytes = std::to_string(elementBytes(ref.elementType)) + "*" + ref.numElements();
+    ref.source = "ws " + scratch(bytes);
+  }
+  return buffers[result] = std::move(ref);
+}
+
+std::string PlanContext::scratch(llvm::StringRef bytes) {
+  // 256-byte aligned slices, so every kernel may use 16-byte vector accesses.
+  std::string offset = workspaceEnd;
+  workspaceEnd = "(" + offset + ")+cdiv(" + bytes.str() + ",256)*256";
+  return offset;
+}
+
+namespace {
+using DimRef = std::pair<Value, unsigned>;
+
+/// Dynamic dims an op ties together (the ones its verifier checks where static). A bundle
+/// argument dim that is tied to an earlier one is declared with that one's symbol, so the runtime
+/// rejects inconsistent shapes (say a page table of another batch size) before any launch.
+SmallVector<SmallVector<DimRef>> dimEqualities(Operation *op) {
+  SmallVector<SmallVector<DimRef>> eq;
+  auto batch = [&](std::initializer_list<Value> values) {
+    SmallVector<DimRef> group;
+    for (Value v : values)
+      if (v)
+        group.push_back({v, 0});
+    eq.push_back(group);
+  };
+  llvm::TypeSwitch<Operation *>(op)
+      .Case<LabelGatherOp>([&](auto o) { batch({o.getX(), o.getLabels()}); })
+      .Case<LabelAppendOp>([&](auto o) {
+        batch({o.getK(), o.getSlotMapping()});
+        eq.push_back({{o.getLabelCache(), 1}, {o.getResult(), 1}});
+      })
+      .Case<LabelScoreOp>([&](auto o) {
+        batch({o.getQLabel(), o.getPageTable(), o.getSeqLens(), o.getScores()});
+      })
+      .Case<TopKOp>([&](auto o) { batch({o.getScores(), o.getLens(), o.getIndices()}); })
+      .Case<SparseDecodeOp>([&](auto o) {
+        batch({o.getQ(), o.getPageTable(), o.getSeqLens(), o.getIndices(), o.getLogWeights(),
+               o.getO()});
+        batch({o.getKCache(), o.getVCache()});
+        if (Value w = o.getLogWeights())
+          eq.push_back({{o.getIndices(), 2}, {w, 2}});
+      })
+      .Case<DenseDecodeOp>([&](auto o) {
+        batch({o.getQ(), o.getPageTable(), o.getSeqLens(), o.getO()});
+        batch({o.getKCache(), o.getVCache()});
+      });
+  return eq;
+}
+
+struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerToKernelsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<func::FuncOp> funcs;
+    for (auto f : module.getOps<func::FuncOp>())
+      if (!f.isDeclaration() && llvm::any_of(f.getOps(), [](Operation &op) {
+            return isa<DSDialect>(op.getDialect());
+          }))
+        funcs.push_back(f);
+    if (funcs.empty())
+      return;
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), UnitAttr::get(&getContext()));
+    OpBuilder b(module.getBodyRegion());
+    b.setInsertionPointToEnd(module.getBody());
+    auto kernels = gpu::GPUModuleOp::create(b, module.getLoc(), "ds_kernels");
+    for (func::FuncOp f : funcs)
+      if (failed(lowerFunction(f, kernels)))
+        return signalPassFailure();
+  }
+
+  LogicalResult lowerFunction(func::FuncOp f, gpu::GPUModuleOp kernels) {
+    PlanContext ctx(kernels, f.getSymName());
+    SmallVector<std::string> argLines, symbolLines;
+    Builder b(f.getContext());
+
+    // Union of tied dims; the class's first argument dim names the symbol of all of them.
+    llvm::EquivalenceClasses<std::pair<void *, unsigned>> tied;
+    auto key = [](DimRef d) { return std::make_pair(d.first.getAsOpaquePointer(), d.second); };
+    f.walk([&](Operation *op) {
+      for (const SmallVector<DimRef> &group : dimEqualities(op))
+        for (size_t i = 1; i < group.size(); ++i)
+          tied.unionSets(key(group[0]), key(group[i]));
+    });
+    std::map<std::pair<void *, unsigned>, std::string> classSymbol;
+
+    auto describe = [&](Value v, StringRef role, StringRef name, unsigned index) -> LogicalResult {
+      auto type = dyn_cast<RankedTensorType>(v.getType());
+      std::string dtype = type ? dtypeName(type.getElementType()) : "";
+      if (dtype.empty())
+        return emitError(v.getLoc()) << "ds-lower-to-kernels: '" << name
+                                     << "' must be a ranked tensor of bf16, f16, f32, i32 or i64";
+      BufferRef ref;
+      ref.source = "arg " + std::to_string(index);
+      ref.elementType = type.getElementType();
+      std::string line = name.str() + " " + role.str() + " " + dtype;
+      for (int64_t i = 0; i < type.getRank(); ++i) {
+        std::string d;
+        if (type.isDynamicDim(i)) {
+          auto leader = tied.getOrInsertLeaderValue(key({v, static_cast<unsigned>(i)}));
+          auto known = classSymbol.find(leader);
+          if (known != classSymbol.end() && role != "out") {
+            d = known->second;
+          } else {
+            d = name.str() + "_d" + std::to_string(i);
+            symbolLines.push_back(d + " arg " + std::to_string(index) + " dim " + std::to_string(i));
+            classSymbol[leader] = d;
+          }
+        } else {
+          d = std::to_string(type.getDimSize(i));
+        }
+        ref.dims.push_back(d);
+        line += " " + d;
+      }
+      argLines.push_back(line);
+      if (role != "out")
+        ctx.setBuffer(v, ref);
+      return success();
+    };
+
+    // Arguments are bundle arguments; a returned value that is not an in-place update of an
+    // argument becomes an extra `out` argument.
+    auto ret = cast<func::ReturnOp>(f.getBody().front().getTerminator());
+    llvm::DenseSet<Value> updatedArgs;
+    f.walk([&](Operation *op) {
+      for (Value r : op->getResults())
+        if (Value src = inPlaceSource(r); src && isa<BlockArgument>(src))
+          updatedArgs.insert(src);
+    });
+    for (BlockArgument a : f.getArguments()) {
+      std::string name = "arg" + std::to_string(a.getArgNumber());
+      if (auto n = f.getArgAttrOfType<StringAttr>(a.getArgNumber(), "ds.name"))
+        name = n.str();
+      if (failed(describe(a, updatedArgs.count(a) ? "inout" : "in", name, a.getArgNumber())))
+        return failure();
+    }
+    unsigned nextArg = f.getNumArguments();
+    for (auto [i, r] : llvm::enumerate(ret.getOperands())) {
+      if (Value src = inPlaceSource(r); src && isa<BlockArgument>(src))
+        continue;
+      if (isa<BlockArgument>(r))
+        return ret.emitOpError("ds-lower-to-kernels: returning an argument unchanged is not "
+                               "supported (result ")
+               << i << ")";
+      if (ctx.outputs.count(r))
+        return ret.emitOpError("ds-lower-to-kernels: a value is returned twice (result ") << i << ")";
+      ctx.outputs[r] = nextArg++;
+    }
+
+    for (Operation &op : f.getBody().front().without_terminator()) {
+      if (!isa<DSDialect>(op.getDialect()))
+        return op.emitOpError("ds-lower-to-kernels: only ds ops can be lowered to kernels");
+      LogicalResult r =
+          llvm::TypeSwitch<Operation *, LogicalResult>(&op)
+              .Case<LabelGatherOp, LabelAppendOp>([&](Operation *o) { return lowerLabelOps(o, ctx); })
+              .Case<LabelScoreOp>([&](Operation *o) { return lowerLabelScore(o, ctx); })
+              .Case<TopKOp>([&](Operation *o) { return lowerTopK(o, ctx); })
+              .Case<SparseDecodeOp, DenseDecodeOp>([&](Operation *o) { return lowerDecode(o, ctx); })
+              .Default([&](Operation *o) {
+                return o->emitOpError("has no GPU lowering yet");
+              });
+      if (failed(r))
+        return failure();
+    }
+
+    // Out arguments are described once their producers have placed them (dims known).
+    for (Value r : ret.getOperands()) {
+      auto it = ctx.outputs.find(r);
+      if (it == ctx.outputs.end())
+        continue;
+      const BufferRef &ref = ctx.buffer(r);
+      std::string line = "result" + std::to_string(it->second - f.getNumArguments()) + " out " +
+                         dtypeName(ref.elementType);
+      for (const std::string &d : ref.dims)
+        line += " " + d;
+      argLines.push_back(line);
+    }
+
+    symbolLines.append(ctx.symbols.begin(), ctx.symbols.end());
+    auto strings = [&](ArrayRef<std::string> list) {
+      SmallVector<Attribute> attrs;
+      for (const std::string &s : list)
+        attrs.push_back(b.getStringAttr(s));
+      return b.getArrayAttr(attrs);
+    };
+    f->setAttr("ds.plan", b.getDictionaryAttr({
+                              b.getNamedAttr("args", strings(argLines)),
+                              b.getNamedAttr("symbols", strings(symbolLines)),
+                              b.getNamedAttr("workspace", b.getStringAttr(ctx.workspaceEnd)),
+                              b.getNamedAttr("kernels", b.getArrayAttr(ctx.launches)),
+                          }));
+    return success();
+  }
+
+  /// The operand a value updates in place (label cache, page summaries), if any.
+  static Value inPlaceSource(Value v) {
+    Operation *def = v.getDefiningOp();
+    if (auto append = dyn_cast_or_null<LabelAppendOp>(def))
+      return append.getLabelCache();
+    return {};
+  }
+};
+} // namespace

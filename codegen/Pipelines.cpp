@@ -1,0 +1,57 @@
+#include "codegen/Pipelines.h"
+#include "codegen/CodegenPasses.h"
+#include "passes/Passes.h"
+
+#include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void mlir::ds::buildDSToPTXPipeline(OpPassManager &pm, const CompileOptions &options) {
+  SelectKernelConfigPassOptions config;
+  config.chip = options.chip;
+  config.smCount = options.smCount;
+  pm.addNestedPass<func::FuncOp>(createSelectKernelConfigPass(config));
+  pm.addPass(createLowerToKernelsPass());
+  if (options.stopAfterLowering)
+    return;
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createSCFToControlFlowPass());
+  kernels.addPass(createConvertGpuOpsToNVVMOps());
+  kernels.addPass(createCanonicalizerPass());
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  target.features = "+ptx80";
+  target.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = "isa";
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+}
+
+namespace {
+struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
+  Option<std::string> chip{*this, "chip", llvm::cl::desc("Target chip (sm_80 and newer)"),
+                           llvm::cl::init("sm_90")};
+  Option<int64_t> smCount{*this, "sm-count", llvm::cl::desc("SMs of the target"),
+                          llvm::cl::init(132)};
+  Option<bool> stopAfterLowering{*this, "stop-after-lowering",
+                                 llvm::cl::desc("Stop after ds-lower-to-kernels"),
+                                 llvm::cl::init(false)};
+};
+} // namespace
+
+void mlir::ds::registerDSPipelines() {
+  PassPipelineRegistration<PipelineOptions>(
+      "ds-to-ptx", "Compile ds ops on tensors to PTX kernels and a launch plan",
+      [](OpPassManager &pm, const PipelineOptions &o) {
+        CompileOptions options;
+        options.chip = o.chip;
+        options.smCount = o.smCount;
+        options.stopAfterLowering = o.stopAfterLowering;
+        buildDSToPTXPipeline(pm, options);
+      });
+}
