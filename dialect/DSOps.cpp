@@ -195,7 +195,9 @@ static LogicalResult verifySummaryPair(ShapeCheck &c, Value kmin, Value kmax, Va
     c.same(kmin, "kmin", i, kmax, "kmax", i)
         .same(kmin, "kmin", i, newMin, "result 0", i)
         .same(kmin, "kmin", i, newMax, "result 1", i);
-  c.sameElementType(kmin, "kmin", kmax, "kmax");
+  c.sameElementType(kmin, "kmin", kmax, "kmax")
+      .sameElementType(kmin, "kmin", newMin, "result 0")
+      .sameElementType(kmin, "kmin", newMax, "result 1");
   return c.result();
 }
 
@@ -206,7 +208,8 @@ LogicalResult PageSummaryOp::verify() {
   c.same(getKmin(), "kmin", 0, getK(), "k", 0).same(getKmin(), "kmin", 1, getK(), "k", 2)
       .same(getKmin(), "kmin", 2, getK(), "k", 3);
   c.sameElementType(getKmin(), "kmin", getK(), "k");
-  checkPaging(c, getPageTable(), getSeqLens(), getPageTable(), "page_table");
+  c.rank(getPageTable(), "page_table", 2).rank(getSeqLens(), "seq_lens", 1);
+  c.same(getSeqLens(), "seq_lens", 0, getPageTable(), "page_table", 0);
   return c.result();
 }
 
