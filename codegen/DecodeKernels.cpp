@@ -30,6 +30,7 @@ enum class Walk { Dense, Tokens, Pages };
 
 struct DecodeShape {
   int64_t hq, hkv, d, pageSize, rows, groupHeads, selLen; // selLen: k (sparse) or 0
+  int64_t denseBelow; // sparse: requests with n < denseBelow walk all their tokens
   Walk walk;
   bool hasWeights;
   float scale, softCap;
@@ -125,6 +126,12 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
   Value len = s.walk == Walk::Dense  ? n
               : s.walk == Walk::Tokens ? kb.c(s.selLen)
                                        : kb.c(s.selLen * s.pageSize);
+  // Per-request dense fallback: a short request walks positions 0..n-1 instead of its selection.
+  Value denseRow = Value();
+  if (s.walk != Walk::Dense && s.denseBelow > 0) {
+    denseRow = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, n, kb.c(s.denseBelow));
+    len = arith::SelectOp::create(b, denseRow, n, len);
+  }
   Value start = kb.mul(split, chunkV);
   Value end = kb.minIdx(kb.add(start, chunkV), len);
 
@@ -163,14 +170,23 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
       t = vSafe;
     } else {
       Value slotIdx = s.walk == Walk::Tokens ? vSafe : kb.div(vSafe, kb.c(s.pageSize));
+      if (denseRow) // dense rows may walk past k: keep the (unused) index read in bounds
+        slotIdx = kb.minIdx(slotIdx, kb.c(s.selLen - 1));
       Value sel = memref::LoadOp::create(b, idx, ValueRange{kb.add(idxBase, slotIdx)});
       Value selOk = arith::CmpIOp::create(b, arith::CmpIPredicate::sge, sel, kb.ci32(0));
       Value selIdx = arith::SelectOp::create(b, selOk, kb.toIndex(sel), kb.c(0));
       t = s.walk == Walk::Tokens ? selIdx
                                  : kb.add(kb.mul(selIdx, kb.c(s.pageSize)), kb.rem(vSafe, kb.c(s.pageSize)));
+      if (denseRow) {
+        t = arith::SelectOp::create(b, denseRow, vSafe, t);
+        selOk = arith::OrIOp::create(b, selOk, denseRow);
+      }
       ok = arith::AndIOp::create(b, ok, selOk);
-      if (w)
+      if (w) {
         weight = memref::LoadOp::create(b, w, ValueRange{kb.add(idxBase, slotIdx)});
+        if (denseRow)
+          weight = arith::SelectOp::create(b, denseRow, kb.cf32(0.0f), weight);
+      }
     }
     ok = arith::AndIOp::create(b, ok, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, t, n));
     Value tSafe = arith::SelectOp::create(b, ok, t, kb.c(0));
@@ -383,6 +399,7 @@ LogicalResult mlir::ds::lowerDecode(Operation *op, PlanContext &ctx) {
     s.hasWeights = static_cast<bool>(sparse.getLogWeights());
     s.scale = sparse.getScale().convertToFloat();
     s.softCap = sparse.getSoftCap().convertToFloat();
+    s.denseBelow = sparse.getDenseBelow();
     if (ShapedType::isDynamic(s.selLen))
       return op->emitOpError("GPU lowering needs a static selection size (indices dim 2)");
   }
@@ -404,7 +421,9 @@ LogicalResult mlir::ds::lowerDecode(Operation *op, PlanContext &ctx) {
   std::string batch = dimExpr(ctx, q, 0);
   std::string walkLen = s.walk == Walk::Dense
                             ? "(" + dimExpr(ctx, operands[3], 1) + ")*" + std::to_string(s.pageSize)
-                            : std::to_string(s.walk == Walk::Tokens ? s.selLen : s.selLen * s.pageSize);
+                            : std::to_string(std::max(
+                                  s.walk == Walk::Tokens ? s.selLen : s.selLen * s.pageSize,
+                                  s.denseBelow));
   int64_t bt = cfg->getBlockTokens();
   std::string want = "max(1,min(" + std::to_string(cfg->getSplits() * 8) + ",cdiv(" +
                      std::to_string(cfg->getSplits() * 32) + ",(" + batch + ")*" +

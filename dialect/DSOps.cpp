@@ -306,6 +306,8 @@ LogicalResult SparseDecodeOp::verify() {
     for (unsigned i = 0; i < 3; ++i)
       c.same(idx, "indices", i, w, "log_weights", i);
   }
+  c.require(getDenseBelow() >= 0,
+            "attribute 'dense_below' must be >= 0, got " + Twine(getDenseBelow()));
   if (failed(c.result()))
     return failure();
   return checkScaleAndCap(*this, getScale().convertToFloat(), getSoftCap().convertToFloat());

@@ -202,7 +202,9 @@ def DS_SparseDecodeOp : DS_TensorOp<"sparse_decode"> {
     `indices : [B, Hsel, k]` with `Hsel = Hq` (per-head selection) or `Hsel = Hkv` (shared by
     the group). `granularity = token`: an index is a token position; `page`: a logical page
     number, all its tokens below `n_b` attend. Index `-1`, positions `>= n_b` and physical pages
-    outside `[0, num_pages)` are skipped. A row with nothing selected yields 0.
+    outside `[0, num_pages)` are skipped. A row with nothing selected yields 0. Requests with
+    `n_b < dense_below` attend to all their tokens instead (the per-request dense fallback for
+    short requests; `indices` of those rows are not read).
 
     ```mlir
     %o = ds.sparse_decode %q, %k, %v, %page_table, %seq_lens, %idx {scale = 0.088 : f32}
@@ -215,6 +217,7 @@ def DS_SparseDecodeOp : DS_TensorOp<"sparse_decode"> {
                        DS_IndexTensor:$indices, Optional<DS_F32Tensor>:$log_weights,
                        F32Attr:$scale, DefaultValuedAttr<F32Attr, "0.0">:$soft_cap,
                        DefaultValuedAttr<DS_GranularityAttr, "::mlir::ds::Granularity::token">:$granularity,
+                       DefaultValuedAttr<I64Attr, "0">:$dense_below,
                        OptionalAttr<DS_KernelConfigAttr>:$config);
   let results = (outs DS_DataTensor:$o);
 }

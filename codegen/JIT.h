@@ -1,0 +1,98 @@
+#ifndef DS_CODEGEN_JIT_H
+#define DS_CODEGEN_JIT_H
+
+// JIT kernel generation from C++: a spec in, a loaded, launchable pipeline out. The spec is
+// turned into ds IR in memory, compiled to PTX (and cubin where ptxas exists) and loaded through
+// the runtime. Compiled pipelines are cached by spec and target: the same spec twice compiles
+// once, also when several threads ask at the same time.
+//
+//   auto ctx = ds::rt::Context::open(0);
+//   ds::jit::JIT jit(*ctx);
+//   ds::jit::DoubleSparsitySpec spec;           // Hq = Hkv = 32, d = 128, r = 16, k = 256, bf16
+//   auto pipeline = jit.doubleSparsity(spec);    // Expected<std::shared_ptr<const Pipeline>>
+//   (*pipeline)->launch(args, workspace, stream);
+#include "runtime/Pipeline.h"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <future>
+#include <string>
+
+namespace ds::jit {
+
+enum class DataType { BF16, F16 };
+
+/// One Double Sparsity decode step (ALGORITHMS.md §1): label gather of q, label scoring over the
+/// paged label cache, top-k, sparse decode over the selected tokens; requests shorter than
+/// `denseBelow` (and any with n <= k) attend to all their tokens.
+///
+/// Pipeline arguments, in order: q [B, Hq, d], k_cache and v_cache [pages, P, Hkv, d],
+/// label_cache [Hkv, pages * P, r] (head-major, written by labelAppend), channels [Hkv, r] i32,
+/// page_table [B, max_pages] i32, seq_lens [B] i32; outputs o [B, Hq, d] and
+/// heavy_tokens [B, Hsel, k] i32 (Hsel = Hkv with sharedSelection, else Hq).
+struct DoubleSparsitySpec {
+  int64_t heads = 32, kvHeads = 32, headDim = 128, labelDim = 16, k = 256, pageSize = 1;
+  DataType dtype = DataType::BF16;
+  int64_t denseBelow = 0;
+  float scale = 0.0f;  ///< 0: 1 / sqrt(headDim)
+  float softCap = 0.0f; ///< 0: none
+  bool sharedSelection = false; ///< GQA: one selection per kv head (scores summed over the group)
+  std::string chip = "sm_90";
+  int64_t smCount = 132;
+};
+
+/// Dense decode: q, k_cache, v_cache, page_table, seq_lens -> o.
+struct DenseDecodeSpec {
+  int64_t heads = 32, kvHeads = 32, headDim = 128, pageSize = 1;
+  DataType dtype = DataType::BF16;
+  float scale = 0.0f, softCap = 0.0f;
+  std::string chip = "sm_90";
+  int64_t smCount = 132;
+};
+
+/// Label append: label_cache (inout) [Hkv, S, r], new_k [T, Hkv, d], channels [Hkv, r],
+/// slot_mapping [T].
+struct LabelAppendSpec {
+  int64_t kvHeads = 32, headDim = 128, labelDim = 16;
+  DataType dtype = DataType::BF16;
+  std::string chip = "sm_90";
+};
+
+/// The ds IR of a spec, as MLIR text (what the JIT compiles; useful for ds-opt and tests).
+rt::Expected<std::string> doubleSparsityIR(const DoubleSparsitySpec &spec);
+rt::Expected<std::string> denseDecodeIR(const DenseDecodeSpec &spec);
+rt::Expected<std::string> labelAppendIR(const LabelAppendSpec &spec);
+
+/// Compiles without loading (no GPU needed): the bundle of a spec.
+rt::Expected<rt::Bundle> compileDoubleSparsity(const DoubleSparsitySpec &spec);
+
+class JIT {
+public:
+  explicit JIT(const rt::Context &context) : context(context) {}
+
+  rt::Expected<std::shared_ptr<const rt::Pipeline>> doubleSparsity(const DoubleSparsitySpec &spec);
+  rt::Expected<std::shared_ptr<const rt::Pipeline>> denseDecode(const DenseDecodeSpec &spec);
+  rt::Expected<std::shared_ptr<const rt::Pipeline>> labelAppend(const LabelAppendSpec &spec);
+  /// Compiles MLIR text of ds ops (cached by text, chip and SM count).
+  rt::Expected<std::shared_ptr<const rt::Pipeline>>
+  fromSource(const std::string &source, const std::string &chip = "sm_90", int64_t smCount = 132);
+
+  /// How many compilations ran (cache misses).
+  int64_t compilations() const;
+
+private:
+  using Result = rt::Expected<std::shared_ptr<const rt::Pipeline>>;
+  Result cached(const std::string &key, const std::string &source, const std::string &chip,
+                int64_t smCount);
+
+  rt::Context context;
+  mutable std::mutex mutex;
+  std::map<std::string, std::shared_future<Result>> cache;
+  int64_t compileCount = 0;
+};
+
+} // namespace ds::jit
+
+#endif // DS_CODEGEN_JIT_H

@@ -1,0 +1,480 @@
+// Runtime tests that need a GPU: loading and launching bundles, including the one the project's
+// compiler produces (label_append.dsb in $DS_TEST_BUNDLE_DIR).
+#include "runtime/Bundle.h"
+#include "runtime/Device.h"
+#include "runtime/Pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <algorithm>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace ds::rt;
+
+namespace {
+
+// label_append written in CUDA C and compiled to PTX (nvcc -ptx -arch=compute_75, .version
+// lowered to 7.0 so older drivers JIT it too):
+//   idx = blockIdx.x * blockDim.x + threadIdx.x over T*Hkv*r; j = idx % r; h = idx / r % Hkv;
+//   t = idx / (r*Hkv); skip slot_mapping[t] outside [0,S) and channels[h,j] outside [0,d);
+//   label_cache[h, slot, j] = new_k[t, h, channels[h, j]].
+// Params: new_k, channels, slot_mapping, label_cache (u64), T, Hkv, d, r, S (s64).
+const char *kLabelAppendPtx = R"PTX(.version 7.0
+.target sm_75
+.address_size 64
+	// .globl	label_append
+.visible .entry label_append(
+	.param .u64 label_append_param_0,
+	.param .u64 label_append_param_1,
+	.param .u64 label_append_param_2,
+	.param .u64 label_append_param_3,
+	.param .u64 label_append_param_4,
+	.param .u64 label_append_param_5,
+	.param .u64 label_append_param_6,
+	.param .u64 label_append_param_7,
+	.param .u64 label_append_param_8
+)
+{
+	.reg .pred 	%p<11>;
+	.reg .b16 	%rs<2>;
+	.reg .b32 	%r<17>;
+	.reg .b64 	%rd<63>;
+	ld.param.u64 	%rd17, [label_append_param_0];
+	ld.param.u64 	%rd18, [label_append_param_1];
+	ld.param.u64 	%rd19, [label_append_param_2];
+	ld.param.u64 	%rd20, [label_append_param_3];
+	ld.param.u64 	%rd25, [label_append_param_4];
+	ld.param.u64 	%rd21, [label_append_param_5];
+	ld.param.u64 	%rd22, [label_append_param_6];
+	ld.param.u64 	%rd23, [label_append_param_7];
+	ld.param.u64 	%rd24, [label_append_param_8];
+	mov.u32 	%r1, %ctaid.x;
+	mov.u32 	%r2, %ntid.x;
+	mul.wide.u32 	%rd26, %r1, %r2;
+	mov.u32 	%r3, %tid.x;
+	cvt.u64.u32 	%rd27, %r3;
+	add.s64 	%rd1, %rd26, %rd27;
+	mul.lo.s64 	%rd28, %rd21, %rd25;
+	mul.lo.s64 	%rd29, %rd28, %rd23;
+	setp.ge.s64 	%p1, %rd1, %rd29;
+	@%p1 bra 	$L__BB0_13;
+	or.b64  	%rd30, %rd1, %rd23;
+	and.b64  	%rd31, %rd30, -4294967296;
+	setp.eq.s64 	%p2, %rd31, 0;
+	@%p2 bra 	$L__BB0_3;
+	div.s64 	%rd59, %rd1, %rd23;
+	mul.lo.s64 	%rd32, %rd59, %rd23;
+	sub.s64 	%rd60, %rd1, %rd32;
+	bra.uni 	$L__BB0_4;
+$L__BB0_3:
+	cvt.u32.u64 	%r4, %rd23;
+	cvt.u32.u64 	%r5, %rd1;
+	div.u32 	%r6, %r5, %r4;
+	mul.lo.s32 	%r7, %r6, %r4;
+	sub.s32 	%r8, %r5, %r7;
+	cvt.u64.u32 	%rd59, %r6;
+	cvt.u64.u32 	%rd60, %r8;
+$L__BB0_4:
+	or.b64  	%rd33, %rd59, %rd21;
+	and.b64  	%rd34, %rd33, -4294967296;
+	setp.eq.s64 	%p3, %rd34, 0;
+	@%p3 bra 	$L__BB0_6;
+	rem.s64 	%rd61, %rd59, %rd21;
+	bra.uni 	$L__BB0_7;
+$L__BB0_6:
+	cvt.u32.u64 	%r9, %rd21;
+	cvt.u32.u64 	%r10, %rd59;
+	rem.u32 	%r11, %r10, %r9;
+	cvt.u64.u32 	%rd61, %r11;
+$L__BB0_7:
+	mul.lo.s64 	%rd11, %rd23, %rd21;
+	or.b64  	%rd35, %rd1, %rd11;
+	and.b64  	%rd36, %rd35, -4294967296;
+	setp.eq.s64 	%p4, %rd36, 0;
+	@%p4 bra 	$L__BB0_9;
+	div.s64 	%rd62, %rd1, %rd11;
+	bra.uni 	$L__BB0_10;
+$L__BB0_9:
+	cvt.u32.u64 	%r12, %rd11;
+	cvt.u32.u64 	%r13, %rd1;
+	div.u32 	%r14, %r13, %r12;
+	cvt.u64.u32 	%rd62, %r14;
+$L__BB0_10:
+	cvta.to.global.u64 	%rd37, %rd19;
+	shl.b64 	%rd38, %rd62, 2;
+	add.s64 	%rd39, %rd37, %rd38;
+	ld.global.nc.u32 	%r15, [%rd39];
+	cvt.s64.s32 	%rd15, %r15;
+	setp.lt.s32 	%p5, %r15, 0;
+	setp.ge.s64 	%p6, %rd15, %rd24;
+	or.pred  	%p7, %p5, %p6;
+	@%p7 bra 	$L__BB0_13;
+	mul.lo.s64 	%rd40, %rd61, %rd23;
+	add.s64 	%rd41, %rd40, %rd60;
+	cvta.to.global.u64 	%rd42, %rd18;
+	shl.b64 	%rd43, %rd41, 2;
+	add.s64 	%rd44, %rd42, %rd43;
+	ld.global.nc.u32 	%r16, [%rd44];
+	cvt.s64.s32 	%rd16, %r16;
+	setp.lt.s32 	%p8, %r16, 0;
+	setp.ge.s64 	%p9, %rd16, %rd22;
+	or.pred  	%p10, %p8, %p9;
+	@%p10 bra 	$L__BB0_13;
+	mul.lo.s64 	%rd45, %rd62, %rd21;
+	add.s64 	%rd46, %rd45, %rd61;
+	mul.lo.s64 	%rd47, %rd46, %rd22;
+	add.s64 	%rd48, %rd47, %rd16;
+	cvta.to.global.u64 	%rd49, %rd17;
+	shl.b64 	%rd50, %rd48, 1;
+	add.s64 	%rd51, %rd49, %rd50;
+	ld.global.nc.u16 	%rs1, [%rd51];
+	mul.lo.s64 	%rd52, %rd61, %rd24;
+	add.s64 	%rd53, %rd52, %rd15;
+	mul.lo.s64 	%rd54, %rd53, %rd23;
+	add.s64 	%rd55, %rd54, %rd60;
+	cvta.to.global.u64 	%rd56, %rd20;
+	shl.b64 	%rd57, %rd55, 1;
+	add.s64 	%rd58, %rd56, %rd57;
+	st.global.u16 	[%rd58], %rs1;
+$L__BB0_13:
+	ret;
+}
+)PTX";
+
+// smem_probe(int *out, long long n): fills n bytes of dynamic shared memory, out[0] = last word.
+const char *kSmemProbePtx = R"PTX(.version 7.0
+.target sm_75
+.address_size 64
+	// .globl	smem_probe
+.extern .shared .align 16 .b8 buf[];
+.visible .entry smem_probe(
+	.param .u64 smem_probe_param_0,
+	.param .u64 smem_probe_param_1
+)
+{
+	.reg .pred 	%p<4>;
+	.reg .b32 	%r<14>;
+	.reg .b64 	%rd<13>;
+	ld.param.u64 	%rd6, [smem_probe_param_0];
+	ld.param.u64 	%rd7, [smem_probe_param_1];
+	mov.u32 	%r1, %tid.x;
+	cvt.u64.u32 	%rd1, %r1;
+	shr.s64 	%rd8, %rd7, 63;
+	shr.u64 	%rd9, %rd8, 62;
+	add.s64 	%rd10, %rd7, %rd9;
+	shr.s64 	%rd2, %rd10, 2;
+	setp.le.s64 	%p1, %rd2, %rd1;
+	@%p1 bra 	$L__BB0_3;
+	mov.u32 	%r2, %ntid.x;
+	cvt.u64.u32 	%rd3, %r2;
+	mov.u32 	%r6, buf;
+	mov.u64 	%rd12, %rd1;
+$L__BB0_2:
+	cvt.u32.u64 	%r3, %rd12;
+	mul.lo.s32 	%r4, %r3, 3;
+	shl.b32 	%r5, %r3, 2;
+	add.s32 	%r7, %r6, %r5;
+	st.shared.u32 	[%r7], %r4;
+	add.s64 	%rd12, %rd12, %rd3;
+	setp.lt.s64 	%p2, %rd12, %rd2;
+	@%p2 bra 	$L__BB0_2;
+$L__BB0_3:
+	cvt.u32.u64 	%r8, %rd1;
+	bar.sync 	0;
+	setp.ne.s32 	%p3, %r8, 0;
+	@%p3 bra 	$L__BB0_5;
+	cvt.u32.u64 	%r9, %rd2;
+	shl.b32 	%r10, %r9, 2;
+	mov.u32 	%r11, buf;
+	add.s32 	%r12, %r11, %r10;
+	ld.shared.u32 	%r13, [%r12+-4];
+	cvta.to.global.u64 	%rd11, %rd6;
+	st.global.u32 	[%rd11], %r13;
+$L__BB0_5:
+	ret;
+}
+)PTX";
+
+// Opens device 0; skips the test only when there is no driver or no GPU.
+class RuntimePipeline : public ::testing::Test {
+protected:
+  void SetUp() override {
+    auto c = Context::open(0);
+    if (!c.ok()) {
+      if (c.status().code() == ErrorCode::DriverNotFound || c.status().code() == ErrorCode::NoDevice)
+        GTEST_SKIP() << "no CUDA driver or GPU: " << c.message();
+      FAIL() << "opening CUDA device 0: " << c.message();
+    }
+    ctx = *c;
+  }
+  Context ctx;
+};
+
+bool contains(const std::string &s, const std::string &sub) { return s.find(sub) != std::string::npos; }
+
+Expr ex(const Bundle &b, const char *text) {
+  auto e = b.expr(text);
+  EXPECT_TRUE(e.ok()) << e.message();
+  return e.ok() ? *e : Expr();
+}
+
+// label_append built through the struct API with the hand-compiled PTX above.
+Bundle handwrittenLabelAppend() {
+  Bundle b;
+  b.target = "sm_75";
+  EXPECT_TRUE(b.addArgDimSymbol("T", 0, 0).ok());
+  EXPECT_TRUE(b.addArgDimSymbol("Hkv", 0, 1).ok());
+  EXPECT_TRUE(b.addArgDimSymbol("d", 0, 2).ok());
+  EXPECT_TRUE(b.addArgDimSymbol("r", 1, 1).ok());
+  EXPECT_TRUE(b.addArgDimSymbol("S", 3, 1).ok());
+  b.args.push_back({"new_k", ArgRole::In, DType::BF16, {ex(b, "T"), ex(b, "Hkv"), ex(b, "d")}});
+  b.args.push_back({"channels", ArgRole::In, DType::I32, {ex(b, "Hkv"), ex(b, "r")}});
+  b.args.push_back({"slot_mapping", ArgRole::In, DType::I32, {ex(b, "T")}});
+  b.args.push_back({"label_cache", ArgRole::InOut, DType::BF16, {ex(b, "Hkv"), ex(b, "S"), ex(b, "r")}});
+  b.workspace = ex(b, "64*T"); // unused by the kernel; exercises workspace sizing
+  b.ptx = kLabelAppendPtx;
+  KernelSpec k;
+  k.name = "label_append";
+  k.grid = {ex(b, "cdiv(T*Hkv*r,128)"), Expr(1), Expr(1)};
+  k.block = {Expr(128), Expr(1), Expr(1)};
+  for (int i = 0; i < 4; ++i)
+    k.params.push_back(Param::argPtr(i));
+  for (const char *s : {"T", "Hkv", "d", "r", "S"})
+    k.params.push_back(Param::i64(ex(b, s)));
+  b.kernels.push_back(k);
+  return b;
+}
+
+// Device data and CPU reference for label_append (bf16 as uint16 bit patterns).
+struct LabelAppendCase {
+  int64_t T = 37, Hkv = 8, d = 128, r = 16, S = 64;
+  std::vector<uint16_t> newK, cacheInit, expected;
+  std::vector<int32_t> channels, slots;
+  DeviceBuffer dNewK, dChannels, dSlots, dCache;
+
+  void makeData(uint32_t seed) {
+    std::mt19937 rng(seed);
+    newK.resize(size_t(T * Hkv * d));
+    for (auto &v : newK)
+      v = uint16_t(rng());
+    cacheInit.resize(size_t(Hkv * S * r));
+    for (auto &v : cacheInit)
+      v = uint16_t(rng());
+    channels.resize(size_t(Hkv * r));
+    for (auto &c : channels)
+      c = int32_t(rng() % uint32_t(d));
+    channels[3] = -1;                 // skipped
+    channels[size_t(Hkv * r - 1)] = int32_t(d) + 5; // skipped
+    // Distinct slots (no two tokens write the same entry), a few out of range.
+    std::vector<int32_t> perm(static_cast<size_t>(S));
+    for (int32_t i = 0; i < int32_t(S); ++i)
+      perm[size_t(i)] = i;
+    std::shuffle(perm.begin(), perm.end(), rng);
+    slots.assign(perm.begin(), perm.begin() + T);
+    slots[0] = -1;
+    slots[5] = int32_t(S);
+    slots[size_t(T - 1)] = int32_t(S) + 100;
+    expected = cacheInit;
+    for (int64_t t = 0; t < T; ++t) {
+      int64_t slot = slots[size_t(t)];
+      if (slot < 0 || slot >= S)
+        continue;
+      for (int64_t h = 0; h < Hkv; ++h)
+        for (int64_t j = 0; j < r; ++j) {
+          int64_t c = channels[size_t(h * r + j)];
+          if (c < 0 || c >= d)
+            continue;
+          expected[size_t((h * S + slot) * r + j)] = newK[size_t((t * Hkv + h) * d + c)];
+        }
+    }
+  }
+
+  Status upload(const Context &ctx) {
+    auto put = [&](DeviceBuffer &dst, const void *src, size_t bytes) {
+      auto b = ctx.alloc(bytes);
+      if (!b.ok())
+        return b.status();
+      dst = std::move(*b);
+      return dst.upload(src, bytes);
+    };
+    DS_RT_RETURN_IF_ERROR(put(dNewK, newK.data(), newK.size() * 2));
+    DS_RT_RETURN_IF_ERROR(put(dChannels, channels.data(), channels.size() * 4));
+    DS_RT_RETURN_IF_ERROR(put(dSlots, slots.data(), slots.size() * 4));
+    return put(dCache, cacheInit.data(), cacheInit.size() * 2);
+  }
+
+  std::vector<TensorArg> args() const {
+    return {TensorArg(dNewK.ptr(), {T, Hkv, d}), TensorArg(dChannels.ptr(), {Hkv, r}),
+            TensorArg(dSlots.ptr(), {T}), TensorArg(dCache.ptr(), {Hkv, S, r})};
+  }
+
+  std::vector<uint16_t> readCache() const {
+    std::vector<uint16_t> out(cacheInit.size());
+    EXPECT_TRUE(dCache.download(out.data(), out.size() * 2).ok());
+    return out;
+  }
+};
+
+// Loads `bundle`, launches it on a stream and compares with the CPU reference.
+void runAndCheck(const Context &ctx, const Bundle &bundle) {
+  auto pipe = Pipeline::load(ctx, bundle);
+  ASSERT_TRUE(pipe.ok()) << pipe.message();
+  LabelAppendCase c;
+  c.makeData(1234);
+  ASSERT_TRUE(c.upload(ctx).ok());
+  auto args = c.args();
+  auto ws = OwnedWorkspace::allocate(*pipe, args);
+  ASSERT_TRUE(ws.ok()) << ws.message();
+  auto need = pipe->workspaceBytes(args);
+  ASSERT_TRUE(need.ok()) << need.message();
+  EXPECT_EQ(ws->bytes(), *need);
+  auto stream = ctx.createStream();
+  ASSERT_TRUE(stream.ok()) << stream.message();
+  // Launching twice is idempotent for this kernel; the second launch reuses everything cached.
+  for (int i = 0; i < 2; ++i) {
+    Status s = pipe->launch(args, ws->get(), stream->handle());
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  ASSERT_TRUE(stream->synchronize().ok());
+  std::vector<uint16_t> got = c.readCache();
+  ASSERT_EQ(got.size(), c.expected.size());
+  size_t bad = 0;
+  for (size_t i = 0; i < got.size(); ++i)
+    if (got[i] != c.expected[i] && bad++ < 10)
+      ADD_FAILURE() << "label_cache[" << i << "] = " << got[i] << ", expected " << c.expected[i];
+  EXPECT_EQ(bad, 0u);
+
+  // A wrong argument shape is refused naming the argument, and nothing runs.
+  auto wrong = args;
+  wrong[2] = TensorArg(c.dSlots.ptr(), {c.T + 1});
+  Status s = pipe->launch(wrong, ws->get(), stream->handle());
+  EXPECT_FALSE(s.ok());
+  EXPECT_TRUE(contains(s.message(), "argument 'slot_mapping' (#2) dim 0")) << s.message();
+  wrong = args;
+  wrong[3] = TensorArg(c.dCache.ptr(), {c.Hkv, c.S * c.r});
+  s = pipe->launch(wrong, ws->get(), stream->handle());
+  EXPECT_TRUE(contains(s.message(), "argument 'label_cache' (#3): expected rank 3, got rank 2")) << s.message();
+}
+
+std::string bundleDir() {
+  const char *env = std::getenv("DS_TEST_BUNDLE_DIR");
+  return env && *env ? env : DS_TEST_BUNDLE_DIR;
+}
+
+} // namespace
+
+TEST_F(RuntimePipeline, HandwrittenLabelAppendThroughFile) {
+  Bundle b = handwrittenLabelAppend();
+  ASSERT_TRUE(b.validate().ok()) << b.validate().message();
+  std::string path = ::testing::TempDir() + "ds_label_append_handwritten.dsb";
+  ASSERT_TRUE(b.writeFile(path).ok());
+  auto back = Bundle::readFile(path);
+  std::remove(path.c_str());
+  ASSERT_TRUE(back.ok()) << back.message();
+  runAndCheck(ctx, *back);
+}
+
+TEST_F(RuntimePipeline, CompilerLabelAppend) {
+  std::string path = bundleDir() + "/label_append.dsb";
+  auto b = Bundle::readFile(path);
+  ASSERT_TRUE(b.ok()) << "the compiler-produced bundle is missing or unreadable (set DS_TEST_BUNDLE_DIR "
+                         "or build it into " DS_TEST_BUNDLE_DIR "): " << b.message();
+  ASSERT_EQ(b->args.size(), 4u);
+  EXPECT_EQ(b->args[0].name, "new_k");
+  EXPECT_EQ(b->args[0].dtype, DType::BF16);
+  EXPECT_EQ(b->args[3].role, ArgRole::InOut);
+  runAndCheck(ctx, *b);
+}
+
+TEST_F(RuntimePipeline, RefusesWrongParamCount) {
+  Bundle b = handwrittenLabelAppend();
+  b.kernels[0].params.push_back(Param::i64(Expr(0)));
+  auto rejected = Pipeline::load(ctx, b);
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_TRUE(contains(rejected.message(), "kernel 'label_append' (#0): bundle passes 10 params")) << rejected.message();
+
+  LoadOptions lenient;
+  lenient.checkParams = false;
+  auto pipe = Pipeline::load(ctx, b, lenient);
+  ASSERT_TRUE(pipe.ok()) << pipe.message();
+  EXPECT_EQ(pipe->limits(0).paramCount, 9);
+  LabelAppendCase c;
+  c.makeData(7);
+  ASSERT_TRUE(c.upload(ctx).ok());
+  auto ws = OwnedWorkspace::allocate(*pipe, c.args());
+  ASSERT_TRUE(ws.ok());
+  Status s = pipe->launch(c.args(), ws->get(), nullptr);
+  EXPECT_FALSE(s.ok());
+  EXPECT_TRUE(contains(s.message(), "kernel 'label_append' (#0): bundle passes 10 params but the kernel takes 9"))
+      << s.message();
+  ASSERT_TRUE(ctx.synchronize().ok());
+  EXPECT_EQ(c.readCache(), c.cacheInit); // nothing ran
+}
+
+TEST_F(RuntimePipeline, RefusesTooMuchDynamicSmem) {
+  Bundle b = handwrittenLabelAppend();
+  b.kernels[0].smem = Expr(int64_t(1) << 30);
+  auto rejected = Pipeline::load(ctx, b);
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_TRUE(contains(rejected.message(), "kernel 'label_append' (#0): dynamic shared memory of 1073741824 bytes"))
+      << rejected.message();
+
+  b.kernels[0].smem = ex(b, "1073741824+T-T"); // only known at launch
+  auto pipe = Pipeline::load(ctx, b);
+  ASSERT_TRUE(pipe.ok()) << pipe.message();
+  LabelAppendCase c;
+  c.makeData(8);
+  ASSERT_TRUE(c.upload(ctx).ok());
+  auto ws = OwnedWorkspace::allocate(*pipe, c.args());
+  ASSERT_TRUE(ws.ok());
+  Status s = pipe->launch(c.args(), ws->get(), nullptr);
+  EXPECT_FALSE(s.ok());
+  EXPECT_TRUE(contains(s.message(), "kernel 'label_append' (#0): dynamic shared memory of 1073741824 bytes exceeds"))
+      << s.message();
+  ASSERT_TRUE(ctx.synchronize().ok());
+  EXPECT_EQ(c.readCache(), c.cacheInit);
+
+  // Too small a workspace is refused too.
+  s = pipe->launch(c.args(), Workspace{ws->get().ptr, 8}, nullptr);
+  EXPECT_TRUE(contains(s.message(), "workspace too small")) << s.message();
+}
+
+TEST_F(RuntimePipeline, DynamicSmemAboveDefaultLimit) {
+  const DeviceProperties &p = ctx.properties();
+  Bundle b;
+  b.target = "sm_75";
+  ASSERT_TRUE(b.addArgDimSymbol("W", 0, 0).ok());
+  b.args.push_back({"out", ArgRole::InOut, DType::I32, {ex(b, "W")}});
+  b.ptx = kSmemProbePtx;
+  KernelSpec k;
+  k.name = "smem_probe";
+  k.block = {Expr(256), Expr(1), Expr(1)};
+  k.smem = ex(b, "4*W");
+  k.params = {Param::argPtr(0), Param::i64(ex(b, "4*W"))};
+  b.kernels.push_back(k);
+  auto pipe = Pipeline::load(ctx, b);
+  ASSERT_TRUE(pipe.ok()) << pipe.message();
+  EXPECT_STREQ(pipe->imageKind(), "ptx");
+
+  int64_t words = (p.maxSharedPerBlockOptin - pipe->kernels()[0].staticSmemBytes()) / 4;
+  ASSERT_GT(words * 4, 48 * 1024) << "device has no opt-in shared memory above 48 KiB";
+  auto out = ctx.alloc(size_t(words) * 4);
+  ASSERT_TRUE(out.ok());
+  ASSERT_TRUE(out->fill(0).ok());
+  Status s = pipe->launch({TensorArg(out->ptr(), {words})}, {}, nullptr);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_TRUE(ctx.synchronize().ok());
+  int32_t first = 0;
+  ASSERT_TRUE(out->download(&first, 4).ok());
+  EXPECT_EQ(first, int32_t((words - 1) * 3));
+
+  s = pipe->launch({TensorArg(out->ptr(), {words + 1})}, {}, nullptr);
+  EXPECT_FALSE(s.ok());
+  EXPECT_TRUE(contains(s.message(), "dynamic shared memory of")) << s.message();
+}
