@@ -138,7 +138,18 @@ Expected<Pipeline> Pipeline::load(const Context &ctx, Bundle bundle, const LoadO
 Status Pipeline::launch(Span<const TensorArg> args, const Workspace &ws, CUstream stream) const {
   if (!state_)
     return Status::error("launch of an empty Pipeline");
+  return launchKernels(args, ws, stream, 0, state_->bundle.kernels.size());
+}
+
+Status Pipeline::launchKernels(Span<const TensorArg> args, const Workspace &ws, CUstream stream,
+                               size_t first, size_t end) const {
+  if (!state_)
+    return Status::error("launch of an empty Pipeline");
   const Bundle &b = state_->bundle;
+  if (first > end || end > b.kernels.size())
+    return Status::error("kernel range [" + std::to_string(first) + ", " + std::to_string(end) +
+                         ") is outside the pipeline's " + std::to_string(b.kernels.size()) +
+                         " kernels");
   int64_t symStorage[Bundle::kMaxSymbols];
   Span<int64_t> syms(symStorage, b.symbols.size());
   DS_RT_RETURN_IF_ERROR(bindSymbols(b, args, syms));
@@ -150,7 +161,7 @@ Status Pipeline::launch(Span<const TensorArg> args, const Workspace &ws, CUstrea
   LaunchConfig cfg;
   // Pass 1 checks every kernel so that an error launches nothing; pass 2 launches.
   for (int pass = 0; pass < 2; ++pass) {
-    for (size_t k = 0; k < b.kernels.size(); ++k) {
+    for (size_t k = first; k < end; ++k) {
       DS_RT_RETURN_IF_ERROR(planKernel(b, k, syms, args, ws, state_->limits[k], cfg,
                                        Span<uint64_t>(slots, b.kernels[k].params.size())));
       if (pass == 0 || cfg.skip)

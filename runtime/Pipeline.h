@@ -38,6 +38,9 @@ public:
   /// Launches every kernel in order on `stream`. Thread-safe (const, no shared scratch). The
   /// context must be current on the calling thread (Context::makeCurrent()).
   Status launch(Span<const TensorArg> args, const Workspace &workspace, CUstream stream) const;
+  /// Launches kernels [first, end) only (per-stage timing in ds-bench); same checks as launch().
+  Status launchKernels(Span<const TensorArg> args, const Workspace &workspace, CUstream stream,
+                       size_t first, size_t end) const;
 
   /// Workspace bytes for these argument shapes (pointers are ignored).
   Expected<size_t> workspaceBytes(Span<const TensorArg> args) const;

@@ -1,0 +1,214 @@
+#include "codegen/JIT.h"
+#include "codegen/Compiler.h"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+using ds::rt::Bundle;
+using ds::rt::Expected;
+using ds::rt::Pipeline;
+using ds::rt::Status;
+
+namespace ds::jit {
+namespace {
+
+const char *typeName(DataType t) { return t == DataType::BF16 ? "bf16" : "f16"; }
+
+std::string floatAttr(float v) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "%.9e : f32", static_cast<double>(v));
+  return text;
+}
+
+Status positive(const char *field, int64_t v) {
+  return v >= 1 ? Status::success()
+                : Status::error(std::string("spec field '") + field + "' must be >= 1, got " +
+                                std::to_string(v));
+}
+
+Status checkHeads(int64_t heads, int64_t kvHeads, int64_t headDim) {
+  DS_RT_RETURN_IF_ERROR(positive("heads", heads));
+  DS_RT_RETURN_IF_ERROR(positive("kvHeads", kvHeads));
+  if (heads % kvHeads != 0)
+    return Status::error("spec field 'heads' (" + std::to_string(heads) +
+                         ") must be a multiple of 'kvHeads' (" + std::to_string(kvHeads) + ")");
+  if (headDim != 32 && headDim != 64 && headDim != 128 && headDim != 256)
+    return Status::error("spec field 'headDim' must be 32, 64, 128 or 256, got " +
+                         std::to_string(headDim));
+  return Status::success();
+}
+
+float scaleOf(float scale, int64_t headDim) {
+  return scale > 0 ? scale : static_cast<float>(1.0 / std::sqrt(static_cast<double>(headDim)));
+}
+} // namespace
+
+Expected<std::string> doubleSparsityIR(const DoubleSparsitySpec &s) {
+  DS_RT_RETURN_IF_ERROR(checkHeads(s.heads, s.kvHeads, s.headDim));
+  DS_RT_RETURN_IF_ERROR(positive("labelDim", s.labelDim));
+  DS_RT_RETURN_IF_ERROR(positive("k", s.k));
+  DS_RT_RETURN_IF_ERROR(positive("pageSize", s.pageSize));
+  if (s.labelDim > s.headDim || s.labelDim % 8 != 0)
+    return Status::error("spec field 'labelDim' must be a multiple of 8 and <= headDim, got " +
+                         std::to_string(s.labelDim));
+  if (s.denseBelow < 0 || s.softCap < 0 || s.scale < 0)
+    return Status::error("spec fields 'denseBelow', 'softCap' and 'scale' must be >= 0");
+  const std::string t = typeName(s.dtype);
+  const int64_t sel = s.sharedSelection ? s.kvHeads : s.heads;
+  const std::string hq = std::to_string(s.heads), hkv = std::to_string(s.kvHeads),
+                    d = std::to_string(s.headDim), r = std::to_string(s.labelDim),
+                    p = std::to_string(s.pageSize), k = std::to_string(s.k),
+                    hs = std::to_string(sel);
+  const std::string qT = "tensor<?x" + hq + "x" + d + "x" + t + ">";
+  const std::string kvT = "tensor<?x" + p + "x" + hkv + "x" + d + "x" + t + ">";
+  const std::string lcT = "tensor<" + hkv + "x?x" + r + "x" + t + ">";
+  const std::string chT = "tensor<" + hkv + "x" + r + "xi32>";
+  const std::string qlT = "tensor<?x" + hq + "x" + r + "x" + t + ">";
+  const std::string scT = "tensor<?x" + hs + "x?xf32>";
+  const std::string idxT = "tensor<?x" + hs + "x" + k + "xi32>";
+  const std::string scale = floatAttr(scaleOf(s.scale, s.headDim));
+  std::ostringstream ir;
+  ir << "func.func @double_sparsity(%q: " << qT << " {ds.name = \"q\"}, %k_cache: " << kvT
+     << " {ds.name = \"k_cache\"}, %v_cache: " << kvT << " {ds.name = \"v_cache\"}, %label_cache: "
+     << lcT << " {ds.name = \"label_cache\"}, %channels: " << chT
+     << " {ds.name = \"channels\"}, %page_table: tensor<?x?xi32> {ds.name = \"page_table\"}, "
+        "%seq_lens: tensor<?xi32> {ds.name = \"seq_lens\"}) -> ("
+     << qT << ", " << idxT << ") {\n"
+     << "  %q_label = ds.label_gather %q, %channels : (" << qT << ", " << chT << ") -> " << qlT
+     << "\n"
+     << "  %scores = ds.label_score %q_label, %label_cache, %page_table, %seq_lens {page_size = "
+     << p << " : i64, scale = " << scale << ", group_reduce = #ds.group_reduce<"
+     << (s.sharedSelection && s.heads != s.kvHeads ? "sum" : "none") << ">} : (" << qlT << ", "
+     << lcT << ", tensor<?x?xi32>, tensor<?xi32>) -> " << scT << "\n"
+     << "  %heavy_tokens = ds.topk %scores, %seq_lens {k = " << k << " : i64} : (" << scT
+     << ", tensor<?xi32>) -> " << idxT << "\n"
+     << "  %o = ds.sparse_decode %q, %k_cache, %v_cache, %page_table, %seq_lens, %heavy_tokens "
+        "{scale = "
+     << scale << ", soft_cap = " << floatAttr(s.softCap) << ", dense_below = " << s.denseBelow
+     << " : i64} : (" << qT << ", " << kvT << ", " << kvT << ", tensor<?x?xi32>, tensor<?xi32>, "
+     << idxT << ") -> " << qT << "\n"
+     << "  return %o, %heavy_tokens : " << qT << ", " << idxT << "\n}\n";
+  return ir.str();
+}
+
+Expected<std::string> denseDecodeIR(const DenseDecodeSpec &s) {
+  DS_RT_RETURN_IF_ERROR(checkHeads(s.heads, s.kvHeads, s.headDim));
+  DS_RT_RETURN_IF_ERROR(positive("pageSize", s.pageSize));
+  const std::string t = typeName(s.dtype);
+  const std::string qT = "tensor<?x" + std::to_string(s.heads) + "x" +
+                         std::to_string(s.headDim) + "x" + t + ">";
+  const std::string kvT = "tensor<?x" + std::to_string(s.pageSize) + "x" +
+                          std::to_string(s.kvHeads) + "x" + std::to_string(s.headDim) + "x" + t +
+                          ">";
+  std::ostringstream ir;
+  ir << "func.func @dense_decode(%q: " << qT << " {ds.name = \"q\"}, %k_cache: " << kvT
+     << " {ds.name = \"k_cache\"}, %v_cache: " << kvT
+     << " {ds.name = \"v_cache\"}, %page_table: tensor<?x?xi32> {ds.name = \"page_table\"}, "
+        "%seq_lens: tensor<?xi32> {ds.name = \"seq_lens\"}) -> "
+     << qT << " {\n"
+     << "  %o = ds.dense_decode %q, %k_cache, %v_cache, %page_table, %seq_lens {scale = "
+     << floatAttr(scaleOf(s.scale, s.headDim)) << ", soft_cap = " << floatAttr(s.softCap)
+     << "} : (" << qT << ", " << kvT << ", " << kvT << ", tensor<?x?xi32>, tensor<?xi32>) -> "
+     << qT << "\n  return %o : " << qT << "\n}\n";
+  return ir.str();
+}
+
+Expected<std::string> labelAppendIR(const LabelAppendSpec &s) {
+  DS_RT_RETURN_IF_ERROR(checkHeads(s.kvHeads, s.kvHeads, s.headDim));
+  DS_RT_RETURN_IF_ERROR(positive("labelDim", s.labelDim));
+  if (s.labelDim > s.headDim)
+    return Status::error("spec field 'labelDim' must be <= headDim");
+  const std::string t = typeName(s.dtype), hkv = std::to_string(s.kvHeads),
+                    r = std::to_string(s.labelDim);
+  const std::string lcT = "tensor<" + hkv + "x?x" + r + "x" + t + ">";
+  const std::string kT = "tensor<?x" + hkv + "x" + std::to_string(s.headDim) + "x" + t + ">";
+  const std::string chT = "tensor<" + hkv + "x" + r + "xi32>";
+  std::ostringstream ir;
+  ir << "func.func @label_append(%new_k: " << kT << " {ds.name = \"new_k\"}, %channels: " << chT
+     << " {ds.name = \"channels\"}, %slot_mapping: tensor<?xi32> {ds.name = \"slot_mapping\"}, "
+        "%label_cache: "
+     << lcT << " {ds.name = \"label_cache\"}) -> " << lcT << " {\n"
+     << "  %0 = ds.label_append %label_cache, %new_k, %channels, %slot_mapping : (" << lcT << ", "
+     << kT << ", " << chT << ", tensor<?xi32>) -> " << lcT << "\n  return %0 : " << lcT << "\n}\n";
+  return ir.str();
+}
+
+Expected<Bundle> compileDoubleSparsity(const DoubleSparsitySpec &spec) {
+  Expected<std::string> ir = doubleSparsityIR(spec);
+  if (!ir)
+    return ir.status();
+  mlir::ds::CompileOptions options;
+  options.chip = spec.chip;
+  options.smCount = spec.smCount;
+  return mlir::ds::compileSourceToBundle(*ir, options);
+}
+
+JIT::Result JIT::cached(const std::string &key, const std::string &source,
+                        const std::string &chip, int64_t smCount) {
+  // The first caller of a key compiles; concurrent and later callers share its future.
+  std::promise<Result> promise;
+  std::shared_future<Result> existing;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = cache.find(key);
+    if (it != cache.end()) {
+      existing = it->second;
+    } else {
+      cache.emplace(key, promise.get_future().share());
+      ++compileCount;
+    }
+  }
+  if (existing.valid())
+    return existing.get();
+  mlir::ds::CompileOptions options;
+  options.chip = chip;
+  options.smCount = smCount;
+  Result result = Status::error("internal error: no result");
+  Expected<Bundle> bundle = mlir::ds::compileSourceToBundle(source, options);
+  if (!bundle) {
+    result = bundle.status();
+  } else {
+    Expected<Pipeline> loaded = Pipeline::load(context, std::move(*bundle));
+    if (loaded)
+      result = std::shared_ptr<const Pipeline>(std::make_shared<Pipeline>(std::move(*loaded)));
+    else
+      result = loaded.status();
+  }
+  promise.set_value(result);
+  return result;
+}
+
+int64_t JIT::compilations() const {
+  std::lock_guard<std::mutex> lock(mutex);
+  return compileCount;
+}
+
+JIT::Result JIT::doubleSparsity(const DoubleSparsitySpec &spec) {
+  Expected<std::string> ir = doubleSparsityIR(spec);
+  if (!ir)
+    return ir.status();
+  return cached(spec.chip + "/" + std::to_string(spec.smCount) + "\n" + *ir, *ir, spec.chip,
+                spec.smCount);
+}
+
+JIT::Result JIT::denseDecode(const DenseDecodeSpec &spec) {
+  Expected<std::string> ir = denseDecodeIR(spec);
+  if (!ir)
+    return ir.status();
+  return cached(spec.chip + "/" + std::to_string(spec.smCount) + "\n" + *ir, *ir, spec.chip,
+                spec.smCount);
+}
+
+JIT::Result JIT::labelAppend(const LabelAppendSpec &spec) {
+  Expected<std::string> ir = labelAppendIR(spec);
+  if (!ir)
+    return ir.status();
+  return cached(spec.chip + "\n" + *ir, *ir, spec.chip, 132);
+}
+
+JIT::Result JIT::fromSource(const std::string &source, const std::string &chip, int64_t smCount) {
+  return cached(chip + "/" + std::to_string(smCount) + "\n" + source, source, chip, smCount);
+}
+
+} // namespace ds::jit

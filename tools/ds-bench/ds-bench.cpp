@@ -1,0 +1,294 @@
+// ds-bench: times generated pipelines on the GPU as the issues' reference figures were taken
+// (L2 flushed by writing 256 MiB before each timed call, CUDA events, warm-ups, median), per
+// stage and end to end, and reports the bytes the step must move as GB/s and as a share of the
+// device-to-device copy bandwidth measured in the same run. Table on stdout, CSV with --csv.
+//
+//   ds-bench --suite=ds            Double Sparsity, Hq = Hkv = 32, d = 128, r = 16, P = 1, bf16
+//   ds-bench --suite=ds-gqa        same with Hkv = 8, selection shared by the group
+//   ds-bench --suite=dense         dense decode B = 8, N = 16384
+//   ds-bench --op=ds --B=8 --N=4096 --k=1024 [--hq --hkv --d --r --P --dtype=f16 --shared]
+#include "codegen/JIT.h"
+#include "runtime/Device.h"
+#include "runtime/Pipeline.h"
+#include "tools/reference/Reference.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+using namespace ds;
+
+namespace {
+
+struct Shape {
+  std::string op = "ds"; // ds | dense
+  int64_t B = 8, N = 4096, k = 1024, hq = 32, hkv = 32, d = 128, r = 16, P = 1;
+  bool bf16 = true, shared = false;
+  std::string label() const {
+    char s[160];
+    std::snprintf(s, sizeof(s), "%s B=%lld N=%lld%s Hq=%lld Hkv=%lld d=%lld%s P=%lld %s%s",
+                  op.c_str(), (long long)B, (long long)N,
+                  op == "ds" ? (" k=" + std::to_string(k)).c_str() : "", (long long)hq,
+                  (long long)hkv, (long long)d,
+                  op == "ds" ? (" r=" + std::to_string(r)).c_str() : "", (long long)P,
+                  bf16 ? "bf16" : "f16", shared ? " shared" : "");
+    return s;
+  }
+};
+
+[[noreturn]] void die(const std::string &what) {
+  std::fprintf(stderr, "ds-bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+template <typename T> T check(rt::Expected<T> e, const char *what) {
+  if (!e)
+    die(std::string(what) + ": " + e.message());
+  return std::move(*e);
+}
+void check(const rt::Status &s, const char *what) {
+  if (!s.ok())
+    die(std::string(what) + ": " + s.message());
+}
+
+struct Timer {
+  const rt::Context &ctx;
+  rt::DeviceBuffer flush;
+  rt::Event start, stop;
+  explicit Timer(const rt::Context &c) : ctx(c) {
+    flush = check(ctx.alloc(256u << 20), "flush buffer");
+    start = check(ctx.createEvent(), "event");
+    stop = check(ctx.createEvent(), "event");
+  }
+  /// Median of `iters` timed calls of `fn`, L2 flushed before each; `warmup` untimed calls first.
+  template <typename F> double medianUs(F &&fn, int warmup, int iters) {
+    for (int i = 0; i < warmup; ++i)
+      fn();
+    std::vector<double> t;
+    for (int i = 0; i < iters; ++i) {
+      check(flush.fill(static_cast<uint8_t>(i)), "L2 flush");
+      check(start.record(nullptr), "event record");
+      fn();
+      check(stop.record(nullptr), "event record");
+      check(stop.synchronize(), "event sync");
+      t.push_back(1000.0 * check(rt::Event::elapsedMs(start, stop), "elapsed"));
+    }
+    std::sort(t.begin(), t.end());
+    return t[t.size() / 2];
+  }
+};
+
+/// Fills a device buffer with random 16-bit values: one random block uploaded, then tiled.
+void fillRandom(const rt::Context &ctx, const rt::DeviceBuffer &buf, ref::Rng &rng, ref::Half t) {
+  size_t block = std::min<size_t>(buf.bytes(), 64u << 20) / 2;
+  std::vector<uint16_t> host(block);
+  for (auto &x : host)
+    x = ref::fromFloat(static_cast<float>(rng.uniform(-1, 1)), t);
+  check(buf.upload(host.data(), block * 2), "upload");
+  for (size_t off = block * 2; off < buf.bytes(); off += block * 2)
+    check(ctx.copyDtoD(buf.ptr() + off, buf.ptr(), std::min(block * 2, buf.bytes() - off)),
+          "tile");
+}
+
+double copyBandwidthGBs(const rt::Context &ctx, Timer &timer) {
+  size_t bytes = 1u << 30;
+  rt::DeviceBuffer a = check(ctx.alloc(bytes), "copy buffer"), b = check(ctx.alloc(bytes), "copy buffer");
+  double us = timer.medianUs([&] { check(ctx.copyDtoD(b.ptr(), a.ptr(), bytes), "copy"); }, 3, 20);
+  return 2.0 * bytes / (us * 1e3); // read + write
+}
+
+struct Row {
+  Shape shape;
+  std::vector<std::pair<std::string, double>> stages;
+  double totalUs = 0, bytes = 0;
+};
+
+Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int warmup,
+        int iters) {
+  Row row{s, {}, 0, 0};
+  ref::Half ht = s.bf16 ? ref::Half::BF16 : ref::Half::F16;
+  ref::Rng rng(42);
+  const int64_t pages = s.B * ((s.N + s.P - 1) / s.P), maxPages = (s.N + s.P - 1) / s.P;
+  const int64_t slots = pages * s.P;
+  // Each request owns distinct random pages of the pool.
+  std::vector<int32_t> pool(pages);
+  for (int64_t i = 0; i < pages; ++i)
+    pool[i] = static_cast<int32_t>(i);
+  for (int64_t i = pages - 1; i > 0; --i)
+    std::swap(pool[i], pool[rng.below(i + 1)]);
+  std::vector<int32_t> pageTable(pool.begin(), pool.end()), seqLens(s.B, static_cast<int32_t>(s.N));
+
+  size_t kvBytes = static_cast<size_t>(slots) * s.hkv * s.d * 2;
+  rt::DeviceBuffer q = check(ctx.alloc(s.B * s.hq * s.d * 2), "alloc q");
+  rt::DeviceBuffer kc = check(ctx.alloc(kvBytes), "alloc k_cache");
+  rt::DeviceBuffer vc = check(ctx.alloc(kvBytes), "alloc v_cache");
+  rt::DeviceBuffer pt = check(ctx.alloc(pageTable.size() * 4), "alloc page_table");
+  rt::DeviceBuffer sl = check(ctx.alloc(s.B * 4), "alloc seq_lens");
+  rt::DeviceBuffer o = check(ctx.alloc(s.B * s.hq * s.d * 2), "alloc o");
+  fillRandom(ctx, q, rng, ht);
+  fillRandom(ctx, kc, rng, ht);
+  fillRandom(ctx, vc, rng, ht);
+  check(pt.upload(pageTable.data(), pageTable.size() * 4), "upload");
+  check(sl.upload(seqLens.data(), seqLens.size() * 4), "upload");
+
+  std::shared_ptr<const rt::Pipeline> pipeline;
+  std::vector<rt::TensorArg> args;
+  rt::DeviceBuffer labels, channels, idx;
+  double qo = 2.0 * s.B * s.hq * s.d * 2;
+  if (s.op == "dense") {
+    jit::DenseDecodeSpec spec;
+    spec.heads = s.hq, spec.kvHeads = s.hkv, spec.headDim = s.d, spec.pageSize = s.P;
+    spec.dtype = s.bf16 ? jit::DataType::BF16 : jit::DataType::F16;
+    spec.smCount = ctx.properties().smCount;
+    pipeline = check(jit.denseDecode(spec), "compile");
+    args = {rt::TensorArg(q.ptr(), {s.B, s.hq, s.d}),
+            rt::TensorArg(kc.ptr(), {pages, s.P, s.hkv, s.d}),
+            rt::TensorArg(vc.ptr(), {pages, s.P, s.hkv, s.d}),
+            rt::TensorArg(pt.ptr(), {s.B, maxPages}), rt::TensorArg(sl.ptr(), {s.B}),
+            rt::TensorArg(o.ptr(), {s.B, s.hq, s.d})};
+    row.bytes = 2.0 * s.B * s.N * s.hkv * s.d * 2 + qo;
+  } else {
+    jit::DoubleSparsitySpec spec;
+    spec.heads = s.hq, spec.kvHeads = s.hkv, spec.headDim = s.d, spec.labelDim = s.r;
+    spec.k = s.k, spec.pageSize = s.P, spec.sharedSelection = s.shared;
+    spec.dtype = s.bf16 ? jit::DataType::BF16 : jit::DataType::F16;
+    spec.smCount = ctx.properties().smCount;
+    pipeline = check(jit.doubleSparsity(spec), "compile");
+    int64_t hsel = s.shared ? s.hkv : s.hq;
+    labels = check(ctx.alloc(static_cast<size_t>(s.hkv) * slots * s.r * 2), "alloc labels");
+    fillRandom(ctx, labels, rng, ht);
+    std::vector<int32_t> ch(s.hkv * s.r);
+    for (int64_t h = 0; h < s.hkv; ++h)
+      for (int64_t j = 0; j < s.r; ++j)
+        ch[h * s.r + j] = static_cast<int32_t>((j * 7 + h) % s.d);
+    channels = check(ctx.alloc(ch.size() * 4), "alloc channels");
+    check(channels.upload(ch.data(), ch.size() * 4), "upload");
+    idx = check(ctx.alloc(s.B * hsel * s.k * 4), "alloc heavy_tokens");
+    args = {rt::TensorArg(q.ptr(), {s.B, s.hq, s.d}),
+            rt::TensorArg(kc.ptr(), {pages, s.P, s.hkv, s.d}),
+            rt::TensorArg(vc.ptr(), {pages, s.P, s.hkv, s.d}),
+            rt::TensorArg(labels.ptr(), {s.hkv, slots, s.r}),
+            rt::TensorArg(channels.ptr(), {s.hkv, s.r}),
+            rt::TensorArg(pt.ptr(), {s.B, maxPages}), rt::TensorArg(sl.ptr(), {s.B}),
+            rt::TensorArg(o.ptr(), {s.B, s.hq, s.d}),
+            rt::TensorArg(idx.ptr(), {s.B, hsel, s.k})};
+    // Every label row scored once per kv head, each selected K and V row once, q and o.
+    row.bytes = 1.0 * s.B * s.hkv * s.N * s.r * 2 +
+                2.0 * s.B * hsel * std::min(s.k, s.N) * s.d * 2 + qo;
+  }
+  rt::OwnedWorkspace ws = check(rt::OwnedWorkspace::allocate(*pipeline, args), "workspace");
+  const auto &kernels = pipeline->bundle().kernels;
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    double us = timer.medianUs(
+        [&] { check(pipeline->launchKernels(args, ws.get(), nullptr, i, i + 1), "launch"); },
+        warmup, iters);
+    row.stages.push_back({kernels[i].name, us});
+  }
+  row.totalUs = timer.medianUs([&] { check(pipeline->launch(args, ws.get(), nullptr), "launch"); },
+                               warmup, iters);
+  return row;
+}
+
+std::vector<Shape> suite(const std::string &name) {
+  std::vector<Shape> rows;
+  auto ds = [&](int64_t B, int64_t N, int64_t k, int64_t hkv, bool shared) {
+    Shape s;
+    s.B = B, s.N = N, s.k = k, s.hkv = hkv, s.shared = shared;
+    rows.push_back(s);
+  };
+  if (name == "ds" || name == "all")
+    for (auto [B, N, k] : std::vector<std::array<int64_t, 3>>{
+             {1, 4096, 256}, {8, 4096, 1024}, {8, 16384, 1024}, {8, 65536, 1024}, {32, 65536, 1024}})
+      ds(B, N, k, 32, false);
+  if (name == "ds-gqa" || name == "all")
+    for (auto [B, N, k] : std::vector<std::array<int64_t, 3>>{
+             {1, 4096, 256}, {8, 4096, 1024}, {8, 16384, 1024}, {8, 65536, 1024}, {32, 65536, 1024}})
+      ds(B, N, k, 8, true);
+  if (name == "dense" || name == "all") {
+    Shape s;
+    s.op = "dense", s.B = 8, s.N = 16384;
+    rows.push_back(s);
+  }
+  if (rows.empty())
+    die("unknown suite '" + name + "' (ds, ds-gqa, dense, all)");
+  return rows;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::map<std::string, std::string> opt;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--", 0) != 0)
+      die("unexpected argument '" + a + "'");
+    size_t eq = a.find('=');
+    opt[a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2)] =
+        eq == std::string::npos ? "1" : a.substr(eq + 1);
+  }
+  auto num = [&](const char *key, int64_t def) {
+    auto it = opt.find(key);
+    if (it == opt.end())
+      return def;
+    char *end = nullptr;
+    long long v = std::strtoll(it->second.c_str(), &end, 10);
+    if (!end || *end || v < 1)
+      die(std::string("--") + key + " must be a positive integer, got '" + it->second + "'");
+    return static_cast<int64_t>(v);
+  };
+  std::vector<Shape> shapes;
+  if (opt.count("suite")) {
+    shapes = suite(opt["suite"]);
+  } else {
+    Shape s;
+    s.op = opt.count("op") ? opt["op"] : "ds";
+    if (s.op != "ds" && s.op != "dense")
+      die("--op must be ds or dense");
+    s.B = num("B", 8), s.N = num("N", 4096), s.k = num("k", 1024), s.hq = num("hq", 32);
+    s.hkv = num("hkv", 32), s.d = num("d", 128), s.r = num("r", 16), s.P = num("P", 1);
+    s.bf16 = !opt.count("dtype") || opt["dtype"] == "bf16";
+    if (opt.count("dtype") && opt["dtype"] != "bf16" && opt["dtype"] != "f16")
+      die("--dtype must be bf16 or f16");
+    s.shared = opt.count("shared") > 0;
+    shapes.push_back(s);
+  }
+  int warmup = static_cast<int>(num("warmup", 10)), iters = static_cast<int>(num("iters", 100));
+
+  rt::Context ctx = check(rt::Context::open(0), "open device");
+  check(ctx.makeCurrent(), "context");
+  Timer timer(ctx);
+  double copyGBs = copyBandwidthGBs(ctx, timer);
+  std::printf("device: %s, %d SMs; device-to-device copy bandwidth (read + write): %.0f GB/s\n",
+              ctx.properties().name.c_str(), ctx.properties().smCount, copyGBs);
+  jit::JIT jit(ctx);
+  std::FILE *csv = opt.count("csv") ? std::fopen(opt["csv"].c_str(), "w") : nullptr;
+  if (opt.count("csv") && !csv)
+    die("cannot write " + opt["csv"]);
+  if (csv)
+    std::fprintf(csv, "shape,stage,us\n");
+  std::printf("%-62s %10s %10s %9s %7s\n", "shape", "total_us", "MB_moved", "GB/s", "%copy");
+  for (const Shape &s : shapes) {
+    Row r = run(ctx, jit, timer, s, warmup, iters);
+    double gbs = r.bytes / (r.totalUs * 1e3);
+    std::printf("%-62s %10.1f %10.1f %9.0f %6.1f%%\n", s.label().c_str(), r.totalUs, r.bytes / 1e6,
+                gbs, 100.0 * gbs / copyGBs);
+    for (auto &[stage, us] : r.stages)
+      std::printf("    %-58s %10.1f\n", stage.c_str(), us);
+    if (csv) {
+      for (auto &[stage, us] : r.stages)
+        std::fprintf(csv, "\"%s\",%s,%.2f\n", s.label().c_str(), stage.c_str(), us);
+      std::fprintf(csv, "\"%s\",total,%.2f\n\"%s\",bytes,%.0f\n\"%s\",pct_copy_bw,%.2f\n",
+                   s.label().c_str(), r.totalUs, s.label().c_str(), r.bytes, s.label().c_str(),
+                   100.0 * gbs / copyGBs);
+    }
+    std::fflush(stdout);
+  }
+  if (csv)
+    std::fclose(csv);
+  return 0;
+}
