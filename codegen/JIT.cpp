@@ -134,14 +134,19 @@ Expected<std::string> labelAppendIR(const LabelAppendSpec &s) {
   return ir.str();
 }
 
+Expected<Bundle> compileSource(const std::string &source, const std::string &chip,
+                               int64_t smCount) {
+  mlir::ds::CompileOptions options;
+  options.chip = chip;
+  options.smCount = smCount;
+  return mlir::ds::compileSourceToBundle(source, options);
+}
+
 Expected<Bundle> compileDoubleSparsity(const DoubleSparsitySpec &spec) {
   Expected<std::string> ir = doubleSparsityIR(spec);
   if (!ir)
     return ir.status();
-  mlir::ds::CompileOptions options;
-  options.chip = spec.chip;
-  options.smCount = spec.smCount;
-  return mlir::ds::compileSourceToBundle(*ir, options);
+  return compileSource(*ir, spec.chip, spec.smCount);
 }
 
 JIT::Result JIT::cached(const std::string &key, const std::string &source,
@@ -161,11 +166,8 @@ JIT::Result JIT::cached(const std::string &key, const std::string &source,
   }
   if (existing.valid())
     return existing.get();
-  mlir::ds::CompileOptions options;
-  options.chip = chip;
-  options.smCount = smCount;
   Result result = Status::error("internal error: no result");
-  Expected<Bundle> bundle = mlir::ds::compileSourceToBundle(source, options);
+  Expected<Bundle> bundle = compileSource(source, chip, smCount);
   if (!bundle) {
     result = bundle.status();
   } else {

@@ -67,6 +67,9 @@ rt::Expected<std::string> labelAppendIR(const LabelAppendSpec &spec);
 
 /// Compiles without loading (no GPU needed): the bundle of a spec.
 rt::Expected<rt::Bundle> compileDoubleSparsity(const DoubleSparsitySpec &spec);
+/// Compiles MLIR text of ds ops without loading.
+rt::Expected<rt::Bundle> compileSource(const std::string &source, const std::string &chip = "sm_90",
+                                       int64_t smCount = 132);
 
 class JIT {
 public:

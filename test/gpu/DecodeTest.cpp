@@ -2,6 +2,7 @@
 // reference (tools/reference).
 #include "codegen/JIT.h"
 #include "test/gpu/GpuTestUtil.h"
+#include "tools/reference/DoubleSparsity.h"
 
 #include <cmath>
 
@@ -42,7 +43,7 @@ TEST_P(DenseDecode, MatchesReference) {
   ref::Half ht = c.dtype == jit::DataType::BF16 ? ref::Half::BF16 : ref::Half::F16;
   ref::Rng rng(1234 + c.lens.size() * 7 + c.d);
   int64_t numPages = 0;
-  ref::Paging paging = test::makePaging(rng, c.lens, c.pageSize, numPages);
+  ref::Paging paging = ref::makePaging(rng, c.lens, c.pageSize, numPages);
   ref::PagedKV kv;
   kv.numPages = numPages;
   kv.pageSize = c.pageSize;

@@ -59,34 +59,4 @@ inline std::vector<uint16_t> randomHalf(ref::Rng &rng, size_t n, ref::Half type,
   return v;
 }
 
-/// Paging of a ragged batch: each request gets distinct random pages (a random permutation of
-/// the pool); unused page-table entries hold out-of-range page numbers, which must never be read.
-inline ref::Paging makePaging(ref::Rng &rng, const std::vector<int32_t> &lens, int64_t pageSize,
-                              int64_t &numPages) {
-  ref::Paging p;
-  p.batch = static_cast<int64_t>(lens.size());
-  int64_t maxLen = 1, total = 0;
-  for (int32_t n : lens) {
-    maxLen = std::max<int64_t>(maxLen, n);
-    total += (n + pageSize - 1) / pageSize;
-  }
-  p.maxPages = (maxLen + pageSize - 1) / pageSize + 1;
-  numPages = total + 3;
-  std::vector<int32_t> pool(numPages);
-  for (int64_t i = 0; i < numPages; ++i)
-    pool[i] = static_cast<int32_t>(i);
-  for (int64_t i = numPages - 1; i > 0; --i)
-    std::swap(pool[i], pool[rng.below(i + 1)]);
-  p.pageTable.assign(p.batch * p.maxPages, 0);
-  int64_t next = 0;
-  for (int64_t b = 0; b < p.batch; ++b) {
-    int64_t used = (lens[b] + pageSize - 1) / pageSize;
-    for (int64_t i = 0; i < p.maxPages; ++i)
-      p.pageTable[b * p.maxPages + i] =
-          i < used ? pool[next++] : static_cast<int32_t>(i % 2 ? -7 : numPages + 1000);
-  }
-  p.seqLens = lens;
-  return p;
-}
-
 } // namespace ds::test
