@@ -79,17 +79,13 @@ Value shuffleVecXor(KernelBuilder &kb, Value v, int64_t offset) {
 }
 
 LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s,
-                           llvm::ArrayRef<Value> operands, const std::string &partAcc,
-                           const std::string &partMl, const std::string &splits,
+                           llvm::ArrayRef<Value> operands, const BufferRef &acc,
+                           const BufferRef &ml, const std::string &splits,
                            const std::string &chunk, const std::string &batch) {
   KernelBuilder kb(ctx.kernels, ctx.kernelName("decode_partial"), op->getLoc());
   for (Value v : operands)
     kb.addBuffer(ctx.buffer(v));
   const int64_t lpt = s.d / kVec, tpw = 32 / lpt, threads = s.warps * 32;
-  BufferRef acc{"ws " + partAcc, Float32Type::get(op->getContext()),
-                {batch, std::to_string(s.hq), splits, std::to_string(s.d)}};
-  BufferRef ml{"ws " + partMl, Float32Type::get(op->getContext()),
-               {batch, std::to_string(s.hq), splits, "2"}};
   kb.addBuffer(acc);
   kb.addBuffer(ml);
   Value kcache = operands[1];
@@ -308,20 +304,18 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
 
 /// One warp per (request, query head): o = sum_s 2^(m_s - M) acc_s / sum_s 2^(m_s - M) l_s.
 LogicalResult buildMerge(Operation *op, PlanContext &ctx, const DecodeShape &s,
-                         const BufferRef &out, const std::string &partAcc,
-                         const std::string &partMl, const std::string &splits,
-                         const std::string &batch) {
+                         const BufferRef &out, const BufferRef &acc, const BufferRef &ml,
+                         const std::string &splits, const std::string &batch) {
   KernelBuilder kb(ctx.kernels, ctx.kernelName("decode_merge"), op->getLoc());
-  Type f32 = Float32Type::get(op->getContext());
-  kb.addBuffer({"ws " + partAcc, f32, {batch, std::to_string(s.hq), splits, std::to_string(s.d)}});
-  kb.addBuffer({"ws " + partMl, f32, {batch, std::to_string(s.hq), splits, "2"}});
+  kb.addBuffer(acc);
+  kb.addBuffer(ml);
   kb.addBuffer(out);
   kb.addI64(splits);
   kb.addI64("(" + batch + ")*" + std::to_string(s.hq));
   const int64_t warps = 4;
   kb.begin(warps * 32, "cdiv((" + batch + ")*" + std::to_string(s.hq) + "," + std::to_string(warps) + ")");
   ImplicitLocOpBuilder &b = kb.b();
-  Value acc = kb.arg(0), ml = kb.arg(1), o = kb.arg(2);
+  Value accV = kb.arg(0), mlV = kb.arg(1), o = kb.arg(2);
   Value splitsV = kb.toIndex(kb.arg(3)), rows = kb.toIndex(kb.arg(4));
   Value rowIdx = kb.add(kb.mul(kb.blockId(gpu::Dimension::x), kb.c(warps)), kb.warpId());
   auto ifRow = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, rowIdx, rows), false);
@@ -334,7 +328,7 @@ LogicalResult buildMerge(Operation *op, PlanContext &ctx, const DecodeShape &s,
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(mLoop.getBody());
     Value sIdx = kb.add(kb.mul(rowIdx, splitsV), mLoop.getInductionVar());
-    Value m = memref::LoadOp::create(b, ml, ValueRange{kb.mul(sIdx, kb.c(2))});
+    Value m = memref::LoadOp::create(b, mlV, ValueRange{kb.mul(sIdx, kb.c(2))});
     scf::YieldOp::create(b, ValueRange{kb.fmax(mLoop.getRegionIterArgs()[0], m)});
   }
   Value M = kb.warpMax(mLoop.getResult(0));
@@ -347,13 +341,13 @@ LogicalResult buildMerge(Operation *op, PlanContext &ctx, const DecodeShape &s,
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(sLoop.getBody());
     Value sIdx = kb.add(kb.mul(rowIdx, splitsV), sLoop.getInductionVar());
-    Value m = memref::LoadOp::create(b, ml, ValueRange{kb.mul(sIdx, kb.c(2))});
-    Value l = memref::LoadOp::create(b, ml, ValueRange{kb.add(kb.mul(sIdx, kb.c(2)), kb.c(1))});
+    Value m = memref::LoadOp::create(b, mlV, ValueRange{kb.mul(sIdx, kb.c(2))});
+    Value l = memref::LoadOp::create(b, mlV, ValueRange{kb.add(kb.mul(sIdx, kb.c(2)), kb.c(1))});
     Value f = kb.exp2(arith::SubFOp::create(b, m, safe));
     SmallVector<Value> next;
     for (int64_t i = 0; i < per; ++i) {
       Value a = memref::LoadOp::create(
-          b, acc, ValueRange{kb.add(kb.mul(sIdx, kb.c(s.d)), kb.add(lane, kb.c(32 * i)))});
+          b, accV, ValueRange{kb.add(kb.mul(sIdx, kb.c(s.d)), kb.add(lane, kb.c(32 * i)))});
       next.push_back(math::FmaOp::create(b, f, a, sLoop.getRegionIterArgs()[i]));
     }
     next.push_back(math::FmaOp::create(b, f, l, sLoop.getRegionIterArgs()[per]));
@@ -373,36 +367,39 @@ LogicalResult buildMerge(Operation *op, PlanContext &ctx, const DecodeShape &s,
 } // namespace
 
 LogicalResult mlir::ds::lowerDecode(Operation *op, PlanContext &ctx) {
+  if (isa<DenseDecodeOp, SparseDecodeOp>(op))
+    return op->emitOpError("is lowered after ds-split-decode (decode_partial + decode_merge)");
+  if (auto merge = dyn_cast<DecodeMergeOp>(op)) {
+    Value acc = merge.getAcc();
+    DecodeShape s{};
+    s.hq = dimOf(acc, 1);
+    s.d = dimOf(acc, 3);
+    const BufferRef &accBuf = ctx.buffer(acc), &mlBuf = ctx.buffer(merge.getMl());
+    std::string batch = accBuf.dims[0], splits = accBuf.dims[2];
+    const BufferRef &out =
+        ctx.place(merge.getO(), {batch, std::to_string(s.hq), std::to_string(s.d)});
+    return buildMerge(op, ctx, s, out, accBuf, mlBuf, splits, batch);
+  }
+  auto partial = cast<DecodePartialOp>(op);
   FailureOr<KernelConfigAttr> cfg = requireKernelConfig(op);
   if (failed(cfg))
     return failure();
   DecodeShape s{};
-  SmallVector<Value> operands;
-  Value q, result;
-  if (auto dense = dyn_cast<DenseDecodeOp>(op)) {
-    q = dense.getQ();
-    result = dense.getO();
-    operands = {q, dense.getKCache(), dense.getVCache(), dense.getPageTable(), dense.getSeqLens()};
-    s.walk = Walk::Dense;
-    s.scale = dense.getScale().convertToFloat();
-    s.softCap = dense.getSoftCap().convertToFloat();
-  } else {
-    auto sparse = cast<SparseDecodeOp>(op);
-    q = sparse.getQ();
-    result = sparse.getO();
-    operands = {q, sparse.getKCache(), sparse.getVCache(), sparse.getPageTable(),
-                sparse.getSeqLens(), sparse.getIndices()};
-    if (Value w = sparse.getLogWeights())
+  Value q = partial.getQ();
+  SmallVector<Value> operands = {q, partial.getKCache(), partial.getVCache(),
+                                 partial.getPageTable(), partial.getSeqLens()};
+  s.walk = Walk::Dense;
+  if (Value idx = partial.getIndices()) {
+    operands.push_back(idx);
+    if (Value w = partial.getLogWeights())
       operands.push_back(w);
-    s.walk = sparse.getGranularity() == Granularity::page ? Walk::Pages : Walk::Tokens;
-    s.selLen = dimOf(sparse.getIndices(), 2);
-    s.hasWeights = static_cast<bool>(sparse.getLogWeights());
-    s.scale = sparse.getScale().convertToFloat();
-    s.softCap = sparse.getSoftCap().convertToFloat();
-    s.denseBelow = sparse.getDenseBelow();
-    if (ShapedType::isDynamic(s.selLen))
-      return op->emitOpError("GPU lowering needs a static selection size (indices dim 2)");
+    s.walk = partial.getGranularity() == Granularity::page ? Walk::Pages : Walk::Tokens;
+    s.selLen = dimOf(idx, 2);
+    s.hasWeights = static_cast<bool>(partial.getLogWeights());
+    s.denseBelow = partial.getDenseBelow();
   }
+  s.scale = partial.getScale().convertToFloat();
+  s.softCap = partial.getSoftCap().convertToFloat();
   s.hq = dimOf(q, 1);
   s.d = dimOf(q, 2);
   s.hkv = dimOf(operands[1], 2);
@@ -410,33 +407,29 @@ LogicalResult mlir::ds::lowerDecode(Operation *op, PlanContext &ctx) {
   s.warps = std::clamp<int64_t>(cfg->getWarps(), 1, 8);
   if (s.d % kVec != 0 || s.d / kVec > 32 || 32 % (s.d / kVec) != 0 || s.d % 32 != 0)
     return op->emitOpError("GPU lowering supports head dims 32, 64, 128 and 256, got ") << s.d;
+  // A selection per query head (GQA) walks one head per CTA; a shared selection or dense decode
+  // walks the g heads of a kv head together, reading each K/V row once.
   bool perHead = s.walk != Walk::Dense && dimOf(operands[5], 1) == s.hq && s.hq != s.hkv;
   s.rows = perHead ? s.hq : s.hkv;
   s.groupHeads = perHead ? 1 : s.hq / s.hkv;
-  if (s.walk != Walk::Dense && s.hq == s.hkv)
-    s.rows = s.hq, s.groupHeads = 1;
 
-  // Splits chosen at launch from the real sizes: enough CTAs for ~8 per SM (the cap from the
-  // config), at least `block_tokens` tokens each.
+  // Splits chosen at launch from the real sizes: about 8 CTAs per SM (the config's cap is
+  // SMs / 4, so 32 * cap = 8 * SMs), at least `block_tokens` positions each.
   std::string batch = dimExpr(ctx, q, 0);
-  std::string walkLen = s.walk == Walk::Dense
-                            ? "(" + dimExpr(ctx, operands[3], 1) + ")*" + std::to_string(s.pageSize)
-                            : std::to_string(std::max(
-                                  s.walk == Walk::Tokens ? s.selLen : s.selLen * s.pageSize,
-                                  s.denseBelow));
-  int64_t bt = cfg->getBlockTokens();
-  std::string want = "max(1,min(" + std::to_string(cfg->getSplits() * 8) + ",cdiv(" +
-                     std::to_string(cfg->getSplits() * 32) + ",(" + batch + ")*" +
-                     std::to_string(s.rows) + ")))";
+  std::string walkLen =
+      s.walk == Walk::Dense
+          ? "(" + dimExpr(ctx, operands[3], 1) + ")*" + std::to_string(s.pageSize)
+          : std::to_string(std::max(s.walk == Walk::Tokens ? s.selLen : s.selLen * s.pageSize,
+                                    s.denseBelow));
+  int64_t bt = cfg->getBlockTokens(), cap = cfg->getSplits();
+  std::string want = "max(1,min(" + std::to_string(cap * 8) + ",cdiv(" + std::to_string(cap * 32) +
+                     ",(" + batch + ")*" + std::to_string(s.rows) + ")))";
   std::string splits0 = ctx.addSymbol("splits", "max(1,min(" + want + ",cdiv(" + walkLen + "," +
                                                     std::to_string(bt) + ")))");
   std::string chunk = ctx.addSymbol("chunk", "max(1,cdiv(" + walkLen + "," + splits0 + "))");
   std::string splits = ctx.addSymbol("splits", "max(1,cdiv(" + walkLen + "," + chunk + "))");
-  std::string rowsExpr = "(" + batch + ")*" + std::to_string(s.hq) + "*" + splits;
-  std::string partAcc = ctx.scratch("4*" + rowsExpr + "*" + std::to_string(s.d));
-  std::string partMl = ctx.scratch("8*" + rowsExpr);
-  if (failed(buildPartial(op, ctx, s, operands, partAcc, partMl, splits, chunk, batch)))
-    return failure();
-  const BufferRef &out = ctx.place(result, {batch, std::to_string(s.hq), std::to_string(s.d)});
-  return buildMerge(op, ctx, s, out, partAcc, partMl, splits, batch);
+  std::string hq = std::to_string(s.hq);
+  const BufferRef &acc = ctx.place(partial.getAcc(), {batch, hq, splits, std::to_string(s.d)});
+  const BufferRef &ml = ctx.place(partial.getMl(), {batch, hq, splits, "2"});
+  return buildPartial(op, ctx, s, operands, acc, ml, splits, chunk, batch);
 }

@@ -88,6 +88,13 @@ SmallVector<SmallVector<DimRef>> dimEqualities(Operation *op) {
         if (Value w = o.getLogWeights())
           eq.push_back({{o.getIndices(), 2}, {w, 2}});
       })
+      .Case<DecodePartialOp>([&](auto o) {
+        batch({o.getQ(), o.getPageTable(), o.getSeqLens(), o.getIndices(), o.getLogWeights(),
+               o.getAcc(), o.getMl()});
+        batch({o.getKCache(), o.getVCache()});
+        eq.push_back({{o.getAcc(), 2}, {o.getMl(), 2}});
+      })
+      .Case<DecodeMergeOp>([&](auto o) { batch({o.getAcc(), o.getMl(), o.getO()}); })
       .Case<DenseDecodeOp>([&](auto o) {
         batch({o.getQ(), o.getPageTable(), o.getSeqLens(), o.getO()});
         batch({o.getKCache(), o.getVCache()});
@@ -201,7 +208,8 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
               .Case<LabelGatherOp, LabelAppendOp>([&](Operation *o) { return lowerLabelOps(o, ctx); })
               .Case<LabelScoreOp>([&](Operation *o) { return lowerLabelScore(o, ctx); })
               .Case<TopKOp>([&](Operation *o) { return lowerTopK(o, ctx); })
-              .Case<SparseDecodeOp, DenseDecodeOp>([&](Operation *o) { return lowerDecode(o, ctx); })
+              .Case<SparseDecodeOp, DenseDecodeOp, DecodePartialOp, DecodeMergeOp>(
+                  [&](Operation *o) { return lowerDecode(o, ctx); })
               .Default([&](Operation *o) {
                 return o->emitOpError("has no GPU lowering yet");
               });

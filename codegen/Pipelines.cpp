@@ -15,6 +15,7 @@ void mlir::ds::buildDSToPTXPipeline(OpPassManager &pm, const CompileOptions &opt
   config.chip = options.chip;
   config.smCount = options.smCount;
   pm.addNestedPass<func::FuncOp>(createSelectKernelConfigPass(config));
+  pm.addNestedPass<func::FuncOp>(createSplitDecodePass());
   pm.addPass(createLowerToKernelsPass());
   if (options.stopAfterLowering)
     return;

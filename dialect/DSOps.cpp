@@ -327,6 +327,51 @@ LogicalResult DenseDecodeOp::verify() {
   return checkScaleAndCap(*this, getScale().convertToFloat(), getSoftCap().convertToFloat());
 }
 
+LogicalResult DecodePartialOp::verify() {
+  ShapeCheck c(*this);
+  Value q = getQ(), acc = getAcc(), ml = getMl();
+  checkKVCache(c, q, getKCache(), getVCache());
+  checkPaging(c, getPageTable(), getSeqLens(), q, "q");
+  c.rank(acc, "acc", 4).rank(ml, "ml", 4);
+  for (unsigned i = 0; i < 2; ++i)
+    c.same(q, "q", i, acc, "acc", i).same(q, "q", i, ml, "ml", i);
+  c.same(q, "q", 2, acc, "acc", 3).same(acc, "acc", 2, ml, "ml", 2).is(ml, "ml", 3, 2, "(m, l)");
+  if (Value idx = getIndices()) {
+    c.rank(idx, "indices", 3).same(q, "q", 0, idx, "indices", 0);
+    if (succeeded(c.result())) {
+      int64_t hsel = ShapeCheck::dim(idx, 1), hq = ShapeCheck::dim(q, 1),
+              hkv = ShapeCheck::dim(getKCache(), 2);
+      c.require(hsel == hq || hsel == hkv,
+                "indices dim 1 must be the query heads or the kv heads");
+      c.staticDim(idx, "indices", 2, "selection size");
+    }
+    if (Value w = getLogWeights()) {
+      c.rank(w, "log_weights", 3);
+      for (unsigned i = 0; i < 3; ++i)
+        c.same(idx, "indices", i, w, "log_weights", i);
+    }
+  } else {
+    c.require(!getLogWeights(), "log_weights need indices");
+  }
+  c.require(getDenseBelow() >= 0, "attribute 'dense_below' must be >= 0");
+  if (failed(c.result()))
+    return failure();
+  return checkScaleAndCap(*this, getScale().convertToFloat(), getSoftCap().convertToFloat());
+}
+
+LogicalResult DecodeMergeOp::verify() {
+  ShapeCheck c(*this);
+  Value acc = getAcc(), ml = getMl(), o = getO();
+  c.rank(acc, "acc", 4).rank(ml, "ml", 4).rank(o, "result", 3);
+  for (unsigned i = 0; i < 3; ++i)
+    c.same(acc, "acc", i, ml, "ml", i);
+  c.is(ml, "ml", 3, 2, "(m, l)");
+  c.same(acc, "acc", 0, o, "result", 0).same(acc, "acc", 1, o, "result", 1)
+      .same(acc, "acc", 3, o, "result", 2);
+  c.staticDim(acc, "acc", 3, "head dim");
+  return c.result();
+}
+
 /// Shared by prefill and decode: q, k [N, H, d], v [N, H, e], slopes [H], states [S, H, d, e].
 static void checkLinearOperands(ShapeCheck &c, Value q, Value k, Value v, Value slopes,
                                 Value states, Value o) {

@@ -236,6 +236,49 @@ def DS_DenseDecodeOp : DS_TensorOp<"dense_decode"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Split decode (produced by ds-split-decode)
+//===----------------------------------------------------------------------===//
+
+def DS_DecodePartialOp : DS_Op<"decode_partial", [Pure, AttrSizedOperandSegments]> {
+  let summary = "Split-K decode partials: one online-softmax state per (request, head, split)";
+  let description = [{
+    The first half of `dense_decode` / `sparse_decode` after `ds-split-decode`: the walk of each
+    request (all tokens, or the selected tokens / pages; requests below `dense_below` walk all
+    tokens) is cut into `S` splits of `cdiv(len, S)` positions; split `s` of head `h` yields
+    `acc[b, h, s, :] = sum_t 2^(x_t - m) V_t` and `ml[b, h, s] = (m, l)` with logits in base 2
+    (`x_t = log2(e) * logit_t`, `m` the max, `l = sum_t 2^(x_t - m)`; an empty split has
+    `m = -inf`, `l = 0`). The split count is chosen at launch from the real sizes (at most
+    `max_splits`, at least `block_tokens` positions per split), so the split dim is dynamic.
+    Without `indices` the walk is dense.
+  }];
+  let arguments = (ins DS_DataTensor:$q, DS_DataTensor:$k_cache, DS_DataTensor:$v_cache,
+                       DS_IndexTensor:$page_table, DS_IndexTensor:$seq_lens,
+                       Optional<DS_IndexTensor>:$indices, Optional<DS_F32Tensor>:$log_weights,
+                       F32Attr:$scale, DefaultValuedAttr<F32Attr, "0.0">:$soft_cap,
+                       DefaultValuedAttr<DS_GranularityAttr, "::mlir::ds::Granularity::token">:$granularity,
+                       DefaultValuedAttr<I64Attr, "0">:$dense_below,
+                       OptionalAttr<DS_KernelConfigAttr>:$config);
+  let results = (outs DS_F32Tensor:$acc, DS_F32Tensor:$ml);
+  let hasVerifier = 1;
+  let assemblyFormat = [{
+    $q `,` $k_cache `,` $v_cache `,` $page_table `,` $seq_lens
+    (`indices` $indices^)? (`weights` $log_weights^)? attr-dict `:`
+    type($q) `,` type($k_cache) `,` type($v_cache) `,` type($page_table) `,` type($seq_lens)
+    (`,` type($indices)^)? (`,` type($log_weights)^)? `->` type($acc) `,` type($ml)
+  }];
+}
+
+def DS_DecodeMergeOp : DS_TensorOp<"decode_merge"> {
+  let summary = "Merge split-K decode partials into the attention output";
+  let description = [{
+    `o[b, h] = sum_s 2^(m_s - M) acc[b, h, s] / sum_s 2^(m_s - M) l_s` with `M = max_s m_s`;
+    a head whose splits are all empty yields 0.
+  }];
+  let arguments = (ins DS_F32Tensor:$acc, DS_F32Tensor:$ml, OptionalAttr<DS_KernelConfigAttr>:$config);
+  let results = (outs DS_DataTensor:$o);
+}
+
+//===----------------------------------------------------------------------===//
 // Linear attention (Lightning Attention)
 //===----------------------------------------------------------------------===//
 

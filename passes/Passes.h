@@ -3,6 +3,7 @@
 
 #include "dialect/DSDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir {
@@ -13,6 +14,9 @@ namespace ds {
 
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
+
+/// ds.dense_decode / ds.sparse_decode -> ds.decode_partial + ds.decode_merge.
+void populateSplitDecodePatterns(RewritePatternSet &patterns);
 
 /// Registers every ds pass (generated registerDSPasses) and the named pipelines.
 void registerAllDSPasses();

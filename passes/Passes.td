@@ -17,4 +17,16 @@ def SelectKernelConfigPass : Pass<"ds-select-kernel-config", "func::FuncOp"> {
   ];
 }
 
+def SplitDecodePass : Pass<"ds-split-decode", "func::FuncOp"> {
+  let summary = "Split decode attention into split-K partials and their merge";
+  let description = [{
+    Rewrites `ds.dense_decode` and `ds.sparse_decode` into `ds.decode_partial` (one
+    online-softmax state per request, head and split, f32) followed by `ds.decode_merge`. The
+    partial op keeps the decode op's `#ds.kernel_config`: `block_tokens` is the least number of
+    positions per split and `splits` bounds the split count, which the launch plan picks from the
+    actual batch so that small batches still fill the GPU.
+  }];
+  let dependentDialects = ["::mlir::ds::DSDialect"];
+}
+
 #endif // DS_PASSES_TD

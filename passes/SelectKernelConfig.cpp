@@ -47,7 +47,7 @@ KernelConfigAttr mlir::ds::chooseKernelConfig(Operation *op, const TargetInfo &t
         int64_t hd = dimOf(d.getQ(), 2);
         return KernelConfigAttr::get(ctx, 64, 4, splitsCap, 2, vectorFor(hd, elemBytes(d.getQ())));
       })
-      .Case<SparseDecodeOp>([&](auto d) {
+      .Case<SparseDecodeOp, DecodePartialOp>([&](auto d) {
         int64_t hd = dimOf(d.getQ(), 2);
         return KernelConfigAttr::get(ctx, 64, 4, splitsCap, 2, vectorFor(hd, elemBytes(d.getQ())));
       })
