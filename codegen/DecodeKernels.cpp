@@ -414,7 +414,8 @@ LogicalResult mlir::ds::lowerDecode(Operation *op, PlanContext &ctx) {
   s.groupHeads = perHead ? 1 : s.hq / s.hkv;
 
   // Splits chosen at launch from the real sizes: about 8 CTAs per SM (the config's cap is
-  // SMs / 4, so 32 * cap = 8 * SMs), at least `block_tokens` positions each.
+  // SMs / 4, so 32 * cap = 8 * SMs), at least `block_tokens` positions each. (Measured on an
+  // H100: 16 per SM with 8 steps unrolled was slower, 790 -> 970 us for dense B = 8, N = 16384.)
   std::string batch = dimExpr(ctx, q, 0);
   std::string walkLen =
       s.walk == Walk::Dense

@@ -55,6 +55,10 @@ void KernelBuilder::begin(int64_t blockX, llvm::StringRef gridX, llvm::StringRef
   builder.setInsertionPointToStart(&func.getBody().front());
 }
 
+void KernelBuilder::setMinBlocksPerSM(int64_t blocks) {
+  func->setAttr("nvvm.minctasm", builder.getI32IntegerAttr(static_cast<int32_t>(blocks)));
+}
+
 LaunchStep KernelBuilder::finish() {
   gpu::ReturnOp::create(builder);
   auto strings = [&](llvm::ArrayRef<std::string> list) {

@@ -49,6 +49,10 @@ public:
   /// `blockX` threads per block (1-D blocks), grid from expressions.
   void begin(int64_t blockX, llvm::StringRef gridX, llvm::StringRef gridY = "1",
              llvm::StringRef gridZ = "1", llvm::StringRef dynamicSmemBytes = "0");
+  /// Asks the backend to fit `blocks` CTAs per SM (nvvm.minctasm: caps registers per thread),
+  /// for memory-bound kernels whose loads in flight scale with resident warps. After begin().
+  void setMinBlocksPerSM(int64_t blocks);
+
   /// Terminates the body and returns the kernel with its launch step.
   LaunchStep finish();
 

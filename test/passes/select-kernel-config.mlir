@@ -56,7 +56,7 @@ func.func @sparse_decode(%q: tensor<?x32x64xf16>, %k: tensor<?x16x8x64xf16>, %pt
 // Label scoring: 256 tokens per block, one split, vectors along the label dim.
 // CHECK-LABEL: func.func @label_pipeline
 // CHECK:         ds.label_gather {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 1, vector_width = 8>}
-// CHECK:         ds.label_score {{.*}}{config = #ds.kernel_config<block_tokens = 256, warps = 4, splits = 1, stages = 1, vector_width = 8>, group_reduce = #ds.group_reduce<sum>, page_size = 1 : i64, scale = 2.500000e-01 : f32}
+// CHECK:         ds.label_score {{.*}}{config = #ds.kernel_config<block_tokens = 512, warps = 4, splits = 1, stages = 1, vector_width = 8>, group_reduce = #ds.group_reduce<sum>, page_size = 1 : i64, scale = 2.500000e-01 : f32}
 // CHECK:         ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 1024, warps = 32, splits = 1, stages = 1, vector_width = 4>, k = 64 : i64}
 // CHECK:         ds.label_append {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 1, vector_width = 8>}
 func.func @label_pipeline(%q: tensor<?x32x128xbf16>, %ch: tensor<8x16xi32>, %cache: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>,
@@ -73,7 +73,7 @@ func.func @label_pipeline(%q: tensor<?x32x128xbf16>, %ch: tensor<8x16xi32>, %cac
 
 // Label dim 12 (f16): vector width 4.
 // CHECK-LABEL: func.func @label_score_r12
-// CHECK:         ds.label_score {{.*}}{config = #ds.kernel_config<block_tokens = 256, warps = 4, splits = 1, stages = 1, vector_width = 4>, page_size = 16 : i64, scale = 1.250000e-01 : f32}
+// CHECK:         ds.label_score {{.*}}{config = #ds.kernel_config<block_tokens = 512, warps = 4, splits = 1, stages = 1, vector_width = 4>, page_size = 16 : i64, scale = 1.250000e-01 : f32}
 func.func @label_score_r12(%ql: tensor<?x8x12xf16>, %cache: tensor<8x?x12xf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x?xf32> {
   %a = ds.label_score %ql, %cache, %pt, %sl {page_size = 16 : i64, scale = 0.125 : f32}
       : (tensor<?x8x12xf16>, tensor<8x?x12xf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>

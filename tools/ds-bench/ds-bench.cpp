@@ -7,6 +7,7 @@
 //   ds-bench --suite=ds-gqa        same with Hkv = 8, selection shared by the group
 //   ds-bench --suite=dense         dense decode B = 8, N = 16384
 //   ds-bench --op=ds --B=8 --N=4096 --k=1024 [--hq --hkv --d --r --P --dtype=f16 --shared]
+//   --scatter: each request's pages are a random permutation of the pool (default: consecutive)
 #include "codegen/JIT.h"
 #include "runtime/Device.h"
 #include "runtime/Pipeline.h"
@@ -28,7 +29,7 @@ namespace {
 struct Shape {
   std::string op = "ds"; // ds | dense
   int64_t B = 8, N = 4096, k = 1024, hq = 32, hkv = 32, d = 128, r = 16, P = 1;
-  bool bf16 = true, shared = false;
+  bool bf16 = true, shared = false, scatter = false;
   std::string label() const {
     char s[160];
     std::snprintf(s, sizeof(s), "%s B=%lld N=%lld%s Hq=%lld Hkv=%lld d=%lld%s P=%lld %s%s",
@@ -37,6 +38,8 @@ struct Shape {
                   (long long)hkv, (long long)d,
                   op == "ds" ? (" r=" + std::to_string(r)).c_str() : "", (long long)P,
                   bf16 ? "bf16" : "f16", shared ? " shared" : "");
+    if (scatter)
+      return std::string(s) + " scattered";
     return s;
   }
 };
@@ -115,12 +118,14 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
   ref::Rng rng(42);
   const int64_t pages = s.B * ((s.N + s.P - 1) / s.P), maxPages = (s.N + s.P - 1) / s.P;
   const int64_t slots = pages * s.P;
-  // Each request owns distinct random pages of the pool.
+  // Each request owns its pages: consecutive in the pool by default (a request's cache allocated
+  // at once, as in a fresh server), a random permutation of the pool with --scatter.
   std::vector<int32_t> pool(pages);
   for (int64_t i = 0; i < pages; ++i)
     pool[i] = static_cast<int32_t>(i);
-  for (int64_t i = pages - 1; i > 0; --i)
-    std::swap(pool[i], pool[rng.below(i + 1)]);
+  if (s.scatter)
+    for (int64_t i = pages - 1; i > 0; --i)
+      std::swap(pool[i], pool[rng.below(i + 1)]);
   std::vector<int32_t> pageTable(pool.begin(), pool.end()), seqLens(s.B, static_cast<int32_t>(s.N));
 
   size_t kvBytes = static_cast<size_t>(slots) * s.hkv * s.d * 2;
@@ -257,6 +262,9 @@ int main(int argc, char **argv) {
     s.shared = opt.count("shared") > 0;
     shapes.push_back(s);
   }
+  if (opt.count("scatter"))
+    for (Shape &s : shapes)
+      s.scatter = true;
   int warmup = static_cast<int>(num("warmup", 10)), iters = static_cast<int>(num("iters", 100));
 
   rt::Context ctx = check(rt::Context::open(0), "open device");
