@@ -48,7 +48,7 @@ func.func @score_sum(%ql: tensor<?x32x8xbf16> {ds.name = "q_label"}, %cache: ten
 // CHECK: memref.load %arg2
 // CHECK: scf.if {{.*}} -> (i32)
 // CHECK: scf.if {{.*}} -> (vector<8xf32>, vector<8xf32>)
-// CHECK-COUNT-2: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
+// CHECK-COUNT-4: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
 // CHECK: scf.if {{.*}} -> (vector<8xf32>, vector<8xf32>)
 // CHECK: vector.fma
 // CHECK: vector.reduction <add>
@@ -65,7 +65,7 @@ func.func @score_sum(%ql: tensor<?x32x8xbf16> {ds.name = "q_label"}, %cache: ten
 // CHECK: arith.maxnumf
 
 // CHECK: gpu.func @score_sum_label_score_0
-// CHECK-COUNT-2: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
+// CHECK-COUNT-4: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
 // CHECK-NOT: vector.load %arg1
 // CHECK: gpu.return
 
