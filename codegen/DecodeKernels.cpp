@@ -25,6 +25,7 @@ namespace {
 constexpr int64_t kVec = 8;      // elements per 16-byte K/V vector
 constexpr int64_t kUnroll = 4;   // warp steps whose loads are issued together
 constexpr float kLog2e = 1.4426950408889634f;
+constexpr int64_t kMaxSparseChunk = 2048; // positions a sparse split resolves into shared memory
 
 enum class Walk { Dense, Tokens, Pages };
 
@@ -143,23 +144,11 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
   if (idx)
     idxBase = kb.mul(kb.add(kb.mul(bIdx, kb.c(s.rows)), row), kb.c(s.selLen)); // [B, rows, k]
 
-  // Token loop: each warp step covers tpw tokens; U steps per iteration.
-  SmallVector<Value> init;
-  Value zeroVec = arith::ConstantOp::create(b, DenseElementsAttr::get(vecTy, 0.0f));
-  for (int64_t j = 0; j < s.groupHeads; ++j)
-    init.append({negInf, kb.cf32(0.0f), zeroVec});
-  Value stepAll = kb.c(s.warps * tpw * kUnroll);
-  Value first = kb.add(start, kb.mul(warp, kb.c(tpw * kUnroll)));
-  auto loop = scf::ForOp::create(b, first, end, stepAll, init);
-  b.setInsertionPointToStart(loop.getBody());
-  Value base = loop.getInductionVar();
-  SmallVector<Value> state(loop.getRegionIterArgs().begin(), loop.getRegionIterArgs().end());
-
-  // 1. Positions -> (valid, physical row, log-weight) for U tokens, then all K/V loads.
-  SmallVector<Value> valid, kvec, vvec, wgt;
-  for (int64_t u = 0; u < kUnroll; ++u) {
-    Value v = kb.add(base, kb.add(kb.c(u * tpw), tokSlot));
-    Value inChunk = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, v, end);
+  // Position v of the walk -> (valid, K/V row index (page * P + slot) * Hkv + hk, log-weight).
+  struct Resolved {
+    Value ok, row, weight;
+  };
+  auto resolve = [&](Value v, Value inChunk) -> Resolved {
     Value vSafe = arith::SelectOp::create(b, inChunk, v, start);
     Value t, ok = inChunk, weight;
     if (s.walk == Walk::Dense) {
@@ -171,8 +160,9 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
       Value sel = memref::LoadOp::create(b, idx, ValueRange{kb.add(idxBase, slotIdx)});
       Value selOk = arith::CmpIOp::create(b, arith::CmpIPredicate::sge, sel, kb.ci32(0));
       Value selIdx = arith::SelectOp::create(b, selOk, kb.toIndex(sel), kb.c(0));
-      t = s.walk == Walk::Tokens ? selIdx
-                                 : kb.add(kb.mul(selIdx, kb.c(s.pageSize)), kb.rem(vSafe, kb.c(s.pageSize)));
+      t = s.walk == Walk::Tokens
+              ? selIdx
+              : kb.add(kb.mul(selIdx, kb.c(s.pageSize)), kb.rem(vSafe, kb.c(s.pageSize)));
       if (denseRow) {
         t = arith::SelectOp::create(b, denseRow, vSafe, t);
         selOk = arith::OrIOp::create(b, selOk, denseRow);
@@ -190,12 +180,69 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
         b, pt, ValueRange{kb.add(kb.mul(bIdx, maxPages), kb.div(tSafe, kb.c(s.pageSize)))});
     ok = arith::AndIOp::create(b, ok, kb.inRange(page, numPages));
     Value pageIdx = arith::SelectOp::create(b, ok, kb.toIndex(page), kb.c(0));
-    Value rowOff = kb.add(kb.mul(kb.add(kb.mul(kb.add(kb.mul(pageIdx, kb.c(s.pageSize)),
-                                                             kb.rem(tSafe, kb.c(s.pageSize))),
-                                                      kb.c(s.hkv)),
-                                               hk),
-                                        kb.c(s.d)),
-                          dimOff);
+    Value row = kb.add(kb.mul(kb.add(kb.mul(pageIdx, kb.c(s.pageSize)),
+                                     kb.rem(tSafe, kb.c(s.pageSize))),
+                              kb.c(s.hkv)),
+                       hk);
+    return {ok, row, weight};
+  };
+
+  // Sparse walks resolve their chunk once, up front, into shared memory (row index or -1, and
+  // the log-weight), so the token loop waits on one memory round trip per step instead of three
+  // (index -> page table -> K/V). The plan keeps chunks <= kMaxSparseChunk.
+  Value rowsSmem, weightSmem;
+  if (s.walk != Walk::Dense) {
+    rowsSmem = kb.addShared(b.getI32Type(), kMaxSparseChunk);
+    if (w)
+      weightSmem = kb.addShared(f32, kMaxSparseChunk);
+    Value count = kb.sub(end, kb.minIdx(start, end));
+    auto pro = scf::ForOp::create(b, tid, count, kb.c(threads));
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(pro.getBody());
+      Value i = pro.getInductionVar();
+      Value v = kb.add(start, i);
+      Resolved r = resolve(v, arith::ConstantIntOp::create(b, 1, 1));
+      Value row32 = arith::IndexCastOp::create(b, b.getI32Type(), r.row);
+      row32 = arith::SelectOp::create(b, r.ok, row32, kb.ci32(-1));
+      memref::StoreOp::create(b, row32, rowsSmem, ValueRange{i});
+      if (w)
+        memref::StoreOp::create(b, r.weight, weightSmem, ValueRange{i});
+    }
+    gpu::BarrierOp::create(b);
+  }
+
+  // Token loop: each warp step covers tpw tokens; U steps per iteration.
+  SmallVector<Value> init;
+  Value zeroVec = arith::ConstantOp::create(b, DenseElementsAttr::get(vecTy, 0.0f));
+  for (int64_t j = 0; j < s.groupHeads; ++j)
+    init.append({negInf, kb.cf32(0.0f), zeroVec});
+  Value stepAll = kb.c(s.warps * tpw * kUnroll);
+  Value first = kb.add(start, kb.mul(warp, kb.c(tpw * kUnroll)));
+  auto loop = scf::ForOp::create(b, first, end, stepAll, init);
+  b.setInsertionPointToStart(loop.getBody());
+  Value base = loop.getInductionVar();
+  SmallVector<Value> state(loop.getRegionIterArgs().begin(), loop.getRegionIterArgs().end());
+
+  // 1. Positions -> (valid, physical row, log-weight) for U tokens, then all K/V loads.
+  SmallVector<Value> valid, kvec, vvec, wgt;
+  for (int64_t u = 0; u < kUnroll; ++u) {
+    Value v = kb.add(base, kb.add(kb.c(u * tpw), tokSlot));
+    Value inChunk = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, v, end);
+    Resolved r;
+    if (s.walk == Walk::Dense) {
+      r = resolve(v, inChunk);
+    } else {
+      Value i = arith::SelectOp::create(b, inChunk, kb.sub(v, start), kb.c(0));
+      Value row32 = memref::LoadOp::create(b, rowsSmem, ValueRange{i});
+      r.ok = arith::AndIOp::create(
+          b, inChunk, arith::CmpIOp::create(b, arith::CmpIPredicate::sge, row32, kb.ci32(0)));
+      r.row = arith::SelectOp::create(b, r.ok, kb.toIndex(row32), kb.c(0));
+      if (w)
+        r.weight = memref::LoadOp::create(b, weightSmem, ValueRange{i});
+    }
+    Value ok = r.ok, weight = r.weight;
+    Value rowOff = kb.add(kb.mul(r.row, kb.c(s.d)), dimOff);
     auto loadIf = scf::IfOp::create(b, TypeRange{vecTy, vecTy}, ok, true);
     {
       OpBuilder::InsertionGuard guard(b);
@@ -336,21 +383,35 @@ LogicalResult buildMerge(Operation *op, PlanContext &ctx, const DecodeShape &s,
   Value safe = arith::SelectOp::create(b, isInf, kb.cf32(0.0f), M);
   int64_t per = s.d / 32;
   SmallVector<Value> init(per + 1, kb.cf32(0.0f));
-  auto sLoop = scf::ForOp::create(b, kb.c(0), splitsV, kb.c(1), init);
+  // Four splits per iteration, their loads issued together (the loop is latency bound).
+  constexpr int64_t kMergeUnroll = 4;
+  auto sLoop = scf::ForOp::create(b, kb.c(0), splitsV, kb.c(kMergeUnroll), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(sLoop.getBody());
-    Value sIdx = kb.add(kb.mul(rowIdx, splitsV), sLoop.getInductionVar());
-    Value m = memref::LoadOp::create(b, mlV, ValueRange{kb.mul(sIdx, kb.c(2))});
-    Value l = memref::LoadOp::create(b, mlV, ValueRange{kb.add(kb.mul(sIdx, kb.c(2)), kb.c(1))});
-    Value f = kb.exp2(arith::SubFOp::create(b, m, safe));
-    SmallVector<Value> next;
-    for (int64_t i = 0; i < per; ++i) {
-      Value a = memref::LoadOp::create(
-          b, accV, ValueRange{kb.add(kb.mul(sIdx, kb.c(s.d)), kb.add(lane, kb.c(32 * i)))});
-      next.push_back(math::FmaOp::create(b, f, a, sLoop.getRegionIterArgs()[i]));
+    SmallVector<Value> f, m, l;
+    SmallVector<SmallVector<Value>> a(kMergeUnroll);
+    SmallVector<Value> sIdx;
+    for (int64_t u = 0; u < kMergeUnroll; ++u) {
+      Value sp = kb.add(sLoop.getInductionVar(), kb.c(u));
+      Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, sp, splitsV);
+      Value spSafe = arith::SelectOp::create(b, in, sp, kb.c(0));
+      Value row = kb.add(kb.mul(rowIdx, splitsV), spSafe);
+      m.push_back(memref::LoadOp::create(b, mlV, ValueRange{kb.mul(row, kb.c(2))}));
+      l.push_back(memref::LoadOp::create(b, mlV, ValueRange{kb.add(kb.mul(row, kb.c(2)), kb.c(1))}));
+      for (int64_t i = 0; i < per; ++i)
+        a[u].push_back(memref::LoadOp::create(
+            b, accV, ValueRange{kb.add(kb.mul(row, kb.c(s.d)), kb.add(lane, kb.c(32 * i)))}));
+      sIdx.push_back(in);
     }
-    next.push_back(math::FmaOp::create(b, f, l, sLoop.getRegionIterArgs()[per]));
+    SmallVector<Value> next(sLoop.getRegionIterArgs().begin(), sLoop.getRegionIterArgs().end());
+    for (int64_t u = 0; u < kMergeUnroll; ++u) {
+      Value fu = kb.exp2(arith::SubFOp::create(b, m[u], safe));
+      fu = arith::SelectOp::create(b, sIdx[u], fu, kb.cf32(0.0f));
+      for (int64_t i = 0; i < per; ++i)
+        next[i] = math::FmaOp::create(b, fu, a[u][i], next[i]);
+      next[per] = math::FmaOp::create(b, fu, l[u], next[per]);
+    }
     scf::YieldOp::create(b, next);
   }
   Value L = sLoop.getResult(per);
@@ -427,6 +488,9 @@ LogicalResult mlir::ds::lowerDecode(Operation *op, PlanContext &ctx) {
                      ",(" + batch + ")*" + std::to_string(s.rows) + ")))";
   std::string splits0 = ctx.addSymbol("splits", "max(1,min(" + want + ",cdiv(" + walkLen + "," +
                                                     std::to_string(bt) + ")))");
+  if (s.walk != Walk::Dense) // a sparse split resolves its whole chunk into shared memory
+    splits0 = ctx.addSymbol("splits", "max(" + splits0 + ",cdiv(" + walkLen + "," +
+                                          std::to_string(kMaxSparseChunk) + "))");
   std::string chunk = ctx.addSymbol("chunk", "max(1,cdiv(" + walkLen + "," + splits0 + "))");
   std::string splits = ctx.addSymbol("splits", "max(1,cdiv(" + walkLen + "," + chunk + "))");
   std::string hq = std::to_string(s.hq);

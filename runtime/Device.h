@@ -195,7 +195,10 @@ public:
   Module() = default;
   CUmodule handle() const;
   /// Looks up a kernel and reads its attributes (and parameter info when available).
-  Expected<Kernel> kernel(const std::string &name) const;
+  /// `paramCount` >= 0 (known from the PTX entry): the driver is asked about exactly those
+  /// parameters; < 0: parameters are probed until the driver reports the index out of range
+  /// (an API error that tools such as compute-sanitizer list).
+  Expected<Kernel> kernel(const std::string &name, int paramCount = -1) const;
 
 private:
   friend class Context;

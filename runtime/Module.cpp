@@ -55,7 +55,7 @@ Expected<Module> Context::loadCubin(const void *data, size_t bytes) const {
 
 CUmodule Module::handle() const { return state_ ? state_->module : nullptr; }
 
-Expected<Kernel> Module::kernel(const std::string &name) const {
+Expected<Kernel> Module::kernel(const std::string &name, int paramCount) const {
   if (!state_)
     return Status::error("kernel lookup in an empty Module");
   const Driver &d = *state_->ctx->driver;
@@ -73,11 +73,12 @@ Expected<Kernel> Module::kernel(const std::string &name) const {
   DS_RT_RETURN_IF_ERROR(attr(cu::FUNC_MAX_THREADS_PER_BLOCK, &k.maxThreads_, "max threads"));
   DS_RT_RETURN_IF_ERROR(attr(cu::FUNC_NUM_REGS, &k.numRegs_, "num regs"));
   if (d.cuFuncGetParamInfo) {
-    // Probe parameters until the driver says the index is out of range.
-    for (size_t i = 0; i < 4096; ++i) {
+    // Ask for the known parameters, or probe until the driver says the index is out of range.
+    const size_t limit = paramCount >= 0 ? size_t(paramCount) : 4096;
+    for (size_t i = 0; i < limit; ++i) {
       size_t offset = 0, size = 0;
       CUresult r = d.cuFuncGetParamInfo(k.fn_, i, &offset, &size);
-      if (r == cu::ERROR_INVALID_VALUE)
+      if (r == cu::ERROR_INVALID_VALUE && paramCount < 0)
         break;
       DS_RT_RETURN_IF_ERROR(d.check(r, "cuFuncGetParamInfo of kernel '" + name + "'"));
       k.paramSizes_.push_back(size);

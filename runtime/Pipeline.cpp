@@ -74,7 +74,9 @@ Expected<Pipeline> Pipeline::load(const Context &ctx, Bundle bundle, const LoadO
   for (size_t k = 0; k < bundle.kernels.size(); ++k) {
     const KernelSpec &ks = bundle.kernels[k];
     std::string kn = "kernel '" + ks.name + "' (#" + std::to_string(k) + ")";
-    auto kern = st->module.kernel(ks.name);
+    // The PTX entry (present in every bundle the compiler writes, and the source of its cubin)
+    // says how many parameters to ask the driver about.
+    auto kern = st->module.kernel(ks.name, ptxEntryParamCount(bundle.ptx, ks.name));
     if (!kern)
       return kern.status();
     KernelLimits lim;

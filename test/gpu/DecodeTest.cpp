@@ -24,6 +24,9 @@ std::string name(const DenseCase &c) {
   return c.softCap > 0 ? s + "_cap" : s;
 }
 
+// gtest prints a parameter through this (instead of its bytes).
+void PrintTo(const DenseCase &c, std::ostream *os) { *os << name(c); }
+
 class DenseDecode : public ::testing::TestWithParam<DenseCase> {};
 
 TEST_P(DenseDecode, MatchesReference) {

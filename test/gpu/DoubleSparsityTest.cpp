@@ -36,6 +36,9 @@ std::string name(const DSCase &c) {
   return s;
 }
 
+// gtest prints a parameter through this (instead of its bytes).
+void PrintTo(const DSCase &c, std::ostream *os) { *os << name(c); }
+
 class DoubleSparsity : public ::testing::TestWithParam<DSCase> {};
 
 TEST_P(DoubleSparsity, MatchesReference) {
