@@ -134,6 +134,31 @@ Expected<std::string> labelAppendIR(const LabelAppendSpec &s) {
   return ir.str();
 }
 
+Expected<std::string> linearAttnDecodeIR(const LinearAttnDecodeSpec &s) {
+  DS_RT_RETURN_IF_ERROR(positive("heads", s.heads));
+  if (s.keyDim < 1 || s.keyDim > 256)
+    return Status::error("spec field 'keyDim' must be in [1, 256], got " + std::to_string(s.keyDim));
+  if (s.valueDim < 4 || s.valueDim > 128 || 128 % s.valueDim != 0)
+    return Status::error("spec field 'valueDim' must divide 128 and be >= 4, got " +
+                         std::to_string(s.valueDim));
+  const std::string t = typeName(s.dtype), h = std::to_string(s.heads),
+                    d = std::to_string(s.keyDim), e = std::to_string(s.valueDim);
+  const std::string qT = "tensor<?x" + h + "x" + d + "x" + t + ">";
+  const std::string vT = "tensor<?x" + h + "x" + e + "x" + t + ">";
+  const std::string sT = "tensor<?x" + h + "x" + d + "x" + e + "xf32>";
+  const std::string slT = "tensor<" + h + "xf32>";
+  std::ostringstream ir;
+  ir << "func.func @linear_attn_decode(%q: " << qT << " {ds.name = \"q\"}, %k: " << qT
+     << " {ds.name = \"k\"}, %v: " << vT << " {ds.name = \"v\"}, %slopes: " << slT
+     << " {ds.name = \"slopes\"}, %states: " << sT
+     << " {ds.name = \"states\"}, %state_indices: tensor<?xi32> {ds.name = \"state_indices\"}) -> ("
+     << vT << ", " << sT << ") {\n"
+     << "  %o, %new_states = ds.linear_attn_decode %q, %k, %v, %slopes, %states, %state_indices : ("
+     << qT << ", " << qT << ", " << vT << ", " << slT << ", " << sT << ", tensor<?xi32>) -> (" << vT
+     << ", " << sT << ")\n  return %o, %new_states : " << vT << ", " << sT << "\n}\n";
+  return ir.str();
+}
+
 Expected<Bundle> compileSource(const std::string &source, const std::string &chip,
                                int64_t smCount) {
   mlir::ds::CompileOptions options;
@@ -204,6 +229,13 @@ JIT::Result JIT::denseDecode(const DenseDecodeSpec &spec) {
 
 JIT::Result JIT::labelAppend(const LabelAppendSpec &spec) {
   Expected<std::string> ir = labelAppendIR(spec);
+  if (!ir)
+    return ir.status();
+  return cached(spec.chip + "\n" + *ir, *ir, spec.chip, 132);
+}
+
+JIT::Result JIT::linearAttnDecode(const LinearAttnDecodeSpec &spec) {
+  Expected<std::string> ir = linearAttnDecodeIR(spec);
   if (!ir)
     return ir.status();
   return cached(spec.chip + "\n" + *ir, *ir, spec.chip, 132);

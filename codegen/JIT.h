@@ -60,10 +60,20 @@ struct LabelAppendSpec {
   std::string chip = "sm_90";
 };
 
+/// One linear-attention decode step per request (ALGORITHMS.md §5): arguments q, k [B, H, d],
+/// v [B, H, e], slopes [H] f32 (see runtime/Slopes.h), states [slots, H, d, e] f32 (updated in
+/// place), state_indices [B] i32; output o [B, H, e].
+struct LinearAttnDecodeSpec {
+  int64_t heads = 64, keyDim = 128, valueDim = 128;
+  DataType dtype = DataType::BF16;
+  std::string chip = "sm_90";
+};
+
 /// The ds IR of a spec, as MLIR text (what the JIT compiles; useful for ds-opt and tests).
 rt::Expected<std::string> doubleSparsityIR(const DoubleSparsitySpec &spec);
 rt::Expected<std::string> denseDecodeIR(const DenseDecodeSpec &spec);
 rt::Expected<std::string> labelAppendIR(const LabelAppendSpec &spec);
+rt::Expected<std::string> linearAttnDecodeIR(const LinearAttnDecodeSpec &spec);
 
 /// Compiles without loading (no GPU needed): the bundle of a spec.
 rt::Expected<rt::Bundle> compileDoubleSparsity(const DoubleSparsitySpec &spec);
@@ -78,6 +88,7 @@ public:
   rt::Expected<std::shared_ptr<const rt::Pipeline>> doubleSparsity(const DoubleSparsitySpec &spec);
   rt::Expected<std::shared_ptr<const rt::Pipeline>> denseDecode(const DenseDecodeSpec &spec);
   rt::Expected<std::shared_ptr<const rt::Pipeline>> labelAppend(const LabelAppendSpec &spec);
+  rt::Expected<std::shared_ptr<const rt::Pipeline>> linearAttnDecode(const LinearAttnDecodeSpec &spec);
   /// Compiles MLIR text of ds ops (cached by text, chip and SM count).
   rt::Expected<std::shared_ptr<const rt::Pipeline>>
   fromSource(const std::string &source, const std::string &chip = "sm_90", int64_t smCount = 132);

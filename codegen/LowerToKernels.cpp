@@ -95,6 +95,11 @@ SmallVector<SmallVector<DimRef>> dimEqualities(Operation *op) {
         eq.push_back({{o.getAcc(), 2}, {o.getMl(), 2}});
       })
       .Case<DecodeMergeOp>([&](auto o) { batch({o.getAcc(), o.getMl(), o.getO()}); })
+      .Case<LinearAttnDecodeOp>([&](auto o) {
+        batch({o.getQ(), o.getK(), o.getV(), o.getStateIndices(), o.getO()});
+        for (unsigned i = 0; i < 4; ++i)
+          eq.push_back({{o.getStates(), i}, {o.getNewStates(), i}});
+      })
       .Case<DenseDecodeOp>([&](auto o) {
         batch({o.getQ(), o.getPageTable(), o.getSeqLens(), o.getO()});
         batch({o.getKCache(), o.getVCache()});
@@ -210,6 +215,7 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
               .Case<TopKOp>([&](Operation *o) { return lowerTopK(o, ctx); })
               .Case<SparseDecodeOp, DenseDecodeOp, DecodePartialOp, DecodeMergeOp>(
                   [&](Operation *o) { return lowerDecode(o, ctx); })
+              .Case<LinearAttnDecodeOp>([&](Operation *o) { return lowerLinearAttn(o, ctx); })
               .Default([&](Operation *o) {
                 return o->emitOpError("has no GPU lowering yet");
               });
@@ -251,6 +257,8 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
     Operation *def = v.getDefiningOp();
     if (auto append = dyn_cast_or_null<LabelAppendOp>(def))
       return append.getLabelCache();
+    if (auto dec = dyn_cast_or_null<LinearAttnDecodeOp>(def); dec && v == dec.getNewStates())
+      return dec.getStates();
     return {};
   }
 };

@@ -67,6 +67,7 @@ LogicalResult lowerLabelOps(Operation *op, PlanContext &ctx);  // label_gather, 
 LogicalResult lowerLabelScore(Operation *op, PlanContext &ctx);
 LogicalResult lowerTopK(Operation *op, PlanContext &ctx);
 LogicalResult lowerDecode(Operation *op, PlanContext &ctx);    // sparse_decode, dense_decode
+LogicalResult lowerLinearAttn(Operation *op, PlanContext &ctx); // linear_attn_decode
 
 } // namespace ds
 } // namespace mlir

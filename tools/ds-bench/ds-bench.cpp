@@ -6,11 +6,13 @@
 //   ds-bench --suite=ds            Double Sparsity, Hq = Hkv = 32, d = 128, r = 16, P = 1, bf16
 //   ds-bench --suite=ds-gqa        same with Hkv = 8, selection shared by the group
 //   ds-bench --suite=dense         dense decode B = 8, N = 16384
+//   ds-bench --suite=la            linear-attention decode, B = 64 and 256, H = 64, d = e = 128
 //   ds-bench --op=ds --B=8 --N=4096 --k=1024 [--hq --hkv --d --r --P --dtype=f16 --shared]
 //   --scatter: each request's pages are a random permutation of the pool (default: consecutive)
 #include "codegen/JIT.h"
 #include "runtime/Device.h"
 #include "runtime/Pipeline.h"
+#include "runtime/Slopes.h"
 #include "tools/reference/Reference.h"
 
 #include <algorithm>
@@ -27,7 +29,7 @@ using namespace ds;
 namespace {
 
 struct Shape {
-  std::string op = "ds"; // ds | dense
+  std::string op = "ds"; // ds | dense | la-decode
   int64_t B = 8, N = 4096, k = 1024, hq = 32, hkv = 32, d = 128, r = 16, P = 1;
   bool bf16 = true, shared = false, scatter = false;
   std::string label() const {
@@ -145,6 +147,38 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
   std::vector<rt::TensorArg> args;
   rt::DeviceBuffer labels, channels, idx;
   double qo = 2.0 * s.B * s.hq * s.d * 2;
+  if (s.op == "la-decode") {
+    // Linear-attention decode: q, k [B, H, d], v [B, H, e], f32 states [B, H, d, e] (e = d).
+    const int64_t H = s.hq, d = s.d;
+    rt::DeviceBuffer k = check(ctx.alloc(s.B * H * d * 2), "alloc k");
+    rt::DeviceBuffer v = check(ctx.alloc(s.B * H * d * 2), "alloc v");
+    rt::DeviceBuffer st = check(ctx.alloc(static_cast<size_t>(s.B) * H * d * d * 4), "alloc states");
+    rt::DeviceBuffer sl = check(ctx.alloc(H * 4), "alloc slopes");
+    rt::DeviceBuffer idx = check(ctx.alloc(s.B * 4), "alloc state_indices");
+    fillRandom(ctx, k, rng, ht);
+    fillRandom(ctx, v, rng, ht);
+    check(st.fill(0), "zero states");
+    std::vector<float> slopes = rt::lightningSlopes(static_cast<int>(H));
+    std::vector<int32_t> slotOf(s.B);
+    for (int64_t b = 0; b < s.B; ++b)
+      slotOf[b] = static_cast<int32_t>(b);
+    check(sl.upload(slopes.data(), H * 4), "upload");
+    check(idx.upload(slotOf.data(), s.B * 4), "upload");
+    jit::LinearAttnDecodeSpec spec;
+    spec.heads = H, spec.keyDim = d, spec.valueDim = d;
+    spec.dtype = s.bf16 ? jit::DataType::BF16 : jit::DataType::F16;
+    auto pipeline = check(jit.linearAttnDecode(spec), "compile");
+    std::vector<rt::TensorArg> args = {
+        rt::TensorArg(q.ptr(), {s.B, H, d}),       rt::TensorArg(k.ptr(), {s.B, H, d}),
+        rt::TensorArg(v.ptr(), {s.B, H, d}),       rt::TensorArg(sl.ptr(), {H}),
+        rt::TensorArg(st.ptr(), {s.B, H, d, d}),   rt::TensorArg(idx.ptr(), {s.B}),
+        rt::TensorArg(o.ptr(), {s.B, H, d})};
+    row.bytes = 2.0 * s.B * H * d * d * 4 + 4.0 * s.B * H * d * 2; // state read + write; q k v o
+    row.totalUs = timer.medianUs([&] { check(pipeline->launch(args, {}, nullptr), "launch"); },
+                                 warmup, iters);
+    row.stages.push_back({pipeline->bundle().kernels[0].name, row.totalUs});
+    return row;
+  }
   if (s.op == "dense") {
     jit::DenseDecodeSpec spec;
     spec.heads = s.hq, spec.kvHeads = s.hkv, spec.headDim = s.d, spec.pageSize = s.P;
@@ -219,8 +253,14 @@ std::vector<Shape> suite(const std::string &name) {
     s.op = "dense", s.B = 8, s.N = 16384;
     rows.push_back(s);
   }
+  if (name == "la" || name == "all")
+    for (int64_t B : {64, 256}) {
+      Shape s;
+      s.op = "la-decode", s.B = B, s.hq = 64, s.hkv = 64, s.d = 128, s.N = 1;
+      rows.push_back(s);
+    }
   if (rows.empty())
-    die("unknown suite '" + name + "' (ds, ds-gqa, dense, all)");
+    die("unknown suite '" + name + "' (ds, ds-gqa, dense, la, all)");
   return rows;
 }
 
@@ -252,8 +292,8 @@ int main(int argc, char **argv) {
   } else {
     Shape s;
     s.op = opt.count("op") ? opt["op"] : "ds";
-    if (s.op != "ds" && s.op != "dense")
-      die("--op must be ds or dense");
+    if (s.op != "ds" && s.op != "dense" && s.op != "la-decode")
+      die("--op must be ds, dense or la-decode");
     s.B = num("B", 8), s.N = num("N", 4096), s.k = num("k", 1024), s.hq = num("hq", 32);
     s.hkv = num("hkv", 32), s.d = num("d", 128), s.r = num("r", 16), s.P = num("P", 1);
     s.bf16 = !opt.count("dtype") || opt["dtype"] == "bf16";

@@ -1,0 +1,143 @@
+// Linear attention (Lightning Attention) kernels: the decode step
+//   S <- exp(-slope_h) S + k^T v,  o = q S   (ALGORITHMS.md §5)
+// one CTA per (request, head): the f32 state [d, e] streams through once (read, update, write),
+// 16-byte vectors along e; each warp takes every W-th row of d and the warps' partial o are summed
+// in shared memory. The state is updated in place (its slot of `states`).
+#include "codegen/Lowering.h"
+#include "dialect/DSOps.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+
+using namespace mlir;
+using namespace mlir::ds;
+
+namespace {
+constexpr int64_t kVecE = 4; // f32 per 16-byte state vector
+constexpr int64_t kWarps = 8;
+constexpr int64_t kRowUnroll = 4;
+
+int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
+} // namespace
+
+LogicalResult mlir::ds::lowerLinearAttn(Operation *op, PlanContext &ctx) {
+  auto dec = dyn_cast<LinearAttnDecodeOp>(op);
+  if (!dec)
+    return op->emitOpError("has no GPU lowering yet");
+  Value q = dec.getQ(), k = dec.getK(), v = dec.getV(), slopes = dec.getSlopes(),
+        states = dec.getStates(), slots = dec.getStateIndices();
+  const int64_t h = dimOf(q, 1), d = dimOf(q, 2), e = dimOf(v, 2);
+  if (e % kVecE != 0 || e / kVecE > 32 || 32 % (e / kVecE) != 0)
+    return op->emitOpError("GPU lowering supports value dims 4 to 128 that divide 128, got ") << e;
+  const int64_t lanesPerRow = e / kVecE, rowsPerStep = 32 / lanesPerRow;
+  const int64_t threads = kWarps * 32;
+
+  std::string batch = dimExpr(ctx, q, 0);
+  BufferRef stateBuf = ctx.alias(dec.getNewStates(), states);
+  const BufferRef &out = ctx.place(dec.getO(), {batch, std::to_string(h), std::to_string(e)});
+
+  KernelBuilder kb(ctx.kernels, ctx.kernelName("linear_attn_decode"), op->getLoc());
+  for (Value x : {q, k, v, slopes, slots})
+    kb.addBuffer(ctx.buffer(x));
+  kb.addBuffer(stateBuf);
+  kb.addBuffer(out);
+  kb.addI64(dimExpr(ctx, states, 0)); // slots in the state pool
+  kb.begin(threads, "(" + batch + ")*" + std::to_string(h));
+  ImplicitLocOpBuilder &b = kb.b();
+  Value qM = kb.arg(0), kM = kb.arg(1), vM = kb.arg(2), slopeM = kb.arg(3), slotM = kb.arg(4);
+  Value sM = kb.arg(5), oM = kb.arg(6), numSlots = kb.toIndex(kb.arg(7));
+  Type f32 = b.getF32Type();
+  auto vecTy = VectorType::get({kVecE}, f32);
+
+  Value bh = kb.blockId(gpu::Dimension::x);
+  Value bIdx = kb.div(bh, kb.c(h)), head = kb.rem(bh, kb.c(h));
+  Value tid = kb.threadId(), lane = kb.lane(), warp = kb.warpId();
+  Value col = kb.mul(kb.rem(lane, kb.c(lanesPerRow)), kb.c(kVecE));
+  Value rowInStep = kb.div(lane, kb.c(lanesPerRow));
+  Value slot = memref::LoadOp::create(b, slotM, ValueRange{bIdx});
+  Value slotOk = kb.inRange(slot, numSlots);
+  Value slotIdx = arith::SelectOp::create(b, slotOk, kb.toIndex(slot), kb.c(0));
+  // lambda = exp(-slope) = 2^(-slope * log2 e)
+  Value slope = memref::LoadOp::create(b, slopeM, ValueRange{head});
+  Value lambda = kb.exp2(arith::MulFOp::create(b, slope, kb.cf32(-1.4426950408889634f)));
+  Value lambdaV = vector::BroadcastOp::create(b, vecTy, lambda);
+  Value qkBase = kb.mul(bh, kb.c(d));
+  Value vv = kb.loadVecF32(vM, kb.add(kb.mul(bh, kb.c(e)), col), kVecE);
+  Value stateBase = kb.mul(kb.add(kb.mul(slotIdx, kb.c(h)), head), kb.c(d * e));
+
+  Value zero = arith::ConstantOp::create(b, DenseElementsAttr::get(vecTy, 0.0f));
+  Value acc = zero;
+  auto ifSlot = scf::IfOp::create(b, TypeRange{vecTy}, slotOk, true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifSlot.getThenRegion().front());
+    // Rows r = first + i * step, all warps and row groups interleaved, kRowUnroll rows per
+    // iteration with their loads issued together.
+    const int64_t step = kWarps * rowsPerStep;
+    Value first = kb.add(kb.mul(warp, kb.c(rowsPerStep)), rowInStep);
+    auto loop = scf::ForOp::create(b, kb.c(0), kb.c(d), kb.c(step * kRowUnroll), ValueRange{zero});
+    b.setInsertionPointToStart(loop.getBody());
+    SmallVector<Value> rows, sv, kd, qd, ok;
+    for (int64_t u = 0; u < kRowUnroll; ++u) {
+      Value r = kb.add(kb.add(loop.getInductionVar(), kb.c(u * step)), first);
+      Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, kb.c(d));
+      Value rs = arith::SelectOp::create(b, in, r, kb.c(0));
+      rows.push_back(rs);
+      ok.push_back(in);
+      sv.push_back(kb.loadVecF32(sM, kb.add(stateBase, kb.add(kb.mul(rs, kb.c(e)), col)), kVecE));
+      kd.push_back(kb.loadF32(kM, kb.add(qkBase, rs)));
+      qd.push_back(kb.loadF32(qM, kb.add(qkBase, rs)));
+    }
+    Value a = loop.getRegionIterArgs()[0];
+    for (int64_t u = 0; u < kRowUnroll; ++u) {
+      Value updated = vector::FMAOp::create(b, vector::BroadcastOp::create(b, vecTy, kd[u]), vv,
+                                            arith::MulFOp::create(b, lambdaV, sv[u]));
+      auto ifIn = scf::IfOp::create(b, ok[u], false);
+      {
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(&ifIn.getThenRegion().front());
+        auto store = vector::StoreOp::create(
+            b, updated, sM, ValueRange{kb.add(stateBase, kb.add(kb.mul(rows[u], kb.c(e)), col))});
+        store.setAlignment(16);
+      }
+      Value qu = arith::SelectOp::create(b, ok[u], qd[u], kb.cf32(0.0f));
+      a = vector::FMAOp::create(b, vector::BroadcastOp::create(b, vecTy, qu), updated, a);
+    }
+    scf::YieldOp::create(b, ValueRange{a});
+    b.setInsertionPointAfter(loop);
+    scf::YieldOp::create(b, ValueRange{loop.getResult(0)});
+    b.setInsertionPointToStart(&ifSlot.getElseRegion().front());
+    scf::YieldOp::create(b, ValueRange{zero});
+  }
+  acc = ifSlot.getResult(0);
+  // Sum the partial o of the row groups in a warp (lanes with the same column), then of the
+  // warps in shared memory.
+  for (int64_t off = lanesPerRow; off < 32; off *= 2) {
+    Value sh = acc;
+    for (int64_t i = 0; i < kVecE; ++i) {
+      Value x = vector::ExtractOp::create(b, acc, i);
+      Value y = gpu::ShuffleOp::create(b, x, kb.ci32(off), kb.ci32(32), gpu::ShuffleMode::XOR)
+                    .getShuffleResult();
+      sh = vector::InsertOp::create(b, arith::AddFOp::create(b, x, y), sh, i);
+    }
+    acc = sh;
+  }
+  Value smem = kb.addShared(f32, kWarps * e);
+  auto lead = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, lane, kb.c(lanesPerRow)), false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&lead.getThenRegion().front());
+    vector::StoreOp::create(b, acc, smem, ValueRange{kb.add(kb.mul(warp, kb.c(e)), col)});
+  }
+  gpu::BarrierOp::create(b);
+  auto fin = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tid, kb.c(e)), false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&fin.getThenRegion().front());
+    Value sum = kb.cf32(0.0f);
+    for (int64_t w = 0; w < kWarps; ++w)
+      sum = arith::AddFOp::create(b, sum, memref::LoadOp::create(b, smem, ValueRange{kb.add(kb.c(w * e), tid)}));
+    kb.storeF32(sum, oM, kb.add(kb.mul(bh, kb.c(e)), tid));
+  }
+  ctx.addLaunch(kb.finish());
+  return success();
+}
