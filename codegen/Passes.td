@@ -17,7 +17,7 @@ def LowerToKernelsPass : Pass<"ds-lower-to-kernels", "ModuleOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect", "::mlir::LLVM::LLVMDialect",
-                           "::mlir::NVVM::NVVMDialect"];
+                           "::mlir::NVVM::NVVMDialect", "::mlir::math::MathDialect"];
 }
 
 #endif // DS_CODEGEN_PASSES_TD
