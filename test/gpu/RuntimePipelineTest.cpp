@@ -19,135 +19,9 @@ using namespace ds::rt;
 
 namespace {
 
-// label_append written in CUDA C and compiled to PTX (nvcc -ptx -arch=compute_75, .version
-// lowered to 7.0 so older drivers JIT it too):
-//   idx = blockIdx.x * blockDim.x + threadIdx.x over T*Hkv*r; j = idx % r; h = idx / r % Hkv;
-//   t = idx / (r*Hkv); skip slot_mapping[t] outside [0,S) and channels[h,j] outside [0,d);
-//   label_cache[h, slot, j] = new_k[t, h, channels[h, j]].
-// Params: new_k, channels, slot_mapping, label_cache (u64), T, Hkv, d, r, S (s64).
-const char *kLabelAppendPtx = R"PTX(.version 7.0
-.target sm_75
-.address_size 64
-	// .globl	label_append
-.visible .entry label_append(
-	.param .u64 label_append_param_0,
-	.param .u64 label_append_param_1,
-	.param .u64 label_append_param_2,
-	.param .u64 label_append_param_3,
-	.param .u64 label_append_param_4,
-	.param .u64 label_append_param_5,
-	.param .u64 label_append_param_6,
-	.param .u64 label_append_param_7,
-	.param .u64 label_append_param_8
-)
-{
-	.reg .pred 	%p<11>;
-	.reg .b16 	%rs<2>;
-	.reg .b32 	%r<17>;
-	.reg .b64 	%rd<63>;
-	ld.param.u64 	%rd17, [label_append_param_0];
-	ld.param.u64 	%rd18, [label_append_param_1];
-	ld.param.u64 	%rd19, [label_append_param_2];
-	ld.param.u64 	%rd20, [label_append_param_3];
-	ld.param.u64 	%rd25, [label_append_param_4];
-	ld.param.u64 	%rd21, [label_append_param_5];
-	ld.param.u64 	%rd22, [label_append_param_6];
-	ld.param.u64 	%rd23, [label_append_param_7];
-	ld.param.u64 	%rd24, [label_append_param_8];
-	mov.u32 	%r1, %ctaid.x;
-	mov.u32 	%r2, %ntid.x;
-	mul.wide.u32 	%rd26, %r1, %r2;
-	mov.u32 	%r3, %tid.x;
-	cvt.u64.u32 	%rd27, %r3;
-	add.s64 	%rd1, %rd26, %rd27;
-	mul.lo.s64 	%rd28, %rd21, %rd25;
-	mul.lo.s64 	%rd29, %rd28, %rd23;
-	setp.ge.s64 	%p1, %rd1, %rd29;
-	@%p1 bra 	$L__BB0_13;
-	or.b64  	%rd30, %rd1, %rd23;
-	and.b64  	%rd31, %rd30, -4294967296;
-	setp.eq.s64 	%p2, %rd31, 0;
-	@%p2 bra 	$L__BB0_3;
-	div.s64 	%rd59, %rd1, %rd23;
-	mul.lo.s64 	%rd32, %rd59, %rd23;
-	sub.s64 	%rd60, %rd1, %rd32;
-	bra.uni 	$L__BB0_4;
-$L__BB0_3:
-	cvt.u32.u64 	%r4, %rd23;
-	cvt.u32.u64 	%r5, %rd1;
-	div.u32 	%r6, %r5, %r4;
-	mul.lo.s32 	%r7, %r6, %r4;
-	sub.s32 	%r8, %r5, %r7;
-	cvt.u64.u32 	%rd59, %r6;
-	cvt.u64.u32 	%rd60, %r8;
-$L__BB0_4:
-	or.b64  	%rd33, %rd59, %rd21;
-	and.b64  	%rd34, %rd33, -4294967296;
-	setp.eq.s64 	%p3, %rd34, 0;
-	@%p3 bra 	$L__BB0_6;
-	rem.s64 	%rd61, %rd59, %rd21;
-	bra.uni 	$L__BB0_7;
-$L__BB0_6:
-	cvt.u32.u64 	%r9, %rd21;
-	cvt.u32.u64 	%r10, %rd59;
-	rem.u32 	%r11, %r10, %r9;
-	cvt.u64.u32 	%rd61, %r11;
-$L__BB0_7:
-	mul.lo.s64 	%rd11, %rd23, %rd21;
-	or.b64  	%rd35, %rd1, %rd11;
-	and.b64  	%rd36, %rd35, -4294967296;
-	setp.eq.s64 	%p4, %rd36, 0;
-	@%p4 bra 	$L__BB0_9;
-	div.s64 	%rd62, %rd1, %rd11;
-	bra.uni 	$L__BB0_10;
-$L__BB0_9:
-	cvt.u32.u64 	%r12, %rd11;
-	cvt.u32.u64 	%r13, %rd1;
-	div.u32 	%r14, %r13, %r12;
-	cvt.u64.u32 	%rd62, %r14;
-$L__BB0_10:
-	cvta.to.global.u64 	%rd37, %rd19;
-	shl.b64 	%rd38, %rd62, 2;
-	add.s64 	%rd39, %rd37, %rd38;
-	ld.global.nc.u32 	%r15, [%rd39];
-	cvt.s64.s32 	%rd15, %r15;
-	setp.lt.s32 	%p5, %r15, 0;
-	setp.ge.s64 	%p6, %rd15, %rd24;
-	or.pred  	%p7, %p5, %p6;
-	@%p7 bra 	$L__BB0_13;
-	mul.lo.s64 	%rd40, %rd61, %rd23;
-	add.s64 	%rd41, %rd40, %rd60;
-	cvta.to.global.u64 	%rd42, %rd18;
-	shl.b64 	%rd43, %rd41, 2;
-	add.s64 	%rd44, %rd42, %rd43;
-	ld.global.nc.u32 	%r16, [%rd44];
-	cvt.s64.s32 	%rd16, %r16;
-	setp.lt.s32 	%p8, %r16, 0;
-	setp.ge.s64 	%p9, %rd16, %rd22;
-	or.pred  	%p10, %p8, %p9;
-	@%p10 bra 	$L__BB0_13;
-	mul.lo.s64 	%rd45, %rd62, %rd21;
-	add.s64 	%rd46, %rd45, %rd61;
-	mul.lo.s64 	%rd47, %rd46, %rd22;
-	add.s64 	%rd48, %rd47, %rd16;
-	cvta.to.global.u64 	%rd49, %rd17;
-	shl.b64 	%rd50, %rd48, 1;
-	add.s64 	%rd51, %rd49, %rd50;
-	ld.global.nc.u16 	%rs1, [%rd51];
-	mul.lo.s64 	%rd52, %rd61, %rd24;
-	add.s64 	%rd53, %rd52, %rd15;
-	mul.lo.s64 	%rd54, %rd53, %rd23;
-	add.s64 	%rd55, %rd54, %rd60;
-	cvta.to.global.u64 	%rd56, %rd20;
-	shl.b64 	%rd57, %rd55, 1;
-	add.s64 	%rd58, %rd56, %rd57;
-	st.global.u16 	[%rd58], %rs1;
-$L__BB0_13:
-	ret;
-}
-)PTX";
-
-// smem_probe(int *out, long long n): fills n bytes of dynamic shared memory, out[0] = last word.
+// A runtime-only probe of the driver's dynamic-shared-memory opt-in path (> 48 KiB), not a product
+// kernel: smem_probe(int *out, long long n) fills n bytes of dynamic shared memory and writes the
+// last word to out[0]. Product kernels come from the compiler (label_append.dsb below).
 const char *kSmemProbePtx = R"PTX(.version 7.0
 .target sm_75
 .address_size 64
@@ -224,31 +98,20 @@ Expr ex(const Bundle &b, const char *text) {
   return e.ok() ? *e : Expr();
 }
 
-// label_append built through the struct API with the hand-compiled PTX above.
-Bundle handwrittenLabelAppend() {
-  Bundle b;
-  b.target = "sm_75";
-  EXPECT_TRUE(b.addArgDimSymbol("T", 0, 0).ok());
-  EXPECT_TRUE(b.addArgDimSymbol("Hkv", 0, 1).ok());
-  EXPECT_TRUE(b.addArgDimSymbol("d", 0, 2).ok());
-  EXPECT_TRUE(b.addArgDimSymbol("r", 1, 1).ok());
-  EXPECT_TRUE(b.addArgDimSymbol("S", 3, 1).ok());
-  b.args.push_back({"new_k", ArgRole::In, DType::BF16, {ex(b, "T"), ex(b, "Hkv"), ex(b, "d")}});
-  b.args.push_back({"channels", ArgRole::In, DType::I32, {ex(b, "Hkv"), ex(b, "r")}});
-  b.args.push_back({"slot_mapping", ArgRole::In, DType::I32, {ex(b, "T")}});
-  b.args.push_back({"label_cache", ArgRole::InOut, DType::BF16, {ex(b, "Hkv"), ex(b, "S"), ex(b, "r")}});
-  b.workspace = ex(b, "64*T"); // unused by the kernel; exercises workspace sizing
-  b.ptx = kLabelAppendPtx;
-  KernelSpec k;
-  k.name = "label_append";
-  k.grid = {ex(b, "cdiv(T*Hkv*r,128)"), Expr(1), Expr(1)};
-  k.block = {Expr(128), Expr(1), Expr(1)};
-  for (int i = 0; i < 4; ++i)
-    k.params.push_back(Param::argPtr(i));
-  for (const char *s : {"T", "Hkv", "d", "r", "S"})
-    k.params.push_back(Param::i64(ex(b, s)));
-  b.kernels.push_back(k);
-  return b;
+std::string bundleDir() {
+  const char *env = std::getenv("DS_TEST_BUNDLE_DIR");
+  return env && *env ? env : DS_TEST_BUNDLE_DIR;
+}
+
+// The label_append bundle the project's compiler writes (test/gpu/inputs/label_append.mlir, built
+// by ds-compile). Missing while a GPU is present is a failure, not a skip.
+Bundle compilerLabelAppend() {
+  std::string path = bundleDir() + "/label_append.dsb";
+  auto b = Bundle::readFile(path);
+  EXPECT_TRUE(b.ok()) << "the compiler-produced bundle is missing or unreadable (set "
+                         "DS_TEST_BUNDLE_DIR or build it into " DS_TEST_BUNDLE_DIR "): "
+                      << b.message();
+  return b.ok() ? *b : Bundle();
 }
 
 // Device data and CPU reference for label_append (bf16 as uint16 bit patterns).
@@ -269,8 +132,8 @@ struct LabelAppendCase {
     channels.resize(size_t(Hkv * r));
     for (auto &c : channels)
       c = int32_t(rng() % uint32_t(d));
-    channels[3] = -1;                 // skipped
-    channels[size_t(Hkv * r - 1)] = int32_t(d) + 5; // skipped
+    channels[3] = -1;                               // out of range: writes 0
+    channels[size_t(Hkv * r - 1)] = int32_t(d) + 5; // out of range: writes 0
     // Distinct slots (no two tokens write the same entry), a few out of range.
     std::vector<int32_t> perm(static_cast<size_t>(S));
     for (int32_t i = 0; i < int32_t(S); ++i)
@@ -288,9 +151,8 @@ struct LabelAppendCase {
       for (int64_t h = 0; h < Hkv; ++h)
         for (int64_t j = 0; j < r; ++j) {
           int64_t c = channels[size_t(h * r + j)];
-          if (c < 0 || c >= d)
-            continue;
-          expected[size_t((h * S + slot) * r + j)] = newK[size_t((t * Hkv + h) * d + c)];
+          expected[size_t((h * S + slot) * r + j)] =
+              c < 0 || c >= d ? uint16_t(0) : newK[size_t((t * Hkv + h) * d + c)];
         }
     }
   }
@@ -362,48 +224,59 @@ void runAndCheck(const Context &ctx, const Bundle &bundle) {
   EXPECT_TRUE(contains(s.message(), "argument 'label_cache' (#3): expected rank 3, got rank 2")) << s.message();
 }
 
-std::string bundleDir() {
-  const char *env = std::getenv("DS_TEST_BUNDLE_DIR");
-  return env && *env ? env : DS_TEST_BUNDLE_DIR;
-}
-
 } // namespace
 
-TEST_F(RuntimePipeline, HandwrittenLabelAppendThroughFile) {
-  Bundle b = handwrittenLabelAppend();
-  ASSERT_TRUE(b.validate().ok()) << b.validate().message();
-  std::string path = ::testing::TempDir() + "ds_label_append_handwritten.dsb";
+TEST_F(RuntimePipeline, CompilerLabelAppend) {
+  Bundle b = compilerLabelAppend();
+  ASSERT_FALSE(b.kernels.empty());
+  ASSERT_EQ(b.args.size(), 4u);
+  EXPECT_EQ(b.args[0].name, "new_k");
+  EXPECT_EQ(b.args[0].dtype, DType::BF16);
+  EXPECT_EQ(b.args[3].role, ArgRole::InOut);
+  EXPECT_FALSE(b.ptx.empty());
+  runAndCheck(ctx, b);
+}
+
+TEST_F(RuntimePipeline, CompilerBundleThroughFilePtxAndCubin) {
+  Bundle b = compilerLabelAppend();
+  ASSERT_FALSE(b.kernels.empty());
+  b.workspace = ex(b, "64*new_k_d0"); // unused by the kernel; exercises workspace sizing
+  std::string path = ::testing::TempDir() + "ds_label_append_roundtrip.dsb";
   ASSERT_TRUE(b.writeFile(path).ok());
   auto back = Bundle::readFile(path);
   std::remove(path.c_str());
   ASSERT_TRUE(back.ok()) << back.message();
-  runAndCheck(ctx, *back);
-}
-
-TEST_F(RuntimePipeline, CompilerLabelAppend) {
-  std::string path = bundleDir() + "/label_append.dsb";
-  auto b = Bundle::readFile(path);
-  ASSERT_TRUE(b.ok()) << "the compiler-produced bundle is missing or unreadable (set DS_TEST_BUNDLE_DIR "
-                         "or build it into " DS_TEST_BUNDLE_DIR "): " << b.message();
-  ASSERT_EQ(b->args.size(), 4u);
-  EXPECT_EQ(b->args[0].name, "new_k");
-  EXPECT_EQ(b->args[0].dtype, DType::BF16);
-  EXPECT_EQ(b->args[3].role, ArgRole::InOut);
-  runAndCheck(ctx, *b);
+  // From the PTX (driver JIT) ...
+  Bundle ptxOnly = *back;
+  ptxOnly.cubin.clear();
+  runAndCheck(ctx, ptxOnly);
+  // ... and from the cubin ptxas made, when the compiler found ptxas.
+  if (!back->cubin.empty()) {
+    auto pipe = Pipeline::load(ctx, *back);
+    ASSERT_TRUE(pipe.ok()) << pipe.message();
+    if (back->target == ctx.properties().smName()) {
+      EXPECT_STREQ(pipe->imageKind(), "cubin");
+    }
+    runAndCheck(ctx, *back);
+  }
 }
 
 TEST_F(RuntimePipeline, RefusesWrongParamCount) {
-  Bundle b = handwrittenLabelAppend();
+  Bundle b = compilerLabelAppend();
+  ASSERT_FALSE(b.kernels.empty());
+  const std::string kn = "kernel '" + b.kernels[0].name + "' (#0)";
+  const size_t n = b.kernels[0].params.size();
   b.kernels[0].params.push_back(Param::i64(Expr(0)));
   auto rejected = Pipeline::load(ctx, b);
   ASSERT_FALSE(rejected.ok());
-  EXPECT_TRUE(contains(rejected.message(), "kernel 'label_append' (#0): bundle passes 10 params")) << rejected.message();
+  EXPECT_TRUE(contains(rejected.message(), kn + ": bundle passes " + std::to_string(n + 1) + " params"))
+      << rejected.message();
 
   LoadOptions lenient;
   lenient.checkParams = false;
   auto pipe = Pipeline::load(ctx, b, lenient);
   ASSERT_TRUE(pipe.ok()) << pipe.message();
-  EXPECT_EQ(pipe->limits(0).paramCount, 9);
+  EXPECT_EQ(pipe->limits(0).paramCount, int(n));
   LabelAppendCase c;
   c.makeData(7);
   ASSERT_TRUE(c.upload(ctx).ok());
@@ -411,21 +284,25 @@ TEST_F(RuntimePipeline, RefusesWrongParamCount) {
   ASSERT_TRUE(ws.ok());
   Status s = pipe->launch(c.args(), ws->get(), nullptr);
   EXPECT_FALSE(s.ok());
-  EXPECT_TRUE(contains(s.message(), "kernel 'label_append' (#0): bundle passes 10 params but the kernel takes 9"))
+  EXPECT_TRUE(contains(s.message(), kn + ": bundle passes " + std::to_string(n + 1) +
+                                        " params but the kernel takes " + std::to_string(n)))
       << s.message();
   ASSERT_TRUE(ctx.synchronize().ok());
   EXPECT_EQ(c.readCache(), c.cacheInit); // nothing ran
 }
 
 TEST_F(RuntimePipeline, RefusesTooMuchDynamicSmem) {
-  Bundle b = handwrittenLabelAppend();
+  Bundle b = compilerLabelAppend();
+  ASSERT_FALSE(b.kernels.empty());
+  const std::string kn = "kernel '" + b.kernels[0].name + "' (#0)";
   b.kernels[0].smem = Expr(int64_t(1) << 30);
   auto rejected = Pipeline::load(ctx, b);
   ASSERT_FALSE(rejected.ok());
-  EXPECT_TRUE(contains(rejected.message(), "kernel 'label_append' (#0): dynamic shared memory of 1073741824 bytes"))
+  EXPECT_TRUE(contains(rejected.message(), kn + ": dynamic shared memory of 1073741824 bytes"))
       << rejected.message();
 
-  b.kernels[0].smem = ex(b, "1073741824+T-T"); // only known at launch
+  b.kernels[0].smem = ex(b, "1073741824+new_k_d0-new_k_d0"); // only known at launch
+  b.workspace = ex(b, "64*new_k_d0");
   auto pipe = Pipeline::load(ctx, b);
   ASSERT_TRUE(pipe.ok()) << pipe.message();
   LabelAppendCase c;
@@ -435,7 +312,7 @@ TEST_F(RuntimePipeline, RefusesTooMuchDynamicSmem) {
   ASSERT_TRUE(ws.ok());
   Status s = pipe->launch(c.args(), ws->get(), nullptr);
   EXPECT_FALSE(s.ok());
-  EXPECT_TRUE(contains(s.message(), "kernel 'label_append' (#0): dynamic shared memory of 1073741824 bytes exceeds"))
+  EXPECT_TRUE(contains(s.message(), kn + ": dynamic shared memory of 1073741824 bytes exceeds"))
       << s.message();
   ASSERT_TRUE(ctx.synchronize().ok());
   EXPECT_EQ(c.readCache(), c.cacheInit);
