@@ -211,38 +211,33 @@ int64_t JIT::compilations() const {
   return compileCount;
 }
 
-JIT::Result JIT::doubleSparsity(const DoubleSparsitySpec &spec) {
-  Expected<std::string> ir = doubleSparsityIR(spec);
+JIT::Result JIT::fromSource(const std::string &source, const std::string &chip, int64_t smCount) {
+  // The key is the IR and the target: a spec and the same IR given as text share one entry.
+  return cached(chip + "/" + std::to_string(smCount) + "\n" + source, source, chip, smCount);
+}
+
+JIT::Result JIT::fromIR(const Expected<std::string> &ir, const std::string &chip,
+                        int64_t smCount) {
   if (!ir)
     return ir.status();
-  return cached(spec.chip + "/" + std::to_string(spec.smCount) + "\n" + *ir, *ir, spec.chip,
-                spec.smCount);
+  return fromSource(*ir, chip, smCount);
+}
+
+JIT::Result JIT::doubleSparsity(const DoubleSparsitySpec &spec) {
+  return fromIR(doubleSparsityIR(spec), spec.chip, spec.smCount);
 }
 
 JIT::Result JIT::denseDecode(const DenseDecodeSpec &spec) {
-  Expected<std::string> ir = denseDecodeIR(spec);
-  if (!ir)
-    return ir.status();
-  return cached(spec.chip + "/" + std::to_string(spec.smCount) + "\n" + *ir, *ir, spec.chip,
-                spec.smCount);
+  return fromIR(denseDecodeIR(spec), spec.chip, spec.smCount);
 }
 
+// Tiling of these does not depend on the SM count.
 JIT::Result JIT::labelAppend(const LabelAppendSpec &spec) {
-  Expected<std::string> ir = labelAppendIR(spec);
-  if (!ir)
-    return ir.status();
-  return cached(spec.chip + "\n" + *ir, *ir, spec.chip, 132);
+  return fromIR(labelAppendIR(spec), spec.chip, 132);
 }
 
 JIT::Result JIT::linearAttnDecode(const LinearAttnDecodeSpec &spec) {
-  Expected<std::string> ir = linearAttnDecodeIR(spec);
-  if (!ir)
-    return ir.status();
-  return cached(spec.chip + "\n" + *ir, *ir, spec.chip, 132);
-}
-
-JIT::Result JIT::fromSource(const std::string &source, const std::string &chip, int64_t smCount) {
-  return cached(chip + "/" + std::to_string(smCount) + "\n" + source, source, chip, smCount);
+  return fromIR(linearAttnDecodeIR(spec), spec.chip, 132);
 }
 
 } // namespace ds::jit

@@ -98,6 +98,7 @@ public:
 
 private:
   using Result = rt::Expected<std::shared_ptr<const rt::Pipeline>>;
+  Result fromIR(const rt::Expected<std::string> &ir, const std::string &chip, int64_t smCount);
   Result cached(const std::string &key, const std::string &source, const std::string &chip,
                 int64_t smCount);
 

@@ -4,11 +4,7 @@
 # then runs it on random ragged inputs and checks it against the CPU reference (ds-example).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/tools/setup.sh"
-build=${DS_BUILD_DIR:-$root/build}
-if [ ! -f "$build/build.ninja" ]; then
-  cmake -G Ninja -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
-fi
+build=$("$root/tools/prepare-build.sh")
 cmake --build "$build" -j "${DS_JOBS:-2}" --target ds-opt ds-compile ds-example
 example="$root/examples/double_sparsity.mlir"
 echo "== ds-opt: parse, verify and choose kernel configs"
