@@ -80,8 +80,22 @@ LaunchStep KernelBuilder::finish() {
 
 Value KernelBuilder::addShared(Type type, int64_t elements) {
   auto space = gpu::AddressSpaceAttr::get(builder.getContext(), gpu::AddressSpace::Workgroup);
-  return func.addWorkgroupAttribution(MemRefType::get({elements}, type, MemRefLayoutAttrInterface(), space),
-                                      loc);
+  Value buffer = func.addWorkgroupAttribution(
+      MemRefType::get({elements}, type, MemRefLayoutAttrInterface(), space), loc);
+  // 16-byte aligned, so the backend's vectorized shared loads (ld.shared.v4) are always legal.
+  func.setWorkgroupAttributionAttr(func.getNumWorkgroupAttributions() - 1,
+                                   LLVM::LLVMDialect::getAlignAttrName(),
+                                   builder.getI64IntegerAttr(16));
+  return buffer;
+}
+
+Value KernelBuilder::dynamicShared(Type type, Value elements) {
+  auto space = gpu::AddressSpaceAttr::get(builder.getContext(), gpu::AddressSpace::Workgroup);
+  auto bytes = MemRefType::get({ShapedType::kDynamic}, builder.getI8Type(),
+                               MemRefLayoutAttrInterface(), space);
+  Value raw = gpu::DynamicSharedMemoryOp::create(builder, bytes);
+  auto view = MemRefType::get({ShapedType::kDynamic}, type, MemRefLayoutAttrInterface(), space);
+  return memref::ViewOp::create(builder, view, raw, c(0), ValueRange{elements});
 }
 
 Value KernelBuilder::c(int64_t v) { return arith::ConstantIndexOp::create(builder, v); }

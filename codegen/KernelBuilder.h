@@ -58,6 +58,9 @@ public:
 
   /// Static shared memory of the kernel (a workgroup attribution): `elements` of `type`.
   Value addShared(Type type, int64_t elements);
+  /// The kernel's dynamic shared memory (as many bytes as begin()'s `dynamicSmemBytes` launches
+  /// it with) viewed from its start as a memref<?xT> of `elements` (an index value) of `type`.
+  Value dynamicShared(Type type, Value elements);
 
   ImplicitLocOpBuilder &b() { return builder; }
   Value arg(unsigned i) { return func.getArgument(i); }

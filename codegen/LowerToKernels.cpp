@@ -81,6 +81,9 @@ SmallVector<SmallVector<DimRef>> dimEqualities(Operation *op) {
         batch({o.getQLabel(), o.getPageTable(), o.getSeqLens(), o.getScores()});
       })
       .Case<TopKOp>([&](auto o) { batch({o.getScores(), o.getLens(), o.getIndices()}); })
+      .Case<ScoreTopKOp>([&](auto o) {
+        batch({o.getQLabel(), o.getPageTable(), o.getSeqLens(), o.getIndices()});
+      })
       .Case<SparseDecodeOp>([&](auto o) {
         batch({o.getQ(), o.getPageTable(), o.getSeqLens(), o.getIndices(), o.getLogWeights(),
                o.getO()});
@@ -213,6 +216,7 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
               .Case<LabelGatherOp, LabelAppendOp>([&](Operation *o) { return lowerLabelOps(o, ctx); })
               .Case<LabelScoreOp>([&](Operation *o) { return lowerLabelScore(o, ctx); })
               .Case<TopKOp>([&](Operation *o) { return lowerTopK(o, ctx); })
+              .Case<ScoreTopKOp>([&](Operation *o) { return lowerScoreTopK(o, ctx); })
               .Case<SparseDecodeOp, DenseDecodeOp, DecodePartialOp, DecodeMergeOp>(
                   [&](Operation *o) { return lowerDecode(o, ctx); })
               .Case<LinearAttnDecodeOp>([&](Operation *o) { return lowerLinearAttn(o, ctx); })

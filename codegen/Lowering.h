@@ -66,6 +66,7 @@ inline const std::string &dimExpr(const PlanContext &ctx, Value v, unsigned i) {
 LogicalResult lowerLabelOps(Operation *op, PlanContext &ctx);  // label_gather, label_append
 LogicalResult lowerLabelScore(Operation *op, PlanContext &ctx);
 LogicalResult lowerTopK(Operation *op, PlanContext &ctx);
+LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx); // score_topk (label_score + topk)
 LogicalResult lowerDecode(Operation *op, PlanContext &ctx);    // sparse_decode, dense_decode
 LogicalResult lowerLinearAttn(Operation *op, PlanContext &ctx); // linear_attn_decode
 

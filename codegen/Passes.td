@@ -20,4 +20,17 @@ def LowerToKernelsPass : Pass<"ds-lower-to-kernels", "ModuleOp"> {
                            "::mlir::NVVM::NVVMDialect", "::mlir::math::MathDialect"];
 }
 
+def ExternDynamicSharedMemoryPass : Pass<"ds-extern-dynamic-smem", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Give the dynamic shared memory symbol of lowered kernels external linkage";
+  let description = [{
+    `convert-gpu-to-nvvm` lowers `gpu.dynamic_shared_memory` to an internal zero-size global in
+    address space 3 (`__dynamic_shmem__N`), which the NVPTX backend (LLVM 22) emits as a 1-byte
+    static `.shared` variable instead of `.extern .shared .align 16 .b8 name[]`: the kernel's
+    "dynamic" buffer then overlaps the static shared memory. Run after `convert-gpu-to-nvvm`,
+    this pass makes every zero-size address-space-3 global external, which is how CUDA declares
+    dynamic shared memory.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // DS_CODEGEN_PASSES_TD

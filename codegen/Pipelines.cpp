@@ -14,6 +14,8 @@ void mlir::ds::buildDSToPTXPipeline(OpPassManager &pm, const CompileOptions &opt
   SelectKernelConfigPassOptions config;
   config.chip = options.chip;
   config.smCount = options.smCount;
+  // Fusion first: the fused op is tuned as one kernel by the config pass.
+  pm.addNestedPass<func::FuncOp>(createFuseScoreTopKPass());
   pm.addNestedPass<func::FuncOp>(createSelectKernelConfigPass(config));
   pm.addNestedPass<func::FuncOp>(createSplitDecodePass());
   pm.addPass(createLowerToKernelsPass());
@@ -22,6 +24,7 @@ void mlir::ds::buildDSToPTXPipeline(OpPassManager &pm, const CompileOptions &opt
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
   kernels.addPass(createSCFToControlFlowPass());
   kernels.addPass(createConvertGpuOpsToNVVMOps());
+  kernels.addPass(createExternDynamicSharedMemoryPass());
   kernels.addPass(createCanonicalizerPass());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

@@ -15,12 +15,14 @@ struct CompileOptions {
 };
 
 /// The pipeline from ds on tensors to PTX, as numbered steps:
-///  1. ds-select-kernel-config: every ds op carries #ds.kernel_config;
-///  2. ds-split-decode: decode ops are split-K partials + a merge;
-///  3. ds-lower-to-kernels: gpu.module @ds_kernels of gpu.func kernels, `ds.plan` on each func;
-///  4. gpu.module(convert-scf-to-cf, convert-gpu-to-nvvm): kernels in llvm + nvvm ops;
-///  5. nvvm-attach-target: the module targets `chip`;
-///  6. gpu-module-to-binary{format=isa}: gpu.binary holding the PTX text.
+///  1. ds-fuse-score-topk: label_score feeding only a topk is one score_topk;
+///  2. ds-select-kernel-config: every ds op (the fused ones included) carries #ds.kernel_config;
+///  3. ds-split-decode: decode ops are split-K partials + a merge;
+///  4. ds-lower-to-kernels: gpu.module @ds_kernels of gpu.func kernels, `ds.plan` on each func;
+///  5. gpu.module(convert-scf-to-cf, convert-gpu-to-nvvm, ds-extern-dynamic-smem): kernels in
+///     llvm + nvvm ops, dynamic shared memory declared extern;
+///  6. nvvm-attach-target: the module targets `chip`;
+///  7. gpu-module-to-binary{format=isa}: gpu.binary holding the PTX text.
 void buildDSToPTXPipeline(OpPassManager &pm, const CompileOptions &options);
 
 /// Registers `ds-to-ptx` (options chip, sm-count) as a named pipeline.

@@ -168,23 +168,40 @@ LogicalResult LabelAppendOp::verify() {
   return c.result();
 }
 
-LogicalResult LabelScoreOp::verify() {
-  ShapeCheck c(*this);
-  Value ql = getQLabel(), cache = getLabelCache(), out = getScores();
+/// Label scoring operands (label_score, score_topk) and the batch and row dims of `out`.
+static LogicalResult checkLabelScoring(Operation *op, ShapeCheck &c, Value ql, Value cache,
+                                       Value pageTable, Value seqLens, Value out,
+                                       GroupReduce reduce, float scale) {
   c.rank(ql, "q_label", 3).rank(cache, "label_cache", 3).rank(out, "result", 3);
   c.staticDim(ql, "q_label", 2, "label dim");
   c.same(ql, "q_label", 2, cache, "label_cache", 2);
   checkGroups(c, ql, "q_label", 1, cache, "label_cache", 0);
-  checkPaging(c, getPageTable(), getSeqLens(), ql, "q_label");
+  checkPaging(c, pageTable, seqLens, ql, "q_label");
   c.same(ql, "q_label", 0, out, "result", 0);
   c.sameElementType(ql, "q_label", cache, "label_cache");
   if (succeeded(c.result()))
     c.is(out, "result", 1,
-         selectionRows(getGroupReduce(), ShapeCheck::dim(ql, 1), ShapeCheck::dim(cache, 0)),
-         getGroupReduce() == GroupReduce::none ? "query heads" : "kv heads (group_reduce)");
+         selectionRows(reduce, ShapeCheck::dim(ql, 1), ShapeCheck::dim(cache, 0)),
+         reduce == GroupReduce::none ? "query heads" : "kv heads (group_reduce)");
   if (failed(c.result()))
     return failure();
-  return checkScaleAndCap(*this, getScale().convertToFloat(), 0.0f);
+  return checkScaleAndCap(op, scale, 0.0f);
+}
+
+LogicalResult LabelScoreOp::verify() {
+  ShapeCheck c(*this);
+  return checkLabelScoring(*this, c, getQLabel(), getLabelCache(), getPageTable(), getSeqLens(),
+                           getScores(), getGroupReduce(), getScale().convertToFloat());
+}
+
+LogicalResult ScoreTopKOp::verify() {
+  ShapeCheck c(*this);
+  if (failed(checkLabelScoring(*this, c, getQLabel(), getLabelCache(), getPageTable(),
+                               getSeqLens(), getIndices(), getGroupReduce(),
+                               getScale().convertToFloat())))
+    return failure();
+  c.is(getIndices(), "result", 2, getK(), "k");
+  return c.result();
 }
 
 static LogicalResult verifySummaryPair(ShapeCheck &c, Value kmin, Value kmax, Value newMin,

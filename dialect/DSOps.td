@@ -161,6 +161,38 @@ def DS_TopKOp : DS_TensorOp<"topk"> {
   let results = (outs DS_IndexTensor:$indices);
 }
 
+def DS_ScoreTopKOp : DS_TensorOp<"score_topk"> {
+  let summary = "Label scoring fused with top-k selection (the scores are never materialized)";
+  let description = [{
+    `indices = topk(label_score(q_label, label_cache, page_table, seq_lens), seq_lens)` with
+    `divisor = 1`: the indices of the `k` largest label scores of every row `(b, h)` (see
+    `ds.label_score` for the scores, `page_size`, `scale` and `group_reduce`; `ds.topk` for `k`
+    and `keep_last`). The row length is label_score's clamp,
+    `n_b = clamp(seq_lens[b], 0, max_pages * P)` (the length of a dynamic label_score score dim).
+    A row with `n_b <= k` lists `0 .. n_b - 1` and pads with `-1`; with `keep_last`, index
+    `n_b - 1` is always selected. Any order inside a row; ties are broken arbitrarily.
+    Produced by `ds-fuse-score-topk`; its kernel keeps a row's scores in shared memory while
+    selecting, so they make no round trip through global memory (rows longer than the
+    shared-memory capacity spill to a workspace). Its `#ds.kernel_config` reads:
+    `block_tokens` = scores kept in shared memory, `warps` per row, `stages` = tokens each
+    thread scores per step, `vector_width` of the label loads.
+
+    ```mlir
+    %idx = ds.score_topk %ql, %cache, %page_table, %seq_lens
+        {page_size = 16 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>, k = 256 : i64}
+        : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>)
+        -> tensor<?x8x256xi32>
+    ```
+  }];
+  let arguments = (ins DS_DataTensor:$q_label, DS_DataTensor:$label_cache,
+                       DS_IndexTensor:$page_table, DS_IndexTensor:$seq_lens,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$page_size, F32Attr:$scale,
+                       DefaultValuedAttr<DS_GroupReduceAttr, "::mlir::ds::GroupReduce::none">:$group_reduce,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$k, UnitAttr:$keep_last,
+                       OptionalAttr<DS_KernelConfigAttr>:$config);
+  let results = (outs DS_IndexTensor:$indices);
+}
+
 def DS_TopPOp : DS_TensorOp<"topp"> {
   let summary = "Keep the smallest candidate set whose softmax mass reaches top_p";
   let description = [{

@@ -13,6 +13,13 @@ struct TargetInfo {
   int64_t chipVersion = 90; // sm_XY -> XY
 };
 
+/// ds.score_topk: at most this many scores of a row stay in shared memory (48K floats, 192 KB:
+/// with the radix histogram within the H100's 227 KB opt-in limit); the config may choose fewer.
+constexpr int64_t kScoreSmemTokens = 48 * 1024;
+/// Static shared memory of the radix select that the score buffer shares the SM with (16 KB of
+/// histogram, warp sums and counters, rounded up).
+constexpr int64_t kRadixSelectSmemBytes = 17 * 1024;
+
 /// Parses "sm_90" / "sm_90a" / "sm_80"; fails for anything older than sm_80.
 FailureOr<int64_t> parseChip(llvm::StringRef chip);
 

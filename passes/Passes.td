@@ -17,6 +17,29 @@ def SelectKernelConfigPass : Pass<"ds-select-kernel-config", "func::FuncOp"> {
   ];
 }
 
+def FuseScoreTopKPass : Pass<"ds-fuse-score-topk", "func::FuncOp"> {
+  let summary = "Fuse label scoring with the top-k selection that consumes it";
+  let description = [{
+    Rewrites `ds.topk(ds.label_score(...), lens)` into one `ds.score_topk`, whose kernel keeps a
+    row's scores in shared memory while selecting instead of writing the whole score array to
+    global memory and reading it back. It applies when the scores have no other use, `lens` is
+    label_score's `seq_lens` and `divisor = 1`, and the rows have label_score's length: the
+    score dim is dynamic (sized `max_pages * P`) or equals `max_pages * P`. The fused kernel is
+    tuned apart from either producer, so the fused op carries no `#ds.kernel_config`: the
+    pipeline runs this pass before `ds-select-kernel-config`, which gives it its own.
+
+    ```mlir
+    %a = ds.label_score %ql, %cache, %pt, %sl {page_size = 16 : i64, scale = 0.25 : f32}
+        : (...) -> tensor<?x32x?xf32>
+    %i = ds.topk %a, %sl {k = 256 : i64} : (tensor<?x32x?xf32>, tensor<?xi32>) -> tensor<?x32x256xi32>
+    // becomes
+    %i = ds.score_topk %ql, %cache, %pt, %sl {k = 256 : i64, page_size = 16 : i64, scale = 0.25 : f32}
+        : (...) -> tensor<?x32x256xi32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::ds::DSDialect"];
+}
+
 def SplitDecodePass : Pass<"ds-split-decode", "func::FuncOp"> {
   let summary = "Split decode attention into split-K partials and their merge";
   let description = [{

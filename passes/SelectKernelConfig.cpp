@@ -25,6 +25,16 @@ FailureOr<int64_t> mlir::ds::parseChip(llvm::StringRef chip) {
   return v;
 }
 
+/// Opt-in shared memory per block of a chip: 227 KB on sm_90 / sm_100, 163 KB on sm_80 / sm_87,
+/// 99 KB on the others (sm_86, sm_89, sm_120).
+static int64_t smemOptInBytes(int64_t chipVersion) {
+  if (chipVersion == 90 || chipVersion == 100 || chipVersion == 103)
+    return 227 * 1024;
+  if (chipVersion == 80 || chipVersion == 87)
+    return 163 * 1024;
+  return 99 * 1024;
+}
+
 static int64_t elemBytes(Value v) {
   return cast<RankedTensorType>(v.getType()).getElementTypeBitWidth() / 8;
 }
@@ -58,6 +68,20 @@ KernelConfigAttr mlir::ds::chooseKernelConfig(Operation *op, const TargetInfo &t
         return KernelConfigAttr::get(ctx, 512, 4, 1, 1, vectorFor(r, elemBytes(s.getQLabel())));
       })
       .Case<TopKOp>([&](auto) { return KernelConfigAttr::get(ctx, 1024, 32, 1, 1, 4); })
+      .Case<ScoreTopKOp>([&](auto s) {
+        int64_t r = dimOf(s.getQLabel(), 2);
+        // One CTA of 1024 threads per row (the top-k's shape), 2 tokens scored per thread and
+        // step; block_tokens = scores kept in shared memory, what the chip's opt-in shared
+        // memory holds beside the 16 KB radix histogram and the query labels (longer rows go
+        // through a workspace).
+        int64_t qBytes = s.getGroupReduce() == GroupReduce::max
+                             ? dimOf(s.getQLabel(), 1) / dimOf(s.getLabelCache(), 0) * r * 4
+                             : 0;
+        int64_t fit = (smemOptInBytes(target.chipVersion) - kRadixSelectSmemBytes - qBytes) / 4;
+        int64_t capacity = std::min(kScoreSmemTokens, fit / 1024 * 1024);
+        return KernelConfigAttr::get(ctx, std::max<int64_t>(capacity, 1024), 32, 1, 2,
+                                     vectorFor(r, elemBytes(s.getQLabel())));
+      })
       .Case<LinearAttnPrefillOp>([&](auto p) {
         return KernelConfigAttr::get(ctx, p.getChunkSize(), 4, 1, 2, 8);
       })

@@ -24,7 +24,7 @@ func.func @dense(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %k: tensor<?x16x8x12
 // CHECK-COUNT-8: vector.load %arg{{[12]}}[{{.*}}] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
 // CHECK: gpu.barrier
 // CHECK: gpu.func @dense_decode_merge_{{[0-9]+}}
-// CHECK: gpu.func @sparse_decode_partial_{{[0-9]+}}({{.*}}) workgroup(%{{.*}} : memref<2048xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<2048xf32, #gpu.address_space<workgroup>>
+// CHECK: gpu.func @sparse_decode_partial_{{[0-9]+}}({{.*}}) workgroup(%{{.*}} : memref<2048xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<2048xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}
 // CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
 // CHECK: gpu.shuffle  xor
 // CHECK: gpu.func @sparse_decode_merge_{{[0-9]+}}

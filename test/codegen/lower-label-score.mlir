@@ -56,7 +56,7 @@ func.func @score_sum(%ql: tensor<?x32x8xbf16> {ds.name = "q_label"}, %cache: ten
 // CHECK: memref.store {{.*}} : memref<?xf32>
 // CHECK: gpu.return
 
-// CHECK: gpu.func @score_max_label_score_0({{.*}}) workgroup(%{{.*}} : memref<128xf32, #gpu.address_space<workgroup>>) kernel
+// CHECK: gpu.func @score_max_label_score_0({{.*}}) workgroup(%{{.*}} : memref<128xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 // CHECK: vector.store {{.*}} : memref<128xf32, #gpu.address_space<workgroup>>, vector<8xf32>
 // CHECK: gpu.barrier
 // CHECK: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<?xf16>, vector<8xf16>

@@ -1063,6 +1063,130 @@ func.func @tk_k_gt_n(%s: tensor<?x8x100xf32>, %l: tensor<?xi32>) {
 }
 
 //===----------------------------------------------------------------------===//
+// score_topk (label_score's operand checks, then the result's k)
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @st_q_label_rank(%ql: tensor<?x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.score_topk' op q_label must have rank 3, got 2}}
+  %0 = ds.score_topk %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, k = 64 : i64} : (tensor<?x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x64xi32>
+  return
+}
+
+// -----
+
+func.func @st_result_rank(%ql: tensor<?x32x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.score_topk' op result must have rank 3, got 2}}
+  %0 = ds.score_topk %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, k = 64 : i64} : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x64xi32>
+  return
+}
+
+// -----
+
+func.func @st_label_dim(%ql: tensor<?x32x16xbf16>, %c: tensor<8x?x32xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.score_topk' op q_label dim 2 (16) must equal label_cache dim 2 (32)}}
+  %0 = ds.score_topk %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, k = 64 : i64} : (tensor<?x32x16xbf16>, tensor<8x?x32xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x64xi32>
+  return
+}
+
+// -----
+
+func.func @st_groups(%ql: tensor<?x32x16xbf16>, %c: tensor<6x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.score_topk' op q_label heads (32) must be a multiple of label_cache heads (6)}}
+  %0 = ds.score_topk %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, k = 64 : i64} : (tensor<?x32x16xbf16>, tensor<6x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x64xi32>
+  return
+}
+
+// -----
+
+func.func @st_seq_lens_batch(%ql: tensor<2x32x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<4xi32>) {
+  // expected-error @+1 {{'ds.score_topk' op seq_lens dim 0 (4) must equal q_label dim 0 (2)}}
+  %0 = ds.score_topk %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, k = 64 : i64} : (tensor<2x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<4xi32>) -> tensor<2x32x64xi32>
+  return
+}
+
+// -----
+
+func.func @st_result_batch(%ql: tensor<2x32x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.score_topk' op q_label dim 0 (2) must equal result dim 0 (3)}}
+  %0 = ds.score_topk %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, k = 64 : i64} : (tensor<2x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<3x32x64xi32>
+  return
+}
+
+// -----
+
+func.func @st_element_type(%ql: tensor<?x32x16xbf16>, %c: tensor<8x?x16xf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.score_topk' op label_cache element type 'f16' must match q_label ('bf16')}}
+  %0 = ds.score_topk %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, k = 64 : i64} : (tensor<?x32x16xbf16>, tensor<8x?x16xf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x64xi32>
+  return
+}
+
+// -----
+
+func.func @st_rows_per_head(%ql: tensor<?x32x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.score_topk' op result dim 1 must be query heads (32), got 8}}
+  %0 = ds.score_topk %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, k = 64 : i64} : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x64xi32>
+  return
+}
+
+// -----
+
+func.func @st_rows_shared(%ql: tensor<?x32x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.score_topk' op result dim 1 must be kv heads (group_reduce) (8), got 32}}
+  %0 = ds.score_topk %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, k = 64 : i64, group_reduce = #ds.group_reduce<max>} : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x64xi32>
+  return
+}
+
+// -----
+
+func.func @st_result_k(%ql: tensor<?x32x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.score_topk' op result dim 2 must be k (64), got 128}}
+  %0 = ds.score_topk %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, k = 64 : i64} : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x128xi32>
+  return
+}
+
+// -----
+
+func.func @st_result_k_dynamic(%ql: tensor<?x32x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.score_topk' op result dim 2 must be k (64), got ?}}
+  %0 = ds.score_topk %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, k = 64 : i64} : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x?xi32>
+  return
+}
+
+// -----
+
+func.func @st_scale_negative(%ql: tensor<?x32x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.score_topk' op attribute 'scale' must be a positive finite number, got -2.500000e-01}}
+  %0 = ds.score_topk %ql, %c, %pt, %sl {page_size = 1 : i64, scale = -0.25 : f32, k = 64 : i64} : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x64xi32>
+  return
+}
+
+// -----
+
+func.func @st_missing_k(%ql: tensor<?x32x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{requires attribute 'k'}}
+  %0 = ds.score_topk %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32} : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x64xi32>
+  return
+}
+
+// -----
+
+func.func @st_k_zero(%ql: tensor<?x32x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{attribute 'k' failed to satisfy constraint: 64-bit signless integer attribute whose value is positive}}
+  %0 = ds.score_topk %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, k = 0 : i64} : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x0xi32>
+  return
+}
+
+// -----
+
+func.func @st_page_size_zero(%ql: tensor<?x32x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{attribute 'page_size' failed to satisfy constraint: 64-bit signless integer attribute whose value is positive}}
+  %0 = ds.score_topk %ql, %c, %pt, %sl {page_size = 0 : i64, scale = 0.25 : f32, k = 64 : i64} : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x64xi32>
+  return
+}
+
+//===----------------------------------------------------------------------===//
 // topp
 //===----------------------------------------------------------------------===//
 

@@ -199,6 +199,30 @@ func.func @topk_divisor_keep_last(%scores: tensor<4x8x64xf32>, %lens: tensor<4xi
   return %idx : tensor<4x8x8xi32>
 }
 
+// Label scoring fused with top-k (ds-fuse-score-topk's result).
+// CHECK-LABEL: func.func @score_topk
+// CHECK-SAME:    (%[[QL:[^:]+]]: tensor<?x32x16xbf16>, %[[C:[^:]+]]: tensor<8x?x16xbf16>, %[[PT:[^:]+]]: tensor<?x?xi32>, %[[SL:[^:]+]]: tensor<?xi32>)
+// CHECK:         %[[I:.+]] = ds.score_topk %[[QL]], %[[C]], %[[PT]], %[[SL]]
+// CHECK-SAME:      {group_reduce = #ds.group_reduce<sum>, k = 256 : i64, keep_last, page_size = 16 : i64, scale = 2.500000e-01 : f32}
+// CHECK-SAME:      : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x256xi32>
+// CHECK:         return %[[I]]
+func.func @score_topk(%ql: tensor<?x32x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x256xi32> {
+  %idx = ds.score_topk %ql, %c, %pt, %sl {page_size = 16 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>, k = 256 : i64, keep_last}
+      : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x256xi32>
+  return %idx : tensor<?x8x256xi32>
+}
+
+// MHA, f16, static shapes, with a config.
+// CHECK-LABEL: func.func @score_topk_static
+// CHECK:         ds.score_topk {{.*}} {config = #ds.kernel_config<block_tokens = 1024, warps = 16, splits = 1, stages = 1, vector_width = 8>, k = 8 : i64, page_size = 1 : i64, scale = 1.250000e-01 : f32}
+// CHECK-SAME:      : (tensor<2x8x8xf16>, tensor<8x4096x8xf16>, tensor<2x2048xi32>, tensor<2xi32>) -> tensor<2x8x8xi32>
+func.func @score_topk_static(%ql: tensor<2x8x8xf16>, %c: tensor<8x4096x8xf16>, %pt: tensor<2x2048xi32>, %sl: tensor<2xi32>) -> tensor<2x8x8xi32> {
+  %idx = ds.score_topk %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.125 : f32, k = 8 : i64,
+                                         config = #ds.kernel_config<block_tokens = 1024, warps = 16, splits = 1, stages = 1, vector_width = 8>}
+      : (tensor<2x8x8xf16>, tensor<8x4096x8xf16>, tensor<2x2048xi32>, tensor<2xi32>) -> tensor<2x8x8xi32>
+  return %idx : tensor<2x8x8xi32>
+}
+
 // CHECK-LABEL: func.func @topp
 // CHECK-SAME:    (%[[LG:[^:]+]]: tensor<?x32x256xf32>, %[[I:[^:]+]]: tensor<?x32x256xi32>)
 // CHECK:         %[[KEPT:[^ ,]+]], %[[CNT:[^ ,]+]] = ds.topp %[[LG]], %[[I]] {top_p = 0.899999976 : f32}

@@ -71,6 +71,18 @@ func.func @label_pipeline(%q: tensor<?x32x128xbf16>, %ch: tensor<8x16xi32>, %cac
   return %idx, %c2 : tensor<?x8x64xi32>, tensor<8x?x16xbf16>
 }
 
+// Fused scoring + top-k: 32 warps, 2 tokens per thread and step; block_tokens is the shared-memory
+// score capacity, which depends on the chip's opt-in shared memory (sm_90: 48K floats, sm_80: 36K).
+// CHECK-LABEL: func.func @score_topk
+// SM132:         ds.score_topk {{.*}}config = #ds.kernel_config<block_tokens = 49152, warps = 32, splits = 1, stages = 2, vector_width = 8>
+// SM64:          ds.score_topk {{.*}}config = #ds.kernel_config<block_tokens = 36864, warps = 32, splits = 1, stages = 2, vector_width = 8>
+// SM3:           ds.score_topk {{.*}}config = #ds.kernel_config<block_tokens = 49152, warps = 32, splits = 1, stages = 2, vector_width = 8>
+func.func @score_topk(%ql: tensor<?x32x16xbf16>, %cache: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x64xi32> {
+  %i = ds.score_topk %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>, k = 64 : i64}
+      : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x64xi32>
+  return %i : tensor<?x8x64xi32>
+}
+
 // Label dim 12 (f16): vector width 4.
 // CHECK-LABEL: func.func @label_score_r12
 // CHECK:         ds.label_score {{.*}}{config = #ds.kernel_config<block_tokens = 512, warps = 4, splits = 1, stages = 1, vector_width = 4>, page_size = 16 : i64, scale = 1.250000e-01 : f32}

@@ -1,0 +1,231 @@
+#include "codegen/RadixSelect.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace mlir::ds;
+
+namespace {
+constexpr int64_t kUnroll = 4;
+constexpr int64_t kMaxBins = 4096;
+struct Digit {
+  int64_t shift, bits;
+};
+constexpr Digit kDigits[] = {{20, 12}, {10, 10}, {0, 10}};
+// misc[0]: chosen digit, misc[1]: keys above it, misc[2]: > T counter, misc[3]: == T counter.
+constexpr int64_t kDigitSlot = 0, kAboveSlot = 1, kGreaterSlot = 2, kTieSlot = 3;
+
+Value cmp(ImplicitLocOpBuilder &b, arith::CmpIPredicate p, Value x, Value y) {
+  return arith::CmpIOp::create(b, p, x, y);
+}
+void ifThen(ImplicitLocOpBuilder &b, Value cond, llvm::function_ref<void()> body) {
+  auto ifOp = scf::IfOp::create(b, cond, false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  body();
+}
+void forRange(ImplicitLocOpBuilder &b, Value lo, Value hi, Value step,
+              llvm::function_ref<void(Value)> body) {
+  auto loop = scf::ForOp::create(b, lo, hi, step);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  body(loop.getInductionVar());
+}
+void store(ImplicitLocOpBuilder &b, Value v, Value memref, Value i) {
+  memref::StoreOp::create(b, v, memref, ValueRange{i});
+}
+Value load(ImplicitLocOpBuilder &b, Value memref, Value i) {
+  return memref::LoadOp::create(b, memref, ValueRange{i});
+}
+Value atomicAdd(KernelBuilder &kb, Value memref, Value i) {
+  return memref::AtomicRMWOp::create(kb.b(), arith::AtomicRMWKind::addi, kb.ci32(1), memref,
+                                     ValueRange{i});
+}
+} // namespace
+
+RadixSelect::RadixSelect(KernelBuilder &kb, int64_t threads)
+    : kb(kb), threads(threads), warps(threads / 32) {
+  assert(threads >= 32 && threads <= 1024 && llvm::isPowerOf2_64(threads) &&
+         "radix select needs a power-of-two CTA of 32..1024 threads");
+  Type i32 = kb.b().getI32Type();
+  hist = kb.addShared(i32, kMaxBins);
+  warpSums = kb.addShared(i32, warps);
+  misc = kb.addShared(i32, 4);
+}
+
+Value RadixSelect::key(Value score) {
+  ImplicitLocOpBuilder &b = kb.b();
+  Value bits = arith::BitcastOp::create(b, b.getI32Type(), score);
+  Value neg = cmp(b, arith::CmpIPredicate::slt, bits, kb.ci32(0));
+  Value flipped = arith::XOrIOp::create(b, bits, kb.ci32(-1));
+  Value marked = arith::OrIOp::create(b, bits, kb.ci32(INT32_MIN));
+  return arith::SelectOp::create(b, neg, flipped, marked);
+}
+
+void RadixSelect::zeroCounters() {
+  ImplicitLocOpBuilder &b = kb.b();
+  ifThen(b, cmp(b, arith::CmpIPredicate::eq, kb.threadId(), kb.c(0)), [&] {
+    store(b, kb.ci32(0), misc, kb.c(kGreaterSlot));
+    store(b, kb.ci32(0), misc, kb.c(kTieSlot));
+  }); // ordered before the final pass by the barriers of the digit passes
+}
+
+void RadixSelect::clearFirstDigit() {
+  ImplicitLocOpBuilder &b = kb.b();
+  zeroCounters();
+  const int64_t bins = int64_t(1) << kDigits[0].bits;
+  forRange(b, kb.threadId(), kb.c(bins), kb.c(threads),
+           [&](Value i) { store(b, kb.ci32(0), hist, i); });
+  gpu::BarrierOp::create(b);
+}
+
+void RadixSelect::countFirstDigit(Value key) {
+  ImplicitLocOpBuilder &b = kb.b();
+  const Digit &dg = kDigits[0];
+  Value d = arith::ShRUIOp::create(b, key, kb.ci32(dg.shift)); // the top bits: no mask needed
+  atomicAdd(kb, hist, kb.toIndex(d));
+}
+
+void RadixSelect::forEachKey(Value scores, Value rowBase, Value len,
+                             llvm::function_ref<void(Value, Value)> body) {
+  ImplicitLocOpBuilder &b = kb.b();
+  forRange(b, kb.threadId(), len, kb.c(threads * kUnroll), [&](Value i0) {
+    SmallVector<Value> idx, ok, score;
+    for (int64_t u = 0; u < kUnroll; ++u) {
+      Value i = kb.add(i0, kb.c(u * threads));
+      Value in = cmp(b, arith::CmpIPredicate::ult, i, len);
+      auto ifLoad = scf::IfOp::create(b, TypeRange{b.getF32Type()}, in, true);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(&ifLoad.getThenRegion().front());
+        scf::YieldOp::create(b, ValueRange{load(b, scores, kb.add(rowBase, i))});
+        b.setInsertionPointToStart(&ifLoad.getElseRegion().front());
+        scf::YieldOp::create(b, ValueRange{kb.cf32(0.0f)});
+      }
+      idx.push_back(i);
+      ok.push_back(in);
+      score.push_back(ifLoad.getResult(0));
+    }
+    for (int64_t u = 0; u < kUnroll; ++u)
+      ifThen(b, ok[u], [&] { body(idx[u], key(score[u])); });
+  });
+}
+
+void RadixSelect::select(Value scores, Value rowBase, Value len, int64_t selK, Value out,
+                         Value outBase, bool firstDigitCounted) {
+  ImplicitLocOpBuilder &b = kb.b();
+  Type i32 = b.getI32Type();
+  auto toI32 = [&](Value idx) { return arith::IndexCastOp::create(b, i32, idx).getResult(); };
+  if (!firstDigitCounted)
+    zeroCounters();
+  Value tid = kb.threadId(), lane = kb.lane(), warp = kb.warpId();
+  Value prefix = kb.ci32(0), mask = kb.ci32(0), kRem = kb.ci32(selK), above = kb.ci32(0);
+  for (const Digit &dg : kDigits) {
+    const int64_t bins = int64_t(1) << dg.bits, per = bins / threads;
+    if (!firstDigitCounted || &dg != &kDigits[0]) {
+      forRange(b, tid, kb.c(bins), kb.c(threads), [&](Value i) { store(b, kb.ci32(0), hist, i); });
+      gpu::BarrierOp::create(b);
+      Value pfx = prefix, msk = mask;
+      forEachKey(scores, rowBase, len, [&](Value, Value key) {
+        Value match = cmp(b, arith::CmpIPredicate::eq, arith::AndIOp::create(b, key, msk), pfx);
+        ifThen(b, match, [&] {
+          Value d = arith::AndIOp::create(
+              b, arith::ShRUIOp::create(b, key, kb.ci32(dg.shift)), kb.ci32(bins - 1));
+          atomicAdd(kb, hist, kb.toIndex(d));
+        });
+      });
+    }
+    gpu::BarrierOp::create(b);
+    // Block-wide scan: thread t owns bins [t * per, (t + 1) * per).
+    SmallVector<Value> counts;
+    Value run = kb.ci32(0);
+    for (int64_t j = 0; j < per; ++j) {
+      counts.push_back(load(b, hist, kb.add(kb.mul(tid, kb.c(per)), kb.c(j))));
+      run = arith::AddIOp::create(b, run, counts.back());
+    }
+    Value incl = run;
+    for (int32_t off = 1; off < 32; off *= 2) {
+      Value other =
+          gpu::ShuffleOp::create(b, incl, off, 32, gpu::ShuffleMode::UP).getShuffleResult();
+      Value take = cmp(b, arith::CmpIPredicate::uge, lane, kb.c(off));
+      incl = arith::SelectOp::create(b, take, arith::AddIOp::create(b, incl, other), incl);
+    }
+    ifThen(b, cmp(b, arith::CmpIPredicate::eq, lane, kb.c(31)),
+           [&] { store(b, incl, warpSums, warp); });
+    gpu::BarrierOp::create(b);
+    Value total = kb.ci32(0), before = kb.ci32(0);
+    for (int64_t w = 0; w < warps; ++w) {
+      Value v = load(b, warpSums, kb.c(w));
+      total = arith::AddIOp::create(b, total, v);
+      Value earlier = cmp(b, arith::CmpIPredicate::ugt, warp, kb.c(w));
+      before = arith::AddIOp::create(b, before, arith::SelectOp::create(b, earlier, v, kb.ci32(0)));
+    }
+    // Keys in bins above this thread's run, then walk its bins downwards.
+    Value g = arith::SubIOp::create(b, total, arith::AddIOp::create(b, before, incl));
+    for (int64_t j = per - 1; j >= 0; --j) {
+      Value upTo = arith::AddIOp::create(b, g, counts[j]);
+      Value hit = arith::AndIOp::create(b, cmp(b, arith::CmpIPredicate::slt, g, kRem),
+                                        cmp(b, arith::CmpIPredicate::sge, upTo, kRem));
+      Value gHere = g;
+      ifThen(b, hit, [&] {
+        store(b, toI32(kb.add(kb.mul(tid, kb.c(per)), kb.c(j))), misc, kb.c(kDigitSlot));
+        store(b, gHere, misc, kb.c(kAboveSlot));
+      });
+      g = upTo;
+    }
+    gpu::BarrierOp::create(b);
+    Value d = load(b, misc, kb.c(kDigitSlot));
+    Value gr = load(b, misc, kb.c(kAboveSlot));
+    prefix = arith::OrIOp::create(b, prefix, arith::ShLIOp::create(b, d, kb.ci32(dg.shift)));
+    mask = arith::OrIOp::create(b, mask, kb.ci32(static_cast<int32_t>((bins - 1) << dg.shift)));
+    kRem = arith::SubIOp::create(b, kRem, gr);
+    above = arith::AddIOp::create(b, above, gr);
+  }
+  // Threshold T = prefix; `above` keys > T, `kRem` ties to take.
+  Value T = prefix, need = kRem, aboveIdx = kb.toIndex(above);
+  forEachKey(scores, rowBase, len, [&](Value i, Value key) {
+    Value i32v = toI32(i);
+    auto ifAbove = scf::IfOp::create(b, cmp(b, arith::CmpIPredicate::ugt, key, T), true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifAbove.getThenRegion().front());
+    Value p = atomicAdd(kb, misc, kb.c(kGreaterSlot));
+    store(b, i32v, out, kb.add(outBase, kb.toIndex(p)));
+    b.setInsertionPointToStart(&ifAbove.getElseRegion().front());
+    Value tie = cmp(b, arith::CmpIPredicate::eq, key, T);
+    // Skip the atomic once all ties are taken (the counter only grows).
+    Value seen = load(b, misc, kb.c(kTieSlot));
+    ifThen(b, arith::AndIOp::create(b, tie, cmp(b, arith::CmpIPredicate::slt, seen, need)), [&] {
+      Value q = atomicAdd(kb, misc, kb.c(kTieSlot));
+      ifThen(b, cmp(b, arith::CmpIPredicate::slt, q, need), [&] {
+        store(b, i32v, out, kb.add(outBase, kb.add(aboveIdx, kb.toIndex(q))));
+      });
+    });
+  });
+}
+
+void mlir::ds::emitTopKRow(KernelBuilder &kb, int64_t threads, Value out, Value outBase,
+                           Value nb, int64_t k, bool keepLast,
+                           llvm::function_ref<void(Value, int64_t)> selectLong) {
+  ImplicitLocOpBuilder &b = kb.b();
+  Type i32 = b.getI32Type();
+  auto toI32 = [&](Value idx) { return arith::IndexCastOp::create(b, i32, idx).getResult(); };
+  Value tid = kb.threadId();
+  auto ifShort = scf::IfOp::create(b, cmp(b, arith::CmpIPredicate::ule, nb, kb.c(k)), true);
+  OpBuilder::InsertionGuard guard(b);
+  // Short row: 0..n_b-1, then -1.
+  b.setInsertionPointToStart(&ifShort.getThenRegion().front());
+  forRange(b, tid, kb.c(k), kb.c(threads), [&](Value p) {
+    Value v = arith::SelectOp::create(b, cmp(b, arith::CmpIPredicate::ult, p, nb), toI32(p),
+                                      kb.ci32(-1));
+    store(b, v, out, kb.add(outBase, p));
+  });
+  // Long row (n_b > k): sel_k among the first sel_len positions.
+  b.setInsertionPointToStart(&ifShort.getElseRegion().front());
+  const int64_t selK = keepLast ? k - 1 : k;
+  if (selK > 0)
+    selectLong(keepLast ? kb.sub(nb, kb.c(1)) : nb, selK);
+  if (keepLast)
+    ifThen(b, cmp(b, arith::CmpIPredicate::eq, tid, kb.c(0)),
+           [&] { store(b, toI32(kb.sub(nb, kb.c(1))), out, kb.add(outBase, kb.c(k - 1))); });
+}

@@ -1,0 +1,66 @@
+#ifndef DS_CODEGEN_RADIXSELECT_H
+#define DS_CODEGEN_RADIXSELECT_H
+
+// Radix select of the k largest f32 scores of one row by one CTA, shared by the topk kernel
+// (scores in global memory) and the score_topk kernel (scores it computed into shared memory or
+// a workspace, counting the first digit while scoring).
+//
+// Scores map to order-preserving u32 keys (`key = sign ? ~bits : bits | 0x80000000`). Three
+// digit passes (bits 31..20, 19..10, 9..0) each zero a shared histogram, count the keys that
+// match the prefix chosen so far (shared atomics), and find with a block-wide suffix scan the
+// digit that holds the sel_k-th largest key and how many keys lie above it. The last digit fixes
+// the threshold key T, `above` = #keys > T and `need` = sel_k - above ties. A final pass writes
+// every position with key > T at [0, above) and the first `need` (in atomic order) with key == T
+// at [above, sel_k) through two shared counters. Each pass reads the row coalesced (thread i
+// reads i, i + threads, ...), 4 loads in flight per thread; a thread reads only the positions a
+// caller that stores the row with the same mapping wrote itself.
+#include "codegen/KernelBuilder.h"
+
+namespace mlir {
+namespace ds {
+
+class RadixSelect {
+public:
+  /// Adds the select's static shared memory (4096-bin i32 histogram, one i32 per warp, four
+  /// counters) to the kernel `kb` is building; `threads` per CTA, a power of two in [32, 1024].
+  RadixSelect(KernelBuilder &kb, int64_t threads);
+
+  /// Order-preserving u32 key (as i32) of an f32 score.
+  Value key(Value score);
+  /// Zeroes the write counters and the first digit's histogram, then a barrier: the start of a
+  /// select whose caller counts the first digit itself. Every thread of the CTA calls it.
+  void clearFirstDigit();
+  /// Counts `key` in the first digit's histogram (every key matches the empty prefix).
+  void countFirstDigit(Value key);
+  /// Writes to `out[outBase + j]`, j < selK, the positions i of the selK largest
+  /// `scores[rowBase + i]`, i < len (len > selK, all indices `index`; scores a memref<?xf32> in
+  /// any memory space). With `firstDigitCounted` the caller has run clearFirstDigit() and
+  /// countFirstDigit() for every position (each thread for positions tid + m * threads). Every
+  /// thread of the CTA calls it (it has barriers).
+  void select(Value scores, Value rowBase, Value len, int64_t selK, Value out, Value outBase,
+              bool firstDigitCounted);
+
+private:
+  /// body(i, key) for every position i < len of the row, kUnroll loads issued first.
+  void forEachKey(Value scores, Value rowBase, Value len,
+                  llvm::function_ref<void(Value, Value)> body);
+  void zeroCounters();
+
+  KernelBuilder &kb;
+  int64_t threads, warps;
+  Value hist, warpSums, misc;
+};
+
+/// One row of a top-k (ds.topk's rules) by a CTA of `threads`: a row with n_b <= k lists
+/// 0 .. n_b - 1 and pads with -1 at out[outBase .. outBase + k); a longer row calls
+/// `selectLong(selLen, selK)` to place the selK = k - keep_last largest of its first
+/// selLen = n_b - keep_last positions (not called when selK = 0), and with keep_last puts
+/// n_b - 1 at position k - 1. `nb` is an index, uniform over the CTA.
+void emitTopKRow(KernelBuilder &kb, int64_t threads, Value out, Value outBase, Value nb,
+                 int64_t k, bool keepLast,
+                 llvm::function_ref<void(Value selLen, int64_t selK)> selectLong);
+
+} // namespace ds
+} // namespace mlir
+
+#endif // DS_CODEGEN_RADIXSELECT_H

@@ -1,0 +1,120 @@
+// score_topk: label scoring fused with the top-k radix select, ONE kernel.
+//
+// One CTA of `warps * 32` threads per (request b, score row): grid B * Hs. A row with n_b <= k
+// needs no score (0..n_b-1, then -1). A longer row is scored straight into a per-row buffer
+// while the first radix digit's histogram is built (LabelScorer, U = `stages` tokens per thread
+// and step, thread `tid` scoring positions tid + m * threads), then RadixSelect's remaining
+// digit passes and its write pass read the scores back from that buffer (RadixSelect.h). The
+// buffer is the kernel's dynamic shared memory, min(N, C) floats with N = max_pages * P and
+// C = block_tokens of the config (48K floats on sm_90, kScoreSmemTokens), when n_b <= C; a
+// longer row uses its slice of a workspace [B, Hs, N] f32 instead, which the plan sizes 0 unless
+// N > C. The choice is uniform per CTA, and both paths are built (static address spaces).
+// Each thread reads back only the positions it wrote, so the scores need no barrier of their
+// own; the barriers are the select's.
+//
+// Shared memory: static 16 KB histogram (4096 i32) + warp sums + 4 counters (+ the q rows for
+// group_reduce = max with many heads), dynamic 4 * min(N, C) bytes.
+#include "codegen/LabelScoring.h"
+#include "codegen/Lowering.h"
+#include "codegen/RadixSelect.h"
+#include "dialect/DSOps.h"
+#include "passes/KernelConfig.h"
+
+using namespace mlir;
+using namespace mlir::ds;
+
+LogicalResult mlir::ds::lowerScoreTopK(Operation *op, PlanContext &ctx) {
+  auto fused = cast<ScoreTopKOp>(op);
+  FailureOr<KernelConfigAttr> cfg = requireKernelConfig(op);
+  if (failed(cfg))
+    return failure();
+  Value ql = fused.getQLabel(), cache = fused.getLabelCache(), pt = fused.getPageTable(),
+        sl = fused.getSeqLens();
+  const LabelScoreShape shape = LabelScoreShape::of(fused);
+  const int64_t k = static_cast<int64_t>(fused.getK());
+  const bool keepLast = fused.getKeepLast();
+  if (k > (int64_t(1) << 30))
+    return op->emitOpError("GPU lowering supports k < 2^30");
+  int64_t warps = 1;
+  while (warps * 2 <= std::clamp<int64_t>(cfg->getWarps(), 1, 32))
+    warps *= 2;
+  const int64_t threads = warps * 32;
+  const int64_t unroll = std::clamp<int64_t>(cfg->getStages(), 1, 8);
+  const int64_t capacity = cfg->getBlockTokens();
+  const int64_t rows = shape.rows(), pageSize = shape.pageSize;
+
+  std::string batch = dimExpr(ctx, ql, 0), rowsExpr = std::to_string(rows);
+  std::string n = "(" + dimExpr(ctx, pt, 1) + ")*" + std::to_string(pageSize);
+  std::string cap = std::to_string(capacity);
+  const BufferRef &out = ctx.place(fused.getIndices(), {batch, rowsExpr, std::to_string(k)});
+  // Workspace rows for scores beyond the shared-memory capacity: only when N > C.
+  BufferRef spill;
+  spill.elementType = Float32Type::get(op->getContext());
+  spill.dims = {"(" + batch + ")*" + rowsExpr + "*" + n + "*min(max(" + n + "-" + cap + ",0),1)"};
+  spill.source = "ws " + ctx.scratch("4*" + spill.numElements());
+
+  KernelBuilder kb(ctx.kernels, ctx.kernelName("score_topk"), op->getLoc());
+  kb.addBuffer(ctx.buffer(ql));
+  kb.addBuffer(ctx.buffer(cache));
+  kb.addBuffer(ctx.buffer(pt));
+  kb.addBuffer(ctx.buffer(sl));
+  kb.addBuffer(out);
+  kb.addBuffer(spill);
+  kb.addI64(dimExpr(ctx, cache, 1)); // S: slots of the label cache
+  kb.addI64(dimExpr(ctx, pt, 1));    // max_pages
+  if (shape.qShared())
+    kb.addI64(std::to_string(shape.qRows())); // g: heads of a group (max), a loop bound
+  kb.begin(threads, "(" + batch + ")*" + rowsExpr, "1", "1", "4*min(" + n + "," + cap + ")");
+  ImplicitLocOpBuilder &b = kb.b();
+  Value slA = kb.arg(3), oA = kb.arg(4), wsA = kb.arg(5);
+  Value maxPages = kb.toIndex(kb.arg(7));
+  LabelScorer scorer(kb, shape,
+                     {kb.arg(0), kb.arg(1), kb.arg(2), kb.toIndex(kb.arg(6)), maxPages,
+                      shape.qShared() ? kb.toIndex(kb.arg(8)) : Value()},
+                     threads);
+  RadixSelect radix(kb, threads);
+
+  Value bid = kb.blockId(gpu::Dimension::x);
+  Value bIdx = kb.div(bid, kb.c(rows)), row = kb.rem(bid, kb.c(rows));
+  Value nMax = kb.mul(maxPages, kb.c(pageSize)); // N
+  // n_b = clamp(seq_lens[b], 0, N), in 64-bit arithmetic.
+  Value nRaw = memref::LoadOp::create(b, slA, ValueRange{bIdx});
+  Value nb = kb.minIdx(kb.toIndex(arith::MaxSIOp::create(b, nRaw, kb.ci32(0))), nMax);
+  Value outBase = kb.mul(bid, kb.c(k));
+
+  emitTopKRow(kb, threads, oA, outBase, nb, k, keepLast, [&](Value selLen, int64_t selK) {
+    scorer.loadQuery(bIdx, row);
+    radix.clearFirstDigit();
+    // Scores of positions < sel_len into buf[base + t], counting their first digit, then the
+    // select over them.
+    auto scoreAndSelect = [&](Value buf, Value base) {
+      auto loop = scf::ForOp::create(b, kb.threadId(), selLen, kb.c(threads * unroll));
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(loop.getBody());
+        SmallVector<Value> pos;
+        for (int64_t u = 0; u < unroll; ++u)
+          pos.push_back(kb.add(loop.getInductionVar(), kb.c(u * threads)));
+        SmallVector<Value> scores = scorer.score(pos, selLen);
+        for (int64_t u = 0; u < unroll; ++u) {
+          auto ifIn = scf::IfOp::create(
+              b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, pos[u], selLen), false);
+          OpBuilder::InsertionGuard inner(b);
+          b.setInsertionPointToStart(&ifIn.getThenRegion().front());
+          memref::StoreOp::create(b, scores[u], buf, ValueRange{kb.add(base, pos[u])});
+          radix.countFirstDigit(radix.key(scores[u]));
+        }
+      }
+      radix.select(buf, base, selLen, selK, oA, outBase, /*firstDigitCounted=*/true);
+    };
+    Value inSmem = arith::CmpIOp::create(b, arith::CmpIPredicate::ule, nb, kb.c(capacity));
+    auto ifSmem = scf::IfOp::create(b, inSmem, true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifSmem.getThenRegion().front());
+    scoreAndSelect(kb.dynamicShared(b.getF32Type(), kb.minIdx(nMax, kb.c(capacity))), kb.c(0));
+    b.setInsertionPointToStart(&ifSmem.getElseRegion().front());
+    scoreAndSelect(wsA, kb.mul(bid, nMax));
+  });
+  ctx.addLaunch(kb.finish());
+  return success();
+}

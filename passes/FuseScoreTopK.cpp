@@ -1,0 +1,63 @@
+// ds-fuse-score-topk: topk(label_score(...), seq_lens) -> score_topk, so the kernel selects from
+// scores it keeps on chip instead of a score array written to and read back from memory.
+#include "dialect/DSOps.h"
+#include "passes/Passes.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir {
+namespace ds {
+#define GEN_PASS_DEF_FUSESCORETOPKPASS
+#include "passes/Passes.h.inc"
+} // namespace ds
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::ds;
+
+namespace {
+struct FuseScoreTopK final : OpRewritePattern<TopKOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TopKOp topk, PatternRewriter &rewriter) const override {
+    auto score = topk.getScores().getDefiningOp<LabelScoreOp>();
+    if (!score)
+      return rewriter.notifyMatchFailure(topk, "scores do not come from ds.label_score");
+    if (!score.getScores().hasOneUse())
+      return rewriter.notifyMatchFailure(topk, "the scores have other uses");
+    if (topk.getLens() != score.getSeqLens())
+      return rewriter.notifyMatchFailure(topk, "lens is not label_score's seq_lens");
+    if (topk.getDivisor() != 1)
+      return rewriter.notifyMatchFailure(topk, "divisor is not 1");
+    // topk clamps a row to the score dim N, label_score to min(N, max_pages * P): they agree
+    // when N is dynamic (the lowering sizes it max_pages * P) or equals max_pages * P.
+    int64_t n = cast<RankedTensorType>(score.getScores().getType()).getDimSize(2);
+    int64_t maxPages = cast<RankedTensorType>(score.getPageTable().getType()).getDimSize(1);
+    if (!ShapedType::isDynamic(n) &&
+        (ShapedType::isDynamic(maxPages) ||
+         n != maxPages * static_cast<int64_t>(score.getPageSize())))
+      return rewriter.notifyMatchFailure(topk, "static score dim is not max_pages * page_size");
+    // The fused kernel is tuned apart from either producer: its config is chosen afresh.
+    rewriter.replaceOpWithNewOp<ScoreTopKOp>(
+        topk, topk.getIndices().getType(), score.getQLabel(), score.getLabelCache(),
+        score.getPageTable(), score.getSeqLens(), score.getPageSizeAttr(), score.getScaleAttr(),
+        score.getGroupReduceAttr(), topk.getKAttr(), topk.getKeepLastAttr(),
+        KernelConfigAttr());
+    rewriter.eraseOp(score);
+    return success();
+  }
+};
+
+struct FuseScoreTopKPass final : public ds::impl::FuseScoreTopKPassBase<FuseScoreTopKPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateFuseScoreTopKPatterns(patterns);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+} // namespace
+
+void mlir::ds::populateFuseScoreTopKPatterns(RewritePatternSet &patterns) {
+  patterns.add<FuseScoreTopK>(patterns.getContext());
+}

@@ -1,0 +1,144 @@
+// RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1})' | FileCheck %s
+// RUN: ds-opt %s --ds-to-ptx | FileCheck %s --check-prefix=PTX
+
+// label_score feeding only a topk is fused (ds-fuse-score-topk) into ONE kernel, one CTA of 1024
+// threads per (request, row): the row's scores go to dynamic shared memory (4 * min(N, 49152)
+// bytes, N = max_pages * P) while the first radix digit is counted, and the digit and write
+// passes read them back from there; rows longer than 49152 go through a workspace slice that
+// the plan sizes only when N > 49152.
+
+// CHECK-LABEL: func.func @pair
+// CHECK-SAME: ds.plan
+// CHECK-SAME: "result0 out i32 q_label_d0 8 256"
+// CHECK-SAME: kernels = [{block = ["1024", "1", "1"], grid = ["(q_label_d0)*8", "1", "1"], name = "pair_score_topk_0"
+// CHECK-SAME: "ptr ws 0", "ptr ws 0", "i64 0", "i64 ((q_label_d0)*8*(page_table_d1)*16*min(max((page_table_d1)*16-49152,0),1))", "i64 1", "i64 label_cache_d1", "i64 page_table_d1"]
+// CHECK-SAME: smem = "4*min((page_table_d1)*16,49152)"}]
+// CHECK-SAME: workspace = "(0)+cdiv(4*((q_label_d0)*8*(page_table_d1)*16*min(max((page_table_d1)*16-49152,0),1)),256)*256"
+// CHECK:      ds.score_topk
+// CHECK-SAME: config = #ds.kernel_config<block_tokens = 49152, warps = 32, splits = 1, stages = 2, vector_width = 8>
+// CHECK-NOT:  ds.label_score
+// CHECK-NOT:  ds.topk
+func.func @pair(%ql: tensor<?x32x16xbf16> {ds.name = "q_label"}, %cache: tensor<8x?x16xbf16> {ds.name = "label_cache"},
+                %pt: tensor<?x?xi32> {ds.name = "page_table"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x8x256xi32> {
+  %a = ds.label_score %ql, %cache, %pt, %sl {page_size = 16 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>}
+     : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
+  %i = ds.topk %a, %sl {k = 256 : i64, keep_last} : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x256xi32>
+  return %i : tensor<?x8x256xi32>
+}
+
+// group_reduce = max with g * r = 64 floats: the query rows go to shared memory and g is a
+// kernel parameter. A static page table of 64 pages of 16 (N = 1024 <= 49152): no workspace.
+// CHECK-LABEL: func.func @max_group
+// CHECK-SAME: "i64 ((2)*8*(64)*16*min(max((64)*16-49152,0),1))", "i64 1", "i64 label_cache_d1", "i64 64", "i64 4"]
+// CHECK-SAME: smem = "4*min((64)*16,49152)"
+func.func @max_group(%ql: tensor<2x32x16xf16> {ds.name = "q_label"}, %cache: tensor<8x?x16xf16> {ds.name = "label_cache"},
+                     %pt: tensor<2x64xi32> {ds.name = "page_table"}, %sl: tensor<2xi32> {ds.name = "seq_lens"}) -> tensor<2x8x64xi32> {
+  %i = ds.score_topk %ql, %cache, %pt, %sl {page_size = 16 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<max>, k = 64 : i64}
+     : (tensor<2x32x16xf16>, tensor<8x?x16xf16>, tensor<2x64xi32>, tensor<2xi32>) -> tensor<2x8x64xi32>
+  return %i : tensor<2x8x64xi32>
+}
+
+// k = 1 with keep_last selects nothing: no scoring, only the short-row path and the last index.
+// CHECK-LABEL: func.func @last
+// CHECK-SAME: name = "last_score_topk_0"
+func.func @last(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tensor<8x?x16xbf16> {ds.name = "label_cache"},
+                %pt: tensor<?x?xi32> {ds.name = "page_table"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x8x1xi32> {
+  %i = ds.score_topk %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, k = 1 : i64, keep_last}
+     : (tensor<?x8x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x1xi32>
+  return %i : tensor<?x8x1xi32>
+}
+
+// Scores that are also returned are not fused: label_score and topk kernels as before.
+// CHECK-LABEL: func.func @unfused
+// CHECK-SAME: name = "unfused_label_score_0"
+// CHECK-SAME: name = "unfused_topk_1"
+func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tensor<8x?x16xbf16> {ds.name = "label_cache"},
+                   %pt: tensor<?x?xi32> {ds.name = "page_table"}, %sl: tensor<?xi32> {ds.name = "seq_lens"})
+    -> (tensor<?x8x?xf32>, tensor<?x8x64xi32>) {
+  %a = ds.label_score %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32}
+     : (tensor<?x8x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
+  %i = ds.topk %a, %sl {k = 64 : i64} : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x64xi32>
+  return %a, %i : tensor<?x8x?xf32>, tensor<?x8x64xi32>
+}
+
+// CHECK: gpu.module @ds_kernels
+// CHECK: gpu.func @pair_score_topk_0(%{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xi32>, %{{.*}}: memref<?xi32>, %[[OUT:[^:]+]]: memref<?xi32>, %[[SPILL:[^:]+]]: memref<?xf32>, %{{.*}}: i64, %{{.*}}: i64)
+// CHECK-SAME: workgroup(%[[HIST:.*]] : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[MISC:.*]] : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
+// CHECK-SAME: known_block_size = array<i32: 1024, 1, 1>
+// Short rows: 0..n-1 then -1, no scoring.
+// CHECK: scf.if
+// CHECK: arith.select {{.*}}, %c-1_i32
+// CHECK: } else {
+// Long rows: the group's query labels (16-byte loads), the histogram cleared, then the path.
+// CHECK: vector.load %arg0[{{.*}}] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
+// CHECK: memref.store %{{.*}}, %[[HIST]]
+// CHECK: gpu.barrier
+// CHECK: scf.if
+// Shared-memory path: score 2 tokens per thread and step (all label loads first), store each
+// score to shared memory and count its first digit.
+// CHECK: %[[DYN:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+// CHECK: %[[ROW:.*]] = memref.view %[[DYN]][%{{.*}}][%{{.*}}] : memref<?xi8, #gpu.address_space<workgroup>> to memref<?xf32, #gpu.address_space<workgroup>>
+// CHECK: scf.for
+// CHECK: memref.load %arg2
+// CHECK: memref.load %arg2
+// CHECK-COUNT-2: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
+// CHECK: } else {
+// CHECK-COUNT-2: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
+// CHECK: vector.fma
+// CHECK: memref.store %{{.*}}, %[[ROW]]
+// CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST]]
+// CHECK: memref.store %{{.*}}, %[[ROW]]
+// CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST]]
+// The first digit's scan follows at once; digits 2 and 3 read the scores back from shared memory.
+// CHECK-NOT: memref.store %{{.*}}, %[[HIST]]
+// CHECK: gpu.barrier
+// CHECK-COUNT-5: gpu.shuffle  up
+// CHECK: gpu.barrier
+// CHECK: memref.store %{{.*}}, %[[MISC]]
+// CHECK: gpu.barrier
+// CHECK: memref.store %{{.*}}, %[[HIST]]
+// CHECK: gpu.barrier
+// CHECK: memref.load %[[ROW]]
+// CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST]]
+// CHECK: memref.load %[[ROW]]
+// CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST]]
+// Final pass: > T and == T counters, indices to the output.
+// CHECK: memref.load %[[ROW]]
+// CHECK: memref.atomic_rmw addi %{{.*}}, %[[MISC]]
+// CHECK: memref.store %{{.*}}, %[[OUT]]
+// CHECK: memref.atomic_rmw addi %{{.*}}, %[[MISC]]
+// Workspace path: the same with the row in the spill buffer.
+// CHECK: } else {
+// CHECK-NOT: gpu.dynamic_shared_memory
+// CHECK: memref.store %{{.*}}, %[[SPILL]]
+// CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST]]
+// CHECK: gpu.barrier
+// CHECK: memref.load %[[SPILL]]
+// CHECK: memref.atomic_rmw addi %{{.*}}, %[[MISC]]
+// keep_last: n_b - 1 at position k - 1.
+// CHECK: memref.store %{{.*}}, %[[OUT]]
+// CHECK: gpu.return
+
+// CHECK: gpu.func @max_group_score_topk_0({{.*}}, %{{.*}}: i64, %{{.*}}: i64, %[[G:.*]]: i64)
+// CHECK-SAME: workgroup(%[[Q:.*]] : memref<64xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}
+// CHECK: vector.store {{.*}}, %[[Q]]
+// CHECK: gpu.barrier
+// CHECK: gpu.dynamic_shared_memory
+// CHECK: scf.for
+// CHECK: scf.for {{.*}} to %{{.*}} step {{.*}} iter_args
+// CHECK: vector.load %[[Q]]
+// CHECK: arith.maxnumf
+// CHECK: gpu.return
+
+// CHECK: gpu.func @last_score_topk_0
+// CHECK-NOT: gpu.dynamic_shared_memory
+// CHECK-NOT: memref.atomic_rmw
+// CHECK: gpu.return
+
+// PTX: gpu.binary @ds_kernels
+// PTX-SAME: .extern .shared .align 16 .b8 __dynamic_shmem__{{[0-9]+}}[]
+// PTX-SAME: pair_score_topk_0
+// PTX-SAME: max_group_score_topk_0
+// PTX-SAME: last_score_topk_0
+// PTX-SAME: unfused_label_score_0
+// PTX-SAME: unfused_topk_1

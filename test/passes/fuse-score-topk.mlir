@@ -1,0 +1,109 @@
+// RUN: ds-opt %s --ds-fuse-score-topk --split-input-file | FileCheck %s
+// The fused op re-parses, and the config pass gives it its own config.
+// RUN: ds-opt %s --ds-fuse-score-topk --ds-select-kernel-config --split-input-file | ds-opt --split-input-file | FileCheck %s --check-prefix=CONFIG
+
+// label_score feeding only a topk over its seq_lens (divisor 1) becomes one score_topk with the
+// attributes of both; the producers' configs are dropped (the fused kernel is tuned afresh).
+
+// CHECK-LABEL: func.func @fused
+// CHECK-SAME:    (%[[QL:[^:]+]]: tensor<?x32x16xbf16>, %[[C:[^:]+]]: tensor<8x?x16xbf16>, %[[PT:[^:]+]]: tensor<?x?xi32>, %[[SL:[^:]+]]: tensor<?xi32>)
+// CHECK-NOT:     ds.label_score
+// CHECK-NOT:     ds.topk
+// CHECK:         %[[I:.+]] = ds.score_topk %[[QL]], %[[C]], %[[PT]], %[[SL]]
+// CHECK-SAME:      {group_reduce = #ds.group_reduce<sum>, k = 256 : i64, keep_last, page_size = 16 : i64, scale = 2.500000e-01 : f32}
+// CHECK-SAME:      : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x256xi32>
+// CHECK-NOT:     ds.topk
+// CHECK:         return %[[I]]
+// CONFIG-LABEL: func.func @fused
+// CONFIG:         ds.score_topk {{.*}}config = #ds.kernel_config<block_tokens = 49152, warps = 32, splits = 1, stages = 2, vector_width = 8>
+func.func @fused(%ql: tensor<?x32x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x256xi32> {
+  %a = ds.label_score %ql, %c, %pt, %sl {page_size = 16 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>,
+                                         config = #ds.kernel_config<block_tokens = 512, warps = 4, splits = 1, stages = 1, vector_width = 8>}
+      : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
+  %i = ds.topk %a, %sl {k = 256 : i64, keep_last, config = #ds.kernel_config<block_tokens = 1024, warps = 32, splits = 1, stages = 1, vector_width = 4>}
+      : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x256xi32>
+  return %i : tensor<?x8x256xi32>
+}
+
+// -----
+
+// A static score dim equal to max_pages * P (64 * 16) fuses too; MHA, no keep_last.
+// CHECK-LABEL: func.func @fused_static
+// CHECK:         ds.score_topk {{.*}} {k = 64 : i64, page_size = 16 : i64, scale = 1.250000e-01 : f32} : {{.*}} -> tensor<2x8x64xi32>
+// CHECK-NOT:     ds.topk
+func.func @fused_static(%ql: tensor<2x8x16xf16>, %c: tensor<8x?x16xf16>, %pt: tensor<2x64xi32>, %sl: tensor<2xi32>) -> tensor<2x8x64xi32> {
+  %a = ds.label_score %ql, %c, %pt, %sl {page_size = 16 : i64, scale = 0.125 : f32}
+      : (tensor<2x8x16xf16>, tensor<8x?x16xf16>, tensor<2x64xi32>, tensor<2xi32>) -> tensor<2x8x1024xf32>
+  %i = ds.topk %a, %sl {k = 64 : i64} : (tensor<2x8x1024xf32>, tensor<2xi32>) -> tensor<2x8x64xi32>
+  return %i : tensor<2x8x64xi32>
+}
+
+// -----
+
+// The scores have another use (they are returned): both ops stay.
+// CHECK-LABEL: func.func @scores_used_twice
+// CHECK:         ds.label_score
+// CHECK:         ds.topk
+// CHECK-NOT:     ds.score_topk
+func.func @scores_used_twice(%ql: tensor<?x8x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>)
+    -> (tensor<?x8x?xf32>, tensor<?x8x64xi32>) {
+  %a = ds.label_score %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32}
+      : (tensor<?x8x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
+  %i = ds.topk %a, %sl {k = 64 : i64} : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x64xi32>
+  return %a, %i : tensor<?x8x?xf32>, tensor<?x8x64xi32>
+}
+
+// -----
+
+// topk's lens is not label_score's seq_lens.
+// CHECK-LABEL: func.func @other_lens
+// CHECK:         ds.label_score
+// CHECK:         ds.topk
+// CHECK-NOT:     ds.score_topk
+func.func @other_lens(%ql: tensor<?x8x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>,
+                      %lens: tensor<?xi32>) -> tensor<?x8x64xi32> {
+  %a = ds.label_score %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32}
+      : (tensor<?x8x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
+  %i = ds.topk %a, %lens {k = 64 : i64} : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x64xi32>
+  return %i : tensor<?x8x64xi32>
+}
+
+// -----
+
+// A divisor other than 1 (rows of pages, not tokens).
+// CHECK-LABEL: func.func @divisor
+// CHECK:         ds.label_score
+// CHECK:         ds.topk {{.*}}divisor = 16
+// CHECK-NOT:     ds.score_topk
+func.func @divisor(%ql: tensor<?x8x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x4xi32> {
+  %a = ds.label_score %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32}
+      : (tensor<?x8x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
+  %i = ds.topk %a, %sl {k = 4 : i64, divisor = 16 : i64} : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x4xi32>
+  return %i : tensor<?x8x4xi32>
+}
+
+// -----
+
+// A static score dim other than max_pages * P: topk's row clamp (N) would differ from
+// label_score's (max_pages * P), so the pair stays.
+// CHECK-LABEL: func.func @static_n_mismatch
+// CHECK:         ds.label_score
+// CHECK:         ds.topk
+// CHECK-NOT:     ds.score_topk
+func.func @static_n_mismatch(%ql: tensor<?x8x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x64xi32> {
+  %a = ds.label_score %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32}
+      : (tensor<?x8x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x4096xf32>
+  %i = ds.topk %a, %sl {k = 64 : i64} : (tensor<?x8x4096xf32>, tensor<?xi32>) -> tensor<?x8x64xi32>
+  return %i : tensor<?x8x64xi32>
+}
+
+// -----
+
+// A topk of scores that label_score did not produce is left alone.
+// CHECK-LABEL: func.func @plain_topk
+// CHECK:         ds.topk
+// CHECK-NOT:     ds.score_topk
+func.func @plain_topk(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tensor<?x8x4xi32> {
+  %i = ds.topk %s, %sl {k = 4 : i64} : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x4xi32>
+  return %i : tensor<?x8x4xi32>
+}
