@@ -2,6 +2,8 @@
 #include "runtime/Device.h"
 #include "runtime/Driver.h"
 
+#include "test/gpu/RuntimeGpuTest.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -14,22 +16,8 @@ using namespace ds::rt;
 
 namespace {
 
-// Opens device 0; skips the test only when there is no driver or no GPU.
-class RuntimeDevice : public ::testing::Test {
-protected:
-  void SetUp() override {
-    auto c = Context::open(0);
-    if (!c.ok()) {
-      if (c.status().code() == ErrorCode::DriverNotFound || c.status().code() == ErrorCode::NoDevice)
-        GTEST_SKIP() << "no CUDA driver or GPU: " << c.message();
-      FAIL() << "opening CUDA device 0: " << c.message();
-    }
-    ctx = *c;
-  }
-  Context ctx;
-};
+using RuntimeDevice = RuntimeGpuTest;
 
-bool contains(const std::string &s, const std::string &sub) { return s.find(sub) != std::string::npos; }
 
 } // namespace
 

@@ -4,6 +4,8 @@
 #include "runtime/Device.h"
 #include "runtime/Pipeline.h"
 
+#include "test/gpu/RuntimeGpuTest.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -75,22 +77,8 @@ $L__BB0_5:
 }
 )PTX";
 
-// Opens device 0; skips the test only when there is no driver or no GPU.
-class RuntimePipeline : public ::testing::Test {
-protected:
-  void SetUp() override {
-    auto c = Context::open(0);
-    if (!c.ok()) {
-      if (c.status().code() == ErrorCode::DriverNotFound || c.status().code() == ErrorCode::NoDevice)
-        GTEST_SKIP() << "no CUDA driver or GPU: " << c.message();
-      FAIL() << "opening CUDA device 0: " << c.message();
-    }
-    ctx = *c;
-  }
-  Context ctx;
-};
+using RuntimePipeline = RuntimeGpuTest;
 
-bool contains(const std::string &s, const std::string &sub) { return s.find(sub) != std::string::npos; }
 
 Expr ex(const Bundle &b, const char *text) {
   auto e = b.expr(text);
