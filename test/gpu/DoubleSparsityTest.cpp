@@ -20,6 +20,7 @@ struct DSCase {
   bool shared = false;
   int64_t denseBelow = 0;
   float softCap = 0;
+  bool overlongFirst = false; ///< seq_lens[0] beyond its page table: clamped to max_pages * P
 };
 
 std::string name(const DSCase &c) {
@@ -33,6 +34,8 @@ std::string name(const DSCase &c) {
     s += "_dense" + std::to_string(c.denseBelow);
   if (c.softCap > 0)
     s += "_cap";
+  if (c.overlongFirst)
+    s += "_overlong";
   return s;
 }
 
@@ -58,6 +61,8 @@ TEST_P(DoubleSparsity, MatchesReference) {
   shape.type = c.dtype == jit::DataType::BF16 ? ref::Half::BF16 : ref::Half::F16;
   shape.denseBelow = c.denseBelow, shape.softCap = c.softCap;
   ref::DSProblem p = ref::makeDSProblem(shape, 77 + c.lens.size() * 13 + c.k + c.d + c.r);
+  if (c.overlongFirst) // the kernels and the reference clamp n to max_pages * P
+    p.paging.seqLens[0] += 5000;
   const int64_t B = p.paging.batch, P = c.pageSize, hsel = p.selRows();
 
   auto dq = test::upload(ctx, p.q), dk = test::upload(ctx, p.kv.k), dv = test::upload(ctx, p.kv.v);
@@ -105,6 +110,9 @@ std::vector<DSCase> cases() {
       {ragged16, 32, 8, 64, 8, 256, 1, DataType::BF16, false, 2000},
       {{5000, 17, 2049}, 32, 32, 128, 8, 1024, 16, DataType::F16, false, 0, 30.0f},
       {{20000, 7}, 32, 8, 128, 16, 1024, 1, DataType::BF16, true},
+      // k = 4096 over a 70000-token row: longer than the fused kernel's shared-memory capacity.
+      {{70000, 3000}, 32, 8, 64, 16, 4096, 16, DataType::BF16},
+      {{700, 2000, 5}, 32, 32, 64, 8, 256, 16, DataType::F16, false, 0, 0.0f, true},
   };
 }
 

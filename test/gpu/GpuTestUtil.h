@@ -39,15 +39,17 @@ template <typename T> rt::DeviceBuffer upload(const rt::Context &ctx, const std:
   if (!buf)
     return {};
   EXPECT_TRUE(buf->fill(0).ok());
-  if (!host.empty())
+  if (!host.empty()) {
     EXPECT_TRUE(buf->upload(host.data(), host.size() * sizeof(T)).ok());
+  }
   return std::move(*buf);
 }
 
 template <typename T> std::vector<T> download(const rt::DeviceBuffer &buf, size_t count) {
   std::vector<T> host(count);
-  if (count)
+  if (count) {
     EXPECT_TRUE(buf.download(host.data(), count * sizeof(T)).ok());
+  }
   return host;
 }
 

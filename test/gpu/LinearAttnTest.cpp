@@ -104,11 +104,12 @@ TEST_P(LinearAttnDecode, StepsMatchTheRecurrence) {
     bool used = false;
     for (int32_t x : slotOf)
       used |= x == s;
-    if (!used)
+    if (!used) {
       EXPECT_TRUE(std::equal(gotPool.begin() + s * H * c.d * c.e,
                              gotPool.begin() + (s + 1) * H * c.d * c.e,
                              initial.begin() + s * H * c.d * c.e))
           << "slot " << s;
+    }
   }
 }
 
