@@ -457,7 +457,7 @@ LogicalResult mlir::ds::lowerDecode(Operation *op, PlanContext &ctx) {
     s.walk = partial.getGranularity() == Granularity::page ? Walk::Pages : Walk::Tokens;
     s.selLen = dimOf(idx, 2);
     s.hasWeights = static_cast<bool>(partial.getLogWeights());
-    s.denseBelow = partial.getDenseBelow();
+    s.denseBelow = partial.getDenseBelowAttr().getInt();
   }
   s.scale = partial.getScale().convertToFloat();
   s.softCap = partial.getSoftCap().convertToFloat();

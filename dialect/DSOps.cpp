@@ -323,8 +323,9 @@ LogicalResult SparseDecodeOp::verify() {
     for (unsigned i = 0; i < 3; ++i)
       c.same(idx, "indices", i, w, "log_weights", i);
   }
-  c.require(getDenseBelow() >= 0,
-            "attribute 'dense_below' must be >= 0, got " + Twine(getDenseBelow()));
+  // I64Attr getters return uint64_t: read the signed value.
+  int64_t denseBelow = getDenseBelowAttr().getInt();
+  c.require(denseBelow >= 0, "attribute 'dense_below' must be >= 0, got " + Twine(denseBelow));
   if (failed(c.result()))
     return failure();
   return checkScaleAndCap(*this, getScale().convertToFloat(), getSoftCap().convertToFloat());
@@ -370,7 +371,7 @@ LogicalResult DecodePartialOp::verify() {
   } else {
     c.require(!getLogWeights(), "log_weights need indices");
   }
-  c.require(getDenseBelow() >= 0, "attribute 'dense_below' must be >= 0");
+  c.require(getDenseBelowAttr().getInt() >= 0, "attribute 'dense_below' must be >= 0");
   if (failed(c.result()))
     return failure();
   return checkScaleAndCap(*this, getScale().convertToFloat(), getSoftCap().convertToFloat());

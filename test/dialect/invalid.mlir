@@ -2133,3 +2133,123 @@ func.func @page_summary_append_result_type(%kmin: tensor<?x8x128xbf16>, %k: tens
   %0:2 = ds.page_summary_append %kmin, %kmin, %k, %s {page_size = 16 : i64} : (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?xi32>) -> (tensor<?x8x128xbf16>, tensor<?x8x128xf16>)
   return
 }
+
+// -----
+
+func.func @decode_partial_acc_rank(%q: tensor<?x32x64xbf16>, %k: tensor<?x1x8x64xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.decode_partial' op acc must have rank 4, got 3}}
+  %a, %m = ds.decode_partial %q, %k, %k, %pt, %sl {scale = 0.125 : f32} : tensor<?x32x64xbf16>, tensor<?x1x8x64xbf16>, tensor<?x1x8x64xbf16>, tensor<?x?xi32>, tensor<?xi32> -> tensor<?x32x64xf32>, tensor<?x32x?x2xf32>
+  return
+}
+
+// -----
+
+func.func @decode_partial_ml_pair(%q: tensor<?x32x64xbf16>, %k: tensor<?x1x8x64xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.decode_partial' op ml dim 3 must be (m, l) (2), got 3}}
+  %a, %m = ds.decode_partial %q, %k, %k, %pt, %sl {scale = 0.125 : f32} : tensor<?x32x64xbf16>, tensor<?x1x8x64xbf16>, tensor<?x1x8x64xbf16>, tensor<?x?xi32>, tensor<?xi32> -> tensor<?x32x?x64xf32>, tensor<?x32x?x3xf32>
+  return
+}
+
+// -----
+
+func.func @decode_partial_acc_dim(%q: tensor<?x32x64xbf16>, %k: tensor<?x1x8x64xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.decode_partial' op q dim 2 (64) must equal acc dim 3 (128)}}
+  %a, %m = ds.decode_partial %q, %k, %k, %pt, %sl {scale = 0.125 : f32} : tensor<?x32x64xbf16>, tensor<?x1x8x64xbf16>, tensor<?x1x8x64xbf16>, tensor<?x?xi32>, tensor<?xi32> -> tensor<?x32x?x128xf32>, tensor<?x32x?x2xf32>
+  return
+}
+
+// -----
+
+func.func @decode_partial_indices_heads(%q: tensor<?x32x64xbf16>, %k: tensor<?x1x8x64xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %i: tensor<?x4x16xi32>) {
+  // expected-error @+1 {{'ds.decode_partial' op indices dim 1 must be the query heads or the kv heads}}
+  %a, %m = ds.decode_partial %q, %k, %k, %pt, %sl indices %i {scale = 0.125 : f32} : tensor<?x32x64xbf16>, tensor<?x1x8x64xbf16>, tensor<?x1x8x64xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x4x16xi32> -> tensor<?x32x?x64xf32>, tensor<?x32x?x2xf32>
+  return
+}
+
+// -----
+
+func.func @decode_partial_indices_static(%q: tensor<?x32x64xbf16>, %k: tensor<?x1x8x64xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %i: tensor<?x8x?xi32>) {
+  // expected-error @+1 {{'ds.decode_partial' op indices dim 2 (selection size) must be static}}
+  %a, %m = ds.decode_partial %q, %k, %k, %pt, %sl indices %i {scale = 0.125 : f32} : tensor<?x32x64xbf16>, tensor<?x1x8x64xbf16>, tensor<?x1x8x64xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x8x?xi32> -> tensor<?x32x?x64xf32>, tensor<?x32x?x2xf32>
+  return
+}
+
+// -----
+
+func.func @decode_partial_weights_need_indices(%q: tensor<?x32x64xbf16>, %k: tensor<?x1x8x64xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %w: tensor<?x8x16xf32>) {
+  // expected-error @+1 {{'ds.decode_partial' op log_weights need indices}}
+  %a, %m = "ds.decode_partial"(%q, %k, %k, %pt, %sl, %w) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 1>, scale = 0.125 : f32}> : (tensor<?x32x64xbf16>, tensor<?x1x8x64xbf16>, tensor<?x1x8x64xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x8x16xf32>) -> (tensor<?x32x?x64xf32>, tensor<?x32x?x2xf32>)
+  return
+}
+
+// -----
+
+func.func @sparse_decode_dense_below(%q: tensor<?x32x64xbf16>, %k: tensor<?x1x8x64xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %i: tensor<?x32x16xi32>) {
+  // expected-error @+1 {{'ds.sparse_decode' op attribute 'dense_below' must be >= 0, got -3}}
+  %o = ds.sparse_decode %q, %k, %k, %pt, %sl, %i {scale = 0.125 : f32, dense_below = -3 : i64} : (tensor<?x32x64xbf16>, tensor<?x1x8x64xbf16>, tensor<?x1x8x64xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x32x16xi32>) -> tensor<?x32x64xbf16>
+  return
+}
+
+// -----
+
+func.func @decode_partial_weights_shape(%q: tensor<?x32x64xbf16>, %k: tensor<?x1x8x64xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %i: tensor<?x8x16xi32>, %w: tensor<?x8x32xf32>) {
+  // expected-error @+1 {{'ds.decode_partial' op indices dim 2 (16) must equal log_weights dim 2 (32)}}
+  %a, %m = ds.decode_partial %q, %k, %k, %pt, %sl indices %i weights %w {scale = 0.125 : f32} : tensor<?x32x64xbf16>, tensor<?x1x8x64xbf16>, tensor<?x1x8x64xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x8x16xi32>, tensor<?x8x32xf32> -> tensor<?x32x?x64xf32>, tensor<?x32x?x2xf32>
+  return
+}
+
+// -----
+
+func.func @decode_partial_dense_below(%q: tensor<?x32x64xbf16>, %k: tensor<?x1x8x64xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.decode_partial' op attribute 'dense_below' must be >= 0}}
+  %a, %m = ds.decode_partial %q, %k, %k, %pt, %sl {scale = 0.125 : f32, dense_below = -1 : i64} : tensor<?x32x64xbf16>, tensor<?x1x8x64xbf16>, tensor<?x1x8x64xbf16>, tensor<?x?xi32>, tensor<?xi32> -> tensor<?x32x?x64xf32>, tensor<?x32x?x2xf32>
+  return
+}
+
+// -----
+
+func.func @decode_partial_scale(%q: tensor<?x32x64xbf16>, %k: tensor<?x1x8x64xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.decode_partial' op attribute 'scale' must be a positive finite number}}
+  %a, %m = ds.decode_partial %q, %k, %k, %pt, %sl {scale = 0.0 : f32} : tensor<?x32x64xbf16>, tensor<?x1x8x64xbf16>, tensor<?x1x8x64xbf16>, tensor<?x?xi32>, tensor<?xi32> -> tensor<?x32x?x64xf32>, tensor<?x32x?x2xf32>
+  return
+}
+
+// -----
+
+func.func @decode_merge_rank(%a: tensor<?x32x?xf32>, %m: tensor<?x32x?x2xf32>) {
+  // expected-error @+1 {{'ds.decode_merge' op acc must have rank 4, got 3}}
+  %o = ds.decode_merge %a, %m : (tensor<?x32x?xf32>, tensor<?x32x?x2xf32>) -> tensor<?x32x64xbf16>
+  return
+}
+
+// -----
+
+func.func @decode_merge_pair(%a: tensor<?x32x?x64xf32>, %m: tensor<?x32x?x4xf32>) {
+  // expected-error @+1 {{'ds.decode_merge' op ml dim 3 must be (m, l) (2), got 4}}
+  %o = ds.decode_merge %a, %m : (tensor<?x32x?x64xf32>, tensor<?x32x?x4xf32>) -> tensor<?x32x64xbf16>
+  return
+}
+
+// -----
+
+func.func @decode_merge_splits(%a: tensor<?x32x4x64xf32>, %m: tensor<?x32x5x2xf32>) {
+  // expected-error @+1 {{'ds.decode_merge' op acc dim 2 (4) must equal ml dim 2 (5)}}
+  %o = ds.decode_merge %a, %m : (tensor<?x32x4x64xf32>, tensor<?x32x5x2xf32>) -> tensor<?x32x64xbf16>
+  return
+}
+
+// -----
+
+func.func @decode_merge_result(%a: tensor<?x32x?x64xf32>, %m: tensor<?x32x?x2xf32>) {
+  // expected-error @+1 {{'ds.decode_merge' op acc dim 3 (64) must equal result dim 2 (128)}}
+  %o = ds.decode_merge %a, %m : (tensor<?x32x?x64xf32>, tensor<?x32x?x2xf32>) -> tensor<?x32x128xbf16>
+  return
+}
+
+// -----
+
+func.func @decode_merge_dim_static(%a: tensor<?x32x?x?xf32>, %m: tensor<?x32x?x2xf32>) {
+  // expected-error @+1 {{'ds.decode_merge' op acc dim 3 (head dim) must be static}}
+  %o = ds.decode_merge %a, %m : (tensor<?x32x?x?xf32>, tensor<?x32x?x2xf32>) -> tensor<?x32x64xbf16>
+  return
+}

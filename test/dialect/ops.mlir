@@ -423,3 +423,24 @@ func.func @kernel_config_bounds(%s: tensor<?x8x?xf32>, %l: tensor<?xi32>, %x: te
 func.func @kernel_config_discardable() attributes {ds.tuned = #ds.kernel_config<block_tokens = 256, warps = 4, splits = 2, stages = 4, vector_width = 2>} {
   return
 }
+
+// CHECK-LABEL: func.func @split_decode_ops
+// CHECK: %[[A:.+]], %[[M:.+]] = ds.decode_partial %{{.*}} indices %{{.*}} weights %{{.*}} {dense_below = 16 : i64, scale = 1.250000e-01 : f32}
+// CHECK: ds.decode_merge %[[A]], %[[M]] : (tensor<?x32x?x64xf32>, tensor<?x32x?x2xf32>) -> tensor<?x32x64xbf16>
+func.func @split_decode_ops(%q: tensor<?x32x64xbf16>, %k: tensor<?x1x8x64xbf16>, %v: tensor<?x1x8x64xbf16>, %pt: tensor<?x?xi32>,
+                            %sl: tensor<?xi32>, %idx: tensor<?x8x128xi32>, %w: tensor<?x8x128xf32>) -> tensor<?x32x64xbf16> {
+  %acc, %ml = ds.decode_partial %q, %k, %v, %pt, %sl indices %idx weights %w {scale = 0.125 : f32, dense_below = 16 : i64}
+      : tensor<?x32x64xbf16>, tensor<?x1x8x64xbf16>, tensor<?x1x8x64xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x8x128xi32>, tensor<?x8x128xf32>
+      -> tensor<?x32x?x64xf32>, tensor<?x32x?x2xf32>
+  %o = ds.decode_merge %acc, %ml : (tensor<?x32x?x64xf32>, tensor<?x32x?x2xf32>) -> tensor<?x32x64xbf16>
+  return %o : tensor<?x32x64xbf16>
+}
+
+// CHECK-LABEL: func.func @decode_partial_dense
+// CHECK: ds.decode_partial %{{[^ ]+}}, %{{[^ ]+}}, %{{[^ ]+}}, %{{[^ ]+}}, %{{[^ ]+}} {scale
+func.func @decode_partial_dense(%q: tensor<2x8x128xf16>, %k: tensor<?x16x8x128xf16>, %v: tensor<?x16x8x128xf16>, %pt: tensor<2x?xi32>, %sl: tensor<2xi32>)
+    -> (tensor<2x8x?x128xf32>, tensor<2x8x?x2xf32>) {
+  %acc, %ml = ds.decode_partial %q, %k, %v, %pt, %sl {scale = 0.088 : f32}
+      : tensor<2x8x128xf16>, tensor<?x16x8x128xf16>, tensor<?x16x8x128xf16>, tensor<2x?xi32>, tensor<2xi32> -> tensor<2x8x?x128xf32>, tensor<2x8x?x2xf32>
+  return %acc, %ml : tensor<2x8x?x128xf32>, tensor<2x8x?x2xf32>
+}
