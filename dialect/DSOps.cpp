@@ -220,7 +220,7 @@ static LogicalResult verifySummaryPair(ShapeCheck &c, Value kmin, Value kmax, Va
 
 LogicalResult PageSummaryOp::verify() {
   ShapeCheck c(*this);
-  verifySummaryPair(c, getKmin(), getKmax(), getNewKmin(), getNewKmax());
+  (void)verifySummaryPair(c, getKmin(), getKmax(), getNewKmin(), getNewKmax());
   c.rank(getK(), "k", 4).staticDim(getK(), "k", 1, "page size");
   c.same(getKmin(), "kmin", 0, getK(), "k", 0).same(getKmin(), "kmin", 1, getK(), "k", 2)
       .same(getKmin(), "kmin", 2, getK(), "k", 3);
@@ -232,7 +232,7 @@ LogicalResult PageSummaryOp::verify() {
 
 LogicalResult PageSummaryAppendOp::verify() {
   ShapeCheck c(*this);
-  verifySummaryPair(c, getKmin(), getKmax(), getNewKmin(), getNewKmax());
+  (void)verifySummaryPair(c, getKmin(), getKmax(), getNewKmin(), getNewKmax());
   c.rank(getK(), "k", 3).rank(getSlotMapping(), "slot_mapping", 1);
   c.same(getKmin(), "kmin", 1, getK(), "k", 1).same(getKmin(), "kmin", 2, getK(), "k", 2);
   c.same(getSlotMapping(), "slot_mapping", 0, getK(), "k", 0);

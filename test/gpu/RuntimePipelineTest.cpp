@@ -1,5 +1,6 @@
-// Runtime tests that need a GPU: loading and launching bundles, including the one the project's
-// compiler produces (label_append.dsb in $DS_TEST_BUNDLE_DIR).
+// Runtime tests that need a GPU: loading and launching the bundles the project's compiler produces
+// (label_append.dsb and double_sparsity.dsb in $DS_TEST_BUNDLE_DIR), whole or modified in memory
+// where a test needs a defective one.
 #include "runtime/Bundle.h"
 #include "runtime/Device.h"
 #include "runtime/Pipeline.h"
@@ -8,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -21,64 +23,7 @@ using namespace ds::rt;
 
 namespace {
 
-// A runtime-only probe of the driver's dynamic-shared-memory opt-in path (> 48 KiB), not a product
-// kernel: smem_probe(int *out, long long n) fills n bytes of dynamic shared memory and writes the
-// last word to out[0]. Product kernels come from the compiler (label_append.dsb below).
-const char *kSmemProbePtx = R"PTX(.version 7.0
-.target sm_75
-.address_size 64
-	// .globl	smem_probe
-.extern .shared .align 16 .b8 buf[];
-.visible .entry smem_probe(
-	.param .u64 smem_probe_param_0,
-	.param .u64 smem_probe_param_1
-)
-{
-	.reg .pred 	%p<4>;
-	.reg .b32 	%r<14>;
-	.reg .b64 	%rd<13>;
-	ld.param.u64 	%rd6, [smem_probe_param_0];
-	ld.param.u64 	%rd7, [smem_probe_param_1];
-	mov.u32 	%r1, %tid.x;
-	cvt.u64.u32 	%rd1, %r1;
-	shr.s64 	%rd8, %rd7, 63;
-	shr.u64 	%rd9, %rd8, 62;
-	add.s64 	%rd10, %rd7, %rd9;
-	shr.s64 	%rd2, %rd10, 2;
-	setp.le.s64 	%p1, %rd2, %rd1;
-	@%p1 bra 	$L__BB0_3;
-	mov.u32 	%r2, %ntid.x;
-	cvt.u64.u32 	%rd3, %r2;
-	mov.u32 	%r6, buf;
-	mov.u64 	%rd12, %rd1;
-$L__BB0_2:
-	cvt.u32.u64 	%r3, %rd12;
-	mul.lo.s32 	%r4, %r3, 3;
-	shl.b32 	%r5, %r3, 2;
-	add.s32 	%r7, %r6, %r5;
-	st.shared.u32 	[%r7], %r4;
-	add.s64 	%rd12, %rd12, %rd3;
-	setp.lt.s64 	%p2, %rd12, %rd2;
-	@%p2 bra 	$L__BB0_2;
-$L__BB0_3:
-	cvt.u32.u64 	%r8, %rd1;
-	bar.sync 	0;
-	setp.ne.s32 	%p3, %r8, 0;
-	@%p3 bra 	$L__BB0_5;
-	cvt.u32.u64 	%r9, %rd2;
-	shl.b32 	%r10, %r9, 2;
-	mov.u32 	%r11, buf;
-	add.s32 	%r12, %r11, %r10;
-	ld.shared.u32 	%r13, [%r12+-4];
-	cvta.to.global.u64 	%rd11, %rd6;
-	st.global.u32 	[%rd11], %r13;
-$L__BB0_5:
-	ret;
-}
-)PTX";
-
 using RuntimePipeline = RuntimeGpuTest;
-
 
 Expr ex(const Bundle &b, const char *text) {
   auto e = b.expr(text);
@@ -91,16 +36,20 @@ std::string bundleDir() {
   return env && *env ? env : DS_TEST_BUNDLE_DIR;
 }
 
-// The label_append bundle the project's compiler writes (test/gpu/inputs/label_append.mlir, built
-// by ds-compile). Missing while a GPU is present is a failure, not a skip.
-Bundle compilerLabelAppend() {
-  std::string path = bundleDir() + "/label_append.dsb";
+// A bundle the project's compiler writes into the bundle directory (built by CMake with
+// ds-compile). Missing while a GPU is present is a failure, not a skip.
+Bundle compilerBundle(const std::string &file) {
+  std::string path = bundleDir() + "/" + file;
   auto b = Bundle::readFile(path);
-  EXPECT_TRUE(b.ok()) << "the compiler-produced bundle is missing or unreadable (set "
-                         "DS_TEST_BUNDLE_DIR or build it into " DS_TEST_BUNDLE_DIR "): "
+  EXPECT_TRUE(b.ok()) << "the compiler-produced bundle " << file
+                      << " is missing or unreadable (set DS_TEST_BUNDLE_DIR or build it into "
+                         DS_TEST_BUNDLE_DIR "): "
                       << b.message();
   return b.ok() ? *b : Bundle();
 }
+
+// label_append.dsb, from test/gpu/inputs/label_append.mlir.
+Bundle compilerLabelAppend() { return compilerBundle("label_append.dsb"); }
 
 // Device data and CPU reference for label_append (bf16 as uint16 bit patterns).
 struct LabelAppendCase {
@@ -310,36 +259,116 @@ TEST_F(RuntimePipeline, RefusesTooMuchDynamicSmem) {
   EXPECT_TRUE(contains(s.message(), "workspace too small")) << s.message();
 }
 
-TEST_F(RuntimePipeline, DynamicSmemAboveDefaultLimit) {
-  const DeviceProperties &p = ctx.properties();
-  Bundle b;
-  b.target = "sm_75";
-  ASSERT_TRUE(b.addArgDimSymbol("W", 0, 0).ok());
-  b.args.push_back({"out", ArgRole::InOut, DType::I32, {ex(b, "W")}});
-  b.ptx = kSmemProbePtx;
-  KernelSpec k;
-  k.name = "smem_probe";
-  k.block = {Expr(256), Expr(1), Expr(1)};
-  k.smem = ex(b, "4*W");
-  k.params = {Param::argPtr(0), Param::i64(ex(b, "4*W"))};
-  b.kernels.push_back(k);
+// Dynamic shared memory above the 48 KiB a launch gets without the driver's opt-in, from a
+// compiler product: the Double Sparsity step of examples/double_sparsity.mlir (built into
+// double_sparsity.dsb; Hq = Hkv = 32, d = 128, r = 16, page size 1, k = 256, bf16). Its fused
+// score_topk kernel keeps a row's label scores in 4 * min(max_pages, block_tokens) bytes of
+// dynamic shared memory, so a page table of 12800 entries needs 51200 bytes. The data make the
+// result exact: every label score is +-16 * scale with exactly k heavy tokens per head, and zero
+// keys give the selected tokens equal attention weights, so o is the mean of their values.
+TEST_F(RuntimePipeline, CompilerDynamicSmemAboveDefaultLimit) {
+  Bundle b = compilerBundle("double_sparsity.dsb");
+  ASSERT_FALSE(b.kernels.empty());
+  ASSERT_EQ(b.args.size(), 9u) << "q, k_cache, v_cache, label_cache, channels, page_table, "
+                                  "seq_lens -> o, selected tokens";
+  EXPECT_EQ(b.args[0].dtype, DType::BF16);
+  const int64_t H = 32, d = 128, r = 16, k = 256, n = 1000, maxPages = 12800;
+  const uint16_t one = 0x3F80, minusOne = 0xBF80; // bf16
+  auto bf16 = [](int v) {
+    float f = float(v);
+    uint32_t bits;
+    std::memcpy(&bits, &f, 4);
+    return uint16_t(bits >> 16); // exact for small integers
+  };
+  auto heavy = [&](int64_t h, int64_t t) { return (37 * t + 11 * h) % n < k; }; // k per head
+  auto value = [](int64_t t, int64_t h, int64_t c) { return int((t + 3 * h + c) % 9) - 4; };
+
+  std::vector<uint16_t> q(size_t(H * d), one), kCache(size_t(n * H * d), 0), vCache(kCache.size());
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t c = 0; c < d; ++c)
+        vCache[size_t((t * H + h) * d + c)] = bf16(value(t, h, c));
+  std::vector<uint16_t> labels(size_t(H * n * r));
+  for (int64_t h = 0; h < H; ++h)
+    for (int64_t t = 0; t < n; ++t)
+      std::fill_n(labels.begin() + (h * n + t) * r, r, heavy(h, t) ? one : minusOne);
+  std::vector<int32_t> channels(size_t(H * r)), pageTable(size_t(maxPages), 0), seqLens{int32_t(n)};
+  for (size_t i = 0; i < channels.size(); ++i)
+    channels[i] = int32_t(i % size_t(r));
+  for (int32_t t = 0; t < int32_t(n); ++t)
+    pageTable[size_t(t)] = t;
+
+  std::vector<DeviceBuffer> bufs;
+  auto put = [&](const void *src, size_t bytes) {
+    auto buf = ctx.alloc(bytes);
+    EXPECT_TRUE(buf.ok()) << buf.message();
+    if (!buf.ok())
+      return CUdeviceptr(0);
+    EXPECT_TRUE(buf->upload(src, bytes).ok());
+    bufs.push_back(std::move(*buf));
+    return bufs.back().ptr();
+  };
+  std::vector<uint16_t> oInit(size_t(H * d), 0x7FC0); // NaN
+  std::vector<int32_t> idxInit(size_t(H * k), -2);
+  std::vector<TensorArg> args = {
+      TensorArg(put(q.data(), q.size() * 2), {1, H, d}),
+      TensorArg(put(kCache.data(), kCache.size() * 2), {n, 1, H, d}),
+      TensorArg(put(vCache.data(), vCache.size() * 2), {n, 1, H, d}),
+      TensorArg(put(labels.data(), labels.size() * 2), {H, n, r}),
+      TensorArg(put(channels.data(), channels.size() * 4), {H, r}),
+      TensorArg(put(pageTable.data(), pageTable.size() * 4), {1, maxPages}),
+      TensorArg(put(seqLens.data(), 4), {1}),
+      TensorArg(put(oInit.data(), oInit.size() * 2), {1, H, d}),
+      TensorArg(put(idxInit.data(), idxInit.size() * 4), {1, H, k})};
+  ASSERT_EQ(bufs.size(), args.size());
+
   auto pipe = Pipeline::load(ctx, b);
   ASSERT_TRUE(pipe.ok()) << pipe.message();
-  EXPECT_STREQ(pipe->imageKind(), "ptx");
+  auto ws = OwnedWorkspace::allocate(*pipe, args);
+  ASSERT_TRUE(ws.ok()) << ws.message();
 
-  int64_t words = (p.maxSharedPerBlockOptin - pipe->kernels()[0].staticSmemBytes()) / 4;
-  ASSERT_GT(words * 4, 48 * 1024) << "device has no opt-in shared memory above 48 KiB";
-  auto out = ctx.alloc(size_t(words) * 4);
-  ASSERT_TRUE(out.ok());
-  ASSERT_TRUE(out->fill(0).ok());
-  Status s = pipe->launch({TensorArg(out->ptr(), {words})}, {}, nullptr);
+  // The largest dynamic shared memory of the launch is above 48 KiB and within the opt-in limit.
+  std::vector<KernelLimits> limits;
+  for (size_t i = 0; i < pipe->kernels().size(); ++i)
+    limits.push_back(pipe->limits(i));
+  auto plan = planLaunch(pipe->bundle(), args, ws->get(), limits);
+  ASSERT_TRUE(plan.ok()) << plan.message();
+  size_t big = 0;
+  for (size_t i = 1; i < plan->kernels.size(); ++i)
+    if (plan->kernels[i].config.smem > plan->kernels[big].config.smem)
+      big = i;
+  EXPECT_GT(int64_t(plan->kernels[big].config.smem), 48 * 1024)
+      << "no kernel of the bundle uses dynamic shared memory above 48 KiB";
+  ASSERT_LE(int64_t(plan->kernels[big].config.smem), limits[big].maxDynamicSmem)
+      << "device has no opt-in shared memory for kernel '" << b.kernels[big].name << "'";
+
+  Status s = pipe->launch(args, ws->get(), nullptr);
   ASSERT_TRUE(s.ok()) << s.message();
   ASSERT_TRUE(ctx.synchronize().ok());
-  int32_t first = 0;
-  ASSERT_TRUE(out->download(&first, 4).ok());
-  EXPECT_EQ(first, int32_t((words - 1) * 3));
-
-  s = pipe->launch({TensorArg(out->ptr(), {words + 1})}, {}, nullptr);
-  EXPECT_FALSE(s.ok());
-  EXPECT_TRUE(contains(s.message(), "dynamic shared memory of")) << s.message();
+  std::vector<int32_t> idx(idxInit.size());
+  ASSERT_TRUE(bufs[8].download(idx.data(), idx.size() * 4).ok());
+  std::vector<uint16_t> o(oInit.size());
+  ASSERT_TRUE(bufs[7].download(o.data(), o.size() * 2).ok());
+  size_t bad = 0;
+  for (int64_t h = 0; h < H; ++h) {
+    std::vector<int32_t> got(idx.begin() + h * k, idx.begin() + (h + 1) * k), want;
+    std::sort(got.begin(), got.end());
+    for (int32_t t = 0; t < int32_t(n); ++t)
+      if (heavy(h, t))
+        want.push_back(t);
+    if (got != want && bad++ < 5)
+      ADD_FAILURE() << "head " << h << ": selected tokens differ from the " << k << " heavy ones";
+    for (int64_t c = 0; c < d; ++c) {
+      double mean = 0;
+      for (int32_t t : want)
+        mean += value(t, h, c);
+      mean /= double(k);
+      uint32_t bits = uint32_t(o[size_t(h * d + c)]) << 16;
+      float gotO;
+      std::memcpy(&gotO, &bits, 4);
+      if (!(std::fabs(gotO - mean) <= 0.02) && bad++ < 10)
+        ADD_FAILURE() << "o[0, " << h << ", " << c << "] = " << gotO << ", expected " << mean;
+    }
+  }
+  EXPECT_EQ(bad, 0u);
 }
