@@ -159,6 +159,38 @@ Expected<std::string> linearAttnDecodeIR(const LinearAttnDecodeSpec &s) {
   return ir.str();
 }
 
+Expected<std::string> linearAttnPrefillIR(const LinearAttnPrefillSpec &s) {
+  DS_RT_RETURN_IF_ERROR(positive("heads", s.heads));
+  DS_RT_RETURN_IF_ERROR(positive("keyDim", s.keyDim));
+  DS_RT_RETURN_IF_ERROR(positive("valueDim", s.valueDim));
+  DS_RT_RETURN_IF_ERROR(positive("chunkSize", s.chunkSize));
+  const std::string t = typeName(s.dtype), h = std::to_string(s.heads),
+                    d = std::to_string(s.keyDim), e = std::to_string(s.valueDim);
+  const std::string qT = "tensor<?x" + h + "x" + d + "x" + t + ">";
+  const std::string vT = "tensor<?x" + h + "x" + e + "x" + t + ">";
+  const std::string sT = "tensor<?x" + h + "x" + d + "x" + e + "xf32>";
+  const std::string iT = "tensor<?x" + h + "x" + d + "x" + e + "xf32>";
+  const std::string slT = "tensor<" + h + "xf32>";
+  const std::string idx = "tensor<?xi32>";
+  std::ostringstream ir;
+  ir << "func.func @linear_attn_prefill(%q: " << qT << " {ds.name = \"q\"}, %k: " << qT
+     << " {ds.name = \"k\"}, %v: " << vT << " {ds.name = \"v\"}, %slopes: " << slT
+     << " {ds.name = \"slopes\"}, %cu_seqlens: " << idx << " {ds.name = \"cu_seqlens\"}, %states: "
+     << sT << " {ds.name = \"states\"}, %state_indices: " << idx
+     << " {ds.name = \"state_indices\"}, %has_initial_state: " << idx
+     << " {ds.name = \"has_initial_state\"}) -> (" << vT << ", " << sT
+     << (s.keepIntermediate ? ", " + iT : std::string()) << ") {\n  %o, %new_states"
+     << (s.keepIntermediate ? ", %intermediate" : "") << " = ds.linear_attn_prefill %q, %k, %v, "
+     << "%slopes, %cu_seqlens, %states, %state_indices, %has_initial_state {chunk_size = "
+     << s.chunkSize << " : i64" << (s.keepIntermediate ? ", keep_intermediate" : "") << "} : ("
+     << qT << ", " << qT << ", " << vT << ", " << slT << ", " << idx << ", " << sT << ", " << idx
+     << ", " << idx << ") -> (" << vT << ", " << sT
+     << (s.keepIntermediate ? ", " + iT : std::string()) << ")\n  return %o, %new_states"
+     << (s.keepIntermediate ? ", %intermediate" : "") << " : " << vT << ", " << sT
+     << (s.keepIntermediate ? ", " + iT : std::string()) << "\n}\n";
+  return ir.str();
+}
+
 Expected<Bundle> compileSource(const std::string &source, const std::string &chip,
                                int64_t smCount) {
   mlir::ds::CompileOptions options;
@@ -238,6 +270,10 @@ JIT::Result JIT::labelAppend(const LabelAppendSpec &spec) {
 
 JIT::Result JIT::linearAttnDecode(const LinearAttnDecodeSpec &spec) {
   return fromIR(linearAttnDecodeIR(spec), spec.chip, 132);
+}
+
+JIT::Result JIT::linearAttnPrefill(const LinearAttnPrefillSpec &spec) {
+  return fromIR(linearAttnPrefillIR(spec), spec.chip, spec.smCount);
 }
 
 } // namespace ds::jit

@@ -69,11 +69,26 @@ struct LinearAttnDecodeSpec {
   std::string chip = "sm_90";
 };
 
+/// Chunked linear-attention prefill over a packed ragged batch (ALGORITHMS.md §5): arguments
+/// q, k [T, H, d], v [T, H, e], slopes [H] f32, cu_seqlens [B + 1] i32 (request b owns tokens
+/// [cu_seqlens[b], cu_seqlens[b+1])), states [slots, H, d, e] f32 (read where has_initial_state[b]
+/// != 0, the final state written back in place), state_indices [B] i32, has_initial_state [B] i32;
+/// outputs o [T, H, e] and, with keepIntermediate, intermediate [T, H, d, e] f32 (the state after
+/// each token, for speculative verify).
+struct LinearAttnPrefillSpec {
+  int64_t heads = 64, keyDim = 128, valueDim = 128, chunkSize = 64;
+  DataType dtype = DataType::BF16;
+  bool keepIntermediate = false;
+  std::string chip = "sm_90";
+  int64_t smCount = 132;
+};
+
 /// The ds IR of a spec, as MLIR text (what the JIT compiles; useful for ds-opt and tests).
 rt::Expected<std::string> doubleSparsityIR(const DoubleSparsitySpec &spec);
 rt::Expected<std::string> denseDecodeIR(const DenseDecodeSpec &spec);
 rt::Expected<std::string> labelAppendIR(const LabelAppendSpec &spec);
 rt::Expected<std::string> linearAttnDecodeIR(const LinearAttnDecodeSpec &spec);
+rt::Expected<std::string> linearAttnPrefillIR(const LinearAttnPrefillSpec &spec);
 
 /// Compiles without loading (no GPU needed): the bundle of a spec.
 rt::Expected<rt::Bundle> compileDoubleSparsity(const DoubleSparsitySpec &spec);
@@ -89,6 +104,7 @@ public:
   rt::Expected<std::shared_ptr<const rt::Pipeline>> denseDecode(const DenseDecodeSpec &spec);
   rt::Expected<std::shared_ptr<const rt::Pipeline>> labelAppend(const LabelAppendSpec &spec);
   rt::Expected<std::shared_ptr<const rt::Pipeline>> linearAttnDecode(const LinearAttnDecodeSpec &spec);
+  rt::Expected<std::shared_ptr<const rt::Pipeline>> linearAttnPrefill(const LinearAttnPrefillSpec &spec);
   /// Compiles MLIR text of ds ops (cached by text, chip and SM count).
   rt::Expected<std::shared_ptr<const rt::Pipeline>>
   fromSource(const std::string &source, const std::string &chip = "sm_90", int64_t smCount = 132);

@@ -103,6 +103,12 @@ SmallVector<SmallVector<DimRef>> dimEqualities(Operation *op) {
         for (unsigned i = 0; i < 4; ++i)
           eq.push_back({{o.getStates(), i}, {o.getNewStates(), i}});
       })
+      .Case<LinearAttnPrefillOp>([&](auto o) {
+        batch({o.getQ(), o.getK(), o.getV(), o.getO(), o.getIntermediate()});
+        batch({o.getStateIndices(), o.getHasInitialState()});
+        for (unsigned i = 0; i < 4; ++i)
+          eq.push_back({{o.getStates(), i}, {o.getNewStates(), i}});
+      })
       .Case<DenseDecodeOp>([&](auto o) {
         batch({o.getQ(), o.getPageTable(), o.getSeqLens(), o.getO()});
         batch({o.getKCache(), o.getVCache()});
@@ -220,6 +226,8 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
               .Case<SparseDecodeOp, DenseDecodeOp, DecodePartialOp, DecodeMergeOp>(
                   [&](Operation *o) { return lowerDecode(o, ctx); })
               .Case<LinearAttnDecodeOp>([&](Operation *o) { return lowerLinearAttn(o, ctx); })
+              .Case<LinearAttnPrefillOp>(
+                  [&](Operation *o) { return lowerLinearAttnPrefill(o, ctx); })
               .Default([&](Operation *o) {
                 return o->emitOpError("has no GPU lowering yet");
               });
@@ -263,6 +271,8 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
       return append.getLabelCache();
     if (auto dec = dyn_cast_or_null<LinearAttnDecodeOp>(def); dec && v == dec.getNewStates())
       return dec.getStates();
+    if (auto pre = dyn_cast_or_null<LinearAttnPrefillOp>(def); pre && v == pre.getNewStates())
+      return pre.getStates();
     return {};
   }
 };

@@ -69,6 +69,7 @@ LogicalResult lowerTopK(Operation *op, PlanContext &ctx);
 LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx); // score_topk (label_score + topk)
 LogicalResult lowerDecode(Operation *op, PlanContext &ctx);    // sparse_decode, dense_decode
 LogicalResult lowerLinearAttn(Operation *op, PlanContext &ctx); // linear_attn_decode
+LogicalResult lowerLinearAttnPrefill(Operation *op, PlanContext &ctx); // linear_attn_prefill
 
 } // namespace ds
 } // namespace mlir

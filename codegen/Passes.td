@@ -17,7 +17,8 @@ def LowerToKernelsPass : Pass<"ds-lower-to-kernels", "ModuleOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect", "::mlir::LLVM::LLVMDialect",
-                           "::mlir::NVVM::NVVMDialect", "::mlir::math::MathDialect"];
+                           "::mlir::NVVM::NVVMDialect", "::mlir::math::MathDialect",
+                           "::mlir::nvgpu::NVGPUDialect"];
 }
 
 def ExternDynamicSharedMemoryPass : Pass<"ds-extern-dynamic-smem", "::mlir::gpu::GPUModuleOp"> {

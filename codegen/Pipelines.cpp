@@ -3,6 +3,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
+#include "mlir/Conversion/NVGPUToNVVM/NVGPUToNVVM.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -23,6 +24,7 @@ void mlir::ds::buildDSToPTXPipeline(OpPassManager &pm, const CompileOptions &opt
     return;
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
   kernels.addPass(createSCFToControlFlowPass());
+  kernels.addPass(createConvertNVGPUToNVVMPass()); // ldmatrix, cp.async of the tensor-core kernels
   kernels.addPass(createConvertGpuOpsToNVVMOps());
   kernels.addPass(createExternDynamicSharedMemoryPass());
   kernels.addPass(createCanonicalizerPass());

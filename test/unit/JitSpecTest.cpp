@@ -1,12 +1,41 @@
 // The JIT's spec checking and the compile path, without a GPU: bad specs give an error naming the
-// field; a good spec compiles to a bundle whose launch plan the runtime accepts.
+// field; a good spec's IR parses and verifies, and compiles to a bundle whose launch plan the
+// runtime accepts.
+#include "codegen/Compiler.h"
 #include "codegen/JIT.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
 
 #include <gtest/gtest.h>
 
 using namespace ds;
 
 namespace {
+
+/// Parses and verifies a spec's IR in the compiler's context; returns the diagnostics ("" when
+/// it is valid) and the number of results of its one `opName` op (-1 if there is none).
+std::string parseAndVerify(const std::string &ir, llvm::StringRef opName, int &results) {
+  auto ctx = mlir::ds::createCompilerContext();
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler(ctx.get(), [&](mlir::Diagnostic &d) {
+    diagnostics += d.str() + "\n";
+    return mlir::success();
+  });
+  results = -1;
+  mlir::OwningOpRef<mlir::ModuleOp> module = mlir::parseSourceString<mlir::ModuleOp>(ir, ctx.get());
+  if (!module)
+    return "parse failed: " + diagnostics;
+  if (mlir::failed(mlir::verify(*module)))
+    return "verify failed: " + diagnostics;
+  module->walk([&](mlir::Operation *op) {
+    if (op->getName().getStringRef() == opName)
+      results = static_cast<int>(op->getNumResults());
+  });
+  return diagnostics;
+}
 
 TEST(DoubleSparsitySpecErrors, NameTheField) {
   jit::DoubleSparsitySpec spec;
@@ -51,6 +80,59 @@ TEST(DenseDecodeSpec, BadHeadDimNamesTheField) {
   auto ir = jit::denseDecodeIR(spec);
   ASSERT_FALSE(ir.ok());
   EXPECT_NE(ir.message().find("'headDim'"), std::string::npos) << ir.message();
+}
+
+TEST(LinearAttnDecodeSpec, IRParsesAndVerifies) {
+  jit::LinearAttnDecodeSpec spec;
+  spec.dtype = jit::DataType::F16;
+  auto ir = jit::linearAttnDecodeIR(spec);
+  ASSERT_TRUE(ir.ok()) << ir.message();
+  int results = 0;
+  EXPECT_EQ(parseAndVerify(*ir, "ds.linear_attn_decode", results), "") << *ir;
+  EXPECT_EQ(results, 2); // o, new_states
+}
+
+TEST(LinearAttnPrefillSpec, IRParsesAndVerifies) {
+  for (bool keep : {false, true}) {
+    jit::LinearAttnPrefillSpec spec;
+    spec.heads = 8, spec.keyDim = 64, spec.valueDim = 128, spec.chunkSize = 32;
+    spec.keepIntermediate = keep;
+    auto ir = jit::linearAttnPrefillIR(spec);
+    ASSERT_TRUE(ir.ok()) << ir.message();
+    int results = 0;
+    EXPECT_EQ(parseAndVerify(*ir, "ds.linear_attn_prefill", results), "") << *ir;
+    // o, new_states and, with keepIntermediate, intermediate [T, H, d, e].
+    EXPECT_EQ(results, keep ? 3 : 2) << *ir;
+    EXPECT_NE(ir->find("chunk_size = 32"), std::string::npos) << *ir;
+    EXPECT_EQ(ir->find("keep_intermediate") != std::string::npos, keep) << *ir;
+    EXPECT_EQ(ir->find("tensor<?x8x64x128xf32>") != std::string::npos, true) << *ir;
+  }
+  // The defaults (H = 64, d = e = 128, C = 64, bf16) too.
+  auto ir = jit::linearAttnPrefillIR({});
+  ASSERT_TRUE(ir.ok()) << ir.message();
+  int results = 0;
+  EXPECT_EQ(parseAndVerify(*ir, "ds.linear_attn_prefill", results), "") << *ir;
+  EXPECT_EQ(results, 2);
+}
+
+TEST(LinearAttnPrefillSpecErrors, NameTheField) {
+  auto expectNamed = [](const jit::LinearAttnPrefillSpec &spec, const std::string &field) {
+    auto ir = jit::linearAttnPrefillIR(spec);
+    ASSERT_FALSE(ir.ok()) << field;
+    EXPECT_NE(ir.message().find("'" + field + "'"), std::string::npos) << ir.message();
+  };
+  jit::LinearAttnPrefillSpec spec;
+  spec.heads = 0;
+  expectNamed(spec, "heads");
+  spec = {};
+  spec.keyDim = -1;
+  expectNamed(spec, "keyDim");
+  spec = {};
+  spec.valueDim = 0;
+  expectNamed(spec, "valueDim");
+  spec = {};
+  spec.chunkSize = 0;
+  expectNamed(spec, "chunkSize");
 }
 
 } // namespace

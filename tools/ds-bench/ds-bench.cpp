@@ -6,8 +6,10 @@
 //   ds-bench --suite=ds            Double Sparsity, Hq = Hkv = 32, d = 128, r = 16, P = 1, bf16
 //   ds-bench --suite=ds-gqa        same with Hkv = 8, selection shared by the group
 //   ds-bench --suite=dense         dense decode B = 8, N = 16384
-//   ds-bench --suite=la            linear-attention decode, B = 64 and 256, H = 64, d = e = 128
+//   ds-bench --suite=la            linear-attention decode, B = 64 and 256, H = 64, d = e = 128;
+//                                  prefill of B x N tokens (1 x 4096, 1 x 16384, 4 x 4096)
 //   ds-bench --op=ds --B=8 --N=4096 --k=1024 [--hq --hkv --d --r --P --dtype=f16 --shared]
+//   ds-bench --op=la-prefill --B=1 --N=4096 [--hq=64 --d=128 --dtype=f16 --initial]: N per request
 //   --scatter: each request's pages are a random permutation of the pool (default: consecutive)
 #include "codegen/JIT.h"
 #include "runtime/Device.h"
@@ -16,6 +18,7 @@
 #include "tools/reference/Reference.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -29,11 +32,19 @@ using namespace ds;
 namespace {
 
 struct Shape {
-  std::string op = "ds"; // ds | dense | la-decode
+  std::string op = "ds"; // ds | dense | la-decode | la-prefill
   int64_t B = 8, N = 4096, k = 1024, hq = 32, hkv = 32, d = 128, r = 16, P = 1;
   bool bf16 = true, shared = false, scatter = false;
+  bool initial = false; ///< la-prefill: has_initial_state = 1 (the states are read too)
   std::string label() const {
     char s[160];
+    if (op == "la-prefill") {
+      // N tokens per request, packed: T = B * N; H = hq, d = e.
+      std::snprintf(s, sizeof(s), "la-prefill B=%lld N=%lld T=%lld H=%lld d=e=%lld %s%s",
+                    (long long)B, (long long)N, (long long)(B * N), (long long)hq, (long long)d,
+                    bf16 ? "bf16" : "f16", initial ? " initial" : "");
+      return s;
+    }
     std::snprintf(s, sizeof(s), "%s B=%lld N=%lld%s Hq=%lld Hkv=%lld d=%lld%s P=%lld %s%s",
                   op.c_str(), (long long)B, (long long)N,
                   op == "ds" ? (" k=" + std::to_string(k)).c_str() : "", (long long)hq,
@@ -111,10 +122,78 @@ struct Row {
   Shape shape;
   std::vector<std::pair<std::string, double>> stages;
   double totalUs = 0, bytes = 0;
+  double flops = 0; ///< useful floating-point operations (0: not reported)
 };
+
+/// Linear-attention prefill: B requests of N tokens each, packed (T = B N), one state slot each,
+/// has_initial_state = 0 unless --initial. Useful work: per token and head k^T v into the state
+/// and q S out, 4 d e flops. Bytes: q, k, v, o once (16-bit) plus the f32 states written (and
+/// read with --initial).
+Row runLinearAttnPrefill(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s,
+                         int warmup, int iters) {
+  Row row{s, {}, 0, 0, 0};
+  ref::Half ht = s.bf16 ? ref::Half::BF16 : ref::Half::F16;
+  ref::Rng rng(42);
+  const int64_t B = s.B, T = s.B * s.N, H = s.hq, d = s.d, e = s.d;
+  rt::DeviceBuffer q = check(ctx.alloc(T * H * d * 2), "alloc q");
+  rt::DeviceBuffer k = check(ctx.alloc(T * H * d * 2), "alloc k");
+  rt::DeviceBuffer v = check(ctx.alloc(T * H * e * 2), "alloc v");
+  rt::DeviceBuffer o = check(ctx.alloc(T * H * e * 2), "alloc o");
+  rt::DeviceBuffer sl = check(ctx.alloc(H * 4), "alloc slopes");
+  rt::DeviceBuffer cu = check(ctx.alloc((B + 1) * 4), "alloc cu_seqlens");
+  rt::DeviceBuffer st = check(ctx.alloc(static_cast<size_t>(B) * H * d * e * 4), "alloc states");
+  rt::DeviceBuffer idx = check(ctx.alloc(B * 4), "alloc state_indices");
+  rt::DeviceBuffer init = check(ctx.alloc(B * 4), "alloc has_initial_state");
+  fillRandom(ctx, q, rng, ht);
+  fillRandom(ctx, k, rng, ht);
+  fillRandom(ctx, v, rng, ht);
+  check(st.fill(0), "zero states");
+  std::vector<float> slopes = rt::lightningSlopes(static_cast<int>(H));
+  std::vector<int32_t> cuSeqlens(B + 1), slotOf(B), hasInitial(B, s.initial ? 1 : 0);
+  for (int64_t b = 0; b <= B; ++b)
+    cuSeqlens[b] = static_cast<int32_t>(b * s.N);
+  for (int64_t b = 0; b < B; ++b)
+    slotOf[b] = static_cast<int32_t>(b);
+  check(sl.upload(slopes.data(), H * 4), "upload");
+  check(cu.upload(cuSeqlens.data(), (B + 1) * 4), "upload");
+  check(idx.upload(slotOf.data(), B * 4), "upload");
+  check(init.upload(hasInitial.data(), B * 4), "upload");
+  jit::LinearAttnPrefillSpec spec;
+  spec.heads = H, spec.keyDim = d, spec.valueDim = e;
+  spec.dtype = s.bf16 ? jit::DataType::BF16 : jit::DataType::F16;
+  spec.smCount = ctx.properties().smCount;
+  auto pipeline = check(jit.linearAttnPrefill(spec), "compile");
+  std::vector<rt::TensorArg> args = {
+      rt::TensorArg(q.ptr(), {T, H, d}), rt::TensorArg(k.ptr(), {T, H, d}),
+      rt::TensorArg(v.ptr(), {T, H, e}), rt::TensorArg(sl.ptr(), {H}),
+      rt::TensorArg(cu.ptr(), {B + 1}),  rt::TensorArg(st.ptr(), {B, H, d, e}),
+      rt::TensorArg(idx.ptr(), {B}),     rt::TensorArg(init.ptr(), {B}),
+      rt::TensorArg(o.ptr(), {T, H, e})};
+  const double stateBytes = 1.0 * B * H * d * e * 4;
+  row.bytes = 1.0 * T * H * (2 * d + 2 * e) * 2 + stateBytes * (s.initial ? 2 : 1);
+  row.flops = 4.0 * T * H * d * e;
+  rt::OwnedWorkspace ws = check(rt::OwnedWorkspace::allocate(*pipeline, args), "workspace");
+  // Every stage alone (repeating one kernel only rewrites the states and o), then the whole
+  // pipeline.
+  const auto &kernels = pipeline->bundle().kernels;
+  if (kernels.size() > 1)
+    for (size_t i = 0; i < kernels.size(); ++i) {
+      double us = timer.medianUs(
+          [&] { check(pipeline->launchKernels(args, ws.get(), nullptr, i, i + 1), "launch"); },
+          warmup, iters);
+      row.stages.push_back({kernels[i].name, us});
+    }
+  row.totalUs = timer.medianUs([&] { check(pipeline->launch(args, ws.get(), nullptr), "launch"); },
+                               warmup, iters);
+  if (kernels.size() == 1)
+    row.stages.push_back({kernels[0].name, row.totalUs});
+  return row;
+}
 
 Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int warmup,
         int iters) {
+  if (s.op == "la-prefill")
+    return runLinearAttnPrefill(ctx, jit, timer, s, warmup, iters);
   Row row{s, {}, 0, 0};
   ref::Half ht = s.bf16 ? ref::Half::BF16 : ref::Half::F16;
   ref::Rng rng(42);
@@ -253,12 +332,19 @@ std::vector<Shape> suite(const std::string &name) {
     s.op = "dense", s.B = 8, s.N = 16384;
     rows.push_back(s);
   }
-  if (name == "la" || name == "all")
+  if (name == "la" || name == "all") {
     for (int64_t B : {64, 256}) {
       Shape s;
       s.op = "la-decode", s.B = B, s.hq = 64, s.hkv = 64, s.d = 128, s.N = 1;
       rows.push_back(s);
     }
+    // Prefill from zero states: one request of 4096 and of 16384 tokens, four of 4096 packed.
+    for (auto [B, N] : std::vector<std::array<int64_t, 2>>{{1, 4096}, {1, 16384}, {4, 4096}}) {
+      Shape s;
+      s.op = "la-prefill", s.B = B, s.N = N, s.hq = 64, s.hkv = 64, s.d = 128;
+      rows.push_back(s);
+    }
+  }
   if (rows.empty())
     die("unknown suite '" + name + "' (ds, ds-gqa, dense, la, all)");
   return rows;
@@ -292,14 +378,16 @@ int main(int argc, char **argv) {
   } else {
     Shape s;
     s.op = opt.count("op") ? opt["op"] : "ds";
-    if (s.op != "ds" && s.op != "dense" && s.op != "la-decode")
-      die("--op must be ds, dense or la-decode");
-    s.B = num("B", 8), s.N = num("N", 4096), s.k = num("k", 1024), s.hq = num("hq", 32);
+    if (s.op != "ds" && s.op != "dense" && s.op != "la-decode" && s.op != "la-prefill")
+      die("--op must be ds, dense, la-decode or la-prefill");
+    s.B = num("B", 8), s.N = num("N", 4096), s.k = num("k", 1024);
+    s.hq = num("hq", s.op == "la-prefill" ? 64 : 32);
     s.hkv = num("hkv", 32), s.d = num("d", 128), s.r = num("r", 16), s.P = num("P", 1);
     s.bf16 = !opt.count("dtype") || opt["dtype"] == "bf16";
     if (opt.count("dtype") && opt["dtype"] != "bf16" && opt["dtype"] != "f16")
       die("--dtype must be bf16 or f16");
     s.shared = opt.count("shared") > 0;
+    s.initial = opt.count("initial") > 0;
     shapes.push_back(s);
   }
   if (opt.count("scatter"))
@@ -319,12 +407,16 @@ int main(int argc, char **argv) {
     die("cannot write " + opt["csv"]);
   if (csv)
     std::fprintf(csv, "shape,stage,us\n");
-  std::printf("%-62s %10s %10s %9s %7s\n", "shape", "total_us", "MB_moved", "GB/s", "%copy");
+  std::printf("%-62s %10s %10s %9s %7s %8s\n", "shape", "total_us", "MB_moved", "GB/s", "%copy",
+              "TFLOP/s");
   for (const Shape &s : shapes) {
     Row r = run(ctx, jit, timer, s, warmup, iters);
     double gbs = r.bytes / (r.totalUs * 1e3);
-    std::printf("%-62s %10.1f %10.1f %9.0f %6.1f%%\n", s.label().c_str(), r.totalUs, r.bytes / 1e6,
+    std::printf("%-62s %10.1f %10.1f %9.0f %6.1f%%", s.label().c_str(), r.totalUs, r.bytes / 1e6,
                 gbs, 100.0 * gbs / copyGBs);
+    if (r.flops > 0) // useful work only (prefill)
+      std::printf(" %8.1f", r.flops / (r.totalUs * 1e6));
+    std::printf("\n");
     for (auto &[stage, us] : r.stages)
       std::printf("    %-58s %10.1f\n", stage.c_str(), us);
     if (csv) {
@@ -333,6 +425,8 @@ int main(int argc, char **argv) {
       std::fprintf(csv, "\"%s\",total,%.2f\n\"%s\",bytes,%.0f\n\"%s\",pct_copy_bw,%.2f\n",
                    s.label().c_str(), r.totalUs, s.label().c_str(), r.bytes, s.label().c_str(),
                    100.0 * gbs / copyGBs);
+      if (r.flops > 0)
+        std::fprintf(csv, "\"%s\",tflops,%.2f\n", s.label().c_str(), r.flops / (r.totalUs * 1e6));
     }
     std::fflush(stdout);
   }

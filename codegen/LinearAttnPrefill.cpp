@@ -1,0 +1,646 @@
+// Linear attention (Lightning Attention) prefill, ALGORITHMS.md §5, over a packed ragged batch.
+//
+// Chunked kernel, on tensor cores (mma.sync m16n8k16, bf16/f16 in, f32 accumulate): one CTA of 4
+// warps per (request, head, 64-wide block of e) walks the request's 64-token chunks and keeps its
+// slice S[d, 64] of the f32 state in registers. Per chunk, with Q, K, V staged in shared memory by
+// cp.async one chunk ahead (double-buffered, 16-byte chunks XOR-swizzled so every ldmatrix is
+// conflict-free):
+//   O     = diag(λ^(a+1)) Q S_prev + ((Q Kᵀ) ⊙ M) V     M[a, b] = λ^(a-b) for a >= b, else 0
+//   S_new = λ^n S_prev + (diag(λ^(n-1-b)) K)ᵀ V         n = tokens in the chunk
+// Warp w owns chunk rows 16w..16w+15 of O (key blocks past the diagonal are skipped) and rows
+// [w d/4, (w+1) d/4) of S. Q Kᵀ's accumulators become the A operand of the P V product in
+// registers; Q S_prev reads S_prev rounded to the input type from shared memory (as the
+// flash-linear-attention kernels do), the state itself stays f32.
+//
+// Recurrent kernel: one CTA per (request, head) runs S_t = λ S_{t-1} + k_tᵀ v_t, o_t = q_t S_t
+// token by token with S in registers; it serves `keep_intermediate` (the state after every token
+// is written, for speculative verify) and shapes the chunked kernel does not tile.
+//
+// Bounds (documented in the op): request b owns [clamp(cu[b], 0, T), clamp(cu[b+1], start, T));
+// a slot outside [0, slots) gives o = 0 (and intermediate = 0) and no state read or write.
+#include "codegen/Lowering.h"
+#include "dialect/DSOps.h"
+#include "passes/KernelConfig.h"
+
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+
+using namespace mlir;
+using namespace mlir::ds;
+
+namespace {
+constexpr int64_t kChunk = 64;  // tokens per chunk: 4 warps x 16 rows
+constexpr int64_t kWarps = 4;
+constexpr int64_t kEBlock = 64; // columns of e (and of S) per CTA
+constexpr float kLog2e = 1.4426950408889634f;
+
+int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
+
+/// Register-level helpers of the chunked kernel: fragments of mma.sync m16n8k16 (PTX ISA
+/// "Matrix fragments for mma.m16n8k16"). A fragment register is a pair of 16-bit values: an i32
+/// for bf16 (as NVVM's mma takes it), a vector<2xf16> for f16.
+class Mma {
+public:
+  Mma(KernelBuilder &kb, Type elem) : kb(kb), b(kb.b()), elem(elem), bf16(elem.isBF16()) {}
+
+  /// ldmatrix of `tiles` 8x8 tiles from shared memory at this lane's element offset.
+  SmallVector<Value> ldsm(Value smem, Value off, int64_t tiles, bool trans) {
+    auto ty = VectorType::get({tiles, 2}, elem);
+    Value m = nvgpu::LdMatrixOp::create(b, ty, smem, ValueRange{off}, b.getBoolAttr(trans),
+                                        b.getI32IntegerAttr(tiles));
+    SmallVector<Value> regs;
+    for (int64_t i = 0; i < tiles; ++i)
+      regs.push_back(operand(vector::ExtractOp::create(b, m, ArrayRef<int64_t>{i})));
+    return regs;
+  }
+  /// acc (4 f32) += A (4 regs) x B (2 regs).
+  void mma(ArrayRef<Value> a, ArrayRef<Value> bb, SmallVectorImpl<Value> &acc) {
+    Type f32 = b.getF32Type();
+    auto resTy = LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
+    NVVM::MMATypes t = bf16 ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+    Value r = NVVM::MmaOp::create(b, resTy, a, bb, acc, ArrayRef<int64_t>{16, 8, 16}, std::nullopt,
+                                  std::nullopt, std::array<NVVM::MMATypes, 2>{t, t},
+                                  std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                                                 NVVM::MMALayout::col});
+    for (int64_t i = 0; i < 4; ++i)
+      acc[i] = LLVM::ExtractValueOp::create(b, r, ArrayRef<int64_t>{i});
+  }
+  /// Two f32 rounded to the input type, as one fragment register.
+  Value pack(Value x, Value y) {
+    auto v2 = VectorType::get({2}, b.getF32Type());
+    Value v = vector::FromElementsOp::create(b, v2, ValueRange{x, y});
+    return operand(arith::TruncFOp::create(b, VectorType::get({2}, elem), v));
+  }
+  /// A fragment register with its two values multiplied by (wx, wy).
+  Value scale(Value reg, Value wx, Value wy) {
+    auto v2 = VectorType::get({2}, b.getF32Type());
+    Value v = arith::ExtFOp::create(b, v2, pair(reg));
+    Value w = vector::FromElementsOp::create(b, v2, ValueRange{wx, wy});
+    return operand(arith::TruncFOp::create(b, VectorType::get({2}, elem),
+                                           arith::MulFOp::create(b, v, w)));
+  }
+
+private:
+  Value operand(Value pair2) { // vector<2xelem> -> fragment register
+    if (!bf16)
+      return pair2;
+    Value i = vector::BitCastOp::create(b, VectorType::get({1}, b.getI32Type()), pair2);
+    return vector::ExtractOp::create(b, i, ArrayRef<int64_t>{0});
+  }
+  Value pair(Value reg) { // fragment register -> vector<2xelem>
+    if (!bf16)
+      return reg;
+    Value v = vector::BroadcastOp::create(b, VectorType::get({1}, b.getI32Type()), reg);
+    return vector::BitCastOp::create(b, VectorType::get({2}, elem), v);
+  }
+
+  KernelBuilder &kb;
+  ImplicitLocOpBuilder &b;
+  Type elem;
+  bool bf16;
+};
+
+/// Shared-memory element offset of 16-byte chunk `chunk` of row `row` in a row-major tile of
+/// `rowElems` 16-bit elements (>= 64), the chunk index XOR-ed with the row's low 3 bits.
+Value swizzled(KernelBuilder &kb, Value row, Value chunk, int64_t rowElems) {
+  ImplicitLocOpBuilder &b = kb.b();
+  Value x = arith::XOrIOp::create(b, chunk, arith::AndIOp::create(b, row, kb.c(7)));
+  return kb.add(kb.mul(row, kb.c(rowElems)), kb.mul(x, kb.c(8)));
+}
+
+/// Shared prologue of both kernels: the request's token range and slot.
+struct Request {
+  Value start, end; // index
+  Value slot;       // index, 0 when invalid
+  Value slotOk, init;
+};
+
+Request loadRequest(KernelBuilder &kb, Value cuM, Value cuLen, Value slotM, Value initM,
+                    Value req, Value tokensI32, Value numSlots) {
+  ImplicitLocOpBuilder &b = kb.b();
+  auto clampTo = [&](Value x, Value lo) {
+    return arith::MinSIOp::create(b, arith::MaxSIOp::create(b, x, lo), tokensI32);
+  };
+  // cu_seqlens shorter than B + 1 (its length is not tied to B by the plan): the requests it does
+  // not bound are empty.
+  auto cuAt = [&](Value i, Value fallback) {
+    Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, cuLen);
+    Value x = memref::LoadOp::create(b, cuM, ValueRange{arith::SelectOp::create(b, in, i, kb.c(0))});
+    return arith::SelectOp::create(b, in, x, fallback);
+  };
+  Value s = clampTo(cuAt(req, kb.ci32(0)), kb.ci32(0));
+  Value e = clampTo(cuAt(kb.add(req, kb.c(1)), s), s);
+  Request r;
+  r.start = kb.toIndex(s);
+  r.end = kb.toIndex(e);
+  Value slot = memref::LoadOp::create(b, slotM, ValueRange{req});
+  r.slotOk = kb.inRange(slot, numSlots);
+  r.slot = arith::SelectOp::create(b, r.slotOk, kb.toIndex(slot), kb.c(0));
+  Value flag = memref::LoadOp::create(b, initM, ValueRange{req});
+  r.init = arith::AndIOp::create(
+      b, r.slotOk, arith::CmpIOp::create(b, arith::CmpIPredicate::ne, flag, kb.ci32(0)));
+  return r;
+}
+
+/// Operands of the prefill op as kernel parameters, in one order for both kernels:
+/// q k v slopes cu state_indices has_initial_state states o [intermediate] T slots cu-length.
+void addParams(KernelBuilder &kb, LinearAttnPrefillOp op, PlanContext &ctx, const BufferRef &states,
+               const BufferRef &out, const BufferRef *inter) {
+  for (Value x : {op.getQ(), op.getK(), op.getV(), op.getSlopes(), op.getCuSeqlens(),
+                  op.getStateIndices(), op.getHasInitialState()})
+    kb.addBuffer(ctx.buffer(x));
+  kb.addBuffer(states);
+  kb.addBuffer(out);
+  if (inter)
+    kb.addBuffer(*inter);
+  kb.addI32(dimExpr(ctx, op.getQ(), 0));
+  kb.addI64(dimExpr(ctx, op.getStates(), 0));
+  kb.addI64(dimExpr(ctx, op.getCuSeqlens(), 0));
+}
+
+LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const BufferRef &states,
+                           const BufferRef &out) {
+  Value q = op.getQ();
+  const int64_t h = dimOf(q, 1), d = dimOf(q, 2), e = dimOf(op.getV(), 2);
+  const int64_t nE = e / kEBlock, kd = d / 16, mTiles = d / 64, rowsPerWarp = d / kWarps;
+  const int64_t stageElems = 2 * kChunk * d + kChunk * kEBlock;
+  const int64_t smemElems = 2 * stageElems + d * kEBlock;
+  Type elem = cast<RankedTensorType>(q.getType()).getElementType();
+  const std::string batch = dimExpr(ctx, op.getStateIndices(), 0);
+
+  KernelBuilder kb(ctx.kernels, ctx.kernelName("linear_attn_prefill_chunked"), op->getLoc());
+  addParams(kb, op, ctx, states, out, nullptr);
+  kb.begin(kWarps * 32, "(" + batch + ")*" + std::to_string(h * nE), "1", "1",
+           std::to_string(smemElems * 2));
+  ImplicitLocOpBuilder &b = kb.b();
+  Value qM = kb.arg(0), kM = kb.arg(1), vM = kb.arg(2), slopeM = kb.arg(3), cuM = kb.arg(4),
+        slotM = kb.arg(5), initM = kb.arg(6), sM = kb.arg(7), oM = kb.arg(8);
+  Value tokensI32 = kb.arg(9), numSlots = kb.toIndex(kb.arg(10)), cuLen = kb.toIndex(kb.arg(11));
+  Type f32 = b.getF32Type();
+  Mma mma(kb, elem);
+
+  Value bid = kb.blockId(gpu::Dimension::x);
+  Value eBase = kb.mul(kb.rem(bid, kb.c(nE)), kb.c(kEBlock));
+  Value bh = kb.div(bid, kb.c(nE));
+  Value head = kb.rem(bh, kb.c(h)), req = kb.div(bh, kb.c(h));
+  Value tid = kb.threadId(), lane = kb.lane(), warp = kb.warpId();
+  Value g = kb.div(lane, kb.c(4)), tig = kb.rem(lane, kb.c(4));
+  Value l8 = kb.rem(lane, kb.c(8));                                   // row within a tile
+  Value lBit3 = kb.rem(kb.div(lane, kb.c(8)), kb.c(2)), lHi = kb.div(lane, kb.c(16));
+  Request r = loadRequest(kb, cuM, cuLen, slotM, initM, req, tokensI32, numSlots);
+
+  Value smem = kb.dynamicShared(elem, kb.c(smemElems));
+  Value tbl = kb.addShared(f32, 2 * kChunk); // λ^i, i = 0..64
+  {
+    Value slope = memref::LoadOp::create(b, slopeM, ValueRange{head});
+    Value l2 = arith::MulFOp::create(b, slope, kb.cf32(-kLog2e));
+    auto fill = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ule, tid, kb.c(kChunk)), false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&fill.getThenRegion().front());
+    Value i = arith::UIToFPOp::create(b, f32, arith::IndexCastOp::create(b, b.getI32Type(), tid));
+    memref::StoreOp::create(b, kb.exp2(arith::MulFOp::create(b, l2, i)), tbl, ValueRange{tid});
+  }
+  Value sBase = kb.c(2 * stageElems);
+  Value stateBase = kb.mul(kb.add(kb.mul(r.slot, kb.c(h)), head), kb.c(d * e));
+  Value rowBase = kb.mul(warp, kb.c(rowsPerWarp));
+  auto sRow = [&](int64_t mt, int64_t half) {
+    return kb.add(rowBase, kb.add(kb.c(16 * mt + 8 * half), g));
+  };
+  auto sCol = [&](int64_t nt) { return kb.add(kb.c(8 * nt), kb.mul(tig, kb.c(2))); };
+  auto sIdx = [&](int64_t mt, int64_t nt, int64_t i) { return (mt * 8 + nt) * 4 + i; };
+  auto writeSmemS = [&](ArrayRef<Value> s) {
+    for (int64_t mt = 0; mt < mTiles; ++mt)
+      for (int64_t nt = 0; nt < 8; ++nt)
+        for (int64_t half = 0; half < 2; ++half) {
+          Value row = sRow(mt, half);
+          Value off = kb.add(kb.add(sBase, swizzled(kb, row, kb.c(nt), kEBlock)),
+                             kb.mul(tig, kb.c(2)));
+          auto v2 = VectorType::get({2}, f32);
+          Value v = vector::FromElementsOp::create(
+              b, v2, ValueRange{s[sIdx(mt, nt, 2 * half)], s[sIdx(mt, nt, 2 * half + 1)]});
+          vector::StoreOp::create(b, arith::TruncFOp::create(b, VectorType::get({2}, elem), v),
+                                  smem, ValueRange{off});
+        }
+  };
+  // Chunk `c` of the request into stage `stage` (cp.async, zero-filled past the request's end).
+  auto loadChunk = [&](Value c, Value stage) {
+    Value base = kb.mul(stage, kb.c(stageElems));
+    Value first = kb.add(r.start, kb.mul(c, kb.c(kChunk)));
+    auto copy = [&](Value src, int64_t rowElems, int64_t srcRowElems, Value srcCol, Value dst,
+                    int64_t count) {
+      const int64_t chunksPerRow = rowElems / 8;
+      for (int64_t i = 0; i < count; ++i) {
+        Value idx = kb.add(tid, kb.c(i * kWarps * 32));
+        Value row = kb.div(idx, kb.c(chunksPerRow)), ch = kb.rem(idx, kb.c(chunksPerRow));
+        Value tok = kb.add(first, row);
+        Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tok, r.end);
+        Value tokC = arith::SelectOp::create(b, in, tok, r.start);
+        Value srcOff = kb.add(kb.mul(kb.add(kb.mul(tokC, kb.c(h)), head), kb.c(srcRowElems)),
+                              kb.add(srcCol, kb.mul(ch, kb.c(8))));
+        Value dstOff = kb.add(dst, swizzled(kb, row, ch, rowElems));
+        Value n = arith::SelectOp::create(b, in, kb.c(8), kb.c(0));
+        nvgpu::DeviceAsyncCopyOp::create(b, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
+                                         smem, ValueRange{dstOff}, src, ValueRange{srcOff},
+                                         b.getIndexAttr(8), n, b.getUnitAttr());
+      }
+    };
+    const int64_t qkCopies = kChunk * d / 8 / (kWarps * 32);
+    copy(qM, d, d, kb.c(0), base, qkCopies);
+    copy(kM, d, d, kb.c(0), kb.add(base, kb.c(kChunk * d)), qkCopies);
+    copy(vM, kEBlock, e, eBase, kb.add(base, kb.c(2 * kChunk * d)),
+         kChunk * kEBlock / 8 / (kWarps * 32));
+    NVVM::CpAsyncCommitGroupOp::create(b);
+  };
+
+  auto valid = scf::IfOp::create(b, r.slotOk, true);
+  // Invalid slot: o = 0 over the request's tokens (this CTA's columns), no state access.
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&valid.getElseRegion().front());
+    Value zero = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(VectorType::get({8}, elem), b.getFloatAttr(elem, 0.0)));
+    auto loop = scf::ForOp::create(b, kb.add(r.start, kb.div(tid, kb.c(8))), r.end, kb.c(16));
+    b.setInsertionPointToStart(loop.getBody());
+    Value off = kb.add(kb.mul(kb.add(kb.mul(loop.getInductionVar(), kb.c(h)), head), kb.c(e)),
+                       kb.add(eBase, kb.mul(kb.rem(tid, kb.c(8)), kb.c(8))));
+    vector::StoreOp::create(b, zero, oM, ValueRange{off}).setAlignment(16);
+  }
+  b.setInsertionPointToStart(&valid.getThenRegion().front());
+
+  // The initial state slice in registers (accumulator layout of S[rows of this warp, 64 cols]).
+  const int64_t sCount = mTiles * 8 * 4;
+  SmallVector<Type> sTypes(sCount, f32);
+  auto ifInit = scf::IfOp::create(b, sTypes, r.init, true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifInit.getThenRegion().front());
+    SmallVector<Value> s(sCount);
+    for (int64_t mt = 0; mt < mTiles; ++mt)
+      for (int64_t nt = 0; nt < 8; ++nt)
+        for (int64_t half = 0; half < 2; ++half) {
+          Value off = kb.add(stateBase, kb.add(kb.mul(sRow(mt, half), kb.c(e)),
+                                               kb.add(eBase, sCol(nt))));
+          Value v = kb.loadVecF32(sM, off, 2);
+          s[sIdx(mt, nt, 2 * half)] = vector::ExtractOp::create(b, v, ArrayRef<int64_t>{0});
+          s[sIdx(mt, nt, 2 * half + 1)] = vector::ExtractOp::create(b, v, ArrayRef<int64_t>{1});
+        }
+    scf::YieldOp::create(b, s);
+    b.setInsertionPointToStart(&ifInit.getElseRegion().front());
+    scf::YieldOp::create(b, SmallVector<Value>(sCount, kb.cf32(0.0f)));
+  }
+  writeSmemS(SmallVector<Value>(ifInit.getResults()));
+  Value numChunks = kb.div(kb.add(kb.sub(r.end, r.start), kb.c(kChunk - 1)), kb.c(kChunk));
+  {
+    auto any = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, numChunks, kb.c(0)), false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&any.getThenRegion().front());
+    loadChunk(kb.c(0), kb.c(0));
+  }
+
+  auto loop = scf::ForOp::create(b, kb.c(0), numChunks, kb.c(1), ifInit.getResults());
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value c = loop.getInductionVar();
+    SmallVector<Value> s(loop.getRegionIterArgs());
+    NVVM::CpAsyncWaitGroupOp::create(b, 0);
+    gpu::BarrierOp::create(b);
+    // Prefetch the next chunk into the other stage (everyone is past reading it).
+    Value next = kb.add(c, kb.c(1));
+    auto pre = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, numChunks), false);
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(&pre.getThenRegion().front());
+      loadChunk(next, kb.rem(next, kb.c(2)));
+    }
+    Value stage = kb.mul(kb.rem(c, kb.c(2)), kb.c(stageElems));
+    Value qBase = stage, kBase = kb.add(stage, kb.c(kChunk * d)),
+          vBase = kb.add(stage, kb.c(2 * kChunk * d));
+    Value chunkStart = kb.add(r.start, kb.mul(c, kb.c(kChunk)));
+    Value n = kb.minIdx(kb.sub(r.end, chunkStart), kb.c(kChunk));
+    Value m0 = kb.mul(warp, kb.c(16));
+
+    // Q fragments of this warp's 16 rows, all of d.
+    SmallVector<SmallVector<Value>> qa;
+    for (int64_t ks = 0; ks < kd; ++ks)
+      qa.push_back(mma.ldsm(smem,
+                            kb.add(qBase, swizzled(kb, kb.add(m0, kb.add(l8, kb.mul(lBit3, kb.c(8)))),
+                                                   kb.add(kb.c(2 * ks), lHi), d)),
+                            4, false));
+    // B fragments of a [k rows][n cols] tile stored row-major with 64-element rows: two n-tiles
+    // (jj, jj + 1) for the 16 k rows from `k0`.
+    auto ldB = [&](Value base, Value k0, int64_t jj) {
+      Value row = kb.add(k0, kb.add(l8, kb.mul(lBit3, kb.c(8))));
+      return mma.ldsm(smem, kb.add(base, swizzled(kb, row, kb.add(kb.c(jj), lHi), kEBlock)), 4,
+                      true);
+    };
+
+    // Inter-chunk term: O = diag(λ^(a+1)) Q S_prev.
+    SmallVector<SmallVector<Value>> o(8, SmallVector<Value>(4, kb.cf32(0.0f)));
+    for (int64_t ks = 0; ks < kd; ++ks)
+      for (int64_t jj = 0; jj < 8; jj += 2) {
+        SmallVector<Value> bf = ldB(sBase, kb.c(16 * ks), jj);
+        mma.mma(qa[ks], {bf[0], bf[1]}, o[jj]);
+        mma.mma(qa[ks], {bf[2], bf[3]}, o[jj + 1]);
+      }
+    Value rowA = kb.add(m0, g), rowB = kb.add(rowA, kb.c(8));
+    Value decA = memref::LoadOp::create(b, tbl, ValueRange{kb.add(rowA, kb.c(1))});
+    Value decB = memref::LoadOp::create(b, tbl, ValueRange{kb.add(rowB, kb.c(1))});
+    for (auto &t : o)
+      for (int64_t i = 0; i < 4; ++i)
+        t[i] = arith::MulFOp::create(b, t[i], i < 2 ? decA : decB);
+
+    // Intra-chunk term, one 16-key block t at a time, blocks past the diagonal skipped.
+    for (int64_t t = 0; t < kWarps; ++t) {
+      SmallVector<Value> flat;
+      for (auto &x : o)
+        flat.append(x.begin(), x.end());
+      SmallVector<Type> types(flat.size(), f32);
+      auto blk = scf::IfOp::create(
+          b, types, arith::CmpIOp::create(b, arith::CmpIPredicate::ule, kb.c(t), warp), true);
+      {
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(&blk.getThenRegion().front());
+        SmallVector<SmallVector<Value>> p(2, SmallVector<Value>(4, kb.cf32(0.0f)));
+        for (int64_t j = 0; j < 2; ++j) {
+          Value keyRow = kb.add(kb.c(16 * t + 8 * j), l8);
+          for (int64_t s2 = 0; s2 < kd / 2; ++s2) {
+            SmallVector<Value> kf = mma.ldsm(
+                smem, kb.add(kBase, swizzled(kb, keyRow, kb.add(kb.c(4 * s2), kb.div(lane, kb.c(8))), d)),
+                4, false);
+            mma.mma(qa[2 * s2], {kf[0], kf[1]}, p[j]);
+            mma.mma(qa[2 * s2 + 1], {kf[2], kf[3]}, p[j]);
+          }
+          // Decay mask: λ^(a-b) where a >= b, else 0.
+          for (int64_t i = 0; i < 4; ++i) {
+            Value a = i < 2 ? rowA : rowB;
+            Value key = kb.add(kb.c(16 * t + 8 * j + (i % 2)), kb.mul(tig, kb.c(2)));
+            Value ge = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, a, key);
+            Value diff = arith::SelectOp::create(b, ge, kb.sub(a, key), kb.c(0));
+            Value w = memref::LoadOp::create(b, tbl, ValueRange{diff});
+            w = arith::SelectOp::create(b, ge, w, kb.cf32(0.0f));
+            p[j][i] = arith::MulFOp::create(b, p[j][i], w);
+          }
+        }
+        SmallVector<Value> pa = {mma.pack(p[0][0], p[0][1]), mma.pack(p[0][2], p[0][3]),
+                                 mma.pack(p[1][0], p[1][1]), mma.pack(p[1][2], p[1][3])};
+        SmallVector<SmallVector<Value>> on = o;
+        for (int64_t jj = 0; jj < 8; jj += 2) {
+          SmallVector<Value> vf = ldB(vBase, kb.c(16 * t), jj);
+          mma.mma(pa, {vf[0], vf[1]}, on[jj]);
+          mma.mma(pa, {vf[2], vf[3]}, on[jj + 1]);
+        }
+        SmallVector<Value> res;
+        for (auto &x : on)
+          res.append(x.begin(), x.end());
+        scf::YieldOp::create(b, res);
+        b.setInsertionPointToStart(&blk.getElseRegion().front());
+        scf::YieldOp::create(b, flat);
+      }
+      for (int64_t nt = 0; nt < 8; ++nt)
+        for (int64_t i = 0; i < 4; ++i)
+          o[nt][i] = blk.getResult(nt * 4 + i);
+    }
+    // O rows inside the request.
+    for (int64_t half = 0; half < 2; ++half) {
+      Value a = half ? rowB : rowA;
+      auto in = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, a, n),
+                                  false);
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(&in.getThenRegion().front());
+      Value rowOff = kb.mul(kb.add(kb.mul(kb.add(chunkStart, a), kb.c(h)), head), kb.c(e));
+      for (int64_t nt = 0; nt < 8; ++nt) {
+        auto v2 = VectorType::get({2}, f32);
+        Value v = vector::FromElementsOp::create(b, v2,
+                                                 ValueRange{o[nt][2 * half], o[nt][2 * half + 1]});
+        vector::StoreOp::create(b, arith::TruncFOp::create(b, VectorType::get({2}, elem), v), oM,
+                                ValueRange{kb.add(rowOff, kb.add(eBase, sCol(nt)))})
+            .setAlignment(4);
+      }
+    }
+    gpu::BarrierOp::create(b); // everyone is done reading S_prev from shared memory
+
+    // State update: S = λ^n S + (diag(λ^(n-1-b)) K)ᵀ V.
+    Value decN = memref::LoadOp::create(b, tbl, ValueRange{n});
+    for (Value &x : s)
+      x = arith::MulFOp::create(b, x, decN);
+    for (int64_t t = 0; t < kWarps; ++t) {
+      SmallVector<Value> w;
+      for (int64_t i = 0; i < 4; ++i) { // keys 2tig, 2tig + 1, 2tig + 8, 2tig + 9 of block t
+        Value key = kb.add(kb.c(16 * t + (i / 2) * 8 + (i % 2)), kb.mul(tig, kb.c(2)));
+        Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, key, n);
+        Value idx = arith::SelectOp::create(b, in, kb.sub(kb.sub(n, kb.c(1)), key), kb.c(0));
+        Value x = memref::LoadOp::create(b, tbl, ValueRange{idx});
+        w.push_back(arith::SelectOp::create(b, in, x, kb.cf32(0.0f)));
+      }
+      SmallVector<SmallVector<Value>> ka;
+      for (int64_t mt = 0; mt < mTiles; ++mt) {
+        Value row = kb.add(kb.c(16 * t), kb.add(l8, kb.mul(lHi, kb.c(8))));
+        Value ch = kb.add(kb.div(kb.add(rowBase, kb.c(16 * mt)), kb.c(8)), lBit3);
+        SmallVector<Value> a = mma.ldsm(smem, kb.add(kBase, swizzled(kb, row, ch, d)), 4, true);
+        a[0] = mma.scale(a[0], w[0], w[1]);
+        a[1] = mma.scale(a[1], w[0], w[1]);
+        a[2] = mma.scale(a[2], w[2], w[3]);
+        a[3] = mma.scale(a[3], w[2], w[3]);
+        ka.push_back(a);
+      }
+      for (int64_t jj = 0; jj < 8; jj += 2) {
+        SmallVector<Value> vf = ldB(vBase, kb.c(16 * t), jj);
+        for (int64_t mt = 0; mt < mTiles; ++mt)
+          for (int64_t j = 0; j < 2; ++j) {
+            SmallVector<Value> acc;
+            for (int64_t i = 0; i < 4; ++i)
+              acc.push_back(s[sIdx(mt, jj + j, i)]);
+            mma.mma(ka[mt], {vf[2 * j], vf[2 * j + 1]}, acc);
+            for (int64_t i = 0; i < 4; ++i)
+              s[sIdx(mt, jj + j, i)] = acc[i];
+          }
+      }
+    }
+    writeSmemS(s);
+    scf::YieldOp::create(b, s);
+  }
+  // The final state back to the slot.
+  SmallVector<Value> s(loop.getResults());
+  for (int64_t mt = 0; mt < mTiles; ++mt)
+    for (int64_t nt = 0; nt < 8; ++nt)
+      for (int64_t half = 0; half < 2; ++half) {
+        Value off = kb.add(stateBase, kb.add(kb.mul(sRow(mt, half), kb.c(e)), kb.add(eBase, sCol(nt))));
+        Value v = vector::FromElementsOp::create(
+            b, VectorType::get({2}, f32),
+            ValueRange{s[sIdx(mt, nt, 2 * half)], s[sIdx(mt, nt, 2 * half + 1)]});
+        vector::StoreOp::create(b, v, sM, ValueRange{off}).setAlignment(8);
+      }
+  b.setInsertionPointAfter(valid);
+  ctx.addLaunch(kb.finish());
+  return success();
+}
+
+constexpr int64_t kRecWarps = 8;
+constexpr int64_t kVecE = 4;
+
+LogicalResult buildRecurrent(LinearAttnPrefillOp op, PlanContext &ctx, const BufferRef &states,
+                             const BufferRef &out, const BufferRef *inter) {
+  Value q = op.getQ();
+  const int64_t h = dimOf(q, 1), d = dimOf(q, 2), e = dimOf(op.getV(), 2);
+  if (e % kVecE != 0 || e / kVecE > 32 || 32 % (e / kVecE) != 0)
+    return op->emitOpError("GPU lowering supports value dims 4 to 128 that divide 128, got ") << e;
+  const int64_t lanesPerRow = e / kVecE, rowsPerStep = 32 / lanesPerRow;
+  const int64_t step = kRecWarps * rowsPerStep, rowsPerThread = (d + step - 1) / step;
+  if (rowsPerThread * kVecE > 128)
+    return op->emitOpError("GPU lowering holds at most 128 state values per thread; key dim ")
+           << d << " with value dim " << e << " needs " << rowsPerThread * kVecE;
+  const std::string batch = dimExpr(ctx, op.getStateIndices(), 0);
+
+  KernelBuilder kb(ctx.kernels, ctx.kernelName("linear_attn_prefill_recurrent"), op->getLoc());
+  addParams(kb, op, ctx, states, out, inter);
+  kb.begin(kRecWarps * 32, "(" + batch + ")*" + std::to_string(h));
+  ImplicitLocOpBuilder &b = kb.b();
+  Value qM = kb.arg(0), kM = kb.arg(1), vM = kb.arg(2), slopeM = kb.arg(3), cuM = kb.arg(4),
+        slotM = kb.arg(5), initM = kb.arg(6), sM = kb.arg(7), oM = kb.arg(8);
+  Value interM = inter ? kb.arg(9) : Value();
+  unsigned next = inter ? 10 : 9;
+  Value tokensI32 = kb.arg(next), numSlots = kb.toIndex(kb.arg(next + 1)),
+        cuLen = kb.toIndex(kb.arg(next + 2));
+  Type f32 = b.getF32Type();
+  auto vecTy = VectorType::get({kVecE}, f32);
+
+  Value bh = kb.blockId(gpu::Dimension::x);
+  Value head = kb.rem(bh, kb.c(h)), req = kb.div(bh, kb.c(h));
+  Value tid = kb.threadId(), lane = kb.lane(), warp = kb.warpId();
+  Value col = kb.mul(kb.rem(lane, kb.c(lanesPerRow)), kb.c(kVecE));
+  Value first = kb.add(kb.mul(warp, kb.c(rowsPerStep)), kb.div(lane, kb.c(lanesPerRow)));
+  Request r = loadRequest(kb, cuM, cuLen, slotM, initM, req, tokensI32, numSlots);
+  Value slope = memref::LoadOp::create(b, slopeM, ValueRange{head});
+  Value lambda = kb.exp2(arith::MulFOp::create(b, slope, kb.cf32(-kLog2e)));
+  Value lambdaV = vector::BroadcastOp::create(b, vecTy, lambda);
+  // An invalid slot runs with k = 0: S stays 0, so o and the intermediates are 0.
+  Value kScale = arith::SelectOp::create(b, r.slotOk, kb.cf32(1.0f), kb.cf32(0.0f));
+  Value stateBase = kb.mul(kb.add(kb.mul(r.slot, kb.c(h)), head), kb.c(d * e));
+  Value zero = arith::ConstantOp::create(b, DenseElementsAttr::get(vecTy, 0.0f));
+
+  SmallVector<Value> rows, rowOk;
+  for (int64_t i = 0; i < rowsPerThread; ++i) {
+    Value row = kb.add(first, kb.c(i * step));
+    Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, kb.c(d));
+    rowOk.push_back(in);
+    rows.push_back(arith::SelectOp::create(b, in, row, kb.c(0)));
+  }
+  SmallVector<Type> sTypes(rowsPerThread, vecTy);
+  auto ifInit = scf::IfOp::create(b, sTypes, r.init, true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifInit.getThenRegion().front());
+    SmallVector<Value> s;
+    for (int64_t i = 0; i < rowsPerThread; ++i) {
+      Value v = kb.loadVecF32(sM, kb.add(stateBase, kb.add(kb.mul(rows[i], kb.c(e)), col)), kVecE);
+      s.push_back(arith::SelectOp::create(b, rowOk[i], v, zero));
+    }
+    scf::YieldOp::create(b, s);
+    b.setInsertionPointToStart(&ifInit.getElseRegion().front());
+    scf::YieldOp::create(b, SmallVector<Value>(rowsPerThread, zero));
+  }
+  Value red = kb.addShared(f32, kRecWarps * e);
+  auto loop = scf::ForOp::create(b, r.start, r.end, kb.c(1), ifInit.getResults());
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value t = loop.getInductionVar();
+    Value qkBase = kb.mul(kb.add(kb.mul(t, kb.c(h)), head), kb.c(d));
+    Value vBase = kb.mul(kb.add(kb.mul(t, kb.c(h)), head), kb.c(e));
+    Value vv = kb.loadVecF32(vM, kb.add(vBase, col), kVecE);
+    Value acc = zero;
+    SmallVector<Value> s(loop.getRegionIterArgs());
+    for (int64_t i = 0; i < rowsPerThread; ++i) {
+      Value kd = arith::MulFOp::create(b, kb.loadF32(kM, kb.add(qkBase, rows[i])), kScale);
+      kd = arith::SelectOp::create(b, rowOk[i], kd, kb.cf32(0.0f));
+      Value qd = arith::SelectOp::create(b, rowOk[i], kb.loadF32(qM, kb.add(qkBase, rows[i])),
+                                         kb.cf32(0.0f));
+      s[i] = vector::FMAOp::create(b, vector::BroadcastOp::create(b, vecTy, kd), vv,
+                                   arith::MulFOp::create(b, lambdaV, s[i]));
+      acc = vector::FMAOp::create(b, vector::BroadcastOp::create(b, vecTy, qd), s[i], acc);
+      if (interM) {
+        auto ifIn = scf::IfOp::create(b, rowOk[i], false);
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(&ifIn.getThenRegion().front());
+        Value off = kb.add(kb.mul(kb.add(kb.mul(t, kb.c(h)), head), kb.c(d * e)),
+                           kb.add(kb.mul(rows[i], kb.c(e)), col));
+        vector::StoreOp::create(b, s[i], interM, ValueRange{off}).setAlignment(16);
+      }
+    }
+    // o_t: the row groups of a warp, then the warps, summed in shared memory.
+    for (int64_t off = lanesPerRow; off < 32; off *= 2) {
+      Value sh = acc;
+      for (int64_t i = 0; i < kVecE; ++i) {
+        Value x = vector::ExtractOp::create(b, acc, ArrayRef<int64_t>{i});
+        Value y = gpu::ShuffleOp::create(b, x, kb.ci32(off), kb.ci32(32), gpu::ShuffleMode::XOR)
+                      .getShuffleResult();
+        sh = vector::InsertOp::create(b, arith::AddFOp::create(b, x, y), sh, ArrayRef<int64_t>{i});
+      }
+      acc = sh;
+    }
+    auto lead = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, lane, kb.c(lanesPerRow)), false);
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(&lead.getThenRegion().front());
+      vector::StoreOp::create(b, acc, red, ValueRange{kb.add(kb.mul(warp, kb.c(e)), col)});
+    }
+    gpu::BarrierOp::create(b);
+    auto fin = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tid, kb.c(e)), false);
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(&fin.getThenRegion().front());
+      Value sum = kb.cf32(0.0f);
+      for (int64_t w = 0; w < kRecWarps; ++w)
+        sum = arith::AddFOp::create(b, sum,
+                                    memref::LoadOp::create(b, red, ValueRange{kb.add(kb.c(w * e), tid)}));
+      kb.storeF32(sum, oM, kb.add(vBase, tid));
+    }
+    gpu::BarrierOp::create(b);
+    scf::YieldOp::create(b, s);
+  }
+  auto write = scf::IfOp::create(b, r.slotOk, false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&write.getThenRegion().front());
+    for (int64_t i = 0; i < rowsPerThread; ++i) {
+      auto ifIn = scf::IfOp::create(b, rowOk[i], false);
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(&ifIn.getThenRegion().front());
+      Value off = kb.add(stateBase, kb.add(kb.mul(rows[i], kb.c(e)), col));
+      vector::StoreOp::create(b, loop.getResult(i), sM, ValueRange{off}).setAlignment(16);
+    }
+  }
+  ctx.addLaunch(kb.finish());
+  return success();
+}
+} // namespace
+
+LogicalResult mlir::ds::lowerLinearAttnPrefill(Operation *operation, PlanContext &ctx) {
+  auto op = cast<LinearAttnPrefillOp>(operation);
+  Value q = op.getQ(), v = op.getV();
+  const int64_t h = dimOf(q, 1), d = dimOf(q, 2), e = dimOf(v, 2);
+  BufferRef states = ctx.alias(op.getNewStates(), op.getStates());
+  const std::string tokens = dimExpr(ctx, q, 0);
+  // Copies: place() may grow the map its references point into.
+  BufferRef out = ctx.place(op.getO(), {tokens, std::to_string(h), std::to_string(e)});
+  if (Value inter = op.getIntermediate()) {
+    BufferRef interRef = ctx.place(inter, {tokens, std::to_string(h), std::to_string(d),
+                                           std::to_string(e)});
+    return buildRecurrent(op, ctx, states, out, &interRef);
+  }
+  // The tensor-core kernel tiles d in {64, 128} and e in blocks of 64, with the config's
+  // block_tokens (the chunk, from chunk_size) = 64 and 4 warps; other configs run recurrently.
+  FailureOr<KernelConfigAttr> cfg = requireKernelConfig(op);
+  if (failed(cfg))
+    return failure();
+  if ((d == 64 || d == 128) && e % kEBlock == 0 && cfg->getBlockTokens() == kChunk &&
+      cfg->getWarps() == kWarps)
+    return buildChunked(op, ctx, states, out);
+  return buildRecurrent(op, ctx, states, out, nullptr);
+}
