@@ -212,50 +212,93 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
     gpu::BarrierOp::create(b);
   }
 
-  // Token loop: each warp step covers tpw tokens; U steps per iteration.
+  // Token loop: each warp step covers tpw tokens; U steps per iteration. Software-pipelined: an
+  // iteration issues the next U steps' K/V loads (kept as 16-bit vectors, loop-carried) before
+  // its own math, so loads stay in flight while the online softmax runs.
+  Type elemTy = cast<MemRefType>(kc.getType()).getElementType();
+  auto rawTy = VectorType::get({kVec}, elemTy);
+  Value zeroRaw = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(rawTy, b.getFloatAttr(elemTy, 0.0)));
+  struct Batch {
+    SmallVector<Value> ok, k, v, w;
+  };
+  auto loadBatch = [&](Value base) {
+    Batch bt;
+    for (int64_t u = 0; u < kUnroll; ++u) {
+      Value v = kb.add(base, kb.add(kb.c(u * tpw), tokSlot));
+      Value inChunk = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, v, end);
+      Resolved r;
+      if (s.walk == Walk::Dense) {
+        r = resolve(v, inChunk);
+      } else {
+        Value i = arith::SelectOp::create(b, inChunk, kb.sub(v, start), kb.c(0));
+        Value row32 = memref::LoadOp::create(b, rowsSmem, ValueRange{i});
+        r.ok = arith::AndIOp::create(
+            b, inChunk, arith::CmpIOp::create(b, arith::CmpIPredicate::sge, row32, kb.ci32(0)));
+        r.row = arith::SelectOp::create(b, r.ok, kb.toIndex(row32), kb.c(0));
+        if (w)
+          r.weight = memref::LoadOp::create(b, weightSmem, ValueRange{i});
+      }
+      Value rowOff = kb.add(kb.mul(r.row, kb.c(s.d)), dimOff);
+      auto loadIf = scf::IfOp::create(b, TypeRange{rawTy, rawTy}, r.ok, true);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(&loadIf.getThenRegion().front());
+        auto kl = vector::LoadOp::create(b, rawTy, kc, ValueRange{rowOff});
+        auto vl = vector::LoadOp::create(b, rawTy, vc, ValueRange{rowOff});
+        kl.setAlignment(16);
+        vl.setAlignment(16);
+        scf::YieldOp::create(b, ValueRange{kl, vl});
+        b.setInsertionPointToStart(&loadIf.getElseRegion().front());
+        scf::YieldOp::create(b, ValueRange{zeroRaw, zeroRaw});
+      }
+      bt.ok.push_back(r.ok);
+      bt.k.push_back(loadIf.getResult(0));
+      bt.v.push_back(loadIf.getResult(1));
+      if (w)
+        bt.w.push_back(r.weight);
+    }
+    return bt;
+  };
+  auto flatten = [&](const Batch &bt, SmallVector<Value> &out) {
+    out.append(bt.ok.begin(), bt.ok.end());
+    out.append(bt.k.begin(), bt.k.end());
+    out.append(bt.v.begin(), bt.v.end());
+    out.append(bt.w.begin(), bt.w.end());
+  };
+  auto unflatten = [&](ValueRange vals) {
+    Batch bt;
+    const int64_t u = kUnroll;
+    bt.ok.assign(vals.begin(), vals.begin() + u);
+    bt.k.assign(vals.begin() + u, vals.begin() + 2 * u);
+    bt.v.assign(vals.begin() + 2 * u, vals.begin() + 3 * u);
+    if (w)
+      bt.w.assign(vals.begin() + 3 * u, vals.begin() + 4 * u);
+    return bt;
+  };
   SmallVector<Value> init;
   Value zeroVec = arith::ConstantOp::create(b, DenseElementsAttr::get(vecTy, 0.0f));
   for (int64_t j = 0; j < s.groupHeads; ++j)
     init.append({negInf, kb.cf32(0.0f), zeroVec});
+  const int64_t nState = init.size();
   Value stepAll = kb.c(s.warps * tpw * kUnroll);
   Value first = kb.add(start, kb.mul(warp, kb.c(tpw * kUnroll)));
+  flatten(loadBatch(first), init);
   auto loop = scf::ForOp::create(b, first, end, stepAll, init);
   b.setInsertionPointToStart(loop.getBody());
   Value base = loop.getInductionVar();
-  SmallVector<Value> state(loop.getRegionIterArgs().begin(), loop.getRegionIterArgs().end());
+  SmallVector<Value> state(loop.getRegionIterArgs().begin(),
+                           loop.getRegionIterArgs().begin() + nState);
+  Batch cur = unflatten(loop.getRegionIterArgs().drop_front(nState));
+  Batch nextBatch = loadBatch(kb.add(base, stepAll));
 
-  // 1. Positions -> (valid, physical row, log-weight) for U tokens, then all K/V loads.
+  // 1. This iteration's tokens (loaded by the previous one), widened to f32.
   SmallVector<Value> valid, kvec, vvec, wgt;
   for (int64_t u = 0; u < kUnroll; ++u) {
-    Value v = kb.add(base, kb.add(kb.c(u * tpw), tokSlot));
-    Value inChunk = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, v, end);
-    Resolved r;
-    if (s.walk == Walk::Dense) {
-      r = resolve(v, inChunk);
-    } else {
-      Value i = arith::SelectOp::create(b, inChunk, kb.sub(v, start), kb.c(0));
-      Value row32 = memref::LoadOp::create(b, rowsSmem, ValueRange{i});
-      r.ok = arith::AndIOp::create(
-          b, inChunk, arith::CmpIOp::create(b, arith::CmpIPredicate::sge, row32, kb.ci32(0)));
-      r.row = arith::SelectOp::create(b, r.ok, kb.toIndex(row32), kb.c(0));
-      if (w)
-        r.weight = memref::LoadOp::create(b, weightSmem, ValueRange{i});
-    }
-    Value ok = r.ok, weight = r.weight;
-    Value rowOff = kb.add(kb.mul(r.row, kb.c(s.d)), dimOff);
-    auto loadIf = scf::IfOp::create(b, TypeRange{vecTy, vecTy}, ok, true);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&loadIf.getThenRegion().front());
-      Value kv = kb.loadVecF32(kc, rowOff, kVec), vv = kb.loadVecF32(vc, rowOff, kVec);
-      scf::YieldOp::create(b, ValueRange{kv, vv});
-      b.setInsertionPointToStart(&loadIf.getElseRegion().front());
-      scf::YieldOp::create(b, ValueRange{zeroVec, zeroVec});
-    }
-    valid.push_back(ok);
-    kvec.push_back(loadIf.getResult(0));
-    vvec.push_back(loadIf.getResult(1));
-    wgt.push_back(weight);
+    valid.push_back(cur.ok[u]);
+    kvec.push_back(arith::ExtFOp::create(b, vecTy, cur.k[u]));
+    vvec.push_back(arith::ExtFOp::create(b, vecTy, cur.v[u]));
+    wgt.push_back(w ? cur.w[u] : Value());
   }
   // 2. Logits, one online-softmax update per head for the U tokens.
   SmallVector<Value> next;
@@ -289,9 +332,10 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
     }
     next.append({mNew, l, acc});
   }
+  flatten(nextBatch, next);
   scf::YieldOp::create(b, next);
   b.setInsertionPointAfter(loop);
-  SmallVector<Value> fin(loop.getResults().begin(), loop.getResults().end());
+  SmallVector<Value> fin(loop.getResults().begin(), loop.getResults().begin() + nState);
 
   // 3. Merge the token slots of a warp (lanes with the same `sub`), then warps in shared memory.
   int64_t perWarp = s.groupHeads * (s.d + 2);
