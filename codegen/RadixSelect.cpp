@@ -154,13 +154,24 @@ void RadixSelect::select(Value scores, Value rowBase, Value len, int64_t selK, V
     ifThen(b, cmp(b, arith::CmpIPredicate::eq, lane, kb.c(31)),
            [&] { store(b, incl, warpSums, warp); });
     gpu::BarrierOp::create(b);
-    Value total = kb.ci32(0), before = kb.ci32(0);
-    for (int64_t w = 0; w < warps; ++w) {
-      Value v = load(b, warpSums, kb.c(w));
-      total = arith::AddIOp::create(b, total, v);
-      Value earlier = cmp(b, arith::CmpIPredicate::ugt, warp, kb.c(w));
-      before = arith::AddIOp::create(b, before, arith::SelectOp::create(b, earlier, v, kb.ci32(0)));
+    // Every warp scans the warp totals itself (lane l holds warp l's): the keys of all warps and
+    // of the warps before this one, without a 32-step loop per thread.
+    Value laneOk = cmp(b, arith::CmpIPredicate::ult, lane, kb.c(warps));
+    Value ws = load(b, warpSums, arith::SelectOp::create(b, laneOk, lane, kb.c(0)));
+    ws = arith::SelectOp::create(b, laneOk, ws, kb.ci32(0));
+    Value wIncl = ws;
+    for (int32_t off = 1; off < 32; off *= 2) {
+      Value other =
+          gpu::ShuffleOp::create(b, wIncl, off, 32, gpu::ShuffleMode::UP).getShuffleResult();
+      Value take = cmp(b, arith::CmpIPredicate::uge, lane, kb.c(off));
+      wIncl = arith::SelectOp::create(b, take, arith::AddIOp::create(b, wIncl, other), wIncl);
     }
+    Value total = gpu::ShuffleOp::create(b, wIncl, kb.ci32(static_cast<int32_t>(warps - 1)),
+                                         kb.ci32(32), gpu::ShuffleMode::IDX)
+                      .getShuffleResult();
+    Value before = gpu::ShuffleOp::create(b, arith::SubIOp::create(b, wIncl, ws), toI32(warp),
+                                          kb.ci32(32), gpu::ShuffleMode::IDX)
+                       .getShuffleResult();
     // Keys in bins above this thread's run, then walk its bins downwards.
     Value g = arith::SubIOp::create(b, total, arith::AddIOp::create(b, before, incl));
     for (int64_t j = per - 1; j >= 0; --j) {
