@@ -413,49 +413,50 @@ LogicalResult buildMerge(Operation *op, PlanContext &ctx, const DecodeShape &s,
   b.setInsertionPointToStart(&ifRow.getThenRegion().front());
   Value negInf = kb.cf32(-std::numeric_limits<float>::infinity());
   Value lane = kb.lane();
-  // Lane-parallel max over the splits, then the weighted sums (each lane owns d / 32 dims).
-  auto mLoop = scf::ForOp::create(b, lane, splitsV, kb.c(32), ValueRange{negInf});
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(mLoop.getBody());
-    Value sIdx = kb.add(kb.mul(rowIdx, splitsV), mLoop.getInductionVar());
-    Value m = memref::LoadOp::create(b, mlV, ValueRange{kb.mul(sIdx, kb.c(2))});
-    scf::YieldOp::create(b, ValueRange{kb.fmax(mLoop.getRegionIterArgs()[0], m)});
-  }
-  Value M = kb.warpMax(mLoop.getResult(0));
-  Value isInf = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, M, negInf);
-  Value safe = arith::SelectOp::create(b, isInf, kb.cf32(0.0f), M);
+  // One pass over the splits, 8 at a time with all their loads issued together (the kernel is
+  // latency bound), folded online: (M, L, A) rescaled by 2^(M_old - M_new) as the max grows.
+  // Each lane owns d / 32 dims.
   int64_t per = s.d / 32;
-  SmallVector<Value> init(per + 1, kb.cf32(0.0f));
-  // Four splits per iteration, their loads issued together (the loop is latency bound).
-  constexpr int64_t kMergeUnroll = 4;
+  SmallVector<Value> init(per + 2, kb.cf32(0.0f));
+  init[per + 1] = negInf; // running max M
+  constexpr int64_t kMergeUnroll = 8;
   auto sLoop = scf::ForOp::create(b, kb.c(0), splitsV, kb.c(kMergeUnroll), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(sLoop.getBody());
-    SmallVector<Value> f, m, l;
+    SmallVector<Value> m, l, in;
     SmallVector<SmallVector<Value>> a(kMergeUnroll);
-    SmallVector<Value> sIdx;
     for (int64_t u = 0; u < kMergeUnroll; ++u) {
       Value sp = kb.add(sLoop.getInductionVar(), kb.c(u));
-      Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, sp, splitsV);
-      Value spSafe = arith::SelectOp::create(b, in, sp, kb.c(0));
+      Value ok = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, sp, splitsV);
+      Value spSafe = arith::SelectOp::create(b, ok, sp, kb.c(0));
       Value row = kb.add(kb.mul(rowIdx, splitsV), spSafe);
-      m.push_back(memref::LoadOp::create(b, mlV, ValueRange{kb.mul(row, kb.c(2))}));
+      Value mu = memref::LoadOp::create(b, mlV, ValueRange{kb.mul(row, kb.c(2))});
+      m.push_back(arith::SelectOp::create(b, ok, mu, negInf));
       l.push_back(memref::LoadOp::create(b, mlV, ValueRange{kb.add(kb.mul(row, kb.c(2)), kb.c(1))}));
       for (int64_t i = 0; i < per; ++i)
         a[u].push_back(memref::LoadOp::create(
             b, accV, ValueRange{kb.add(kb.mul(row, kb.c(s.d)), kb.add(lane, kb.c(32 * i)))}));
-      sIdx.push_back(in);
+      in.push_back(ok);
     }
-    SmallVector<Value> next(sLoop.getRegionIterArgs().begin(), sLoop.getRegionIterArgs().end());
+    SmallVector<Value> cur(sLoop.getRegionIterArgs().begin(), sLoop.getRegionIterArgs().end());
+    Value mOld = cur[per + 1], mNew = mOld;
+    for (Value mu : m)
+      mNew = kb.fmax(mNew, mu);
+    Value isInf = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mNew, negInf);
+    Value safe = arith::SelectOp::create(b, isInf, kb.cf32(0.0f), mNew);
+    Value alpha = kb.exp2(arith::SubFOp::create(b, mOld, safe));
+    SmallVector<Value> next(per + 2);
+    for (int64_t i = 0; i <= per; ++i)
+      next[i] = arith::MulFOp::create(b, cur[i], alpha);
     for (int64_t u = 0; u < kMergeUnroll; ++u) {
       Value fu = kb.exp2(arith::SubFOp::create(b, m[u], safe));
-      fu = arith::SelectOp::create(b, sIdx[u], fu, kb.cf32(0.0f));
+      fu = arith::SelectOp::create(b, in[u], fu, kb.cf32(0.0f));
       for (int64_t i = 0; i < per; ++i)
         next[i] = math::FmaOp::create(b, fu, a[u][i], next[i]);
       next[per] = math::FmaOp::create(b, fu, l[u], next[per]);
     }
+    next[per + 1] = mNew;
     scf::YieldOp::create(b, next);
   }
   Value L = sLoop.getResult(per);
