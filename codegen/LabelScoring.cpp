@@ -26,7 +26,7 @@ int64_t LabelScoreShape::vectorWidth() const {
 bool LabelScoreShape::qShared() const { return qRows() * r > kMaxQRegs; }
 
 template <typename OpTy> LabelScoreShape LabelScoreShape::of(OpTy op) {
-  return {dimOf(op.getQLabel(), 1), dimOf(op.getLabelCache(), 0), dimOf(op.getQLabel(), 2),
+  return {dimOf(op.getQLabel(), 1), dimOf(op.getLabelCache(), 0), dimOf(op.getLabelCache(), 2),
           static_cast<int64_t>(op.getPageSize()), op.getGroupReduce(),
           op.getScale().convertToFloat()};
 }
@@ -56,13 +56,29 @@ void LabelScorer::loadQuery(Value bIdxV, Value row) {
   // added up).
   int64_t groupHeads = reduce == GroupReduce::none ? 1 : g;
   Value scaleVec = vector::BroadcastOp::create(b, vecTy, kb.cf32(shape.scale));
-  Value qRow0 = kb.mul(kb.add(kb.mul(bIdx, kb.c(shape.hq)), h0), kb.c(r)); // first head's labels
+  // w query labels of head h0 + j from channel c: q_label's row, or gathered from q's row through
+  // the kv head's channels (a channel outside [0, d) reads 0, as ds.label_gather).
+  auto loadQ = [&](Value j, Value c) -> Value {
+    Value head = kb.add(kb.add(kb.mul(bIdx, kb.c(shape.hq)), h0), j);
+    if (!args.channels)
+      return kb.loadVecF32(args.qLabel, kb.add(kb.mul(head, kb.c(r)), c), w);
+    SmallVector<Value> elems;
+    for (int64_t i = 0; i < w; ++i) {
+      Value ch = memref::LoadOp::create(
+          b, args.channels, ValueRange{kb.add(kb.mul(hk, kb.c(r)), kb.add(c, kb.c(i)))});
+      Value ok = kb.inRange(ch, kb.c(args.headDim));
+      Value chIdx = arith::SelectOp::create(b, ok, kb.toIndex(ch), kb.c(0));
+      Value x = kb.loadF32(args.qLabel, kb.add(kb.mul(head, kb.c(args.headDim)), chIdx));
+      elems.push_back(arith::SelectOp::create(b, ok, x, kb.cf32(0.0f)));
+    }
+    return vector::FromElementsOp::create(b, vecTy, elems);
+  };
   if (!qSmem) {
     qv.assign(qRows, SmallVector<Value>(vecs, zeroVec));
     for (int64_t j = 0; j < groupHeads; ++j) {
       int64_t dst = reduce == GroupReduce::max ? j : 0;
       for (int64_t cI = 0; cI < vecs; ++cI) {
-        Value v = kb.loadVecF32(args.qLabel, kb.add(qRow0, kb.c(j * r + cI * w)), w);
+        Value v = loadQ(kb.c(j), kb.c(cI * w));
         qv[dst][cI] = arith::AddFOp::create(b, qv[dst][cI], v);
       }
     }
@@ -79,7 +95,7 @@ void LabelScorer::loadQuery(Value bIdxV, Value row) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value e = loop.getInductionVar();
-    Value v = kb.loadVecF32(args.qLabel, kb.add(qRow0, e), w);
+    Value v = loadQ(kb.div(e, kb.c(r)), kb.rem(e, kb.c(r)));
     vector::StoreOp::create(b, arith::MulFOp::create(b, v, scaleVec), qSmem, ValueRange{e});
   }
   gpu::BarrierOp::create(b);

@@ -38,12 +38,15 @@ struct LabelScoreShape {
   template <typename OpTy> static LabelScoreShape of(OpTy op);
 };
 
-/// Kernel values the scoring reads: the q_label, label_cache and page_table buffers, the cache's
-/// slot count S, max_pages, and (qShared only) the g parameter.
+/// Kernel values the scoring reads: the q_label (or q) , label_cache and page_table buffers, the
+/// cache's slot count S, max_pages, (qShared only) the g parameter and (gathering only) channels.
 struct LabelScoreArgs {
   Value qLabel, labelCache, pageTable;
   Value slots, maxPages;
   Value groupSize;
+  /// score_topk with channels: qLabel is q [B, Hq, headDim], gathered through channels [Hkv, r].
+  Value channels = Value();
+  int64_t headDim = 0;
 };
 
 class LabelScorer {

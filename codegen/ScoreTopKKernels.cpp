@@ -60,6 +60,9 @@ LogicalResult mlir::ds::lowerScoreTopK(Operation *op, PlanContext &ctx) {
   kb.addBuffer(ctx.buffer(sl));
   kb.addBuffer(out);
   kb.addBuffer(spill);
+  Value channels = fused.getChannels();
+  if (channels)
+    kb.addBuffer(ctx.buffer(channels));
   kb.addI64(dimExpr(ctx, cache, 1)); // S: slots of the label cache
   kb.addI64(dimExpr(ctx, pt, 1));    // max_pages
   if (shape.qShared())
@@ -67,11 +70,15 @@ LogicalResult mlir::ds::lowerScoreTopK(Operation *op, PlanContext &ctx) {
   kb.begin(threads, "(" + batch + ")*" + rowsExpr, "1", "1", "4*min(" + n + "," + cap + ")");
   ImplicitLocOpBuilder &b = kb.b();
   Value slA = kb.arg(3), oA = kb.arg(4), wsA = kb.arg(5);
-  Value maxPages = kb.toIndex(kb.arg(7));
-  LabelScorer scorer(kb, shape,
-                     {kb.arg(0), kb.arg(1), kb.arg(2), kb.toIndex(kb.arg(6)), maxPages,
-                      shape.qShared() ? kb.toIndex(kb.arg(8)) : Value()},
-                     threads);
+  unsigned p = channels ? 7 : 6; // the scalars after the buffers
+  Value maxPages = kb.toIndex(kb.arg(p + 1));
+  LabelScoreArgs args{kb.arg(0), kb.arg(1), kb.arg(2), kb.toIndex(kb.arg(p)), maxPages,
+                      shape.qShared() ? kb.toIndex(kb.arg(p + 2)) : Value()};
+  if (channels) {
+    args.channels = kb.arg(6);
+    args.headDim = cast<RankedTensorType>(ql.getType()).getDimSize(2);
+  }
+  LabelScorer scorer(kb, shape, args, threads);
   RadixSelect radix(kb, threads);
 
   Value bid = kb.blockId(gpu::Dimension::x);

@@ -171,14 +171,27 @@ LogicalResult LabelAppendOp::verify() {
 /// Label scoring operands (label_score, score_topk) and the batch and row dims of `out`.
 static LogicalResult checkLabelScoring(Operation *op, ShapeCheck &c, Value ql, Value cache,
                                        Value pageTable, Value seqLens, Value out,
-                                       GroupReduce reduce, float scale) {
-  c.rank(ql, "q_label", 3).rank(cache, "label_cache", 3).rank(out, "result", 3);
-  c.staticDim(ql, "q_label", 2, "label dim");
-  c.same(ql, "q_label", 2, cache, "label_cache", 2);
-  checkGroups(c, ql, "q_label", 1, cache, "label_cache", 0);
-  checkPaging(c, pageTable, seqLens, ql, "q_label");
-  c.same(ql, "q_label", 0, out, "result", 0);
-  c.sameElementType(ql, "q_label", cache, "label_cache");
+                                       GroupReduce reduce, float scale,
+                                       Value channels = Value()) {
+  // With channels, the first operand is q [B, Hq, d] whose labels are gathered on the fly.
+  StringRef qn = channels ? "q" : "q_label";
+  c.rank(ql, qn, 3).rank(cache, "label_cache", 3).rank(out, "result", 3);
+  if (channels) {
+    c.rank(channels, "channels", 2).staticDim(channels, "channels", 1, "label dim");
+    c.staticDim(ql, qn, 2, "head dim");
+    c.same(channels, "channels", 1, cache, "label_cache", 2)
+        .same(channels, "channels", 0, cache, "label_cache", 0);
+    if (succeeded(c.result()))
+      c.require(ShapeCheck::dim(channels, 1) <= ShapeCheck::dim(ql, 2),
+                "label dim (channels dim 1) must be <= head dim (q dim 2)");
+  } else {
+    c.staticDim(ql, qn, 2, "label dim");
+    c.same(ql, qn, 2, cache, "label_cache", 2);
+  }
+  checkGroups(c, ql, qn, 1, cache, "label_cache", 0);
+  checkPaging(c, pageTable, seqLens, ql, qn);
+  c.same(ql, qn, 0, out, "result", 0);
+  c.sameElementType(ql, qn, cache, "label_cache");
   if (succeeded(c.result()))
     c.is(out, "result", 1,
          selectionRows(reduce, ShapeCheck::dim(ql, 1), ShapeCheck::dim(cache, 0)),
@@ -198,7 +211,7 @@ LogicalResult ScoreTopKOp::verify() {
   ShapeCheck c(*this);
   if (failed(checkLabelScoring(*this, c, getQLabel(), getLabelCache(), getPageTable(),
                                getSeqLens(), getIndices(), getGroupReduce(),
-                               getScale().convertToFloat())))
+                               getScale().convertToFloat(), getChannels())))
     return failure();
   c.is(getIndices(), "result", 2, getK(), "k");
   return c.result();

@@ -177,6 +177,10 @@ def DS_ScoreTopKOp : DS_TensorOp<"score_topk"> {
     `block_tokens` = scores kept in shared memory, `warps` per row, `stages` = tokens each
     thread scores per step, `vector_width` of the label loads.
 
+    With the optional `channels : [Hkv, r]` the first operand is the query `q : [B, Hq, d]` and
+    the query labels are gathered from it as `ds.label_gather` does (`ds-fuse-score-topk` absorbs
+    a label_gather whose only use is this op): no q_label array and no separate kernel.
+
     ```mlir
     %idx = ds.score_topk %ql, %cache, %page_table, %seq_lens
         {page_size = 16 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>, k = 256 : i64}
@@ -186,6 +190,7 @@ def DS_ScoreTopKOp : DS_TensorOp<"score_topk"> {
   }];
   let arguments = (ins DS_DataTensor:$q_label, DS_DataTensor:$label_cache,
                        DS_IndexTensor:$page_table, DS_IndexTensor:$seq_lens,
+                       Optional<DS_IndexTensor>:$channels,
                        ConfinedAttr<I64Attr, [IntPositive]>:$page_size, F32Attr:$scale,
                        DefaultValuedAttr<DS_GroupReduceAttr, "::mlir::ds::GroupReduce::none">:$group_reduce,
                        ConfinedAttr<I64Attr, [IntPositive]>:$k, UnitAttr:$keep_last,

@@ -40,10 +40,32 @@ struct FuseScoreTopK final : OpRewritePattern<TopKOp> {
     // The fused kernel is tuned apart from either producer: its config is chosen afresh.
     rewriter.replaceOpWithNewOp<ScoreTopKOp>(
         topk, topk.getIndices().getType(), score.getQLabel(), score.getLabelCache(),
-        score.getPageTable(), score.getSeqLens(), score.getPageSizeAttr(), score.getScaleAttr(),
-        score.getGroupReduceAttr(), topk.getKAttr(), topk.getKeepLastAttr(),
-        KernelConfigAttr());
+        score.getPageTable(), score.getSeqLens(), Value(), score.getPageSizeAttr(),
+        score.getScaleAttr(), score.getGroupReduceAttr(), topk.getKAttr(),
+        topk.getKeepLastAttr(), KernelConfigAttr());
     rewriter.eraseOp(score);
+    return success();
+  }
+};
+
+/// score_topk(label_gather(q, channels), ...) -> score_topk(q, ..., channels): the query labels
+/// are gathered by the scoring kernel itself (no q_label array, no gather kernel).
+struct AbsorbLabelGather final : OpRewritePattern<ScoreTopKOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ScoreTopKOp op, PatternRewriter &rewriter) const override {
+    if (op.getChannels())
+      return rewriter.notifyMatchFailure(op, "already gathers its query labels");
+    auto gather = op.getQLabel().getDefiningOp<LabelGatherOp>();
+    if (!gather)
+      return rewriter.notifyMatchFailure(op, "q_label does not come from ds.label_gather");
+    if (!gather.getLabels().hasOneUse())
+      return rewriter.notifyMatchFailure(op, "the query labels have other uses");
+    rewriter.modifyOpInPlace(op, [&] {
+      op.getQLabelMutable().assign(gather.getX());
+      op.getChannelsMutable().assign(gather.getChannels());
+      op.removeConfigAttr(); // the kernel changed: its config is chosen afresh
+    });
+    rewriter.eraseOp(gather);
     return success();
   }
 };
@@ -59,5 +81,5 @@ struct FuseScoreTopKPass final : public ds::impl::FuseScoreTopKPassBase<FuseScor
 } // namespace
 
 void mlir::ds::populateFuseScoreTopKPatterns(RewritePatternSet &patterns) {
-  patterns.add<FuseScoreTopK>(patterns.getContext());
+  patterns.add<FuseScoreTopK, AbsorbLabelGather>(patterns.getContext());
 }

@@ -69,7 +69,7 @@ KernelConfigAttr mlir::ds::chooseKernelConfig(Operation *op, const TargetInfo &t
       })
       .Case<TopKOp>([&](auto) { return KernelConfigAttr::get(ctx, 1024, 32, 1, 1, 4); })
       .Case<ScoreTopKOp>([&](auto s) {
-        int64_t r = dimOf(s.getQLabel(), 2);
+        int64_t r = dimOf(s.getLabelCache(), 2);
         // One CTA of 1024 threads per row (the top-k's shape), 2 tokens scored per thread and
         // step; block_tokens = scores kept in shared memory, what the chip's opt-in shared
         // memory holds beside the 16 KB radix histogram and the query labels (longer rows go

@@ -1092,6 +1092,38 @@ func.func @st_label_dim(%ql: tensor<?x32x16xbf16>, %c: tensor<8x?x32xbf16>, %pt:
 
 // -----
 
+func.func @st_channels_rank(%q: tensor<?x32x128xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %ch: tensor<16xi32>) {
+  // expected-error @+1 {{'ds.score_topk' op channels must have rank 2, got 1}}
+  %0 = ds.score_topk %q, %c, %pt, %sl, %ch {page_size = 1 : i64, scale = 0.25 : f32, k = 64 : i64} : (tensor<?x32x128xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<16xi32>) -> tensor<?x32x64xi32>
+  return
+}
+
+// -----
+
+func.func @st_channels_label_dim(%q: tensor<?x32x128xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %ch: tensor<8x8xi32>) {
+  // expected-error @+1 {{'ds.score_topk' op channels dim 1 (8) must equal label_cache dim 2 (16)}}
+  %0 = ds.score_topk %q, %c, %pt, %sl, %ch {page_size = 1 : i64, scale = 0.25 : f32, k = 64 : i64} : (tensor<?x32x128xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<8x8xi32>) -> tensor<?x32x64xi32>
+  return
+}
+
+// -----
+
+func.func @st_channels_heads(%q: tensor<?x32x128xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %ch: tensor<4x16xi32>) {
+  // expected-error @+1 {{'ds.score_topk' op channels dim 0 (4) must equal label_cache dim 0 (8)}}
+  %0 = ds.score_topk %q, %c, %pt, %sl, %ch {page_size = 1 : i64, scale = 0.25 : f32, k = 64 : i64} : (tensor<?x32x128xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<4x16xi32>) -> tensor<?x32x64xi32>
+  return
+}
+
+// -----
+
+func.func @st_channels_head_dim(%q: tensor<?x32x8xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %ch: tensor<8x16xi32>) {
+  // expected-error @+1 {{'ds.score_topk' op label dim (channels dim 1) must be <= head dim (q dim 2)}}
+  %0 = ds.score_topk %q, %c, %pt, %sl, %ch {page_size = 1 : i64, scale = 0.25 : f32, k = 64 : i64} : (tensor<?x32x8xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<8x16xi32>) -> tensor<?x32x64xi32>
+  return
+}
+
+// -----
+
 func.func @st_groups(%ql: tensor<?x32x16xbf16>, %c: tensor<6x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
   // expected-error @+1 {{'ds.score_topk' op q_label heads (32) must be a multiple of label_cache heads (6)}}
   %0 = ds.score_topk %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, k = 64 : i64} : (tensor<?x32x16xbf16>, tensor<6x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x64xi32>

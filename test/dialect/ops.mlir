@@ -223,6 +223,17 @@ func.func @score_topk_static(%ql: tensor<2x8x8xf16>, %c: tensor<8x4096x8xf16>, %
   return %idx : tensor<2x8x8xi32>
 }
 
+// score_topk gathering its query labels from q through the channels (an absorbed label_gather).
+// CHECK-LABEL: func.func @score_topk_gather
+// CHECK-SAME:    (%[[Q:[^:]+]]: tensor<?x32x128xbf16>, %[[C:[^:]+]]: tensor<8x?x16xbf16>, %[[PT:[^:]+]]: tensor<?x?xi32>, %[[SL:[^:]+]]: tensor<?xi32>, %[[CH:[^:]+]]: tensor<8x16xi32>)
+// CHECK:         ds.score_topk %[[Q]], %[[C]], %[[PT]], %[[SL]], %[[CH]] {k = 64 : i64, page_size = 1 : i64, scale = 2.500000e-01 : f32}
+// CHECK-SAME:      : (tensor<?x32x128xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<8x16xi32>) -> tensor<?x32x64xi32>
+func.func @score_topk_gather(%q: tensor<?x32x128xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %ch: tensor<8x16xi32>) -> tensor<?x32x64xi32> {
+  %idx = ds.score_topk %q, %c, %pt, %sl, %ch {page_size = 1 : i64, scale = 0.25 : f32, k = 64 : i64}
+      : (tensor<?x32x128xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<8x16xi32>) -> tensor<?x32x64xi32>
+  return %idx : tensor<?x32x64xi32>
+}
+
 // CHECK-LABEL: func.func @topp
 // CHECK-SAME:    (%[[LG:[^:]+]]: tensor<?x32x256xf32>, %[[I:[^:]+]]: tensor<?x32x256xi32>)
 // CHECK:         %[[KEPT:[^ ,]+]], %[[CNT:[^ ,]+]] = ds.topp %[[LG]], %[[I]] {top_p = 0.899999976 : f32}

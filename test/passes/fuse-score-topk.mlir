@@ -107,3 +107,38 @@ func.func @plain_topk(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tensor<?x8x4
   %i = ds.topk %s, %sl {k = 4 : i64} : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x4xi32>
   return %i : tensor<?x8x4xi32>
 }
+
+// -----
+
+// A label_gather whose labels only feed the scoring is absorbed: score_topk takes q and the
+// channels and gathers the query labels in its own kernel.
+// CHECK-LABEL: func.func @gather_absorbed
+// CHECK-SAME:    (%[[Q:[^:]+]]: tensor<?x32x128xbf16>, %[[CH:[^:]+]]: tensor<8x16xi32>, %[[C:[^:]+]]: tensor<8x?x16xbf16>, %[[PT:[^:]+]]: tensor<?x?xi32>, %[[SL:[^:]+]]: tensor<?xi32>)
+// CHECK-NOT:     ds.label_gather
+// CHECK:         ds.score_topk %[[Q]], %[[C]], %[[PT]], %[[SL]], %[[CH]]
+// CHECK-SAME:      : (tensor<?x32x128xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<8x16xi32>) -> tensor<?x8x256xi32>
+// CONFIG-LABEL: func.func @gather_absorbed
+// CONFIG:         ds.score_topk {{.*}}config = #ds.kernel_config<block_tokens = 49152, warps = 32, splits = 1, stages = 2, vector_width = 8>
+func.func @gather_absorbed(%q: tensor<?x32x128xbf16>, %ch: tensor<8x16xi32>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x256xi32> {
+  %ql = ds.label_gather %q, %ch : (tensor<?x32x128xbf16>, tensor<8x16xi32>) -> tensor<?x32x16xbf16>
+  %a = ds.label_score %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>}
+      : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
+  %i = ds.topk %a, %sl {k = 256 : i64} : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x256xi32>
+  return %i : tensor<?x8x256xi32>
+}
+
+// -----
+
+// The gathered labels are also returned: the gather stays and score_topk reads them.
+// CHECK-LABEL: func.func @gather_used_twice
+// CHECK:         %[[QL:.+]] = ds.label_gather
+// CHECK:         ds.score_topk %[[QL]], %{{[^,]+}}, %{{[^,]+}}, %{{[^ ]+}} {
+// CHECK-SAME:      : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x256xi32>
+func.func @gather_used_twice(%q: tensor<?x32x128xbf16>, %ch: tensor<8x16xi32>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>)
+    -> (tensor<?x32x16xbf16>, tensor<?x8x256xi32>) {
+  %ql = ds.label_gather %q, %ch : (tensor<?x32x128xbf16>, tensor<8x16xi32>) -> tensor<?x32x16xbf16>
+  %a = ds.label_score %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>}
+      : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
+  %i = ds.topk %a, %sl {k = 256 : i64} : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x256xi32>
+  return %ql, %i : tensor<?x32x16xbf16>, tensor<?x8x256xi32>
+}
