@@ -519,9 +519,11 @@ LogicalResult mlir::ds::lowerDecode(Operation *op, PlanContext &ctx) {
   s.rows = perHead ? s.hq : s.hkv;
   s.groupHeads = perHead ? 1 : s.hq / s.hkv;
 
-  // Splits chosen at launch from the real sizes: about 8 CTAs per SM (the config's cap is
-  // SMs / 4, so 32 * cap = 8 * SMs), at least `block_tokens` positions each. (Measured on an
-  // H100: 16 per SM with 8 steps unrolled was slower, 790 -> 970 us for dense B = 8, N = 16384.)
+  // Splits chosen at launch from the real sizes: at most about 8 CTAs per SM (the config's cap
+  // is SMs / 4, so 32 * cap = 8 * SMs), rounded down so the CTAs fill whole waves of the 4 that
+  // fit an SM (128 registers per thread), at least `block_tokens` positions each. (Measured on an
+  // H100: rounding down took DS B = 8 k = 1024 from 5 to 4 splits, 65.2 -> 62.8 us, and dense
+  // B = 8 N = 16384 from 720 to 703 us; 16 per SM with 8 steps unrolled was slower.)
   std::string batch = dimExpr(ctx, q, 0);
   std::string walkLen =
       s.walk == Walk::Dense
@@ -529,8 +531,8 @@ LogicalResult mlir::ds::lowerDecode(Operation *op, PlanContext &ctx) {
           : std::to_string(std::max(s.walk == Walk::Tokens ? s.selLen : s.selLen * s.pageSize,
                                     s.denseBelow));
   int64_t bt = cfg->getBlockTokens(), cap = cfg->getSplits();
-  std::string want = "max(1,min(" + std::to_string(cap * 8) + ",cdiv(" + std::to_string(cap * 32) +
-                     ",(" + batch + ")*" + std::to_string(s.rows) + ")))";
+  std::string want = "max(1,min(" + std::to_string(cap * 8) + ",(" + std::to_string(cap * 32) +
+                     ")/((" + batch + ")*" + std::to_string(s.rows) + ")))";
   std::string splits0 = ctx.addSymbol("splits", "max(1,min(" + want + ",cdiv(" + walkLen + "," +
                                                     std::to_string(bt) + ")))");
   if (s.walk != Walk::Dense) // a sparse split resolves its whole chunk into shared memory
