@@ -520,8 +520,9 @@ LogicalResult mlir::ds::lowerDecode(Operation *op, PlanContext &ctx) {
   s.groupHeads = perHead ? 1 : s.hq / s.hkv;
 
   // Splits chosen at launch from the real sizes: at most about 8 CTAs per SM (the config's cap
-  // is SMs / 4, so 32 * cap = 8 * SMs), rounded down so the CTAs fill whole waves of the 4 that
-  // fit an SM (128 registers per thread), at least `block_tokens` positions each. (Measured on an
+  // is SMs / 4, so 32 * cap = 8 * SMs), rounded down (B * rows = 256 on 132 SMs: 4 splits, 1024
+  // CTAs, just under 2 waves of the 4 CTAs of 128 registers per thread an SM holds; rounding up
+  // gave 5 splits, 2.4 waves), at least `block_tokens` positions each. (Measured on an
   // H100: rounding down took DS B = 8 k = 1024 from 5 to 4 splits, 65.2 -> 62.8 us, and dense
   // B = 8 N = 16384 from 720 to 703 us; 16 per SM with 8 steps unrolled was slower.)
   std::string batch = dimExpr(ctx, q, 0);
