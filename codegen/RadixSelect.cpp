@@ -87,6 +87,22 @@ void RadixSelect::countFirstDigit(Value key) {
   atomicAdd(kb, hist, kb.toIndex(d));
 }
 
+Value RadixSelect::loadScore(Value scores, Value rowBase, Value i) {
+  ImplicitLocOpBuilder &b = kb.b();
+  if (!spill.buffer)
+    return load(b, scores, kb.add(rowBase, i));
+  // Positions past the shared-memory capacity live in the spill row.
+  auto ifS = scf::IfOp::create(b, TypeRange{b.getF32Type()},
+                               cmp(b, arith::CmpIPredicate::ult, i, spill.capacity), true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&ifS.getThenRegion().front());
+  scf::YieldOp::create(b, ValueRange{load(b, scores, kb.add(rowBase, i))});
+  b.setInsertionPointToStart(&ifS.getElseRegion().front());
+  scf::YieldOp::create(
+      b, ValueRange{load(b, spill.buffer, kb.add(spill.base, kb.sub(i, spill.capacity)))});
+  return ifS.getResult(0);
+}
+
 void RadixSelect::forEachKey(Value scores, Value rowBase, Value len,
                              llvm::function_ref<void(Value, Value)> body) {
   ImplicitLocOpBuilder &b = kb.b();
@@ -99,7 +115,7 @@ void RadixSelect::forEachKey(Value scores, Value rowBase, Value len,
       {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToStart(&ifLoad.getThenRegion().front());
-        scf::YieldOp::create(b, ValueRange{load(b, scores, kb.add(rowBase, i))});
+        scf::YieldOp::create(b, ValueRange{loadScore(scores, rowBase, i)});
         b.setInsertionPointToStart(&ifLoad.getElseRegion().front());
         scf::YieldOp::create(b, ValueRange{kb.cf32(0.0f)});
       }
@@ -113,8 +129,9 @@ void RadixSelect::forEachKey(Value scores, Value rowBase, Value len,
 }
 
 void RadixSelect::select(Value scores, Value rowBase, Value len, int64_t selK, Value out,
-                         Value outBase, bool firstDigitCounted) {
+                         Value outBase, bool firstDigitCounted, const Spill &spillRow) {
   ImplicitLocOpBuilder &b = kb.b();
+  spill = spillRow;
   Type i32 = b.getI32Type();
   auto toI32 = [&](Value idx) { return arith::IndexCastOp::create(b, i32, idx).getResult(); };
   if (!firstDigitCounted)

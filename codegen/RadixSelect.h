@@ -37,10 +37,17 @@ public:
   /// any memory space). With `firstDigitCounted` the caller has run clearFirstDigit() and
   /// countFirstDigit() for every position (each thread for positions tid + m * threads). Every
   /// thread of the CTA calls it (it has barriers).
+  /// Positions >= `capacity` of a row whose first `capacity` scores are in `scores` (shared
+  /// memory) live at spill[base + i - capacity] (global memory).
+  struct Spill {
+    Value buffer, base, capacity;
+  };
   void select(Value scores, Value rowBase, Value len, int64_t selK, Value out, Value outBase,
-              bool firstDigitCounted);
+              bool firstDigitCounted, const Spill &spill = {});
 
 private:
+  Value loadScore(Value scores, Value rowBase, Value i);
+  Spill spill;
   /// body(i, key) for every position i < len of the row, kUnroll loads issued first.
   void forEachKey(Value scores, Value rowBase, Value len,
                   llvm::function_ref<void(Value, Value)> body);

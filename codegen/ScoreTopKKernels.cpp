@@ -6,9 +6,9 @@
 // and step, thread `tid` scoring positions tid + m * threads), then RadixSelect's remaining
 // digit passes and its write pass read the scores back from that buffer (RadixSelect.h). The
 // buffer is the kernel's dynamic shared memory, min(N, C) floats with N = max_pages * P and
-// C = block_tokens of the config (48K floats on sm_90, kScoreSmemTokens), when n_b <= C; a
-// longer row uses its slice of a workspace [B, Hs, N] f32 instead, which the plan sizes 0 unless
-// N > C. The choice is uniform per CTA, and both paths are built (static address spaces).
+// C = block_tokens of the config (48K floats on sm_90, kScoreSmemTokens); a longer row keeps its
+// first C scores there and the other n_b - C in its slice of a workspace [B, Hs, N - C] f32,
+// which the plan sizes 0 unless N > C. The choice is uniform per CTA, and both paths are built.
 // Each thread reads back only the positions it wrote, so the scores need no barrier of their
 // own; the barriers are the select's.
 //
@@ -50,7 +50,7 @@ LogicalResult mlir::ds::lowerScoreTopK(Operation *op, PlanContext &ctx) {
   // Workspace rows for scores beyond the shared-memory capacity: only when N > C.
   BufferRef spill;
   spill.elementType = Float32Type::get(op->getContext());
-  spill.dims = {"(" + batch + ")*" + rowsExpr + "*" + n + "*min(max(" + n + "-" + cap + ",0),1)"};
+  spill.dims = {"(" + batch + ")*" + rowsExpr + "*max(" + n + "-" + cap + ",0)"};
   spill.source = "ws " + ctx.scratch("4*" + spill.numElements());
 
   KernelBuilder kb(ctx.kernels, ctx.kernelName("score_topk"), op->getLoc());
@@ -94,7 +94,7 @@ LogicalResult mlir::ds::lowerScoreTopK(Operation *op, PlanContext &ctx) {
     radix.clearFirstDigit();
     // Scores of positions < sel_len into buf[base + t], counting their first digit, then the
     // select over them.
-    auto scoreAndSelect = [&](Value buf, Value base) {
+    auto scoreAndSelect = [&](Value buf, Value base, const RadixSelect::Spill &sp) {
       auto loop = scf::ForOp::create(b, kb.threadId(), selLen, kb.c(threads * unroll));
       {
         OpBuilder::InsertionGuard guard(b);
@@ -108,19 +108,33 @@ LogicalResult mlir::ds::lowerScoreTopK(Operation *op, PlanContext &ctx) {
               b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, pos[u], selLen), false);
           OpBuilder::InsertionGuard inner(b);
           b.setInsertionPointToStart(&ifIn.getThenRegion().front());
-          memref::StoreOp::create(b, scores[u], buf, ValueRange{kb.add(base, pos[u])});
+          if (!sp.buffer) {
+            memref::StoreOp::create(b, scores[u], buf, ValueRange{kb.add(base, pos[u])});
+          } else {
+            auto inS = scf::IfOp::create(
+                b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, pos[u], sp.capacity), true);
+            OpBuilder::InsertionGuard g2(b);
+            b.setInsertionPointToStart(&inS.getThenRegion().front());
+            memref::StoreOp::create(b, scores[u], buf, ValueRange{kb.add(base, pos[u])});
+            b.setInsertionPointToStart(&inS.getElseRegion().front());
+            memref::StoreOp::create(b, scores[u], sp.buffer,
+                                    ValueRange{kb.add(sp.base, kb.sub(pos[u], sp.capacity))});
+          }
           radix.countFirstDigit(radix.key(scores[u]));
         }
       }
-      radix.select(buf, base, selLen, selK, oA, outBase, /*firstDigitCounted=*/true);
+      radix.select(buf, base, selLen, selK, oA, outBase, /*firstDigitCounted=*/true, sp);
     };
+    Value smemBuf = kb.dynamicShared(b.getF32Type(), kb.minIdx(nMax, kb.c(capacity)));
     Value inSmem = arith::CmpIOp::create(b, arith::CmpIPredicate::ule, nb, kb.c(capacity));
     auto ifSmem = scf::IfOp::create(b, inSmem, true);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifSmem.getThenRegion().front());
-    scoreAndSelect(kb.dynamicShared(b.getF32Type(), kb.minIdx(nMax, kb.c(capacity))), kb.c(0));
+    scoreAndSelect(smemBuf, kb.c(0), {});
+    // A longer row keeps its first C scores in shared memory and the rest in its workspace row.
     b.setInsertionPointToStart(&ifSmem.getElseRegion().front());
-    scoreAndSelect(wsA, kb.mul(bid, nMax));
+    scoreAndSelect(smemBuf, kb.c(0),
+                   {wsA, kb.mul(bid, kb.sub(nMax, kb.c(capacity))), kb.c(capacity)});
   });
   ctx.addLaunch(kb.finish());
   return success();

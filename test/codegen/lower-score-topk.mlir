@@ -4,16 +4,16 @@
 // label_score feeding only a topk is fused (ds-fuse-score-topk) into ONE kernel, one CTA of 1024
 // threads per (request, row): the row's scores go to dynamic shared memory (4 * min(N, 49152)
 // bytes, N = max_pages * P) while the first radix digit is counted, and the digit and write
-// passes read them back from there; rows longer than 49152 go through a workspace slice that
-// the plan sizes only when N > 49152.
+// passes read them back from there; a row longer than 49152 keeps its first 49152 scores there
+// and the rest in a workspace slice of N - 49152 floats, which the plan sizes only when N > 49152.
 
 // CHECK-LABEL: func.func @pair
 // CHECK-SAME: ds.plan
 // CHECK-SAME: "result0 out i32 q_label_d0 8 256"
 // CHECK-SAME: kernels = [{block = ["1024", "1", "1"], grid = ["(q_label_d0)*8", "1", "1"], name = "pair_score_topk_0"
-// CHECK-SAME: "ptr ws 0", "ptr ws 0", "i64 0", "i64 ((q_label_d0)*8*(page_table_d1)*16*min(max((page_table_d1)*16-49152,0),1))", "i64 1", "i64 label_cache_d1", "i64 page_table_d1"]
+// CHECK-SAME: "ptr ws 0", "ptr ws 0", "i64 0", "i64 ((q_label_d0)*8*max((page_table_d1)*16-49152,0))", "i64 1", "i64 label_cache_d1", "i64 page_table_d1"]
 // CHECK-SAME: smem = "4*min((page_table_d1)*16,49152)"}]
-// CHECK-SAME: workspace = "(0)+cdiv(4*((q_label_d0)*8*(page_table_d1)*16*min(max((page_table_d1)*16-49152,0),1)),256)*256"
+// CHECK-SAME: workspace = "(0)+cdiv(4*((q_label_d0)*8*max((page_table_d1)*16-49152,0)),256)*256"
 // CHECK:      ds.score_topk
 // CHECK-SAME: config = #ds.kernel_config<block_tokens = 49152, warps = 32, splits = 1, stages = 2, vector_width = 8>
 // CHECK-NOT:  ds.label_score
@@ -29,7 +29,7 @@ func.func @pair(%ql: tensor<?x32x16xbf16> {ds.name = "q_label"}, %cache: tensor<
 // group_reduce = max with g * r = 64 floats: the query rows go to shared memory and g is a
 // kernel parameter. A static page table of 64 pages of 16 (N = 1024 <= 49152): no workspace.
 // CHECK-LABEL: func.func @max_group
-// CHECK-SAME: "i64 ((2)*8*(64)*16*min(max((64)*16-49152,0),1))", "i64 1", "i64 label_cache_d1", "i64 64", "i64 4"]
+// CHECK-SAME: "i64 ((2)*8*max((64)*16-49152,0))", "i64 1", "i64 label_cache_d1", "i64 64", "i64 4"]
 // CHECK-SAME: smem = "4*min((64)*16,49152)"
 func.func @max_group(%ql: tensor<2x32x16xf16> {ds.name = "q_label"}, %cache: tensor<8x?x16xf16> {ds.name = "label_cache"},
                      %pt: tensor<2x64xi32> {ds.name = "page_table"}, %sl: tensor<2xi32> {ds.name = "seq_lens"}) -> tensor<2x8x64xi32> {
@@ -73,11 +73,11 @@ func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tenso
 // CHECK: vector.load %arg0[{{.*}}] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
 // CHECK: memref.store %{{.*}}, %[[HIST]]
 // CHECK: gpu.barrier
+// CHECK: %[[DYN:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+// CHECK: %[[ROW:.*]] = memref.view %[[DYN]][%{{.*}}][%{{.*}}] : memref<?xi8, #gpu.address_space<workgroup>> to memref<?xf32, #gpu.address_space<workgroup>>
 // CHECK: scf.if
 // Shared-memory path: score 2 tokens per thread and step (all label loads first), store each
 // score to shared memory and count its first digit.
-// CHECK: %[[DYN:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
-// CHECK: %[[ROW:.*]] = memref.view %[[DYN]][%{{.*}}][%{{.*}}] : memref<?xi8, #gpu.address_space<workgroup>> to memref<?xf32, #gpu.address_space<workgroup>>
 // CHECK: scf.for
 // CHECK: memref.load %arg2
 // CHECK: memref.load %arg2
@@ -107,12 +107,16 @@ func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tenso
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[MISC]]
 // CHECK: memref.store %{{.*}}, %[[OUT]]
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[MISC]]
-// Workspace path: the same with the row in the spill buffer.
+// Long-row path: positions below the capacity in shared memory, the rest in the spill buffer.
 // CHECK: } else {
 // CHECK-NOT: gpu.dynamic_shared_memory
+// CHECK: memref.store %{{.*}}, %[[ROW]]
+// CHECK: } else {
 // CHECK: memref.store %{{.*}}, %[[SPILL]]
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST]]
 // CHECK: gpu.barrier
+// CHECK: memref.load %[[ROW]]
+// CHECK: } else {
 // CHECK: memref.load %[[SPILL]]
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[MISC]]
 // keep_last: n_b - 1 at position k - 1.
