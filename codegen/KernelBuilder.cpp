@@ -90,12 +90,15 @@ Value KernelBuilder::addShared(Type type, int64_t elements) {
 }
 
 Value KernelBuilder::dynamicShared(Type type, Value elements) {
+  return dynamicShared(type, elements, c(0));
+}
+Value KernelBuilder::dynamicShared(Type type, Value elements, Value byteOffset) {
   auto space = gpu::AddressSpaceAttr::get(builder.getContext(), gpu::AddressSpace::Workgroup);
   auto bytes = MemRefType::get({ShapedType::kDynamic}, builder.getI8Type(),
                                MemRefLayoutAttrInterface(), space);
   Value raw = gpu::DynamicSharedMemoryOp::create(builder, bytes);
   auto view = MemRefType::get({ShapedType::kDynamic}, type, MemRefLayoutAttrInterface(), space);
-  return memref::ViewOp::create(builder, view, raw, c(0), ValueRange{elements});
+  return memref::ViewOp::create(builder, view, raw, byteOffset, ValueRange{elements});
 }
 
 Value KernelBuilder::c(int64_t v) { return arith::ConstantIndexOp::create(builder, v); }

@@ -61,6 +61,8 @@ public:
   /// The kernel's dynamic shared memory (as many bytes as begin()'s `dynamicSmemBytes` launches
   /// it with) viewed from its start as a memref<?xT> of `elements` (an index value) of `type`.
   Value dynamicShared(Type type, Value elements);
+  /// The same from `byteOffset` (an index, a multiple of the type's size) into it.
+  Value dynamicShared(Type type, Value elements, Value byteOffset);
 
   ImplicitLocOpBuilder &b() { return builder; }
   Value arg(unsigned i) { return func.getArgument(i); }

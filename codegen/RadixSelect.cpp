@@ -13,8 +13,9 @@ struct Digit {
   int64_t shift, bits;
 };
 constexpr Digit kDigits[] = {{20, 12}, {10, 10}, {0, 10}};
-// misc[0]: chosen digit, misc[1]: keys above it, misc[2]: > T counter, misc[3]: == T counter.
-constexpr int64_t kDigitSlot = 0, kAboveSlot = 1, kGreaterSlot = 2, kTieSlot = 3;
+// misc[0]: chosen digit, misc[1]: keys above it, misc[2]: > T counter, misc[3]: == T counter,
+// misc[4]: candidate-list counter.
+constexpr int64_t kDigitSlot = 0, kAboveSlot = 1, kGreaterSlot = 2, kTieSlot = 3, kListSlot = 4;
 
 Value cmp(ImplicitLocOpBuilder &b, arith::CmpIPredicate p, Value x, Value y) {
   return arith::CmpIOp::create(b, p, x, y);
@@ -51,7 +52,7 @@ RadixSelect::RadixSelect(KernelBuilder &kb, int64_t threads)
   Type i32 = kb.b().getI32Type();
   hist = kb.addShared(i32, kMaxBins);
   warpSums = kb.addShared(i32, warps);
-  misc = kb.addShared(i32, 4);
+  misc = kb.addShared(i32, 5);
 }
 
 Value RadixSelect::key(Value score) {
@@ -68,6 +69,7 @@ void RadixSelect::zeroCounters() {
   ifThen(b, cmp(b, arith::CmpIPredicate::eq, kb.threadId(), kb.c(0)), [&] {
     store(b, kb.ci32(0), misc, kb.c(kGreaterSlot));
     store(b, kb.ci32(0), misc, kb.c(kTieSlot));
+    store(b, kb.ci32(0), misc, kb.c(kListSlot));
   }); // ordered before the final pass by the barriers of the digit passes
 }
 
@@ -128,6 +130,65 @@ void RadixSelect::forEachKey(Value scores, Value rowBase, Value len,
   });
 }
 
+std::pair<Value, Value> RadixSelect::chooseDigit(int64_t bins, Value kRem) {
+  ImplicitLocOpBuilder &b = kb.b();
+  Type i32 = b.getI32Type();
+  auto toI32 = [&](Value idx) { return arith::IndexCastOp::create(b, i32, idx).getResult(); };
+  Value tid = kb.threadId(), lane = kb.lane(), warp = kb.warpId();
+  const int64_t per = bins / threads;
+  gpu::BarrierOp::create(b);
+  // Block-wide scan: thread t owns bins [t * per, (t + 1) * per).
+  SmallVector<Value> counts;
+  Value run = kb.ci32(0);
+  for (int64_t j = 0; j < per; ++j) {
+    counts.push_back(load(b, hist, kb.add(kb.mul(tid, kb.c(per)), kb.c(j))));
+    run = arith::AddIOp::create(b, run, counts.back());
+  }
+  Value incl = run;
+  for (int32_t off = 1; off < 32; off *= 2) {
+    Value other =
+        gpu::ShuffleOp::create(b, incl, off, 32, gpu::ShuffleMode::UP).getShuffleResult();
+    Value take = cmp(b, arith::CmpIPredicate::uge, lane, kb.c(off));
+    incl = arith::SelectOp::create(b, take, arith::AddIOp::create(b, incl, other), incl);
+  }
+  ifThen(b, cmp(b, arith::CmpIPredicate::eq, lane, kb.c(31)),
+         [&] { store(b, incl, warpSums, warp); });
+  gpu::BarrierOp::create(b);
+  // Every warp scans the warp totals itself (lane l holds warp l's): the keys of all warps and
+  // of the warps before this one, without a 32-step loop per thread.
+  Value laneOk = cmp(b, arith::CmpIPredicate::ult, lane, kb.c(warps));
+  Value ws = load(b, warpSums, arith::SelectOp::create(b, laneOk, lane, kb.c(0)));
+  ws = arith::SelectOp::create(b, laneOk, ws, kb.ci32(0));
+  Value wIncl = ws;
+  for (int32_t off = 1; off < 32; off *= 2) {
+    Value other =
+        gpu::ShuffleOp::create(b, wIncl, off, 32, gpu::ShuffleMode::UP).getShuffleResult();
+    Value take = cmp(b, arith::CmpIPredicate::uge, lane, kb.c(off));
+    wIncl = arith::SelectOp::create(b, take, arith::AddIOp::create(b, wIncl, other), wIncl);
+  }
+  Value total = gpu::ShuffleOp::create(b, wIncl, kb.ci32(static_cast<int32_t>(warps - 1)),
+                                       kb.ci32(32), gpu::ShuffleMode::IDX)
+                    .getShuffleResult();
+  Value before = gpu::ShuffleOp::create(b, arith::SubIOp::create(b, wIncl, ws), toI32(warp),
+                                        kb.ci32(32), gpu::ShuffleMode::IDX)
+                     .getShuffleResult();
+  // Keys in bins above this thread's run, then walk its bins downwards.
+  Value g = arith::SubIOp::create(b, total, arith::AddIOp::create(b, before, incl));
+  for (int64_t j = per - 1; j >= 0; --j) {
+    Value upTo = arith::AddIOp::create(b, g, counts[j]);
+    Value hit = arith::AndIOp::create(b, cmp(b, arith::CmpIPredicate::slt, g, kRem),
+                                      cmp(b, arith::CmpIPredicate::sge, upTo, kRem));
+    Value gHere = g;
+    ifThen(b, hit, [&] {
+      store(b, toI32(kb.add(kb.mul(tid, kb.c(per)), kb.c(j))), misc, kb.c(kDigitSlot));
+      store(b, gHere, misc, kb.c(kAboveSlot));
+    });
+    g = upTo;
+  }
+  gpu::BarrierOp::create(b);
+  return {load(b, misc, kb.c(kDigitSlot)), load(b, misc, kb.c(kAboveSlot))};
+}
+
 void RadixSelect::select(Value scores, Value rowBase, Value len, int64_t selK, Value out,
                          Value outBase, bool firstDigitCounted, const Spill &spillRow) {
   ImplicitLocOpBuilder &b = kb.b();
@@ -153,58 +214,7 @@ void RadixSelect::select(Value scores, Value rowBase, Value len, int64_t selK, V
         });
       });
     }
-    gpu::BarrierOp::create(b);
-    // Block-wide scan: thread t owns bins [t * per, (t + 1) * per).
-    SmallVector<Value> counts;
-    Value run = kb.ci32(0);
-    for (int64_t j = 0; j < per; ++j) {
-      counts.push_back(load(b, hist, kb.add(kb.mul(tid, kb.c(per)), kb.c(j))));
-      run = arith::AddIOp::create(b, run, counts.back());
-    }
-    Value incl = run;
-    for (int32_t off = 1; off < 32; off *= 2) {
-      Value other =
-          gpu::ShuffleOp::create(b, incl, off, 32, gpu::ShuffleMode::UP).getShuffleResult();
-      Value take = cmp(b, arith::CmpIPredicate::uge, lane, kb.c(off));
-      incl = arith::SelectOp::create(b, take, arith::AddIOp::create(b, incl, other), incl);
-    }
-    ifThen(b, cmp(b, arith::CmpIPredicate::eq, lane, kb.c(31)),
-           [&] { store(b, incl, warpSums, warp); });
-    gpu::BarrierOp::create(b);
-    // Every warp scans the warp totals itself (lane l holds warp l's): the keys of all warps and
-    // of the warps before this one, without a 32-step loop per thread.
-    Value laneOk = cmp(b, arith::CmpIPredicate::ult, lane, kb.c(warps));
-    Value ws = load(b, warpSums, arith::SelectOp::create(b, laneOk, lane, kb.c(0)));
-    ws = arith::SelectOp::create(b, laneOk, ws, kb.ci32(0));
-    Value wIncl = ws;
-    for (int32_t off = 1; off < 32; off *= 2) {
-      Value other =
-          gpu::ShuffleOp::create(b, wIncl, off, 32, gpu::ShuffleMode::UP).getShuffleResult();
-      Value take = cmp(b, arith::CmpIPredicate::uge, lane, kb.c(off));
-      wIncl = arith::SelectOp::create(b, take, arith::AddIOp::create(b, wIncl, other), wIncl);
-    }
-    Value total = gpu::ShuffleOp::create(b, wIncl, kb.ci32(static_cast<int32_t>(warps - 1)),
-                                         kb.ci32(32), gpu::ShuffleMode::IDX)
-                      .getShuffleResult();
-    Value before = gpu::ShuffleOp::create(b, arith::SubIOp::create(b, wIncl, ws), toI32(warp),
-                                          kb.ci32(32), gpu::ShuffleMode::IDX)
-                       .getShuffleResult();
-    // Keys in bins above this thread's run, then walk its bins downwards.
-    Value g = arith::SubIOp::create(b, total, arith::AddIOp::create(b, before, incl));
-    for (int64_t j = per - 1; j >= 0; --j) {
-      Value upTo = arith::AddIOp::create(b, g, counts[j]);
-      Value hit = arith::AndIOp::create(b, cmp(b, arith::CmpIPredicate::slt, g, kRem),
-                                        cmp(b, arith::CmpIPredicate::sge, upTo, kRem));
-      Value gHere = g;
-      ifThen(b, hit, [&] {
-        store(b, toI32(kb.add(kb.mul(tid, kb.c(per)), kb.c(j))), misc, kb.c(kDigitSlot));
-        store(b, gHere, misc, kb.c(kAboveSlot));
-      });
-      g = upTo;
-    }
-    gpu::BarrierOp::create(b);
-    Value d = load(b, misc, kb.c(kDigitSlot));
-    Value gr = load(b, misc, kb.c(kAboveSlot));
+    auto [d, gr] = chooseDigit(bins, kRem);
     prefix = arith::OrIOp::create(b, prefix, arith::ShLIOp::create(b, d, kb.ci32(dg.shift)));
     mask = arith::OrIOp::create(b, mask, kb.ci32(static_cast<int32_t>((bins - 1) << dg.shift)));
     kRem = arith::SubIOp::create(b, kRem, gr);
@@ -222,6 +232,107 @@ void RadixSelect::select(Value scores, Value rowBase, Value len, int64_t selK, V
     b.setInsertionPointToStart(&ifAbove.getElseRegion().front());
     Value tie = cmp(b, arith::CmpIPredicate::eq, key, T);
     // Skip the atomic once all ties are taken (the counter only grows).
+    Value seen = load(b, misc, kb.c(kTieSlot));
+    ifThen(b, arith::AndIOp::create(b, tie, cmp(b, arith::CmpIPredicate::slt, seen, need)), [&] {
+      Value q = atomicAdd(kb, misc, kb.c(kTieSlot));
+      ifThen(b, cmp(b, arith::CmpIPredicate::slt, q, need), [&] {
+        store(b, i32v, out, kb.add(outBase, kb.add(aboveIdx, kb.toIndex(q))));
+      });
+    });
+  });
+}
+
+void RadixSelect::selectCompacted(Value scores, Value rowBase, Value len, int64_t selK,
+                                  Value out, Value outBase, Value list, int64_t listCap,
+                                  const Spill &spillRow) {
+  ImplicitLocOpBuilder &b = kb.b();
+  spill = spillRow;
+  Type i32 = b.getI32Type();
+  auto toI32 = [&](Value idx) { return arith::IndexCastOp::create(b, i32, idx).getResult(); };
+  Value tid = kb.threadId();
+  const Digit &d1g = kDigits[0], &d2g = kDigits[1], &d3g = kDigits[2];
+  const int64_t bins2 = int64_t(1) << d2g.bits, bins3 = int64_t(1) << d3g.bits;
+  auto zeroHist = [&](int64_t bins) {
+    forRange(b, tid, kb.c(bins), kb.c(threads), [&](Value i) { store(b, kb.ci32(0), hist, i); });
+  };
+  auto digitOf = [&](Value key, const Digit &dg) {
+    return arith::AndIOp::create(b, arith::ShRUIOp::create(b, key, kb.ci32(dg.shift)),
+                                 kb.ci32(static_cast<int32_t>((int64_t(1) << dg.bits) - 1)))
+        .getResult();
+  };
+  // Digit 1 (counted while scoring).
+  auto [d1, gr1] = chooseDigit(int64_t(1) << d1g.bits, kb.ci32(selK));
+  Value kRem = arith::SubIOp::create(b, kb.ci32(selK), gr1);
+  Value above = gr1;
+  // One pass over the row: keys whose top digit is above d1 are selected outright; the keys of
+  // bucket d1 are counted by digit 2 and appended to the candidate list while it has room.
+  zeroHist(bins2);
+  gpu::BarrierOp::create(b);
+  forEachKey(scores, rowBase, len, [&](Value i, Value key) {
+    Value i32v = toI32(i);
+    Value top = arith::ShRUIOp::create(b, key, kb.ci32(d1g.shift));
+    auto ifAbove = scf::IfOp::create(b, cmp(b, arith::CmpIPredicate::ugt, top, d1), true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifAbove.getThenRegion().front());
+    Value p = atomicAdd(kb, misc, kb.c(kGreaterSlot));
+    store(b, i32v, out, kb.add(outBase, kb.toIndex(p)));
+    b.setInsertionPointToStart(&ifAbove.getElseRegion().front());
+    ifThen(b, cmp(b, arith::CmpIPredicate::eq, top, d1), [&] {
+      atomicAdd(kb, hist, kb.toIndex(digitOf(key, d2g)));
+      Value slot = atomicAdd(kb, misc, kb.c(kListSlot));
+      ifThen(b, cmp(b, arith::CmpIPredicate::slt, slot, kb.ci32(static_cast<int32_t>(listCap))),
+             [&] {
+               Value e = kb.mul(kb.toIndex(slot), kb.c(2));
+               store(b, key, list, e);
+               store(b, i32v, list, kb.add(e, kb.c(1)));
+             });
+    });
+  });
+  // Digit 2 (its barrier also publishes the list and its counter).
+  auto [d2, gr2] = chooseDigit(bins2, kRem);
+  kRem = arith::SubIOp::create(b, kRem, gr2);
+  above = arith::AddIOp::create(b, above, gr2);
+  Value prefix = arith::OrIOp::create(b, arith::ShLIOp::create(b, d1, kb.ci32(d1g.shift)),
+                                      arith::ShLIOp::create(b, d2, kb.ci32(d2g.shift)));
+  Value mask12 = kb.ci32(static_cast<int32_t>(~((int64_t(1) << d2g.shift) - 1)));
+  Value listN = load(b, misc, kb.c(kListSlot));
+  Value fits = cmp(b, arith::CmpIPredicate::sle, listN, kb.ci32(static_cast<int32_t>(listCap)));
+  // Digit 3 and the final pass: over the candidate list when the bucket fit, else over the row
+  // (the uniform fallback; keys above bucket d1 are already written).
+  zeroHist(bins3);
+  gpu::BarrierOp::create(b);
+  auto matches12 = [&](Value key) {
+    return cmp(b, arith::CmpIPredicate::eq, arith::AndIOp::create(b, key, mask12), prefix);
+  };
+  auto overCandidates = [&](llvm::function_ref<void(Value, Value)> body) {
+    auto ifFits = scf::IfOp::create(b, fits, true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifFits.getThenRegion().front());
+    forRange(b, tid, kb.toIndex(listN), kb.c(threads), [&](Value e) {
+      Value e2 = kb.mul(e, kb.c(2));
+      body(load(b, list, kb.add(e2, kb.c(1))), load(b, list, e2));
+    });
+    b.setInsertionPointToStart(&ifFits.getElseRegion().front());
+    forEachKey(scores, rowBase, len, [&](Value i, Value key) {
+      Value top = arith::ShRUIOp::create(b, key, kb.ci32(d1g.shift));
+      ifThen(b, cmp(b, arith::CmpIPredicate::eq, top, d1), [&] { body(toI32(i), key); });
+    });
+  };
+  overCandidates([&](Value, Value key) {
+    ifThen(b, matches12(key), [&] { atomicAdd(kb, hist, kb.toIndex(digitOf(key, d3g))); });
+  });
+  auto [d3, gr3] = chooseDigit(bins3, kRem);
+  Value T = arith::OrIOp::create(b, prefix, d3);
+  Value need = arith::SubIOp::create(b, kRem, gr3);
+  Value aboveIdx = kb.toIndex(arith::AddIOp::create(b, above, gr3));
+  overCandidates([&](Value i32v, Value key) {
+    auto ifGt = scf::IfOp::create(b, cmp(b, arith::CmpIPredicate::ugt, key, T), true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifGt.getThenRegion().front());
+    Value p = atomicAdd(kb, misc, kb.c(kGreaterSlot));
+    store(b, i32v, out, kb.add(outBase, kb.toIndex(p)));
+    b.setInsertionPointToStart(&ifGt.getElseRegion().front());
+    Value tie = cmp(b, arith::CmpIPredicate::eq, key, T);
     Value seen = load(b, misc, kb.c(kTieSlot));
     ifThen(b, arith::AndIOp::create(b, tie, cmp(b, arith::CmpIPredicate::slt, seen, need)), [&] {
       Value q = atomicAdd(kb, misc, kb.c(kTieSlot));

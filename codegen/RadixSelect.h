@@ -45,7 +45,17 @@ public:
   void select(Value scores, Value rowBase, Value len, int64_t selK, Value out, Value outBase,
               bool firstDigitCounted, const Spill &spill = {});
 
+  /// select() with firstDigitCounted, over at most two passes of the row instead of three: after
+  /// digit 1, one pass writes the keys above its bucket straight to `out` and appends the bucket's
+  /// (key, position) pairs to `list` (shared memory, 2 * listCap i32); digit 3 and the final pass
+  /// then walk the list, or the row again when the bucket overflowed it.
+  void selectCompacted(Value scores, Value rowBase, Value len, int64_t selK, Value out,
+                       Value outBase, Value list, int64_t listCap, const Spill &spill = {});
+
 private:
+  /// The block-wide scan of `bins` histogram bins (after a barrier): the digit that holds the
+  /// kRem-th largest key and how many keys lie in the bins above it (uniform values).
+  std::pair<Value, Value> chooseDigit(int64_t bins, Value kRem);
   Value loadScore(Value scores, Value rowBase, Value i);
   Spill spill;
   /// body(i, key) for every position i < len of the row, kUnroll loads issued first.

@@ -67,7 +67,9 @@ LogicalResult mlir::ds::lowerScoreTopK(Operation *op, PlanContext &ctx) {
   kb.addI64(dimExpr(ctx, pt, 1));    // max_pages
   if (shape.qShared())
     kb.addI64(std::to_string(shape.qRows())); // g: heads of a group (max), a loop bound
-  kb.begin(threads, "(" + batch + ")*" + rowsExpr, "1", "1", "4*min(" + n + "," + cap + ")");
+  // Dynamic shared memory: the row's scores, then the select's candidate list.
+  kb.begin(threads, "(" + batch + ")*" + rowsExpr, "1", "1",
+           "4*min(" + n + "," + cap + ")+" + std::to_string(8 * kSelectListEntries));
   ImplicitLocOpBuilder &b = kb.b();
   Value slA = kb.arg(3), oA = kb.arg(4), wsA = kb.arg(5);
   unsigned p = channels ? 7 : 6; // the scalars after the buffers
@@ -94,6 +96,9 @@ LogicalResult mlir::ds::lowerScoreTopK(Operation *op, PlanContext &ctx) {
     radix.clearFirstDigit();
     // Scores of positions < sel_len into buf[base + t], counting their first digit, then the
     // select over them.
+    Value smemBuf = kb.dynamicShared(b.getF32Type(), kb.minIdx(nMax, kb.c(capacity)));
+    Value list = kb.dynamicShared(b.getI32Type(), kb.c(2 * kSelectListEntries),
+                                  kb.mul(kb.minIdx(nMax, kb.c(capacity)), kb.c(4)));
     auto scoreAndSelect = [&](Value buf, Value base, const RadixSelect::Spill &sp) {
       auto loop = scf::ForOp::create(b, kb.threadId(), selLen, kb.c(threads * unroll));
       {
@@ -123,9 +128,8 @@ LogicalResult mlir::ds::lowerScoreTopK(Operation *op, PlanContext &ctx) {
           radix.countFirstDigit(radix.key(scores[u]));
         }
       }
-      radix.select(buf, base, selLen, selK, oA, outBase, /*firstDigitCounted=*/true, sp);
+      radix.selectCompacted(buf, base, selLen, selK, oA, outBase, list, kSelectListEntries, sp);
     };
-    Value smemBuf = kb.dynamicShared(b.getF32Type(), kb.minIdx(nMax, kb.c(capacity)));
     Value inSmem = arith::CmpIOp::create(b, arith::CmpIPredicate::ule, nb, kb.c(capacity));
     auto ifSmem = scf::IfOp::create(b, inSmem, true);
     OpBuilder::InsertionGuard guard(b);

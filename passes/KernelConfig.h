@@ -19,6 +19,9 @@ constexpr int64_t kScoreSmemTokens = 48 * 1024;
 /// Static shared memory of the radix select that the score buffer shares the SM with (16 KB of
 /// histogram, warp sums and counters, rounded up).
 constexpr int64_t kRadixSelectSmemBytes = 17 * 1024;
+/// ds.score_topk: entries (key, position) of the candidate list the select compacts the
+/// threshold's top-digit bucket into, in dynamic shared memory after the scores (8 bytes each).
+constexpr int64_t kSelectListEntries = 2048;
 
 /// Parses "sm_90" / "sm_90a" / "sm_80"; fails for anything older than sm_80.
 FailureOr<int64_t> parseChip(llvm::StringRef chip);

@@ -77,7 +77,9 @@ KernelConfigAttr mlir::ds::chooseKernelConfig(Operation *op, const TargetInfo &t
         int64_t qBytes = s.getGroupReduce() == GroupReduce::max
                              ? dimOf(s.getQLabel(), 1) / dimOf(s.getLabelCache(), 0) * r * 4
                              : 0;
-        int64_t fit = (smemOptInBytes(target.chipVersion) - kRadixSelectSmemBytes - qBytes) / 4;
+        int64_t fit = (smemOptInBytes(target.chipVersion) - kRadixSelectSmemBytes -
+                       8 * kSelectListEntries - qBytes) /
+                      4;
         int64_t capacity = std::min(kScoreSmemTokens, fit / 1024 * 1024);
         return KernelConfigAttr::get(ctx, std::max<int64_t>(capacity, 1024), 32, 1, 2,
                                      vectorFor(r, elemBytes(s.getQLabel())));

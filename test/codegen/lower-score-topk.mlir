@@ -3,16 +3,17 @@
 
 // label_score feeding only a topk is fused (ds-fuse-score-topk) into ONE kernel, one CTA of 1024
 // threads per (request, row): the row's scores go to dynamic shared memory (4 * min(N, 49152)
-// bytes, N = max_pages * P) while the first radix digit is counted, and the digit and write
-// passes read them back from there; a row longer than 49152 keeps its first 49152 scores there
-// and the rest in a workspace slice of N - 49152 floats, which the plan sizes only when N > 49152.
+// bytes, N = max_pages * P, then a 16 KB candidate list) while the first radix digit is counted,
+// and the select reads them back from there (one pass over the row, then the list); a row longer
+// than 49152 keeps its first 49152 scores there and the rest in a workspace slice of N - 49152
+// floats, which the plan sizes only when N > 49152.
 
 // CHECK-LABEL: func.func @pair
 // CHECK-SAME: ds.plan
 // CHECK-SAME: "result0 out i32 q_label_d0 8 256"
 // CHECK-SAME: kernels = [{block = ["1024", "1", "1"], grid = ["(q_label_d0)*8", "1", "1"], name = "pair_score_topk_0"
 // CHECK-SAME: "ptr ws 0", "ptr ws 0", "i64 0", "i64 ((q_label_d0)*8*max((page_table_d1)*16-49152,0))", "i64 1", "i64 label_cache_d1", "i64 page_table_d1"]
-// CHECK-SAME: smem = "4*min((page_table_d1)*16,49152)"}]
+// CHECK-SAME: smem = "4*min((page_table_d1)*16,49152)+16384"}]
 // CHECK-SAME: workspace = "(0)+cdiv(4*((q_label_d0)*8*max((page_table_d1)*16-49152,0)),256)*256"
 // CHECK:      ds.score_topk
 // CHECK-SAME: config = #ds.kernel_config<block_tokens = 49152, warps = 32, splits = 1, stages = 2, vector_width = 8>
@@ -30,7 +31,7 @@ func.func @pair(%ql: tensor<?x32x16xbf16> {ds.name = "q_label"}, %cache: tensor<
 // kernel parameter. A static page table of 64 pages of 16 (N = 1024 <= 49152): no workspace.
 // CHECK-LABEL: func.func @max_group
 // CHECK-SAME: "i64 ((2)*8*max((64)*16-49152,0))", "i64 1", "i64 label_cache_d1", "i64 64", "i64 4"]
-// CHECK-SAME: smem = "4*min((64)*16,49152)"
+// CHECK-SAME: smem = "4*min((64)*16,49152)+16384"
 func.func @max_group(%ql: tensor<2x32x16xf16> {ds.name = "q_label"}, %cache: tensor<8x?x16xf16> {ds.name = "label_cache"},
                      %pt: tensor<2x64xi32> {ds.name = "page_table"}, %sl: tensor<2xi32> {ds.name = "seq_lens"}) -> tensor<2x8x64xi32> {
   %i = ds.score_topk %ql, %cache, %pt, %sl {page_size = 16 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<max>, k = 64 : i64}
@@ -63,7 +64,7 @@ func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tenso
 
 // CHECK: gpu.module @ds_kernels
 // CHECK: gpu.func @pair_score_topk_0(%{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xi32>, %{{.*}}: memref<?xi32>, %[[OUT:[^:]+]]: memref<?xi32>, %[[SPILL:[^:]+]]: memref<?xf32>, %{{.*}}: i64, %{{.*}}: i64)
-// CHECK-SAME: workgroup(%[[HIST:.*]] : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[MISC:.*]] : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
+// CHECK-SAME: workgroup(%[[HIST:.*]] : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[MISC:.*]] : memref<5xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 // CHECK-SAME: known_block_size = array<i32: 1024, 1, 1>
 // Short rows: 0..n-1 then -1, no scoring.
 // CHECK: scf.if
@@ -75,6 +76,8 @@ func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tenso
 // CHECK: gpu.barrier
 // CHECK: %[[DYN:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
 // CHECK: %[[ROW:.*]] = memref.view %[[DYN]][%{{.*}}][%{{.*}}] : memref<?xi8, #gpu.address_space<workgroup>> to memref<?xf32, #gpu.address_space<workgroup>>
+// The candidate list follows the scores in dynamic shared memory.
+// CHECK: %[[LIST:.*]] = memref.view %{{.*}}[%{{.*}}][%{{.*}}] : memref<?xi8, #gpu.address_space<workgroup>> to memref<?xi32, #gpu.address_space<workgroup>>
 // CHECK: scf.if
 // Shared-memory path: score 2 tokens per thread and step (all label loads first), store each
 // score to shared memory and count its first digit.
@@ -89,7 +92,7 @@ func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tenso
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST]]
 // CHECK: memref.store %{{.*}}, %[[ROW]]
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST]]
-// The first digit's scan follows at once; digits 2 and 3 read the scores back from shared memory.
+// The first digit's scan follows at once.
 // CHECK-NOT: memref.store %{{.*}}, %[[HIST]]
 // CHECK: gpu.barrier
 // CHECK-COUNT-5: gpu.shuffle  up
@@ -98,12 +101,27 @@ func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tenso
 // CHECK: gpu.barrier
 // CHECK: memref.store %{{.*}}, %[[HIST]]
 // CHECK: gpu.barrier
+// One pass over the row: keys above the first digit's bucket go straight to the output; the
+// bucket's keys are counted by digit 2 and appended (key, position) to the candidate list.
+// CHECK: memref.load %[[ROW]]
+// CHECK: memref.atomic_rmw addi %{{.*}}, %[[MISC]]
+// CHECK: memref.store %{{.*}}, %[[OUT]]
+// CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST]]
+// CHECK: memref.atomic_rmw addi %{{.*}}, %[[MISC]]
+// CHECK: memref.store %{{.*}}, %[[LIST]]
+// CHECK: memref.store %{{.*}}, %[[LIST]]
+// Digit 2's scan, then digit 3 counted over the list (or the row again if the list overflowed).
+// CHECK-COUNT-5: gpu.shuffle  up
+// CHECK: memref.load %[[LIST]]
+// CHECK: memref.load %[[LIST]]
+// CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST]]
+// CHECK: } else {
 // CHECK: memref.load %[[ROW]]
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST]]
-// CHECK: memref.load %[[ROW]]
-// CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST]]
-// Final pass: > T and == T counters, indices to the output.
-// CHECK: memref.load %[[ROW]]
+// Final pass over the list: > T and == T counters, positions to the output.
+// CHECK-COUNT-5: gpu.shuffle  up
+// CHECK: memref.load %[[LIST]]
+// CHECK: memref.load %[[LIST]]
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[MISC]]
 // CHECK: memref.store %{{.*}}, %[[OUT]]
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[MISC]]

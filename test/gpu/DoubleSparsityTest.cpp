@@ -21,6 +21,9 @@ struct DSCase {
   int64_t denseBelow = 0;
   float softCap = 0;
   bool overlongFirst = false; ///< seq_lens[0] beyond its page table: clamped to max_pages * P
+  /// > 0: labels drawn from this many values (0, 1, ...): repeated scores; 1: all scores tie, so
+  /// the threshold's bucket is the whole row (larger than the select's candidate list).
+  int labelLevels = 0;
 };
 
 std::string name(const DSCase &c) {
@@ -36,6 +39,8 @@ std::string name(const DSCase &c) {
     s += "_cap";
   if (c.overlongFirst)
     s += "_overlong";
+  if (c.labelLevels)
+    s += "_ties" + std::to_string(c.labelLevels);
   return s;
 }
 
@@ -63,6 +68,11 @@ TEST_P(DoubleSparsity, MatchesReference) {
   ref::DSProblem p = ref::makeDSProblem(shape, 77 + c.lens.size() * 13 + c.k + c.d + c.r);
   if (c.overlongFirst) // the kernels and the reference clamp n to max_pages * P
     p.paging.seqLens[0] += 5000;
+  if (c.labelLevels > 0) {
+    ref::Rng tieRng(99);
+    for (uint16_t &x : p.labels)
+      x = ref::fromFloat(static_cast<float>(tieRng.below(c.labelLevels)), shape.type);
+  }
   const int64_t B = p.paging.batch, P = c.pageSize, hsel = p.selRows();
 
   auto dq = test::upload(ctx, p.q), dk = test::upload(ctx, p.kv.k), dv = test::upload(ctx, p.kv.v);
@@ -113,6 +123,11 @@ std::vector<DSCase> cases() {
       // k = 4096 over a 70000-token row: longer than the fused kernel's shared-memory capacity.
       {{70000, 3000}, 32, 8, 64, 16, 4096, 16, DataType::BF16},
       {{700, 2000, 5}, 32, 32, 64, 8, 256, 16, DataType::F16, false, 0, 0.0f, true},
+      // All labels 0: every score ties. A row of 1500 keeps the whole bucket in the select's
+      // candidate list; rows of 9000 and 60000 overflow it (the fallback over the row).
+      {{1500, 9000, 60000}, 32, 8, 128, 16, 1024, 1, DataType::BF16, false, 0, 0.0f, false, 1},
+      // Labels of 2 values: many repeated scores.
+      {{1500, 9000}, 32, 32, 64, 8, 256, 16, DataType::F16, false, 0, 0.0f, false, 2},
   };
 }
 
