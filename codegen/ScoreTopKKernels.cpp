@@ -23,36 +23,30 @@
 using namespace mlir;
 using namespace mlir::ds;
 
-LogicalResult mlir::ds::lowerScoreTopK(Operation *op, PlanContext &ctx) {
-  auto fused = cast<ScoreTopKOp>(op);
-  FailureOr<KernelConfigAttr> cfg = requireKernelConfig(op);
-  if (failed(cfg))
-    return failure();
+namespace {
+/// Rows of at most this many tokens (N = max_pages * P) take the 512-thread variant when there
+/// are at least kShortVariantRows rows (B * rows) to run two per SM.
+constexpr int64_t kShortRowTokens = 16384;
+constexpr int64_t kShortVariantRows = 128;
+constexpr int64_t kShortUnroll = 2;
+} // namespace
+
+namespace {
+/// One score_topk kernel of `threads` threads per row, launched over B * rows CTAs times `gate`
+/// (an expression that is 1 for the row lengths this variant serves and 0 otherwise).
+void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_t unroll,
+                    int64_t minBlocks, int64_t capacity, const std::string &gate,
+                    const BufferRef &out, const BufferRef &spill) {
+  Operation *op = fused;
   Value ql = fused.getQLabel(), cache = fused.getLabelCache(), pt = fused.getPageTable(),
         sl = fused.getSeqLens();
   const LabelScoreShape shape = LabelScoreShape::of(fused);
   const int64_t k = static_cast<int64_t>(fused.getK());
   const bool keepLast = fused.getKeepLast();
-  if (k > (int64_t(1) << 30))
-    return op->emitOpError("GPU lowering supports k < 2^30");
-  int64_t warps = 1;
-  while (warps * 2 <= std::clamp<int64_t>(cfg->getWarps(), 1, 32))
-    warps *= 2;
-  const int64_t threads = warps * 32;
-  const int64_t unroll = std::clamp<int64_t>(cfg->getStages(), 1, 8);
-  const int64_t capacity = cfg->getBlockTokens();
   const int64_t rows = shape.rows(), pageSize = shape.pageSize;
-
   std::string batch = dimExpr(ctx, ql, 0), rowsExpr = std::to_string(rows);
   std::string n = "(" + dimExpr(ctx, pt, 1) + ")*" + std::to_string(pageSize);
   std::string cap = std::to_string(capacity);
-  const BufferRef &out = ctx.place(fused.getIndices(), {batch, rowsExpr, std::to_string(k)});
-  // Workspace rows for scores beyond the shared-memory capacity: only when N > C.
-  BufferRef spill;
-  spill.elementType = Float32Type::get(op->getContext());
-  spill.dims = {"(" + batch + ")*" + rowsExpr + "*max(" + n + "-" + cap + ",0)"};
-  spill.source = "ws " + ctx.scratch("4*" + spill.numElements());
-
   KernelBuilder kb(ctx.kernels, ctx.kernelName("score_topk"), op->getLoc());
   kb.addBuffer(ctx.buffer(ql));
   kb.addBuffer(ctx.buffer(cache));
@@ -68,8 +62,10 @@ LogicalResult mlir::ds::lowerScoreTopK(Operation *op, PlanContext &ctx) {
   if (shape.qShared())
     kb.addI64(std::to_string(shape.qRows())); // g: heads of a group (max), a loop bound
   // Dynamic shared memory: the row's scores, then the select's candidate list.
-  kb.begin(threads, "(" + batch + ")*" + rowsExpr, "1", "1",
+  kb.begin(threads, "(" + batch + ")*" + rowsExpr + "*" + gate, "1", "1",
            "4*min(" + n + "," + cap + ")+" + std::to_string(8 * kSelectListEntries));
+  if (minBlocks > 1)
+    kb.setMinBlocksPerSM(minBlocks);
   ImplicitLocOpBuilder &b = kb.b();
   Value slA = kb.arg(3), oA = kb.arg(4), wsA = kb.arg(5);
   unsigned p = channels ? 7 : 6; // the scalars after the buffers
@@ -141,5 +137,54 @@ LogicalResult mlir::ds::lowerScoreTopK(Operation *op, PlanContext &ctx) {
                    {wsA, kb.mul(bid, kb.sub(nMax, kb.c(capacity))), kb.c(capacity)});
   });
   ctx.addLaunch(kb.finish());
+}
+} // namespace
+
+LogicalResult mlir::ds::lowerScoreTopK(Operation *op, PlanContext &ctx) {
+  auto fused = cast<ScoreTopKOp>(op);
+  FailureOr<KernelConfigAttr> cfg = requireKernelConfig(op);
+  if (failed(cfg))
+    return failure();
+  Value ql = fused.getQLabel(), pt = fused.getPageTable();
+  const LabelScoreShape shape = LabelScoreShape::of(fused);
+  const int64_t k = static_cast<int64_t>(fused.getK());
+  if (k > (int64_t(1) << 30))
+    return op->emitOpError("GPU lowering supports k < 2^30");
+  int64_t warps = 1;
+  while (warps * 2 <= std::clamp<int64_t>(cfg->getWarps(), 1, 32))
+    warps *= 2;
+  const int64_t threads = warps * 32;
+  const int64_t unroll = std::clamp<int64_t>(cfg->getStages(), 1, 8);
+  const int64_t capacity = cfg->getBlockTokens();
+  const int64_t rows = shape.rows(), pageSize = shape.pageSize;
+
+  std::string batch = dimExpr(ctx, ql, 0), rowsExpr = std::to_string(rows);
+  std::string n = "(" + dimExpr(ctx, pt, 1) + ")*" + std::to_string(pageSize);
+  std::string cap = std::to_string(capacity);
+  const BufferRef &out = ctx.place(fused.getIndices(), {batch, rowsExpr, std::to_string(k)});
+  // Workspace rows for scores beyond the shared-memory capacity: only when N > C.
+  BufferRef spill;
+  spill.elementType = Float32Type::get(op->getContext());
+  spill.dims = {"(" + batch + ")*" + rowsExpr + "*max(" + n + "-" + cap + ",0)"};
+  spill.source = "ws " + ctx.scratch("4*" + spill.numElements());
+
+  // Many short rows run 512-thread CTAs, two per SM, so one row's select overlaps another's
+  // scoring; long rows, or few rows, run 1024-thread CTAs (more loads in flight per row). The
+  // plan launches the one whose gate is 1 for the actual N and B.
+  std::string shortN = "min(max(" + std::to_string(kShortRowTokens + 1) + "-" + n + ",0),1)";
+  std::string manyRows = "min(max((" + batch + ")*" + rowsExpr + "-" +
+                         std::to_string(kShortVariantRows - 1) + ",0),1)";
+  std::string shortRows = "(" + shortN + "*" + manyRows + ")";
+  std::string longRows = "(1-" + shortRows + ")";
+  // Static B and N decide here which variant exists at all.
+  const int64_t staticB = cast<RankedTensorType>(ql.getType()).getDimSize(0);
+  const int64_t staticPages = cast<RankedTensorType>(pt.getType()).getDimSize(1);
+  const bool known = !ShapedType::isDynamic(staticB) && !ShapedType::isDynamic(staticPages);
+  const bool useShort = staticPages * pageSize <= kShortRowTokens && staticB * rows >= kShortVariantRows;
+  if (!known || useShort)
+    buildScoreTopK(fused, ctx, std::min<int64_t>(threads, 512), kShortUnroll, 2, capacity,
+                   known ? "1" : shortRows, out, spill);
+  if (!known || !useShort)
+    buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, known ? "1" : longRows, out, spill);
   return success();
 }

@@ -11,8 +11,12 @@
 // CHECK-LABEL: func.func @pair
 // CHECK-SAME: ds.plan
 // CHECK-SAME: "result0 out i32 q_label_d0 8 256"
-// CHECK-SAME: kernels = [{block = ["1024", "1", "1"], grid = ["(q_label_d0)*8", "1", "1"], name = "pair_score_topk_0"
+// Two variants, the plan launching exactly one: 512 threads (two CTAs per SM) when N <= 16384
+// and B * rows >= 128, else 1024 threads.
+// CHECK-SAME: kernels = [{block = ["512", "1", "1"], grid = ["(q_label_d0)*8*(min(max(16385-(page_table_d1)*16,0),1)*min(max((q_label_d0)*8-127,0),1))", "1", "1"], name = "pair_score_topk_0"
 // CHECK-SAME: "ptr ws 0", "ptr ws 0", "i64 0", "i64 ((q_label_d0)*8*max((page_table_d1)*16-49152,0))", "i64 1", "i64 label_cache_d1", "i64 page_table_d1"]
+// CHECK-SAME: smem = "4*min((page_table_d1)*16,49152)+16384"}
+// CHECK-SAME: {block = ["1024", "1", "1"], grid = ["(q_label_d0)*8*(1-(min(max(16385-(page_table_d1)*16,0),1)*min(max((q_label_d0)*8-127,0),1)))", "1", "1"], name = "pair_score_topk_1"
 // CHECK-SAME: smem = "4*min((page_table_d1)*16,49152)+16384"}]
 // CHECK-SAME: workspace = "(0)+cdiv(4*((q_label_d0)*8*max((page_table_d1)*16-49152,0)),256)*256"
 // CHECK:      ds.score_topk
@@ -29,7 +33,9 @@ func.func @pair(%ql: tensor<?x32x16xbf16> {ds.name = "q_label"}, %cache: tensor<
 
 // group_reduce = max with g * r = 64 floats: the query rows go to shared memory and g is a
 // kernel parameter. A static page table of 64 pages of 16 (N = 1024 <= 49152): no workspace.
+// Static B = 2 (16 rows): only the 1024-thread variant is built.
 // CHECK-LABEL: func.func @max_group
+// CHECK-SAME: kernels = [{block = ["1024", "1", "1"], grid = ["(2)*8*1", "1", "1"], name = "max_group_score_topk_0"
 // CHECK-SAME: "i64 ((2)*8*max((64)*16-49152,0))", "i64 1", "i64 label_cache_d1", "i64 64", "i64 4"]
 // CHECK-SAME: smem = "4*min((64)*16,49152)+16384"
 func.func @max_group(%ql: tensor<2x32x16xf16> {ds.name = "q_label"}, %cache: tensor<8x?x16xf16> {ds.name = "label_cache"},
@@ -63,7 +69,11 @@ func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tenso
 }
 
 // CHECK: gpu.module @ds_kernels
-// CHECK: gpu.func @pair_score_topk_0(%{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xi32>, %{{.*}}: memref<?xi32>, %[[OUT:[^:]+]]: memref<?xi32>, %[[SPILL:[^:]+]]: memref<?xf32>, %{{.*}}: i64, %{{.*}}: i64)
+// The 512-thread variant (its structure is the 1024-thread one's, checked below).
+// CHECK: gpu.func @pair_score_topk_0(
+// CHECK-SAME: %{{.*}} : memref<16xi32, #gpu.address_space<workgroup>>
+// CHECK-SAME: known_block_size = array<i32: 512, 1, 1>, nvvm.minctasm = 2 : i32
+// CHECK: gpu.func @pair_score_topk_1(%{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xi32>, %{{.*}}: memref<?xi32>, %[[OUT:[^:]+]]: memref<?xi32>, %[[SPILL:[^:]+]]: memref<?xf32>, %{{.*}}: i64, %{{.*}}: i64)
 // CHECK-SAME: workgroup(%[[HIST:.*]] : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[MISC:.*]] : memref<5xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 // CHECK-SAME: known_block_size = array<i32: 1024, 1, 1>
 // Short rows: 0..n-1 then -1, no scoring.
