@@ -519,12 +519,11 @@ LogicalResult mlir::ds::lowerDecode(Operation *op, PlanContext &ctx) {
   s.rows = perHead ? s.hq : s.hkv;
   s.groupHeads = perHead ? 1 : s.hq / s.hkv;
 
-  // Splits chosen at launch from the real sizes: at most about 8 CTAs per SM (the config's cap
-  // is SMs / 4, so 32 * cap = 8 * SMs), rounded down (B * rows = 256 on 132 SMs: 4 splits, 1024
-  // CTAs, just under 2 waves of the 4 CTAs of 128 registers per thread an SM holds; rounding up
-  // gave 5 splits, 2.4 waves), at least `block_tokens` positions each. (Measured on an
-  // H100: rounding down took DS B = 8 k = 1024 from 5 to 4 splits, 65.2 -> 62.8 us, and dense
-  // B = 8 N = 16384 from 720 to 703 us; 16 per SM with 8 steps unrolled was slower.)
+  // Splits chosen at launch from the real sizes: about 4 CTAs per SM (the config's cap is SMs / 4,
+  // so 16 * cap = 4 * SMs: one wave of the 4 CTAs of 128 registers per thread an SM holds),
+  // rounded down, at most 8 * cap, at least `block_tokens` positions each. (Measured on an H100,
+  // DS B = 8 k = 1024: 5 splits (2.4 waves) 65.2 us, 4 (1.9 waves) 62.8 us, 2 (one wave) 61.4 us;
+  // dense B = 8 N = 16384: 720, 703, 700 us.)
   std::string batch = dimExpr(ctx, q, 0);
   std::string walkLen =
       s.walk == Walk::Dense
@@ -532,7 +531,7 @@ LogicalResult mlir::ds::lowerDecode(Operation *op, PlanContext &ctx) {
           : std::to_string(std::max(s.walk == Walk::Tokens ? s.selLen : s.selLen * s.pageSize,
                                     s.denseBelow));
   int64_t bt = cfg->getBlockTokens(), cap = cfg->getSplits();
-  std::string want = "max(1,min(" + std::to_string(cap * 8) + ",(" + std::to_string(cap * 32) +
+  std::string want = "max(1,min(" + std::to_string(cap * 8) + ",(" + std::to_string(cap * 16) +
                      ")/((" + batch + ")*" + std::to_string(s.rows) + ")))";
   std::string splits0 = ctx.addSymbol("splits", "max(1,min(" + want + ",cdiv(" + walkLen + "," +
                                                     std::to_string(bt) + ")))");

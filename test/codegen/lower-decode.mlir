@@ -7,7 +7,7 @@
 // CHECK-SAME: ds.plan
 // CHECK-SAME: name = "dense_decode_partial_{{[0-9]+}}"
 // CHECK-SAME: name = "dense_decode_merge_{{[0-9]+}}"
-// CHECK-SAME: symbols = [{{.*}}"splits{{[0-9]+}} expr max(1,min(max(1,min(264,(1056)/((q_d0)*8))),cdiv((arg3_d1)*16,64)))"
+// CHECK-SAME: symbols = [{{.*}}"splits{{[0-9]+}} expr max(1,min(max(1,min(264,(528)/((q_d0)*8))),cdiv((arg3_d1)*16,64)))"
 // CHECK-SAME: "chunk{{[0-9]+}} expr
 func.func @dense(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %k: tensor<?x16x8x128xbf16>, %v: tensor<?x16x8x128xbf16>,
                  %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x32x128xbf16> {
