@@ -7,7 +7,8 @@
 // time, U steps unrolled with all loads issued first. Each lane keeps an online-softmax state
 // (m, l, acc[8]) per query head in base 2 (logits pre-multiplied by log2 e, exp through ex2);
 // states are merged across the warp with shuffles, across warps in shared memory, and written as
-// (acc, m, l) per split. The merge kernel (one warp per query head) combines the splits.
+// (acc, m, l) per split, or as the normalized o when there is one split. The merge kernel (one
+// warp per query head, launched only with several splits) combines the splits.
 #include "codegen/Lowering.h"
 #include "dialect/DSOps.h"
 #include "passes/KernelConfig.h"
@@ -81,7 +82,7 @@ Value shuffleVecXor(KernelBuilder &kb, Value v, int64_t offset) {
 
 LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s,
                            llvm::ArrayRef<Value> operands, const BufferRef &acc,
-                           const BufferRef &ml, const std::string &splits,
+                           const BufferRef &ml, const BufferRef &out, const std::string &splits,
                            const std::string &chunk, const std::string &batch) {
   KernelBuilder kb(ctx.kernels, ctx.kernelName("decode_partial"), op->getLoc());
   for (Value v : operands)
@@ -89,6 +90,7 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
   const int64_t lpt = s.d / kVec, tpw = 32 / lpt, threads = s.warps * 32;
   kb.addBuffer(acc);
   kb.addBuffer(ml);
+  kb.addBuffer(out); // with a single split the partial is the result: o written here
   Value kcache = operands[1];
   kb.addI64(dimExpr(ctx, kcache, 0));                    // num_pages
   kb.addI64(dimExpr(ctx, operands[3], 1));               // max_pages
@@ -100,9 +102,9 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
   Value q = kb.arg(0), kc = kb.arg(1), vc = kb.arg(2), pt = kb.arg(3), sl = kb.arg(4);
   Value idx = s.walk != Walk::Dense ? kb.arg(5) : Value();
   Value w = s.hasWeights ? kb.arg(6) : Value();
-  Value accOut = kb.arg(nOps), mlOut = kb.arg(nOps + 1);
-  Value numPages = kb.toIndex(kb.arg(nOps + 2)), maxPages = kb.toIndex(kb.arg(nOps + 3));
-  Value chunkV = kb.toIndex(kb.arg(nOps + 4)), splitsV = kb.toIndex(kb.arg(nOps + 5));
+  Value accOut = kb.arg(nOps), mlOut = kb.arg(nOps + 1), oOut = kb.arg(nOps + 2);
+  Value numPages = kb.toIndex(kb.arg(nOps + 3)), maxPages = kb.toIndex(kb.arg(nOps + 4));
+  Value chunkV = kb.toIndex(kb.arg(nOps + 5)), splitsV = kb.toIndex(kb.arg(nOps + 6));
   Type f32 = b.getF32Type();
   auto vecTy = VectorType::get({kVec}, f32);
   Value negInf = kb.cf32(-std::numeric_limits<float>::infinity());
@@ -381,10 +383,20 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
       L = math::FmaOp::create(b, f, memref::LoadOp::create(b, smem, ValueRange{kb.add(wb, kb.c(s.d + 1))}), L);
     }
     Value h = kb.add(h0, j);
-    Value rowIdx = kb.add(kb.mul(kb.add(kb.mul(bIdx, kb.c(s.hq)), h), splitsV), split);
+    Value headRow = kb.add(kb.mul(bIdx, kb.c(s.hq)), h);
+    // One split: o = A / L straight away (the plan skips the merge). Else the split's partial.
+    Value single = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, splitsV, kb.c(1));
+    auto ifSingle = scf::IfOp::create(b, single, true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifSingle.getThenRegion().front());
+    Value empty = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, L, kb.cf32(0.0f));
+    Value inv = arith::SelectOp::create(b, empty, kb.cf32(0.0f),
+                                        arith::DivFOp::create(b, kb.cf32(1.0f), L));
+    kb.storeF32(arith::MulFOp::create(b, A, inv), oOut, kb.add(kb.mul(headRow, kb.c(s.d)), e));
+    b.setInsertionPointToStart(&ifSingle.getElseRegion().front());
+    Value rowIdx = kb.add(kb.mul(headRow, splitsV), split);
     memref::StoreOp::create(b, A, accOut, ValueRange{kb.add(kb.mul(rowIdx, kb.c(s.d)), e)});
     auto ifE0 = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, e, kb.c(0)), false);
-    OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifE0.getThenRegion().front());
     memref::StoreOp::create(b, M, mlOut, ValueRange{kb.mul(rowIdx, kb.c(2))});
     memref::StoreOp::create(b, L, mlOut, ValueRange{kb.add(kb.mul(rowIdx, kb.c(2)), kb.c(1))});
@@ -404,7 +416,9 @@ LogicalResult buildMerge(Operation *op, PlanContext &ctx, const DecodeShape &s,
   kb.addI64(splits);
   kb.addI64("(" + batch + ")*" + std::to_string(s.hq));
   const int64_t warps = 4;
-  kb.begin(warps * 32, "cdiv((" + batch + ")*" + std::to_string(s.hq) + "," + std::to_string(warps) + ")");
+  // Not launched at all with a single split (the partial kernel wrote o).
+  kb.begin(warps * 32, "cdiv((" + batch + ")*" + std::to_string(s.hq) + "," +
+                           std::to_string(warps) + ")*min(max(" + splits + "-1,0),1)");
   ImplicitLocOpBuilder &b = kb.b();
   Value accV = kb.arg(0), mlV = kb.arg(1), o = kb.arg(2);
   Value splitsV = kb.toIndex(kb.arg(3)), rows = kb.toIndex(kb.arg(4));
@@ -482,8 +496,11 @@ LogicalResult mlir::ds::lowerDecode(Operation *op, PlanContext &ctx) {
     s.d = dimOf(acc, 3);
     const BufferRef &accBuf = ctx.buffer(acc), &mlBuf = ctx.buffer(merge.getMl());
     std::string batch = accBuf.dims[0], splits = accBuf.dims[2];
+    // o was placed by the partial's lowering (which writes it itself with a single split).
     const BufferRef &out =
-        ctx.place(merge.getO(), {batch, std::to_string(s.hq), std::to_string(s.d)});
+        ctx.hasBuffer(merge.getO())
+            ? ctx.buffer(merge.getO())
+            : ctx.place(merge.getO(), {batch, std::to_string(s.hq), std::to_string(s.d)});
     return buildMerge(op, ctx, s, out, accBuf, mlBuf, splits, batch);
   }
   auto partial = cast<DecodePartialOp>(op);
@@ -519,11 +536,12 @@ LogicalResult mlir::ds::lowerDecode(Operation *op, PlanContext &ctx) {
   s.rows = perHead ? s.hq : s.hkv;
   s.groupHeads = perHead ? 1 : s.hq / s.hkv;
 
-  // Splits chosen at launch from the real sizes: about 4 CTAs per SM (the config's cap is SMs / 4,
-  // so 16 * cap = 4 * SMs: one wave of the 4 CTAs of 128 registers per thread an SM holds),
-  // rounded down, at most 8 * cap, at least `block_tokens` positions each. (Measured on an H100,
-  // DS B = 8 k = 1024: 5 splits (2.4 waves) 65.2 us, 4 (1.9 waves) 62.8 us, 2 (one wave) 61.4 us;
-  // dense B = 8 N = 16384: 720, 703, 700 us.)
+  // Splits chosen at launch from the real sizes: about 2 CTAs per SM (the config's cap is SMs / 4,
+  // so 8 * cap = 2 * SMs: one wave of the 2 CTAs of 8 warps and 128 registers per thread an SM
+  // holds), rounded down, at most 8 * cap, at least `block_tokens` positions each. With a single
+  // split the partial kernel writes o and the merge is not launched. (Measured on an H100, DS
+  // B = 8 k = 1024 end to end: 4 warps x 4 splits 88.4 us, 4 warps x 2 splits 85.4 us, 8 warps x
+  // 1 split 83.1 us; dense B = 8 N = 16384: 706, 700, 694 us.)
   std::string batch = dimExpr(ctx, q, 0);
   std::string walkLen =
       s.walk == Walk::Dense
@@ -531,7 +549,7 @@ LogicalResult mlir::ds::lowerDecode(Operation *op, PlanContext &ctx) {
           : std::to_string(std::max(s.walk == Walk::Tokens ? s.selLen : s.selLen * s.pageSize,
                                     s.denseBelow));
   int64_t bt = cfg->getBlockTokens(), cap = cfg->getSplits();
-  std::string want = "max(1,min(" + std::to_string(cap * 8) + ",(" + std::to_string(cap * 16) +
+  std::string want = "max(1,min(" + std::to_string(cap * 8) + ",(" + std::to_string(cap * 8) +
                      ")/((" + batch + ")*" + std::to_string(s.rows) + ")))";
   std::string splits0 = ctx.addSymbol("splits", "max(1,min(" + want + ",cdiv(" + walkLen + "," +
                                                     std::to_string(bt) + ")))");
@@ -541,7 +559,15 @@ LogicalResult mlir::ds::lowerDecode(Operation *op, PlanContext &ctx) {
   std::string chunk = ctx.addSymbol("chunk", "max(1,cdiv(" + walkLen + "," + splits0 + "))");
   std::string splits = ctx.addSymbol("splits", "max(1,cdiv(" + walkLen + "," + chunk + "))");
   std::string hq = std::to_string(s.hq);
-  const BufferRef &acc = ctx.place(partial.getAcc(), {batch, hq, splits, std::to_string(s.d)});
-  const BufferRef &ml = ctx.place(partial.getMl(), {batch, hq, splits, "2"});
-  return buildPartial(op, ctx, s, operands, acc, ml, splits, chunk, batch);
+  BufferRef acc = ctx.place(partial.getAcc(), {batch, hq, splits, std::to_string(s.d)});
+  BufferRef ml = ctx.place(partial.getMl(), {batch, hq, splits, "2"});
+  // The merge's o, placed now: with a single split the partial kernel writes it.
+  DecodeMergeOp merge;
+  for (Operation *user : partial.getAcc().getUsers())
+    if (auto m = dyn_cast<DecodeMergeOp>(user); m && m.getMl() == partial.getMl())
+      merge = m;
+  if (!merge)
+    return op->emitOpError("GPU lowering needs the decode_merge of this partial");
+  BufferRef out = ctx.place(merge.getO(), {batch, hq, std::to_string(s.d)});
+  return buildPartial(op, ctx, s, operands, acc, ml, out, splits, chunk, batch);
 }

@@ -55,11 +55,11 @@ KernelConfigAttr mlir::ds::chooseKernelConfig(Operation *op, const TargetInfo &t
   return llvm::TypeSwitch<Operation *, KernelConfigAttr>(op)
       .Case<DenseDecodeOp>([&](auto d) {
         int64_t hd = dimOf(d.getQ(), 2);
-        return KernelConfigAttr::get(ctx, 64, 4, splitsCap, 2, vectorFor(hd, elemBytes(d.getQ())));
+        return KernelConfigAttr::get(ctx, 64, 8, splitsCap, 2, vectorFor(hd, elemBytes(d.getQ())));
       })
       .Case<SparseDecodeOp, DecodePartialOp>([&](auto d) {
         int64_t hd = dimOf(d.getQ(), 2);
-        return KernelConfigAttr::get(ctx, 64, 4, splitsCap, 2, vectorFor(hd, elemBytes(d.getQ())));
+        return KernelConfigAttr::get(ctx, 64, 8, splitsCap, 2, vectorFor(hd, elemBytes(d.getQ())));
       })
       .Case<LabelScoreOp>([&](auto s) {
         int64_t r = dimOf(s.getQLabel(), 2);

@@ -1,13 +1,16 @@
 // RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1})' | FileCheck %s
 // RUN: ds-opt %s --ds-to-ptx | FileCheck %s --check-prefix=PTX
 
-// Dense decode, GQA 32/8: one partial kernel whose CTAs walk a kv head for its 4 query heads, then
-// the merge; the split count is a plan symbol chosen from the batch at launch.
+// Dense decode, GQA 32/8: one partial kernel (8 warps) whose CTAs walk a kv head for its 4 query
+// heads, then the merge; the split count is a plan symbol chosen from the batch at launch (about
+// 2 CTAs per SM). With one split the partial kernel writes o itself (its last buffer parameter)
+// and the merge's grid is 0: not launched.
 // CHECK-LABEL: func.func @dense
 // CHECK-SAME: ds.plan
-// CHECK-SAME: name = "dense_decode_partial_{{[0-9]+}}"
-// CHECK-SAME: name = "dense_decode_merge_{{[0-9]+}}"
-// CHECK-SAME: symbols = [{{.*}}"splits{{[0-9]+}} expr max(1,min(max(1,min(264,(528)/((q_d0)*8))),cdiv((arg3_d1)*16,64)))"
+// CHECK-SAME: block = ["256", "1", "1"], grid = ["(q_d0)*8", "splits{{[0-9]+}}", "1"], name = "dense_decode_partial_{{[0-9]+}}"
+// CHECK-SAME: "ptr arg 5", "ptr arg 5", "i64 0", "i64 (q_d0)*(32)*(128)"
+// CHECK-SAME: grid = ["cdiv((q_d0)*32,4)*min(max(splits{{[0-9]+}}-1,0),1)", "1", "1"], name = "dense_decode_merge_{{[0-9]+}}"
+// CHECK-SAME: symbols = [{{.*}}"splits{{[0-9]+}} expr max(1,min(max(1,min(264,(264)/((q_d0)*8))),cdiv((arg3_d1)*16,64)))"
 // CHECK-SAME: "chunk{{[0-9]+}} expr
 func.func @dense(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %k: tensor<?x16x8x128xbf16>, %v: tensor<?x16x8x128xbf16>,
                  %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x32x128xbf16> {

@@ -15,13 +15,13 @@
 // BADSM: {{.*}}select-kernel-config.mlir:{{[0-9]+}}:{{[0-9]+}}: error: ds-select-kernel-config: option 'sm-count' must be >= 1
 // BADSM-NOT: {{^}}module
 
-// Decode attention: 64 tokens per block, 4 warps, splits = max(1, sm_count / 4), 2 stages,
+// Decode attention: 64 tokens per block, 8 warps, splits = max(1, sm_count / 4), 2 stages,
 // 16-byte vectors along the head dim (narrowed to the widest power of two dividing it).
 
 // CHECK-LABEL: func.func @dense_decode
-// SM132:         ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 33, stages = 2, vector_width = 8>
-// SM64:          ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 16, stages = 2, vector_width = 8>
-// SM3:           ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 2, vector_width = 8>
+// SM132:         ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 33, stages = 2, vector_width = 8>
+// SM64:          ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 16, stages = 2, vector_width = 8>
+// SM3:           ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 1, stages = 2, vector_width = 8>
 // CHECK-SAME:      scale = 0.0883883461 : f32
 func.func @dense_decode(%q: tensor<?x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, %v: tensor<?x16x8x128xbf16>,
                         %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x32x128xbf16> {
@@ -32,9 +32,9 @@ func.func @dense_decode(%q: tensor<?x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, 
 
 // Head dim 36 (bf16): 8 elements do not divide it, 4 do.
 // CHECK-LABEL: func.func @dense_decode_odd_head_dim
-// SM132:         ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 33, stages = 2, vector_width = 4>
-// SM64:          ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 16, stages = 2, vector_width = 4>
-// SM3:           ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 2, vector_width = 4>
+// SM132:         ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 33, stages = 2, vector_width = 4>
+// SM64:          ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 16, stages = 2, vector_width = 4>
+// SM3:           ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 1, stages = 2, vector_width = 4>
 func.func @dense_decode_odd_head_dim(%q: tensor<?x4x36xbf16>, %k: tensor<?x1x4x36xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x4x36xbf16> {
   %o = ds.dense_decode %q, %k, %k, %pt, %sl {scale = 0.125 : f32}
       : (tensor<?x4x36xbf16>, tensor<?x1x4x36xbf16>, tensor<?x1x4x36xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x4x36xbf16>
@@ -42,9 +42,9 @@ func.func @dense_decode_odd_head_dim(%q: tensor<?x4x36xbf16>, %k: tensor<?x1x4x3
 }
 
 // CHECK-LABEL: func.func @sparse_decode
-// SM132:         ds.sparse_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 33, stages = 2, vector_width = 8>
-// SM64:          ds.sparse_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 16, stages = 2, vector_width = 8>
-// SM3:           ds.sparse_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 2, vector_width = 8>
+// SM132:         ds.sparse_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 33, stages = 2, vector_width = 8>
+// SM64:          ds.sparse_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 16, stages = 2, vector_width = 8>
+// SM3:           ds.sparse_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 1, stages = 2, vector_width = 8>
 // CHECK-SAME:      granularity = #ds.granularity<page>
 func.func @sparse_decode(%q: tensor<?x32x64xf16>, %k: tensor<?x16x8x64xf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>,
                          %idx: tensor<?x8x16xi32>) -> tensor<?x32x64xf16> {
