@@ -37,6 +37,7 @@ struct DecodeShape {
   bool hasWeights;
   float scale, softCap;
   int64_t warps;
+  bool directOut = false; // a single split writes o (its merge is then not launched)
 };
 
 int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
@@ -385,7 +386,9 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
     Value h = kb.add(h0, j);
     Value headRow = kb.add(kb.mul(bIdx, kb.c(s.hq)), h);
     // One split: o = A / L straight away (the plan skips the merge). Else the split's partial.
-    Value single = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, splitsV, kb.c(1));
+    Value single = s.directOut
+                       ? Value(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, splitsV, kb.c(1)))
+                       : Value(arith::ConstantIntOp::create(b, 0, 1));
     auto ifSingle = scf::IfOp::create(b, single, true);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifSingle.getThenRegion().front());
@@ -566,8 +569,8 @@ LogicalResult mlir::ds::lowerDecode(Operation *op, PlanContext &ctx) {
   for (Operation *user : partial.getAcc().getUsers())
     if (auto m = dyn_cast<DecodeMergeOp>(user); m && m.getMl() == partial.getMl())
       merge = m;
-  if (!merge)
-    return op->emitOpError("GPU lowering needs the decode_merge of this partial");
-  BufferRef out = ctx.place(merge.getO(), {batch, hq, std::to_string(s.d)});
+  // Without a merge (partials used otherwise) the kernel always writes the partials.
+  s.directOut = static_cast<bool>(merge);
+  BufferRef out = merge ? ctx.place(merge.getO(), {batch, hq, std::to_string(s.d)}) : acc;
   return buildPartial(op, ctx, s, operands, acc, ml, out, splits, chunk, batch);
 }

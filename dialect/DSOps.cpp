@@ -279,7 +279,7 @@ LogicalResult TopKOp::verify() {
       .same(getScores(), "scores", 1, getIndices(), "result", 1);
   c.is(getIndices(), "result", 2, getK(), "k");
   int64_t n = ShapeCheck::dim(getScores(), 2);
-  c.require(ShapedType::isDynamic(n) || getK() <= n,
+  c.require(ShapedType::isDynamic(n) || static_cast<int64_t>(getK()) <= n,
             "attribute 'k' (" + Twine(getK()) + ") must be <= scores dim 2 (" + Twine(n) + ")");
   return c.result();
 }

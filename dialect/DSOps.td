@@ -328,7 +328,12 @@ def DS_LinearAttnPrefillOp : DS_TensorOp<"linear_attn_prefill"> {
     `S_t = exp(-slopes[h]) S_{t-1} + k_t^T v_t`, `o_t = q_t S_t`. The final state is written back
     to the slot. It is computed in chunks of `chunk_size` tokens (intra-chunk masked matmul,
     inter-chunk state matmul). With `keep_intermediate`, `intermediate[t]` is the state after
-    token `t` (speculative verify). Requests whose slot is outside `[0, slots)` are skipped.
+    token `t` (speculative verify). Bounds: request `b` owns
+    `[clamp(cu_seqlens[b], 0, T), clamp(cu_seqlens[b+1], start, T))`; a request whose slot is
+    outside `[0, slots)` gets `o = 0` (and `intermediate = 0`) and no state is read or written.
+    The GPU lowering runs the chunked tensor-core kernel for `d` in {64, 128}, `e` a multiple of
+    64 and a config of 64-token chunks over 4 warps (the default), else (and with
+    `keep_intermediate`) a recurrent kernel.
   }];
   let arguments = (ins DS_DataTensor:$q, DS_DataTensor:$k, DS_DataTensor:$v, DS_F32Tensor:$slopes,
                        DS_IndexTensor:$cu_seqlens, DS_F32Tensor:$states,

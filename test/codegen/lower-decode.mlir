@@ -42,3 +42,4 @@ func.func @sparse(%q: tensor<?x32x64xf16>, %k: tensor<?x1x8x64xf16>, %v: tensor<
 // PTX-SAME: dense_decode_partial
 // PTX-SAME: ld.global.v4
 // PTX-SAME: ex2.approx.ftz.f32
+
