@@ -19,6 +19,41 @@ constexpr int64_t kRowUnroll = 8; // rows whose loads are issued together (8: 72
 int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
 } // namespace
 
+void mlir::ds::emitLinearAttnOutput(KernelBuilder &kb, Value acc, Value col,
+                                    int64_t lanesPerRow, int64_t warps, int64_t e, Value smem,
+                                    Value o, Value oBase) {
+  ImplicitLocOpBuilder &b = kb.b();
+  const int64_t n = cast<VectorType>(acc.getType()).getNumElements();
+  Value lane = kb.lane(), warp = kb.warpId(), tid = kb.threadId();
+  for (int64_t off = lanesPerRow; off < 32; off *= 2) {
+    Value sh = acc;
+    for (int64_t i = 0; i < n; ++i) {
+      Value x = vector::ExtractOp::create(b, acc, ArrayRef<int64_t>{i});
+      Value y = gpu::ShuffleOp::create(b, x, kb.ci32(off), kb.ci32(32), gpu::ShuffleMode::XOR)
+                    .getShuffleResult();
+      sh = vector::InsertOp::create(b, arith::AddFOp::create(b, x, y), sh, ArrayRef<int64_t>{i});
+    }
+    acc = sh;
+  }
+  auto lead = scf::IfOp::create(
+      b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, lane, kb.c(lanesPerRow)), false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&lead.getThenRegion().front());
+    vector::StoreOp::create(b, acc, smem, ValueRange{kb.add(kb.mul(warp, kb.c(e)), col)});
+  }
+  gpu::BarrierOp::create(b);
+  auto fin = scf::IfOp::create(
+      b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tid, kb.c(e)), false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&fin.getThenRegion().front());
+  Value sum = kb.cf32(0.0f);
+  for (int64_t w = 0; w < warps; ++w)
+    sum = arith::AddFOp::create(
+        b, sum, memref::LoadOp::create(b, smem, ValueRange{kb.add(kb.c(w * e), tid)}));
+  kb.storeF32(sum, o, kb.add(oBase, tid));
+}
+
 LogicalResult mlir::ds::lowerLinearAttn(Operation *op, PlanContext &ctx) {
   auto dec = dyn_cast<LinearAttnDecodeOp>(op);
   if (!dec)
@@ -50,7 +85,7 @@ LogicalResult mlir::ds::lowerLinearAttn(Operation *op, PlanContext &ctx) {
 
   Value bh = kb.blockId(gpu::Dimension::x);
   Value bIdx = kb.div(bh, kb.c(h)), head = kb.rem(bh, kb.c(h));
-  Value tid = kb.threadId(), lane = kb.lane(), warp = kb.warpId();
+  Value lane = kb.lane(), warp = kb.warpId();
   Value col = kb.mul(kb.rem(lane, kb.c(lanesPerRow)), kb.c(kVecE));
   Value rowInStep = kb.div(lane, kb.c(lanesPerRow));
   Value slot = memref::LoadOp::create(b, slotM, ValueRange{bIdx});
@@ -109,35 +144,8 @@ LogicalResult mlir::ds::lowerLinearAttn(Operation *op, PlanContext &ctx) {
     scf::YieldOp::create(b, ValueRange{zero});
   }
   acc = ifSlot.getResult(0);
-  // Sum the partial o of the row groups in a warp (lanes with the same column), then of the
-  // warps in shared memory.
-  for (int64_t off = lanesPerRow; off < 32; off *= 2) {
-    Value sh = acc;
-    for (int64_t i = 0; i < kVecE; ++i) {
-      Value x = vector::ExtractOp::create(b, acc, i);
-      Value y = gpu::ShuffleOp::create(b, x, kb.ci32(off), kb.ci32(32), gpu::ShuffleMode::XOR)
-                    .getShuffleResult();
-      sh = vector::InsertOp::create(b, arith::AddFOp::create(b, x, y), sh, i);
-    }
-    acc = sh;
-  }
-  Value smem = kb.addShared(f32, kWarps * e);
-  auto lead = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, lane, kb.c(lanesPerRow)), false);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&lead.getThenRegion().front());
-    vector::StoreOp::create(b, acc, smem, ValueRange{kb.add(kb.mul(warp, kb.c(e)), col)});
-  }
-  gpu::BarrierOp::create(b);
-  auto fin = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tid, kb.c(e)), false);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&fin.getThenRegion().front());
-    Value sum = kb.cf32(0.0f);
-    for (int64_t w = 0; w < kWarps; ++w)
-      sum = arith::AddFOp::create(b, sum, memref::LoadOp::create(b, smem, ValueRange{kb.add(kb.c(w * e), tid)}));
-    kb.storeF32(sum, oM, kb.add(kb.mul(bh, kb.c(e)), tid));
-  }
+  emitLinearAttnOutput(kb, acc, col, lanesPerRow, kWarps, e, kb.addShared(f32, kWarps * e), oM,
+                       kb.mul(bh, kb.c(e)));
   ctx.addLaunch(kb.finish());
   return success();
 }

@@ -510,7 +510,7 @@ LogicalResult buildRecurrent(LinearAttnPrefillOp op, PlanContext &ctx, const Buf
 
   Value bh = kb.blockId(gpu::Dimension::x);
   Value head = kb.rem(bh, kb.c(h)), req = kb.div(bh, kb.c(h));
-  Value tid = kb.threadId(), lane = kb.lane(), warp = kb.warpId();
+  Value lane = kb.lane(), warp = kb.warpId();
   Value col = kb.mul(kb.rem(lane, kb.c(lanesPerRow)), kb.c(kVecE));
   Value first = kb.add(kb.mul(warp, kb.c(rowsPerStep)), kb.div(lane, kb.c(lanesPerRow)));
   Request r = loadRequest(kb, cuM, cuLen, slotM, initM, req, tokensI32, numSlots);
@@ -572,35 +572,7 @@ LogicalResult buildRecurrent(LinearAttnPrefillOp op, PlanContext &ctx, const Buf
       }
     }
     // o_t: the row groups of a warp, then the warps, summed in shared memory.
-    for (int64_t off = lanesPerRow; off < 32; off *= 2) {
-      Value sh = acc;
-      for (int64_t i = 0; i < kVecE; ++i) {
-        Value x = vector::ExtractOp::create(b, acc, ArrayRef<int64_t>{i});
-        Value y = gpu::ShuffleOp::create(b, x, kb.ci32(off), kb.ci32(32), gpu::ShuffleMode::XOR)
-                      .getShuffleResult();
-        sh = vector::InsertOp::create(b, arith::AddFOp::create(b, x, y), sh, ArrayRef<int64_t>{i});
-      }
-      acc = sh;
-    }
-    auto lead = scf::IfOp::create(
-        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, lane, kb.c(lanesPerRow)), false);
-    {
-      OpBuilder::InsertionGuard g2(b);
-      b.setInsertionPointToStart(&lead.getThenRegion().front());
-      vector::StoreOp::create(b, acc, red, ValueRange{kb.add(kb.mul(warp, kb.c(e)), col)});
-    }
-    gpu::BarrierOp::create(b);
-    auto fin = scf::IfOp::create(
-        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tid, kb.c(e)), false);
-    {
-      OpBuilder::InsertionGuard g2(b);
-      b.setInsertionPointToStart(&fin.getThenRegion().front());
-      Value sum = kb.cf32(0.0f);
-      for (int64_t w = 0; w < kRecWarps; ++w)
-        sum = arith::AddFOp::create(b, sum,
-                                    memref::LoadOp::create(b, red, ValueRange{kb.add(kb.c(w * e), tid)}));
-      kb.storeF32(sum, oM, kb.add(vBase, tid));
-    }
+    emitLinearAttnOutput(kb, acc, col, lanesPerRow, kRecWarps, e, red, oM, vBase);
     gpu::BarrierOp::create(b);
     scf::YieldOp::create(b, s);
   }

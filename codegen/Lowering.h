@@ -71,6 +71,13 @@ LogicalResult lowerDecode(Operation *op, PlanContext &ctx);    // sparse_decode,
 LogicalResult lowerLinearAttn(Operation *op, PlanContext &ctx); // linear_attn_decode
 LogicalResult lowerLinearAttnPrefill(Operation *op, PlanContext &ctx); // linear_attn_prefill
 
+/// Linear attention's o = q S reduction, shared by the decode and the recurrent prefill kernels:
+/// each thread holds a partial o (vector<4xf32>, columns `col`..`col + 3`) of its rows; the row
+/// groups of a warp (lanes `lanesPerRow` apart) are summed with shuffles, the warps in `smem`
+/// (warps * e floats), and threads t < e store o[oBase + t]. Ends after its barrier.
+void emitLinearAttnOutput(KernelBuilder &kb, Value acc, Value col, int64_t lanesPerRow,
+                          int64_t warps, int64_t e, Value smem, Value o, Value oBase);
+
 } // namespace ds
 } // namespace mlir
 

@@ -197,10 +197,10 @@ void RadixSelect::select(Value scores, Value rowBase, Value len, int64_t selK, V
   auto toI32 = [&](Value idx) { return arith::IndexCastOp::create(b, i32, idx).getResult(); };
   if (!firstDigitCounted)
     zeroCounters();
-  Value tid = kb.threadId(), lane = kb.lane(), warp = kb.warpId();
+  Value tid = kb.threadId();
   Value prefix = kb.ci32(0), mask = kb.ci32(0), kRem = kb.ci32(selK), above = kb.ci32(0);
   for (const Digit &dg : kDigits) {
-    const int64_t bins = int64_t(1) << dg.bits, per = bins / threads;
+    const int64_t bins = int64_t(1) << dg.bits;
     if (!firstDigitCounted || &dg != &kDigits[0]) {
       forRange(b, tid, kb.c(bins), kb.c(threads), [&](Value i) { store(b, kb.ci32(0), hist, i); });
       gpu::BarrierOp::create(b);
@@ -223,21 +223,26 @@ void RadixSelect::select(Value scores, Value rowBase, Value len, int64_t selK, V
   // Threshold T = prefix; `above` keys > T, `kRem` ties to take.
   Value T = prefix, need = kRem, aboveIdx = kb.toIndex(above);
   forEachKey(scores, rowBase, len, [&](Value i, Value key) {
-    Value i32v = toI32(i);
-    auto ifAbove = scf::IfOp::create(b, cmp(b, arith::CmpIPredicate::ugt, key, T), true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifAbove.getThenRegion().front());
-    Value p = atomicAdd(kb, misc, kb.c(kGreaterSlot));
-    store(b, i32v, out, kb.add(outBase, kb.toIndex(p)));
-    b.setInsertionPointToStart(&ifAbove.getElseRegion().front());
-    Value tie = cmp(b, arith::CmpIPredicate::eq, key, T);
-    // Skip the atomic once all ties are taken (the counter only grows).
-    Value seen = load(b, misc, kb.c(kTieSlot));
-    ifThen(b, arith::AndIOp::create(b, tie, cmp(b, arith::CmpIPredicate::slt, seen, need)), [&] {
-      Value q = atomicAdd(kb, misc, kb.c(kTieSlot));
-      ifThen(b, cmp(b, arith::CmpIPredicate::slt, q, need), [&] {
-        store(b, i32v, out, kb.add(outBase, kb.add(aboveIdx, kb.toIndex(q))));
-      });
+    writeSelected(toI32(i), key, T, need, aboveIdx, out, outBase);
+  });
+}
+
+void RadixSelect::writeSelected(Value pos, Value key, Value T, Value need, Value aboveIdx,
+                                Value out, Value outBase) {
+  ImplicitLocOpBuilder &b = kb.b();
+  auto ifAbove = scf::IfOp::create(b, cmp(b, arith::CmpIPredicate::ugt, key, T), true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&ifAbove.getThenRegion().front());
+  Value p = atomicAdd(kb, misc, kb.c(kGreaterSlot));
+  store(b, pos, out, kb.add(outBase, kb.toIndex(p)));
+  b.setInsertionPointToStart(&ifAbove.getElseRegion().front());
+  Value tie = cmp(b, arith::CmpIPredicate::eq, key, T);
+  // Skip the atomic once all ties are taken (the counter only grows).
+  Value seen = load(b, misc, kb.c(kTieSlot));
+  ifThen(b, arith::AndIOp::create(b, tie, cmp(b, arith::CmpIPredicate::slt, seen, need)), [&] {
+    Value q = atomicAdd(kb, misc, kb.c(kTieSlot));
+    ifThen(b, cmp(b, arith::CmpIPredicate::slt, q, need), [&] {
+      store(b, pos, out, kb.add(outBase, kb.add(aboveIdx, kb.toIndex(q))));
     });
   });
 }
@@ -326,20 +331,7 @@ void RadixSelect::selectCompacted(Value scores, Value rowBase, Value len, int64_
   Value need = arith::SubIOp::create(b, kRem, gr3);
   Value aboveIdx = kb.toIndex(arith::AddIOp::create(b, above, gr3));
   overCandidates([&](Value i32v, Value key) {
-    auto ifGt = scf::IfOp::create(b, cmp(b, arith::CmpIPredicate::ugt, key, T), true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifGt.getThenRegion().front());
-    Value p = atomicAdd(kb, misc, kb.c(kGreaterSlot));
-    store(b, i32v, out, kb.add(outBase, kb.toIndex(p)));
-    b.setInsertionPointToStart(&ifGt.getElseRegion().front());
-    Value tie = cmp(b, arith::CmpIPredicate::eq, key, T);
-    Value seen = load(b, misc, kb.c(kTieSlot));
-    ifThen(b, arith::AndIOp::create(b, tie, cmp(b, arith::CmpIPredicate::slt, seen, need)), [&] {
-      Value q = atomicAdd(kb, misc, kb.c(kTieSlot));
-      ifThen(b, cmp(b, arith::CmpIPredicate::slt, q, need), [&] {
-        store(b, i32v, out, kb.add(outBase, kb.add(aboveIdx, kb.toIndex(q))));
-      });
-    });
+    writeSelected(i32v, key, T, need, aboveIdx, out, outBase);
   });
 }
 

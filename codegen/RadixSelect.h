@@ -57,6 +57,10 @@ private:
   /// kRem-th largest key and how many keys lie in the bins above it (uniform values).
   std::pair<Value, Value> chooseDigit(int64_t bins, Value kRem);
   Value loadScore(Value scores, Value rowBase, Value i);
+  /// The write pass's step for one key at position `pos` (i32): above the threshold T at the next
+  /// slot of the > T counter, a tie at [aboveIdx, aboveIdx + need) while ties are still needed.
+  void writeSelected(Value pos, Value key, Value T, Value need, Value aboveIdx, Value out,
+                     Value outBase);
   Spill spill;
   /// body(i, key) for every position i < len of the row, kUnroll loads issued first.
   void forEachKey(Value scores, Value rowBase, Value len,

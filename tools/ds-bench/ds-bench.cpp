@@ -125,6 +125,24 @@ struct Row {
   double flops = 0; ///< useful floating-point operations (0: not reported)
 };
 
+/// Times every kernel of `pipeline` alone (when there are several), then the whole pipeline.
+void timeStages(const rt::Pipeline &pipeline, const std::vector<rt::TensorArg> &args,
+                Timer &timer, int warmup, int iters, Row &row) {
+  rt::OwnedWorkspace ws = check(rt::OwnedWorkspace::allocate(pipeline, args), "workspace");
+  const auto &kernels = pipeline.bundle().kernels;
+  if (kernels.size() > 1)
+    for (size_t i = 0; i < kernels.size(); ++i) {
+      double us = timer.medianUs(
+          [&] { check(pipeline.launchKernels(args, ws.get(), nullptr, i, i + 1), "launch"); },
+          warmup, iters);
+      row.stages.push_back({kernels[i].name, us});
+    }
+  row.totalUs = timer.medianUs([&] { check(pipeline.launch(args, ws.get(), nullptr), "launch"); },
+                               warmup, iters);
+  if (kernels.size() == 1)
+    row.stages.push_back({kernels[0].name, row.totalUs});
+}
+
 /// Linear-attention prefill: B requests of N tokens each, packed (T = B N), one state slot each,
 /// has_initial_state = 0 unless --initial. Useful work: per token and head k^T v into the state
 /// and q S out, 4 d e flops. Bytes: q, k, v, o once (16-bit) plus the f32 states written (and
@@ -172,21 +190,8 @@ Row runLinearAttnPrefill(const rt::Context &ctx, jit::JIT &jit, Timer &timer, co
   const double stateBytes = 1.0 * B * H * d * e * 4;
   row.bytes = 1.0 * T * H * (2 * d + 2 * e) * 2 + stateBytes * (s.initial ? 2 : 1);
   row.flops = 4.0 * T * H * d * e;
-  rt::OwnedWorkspace ws = check(rt::OwnedWorkspace::allocate(*pipeline, args), "workspace");
-  // Every stage alone (repeating one kernel only rewrites the states and o), then the whole
-  // pipeline.
-  const auto &kernels = pipeline->bundle().kernels;
-  if (kernels.size() > 1)
-    for (size_t i = 0; i < kernels.size(); ++i) {
-      double us = timer.medianUs(
-          [&] { check(pipeline->launchKernels(args, ws.get(), nullptr, i, i + 1), "launch"); },
-          warmup, iters);
-      row.stages.push_back({kernels[i].name, us});
-    }
-  row.totalUs = timer.medianUs([&] { check(pipeline->launch(args, ws.get(), nullptr), "launch"); },
-                               warmup, iters);
-  if (kernels.size() == 1)
-    row.stages.push_back({kernels[0].name, row.totalUs});
+  // Repeating one kernel only rewrites the states and o.
+  timeStages(*pipeline, args, timer, warmup, iters, row);
   return row;
 }
 
@@ -299,16 +304,7 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
     row.bytes = 1.0 * s.B * s.hkv * s.N * s.r * 2 +
                 2.0 * s.B * hsel * std::min(s.k, s.N) * s.d * 2 + qo;
   }
-  rt::OwnedWorkspace ws = check(rt::OwnedWorkspace::allocate(*pipeline, args), "workspace");
-  const auto &kernels = pipeline->bundle().kernels;
-  for (size_t i = 0; i < kernels.size(); ++i) {
-    double us = timer.medianUs(
-        [&] { check(pipeline->launchKernels(args, ws.get(), nullptr, i, i + 1), "launch"); },
-        warmup, iters);
-    row.stages.push_back({kernels[i].name, us});
-  }
-  row.totalUs = timer.medianUs([&] { check(pipeline->launch(args, ws.get(), nullptr), "launch"); },
-                               warmup, iters);
+  timeStages(*pipeline, args, timer, warmup, iters, row);
   return row;
 }
 
