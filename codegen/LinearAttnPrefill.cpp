@@ -41,7 +41,7 @@ int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).
 /// for bf16 (as NVVM's mma takes it), a vector<2xf16> for f16.
 class Mma {
 public:
-  Mma(KernelBuilder &kb, Type elem) : kb(kb), b(kb.b()), elem(elem), bf16(elem.isBF16()) {}
+  Mma(KernelBuilder &kb, Type elem) : b(kb.b()), elem(elem), bf16(elem.isBF16()) {}
 
   /// ldmatrix of `tiles` 8x8 tiles from shared memory at this lane's element offset.
   SmallVector<Value> ldsm(Value smem, Value off, int64_t tiles, bool trans) {
@@ -94,7 +94,6 @@ private:
     return vector::BitCastOp::create(b, VectorType::get({2}, elem), v);
   }
 
-  KernelBuilder &kb;
   ImplicitLocOpBuilder &b;
   Type elem;
   bool bf16;

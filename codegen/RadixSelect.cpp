@@ -1,5 +1,7 @@
 #include "codegen/RadixSelect.h"
 
+#include <algorithm>
+
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -44,6 +46,13 @@ Value atomicAdd(KernelBuilder &kb, Value memref, Value i) {
                                      ValueRange{i});
 }
 } // namespace
+
+int64_t mlir::ds::radixSelectThreads(int64_t configWarps) {
+  int64_t warps = 1;
+  while (warps * 2 <= std::clamp<int64_t>(configWarps, 1, 32))
+    warps *= 2;
+  return warps * 32;
+}
 
 RadixSelect::RadixSelect(KernelBuilder &kb, int64_t threads)
     : kb(kb), threads(threads), warps(threads / 32) {
@@ -144,13 +153,17 @@ std::pair<Value, Value> RadixSelect::chooseDigit(int64_t bins, Value kRem) {
     counts.push_back(load(b, hist, kb.add(kb.mul(tid, kb.c(per)), kb.c(j))));
     run = arith::AddIOp::create(b, run, counts.back());
   }
-  Value incl = run;
-  for (int32_t off = 1; off < 32; off *= 2) {
-    Value other =
-        gpu::ShuffleOp::create(b, incl, off, 32, gpu::ShuffleMode::UP).getShuffleResult();
-    Value take = cmp(b, arith::CmpIPredicate::uge, lane, kb.c(off));
-    incl = arith::SelectOp::create(b, take, arith::AddIOp::create(b, incl, other), incl);
-  }
+  // Inclusive scan over the 32 lanes of a warp.
+  auto warpScan = [&](Value x) {
+    for (int32_t off = 1; off < 32; off *= 2) {
+      Value other =
+          gpu::ShuffleOp::create(b, x, off, 32, gpu::ShuffleMode::UP).getShuffleResult();
+      Value take = cmp(b, arith::CmpIPredicate::uge, lane, kb.c(off));
+      x = arith::SelectOp::create(b, take, arith::AddIOp::create(b, x, other), x);
+    }
+    return x;
+  };
+  Value incl = warpScan(run);
   ifThen(b, cmp(b, arith::CmpIPredicate::eq, lane, kb.c(31)),
          [&] { store(b, incl, warpSums, warp); });
   gpu::BarrierOp::create(b);
@@ -159,13 +172,7 @@ std::pair<Value, Value> RadixSelect::chooseDigit(int64_t bins, Value kRem) {
   Value laneOk = cmp(b, arith::CmpIPredicate::ult, lane, kb.c(warps));
   Value ws = load(b, warpSums, arith::SelectOp::create(b, laneOk, lane, kb.c(0)));
   ws = arith::SelectOp::create(b, laneOk, ws, kb.ci32(0));
-  Value wIncl = ws;
-  for (int32_t off = 1; off < 32; off *= 2) {
-    Value other =
-        gpu::ShuffleOp::create(b, wIncl, off, 32, gpu::ShuffleMode::UP).getShuffleResult();
-    Value take = cmp(b, arith::CmpIPredicate::uge, lane, kb.c(off));
-    wIncl = arith::SelectOp::create(b, take, arith::AddIOp::create(b, wIncl, other), wIncl);
-  }
+  Value wIncl = warpScan(ws);
   Value total = gpu::ShuffleOp::create(b, wIncl, kb.ci32(static_cast<int32_t>(warps - 1)),
                                        kb.ci32(32), gpu::ShuffleMode::IDX)
                     .getShuffleResult();
@@ -190,30 +197,27 @@ std::pair<Value, Value> RadixSelect::chooseDigit(int64_t bins, Value kRem) {
 }
 
 void RadixSelect::select(Value scores, Value rowBase, Value len, int64_t selK, Value out,
-                         Value outBase, bool firstDigitCounted, const Spill &spillRow) {
+                         Value outBase) {
   ImplicitLocOpBuilder &b = kb.b();
-  spill = spillRow;
+  spill = Spill();
   Type i32 = b.getI32Type();
   auto toI32 = [&](Value idx) { return arith::IndexCastOp::create(b, i32, idx).getResult(); };
-  if (!firstDigitCounted)
-    zeroCounters();
+  zeroCounters();
   Value tid = kb.threadId();
   Value prefix = kb.ci32(0), mask = kb.ci32(0), kRem = kb.ci32(selK), above = kb.ci32(0);
   for (const Digit &dg : kDigits) {
     const int64_t bins = int64_t(1) << dg.bits;
-    if (!firstDigitCounted || &dg != &kDigits[0]) {
-      forRange(b, tid, kb.c(bins), kb.c(threads), [&](Value i) { store(b, kb.ci32(0), hist, i); });
-      gpu::BarrierOp::create(b);
-      Value pfx = prefix, msk = mask;
-      forEachKey(scores, rowBase, len, [&](Value, Value key) {
-        Value match = cmp(b, arith::CmpIPredicate::eq, arith::AndIOp::create(b, key, msk), pfx);
-        ifThen(b, match, [&] {
-          Value d = arith::AndIOp::create(
-              b, arith::ShRUIOp::create(b, key, kb.ci32(dg.shift)), kb.ci32(bins - 1));
-          atomicAdd(kb, hist, kb.toIndex(d));
-        });
+    forRange(b, tid, kb.c(bins), kb.c(threads), [&](Value i) { store(b, kb.ci32(0), hist, i); });
+    gpu::BarrierOp::create(b);
+    Value pfx = prefix, msk = mask;
+    forEachKey(scores, rowBase, len, [&](Value, Value key) {
+      Value match = cmp(b, arith::CmpIPredicate::eq, arith::AndIOp::create(b, key, msk), pfx);
+      ifThen(b, match, [&] {
+        Value d = arith::AndIOp::create(
+            b, arith::ShRUIOp::create(b, key, kb.ci32(dg.shift)), kb.ci32(bins - 1));
+        atomicAdd(kb, hist, kb.toIndex(d));
       });
-    }
+    });
     auto [d, gr] = chooseDigit(bins, kRem);
     prefix = arith::OrIOp::create(b, prefix, arith::ShLIOp::create(b, d, kb.ci32(dg.shift)));
     mask = arith::OrIOp::create(b, mask, kb.ci32(static_cast<int32_t>((bins - 1) << dg.shift)));

@@ -19,6 +19,10 @@
 namespace mlir {
 namespace ds {
 
+/// The CTA size of a radix select for a config's `warps`: the largest power of two <= warps
+/// (clamped to 1..32), times 32.
+int64_t radixSelectThreads(int64_t configWarps);
+
 class RadixSelect {
 public:
   /// Adds the select's static shared memory (4096-bin i32 histogram, one i32 per warp, four
@@ -32,20 +36,19 @@ public:
   void clearFirstDigit();
   /// Counts `key` in the first digit's histogram (every key matches the empty prefix).
   void countFirstDigit(Value key);
-  /// Writes to `out[outBase + j]`, j < selK, the positions i of the selK largest
-  /// `scores[rowBase + i]`, i < len (len > selK, all indices `index`; scores a memref<?xf32> in
-  /// any memory space). With `firstDigitCounted` the caller has run clearFirstDigit() and
-  /// countFirstDigit() for every position (each thread for positions tid + m * threads). Every
-  /// thread of the CTA calls it (it has barriers).
   /// Positions >= `capacity` of a row whose first `capacity` scores are in `scores` (shared
   /// memory) live at spill[base + i - capacity] (global memory).
   struct Spill {
     Value buffer, base, capacity;
   };
-  void select(Value scores, Value rowBase, Value len, int64_t selK, Value out, Value outBase,
-              bool firstDigitCounted, const Spill &spill = {});
+  /// Writes to `out[outBase + j]`, j < selK, the positions i of the selK largest
+  /// `scores[rowBase + i]`, i < len (len > selK, all indices `index`; scores a memref<?xf32> in
+  /// any memory space): three digit passes over the row, then the write pass. Every thread of the
+  /// CTA calls it (it has barriers).
+  void select(Value scores, Value rowBase, Value len, int64_t selK, Value out, Value outBase);
 
-  /// select() with firstDigitCounted, over at most two passes of the row instead of three: after
+  /// select() after the caller ran clearFirstDigit() and countFirstDigit() for every position
+  /// (each thread for positions tid + m * threads), over one more pass of the row: after
   /// digit 1, one pass writes the keys above its bucket straight to `out` and appends the bucket's
   /// (key, position) pairs to `list` (shared memory, 2 * listCap i32); digit 3 and the final pass
   /// then walk the list, or the row again when the bucket overflowed it.

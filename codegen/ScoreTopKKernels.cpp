@@ -1,19 +1,21 @@
 // score_topk: label scoring fused with the top-k radix select, ONE kernel.
 //
-// One CTA of `warps * 32` threads per (request b, score row): grid B * Hs. A row with n_b <= k
-// needs no score (0..n_b-1, then -1). A longer row is scored straight into a per-row buffer
-// while the first radix digit's histogram is built (LabelScorer, U = `stages` tokens per thread
-// and step, thread `tid` scoring positions tid + m * threads), then RadixSelect's remaining
-// digit passes and its write pass read the scores back from that buffer (RadixSelect.h). The
-// buffer is the kernel's dynamic shared memory, min(N, C) floats with N = max_pages * P and
-// C = block_tokens of the config (48K floats on sm_90, kScoreSmemTokens); a longer row keeps its
-// first C scores there and the other n_b - C in its slice of a workspace [B, Hs, N - C] f32,
-// which the plan sizes 0 unless N > C. The choice is uniform per CTA, and both paths are built.
-// Each thread reads back only the positions it wrote, so the scores need no barrier of their
-// own; the barriers are the select's.
+// One CTA per (request b, score row): grid B * Hs. The plan holds two variants and launches one:
+// 512 threads (two CTAs per SM) for N <= 16384 and B * Hs >= 128, else `warps * 32` threads.
+// With `channels` the query labels are gathered from q (an absorbed ds.label_gather). A row with
+// n_b <= k needs no score (0..n_b-1, then -1). A longer row is scored straight into a per-row
+// buffer while the first radix digit's histogram is built (LabelScorer, U = `stages` tokens per
+// thread and step, thread `tid` scoring positions tid + m * threads), then
+// RadixSelect::selectCompacted reads the scores back once and finishes on its candidate list
+// (RadixSelect.h). The buffer is the kernel's dynamic shared memory, min(N, C) floats with
+// N = max_pages * P and C = block_tokens of the config (48K floats on sm_90, kScoreSmemTokens); a
+// longer row keeps its first C scores there and the other n_b - C in its slice of a workspace
+// [B, Hs, N - C] f32, which the plan sizes 0 unless N > C. Each thread reads back only the
+// positions it wrote, so the scores need no barrier of their own; the barriers are the select's.
 //
-// Shared memory: static 16 KB histogram (4096 i32) + warp sums + 4 counters (+ the q rows for
-// group_reduce = max with many heads), dynamic 4 * min(N, C) bytes.
+// Shared memory: static 16 KB histogram (4096 i32) + warp sums + 5 counters (+ the q rows for
+// group_reduce = max with many heads), dynamic 4 * min(N, C) bytes of scores + the 16 KB
+// candidate list.
 #include "codegen/LabelScoring.h"
 #include "codegen/Lowering.h"
 #include "codegen/RadixSelect.h"
@@ -150,10 +152,7 @@ LogicalResult mlir::ds::lowerScoreTopK(Operation *op, PlanContext &ctx) {
   const int64_t k = static_cast<int64_t>(fused.getK());
   if (k > (int64_t(1) << 30))
     return op->emitOpError("GPU lowering supports k < 2^30");
-  int64_t warps = 1;
-  while (warps * 2 <= std::clamp<int64_t>(cfg->getWarps(), 1, 32))
-    warps *= 2;
-  const int64_t threads = warps * 32;
+  const int64_t threads = radixSelectThreads(cfg->getWarps());
   const int64_t unroll = std::clamp<int64_t>(cfg->getStages(), 1, 8);
   const int64_t capacity = cfg->getBlockTokens();
   const int64_t rows = shape.rows(), pageSize = shape.pageSize;

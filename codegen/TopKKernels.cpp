@@ -23,10 +23,7 @@ LogicalResult mlir::ds::lowerTopK(Operation *op, PlanContext &ctx) {
   const bool keepLast = topk.getKeepLast();
   if (k > (int64_t(1) << 30))
     return op->emitOpError("GPU lowering supports k < 2^30");
-  int64_t warps = 1;
-  while (warps * 2 <= std::clamp<int64_t>(cfg->getWarps(), 1, 32))
-    warps *= 2;
-  const int64_t threads = warps * 32;
+  const int64_t threads = radixSelectThreads(cfg->getWarps());
 
   std::string batch = dimExpr(ctx, scores, 0), heads = dimExpr(ctx, scores, 1);
   std::string n = dimExpr(ctx, scores, 2);
@@ -52,7 +49,7 @@ LogicalResult mlir::ds::lowerTopK(Operation *op, PlanContext &ctx) {
   Value nb = kb.minIdx(kb.div(kb.add(len, kb.c(divisor - 1)), kb.c(divisor)), nV);
   Value outBase = kb.mul(row, kb.c(k)), rowBase = kb.mul(row, nV);
   emitTopKRow(kb, threads, oA, outBase, nb, k, keepLast, [&](Value selLen, int64_t selK) {
-    radix.select(sA, rowBase, selLen, selK, oA, outBase, /*firstDigitCounted=*/false);
+    radix.select(sA, rowBase, selLen, selK, oA, outBase);
   });
   ctx.addLaunch(kb.finish());
   return success();
