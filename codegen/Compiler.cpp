@@ -113,7 +113,7 @@ Expected<Bundle> mlir::ds::compileToBundle(ModuleOp module, const CompileOptions
   PassManager pm(module.getContext());
   buildDSToPTXPipeline(pm, options);
   if (failed(pm.run(module)))
-    return Status::error("compilation failed (see the diagnostics above)");
+    return Status::error("compilation failed");
   return emitBundle(module, funcName, options.chip);
 }
 
@@ -124,14 +124,15 @@ Expected<Bundle> mlir::ds::compileSourceToBundle(llvm::StringRef source,
   std::string diagnostics;
   llvm::raw_string_ostream os(diagnostics);
   llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(source, "<ds-source>"),
-                               llvm::SMLoc());
+  std::string name = options.sourceName.empty() ? "<ds-source>" : options.sourceName;
+  sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(source, name), llvm::SMLoc());
   SourceMgrDiagnosticHandler handler(sourceMgr, ctx.get(), os);
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, ctx.get());
+  // The diagnostics (file:line:col: error: ...) come first, the one-line summary last.
   if (!module)
-    return Status::error("cannot parse the ds source:\n" + diagnostics);
+    return Status::error(diagnostics + "cannot parse " + name);
   Expected<Bundle> bundle = compileToBundle(*module, options, funcName);
   if (!bundle)
-    return Status::error(bundle.message() + (diagnostics.empty() ? "" : ":\n" + diagnostics));
+    return Status::error(diagnostics + bundle.message() + " (" + name + ")");
   return bundle;
 }

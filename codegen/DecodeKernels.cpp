@@ -11,7 +11,6 @@
 // warp per query head, launched only with several splits) combines the splits.
 #include "codegen/Lowering.h"
 #include "dialect/DSOps.h"
-#include "passes/KernelConfig.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -24,7 +23,6 @@ using namespace mlir::ds;
 
 namespace {
 constexpr int64_t kVec = 8;      // elements per 16-byte K/V vector
-constexpr int64_t kUnroll = 4;   // warp steps whose loads are issued together
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr int64_t kMaxSparseChunk = 2048; // positions a sparse split resolves into shared memory
 
@@ -37,6 +35,7 @@ struct DecodeShape {
   bool hasWeights;
   float scale, softCap;
   int64_t warps;
+  int64_t unroll; // warp steps whose loads are issued together (the config's stages)
   bool directOut = false; // a single split writes o (its merge is then not launched)
 };
 
@@ -227,7 +226,7 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
   };
   auto loadBatch = [&](Value base) {
     Batch bt;
-    for (int64_t u = 0; u < kUnroll; ++u) {
+    for (int64_t u = 0; u < s.unroll; ++u) {
       Value v = kb.add(base, kb.add(kb.c(u * tpw), tokSlot));
       Value inChunk = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, v, end);
       Resolved r;
@@ -271,7 +270,7 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
   };
   auto unflatten = [&](ValueRange vals) {
     Batch bt;
-    const int64_t u = kUnroll;
+    const int64_t u = s.unroll;
     bt.ok.assign(vals.begin(), vals.begin() + u);
     bt.k.assign(vals.begin() + u, vals.begin() + 2 * u);
     bt.v.assign(vals.begin() + 2 * u, vals.begin() + 3 * u);
@@ -284,8 +283,8 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
   for (int64_t j = 0; j < s.groupHeads; ++j)
     init.append({negInf, kb.cf32(0.0f), zeroVec});
   const int64_t nState = init.size();
-  Value stepAll = kb.c(s.warps * tpw * kUnroll);
-  Value first = kb.add(start, kb.mul(warp, kb.c(tpw * kUnroll)));
+  Value stepAll = kb.c(s.warps * tpw * s.unroll);
+  Value first = kb.add(start, kb.mul(warp, kb.c(tpw * s.unroll)));
   flatten(loadBatch(first), init);
   auto loop = scf::ForOp::create(b, first, end, stepAll, init);
   b.setInsertionPointToStart(loop.getBody());
@@ -297,7 +296,7 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
 
   // 1. This iteration's tokens (loaded by the previous one), widened to f32.
   SmallVector<Value> valid, kvec, vvec, wgt;
-  for (int64_t u = 0; u < kUnroll; ++u) {
+  for (int64_t u = 0; u < s.unroll; ++u) {
     valid.push_back(cur.ok[u]);
     kvec.push_back(arith::ExtFOp::create(b, vecTy, cur.k[u]));
     vvec.push_back(arith::ExtFOp::create(b, vecTy, cur.v[u]));
@@ -308,7 +307,7 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
   for (int64_t j = 0; j < s.groupHeads; ++j) {
     SmallVector<Value> logit;
     Value stepMax = negInf;
-    for (int64_t u = 0; u < kUnroll; ++u) {
+    for (int64_t u = 0; u < s.unroll; ++u) {
       Value prod = arith::MulFOp::create(b, qv[j], kvec[u]);
       Value dot = vector::ReductionOp::create(b, vector::CombiningKind::ADD, prod);
       for (int64_t off = lpt / 2; off >= 1; off /= 2)
@@ -328,7 +327,7 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
     Value alpha = kb.exp2(arith::SubFOp::create(b, m, safe));
     l = arith::MulFOp::create(b, l, alpha);
     acc = arith::MulFOp::create(b, acc, vector::BroadcastOp::create(b, vecTy, alpha));
-    for (int64_t u = 0; u < kUnroll; ++u) {
+    for (int64_t u = 0; u < s.unroll; ++u) {
       Value p = kb.exp2(arith::SubFOp::create(b, logit[u], safe));
       l = arith::AddFOp::create(b, l, p);
       acc = vector::FMAOp::create(b, vector::BroadcastOp::create(b, vecTy, p), vvec[u], acc);
@@ -418,7 +417,7 @@ LogicalResult buildMerge(Operation *op, PlanContext &ctx, const DecodeShape &s,
   kb.addBuffer(out);
   kb.addI64(splits);
   kb.addI64("(" + batch + ")*" + std::to_string(s.hq));
-  const int64_t warps = 4;
+  const int64_t warps = s.warps;
   // Not launched at all with a single split (the partial kernel wrote o).
   kb.begin(warps * 32, "cdiv((" + batch + ")*" + std::to_string(s.hq) + "," +
                            std::to_string(warps) + ")*min(max(" + splits + "-1,0),1)");
@@ -436,7 +435,7 @@ LogicalResult buildMerge(Operation *op, PlanContext &ctx, const DecodeShape &s,
   int64_t per = s.d / 32;
   SmallVector<Value> init(per + 2, kb.cf32(0.0f));
   init[per + 1] = negInf; // running max M
-  constexpr int64_t kMergeUnroll = 8;
+  const int64_t kMergeUnroll = s.unroll;
   auto sLoop = scf::ForOp::create(b, kb.c(0), splitsV, kb.c(kMergeUnroll), init);
   {
     OpBuilder::InsertionGuard guard(b);
@@ -489,12 +488,15 @@ LogicalResult buildMerge(Operation *op, PlanContext &ctx, const DecodeShape &s,
 }
 } // namespace
 
-LogicalResult mlir::ds::lowerDecode(Operation *op, PlanContext &ctx) {
+static LogicalResult lowerDecode(Operation *op, PlanContext &ctx) {
   if (isa<DenseDecodeOp, SparseDecodeOp>(op))
     return op->emitOpError("is lowered after ds-split-decode (decode_partial + decode_merge)");
   if (auto merge = dyn_cast<DecodeMergeOp>(op)) {
     Value acc = merge.getAcc();
+    auto cfg = cast<KernelConfigAttr>(op->getAttr("config"));
     DecodeShape s{};
+    s.warps = cfg.getWarps();
+    s.unroll = cfg.getStages();
     s.hq = dimOf(acc, 1);
     s.d = dimOf(acc, 3);
     const BufferRef &accBuf = ctx.buffer(acc), &mlBuf = ctx.buffer(merge.getMl());
@@ -530,9 +532,8 @@ LogicalResult mlir::ds::lowerDecode(Operation *op, PlanContext &ctx) {
   s.d = dimOf(q, 2);
   s.hkv = dimOf(operands[1], 2);
   s.pageSize = dimOf(operands[1], 1);
-  s.warps = std::clamp<int64_t>(cfg->getWarps(), 1, 8);
-  if (s.d % kVec != 0 || s.d / kVec > 32 || 32 % (s.d / kVec) != 0 || s.d % 32 != 0)
-    return op->emitOpError("GPU lowering supports head dims 32, 64, 128 and 256, got ") << s.d;
+  s.warps = cfg->getWarps();
+  s.unroll = cfg->getStages();
   // A selection per query head (GQA) walks one head per CTA; a shared selection or dense decode
   // walks the g heads of a kv head together, reading each K/V row once.
   bool perHead = s.walk != Walk::Dense && dimOf(operands[5], 1) == s.hq && s.hq != s.hkv;
@@ -573,4 +574,47 @@ LogicalResult mlir::ds::lowerDecode(Operation *op, PlanContext &ctx) {
   s.directOut = static_cast<bool>(merge);
   BufferRef out = merge ? ctx.place(merge.getO(), {batch, hq, std::to_string(s.d)}) : acc;
   return buildPartial(op, ctx, s, operands, acc, ml, out, splits, chunk, batch);
+}
+
+void mlir::ds::registerDecodeFamily() {
+  KernelFamily f;
+  f.name = "decode";
+  f.ops = {DenseDecodeOp::getOperationName().str(), SparseDecodeOp::getOperationName().str(),
+           DecodePartialOp::getOperationName().str(), DecodeMergeOp::getOperationName().str()};
+  f.choose = [](Operation *op, TargetAttr target) {
+    MLIRContext *ctx = op->getContext();
+    // The merge: a warp per (request, head), 4 warps per block, 8 splits folded per step.
+    if (isa<DecodeMergeOp>(op))
+      return KernelConfigAttr::get(ctx, 1, 4, 1, 8, 1);
+    // Partials: 8 warps, 4 warp steps of loads in flight, 16-byte K/V vectors, at least 64
+    // positions per split; the split count is picked at launch, at most SMs / 4 * 8 (see
+    // lowerDecode).
+    return KernelConfigAttr::get(ctx, 64, 8, std::max<int64_t>(1, target.getSmCount() / 4), 4, 8);
+  };
+  f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr) -> LogicalResult {
+    if (isa<DecodeMergeOp>(op)) {
+      if (failed(verifyUnusedConfigFields(op, cfg, kUseWarps | kUseStages)) ||
+          failed(verifyWarps(op, cfg, 1, 32)))
+        return failure();
+      if (cfg.getStages() > 16)
+        return configError(op, "stages") << "(splits folded per step) must be in [1, 16], got "
+                                         << cfg.getStages();
+      return success();
+    }
+    if (failed(verifyUnusedConfigFields(op, cfg, kUseBlockTokens | kUseWarps | kUseSplits | kUseStages |
+                                                     kUseVectorWidth)) ||
+        failed(verifyWarps(op, cfg, 1, 8)) ||
+        failed(expectConfigField(op, "vector_width", cfg.getVectorWidth(), kVec,
+                                 "a lane holds 16 bytes of a K/V row")))
+      return failure();
+    if (cfg.getStages() > 8)
+      return configError(op, "stages") << "(warp steps with loads in flight) must be in [1, 8], got "
+                                       << cfg.getStages();
+    int64_t d = dimOf(op->getOperand(0), 2);
+    if (d % kVec != 0 || d / kVec > 32 || 32 % (d / kVec) != 0 || d % 32 != 0)
+      return op->emitOpError("GPU lowering supports head dims 32, 64, 128 and 256, got ") << d;
+    return success();
+  };
+  f.lower = lowerDecode;
+  registerKernelFamily(std::move(f));
 }

@@ -191,23 +191,38 @@ Expected<std::string> linearAttnPrefillIR(const LinearAttnPrefillSpec &s) {
   return ir.str();
 }
 
-Expected<Bundle> compileSource(const std::string &source, const std::string &chip,
-                               int64_t smCount) {
+Target Target::of(const rt::DeviceProperties &device) {
+  Target t;
+  t.chip = "sm_" + std::to_string(device.smVersion());
+  t.smCount = device.smCount;
+  t.smemPerBlock = device.maxSharedPerBlockOptin;
+  t.l2Bytes = device.l2Bytes;
+  return t;
+}
+
+std::string Target::key() const {
+  return chip + "/" + std::to_string(smCount) + "/" + std::to_string(smemPerBlock) + "/" +
+         std::to_string(l2Bytes) + "/" + std::to_string(regsPerSM);
+}
+
+Expected<Bundle> compileSource(const std::string &source, const Target &target) {
   mlir::ds::CompileOptions options;
-  options.chip = chip;
-  options.smCount = smCount;
+  options.chip = target.chip;
+  options.smCount = target.smCount;
+  options.smemPerBlock = target.smemPerBlock;
+  options.l2Bytes = target.l2Bytes;
+  options.regsPerSM = target.regsPerSM;
   return mlir::ds::compileSourceToBundle(source, options);
 }
 
-Expected<Bundle> compileDoubleSparsity(const DoubleSparsitySpec &spec) {
+Expected<Bundle> compileDoubleSparsity(const DoubleSparsitySpec &spec, const Target &target) {
   Expected<std::string> ir = doubleSparsityIR(spec);
   if (!ir)
     return ir.status();
-  return compileSource(*ir, spec.chip, spec.smCount);
+  return compileSource(*ir, target);
 }
 
-JIT::Result JIT::cached(const std::string &key, const std::string &source,
-                        const std::string &chip, int64_t smCount) {
+JIT::Result JIT::cached(const std::string &key, const std::string &source) {
   // The first caller of a key compiles; concurrent and later callers share its future.
   std::promise<Result> promise;
   std::shared_future<Result> existing;
@@ -224,7 +239,7 @@ JIT::Result JIT::cached(const std::string &key, const std::string &source,
   if (existing.valid())
     return existing.get();
   Result result = Status::error("internal error: no result");
-  Expected<Bundle> bundle = compileSource(source, chip, smCount);
+  Expected<Bundle> bundle = compileSource(source, target);
   if (!bundle) {
     result = bundle.status();
   } else {
@@ -243,37 +258,31 @@ int64_t JIT::compilations() const {
   return compileCount;
 }
 
-JIT::Result JIT::fromSource(const std::string &source, const std::string &chip, int64_t smCount) {
+JIT::Result JIT::fromSource(const std::string &source) {
   // The key is the IR and the target: a spec and the same IR given as text share one entry.
-  return cached(chip + "/" + std::to_string(smCount) + "\n" + source, source, chip, smCount);
+  return cached(target.key() + "\n" + source, source);
 }
 
-JIT::Result JIT::fromIR(const Expected<std::string> &ir, const std::string &chip,
-                        int64_t smCount) {
+JIT::Result JIT::fromIR(const Expected<std::string> &ir) {
   if (!ir)
     return ir.status();
-  return fromSource(*ir, chip, smCount);
+  return fromSource(*ir);
 }
 
 JIT::Result JIT::doubleSparsity(const DoubleSparsitySpec &spec) {
-  return fromIR(doubleSparsityIR(spec), spec.chip, spec.smCount);
+  return fromIR(doubleSparsityIR(spec));
 }
 
-JIT::Result JIT::denseDecode(const DenseDecodeSpec &spec) {
-  return fromIR(denseDecodeIR(spec), spec.chip, spec.smCount);
-}
+JIT::Result JIT::denseDecode(const DenseDecodeSpec &spec) { return fromIR(denseDecodeIR(spec)); }
 
-// Tiling of these does not depend on the SM count.
-JIT::Result JIT::labelAppend(const LabelAppendSpec &spec) {
-  return fromIR(labelAppendIR(spec), spec.chip, 132);
-}
+JIT::Result JIT::labelAppend(const LabelAppendSpec &spec) { return fromIR(labelAppendIR(spec)); }
 
 JIT::Result JIT::linearAttnDecode(const LinearAttnDecodeSpec &spec) {
-  return fromIR(linearAttnDecodeIR(spec), spec.chip, 132);
+  return fromIR(linearAttnDecodeIR(spec));
 }
 
 JIT::Result JIT::linearAttnPrefill(const LinearAttnPrefillSpec &spec) {
-  return fromIR(linearAttnPrefillIR(spec), spec.chip, spec.smCount);
+  return fromIR(linearAttnPrefillIR(spec));
 }
 
 } // namespace ds::jit

@@ -39,8 +39,6 @@ struct DoubleSparsitySpec {
   float scale = 0.0f;  ///< 0: 1 / sqrt(headDim)
   float softCap = 0.0f; ///< 0: none
   bool sharedSelection = false; ///< GQA: one selection per kv head (scores summed over the group)
-  std::string chip = "sm_90";
-  int64_t smCount = 132;
 };
 
 /// Dense decode: q, k_cache, v_cache, page_table, seq_lens -> o.
@@ -48,8 +46,6 @@ struct DenseDecodeSpec {
   int64_t heads = 32, kvHeads = 32, headDim = 128, pageSize = 1;
   DataType dtype = DataType::BF16;
   float scale = 0.0f, softCap = 0.0f;
-  std::string chip = "sm_90";
-  int64_t smCount = 132;
 };
 
 /// Label append: label_cache (inout) [Hkv, S, r], new_k [T, Hkv, d], channels [Hkv, r],
@@ -57,7 +53,6 @@ struct DenseDecodeSpec {
 struct LabelAppendSpec {
   int64_t kvHeads = 32, headDim = 128, labelDim = 16;
   DataType dtype = DataType::BF16;
-  std::string chip = "sm_90";
 };
 
 /// One linear-attention decode step per request (ALGORITHMS.md §5): arguments q, k [B, H, d],
@@ -66,7 +61,6 @@ struct LabelAppendSpec {
 struct LinearAttnDecodeSpec {
   int64_t heads = 64, keyDim = 128, valueDim = 128;
   DataType dtype = DataType::BF16;
-  std::string chip = "sm_90";
 };
 
 /// Chunked linear-attention prefill over a packed ragged batch (ALGORITHMS.md §5): arguments
@@ -81,8 +75,6 @@ struct LinearAttnPrefillSpec {
   int64_t heads = 64, keyDim = 128, valueDim = 128, chunkSize = 64;
   DataType dtype = DataType::BF16;
   bool keepIntermediate = false;
-  std::string chip = "sm_90";
-  int64_t smCount = 132;
 };
 
 /// The ds IR of a spec, as MLIR text (what the JIT compiles; useful for ds-opt and tests).
@@ -92,35 +84,50 @@ rt::Expected<std::string> labelAppendIR(const LabelAppendSpec &spec);
 rt::Expected<std::string> linearAttnDecodeIR(const LinearAttnDecodeSpec &spec);
 rt::Expected<std::string> linearAttnPrefillIR(const LinearAttnPrefillSpec &spec);
 
+/// The GPU a compile targets: chip ("sm_90a", ...) and SM count are required; the device facts
+/// left at 0 take the chip's defaults. The JIT takes all of it from its context's device.
+struct Target {
+  std::string chip;
+  int64_t smCount = 0;
+  int64_t smemPerBlock = 0, l2Bytes = 0, regsPerSM = 0;
+  /// The target of an open device (sm_XY from its compute capability, its SMs, shared memory
+  /// and L2).
+  static Target of(const rt::DeviceProperties &device);
+  /// A stable text form (cache keys).
+  std::string key() const;
+};
+
 /// Compiles without loading (no GPU needed): the bundle of a spec.
-rt::Expected<rt::Bundle> compileDoubleSparsity(const DoubleSparsitySpec &spec);
+rt::Expected<rt::Bundle> compileDoubleSparsity(const DoubleSparsitySpec &spec, const Target &target);
 /// Compiles MLIR text of ds ops without loading.
-rt::Expected<rt::Bundle> compileSource(const std::string &source, const std::string &chip = "sm_90",
-                                       int64_t smCount = 132);
+rt::Expected<rt::Bundle> compileSource(const std::string &source, const Target &target);
 
 class JIT {
 public:
-  explicit JIT(const rt::Context &context) : context(context) {}
+  /// Compiles for the context's device (Target::of its properties).
+  explicit JIT(const rt::Context &context)
+      : context(context), target(Target::of(context.properties())) {}
 
   rt::Expected<std::shared_ptr<const rt::Pipeline>> doubleSparsity(const DoubleSparsitySpec &spec);
   rt::Expected<std::shared_ptr<const rt::Pipeline>> denseDecode(const DenseDecodeSpec &spec);
   rt::Expected<std::shared_ptr<const rt::Pipeline>> labelAppend(const LabelAppendSpec &spec);
   rt::Expected<std::shared_ptr<const rt::Pipeline>> linearAttnDecode(const LinearAttnDecodeSpec &spec);
   rt::Expected<std::shared_ptr<const rt::Pipeline>> linearAttnPrefill(const LinearAttnPrefillSpec &spec);
-  /// Compiles MLIR text of ds ops (cached by text, chip and SM count).
-  rt::Expected<std::shared_ptr<const rt::Pipeline>>
-  fromSource(const std::string &source, const std::string &chip = "sm_90", int64_t smCount = 132);
+  /// Compiles MLIR text of ds ops (cached by text and target).
+  rt::Expected<std::shared_ptr<const rt::Pipeline>> fromSource(const std::string &source);
+  /// The target every compile of this JIT uses.
+  const Target &compileTarget() const { return target; }
 
   /// How many compilations ran (cache misses).
   int64_t compilations() const;
 
 private:
   using Result = rt::Expected<std::shared_ptr<const rt::Pipeline>>;
-  Result fromIR(const rt::Expected<std::string> &ir, const std::string &chip, int64_t smCount);
-  Result cached(const std::string &key, const std::string &source, const std::string &chip,
-                int64_t smCount);
+  Result fromIR(const rt::Expected<std::string> &ir);
+  Result cached(const std::string &key, const std::string &source);
 
   rt::Context context;
+  Target target;
   mutable std::mutex mutex;
   std::map<std::string, std::shared_future<Result>> cache;
   int64_t compileCount = 0;

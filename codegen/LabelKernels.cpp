@@ -9,7 +9,6 @@ using namespace mlir;
 using namespace mlir::ds;
 
 namespace {
-constexpr int64_t kThreads = 256;
 
 /// The shared body: element `i` of [N, H, r] reads x[n, h, channels[h / g, j]] (0 when the
 /// channel is out of range) and writes it at `dst(n, h, j)`; `slotOf(n)` maps a row to the
@@ -18,8 +17,8 @@ struct GatherShape {
   int64_t heads, kvHeads, headDim, labelDim;
 };
 
-LogicalResult buildGather(Operation *op, PlanContext &ctx, Value x, Value channels,
-                          const GatherShape &s, llvm::StringRef rowsExpr,
+LogicalResult buildGather(Operation *op, PlanContext &ctx, int64_t threads, Value x,
+                          Value channels, const GatherShape &s, llvm::StringRef rowsExpr,
                           const BufferRef &dst, const BufferRef *slots, llvm::StringRef slotsBound) {
   KernelBuilder kb(ctx.kernels, ctx.kernelName(slots ? "label_append" : "label_gather"), op->getLoc());
   kb.addBuffer(ctx.buffer(x));
@@ -30,9 +29,9 @@ LogicalResult buildGather(Operation *op, PlanContext &ctx, Value x, Value channe
   std::string total = "(" + rowsExpr.str() + ")*" + std::to_string(s.heads * s.labelDim);
   kb.addI64(total);
   kb.addI64(slots ? slotsBound : llvm::StringRef("0"));
-  kb.begin(kThreads, "cdiv(" + total + "," + std::to_string(kThreads) + ")");
+  kb.begin(threads, "cdiv(" + total + "," + std::to_string(threads) + ")");
   ImplicitLocOpBuilder &b = kb.b();
-  Value i = kb.add(kb.mul(kb.blockId(gpu::Dimension::x), kb.c(kThreads)), kb.threadId());
+  Value i = kb.add(kb.mul(kb.blockId(gpu::Dimension::x), kb.c(threads)), kb.threadId());
   Value inBounds = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, kb.toIndex(kb.arg(slots ? 4 : 3)));
   auto ifIn = scf::IfOp::create(b, inBounds, false);
   b.setInsertionPointToStart(&ifIn.getThenRegion().front());
@@ -66,21 +65,38 @@ LogicalResult buildGather(Operation *op, PlanContext &ctx, Value x, Value channe
 int64_t dim(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
 } // namespace
 
-LogicalResult mlir::ds::lowerLabelOps(Operation *op, PlanContext &ctx) {
+static LogicalResult lowerLabelOps(Operation *op, PlanContext &ctx) {
+  // One thread per label element, `warps * 32` threads per block.
+  const int64_t threads = cast<KernelConfigAttr>(op->getAttr("config")).getWarps() * 32;
   if (auto gather = dyn_cast<LabelGatherOp>(op)) {
     Value x = gather.getX();
     GatherShape s{dim(x, 1), dim(gather.getChannels(), 0), dim(x, 2), dim(gather.getChannels(), 1)};
-    const BufferRef &out = ctx.place(gather.getLabels(),
-                                     {dimExpr(ctx, x, 0), std::to_string(s.heads),
-                                      std::to_string(s.labelDim)});
-    BufferRef dst = out;
-    return buildGather(op, ctx, x, gather.getChannels(), s, dimExpr(ctx, x, 0), dst, nullptr, "");
+    BufferRef out = ctx.place(gather.getLabels(), {dimExpr(ctx, x, 0), std::to_string(s.heads),
+                                                   std::to_string(s.labelDim)});
+    return buildGather(op, ctx, threads, x, gather.getChannels(), s, dimExpr(ctx, x, 0), out,
+                       nullptr, "");
   }
   auto append = cast<LabelAppendOp>(op);
   Value k = append.getK();
   GatherShape s{dim(k, 1), dim(k, 1), dim(k, 2), dim(append.getChannels(), 1)};
   BufferRef cache = ctx.alias(append.getResult(), append.getLabelCache());
   BufferRef slots = ctx.buffer(append.getSlotMapping());
-  return buildGather(op, ctx, k, append.getChannels(), s, dimExpr(ctx, k, 0), cache, &slots,
-                     cache.dims[1]);
+  return buildGather(op, ctx, threads, k, append.getChannels(), s, dimExpr(ctx, k, 0), cache,
+                     &slots, cache.dims[1]);
+}
+
+void mlir::ds::registerLabelFamily() {
+  KernelFamily f;
+  f.name = "label";
+  f.ops = {LabelGatherOp::getOperationName().str(), LabelAppendOp::getOperationName().str()};
+  // The labels are a few bytes per token: 256 threads per block, one per label element.
+  f.choose = [](Operation *op, TargetAttr) {
+    return KernelConfigAttr::get(op->getContext(), 1, 8, 1, 1, 1);
+  };
+  f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr) {
+    return failure(failed(verifyUnusedConfigFields(op, cfg, kUseWarps)) ||
+                   failed(verifyWarps(op, cfg, 1, 32)));
+  };
+  f.lower = lowerLabelOps;
+  registerKernelFamily(std::move(f));
 }

@@ -9,7 +9,6 @@
 #include "codegen/LabelScoring.h"
 #include "codegen/Lowering.h"
 #include "dialect/DSOps.h"
-#include "passes/KernelConfig.h"
 
 using namespace mlir;
 using namespace mlir::ds;
@@ -18,7 +17,7 @@ namespace {
 int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
 } // namespace
 
-LogicalResult mlir::ds::lowerLabelScore(Operation *op, PlanContext &ctx) {
+static LogicalResult lowerLabelScore(Operation *op, PlanContext &ctx) {
   auto score = cast<LabelScoreOp>(op);
   FailureOr<KernelConfigAttr> cfg = requireKernelConfig(op);
   if (failed(cfg))
@@ -27,12 +26,9 @@ LogicalResult mlir::ds::lowerLabelScore(Operation *op, PlanContext &ctx) {
         sl = score.getSeqLens(), result = score.getScores();
   const LabelScoreShape shape = LabelScoreShape::of(score);
   const int64_t rows = shape.rows(), pageSize = shape.pageSize;
-  const int64_t threads = std::clamp<int64_t>(cfg->getWarps(), 1, 32) * 32;
-  const int64_t unroll = std::clamp<int64_t>(cfg->getBlockTokens() / threads, 1, 8);
-  // Memory bound: cap registers so that 8 CTAs of 128 threads stay resident (measured on an
-  // H100, B = 8, N = 65536: 301 us uncapped at 165 registers -> 279 us).
-  const int64_t minBlocks = std::max<int64_t>(1, 1024 / threads);
-  const int64_t tile = unroll * threads;
+  // warps * 32 threads, each scoring block_tokens / threads tokens per tile (verified).
+  const int64_t threads = cfg->getWarps() * 32;
+  const int64_t tile = cfg->getBlockTokens(), unroll = tile / threads;
 
   std::string batch = dimExpr(ctx, ql, 0);
   int64_t nStatic = dimOf(result, 2);
@@ -54,14 +50,15 @@ LogicalResult mlir::ds::lowerLabelScore(Operation *op, PlanContext &ctx) {
     kb.addI64(std::to_string(shape.qRows())); // g: heads of a group (max), a loop bound
   kb.begin(threads, "(" + batch + ")*" + std::to_string(rows),
            "cdiv(" + n + "," + std::to_string(tile) + ")");
-  kb.setMinBlocksPerSM(minBlocks);
+  if (cfg->getOccupancy() > 0)
+    kb.setMinBlocksPerSM(cfg->getOccupancy());
   ImplicitLocOpBuilder &b = kb.b();
   Value slA = kb.arg(3), oA = kb.arg(4);
   Value maxPages = kb.toIndex(kb.arg(6)), nA = kb.toIndex(kb.arg(7));
   LabelScorer scorer(kb, shape,
                      {kb.arg(0), kb.arg(1), kb.arg(2), kb.toIndex(kb.arg(5)), maxPages,
                       shape.qShared() ? kb.toIndex(kb.arg(8)) : Value()},
-                     threads);
+                     threads, cfg->getVectorWidth());
 
   Value bid = kb.blockId(gpu::Dimension::x), tileId = kb.blockId(gpu::Dimension::y);
   Value bIdx = kb.div(bid, kb.c(rows)), row = kb.rem(bid, kb.c(rows));
@@ -88,4 +85,45 @@ LogicalResult mlir::ds::lowerLabelScore(Operation *op, PlanContext &ctx) {
   }
   ctx.addLaunch(kb.finish());
   return success();
+}
+
+/// A label vector load of `w` elements must divide r and fit 16 bytes (shared by score_topk).
+LogicalResult mlir::ds::verifyLabelVectorWidth(Operation *op, KernelConfigAttr cfg, int64_t r,
+                                               int64_t elemBytes) {
+  int64_t w = cfg.getVectorWidth();
+  if (r % w == 0 && w * elemBytes <= 16)
+    return success();
+  return configError(op, "vector_width")
+         << "must divide the label dim (" << r << ") and fit 16 bytes, got " << w;
+}
+
+void mlir::ds::registerLabelScoreFamily() {
+  KernelFamily f;
+  f.name = "label_score";
+  f.ops = {LabelScoreOp::getOperationName().str()};
+  f.choose = [](Operation *op, TargetAttr) {
+    auto s = cast<LabelScoreOp>(op);
+    // 4 tokens per thread of 128 (8 label loads of 16 B in flight at r = 16): the best of the
+    // variants measured on an H100 (2, 4 or 8 tokens; 128 or 256 threads). Memory bound:
+    // registers capped so that 8 CTAs of 128 threads stay resident (B = 8, N = 65536: 301 us
+    // uncapped at 165 registers -> 279 us).
+    return KernelConfigAttr::get(op->getContext(), 512, 4, 1, 1,
+                                 LabelScoreShape::of(s).vectorWidth(), "", 8);
+  };
+  f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr) -> LogicalResult {
+    auto s = cast<LabelScoreOp>(op);
+    if (failed(verifyUnusedConfigFields(op, cfg, kUseBlockTokens | kUseWarps | kUseVectorWidth | kUseOccupancy)) ||
+        failed(verifyWarps(op, cfg, 1, 32)))
+      return failure();
+    int64_t threads = cfg.getWarps() * 32, bt = cfg.getBlockTokens();
+    if (bt % threads != 0 || bt / threads < 1 || bt / threads > 8)
+      return configError(op, "block_tokens")
+             << "must be 1 to 8 tokens per thread times the threads (" << threads << "), got "
+             << bt;
+    return verifyLabelVectorWidth(op, cfg, dimOf(s.getQLabel(), 2),
+                                  cast<RankedTensorType>(s.getQLabel().getType())
+                                          .getElementTypeBitWidth() / 8);
+  };
+  f.lower = lowerLabelScore;
+  registerKernelFamily(std::move(f));
 }

@@ -34,8 +34,8 @@ template LabelScoreShape LabelScoreShape::of(LabelScoreOp);
 template LabelScoreShape LabelScoreShape::of(ScoreTopKOp);
 
 LabelScorer::LabelScorer(KernelBuilder &kb, const LabelScoreShape &shape,
-                         const LabelScoreArgs &args, int64_t threads)
-    : kb(kb), shape(shape), args(args), threads(threads), w(shape.vectorWidth()),
+                         const LabelScoreArgs &args, int64_t threads, int64_t vectorWidth)
+    : kb(kb), shape(shape), args(args), threads(threads), w(vectorWidth),
       vecs(shape.r / w) {
   ImplicitLocOpBuilder &b = kb.b();
   vecTy = VectorType::get({w}, b.getF32Type());

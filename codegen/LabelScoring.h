@@ -28,7 +28,8 @@ struct LabelScoreShape {
   int64_t rows() const { return reduce == GroupReduce::none ? hq : hkv; }
   /// Query rows whose dot products are kept apart (max); sum folds the group into one.
   int64_t qRows() const { return reduce == GroupReduce::max ? groupSize() : 1; }
-  /// Elements per label vector load: 16 bytes of bf16/f16 when r allows.
+  /// The config pass's choice of elements per label vector load: 16 bytes of bf16/f16 when r
+  /// allows (the kernels read the config's vector_width).
   int64_t vectorWidth() const;
   /// The query rows live in shared memory: the kernel then takes g as an i64 parameter (a loop
   /// bound, so the q vectors are not all hoisted into registers).
@@ -53,7 +54,7 @@ class LabelScorer {
 public:
   /// Call after KernelBuilder::begin(); adds the q rows' shared memory when shape.qShared().
   LabelScorer(KernelBuilder &kb, const LabelScoreShape &shape, const LabelScoreArgs &args,
-              int64_t threads);
+              int64_t threads, int64_t vectorWidth);
   /// Loads the scaled query labels of request `bIdx`, score row `row` (indices). With shared
   /// q rows it ends with a barrier, so every thread of the CTA calls it.
   void loadQuery(Value bIdx, Value row);
@@ -72,6 +73,10 @@ private:
   SmallVector<SmallVector<Value>> qv; ///< registers: qv[j][c] = vector c of q row j
   Value qSmem;                        ///< shared: the qRows * r scaled floats
 };
+
+/// Config check shared by label_score and score_topk: `vector_width` divides r and fits 16 bytes.
+LogicalResult verifyLabelVectorWidth(Operation *op, KernelConfigAttr cfg, int64_t r,
+                                     int64_t elemBytes);
 
 } // namespace ds
 } // namespace mlir

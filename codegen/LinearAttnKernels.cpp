@@ -54,15 +54,11 @@ void mlir::ds::emitLinearAttnOutput(KernelBuilder &kb, Value acc, Value col,
   kb.storeF32(sum, o, kb.add(oBase, tid));
 }
 
-LogicalResult mlir::ds::lowerLinearAttn(Operation *op, PlanContext &ctx) {
-  auto dec = dyn_cast<LinearAttnDecodeOp>(op);
-  if (!dec)
-    return op->emitOpError("has no GPU lowering yet");
+static LogicalResult lowerLinearAttnDecode(Operation *op, PlanContext &ctx) {
+  auto dec = cast<LinearAttnDecodeOp>(op);
   Value q = dec.getQ(), k = dec.getK(), v = dec.getV(), slopes = dec.getSlopes(),
         states = dec.getStates(), slots = dec.getStateIndices();
   const int64_t h = dimOf(q, 1), d = dimOf(q, 2), e = dimOf(v, 2);
-  if (e % kVecE != 0 || e / kVecE > 32 || 32 % (e / kVecE) != 0)
-    return op->emitOpError("GPU lowering supports value dims 4 to 128 that divide 128, got ") << e;
   const int64_t lanesPerRow = e / kVecE, rowsPerStep = 32 / lanesPerRow;
   const int64_t threads = kWarps * 32;
 
@@ -148,4 +144,32 @@ LogicalResult mlir::ds::lowerLinearAttn(Operation *op, PlanContext &ctx) {
                        kb.mul(bh, kb.c(e)));
   ctx.addLaunch(kb.finish());
   return success();
+}
+
+LogicalResult mlir::ds::verifyLinearAttnValueDim(Operation *op, int64_t e) {
+  if (e % kVecE == 0 && e / kVecE <= 32 && 32 % (e / kVecE) == 0)
+    return success();
+  return op->emitOpError("GPU lowering supports value dims 4 to 128 that divide 128, got ") << e;
+}
+
+void mlir::ds::registerLinearAttnDecodeFamily() {
+  KernelFamily f;
+  f.name = "linear_attn_decode";
+  f.ops = {LinearAttnDecodeOp::getOperationName().str()};
+  // A CTA of 8 warps per (request, head), 8 state rows in flight per warp, 16-byte f32 vectors.
+  f.choose = [](Operation *op, TargetAttr) {
+    return KernelConfigAttr::get(op->getContext(), 1, kWarps, 1, kRowUnroll, kVecE);
+  };
+  f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr) -> LogicalResult {
+    if (failed(verifyUnusedConfigFields(op, cfg, kUseWarps | kUseStages | kUseVectorWidth)) ||
+        failed(expectConfigField(op, "warps", cfg.getWarps(), kWarps, "the decode kernel's CTA")) ||
+        failed(expectConfigField(op, "stages", cfg.getStages(), kRowUnroll,
+                                 "state rows in flight per warp")) ||
+        failed(expectConfigField(op, "vector_width", cfg.getVectorWidth(), kVecE,
+                                 "16-byte vectors of the f32 state")))
+      return failure();
+    return verifyLinearAttnValueDim(op, dimOf(cast<LinearAttnDecodeOp>(op).getV(), 2));
+  };
+  f.lower = lowerLinearAttnDecode;
+  registerKernelFamily(std::move(f));
 }

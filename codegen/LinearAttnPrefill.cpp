@@ -20,7 +20,6 @@
 // a slot outside [0, slots) gives o = 0 (and intermediate = 0) and no state read or write.
 #include "codegen/Lowering.h"
 #include "dialect/DSOps.h"
-#include "passes/KernelConfig.h"
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -31,6 +30,9 @@ using namespace mlir::ds;
 namespace {
 constexpr int64_t kChunk = 64;  // tokens per chunk: 4 warps x 16 rows
 constexpr int64_t kWarps = 4;
+constexpr int64_t kRecWarps = 8; // the recurrent kernel's CTA
+constexpr int64_t kVecE = 4;     // f32 per 16-byte state vector (recurrent kernel)
+constexpr llvm::StringLiteral kChunkedVariant = "chunked", kRecurrentVariant = "recurrent";
 constexpr int64_t kEBlock = 64; // columns of e (and of S) per CTA
 constexpr float kLog2e = 1.4426950408889634f;
 
@@ -478,20 +480,13 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
   return success();
 }
 
-constexpr int64_t kRecWarps = 8;
-constexpr int64_t kVecE = 4;
 
 LogicalResult buildRecurrent(LinearAttnPrefillOp op, PlanContext &ctx, const BufferRef &states,
                              const BufferRef &out, const BufferRef *inter) {
   Value q = op.getQ();
   const int64_t h = dimOf(q, 1), d = dimOf(q, 2), e = dimOf(op.getV(), 2);
-  if (e % kVecE != 0 || e / kVecE > 32 || 32 % (e / kVecE) != 0)
-    return op->emitOpError("GPU lowering supports value dims 4 to 128 that divide 128, got ") << e;
   const int64_t lanesPerRow = e / kVecE, rowsPerStep = 32 / lanesPerRow;
   const int64_t step = kRecWarps * rowsPerStep, rowsPerThread = (d + step - 1) / step;
-  if (rowsPerThread * kVecE > 128)
-    return op->emitOpError("GPU lowering holds at most 128 state values per thread; key dim ")
-           << d << " with value dim " << e << " needs " << rowsPerThread * kVecE;
   const std::string batch = dimExpr(ctx, op.getStateIndices(), 0);
 
   KernelBuilder kb(ctx.kernels, ctx.kernelName("linear_attn_prefill_recurrent"), op->getLoc());
@@ -592,26 +587,83 @@ LogicalResult buildRecurrent(LinearAttnPrefillOp op, PlanContext &ctx, const Buf
 }
 } // namespace
 
-LogicalResult mlir::ds::lowerLinearAttnPrefill(Operation *operation, PlanContext &ctx) {
+static LogicalResult lowerLinearAttnPrefill(Operation *operation, PlanContext &ctx) {
   auto op = cast<LinearAttnPrefillOp>(operation);
+  auto cfg = cast<KernelConfigAttr>(op->getAttr("config"));
   Value q = op.getQ(), v = op.getV();
   const int64_t h = dimOf(q, 1), d = dimOf(q, 2), e = dimOf(v, 2);
   BufferRef states = ctx.alias(op.getNewStates(), op.getStates());
   const std::string tokens = dimExpr(ctx, q, 0);
-  // Copies: place() may grow the map its references point into.
   BufferRef out = ctx.place(op.getO(), {tokens, std::to_string(h), std::to_string(e)});
+  if (cfg.getVariant() == kChunkedVariant)
+    return buildChunked(op, ctx, states, out);
   if (Value inter = op.getIntermediate()) {
     BufferRef interRef = ctx.place(inter, {tokens, std::to_string(h), std::to_string(d),
                                            std::to_string(e)});
     return buildRecurrent(op, ctx, states, out, &interRef);
   }
-  // The tensor-core kernel tiles d in {64, 128} and e in blocks of 64, with the config's
-  // block_tokens (the chunk, from chunk_size) = 64 and 4 warps; other configs run recurrently.
-  FailureOr<KernelConfigAttr> cfg = requireKernelConfig(op);
-  if (failed(cfg))
-    return failure();
-  if ((d == 64 || d == 128) && e % kEBlock == 0 && cfg->getBlockTokens() == kChunk &&
-      cfg->getWarps() == kWarps)
-    return buildChunked(op, ctx, states, out);
   return buildRecurrent(op, ctx, states, out, nullptr);
+}
+
+void mlir::ds::registerLinearAttnPrefillFamily() {
+  KernelFamily f;
+  f.name = "linear_attn_prefill";
+  f.ops = {LinearAttnPrefillOp::getOperationName().str()};
+  // The tensor-core kernel where it tiles the shape (d in {64, 128}, e in blocks of 64, chunks
+  // of 64 tokens); the recurrent kernel for the rest and for keep_intermediate.
+  f.choose = [](Operation *operation, TargetAttr) {
+    auto op = cast<LinearAttnPrefillOp>(operation);
+    const int64_t d = dimOf(op.getQ(), 2), e = dimOf(op.getV(), 2);
+    MLIRContext *ctx = op->getContext();
+    if ((d == 64 || d == 128) && e % kEBlock == 0 && op.getChunkSize() == kChunk &&
+        !op.getKeepIntermediate())
+      return KernelConfigAttr::get(ctx, kChunk, kWarps, 1, 2, 8, kChunkedVariant);
+    return KernelConfigAttr::get(ctx, 1, kRecWarps, 1, 1, kVecE, kRecurrentVariant);
+  };
+  f.verify = [](Operation *operation, KernelConfigAttr cfg, TargetAttr) -> LogicalResult {
+    auto op = cast<LinearAttnPrefillOp>(operation);
+    const int64_t d = dimOf(op.getQ(), 2), e = dimOf(op.getV(), 2);
+    if (failed(verifyUnusedConfigFields(op, cfg, kUseBlockTokens | kUseWarps | kUseStages | kUseVectorWidth |
+                                                     kUseVariant)))
+      return failure();
+    if (cfg.getVariant() == kChunkedVariant) {
+      if (failed(expectConfigField(op, "block_tokens", cfg.getBlockTokens(), kChunk,
+                                   "tokens per chunk of the tensor-core kernel")) ||
+          failed(expectConfigField(op, "warps", cfg.getWarps(), kWarps,
+                                   "16 rows of a chunk per warp")) ||
+          failed(expectConfigField(op, "stages", cfg.getStages(), 2,
+                                   "double-buffered chunk loads")) ||
+          failed(expectConfigField(op, "vector_width", cfg.getVectorWidth(), 8,
+                                   "16-byte cp.async copies")))
+        return failure();
+      if (op.getKeepIntermediate())
+        return configError(op, "variant")
+               << "\"chunked\" does not write intermediate states: keep_intermediate needs "
+                  "\"recurrent\"";
+      if ((d != 64 && d != 128) || e % kEBlock != 0)
+        return configError(op, "variant")
+               << "\"chunked\" tiles key dims 64 and 128 and value dims in blocks of 64, got d = "
+               << d << ", e = " << e;
+      return success();
+    }
+    if (cfg.getVariant() != kRecurrentVariant)
+      return configError(op, "variant") << "must be \"chunked\" or \"recurrent\", got \""
+                                        << cfg.getVariant() << "\"";
+    if (failed(expectConfigField(op, "block_tokens", cfg.getBlockTokens(), 1,
+                                 "the recurrent kernel walks token by token")) ||
+        failed(expectConfigField(op, "warps", cfg.getWarps(), kRecWarps,
+                                 "the recurrent kernel's CTA")) ||
+        failed(expectConfigField(op, "stages", cfg.getStages(), 1, "no pipelined loads")) ||
+        failed(expectConfigField(op, "vector_width", cfg.getVectorWidth(), kVecE,
+                                 "16-byte vectors of the f32 state")) ||
+        failed(verifyLinearAttnValueDim(op, e)))
+      return failure();
+    const int64_t rowsPerStep = 32 / (e / kVecE), step = kRecWarps * rowsPerStep;
+    if ((d + step - 1) / step * kVecE > 128)
+      return op->emitOpError("GPU lowering holds at most 128 state values per thread; key dim ")
+             << d << " with value dim " << e << " needs " << (d + step - 1) / step * kVecE;
+    return success();
+  };
+  f.lower = lowerLinearAttnPrefill;
+  registerKernelFamily(std::move(f));
 }

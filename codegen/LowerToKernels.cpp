@@ -5,7 +5,6 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/EquivalenceClasses.h"
-#include "llvm/ADT/TypeSwitch.h"
 
 #include <map>
 
@@ -35,7 +34,7 @@ static std::string dtypeName(Type t) {
 
 static int64_t elementBytes(Type t) { return std::max<int64_t>(1, t.getIntOrFloatBitWidth() / 8); }
 
-const BufferRef &PlanContext::place(Value result, llvm::ArrayRef<std::string> dims) {
+BufferRef PlanContext::place(Value result, llvm::ArrayRef<std::string> dims) {
   BufferRef ref;
   ref.elementType = cast<RankedTensorType>(result.getType()).getElementType();
   ref.dims.assign(dims.begin(), dims.end());
@@ -46,7 +45,8 @@ const BufferRef &PlanContext::place(Value result, llvm::ArrayRef<std::string> di
     std::string bytes = std::to_string(elementBytes(ref.elementType)) + "*" + ref.numElements();
     ref.source = "ws " + scratch(bytes);
   }
-  return buffers[result] = std::move(ref);
+  buffers[result] = ref;
+  return ref;
 }
 
 std::string PlanContext::scratch(llvm::StringRef bytes) {
@@ -58,63 +58,6 @@ std::string PlanContext::scratch(llvm::StringRef bytes) {
 
 namespace {
 using DimRef = std::pair<Value, unsigned>;
-
-/// Dynamic dims an op ties together (the ones its verifier checks where static). A bundle
-/// argument dim that is tied to an earlier one is declared with that one's symbol, so the runtime
-/// rejects inconsistent shapes (say a page table of another batch size) before any launch.
-SmallVector<SmallVector<DimRef>> dimEqualities(Operation *op) {
-  SmallVector<SmallVector<DimRef>> eq;
-  auto batch = [&](std::initializer_list<Value> values) {
-    SmallVector<DimRef> group;
-    for (Value v : values)
-      if (v)
-        group.push_back({v, 0});
-    eq.push_back(group);
-  };
-  llvm::TypeSwitch<Operation *>(op)
-      .Case<LabelGatherOp>([&](auto o) { batch({o.getX(), o.getLabels()}); })
-      .Case<LabelAppendOp>([&](auto o) {
-        batch({o.getK(), o.getSlotMapping()});
-        eq.push_back({{o.getLabelCache(), 1}, {o.getResult(), 1}});
-      })
-      .Case<LabelScoreOp>([&](auto o) {
-        batch({o.getQLabel(), o.getPageTable(), o.getSeqLens(), o.getScores()});
-      })
-      .Case<TopKOp>([&](auto o) { batch({o.getScores(), o.getLens(), o.getIndices()}); })
-      .Case<ScoreTopKOp>([&](auto o) {
-        batch({o.getQLabel(), o.getPageTable(), o.getSeqLens(), o.getIndices()});
-      })
-      .Case<SparseDecodeOp>([&](auto o) {
-        batch({o.getQ(), o.getPageTable(), o.getSeqLens(), o.getIndices(), o.getLogWeights(),
-               o.getO()});
-        batch({o.getKCache(), o.getVCache()});
-        if (Value w = o.getLogWeights())
-          eq.push_back({{o.getIndices(), 2}, {w, 2}});
-      })
-      .Case<DecodePartialOp>([&](auto o) {
-        batch({o.getQ(), o.getPageTable(), o.getSeqLens(), o.getIndices(), o.getLogWeights(),
-               o.getAcc(), o.getMl()});
-        batch({o.getKCache(), o.getVCache()});
-        eq.push_back({{o.getAcc(), 2}, {o.getMl(), 2}});
-      })
-      .Case<DecodeMergeOp>([&](auto o) { batch({o.getAcc(), o.getMl(), o.getO()}); })
-      .Case<LinearAttnDecodeOp>([&](auto o) {
-        batch({o.getQ(), o.getK(), o.getV(), o.getStateIndices(), o.getO()});
-        for (unsigned i = 0; i < 4; ++i)
-          eq.push_back({{o.getStates(), i}, {o.getNewStates(), i}});
-      })
-      .Case<LinearAttnPrefillOp>([&](auto o) {
-        batch({o.getQ(), o.getK(), o.getV(), o.getO(), o.getIntermediate()});
-        batch({o.getStateIndices(), o.getHasInitialState()});
-        for (unsigned i = 0; i < 4; ++i)
-          eq.push_back({{o.getStates(), i}, {o.getNewStates(), i}});
-      })
-      .Case<DenseDecodeOp>([&](auto o) {
-        batch({o.getQ(), o.getPageTable(), o.getSeqLens(), o.getO()});
-        batch({o.getKCache(), o.getVCache()});
-      });
-  return eq;
-}
 
 struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerToKernelsPass> {
   void runOnOperation() override {
@@ -144,8 +87,10 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
     // Union of tied dims; the class's first argument dim names the symbol of all of them.
     llvm::EquivalenceClasses<std::pair<void *, unsigned>> tied;
     auto key = [](DimRef d) { return std::make_pair(d.first.getAsOpaquePointer(), d.second); };
-    f.walk([&](Operation *op) {
-      for (const SmallVector<DimRef> &group : dimEqualities(op))
+    f.walk([&](KernelOpInterface op) {
+      SmallVector<DimGroup> groups;
+      op.getTiedDims(groups);
+      for (const DimGroup &group : groups)
         for (size_t i = 1; i < group.size(); ++i)
           tied.unionSets(key(group[0]), key(group[i]));
     });
@@ -217,20 +162,10 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
     for (Operation &op : f.getBody().front().without_terminator()) {
       if (!isa<DSDialect>(op.getDialect()))
         return op.emitOpError("ds-lower-to-kernels: only ds ops can be lowered to kernels");
-      LogicalResult r =
-          llvm::TypeSwitch<Operation *, LogicalResult>(&op)
-              .Case<LabelGatherOp, LabelAppendOp>([&](Operation *o) { return lowerLabelOps(o, ctx); })
-              .Case<LabelScoreOp>([&](Operation *o) { return lowerLabelScore(o, ctx); })
-              .Case<TopKOp>([&](Operation *o) { return lowerTopK(o, ctx); })
-              .Case<ScoreTopKOp>([&](Operation *o) { return lowerScoreTopK(o, ctx); })
-              .Case<SparseDecodeOp, DenseDecodeOp, DecodePartialOp, DecodeMergeOp>(
-                  [&](Operation *o) { return lowerDecode(o, ctx); })
-              .Case<LinearAttnDecodeOp>([&](Operation *o) { return lowerLinearAttn(o, ctx); })
-              .Case<LinearAttnPrefillOp>(
-                  [&](Operation *o) { return lowerLinearAttnPrefill(o, ctx); })
-              .Default([&](Operation *o) {
-                return o->emitOpError("has no GPU lowering yet");
-              });
+      // Every op's config is checked against its family before any kernel is built.
+      if (failed(requireKernelConfig(&op)))
+        return failure();
+      LogicalResult r = lookupKernelFamily(&op)->lower(&op, ctx);
       if (failed(r))
         return failure();
     }
@@ -240,7 +175,7 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
       auto it = ctx.outputs.find(r);
       if (it == ctx.outputs.end())
         continue;
-      const BufferRef &ref = ctx.buffer(r);
+      BufferRef ref = ctx.buffer(r);
       std::string line = "result" + std::to_string(it->second - f.getNumArguments()) + " out " +
                          dtypeName(ref.elementType);
       for (const std::string &d : ref.dims)
@@ -264,16 +199,10 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
     return success();
   }
 
-  /// The operand a value updates in place (label cache, page summaries), if any.
+  /// The operand a value updates in place (label cache, page summaries, states), if any.
   static Value inPlaceSource(Value v) {
-    Operation *def = v.getDefiningOp();
-    if (auto append = dyn_cast_or_null<LabelAppendOp>(def))
-      return append.getLabelCache();
-    if (auto dec = dyn_cast_or_null<LinearAttnDecodeOp>(def); dec && v == dec.getNewStates())
-      return dec.getStates();
-    if (auto pre = dyn_cast_or_null<LinearAttnPrefillOp>(def); pre && v == pre.getNewStates())
-      return pre.getStates();
-    return {};
+    auto op = dyn_cast_or_null<KernelOpInterface>(v.getDefiningOp());
+    return op ? op.getInPlaceSource(v) : Value();
   }
 };
 } // namespace

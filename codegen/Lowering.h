@@ -3,6 +3,7 @@
 
 // The contract between ds-lower-to-kernels and the per-family kernel builders.
 #include "codegen/KernelBuilder.h"
+#include "passes/KernelFamily.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -19,15 +20,23 @@ public:
       : kernels(kernels), funcName(funcName.str()) {}
 
   gpu::GPUModuleOp kernels;
+  // Buffers are returned by value: a reference into the map would dangle once a later insert
+  // rehashes it.
   /// Buffer of an already placed tensor (function argument or earlier result).
-  const BufferRef &buffer(Value v) const { return buffers.find(v)->second; }
+  BufferRef buffer(Value v) const {
+    auto it = buffers.find(v);
+    assert(it != buffers.end() && "tensor used before it was placed");
+    return it->second;
+  }
   bool hasBuffer(Value v) const { return buffers.count(v); }
   void setBuffer(Value v, BufferRef ref) { buffers[v] = std::move(ref); }
   /// Places a result: a function output (`out` argument), else a workspace slice.
-  const BufferRef &place(Value result, llvm::ArrayRef<std::string> dims);
+  BufferRef place(Value result, llvm::ArrayRef<std::string> dims);
   /// Places a result that updates `operand` in place (caches, states): it shares its buffer.
-  const BufferRef &alias(Value result, Value operand) {
-    return buffers[result] = buffers.find(operand)->second;
+  BufferRef alias(Value result, Value operand) {
+    BufferRef ref = buffer(operand);
+    buffers[result] = ref;
+    return ref;
   }
   /// Scratch that no tensor names (partials of a split): a workspace slice of `bytes`.
   std::string scratch(llvm::StringRef bytes);
@@ -57,19 +66,36 @@ private:
 };
 
 /// Dim `i` of an operand's buffer, as an expression.
-inline const std::string &dimExpr(const PlanContext &ctx, Value v, unsigned i) {
+inline std::string dimExpr(const PlanContext &ctx, Value v, unsigned i) {
   return ctx.buffer(v).dims[i];
 }
 
-// One lowering per op family (its own file). Each builds kernels, places results and appends
-// its launches in order; failures are reported on the op.
-LogicalResult lowerLabelOps(Operation *op, PlanContext &ctx);  // label_gather, label_append
-LogicalResult lowerLabelScore(Operation *op, PlanContext &ctx);
-LogicalResult lowerTopK(Operation *op, PlanContext &ctx);
-LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx); // score_topk (label_score + topk)
-LogicalResult lowerDecode(Operation *op, PlanContext &ctx);    // sparse_decode, dense_decode
-LogicalResult lowerLinearAttn(Operation *op, PlanContext &ctx); // linear_attn_decode
-LogicalResult lowerLinearAttnPrefill(Operation *op, PlanContext &ctx); // linear_attn_prefill
+// One registration per op family, each in the family's own file (its config choice, the check
+// of a config against what its kernels build, and its kernels); codegen/Families.cpp calls them.
+void registerLabelFamily();       // label_gather, label_append (LabelKernels.cpp)
+void registerLabelScoreFamily();  // label_score (LabelScoreKernels.cpp)
+void registerTopKFamily();        // topk (TopKKernels.cpp)
+void registerScoreTopKFamily();   // score_topk (ScoreTopKKernels.cpp)
+void registerDecodeFamily();      // dense/sparse_decode, decode_partial/merge (DecodeKernels.cpp)
+void registerLinearAttnDecodeFamily();  // linear_attn_decode (LinearAttnKernels.cpp)
+void registerLinearAttnPrefillFamily(); // linear_attn_prefill (LinearAttnPrefill.cpp)
+
+/// Registers every family above (once; safe to call again).
+void registerKernelFamilies();
+
+/// Config fields, for verifyConfigFields.
+enum ConfigField : unsigned {
+  kUseBlockTokens = 1, kUseWarps = 2, kUseSplits = 4, kUseStages = 8, kUseVectorWidth = 16, kUseVariant = 32,
+  kUseOccupancy = 64,
+};
+/// A family's kernels read the fields in `used`; every other field must hold its neutral value
+/// (1; `variant` empty; `occupancy` 0), since a kernel cannot honour a field it does not read.
+LogicalResult verifyUnusedConfigFields(Operation *op, KernelConfigAttr cfg, unsigned used);
+/// `cfg.warps * 32` threads per block, for kernels that take any warp count in [lo, hi].
+LogicalResult verifyWarps(Operation *op, KernelConfigAttr cfg, int64_t lo, int64_t hi);
+
+/// Value dims the f32-state kernels of linear attention tile (16-byte vectors, a row in one warp).
+LogicalResult verifyLinearAttnValueDim(Operation *op, int64_t e);
 
 /// Linear attention's o = q S reduction, shared by the decode and the recurrent prefill kernels:
 /// each thread holds a partial o (vector<4xf32>, columns `col`..`col + 3`) of its rows; the row

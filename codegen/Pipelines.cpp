@@ -15,10 +15,16 @@ void mlir::ds::buildDSToPTXPipeline(OpPassManager &pm, const CompileOptions &opt
   SelectKernelConfigPassOptions config;
   config.chip = options.chip;
   config.smCount = options.smCount;
-  // Fusion first: the fused op is tuned as one kernel by the config pass.
+  config.smemPerBlock = options.smemPerBlock;
+  config.regsPerSM = options.regsPerSM;
+  config.l2Bytes = options.l2Bytes;
+  // Fusion first: the fused op is tuned as one kernel. The config pass then sees the ops the
+  // user wrote (its errors name them); the split partial keeps its decode op's config, and a
+  // second run configures the merge the split adds.
   pm.addNestedPass<func::FuncOp>(createFuseScoreTopKPass());
   pm.addNestedPass<func::FuncOp>(createSelectKernelConfigPass(config));
   pm.addNestedPass<func::FuncOp>(createSplitDecodePass());
+  pm.addNestedPass<func::FuncOp>(createSelectKernelConfigPass(config));
   pm.addPass(createLowerToKernelsPass());
   if (options.stopAfterLowering)
     return;
@@ -30,7 +36,9 @@ void mlir::ds::buildDSToPTXPipeline(OpPassManager &pm, const CompileOptions &opt
   kernels.addPass(createCanonicalizerPass());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
-  target.features = "+ptx80";
+  // An unsupported chip never gets here: ds-select-kernel-config refuses it first.
+  const ChipInfo *chip = lookupChip(options.chip);
+  target.features = "+ptx" + std::to_string(chip ? chip->ptx : 80);
   target.optLevel = 3;
   pm.addPass(createGpuNVVMAttachTarget(target));
   GpuModuleToBinaryPassOptions binary;
@@ -40,7 +48,7 @@ void mlir::ds::buildDSToPTXPipeline(OpPassManager &pm, const CompileOptions &opt
 
 namespace {
 struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
-  Option<std::string> chip{*this, "chip", llvm::cl::desc("Target chip (sm_80 and newer)"),
+  Option<std::string> chip{*this, "chip", llvm::cl::desc("Target chip (ds-select-kernel-config lists them)"),
                            llvm::cl::init("sm_90")};
   Option<int64_t> smCount{*this, "sm-count", llvm::cl::desc("SMs of the target"),
                           llvm::cl::init(132)};

@@ -1,27 +1,32 @@
 #ifndef DS_CODEGEN_PIPELINES_H
 #define DS_CODEGEN_PIPELINES_H
 
+#include "dialect/DSTarget.h"
 #include "mlir/Pass/PassManager.h"
 #include <string>
 
 namespace mlir {
 namespace ds {
 
-struct CompileOptions {
-  std::string chip = "sm_90";
-  int64_t smCount = 132;
+/// The target (chip and SM count are required: there are no defaults; the JIT fills them and
+/// the device facts from its device) and how far to go.
+struct CompileOptions : TargetOptions {
   /// Stop after ds-lower-to-kernels (kernels still in gpu/scf/vector form).
   bool stopAfterLowering = false;
+  /// The name diagnostics give the source (a file name; "<ds-source>" when empty).
+  std::string sourceName;
 };
 
 /// The pipeline from ds on tensors to PTX, as numbered steps:
 ///  1. ds-fuse-score-topk: label_score feeding only a topk is one score_topk;
-///  2. ds-select-kernel-config: every ds op (the fused ones included) carries #ds.kernel_config;
-///  3. ds-split-decode: decode ops are split-K partials + a merge;
+///  2. ds-select-kernel-config: the function carries #ds.target and every ds op (the fused ones
+///     included) a #ds.kernel_config its family's kernels build exactly;
+///  3. ds-split-decode: decode ops are split-K partials (with the decode op's config) + a merge,
+///     which a second ds-select-kernel-config configures;
 ///  4. ds-lower-to-kernels: gpu.module @ds_kernels of gpu.func kernels, `ds.plan` on each func;
 ///  5. gpu.module(convert-scf-to-cf, convert-gpu-to-nvvm, ds-extern-dynamic-smem): kernels in
 ///     llvm + nvvm ops, dynamic shared memory declared extern;
-///  6. nvvm-attach-target: the module targets `chip`;
+///  6. nvvm-attach-target: the module targets `chip` with the chip's PTX version;
 ///  7. gpu-module-to-binary{format=isa}: gpu.binary holding the PTX text.
 void buildDSToPTXPipeline(OpPassManager &pm, const CompileOptions &options);
 

@@ -47,11 +47,12 @@ Value atomicAdd(KernelBuilder &kb, Value memref, Value i) {
 }
 } // namespace
 
-int64_t mlir::ds::radixSelectThreads(int64_t configWarps) {
-  int64_t warps = 1;
-  while (warps * 2 <= std::clamp<int64_t>(configWarps, 1, 32))
-    warps *= 2;
-  return warps * 32;
+LogicalResult mlir::ds::verifyRadixSelectWarps(Operation *op, KernelConfigAttr cfg) {
+  int64_t w = cfg.getWarps();
+  if (w >= 1 && w <= 32 && llvm::isPowerOf2_64(w))
+    return success();
+  return configError(op, "warps") << "must be a power of two in [1, 32] (the radix select's "
+                                     "block-wide scans), got " << w;
 }
 
 RadixSelect::RadixSelect(KernelBuilder &kb, int64_t threads)

@@ -15,13 +15,14 @@
 // reads i, i + threads, ...), 4 loads in flight per thread; a thread reads only the positions a
 // caller that stores the row with the same mapping wrote itself.
 #include "codegen/KernelBuilder.h"
+#include "passes/KernelFamily.h"
 
 namespace mlir {
 namespace ds {
 
-/// The CTA size of a radix select for a config's `warps`: the largest power of two <= warps
-/// (clamped to 1..32), times 32.
-int64_t radixSelectThreads(int64_t configWarps);
+/// A radix select runs on `warps * 32` threads with warps a power of two in [1, 32]; emits the
+/// config error on `op` otherwise.
+LogicalResult verifyRadixSelectWarps(Operation *op, KernelConfigAttr cfg);
 
 class RadixSelect {
 public:

@@ -4,6 +4,7 @@
 #include "passes/Passes.h"
 #include "codegen/CodegenPasses.h"
 #include "codegen/Pipelines.h"
+#include "codegen/Lowering.h"
 
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
@@ -41,6 +42,7 @@
 #include "mlir/Transforms/Passes.h"
 
 void mlir::ds::registerCompilerDialects(DialectRegistry &registry) {
+  registerKernelFamilies();
   registerDSDialects(registry);
   registry.insert<affine::AffineDialect, arith::ArithDialect, bufferization::BufferizationDialect,
                   cf::ControlFlowDialect, func::FuncDialect, gpu::GPUDialect, LLVM::LLVMDialect,

@@ -20,7 +20,6 @@
 #include "codegen/Lowering.h"
 #include "codegen/RadixSelect.h"
 #include "dialect/DSOps.h"
-#include "passes/KernelConfig.h"
 
 using namespace mlir;
 using namespace mlir::ds;
@@ -31,6 +30,26 @@ namespace {
 constexpr int64_t kShortRowTokens = 16384;
 constexpr int64_t kShortVariantRows = 128;
 constexpr int64_t kShortUnroll = 2;
+/// At most this many scores of a row stay in shared memory (48K floats, 192 KB: with the radix
+/// histogram within the H100's 227 KB opt-in limit); the config may choose fewer.
+constexpr int64_t kScoreSmemTokens = 48 * 1024;
+/// Static shared memory of the radix select that the score buffer shares the SM with (16 KB of
+/// histogram, warp sums and counters, rounded up).
+constexpr int64_t kRadixSelectSmemBytes = 17 * 1024;
+/// Entries (key, position) of the candidate list the select compacts the threshold's top-digit
+/// bucket into, in dynamic shared memory after the scores (8 bytes each).
+constexpr int64_t kSelectListEntries = 2048;
+
+/// Shared memory of one CTA besides the scores: the radix select's, the candidate list and (for
+/// group_reduce = max) the query rows.
+int64_t fixedSmemBytes(ScoreTopKOp s) {
+  auto dim = [](Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); };
+  int64_t r = dim(s.getLabelCache(), 2);
+  int64_t qBytes = s.getGroupReduce() == GroupReduce::max
+                       ? dim(s.getQLabel(), 1) / dim(s.getLabelCache(), 0) * r * 4
+                       : 0;
+  return kRadixSelectSmemBytes + 8 * kSelectListEntries + qBytes;
+}
 } // namespace
 
 namespace {
@@ -78,7 +97,8 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
     args.channels = kb.arg(6);
     args.headDim = cast<RankedTensorType>(ql.getType()).getDimSize(2);
   }
-  LabelScorer scorer(kb, shape, args, threads);
+  LabelScorer scorer(kb, shape, args, threads,
+                     cast<KernelConfigAttr>(op->getAttr("config")).getVectorWidth());
   RadixSelect radix(kb, threads);
 
   Value bid = kb.blockId(gpu::Dimension::x);
@@ -142,7 +162,7 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
 }
 } // namespace
 
-LogicalResult mlir::ds::lowerScoreTopK(Operation *op, PlanContext &ctx) {
+static LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx) {
   auto fused = cast<ScoreTopKOp>(op);
   FailureOr<KernelConfigAttr> cfg = requireKernelConfig(op);
   if (failed(cfg))
@@ -150,10 +170,8 @@ LogicalResult mlir::ds::lowerScoreTopK(Operation *op, PlanContext &ctx) {
   Value ql = fused.getQLabel(), pt = fused.getPageTable();
   const LabelScoreShape shape = LabelScoreShape::of(fused);
   const int64_t k = static_cast<int64_t>(fused.getK());
-  if (k > (int64_t(1) << 30))
-    return op->emitOpError("GPU lowering supports k < 2^30");
-  const int64_t threads = radixSelectThreads(cfg->getWarps());
-  const int64_t unroll = std::clamp<int64_t>(cfg->getStages(), 1, 8);
+  const int64_t threads = cfg->getWarps() * 32;
+  const int64_t unroll = cfg->getStages();
   const int64_t capacity = cfg->getBlockTokens();
   const int64_t rows = shape.rows(), pageSize = shape.pageSize;
 
@@ -186,4 +204,43 @@ LogicalResult mlir::ds::lowerScoreTopK(Operation *op, PlanContext &ctx) {
   if (!known || !useShort)
     buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, known ? "1" : longRows, out, spill);
   return success();
+}
+
+void mlir::ds::registerScoreTopKFamily() {
+  KernelFamily f;
+  f.name = "score_topk";
+  f.ops = {ScoreTopKOp::getOperationName().str()};
+  f.choose = [](Operation *op, TargetAttr target) {
+    auto s = cast<ScoreTopKOp>(op);
+    // One CTA of 1024 threads per row (the top-k's shape), 2 tokens scored per thread and step;
+    // block_tokens = scores kept in shared memory, what the target's opt-in shared memory holds
+    // beside the radix select, the candidate list and the query rows (longer rows go through a
+    // workspace).
+    int64_t fit = (target.getSmemPerBlock() - fixedSmemBytes(s)) / 4;
+    int64_t capacity = std::max<int64_t>(std::min(kScoreSmemTokens, fit / 1024 * 1024), 1024);
+    return KernelConfigAttr::get(op->getContext(), capacity, 32, 1, 2,
+                                 LabelScoreShape::of(s).vectorWidth());
+  };
+  f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr target) -> LogicalResult {
+    auto s = cast<ScoreTopKOp>(op);
+    if (failed(verifyUnusedConfigFields(op, cfg, kUseBlockTokens | kUseWarps | kUseStages | kUseVectorWidth)) ||
+        failed(verifyRadixSelectWarps(op, cfg)))
+      return failure();
+    if (cfg.getStages() > 8)
+      return configError(op, "stages") << "(tokens scored per thread and step) must be in [1, 8], got "
+                                       << cfg.getStages();
+    int64_t bytes = 4 * cfg.getBlockTokens() + fixedSmemBytes(s);
+    if (bytes > target.getSmemPerBlock())
+      return configError(op, "block_tokens")
+             << "(" << cfg.getBlockTokens() << " scores in shared memory) needs " << bytes
+             << " bytes of shared memory per block with the select's, the target has "
+             << target.getSmemPerBlock();
+    if (s.getK() > (uint64_t(1) << 30))
+      return op->emitOpError("GPU lowering supports k <= 2^30");
+    auto ql = cast<RankedTensorType>(s.getQLabel().getType());
+    return verifyLabelVectorWidth(op, cfg, cast<RankedTensorType>(s.getLabelCache().getType()).getDimSize(2),
+                                  ql.getElementTypeBitWidth() / 8);
+  };
+  f.lower = lowerScoreTopK;
+  registerKernelFamily(std::move(f));
 }

@@ -7,12 +7,11 @@
 #include "codegen/Lowering.h"
 #include "codegen/RadixSelect.h"
 #include "dialect/DSOps.h"
-#include "passes/KernelConfig.h"
 
 using namespace mlir;
 using namespace mlir::ds;
 
-LogicalResult mlir::ds::lowerTopK(Operation *op, PlanContext &ctx) {
+static LogicalResult lowerTopK(Operation *op, PlanContext &ctx) {
   auto topk = cast<TopKOp>(op);
   FailureOr<KernelConfigAttr> cfg = requireKernelConfig(op);
   if (failed(cfg))
@@ -21,9 +20,7 @@ LogicalResult mlir::ds::lowerTopK(Operation *op, PlanContext &ctx) {
   const int64_t k = static_cast<int64_t>(topk.getK());
   const int64_t divisor = static_cast<int64_t>(topk.getDivisor());
   const bool keepLast = topk.getKeepLast();
-  if (k > (int64_t(1) << 30))
-    return op->emitOpError("GPU lowering supports k < 2^30");
-  const int64_t threads = radixSelectThreads(cfg->getWarps());
+  const int64_t threads = cfg->getWarps() * 32;
 
   std::string batch = dimExpr(ctx, scores, 0), heads = dimExpr(ctx, scores, 1);
   std::string n = dimExpr(ctx, scores, 2);
@@ -53,4 +50,24 @@ LogicalResult mlir::ds::lowerTopK(Operation *op, PlanContext &ctx) {
   });
   ctx.addLaunch(kb.finish());
   return success();
+}
+
+void mlir::ds::registerTopKFamily() {
+  KernelFamily f;
+  f.name = "topk";
+  f.ops = {TopKOp::getOperationName().str()};
+  // One CTA of 1024 threads per row: the radix histogram passes are bound by the row's loads.
+  f.choose = [](Operation *op, TargetAttr) {
+    return KernelConfigAttr::get(op->getContext(), 1, 32, 1, 1, 1);
+  };
+  f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr) -> LogicalResult {
+    if (failed(verifyUnusedConfigFields(op, cfg, kUseWarps)) ||
+        failed(verifyRadixSelectWarps(op, cfg)))
+      return failure();
+    if (cast<TopKOp>(op).getK() > (uint64_t(1) << 30))
+      return op->emitOpError("GPU lowering supports k <= 2^30");
+    return success();
+  };
+  f.lower = lowerTopK;
+  registerKernelFamily(std::move(f));
 }

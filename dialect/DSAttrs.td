@@ -24,19 +24,59 @@ def DS_GranularityAttr : EnumAttr<DS_Dialect, DS_Granularity, "granularity"> {
 
 def DS_KernelConfigAttr : AttrDef<DS_Dialect, "KernelConfig"> {
   let mnemonic = "kernel_config";
-  let summary = "Tiling choices of one kernel: tokens per block, warps, splits, stages, vector width";
+  let summary = "Every choice a kernel builder makes: tiles, warps, splits, unroll, vectors, variant, occupancy";
   let description = [{
-    Chosen by `ds-select-kernel-config` from the shapes and the target, read by every later pass.
-    `block_tokens`: tokens one thread block (or one split) handles per step; `warps`: warps per
-    block; `splits`: how many blocks share one (request, head) row (split-K over tokens);
-    `stages`: pipelined loads in flight; `vector_width`: elements per vector load.
+    Chosen by `ds-select-kernel-config` from the shapes and the target (`#ds.target`), read by
+    every later pass. It is a contract: a builder builds exactly what the config says or refuses
+    it with a diagnostic on the op (no clamps, no silent fallback). Each op's description says
+    what its kernels read from each field; a field a kernel has no use for must be 1 (`variant`
+    empty, `occupancy` 0).
+    `block_tokens`: positions one block (or split) handles per step; `warps`: warps per block;
+    `splits`: how many blocks share one row (split-K over tokens, an upper bound where the launch
+    picks it); `stages`: loads in flight per thread (unrolled steps); `vector_width`: elements
+    per vector load; `variant`: which kernel of the family (empty where there is one);
+    `occupancy`: CTAs per SM the kernel is compiled for (`nvvm.minctasm`, caps registers;
+    0 = no hint).
 
     ```mlir
     #ds.kernel_config<block_tokens = 128, warps = 4, splits = 8, stages = 2, vector_width = 8>
+    #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 2, vector_width = 8, variant = "chunked">
     ```
   }];
   let parameters = (ins "int64_t":$block_tokens, "int64_t":$warps, "int64_t":$splits,
-                        "int64_t":$stages, "int64_t":$vector_width);
+                        "int64_t":$stages, "int64_t":$vector_width,
+                        StringRefParameter<"kernel variant", "\"\"">:$variant,
+                        DefaultValuedParameter<"int64_t", "0">:$occupancy);
+  let skipDefaultBuilders = 1;
+  let builders = [
+    AttrBuilder<(ins "int64_t":$block_tokens, "int64_t":$warps, "int64_t":$splits,
+                     "int64_t":$stages, "int64_t":$vector_width,
+                     CArg<"::llvm::StringRef", "\"\"">:$variant, CArg<"int64_t", "0">:$occupancy), [{
+      return $_get($_ctxt, block_tokens, warps, splits, stages, vector_width, variant, occupancy);
+    }]>
+  ];
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def DS_TargetAttr : AttrDef<DS_Dialect, "Target"> {
+  let mnemonic = "target";
+  let summary = "The GPU a function is compiled for";
+  let description = [{
+    Attached to each function (`ds.target`) by `ds-select-kernel-config` from its options (the
+    JIT fills them from the device it runs on); every later pass reads the target from here.
+    `chip` is one of the supported chips (sm_80, sm_86, sm_89, sm_90, sm_90a, sm_100, sm_100a,
+    sm_120, sm_120a); `ptx` the PTX ISA version the kernels are emitted for (80 = PTX 8.0);
+    `smem_per_block` the shared memory one block may opt in to (bytes), `regs_per_sm` the
+    registers of one SM, `l2_bytes` the L2 cache size.
+
+    ```mlir
+    #ds.target<chip = "sm_90", sm_count = 132, smem_per_block = 232448, regs_per_sm = 65536, l2_bytes = 52428800, ptx = 80>
+    ```
+  }];
+  let parameters = (ins StringRefParameter<"chip">:$chip, "int64_t":$sm_count,
+                        "int64_t":$smem_per_block, "int64_t":$regs_per_sm, "int64_t":$l2_bytes,
+                        "int64_t":$ptx);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }

@@ -1,6 +1,7 @@
 #include "dialect/DSDialect.h"
 #include "dialect/DSAttrs.h"
 #include "dialect/DSOps.h"
+#include "dialect/DSTarget.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -31,7 +32,8 @@ void DSDialect::registerAttributes() {
 
 LogicalResult
 KernelConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t blockTokens,
-                         int64_t warps, int64_t splits, int64_t stages, int64_t vectorWidth) {
+                         int64_t warps, int64_t splits, int64_t stages, int64_t vectorWidth,
+                         StringRef variant, int64_t occupancy) {
   if (blockTokens < 1)
     return emitError() << "kernel_config: block_tokens must be >= 1, got " << blockTokens;
   if (warps < 1 || warps > 32)
@@ -43,6 +45,26 @@ KernelConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t b
   if (vectorWidth < 1 || vectorWidth > 16 || (vectorWidth & (vectorWidth - 1)))
     return emitError() << "kernel_config: vector_width must be a power of two in [1, 16], got "
                        << vectorWidth;
+  if (occupancy < 0 || occupancy > 32)
+    return emitError() << "kernel_config: occupancy must be in [0, 32], got " << occupancy;
+  return success();
+}
+
+LogicalResult TargetAttr::verify(function_ref<InFlightDiagnostic()> emitError, StringRef chip,
+                                 int64_t smCount, int64_t smemPerBlock, int64_t regsPerSM,
+                                 int64_t l2Bytes, int64_t ptx) {
+  const ChipInfo *info = lookupChip(chip);
+  if (!info)
+    return emitError() << "target: chip '" << chip << "' is not supported (supported: "
+                       << supportedChipList() << ")";
+  if (smCount < 1 || smCount > kMaxSMCount)
+    return emitError() << "target: sm_count must be in [1, " << kMaxSMCount << "], got "
+                       << smCount;
+  if (smemPerBlock < 48 * 1024 || regsPerSM < 1 || l2Bytes < 0)
+    return emitError() << "target: smem_per_block must be >= 49152 and regs_per_sm >= 1";
+  if (ptx < info->ptx)
+    return emitError() << "target: " << chip << " needs PTX " << info->ptx / 10 << "."
+                       << info->ptx % 10 << " or newer, got ptx = " << ptx;
   return success();
 }
 

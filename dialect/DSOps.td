@@ -3,6 +3,7 @@
 
 include "dialect/DSDialect.td"
 include "dialect/DSAttrs.td"
+include "dialect/DSInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/IR/CommonAttrConstraints.td"
 
@@ -15,9 +16,13 @@ def DS_F32Tensor : RankedTensorOf<[F32]>;
 def DS_IndexTensor : RankedTensorOf<[I32]>;
 def DS_SeedTensor : RankedTensorOf<[I64]>;
 
+// The kernel interface of an op; `inPlace` ops also say which operand a result updates.
+class DS_KernelOp<bit inPlace> : DeclareOpInterfaceMethods<DS_KernelOpInterface,
+    !if(inPlace, ["getInPlaceSource"], [])>;
+
 // Every ds op is pure on tensors and may carry a kernel config chosen by a pass.
-class DS_TensorOp<string mnemonic, list<Trait> traits = []>
-    : DS_Op<mnemonic, !listconcat(traits, [Pure])> {
+class DS_TensorOp<string mnemonic, list<Trait> traits = [], bit inPlace = 0>
+    : DS_Op<mnemonic, !listconcat(traits, [Pure, DS_KernelOp<inPlace>])> {
   let hasVerifier = 1;
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
@@ -43,7 +48,7 @@ def DS_LabelGatherOp : DS_TensorOp<"label_gather"> {
   let results = (outs DS_DataTensor:$labels);
 }
 
-def DS_LabelAppendOp : DS_TensorOp<"label_append"> {
+def DS_LabelAppendOp : DS_TensorOp<"label_append", [], /*inPlace=*/1> {
   let summary = "Append the labels of new keys to the label cache";
   let description = [{
     The label cache is head-major, `[Hkv, S, r]` over the `S` token slots of the KV pool
@@ -90,7 +95,7 @@ def DS_LabelScoreOp : DS_TensorOp<"label_score"> {
 // Page summaries (Quest)
 //===----------------------------------------------------------------------===//
 
-def DS_PageSummaryOp : DS_TensorOp<"page_summary"> {
+def DS_PageSummaryOp : DS_TensorOp<"page_summary", [], /*inPlace=*/1> {
   let summary = "Per-page, per-channel key minimum and maximum";
   let description = [{
     For every page `p` of every request: `kmin[p, hk, j] = min_t K[p, t, hk, j]` and `kmax` the
@@ -109,7 +114,7 @@ def DS_PageSummaryOp : DS_TensorOp<"page_summary"> {
   let results = (outs DS_DataTensor:$new_kmin, DS_DataTensor:$new_kmax);
 }
 
-def DS_PageSummaryAppendOp : DS_TensorOp<"page_summary_append"> {
+def DS_PageSummaryAppendOp : DS_TensorOp<"page_summary_append", [], /*inPlace=*/1> {
   let summary = "Update page summaries with appended keys";
   let description = [{
     For each new token `t` at slot `s = slot_mapping[t]` (page `s / P`, offset `s % P`): offset 0
@@ -276,7 +281,7 @@ def DS_DenseDecodeOp : DS_TensorOp<"dense_decode"> {
 // Split decode (produced by ds-split-decode)
 //===----------------------------------------------------------------------===//
 
-def DS_DecodePartialOp : DS_Op<"decode_partial", [Pure, AttrSizedOperandSegments]> {
+def DS_DecodePartialOp : DS_Op<"decode_partial", [Pure, AttrSizedOperandSegments, DS_KernelOp<0>]> {
   let summary = "Split-K decode partials: one online-softmax state per (request, head, split)";
   let description = [{
     The first half of `dense_decode` / `sparse_decode` after `ds-split-decode`: the walk of each
@@ -319,7 +324,7 @@ def DS_DecodeMergeOp : DS_TensorOp<"decode_merge"> {
 // Linear attention (Lightning Attention)
 //===----------------------------------------------------------------------===//
 
-def DS_LinearAttnPrefillOp : DS_TensorOp<"linear_attn_prefill"> {
+def DS_LinearAttnPrefillOp : DS_TensorOp<"linear_attn_prefill", [], /*inPlace=*/1> {
   let summary = "Chunked linear attention with per-head decay over a packed ragged batch";
   let description = [{
     Request `b` owns tokens `[cu_seqlens[b], cu_seqlens[b+1])` of the packed `q, k : [T, H, d]`,
@@ -344,7 +349,7 @@ def DS_LinearAttnPrefillOp : DS_TensorOp<"linear_attn_prefill"> {
                       Optional<DS_F32Tensor>:$intermediate);
 }
 
-def DS_LinearAttnDecodeOp : DS_TensorOp<"linear_attn_decode"> {
+def DS_LinearAttnDecodeOp : DS_TensorOp<"linear_attn_decode", [], /*inPlace=*/1> {
   let summary = "One linear-attention decode step per request";
   let description = [{
     For request `b` with slot `s = state_indices[b]`: `S <- exp(-slopes[h]) S + k_b^T v_b`,

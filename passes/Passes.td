@@ -4,16 +4,24 @@
 include "mlir/Pass/PassBase.td"
 
 def SelectKernelConfigPass : Pass<"ds-select-kernel-config", "func::FuncOp"> {
-  let summary = "Choose tile sizes, warps and splits of every ds op from shapes and target";
+  let summary = "Choose every kernel's config from the op's shapes and the target";
   let description = [{
-    Attaches `#ds.kernel_config<...>` to every ds op that has none, from the op's static shapes
-    (head dim, label dim, k) and the target (SM count). An op that already carries a config (a
-    user override) keeps it. Later passes only read the config.
+    Records the target on the function (`ds.target = #ds.target<...>`, from the options) and
+    attaches `#ds.kernel_config<...>` to every ds op that has none: the op's kernel family
+    (registered from its codegen file) chooses it from the op's static shapes and the target.
+    An op that already carries a config (a user override) keeps it. Every config, chosen or
+    given, is checked against what the family's kernels build: one they cannot build exactly is
+    refused with an error on the op. Later passes only read the config and the target.
   }];
   let dependentDialects = ["::mlir::ds::DSDialect"];
   let options = [
-    Option<"smCount", "sm-count", "int64_t", /*default=*/"132", "Streaming multiprocessors of the target">,
-    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"", "Target chip (sm_80 and newer)">,
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
+           "Target chip: sm_80, sm_86, sm_89, sm_90, sm_90a, sm_100, sm_100a, sm_120, sm_120a">,
+    Option<"smCount", "sm-count", "int64_t", /*default=*/"132", "Streaming multiprocessors of the target (1..1024)">,
+    Option<"smemPerBlock", "smem-per-block", "int64_t", /*default=*/"0",
+           "Opt-in shared memory of one block in bytes (0: the chip's)">,
+    Option<"regsPerSM", "regs-per-sm", "int64_t", /*default=*/"0", "Registers of one SM (0: the chip's)">,
+    Option<"l2Bytes", "l2-bytes", "int64_t", /*default=*/"0", "L2 cache bytes (0: the chip's)">,
   ];
 }
 
@@ -50,9 +58,10 @@ def SplitDecodePass : Pass<"ds-split-decode", "func::FuncOp"> {
   let description = [{
     Rewrites `ds.dense_decode` and `ds.sparse_decode` into `ds.decode_partial` (one
     online-softmax state per request, head and split, f32) followed by `ds.decode_merge`. The
-    partial op keeps the decode op's `#ds.kernel_config`: `block_tokens` is the least number of
-    positions per split and `splits` bounds the split count, which the launch plan picks from the
-    actual batch so that small batches still fill the GPU.
+    partial op keeps the decode op's `#ds.kernel_config`; the merge gets none, and the pipeline
+    runs `ds-select-kernel-config` again after this pass to choose it. In the partial's config `block_tokens` is the least number of positions per split and `splits`
+    bounds the split count, which the launch plan picks from the actual batch so that small
+    batches still fill the GPU.
   }];
   let dependentDialects = ["::mlir::ds::DSDialect"];
 }

@@ -94,13 +94,13 @@ func.func @group_reduce_as_string(%ql: tensor<?x8x16xbf16>, %c: tensor<8x?x16xbf
 // -----
 
 // A kernel_config with parameters missing.
-// expected-error @+1 {{expected ','}}
+// expected-error @+1 {{struct is missing required parameter: splits}}
 func.func @cfg_missing_params() attributes {c = #ds.kernel_config<block_tokens = 1, warps = 4>}
 
 // -----
 
 // A kernel_config with an unknown extra parameter.
-// expected-error @+1 {{expected '>'}}
+// expected-error @+1 {{duplicate or unknown struct parameter name: lanes}}
 func.func @cfg_extra_param() attributes {c = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 1, vector_width = 8, lanes = 2>}
 
 // -----
@@ -112,7 +112,7 @@ func.func @cfg_not_integer() attributes {c = #ds.kernel_config<block_tokens = bi
 // -----
 
 func.func @cfg_missing_comma(%x: tensor<?x8x128xbf16>, %ch: tensor<8x16xi32>) {
-  // expected-error @+1 {{expected ','}}
+  // expected-error @+1 {{struct is missing required parameter: vector_width}}
   %0 = ds.label_gather %x, %ch {config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 1 vector_width = 8>} : (tensor<?x8x128xbf16>, tensor<8x16xi32>) -> tensor<?x8x16xbf16>
   return
 }

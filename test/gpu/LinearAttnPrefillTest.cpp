@@ -105,7 +105,6 @@ void launchPrefill(const rt::Context &ctx, const ref::LinearAttnBatch &batch,
   jit::LinearAttnPrefillSpec spec;
   spec.heads = H, spec.keyDim = d, spec.valueDim = e, spec.keepIntermediate = keep;
   spec.dtype = batch.type == ref::Half::BF16 ? jit::DataType::BF16 : jit::DataType::F16;
-  spec.smCount = ctx.properties().smCount;
   auto pipeline = jitFor(ctx).linearAttnPrefill(spec);
   ASSERT_TRUE(pipeline.ok()) << pipeline.message();
   ASSERT_NO_FATAL_FAILURE(expectDocumentedArgs((*pipeline)->bundle(), keep));

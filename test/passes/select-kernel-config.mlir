@@ -8,20 +8,33 @@
 // RUN: not ds-opt %s --ds-select-kernel-config="chip=sm_70" 2>&1 | FileCheck %s --check-prefix=BADCHIP
 // RUN: not ds-opt %s --ds-select-kernel-config="chip=gfx90a" 2>&1 | FileCheck %s --check-prefix=BADCHIP2
 // RUN: not ds-opt %s --ds-select-kernel-config="sm-count=0" 2>&1 | FileCheck %s --check-prefix=BADSM
+// RUN: not ds-opt %s --ds-select-kernel-config="sm-count=9223372036854775807" 2>&1 | FileCheck %s --check-prefix=HUGESM
+// RUN: not ds-opt %s --ds-select-kernel-config="chip=sm_85" 2>&1 | FileCheck %s --check-prefix=SM85
+// RUN: not ds-opt %s --ds-select-kernel-config="chip=sm_200" 2>&1 | FileCheck %s --check-prefix=SM200
+// RUN: not ds-opt %s --ds-select-kernel-config="chip=sm_80a" 2>&1 | FileCheck %s --check-prefix=SM80A
+// The target is recorded on every function, with the chip's facts where no option gives them.
+// RUN: ds-opt %s --ds-select-kernel-config | FileCheck %s --check-prefix=TARGET
+// RUN: ds-opt %s --ds-select-kernel-config="chip=sm_100a sm-count=148 smem-per-block=100000 l2-bytes=7 regs-per-sm=1000" | FileCheck %s --check-prefix=TARGET100
 
-// BADCHIP: {{.*}}select-kernel-config.mlir:{{[0-9]+}}:{{[0-9]+}}: error: ds-select-kernel-config: option 'chip' must name sm_80 or newer (e.g. sm_90), got 'sm_70'
+// BADCHIP: {{.*}}select-kernel-config.mlir:{{[0-9]+}}:{{[0-9]+}}: error: ds-select-kernel-config: option 'chip': 'sm_70' is not supported (supported: sm_80, sm_86, sm_89, sm_90, sm_90a, sm_100, sm_100a, sm_120, sm_120a)
 // BADCHIP-NOT: {{^}}module
-// BADCHIP2: error: ds-select-kernel-config: option 'chip' must name sm_80 or newer (e.g. sm_90), got 'gfx90a'
-// BADSM: {{.*}}select-kernel-config.mlir:{{[0-9]+}}:{{[0-9]+}}: error: ds-select-kernel-config: option 'sm-count' must be >= 1
+// BADCHIP2: error: ds-select-kernel-config: option 'chip': 'gfx90a' is not supported
+// BADSM: {{.*}}select-kernel-config.mlir:{{[0-9]+}}:{{[0-9]+}}: error: ds-select-kernel-config: option 'sm-count' must be in [1, 1024], got 0
 // BADSM-NOT: {{^}}module
+// HUGESM: error: ds-select-kernel-config: option 'sm-count' must be in [1, 1024], got 9223372036854775807
+// SM85: error: ds-select-kernel-config: option 'chip': 'sm_85' is not supported
+// SM200: error: ds-select-kernel-config: option 'chip': 'sm_200' is not supported
+// SM80A: error: ds-select-kernel-config: option 'chip': 'sm_80a' is not supported
+// TARGET: func.func @dense_decode({{.*}}attributes {ds.target = #ds.target<chip = "sm_90", sm_count = 132, smem_per_block = 232448, regs_per_sm = 65536, l2_bytes = 52428800, ptx = 80>}
+// TARGET100: func.func @dense_decode({{.*}}attributes {ds.target = #ds.target<chip = "sm_100a", sm_count = 148, smem_per_block = 100000, regs_per_sm = 1000, l2_bytes = 7, ptx = 86>}
 
-// Decode attention: 64 tokens per block, 8 warps, splits = max(1, sm_count / 4), 2 stages,
-// 16-byte vectors along the head dim (narrowed to the widest power of two dividing it).
+// Decode attention: 64 tokens per block, 8 warps, splits = max(1, sm_count / 4), 4 warp steps of
+// loads in flight, 16-byte vectors along the head dim.
 
 // CHECK-LABEL: func.func @dense_decode
-// SM132:         ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 33, stages = 2, vector_width = 8>
-// SM64:          ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 16, stages = 2, vector_width = 8>
-// SM3:           ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 1, stages = 2, vector_width = 8>
+// SM132:         ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 33, stages = 4, vector_width = 8>
+// SM64:          ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 16, stages = 4, vector_width = 8>
+// SM3:           ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 1, stages = 4, vector_width = 8>
 // CHECK-SAME:      scale = 0.0883883461 : f32
 func.func @dense_decode(%q: tensor<?x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, %v: tensor<?x16x8x128xbf16>,
                         %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x32x128xbf16> {
@@ -30,21 +43,10 @@ func.func @dense_decode(%q: tensor<?x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, 
   return %o : tensor<?x32x128xbf16>
 }
 
-// Head dim 36 (bf16): 8 elements do not divide it, 4 do.
-// CHECK-LABEL: func.func @dense_decode_odd_head_dim
-// SM132:         ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 33, stages = 2, vector_width = 4>
-// SM64:          ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 16, stages = 2, vector_width = 4>
-// SM3:           ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 1, stages = 2, vector_width = 4>
-func.func @dense_decode_odd_head_dim(%q: tensor<?x4x36xbf16>, %k: tensor<?x1x4x36xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x4x36xbf16> {
-  %o = ds.dense_decode %q, %k, %k, %pt, %sl {scale = 0.125 : f32}
-      : (tensor<?x4x36xbf16>, tensor<?x1x4x36xbf16>, tensor<?x1x4x36xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x4x36xbf16>
-  return %o : tensor<?x4x36xbf16>
-}
-
 // CHECK-LABEL: func.func @sparse_decode
-// SM132:         ds.sparse_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 33, stages = 2, vector_width = 8>
-// SM64:          ds.sparse_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 16, stages = 2, vector_width = 8>
-// SM3:           ds.sparse_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 1, stages = 2, vector_width = 8>
+// SM132:         ds.sparse_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 33, stages = 4, vector_width = 8>
+// SM64:          ds.sparse_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 16, stages = 4, vector_width = 8>
+// SM3:           ds.sparse_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 1, stages = 4, vector_width = 8>
 // CHECK-SAME:      granularity = #ds.granularity<page>
 func.func @sparse_decode(%q: tensor<?x32x64xf16>, %k: tensor<?x16x8x64xf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>,
                          %idx: tensor<?x8x16xi32>) -> tensor<?x32x64xf16> {
@@ -53,12 +55,13 @@ func.func @sparse_decode(%q: tensor<?x32x64xf16>, %k: tensor<?x16x8x64xf16>, %pt
   return %o : tensor<?x32x64xf16>
 }
 
-// Label scoring: 256 tokens per block, one split, vectors along the label dim.
+// Label scoring: 512 tokens per block of 4 warps (4 per thread), 16-byte label vectors, 8 CTAs
+// per SM; the label ops one thread per element in blocks of 8 warps; top-k 32 warps per row.
 // CHECK-LABEL: func.func @label_pipeline
-// CHECK:         ds.label_gather {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 1, vector_width = 8>}
-// CHECK:         ds.label_score {{.*}}{config = #ds.kernel_config<block_tokens = 512, warps = 4, splits = 1, stages = 1, vector_width = 8>, group_reduce = #ds.group_reduce<sum>, page_size = 1 : i64, scale = 2.500000e-01 : f32}
-// CHECK:         ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 1024, warps = 32, splits = 1, stages = 1, vector_width = 4>, k = 64 : i64}
-// CHECK:         ds.label_append {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 1, vector_width = 8>}
+// CHECK:         ds.label_gather {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 1>}
+// CHECK:         ds.label_score {{.*}}{config = #ds.kernel_config<block_tokens = 512, warps = 4, splits = 1, stages = 1, vector_width = 8, occupancy = 8>, group_reduce = #ds.group_reduce<sum>, page_size = 1 : i64, scale = 2.500000e-01 : f32}
+// CHECK:         ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 32, splits = 1, stages = 1, vector_width = 1>, k = 64 : i64}
+// CHECK:         ds.label_append {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 1>}
 func.func @label_pipeline(%q: tensor<?x32x128xbf16>, %ch: tensor<8x16xi32>, %cache: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>,
                           %sl: tensor<?xi32>, %k: tensor<?x8x128xbf16>, %slots: tensor<?xi32>)
     -> (tensor<?x8x64xi32>, tensor<8x?x16xbf16>) {
@@ -85,22 +88,22 @@ func.func @score_topk(%ql: tensor<?x32x16xbf16>, %cache: tensor<8x?x16xbf16>, %p
 
 // Label dim 12 (f16): vector width 4.
 // CHECK-LABEL: func.func @label_score_r12
-// CHECK:         ds.label_score {{.*}}{config = #ds.kernel_config<block_tokens = 512, warps = 4, splits = 1, stages = 1, vector_width = 4>, page_size = 16 : i64, scale = 1.250000e-01 : f32}
+// CHECK:         ds.label_score {{.*}}{config = #ds.kernel_config<block_tokens = 512, warps = 4, splits = 1, stages = 1, vector_width = 4, occupancy = 8>, page_size = 16 : i64, scale = 1.250000e-01 : f32}
 func.func @label_score_r12(%ql: tensor<?x8x12xf16>, %cache: tensor<8x?x12xf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x?xf32> {
   %a = ds.label_score %ql, %cache, %pt, %sl {page_size = 16 : i64, scale = 0.125 : f32}
       : (tensor<?x8x12xf16>, tensor<8x?x12xf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
   return %a : tensor<?x8x?xf32>
 }
 
-// Quest and sampling ops get the elementwise default: 1 row per block, 4 warps, 16-byte vectors
-// of the first operand's element type (bf16: 8, f32 / i32: 4).
+// Ops that no kernel family builds yet (Quest's summaries and scores, top-p, sampling) get no
+// config: ds-lower-to-kernels reports them. The top-k over pages gets the top-k family's.
 // CHECK-LABEL: func.func @quest_and_sampling
-// CHECK:         ds.page_summary_append {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 1, vector_width = 8>, page_size = 16 : i64}
-// CHECK:         ds.page_summary {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 1, vector_width = 8>}
-// CHECK:         ds.page_score {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 1, vector_width = 8>, page_size = 16 : i64}
-// CHECK:         ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 1024, warps = 32, splits = 1, stages = 1, vector_width = 4>, divisor = 16 : i64, k = 8 : i64, keep_last}
-// CHECK:         ds.topp {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 1, vector_width = 4>, top_p = 0.899999976 : f32}
-// CHECK:         ds.sample_residual {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 1, vector_width = 4>, num_samples = 32 : i64}
+// CHECK:         ds.page_summary_append {{.*}} {page_size = 16 : i64}
+// CHECK:         ds.page_summary {{[^{]*}} : (
+// CHECK:         ds.page_score {{.*}} {page_size = 16 : i64}
+// CHECK:         ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 32, splits = 1, stages = 1, vector_width = 1>, divisor = 16 : i64, k = 8 : i64, keep_last}
+// CHECK:         ds.topp {{.*}} {top_p = 0.899999976 : f32}
+// CHECK:         ds.sample_residual {{.*}} {num_samples = 32 : i64}
 func.func @quest_and_sampling(%kmin: tensor<?x8x128xbf16>, %knew: tensor<?x8x128xbf16>, %slots: tensor<?xi32>,
                               %kc: tensor<?x16x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>,
                               %q: tensor<?x8x128xbf16>, %logits: tensor<?x8x8xf32>, %philox: tensor<2xi64>)
@@ -120,11 +123,12 @@ func.func @quest_and_sampling(%kmin: tensor<?x8x128xbf16>, %knew: tensor<?x8x128
   return %kept, %counts, %ri, %rw, %mx2 : tensor<?x8x8xi32>, tensor<?x8xi32>, tensor<?x8x32xi32>, tensor<?x8x32xf32>, tensor<?x8x128xbf16>
 }
 
-// Linear attention: prefill tiles by its chunk size; decode gets the elementwise default.
+// Linear attention: the prefill's tensor-core variant where it tiles (64-token chunks), the
+// recurrent one for keep_intermediate (and other chunk sizes); decode 8 warps, 8 rows in flight.
 // CHECK-LABEL: func.func @linear_attn
-// CHECK:         ds.linear_attn_prefill {{.*}}{config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 2, vector_width = 8>}
-// CHECK:         ds.linear_attn_prefill {{.*}}{chunk_size = 128 : i64, config = #ds.kernel_config<block_tokens = 128, warps = 4, splits = 1, stages = 2, vector_width = 8>, keep_intermediate}
-// CHECK:         ds.linear_attn_decode {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 1, vector_width = 8>}
+// CHECK:         ds.linear_attn_prefill {{.*}}{config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 2, vector_width = 8, variant = "chunked">}
+// CHECK:         ds.linear_attn_prefill {{.*}}{chunk_size = 128 : i64, config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 4, variant = "recurrent">, keep_intermediate}
+// CHECK:         ds.linear_attn_decode {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 8, vector_width = 4>}
 func.func @linear_attn(%q: tensor<?x8x64xbf16>, %slopes: tensor<8xf32>, %cu: tensor<?xi32>, %st: tensor<?x8x64x64xf32>,
                        %si: tensor<?xi32>, %hi: tensor<?xi32>) -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>) {
   %o, %s = ds.linear_attn_prefill %q, %q, %q, %slopes, %cu, %st, %si, %hi
@@ -139,16 +143,17 @@ func.func @linear_attn(%q: tensor<?x8x64xbf16>, %slopes: tensor<8xf32>, %cu: ten
   return %o3, %s3 : tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>
 }
 
-// A config already on an op is a user override: the pass keeps it, whatever the target.
+// A config already on an op is a user override: the pass keeps it, whatever the target, when
+// the kernels build it (select-kernel-config-invalid.mlir: the ones they do not).
 // CHECK-LABEL: func.func @override
-// CHECK:         ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 32, warps = 8, splits = 2, stages = 3, vector_width = 2>
-// CHECK:         ds.topk {{.*}}config = #ds.kernel_config<block_tokens = 512, warps = 16, splits = 1, stages = 1, vector_width = 1>
+// CHECK:         ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 32, warps = 4, splits = 2, stages = 3, vector_width = 8>
+// CHECK:         ds.topk {{.*}}config = #ds.kernel_config<block_tokens = 1, warps = 16, splits = 1, stages = 1, vector_width = 1>
 func.func @override(%q: tensor<?x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>,
                     %s: tensor<?x8x?xf32>) -> (tensor<?x32x128xbf16>, tensor<?x8x4xi32>) {
   %o = ds.dense_decode %q, %k, %k, %pt, %sl
-      {scale = 0.125 : f32, config = #ds.kernel_config<block_tokens = 32, warps = 8, splits = 2, stages = 3, vector_width = 2>}
+      {scale = 0.125 : f32, config = #ds.kernel_config<block_tokens = 32, warps = 4, splits = 2, stages = 3, vector_width = 8>}
       : (tensor<?x32x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x128xbf16>
-  %i = ds.topk %s, %sl {k = 4 : i64, config = #ds.kernel_config<block_tokens = 512, warps = 16, splits = 1, stages = 1, vector_width = 1>}
+  %i = ds.topk %s, %sl {k = 4 : i64, config = #ds.kernel_config<block_tokens = 1, warps = 16, splits = 1, stages = 1, vector_width = 1>}
       : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x4xi32>
   return %o, %i : tensor<?x32x128xbf16>, tensor<?x8x4xi32>
 }

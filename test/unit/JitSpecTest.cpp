@@ -59,7 +59,7 @@ TEST(DoubleSparsitySpec, CompilesToABundleWithoutAGpu) {
   jit::DoubleSparsitySpec spec;
   spec.kvHeads = 8;
   spec.sharedSelection = true;
-  auto bundle = jit::compileDoubleSparsity(spec);
+  auto bundle = jit::compileDoubleSparsity(spec, jit::Target{"sm_90", 132});
   ASSERT_TRUE(bundle.ok()) << bundle.message();
   EXPECT_FALSE(bundle->ptx.empty());
   EXPECT_TRUE(bundle->validate().ok());
@@ -136,3 +136,32 @@ TEST(LinearAttnPrefillSpecErrors, NameTheField) {
 }
 
 } // namespace
+
+TEST(JitTarget, UnsupportedChipAndMissingTargetAreRefusedByName) {
+  jit::DoubleSparsitySpec spec;
+  auto noChip = jit::compileDoubleSparsity(spec, jit::Target{});
+  ASSERT_FALSE(noChip.ok());
+  EXPECT_NE(noChip.message().find("option 'chip'"), std::string::npos) << noChip.message();
+  for (const char *chip : {"sm_75", "sm_85", "sm_91", "sm_80a", "sm_200", "gfx90a"}) {
+    auto bad = jit::compileDoubleSparsity(spec, jit::Target{chip, 132});
+    ASSERT_FALSE(bad.ok()) << chip;
+    EXPECT_NE(bad.message().find(std::string("'") + chip + "' is not supported"), std::string::npos)
+        << bad.message();
+  }
+  auto badSm = jit::compileDoubleSparsity(spec, jit::Target{"sm_90", int64_t(1) << 62});
+  ASSERT_FALSE(badSm.ok());
+  EXPECT_NE(badSm.message().find("option 'sm-count' must be in [1, 1024]"), std::string::npos)
+      << badSm.message();
+}
+
+TEST(JitTarget, EverySupportedChipCompiles) {
+  // Each chip gets the PTX version it needs (Blackwell: 8.6 / 8.7); the bundle names the chip.
+  jit::DoubleSparsitySpec spec;
+  for (const char *chip : {"sm_80", "sm_86", "sm_89", "sm_90", "sm_90a", "sm_100", "sm_100a",
+                           "sm_120", "sm_120a"}) {
+    auto bundle = jit::compileDoubleSparsity(spec, jit::Target{chip, 132});
+    ASSERT_TRUE(bundle.ok()) << chip << ": " << bundle.message();
+    EXPECT_EQ(bundle->target, chip);
+    EXPECT_NE(bundle->ptx.find(std::string(".target ") + chip), std::string::npos) << chip;
+  }
+}

@@ -1,0 +1,50 @@
+// The kernel families of ds, one registration line each (a new family adds its line here).
+#include "codegen/Lowering.h"
+
+#include "llvm/Support/Threading.h"
+
+using namespace mlir;
+using namespace mlir::ds;
+
+void mlir::ds::registerKernelFamilies() {
+  static llvm::once_flag once;
+  llvm::call_once(once, [] {
+    registerLabelFamily();
+    registerLabelScoreFamily();
+    registerTopKFamily();
+    registerScoreTopKFamily();
+    registerDecodeFamily();
+    registerLinearAttnDecodeFamily();
+    registerLinearAttnPrefillFamily();
+  });
+}
+
+LogicalResult mlir::ds::verifyUnusedConfigFields(Operation *op, KernelConfigAttr cfg,
+                                                 unsigned used) {
+  const char *why = "the kernels do not read it";
+  struct Field {
+    ConfigField bit;
+    const char *name;
+    int64_t value;
+  } fields[] = {{kUseBlockTokens, "block_tokens", cfg.getBlockTokens()},
+                {kUseWarps, "warps", cfg.getWarps()},
+                {kUseSplits, "splits", cfg.getSplits()},
+                {kUseStages, "stages", cfg.getStages()},
+                {kUseVectorWidth, "vector_width", cfg.getVectorWidth()}};
+  for (const Field &f : fields)
+    if (!(used & f.bit) && failed(expectConfigField(op, f.name, f.value, 1, why)))
+      return failure();
+  if (!(used & kUseVariant) && !cfg.getVariant().empty())
+    return configError(op, "variant") << "must be empty (the family has one kernel), got \""
+                                      << cfg.getVariant() << "\"";
+  if (!(used & kUseOccupancy))
+    return expectConfigField(op, "occupancy", cfg.getOccupancy(), 0, why);
+  return success();
+}
+
+LogicalResult mlir::ds::verifyWarps(Operation *op, KernelConfigAttr cfg, int64_t lo, int64_t hi) {
+  if (cfg.getWarps() >= lo && cfg.getWarps() <= hi)
+    return success();
+  return configError(op, "warps") << "must be in [" << lo << ", " << hi
+                                  << "] for this kernel, got " << cfg.getWarps();
+}

@@ -1,0 +1,193 @@
+// RUN: ds-opt %s --ds-select-kernel-config -split-input-file -verify-diagnostics
+// A config is a contract: the config pass checks every config, chosen or given, against what the
+// op's kernels build, and refuses one they cannot honour on the op the user wrote (no clamps,
+// no silent fallback to another kernel).
+// The same refusal through the whole pipeline, at the user's file, line and op:
+// RUN: not ds-opt %s --split-input-file --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1})' 2>&1 | FileCheck %s --check-prefix=PIPE
+// PIPE: select-kernel-config-invalid.mlir:[[@LINE+6]]:8: error: 'ds.dense_decode' op config field 'warps' must be in [1, 8] for this kernel, got 32
+
+// The issue's example: a decode config asking for 32 warps, 7 stages and 2-element vectors used to
+// compile into a 256-thread kernel.
+func.func @decode_too_many_warps(%q: tensor<?x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x32x128xbf16> {
+  // expected-error @+1 {{config field 'warps' must be in [1, 8] for this kernel, got 32}}
+  %o = ds.dense_decode %q, %k, %k, %pt, %sl
+      {scale = 0.125 : f32, config = #ds.kernel_config<block_tokens = 64, warps = 32, splits = 8, stages = 7, vector_width = 2>}
+      : (tensor<?x32x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x128xbf16>
+  return %o : tensor<?x32x128xbf16>
+}
+
+// -----
+
+func.func @decode_vector_width(%q: tensor<?x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x32x128xbf16> {
+  // expected-error @+1 {{config field 'vector_width' must be 8 (a lane holds 16 bytes of a K/V row), got 2}}
+  %o = ds.dense_decode %q, %k, %k, %pt, %sl
+      {scale = 0.125 : f32, config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 8, stages = 4, vector_width = 2>}
+      : (tensor<?x32x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x128xbf16>
+  return %o : tensor<?x32x128xbf16>
+}
+
+// -----
+
+func.func @decode_stages(%q: tensor<?x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x32x128xbf16> {
+  // expected-error @+1 {{config field 'stages' (warp steps with loads in flight) must be in [1, 8], got 9}}
+  %o = ds.dense_decode %q, %k, %k, %pt, %sl
+      {scale = 0.125 : f32, config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 8, stages = 9, vector_width = 8>}
+      : (tensor<?x32x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x128xbf16>
+  return %o : tensor<?x32x128xbf16>
+}
+
+// -----
+
+// No config the decode kernels build exists for head dim 36: the chosen config is refused too.
+func.func @decode_odd_head_dim(%q: tensor<?x4x36xbf16>, %k: tensor<?x1x4x36xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x4x36xbf16> {
+  // expected-error @+1 {{GPU lowering supports head dims 32, 64, 128 and 256, got 36}}
+  %o = ds.dense_decode %q, %k, %k, %pt, %sl {scale = 0.125 : f32}
+      : (tensor<?x4x36xbf16>, tensor<?x1x4x36xbf16>, tensor<?x1x4x36xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x4x36xbf16>
+  return %o : tensor<?x4x36xbf16>
+}
+
+// -----
+
+func.func @merge_stages(%acc: tensor<?x8x?x64xf32>, %ml: tensor<?x8x?x2xf32>) -> tensor<?x8x64xbf16> {
+  // expected-error @+1 {{config field 'stages' (splits folded per step) must be in [1, 16], got 32}}
+  %o = ds.decode_merge %acc, %ml {config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 32, vector_width = 1>}
+      : (tensor<?x8x?x64xf32>, tensor<?x8x?x2xf32>) -> tensor<?x8x64xbf16>
+  return %o : tensor<?x8x64xbf16>
+}
+
+// -----
+
+// linear_attn_prefill with 8 warps used to become the recurrent kernel silently.
+func.func @prefill_chunked_warps(%q: tensor<?x8x64xbf16>, %slopes: tensor<8xf32>, %cu: tensor<?xi32>, %st: tensor<?x8x64x64xf32>,
+                                 %si: tensor<?xi32>, %hi: tensor<?xi32>) -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>) {
+  // expected-error @+1 {{config field 'warps' must be 4 (16 rows of a chunk per warp), got 8}}
+  %o, %s = ds.linear_attn_prefill %q, %q, %q, %slopes, %cu, %st, %si, %hi
+      {config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 1, stages = 2, vector_width = 8, variant = "chunked">}
+      : (tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<8xf32>, tensor<?xi32>,
+         tensor<?x8x64x64xf32>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>)
+  return %o, %s : tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>
+}
+
+// -----
+
+func.func @prefill_no_variant(%q: tensor<?x8x64xbf16>, %slopes: tensor<8xf32>, %cu: tensor<?xi32>, %st: tensor<?x8x64x64xf32>,
+                              %si: tensor<?xi32>, %hi: tensor<?xi32>) -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>) {
+  // expected-error @+1 {{config field 'variant' must be "chunked" or "recurrent", got ""}}
+  %o, %s = ds.linear_attn_prefill %q, %q, %q, %slopes, %cu, %st, %si, %hi
+      {config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 2, vector_width = 8>}
+      : (tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<8xf32>, tensor<?xi32>,
+         tensor<?x8x64x64xf32>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>)
+  return %o, %s : tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>
+}
+
+// -----
+
+func.func @prefill_chunked_intermediate(%q: tensor<?x8x64xbf16>, %slopes: tensor<8xf32>, %cu: tensor<?xi32>, %st: tensor<?x8x64x64xf32>,
+                                        %si: tensor<?xi32>, %hi: tensor<?xi32>) -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>) {
+  // expected-error @+1 {{config field 'variant' "chunked" does not write intermediate states: keep_intermediate needs "recurrent"}}
+  %o, %s, %i = ds.linear_attn_prefill %q, %q, %q, %slopes, %cu, %st, %si, %hi
+      {keep_intermediate, config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 2, vector_width = 8, variant = "chunked">}
+      : (tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<8xf32>, tensor<?xi32>,
+         tensor<?x8x64x64xf32>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>, tensor<?x8x64x64xf32>)
+  return %o, %s : tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>
+}
+
+// -----
+
+func.func @prefill_chunked_untiled(%q: tensor<?x8x32xbf16>, %slopes: tensor<8xf32>, %cu: tensor<?xi32>, %st: tensor<?x8x32x32xf32>,
+                                   %si: tensor<?xi32>, %hi: tensor<?xi32>) -> (tensor<?x8x32xbf16>, tensor<?x8x32x32xf32>) {
+  // expected-error @+1 {{config field 'variant' "chunked" tiles key dims 64 and 128 and value dims in blocks of 64, got d = 32, e = 32}}
+  %o, %s = ds.linear_attn_prefill %q, %q, %q, %slopes, %cu, %st, %si, %hi
+      {config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 2, vector_width = 8, variant = "chunked">}
+      : (tensor<?x8x32xbf16>, tensor<?x8x32xbf16>, tensor<?x8x32xbf16>, tensor<8xf32>, tensor<?xi32>,
+         tensor<?x8x32x32xf32>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x8x32xbf16>, tensor<?x8x32x32xf32>)
+  return %o, %s : tensor<?x8x32xbf16>, tensor<?x8x32x32xf32>
+}
+
+// -----
+
+func.func @linear_decode_warps(%q: tensor<?x8x64xbf16>, %slopes: tensor<8xf32>, %st: tensor<?x8x64x64xf32>, %si: tensor<?xi32>)
+    -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>) {
+  // expected-error @+1 {{config field 'warps' must be 8 (the decode kernel's CTA), got 4}}
+  %o, %s = ds.linear_attn_decode %q, %q, %q, %slopes, %st, %si
+      {config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 8, vector_width = 4>}
+      : (tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<8xf32>, tensor<?x8x64x64xf32>, tensor<?xi32>)
+      -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>)
+  return %o, %s : tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>
+}
+
+// -----
+
+func.func @topk_unread_field(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tensor<?x8x4xi32> {
+  // expected-error @+1 {{config field 'block_tokens' must be 1 (the kernels do not read it), got 512}}
+  %i = ds.topk %s, %sl {k = 4 : i64, config = #ds.kernel_config<block_tokens = 512, warps = 16, splits = 1, stages = 1, vector_width = 1>}
+      : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x4xi32>
+  return %i : tensor<?x8x4xi32>
+}
+
+// -----
+
+func.func @topk_warps(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tensor<?x8x4xi32> {
+  // expected-error @+1 {{config field 'warps' must be a power of two in [1, 32] (the radix select's block-wide scans), got 12}}
+  %i = ds.topk %s, %sl {k = 4 : i64, config = #ds.kernel_config<block_tokens = 1, warps = 12, splits = 1, stages = 1, vector_width = 1>}
+      : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x4xi32>
+  return %i : tensor<?x8x4xi32>
+}
+
+// -----
+
+func.func @score_topk_smem(%ql: tensor<?x32x16xbf16>, %cache: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x64xi32> {
+  // expected-error @+1 {{config field 'block_tokens' (65536 scores in shared memory) needs 295936 bytes of shared memory per block with the select's, the target has 232448}}
+  %i = ds.score_topk %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>, k = 64 : i64,
+      config = #ds.kernel_config<block_tokens = 65536, warps = 32, splits = 1, stages = 2, vector_width = 8>}
+      : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x64xi32>
+  return %i : tensor<?x8x64xi32>
+}
+
+// -----
+
+func.func @label_score_tile(%ql: tensor<?x8x16xbf16>, %cache: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x?xf32> {
+  // expected-error @+1 {{config field 'block_tokens' must be 1 to 8 tokens per thread times the threads (128), got 100}}
+  %a = ds.label_score %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32,
+      config = #ds.kernel_config<block_tokens = 100, warps = 4, splits = 1, stages = 1, vector_width = 8>}
+      : (tensor<?x8x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
+  return %a : tensor<?x8x?xf32>
+}
+
+// -----
+
+func.func @label_score_vector(%ql: tensor<?x8x12xbf16>, %cache: tensor<8x?x12xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x?xf32> {
+  // expected-error @+1 {{config field 'vector_width' must divide the label dim (12) and fit 16 bytes, got 8}}
+  %a = ds.label_score %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32,
+      config = #ds.kernel_config<block_tokens = 512, warps = 4, splits = 1, stages = 1, vector_width = 8>}
+      : (tensor<?x8x12xbf16>, tensor<8x?x12xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
+  return %a : tensor<?x8x?xf32>
+}
+
+// -----
+
+func.func @label_append_occupancy(%cache: tensor<8x?x16xbf16>, %k: tensor<?x8x128xbf16>, %ch: tensor<8x16xi32>, %slots: tensor<?xi32>) -> tensor<8x?x16xbf16> {
+  // expected-error @+1 {{config field 'occupancy' must be 0 (the kernels do not read it), got 2}}
+  %c = ds.label_append %cache, %k, %ch, %slots {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 1, occupancy = 2>}
+      : (tensor<8x?x16xbf16>, tensor<?x8x128xbf16>, tensor<8x16xi32>, tensor<?xi32>) -> tensor<8x?x16xbf16>
+  return %c : tensor<8x?x16xbf16>
+}
+
+// -----
+
+func.func @label_gather_variant(%x: tensor<?x8x128xbf16>, %ch: tensor<8x16xi32>) -> tensor<?x8x16xbf16> {
+  // expected-error @+1 {{config field 'variant' must be empty (the family has one kernel), got "fast"}}
+  %l = ds.label_gather %x, %ch {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 1, variant = "fast">}
+      : (tensor<?x8x128xbf16>, tensor<8x16xi32>) -> tensor<?x8x16xbf16>
+  return %l : tensor<?x8x16xbf16>
+}
+
+// -----
+
+// A function configured for one target is not silently reconfigured for another.
+// expected-error @+1 {{ds-select-kernel-config: the function is already configured for}}
+func.func @other_target(%x: tensor<?x8x128xbf16>, %ch: tensor<8x16xi32>) -> tensor<?x8x16xbf16>
+    attributes {ds.target = #ds.target<chip = "sm_80", sm_count = 108, smem_per_block = 166912, regs_per_sm = 65536, l2_bytes = 41943040, ptx = 80>} {
+  %l = ds.label_gather %x, %ch : (tensor<?x8x128xbf16>, tensor<8x16xi32>) -> tensor<?x8x16xbf16>
+  return %l : tensor<?x8x16xbf16>
+}
