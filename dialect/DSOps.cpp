@@ -51,6 +51,15 @@ public:
       d << x;
     return *this;
   }
+  /// Dim `i` of `a`, where static, must be at most `max` (the compiler unrolls over it).
+  ShapeCheck &atMost(Value a, StringRef na, unsigned i, int64_t max, StringRef what) {
+    int64_t x = dim(a, i);
+    if (failed_ || ShapedType::isDynamic(x) || x <= max)
+      return *this;
+    (void)(fail() << na << " dim " << i << " (" << what << ", " << x << ") must be at most "
+                  << max);
+    return *this;
+  }
   /// Dim `i` of `a` must be static.
   ShapeCheck &staticDim(Value a, StringRef na, unsigned i, StringRef what) {
     if (failed_ || !ShapedType::isDynamic(dim(a, i)))
@@ -92,6 +101,8 @@ private:
 ShapeCheck &checkGroups(ShapeCheck &c, Value q, StringRef nq, unsigned iq, Value kv, StringRef nkv,
                         unsigned ikv) {
   c.staticDim(q, nq, iq, "query heads").staticDim(kv, nkv, ikv, "kv heads");
+  // Head counts are static and bounded: kernels unroll over a group's heads.
+  c.atMost(q, nq, iq, 1024, "query heads");
   int64_t hq = ShapeCheck::dim(q, iq), hkv = ShapeCheck::dim(kv, ikv);
   if (!ShapedType::isDynamic(hq) && !ShapedType::isDynamic(hkv))
     c.require(hkv > 0 && hq % hkv == 0, Twine(nq) + " heads (" + Twine(hq) +
@@ -188,6 +199,8 @@ static LogicalResult checkLabelScoring(Operation *op, ShapeCheck &c, Value ql, V
     c.staticDim(ql, qn, 2, "label dim");
     c.same(ql, qn, 2, cache, "label_cache", 2);
   }
+  // The kernels unroll over the label dim and the group: bounded, so compile time is too.
+  c.staticDim(cache, "label_cache", 2, "label dim").atMost(cache, "label_cache", 2, 256, "label dim");
   checkGroups(c, ql, qn, 1, cache, "label_cache", 0);
   checkPaging(c, pageTable, seqLens, ql, qn);
   c.same(ql, qn, 0, out, "result", 0);

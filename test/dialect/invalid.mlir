@@ -2285,3 +2285,32 @@ func.func @decode_merge_dim_static(%a: tensor<?x32x?x?xf32>, %m: tensor<?x32x?x2
   %o = ds.decode_merge %a, %m : (tensor<?x32x?x?xf32>, tensor<?x32x?x2xf32>) -> tensor<?x32x64xbf16>
   return
 }
+
+// -----
+
+// A dynamic label dim in the label cache used to abort in codegen ("SmallVector unable to grow").
+func.func @label_score_dynamic_cache_label_dim(%ql: tensor<?x8x16xbf16>, %cache: tensor<8x?x?xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x?xf32> {
+  // expected-error @+1 {{label_cache dim 2 (label dim) must be static}}
+  %a = ds.label_score %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32}
+      : (tensor<?x8x16xbf16>, tensor<8x?x?xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
+  return %a : tensor<?x8x?xf32>
+}
+
+// -----
+
+// Compile time grows with the label dim (the kernels unroll over it): bounded.
+func.func @label_score_huge_label_dim(%ql: tensor<?x8x2048xbf16>, %cache: tensor<8x?x2048xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x?xf32> {
+  // expected-error @+1 {{label_cache dim 2 (label dim, 2048) must be at most 256}}
+  %a = ds.label_score %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32}
+      : (tensor<?x8x2048xbf16>, tensor<8x?x2048xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
+  return %a : tensor<?x8x?xf32>
+}
+
+// -----
+
+func.func @dense_decode_too_many_heads(%q: tensor<?x16384x128xbf16>, %k: tensor<?x16x16384x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x16384x128xbf16> {
+  // expected-error @+1 {{q dim 1 (query heads, 16384) must be at most 1024}}
+  %o = ds.dense_decode %q, %k, %k, %pt, %sl {scale = 0.125 : f32}
+      : (tensor<?x16384x128xbf16>, tensor<?x16x16384x128xbf16>, tensor<?x16x16384x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x16384x128xbf16>
+  return %o : tensor<?x16384x128xbf16>
+}
