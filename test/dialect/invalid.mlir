@@ -2314,3 +2314,28 @@ func.func @dense_decode_too_many_heads(%q: tensor<?x16384x128xbf16>, %k: tensor<
       : (tensor<?x16384x128xbf16>, tensor<?x16x16384x128xbf16>, tensor<?x16x16384x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x16384x128xbf16>
   return %o : tensor<?x16384x128xbf16>
 }
+
+// -----
+
+// expected-error @+1 {{kernel_config: occupancy must be in [0, 32], got 33}}
+func.func @cfg_occupancy() attributes {cfg = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 1, vector_width = 8, occupancy = 33>}
+
+// -----
+
+// expected-error @+1 {{target: chip 'sm_85' is not supported (supported: sm_80, sm_86, sm_89, sm_90, sm_90a, sm_100, sm_100a, sm_120, sm_120a)}}
+func.func @target_chip() attributes {t = #ds.target<chip = "sm_85", sm_count = 1, smem_per_block = 49152, regs_per_sm = 1, l2_bytes = 0, ptx = 80>}
+
+// -----
+
+// expected-error @+1 {{target: sm_count must be in [1, 1024], got 0}}
+func.func @target_sm_count() attributes {t = #ds.target<chip = "sm_90", sm_count = 0, smem_per_block = 49152, regs_per_sm = 1, l2_bytes = 0, ptx = 80>}
+
+// -----
+
+// expected-error @+1 {{target: smem_per_block must be >= 49152 and regs_per_sm >= 1}}
+func.func @target_smem() attributes {t = #ds.target<chip = "sm_90", sm_count = 1, smem_per_block = 100, regs_per_sm = 1, l2_bytes = 0, ptx = 80>}
+
+// -----
+
+// expected-error @+1 {{target: sm_100 needs PTX 8.6 or newer, got ptx = 80}}
+func.func @target_ptx() attributes {t = #ds.target<chip = "sm_100", sm_count = 1, smem_per_block = 49152, regs_per_sm = 1, l2_bytes = 0, ptx = 80>}

@@ -455,3 +455,19 @@ func.func @decode_partial_dense(%q: tensor<2x8x128xf16>, %k: tensor<?x16x8x128xf
       : tensor<2x8x128xf16>, tensor<?x16x8x128xf16>, tensor<?x16x8x128xf16>, tensor<2x?xi32>, tensor<2xi32> -> tensor<2x8x?x128xf32>, tensor<2x8x?x2xf32>
   return %acc, %ml : tensor<2x8x?x128xf32>, tensor<2x8x?x2xf32>
 }
+
+//===----------------------------------------------------------------------===//
+// #ds.kernel_config's optional fields and #ds.target
+//===----------------------------------------------------------------------===//
+
+// Defaults (variant empty, occupancy 0) are not printed; given ones round-trip.
+// CHECK-LABEL: func.func @config_fields_and_target
+// CHECK-SAME:    a = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 1>
+// CHECK-SAME:    b = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 2, vector_width = 8, variant = "chunked", occupancy = 2>
+// CHECK-SAME:    ds.target = #ds.target<chip = "sm_120a", sm_count = 84, smem_per_block = 101376, regs_per_sm = 65536, l2_bytes = 100663296, ptx = 87>
+func.func @config_fields_and_target() attributes {
+    a = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 1, variant = "", occupancy = 0>,
+    b = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 2, vector_width = 8, variant = "chunked", occupancy = 2>,
+    ds.target = #ds.target<chip = "sm_120a", sm_count = 84, smem_per_block = 101376, regs_per_sm = 65536, l2_bytes = 100663296, ptx = 87>} {
+  return
+}
