@@ -20,12 +20,11 @@ KernelBuilder::KernelBuilder(gpu::GPUModuleOp module, llvm::StringRef name, Loca
       builder(loc, module.getContext()) {}
 
 void KernelBuilder::addBuffer(const BufferRef &buffer) {
-  argTypes.push_back(MemRefType::get({ShapedType::kDynamic}, buffer.elementType));
+  // A bare pointer (convert-gpu-to-nvvm's bare-pointer calling convention needs a static shape):
+  // kernels index buffers linearly and take the sizes they read as scalar parameters, so the
+  // static size is never read; it only has to exceed every real one.
+  argTypes.push_back(MemRefType::get({kBareBufferElements}, buffer.elementType));
   params.push_back("ptr " + buffer.source);
-  params.push_back("ptr " + buffer.source);
-  params.push_back("i64 0");
-  params.push_back("i64 " + buffer.numElements());
-  params.push_back("i64 1");
 }
 void KernelBuilder::addI32(llvm::StringRef expr) {
   argTypes.push_back(builder.getI32Type());

@@ -14,6 +14,10 @@
 namespace mlir {
 namespace ds {
 
+/// The static size of every buffer parameter's memref (the kernel ABI is a bare pointer; sizes a
+/// kernel needs are scalar parameters).
+constexpr int64_t kBareBufferElements = int64_t(1) << 48;
+
 /// A tensor as the launch plan sees it: where its bytes live and its dims as size expressions
 /// (the bundle's expression language: integers, symbols, + - * / %, cdiv/min/max).
 struct BufferRef {
@@ -38,8 +42,8 @@ class KernelBuilder {
 public:
   KernelBuilder(gpu::GPUModuleOp module, llvm::StringRef name, Location loc);
 
-  /// Declares the kernel's parameters. Buffers become memref<?xT> (5 launch params: allocated and
-  /// aligned pointer, offset 0, size, stride 1); scalars become i32/i64 params from expressions.
+  /// Declares the kernel's parameters. Buffers become memref<kBareBufferElements x T> passed as
+  /// one bare pointer; scalars become i32/i64 params from expressions.
   void addBuffer(const BufferRef &buffer);
   void addI32(llvm::StringRef expr);
   void addI64(llvm::StringRef expr);

@@ -31,7 +31,10 @@ void mlir::ds::buildDSToPTXPipeline(OpPassManager &pm, const CompileOptions &opt
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
   kernels.addPass(createSCFToControlFlowPass());
   kernels.addPass(createConvertNVGPUToNVVMPass()); // ldmatrix, cp.async of the tensor-core kernels
-  kernels.addPass(createConvertGpuOpsToNVVMOps());
+  // Kernel ABI: a buffer is one bare pointer (no memref descriptor).
+  ConvertGpuOpsToNVVMOpsOptions toNVVM;
+  toNVVM.useBarePtrCallConv = true;
+  kernels.addPass(createConvertGpuOpsToNVVMOps(toNVVM));
   kernels.addPass(createExternDynamicSharedMemoryPass());
   kernels.addPass(createCanonicalizerPass());
   GpuNVVMAttachTargetOptions target;

@@ -8,7 +8,8 @@
 // CHECK-LABEL: func.func @dense
 // CHECK-SAME: ds.plan
 // CHECK-SAME: block = ["256", "1", "1"], grid = ["(q_d0)*8", "splits{{[0-9]+}}", "1"], name = "dense_decode_partial_{{[0-9]+}}"
-// CHECK-SAME: "ptr arg 5", "ptr arg 5", "i64 0", "i64 (q_d0)*(32)*(128)"
+// The kernel ABI: one bare pointer per buffer (the o output, argument 5), then scalars.
+// CHECK-SAME: "ptr arg 4", "ptr ws 0", "ptr ws {{[^"]+}}", "ptr arg 5", "i64 {{[a-z0-9_]+}}", "i64 {{[a-z0-9_]+}}", "i64 chunk{{[0-9]+}}", "i64 splits{{[0-9]+}}"]
 // CHECK-SAME: grid = ["cdiv((q_d0)*32,4)*min(max(splits{{[0-9]+}}-1,0),1)", "1", "1"], name = "dense_decode_merge_{{[0-9]+}}"
 // CHECK-SAME: symbols = [{{.*}}"splits{{[0-9]+}} expr max(1,min(max(1,min(264,(264)/((q_d0)*8))),cdiv((arg3_d1)*16,64)))"
 // CHECK-SAME: "chunk{{[0-9]+}} expr
@@ -24,7 +25,7 @@ func.func @dense(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %k: tensor<?x16x8x12
 // CHECK-LABEL: func.func @sparse
 // CHECK-LABEL: gpu.module @ds_kernels
 // CHECK: gpu.func @dense_decode_partial_{{[0-9]+}}
-// CHECK-COUNT-8: vector.load %arg{{[12]}}[{{.*}}] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
+// CHECK-COUNT-8: vector.load %arg{{[12]}}[{{.*}}] {alignment = 16 : i64} : memref<281474976710656xbf16>, vector<8xbf16>
 // CHECK: gpu.barrier
 // CHECK: gpu.func @dense_decode_merge_{{[0-9]+}}
 // CHECK: gpu.func @sparse_decode_partial_{{[0-9]+}}({{.*}}) workgroup(%{{.*}} : memref<2048xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<2048xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}

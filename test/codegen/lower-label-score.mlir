@@ -39,33 +39,33 @@ func.func @score_sum(%ql: tensor<?x32x8xbf16> {ds.name = "q_label"}, %cache: ten
 }
 
 // CHECK: gpu.module @ds_kernels
-// CHECK: gpu.func @score_label_score_0(%{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xi32>, %{{.*}}: memref<?xi32>, %{{.*}}: memref<?xf32>, %{{.*}}: i64, %{{.*}}: i64, %{{.*}}: i64) kernel
+// CHECK: gpu.func @score_label_score_0(%{{.*}}: memref<281474976710656xbf16>, %{{.*}}: memref<281474976710656xbf16>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xf32>, %{{.*}}: i64, %{{.*}}: i64, %{{.*}}: i64) kernel
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // CHECK: arith.constant 0xFF800000 : f32
 // CHECK: gpu.block_id  y
-// CHECK: vector.load %arg0[{{.*}}] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
+// CHECK: vector.load %arg0[{{.*}}] {alignment = 16 : i64} : memref<281474976710656xbf16>, vector<8xbf16>
 // CHECK: scf.if {{.*}} -> (i32)
 // CHECK: memref.load %arg2
 // CHECK: scf.if {{.*}} -> (i32)
 // CHECK: scf.if {{.*}} -> (vector<8xf32>, vector<8xf32>)
-// CHECK-COUNT-4: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
+// CHECK-COUNT-4: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<281474976710656xbf16>, vector<8xbf16>
 // CHECK: scf.if {{.*}} -> (vector<8xf32>, vector<8xf32>)
 // CHECK: vector.fma
 // CHECK: vector.reduction <add>
 // CHECK: arith.select {{.*}}, %cst
-// CHECK: memref.store {{.*}} : memref<?xf32>
+// CHECK: memref.store {{.*}} : memref<281474976710656xf32>
 // CHECK: gpu.return
 
 // CHECK: gpu.func @score_max_label_score_0({{.*}}) workgroup(%{{.*}} : memref<128xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 // CHECK: vector.store {{.*}} : memref<128xf32, #gpu.address_space<workgroup>>, vector<8xf32>
 // CHECK: gpu.barrier
-// CHECK: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<?xf16>, vector<8xf16>
+// CHECK: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<281474976710656xf16>, vector<8xf16>
 // CHECK: scf.for {{.*}} iter_args
 // CHECK: vector.load {{.*}} : memref<128xf32, #gpu.address_space<workgroup>>, vector<8xf32>
 // CHECK: arith.maxnumf
 
 // CHECK: gpu.func @score_sum_label_score_0
-// CHECK-COUNT-4: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
+// CHECK-COUNT-4: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<281474976710656xbf16>, vector<8xbf16>
 // CHECK-NOT: vector.load %arg1
 // CHECK: gpu.return
 

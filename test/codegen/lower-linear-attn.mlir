@@ -9,8 +9,8 @@
 // CHECK-SAME: block = ["256", "1", "1"], grid = ["(q_d0)*64", "1", "1"]
 // CHECK: gpu.func @la_decode_linear_attn_decode_0({{.*}}) workgroup(%{{.*}} : memref<1024xf32, #gpu.address_space<workgroup>>
 // CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
-// CHECK-COUNT-8: vector.load %arg5[{{.*}}] {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
-// CHECK: vector.store {{.*}}, %arg5[{{.*}}] {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
+// CHECK-COUNT-8: vector.load %arg5[{{.*}}] {alignment = 16 : i64} : memref<281474976710656xf32>, vector<4xf32>
+// CHECK: vector.store {{.*}}, %arg5[{{.*}}] {alignment = 16 : i64} : memref<281474976710656xf32>, vector<4xf32>
 // CHECK: gpu.barrier
 func.func @la_decode(%q: tensor<?x64x128xbf16> {ds.name = "q"}, %k: tensor<?x64x128xbf16> {ds.name = "k"},
                      %v: tensor<?x64x128xbf16> {ds.name = "v"}, %slopes: tensor<64xf32> {ds.name = "slopes"},

@@ -14,7 +14,7 @@
 // Two variants, the plan launching exactly one: 512 threads (two CTAs per SM) when N <= 16384
 // and B * rows >= 128, else 1024 threads.
 // CHECK-SAME: kernels = [{block = ["512", "1", "1"], grid = ["(q_label_d0)*8*(min(max(16385-(page_table_d1)*16,0),1)*min(max((q_label_d0)*8-127,0),1))", "1", "1"], name = "pair_score_topk_0"
-// CHECK-SAME: "ptr ws 0", "ptr ws 0", "i64 0", "i64 ((q_label_d0)*8*max((page_table_d1)*16-49152,0))", "i64 1", "i64 label_cache_d1", "i64 page_table_d1"]
+// CHECK-SAME: "ptr arg 3", "ptr arg 4", "ptr ws 0", "i64 label_cache_d1", "i64 page_table_d1"]
 // CHECK-SAME: smem = "4*min((page_table_d1)*16,49152)+16384"}
 // CHECK-SAME: {block = ["1024", "1", "1"], grid = ["(q_label_d0)*8*(1-(min(max(16385-(page_table_d1)*16,0),1)*min(max((q_label_d0)*8-127,0),1)))", "1", "1"], name = "pair_score_topk_1"
 // CHECK-SAME: smem = "4*min((page_table_d1)*16,49152)+16384"}]
@@ -36,7 +36,7 @@ func.func @pair(%ql: tensor<?x32x16xbf16> {ds.name = "q_label"}, %cache: tensor<
 // Static B = 2 (16 rows): only the 1024-thread variant is built.
 // CHECK-LABEL: func.func @max_group
 // CHECK-SAME: kernels = [{block = ["1024", "1", "1"], grid = ["(2)*8*1", "1", "1"], name = "max_group_score_topk_0"
-// CHECK-SAME: "i64 ((2)*8*max((64)*16-49152,0))", "i64 1", "i64 label_cache_d1", "i64 64", "i64 4"]
+// CHECK-SAME: "ptr ws 0", "i64 label_cache_d1", "i64 64", "i64 4"]
 // CHECK-SAME: smem = "4*min((64)*16,49152)+16384"
 func.func @max_group(%ql: tensor<2x32x16xf16> {ds.name = "q_label"}, %cache: tensor<8x?x16xf16> {ds.name = "label_cache"},
                      %pt: tensor<2x64xi32> {ds.name = "page_table"}, %sl: tensor<2xi32> {ds.name = "seq_lens"}) -> tensor<2x8x64xi32> {
@@ -73,7 +73,7 @@ func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tenso
 // CHECK: gpu.func @pair_score_topk_0(
 // CHECK-SAME: %{{.*}} : memref<16xi32, #gpu.address_space<workgroup>>
 // CHECK-SAME: known_block_size = array<i32: 512, 1, 1>, nvvm.minctasm = 2 : i32
-// CHECK: gpu.func @pair_score_topk_1(%{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xi32>, %{{.*}}: memref<?xi32>, %[[OUT:[^:]+]]: memref<?xi32>, %[[SPILL:[^:]+]]: memref<?xf32>, %{{.*}}: i64, %{{.*}}: i64)
+// CHECK: gpu.func @pair_score_topk_1(%{{.*}}: memref<281474976710656xbf16>, %{{.*}}: memref<281474976710656xbf16>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xi32>, %[[OUT:[^:]+]]: memref<281474976710656xi32>, %[[SPILL:[^:]+]]: memref<281474976710656xf32>, %{{.*}}: i64, %{{.*}}: i64)
 // CHECK-SAME: workgroup(%[[HIST:.*]] : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[MISC:.*]] : memref<5xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 // CHECK-SAME: known_block_size = array<i32: 1024, 1, 1>
 // Short rows: 0..n-1 then -1, no scoring.
@@ -81,7 +81,7 @@ func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tenso
 // CHECK: arith.select {{.*}}, %c-1_i32
 // CHECK: } else {
 // Long rows: the group's query labels (16-byte loads), the histogram cleared, then the path.
-// CHECK: vector.load %arg0[{{.*}}] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
+// CHECK: vector.load %arg0[{{.*}}] {alignment = 16 : i64} : memref<281474976710656xbf16>, vector<8xbf16>
 // CHECK: memref.store %{{.*}}, %[[HIST]]
 // CHECK: gpu.barrier
 // CHECK: %[[DYN:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
@@ -94,9 +94,9 @@ func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tenso
 // CHECK: scf.for
 // CHECK: memref.load %arg2
 // CHECK: memref.load %arg2
-// CHECK-COUNT-2: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
+// CHECK-COUNT-2: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<281474976710656xbf16>, vector<8xbf16>
 // CHECK: } else {
-// CHECK-COUNT-2: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
+// CHECK-COUNT-2: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<281474976710656xbf16>, vector<8xbf16>
 // CHECK: vector.fma
 // CHECK: memref.store %{{.*}}, %[[ROW]]
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST]]

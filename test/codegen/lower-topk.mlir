@@ -24,7 +24,7 @@ func.func @last(%s: tensor<?x8x4096xf32> {ds.name = "scores"}, %sl: tensor<?xi32
   return %i : tensor<?x8x1xi32>
 }
 
-// CHECK: gpu.func @sel_topk_0(%{{.*}}: memref<?xf32>, %{{.*}}: memref<?xi32>, %{{.*}}: memref<?xi32>, %{{.*}}: i64, %{{.*}}: i64)
+// CHECK: gpu.func @sel_topk_0(%{{.*}}: memref<281474976710656xf32>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: i64, %{{.*}}: i64)
 // CHECK-SAME: workgroup(%[[HIST:.*]] : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[WS:.*]] : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[MISC:.*]] : memref<5xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 // CHECK-SAME: known_block_size = array<i32: 1024, 1, 1>
 // Short rows: 0..n-1 then -1.
