@@ -105,7 +105,8 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
       BufferRef ref;
       ref.source = "arg " + std::to_string(index);
       ref.elementType = type.getElementType();
-      std::string line = name.str() + " " + role.str() + " " + dtype;
+      // Every tensor's pointer is 16-byte aligned: the kernels' vector accesses assume it.
+      std::string line = name.str() + " " + role.str() + " " + dtype + " align=16";
       for (int64_t i = 0; i < type.getRank(); ++i) {
         std::string d;
         if (type.isDynamicDim(i)) {
@@ -177,7 +178,7 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
         continue;
       BufferRef ref = ctx.buffer(r);
       std::string line = "result" + std::to_string(it->second - f.getNumArguments()) + " out " +
-                         dtypeName(ref.elementType);
+                         dtypeName(ref.elementType) + " align=16";
       for (const std::string &d : ref.dims)
         line += " " + d;
       argLines.push_back(line);

@@ -260,6 +260,8 @@ std::string Bundle::serialize() const {
   }
   for (const ArgSpec &a : args) {
     o += "arg " + a.name + " " + argRoleName(a.role) + " " + dtypeName(a.dtype);
+    if (a.align > 1)
+      o += " align=" + std::to_string(a.align);
     for (const Expr &d : a.dims)
       o += " " + d.text();
     o += "\n";

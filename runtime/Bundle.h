@@ -48,6 +48,9 @@ struct ArgSpec {
   ArgRole role = ArgRole::In;
   DType dtype = DType::F32;
   std::vector<Expr> dims; ///< Expected size of each dimension.
+  /// Bytes the device pointer must be aligned to (the kernels' vector accesses assume it); 1:
+  /// none. Checked at launch.
+  int64_t align = 1;
 };
 
 /// One kernel parameter, as passed to cuLaunchKernel.

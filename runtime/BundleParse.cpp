@@ -252,12 +252,22 @@ private:
       return fail("argument '" + a.name + "': unknown dtype '" + std::string(t[2]) +
                   "' (expected bf16, f16, f32, i32, i64, i8 or u8)");
     a.dtype = *dt;
-    if (t.size() - 3 > ArgSpec::kMaxRank)
-      return fail("argument '" + a.name + "': rank " + std::to_string(t.size() - 3) + " exceeds " +
-                  std::to_string(ArgSpec::kMaxRank));
-    for (size_t i = 3; i < t.size(); ++i) {
+    size_t first = 3;
+    if (t.size() > 3 && t[3].substr(0, 6) == "align=") {
+      int64_t n = 0;
+      if (!parseIndex(t[3].substr(6), n) || n < 1 || n > 256 || (n & (n - 1)) != 0)
+        return fail("argument '" + a.name + "': align must be a power of two in [1, 256], got '" +
+                    std::string(t[3].substr(6)) + "'");
+      a.align = n;
+      first = 4;
+    }
+    if (t.size() - first > ArgSpec::kMaxRank)
+      return fail("argument '" + a.name + "': rank " + std::to_string(t.size() - first) +
+                  " exceeds " + std::to_string(ArgSpec::kMaxRank));
+    for (size_t i = first; i < t.size(); ++i) {
       a.dims.emplace_back();
-      if (!parseExpr(t[i], a.dims.back(), "argument '" + a.name + "' dim " + std::to_string(i - 3)))
+      if (!parseExpr(t[i], a.dims.back(),
+                     "argument '" + a.name + "' dim " + std::to_string(i - first)))
         return false;
     }
     b.args.push_back(std::move(a));

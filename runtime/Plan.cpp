@@ -71,6 +71,9 @@ Status bindSymbols(const Bundle &b, Span<const TensorArg> args, Span<int64_t> sy
     }
     if (t.ptr == 0 && numel != 0)
       return Status::error(argName(b, i) + ": null device pointer");
+    if (b.args[i].align > 1 && t.ptr % uint64_t(b.args[i].align) != 0)
+      return Status::error(argName(b, i) + ": device pointer is not " +
+                           std::to_string(b.args[i].align) + "-byte aligned");
   }
   return Status::success();
 }

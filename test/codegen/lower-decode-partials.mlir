@@ -2,7 +2,7 @@
 // A decode_partial whose partials are the function's results (no decode_merge): the kernel always
 // writes the partials (its o parameter is a placeholder, never written), and no merge is built.
 // CHECK-LABEL: func.func @partials_only
-// CHECK-SAME: "result0 out f32 2 8 splits{{[0-9]+}} 128", "result1 out f32 2 8 splits{{[0-9]+}} 2"
+// CHECK-SAME: "result0 out f32 align=16 2 8 splits{{[0-9]+}} 128", "result1 out f32 align=16 2 8 splits{{[0-9]+}} 2"
 // CHECK-SAME: name = "partials_only_decode_partial_{{[0-9]+}}"
 // CHECK-NOT: decode_merge
 // CHECK: gpu.func @partials_only_decode_partial_{{[0-9]+}}

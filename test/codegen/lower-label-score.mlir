@@ -6,7 +6,7 @@
 
 // CHECK-LABEL: func.func @score
 // CHECK-SAME: ds.plan
-// CHECK-SAME: "result0 out f32 q_label_d0 32 (page_table_d1)*16"
+// CHECK-SAME: "result0 out f32 align=16 q_label_d0 32 (page_table_d1)*16"
 // CHECK-SAME: block = ["128", "1", "1"], grid = ["(q_label_d0)*32", "cdiv((page_table_d1)*16,512)", "1"], name = "score_label_score_0"
 // CHECK-SAME: "i64 label_cache_d1", "i64 page_table_d1", "i64 (page_table_d1)*16"], smem = "0"
 func.func @score(%ql: tensor<?x32x16xbf16> {ds.name = "q_label"}, %cache: tensor<8x?x16xbf16> {ds.name = "label_cache"},
@@ -18,7 +18,7 @@ func.func @score(%ql: tensor<?x32x16xbf16> {ds.name = "q_label"}, %cache: tensor
 
 // group_reduce = max with g * r > 32: the group's q rows go to shared memory, a loop over g.
 // CHECK-LABEL: func.func @score_max
-// CHECK-SAME: "result0 out f32 q_label_d0 4 4096"
+// CHECK-SAME: "result0 out f32 align=16 q_label_d0 4 4096"
 // CHECK-SAME: block = ["128", "1", "1"], grid = ["(q_label_d0)*4", "cdiv(4096,512)", "1"], name = "score_max_label_score_0"
 // CHECK-SAME: "i64 4096", "i64 8"]
 func.func @score_max(%ql: tensor<?x32x16xf16> {ds.name = "q_label"}, %cache: tensor<4x?x16xf16> {ds.name = "label_cache"},

@@ -5,8 +5,8 @@
 // 64 columns of e), two cp.async stages of Q, K, V plus the bf16 S tile in dynamic shared memory
 // (2 * (2 * 64 * 128 + 64 * 64) + 128 * 64 elements = 98304 bytes). states is updated in place.
 // CHECK-LABEL: func.func @prefill
-// CHECK-SAME: "states inout f32 states_d0 64 128 128"
-// CHECK-SAME: "result0 out bf16 q_d0 64 128"
+// CHECK-SAME: "states inout f32 align=16 states_d0 64 128 128"
+// CHECK-SAME: "result0 out bf16 align=16 q_d0 64 128"
 // CHECK-SAME: block = ["128", "1", "1"], grid = ["(state_indices_d0)*128", "1", "1"]
 // CHECK-SAME: name = "prefill_linear_attn_prefill_chunked_0"
 // CHECK-SAME: "i32 q_d0", "i64 states_d0", "i64 cu_seqlens_d0"], smem = "98304"
@@ -56,7 +56,7 @@ func.func @prefill_f16(%q: tensor<?x8x64xf16>, %k: tensor<?x8x64xf16>, %v: tenso
 // keep_intermediate: the recurrent kernel (one CTA per request and head), which also writes the
 // state after every token; so does a shape the chunked kernel does not tile (d = 32).
 // CHECK-LABEL: func.func @prefill_intermediate
-// CHECK-SAME: "result1 out f32 q_d0 8 32 32"
+// CHECK-SAME: "result1 out f32 align=16 q_d0 8 32 32"
 // CHECK-SAME: block = ["256", "1", "1"], grid = ["(si_d0)*8", "1", "1"]
 // CHECK-SAME: name = "prefill_intermediate_linear_attn_prefill_recurrent_0"
 // CHECK: gpu.func @prefill_intermediate_linear_attn_prefill_recurrent_0

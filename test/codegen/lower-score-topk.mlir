@@ -10,7 +10,7 @@
 
 // CHECK-LABEL: func.func @pair
 // CHECK-SAME: ds.plan
-// CHECK-SAME: "result0 out i32 q_label_d0 8 256"
+// CHECK-SAME: "result0 out i32 align=16 q_label_d0 8 256"
 // Two variants, the plan launching exactly one: 512 threads (two CTAs per SM) when N <= 16384
 // and B * rows >= 128, else 1024 threads.
 // CHECK-SAME: kernels = [{block = ["512", "1", "1"], grid = ["(q_label_d0)*8*(min(max(16385-(page_table_d1)*16,0),1)*min(max((q_label_d0)*8-127,0),1))", "1", "1"], name = "pair_score_topk_0"

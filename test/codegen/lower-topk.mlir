@@ -6,7 +6,7 @@
 // write pass with shared counters.
 
 // CHECK-LABEL: func.func @sel
-// CHECK-SAME: "result0 out i32 scores_d0 32 256"
+// CHECK-SAME: "result0 out i32 align=16 scores_d0 32 256"
 // CHECK-SAME: block = ["1024", "1", "1"], grid = ["(scores_d0)*(32)", "1", "1"], name = "sel_topk_0"
 // CHECK-SAME: "i64 32", "i64 scores_d2"], smem = "0"
 func.func @sel(%s: tensor<?x32x?xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x32x256xi32> {

@@ -148,6 +148,33 @@ TEST(RuntimePlan, ShapeErrorsNameArgumentAndDim) {
   EXPECT_TRUE(contains(planError(b, args), "expected rank 3, got rank 9"));
 }
 
+TEST(RuntimePlan, AlignedArgumentsAreCheckedAtLaunch) {
+  // `align=16` on an argument: a pointer off by 8 bytes is refused, naming the argument, before
+  // any launch; the alignment survives a serialize/parse round trip.
+  std::string text = kBundle;
+  text.replace(text.find("arg channels in i32"), 19, "arg channels in i32 align=16");
+  Expected<Bundle> b = Bundle::parse(text);
+  ASSERT_TRUE(b.ok()) << b.message();
+  EXPECT_EQ(b->args[1].align, 16);
+  EXPECT_EQ(b->args[0].align, 1);
+  Expected<Bundle> again = Bundle::parse(b->serialize());
+  ASSERT_TRUE(again.ok()) << again.message();
+  EXPECT_EQ(again->args[1].align, 16);
+  auto args = goodArgs();
+  auto ok = planLaunch(*b, args, Workspace{0x9000, 1 << 20}, {});
+  EXPECT_TRUE(ok.ok()) << ok.message();
+  args[1].ptr += 8;
+  EXPECT_TRUE(contains(planError(*b, args), "argument 'channels' (#1): device pointer is not 16-byte aligned"))
+      << planError(*b, args);
+  for (const char *bad : {"align=3", "align=0", "align=512", "align=x"}) {
+    std::string t = kBundle;
+    t.replace(t.find("arg channels in i32"), 19, std::string("arg channels in i32 ") + bad);
+    Expected<Bundle> e = Bundle::parse(t);
+    ASSERT_FALSE(e.ok()) << bad;
+    EXPECT_TRUE(contains(e.message(), "align must be a power of two in [1, 256]")) << e.message();
+  }
+}
+
 TEST(RuntimePlan, WorkspaceChecks) {
   Bundle b = bundle();
   std::string m = planError(b, goodArgs(), {0x9000, 100});
