@@ -1,5 +1,6 @@
 #include "codegen/Compiler.h"
 #include "codegen/Registration.h"
+#include "dialect/DSOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -63,17 +64,16 @@ static std::string assembleCubin(const std::string &ptx, llvm::StringRef chip) {
 
 Expected<Bundle> mlir::ds::emitBundle(ModuleOp module, llvm::StringRef funcName,
                                       llvm::StringRef chip) {
-  func::FuncOp func;
-  for (auto f : module.getOps<func::FuncOp>())
-    if (f->hasAttr("ds.plan") && (funcName.empty() || f.getSymName() == funcName)) {
-      if (func)
+  PlanOp plan;
+  for (auto p : module.getOps<PlanOp>())
+    if (funcName.empty() || p.getSymName() == funcName) {
+      if (plan)
         return Status::error("the module holds several compiled functions; name one");
-      func = f;
+      plan = p;
     }
-  if (!func)
+  if (!plan)
     return Status::error(funcName.empty() ? std::string("no compiled function (ds.plan) in module")
                                           : "no compiled function named '" + funcName.str() + "'");
-  auto plan = func->getAttrOfType<DictionaryAttr>("ds.plan");
   std::string ptx;
   for (auto bin : module.getOps<gpu::BinaryOp>())
     if (bin.getSymName() == "ds_kernels")
@@ -85,18 +85,19 @@ Expected<Bundle> mlir::ds::emitBundle(ModuleOp module, llvm::StringRef funcName,
   // Write the plan in bundle syntax and let the runtime's parser check it: the compiler and the
   // runtime then agree on one definition of the format.
   std::string text = "dsbundle 1\ntarget " + chip.str() + "\n";
-  for (Attribute a : plan.getAs<ArrayAttr>("symbols"))
+  for (Attribute a : plan.getSymbols())
     text += "symbol " + cast<StringAttr>(a).str() + "\n";
-  for (Attribute a : plan.getAs<ArrayAttr>("args"))
+  for (Attribute a : plan.getArgs())
     text += "arg " + cast<StringAttr>(a).str() + "\n";
-  text += "workspace " + plan.getAs<StringAttr>("workspace").str() + "\n";
-  for (Attribute a : plan.getAs<ArrayAttr>("kernels")) {
-    auto step = cast<DictionaryAttr>(a);
-    text += "kernel " + step.getAs<StringAttr>("name").str() + "\n";
-    text += "  grid " + joinSpace(step.getAs<ArrayAttr>("grid")) + "\n";
-    text += "  block " + joinSpace(step.getAs<ArrayAttr>("block")) + "\n";
-    text += "  smem " + step.getAs<StringAttr>("smem").str() + "\n";
-    for (Attribute p : step.getAs<ArrayAttr>("params"))
+  text += "workspace " + plan.getWorkspace().str() + "\n";
+  for (auto launch : plan.getBody().getOps<LaunchOp>()) {
+    text += "kernel " + launch.getKernel().getLeafReference().str() + "\n";
+    text += "  grid " + joinSpace(launch.getGrid()) + "\n";
+    text += "  block";
+    for (int64_t v : launch.getBlock())
+      text += " " + std::to_string(v);
+    text += "\n  smem " + launch.getSmem().str() + "\n";
+    for (Attribute p : launch.getParams())
       text += "  param " + cast<StringAttr>(p).str() + "\n";
     text += "end\n";
   }

@@ -31,7 +31,7 @@ std::unique_ptr<MLIRContext> createCompilerContext();
                                                        llvm::StringRef funcName = "");
 
 /// The bundle of an already lowered module (after ds-to-ptx): PTX from gpu.binary, the launch
-/// plan from the function's `ds.plan`.
+/// plan from the `ds.plan` op of that name.
 ::ds::rt::Expected<::ds::rt::Bundle> emitBundle(ModuleOp module, llvm::StringRef funcName,
                                             llvm::StringRef chip);
 

@@ -36,7 +36,7 @@ struct LaunchStep {
 };
 
 /// Builds one gpu.func kernel in `module` and records how to launch it. The launch description
-/// becomes a step of the function's `ds.plan` (the kernel itself loses its attributes when it is
+/// becomes a `ds.launch` of the function's `ds.plan` (the kernel itself loses its attributes when it is
 /// translated to PTX).
 class KernelBuilder {
 public:

@@ -191,12 +191,25 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
         attrs.push_back(b.getStringAttr(s));
       return b.getArrayAttr(attrs);
     };
-    f->setAttr("ds.plan", b.getDictionaryAttr({
-                              b.getNamedAttr("args", strings(argLines)),
-                              b.getNamedAttr("symbols", strings(symbolLines)),
-                              b.getNamedAttr("workspace", b.getStringAttr(ctx.workspaceEnd)),
-                              b.getNamedAttr("kernels", b.getArrayAttr(ctx.launches)),
-                          }));
+    // The function becomes its plan: the same name, no tensors left, the launches as ops.
+    OpBuilder ob(f);
+    auto plan = PlanOp::create(ob, f.getLoc(), f.getSymName(), strings(argLines),
+                               strings(symbolLines), b.getStringAttr(ctx.workspaceEnd));
+    plan.getBody().emplaceBlock();
+    ob.setInsertionPointToStart(&plan.getBody().front());
+    for (Attribute a : ctx.launches) {
+      auto step = cast<DictionaryAttr>(a);
+      SmallVector<int64_t> block;
+      for (Attribute d : step.getAs<ArrayAttr>("block"))
+        block.push_back(std::stoll(cast<StringAttr>(d).str()));
+      auto kernel = SymbolRefAttr::get(
+          ctx.kernels.getSymNameAttr(),
+          {FlatSymbolRefAttr::get(step.getAs<StringAttr>("name"))});
+      LaunchOp::create(ob, f.getLoc(), kernel, step.getAs<ArrayAttr>("grid"),
+                       ob.getDenseI64ArrayAttr(block), step.getAs<StringAttr>("smem"),
+                       step.getAs<ArrayAttr>("params"));
+    }
+    f.erase();
     return success();
   }
 

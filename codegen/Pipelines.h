@@ -23,7 +23,8 @@ struct CompileOptions : TargetOptions {
 ///     included) a #ds.kernel_config its family's kernels build exactly;
 ///  3. ds-split-decode: decode ops are split-K partials (with the decode op's config) + a merge,
 ///     which a second ds-select-kernel-config configures;
-///  4. ds-lower-to-kernels: gpu.module @ds_kernels of gpu.func kernels, `ds.plan` on each func;
+///  4. ds-lower-to-kernels: gpu.module @ds_kernels of gpu.func kernels; each function becomes a
+///     `ds.plan` of the same name holding its `ds.launch` steps (no ds op is left);
 ///  5. gpu.module(convert-scf-to-cf, convert-gpu-to-nvvm, ds-extern-dynamic-smem): kernels in
 ///     llvm + nvvm ops, dynamic shared memory declared extern;
 ///  6. nvvm-attach-target: the module targets `chip` with the chip's PTX version;

@@ -4,6 +4,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 using namespace mlir;
 using namespace mlir::ds;
@@ -464,4 +465,76 @@ LogicalResult LinearAttnDecodeOp::verify() {
   for (unsigned i = 0; i < 4; ++i)
     c.same(getStates(), "states", i, getNewStates(), "result 1", i);
   return c.result();
+}
+
+//===----------------------------------------------------------------------===//
+// Plan and launch
+//===----------------------------------------------------------------------===//
+
+LogicalResult PlanOp::verify() {
+  for (Operation &op : getBody().front())
+    if (!isa<LaunchOp>(op))
+      return op.emitOpError("is not allowed in a ds.plan (only ds.launch)");
+  return success();
+}
+
+LogicalResult LaunchOp::verify() {
+  if (getGrid().size() != 3)
+    return emitOpError("grid must have 3 expressions, got ") << getGrid().size();
+  ArrayRef<int64_t> block = getBlock();
+  if (block.size() != 3)
+    return emitOpError("block must have 3 sizes, got ") << block.size();
+  int64_t threads = 1;
+  for (int64_t v : block) {
+    if (v < 1 || v > 1024)
+      return emitOpError("block sizes must be in [1, 1024]");
+    threads *= v;
+  }
+  if (threads > 1024)
+    return emitOpError("a block has at most 1024 threads, got ") << threads;
+  for (Attribute a : getParams()) {
+    StringRef p = cast<StringAttr>(a).getValue();
+    if (!p.starts_with("ptr arg ") && !p.starts_with("ptr ws ") && !p.starts_with("i64 ") &&
+        !p.starts_with("i32 ") && !p.starts_with("f32 "))
+      return emitOpError("parameter '") << p << "' must be 'ptr arg <i>', 'ptr ws <offset>', "
+                                               "'i64 <expr>', 'i32 <expr>' or 'f32 <value>'";
+  }
+  return success();
+}
+
+LogicalResult LaunchOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  Operation *kernel = symbols.lookupNearestSymbolFrom(*this, getKernel());
+  if (!kernel) {
+    // After gpu-module-to-binary the kernels are a compiled object: nothing left to match.
+    Operation *container =
+        symbols.lookupNearestSymbolFrom(*this, FlatSymbolRefAttr::get(getKernel().getRootReference()));
+    if (container && container->getName().getStringRef() == "gpu.binary")
+      return success();
+    return emitOpError("kernel ") << getKernel() << " not found";
+  }
+  auto fn = dyn_cast<FunctionOpInterface>(kernel);
+  if (!fn)
+    return emitOpError("kernel ") << getKernel() << " is not a function";
+  ArrayRef<Type> args = fn.getArgumentTypes();
+  if (args.size() != getParams().size())
+    return emitOpError("kernel ") << getKernel() << " takes " << args.size()
+                                  << " parameters, the launch passes " << getParams().size();
+  for (auto [i, pair] : llvm::enumerate(llvm::zip(args, getParams()))) {
+    Type t = std::get<0>(pair);
+    StringRef p = cast<StringAttr>(std::get<1>(pair)).getValue();
+    // Buffers are memrefs in a gpu.func and !llvm.ptr once the kernels are in the LLVM dialect.
+    bool ok = p.starts_with("ptr ") ? isa<MemRefType>(t) || t.getDialect().getNamespace() == "llvm"
+              : p.starts_with("i64 ") ? t.isInteger(64)
+              : p.starts_with("i32 ") ? t.isInteger(32)
+                                      : t.isF32();
+    if (!ok)
+      return emitOpError("parameter ") << i << " ('" << p << "') does not match the kernel's "
+                                       << t << " argument";
+  }
+  if (auto known = kernel->getAttrOfType<DenseI32ArrayAttr>("known_block_size")) {
+    for (unsigned i = 0; i < 3 && i < known.size(); ++i)
+      if (known[i] != getBlock()[i])
+        return emitOpError("block size does not match the kernel's known_block_size");
+  }
+  return success();
 }

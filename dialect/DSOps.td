@@ -5,6 +5,8 @@ include "dialect/DSDialect.td"
 include "dialect/DSAttrs.td"
 include "dialect/DSInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/IR/RegionKindInterface.td"
 include "mlir/IR/CommonAttrConstraints.td"
 
 //===----------------------------------------------------------------------===//
@@ -360,6 +362,51 @@ def DS_LinearAttnDecodeOp : DS_TensorOp<"linear_attn_decode", [], /*inPlace=*/1>
                        DS_F32Tensor:$states, DS_IndexTensor:$state_indices,
                        OptionalAttr<DS_KernelConfigAttr>:$config);
   let results = (outs DS_DataTensor:$o, DS_F32Tensor:$new_states);
+}
+
+//===----------------------------------------------------------------------===//
+// The host side of a compiled pipeline (made by ds-lower-to-kernels)
+//===----------------------------------------------------------------------===//
+
+def DS_PlanOp : DS_Op<"plan", [Symbol, IsolatedFromAbove, NoTerminator, SingleBlock,
+                               NoRegionArguments]> {
+  let summary = "A compiled pipeline's launch plan: arguments, sizes, workspace and launches";
+  let description = [{
+    What `ds-lower-to-kernels` leaves of a function of ds ops: no tensors, only the plan the
+    runtime interprets (docs/bundle.md). `args` are the bundle's argument lines (`name role dtype
+    align=N dims...`), `symbols` its symbol lines (sizes bound from argument dims or computed by
+    expressions), `workspace` the workspace bytes; the body holds the `ds.launch` steps in order.
+
+    ```mlir
+    ds.plan @sel {args = ["scores in f32 align=16 B 32 N", "result0 out i32 align=16 B 32 256"],
+                  symbols = ["B arg 0 dim 0", "N arg 0 dim 2"], workspace = "0"} {
+      ds.launch @ds_kernels::@sel_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["(B)*(32)", "1", "1"],
+                                          smem = "0", params = ["ptr arg 0", "ptr arg 1", "i64 N"]}
+    }
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name, StrArrayAttr:$args, StrArrayAttr:$symbols,
+                       StrAttr:$workspace);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = "$sym_name attr-dict-with-keyword $body";
+  let hasVerifier = 1;
+}
+
+def DS_LaunchOp : DS_Op<"launch", [HasParent<"PlanOp">,
+                                   DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "One kernel launch of a plan";
+  let description = [{
+    Launches `kernel` (a `gpu.func` of the module's kernels, or its compiled form) on `grid`
+    blocks of `block` threads with `smem` bytes of dynamic shared memory; `params` are the
+    kernel's parameters in order (`ptr arg i`, `ptr ws <offset>`, `i64|i32 <expr>`, `f32 <v>`).
+    Grid, shared memory and scalar parameters are expressions of the plan's symbols. While the
+    kernel is a `gpu.func`, the verifier checks that the parameters match its arguments in number
+    and kind and that `block` is its known block size.
+  }];
+  let arguments = (ins SymbolRefAttr:$kernel, StrArrayAttr:$grid, DenseI64ArrayAttr:$block,
+                       StrAttr:$smem, StrArrayAttr:$params);
+  let assemblyFormat = "$kernel attr-dict";
+  let hasVerifier = 1;
 }
 
 #endif // DS_OPS_TD

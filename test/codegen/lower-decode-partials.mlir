@@ -1,9 +1,9 @@
 // RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1})' | FileCheck %s
 // A decode_partial whose partials are the function's results (no decode_merge): the kernel always
 // writes the partials (its o parameter is a placeholder, never written), and no merge is built.
-// CHECK-LABEL: func.func @partials_only
+// CHECK-LABEL: ds.plan @partials_only
 // CHECK-SAME: "result0 out f32 align=16 2 8 splits{{[0-9]+}} 128", "result1 out f32 align=16 2 8 splits{{[0-9]+}} 2"
-// CHECK-SAME: name = "partials_only_decode_partial_{{[0-9]+}}"
+// CHECK: ds.launch @ds_kernels::@partials_only_decode_partial_{{[0-9]+}} 
 // CHECK-NOT: decode_merge
 // CHECK: gpu.func @partials_only_decode_partial_{{[0-9]+}}
 // CHECK: arith.constant false

@@ -5,14 +5,13 @@
 // heads, then the merge; the split count is a plan symbol chosen from the batch at launch (about
 // 2 CTAs per SM). With one split the partial kernel writes o itself (its last buffer parameter)
 // and the merge's grid is 0: not launched.
-// CHECK-LABEL: func.func @dense
-// CHECK-SAME: ds.plan
-// CHECK-SAME: block = ["256", "1", "1"], grid = ["(q_d0)*8", "splits{{[0-9]+}}", "1"], name = "dense_decode_partial_{{[0-9]+}}"
-// The kernel ABI: one bare pointer per buffer (the o output, argument 5), then scalars.
-// CHECK-SAME: "ptr arg 4", "ptr ws 0", "ptr ws {{[^"]+}}", "ptr arg 5", "i64 {{[a-z0-9_]+}}", "i64 {{[a-z0-9_]+}}", "i64 chunk{{[0-9]+}}", "i64 splits{{[0-9]+}}"]
-// CHECK-SAME: grid = ["cdiv((q_d0)*32,4)*min(max(splits{{[0-9]+}}-1,0),1)", "1", "1"], name = "dense_decode_merge_{{[0-9]+}}"
+// CHECK-LABEL: ds.plan @dense
 // CHECK-SAME: symbols = [{{.*}}"splits{{[0-9]+}} expr max(1,min(max(1,min(264,(264)/((q_d0)*8))),cdiv((arg3_d1)*16,64)))"
 // CHECK-SAME: "chunk{{[0-9]+}} expr
+// CHECK: ds.launch @ds_kernels::@dense_decode_partial_{{[0-9]+}} {block = array<i64: 256, 1, 1>, grid = ["(q_d0)*8", "splits{{[0-9]+}}", "1"]
+// The kernel ABI: one bare pointer per buffer (the o output, argument 5), then scalars.
+// CHECK-SAME: "ptr arg 4", "ptr ws 0", "ptr ws {{[^"]+}}", "ptr arg 5", "i64 {{[a-z0-9_]+}}", "i64 {{[a-z0-9_]+}}", "i64 chunk{{[0-9]+}}", "i64 splits{{[0-9]+}}"]
+// CHECK: ds.launch @ds_kernels::@dense_decode_merge_{{[0-9]+}} {block = array<i64: 128, 1, 1>, grid = ["cdiv((q_d0)*32,4)*min(max(splits{{[0-9]+}}-1,0),1)", "1", "1"]
 func.func @dense(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %k: tensor<?x16x8x128xbf16>, %v: tensor<?x16x8x128xbf16>,
                  %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x32x128xbf16> {
   %o = ds.dense_decode %q, %k, %v, %pt, %sl {scale = 0.0883883461 : f32}
@@ -22,7 +21,7 @@ func.func @dense(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %k: tensor<?x16x8x12
 
 // Sparse decode over a per-head selection with log-weights and a soft cap: the chunk's rows are
 // resolved into shared memory first (a workgroup buffer of i32 and one of f32 weights).
-// CHECK-LABEL: func.func @sparse
+// CHECK-LABEL: ds.plan @sparse
 // CHECK-LABEL: gpu.module @ds_kernels
 // CHECK: gpu.func @dense_decode_partial_{{[0-9]+}}
 // CHECK-COUNT-8: vector.load %arg{{[12]}}[{{.*}}] {alignment = 16 : i64} : memref<281474976710656xbf16>, vector<8xbf16>

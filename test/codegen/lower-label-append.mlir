@@ -4,10 +4,10 @@
 // label_append updates the label cache in place: the cache argument becomes `inout`, the returned
 // value is not an extra output, and slot_mapping's length is tied to new_k's token count (one
 // symbol), so the runtime rejects a mismatch before launching.
-// CHECK-LABEL: func.func @label_append
+// CHECK-LABEL: ds.plan @label_append
 // CHECK-SAME: args = ["new_k in bf16 align=16 new_k_d0 8 128", "channels in i32 align=16 8 16", "slot_mapping in i32 align=16 new_k_d0", "label_cache inout bf16 align=16 8 label_cache_d1 16"]
-// CHECK-SAME: grid = ["cdiv((new_k_d0)*128,256)", "1", "1"]
 // CHECK-SAME: symbols = ["new_k_d0 arg 0 dim 0", "label_cache_d1 arg 3 dim 1"], workspace = "0"
+// CHECK: ds.launch {{.*}}grid = ["cdiv((new_k_d0)*128,256)", "1", "1"]
 // CHECK: gpu.func @label_append_label_append_0(%{{.*}}: memref<281474976710656xbf16>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xbf16>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: i64, %{{.*}}: i64) kernel
 // Out-of-range channels read 0, out-of-range slots are skipped.
 // CHECK: arith.select

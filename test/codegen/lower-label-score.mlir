@@ -4,10 +4,9 @@
 // label_score: grid (B * rows, cdiv(N, TILE)), 128 threads (4 warps), 2 tokens per thread
 // (block_tokens = 256), labels read as 16-byte vectors, -inf past n_b.
 
-// CHECK-LABEL: func.func @score
-// CHECK-SAME: ds.plan
+// CHECK-LABEL: ds.plan @score
 // CHECK-SAME: "result0 out f32 align=16 q_label_d0 32 (page_table_d1)*16"
-// CHECK-SAME: block = ["128", "1", "1"], grid = ["(q_label_d0)*32", "cdiv((page_table_d1)*16,512)", "1"], name = "score_label_score_0"
+// CHECK: ds.launch @ds_kernels::@score_label_score_0 {block = array<i64: 128, 1, 1>, grid = ["(q_label_d0)*32", "cdiv((page_table_d1)*16,512)", "1"]
 // CHECK-SAME: "i64 label_cache_d1", "i64 page_table_d1", "i64 (page_table_d1)*16"], smem = "0"
 func.func @score(%ql: tensor<?x32x16xbf16> {ds.name = "q_label"}, %cache: tensor<8x?x16xbf16> {ds.name = "label_cache"},
                  %pt: tensor<?x?xi32> {ds.name = "page_table"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x32x?xf32> {
@@ -17,9 +16,9 @@ func.func @score(%ql: tensor<?x32x16xbf16> {ds.name = "q_label"}, %cache: tensor
 }
 
 // group_reduce = max with g * r > 32: the group's q rows go to shared memory, a loop over g.
-// CHECK-LABEL: func.func @score_max
+// CHECK-LABEL: ds.plan @score_max
 // CHECK-SAME: "result0 out f32 align=16 q_label_d0 4 4096"
-// CHECK-SAME: block = ["128", "1", "1"], grid = ["(q_label_d0)*4", "cdiv(4096,512)", "1"], name = "score_max_label_score_0"
+// CHECK: ds.launch @ds_kernels::@score_max_label_score_0 {block = array<i64: 128, 1, 1>, grid = ["(q_label_d0)*4", "cdiv(4096,512)", "1"]
 // CHECK-SAME: "i64 4096", "i64 8"]
 func.func @score_max(%ql: tensor<?x32x16xf16> {ds.name = "q_label"}, %cache: tensor<4x?x16xf16> {ds.name = "label_cache"},
                      %pt: tensor<?x?xi32> {ds.name = "page_table"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x4x4096xf32> {
@@ -29,8 +28,8 @@ func.func @score_max(%ql: tensor<?x32x16xf16> {ds.name = "q_label"}, %cache: ten
 }
 
 // group_reduce = sum, r = 8: one 16-byte vector per token (two tokens per thread).
-// CHECK-LABEL: func.func @score_sum
-// CHECK-SAME: grid = ["(q_label_d0)*8", "cdiv((page_table_d1)*64,512)", "1"], name = "score_sum_label_score_0"
+// CHECK-LABEL: ds.plan @score_sum
+// CHECK: ds.launch @ds_kernels::@score_sum_label_score_0 {{.*}}grid = ["(q_label_d0)*8", "cdiv((page_table_d1)*64,512)", "1"]
 func.func @score_sum(%ql: tensor<?x32x8xbf16> {ds.name = "q_label"}, %cache: tensor<8x?x8xbf16> {ds.name = "label_cache"},
                      %pt: tensor<?x?xi32> {ds.name = "page_table"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x8x?xf32> {
   %a = ds.label_score %ql, %cache, %pt, %sl {page_size = 64 : i64, scale = 0.5 : f32, group_reduce = #ds.group_reduce<sum>}

@@ -4,11 +4,10 @@
 // d = e = 128, 64-token chunks: the tensor-core kernel, one CTA of 4 warps per (request, head,
 // 64 columns of e), two cp.async stages of Q, K, V plus the bf16 S tile in dynamic shared memory
 // (2 * (2 * 64 * 128 + 64 * 64) + 128 * 64 elements = 98304 bytes). states is updated in place.
-// CHECK-LABEL: func.func @prefill
+// CHECK-LABEL: ds.plan @prefill
 // CHECK-SAME: "states inout f32 align=16 states_d0 64 128 128"
 // CHECK-SAME: "result0 out bf16 align=16 q_d0 64 128"
-// CHECK-SAME: block = ["128", "1", "1"], grid = ["(state_indices_d0)*128", "1", "1"]
-// CHECK-SAME: name = "prefill_linear_attn_prefill_chunked_0"
+// CHECK: ds.launch @ds_kernels::@prefill_linear_attn_prefill_chunked_0 {block = array<i64: 128, 1, 1>, grid = ["(state_indices_d0)*128", "1", "1"]
 // CHECK-SAME: "i32 q_d0", "i64 states_d0", "i64 cu_seqlens_d0"], smem = "98304"
 // CHECK: gpu.func @prefill_linear_attn_prefill_chunked_0
 // CHECK: nvgpu.device_async_copy {{.*}}, 8, {{.*}} {bypassL1}
@@ -37,8 +36,8 @@ func.func @prefill(%q: tensor<?x64x128xbf16> {ds.name = "q"}, %k: tensor<?x64x12
 
 // f16, d = 64: the same kernel with f16 fragments (2 * (2 * 64 * 64 + 64 * 64) + 64 * 64
 // elements = 57344 bytes).
-// CHECK-LABEL: func.func @prefill_f16
-// CHECK-SAME: grid = ["(si_d0)*8", "1", "1"]
+// CHECK-LABEL: ds.plan @prefill_f16
+// CHECK: ds.launch {{.*}}grid = ["(si_d0)*8", "1", "1"]
 // CHECK-SAME: smem = "57344"
 // CHECK: nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
@@ -55,10 +54,9 @@ func.func @prefill_f16(%q: tensor<?x8x64xf16>, %k: tensor<?x8x64xf16>, %v: tenso
 
 // keep_intermediate: the recurrent kernel (one CTA per request and head), which also writes the
 // state after every token; so does a shape the chunked kernel does not tile (d = 32).
-// CHECK-LABEL: func.func @prefill_intermediate
+// CHECK-LABEL: ds.plan @prefill_intermediate
 // CHECK-SAME: "result1 out f32 align=16 q_d0 8 32 32"
-// CHECK-SAME: block = ["256", "1", "1"], grid = ["(si_d0)*8", "1", "1"]
-// CHECK-SAME: name = "prefill_intermediate_linear_attn_prefill_recurrent_0"
+// CHECK: ds.launch @ds_kernels::@prefill_intermediate_linear_attn_prefill_recurrent_0 {block = array<i64: 256, 1, 1>, grid = ["(si_d0)*8", "1", "1"]
 // CHECK: gpu.func @prefill_intermediate_linear_attn_prefill_recurrent_0
 // CHECK: scf.for
 // CHECK: vector.store {{.*}} {alignment = 16 : i64} : memref<281474976710656xf32>, vector<4xf32>
@@ -77,8 +75,8 @@ func.func @prefill_intermediate(%q: tensor<?x8x32xbf16> {ds.name = "q"}, %k: ten
 
 // A kernel config other than 64-token chunks over 4 warps (here from chunk_size = 32) runs the
 // recurrent kernel.
-// CHECK-LABEL: func.func @prefill_chunk32
-// CHECK-SAME: name = "prefill_chunk32_linear_attn_prefill_recurrent_0"
+// CHECK-LABEL: ds.plan @prefill_chunk32
+// CHECK: ds.launch @ds_kernels::@prefill_chunk32_linear_attn_prefill_recurrent_0 
 // CHECK: gpu.func @prefill_chunk32_linear_attn_prefill_recurrent_0
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: gpu.return

@@ -3,10 +3,10 @@
 
 // The decode step updates its state slot in place (states is `inout`, only o is an output) and
 // streams the state as 16-byte f32 vectors; warps' partial o meet in shared memory.
-// CHECK-LABEL: func.func @la_decode
+// CHECK-LABEL: ds.plan @la_decode
 // CHECK-SAME: "states inout f32 align=16 states_d0 64 128 128"
 // CHECK-SAME: "result0 out bf16 align=16 q_d0 64 128"
-// CHECK-SAME: block = ["256", "1", "1"], grid = ["(q_d0)*64", "1", "1"]
+// CHECK: ds.launch {{.*}}{block = array<i64: 256, 1, 1>, grid = ["(q_d0)*64", "1", "1"]
 // CHECK: gpu.func @la_decode_linear_attn_decode_0({{.*}}) workgroup(%{{.*}} : memref<1024xf32, #gpu.address_space<workgroup>>
 // CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
 // CHECK-COUNT-8: vector.load %arg5[{{.*}}] {alignment = 16 : i64} : memref<281474976710656xf32>, vector<4xf32>

@@ -8,21 +8,17 @@
 // than 49152 keeps its first 49152 scores there and the rest in a workspace slice of N - 49152
 // floats, which the plan sizes only when N > 49152.
 
-// CHECK-LABEL: func.func @pair
-// CHECK-SAME: ds.plan
+// CHECK-LABEL: ds.plan @pair
 // CHECK-SAME: "result0 out i32 align=16 q_label_d0 8 256"
+// CHECK-SAME: workspace = "(0)+cdiv(4*((q_label_d0)*8*max((page_table_d1)*16-49152,0)),256)*256"
 // Two variants, the plan launching exactly one: 512 threads (two CTAs per SM) when N <= 16384
 // and B * rows >= 128, else 1024 threads.
-// CHECK-SAME: kernels = [{block = ["512", "1", "1"], grid = ["(q_label_d0)*8*(min(max(16385-(page_table_d1)*16,0),1)*min(max((q_label_d0)*8-127,0),1))", "1", "1"], name = "pair_score_topk_0"
+// CHECK: ds.launch @ds_kernels::@pair_score_topk_0 {block = array<i64: 512, 1, 1>, grid = ["(q_label_d0)*8*(min(max(16385-(page_table_d1)*16,0),1)*min(max((q_label_d0)*8-127,0),1))", "1", "1"]
 // CHECK-SAME: "ptr arg 3", "ptr arg 4", "ptr ws 0", "i64 label_cache_d1", "i64 page_table_d1"]
 // CHECK-SAME: smem = "4*min((page_table_d1)*16,49152)+16384"}
-// CHECK-SAME: {block = ["1024", "1", "1"], grid = ["(q_label_d0)*8*(1-(min(max(16385-(page_table_d1)*16,0),1)*min(max((q_label_d0)*8-127,0),1)))", "1", "1"], name = "pair_score_topk_1"
-// CHECK-SAME: smem = "4*min((page_table_d1)*16,49152)+16384"}]
-// CHECK-SAME: workspace = "(0)+cdiv(4*((q_label_d0)*8*max((page_table_d1)*16-49152,0)),256)*256"
-// CHECK:      ds.score_topk
-// CHECK-SAME: config = #ds.kernel_config<block_tokens = 49152, warps = 32, splits = 1, stages = 2, vector_width = 8>
-// CHECK-NOT:  ds.label_score
-// CHECK-NOT:  ds.topk
+// CHECK: ds.launch @ds_kernels::@pair_score_topk_1 {block = array<i64: 1024, 1, 1>, grid = ["(q_label_d0)*8*(1-(min(max(16385-(page_table_d1)*16,0),1)*min(max((q_label_d0)*8-127,0),1)))", "1", "1"]
+// CHECK-SAME: smem = "4*min((page_table_d1)*16,49152)+16384"}
+// CHECK-NOT:  ds.launch
 func.func @pair(%ql: tensor<?x32x16xbf16> {ds.name = "q_label"}, %cache: tensor<8x?x16xbf16> {ds.name = "label_cache"},
                 %pt: tensor<?x?xi32> {ds.name = "page_table"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x8x256xi32> {
   %a = ds.label_score %ql, %cache, %pt, %sl {page_size = 16 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>}
@@ -34,8 +30,8 @@ func.func @pair(%ql: tensor<?x32x16xbf16> {ds.name = "q_label"}, %cache: tensor<
 // group_reduce = max with g * r = 64 floats: the query rows go to shared memory and g is a
 // kernel parameter. A static page table of 64 pages of 16 (N = 1024 <= 49152): no workspace.
 // Static B = 2 (16 rows): only the 1024-thread variant is built.
-// CHECK-LABEL: func.func @max_group
-// CHECK-SAME: kernels = [{block = ["1024", "1", "1"], grid = ["(2)*8*1", "1", "1"], name = "max_group_score_topk_0"
+// CHECK-LABEL: ds.plan @max_group
+// CHECK: ds.launch @ds_kernels::@max_group_score_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["(2)*8*1", "1", "1"]
 // CHECK-SAME: "ptr ws 0", "i64 label_cache_d1", "i64 64", "i64 4"]
 // CHECK-SAME: smem = "4*min((64)*16,49152)+16384"
 func.func @max_group(%ql: tensor<2x32x16xf16> {ds.name = "q_label"}, %cache: tensor<8x?x16xf16> {ds.name = "label_cache"},
@@ -46,8 +42,8 @@ func.func @max_group(%ql: tensor<2x32x16xf16> {ds.name = "q_label"}, %cache: ten
 }
 
 // k = 1 with keep_last selects nothing: no scoring, only the short-row path and the last index.
-// CHECK-LABEL: func.func @last
-// CHECK-SAME: name = "last_score_topk_0"
+// CHECK-LABEL: ds.plan @last
+// CHECK: ds.launch @ds_kernels::@last_score_topk_0 
 func.func @last(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tensor<8x?x16xbf16> {ds.name = "label_cache"},
                 %pt: tensor<?x?xi32> {ds.name = "page_table"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x8x1xi32> {
   %i = ds.score_topk %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, k = 1 : i64, keep_last}
@@ -56,9 +52,9 @@ func.func @last(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tensor<8
 }
 
 // Scores that are also returned are not fused: label_score and topk kernels as before.
-// CHECK-LABEL: func.func @unfused
-// CHECK-SAME: name = "unfused_label_score_0"
-// CHECK-SAME: name = "unfused_topk_1"
+// CHECK-LABEL: ds.plan @unfused
+// CHECK: ds.launch @ds_kernels::@unfused_label_score_0 
+// CHECK: ds.launch @ds_kernels::@unfused_topk_1 
 func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tensor<8x?x16xbf16> {ds.name = "label_cache"},
                    %pt: tensor<?x?xi32> {ds.name = "page_table"}, %sl: tensor<?xi32> {ds.name = "seq_lens"})
     -> (tensor<?x8x?xf32>, tensor<?x8x64xi32>) {

@@ -5,9 +5,9 @@
 // a shared histogram zeroed and filled with atomics, a block-wide suffix scan, then the final
 // write pass with shared counters.
 
-// CHECK-LABEL: func.func @sel
+// CHECK-LABEL: ds.plan @sel
 // CHECK-SAME: "result0 out i32 align=16 scores_d0 32 256"
-// CHECK-SAME: block = ["1024", "1", "1"], grid = ["(scores_d0)*(32)", "1", "1"], name = "sel_topk_0"
+// CHECK: ds.launch @ds_kernels::@sel_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["(scores_d0)*(32)", "1", "1"]
 // CHECK-SAME: "i64 32", "i64 scores_d2"], smem = "0"
 func.func @sel(%s: tensor<?x32x?xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x32x256xi32> {
   %i = ds.topk %s, %sl {k = 256 : i64, keep_last}
@@ -16,8 +16,8 @@ func.func @sel(%s: tensor<?x32x?xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {
 }
 
 // k = 1 with keep_last selects nothing: only the short-row path and the last index remain.
-// CHECK-LABEL: func.func @last
-// CHECK-SAME: name = "last_topk_0"
+// CHECK-LABEL: ds.plan @last
+// CHECK: ds.launch @ds_kernels::@last_topk_0 
 func.func @last(%s: tensor<?x8x4096xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x8x1xi32> {
   %i = ds.topk %s, %sl {k = 1 : i64, keep_last, divisor = 16 : i64}
      : (tensor<?x8x4096xf32>, tensor<?xi32>) -> tensor<?x8x1xi32>

@@ -2339,3 +2339,67 @@ func.func @target_smem() attributes {t = #ds.target<chip = "sm_90", sm_count = 1
 
 // expected-error @+1 {{target: sm_100 needs PTX 8.6 or newer, got ptx = 80}}
 func.func @target_ptx() attributes {t = #ds.target<chip = "sm_100", sm_count = 1, smem_per_block = 49152, regs_per_sm = 1, l2_bytes = 0, ptx = 80>}
+
+// -----
+
+module attributes {gpu.container_module} {
+  ds.plan @p attributes {args = [], symbols = [], workspace = "0"} {
+    // expected-error @+1 {{kernel @k::@f takes 2 parameters, the launch passes 1}}
+    ds.launch @k::@f {block = array<i64: 32, 1, 1>, grid = ["1", "1", "1"], params = ["ptr arg 0"], smem = "0"}
+  }
+  gpu.module @k {
+    gpu.func @f(%a: memref<16xf32>, %n: i64) kernel attributes {known_block_size = array<i32: 32, 1, 1>} { gpu.return }
+  }
+}
+
+// -----
+
+module attributes {gpu.container_module} {
+  ds.plan @p attributes {args = [], symbols = [], workspace = "0"} {
+    // expected-error @+1 {{parameter 1 ('i32 4') does not match the kernel's 'i64' argument}}
+    ds.launch @k::@f {block = array<i64: 32, 1, 1>, grid = ["1", "1", "1"], params = ["ptr arg 0", "i32 4"], smem = "0"}
+  }
+  gpu.module @k {
+    gpu.func @f(%a: memref<16xf32>, %n: i64) kernel attributes {known_block_size = array<i32: 32, 1, 1>} { gpu.return }
+  }
+}
+
+// -----
+
+module attributes {gpu.container_module} {
+  ds.plan @p attributes {args = [], symbols = [], workspace = "0"} {
+    // expected-error @+1 {{block size does not match the kernel's known_block_size}}
+    ds.launch @k::@f {block = array<i64: 64, 1, 1>, grid = ["1", "1", "1"], params = ["ptr arg 0", "i64 4"], smem = "0"}
+  }
+  gpu.module @k {
+    gpu.func @f(%a: memref<16xf32>, %n: i64) kernel attributes {known_block_size = array<i32: 32, 1, 1>} { gpu.return }
+  }
+}
+
+// -----
+
+ds.plan @p attributes {args = [], symbols = [], workspace = "0"} {
+  // expected-error @+1 {{kernel @k::@missing not found}}
+  ds.launch @k::@missing {block = array<i64: 32, 1, 1>, grid = ["1", "1", "1"], params = [], smem = "0"}
+}
+
+// -----
+
+ds.plan @p attributes {args = [], symbols = [], workspace = "0"} {
+  // expected-error @+1 {{grid must have 3 expressions, got 1}}
+  ds.launch @k::@f {block = array<i64: 32, 1, 1>, grid = ["1"], params = [], smem = "0"}
+}
+
+// -----
+
+ds.plan @p attributes {args = [], symbols = [], workspace = "0"} {
+  // expected-error @+1 {{a block has at most 1024 threads, got 2048}}
+  ds.launch @k::@f {block = array<i64: 1024, 2, 1>, grid = ["1", "1", "1"], params = [], smem = "0"}
+}
+
+// -----
+
+ds.plan @p attributes {args = [], symbols = [], workspace = "0"} {
+  // expected-error @+1 {{parameter 'u8 1' must be 'ptr arg <i>', 'ptr ws <offset>', 'i64 <expr>', 'i32 <expr>' or 'f32 <value>'}}
+  ds.launch @k::@f {block = array<i64: 32, 1, 1>, grid = ["1", "1", "1"], params = ["u8 1"], smem = "0"}
+}
