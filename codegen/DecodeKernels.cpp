@@ -547,21 +547,19 @@ static LogicalResult lowerDecode(Operation *op, PlanContext &ctx) {
   // B = 8 k = 1024 end to end: 4 warps x 4 splits 88.4 us, 4 warps x 2 splits 85.4 us, 8 warps x
   // 1 split 83.1 us; dense B = 8 N = 16384: 706, 700, 694 us.)
   std::string batch = dimExpr(ctx, q, 0);
-  std::string walkLen =
+  PlanExpr walkLen =
       s.walk == Walk::Dense
-          ? "(" + dimExpr(ctx, operands[3], 1) + ")*" + std::to_string(s.pageSize)
-          : std::to_string(std::max(s.walk == Walk::Tokens ? s.selLen : s.selLen * s.pageSize,
-                                    s.denseBelow));
-  int64_t bt = cfg->getBlockTokens(), cap = cfg->getSplits();
-  std::string want = "max(1,min(" + std::to_string(cap * 8) + ",(" + std::to_string(cap * 8) +
-                     ")/((" + batch + ")*" + std::to_string(s.rows) + ")))";
-  std::string splits0 = ctx.addSymbol("splits", "max(1,min(" + want + ",cdiv(" + walkLen + "," +
-                                                    std::to_string(bt) + ")))");
+          ? PlanExpr::symbol(dimExpr(ctx, operands[3], 1)) * s.pageSize
+          : PlanExpr(std::max(s.walk == Walk::Tokens ? s.selLen : s.selLen * s.pageSize,
+                              s.denseBelow));
+  const int64_t bt = cfg->getBlockTokens(), most = cfg->getSplits() * 8;
+  PlanExpr want = max(1, min(most, PlanExpr(most) / (PlanExpr::symbol(batch) * s.rows)));
+  PlanExpr splits0 = ctx.addSymbol("splits", max(1, min(want, cdiv(walkLen, bt))));
   if (s.walk != Walk::Dense) // a sparse split resolves its whole chunk into shared memory
-    splits0 = ctx.addSymbol("splits", "max(" + splits0 + ",cdiv(" + walkLen + "," +
-                                          std::to_string(kMaxSparseChunk) + "))");
-  std::string chunk = ctx.addSymbol("chunk", "max(1,cdiv(" + walkLen + "," + splits0 + "))");
-  std::string splits = ctx.addSymbol("splits", "max(1,cdiv(" + walkLen + "," + chunk + "))");
+    splits0 = ctx.addSymbol("splits", max(splits0, cdiv(walkLen, kMaxSparseChunk)));
+  PlanExpr chunkE = ctx.addSymbol("chunk", max(1, cdiv(walkLen, splits0)));
+  std::string chunk = chunkE.text();
+  std::string splits = ctx.addSymbol("splits", max(1, cdiv(walkLen, chunkE))).text();
   std::string hq = std::to_string(s.hq);
   BufferRef acc = ctx.place(partial.getAcc(), {batch, hq, splits, std::to_string(s.d)});
   BufferRef ml = ctx.place(partial.getMl(), {batch, hq, splits, "2"});

@@ -49,7 +49,8 @@ static LogicalResult lowerLabelScore(Operation *op, PlanContext &ctx) {
   if (shape.qShared())
     kb.addI64(std::to_string(shape.qRows())); // g: heads of a group (max), a loop bound
   kb.begin(threads, "(" + batch + ")*" + std::to_string(rows),
-           "cdiv(" + n + "," + std::to_string(tile) + ")");
+           cdiv(ShapedType::isDynamic(nStatic) ? PlanExpr::symbol(n) : PlanExpr(nStatic), tile)
+               .text());
   if (cfg->getOccupancy() > 0)
     kb.setMinBlocksPerSM(cfg->getOccupancy());
   ImplicitLocOpBuilder &b = kb.b();

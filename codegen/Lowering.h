@@ -3,6 +3,7 @@
 
 // The contract between ds-lower-to-kernels and the per-family kernel builders.
 #include "codegen/KernelBuilder.h"
+#include "codegen/PlanExpr.h"
 #include "passes/KernelFamily.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -46,11 +47,14 @@ public:
   }
   void addLaunch(const LaunchStep &launch) { launches.push_back(launch.step); }
   /// Declares a plan symbol computed from earlier ones (tile counts chosen at launch from the
-  /// actual sizes); returns its name, unique in the plan.
-  std::string addSymbol(llvm::StringRef stem, llvm::StringRef expr) {
+  /// actual sizes); returns it as an expression (its name, unique in the plan; or the value itself
+  /// when it folded to a constant).
+  PlanExpr addSymbol(llvm::StringRef stem, const PlanExpr &expr) {
+    if (expr.constant())
+      return expr;
     std::string name = stem.str() + std::to_string(counter++);
-    symbols.push_back(name + " expr " + expr.str());
-    return name;
+    symbols.push_back(name + " expr " + expr.text());
+    return PlanExpr::symbol(name);
   }
 
   // Filled by the pass before the family lowerings run.

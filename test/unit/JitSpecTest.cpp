@@ -3,6 +3,7 @@
 // runtime accepts.
 #include "codegen/Compiler.h"
 #include "codegen/JIT.h"
+#include "codegen/PlanExpr.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -164,4 +165,20 @@ TEST(JitTarget, EverySupportedChipCompiles) {
     EXPECT_EQ(bundle->target, chip);
     EXPECT_NE(bundle->ptx.find(std::string(".target ") + chip), std::string::npos) << chip;
   }
+}
+
+TEST(PlanExpr, ConstantsFoldAndNeutralOperandsVanish) {
+  using mlir::ds::PlanExpr;
+  PlanExpr b = PlanExpr::symbol("B"), n = PlanExpr::symbol("(pt_d1)*16");
+  EXPECT_EQ(cdiv(PlanExpr(256), 64).text(), "4");
+  EXPECT_EQ((PlanExpr(264) / (PlanExpr(4) * 8)).text(), "8");
+  EXPECT_EQ(max(1, min(PlanExpr(264), PlanExpr(264) / (b * 32))).text(), "max(1,min(264,264/(B*32)))");
+  EXPECT_EQ((b * 1 + 0).text(), "B");
+  EXPECT_EQ(cdiv(n, 512).text(), "cdiv((pt_d1)*16,512)");
+  EXPECT_EQ((n * 2).text(), "((pt_d1)*16)*2");
+  EXPECT_EQ((PlanExpr(5) - b).text(), "5-B");
+  EXPECT_EQ(max(b, cdiv(n, 8)).text(), "max(B,cdiv((pt_d1)*16,8))");
+  // No fold where the runtime would refuse: division by zero stays an expression.
+  EXPECT_EQ(cdiv(PlanExpr(4), 0).text(), "cdiv(4,0)");
+  EXPECT_FALSE((PlanExpr(INT64_MAX) + 1).constant());
 }
