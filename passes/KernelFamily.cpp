@@ -50,6 +50,9 @@ LogicalResult mlir::ds::expectConfigField(Operation *op, llvm::StringRef field, 
 }
 
 FailureOr<KernelConfigAttr> mlir::ds::requireKernelConfig(Operation *op) {
+  const KernelFamily *family = lookupKernelFamily(op);
+  if (!family)
+    return op->emitOpError("has no GPU lowering yet"), failure();
   auto cfg = op->getAttrOfType<KernelConfigAttr>("config");
   if (!cfg)
     return op->emitOpError("has no 'config' attribute: run ds-select-kernel-config first"),
@@ -57,9 +60,6 @@ FailureOr<KernelConfigAttr> mlir::ds::requireKernelConfig(Operation *op) {
   FailureOr<TargetAttr> target = requireTarget(op);
   if (failed(target))
     return failure();
-  const KernelFamily *family = lookupKernelFamily(op);
-  if (!family)
-    return op->emitOpError("has no GPU lowering yet"), failure();
   if (failed(family->verify(op, cfg, *target)))
     return failure();
   return cfg;
