@@ -24,6 +24,8 @@ std::unique_ptr<MLIRContext> mlir::ds::createCompilerContext() {
   registerCompilerDialects(registry);
   auto ctx = std::make_unique<MLIRContext>(registry, MLIRContext::Threading::DISABLED);
   ctx->loadAllAvailableDialects();
+  // Diagnostics point at the user's source; the op's generic form after them is noise.
+  ctx->printOpOnDiagnostic(false);
   return ctx;
 }
 
@@ -111,6 +113,11 @@ Expected<Bundle> mlir::ds::emitBundle(ModuleOp module, llvm::StringRef funcName,
 
 Expected<Bundle> mlir::ds::compileToBundle(ModuleOp module, const CompileOptions &options,
                                            llvm::StringRef funcName) {
+  // The target is checked before anything is compiled: a bad chip or SM count is an option
+  // error, not a diagnostic on the user's function.
+  std::string error;
+  if (failed(makeTarget(module.getContext(), options, error)))
+    return Status::error(error);
   PassManager pm(module.getContext());
   buildDSToPTXPipeline(pm, options);
   if (failed(pm.run(module)))

@@ -9,29 +9,68 @@
 #include "runtime/Device.h"
 #include "tools/reference/DoubleSparsity.h"
 
-#include <cstdio>
-#include <fstream>
-#include <sstream>
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace cl = llvm::cl;
 using namespace ds;
 
+namespace {
+
+cl::OptionCategory category("ds-example options");
+cl::opt<std::string> sourcePath(cl::Positional,
+                                cl::desc("[<ds function .mlir> (default: built from a spec)]"),
+                                cl::cat(category));
+
+[[noreturn]] void die(const std::string &what) {
+  std::fprintf(stderr, "ds-example: %s\n", what.c_str());
+  std::exit(1);
+}
+
+/// The text of `path`: a readable, non-empty file (an empty one would silently mean "no source").
+std::string readSource(const std::string &path) {
+  if (llvm::sys::fs::is_directory(path))
+    die("cannot read '" + path + "': is a directory");
+  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!file)
+    die("cannot read '" + path + "': " + file.getError().message());
+  llvm::StringRef text = (*file)->getBuffer();
+  if (text.trim().empty())
+    die("'" + path + "' is empty: give a file holding a ds function, or no file for the built-in "
+        "example");
+  return text.str();
+}
+
+} // namespace
+
 int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "ds-example: JIT-compiles a Double Sparsity decode step (from a spec, or from the given "
+      ".mlir with the same signature), runs it on random ragged requests and checks it against "
+      "the CPU reference; without a GPU it only compiles\n");
   jit::DoubleSparsitySpec spec; // Hq = Hkv = 32, d = 128, r = 16, k = 256, page size 1, bf16
   std::string source;
-  if (argc > 1) {
-    std::ifstream in(argv[1]);
-    if (!in) {
-      std::fprintf(stderr, "ds-example: cannot read %s\n", argv[1]);
-      return 1;
-    }
-    std::stringstream text;
-    text << in.rdbuf();
-    source = text.str();
-  }
+  if (sourcePath.getNumOccurrences())
+    source = readSource(sourcePath);
   rt::Expected<rt::Context> ctx = rt::Context::open(0);
   if (!ctx) {
-    // No GPU: still show that the pipeline compiles.
-    auto bundle = source.empty() ? jit::compileDoubleSparsity(spec) : jit::compileSource(source);
+    // No GPU: still show that the pipeline compiles, for an H100 (sm_90, 132 SMs).
+    jit::Target target;
+    target.chip = "sm_90";
+    target.smCount = 132;
+    auto bundle = source.empty() ? jit::compileDoubleSparsity(spec, target)
+                                 : jit::compileSource(source, target);
     if (!bundle) {
       std::fprintf(stderr, "ds-example: %s\n", bundle.message().c_str());
       return 1;

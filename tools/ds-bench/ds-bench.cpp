@@ -11,11 +11,15 @@
 //   ds-bench --op=ds --B=8 --N=4096 --k=1024 [--hq --hkv --d --r --P --dtype=f16 --shared]
 //   ds-bench --op=la-prefill --B=1 --N=4096 [--hq=64 --d=128 --dtype=f16 --initial]: N per request
 //   --scatter: each request's pages are a random permutation of the pool (default: consecutive)
+// Every option is checked before a GPU is opened; --help lists them.
 #include "codegen/JIT.h"
 #include "runtime/Device.h"
 #include "runtime/Pipeline.h"
 #include "runtime/Slopes.h"
 #include "tools/reference/Reference.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
 
 #include <algorithm>
 #include <array>
@@ -23,10 +27,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <map>
 #include <string>
 #include <vector>
 
+namespace cl = llvm::cl;
 using namespace ds;
 
 namespace {
@@ -179,7 +183,6 @@ Row runLinearAttnPrefill(const rt::Context &ctx, jit::JIT &jit, Timer &timer, co
   jit::LinearAttnPrefillSpec spec;
   spec.heads = H, spec.keyDim = d, spec.valueDim = e;
   spec.dtype = s.bf16 ? jit::DataType::BF16 : jit::DataType::F16;
-  spec.smCount = ctx.properties().smCount;
   auto pipeline = check(jit.linearAttnPrefill(spec), "compile");
   std::vector<rt::TensorArg> args = {
       rt::TensorArg(q.ptr(), {T, H, d}), rt::TensorArg(k.ptr(), {T, H, d}),
@@ -267,7 +270,6 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
     jit::DenseDecodeSpec spec;
     spec.heads = s.hq, spec.kvHeads = s.hkv, spec.headDim = s.d, spec.pageSize = s.P;
     spec.dtype = s.bf16 ? jit::DataType::BF16 : jit::DataType::F16;
-    spec.smCount = ctx.properties().smCount;
     pipeline = check(jit.denseDecode(spec), "compile");
     args = {rt::TensorArg(q.ptr(), {s.B, s.hq, s.d}),
             rt::TensorArg(kc.ptr(), {pages, s.P, s.hkv, s.d}),
@@ -280,7 +282,6 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
     spec.heads = s.hq, spec.kvHeads = s.hkv, spec.headDim = s.d, spec.labelDim = s.r;
     spec.k = s.k, spec.pageSize = s.P, spec.sharedSelection = s.shared;
     spec.dtype = s.bf16 ? jit::DataType::BF16 : jit::DataType::F16;
-    spec.smCount = ctx.properties().smCount;
     pipeline = check(jit.doubleSparsity(spec), "compile");
     int64_t hsel = s.shared ? s.hkv : s.hq;
     labels = check(ctx.alloc(static_cast<size_t>(s.hkv) * slots * s.r * 2), "alloc labels");
@@ -342,54 +343,85 @@ std::vector<Shape> suite(const std::string &name) {
     }
   }
   if (rows.empty())
-    die("unknown suite '" + name + "' (ds, ds-gqa, dense, la, all)");
+    die("--suite must be ds, ds-gqa, dense, la or all, got '" + name + "'");
   return rows;
+}
+
+/// Every option is checked here, before a device is opened.
+cl::OptionCategory category("ds-bench options");
+cl::opt<std::string> suiteName("suite", cl::desc("A suite of shapes: ds | ds-gqa | dense | la | all "
+                                                 "(else one shape from the flags below)"),
+                               cl::value_desc("name"), cl::cat(category));
+cl::opt<std::string> opName("op", cl::desc("ds | dense | la-decode | la-prefill"), cl::init("ds"),
+                            cl::cat(category));
+cl::opt<int64_t> optB("B", cl::desc("Batch (requests)"), cl::init(8), cl::cat(category));
+cl::opt<int64_t> optN("N", cl::desc("Tokens per request"), cl::init(4096), cl::cat(category));
+cl::opt<int64_t> optK("k", cl::desc("Tokens selected (ds)"), cl::init(1024), cl::cat(category));
+cl::opt<int64_t> optHq("hq", cl::desc("Query heads (default 32; 64 for la-prefill)"), cl::init(32),
+                       cl::cat(category));
+cl::opt<int64_t> optHkv("hkv", cl::desc("KV heads"), cl::init(32), cl::cat(category));
+cl::opt<int64_t> optD("d", cl::desc("Head dim"), cl::init(128), cl::cat(category));
+cl::opt<int64_t> optR("r", cl::desc("Label dim (ds)"), cl::init(16), cl::cat(category));
+cl::opt<int64_t> optP("P", cl::desc("Page size"), cl::init(1), cl::cat(category));
+cl::opt<std::string> dtypeName("dtype", cl::desc("bf16 | f16"), cl::init("bf16"),
+                               cl::cat(category));
+cl::opt<bool> sharedFlag("shared", cl::desc("ds: one selection per KV head group"),
+                         cl::cat(category));
+cl::opt<bool> initialFlag("initial", cl::desc("la-prefill: has_initial_state = 1"),
+                          cl::cat(category));
+cl::opt<bool> scatterFlag("scatter",
+                          cl::desc("Each request's pages a random permutation of the pool "
+                                   "(default: consecutive)"),
+                          cl::cat(category));
+cl::opt<int64_t> warmupFlag("warmup", cl::desc("Untimed calls before timing"), cl::init(10),
+                            cl::cat(category));
+cl::opt<int64_t> itersFlag("iters", cl::desc("Timed calls (the median is reported)"),
+                           cl::init(100), cl::cat(category));
+cl::opt<std::string> csvPath("csv", cl::desc("Also write the results as CSV"),
+                             cl::value_desc("file"), cl::cat(category));
+
+/// A size or count flag must be a positive integer.
+void positive(const cl::opt<int64_t> &flag) {
+  if (flag < 1)
+    die("--" + flag.ArgStr.str() + " must be a positive integer, got " + std::to_string(flag));
 }
 
 } // namespace
 
 int main(int argc, char **argv) {
-  std::map<std::string, std::string> opt;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a.rfind("--", 0) != 0)
-      die("unexpected argument '" + a + "'");
-    size_t eq = a.find('=');
-    opt[a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2)] =
-        eq == std::string::npos ? "1" : a.substr(eq + 1);
-  }
-  auto num = [&](const char *key, int64_t def) {
-    auto it = opt.find(key);
-    if (it == opt.end())
-      return def;
-    char *end = nullptr;
-    long long v = std::strtoll(it->second.c_str(), &end, 10);
-    if (!end || *end || v < 1)
-      die(std::string("--") + key + " must be a positive integer, got '" + it->second + "'");
-    return static_cast<int64_t>(v);
-  };
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "ds-bench: times generated pipelines on the GPU (CUDA events, L2 "
+                              "flushed, median)\n");
+  // Every value is checked, even where --suite makes it unused.
+  const std::string op = opName;
+  if (op != "ds" && op != "dense" && op != "la-decode" && op != "la-prefill")
+    die("--op must be ds, dense, la-decode or la-prefill, got '" + op + "'");
+  if (dtypeName != "bf16" && dtypeName != "f16")
+    die("--dtype must be bf16 or f16, got '" + dtypeName + "'");
+  for (const cl::opt<int64_t> *flag : {&optB, &optN, &optK, &optHq, &optHkv, &optD, &optR, &optP,
+                                       &warmupFlag, &itersFlag})
+    positive(*flag);
   std::vector<Shape> shapes;
-  if (opt.count("suite")) {
-    shapes = suite(opt["suite"]);
+  if (suiteName.getNumOccurrences()) {
+    shapes = suite(suiteName);
   } else {
     Shape s;
-    s.op = opt.count("op") ? opt["op"] : "ds";
-    if (s.op != "ds" && s.op != "dense" && s.op != "la-decode" && s.op != "la-prefill")
-      die("--op must be ds, dense, la-decode or la-prefill");
-    s.B = num("B", 8), s.N = num("N", 4096), s.k = num("k", 1024);
-    s.hq = num("hq", s.op == "la-prefill" ? 64 : 32);
-    s.hkv = num("hkv", 32), s.d = num("d", 128), s.r = num("r", 16), s.P = num("P", 1);
-    s.bf16 = !opt.count("dtype") || opt["dtype"] == "bf16";
-    if (opt.count("dtype") && opt["dtype"] != "bf16" && opt["dtype"] != "f16")
-      die("--dtype must be bf16 or f16");
-    s.shared = opt.count("shared") > 0;
-    s.initial = opt.count("initial") > 0;
+    s.op = op;
+    s.B = optB, s.N = optN, s.k = optK;
+    s.hq = optHq.getNumOccurrences() ? int64_t(optHq) : (s.op == "la-prefill" ? 64 : 32);
+    s.hkv = optHkv, s.d = optD, s.r = optR, s.P = optP;
+    s.bf16 = dtypeName == "bf16";
+    s.shared = sharedFlag;
+    s.initial = initialFlag;
     shapes.push_back(s);
   }
-  if (opt.count("scatter"))
+  if (scatterFlag)
     for (Shape &s : shapes)
       s.scatter = true;
-  int warmup = static_cast<int>(num("warmup", 10)), iters = static_cast<int>(num("iters", 100));
+  int warmup = static_cast<int>(std::min<int64_t>(warmupFlag, INT32_MAX));
+  int iters = static_cast<int>(std::min<int64_t>(itersFlag, INT32_MAX));
 
   rt::Context ctx = check(rt::Context::open(0), "open device");
   check(ctx.makeCurrent(), "context");
@@ -398,9 +430,9 @@ int main(int argc, char **argv) {
   std::printf("device: %s, %d SMs; device-to-device copy bandwidth (read + write): %.0f GB/s\n",
               ctx.properties().name.c_str(), ctx.properties().smCount, copyGBs);
   jit::JIT jit(ctx);
-  std::FILE *csv = opt.count("csv") ? std::fopen(opt["csv"].c_str(), "w") : nullptr;
-  if (opt.count("csv") && !csv)
-    die("cannot write " + opt["csv"]);
+  std::FILE *csv = csvPath.getNumOccurrences() ? std::fopen(csvPath.c_str(), "w") : nullptr;
+  if (csvPath.getNumOccurrences() && !csv)
+    die("cannot write " + csvPath);
   if (csv)
     std::fprintf(csv, "shape,stage,us\n");
   std::printf("%-62s %10s %10s %9s %7s %8s\n", "shape", "total_us", "MB_moved", "GB/s", "%copy",

@@ -1,45 +1,151 @@
 // ds-run: runs a compiled pipeline on tensors read from .npy files and writes its outputs as .npy,
 // the way iree-run-module --input=@x.npy does.
 //
-//   ds-run pipeline.mlir|pipeline.dsb --input=@q.npy --input=@k_cache.npy ... \
-//          [--output=@o.npy ...] [--chip=sm_90]
+//   ds-run pipeline.mlir|pipeline.dsb --input=@q.npy --input=k_cache=@k.npy ... \
+//          [--output=@o.npy | --output=result1=@idx.npy ...] [--chip=sm_90] [--sm-count=132]
+//          [--repeat=N]
 //
-// Inputs are given for the `in` and `inout` arguments in argument order; outputs are written for
-// the `out` and `inout` arguments in argument order (missing --output: a summary is printed).
+// Arguments are matched in the bundle's argument order (`ds-compile` writes it; `grep ^arg` in a
+// .dsb shows it): the function's arguments first (`in`, or `inout` when a result updates one in
+// place), then one `out` argument per remaining result, named result0, result1, ... in result
+// order. A function argument without a `ds.name` attribute is named arg<i>.
+//   --input=@f.npy      the next `in`/`inout` argument not given by name;
+//   --input=NAME=@f.npy the argument NAME (the '@' is optional);
+//   --output=@f.npy     the next `inout`/`out` argument not given by name, i.e. the updated
+//                       arguments first (argument order), then result0, result1, ...;
+//   --output=NAME=@f.npy; an output without a file is summarized (dtype and shape) on stdout.
+// Everything that can be checked without a GPU is checked before the CUDA driver is opened: the
+// pipeline compiles (or the bundle parses), every input file exists and is a readable .npy whose
+// dtype the argument takes, whose rank and static dims match, and whose dynamic dims agree with
+// every other dim bound to the same symbol. Errors name the argument and the file.
 // dtypes: bf16 arguments take float32 (rounded to nearest even) or uint16/int16 bit patterns and
-// are written back as float32; f16 takes float16 or float32; i32 takes int32 or int64 (checked).
+// are written back as float32; f16 takes float16, float32 or 16-bit patterns; f32 takes float32;
+// i32 takes int32 or int64 (each value checked); i64 takes int64.
+#include "codegen/Compiler.h"
 #include "codegen/JIT.h"
 #include "runtime/Device.h"
 #include "runtime/Pipeline.h"
+#include "runtime/Plan.h"
 #include "tools/ds-run/Npy.h"
 #include "tools/reference/Reference.h"
 
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
+namespace cl = llvm::cl;
 using namespace ds;
 
 namespace {
+
+cl::OptionCategory category("ds-run options");
+cl::opt<std::string> pipelinePath(cl::Positional, cl::Required,
+                                  cl::desc("<pipeline.mlir | pipeline.dsb>"), cl::cat(category));
+cl::list<std::string> inputFlags(
+    "input",
+    cl::desc("An in/inout argument from a .npy file: @file.npy takes the next argument in order, "
+             "NAME=@file.npy the argument NAME"),
+    cl::value_desc("[NAME=]@file.npy"), cl::cat(category));
+cl::list<std::string> outputFlags(
+    "output",
+    cl::desc("Write an out/inout argument to a .npy file: @file.npy takes the next output "
+             "(updated arguments, then result0, result1, ...), NAME=@file.npy the output NAME"),
+    cl::value_desc("[NAME=]@file.npy"), cl::cat(category));
+cl::opt<std::string> chip("chip",
+                          cl::desc("Target chip of a .mlir pipeline (default: the device's; "
+                                   "sm_90 for the checks made before the device is opened)"),
+                          cl::value_desc("sm_XX"), cl::init("sm_90"), cl::cat(category));
+cl::opt<int64_t> smCountFlag("sm-count",
+                             cl::desc("SM count a .mlir pipeline is tuned for, 1 to 1024 "
+                                      "(default: the device's)"),
+                             cl::value_desc("N"), cl::init(132), cl::cat(category));
+cl::opt<int64_t> repeat("repeat",
+                        cl::desc("Run N times and print the median time in microseconds "
+                                 "(inout arguments are restored before each run)"),
+                        cl::value_desc("N"), cl::init(1), cl::cat(category));
+
+/// Host-side shape checks (rt::bindSymbols) want non-null pointers; no device memory exists yet.
+constexpr rt::CUdeviceptr kPlaceholderPtr = 256;
 
 [[noreturn]] void die(const std::string &what) {
   std::fprintf(stderr, "ds-run: %s\n", what.c_str());
   std::exit(1);
 }
 
-/// The argument's bytes on the device, converted from the .npy dtype.
-std::vector<char> convertIn(const npy::Array &a, const rt::ArgSpec &arg) {
+bool isInput(const rt::ArgSpec &arg) { return arg.role != rt::ArgRole::Out; }
+bool isOutput(const rt::ArgSpec &arg) { return arg.role != rt::ArgRole::In; }
+
+std::string dimsText(const rt::ArgSpec &arg) {
+  std::string s = "[";
+  for (size_t d = 0; d < arg.dims.size(); ++d)
+    s += (d ? ", " : "") + arg.dims[d].text();
+  return s + "]";
+}
+
+std::string shapeText(const std::vector<int64_t> &shape) {
+  std::string s = "(";
+  for (size_t d = 0; d < shape.size(); ++d)
+    s += (d ? ", " : "") + std::to_string(shape[d]);
+  return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+/// "'q' (#0, in bf16 [q_d0, 32, 128])".
+std::string describeArg(const rt::Bundle &b, size_t i) {
+  const rt::ArgSpec &arg = b.args[i];
+  return "'" + arg.name + "' (#" + std::to_string(i) + ", " + rt::argRoleName(arg.role) + " " +
+         rt::dtypeName(arg.dtype) + " " + dimsText(arg) + ")";
+}
+
+/// The .npy dtypes an argument takes (see convertIn).
+bool accepts(rt::DType t, const std::string &descr) {
+  switch (t) {
+  case rt::DType::BF16:
+    return descr == "<f4" || descr == "<u2" || descr == "<i2";
+  case rt::DType::F16:
+    return descr == "<f4" || descr == "<f2" || descr == "<u2" || descr == "<i2";
+  case rt::DType::F32:
+    return descr == "<f4";
+  case rt::DType::I32:
+    return descr == "<i4" || descr == "<i8";
+  case rt::DType::I64:
+    return descr == "<i8";
+  default:
+    return false;
+  }
+}
+
+const char *acceptedText(rt::DType t) {
+  switch (t) {
+  case rt::DType::BF16:
+    return "float32, or uint16/int16 bf16 bit patterns";
+  case rt::DType::F16:
+    return "float16, float32, or uint16/int16 f16 bit patterns";
+  case rt::DType::F32:
+    return "float32";
+  case rt::DType::I32:
+    return "int32, or int64 values that fit in int32";
+  case rt::DType::I64:
+    return "int64";
+  default:
+    return "nothing: ds-run cannot feed this dtype";
+  }
+}
+
+/// The argument's bytes on the device, converted from the .npy dtype (checked by accepts()).
+std::vector<char> convertIn(const npy::Array &a, const rt::ArgSpec &arg, const std::string &file) {
   const int64_t n = a.count();
   std::vector<char> out(static_cast<size_t>(n) * rt::dtypeBytes(arg.dtype));
   auto f32 = [&](int64_t i) {
     float v;
     std::memcpy(&v, a.data.data() + i * 4, 4);
     return v;
-  };
-  auto fail = [&] {
-    die("argument '" + arg.name + "' is " + rt::dtypeName(arg.dtype) + ": cannot take a .npy of " +
-        a.descr);
   };
   switch (arg.dtype) {
   case rt::DType::BF16:
@@ -49,40 +155,27 @@ std::vector<char> convertIn(const npy::Array &a, const rt::ArgSpec &arg) {
     if (a.descr == "<f4")
       for (int64_t i = 0; i < n; ++i)
         dst[i] = ref::fromFloat(f32(i), t);
-    else if (a.descr == "<u2" || a.descr == "<i2" || (a.descr == "<f2" && t == ref::Half::F16))
-      std::memcpy(dst, a.data.data(), out.size());
     else
-      fail();
+      std::memcpy(dst, a.data.data(), out.size());
     break;
   }
-  case rt::DType::F32:
-    if (a.descr != "<f4")
-      fail();
-    std::memcpy(out.data(), a.data.data(), out.size());
-    break;
   case rt::DType::I32:
     if (a.descr == "<i4") {
       std::memcpy(out.data(), a.data.data(), out.size());
-    } else if (a.descr == "<i8") {
-      for (int64_t i = 0; i < n; ++i) {
-        int64_t v;
-        std::memcpy(&v, a.data.data() + i * 8, 8);
-        if (v < INT32_MIN || v > INT32_MAX)
-          die("argument '" + arg.name + "': value " + std::to_string(v) + " does not fit in i32");
-        int32_t w = static_cast<int32_t>(v);
-        std::memcpy(out.data() + i * 4, &w, 4);
-      }
-    } else {
-      fail();
+      break;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t v;
+      std::memcpy(&v, a.data.data() + i * 8, 8);
+      if (v < INT32_MIN || v > INT32_MAX)
+        die("argument '" + arg.name + "' (from '" + file + "'): value " + std::to_string(v) +
+            " at element " + std::to_string(i) + " does not fit in i32");
+      int32_t w = static_cast<int32_t>(v);
+      std::memcpy(out.data() + i * 4, &w, 4);
     }
     break;
-  case rt::DType::I64:
-    if (a.descr != "<i8")
-      fail();
-    std::memcpy(out.data(), a.data.data(), out.size());
-    break;
   default:
-    fail();
+    std::memcpy(out.data(), a.data.data(), out.size());
   }
   return out;
 }
@@ -111,112 +204,279 @@ npy::Array convertOut(const std::vector<char> &bytes, const rt::ArgSpec &arg,
   return a;
 }
 
+/// Assigns the files of --input or --output (`flag`) to the bundle arguments `takes` accepts:
+/// NAME=@file to that argument, @file to the next accepted argument not given by name.
+/// Returns one path per bundle argument (empty: none given).
+std::vector<std::string> assignFiles(const rt::Bundle &b, const char *flag,
+                                     llvm::ArrayRef<std::string> values,
+                                     llvm::function_ref<bool(const rt::ArgSpec &)> takes) {
+  std::vector<std::string> files(b.args.size());
+  std::vector<std::string> positional;
+  auto acceptedNames = [&] {
+    std::string names;
+    for (const rt::ArgSpec &arg : b.args)
+      if (takes(arg))
+        names += (names.empty() ? "" : ", ") + arg.name;
+    return names.empty() ? std::string("none") : names;
+  };
+  for (const std::string &value : values) {
+    std::string name, path = value;
+    size_t eq = value.find('=');
+    if (value.rfind('@', 0) != 0 && eq != std::string::npos && eq > 0 &&
+        rt::isValidSymbolName(value.substr(0, eq))) {
+      name = value.substr(0, eq);
+      path = value.substr(eq + 1);
+    }
+    if (path.rfind('@', 0) == 0)
+      path = path.substr(1);
+    if (path.empty())
+      die(std::string(flag) + "=" + value + ": no file given");
+    if (name.empty()) {
+      positional.push_back(path);
+      continue;
+    }
+    int index = b.argIndex(name);
+    if (index < 0)
+      die(std::string(flag) + "=" + value + ": the pipeline has no argument '" + name +
+          "' (it takes " + acceptedNames() + ")");
+    if (!takes(b.args[size_t(index)]))
+      die(std::string(flag) + "=" + value + ": argument " + describeArg(b, size_t(index)) +
+          " is not " + (std::strcmp(flag, "--input") == 0 ? "an input" : "an output") +
+          " (it takes " + acceptedNames() + ")");
+    if (!files[size_t(index)].empty())
+      die(std::string(flag) + ": argument '" + name + "' given twice");
+    files[size_t(index)] = path;
+  }
+  size_t next = 0;
+  for (size_t i = 0; i < b.args.size() && next < positional.size(); ++i)
+    if (takes(b.args[i]) && files[i].empty())
+      files[i] = positional[next++];
+  if (next < positional.size())
+    die(std::string(flag) + "=@" + positional[next] + ": more " + flag +
+        " files than the pipeline has arguments for (it takes " + acceptedNames() + ")");
+  return files;
+}
+
+/// Says what an input dim must equal, e.g. "37 (symbol new_k_d0: dim 0 of argument 'new_k')".
+std::string expectedDim(const rt::Bundle &b, const rt::Expr &dim, int64_t want) {
+  std::string s = std::to_string(want) + " (" + dim.text();
+  const auto &code = dim.code();
+  if (code.size() == 1 && code[0].kind == rt::Expr::OpKind::Sym) {
+    const rt::Symbol &sym = b.symbols[size_t(code[0].value)];
+    if (sym.kind == rt::Symbol::Kind::ArgDim)
+      s += ": dim " + std::to_string(sym.dim) + " of argument '" + b.args[size_t(sym.arg)].name + "'";
+  }
+  return s + ")";
+}
+
+bool isDirectory(const std::string &path) { return llvm::sys::fs::is_directory(path); }
+
+rt::Bundle compileMlir(const std::string &path, const std::string &source,
+                       const jit::Target &target) {
+  mlir::ds::CompileOptions options;
+  options.chip = target.chip;
+  options.smCount = target.smCount;
+  options.smemPerBlock = target.smemPerBlock;
+  options.l2Bytes = target.l2Bytes;
+  options.regsPerSM = target.regsPerSM;
+  options.sourceName = path;
+  rt::Expected<rt::Bundle> bundle = mlir::ds::compileSourceToBundle(source, options);
+  if (!bundle)
+    die(bundle.message());
+  return std::move(*bundle);
+}
+
+/// Everything about one run that is known before a device is opened.
+struct HostRun {
+  rt::Bundle bundle;
+  std::vector<std::vector<int64_t>> shapes;   ///< per argument
+  std::vector<std::vector<char>> deviceBytes; ///< per in/inout argument, converted
+  std::vector<std::string> outputFiles;       ///< per out/inout argument; empty: summary
+};
+
+/// Reads every input, checks it against the bundle, binds the symbols and sizes the outputs.
+void prepareInputs(HostRun &run) {
+  const rt::Bundle &b = run.bundle;
+  std::vector<std::string> inputFiles = assignFiles(b, "--input", inputFlags, isInput);
+  run.outputFiles = assignFiles(b, "--output", outputFlags, isOutput);
+  for (size_t i = 0; i < b.args.size(); ++i)
+    if (isInput(b.args[i]) && inputFiles[i].empty())
+      die("missing --input for argument " + describeArg(b, i));
+  for (const std::string &file : run.outputFiles)
+    if (!file.empty() && isDirectory(file))
+      die("--output: '" + file + "' is a directory");
+
+  // Each input on its own: readable, a dtype the argument takes, its rank and static dims.
+  std::vector<npy::Array> arrays(b.args.size());
+  run.shapes.assign(b.args.size(), {});
+  for (size_t i = 0; i < b.args.size(); ++i) {
+    const rt::ArgSpec &arg = b.args[i];
+    if (!isInput(arg))
+      continue;
+    rt::Expected<npy::Array> a = npy::read(inputFiles[i]);
+    if (!a)
+      die("argument '" + arg.name + "': " + a.message());
+    const std::string where = "argument " + describeArg(b, i) + " from '" + inputFiles[i] + "'";
+    if (!accepts(arg.dtype, a->descr))
+      die(where + ": cannot take a .npy of " + a->descr + " (it takes " + acceptedText(arg.dtype) +
+          ")");
+    if (a->shape.size() != arg.dims.size())
+      die(where + ": expected rank " + std::to_string(arg.dims.size()) + ", the file has shape " +
+          shapeText(a->shape));
+    for (size_t d = 0; d < arg.dims.size(); ++d) {
+      std::optional<int64_t> fixed = arg.dims[d].constantValue();
+      if (fixed && *fixed != a->shape[d])
+        die(where + ": dim " + std::to_string(d) + " must be " + std::to_string(*fixed) +
+            ", the file has shape " + shapeText(a->shape));
+    }
+    run.shapes[i] = a->shape;
+    arrays[i] = std::move(*a);
+  }
+
+  // Symbols from the input shapes, then every dynamic dim against its symbol.
+  std::vector<int64_t> symbols(b.symbols.size());
+  for (size_t s = 0; s < b.symbols.size(); ++s) {
+    const rt::Symbol &sym = b.symbols[s];
+    if (sym.kind == rt::Symbol::Kind::ArgDim) {
+      if (!isInput(b.args[size_t(sym.arg)]))
+        die("the bundle binds symbol '" + sym.name + "' to output argument '" +
+            b.args[size_t(sym.arg)].name + "'");
+      symbols[s] = run.shapes[size_t(sym.arg)][size_t(sym.dim)];
+      continue;
+    }
+    rt::Status st = sym.expr.eval(rt::Span<const int64_t>(symbols.data(), s), symbols[s]);
+    if (!st.ok())
+      die("symbol '" + sym.name + "' (" + sym.expr.text() + "): " + st.message());
+  }
+  for (size_t i = 0; i < b.args.size(); ++i) {
+    const rt::ArgSpec &arg = b.args[i];
+    for (size_t d = 0; d < arg.dims.size(); ++d) {
+      int64_t want = 0;
+      rt::Status st = arg.dims[d].eval(symbols, want);
+      if (!st.ok())
+        die("argument " + describeArg(b, i) + " dim " + std::to_string(d) + ": " + st.message());
+      if (!isInput(arg)) {
+        if (want < 0)
+          die("output argument " + describeArg(b, i) + " dim " + std::to_string(d) + " is " +
+              std::to_string(want) + " for these inputs");
+        run.shapes[i].push_back(want);
+      } else if (want != run.shapes[i][d]) {
+        die("argument " + describeArg(b, i) + " from '" + inputFiles[i] + "': dim " +
+            std::to_string(d) + " is " + std::to_string(run.shapes[i][d]) + " but must be " +
+            expectedDim(b, arg.dims[d], want) + "; the file has shape " +
+            shapeText(run.shapes[i]));
+      }
+    }
+    if (!npy::byteSize(run.shapes[i], std::max<size_t>(rt::dtypeBytes(arg.dtype), 4)))
+      die("argument " + describeArg(b, i) + ": shape " + shapeText(run.shapes[i]) + " is too large");
+  }
+
+  // The launcher's own host-side checks, so that nothing but the device can fail later.
+  std::vector<rt::TensorArg> planArgs;
+  for (const std::vector<int64_t> &shape : run.shapes)
+    planArgs.emplace_back(kPlaceholderPtr, rt::Span<const int64_t>(shape.data(), shape.size()));
+  std::vector<int64_t> bound(b.symbols.size());
+  size_t workspaceBytes = 0;
+  rt::Status st = rt::bindSymbols(b, planArgs, bound);
+  if (st.ok())
+    st = rt::evalWorkspaceBytes(b, bound, workspaceBytes);
+  if (!st.ok())
+    die(st.message());
+
+  run.deviceBytes.assign(b.args.size(), {});
+  for (size_t i = 0; i < b.args.size(); ++i)
+    if (isInput(b.args[i]))
+      run.deviceBytes[i] = convertIn(arrays[i], b.args[i], inputFiles[i]);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
-  std::string path, chip = "sm_90";
-  std::vector<std::string> inputs, outputs;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&](const char *flag) {
-      std::string v = a.substr(std::strlen(flag));
-      return v.size() && v[0] == '@' ? v.substr(1) : v;
-    };
-    if (a.rfind("--input=", 0) == 0)
-      inputs.push_back(value("--input="));
-    else if (a.rfind("--output=", 0) == 0)
-      outputs.push_back(value("--output="));
-    else if (a.rfind("--chip=", 0) == 0)
-      chip = a.substr(7);
-    else if (a.rfind("--", 0) == 0)
-      die("unknown option '" + a + "'");
-    else if (path.empty())
-      path = a;
-    else
-      die("more than one pipeline given");
-  }
-  if (path.empty())
-    die("usage: ds-run pipeline.mlir|pipeline.dsb --input=@x.npy ... [--output=@y.npy ...]");
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "ds-run: runs a ds pipeline (.mlir, compiled here, or a .dsb bundle) on .npy inputs\n\n"
+      "  Inputs and outputs follow the bundle's argument order: the function's arguments,\n"
+      "  then result0, result1, ... for results that do not update an argument in place.\n"
+      "  Every input is read and checked before the GPU is opened.\n");
+  const bool chipGiven = chip.getNumOccurrences() > 0;
+  const bool smCountGiven = smCountFlag.getNumOccurrences() > 0;
+  if (smCountFlag < 1 || smCountFlag > mlir::ds::kMaxSMCount)
+    die("--sm-count must be in [1, " + std::to_string(mlir::ds::kMaxSMCount) + "], got " +
+        std::to_string(smCountFlag));
+  if (repeat < 1 || repeat > 1000000)
+    die("--repeat must be in [1, 1000000], got " + std::to_string(repeat));
 
+  // 1. The pipeline: a bundle as is, anything else compiled as MLIR text.
+  const std::string path = pipelinePath;
+  const bool isBundle = path.size() > 4 && path.compare(path.size() - 4, 4, ".dsb") == 0;
+  if (isDirectory(path))
+    die("'" + path + "' is a directory, not a pipeline");
+  HostRun run;
+  std::string source;
+  // Before the device is known: --chip and --sm-count (or their defaults) and the chip's facts.
+  jit::Target compiled;
+  compiled.chip = chip;
+  compiled.smCount = smCountFlag;
+  if (isBundle) {
+    if (chipGiven || smCountGiven)
+      die("--chip and --sm-count apply to a .mlir pipeline; '" + path + "' is already compiled");
+    rt::Expected<rt::Bundle> bundle = rt::Bundle::readFile(path);
+    if (!bundle)
+      die(bundle.message());
+    run.bundle = std::move(*bundle);
+  } else {
+    auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+    if (!file)
+      die("cannot read '" + path + "': " + file.getError().message());
+    source = (*file)->getBuffer().str();
+    run.bundle = compileMlir(path, source, compiled);
+  }
+  rt::Status valid = run.bundle.validate();
+  if (!valid.ok())
+    die(valid.withContext(path).message());
+
+  // 2. Every input read and checked, outputs sized: all before the driver is touched.
+  prepareInputs(run);
+
+  // 3. The device.
   rt::Expected<rt::Context> ctx = rt::Context::open(0);
   if (!ctx)
     die(ctx.message());
   if (!ctx->makeCurrent().ok())
     die("cannot make the device context current");
-  rt::Expected<rt::Bundle> bundle = rt::Status::error("unset");
-  if (path.size() > 4 && path.substr(path.size() - 4) == ".dsb") {
-    bundle = rt::Bundle::readFile(path);
-  } else {
-    std::ifstream in(path);
-    if (!in)
-      die("cannot read '" + path + "'");
-    std::stringstream text;
-    text << in.rdbuf();
-    bundle = jit::compileSource(text.str(), chip, ctx->properties().smCount);
-  }
-  if (!bundle)
-    die(bundle.message());
-  const rt::Bundle &b = *bundle;
-
-  // Bind the symbols from the inputs' shapes, then size the outputs.
-  std::vector<npy::Array> arrays(b.args.size());
-  size_t nextInput = 0;
-  for (size_t i = 0; i < b.args.size(); ++i) {
-    if (b.args[i].role == rt::ArgRole::Out)
-      continue;
-    if (nextInput >= inputs.size())
-      die("missing --input for argument " + std::to_string(i) + " '" + b.args[i].name + "'");
-    auto a = npy::read(inputs[nextInput++]);
-    if (!a)
-      die(a.message());
-    arrays[i] = std::move(*a);
-  }
-  if (nextInput != inputs.size())
-    die(std::to_string(inputs.size()) + " inputs given, the pipeline takes " +
-        std::to_string(nextInput));
-  std::vector<int64_t> symbols(b.symbols.size());
-  for (size_t s = 0; s < b.symbols.size(); ++s) {
-    const rt::Symbol &sym = b.symbols[s];
-    if (sym.kind == rt::Symbol::Kind::ArgDim) {
-      const npy::Array &a = arrays[sym.arg];
-      if (static_cast<size_t>(sym.dim) >= a.shape.size())
-        die("argument '" + b.args[sym.arg].name + "' needs rank " +
-            std::to_string(b.args[sym.arg].dims.size()) + ", got " + std::to_string(a.shape.size()));
-      symbols[s] = a.shape[sym.dim];
-    } else {
-      auto v = sym.expr.eval(symbols);
-      if (!v)
-        die(v.message());
-      symbols[s] = *v;
+  if (!isBundle) {
+    // Compiled again for the device at hand (what was not given on the command line comes from
+    // it): the same function, so the same arguments, symbols and checks.
+    jit::Target device = jit::Target::of(ctx->properties());
+    if (chipGiven)
+      device.chip = chip;
+    if (smCountGiven)
+      device.smCount = smCountFlag;
+    if (device.key() != compiled.key()) {
+      rt::Bundle retuned = compileMlir(path, source, device);
+      if (retuned.args.size() != run.bundle.args.size() ||
+          retuned.symbols.size() != run.bundle.symbols.size())
+        die("internal error: compiling for the device (" + device.key() +
+            ") changed the pipeline's arguments");
+      run.bundle = std::move(retuned);
     }
   }
+  const rt::Bundle &b = run.bundle;
+
   std::vector<rt::DeviceBuffer> buffers;
   std::vector<rt::TensorArg> args;
-  std::vector<std::vector<int64_t>> shapes(b.args.size());
   for (size_t i = 0; i < b.args.size(); ++i) {
     const rt::ArgSpec &arg = b.args[i];
-    std::vector<char> bytes;
-    if (arg.role == rt::ArgRole::Out) {
-      for (const rt::Expr &e : arg.dims) {
-        auto v = e.eval(symbols);
-        if (!v)
-          die(v.message());
-        shapes[i].push_back(*v);
-      }
-      int64_t n = 1;
-      for (int64_t d : shapes[i])
-        n *= d;
-      bytes.assign(static_cast<size_t>(n) * rt::dtypeBytes(arg.dtype), 0);
-    } else {
-      shapes[i] = arrays[i].shape;
-      bytes = convertIn(arrays[i], arg);
-    }
-    auto buf = ctx->alloc(std::max<size_t>(bytes.size(), 16));
+    size_t bytes = size_t(*npy::byteSize(run.shapes[i], rt::dtypeBytes(arg.dtype)));
+    auto buf = ctx->alloc(std::max<size_t>(bytes, 16));
     if (!buf)
-      die(buf.message());
-    if (!bytes.empty() && !buf->upload(bytes.data(), bytes.size()).ok())
-      die("upload of '" + arg.name + "' failed");
-    args.push_back(rt::TensorArg(buf->ptr(), rt::Span<const int64_t>(shapes[i].data(), shapes[i].size())));
+      die("device memory for '" + arg.name + "': " + buf.message());
+    rt::Status st = isInput(arg) ? buf->upload(run.deviceBytes[i].data(), bytes) : buf->fill(0);
+    if (!st.ok())
+      die("upload of '" + arg.name + "': " + st.message());
+    args.emplace_back(buf->ptr(), rt::Span<const int64_t>(run.shapes[i].data(), run.shapes[i].size()));
     buffers.push_back(std::move(*buf));
   }
   auto pipeline = rt::Pipeline::load(*ctx, b);
@@ -225,36 +485,58 @@ int main(int argc, char **argv) {
   auto ws = rt::OwnedWorkspace::allocate(*pipeline, args);
   if (!ws)
     die(ws.message());
-  rt::Status st = pipeline->launch(args, ws->get(), nullptr);
-  if (st.ok())
-    st = ctx->synchronize();
-  if (!st.ok())
-    die(st.message());
+  auto start = ctx->createEvent(), stop = ctx->createEvent();
+  if (!start || !stop)
+    die("events: " + (start ? stop.message() : start.message()));
 
-  size_t nextOutput = 0;
+  // 4. Run --repeat times; inout arguments are restored so that every run sees the inputs.
+  std::vector<double> us;
+  for (int64_t r = 0; r < repeat; ++r) {
+    for (size_t i = 0; r > 0 && i < b.args.size(); ++i)
+      if (b.args[i].role == rt::ArgRole::InOut && !run.deviceBytes[i].empty() &&
+          !buffers[i].upload(run.deviceBytes[i].data(), run.deviceBytes[i].size()).ok())
+        die("upload of '" + b.args[i].name + "' failed");
+    rt::Status st = start->record(nullptr);
+    if (st.ok())
+      st = pipeline->launch(args, ws->get(), nullptr);
+    if (st.ok())
+      st = stop->record(nullptr);
+    if (st.ok())
+      st = stop->synchronize();
+    if (!st.ok())
+      die(st.message());
+    auto ms = rt::Event::elapsedMs(*start, *stop);
+    if (!ms)
+      die(ms.message());
+    us.push_back(1000.0 * *ms);
+  }
+  rt::Status synced = ctx->synchronize();
+  if (!synced.ok())
+    die(synced.message());
+  std::sort(us.begin(), us.end());
+  std::printf("time: %.1f us (median of %lld run%s)\n", us[us.size() / 2],
+              static_cast<long long>(repeat), repeat == 1 ? "" : "s");
+
+  // 5. Outputs in bundle order: updated arguments, then result0, result1, ...
   for (size_t i = 0; i < b.args.size(); ++i) {
     const rt::ArgSpec &arg = b.args[i];
-    if (arg.role == rt::ArgRole::In)
+    if (!isOutput(arg))
       continue;
-    int64_t n = 1;
-    for (int64_t d : shapes[i])
-      n *= d;
-    std::vector<char> bytes(static_cast<size_t>(n) * rt::dtypeBytes(arg.dtype));
+    std::vector<char> bytes(size_t(*npy::byteSize(run.shapes[i], rt::dtypeBytes(arg.dtype))));
     if (!bytes.empty() && !buffers[i].download(bytes.data(), bytes.size()).ok())
       die("download of '" + arg.name + "' failed");
-    npy::Array a = convertOut(bytes, arg, shapes[i]);
-    if (nextOutput < outputs.size()) {
-      rt::Status w = npy::write(outputs[nextOutput], a);
+    npy::Array a = convertOut(bytes, arg, run.shapes[i]);
+    if (!run.outputFiles[i].empty()) {
+      rt::Status w = npy::write(run.outputFiles[i], a);
       if (!w.ok())
         die(w.message());
-      std::printf("%s -> %s\n", arg.name.c_str(), outputs[nextOutput].c_str());
+      std::printf("%s -> %s\n", arg.name.c_str(), run.outputFiles[i].c_str());
     } else {
       std::printf("%s: %s [", arg.name.c_str(), a.descr.c_str());
       for (size_t d = 0; d < a.shape.size(); ++d)
         std::printf("%s%lld", d ? ", " : "", static_cast<long long>(a.shape[d]));
       std::printf("]\n");
     }
-    ++nextOutput;
   }
   return 0;
 }
