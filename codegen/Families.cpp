@@ -16,6 +16,7 @@ void mlir::ds::registerKernelFamilies() {
     registerDecodeFamily();
     registerLinearAttnDecodeFamily();
     registerLinearAttnPrefillFamily();
+    registerQuestFamily();
   });
 }
 

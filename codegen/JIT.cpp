@@ -191,6 +191,76 @@ Expected<std::string> linearAttnPrefillIR(const LinearAttnPrefillSpec &s) {
   return ir.str();
 }
 
+Expected<std::string> questIR(const QuestSpec &s) {
+  DS_RT_RETURN_IF_ERROR(checkHeads(s.heads, s.kvHeads, s.headDim));
+  DS_RT_RETURN_IF_ERROR(positive("pageSize", s.pageSize));
+  DS_RT_RETURN_IF_ERROR(positive("tokenBudget", s.tokenBudget));
+  if (s.tokenBudget < s.pageSize)
+    return Status::error("spec field 'tokenBudget' (" + std::to_string(s.tokenBudget) +
+                         ") must be at least one page (pageSize " + std::to_string(s.pageSize) +
+                         ")");
+  if (s.denseBelow < 0 || s.softCap < 0 || s.scale < 0)
+    return Status::error("spec fields 'denseBelow', 'softCap' and 'scale' must be >= 0");
+  const std::string t = typeName(s.dtype);
+  const int64_t sel = s.sharedSelection ? s.kvHeads : s.heads, pages = s.tokenBudget / s.pageSize;
+  const std::string hq = std::to_string(s.heads), hkv = std::to_string(s.kvHeads),
+                    d = std::to_string(s.headDim), P = std::to_string(s.pageSize);
+  const std::string qT = "tensor<?x" + hq + "x" + d + "x" + t + ">";
+  const std::string kvT = "tensor<?x" + P + "x" + hkv + "x" + d + "x" + t + ">";
+  const std::string sT = "tensor<?x" + hkv + "x" + d + "x" + t + ">";
+  const std::string uT = "tensor<?x" + std::to_string(sel) + "x?xf32>";
+  const std::string selT = "tensor<?x" + std::to_string(sel) + "x" + std::to_string(pages) + "xi32>";
+  std::ostringstream ir;
+  ir << "func.func @quest_decode(%q: " << qT << " {ds.name = \"q\"}, %k_cache: " << kvT
+     << " {ds.name = \"k_cache\"}, %v_cache: " << kvT << " {ds.name = \"v_cache\"}, %kmin: " << sT
+     << " {ds.name = \"kmin\"}, %kmax: " << sT
+     << " {ds.name = \"kmax\"}, %page_table: tensor<?x?xi32> {ds.name = \"page_table\"}, "
+        "%seq_lens: tensor<?xi32> {ds.name = \"seq_lens\"}) -> ("
+     << qT << ", " << selT << ") {\n"
+     << "  %u = ds.page_score %q, %kmin, %kmax, %page_table, %seq_lens {page_size = " << P
+     << " : i64" << (s.sharedSelection ? ", group_reduce = #ds.group_reduce<sum>" : "") << "} : ("
+     << qT << ", " << sT << ", " << sT << ", tensor<?x?xi32>, tensor<?xi32>) -> " << uT << "\n"
+     << "  %pages = ds.topk %u, %seq_lens {k = " << pages << " : i64, divisor = " << P
+     << " : i64, keep_last} : (" << uT << ", tensor<?xi32>) -> " << selT << "\n"
+     << "  %o = ds.sparse_decode %q, %k_cache, %v_cache, %page_table, %seq_lens, %pages {scale = "
+     << floatAttr(scaleOf(s.scale, s.headDim)) << ", soft_cap = " << floatAttr(s.softCap)
+     << ", granularity = #ds.granularity<page>, dense_below = " << s.denseBelow << " : i64} : ("
+     << qT << ", " << kvT << ", " << kvT << ", tensor<?x?xi32>, tensor<?xi32>, " << selT << ") -> "
+     << qT << "\n  return %o, %pages : " << qT << ", " << selT << "\n}\n";
+  return ir.str();
+}
+
+Expected<std::string> questSummaryIR(const QuestSummarySpec &s) {
+  DS_RT_RETURN_IF_ERROR(checkHeads(s.kvHeads, s.kvHeads, s.headDim));
+  DS_RT_RETURN_IF_ERROR(positive("pageSize", s.pageSize));
+  const std::string t = typeName(s.dtype), hkv = std::to_string(s.kvHeads),
+                    d = std::to_string(s.headDim), P = std::to_string(s.pageSize);
+  const std::string sT = "tensor<?x" + hkv + "x" + d + "x" + t + ">";
+  std::ostringstream ir;
+  if (s.fromCache) {
+    const std::string kvT = "tensor<?x" + P + "x" + hkv + "x" + d + "x" + t + ">";
+    ir << "func.func @quest_summary(%k_cache: " << kvT
+       << " {ds.name = \"k_cache\"}, %page_table: tensor<?x?xi32> {ds.name = \"page_table\"}, "
+          "%seq_lens: tensor<?xi32> {ds.name = \"seq_lens\"}, %kmin: "
+       << sT << " {ds.name = \"kmin\"}, %kmax: " << sT << " {ds.name = \"kmax\"}) -> (" << sT
+       << ", " << sT << ") {\n"
+       << "  %mn, %mx = ds.page_summary %kmin, %kmax, %k_cache, %page_table, %seq_lens : (" << sT
+       << ", " << sT << ", " << kvT << ", tensor<?x?xi32>, tensor<?xi32>) -> (" << sT << ", "
+       << sT << ")\n  return %mn, %mx : " << sT << ", " << sT << "\n}\n";
+    return ir.str();
+  }
+  const std::string kT = "tensor<?x" + hkv + "x" + d + "x" + t + ">";
+  ir << "func.func @quest_summary_append(%new_k: " << kT
+     << " {ds.name = \"new_k\"}, %slot_mapping: tensor<?xi32> {ds.name = \"slot_mapping\"}, "
+        "%kmin: "
+     << sT << " {ds.name = \"kmin\"}, %kmax: " << sT << " {ds.name = \"kmax\"}) -> (" << sT << ", "
+     << sT << ") {\n"
+     << "  %mn, %mx = ds.page_summary_append %kmin, %kmax, %new_k, %slot_mapping {page_size = "
+     << P << " : i64} : (" << sT << ", " << sT << ", " << kT << ", tensor<?xi32>) -> (" << sT
+     << ", " << sT << ")\n  return %mn, %mx : " << sT << ", " << sT << "\n}\n";
+  return ir.str();
+}
+
 Target Target::of(const rt::DeviceProperties &device) {
   Target t;
   t.chip = "sm_" + std::to_string(device.smVersion());
@@ -283,6 +353,12 @@ JIT::Result JIT::linearAttnDecode(const LinearAttnDecodeSpec &spec) {
 
 JIT::Result JIT::linearAttnPrefill(const LinearAttnPrefillSpec &spec) {
   return fromIR(linearAttnPrefillIR(spec));
+}
+
+JIT::Result JIT::quest(const QuestSpec &spec) { return fromIR(questIR(spec)); }
+
+JIT::Result JIT::questSummary(const QuestSummarySpec &spec) {
+  return fromIR(questSummaryIR(spec));
 }
 
 } // namespace ds::jit

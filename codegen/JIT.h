@@ -77,12 +77,44 @@ struct LinearAttnPrefillSpec {
   bool keepIntermediate = false;
 };
 
+/// One Quest decode step (ALGORITHMS.md §2): page criticality from the page summaries, the top
+/// `tokenBudget / pageSize` pages of every row (the partial last page always kept; a request of
+/// at most tokenBudget tokens keeps all its pages, i.e. runs dense), then decode attention over
+/// every token of the kept pages; requests shorter than `denseBelow` attend to all their tokens.
+/// The caller keeps a layer dense (Quest: the first two) by running denseDecode instead.
+///
+/// Pipeline arguments, in order: q [B, Hq, d], k_cache and v_cache [pages, P, Hkv, d], kmin and
+/// kmax [pages, Hkv, d] (the page summaries, kept by questSummaryAppend or questSummary),
+/// page_table [B, max_pages] i32, seq_lens [B] i32; outputs o [B, Hq, d] and
+/// selected_pages [B, Hsel, tokenBudget / pageSize] i32 (logical page numbers, -1 padded;
+/// Hsel = Hkv with sharedSelection, the group's bounds summed, else Hq).
+struct QuestSpec {
+  int64_t heads = 32, kvHeads = 32, headDim = 128, pageSize = 16, tokenBudget = 2048;
+  DataType dtype = DataType::BF16;
+  bool sharedSelection = false;
+  int64_t denseBelow = 0;
+  float scale = 0.0f;   ///< 0: 1 / sqrt(headDim)
+  float softCap = 0.0f; ///< 0: none
+};
+
+/// Quest's page summaries. With `fromCache`: arguments k_cache [pages, P, Hkv, d], page_table,
+/// seq_lens, kmin, kmax (inout): every page of every request summarized from its present tokens.
+/// Otherwise (the append that runs with each KV append): new_k [T, Hkv, d], slot_mapping [T] i32,
+/// kmin, kmax (inout): a page's first token (offset 0) starts it, later tokens fold in.
+struct QuestSummarySpec {
+  int64_t kvHeads = 32, headDim = 128, pageSize = 16;
+  DataType dtype = DataType::BF16;
+  bool fromCache = false;
+};
+
 /// The ds IR of a spec, as MLIR text (what the JIT compiles; useful for ds-opt and tests).
 rt::Expected<std::string> doubleSparsityIR(const DoubleSparsitySpec &spec);
 rt::Expected<std::string> denseDecodeIR(const DenseDecodeSpec &spec);
 rt::Expected<std::string> labelAppendIR(const LabelAppendSpec &spec);
 rt::Expected<std::string> linearAttnDecodeIR(const LinearAttnDecodeSpec &spec);
 rt::Expected<std::string> linearAttnPrefillIR(const LinearAttnPrefillSpec &spec);
+rt::Expected<std::string> questIR(const QuestSpec &spec);
+rt::Expected<std::string> questSummaryIR(const QuestSummarySpec &spec);
 
 /// The GPU a compile targets: chip ("sm_90a", ...) and SM count are required; the device facts
 /// left at 0 take the chip's defaults. The JIT takes all of it from its context's device.
@@ -113,6 +145,8 @@ public:
   rt::Expected<std::shared_ptr<const rt::Pipeline>> labelAppend(const LabelAppendSpec &spec);
   rt::Expected<std::shared_ptr<const rt::Pipeline>> linearAttnDecode(const LinearAttnDecodeSpec &spec);
   rt::Expected<std::shared_ptr<const rt::Pipeline>> linearAttnPrefill(const LinearAttnPrefillSpec &spec);
+  rt::Expected<std::shared_ptr<const rt::Pipeline>> quest(const QuestSpec &spec);
+  rt::Expected<std::shared_ptr<const rt::Pipeline>> questSummary(const QuestSummarySpec &spec);
   /// Compiles MLIR text of ds ops (cached by text and target).
   rt::Expected<std::shared_ptr<const rt::Pipeline>> fromSource(const std::string &source);
   /// The target every compile of this JIT uses.

@@ -181,3 +181,13 @@ void KernelBuilder::storeF32(Value value, Value memref, Value off) {
     value = arith::TruncFOp::create(builder, elem, value);
   memref::StoreOp::create(builder, value, memref, ValueRange{off});
 }
+void KernelBuilder::storeVecF32(Value value, Value memref, Value off) {
+  Type elem = cast<MemRefType>(memref.getType()).getElementType();
+  int64_t n = cast<VectorType>(value.getType()).getNumElements();
+  if (!elem.isF32())
+    value = arith::TruncFOp::create(builder, VectorType::get({n}, elem), value);
+  auto store = vector::StoreOp::create(builder, value, memref, ValueRange{off});
+  int64_t bytes = n * elem.getIntOrFloatBitWidth() / 8;
+  if (bytes == 16 || bytes == 8 || bytes == 4)
+    store.setAlignment(bytes);
+}

@@ -104,6 +104,9 @@ public:
   /// Loads one element as f32 / stores an f32 value converted to the memref's element type.
   Value loadF32(Value memref, Value off);
   void storeF32(Value value, Value memref, Value off);
+  /// Stores a vector<n x f32> converted to the memref's element type at element offset `off`,
+  /// with the alignment asserted as loadVecF32 does.
+  void storeVecF32(Value value, Value memref, Value off);
 
 private:
   gpu::GPUModuleOp module;

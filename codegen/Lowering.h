@@ -83,6 +83,7 @@ void registerScoreTopKFamily();   // score_topk (ScoreTopKKernels.cpp)
 void registerDecodeFamily();      // dense/sparse_decode, decode_partial/merge (DecodeKernels.cpp)
 void registerLinearAttnDecodeFamily();  // linear_attn_decode (LinearAttnKernels.cpp)
 void registerLinearAttnPrefillFamily(); // linear_attn_prefill (LinearAttnPrefill.cpp)
+void registerQuestFamily();       // page_summary(_append), page_score (QuestKernels.cpp)
 
 /// Registers every family above (once; safe to call again).
 void registerKernelFamilies();

@@ -49,10 +49,39 @@ func.func @score_topk_huge_k(%ql: tensor<?x8x16xbf16>, %cache: tensor<8x?x16xbf1
 
 // -----
 
-func.func @quest_not_yet(%q: tensor<?x8x128xbf16>, %kmin: tensor<?x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x?xf32> {
+func.func @topp_not_yet(%logits: tensor<?x8x8xf32>, %idx: tensor<?x8x8xi32>) -> (tensor<?x8x8xi32>, tensor<?x8xi32>) {
   // expected-error @+1 {{has no GPU lowering yet}}
-  %u = ds.page_score %q, %kmin, %kmin, %pt, %sl {page_size = 16 : i64}
+  %kept, %counts = ds.topp %logits, %idx {top_p = 0.9 : f32}
+      : (tensor<?x8x8xf32>, tensor<?x8x8xi32>) -> (tensor<?x8x8xi32>, tensor<?x8xi32>)
+  return %kept, %counts : tensor<?x8x8xi32>, tensor<?x8xi32>
+}
+
+// -----
+
+func.func @quest_dynamic_heads(%k: tensor<?x?x128xbf16>, %slots: tensor<?xi32>, %kmin: tensor<?x?x128xbf16>)
+    -> (tensor<?x?x128xbf16>, tensor<?x?x128xbf16>) {
+  // expected-error @+1 {{GPU lowering needs static kv heads and head dim in kmin}}
+  %mn, %mx = ds.page_summary_append %kmin, %kmin, %k, %slots {page_size = 16 : i64}
+      : (tensor<?x?x128xbf16>, tensor<?x?x128xbf16>, tensor<?x?x128xbf16>, tensor<?xi32>) -> (tensor<?x?x128xbf16>, tensor<?x?x128xbf16>)
+  return %mn, %mx : tensor<?x?x128xbf16>, tensor<?x?x128xbf16>
+}
+
+// -----
+
+func.func @quest_vector_width(%q: tensor<?x8x128xbf16>, %kmin: tensor<?x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x?xf32> {
+  // expected-error @+1 {{config field 'vector_width' must divide the head dim (128) and fit 16 bytes, got 16}}
+  %u = ds.page_score %q, %kmin, %kmin, %pt, %sl {page_size = 16 : i64,
+      config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 16>}
       : (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
+  return %u : tensor<?x8x?xf32>
+}
+
+// -----
+
+func.func @quest_head_dim(%q: tensor<?x8x512xbf16>, %kmin: tensor<?x8x512xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x?xf32> {
+  // expected-error @+1 {{GPU lowering supports head dims up to 256, got 512}}
+  %u = ds.page_score %q, %kmin, %kmin, %pt, %sl {page_size = 16 : i64}
+      : (tensor<?x8x512xbf16>, tensor<?x8x512xbf16>, tensor<?x8x512xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
   return %u : tensor<?x8x?xf32>
 }
 

@@ -95,12 +95,13 @@ func.func @label_score_r12(%ql: tensor<?x8x12xf16>, %cache: tensor<8x?x12xf16>, 
   return %a : tensor<?x8x?xf32>
 }
 
-// Ops that no kernel family builds yet (Quest's summaries and scores, top-p, sampling) get no
-// config: ds-lower-to-kernels reports them. The top-k over pages gets the top-k family's.
+// Quest's ops: 8 warps, 16-byte vectors of channels. Ops that no kernel family builds yet
+// (top-p, sampling) get no config: ds-lower-to-kernels reports them. The top-k over pages gets
+// the top-k family's.
 // CHECK-LABEL: func.func @quest_and_sampling
-// CHECK:         ds.page_summary_append {{.*}} {page_size = 16 : i64}
-// CHECK:         ds.page_summary {{[^{]*}} : (
-// CHECK:         ds.page_score {{.*}} {page_size = 16 : i64}
+// CHECK:         ds.page_summary_append {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 8>, page_size = 16 : i64}
+// CHECK:         ds.page_summary {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 8>}
+// CHECK:         ds.page_score {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 8>, page_size = 16 : i64}
 // CHECK:         ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 32, splits = 1, stages = 1, vector_width = 1>, divisor = 16 : i64, k = 8 : i64, keep_last}
 // CHECK:         ds.topp {{.*}} {top_p = 0.899999976 : f32}
 // CHECK:         ds.sample_residual {{.*}} {num_samples = 32 : i64}

@@ -182,3 +182,40 @@ TEST(PlanExpr, ConstantsFoldAndNeutralOperandsVanish) {
   EXPECT_EQ(cdiv(PlanExpr(4), 0).text(), "cdiv(4,0)");
   EXPECT_FALSE((PlanExpr(INT64_MAX) + 1).constant());
 }
+
+TEST(QuestSpec, BadSpecsNameTheField) {
+  jit::QuestSpec spec;
+  spec.tokenBudget = 8; // below one page of 16
+  auto ir = jit::questIR(spec);
+  ASSERT_FALSE(ir.ok());
+  EXPECT_NE(ir.message().find("'tokenBudget'"), std::string::npos) << ir.message();
+  spec = jit::QuestSpec();
+  spec.pageSize = 0;
+  ir = jit::questIR(spec);
+  ASSERT_FALSE(ir.ok());
+  EXPECT_NE(ir.message().find("'pageSize'"), std::string::npos) << ir.message();
+}
+
+TEST(QuestSpec, CompilesWithoutAGpu) {
+  for (bool shared : {false, true}) {
+    jit::QuestSpec spec;
+    spec.kvHeads = 8;
+    spec.sharedSelection = shared;
+    auto ir = jit::questIR(spec);
+    ASSERT_TRUE(ir.ok()) << ir.message();
+    auto bundle = jit::compileSource(*ir, jit::Target{"sm_90", 132});
+    ASSERT_TRUE(bundle.ok()) << bundle.message();
+    // q, k_cache, v_cache, kmin, kmax, page_table, seq_lens; then o and selected_pages.
+    ASSERT_EQ(bundle->args.size(), 9u);
+    EXPECT_EQ(bundle->args[8].dims.back().text(), "128");
+  }
+  for (bool fromCache : {false, true}) {
+    jit::QuestSummarySpec spec;
+    spec.fromCache = fromCache;
+    auto ir = jit::questSummaryIR(spec);
+    ASSERT_TRUE(ir.ok()) << ir.message();
+    auto bundle = jit::compileSource(*ir, jit::Target{"sm_90", 132});
+    ASSERT_TRUE(bundle.ok()) << bundle.message();
+    EXPECT_EQ(bundle->args.back().role, rt::ArgRole::InOut);
+  }
+}

@@ -1,0 +1,341 @@
+// Kernels of the Quest family (shared/ALGORITHMS.md §2): page summaries and page criticality.
+//
+// - page_summary_append: a thread per (new token, kv head, vector of `w` channels). Tokens of one
+//   page are appended consecutively in slot_mapping (each engine writes a request's tokens in
+//   order); the first token of such a run owns the page for the whole run: it starts from the
+//   page's summary (or from its own key at offset 0), folds the run's later tokens in order (a
+//   token at offset 0 restarts the page) and writes once. No atomics, no races; a decode step
+//   (one token per request) is one run per token. Slots outside [0, num_pages * P) are skipped.
+// - page_summary: a thread per (request, page of the request, kv head, vector of channels) folds
+//   the page's present tokens (i * P + t < n_b) from the paged K cache.
+// - page_score: a CTA per (request, score row) and block of pages; the row's query heads (one,
+//   or the g heads of a group) are staged in shared memory as f32; each thread bounds one page:
+//   u = sum_j max(q_j kmin_j, q_j kmax_j), summed or maxed over the group; -inf past cdiv(n_b, P)
+//   and for page numbers outside [0, num_pages).
+// Each kernel's block is `warps * 32` threads and its loads `vector_width` channels wide.
+#include "codegen/Lowering.h"
+#include "dialect/DSOps.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::ds;
+
+namespace {
+int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
+int64_t elemBytes(Value v) {
+  return cast<RankedTensorType>(v.getType()).getElementTypeBitWidth() / 8;
+}
+
+struct Geometry {
+  int64_t threads, w; // threads per block, channels per vector
+};
+
+Geometry geometry(Operation *op) {
+  auto cfg = cast<KernelConfigAttr>(op->getAttr("config"));
+  return {cfg.getWarps() * 32, cfg.getVectorWidth()};
+}
+
+/// if (cond) { body } at the current point.
+template <typename Body> void ifThen(KernelBuilder &kb, Value cond, Body body) {
+  auto op = scf::IfOp::create(kb.b(), cond, false);
+  OpBuilder::InsertionGuard guard(kb.b());
+  kb.b().setInsertionPointToStart(&op.getThenRegion().front());
+  body();
+}
+
+Value splat(KernelBuilder &kb, int64_t w, float v) {
+  auto ty = VectorType::get({w}, kb.b().getF32Type());
+  return arith::ConstantOp::create(kb.b(), DenseElementsAttr::get(ty, v));
+}
+
+LogicalResult lowerAppend(PageSummaryAppendOp op, PlanContext &ctx) {
+  const Geometry g = geometry(op);
+  Value kmin = op.getKmin(), k = op.getK();
+  const int64_t hkv = dimOf(kmin, 1), d = dimOf(kmin, 2), P = op.getPageSize();
+  const int64_t vecs = d / g.w;
+  BufferRef mn = ctx.alias(op.getNewKmin(), kmin);
+  BufferRef mx = ctx.alias(op.getNewKmax(), op.getKmax());
+  const std::string tokens = dimExpr(ctx, k, 0), pages = mn.dims[0];
+
+  KernelBuilder kb(ctx.kernels, ctx.kernelName("page_summary_append"), op->getLoc());
+  kb.addBuffer(ctx.buffer(k));
+  kb.addBuffer(ctx.buffer(op.getSlotMapping()));
+  kb.addBuffer(mn);
+  kb.addBuffer(mx);
+  kb.addI64(tokens);
+  kb.addI64(pages);
+  std::string total = (PlanExpr::symbol(tokens) * (hkv * vecs)).text();
+  kb.begin(g.threads, cdiv(PlanExpr::symbol(total), g.threads).text());
+  ImplicitLocOpBuilder &b = kb.b();
+  Value kA = kb.arg(0), slotsA = kb.arg(1), mnA = kb.arg(2), mxA = kb.arg(3);
+  Value T = kb.toIndex(kb.arg(4)), slotBound = kb.mul(kb.toIndex(kb.arg(5)), kb.c(P));
+  Value i = kb.add(kb.mul(kb.blockId(gpu::Dimension::x), kb.c(g.threads)), kb.threadId());
+  ifThen(kb, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, kb.mul(T, kb.c(hkv * vecs))),
+         [&] {
+           Value jv = kb.rem(i, kb.c(vecs));
+           Value hk = kb.rem(kb.div(i, kb.c(vecs)), kb.c(hkv));
+           Value t = kb.div(i, kb.c(hkv * vecs));
+           Value slot = memref::LoadOp::create(b, slotsA, ValueRange{t});
+           Value valid = kb.inRange(slot, slotBound);
+           Value slotIdx = arith::SelectOp::create(b, valid, kb.toIndex(slot), kb.c(0));
+           Value page = kb.div(slotIdx, kb.c(P));
+           // Not the first token of its run: the previous token (same page) owns the page.
+           Value hasPrev = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, t, kb.c(0));
+           Value prevT = arith::SelectOp::create(b, hasPrev, kb.sub(t, kb.c(1)), kb.c(0));
+           Value prevSlot = memref::LoadOp::create(b, slotsA, ValueRange{prevT});
+           Value prevValid = kb.inRange(prevSlot, slotBound);
+           Value prevPage = kb.div(
+               arith::SelectOp::create(b, prevValid, kb.toIndex(prevSlot), kb.c(0)), kb.c(P));
+           Value samePrev = arith::AndIOp::create(
+               b, arith::AndIOp::create(b, hasPrev, prevValid),
+               arith::CmpIOp::create(b, arith::CmpIPredicate::eq, prevPage, page));
+           Value leader = arith::AndIOp::create(
+               b, valid, arith::XOrIOp::create(b, samePrev, arith::ConstantIntOp::create(b, 1, 1)));
+           ifThen(kb, leader, [&] {
+             Value col = kb.add(kb.mul(hk, kb.c(d)), kb.mul(jv, kb.c(g.w)));
+             Value dst = kb.add(kb.mul(page, kb.c(hkv * d)), col);
+             auto keyAt = [&](Value tok) {
+               return kb.loadVecF32(kA, kb.add(kb.mul(tok, kb.c(hkv * d)), col), g.w);
+             };
+             Value v = keyAt(t);
+             Value starts = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                                  kb.rem(slotIdx, kb.c(P)), kb.c(0));
+             Value lo = arith::SelectOp::create(
+                 b, starts, v, arith::MinimumFOp::create(b, kb.loadVecF32(mnA, dst, g.w), v));
+             Value hi = arith::SelectOp::create(
+                 b, starts, v, arith::MaximumFOp::create(b, kb.loadVecF32(mxA, dst, g.w), v));
+             // The run's later tokens, in order (at most P - 1 of them for distinct slots).
+             Value end = kb.minIdx(T, kb.add(t, kb.c(P)));
+             Value inRun = arith::ConstantIntOp::create(b, 1, 1);
+             auto loop = scf::ForOp::create(b, kb.add(t, kb.c(1)), end, kb.c(1),
+                                            ValueRange{lo, hi, inRun});
+             {
+               OpBuilder::InsertionGuard guard(b);
+               b.setInsertionPointToStart(loop.getBody());
+               Value t2 = loop.getInductionVar();
+               Value s2 = memref::LoadOp::create(b, slotsA, ValueRange{t2});
+               Value ok = kb.inRange(s2, slotBound);
+               Value s2Idx = arith::SelectOp::create(b, ok, kb.toIndex(s2), kb.c(0));
+               Value same = arith::AndIOp::create(
+                   b, ok,
+                   arith::CmpIOp::create(b, arith::CmpIPredicate::eq, kb.div(s2Idx, kb.c(P)), page));
+               Value still = arith::AndIOp::create(b, loop.getRegionIterArgs()[2], same);
+               Value v2 = keyAt(t2);
+               Value restart = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                                     kb.rem(s2Idx, kb.c(P)), kb.c(0));
+               Value curLo = loop.getRegionIterArgs()[0], curHi = loop.getRegionIterArgs()[1];
+               Value nLo = arith::SelectOp::create(b, restart, v2,
+                                                   arith::MinimumFOp::create(b, curLo, v2));
+               Value nHi = arith::SelectOp::create(b, restart, v2,
+                                                   arith::MaximumFOp::create(b, curHi, v2));
+               scf::YieldOp::create(b, ValueRange{arith::SelectOp::create(b, still, nLo, curLo),
+                                                  arith::SelectOp::create(b, still, nHi, curHi),
+                                                  still});
+             }
+             kb.storeVecF32(loop.getResult(0), mnA, dst);
+             kb.storeVecF32(loop.getResult(1), mxA, dst);
+           });
+         });
+  ctx.addLaunch(kb.finish());
+  return success();
+}
+
+LogicalResult lowerSummary(PageSummaryOp op, PlanContext &ctx) {
+  const Geometry g = geometry(op);
+  Value kmin = op.getKmin(), k = op.getK(), pt = op.getPageTable();
+  const int64_t hkv = dimOf(kmin, 1), d = dimOf(kmin, 2), P = dimOf(k, 1);
+  const int64_t vecs = d / g.w;
+  BufferRef mn = ctx.alias(op.getNewKmin(), kmin);
+  BufferRef mx = ctx.alias(op.getNewKmax(), op.getKmax());
+  const std::string batch = dimExpr(ctx, pt, 0), maxPages = dimExpr(ctx, pt, 1);
+
+  KernelBuilder kb(ctx.kernels, ctx.kernelName("page_summary"), op->getLoc());
+  kb.addBuffer(ctx.buffer(k));
+  kb.addBuffer(ctx.buffer(pt));
+  kb.addBuffer(ctx.buffer(op.getSeqLens()));
+  kb.addBuffer(mn);
+  kb.addBuffer(mx);
+  kb.addI64(batch);
+  kb.addI64(maxPages);
+  kb.addI64(mn.dims[0]); // pages of the summary pool (= of the K cache)
+  PlanExpr total = PlanExpr::symbol(batch) * PlanExpr::symbol(maxPages) * (hkv * vecs);
+  kb.begin(g.threads, cdiv(total, g.threads).text());
+  ImplicitLocOpBuilder &b = kb.b();
+  Value kA = kb.arg(0), ptA = kb.arg(1), slA = kb.arg(2), mnA = kb.arg(3), mxA = kb.arg(4);
+  Value B = kb.toIndex(kb.arg(5)), maxP = kb.toIndex(kb.arg(6)), numPages = kb.toIndex(kb.arg(7));
+  Value i = kb.add(kb.mul(kb.blockId(gpu::Dimension::x), kb.c(g.threads)), kb.threadId());
+  Value per = kb.mul(maxP, kb.c(hkv * vecs));
+  ifThen(kb, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, kb.mul(B, per)), [&] {
+    Value bIdx = kb.div(i, per), rest = kb.rem(i, per);
+    Value pageI = kb.div(rest, kb.c(hkv * vecs));
+    Value hk = kb.rem(kb.div(rest, kb.c(vecs)), kb.c(hkv));
+    Value jv = kb.rem(rest, kb.c(vecs));
+    // n_b clamped to [0, max_pages * P]; this page holds tokens [i * P, min(i * P + P, n_b)).
+    Value nRaw = arith::MaxSIOp::create(b, memref::LoadOp::create(b, slA, ValueRange{bIdx}),
+                                        kb.ci32(0));
+    Value n = kb.minIdx(kb.toIndex(nRaw), kb.mul(maxP, kb.c(P)));
+    Value start = kb.mul(pageI, kb.c(P));
+    ifThen(kb, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, start, n), [&] {
+      Value p = memref::LoadOp::create(b, ptA, ValueRange{kb.add(kb.mul(bIdx, maxP), pageI)});
+      ifThen(kb, kb.inRange(p, numPages), [&] {
+        Value pIdx = kb.toIndex(p);
+        Value present = kb.minIdx(kb.c(P), kb.sub(n, start));
+        Value col = kb.add(kb.mul(hk, kb.c(d)), kb.mul(jv, kb.c(g.w)));
+        float inf = std::numeric_limits<float>::infinity();
+        auto loop = scf::ForOp::create(b, kb.c(0), present, kb.c(1),
+                                       ValueRange{splat(kb, g.w, inf), splat(kb, g.w, -inf)});
+        {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(loop.getBody());
+          Value row = kb.add(kb.mul(pIdx, kb.c(P)), loop.getInductionVar());
+          Value v = kb.loadVecF32(kA, kb.add(kb.mul(row, kb.c(hkv * d)), col), g.w);
+          scf::YieldOp::create(
+              b, ValueRange{arith::MinimumFOp::create(b, loop.getRegionIterArgs()[0], v),
+                            arith::MaximumFOp::create(b, loop.getRegionIterArgs()[1], v)});
+        }
+        Value dst = kb.add(kb.mul(pIdx, kb.c(hkv * d)), col);
+        kb.storeVecF32(loop.getResult(0), mnA, dst);
+        kb.storeVecF32(loop.getResult(1), mxA, dst);
+      });
+    });
+  });
+  ctx.addLaunch(kb.finish());
+  return success();
+}
+
+LogicalResult lowerScore(PageScoreOp op, PlanContext &ctx) {
+  const Geometry g = geometry(op);
+  Value q = op.getQ(), kmin = op.getKmin(), pt = op.getPageTable();
+  const int64_t hq = dimOf(q, 1), hkv = dimOf(kmin, 1), d = dimOf(q, 2);
+  const int64_t P = op.getPageSize(), group = hq / hkv;
+  const GroupReduce reduce = op.getGroupReduce();
+  const int64_t rows = reduce == GroupReduce::none ? hq : hkv;
+  const int64_t qRows = reduce == GroupReduce::none ? 1 : group;
+  const std::string batch = dimExpr(ctx, q, 0), maxPages = dimExpr(ctx, pt, 1);
+  BufferRef out = ctx.place(op.getScores(), {batch, std::to_string(rows), maxPages});
+
+  KernelBuilder kb(ctx.kernels, ctx.kernelName("page_score"), op->getLoc());
+  kb.addBuffer(ctx.buffer(q));
+  kb.addBuffer(ctx.buffer(kmin));
+  kb.addBuffer(ctx.buffer(op.getKmax()));
+  kb.addBuffer(ctx.buffer(pt));
+  kb.addBuffer(ctx.buffer(op.getSeqLens()));
+  kb.addBuffer(out);
+  kb.addI64(maxPages);
+  kb.addI64(dimExpr(ctx, kmin, 0)); // pages of the summary pool
+  kb.begin(g.threads, (PlanExpr::symbol(batch) * rows).text(),
+           cdiv(PlanExpr::symbol(maxPages), g.threads).text());
+  ImplicitLocOpBuilder &b = kb.b();
+  Value qA = kb.arg(0), mnA = kb.arg(1), mxA = kb.arg(2), ptA = kb.arg(3), slA = kb.arg(4),
+        oA = kb.arg(5);
+  Value maxP = kb.toIndex(kb.arg(6)), numPages = kb.toIndex(kb.arg(7));
+  Value bid = kb.blockId(gpu::Dimension::x), tid = kb.threadId();
+  Value bIdx = kb.div(bid, kb.c(rows)), row = kb.rem(bid, kb.c(rows));
+  Value hk = reduce == GroupReduce::none ? kb.div(row, kb.c(group)) : row;
+  Value firstHead = reduce == GroupReduce::none ? row : kb.mul(row, kb.c(group));
+
+  // The row's query heads, as f32, in shared memory (every thread reads all of them).
+  Value qs = kb.addShared(b.getF32Type(), qRows * d);
+  {
+    Value qBase = kb.mul(kb.add(kb.mul(bIdx, kb.c(hq)), firstHead), kb.c(d));
+    auto fill = scf::ForOp::create(b, tid, kb.c(qRows * d), kb.c(g.threads));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(fill.getBody());
+    Value e = fill.getInductionVar();
+    memref::StoreOp::create(b, kb.loadF32(qA, kb.add(qBase, e)), qs, ValueRange{e});
+  }
+  gpu::BarrierOp::create(b);
+
+  Value pageI = kb.add(kb.mul(kb.blockId(gpu::Dimension::y), kb.c(g.threads)), tid);
+  ifThen(kb, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, pageI, maxP), [&] {
+    Value nRaw = arith::MaxSIOp::create(b, memref::LoadOp::create(b, slA, ValueRange{bIdx}),
+                                        kb.ci32(0));
+    Value n = kb.minIdx(kb.toIndex(nRaw), kb.mul(maxP, kb.c(P)));
+    Value pages = kb.div(kb.add(n, kb.c(P - 1)), kb.c(P));
+    Value p = memref::LoadOp::create(b, ptA, ValueRange{kb.add(kb.mul(bIdx, maxP), pageI)});
+    Value valid = arith::AndIOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, pageI, pages),
+        kb.inRange(p, numPages));
+    Value pIdx = arith::SelectOp::create(b, valid, kb.toIndex(p), kb.c(0));
+    Value base = kb.add(kb.mul(pIdx, kb.c(hkv * d)), kb.mul(hk, kb.c(d)));
+    float inf = std::numeric_limits<float>::infinity();
+    Value init = kb.cf32(reduce == GroupReduce::max ? -inf : 0.0f);
+    // Heads of the row in a loop (the page's summary rows stay in L1 across them); channels in
+    // vectors of w, unrolled.
+    auto heads = scf::ForOp::create(b, kb.c(0), kb.c(qRows), kb.c(1), ValueRange{init});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(heads.getBody());
+      Value hOff = kb.mul(heads.getInductionVar(), kb.c(d));
+      Value acc = splat(kb, g.w, 0.0f);
+      for (int64_t jv = 0; jv < d / g.w; ++jv) {
+        Value lo = kb.loadVecF32(mnA, kb.add(base, kb.c(jv * g.w)), g.w);
+        Value hi = kb.loadVecF32(mxA, kb.add(base, kb.c(jv * g.w)), g.w);
+        Value qv = vector::LoadOp::create(b, VectorType::get({g.w}, b.getF32Type()), qs,
+                                          ValueRange{kb.add(hOff, kb.c(jv * g.w))});
+        Value m = arith::MaximumFOp::create(b, arith::MulFOp::create(b, qv, lo),
+                                            arith::MulFOp::create(b, qv, hi));
+        acc = arith::AddFOp::create(b, acc, m);
+      }
+      Value bound = vector::ReductionOp::create(b, vector::CombiningKind::ADD, acc);
+      Value cur = heads.getRegionIterArgs()[0];
+      scf::YieldOp::create(b, ValueRange{reduce == GroupReduce::max
+                                             ? Value(arith::MaximumFOp::create(b, cur, bound))
+                                             : Value(arith::AddFOp::create(b, cur, bound))});
+    }
+    Value u = arith::SelectOp::create(b, valid, heads.getResult(0), kb.cf32(-inf));
+    memref::StoreOp::create(b, u, oA,
+                            ValueRange{kb.add(kb.mul(kb.add(kb.mul(bIdx, kb.c(rows)), row), maxP),
+                                              pageI)});
+  });
+  ctx.addLaunch(kb.finish());
+  return success();
+}
+
+LogicalResult lowerQuest(Operation *op, PlanContext &ctx) {
+  if (auto a = dyn_cast<PageSummaryAppendOp>(op))
+    return lowerAppend(a, ctx);
+  if (auto s = dyn_cast<PageSummaryOp>(op))
+    return lowerSummary(s, ctx);
+  return lowerScore(cast<PageScoreOp>(op), ctx);
+}
+
+/// The summaries' kv heads and head dim are static, and `w` channels of them fit a 16-byte load.
+LogicalResult verifyQuestConfig(Operation *op, KernelConfigAttr cfg, TargetAttr) {
+  if (failed(verifyUnusedConfigFields(op, cfg, kUseWarps | kUseVectorWidth)) ||
+      failed(verifyWarps(op, cfg, 1, 32)))
+    return failure();
+  Value kmin = op->getOperand(isa<PageScoreOp>(op) ? 1 : 0);
+  int64_t hkv = dimOf(kmin, 1), d = dimOf(kmin, 2), w = cfg.getVectorWidth();
+  if (ShapedType::isDynamic(hkv) || ShapedType::isDynamic(d))
+    return op->emitOpError("GPU lowering needs static kv heads and head dim in kmin");
+  if (d > 256)
+    return op->emitOpError("GPU lowering supports head dims up to 256, got ") << d;
+  if (d % w != 0 || w * elemBytes(kmin) > 16)
+    return configError(op, "vector_width")
+           << "must divide the head dim (" << d << ") and fit 16 bytes, got " << w;
+  return success();
+}
+} // namespace
+
+void mlir::ds::registerQuestFamily() {
+  KernelFamily f;
+  f.name = "quest";
+  f.ops = {PageSummaryAppendOp::getOperationName().str(), PageSummaryOp::getOperationName().str(),
+           PageScoreOp::getOperationName().str()};
+  // 256 threads, 16-byte vectors of channels (narrower where the head dim needs it).
+  f.choose = [](Operation *op, TargetAttr) {
+    Value kmin = op->getOperand(isa<PageScoreOp>(op) ? 1 : 0);
+    int64_t d = dimOf(kmin, 2), w = 16 / elemBytes(kmin);
+    while (w > 1 && !ShapedType::isDynamic(d) && d % w != 0)
+      w /= 2;
+    return KernelConfigAttr::get(op->getContext(), 1, 8, 1, 1, w);
+  };
+  f.verify = verifyQuestConfig;
+  f.lower = lowerQuest;
+  registerKernelFamily(std::move(f));
+}

@@ -1,0 +1,52 @@
+// RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1})' | FileCheck %s
+// RUN: ds-opt %s --ds-to-ptx | FileCheck %s --check-prefix=PTX
+// RUN: ds-opt %S/../../examples/quest.mlir --ds-to-ptx | FileCheck %s --check-prefix=EXAMPLE
+
+// The append updates the summaries in place (kmin, kmax are inout, nothing else is written): a
+// thread per (token, kv head, 8 channels), the first token of a page's run folding the rest.
+// CHECK-LABEL: ds.plan @append
+// CHECK-SAME: args = ["new_k in bf16 align=16 new_k_d0 8 128", "slot_mapping in i32 align=16 new_k_d0", "kmin inout bf16 align=16 kmin_d0 8 128", "kmax inout bf16 align=16 kmin_d0 8 128"]
+// CHECK: ds.launch @ds_kernels::@append_page_summary_append_0 {block = array<i64: 256, 1, 1>, grid = ["cdiv(new_k_d0*128,256)", "1", "1"]
+// CHECK-SAME: params = ["ptr arg 0", "ptr arg 1", "ptr arg 2", "ptr arg 3", "i64 new_k_d0", "i64 kmin_d0"]
+func.func @append(%k: tensor<?x8x128xbf16> {ds.name = "new_k"}, %slots: tensor<?xi32> {ds.name = "slot_mapping"},
+                  %kmin: tensor<?x8x128xbf16> {ds.name = "kmin"}, %kmax: tensor<?x8x128xbf16> {ds.name = "kmax"})
+    -> (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>) {
+  %mn, %mx = ds.page_summary_append %kmin, %kmax, %k, %slots {page_size = 16 : i64}
+      : (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?xi32>) -> (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>)
+  return %mn, %mx : tensor<?x8x128xbf16>, tensor<?x8x128xbf16>
+}
+
+// From scratch: a thread per (request, page, kv head, 8 channels).
+// CHECK-LABEL: ds.plan @summary
+// CHECK: ds.launch @ds_kernels::@summary_page_summary_0 {block = array<i64: 256, 1, 1>, grid = ["cdiv((page_table_d0*page_table_d1)*128,256)", "1", "1"]
+func.func @summary(%kc: tensor<?x16x8x128xf16> {ds.name = "k_cache"}, %pt: tensor<?x?xi32> {ds.name = "page_table"},
+                   %sl: tensor<?xi32> {ds.name = "seq_lens"}, %kmin: tensor<?x8x128xf16> {ds.name = "kmin"},
+                   %kmax: tensor<?x8x128xf16> {ds.name = "kmax"}) -> (tensor<?x8x128xf16>, tensor<?x8x128xf16>) {
+  %mn, %mx = ds.page_summary %kmin, %kmax, %kc, %pt, %sl
+      : (tensor<?x8x128xf16>, tensor<?x8x128xf16>, tensor<?x16x8x128xf16>, tensor<?x?xi32>, tensor<?xi32>) -> (tensor<?x8x128xf16>, tensor<?x8x128xf16>)
+  return %mn, %mx : tensor<?x8x128xf16>, tensor<?x8x128xf16>
+}
+
+// Scores with a selection shared by the GQA group: a CTA per (request, kv head) and 256 pages,
+// the group's 4 query heads in shared memory.
+// CHECK-LABEL: ds.plan @score
+// CHECK-SAME: "result0 out f32 align=16 q_d0 8 page_table_d1"
+// CHECK: ds.launch @ds_kernels::@score_page_score_0 {block = array<i64: 256, 1, 1>, grid = ["q_d0*8", "cdiv(page_table_d1,256)", "1"]
+func.func @score(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %kmin: tensor<?x8x128xbf16> {ds.name = "kmin"},
+                 %kmax: tensor<?x8x128xbf16> {ds.name = "kmax"}, %pt: tensor<?x?xi32> {ds.name = "page_table"},
+                 %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x8x?xf32> {
+  %u = ds.page_score %q, %kmin, %kmax, %pt, %sl {page_size = 16 : i64, group_reduce = #ds.group_reduce<sum>}
+      : (tensor<?x32x128xbf16>, tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
+  return %u : tensor<?x8x?xf32>
+}
+
+// CHECK-LABEL: gpu.module @ds_kernels
+// CHECK: gpu.func @append_page_summary_append_0
+// CHECK: scf.for
+// CHECK: arith.minimumf {{.*}} : vector<8xf32>
+// CHECK: vector.store {{.*}} {alignment = 16 : i64} : memref<281474976710656xbf16>, vector<8xbf16>
+// CHECK: gpu.func @score_page_score_0({{.*}}) workgroup(%{{.*}} : memref<512xf32, #gpu.address_space<workgroup>>
+// CHECK: vector.reduction <add>
+// PTX: ld.global.v4.b32
+// PTX: st.global.v4.b32
+// EXAMPLE: gpu.binary @ds_kernels
