@@ -275,8 +275,10 @@ std::string Target::key() const {
          std::to_string(l2Bytes) + "/" + std::to_string(regsPerSM);
 }
 
-Expected<Bundle> compileSource(const std::string &source, const Target &target) {
+Expected<Bundle> compileSource(const std::string &source, const Target &target,
+                               const std::string &sourceName) {
   mlir::ds::CompileOptions options;
+  options.sourceName = sourceName;
   options.chip = target.chip;
   options.smCount = target.smCount;
   options.smemPerBlock = target.smemPerBlock;

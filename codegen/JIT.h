@@ -131,8 +131,9 @@ struct Target {
 
 /// Compiles without loading (no GPU needed): the bundle of a spec.
 rt::Expected<rt::Bundle> compileDoubleSparsity(const DoubleSparsitySpec &spec, const Target &target);
-/// Compiles MLIR text of ds ops without loading.
-rt::Expected<rt::Bundle> compileSource(const std::string &source, const Target &target);
+/// Compiles MLIR text of ds ops without loading; diagnostics name the source `sourceName`.
+rt::Expected<rt::Bundle> compileSource(const std::string &source, const Target &target,
+                                       const std::string &sourceName = "");
 
 class JIT {
 public:

@@ -121,7 +121,19 @@ def DS_PageSummaryAppendOp : DS_TensorOp<"page_summary_append", [], /*inPlace=*/
   let description = [{
     For each new token `t` at slot `s = slot_mapping[t]` (page `s / P`, offset `s % P`): offset 0
     starts the page (`kmin = kmax = k[t]`), any other offset folds `k[t]` into the running min
-    and max. Slots outside `[0, num_pages * P)` are skipped. `P` is the `page_size` attribute.
+    and max, in the order of the tokens. Slots outside `[0, num_pages * P)` are skipped. `P` is
+    the `page_size` attribute. The tokens one append writes to a page must be consecutive in
+    `slot_mapping` with distinct slots (as engines append a request's tokens: a decode step one
+    token per request, a prefill a request's tokens in order); the GPU kernel gives each such
+    run of at most `P` tokens to one thread, so no two threads update a page. A page written by
+    two runs of one append (slots interleaved between requests that share a page, or repeated
+    slots) is left in an unspecified state, still within its own row (never out of bounds).
+
+    ```mlir
+    %mn, %mx = ds.page_summary_append %kmin, %kmax, %new_k, %slots {page_size = 16 : i64}
+        : (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?xi32>)
+        -> (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>)
+    ```
   }];
   let arguments = (ins DS_DataTensor:$kmin, DS_DataTensor:$kmax, DS_DataTensor:$k,
                        DS_IndexTensor:$slot_mapping, ConfinedAttr<I64Attr, [IntPositive]>:$page_size,

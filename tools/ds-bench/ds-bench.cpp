@@ -6,6 +6,10 @@
 //   ds-bench --suite=ds            Double Sparsity, Hq = Hkv = 32, d = 128, r = 16, P = 1, bf16
 //   ds-bench --suite=ds-gqa        same with Hkv = 8, selection shared by the group
 //   ds-bench --suite=dense         dense decode B = 8, N = 16384
+//   ds-bench --suite=quest         Quest decode step (page scores, top pages, decode over them),
+//                                  Hq = 32, d = 128, P = 16, budget 2048 / 4096 tokens; and the
+//                                  dense decode of the same shape for comparison
+//   ds-bench --op=quest --B=8 --N=32768 --k=2048 --P=16 [--hkv=8 --shared]: k = token budget
 //   ds-bench --suite=la            linear-attention decode, B = 64 and 256, H = 64, d = e = 128;
 //                                  prefill of B x N tokens (1 x 4096, 1 x 16384, 4 x 4096)
 //   ds-bench --op=ds --B=8 --N=4096 --k=1024 [--hq --hkv --d --r --P --dtype=f16 --shared]
@@ -51,7 +55,10 @@ struct Shape {
     }
     std::snprintf(s, sizeof(s), "%s B=%lld N=%lld%s Hq=%lld Hkv=%lld d=%lld%s P=%lld %s%s",
                   op.c_str(), (long long)B, (long long)N,
-                  op == "ds" ? (" k=" + std::to_string(k)).c_str() : "", (long long)hq,
+                  op == "ds" ? (" k=" + std::to_string(k)).c_str()
+                  : op == "quest" ? (" budget=" + std::to_string(k)).c_str()
+                                  : "",
+                  (long long)hq,
                   (long long)hkv, (long long)d,
                   op == "ds" ? (" r=" + std::to_string(r)).c_str() : "", (long long)P,
                   bf16 ? "bf16" : "f16", shared ? " shared" : "");
@@ -266,7 +273,32 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
     row.stages.push_back({pipeline->bundle().kernels[0].name, row.totalUs});
     return row;
   }
-  if (s.op == "dense") {
+  if (s.op == "quest") {
+    // Page summaries of random keys (their values only steer which pages are kept); bytes:
+    // every summary row once per kv head (min and max), each kept page's K and V rows once per
+    // selection row, q and o.
+    jit::QuestSpec spec;
+    spec.heads = s.hq, spec.kvHeads = s.hkv, spec.headDim = s.d, spec.pageSize = s.P;
+    spec.tokenBudget = s.k, spec.sharedSelection = s.shared;
+    spec.dtype = s.bf16 ? jit::DataType::BF16 : jit::DataType::F16;
+    pipeline = check(jit.quest(spec), "compile");
+    const int64_t hsel = s.shared ? s.hkv : s.hq, keep = s.k / s.P;
+    labels = check(ctx.alloc(static_cast<size_t>(pages) * s.hkv * s.d * 2), "alloc kmin");
+    channels = check(ctx.alloc(static_cast<size_t>(pages) * s.hkv * s.d * 2), "alloc kmax");
+    fillRandom(ctx, labels, rng, ht);
+    fillRandom(ctx, channels, rng, ht);
+    idx = check(ctx.alloc(s.B * hsel * keep * 4), "alloc selected_pages");
+    args = {rt::TensorArg(q.ptr(), {s.B, s.hq, s.d}),
+            rt::TensorArg(kc.ptr(), {pages, s.P, s.hkv, s.d}),
+            rt::TensorArg(vc.ptr(), {pages, s.P, s.hkv, s.d}),
+            rt::TensorArg(labels.ptr(), {pages, s.hkv, s.d}),
+            rt::TensorArg(channels.ptr(), {pages, s.hkv, s.d}),
+            rt::TensorArg(pt.ptr(), {s.B, maxPages}), rt::TensorArg(sl.ptr(), {s.B}),
+            rt::TensorArg(o.ptr(), {s.B, s.hq, s.d}),
+            rt::TensorArg(idx.ptr(), {s.B, hsel, keep})};
+    row.bytes = 2.0 * s.B * maxPages * s.hkv * s.d * 2 +
+                2.0 * s.B * hsel * std::min(keep * s.P, s.N) * s.d * 2 + qo;
+  } else if (s.op == "dense") {
     jit::DenseDecodeSpec spec;
     spec.heads = s.hq, spec.kvHeads = s.hkv, spec.headDim = s.d, spec.pageSize = s.P;
     spec.dtype = s.bf16 ? jit::DataType::BF16 : jit::DataType::F16;
@@ -342,17 +374,30 @@ std::vector<Shape> suite(const std::string &name) {
       rows.push_back(s);
     }
   }
+  if (name == "quest" || name == "all") {
+    // The Quest issue's rows: B = 8, N = 32768, budget 2048 (MHA and Hkv = 8 shared), B = 1,
+    // B = 32 N = 65536 budget 4096; then dense decode at B = 8, N = 32768 for the ratio.
+    for (auto [B, N, budget, hkv] : std::vector<std::array<int64_t, 4>>{
+             {8, 32768, 2048, 32}, {8, 32768, 2048, 8}, {1, 32768, 2048, 32}, {32, 65536, 4096, 32}}) {
+      Shape s;
+      s.op = "quest", s.B = B, s.N = N, s.k = budget, s.hkv = hkv, s.P = 16, s.shared = hkv != 32;
+      rows.push_back(s);
+    }
+    Shape s;
+    s.op = "dense", s.B = 8, s.N = 32768, s.P = 16;
+    rows.push_back(s);
+  }
   if (rows.empty())
-    die("--suite must be ds, ds-gqa, dense, la or all, got '" + name + "'");
+    die("--suite must be ds, ds-gqa, dense, la, quest or all, got '" + name + "'");
   return rows;
 }
 
 /// Every option is checked here, before a device is opened.
 cl::OptionCategory category("ds-bench options");
-cl::opt<std::string> suiteName("suite", cl::desc("A suite of shapes: ds | ds-gqa | dense | la | all "
+cl::opt<std::string> suiteName("suite", cl::desc("A suite of shapes: ds | ds-gqa | dense | la | quest | all "
                                                  "(else one shape from the flags below)"),
                                cl::value_desc("name"), cl::cat(category));
-cl::opt<std::string> opName("op", cl::desc("ds | dense | la-decode | la-prefill"), cl::init("ds"),
+cl::opt<std::string> opName("op", cl::desc("ds | dense | quest | la-decode | la-prefill"), cl::init("ds"),
                             cl::cat(category));
 cl::opt<int64_t> optB("B", cl::desc("Batch (requests)"), cl::init(8), cl::cat(category));
 cl::opt<int64_t> optN("N", cl::desc("Tokens per request"), cl::init(4096), cl::cat(category));
@@ -396,8 +441,8 @@ int main(int argc, char **argv) {
                               "flushed, median)\n");
   // Every value is checked, even where --suite makes it unused.
   const std::string op = opName;
-  if (op != "ds" && op != "dense" && op != "la-decode" && op != "la-prefill")
-    die("--op must be ds, dense, la-decode or la-prefill, got '" + op + "'");
+  if (op != "ds" && op != "dense" && op != "quest" && op != "la-decode" && op != "la-prefill")
+    die("--op must be ds, dense, quest, la-decode or la-prefill, got '" + op + "'");
   if (dtypeName != "bf16" && dtypeName != "f16")
     die("--dtype must be bf16 or f16, got '" + dtypeName + "'");
   for (const cl::opt<int64_t> *flag : {&optB, &optN, &optK, &optHq, &optHkv, &optD, &optR, &optP,

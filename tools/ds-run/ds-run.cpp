@@ -273,14 +273,7 @@ bool isDirectory(const std::string &path) { return llvm::sys::fs::is_directory(p
 
 rt::Bundle compileMlir(const std::string &path, const std::string &source,
                        const jit::Target &target) {
-  mlir::ds::CompileOptions options;
-  options.chip = target.chip;
-  options.smCount = target.smCount;
-  options.smemPerBlock = target.smemPerBlock;
-  options.l2Bytes = target.l2Bytes;
-  options.regsPerSM = target.regsPerSM;
-  options.sourceName = path;
-  rt::Expected<rt::Bundle> bundle = mlir::ds::compileSourceToBundle(source, options);
+  rt::Expected<rt::Bundle> bundle = jit::compileSource(source, target, path);
   if (!bundle)
     die(bundle.message());
   return std::move(*bundle);
