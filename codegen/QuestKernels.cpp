@@ -9,9 +9,11 @@
 // - page_summary: a thread per (request, page of the request, kv head, vector of channels) folds
 //   the page's present tokens (i * P + t < n_b) from the paged K cache.
 // - page_score: a CTA per (request, score row) and block of pages; the row's query heads (one,
-//   or the g heads of a group) are staged in shared memory as f32; each thread bounds one page:
-//   u = sum_j max(q_j kmin_j, q_j kmax_j), summed or maxed over the group; -inf past cdiv(n_b, P)
-//   and for page numbers outside [0, num_pages).
+//   or the g heads of a group) are staged in shared memory as f32; d / w lanes share a page, each
+//   reading w channels of its summary rows (coalesced), and each lane group bounds 4 pages with
+//   all loads issued first: u = sum_j max(q_j kmin_j, q_j kmax_j) (lanes summed by shuffles),
+//   summed or maxed over the group; -inf past cdiv(n_b, P) and for page numbers outside
+//   [0, num_pages).
 // Each kernel's block is `warps * 32` threads and its loads `vector_width` channels wide.
 #include "codegen/Lowering.h"
 #include "dialect/DSOps.h"
@@ -29,6 +31,9 @@ int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).
 int64_t elemBytes(Value v) {
   return cast<RankedTensorType>(v.getType()).getElementTypeBitWidth() / 8;
 }
+
+/// Pages one lane group of page_score bounds, their loads issued together.
+constexpr int64_t kPagesPerGroup = 4;
 
 struct Geometry {
   int64_t threads, w; // threads per block, channels per vector
@@ -207,6 +212,21 @@ LogicalResult lowerSummary(PageSummaryOp op, PlanContext &ctx) {
   return success();
 }
 
+/// `if (cond) load w channels else zeros`: loads of pages that do not exist are never issued.
+Value loadIf(KernelBuilder &kb, Value cond, Value memref, Value off, int64_t w) {
+  ImplicitLocOpBuilder &b = kb.b();
+  auto vt = VectorType::get({w}, b.getF32Type());
+  auto op = scf::IfOp::create(b, TypeRange{vt}, cond, true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&op.getThenRegion().front());
+    scf::YieldOp::create(b, kb.loadVecF32(memref, off, w));
+    b.setInsertionPointToStart(&op.getElseRegion().front());
+    scf::YieldOp::create(b, splat(kb, w, 0.0f));
+  }
+  return op.getResult(0);
+}
+
 LogicalResult lowerScore(PageScoreOp op, PlanContext &ctx) {
   const Geometry g = geometry(op);
   Value q = op.getQ(), kmin = op.getKmin(), pt = op.getPageTable();
@@ -215,6 +235,10 @@ LogicalResult lowerScore(PageScoreOp op, PlanContext &ctx) {
   const GroupReduce reduce = op.getGroupReduce();
   const int64_t rows = reduce == GroupReduce::none ? hq : hkv;
   const int64_t qRows = reduce == GroupReduce::none ? 1 : group;
+  // L lanes share a page (each `w` channels of its summary rows, so a half-warp reads a whole
+  // 256-byte row of bf16 at d = 128, coalesced); each lane group bounds kPagesPerGroup pages
+  // with all their loads issued first.
+  const int64_t L = d / g.w, perStep = g.threads / L, perBlock = perStep * kPagesPerGroup;
   const std::string batch = dimExpr(ctx, q, 0), maxPages = dimExpr(ctx, pt, 1);
   BufferRef out = ctx.place(op.getScores(), {batch, std::to_string(rows), maxPages});
 
@@ -228,7 +252,7 @@ LogicalResult lowerScore(PageScoreOp op, PlanContext &ctx) {
   kb.addI64(maxPages);
   kb.addI64(dimExpr(ctx, kmin, 0)); // pages of the summary pool
   kb.begin(g.threads, (PlanExpr::symbol(batch) * rows).text(),
-           cdiv(PlanExpr::symbol(maxPages), g.threads).text());
+           cdiv(PlanExpr::symbol(maxPages), perBlock).text());
   ImplicitLocOpBuilder &b = kb.b();
   Value qA = kb.arg(0), mnA = kb.arg(1), mxA = kb.arg(2), ptA = kb.arg(3), slA = kb.arg(4),
         oA = kb.arg(5);
@@ -237,8 +261,9 @@ LogicalResult lowerScore(PageScoreOp op, PlanContext &ctx) {
   Value bIdx = kb.div(bid, kb.c(rows)), row = kb.rem(bid, kb.c(rows));
   Value hk = reduce == GroupReduce::none ? kb.div(row, kb.c(group)) : row;
   Value firstHead = reduce == GroupReduce::none ? row : kb.mul(row, kb.c(group));
+  Value sub = kb.rem(tid, kb.c(L)), slot = kb.div(tid, kb.c(L));
 
-  // The row's query heads, as f32, in shared memory (every thread reads all of them).
+  // The row's query heads, as f32, in shared memory (every lane group reads all of them).
   Value qs = kb.addShared(b.getF32Type(), qRows * d);
   {
     Value qBase = kb.mul(kb.add(kb.mul(bIdx, kb.c(hq)), firstHead), kb.c(d));
@@ -250,48 +275,58 @@ LogicalResult lowerScore(PageScoreOp op, PlanContext &ctx) {
   }
   gpu::BarrierOp::create(b);
 
-  Value pageI = kb.add(kb.mul(kb.blockId(gpu::Dimension::y), kb.c(g.threads)), tid);
-  ifThen(kb, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, pageI, maxP), [&] {
-    Value nRaw = arith::MaxSIOp::create(b, memref::LoadOp::create(b, slA, ValueRange{bIdx}),
-                                        kb.ci32(0));
-    Value n = kb.minIdx(kb.toIndex(nRaw), kb.mul(maxP, kb.c(P)));
-    Value pages = kb.div(kb.add(n, kb.c(P - 1)), kb.c(P));
-    Value p = memref::LoadOp::create(b, ptA, ValueRange{kb.add(kb.mul(bIdx, maxP), pageI)});
-    Value valid = arith::AndIOp::create(
-        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, pageI, pages),
-        kb.inRange(p, numPages));
-    Value pIdx = arith::SelectOp::create(b, valid, kb.toIndex(p), kb.c(0));
-    Value base = kb.add(kb.mul(pIdx, kb.c(hkv * d)), kb.mul(hk, kb.c(d)));
-    float inf = std::numeric_limits<float>::infinity();
-    Value init = kb.cf32(reduce == GroupReduce::max ? -inf : 0.0f);
-    // Heads of the row in a loop (the page's summary rows stay in L1 across them); channels in
-    // vectors of w, unrolled.
-    auto heads = scf::ForOp::create(b, kb.c(0), kb.c(qRows), kb.c(1), ValueRange{init});
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(heads.getBody());
-      Value hOff = kb.mul(heads.getInductionVar(), kb.c(d));
-      Value acc = splat(kb, g.w, 0.0f);
-      for (int64_t jv = 0; jv < d / g.w; ++jv) {
-        Value lo = kb.loadVecF32(mnA, kb.add(base, kb.c(jv * g.w)), g.w);
-        Value hi = kb.loadVecF32(mxA, kb.add(base, kb.c(jv * g.w)), g.w);
-        Value qv = vector::LoadOp::create(b, VectorType::get({g.w}, b.getF32Type()), qs,
-                                          ValueRange{kb.add(hOff, kb.c(jv * g.w))});
-        Value m = arith::MaximumFOp::create(b, arith::MulFOp::create(b, qv, lo),
-                                            arith::MulFOp::create(b, qv, hi));
-        acc = arith::AddFOp::create(b, acc, m);
-      }
-      Value bound = vector::ReductionOp::create(b, vector::CombiningKind::ADD, acc);
-      Value cur = heads.getRegionIterArgs()[0];
-      scf::YieldOp::create(b, ValueRange{reduce == GroupReduce::max
-                                             ? Value(arith::MaximumFOp::create(b, cur, bound))
-                                             : Value(arith::AddFOp::create(b, cur, bound))});
+  Value nRaw = arith::MaxSIOp::create(b, memref::LoadOp::create(b, slA, ValueRange{bIdx}),
+                                      kb.ci32(0));
+  Value n = kb.minIdx(kb.toIndex(nRaw), kb.mul(maxP, kb.c(P)));
+  Value pages = kb.div(kb.add(n, kb.c(P - 1)), kb.c(P));
+  Value col = kb.add(kb.mul(hk, kb.c(d)), kb.mul(sub, kb.c(g.w)));
+  SmallVector<Value> pageI, inTable, valid, lo, hi;
+  for (int64_t u = 0; u < kPagesPerGroup; ++u) {
+    Value i = kb.add(kb.mul(kb.blockId(gpu::Dimension::y), kb.c(perBlock)),
+                     kb.add(kb.c(u * perStep), slot));
+    Value inT = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, maxP);
+    Value safeI = arith::SelectOp::create(b, inT, i, kb.c(0));
+    Value p = memref::LoadOp::create(b, ptA, ValueRange{kb.add(kb.mul(bIdx, maxP), safeI)});
+    Value ok = arith::AndIOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, pages), kb.inRange(p, numPages));
+    Value pIdx = arith::SelectOp::create(b, ok, kb.toIndex(p), kb.c(0));
+    pageI.push_back(i);
+    inTable.push_back(inT);
+    valid.push_back(ok);
+    Value off = kb.add(kb.mul(pIdx, kb.c(hkv * d)), col);
+    lo.push_back(loadIf(kb, ok, mnA, off, g.w));
+    hi.push_back(loadIf(kb, ok, mxA, off, g.w));
+  }
+  float inf = std::numeric_limits<float>::infinity();
+  Value init = kb.cf32(reduce == GroupReduce::max ? -inf : 0.0f);
+  // Heads of the row in a loop; every lane runs it (the group reductions are shuffles).
+  auto heads = scf::ForOp::create(b, kb.c(0), kb.c(qRows), kb.c(1),
+                                  SmallVector<Value>(kPagesPerGroup, init));
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(heads.getBody());
+    Value qv = vector::LoadOp::create(
+        b, VectorType::get({g.w}, b.getF32Type()), qs,
+        ValueRange{kb.add(kb.mul(heads.getInductionVar(), kb.c(d)), kb.mul(sub, kb.c(g.w)))});
+    SmallVector<Value> next;
+    for (int64_t u = 0; u < kPagesPerGroup; ++u) {
+      Value m = arith::MaximumFOp::create(b, arith::MulFOp::create(b, qv, lo[u]),
+                                          arith::MulFOp::create(b, qv, hi[u]));
+      Value part = vector::ReductionOp::create(b, vector::CombiningKind::ADD, m);
+      Value bound = kb.warpSum(part, L); // the page's L lanes
+      Value cur = heads.getRegionIterArgs()[u];
+      next.push_back(reduce == GroupReduce::max ? Value(arith::MaximumFOp::create(b, cur, bound))
+                                                : Value(arith::AddFOp::create(b, cur, bound)));
     }
-    Value u = arith::SelectOp::create(b, valid, heads.getResult(0), kb.cf32(-inf));
-    memref::StoreOp::create(b, u, oA,
-                            ValueRange{kb.add(kb.mul(kb.add(kb.mul(bIdx, kb.c(rows)), row), maxP),
-                                              pageI)});
-  });
+    scf::YieldOp::create(b, next);
+  }
+  Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, sub, kb.c(0));
+  Value outRow = kb.mul(kb.add(kb.mul(bIdx, kb.c(rows)), row), maxP);
+  for (int64_t u = 0; u < kPagesPerGroup; ++u)
+    ifThen(kb, arith::AndIOp::create(b, first, inTable[u]), [&] {
+      Value uVal = arith::SelectOp::create(b, valid[u], heads.getResult(u), kb.cf32(-inf));
+      memref::StoreOp::create(b, uVal, oA, ValueRange{kb.add(outRow, pageI[u])});
+    });
   ctx.addLaunch(kb.finish());
   return success();
 }
@@ -318,6 +353,10 @@ LogicalResult verifyQuestConfig(Operation *op, KernelConfigAttr cfg, TargetAttr)
   if (d % w != 0 || w * elemBytes(kmin) > 16)
     return configError(op, "vector_width")
            << "must divide the head dim (" << d << ") and fit 16 bytes, got " << w;
+  if (isa<PageScoreOp>(op) && (32 % (d / w) != 0 || (cfg.getWarps() * 32) % (d / w) != 0))
+    return configError(op, "vector_width")
+           << "(" << w << ") must split the head dim (" << d
+           << ") into a power-of-two number of lanes of at most 32";
   return success();
 }
 } // namespace
