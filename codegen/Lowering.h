@@ -88,7 +88,7 @@ void registerQuestFamily();       // page_summary(_append), page_score (QuestKer
 /// Registers every family above (once; safe to call again).
 void registerKernelFamilies();
 
-/// Config fields, for verifyConfigFields.
+/// Config fields, for verifyUnusedConfigFields.
 enum ConfigField : unsigned {
   kUseBlockTokens = 1, kUseWarps = 2, kUseSplits = 4, kUseStages = 8, kUseVectorWidth = 16, kUseVariant = 32,
   kUseOccupancy = 64,
