@@ -239,6 +239,9 @@ std::vector<QuestCase> questCases() {
       // B = 16 ragged, P = 16 / 64, d = 64 / 128.
       {ragged16, 32, 8, 64, 16, 512, DataType::BF16, true},
       {ragged16, 32, 32, 128, 64, 1024, DataType::BF16, false},
+      // The page-size range's ends: 8 and 128 tokens.
+      {{9, 300, 1500}, 32, 8, 128, 8, 256, DataType::BF16, true},
+      {{129, 4000, 1}, 32, 32, 128, 128, 1024, DataType::F16, false},
   };
 }
 

@@ -401,7 +401,7 @@ cl::opt<std::string> opName("op", cl::desc("ds | dense | quest | la-decode | la-
                             cl::cat(category));
 cl::opt<int64_t> optB("B", cl::desc("Batch (requests)"), cl::init(8), cl::cat(category));
 cl::opt<int64_t> optN("N", cl::desc("Tokens per request"), cl::init(4096), cl::cat(category));
-cl::opt<int64_t> optK("k", cl::desc("Tokens selected (ds)"), cl::init(1024), cl::cat(category));
+cl::opt<int64_t> optK("k", cl::desc("Tokens selected (ds); the token budget (quest)"), cl::init(1024), cl::cat(category));
 cl::opt<int64_t> optHq("hq", cl::desc("Query heads (default 32; 64 for la-prefill)"), cl::init(32),
                        cl::cat(category));
 cl::opt<int64_t> optHkv("hkv", cl::desc("KV heads"), cl::init(32), cl::cat(category));
