@@ -47,14 +47,7 @@ TEST_P(DenseDecode, MatchesReference) {
   ref::Rng rng(1234 + c.lens.size() * 7 + c.d);
   int64_t numPages = 0;
   ref::Paging paging = ref::makePaging(rng, c.lens, c.pageSize, numPages);
-  ref::PagedKV kv;
-  kv.numPages = numPages;
-  kv.pageSize = c.pageSize;
-  kv.kvHeads = c.hkv;
-  kv.headDim = c.d;
-  kv.type = ht;
-  kv.k = test::randomHalf(rng, numPages * c.pageSize * c.hkv * c.d, ht, -2, 2);
-  kv.v = test::randomHalf(rng, kv.k.size(), ht);
+  ref::PagedKV kv = test::randomPagedKV(rng, numPages, c.pageSize, c.hkv, c.d, ht);
   int64_t B = paging.batch;
   std::vector<uint16_t> q = test::randomHalf(rng, B * c.hq * c.d, ht, -2, 2);
 

@@ -61,4 +61,18 @@ inline std::vector<uint16_t> randomHalf(ref::Rng &rng, size_t n, ref::Half type,
   return v;
 }
 
+/// A paged KV cache of `numPages` pages with random keys in [-2, 2) and values in [-1, 1).
+inline ref::PagedKV randomPagedKV(ref::Rng &rng, int64_t numPages, int64_t pageSize,
+                                  int64_t kvHeads, int64_t headDim, ref::Half type) {
+  ref::PagedKV kv;
+  kv.numPages = numPages;
+  kv.pageSize = pageSize;
+  kv.kvHeads = kvHeads;
+  kv.headDim = headDim;
+  kv.type = type;
+  kv.k = randomHalf(rng, numPages * pageSize * kvHeads * headDim, type, -2, 2);
+  kv.v = randomHalf(rng, kv.k.size(), type);
+  return kv;
+}
+
 } // namespace ds::test

@@ -62,14 +62,7 @@ TEST_P(Quest, SummariesAndDecodeMatchReference) {
   ref::Rng rng(777 + c.lens.size() * 13 + c.d + c.pageSize);
   int64_t numPages = 0;
   ref::Paging paging = ref::makePaging(rng, c.lens, c.pageSize, numPages);
-  ref::PagedKV kv;
-  kv.numPages = numPages;
-  kv.pageSize = c.pageSize;
-  kv.kvHeads = c.hkv;
-  kv.headDim = c.d;
-  kv.type = ht;
-  kv.k = test::randomHalf(rng, numPages * c.pageSize * c.hkv * c.d, ht, -2, 2);
-  kv.v = test::randomHalf(rng, kv.k.size(), ht);
+  ref::PagedKV kv = test::randomPagedKV(rng, numPages, c.pageSize, c.hkv, c.d, ht);
   const int64_t B = paging.batch, S = numPages * c.hkv * c.d;
 
   ref::PageSummaries want;
