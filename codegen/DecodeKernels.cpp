@@ -493,7 +493,7 @@ static LogicalResult lowerDecode(Operation *op, PlanContext &ctx) {
     return op->emitOpError("is lowered after ds-split-decode (decode_partial + decode_merge)");
   if (auto merge = dyn_cast<DecodeMergeOp>(op)) {
     Value acc = merge.getAcc();
-    auto cfg = cast<KernelConfigAttr>(op->getAttr("config"));
+    auto cfg = configOf(op);
     DecodeShape s{};
     s.warps = cfg.getWarps();
     s.unroll = cfg.getStages();
@@ -509,9 +509,7 @@ static LogicalResult lowerDecode(Operation *op, PlanContext &ctx) {
     return buildMerge(op, ctx, s, out, accBuf, mlBuf, splits, batch);
   }
   auto partial = cast<DecodePartialOp>(op);
-  FailureOr<KernelConfigAttr> cfg = requireKernelConfig(op);
-  if (failed(cfg))
-    return failure();
+  KernelConfigAttr cfg = configOf(op);
   DecodeShape s{};
   Value q = partial.getQ();
   SmallVector<Value> operands = {q, partial.getKCache(), partial.getVCache(),
@@ -532,8 +530,8 @@ static LogicalResult lowerDecode(Operation *op, PlanContext &ctx) {
   s.d = dimOf(q, 2);
   s.hkv = dimOf(operands[1], 2);
   s.pageSize = dimOf(operands[1], 1);
-  s.warps = cfg->getWarps();
-  s.unroll = cfg->getStages();
+  s.warps = cfg.getWarps();
+  s.unroll = cfg.getStages();
   // A selection per query head (GQA) walks one head per CTA; a shared selection or dense decode
   // walks the g heads of a kv head together, reading each K/V row once.
   bool perHead = s.walk != Walk::Dense && dimOf(operands[5], 1) == s.hq && s.hq != s.hkv;
@@ -552,7 +550,7 @@ static LogicalResult lowerDecode(Operation *op, PlanContext &ctx) {
           ? PlanExpr::symbol(dimExpr(ctx, operands[3], 1)) * s.pageSize
           : PlanExpr(std::max(s.walk == Walk::Tokens ? s.selLen : s.selLen * s.pageSize,
                               s.denseBelow));
-  const int64_t bt = cfg->getBlockTokens(), most = cfg->getSplits() * 8;
+  const int64_t bt = cfg.getBlockTokens(), most = cfg.getSplits() * 8;
   PlanExpr want = max(1, min(most, PlanExpr(most) / (PlanExpr::symbol(batch) * s.rows)));
   PlanExpr splits0 = ctx.addSymbol("splits", max(1, min(want, cdiv(walkLen, bt))));
   if (s.walk != Walk::Dense) // a sparse split resolves its whole chunk into shared memory

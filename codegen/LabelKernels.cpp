@@ -67,7 +67,7 @@ int64_t dim(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).ge
 
 static LogicalResult lowerLabelOps(Operation *op, PlanContext &ctx) {
   // One thread per label element, `warps * 32` threads per block.
-  const int64_t threads = cast<KernelConfigAttr>(op->getAttr("config")).getWarps() * 32;
+  const int64_t threads = configOf(op).getWarps() * 32;
   if (auto gather = dyn_cast<LabelGatherOp>(op)) {
     Value x = gather.getX();
     GatherShape s{dim(x, 1), dim(gather.getChannels(), 0), dim(x, 2), dim(gather.getChannels(), 1)};

@@ -19,16 +19,14 @@ int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).
 
 static LogicalResult lowerLabelScore(Operation *op, PlanContext &ctx) {
   auto score = cast<LabelScoreOp>(op);
-  FailureOr<KernelConfigAttr> cfg = requireKernelConfig(op);
-  if (failed(cfg))
-    return failure();
+  KernelConfigAttr cfg = configOf(op);
   Value ql = score.getQLabel(), cache = score.getLabelCache(), pt = score.getPageTable(),
         sl = score.getSeqLens(), result = score.getScores();
   const LabelScoreShape shape = LabelScoreShape::of(score);
   const int64_t rows = shape.rows(), pageSize = shape.pageSize;
   // warps * 32 threads, each scoring block_tokens / threads tokens per tile (verified).
-  const int64_t threads = cfg->getWarps() * 32;
-  const int64_t tile = cfg->getBlockTokens(), unroll = tile / threads;
+  const int64_t threads = cfg.getWarps() * 32;
+  const int64_t tile = cfg.getBlockTokens(), unroll = tile / threads;
 
   std::string batch = dimExpr(ctx, ql, 0);
   int64_t nStatic = dimOf(result, 2);
@@ -51,15 +49,15 @@ static LogicalResult lowerLabelScore(Operation *op, PlanContext &ctx) {
   kb.begin(threads, "(" + batch + ")*" + std::to_string(rows),
            cdiv(ShapedType::isDynamic(nStatic) ? PlanExpr::symbol(n) : PlanExpr(nStatic), tile)
                .text());
-  if (cfg->getOccupancy() > 0)
-    kb.setMinBlocksPerSM(cfg->getOccupancy());
+  if (cfg.getOccupancy() > 0)
+    kb.setMinBlocksPerSM(cfg.getOccupancy());
   ImplicitLocOpBuilder &b = kb.b();
   Value slA = kb.arg(3), oA = kb.arg(4);
   Value maxPages = kb.toIndex(kb.arg(6)), nA = kb.toIndex(kb.arg(7));
   LabelScorer scorer(kb, shape,
                      {kb.arg(0), kb.arg(1), kb.arg(2), kb.toIndex(kb.arg(5)), maxPages,
                       shape.qShared() ? kb.toIndex(kb.arg(8)) : Value()},
-                     threads, cfg->getVectorWidth());
+                     threads, cfg.getVectorWidth());
 
   Value bid = kb.blockId(gpu::Dimension::x), tileId = kb.blockId(gpu::Dimension::y);
   Value bIdx = kb.div(bid, kb.c(rows)), row = kb.rem(bid, kb.c(rows));

@@ -589,7 +589,7 @@ LogicalResult buildRecurrent(LinearAttnPrefillOp op, PlanContext &ctx, const Buf
 
 static LogicalResult lowerLinearAttnPrefill(Operation *operation, PlanContext &ctx) {
   auto op = cast<LinearAttnPrefillOp>(operation);
-  auto cfg = cast<KernelConfigAttr>(op->getAttr("config"));
+  auto cfg = configOf(op);
   Value q = op.getQ(), v = op.getV();
   const int64_t h = dimOf(q, 1), d = dimOf(q, 2), e = dimOf(v, 2);
   BufferRef states = ctx.alias(op.getNewStates(), op.getStates());

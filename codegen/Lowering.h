@@ -85,6 +85,12 @@ void registerLinearAttnDecodeFamily();  // linear_attn_decode (LinearAttnKernels
 void registerLinearAttnPrefillFamily(); // linear_attn_prefill (LinearAttnPrefill.cpp)
 void registerQuestFamily();       // page_summary(_append), page_score (QuestKernels.cpp)
 
+/// The op's config. ds-lower-to-kernels has verified it against the op's family
+/// (requireKernelConfig) before the family's `lower` runs, so builders only read it.
+inline KernelConfigAttr configOf(Operation *op) {
+  return cast<KernelConfigAttr>(op->getAttr("config"));
+}
+
 /// Registers every family above (once; safe to call again).
 void registerKernelFamilies();
 

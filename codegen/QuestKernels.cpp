@@ -40,7 +40,7 @@ struct Geometry {
 };
 
 Geometry geometry(Operation *op) {
-  auto cfg = cast<KernelConfigAttr>(op->getAttr("config"));
+  auto cfg = configOf(op);
   return {cfg.getWarps() * 32, cfg.getVectorWidth()};
 }
 
@@ -73,8 +73,7 @@ LogicalResult lowerAppend(PageSummaryAppendOp op, PlanContext &ctx) {
   kb.addBuffer(mx);
   kb.addI64(tokens);
   kb.addI64(pages);
-  std::string total = (PlanExpr::symbol(tokens) * (hkv * vecs)).text();
-  kb.begin(g.threads, cdiv(PlanExpr::symbol(total), g.threads).text());
+  kb.begin(g.threads, cdiv(PlanExpr::symbol(tokens) * (hkv * vecs), g.threads).text());
   ImplicitLocOpBuilder &b = kb.b();
   Value kA = kb.arg(0), slotsA = kb.arg(1), mnA = kb.arg(2), mxA = kb.arg(3);
   Value T = kb.toIndex(kb.arg(4)), slotBound = kb.mul(kb.toIndex(kb.arg(5)), kb.c(P));

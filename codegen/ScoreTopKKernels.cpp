@@ -98,7 +98,7 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
     args.headDim = cast<RankedTensorType>(ql.getType()).getDimSize(2);
   }
   LabelScorer scorer(kb, shape, args, threads,
-                     cast<KernelConfigAttr>(op->getAttr("config")).getVectorWidth());
+                     configOf(op).getVectorWidth());
   RadixSelect radix(kb, threads);
 
   Value bid = kb.blockId(gpu::Dimension::x);
@@ -164,15 +164,13 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
 
 static LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx) {
   auto fused = cast<ScoreTopKOp>(op);
-  FailureOr<KernelConfigAttr> cfg = requireKernelConfig(op);
-  if (failed(cfg))
-    return failure();
+  KernelConfigAttr cfg = configOf(op);
   Value ql = fused.getQLabel(), pt = fused.getPageTable();
   const LabelScoreShape shape = LabelScoreShape::of(fused);
   const int64_t k = static_cast<int64_t>(fused.getK());
-  const int64_t threads = cfg->getWarps() * 32;
-  const int64_t unroll = cfg->getStages();
-  const int64_t capacity = cfg->getBlockTokens();
+  const int64_t threads = cfg.getWarps() * 32;
+  const int64_t unroll = cfg.getStages();
+  const int64_t capacity = cfg.getBlockTokens();
   const int64_t rows = shape.rows(), pageSize = shape.pageSize;
 
   std::string batch = dimExpr(ctx, ql, 0), rowsExpr = std::to_string(rows);

@@ -13,14 +13,12 @@ using namespace mlir::ds;
 
 static LogicalResult lowerTopK(Operation *op, PlanContext &ctx) {
   auto topk = cast<TopKOp>(op);
-  FailureOr<KernelConfigAttr> cfg = requireKernelConfig(op);
-  if (failed(cfg))
-    return failure();
+  KernelConfigAttr cfg = configOf(op);
   Value scores = topk.getScores(), lens = topk.getLens();
   const int64_t k = static_cast<int64_t>(topk.getK());
   const int64_t divisor = static_cast<int64_t>(topk.getDivisor());
   const bool keepLast = topk.getKeepLast();
-  const int64_t threads = cfg->getWarps() * 32;
+  const int64_t threads = cfg.getWarps() * 32;
 
   std::string batch = dimExpr(ctx, scores, 0), heads = dimExpr(ctx, scores, 1);
   std::string n = dimExpr(ctx, scores, 2);
