@@ -294,46 +294,49 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
   Batch cur = unflatten(loop.getRegionIterArgs().drop_front(nState));
   Batch nextBatch = loadBatch(kb.add(base, stepAll));
 
-  // 1. This iteration's tokens (loaded by the previous one), widened to f32.
-  SmallVector<Value> valid, kvec, vvec, wgt;
+  // 1. Logits of this iteration's tokens (loaded by the previous one) for every head: a token's K
+  //    row is widened to f32 once and used by all heads, so one token's f32 copy is live at a time.
+  SmallVector<SmallVector<Value>> logit(s.groupHeads);
   for (int64_t u = 0; u < s.unroll; ++u) {
-    valid.push_back(cur.ok[u]);
-    kvec.push_back(arith::ExtFOp::create(b, vecTy, cur.k[u]));
-    vvec.push_back(arith::ExtFOp::create(b, vecTy, cur.v[u]));
-    wgt.push_back(w ? cur.w[u] : Value());
-  }
-  // 2. Logits, one online-softmax update per head for the U tokens.
-  SmallVector<Value> next;
-  for (int64_t j = 0; j < s.groupHeads; ++j) {
-    SmallVector<Value> logit;
-    Value stepMax = negInf;
-    for (int64_t u = 0; u < s.unroll; ++u) {
-      Value prod = arith::MulFOp::create(b, qv[j], kvec[u]);
+    Value kvec = arith::ExtFOp::create(b, vecTy, cur.k[u]);
+    for (int64_t j = 0; j < s.groupHeads; ++j) {
+      Value prod = arith::MulFOp::create(b, qv[j], kvec);
       Value dot = vector::ReductionOp::create(b, vector::CombiningKind::ADD, prod);
       for (int64_t off = lpt / 2; off >= 1; off /= 2)
         dot = arith::AddFOp::create(b, dot, shuffleXor(kb, dot, off));
       if (s.softCap > 0)
         dot = arith::MulFOp::create(b, kb.tanh(dot), kb.cf32(s.softCap * kLog2e));
-      if (wgt[u])
-        dot = arith::AddFOp::create(b, dot, arith::MulFOp::create(b, wgt[u], kb.cf32(kLog2e)));
-      Value x = arith::SelectOp::create(b, valid[u], dot, negInf);
-      logit.push_back(x);
-      stepMax = kb.fmax(stepMax, x);
+      if (w)
+        dot = arith::AddFOp::create(b, dot, arith::MulFOp::create(b, cur.w[u], kb.cf32(kLog2e)));
+      logit[j].push_back(arith::SelectOp::create(b, cur.ok[u], dot, negInf));
     }
-    Value m = state[3 * j], l = state[3 * j + 1], acc = state[3 * j + 2];
-    Value mNew = kb.fmax(m, stepMax);
-    Value isInf = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mNew, negInf);
-    Value safe = arith::SelectOp::create(b, isInf, kb.cf32(0.0f), mNew);
-    Value alpha = kb.exp2(arith::SubFOp::create(b, m, safe));
-    l = arith::MulFOp::create(b, l, alpha);
-    acc = arith::MulFOp::create(b, acc, vector::BroadcastOp::create(b, vecTy, alpha));
-    for (int64_t u = 0; u < s.unroll; ++u) {
-      Value p = kb.exp2(arith::SubFOp::create(b, logit[u], safe));
-      l = arith::AddFOp::create(b, l, p);
-      acc = vector::FMAOp::create(b, vector::BroadcastOp::create(b, vecTy, p), vvec[u], acc);
-    }
-    next.append({mNew, l, acc});
   }
+  // 2. One online-softmax step per head for the U tokens: rescale by the new maximum, then fold
+  //    the tokens in order (each V row widened once, for all heads).
+  SmallVector<Value> safe(s.groupHeads), l(s.groupHeads), accs(s.groupHeads), mNew(s.groupHeads);
+  for (int64_t j = 0; j < s.groupHeads; ++j) {
+    Value stepMax = negInf;
+    for (int64_t u = 0; u < s.unroll; ++u)
+      stepMax = kb.fmax(stepMax, logit[j][u]);
+    Value m = state[3 * j];
+    mNew[j] = kb.fmax(m, stepMax);
+    Value isInf = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mNew[j], negInf);
+    safe[j] = arith::SelectOp::create(b, isInf, kb.cf32(0.0f), mNew[j]);
+    Value alpha = kb.exp2(arith::SubFOp::create(b, m, safe[j]));
+    l[j] = arith::MulFOp::create(b, state[3 * j + 1], alpha);
+    accs[j] = arith::MulFOp::create(b, state[3 * j + 2], vector::BroadcastOp::create(b, vecTy, alpha));
+  }
+  for (int64_t u = 0; u < s.unroll; ++u) {
+    Value vvec = arith::ExtFOp::create(b, vecTy, cur.v[u]);
+    for (int64_t j = 0; j < s.groupHeads; ++j) {
+      Value p = kb.exp2(arith::SubFOp::create(b, logit[j][u], safe[j]));
+      l[j] = arith::AddFOp::create(b, l[j], p);
+      accs[j] = vector::FMAOp::create(b, vector::BroadcastOp::create(b, vecTy, p), vvec, accs[j]);
+    }
+  }
+  SmallVector<Value> next;
+  for (int64_t j = 0; j < s.groupHeads; ++j)
+    next.append({mNew[j], l[j], accs[j]});
   flatten(nextBatch, next);
   scf::YieldOp::create(b, next);
   b.setInsertionPointAfter(loop);

@@ -14,10 +14,18 @@
 //   all loads issued first: u = sum_j max(q_j kmin_j, q_j kmax_j) (lanes summed by shuffles),
 //   summed or maxed over the group; -inf past cdiv(n_b, P) and for page numbers outside
 //   [0, num_pages).
+// - page_score_topk (page_score fused with Quest's top-k, made by ds-fuse-score-topk): a row's
+//   bounds go straight into shared memory, split over a thread-block cluster, and the cluster's
+//   first CTA runs the radix select over them (lowerScoreTopK below).
 // Each kernel's block is `warps * 32` threads and its loads `vector_width` channels wide.
 #include "codegen/Lowering.h"
+#include "codegen/RadixSelect.h"
 #include "dialect/DSOps.h"
+#include "dialect/DSTarget.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -330,20 +338,245 @@ LogicalResult lowerScore(PageScoreOp op, PlanContext &ctx) {
   return success();
 }
 
+/// `if (cond) load w raw channels else zeros`: the summary's own element type (widened later, a
+/// page at a time, so only one page's f32 copy is live).
+Value loadRawIf(KernelBuilder &kb, Value cond, Value memref, Value off, int64_t w) {
+  ImplicitLocOpBuilder &b = kb.b();
+  Type elem = cast<MemRefType>(memref.getType()).getElementType();
+  auto vt = VectorType::get({w}, elem);
+  auto op = scf::IfOp::create(b, TypeRange{vt}, cond, true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&op.getThenRegion().front());
+    auto load = vector::LoadOp::create(b, vt, memref, ValueRange{off});
+    int64_t bytes = w * elem.getIntOrFloatBitWidth() / 8;
+    if (bytes == 16 || bytes == 8 || bytes == 4)
+      load.setAlignment(bytes);
+    scf::YieldOp::create(b, load.getResult());
+    b.setInsertionPointToStart(&op.getElseRegion().front());
+    scf::YieldOp::create(b, arith::ConstantOp::create(
+                                b, DenseElementsAttr::get(vt, b.getFloatAttr(elem, 0.0))).getResult());
+  }
+  return op.getResult(0);
+}
+
+/// page_score_topk: a row (request b, score row) is bounded by `splits` = C CTAs, a thread-block
+/// cluster when C > 1, each taking a contiguous slice of the row's cdiv(n_b, P) pages (none when
+/// n_b <= k: such a row lists its pages). Lane groups of L = d / w lanes bound a page each, U
+/// pages with all summary loads issued first (kept in the summary's type and widened a page at a
+/// time), heads of the row in a loop, lanes summed by shuffles. Group leaders write each bound
+/// into the row buffer (dynamic shared memory, max_pages floats) of the cluster's first CTA
+/// (`mapa` + st.shared::cluster; a plain store when C = 1). The cluster barrier is split: a
+/// relaxed arrive at entry and its wait before the first remote store (every CTA of the cluster
+/// has started), then a release arrive after the last store, whose acquire wait only the first
+/// CTA performs before its radix select (RadixSelect.h) over the row; the others exit.
+LogicalResult lowerScoreTopK(PageScoreTopKOp op, PlanContext &ctx) {
+  KernelConfigAttr cfg = configOf(op);
+  const int64_t threads = cfg.getWarps() * 32, C = cfg.getSplits(), U = cfg.getStages();
+  const int64_t w = cfg.getVectorWidth();
+  Value q = op.getQ(), kmin = op.getKmin(), pt = op.getPageTable();
+  const int64_t hq = dimOf(q, 1), hkv = dimOf(kmin, 1), d = dimOf(q, 2);
+  const int64_t P = op.getPageSize(), group = hq / hkv, k = op.getK();
+  const GroupReduce reduce = op.getGroupReduce();
+  const int64_t rows = reduce == GroupReduce::none ? hq : hkv;
+  const int64_t qRows = reduce == GroupReduce::none ? 1 : group;
+  const int64_t L = d / w, perStep = threads / L, perIter = perStep * U;
+  const std::string batch = dimExpr(ctx, q, 0), maxPages = dimExpr(ctx, pt, 1);
+  BufferRef out = ctx.place(op.getIndices(), {batch, std::to_string(rows), std::to_string(k)});
+
+  KernelBuilder kb(ctx.kernels, ctx.kernelName("page_score_topk"), op->getLoc());
+  kb.addBuffer(ctx.buffer(q));
+  kb.addBuffer(ctx.buffer(kmin));
+  kb.addBuffer(ctx.buffer(op.getKmax()));
+  kb.addBuffer(ctx.buffer(pt));
+  kb.addBuffer(ctx.buffer(op.getSeqLens()));
+  kb.addBuffer(out);
+  kb.addI64(maxPages);
+  kb.addI64(dimExpr(ctx, kmin, 0)); // pages of the summary pool
+  kb.begin(threads, (PlanExpr::symbol(batch) * (rows * C)).text(), "1", "1",
+           "4*(" + maxPages + ")");
+  ImplicitLocOpBuilder &b = kb.b();
+  if (C > 1) // .reqnctapercluster: a plain launch forms the clusters
+    b.getInsertionBlock()->getParentOp()->setAttr(
+        NVVM::NVVMDialect::getClusterDimAttrName(),
+        b.getDenseI32ArrayAttr({static_cast<int32_t>(C), 1, 1}));
+  Value qA = kb.arg(0), mnA = kb.arg(1), mxA = kb.arg(2), ptA = kb.arg(3), slA = kb.arg(4),
+        oA = kb.arg(5);
+  Value maxP = kb.toIndex(kb.arg(6)), numPages = kb.toIndex(kb.arg(7));
+  RadixSelect radix(kb, threads);
+  Value qs = kb.addShared(b.getF32Type(), qRows * d);
+  auto aligned = b.getUnitAttr();
+  if (C > 1)
+    NVVM::ClusterArriveRelaxedOp::create(b, aligned);
+
+  Value bid = kb.blockId(gpu::Dimension::x), tid = kb.threadId();
+  Value rank = kb.rem(bid, kb.c(C)), rowId = kb.div(bid, kb.c(C));
+  Value bIdx = kb.div(rowId, kb.c(rows)), row = kb.rem(rowId, kb.c(rows));
+  Value hk = reduce == GroupReduce::none ? kb.div(row, kb.c(group)) : row;
+  Value firstHead = reduce == GroupReduce::none ? row : kb.mul(row, kb.c(group));
+  Value sub = kb.rem(tid, kb.c(L)), slot = kb.div(tid, kb.c(L));
+  {
+    Value qBase = kb.mul(kb.add(kb.mul(bIdx, kb.c(hq)), firstHead), kb.c(d));
+    auto fill = scf::ForOp::create(b, tid, kb.c(qRows * d), kb.c(threads));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(fill.getBody());
+    Value e = fill.getInductionVar();
+    memref::StoreOp::create(b, kb.loadF32(qA, kb.add(qBase, e)), qs, ValueRange{e});
+  }
+  gpu::BarrierOp::create(b);
+
+  // n_b pages: cdiv(clamp(seq_lens[b], 0, max_pages * P), P); this CTA's slice [lo, hi).
+  Value nRaw = arith::MaxSIOp::create(b, memref::LoadOp::create(b, slA, ValueRange{bIdx}),
+                                      kb.ci32(0));
+  Value n = kb.minIdx(kb.toIndex(nRaw), kb.mul(maxP, kb.c(P)));
+  Value nb = kb.div(kb.add(n, kb.c(P - 1)), kb.c(P));
+  Value scoreRow = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, nb, kb.c(k));
+  Value per = kb.div(kb.add(nb, kb.c(C - 1)), kb.c(C));
+  Value lo = kb.minIdx(kb.mul(rank, per), nb);
+  Value hi = arith::SelectOp::create(b, scoreRow, kb.minIdx(kb.add(lo, per), nb), lo);
+  Value scores = kb.dynamicShared(b.getF32Type(), maxP);
+  Value remote; // the first CTA's row buffer, as a shared::cluster pointer
+  if (C > 1) {
+    NVVM::ClusterWaitOp::create(b, aligned);
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, scores);
+    Value p3 = LLVM::IntToPtrOp::create(
+        b, LLVM::LLVMPointerType::get(b.getContext(), 3),
+        ValueRange{arith::IndexCastOp::create(b, b.getI64Type(), base)});
+    remote = NVVM::MapaOp::create(b, LLVM::LLVMPointerType::get(b.getContext(), 7), p3,
+                                  kb.ci32(0));
+  }
+
+  Value col = kb.add(kb.mul(hk, kb.c(d)), kb.mul(sub, kb.c(w)));
+  Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, sub, kb.c(0));
+  float inf = std::numeric_limits<float>::infinity();
+  auto f32v = VectorType::get({w}, b.getF32Type());
+  {
+    auto loop = scf::ForOp::create(b, lo, hi, kb.c(perIter));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value it = loop.getInductionVar();
+    SmallVector<Value> pageI, inSlice, valid, rawLo, rawHi;
+    for (int64_t u = 0; u < U; ++u) {
+      Value i = kb.add(it, kb.add(kb.c(u * perStep), slot));
+      Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, hi);
+      Value p = memref::LoadOp::create(
+          b, ptA,
+          ValueRange{kb.add(kb.mul(bIdx, maxP), arith::SelectOp::create(b, in, i, kb.c(0)))});
+      Value ok = arith::AndIOp::create(b, in, kb.inRange(p, numPages));
+      Value off = kb.add(
+          kb.mul(arith::SelectOp::create(b, ok, kb.toIndex(p), kb.c(0)), kb.c(hkv * d)), col);
+      pageI.push_back(i);
+      inSlice.push_back(in);
+      valid.push_back(ok);
+      rawLo.push_back(loadRawIf(kb, ok, mnA, off, w));
+      rawHi.push_back(loadRawIf(kb, ok, mxA, off, w));
+    }
+    for (int64_t u = 0; u < U; ++u) {
+      Value mn = arith::ExtFOp::create(b, f32v, rawLo[u]);
+      Value mx = arith::ExtFOp::create(b, f32v, rawHi[u]);
+      auto heads = scf::ForOp::create(
+          b, kb.c(0), kb.c(qRows), kb.c(1),
+          ValueRange{kb.cf32(reduce == GroupReduce::max ? -inf : 0.0f)});
+      {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(heads.getBody());
+        Value qv = vector::LoadOp::create(
+            b, f32v, qs,
+            ValueRange{kb.add(kb.mul(heads.getInductionVar(), kb.c(d)), kb.mul(sub, kb.c(w)))});
+        Value m = arith::MaximumFOp::create(b, arith::MulFOp::create(b, qv, mn),
+                                            arith::MulFOp::create(b, qv, mx));
+        Value bound = kb.warpSum(vector::ReductionOp::create(b, vector::CombiningKind::ADD, m), L);
+        Value cur = heads.getRegionIterArgs()[0];
+        scf::YieldOp::create(b, reduce == GroupReduce::max
+                                    ? Value(arith::MaximumFOp::create(b, cur, bound))
+                                    : Value(arith::AddFOp::create(b, cur, bound)));
+      }
+      ifThen(kb, arith::AndIOp::create(b, first, inSlice[u]), [&] {
+        Value uVal = arith::SelectOp::create(b, valid[u], heads.getResult(0), kb.cf32(-inf));
+        if (!remote) {
+          memref::StoreOp::create(b, uVal, scores, ValueRange{pageI[u]});
+          return;
+        }
+        Value at = LLVM::GEPOp::create(
+            b, remote.getType(), b.getF32Type(), remote,
+            ValueRange{arith::IndexCastOp::create(b, b.getI64Type(), pageI[u])});
+        LLVM::StoreOp::create(b, uVal, at);
+      });
+    }
+  }
+  if (C > 1)
+    NVVM::ClusterArriveOp::create(b, aligned);
+  // The first CTA selects from the whole row.
+  ifThen(kb, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, rank, kb.c(0)), [&] {
+    if (C > 1)
+      NVVM::ClusterWaitOp::create(b, aligned);
+    else
+      gpu::BarrierOp::create(b);
+    Value outBase = kb.mul(rowId, kb.c(k));
+    emitTopKRow(kb, threads, oA, outBase, nb, k, op.getKeepLast(),
+                [&](Value selLen, int64_t selK) {
+                  radix.select(scores, kb.c(0), selLen, selK, oA, outBase);
+                });
+  });
+  ctx.addLaunch(kb.finish());
+  return success();
+}
+
 LogicalResult lowerQuest(Operation *op, PlanContext &ctx) {
   if (auto a = dyn_cast<PageSummaryAppendOp>(op))
     return lowerAppend(a, ctx);
   if (auto s = dyn_cast<PageSummaryOp>(op))
     return lowerSummary(s, ctx);
+  if (auto f = dyn_cast<PageScoreTopKOp>(op))
+    return lowerScoreTopK(f, ctx);
   return lowerScore(cast<PageScoreOp>(op), ctx);
 }
 
-/// The summaries' kv heads and head dim are static, and `w` channels of them fit a 16-byte load.
-LogicalResult verifyQuestConfig(Operation *op, KernelConfigAttr cfg, TargetAttr) {
-  if (failed(verifyUnusedConfigFields(op, cfg, kUseWarps | kUseVectorWidth)) ||
-      failed(verifyWarps(op, cfg, 1, 32)))
+/// Static shared memory of page_score_topk beside the row buffer: the radix select's (16 KB of
+/// histogram, warp sums, counters; rounded up) and the row's query heads as f32.
+int64_t fusedFixedSmemBytes(PageScoreTopKOp op) {
+  int64_t qRows = op.getGroupReduce() == GroupReduce::none
+                      ? 1
+                      : dimOf(op.getQ(), 1) / dimOf(op.getKmin(), 1);
+  return 17 * 1024 + 4 * qRows * dimOf(op.getQ(), 2);
+}
+
+/// page_score_topk's own fields: a radix-select CTA, a cluster of 1, 2, 4 or 8 CTAs (clusters
+/// from sm_90), 1..8 pages in flight per lane group, a static row that fits shared memory.
+LogicalResult verifyFusedConfig(PageScoreTopKOp op, KernelConfigAttr cfg, TargetAttr target) {
+  if (failed(verifyUnusedConfigFields(op, cfg, kUseWarps | kUseSplits | kUseStages | kUseVectorWidth)) ||
+      failed(verifyRadixSelectWarps(op, cfg)))
     return failure();
-  Value kmin = op->getOperand(isa<PageScoreOp>(op) ? 1 : 0);
+  int64_t c = cfg.getSplits();
+  if (c != 1 && c != 2 && c != 4 && c != 8)
+    return configError(op, "splits") << "(CTAs per row, a cluster) must be 1, 2, 4 or 8, got " << c;
+  const ChipInfo *chip = lookupChip(target.getChip());
+  if (c > 1 && (!chip || chip->version < 90))
+    return configError(op, "splits") << "(" << c << " CTAs per row) needs thread-block clusters, "
+                                     << "which " << target.getChip() << " does not have";
+  if (cfg.getStages() < 1 || cfg.getStages() > 8)
+    return configError(op, "stages") << "(pages in flight per lane group) must be in [1, 8], got "
+                                     << cfg.getStages();
+  if (op.getK() > (uint64_t(1) << 30))
+    return op.emitOpError("GPU lowering supports k <= 2^30");
+  int64_t maxPages = dimOf(op.getPageTable(), 1);
+  if (!ShapedType::isDynamic(maxPages) &&
+      4 * maxPages + fusedFixedSmemBytes(op) > target.getSmemPerBlock())
+    return op.emitOpError("a row of ")
+           << maxPages << " pages (page_table dim 1) needs " << 4 * maxPages + fusedFixedSmemBytes(op)
+           << " bytes of shared memory per block, the target has " << target.getSmemPerBlock();
+  return success();
+}
+
+/// The summaries' kv heads and head dim are static, and `w` channels of them fit a 16-byte load.
+LogicalResult verifyQuestConfig(Operation *op, KernelConfigAttr cfg, TargetAttr target) {
+  auto fused = dyn_cast<PageScoreTopKOp>(op);
+  if (fused ? failed(verifyFusedConfig(fused, cfg, target))
+            : failed(verifyUnusedConfigFields(op, cfg, kUseWarps | kUseVectorWidth)) ||
+                  failed(verifyWarps(op, cfg, 1, 32)))
+    return failure();
+  const bool scores = isa<PageScoreOp, PageScoreTopKOp>(op);
+  Value kmin = op->getOperand(scores ? 1 : 0);
   int64_t hkv = dimOf(kmin, 1), d = dimOf(kmin, 2), w = cfg.getVectorWidth();
   if (ShapedType::isDynamic(hkv) || ShapedType::isDynamic(d))
     return op->emitOpError("GPU lowering needs static kv heads and head dim in kmin");
@@ -352,7 +585,7 @@ LogicalResult verifyQuestConfig(Operation *op, KernelConfigAttr cfg, TargetAttr)
   if (d % w != 0 || w * elemBytes(kmin) > 16)
     return configError(op, "vector_width")
            << "must divide the head dim (" << d << ") and fit 16 bytes, got " << w;
-  if (isa<PageScoreOp>(op) && (32 % (d / w) != 0 || (cfg.getWarps() * 32) % (d / w) != 0))
+  if (scores && (32 % (d / w) != 0 || (cfg.getWarps() * 32) % (d / w) != 0))
     return configError(op, "vector_width")
            << "(" << w << ") must split the head dim (" << d
            << ") into a power-of-two number of lanes of at most 32";
@@ -364,13 +597,22 @@ void mlir::ds::registerQuestFamily() {
   KernelFamily f;
   f.name = "quest";
   f.ops = {PageSummaryAppendOp::getOperationName().str(), PageSummaryOp::getOperationName().str(),
-           PageScoreOp::getOperationName().str()};
+           PageScoreOp::getOperationName().str(), PageScoreTopKOp::getOperationName().str()};
   // 256 threads, 16-byte vectors of channels (narrower where the head dim needs it).
-  f.choose = [](Operation *op, TargetAttr) {
-    Value kmin = op->getOperand(isa<PageScoreOp>(op) ? 1 : 0);
+  // page_score_topk: 512 threads, 4 pages in flight per lane group, and a row split over a
+  // cluster of 8 CTAs where the chip has clusters (a decode step has few rows: B = 1 with 32
+  // heads is 32 of them, too few CTAs to pull the summaries at full bandwidth one per row).
+  f.choose = [](Operation *op, TargetAttr target) {
+    const bool scores = isa<PageScoreOp, PageScoreTopKOp>(op);
+    Value kmin = op->getOperand(scores ? 1 : 0);
     int64_t d = dimOf(kmin, 2), w = 16 / elemBytes(kmin);
     while (w > 1 && !ShapedType::isDynamic(d) && d % w != 0)
       w /= 2;
+    if (isa<PageScoreTopKOp>(op)) {
+      const ChipInfo *chip = lookupChip(target.getChip());
+      return KernelConfigAttr::get(op->getContext(), 1, 16, chip && chip->version >= 90 ? 8 : 1,
+                                   4, w);
+    }
     return KernelConfigAttr::get(op->getContext(), 1, 8, 1, 1, w);
   };
   f.verify = verifyQuestConfig;

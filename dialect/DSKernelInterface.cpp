@@ -57,6 +57,11 @@ void PageScoreOp::getTiedDims(SmallVectorImpl<DimGroup> &g) {
   tie(g, {getKmin(), getKmax()});
 }
 
+void PageScoreTopKOp::getTiedDims(SmallVectorImpl<DimGroup> &g) {
+  tie(g, {getQ(), getPageTable(), getSeqLens(), getIndices()});
+  tie(g, {getKmin(), getKmax()});
+}
+
 void TopKOp::getTiedDims(SmallVectorImpl<DimGroup> &g) {
   tie(g, {getScores(), getLens(), getIndices()});
 }

@@ -267,6 +267,31 @@ LogicalResult PageSummaryAppendOp::verify() {
   return c.result();
 }
 
+/// page_score's operand checks and its result's batch and row dims (`out` is the scores or the
+/// fused op's indices).
+static void checkPageScoring(ShapeCheck &c, Value q, Value kmin, Value kmax, Value pageTable,
+                             Value seqLens, Value out, GroupReduce reduce) {
+  c.rank(q, "q", 3).rank(kmin, "kmin", 3).rank(kmax, "kmax", 3).rank(out, "result", 3);
+  for (unsigned i = 0; i < 3; ++i)
+    c.same(kmin, "kmin", i, kmax, "kmax", i);
+  c.staticDim(q, "q", 2, "head dim").same(q, "q", 2, kmin, "kmin", 2);
+  checkGroups(c, q, "q", 1, kmin, "kmin", 1);
+  checkPaging(c, pageTable, seqLens, q, "q");
+  c.same(q, "q", 0, out, "result", 0);
+  c.sameElementType(q, "q", kmin, "kmin").sameElementType(q, "q", kmax, "kmax");
+  if (succeeded(c.result()))
+    c.is(out, "result", 1, selectionRows(reduce, ShapeCheck::dim(q, 1), ShapeCheck::dim(kmin, 1)),
+         reduce == GroupReduce::none ? "query heads" : "kv heads (group_reduce)");
+}
+
+LogicalResult PageScoreTopKOp::verify() {
+  ShapeCheck c(*this);
+  checkPageScoring(c, getQ(), getKmin(), getKmax(), getPageTable(), getSeqLens(), getIndices(),
+                   getGroupReduce());
+  c.is(getIndices(), "result", 2, getK(), "k");
+  return c.result();
+}
+
 LogicalResult PageScoreOp::verify() {
   ShapeCheck c(*this);
   Value q = getQ(), kmin = getKmin(), out = getScores();

@@ -217,6 +217,42 @@ def DS_ScoreTopKOp : DS_TensorOp<"score_topk"> {
   let results = (outs DS_IndexTensor:$indices);
 }
 
+def DS_PageScoreTopKOp : DS_TensorOp<"page_score_topk"> {
+  let summary = "Quest page scoring fused with top-k selection (the scores are never materialized)";
+  let description = [{
+    `indices = topk(page_score(q, kmin, kmax, page_table, seq_lens), seq_lens)` with
+    `divisor = page_size`: the logical page numbers of the `k` most critical pages of every row
+    `(b, h)` (see `ds.page_score` for the bound, `page_size` and `group_reduce`; `ds.topk` for
+    `k` and `keep_last`). The row length is `n_b = cdiv(clamp(seq_lens[b], 0, max_pages * P), P)`
+    pages; a row with `n_b <= k` lists `0 .. n_b - 1` and pads with `-1`; with `keep_last` page
+    `n_b - 1` (the partial last page) is always selected. Any order inside a row; ties are broken
+    arbitrarily. Produced by `ds-fuse-score-topk`.
+
+    Its kernel keeps a row's scores in shared memory: `splits` CTAs (a thread-block cluster on
+    sm_90 and later) each bound a slice of the row's pages and write the bounds into the shared
+    memory of the cluster's first CTA, which selects. The row (`max_pages` floats) must fit the
+    target's opt-in shared memory beside the select's 17 KB: a page table with more columns is
+    refused at launch (the runtime's shared-memory check names the kernel). Its
+    `#ds.kernel_config` reads: `warps` per CTA (a power of two), `splits` = CTAs per row (1, 2,
+    4 or 8; above 1 only on sm_90 and later), `stages` = pages each lane group has in flight,
+    `vector_width` of the summary loads.
+
+    ```mlir
+    %pages = ds.page_score_topk %q, %kmin, %kmax, %page_table, %seq_lens
+        {page_size = 16 : i64, k = 128 : i64, keep_last}
+        : (tensor<?x32x128xbf16>, tensor<?x32x128xbf16>, tensor<?x32x128xbf16>, tensor<?x?xi32>,
+           tensor<?xi32>) -> tensor<?x32x128xi32>
+    ```
+  }];
+  let arguments = (ins DS_DataTensor:$q, DS_DataTensor:$kmin, DS_DataTensor:$kmax,
+                       DS_IndexTensor:$page_table, DS_IndexTensor:$seq_lens,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$page_size,
+                       DefaultValuedAttr<DS_GroupReduceAttr, "::mlir::ds::GroupReduce::none">:$group_reduce,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$k, UnitAttr:$keep_last,
+                       OptionalAttr<DS_KernelConfigAttr>:$config);
+  let results = (outs DS_IndexTensor:$indices);
+}
+
 def DS_TopPOp : DS_TensorOp<"topp"> {
   let summary = "Keep the smallest candidate set whose softmax mass reaches top_p";
   let description = [{

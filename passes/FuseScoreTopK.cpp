@@ -1,5 +1,6 @@
-// ds-fuse-score-topk: topk(label_score(...), seq_lens) -> score_topk, so the kernel selects from
-// scores it keeps on chip instead of a score array written to and read back from memory.
+// ds-fuse-score-topk: topk(label_score(...), seq_lens) -> score_topk and
+// topk(page_score(...), seq_lens) -> page_score_topk, so one kernel selects from scores it keeps
+// on chip instead of a score array written to and read back from memory.
 #include "dialect/DSOps.h"
 #include "passes/Passes.h"
 
@@ -48,6 +49,29 @@ struct FuseScoreTopK final : OpRewritePattern<TopKOp> {
   }
 };
 
+/// topk(page_score(...), seq_lens) with divisor = page_size -> page_score_topk: Quest's page
+/// bounds selected from shared memory (a row's length in pages is the same for both).
+struct FusePageScoreTopK final : OpRewritePattern<TopKOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TopKOp topk, PatternRewriter &rewriter) const override {
+    auto score = topk.getScores().getDefiningOp<PageScoreOp>();
+    if (!score)
+      return rewriter.notifyMatchFailure(topk, "scores do not come from ds.page_score");
+    if (!score.getScores().hasOneUse())
+      return rewriter.notifyMatchFailure(topk, "the scores have other uses");
+    if (topk.getLens() != score.getSeqLens())
+      return rewriter.notifyMatchFailure(topk, "lens is not page_score's seq_lens");
+    if (topk.getDivisor() != score.getPageSize())
+      return rewriter.notifyMatchFailure(topk, "divisor is not the page size");
+    rewriter.replaceOpWithNewOp<PageScoreTopKOp>(
+        topk, topk.getIndices().getType(), score.getQ(), score.getKmin(), score.getKmax(),
+        score.getPageTable(), score.getSeqLens(), score.getPageSizeAttr(),
+        score.getGroupReduceAttr(), topk.getKAttr(), topk.getKeepLastAttr(), KernelConfigAttr());
+    rewriter.eraseOp(score);
+    return success();
+  }
+};
+
 /// score_topk(label_gather(q, channels), ...) -> score_topk(q, ..., channels): the query labels
 /// are gathered by the scoring kernel itself (no q_label array, no gather kernel).
 struct AbsorbLabelGather final : OpRewritePattern<ScoreTopKOp> {
@@ -81,5 +105,5 @@ struct FuseScoreTopKPass final : public ds::impl::FuseScoreTopKPassBase<FuseScor
 } // namespace
 
 void mlir::ds::populateFuseScoreTopKPatterns(RewritePatternSet &patterns) {
-  patterns.add<FuseScoreTopK, AbsorbLabelGather>(patterns.getContext());
+  patterns.add<FuseScoreTopK, FusePageScoreTopK, AbsorbLabelGather>(patterns.getContext());
 }

@@ -26,7 +26,7 @@ def SelectKernelConfigPass : Pass<"ds-select-kernel-config", "func::FuncOp"> {
 }
 
 def FuseScoreTopKPass : Pass<"ds-fuse-score-topk", "func::FuncOp"> {
-  let summary = "Fuse label scoring with the top-k selection that consumes it";
+  let summary = "Fuse label or page scoring with the top-k selection that consumes it";
   let description = [{
     Rewrites `ds.topk(ds.label_score(...), lens)` into one `ds.score_topk`, whose kernel keeps a
     row's scores in shared memory while selecting instead of writing the whole score array to
@@ -49,6 +49,10 @@ def FuseScoreTopKPass : Pass<"ds-fuse-score-topk", "func::FuncOp"> {
     `ds.score_topk(ds.label_gather(%q, %channels), ...)` becomes
     `ds.score_topk %q, %cache, %pt, %sl, %channels`, which gathers the labels in its own kernel
     (one kernel and one array fewer per decode step).
+
+    Quest's `ds.topk(ds.page_score(...), seq_lens)` with `divisor = page_size` becomes one
+    `ds.page_score_topk` the same way (the scores have no other use, `lens` is page_score's
+    `seq_lens`): a row is `cdiv(n_b, P)` pages for both.
   }];
   let dependentDialects = ["::mlir::ds::DSDialect"];
 }

@@ -1,6 +1,23 @@
 // RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1})' | FileCheck %s
 // RUN: ds-opt %s --ds-to-ptx | FileCheck %s --check-prefix=PTX
 // RUN: ds-opt %S/../../examples/quest.mlir --ds-to-ptx | FileCheck %s --check-prefix=EXAMPLE
+// RUN: ds-opt %S/../../examples/quest.mlir --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1})' | FileCheck %s --check-prefix=FUSED
+
+// The example's page_score + topk run as one page_score_topk kernel: a cluster of 8 CTAs of 512
+// threads per (request, head), the row's bounds in the first CTA's shared memory (4 bytes per
+// page-table column), then decode over the kept pages (no topk kernel, no score array).
+// FUSED: ds.launch @ds_kernels::@quest_decode_page_score_topk_0 {block = array<i64: 512, 1, 1>, grid = ["q_d0*256", "1", "1"]
+// FUSED-SAME: params = ["ptr arg 0", "ptr arg 3", "ptr arg 4", "ptr arg 5", "ptr arg 6", "ptr arg 8", "i64 page_table_d1", "i64 kmin_d0"], smem = "4*(page_table_d1)"
+// FUSED-NOT: ds.launch @ds_kernels::@quest_decode_topk
+// FUSED: ds.launch @ds_kernels::@quest_decode_decode_partial
+// FUSED: gpu.func @quest_decode_page_score_topk_0
+// FUSED-SAME: nvvm.cluster_dim = array<i32: 8, 1, 1>
+// FUSED: nvvm.cluster.arrive.relaxed {aligned}
+// FUSED: nvvm.cluster.wait {aligned}
+// FUSED: nvvm.mapa %{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
+// FUSED: llvm.store %{{.*}} : f32, !llvm.ptr<7>
+// FUSED: nvvm.cluster.arrive {aligned}
+// FUSED: nvvm.cluster.wait {aligned}
 
 // The append updates the summaries in place (kmin, kmax are inout, nothing else is written): a
 // thread per (token, kv head, 8 channels), the first token of a page's run folding the rest.
@@ -51,3 +68,6 @@ func.func @score(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %kmin: tensor<?x8x12
 // PTX: ld.global.v4.b32
 // PTX: st.global.v4.b32
 // EXAMPLE: gpu.binary @ds_kernels
+// EXAMPLE-SAME: .reqnctapercluster 8, 1, 1
+// EXAMPLE-SAME: mapa.shared::cluster.u64
+// EXAMPLE-SAME: st.shared::cluster.b32

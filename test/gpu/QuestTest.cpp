@@ -183,8 +183,9 @@ TEST_P(Quest, SummariesAndDecodeMatchReference) {
       ASSERT_EQ(static_cast<int64_t>(kept.size()), keep) << "duplicate pages, b=" << b;
       for (int64_t i = keep; i < K; ++i)
         ASSERT_EQ(s[i], -1) << "b=" << b << " row=" << row << " entry " << i;
-      if (pages > 0)
+      if (pages > 0) {
         EXPECT_TRUE(kept.count(static_cast<int32_t>(pages - 1))) << "last page dropped, b=" << b;
+      }
       // Every kept page (the last one aside) scores at least the best page left out.
       double bestOut = -INFINITY, worstIn = INFINITY;
       for (int64_t i = 0; i + 1 < pages; ++i) {
@@ -240,5 +241,91 @@ std::vector<QuestCase> questCases() {
 
 INSTANTIATE_TEST_SUITE_P(Gpu, Quest, ::testing::ValuesIn(questCases()),
                          [](const auto &info) { return name(info.param); });
+
+/// page_score_topk under configs the config pass does not choose on this GPU: one CTA per row,
+/// clusters of 2 and 4, few and many pages in flight, small and large CTAs. Pages kept against
+/// the reference bound (tie-tolerant), keep_last, -1 padding, dense short rows.
+struct SelectConfig {
+  int64_t warps, splits, stages;
+};
+class QuestSelect : public ::testing::TestWithParam<SelectConfig> {};
+
+TEST_P(QuestSelect, KeepsTheMostCriticalPages) {
+  DS_REQUIRE_GPU(ctx);
+  const SelectConfig cfg = GetParam();
+  static jit::JIT jit(ctx);
+  const int64_t hq = 32, hkv = 8, d = 128, P = 16, K = 32;
+  const ref::Half ht = ref::Half::BF16;
+  ref::Rng rng(4242 + cfg.splits);
+  int64_t numPages = 0;
+  ref::Paging paging = ref::makePaging(rng, {1, 300, 513, 9000}, P, numPages);
+  const int64_t B = paging.batch, S = numPages * hkv * d;
+  ref::PageSummaries sum;
+  sum.numPages = numPages, sum.kvHeads = hkv, sum.headDim = d;
+  sum.kmin = test::randomHalf(rng, S, ht, -2, 0);
+  sum.kmax = test::randomHalf(rng, S, ht, 0, 2);
+  std::vector<uint16_t> q = test::randomHalf(rng, B * hq * d, ht, -2, 2);
+  const std::string ty = "tensor<?x" + std::to_string(hkv) + "x128xbf16>";
+  const std::string src =
+      "func.func @sel(%q: tensor<?x32x128xbf16> {ds.name = \"q\"}, %mn: " + ty +
+      " {ds.name = \"kmin\"}, %mx: " + ty + " {ds.name = \"kmax\"}, %pt: tensor<?x?xi32> "
+      "{ds.name = \"page_table\"}, %sl: tensor<?xi32> {ds.name = \"seq_lens\"}) -> "
+      "tensor<?x8x32xi32> {\n"
+      "  %i = ds.page_score_topk %q, %mn, %mx, %pt, %sl {page_size = 16 : i64, k = 32 : i64, "
+      "keep_last, group_reduce = #ds.group_reduce<max>, config = #ds.kernel_config<block_tokens = 1, "
+      "warps = " + std::to_string(cfg.warps) + ", splits = " + std::to_string(cfg.splits) +
+      ", stages = " + std::to_string(cfg.stages) + ", vector_width = 8>} : (tensor<?x32x128xbf16>, " +
+      ty + ", " + ty + ", tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x32xi32>\n"
+      "  return %i : tensor<?x8x32xi32>\n}\n";
+  auto pipeline = jit.fromSource(src);
+  ASSERT_TRUE(pipeline.ok()) << pipeline.message();
+  auto dq = test::upload(ctx, q), dmin = test::upload(ctx, sum.kmin), dmax = test::upload(ctx, sum.kmax);
+  auto dpt = test::upload(ctx, paging.pageTable), dsl = test::upload(ctx, paging.seqLens);
+  auto dsel = test::upload(ctx, std::vector<int32_t>(B * hkv * K, -7));
+  std::vector<rt::TensorArg> args = {
+      rt::TensorArg(dq.ptr(), {B, hq, d}), rt::TensorArg(dmin.ptr(), {numPages, hkv, d}),
+      rt::TensorArg(dmax.ptr(), {numPages, hkv, d}), rt::TensorArg(dpt.ptr(), {B, paging.maxPages}),
+      rt::TensorArg(dsl.ptr(), {B}), rt::TensorArg(dsel.ptr(), {B, hkv, K})};
+  auto ws = rt::OwnedWorkspace::allocate(**pipeline, args);
+  ASSERT_TRUE(ws.ok()) << ws.message();
+  rt::Status st = (*pipeline)->launch(args, ws->get(), nullptr);
+  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_TRUE(ctx.synchronize().ok());
+  std::vector<int32_t> sel = test::download<int32_t>(dsel, B * hkv * K);
+  std::vector<double> u = ref::pageScore(q, hq, sum, paging, P, ref::GroupReduce::Max, ht);
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t pages = (paging.length(b, P) + P - 1) / P, keep = std::min(K, pages);
+    for (int64_t row = 0; row < hkv; ++row) {
+      const int32_t *s = &sel[(b * hkv + row) * K];
+      const double *score = &u[(b * hkv + row) * paging.maxPages];
+      std::set<int32_t> kept;
+      for (int64_t i = 0; i < keep; ++i) {
+        ASSERT_TRUE(s[i] >= 0 && s[i] < pages) << "b=" << b << " row=" << row << " entry " << i;
+        kept.insert(s[i]);
+      }
+      ASSERT_EQ(static_cast<int64_t>(kept.size()), keep) << "duplicate pages, b=" << b;
+      for (int64_t i = keep; i < K; ++i)
+        ASSERT_EQ(s[i], -1) << "b=" << b << " row=" << row << " entry " << i;
+      EXPECT_TRUE(kept.count(static_cast<int32_t>(pages - 1))) << "last page dropped, b=" << b;
+      double bestOut = -INFINITY, worstIn = INFINITY;
+      for (int64_t i = 0; i + 1 < pages; ++i) {
+        if (kept.count(static_cast<int32_t>(i)))
+          worstIn = std::min(worstIn, score[i]);
+        else
+          bestOut = std::max(bestOut, score[i]);
+      }
+      EXPECT_GE(worstIn, bestOut - 1e-3 * (1 + std::fabs(bestOut))) << "b=" << b << " row=" << row;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Gpu, QuestSelect,
+                         ::testing::Values(SelectConfig{16, 1, 4}, SelectConfig{4, 2, 1},
+                                           SelectConfig{32, 4, 8}, SelectConfig{8, 8, 2}),
+                         [](const auto &info) {
+                           const SelectConfig &c = info.param;
+                           return "warps" + std::to_string(c.warps) + "_splits" +
+                                  std::to_string(c.splits) + "_stages" + std::to_string(c.stages);
+                         });
 
 } // namespace
