@@ -338,28 +338,6 @@ LogicalResult lowerScore(PageScoreOp op, PlanContext &ctx) {
   return success();
 }
 
-/// `if (cond) load w raw channels else zeros`: the summary's own element type (widened later, a
-/// page at a time, so only one page's f32 copy is live).
-Value loadRawIf(KernelBuilder &kb, Value cond, Value memref, Value off, int64_t w) {
-  ImplicitLocOpBuilder &b = kb.b();
-  Type elem = cast<MemRefType>(memref.getType()).getElementType();
-  auto vt = VectorType::get({w}, elem);
-  auto op = scf::IfOp::create(b, TypeRange{vt}, cond, true);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&op.getThenRegion().front());
-    auto load = vector::LoadOp::create(b, vt, memref, ValueRange{off});
-    int64_t bytes = w * elem.getIntOrFloatBitWidth() / 8;
-    if (bytes == 16 || bytes == 8 || bytes == 4)
-      load.setAlignment(bytes);
-    scf::YieldOp::create(b, load.getResult());
-    b.setInsertionPointToStart(&op.getElseRegion().front());
-    scf::YieldOp::create(b, arith::ConstantOp::create(
-                                b, DenseElementsAttr::get(vt, b.getFloatAttr(elem, 0.0))).getResult());
-  }
-  return op.getResult(0);
-}
-
 /// page_score_topk: a row (request b, score row) is bounded by `splits` = C CTAs, a thread-block
 /// cluster when C > 1, each taking a contiguous slice of the row's cdiv(n_b, P) pages (none when
 /// n_b <= k: such a row lists its pages). Lane groups of L = d / w lanes bound a page each, U
@@ -395,6 +373,8 @@ LogicalResult lowerScoreTopK(PageScoreTopKOp op, PlanContext &ctx) {
   kb.addI64(dimExpr(ctx, kmin, 0)); // pages of the summary pool
   kb.begin(threads, (PlanExpr::symbol(batch) * (rows * C)).text(), "1", "1",
            "4*(" + maxPages + ")");
+  if (cfg.getOccupancy() > 0)
+    kb.setMinBlocksPerSM(cfg.getOccupancy());
   ImplicitLocOpBuilder &b = kb.b();
   if (C > 1) // .reqnctapercluster: a plain launch forms the clusters
     b.getInsertionBlock()->getParentOp()->setAttr(
@@ -433,7 +413,10 @@ LogicalResult lowerScoreTopK(PageScoreTopKOp op, PlanContext &ctx) {
   Value scoreRow = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, nb, kb.c(k));
   Value per = kb.div(kb.add(nb, kb.c(C - 1)), kb.c(C));
   Value lo = kb.minIdx(kb.mul(rank, per), nb);
-  Value hi = arith::SelectOp::create(b, scoreRow, kb.minIdx(kb.add(lo, per), nb), lo);
+  // No slice without a page to read: the loop's loads are unconditional (clamped to page 0).
+  Value anyPage = arith::AndIOp::create(
+      b, scoreRow, arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, numPages, kb.c(0)));
+  Value hi = arith::SelectOp::create(b, anyPage, kb.minIdx(kb.add(lo, per), nb), lo);
   Value scores = kb.dynamicShared(b.getF32Type(), maxP);
   Value remote; // the first CTA's row buffer, as a shared::cluster pointer
   if (C > 1) {
@@ -450,27 +433,59 @@ LogicalResult lowerScoreTopK(PageScoreTopKOp op, PlanContext &ctx) {
   Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, sub, kb.c(0));
   float inf = std::numeric_limits<float>::infinity();
   auto f32v = VectorType::get({w}, b.getF32Type());
+  Type elem = cast<MemRefType>(mnA.getType()).getElementType();
+  auto rawTy = VectorType::get({w}, elem);
+  const int64_t rawBytes = w * elem.getIntOrFloatBitWidth() / 8;
+  // Page u of the iteration at `it` for this lane group, and its page-table entry (the index
+  // clamped into the request's row: the loads run ahead of the slice's end).
+  auto pageOf = [&](Value it, int64_t u) { return kb.add(it, kb.add(kb.c(u * perStep), slot)); };
+  Value rowBase = kb.mul(bIdx, maxP), lastCol = kb.sub(maxP, kb.c(1));
+  auto loadEntries = [&](Value it) {
+    SmallVector<Value> e;
+    for (int64_t u = 0; u < U; ++u)
+      e.push_back(memref::LoadOp::create(
+          b, ptA, ValueRange{kb.add(rowBase, kb.minIdx(pageOf(it, u), lastCol))}));
+    return e;
+  };
+  // The page-table entries of the next iteration are loaded with this one's summaries, so each
+  // iteration waits on one memory round trip.
+  SmallVector<Value> entries0;
   {
-    auto loop = scf::ForOp::create(b, lo, hi, kb.c(perIter));
+    auto ifAny = scf::IfOp::create(b, SmallVector<Type>(U, b.getI32Type()),
+                                   arith::CmpIOp::create(b, arith::CmpIPredicate::ult, lo, hi), true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifAny.getThenRegion().front());
+    scf::YieldOp::create(b, loadEntries(lo));
+    b.setInsertionPointToStart(&ifAny.getElseRegion().front());
+    scf::YieldOp::create(b, SmallVector<Value>(U, kb.ci32(-1)));
+    entries0.assign(ifAny.getResults().begin(), ifAny.getResults().end());
+  }
+  {
+    auto loop = scf::ForOp::create(b, lo, hi, kb.c(perIter), entries0);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value it = loop.getInductionVar();
     SmallVector<Value> pageI, inSlice, valid, rawLo, rawHi;
     for (int64_t u = 0; u < U; ++u) {
-      Value i = kb.add(it, kb.add(kb.c(u * perStep), slot));
+      Value i = pageOf(it, u);
       Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, hi);
-      Value p = memref::LoadOp::create(
-          b, ptA,
-          ValueRange{kb.add(kb.mul(bIdx, maxP), arith::SelectOp::create(b, in, i, kb.c(0)))});
+      Value p = loop.getRegionIterArgs()[u];
       Value ok = arith::AndIOp::create(b, in, kb.inRange(p, numPages));
       Value off = kb.add(
           kb.mul(arith::SelectOp::create(b, ok, kb.toIndex(p), kb.c(0)), kb.c(hkv * d)), col);
+      auto lo8 = vector::LoadOp::create(b, rawTy, mnA, ValueRange{off});
+      auto hi8 = vector::LoadOp::create(b, rawTy, mxA, ValueRange{off});
+      if (rawBytes == 16 || rawBytes == 8 || rawBytes == 4) {
+        lo8.setAlignment(rawBytes);
+        hi8.setAlignment(rawBytes);
+      }
       pageI.push_back(i);
       inSlice.push_back(in);
       valid.push_back(ok);
-      rawLo.push_back(loadRawIf(kb, ok, mnA, off, w));
-      rawHi.push_back(loadRawIf(kb, ok, mxA, off, w));
+      rawLo.push_back(lo8);
+      rawHi.push_back(hi8);
     }
+    SmallVector<Value> nextEntries = loadEntries(kb.add(it, kb.c(perIter)));
     for (int64_t u = 0; u < U; ++u) {
       Value mn = arith::ExtFOp::create(b, f32v, rawLo[u]);
       Value mx = arith::ExtFOp::create(b, f32v, rawHi[u]);
@@ -503,6 +518,7 @@ LogicalResult lowerScoreTopK(PageScoreTopKOp op, PlanContext &ctx) {
         LLVM::StoreOp::create(b, uVal, at);
       });
     }
+    scf::YieldOp::create(b, nextEntries);
   }
   if (C > 1)
     NVVM::ClusterArriveOp::create(b, aligned);
@@ -544,7 +560,8 @@ int64_t fusedFixedSmemBytes(PageScoreTopKOp op) {
 /// page_score_topk's own fields: a radix-select CTA, a cluster of 1, 2, 4 or 8 CTAs (clusters
 /// from sm_90), 1..8 pages in flight per lane group, a static row that fits shared memory.
 LogicalResult verifyFusedConfig(PageScoreTopKOp op, KernelConfigAttr cfg, TargetAttr target) {
-  if (failed(verifyUnusedConfigFields(op, cfg, kUseWarps | kUseSplits | kUseStages | kUseVectorWidth)) ||
+  if (failed(verifyUnusedConfigFields(op, cfg, kUseWarps | kUseSplits | kUseStages | kUseVectorWidth |
+                                                     kUseOccupancy)) ||
       failed(verifyRadixSelectWarps(op, cfg)))
     return failure();
   int64_t c = cfg.getSplits();
@@ -599,9 +616,13 @@ void mlir::ds::registerQuestFamily() {
   f.ops = {PageSummaryAppendOp::getOperationName().str(), PageSummaryOp::getOperationName().str(),
            PageScoreOp::getOperationName().str(), PageScoreTopKOp::getOperationName().str()};
   // 256 threads, 16-byte vectors of channels (narrower where the head dim needs it).
-  // page_score_topk: 512 threads, 4 pages in flight per lane group, and a row split over a
+  // page_score_topk: 512 threads, 2 pages in flight per lane group, and a row split over a
   // cluster of 8 CTAs where the chip has clusters (a decode step has few rows: B = 1 with 32
-  // heads is 32 of them, too few CTAs to pull the summaries at full bandwidth one per row).
+  // heads is 32 of them, too few CTAs to pull the summaries at full bandwidth one per row);
+  // rows of one head compiled for 4 CTAs per SM (32 registers: more loads in flight), GQA rows
+  // (a loop over the group's heads) without that cap, which would spill. Measured on the H200
+  // (B = 8 N = 32768 budget 2048): these beat 4 pages in flight, 256- and 1024-thread CTAs and
+  // clusters of 4 by 7-30%.
   f.choose = [](Operation *op, TargetAttr target) {
     const bool scores = isa<PageScoreOp, PageScoreTopKOp>(op);
     Value kmin = op->getOperand(scores ? 1 : 0);
@@ -610,8 +631,9 @@ void mlir::ds::registerQuestFamily() {
       w /= 2;
     if (isa<PageScoreTopKOp>(op)) {
       const ChipInfo *chip = lookupChip(target.getChip());
+      const bool oneHead = cast<PageScoreTopKOp>(op).getGroupReduce() == GroupReduce::none;
       return KernelConfigAttr::get(op->getContext(), 1, 16, chip && chip->version >= 90 ? 8 : 1,
-                                   4, w);
+                                   2, w, "", oneHead ? 4 : 0);
     }
     return KernelConfigAttr::get(op->getContext(), 1, 8, 1, 1, w);
   };

@@ -95,15 +95,18 @@ struct AbsorbLabelGather final : OpRewritePattern<ScoreTopKOp> {
 };
 
 struct FuseScoreTopKPass final : public ds::impl::FuseScoreTopKPassBase<FuseScoreTopKPass> {
+  using FuseScoreTopKPassBase::FuseScoreTopKPassBase;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    populateFuseScoreTopKPatterns(patterns);
+    populateFuseScoreTopKPatterns(patterns, pageScore);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }
 };
 } // namespace
 
-void mlir::ds::populateFuseScoreTopKPatterns(RewritePatternSet &patterns) {
-  patterns.add<FuseScoreTopK, FusePageScoreTopK, AbsorbLabelGather>(patterns.getContext());
+void mlir::ds::populateFuseScoreTopKPatterns(RewritePatternSet &patterns, bool pageScore) {
+  patterns.add<FuseScoreTopK, AbsorbLabelGather>(patterns.getContext());
+  if (pageScore)
+    patterns.add<FusePageScoreTopK>(patterns.getContext());
 }

@@ -18,8 +18,9 @@ namespace ds {
 /// ds.dense_decode / ds.sparse_decode -> ds.decode_partial + ds.decode_merge.
 void populateSplitDecodePatterns(RewritePatternSet &patterns);
 
-/// ds.topk(ds.label_score(...)) -> ds.score_topk where the scores have no other use.
-void populateFuseScoreTopKPatterns(RewritePatternSet &patterns);
+/// ds.topk(ds.label_score(...)) -> ds.score_topk where the scores have no other use (and with
+/// `pageScore`, Quest's ds.topk(ds.page_score(...)) -> ds.page_score_topk).
+void populateFuseScoreTopKPatterns(RewritePatternSet &patterns, bool pageScore = false);
 
 /// Registers every ds pass (generated registerDSPasses) and the named pipelines.
 void registerAllDSPasses();

@@ -1,23 +1,6 @@
 // RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1})' | FileCheck %s
 // RUN: ds-opt %s --ds-to-ptx | FileCheck %s --check-prefix=PTX
 // RUN: ds-opt %S/../../examples/quest.mlir --ds-to-ptx | FileCheck %s --check-prefix=EXAMPLE
-// RUN: ds-opt %S/../../examples/quest.mlir --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1})' | FileCheck %s --check-prefix=FUSED
-
-// The example's page_score + topk run as one page_score_topk kernel: a cluster of 8 CTAs of 512
-// threads per (request, head), the row's bounds in the first CTA's shared memory (4 bytes per
-// page-table column), then decode over the kept pages (no topk kernel, no score array).
-// FUSED: ds.launch @ds_kernels::@quest_decode_page_score_topk_0 {block = array<i64: 512, 1, 1>, grid = ["q_d0*256", "1", "1"]
-// FUSED-SAME: params = ["ptr arg 0", "ptr arg 3", "ptr arg 4", "ptr arg 5", "ptr arg 6", "ptr arg 8", "i64 page_table_d1", "i64 kmin_d0"], smem = "4*(page_table_d1)"
-// FUSED-NOT: ds.launch @ds_kernels::@quest_decode_topk
-// FUSED: ds.launch @ds_kernels::@quest_decode_decode_partial
-// FUSED: gpu.func @quest_decode_page_score_topk_0
-// FUSED-SAME: nvvm.cluster_dim = array<i32: 8, 1, 1>
-// FUSED: nvvm.cluster.arrive.relaxed {aligned}
-// FUSED: nvvm.cluster.wait {aligned}
-// FUSED: nvvm.mapa %{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
-// FUSED: llvm.store %{{.*}} : f32, !llvm.ptr<7>
-// FUSED: nvvm.cluster.arrive {aligned}
-// FUSED: nvvm.cluster.wait {aligned}
 
 // The append updates the summaries in place (kmin, kmax are inout, nothing else is written): a
 // thread per (token, kv head, 8 channels), the first token of a page's run folding the rest.
@@ -57,6 +40,20 @@ func.func @score(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %kmin: tensor<?x8x12
   return %u : tensor<?x8x?xf32>
 }
 
+// page_score_topk (ds-fuse-score-topk{page-score=1}): a cluster of 8 CTAs of 512 threads per
+// (request, head), the row's bounds in the first CTA's shared memory (4 bytes per page-table
+// column), compiled for 4 CTAs per SM; no score array.
+// CHECK-LABEL: ds.plan @fused
+// CHECK: ds.launch @ds_kernels::@fused_page_score_topk_0 {block = array<i64: 512, 1, 1>, grid = ["q_d0*256", "1", "1"]
+// CHECK-SAME: params = ["ptr arg 0", "ptr arg 1", "ptr arg 2", "ptr arg 3", "ptr arg 4", "ptr arg 5", "i64 page_table_d1", "i64 kmin_d0"], smem = "4*(page_table_d1)"
+func.func @fused(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %kmin: tensor<?x32x128xbf16> {ds.name = "kmin"},
+                 %kmax: tensor<?x32x128xbf16> {ds.name = "kmax"}, %pt: tensor<?x?xi32> {ds.name = "page_table"},
+                 %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x32x128xi32> {
+  %i = ds.page_score_topk %q, %kmin, %kmax, %pt, %sl {page_size = 16 : i64, k = 128 : i64, keep_last}
+      : (tensor<?x32x128xbf16>, tensor<?x32x128xbf16>, tensor<?x32x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x128xi32>
+  return %i : tensor<?x32x128xi32>
+}
+
 // CHECK-LABEL: gpu.module @ds_kernels
 // CHECK: gpu.func @append_page_summary_append_0
 // CHECK: scf.for
@@ -65,9 +62,20 @@ func.func @score(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %kmin: tensor<?x8x12
 // CHECK: gpu.func @score_page_score_0({{.*}}) workgroup(%{{.*}} : memref<512xf32, #gpu.address_space<workgroup>>
 // CHECK: vector.reduction <add>
 // CHECK: gpu.shuffle  xor
+// CHECK: gpu.func @fused_page_score_topk_0
+// CHECK-SAME: nvvm.cluster_dim = array<i32: 8, 1, 1>
+// CHECK-SAME: nvvm.minctasm = 4
+// CHECK: nvvm.cluster.arrive.relaxed {aligned}
+// CHECK: nvvm.cluster.wait {aligned}
+// CHECK: nvvm.mapa %{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
+// CHECK: llvm.store %{{.*}} : f32, !llvm.ptr<7>
+// CHECK: nvvm.cluster.arrive {aligned}
+// CHECK: nvvm.cluster.wait {aligned}
+// CHECK: nvvm.match.sync any
 // PTX: ld.global.v4.b32
 // PTX: st.global.v4.b32
+// PTX: .reqnctapercluster 8, 1, 1
+// PTX: mapa.shared::cluster.u64
+// PTX: st.shared::cluster.b32
 // EXAMPLE: gpu.binary @ds_kernels
-// EXAMPLE-SAME: .reqnctapercluster 8, 1, 1
-// EXAMPLE-SAME: mapa.shared::cluster.u64
-// EXAMPLE-SAME: st.shared::cluster.b32
+

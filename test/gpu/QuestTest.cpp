@@ -246,7 +246,7 @@ INSTANTIATE_TEST_SUITE_P(Gpu, Quest, ::testing::ValuesIn(questCases()),
 /// clusters of 2 and 4, few and many pages in flight, small and large CTAs. Pages kept against
 /// the reference bound (tie-tolerant), keep_last, -1 padding, dense short rows.
 struct SelectConfig {
-  int64_t warps, splits, stages;
+  int64_t warps, splits, stages, occupancy;
 };
 class QuestSelect : public ::testing::TestWithParam<SelectConfig> {};
 
@@ -274,7 +274,8 @@ TEST_P(QuestSelect, KeepsTheMostCriticalPages) {
       "  %i = ds.page_score_topk %q, %mn, %mx, %pt, %sl {page_size = 16 : i64, k = 32 : i64, "
       "keep_last, group_reduce = #ds.group_reduce<max>, config = #ds.kernel_config<block_tokens = 1, "
       "warps = " + std::to_string(cfg.warps) + ", splits = " + std::to_string(cfg.splits) +
-      ", stages = " + std::to_string(cfg.stages) + ", vector_width = 8>} : (tensor<?x32x128xbf16>, " +
+      ", stages = " + std::to_string(cfg.stages) +
+      ", vector_width = 8, occupancy = " + std::to_string(cfg.occupancy) + ">} : (tensor<?x32x128xbf16>, " +
       ty + ", " + ty + ", tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x32xi32>\n"
       "  return %i : tensor<?x8x32xi32>\n}\n";
   auto pipeline = jit.fromSource(src);
@@ -320,12 +321,14 @@ TEST_P(QuestSelect, KeepsTheMostCriticalPages) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Gpu, QuestSelect,
-                         ::testing::Values(SelectConfig{16, 1, 4}, SelectConfig{4, 2, 1},
-                                           SelectConfig{32, 4, 8}, SelectConfig{8, 8, 2}),
+                         ::testing::Values(SelectConfig{16, 1, 4, 0}, SelectConfig{4, 2, 1, 0},
+                                           SelectConfig{32, 4, 8, 0}, SelectConfig{8, 8, 2, 0},
+                                           SelectConfig{16, 8, 2, 4}),
                          [](const auto &info) {
                            const SelectConfig &c = info.param;
                            return "warps" + std::to_string(c.warps) + "_splits" +
-                                  std::to_string(c.splits) + "_stages" + std::to_string(c.stages);
+                                  std::to_string(c.splits) + "_stages" + std::to_string(c.stages) +
+                                  "_occupancy" + std::to_string(c.occupancy);
                          });
 
 } // namespace

@@ -3,7 +3,7 @@
 // asking for a cluster is refused.
 
 // CHECK-LABEL: func.func @chosen
-// CHECK: ds.page_score_topk {{.*}}config = #ds.kernel_config<block_tokens = 1, warps = 16, splits = 1, stages = 4, vector_width = 8>
+// CHECK: ds.page_score_topk {{.*}}config = #ds.kernel_config<block_tokens = 1, warps = 16, splits = 1, stages = 2, vector_width = 8, occupancy = 4>
 func.func @chosen(%q: tensor<?x32x128xbf16>, %mn: tensor<?x32x128xbf16>, %mx: tensor<?x32x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x32x64xi32> {
   %i = ds.page_score_topk %q, %mn, %mx, %pt, %sl {page_size = 16 : i64, k = 64 : i64}
       : (tensor<?x32x128xbf16>, tensor<?x32x128xbf16>, tensor<?x32x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x64xi32>
