@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -142,56 +140,6 @@ void RadixSelect::forEachKey(Value scores, Value rowBase, Value len,
   });
 }
 
-void RadixSelect::countDigit(Value scores, Value rowBase, Value len, Value prefix, Value mask,
-                             int64_t shift, int64_t bins) {
-  ImplicitLocOpBuilder &b = kb.b();
-  Type i32 = b.getI32Type();
-  // The loop runs to len rounded up to a warp, so the 32 lanes of a warp take the same trips and
-  // can match their digits together: scores of a row often share their top bits, and one atomic
-  // per distinct digit of a warp replaces up to 32 on one shared-memory word.
-  Value lenUp = kb.mul(kb.div(kb.add(len, kb.c(31)), kb.c(32)), kb.c(32));
-  Value laneI32 = arith::IndexCastOp::create(b, i32, kb.lane());
-  forRange(b, kb.threadId(), lenUp, kb.c(threads * kUnroll), [&](Value i0) {
-    SmallVector<Value> ok, score;
-    for (int64_t u = 0; u < kUnroll; ++u) {
-      Value i = kb.add(i0, kb.c(u * threads));
-      Value in = cmp(b, arith::CmpIPredicate::ult, i, len);
-      auto ifLoad = scf::IfOp::create(b, TypeRange{b.getF32Type()}, in, true);
-      {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(&ifLoad.getThenRegion().front());
-        scf::YieldOp::create(b, ValueRange{loadScore(scores, rowBase, i)});
-        b.setInsertionPointToStart(&ifLoad.getElseRegion().front());
-        scf::YieldOp::create(b, ValueRange{kb.cf32(0.0f)});
-      }
-      ok.push_back(in);
-      score.push_back(ifLoad.getResult(0));
-    }
-    for (int64_t u = 0; u < kUnroll; ++u) {
-      Value k = key(score[u]);
-      Value match = arith::AndIOp::create(
-          b, ok[u], cmp(b, arith::CmpIPredicate::eq, arith::AndIOp::create(b, k, mask), prefix));
-      Value digit = arith::AndIOp::create(b, arith::ShRUIOp::create(b, k, kb.ci32(shift)),
-                                          kb.ci32(bins - 1));
-      // Keys that do not count carry the digit `bins`, outside the histogram.
-      digit = arith::SelectOp::create(b, match, digit, kb.ci32(bins));
-      Value peers = NVVM::MatchSyncOp::create(
-          b, i32, kb.ci32(-1), digit,
-          NVVM::MatchSyncKindAttr::get(b.getContext(), NVVM::MatchSyncKind::any));
-      // The lowest lane of its peers counts for all of them.
-      Value below = arith::SubIOp::create(b, arith::ShLIOp::create(b, kb.ci32(1), laneI32),
-                                          kb.ci32(1));
-      Value leader = cmp(b, arith::CmpIPredicate::eq, arith::AndIOp::create(b, peers, below),
-                         kb.ci32(0));
-      ifThen(b, arith::AndIOp::create(b, match, leader), [&] {
-        Value n = LLVM::CtPopOp::create(b, i32, peers);
-        memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi, n, hist,
-                                    ValueRange{kb.toIndex(digit)});
-      });
-    }
-  });
-}
-
 std::pair<Value, Value> RadixSelect::chooseDigit(int64_t bins, Value kRem) {
   ImplicitLocOpBuilder &b = kb.b();
   Type i32 = b.getI32Type();
@@ -262,7 +210,15 @@ void RadixSelect::select(Value scores, Value rowBase, Value len, int64_t selK, V
     const int64_t bins = int64_t(1) << dg.bits;
     forRange(b, tid, kb.c(bins), kb.c(threads), [&](Value i) { store(b, kb.ci32(0), hist, i); });
     gpu::BarrierOp::create(b);
-    countDigit(scores, rowBase, len, prefix, mask, dg.shift, bins);
+    Value pfx = prefix, msk = mask;
+    forEachKey(scores, rowBase, len, [&](Value, Value key) {
+      Value match = cmp(b, arith::CmpIPredicate::eq, arith::AndIOp::create(b, key, msk), pfx);
+      ifThen(b, match, [&] {
+        Value d = arith::AndIOp::create(
+            b, arith::ShRUIOp::create(b, key, kb.ci32(dg.shift)), kb.ci32(bins - 1));
+        atomicAdd(kb, hist, kb.toIndex(d));
+      });
+    });
     auto [d, gr] = chooseDigit(bins, kRem);
     prefix = arith::OrIOp::create(b, prefix, arith::ShLIOp::create(b, d, kb.ci32(dg.shift)));
     mask = arith::OrIOp::create(b, mask, kb.ci32(static_cast<int32_t>((bins - 1) << dg.shift)));

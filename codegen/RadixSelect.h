@@ -7,9 +7,7 @@
 //
 // Scores map to order-preserving u32 keys (`key = sign ? ~bits : bits | 0x80000000`). Three
 // digit passes (bits 31..20, 19..10, 9..0) each zero a shared histogram, count the keys that
-// match the prefix chosen so far (shared atomics; in select() the lanes of a warp that share a
-// digit are matched first, match.any.sync, and add their count with one atomic: a row's scores
-// often share their top bits), and find with a block-wide suffix scan the
+// match the prefix chosen so far (shared atomics), and find with a block-wide suffix scan the
 // digit that holds the sel_k-th largest key and how many keys lie above it. The last digit fixes
 // the threshold key T, `above` = #keys > T and `need` = sel_k - above ties. A final pass writes
 // every position with key > T at [0, above) and the first `need` (in atomic order) with key == T
@@ -67,10 +65,6 @@ private:
   /// slot of the > T counter, a tie at [aboveIdx, aboveIdx + need) while ties are still needed.
   void writeSelected(Value pos, Value key, Value T, Value need, Value aboveIdx, Value out,
                      Value outBase);
-  /// One digit pass of select(): counts the digit at `shift` (`bins` bins) of every key of the
-  /// row whose bits under `mask` equal `prefix`, one shared atomic per distinct digit of a warp.
-  void countDigit(Value scores, Value rowBase, Value len, Value prefix, Value mask, int64_t shift,
-                  int64_t bins);
   Spill spill;
   /// body(i, key) for every position i < len of the row, kUnroll loads issued first.
   void forEachKey(Value scores, Value rowBase, Value len,

@@ -71,7 +71,6 @@ func.func @fused(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %kmin: tensor<?x32x1
 // CHECK: llvm.store %{{.*}} : f32, !llvm.ptr<7>
 // CHECK: nvvm.cluster.arrive {aligned}
 // CHECK: nvvm.cluster.wait {aligned}
-// CHECK: nvvm.match.sync any
 // PTX: ld.global.v4.b32
 // PTX: st.global.v4.b32
 // PTX: .reqnctapercluster 8, 1, 1
