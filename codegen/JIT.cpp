@@ -1,4 +1,5 @@
 #include "codegen/JIT.h"
+#include "codegen/JITCache.h"
 #include "codegen/Compiler.h"
 
 #include <cmath>
@@ -311,7 +312,12 @@ JIT::Result JIT::cached(const std::string &key, const std::string &source) {
   if (existing.valid())
     return existing.get();
   Result result = Status::error("internal error: no result");
-  Expected<Bundle> bundle = compileSource(source, target);
+  bool hit = false;
+  Expected<Bundle> bundle = compileSourceCached(source, target, DiskCache(diskFolder), &hit);
+  if (hit) {
+    std::lock_guard<std::mutex> lock(mutex);
+    ++diskHitCount;
+  }
   if (!bundle) {
     result = bundle.status();
   } else {
@@ -323,6 +329,17 @@ JIT::Result JIT::cached(const std::string &key, const std::string &source) {
   }
   promise.set_value(result);
   return result;
+}
+
+JIT::JIT(const rt::Context &context)
+    : JIT(context, DiskCache::fromEnvironment().directory()) {}
+JIT::JIT(const rt::Context &context, std::string cacheFolder)
+    : context(context), target(Target::of(context.properties())),
+      diskFolder(std::move(cacheFolder)) {}
+
+int64_t JIT::diskHits() const {
+  std::lock_guard<std::mutex> lock(mutex);
+  return diskHitCount;
 }
 
 int64_t JIT::compilations() const {

@@ -137,9 +137,11 @@ rt::Expected<rt::Bundle> compileSource(const std::string &source, const Target &
 
 class JIT {
 public:
-  /// Compiles for the context's device (Target::of its properties).
-  explicit JIT(const rt::Context &context)
-      : context(context), target(Target::of(context.properties())) {}
+  /// Compiles for the context's device (Target::of its properties), through the disk cache of
+  /// the environment (JITCache.h: $DS_JIT_CACHE_DIR, else the user's cache folder).
+  explicit JIT(const rt::Context &context);
+  /// The same with the disk cache in `cacheFolder` ("": no disk cache).
+  JIT(const rt::Context &context, std::string cacheFolder);
 
   rt::Expected<std::shared_ptr<const rt::Pipeline>> doubleSparsity(const DoubleSparsitySpec &spec);
   rt::Expected<std::shared_ptr<const rt::Pipeline>> denseDecode(const DenseDecodeSpec &spec);
@@ -153,8 +155,10 @@ public:
   /// The target every compile of this JIT uses.
   const Target &compileTarget() const { return target; }
 
-  /// How many compilations ran (cache misses).
+  /// How many compilations ran (misses of the in-memory cache, disk hits included).
   int64_t compilations() const;
+  /// How many of them the disk cache answered.
+  int64_t diskHits() const;
 
 private:
   using Result = rt::Expected<std::shared_ptr<const rt::Pipeline>>;
@@ -163,9 +167,10 @@ private:
 
   rt::Context context;
   Target target;
+  std::string diskFolder;
   mutable std::mutex mutex;
   std::map<std::string, std::shared_future<Result>> cache;
-  int64_t compileCount = 0;
+  int64_t compileCount = 0, diskHitCount = 0;
 };
 
 } // namespace ds::jit

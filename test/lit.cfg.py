@@ -16,5 +16,5 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 tool_dirs = [config.ds_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(
-    ["ds-opt", "ds-compile", "ds-run", "ds-bench", "ds-example"], tool_dirs)
+    ["ds-opt", "ds-compile", "ds-run", "ds-bench", "ds-example", "ds-jit-bench"], tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
