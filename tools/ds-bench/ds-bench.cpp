@@ -14,6 +14,7 @@
 //                                  prefill of B x N tokens (1 x 4096, 1 x 16384, 4 x 4096)
 //   ds-bench --op=ds --B=8 --N=4096 --k=1024 [--hq --hkv --d --r --P --dtype=f16 --shared]
 //   ds-bench --op=la-prefill --B=1 --N=4096 [--hq=64 --d=128 --dtype=f16 --initial]: N per request
+//   ds-bench --op=topk --B=8 --hq=32 --N=65536 --k=1024: ds.topk alone over B x Hq f32 rows
 //   --scatter: each request's pages are a random permutation of the pool (default: consecutive)
 // Every option is checked before a GPU is opened; --help lists them.
 #include "codegen/JIT.h"
@@ -40,7 +41,7 @@ using namespace ds;
 namespace {
 
 struct Shape {
-  std::string op = "ds"; // ds | dense | la-decode | la-prefill
+  std::string op = "ds"; // ds | dense | quest | la-decode | la-prefill | topk
   int64_t B = 8, N = 4096, k = 1024, hq = 32, hkv = 32, d = 128, r = 16, P = 1;
   bool bf16 = true, shared = false, scatter = false;
   bool initial = false; ///< la-prefill: has_initial_state = 1 (the states are read too)
@@ -55,7 +56,7 @@ struct Shape {
     }
     std::snprintf(s, sizeof(s), "%s B=%lld N=%lld%s Hq=%lld Hkv=%lld d=%lld%s P=%lld %s%s",
                   op.c_str(), (long long)B, (long long)N,
-                  op == "ds" ? (" k=" + std::to_string(k)).c_str()
+                  op == "ds" || op == "topk" ? (" k=" + std::to_string(k)).c_str()
                   : op == "quest" ? (" budget=" + std::to_string(k)).c_str()
                                   : "",
                   (long long)hq,
@@ -205,10 +206,43 @@ Row runLinearAttnPrefill(const rt::Context &ctx, jit::JIT &jit, Timer &timer, co
   return row;
 }
 
+/// ds.topk alone: B x Hq rows of N random f32 scores (every row full length), k of each; bytes:
+/// the scores read once and the indices written.
+Row runTopK(jit::JIT &jit, const rt::Context &ctx, Timer &timer, const Shape &s, int warmup,
+            int iters) {
+  Row row{s, {}, 0, 0};
+  const std::string h = std::to_string(s.hq), k = std::to_string(s.k);
+  const std::string in = "tensor<?x" + h + "x?xf32>", out = "tensor<?x" + h + "x" + k + "xi32>";
+  const std::string ir =
+      "func.func @topk(%s: " + in + " {ds.name = \"scores\"}, %l: tensor<?xi32> {ds.name = "
+      "\"lens\"}) -> " + out + " {\n  %i = ds.topk %s, %l {k = " + k + " : i64} : (" + in +
+      ", tensor<?xi32>) -> " + out + "\n  return %i : " + out + "\n}\n";
+  auto pipeline = check(jit.fromSource(ir), "compile");
+  const size_t n = static_cast<size_t>(s.B) * s.hq * s.N;
+  rt::DeviceBuffer scores = check(ctx.alloc(n * 4), "alloc scores");
+  rt::DeviceBuffer lens = check(ctx.alloc(s.B * 4), "alloc lens");
+  rt::DeviceBuffer idx = check(ctx.alloc(static_cast<size_t>(s.B) * s.hq * s.k * 4), "alloc indices");
+  ref::Rng rng(42);
+  std::vector<float> host(n);
+  for (float &x : host)
+    x = static_cast<float>(rng.uniform(-4, 4));
+  check(scores.upload(host.data(), n * 4), "upload");
+  std::vector<int32_t> l(s.B, static_cast<int32_t>(s.N));
+  check(lens.upload(l.data(), s.B * 4), "upload");
+  std::vector<rt::TensorArg> args = {rt::TensorArg(scores.ptr(), {s.B, s.hq, s.N}),
+                                     rt::TensorArg(lens.ptr(), {s.B}),
+                                     rt::TensorArg(idx.ptr(), {s.B, s.hq, s.k})};
+  row.bytes = 4.0 * n + 4.0 * s.B * s.hq * s.k;
+  timeStages(*pipeline, args, timer, warmup, iters, row);
+  return row;
+}
+
 Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int warmup,
         int iters) {
   if (s.op == "la-prefill")
     return runLinearAttnPrefill(ctx, jit, timer, s, warmup, iters);
+  if (s.op == "topk")
+    return runTopK(jit, ctx, timer, s, warmup, iters);
   Row row{s, {}, 0, 0};
   ref::Half ht = s.bf16 ? ref::Half::BF16 : ref::Half::F16;
   ref::Rng rng(42);
@@ -397,7 +431,7 @@ cl::OptionCategory category("ds-bench options");
 cl::opt<std::string> suiteName("suite", cl::desc("A suite of shapes: ds | ds-gqa | dense | la | quest | all "
                                                  "(else one shape from the flags below)"),
                                cl::value_desc("name"), cl::cat(category));
-cl::opt<std::string> opName("op", cl::desc("ds | dense | quest | la-decode | la-prefill"), cl::init("ds"),
+cl::opt<std::string> opName("op", cl::desc("ds | dense | quest | la-decode | la-prefill | topk"), cl::init("ds"),
                             cl::cat(category));
 cl::opt<int64_t> optB("B", cl::desc("Batch (requests)"), cl::init(8), cl::cat(category));
 cl::opt<int64_t> optN("N", cl::desc("Tokens per request"), cl::init(4096), cl::cat(category));
@@ -441,8 +475,9 @@ int main(int argc, char **argv) {
                               "flushed, median)\n");
   // Every value is checked, even where --suite makes it unused.
   const std::string op = opName;
-  if (op != "ds" && op != "dense" && op != "quest" && op != "la-decode" && op != "la-prefill")
-    die("--op must be ds, dense, quest, la-decode or la-prefill, got '" + op + "'");
+  if (op != "ds" && op != "dense" && op != "quest" && op != "la-decode" && op != "la-prefill" &&
+      op != "topk")
+    die("--op must be ds, dense, quest, la-decode, la-prefill or topk, got '" + op + "'");
   if (dtypeName != "bf16" && dtypeName != "f16")
     die("--dtype must be bf16 or f16, got '" + dtypeName + "'");
   for (const cl::opt<int64_t> *flag : {&optB, &optN, &optK, &optHq, &optHkv, &optD, &optR, &optP,
