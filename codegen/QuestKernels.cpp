@@ -14,9 +14,10 @@
 //   all loads issued first: u = sum_j max(q_j kmin_j, q_j kmax_j) (lanes summed by shuffles),
 //   summed or maxed over the group; -inf past cdiv(n_b, P) and for page numbers outside
 //   [0, num_pages).
-// - page_score_topk (page_score fused with Quest's top-k, made by ds-fuse-score-topk): a row's
-//   bounds go straight into shared memory, split over a thread-block cluster, and the cluster's
-//   first CTA runs the radix select over them (lowerScoreTopK below).
+// - page_score_topk (page_score fused with Quest's top-k, made by ds-fuse-score-topk when its
+//   page-score option is on): a row's bounds go straight into shared memory, split over a
+//   thread-block cluster, and the cluster's first CTA runs the radix select over them
+//   (lowerScoreTopK below).
 // Each kernel's block is `warps * 32` threads and its loads `vector_width` channels wide.
 #include "codegen/Lowering.h"
 #include "codegen/RadixSelect.h"

@@ -226,7 +226,8 @@ def DS_PageScoreTopKOp : DS_TensorOp<"page_score_topk"> {
     `k` and `keep_last`). The row length is `n_b = cdiv(clamp(seq_lens[b], 0, max_pages * P), P)`
     pages; a row with `n_b <= k` lists `0 .. n_b - 1` and pads with `-1`; with `keep_last` page
     `n_b - 1` (the partial last page) is always selected. Any order inside a row; ties are broken
-    arbitrarily. Produced by `ds-fuse-score-topk`.
+    arbitrarily. Produced by `ds-fuse-score-topk{page-score=1}` (opt-in: on the H200 the two
+    kernels are still faster), or written directly.
 
     Its kernel keeps a row's scores in shared memory: `splits` CTAs (a thread-block cluster on
     sm_90 and later) each bound a slice of the row's pages and write the bounds into the shared
