@@ -53,7 +53,7 @@ def FuseScoreTopKPass : Pass<"ds-fuse-score-topk", "func::FuncOp"> {
     Quest's `ds.topk(ds.page_score(...), seq_lens)` with `divisor = page_size` becomes one
     `ds.page_score_topk` the same way (the scores have no other use, `lens` is page_score's
     `seq_lens`): a row is `cdiv(n_b, P)` pages for both. This one is opt-in (`page-score=1`):
-    on the H200 the fused kernel is still 3-10% slower than page_score + topk (its scoring keeps
+    on the H200 the fused kernel is still 2-7% slower than page_score + topk (its scoring keeps
     fewer summary loads in flight), so the default pipeline keeps the two kernels.
   }];
   let options = [
