@@ -235,6 +235,33 @@ Value loadIf(KernelBuilder &kb, Value cond, Value memref, Value off, int64_t w) 
   return op.getResult(0);
 }
 
+/// The `qRows` query heads from `firstHead` of request `bIdx`, as f32 in shared memory (every
+/// thread of the block stores some, then a barrier).
+Value stageQueryRows(KernelBuilder &kb, Value qA, Value bIdx, Value firstHead, int64_t hq,
+                     int64_t d, int64_t qRows, int64_t threads) {
+  ImplicitLocOpBuilder &b = kb.b();
+  Value qs = kb.addShared(b.getF32Type(), qRows * d);
+  {
+    Value qBase = kb.mul(kb.add(kb.mul(bIdx, kb.c(hq)), firstHead), kb.c(d));
+    auto fill = scf::ForOp::create(b, kb.threadId(), kb.c(qRows * d), kb.c(threads));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(fill.getBody());
+    Value e = fill.getInductionVar();
+    memref::StoreOp::create(b, kb.loadF32(qA, kb.add(qBase, e)), qs, ValueRange{e});
+  }
+  gpu::BarrierOp::create(b);
+  return qs;
+}
+
+/// Pages of request `bIdx`: cdiv(clamp(seq_lens[b], 0, max_pages * P), P).
+Value requestPages(KernelBuilder &kb, Value slA, Value bIdx, Value maxP, int64_t P) {
+  ImplicitLocOpBuilder &b = kb.b();
+  Value nRaw = arith::MaxSIOp::create(b, memref::LoadOp::create(b, slA, ValueRange{bIdx}),
+                                      kb.ci32(0));
+  Value n = kb.minIdx(kb.toIndex(nRaw), kb.mul(maxP, kb.c(P)));
+  return kb.div(kb.add(n, kb.c(P - 1)), kb.c(P));
+}
+
 LogicalResult lowerScore(PageScoreOp op, PlanContext &ctx) {
   const Geometry g = geometry(op);
   Value q = op.getQ(), kmin = op.getKmin(), pt = op.getPageTable();
@@ -272,21 +299,8 @@ LogicalResult lowerScore(PageScoreOp op, PlanContext &ctx) {
   Value sub = kb.rem(tid, kb.c(L)), slot = kb.div(tid, kb.c(L));
 
   // The row's query heads, as f32, in shared memory (every lane group reads all of them).
-  Value qs = kb.addShared(b.getF32Type(), qRows * d);
-  {
-    Value qBase = kb.mul(kb.add(kb.mul(bIdx, kb.c(hq)), firstHead), kb.c(d));
-    auto fill = scf::ForOp::create(b, tid, kb.c(qRows * d), kb.c(g.threads));
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(fill.getBody());
-    Value e = fill.getInductionVar();
-    memref::StoreOp::create(b, kb.loadF32(qA, kb.add(qBase, e)), qs, ValueRange{e});
-  }
-  gpu::BarrierOp::create(b);
-
-  Value nRaw = arith::MaxSIOp::create(b, memref::LoadOp::create(b, slA, ValueRange{bIdx}),
-                                      kb.ci32(0));
-  Value n = kb.minIdx(kb.toIndex(nRaw), kb.mul(maxP, kb.c(P)));
-  Value pages = kb.div(kb.add(n, kb.c(P - 1)), kb.c(P));
+  Value qs = stageQueryRows(kb, qA, bIdx, firstHead, hq, d, qRows, g.threads);
+  Value pages = requestPages(kb, slA, bIdx, maxP, P);
   Value col = kb.add(kb.mul(hk, kb.c(d)), kb.mul(sub, kb.c(g.w)));
   SmallVector<Value> pageI, inTable, valid, lo, hi;
   for (int64_t u = 0; u < kPagesPerGroup; ++u) {
@@ -385,7 +399,6 @@ LogicalResult lowerScoreTopK(PageScoreTopKOp op, PlanContext &ctx) {
         oA = kb.arg(5);
   Value maxP = kb.toIndex(kb.arg(6)), numPages = kb.toIndex(kb.arg(7));
   RadixSelect radix(kb, threads);
-  Value qs = kb.addShared(b.getF32Type(), qRows * d);
   auto aligned = b.getUnitAttr();
   if (C > 1)
     NVVM::ClusterArriveRelaxedOp::create(b, aligned);
@@ -396,21 +409,10 @@ LogicalResult lowerScoreTopK(PageScoreTopKOp op, PlanContext &ctx) {
   Value hk = reduce == GroupReduce::none ? kb.div(row, kb.c(group)) : row;
   Value firstHead = reduce == GroupReduce::none ? row : kb.mul(row, kb.c(group));
   Value sub = kb.rem(tid, kb.c(L)), slot = kb.div(tid, kb.c(L));
-  {
-    Value qBase = kb.mul(kb.add(kb.mul(bIdx, kb.c(hq)), firstHead), kb.c(d));
-    auto fill = scf::ForOp::create(b, tid, kb.c(qRows * d), kb.c(threads));
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(fill.getBody());
-    Value e = fill.getInductionVar();
-    memref::StoreOp::create(b, kb.loadF32(qA, kb.add(qBase, e)), qs, ValueRange{e});
-  }
-  gpu::BarrierOp::create(b);
+  Value qs = stageQueryRows(kb, qA, bIdx, firstHead, hq, d, qRows, threads);
 
-  // n_b pages: cdiv(clamp(seq_lens[b], 0, max_pages * P), P); this CTA's slice [lo, hi).
-  Value nRaw = arith::MaxSIOp::create(b, memref::LoadOp::create(b, slA, ValueRange{bIdx}),
-                                      kb.ci32(0));
-  Value n = kb.minIdx(kb.toIndex(nRaw), kb.mul(maxP, kb.c(P)));
-  Value nb = kb.div(kb.add(n, kb.c(P - 1)), kb.c(P));
+  // The request's n_b pages and this CTA's slice [lo, hi) of them.
+  Value nb = requestPages(kb, slA, bIdx, maxP, P);
   Value scoreRow = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, nb, kb.c(k));
   Value per = kb.div(kb.add(nb, kb.c(C - 1)), kb.c(C));
   Value lo = kb.minIdx(kb.mul(rank, per), nb);

@@ -294,19 +294,9 @@ LogicalResult PageScoreTopKOp::verify() {
 
 LogicalResult PageScoreOp::verify() {
   ShapeCheck c(*this);
-  Value q = getQ(), kmin = getKmin(), out = getScores();
-  c.rank(q, "q", 3).rank(kmin, "kmin", 3).rank(getKmax(), "kmax", 3).rank(out, "result", 3);
-  for (unsigned i = 0; i < 3; ++i)
-    c.same(kmin, "kmin", i, getKmax(), "kmax", i);
-  c.staticDim(q, "q", 2, "head dim").same(q, "q", 2, kmin, "kmin", 2);
-  checkGroups(c, q, "q", 1, kmin, "kmin", 1);
-  checkPaging(c, getPageTable(), getSeqLens(), q, "q");
-  c.same(q, "q", 0, out, "result", 0).same(getPageTable(), "page_table", 1, out, "result", 2);
-  c.sameElementType(q, "q", kmin, "kmin").sameElementType(q, "q", getKmax(), "kmax");
-  if (succeeded(c.result()))
-    c.is(out, "result", 1,
-         selectionRows(getGroupReduce(), ShapeCheck::dim(q, 1), ShapeCheck::dim(kmin, 1)),
-         getGroupReduce() == GroupReduce::none ? "query heads" : "kv heads (group_reduce)");
+  checkPageScoring(c, getQ(), getKmin(), getKmax(), getPageTable(), getSeqLens(), getScores(),
+                   getGroupReduce());
+  c.same(getPageTable(), "page_table", 1, getScores(), "result", 2);
   return c.result();
 }
 

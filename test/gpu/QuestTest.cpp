@@ -52,6 +52,34 @@ void expectSameSummaries(const std::vector<uint16_t> &got, const std::vector<uin
   EXPECT_EQ(bad, 0) << what << ": " << bad << " of " << got.size() << " summary values differ";
 }
 
+/// One selection row of K entries over a request of `pages` pages: min(K, pages) distinct pages
+/// in range, then -1; the last page kept; every other kept page bounded at least as high as the
+/// best page left out (within f32 rounding). Returns the kept pages.
+std::set<int32_t> checkKeptPages(const int32_t *s, const double *score, int64_t pages, int64_t K,
+                                 const std::string &where) {
+  const int64_t keep = std::min(K, pages);
+  std::set<int32_t> kept;
+  for (int64_t i = 0; i < keep; ++i) {
+    EXPECT_TRUE(s[i] >= 0 && s[i] < pages) << where << " entry " << i << " = " << s[i];
+    kept.insert(s[i]);
+  }
+  EXPECT_EQ(static_cast<int64_t>(kept.size()), keep) << where << ": duplicate pages";
+  for (int64_t i = keep; i < K; ++i)
+    EXPECT_EQ(s[i], -1) << where << " entry " << i;
+  if (pages > 0) {
+    EXPECT_TRUE(kept.count(static_cast<int32_t>(pages - 1))) << where << ": last page dropped";
+  }
+  double bestOut = -INFINITY, worstIn = INFINITY;
+  for (int64_t i = 0; i + 1 < pages; ++i) {
+    if (kept.count(static_cast<int32_t>(i)))
+      worstIn = std::min(worstIn, score[i]);
+    else
+      bestOut = std::max(bestOut, score[i]);
+  }
+  EXPECT_GE(worstIn, bestOut - 1e-3 * (1 + std::fabs(bestOut))) << where;
+  return kept;
+}
+
 class Quest : public ::testing::TestWithParam<QuestCase> {};
 
 TEST_P(Quest, SummariesAndDecodeMatchReference) {
@@ -170,31 +198,12 @@ TEST_P(Quest, SummariesAndDecodeMatchReference) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(c.d));
   for (int64_t b = 0; b < B; ++b) {
     const int64_t n = paging.length(b, c.pageSize), pages = (n + c.pageSize - 1) / c.pageSize;
-    const int64_t keep = std::min(K, pages);
     for (int64_t row = 0; row < rows; ++row) {
-      const int32_t *s = &sel[(b * rows + row) * K];
-      const double *score = &u[(b * rows + row) * paging.maxPages];
-      std::set<int32_t> kept;
-      for (int64_t i = 0; i < keep; ++i) {
-        ASSERT_TRUE(s[i] >= 0 && s[i] < pages) << name(c) << " b=" << b << " row=" << row
-                                               << " entry " << i << " = " << s[i];
-        kept.insert(s[i]);
-      }
-      ASSERT_EQ(static_cast<int64_t>(kept.size()), keep) << "duplicate pages, b=" << b;
-      for (int64_t i = keep; i < K; ++i)
-        ASSERT_EQ(s[i], -1) << "b=" << b << " row=" << row << " entry " << i;
-      if (pages > 0) {
-        EXPECT_TRUE(kept.count(static_cast<int32_t>(pages - 1))) << "last page dropped, b=" << b;
-      }
-      // Every kept page (the last one aside) scores at least the best page left out.
-      double bestOut = -INFINITY, worstIn = INFINITY;
-      for (int64_t i = 0; i + 1 < pages; ++i) {
-        if (kept.count(static_cast<int32_t>(i)))
-          worstIn = std::min(worstIn, score[i]);
-        else
-          bestOut = std::max(bestOut, score[i]);
-      }
-      EXPECT_GE(worstIn, bestOut - 1e-3 * (1 + std::fabs(bestOut))) << "b=" << b << " row=" << row;
+      const std::set<int32_t> kept =
+          checkKeptPages(&sel[(b * rows + row) * K], &u[(b * rows + row) * paging.maxPages], pages,
+                         K, name(c) + " b=" + std::to_string(b) + " row=" + std::to_string(row));
+      if (::testing::Test::HasFailure())
+        return;
       // Attention of the row's query heads over every token of its kept pages.
       std::vector<int64_t> tokens;
       for (int32_t pg : kept)
@@ -295,27 +304,12 @@ TEST_P(QuestSelect, KeepsTheMostCriticalPages) {
   std::vector<int32_t> sel = test::download<int32_t>(dsel, B * hkv * K);
   std::vector<double> u = ref::pageScore(q, hq, sum, paging, P, ref::GroupReduce::Max, ht);
   for (int64_t b = 0; b < B; ++b) {
-    const int64_t pages = (paging.length(b, P) + P - 1) / P, keep = std::min(K, pages);
+    const int64_t pages = (paging.length(b, P) + P - 1) / P;
     for (int64_t row = 0; row < hkv; ++row) {
-      const int32_t *s = &sel[(b * hkv + row) * K];
-      const double *score = &u[(b * hkv + row) * paging.maxPages];
-      std::set<int32_t> kept;
-      for (int64_t i = 0; i < keep; ++i) {
-        ASSERT_TRUE(s[i] >= 0 && s[i] < pages) << "b=" << b << " row=" << row << " entry " << i;
-        kept.insert(s[i]);
-      }
-      ASSERT_EQ(static_cast<int64_t>(kept.size()), keep) << "duplicate pages, b=" << b;
-      for (int64_t i = keep; i < K; ++i)
-        ASSERT_EQ(s[i], -1) << "b=" << b << " row=" << row << " entry " << i;
-      EXPECT_TRUE(kept.count(static_cast<int32_t>(pages - 1))) << "last page dropped, b=" << b;
-      double bestOut = -INFINITY, worstIn = INFINITY;
-      for (int64_t i = 0; i + 1 < pages; ++i) {
-        if (kept.count(static_cast<int32_t>(i)))
-          worstIn = std::min(worstIn, score[i]);
-        else
-          bestOut = std::max(bestOut, score[i]);
-      }
-      EXPECT_GE(worstIn, bestOut - 1e-3 * (1 + std::fabs(bestOut))) << "b=" << b << " row=" << row;
+      checkKeptPages(&sel[(b * hkv + row) * K], &u[(b * hkv + row) * paging.maxPages], pages, K,
+                     "b=" + std::to_string(b) + " row=" + std::to_string(row));
+      if (::testing::Test::HasFailure())
+        return;
     }
   }
 }
