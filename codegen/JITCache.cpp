@@ -55,16 +55,22 @@ DiskCache DiskCache::fromEnvironment() {
   return DiskCache(std::string(path));
 }
 
-std::string DiskCache::entryPath(const std::string &key) const {
+/// The entry file named by a key's hash.
+static std::string entryFile(const std::string &folder, const std::string &keyHash) {
   llvm::SmallString<256> path(folder);
-  llvm::sys::path::append(path, hex128(fullKey(key)) + ".dsb");
+  llvm::sys::path::append(path, keyHash + ".dsb");
   return std::string(path);
+}
+
+std::string DiskCache::entryPath(const std::string &key) const {
+  return entryFile(folder, hex128(fullKey(key)));
 }
 
 std::optional<Bundle> DiskCache::load(const std::string &key) const {
   if (!enabled())
     return std::nullopt;
-  std::ifstream in(entryPath(key), std::ios::binary);
+  const std::string keyHash = hex128(fullKey(key));
+  std::ifstream in(entryFile(folder, keyHash), std::ios::binary);
   if (!in)
     return std::nullopt;
   std::stringstream all;
@@ -72,9 +78,9 @@ std::optional<Bundle> DiskCache::load(const std::string &key) const {
   const std::string text = all.str();
   // Header: magic, key hash, payload bytes, payload checksum; one line each.
   std::istringstream header(text);
-  std::string magic, keyHash, bytesLine, sumLine;
-  if (!std::getline(header, magic) || magic != kMagic || !std::getline(header, keyHash) ||
-      keyHash != "key " + hex128(fullKey(key)) || !std::getline(header, bytesLine) ||
+  std::string magic, keyLine, bytesLine, sumLine;
+  if (!std::getline(header, magic) || magic != kMagic || !std::getline(header, keyLine) ||
+      keyLine != "key " + keyHash || !std::getline(header, bytesLine) ||
       !std::getline(header, sumLine))
     return std::nullopt;
   const std::streamoff start = header.tellg();
@@ -100,14 +106,15 @@ Status DiskCache::store(const std::string &key, const Bundle &bundle) const {
     return Status::error("jit cache: cannot create '" + folder + "': " + ec.message(),
                          ErrorCode::IO);
   const std::string payload = bundle.serialize();
-  const std::string path = entryPath(key);
+  const std::string keyHash = hex128(fullKey(key));
+  const std::string path = entryFile(folder, keyHash);
   // A name no other thread or process uses: pid, a per-process counter, the address space.
   static std::atomic<uint64_t> counter{0};
   const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
                           std::to_string(counter.fetch_add(1));
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << kMagic << "\nkey " << hex128(fullKey(key)) << "\nbytes " << payload.size()
+    out << kMagic << "\nkey " << keyHash << "\nbytes " << payload.size()
         << "\nxxh3 " << hex128(payload) << "\n"
         << payload;
     out.flush();

@@ -1,6 +1,7 @@
 #include "codegen/KernelBuilder.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -56,6 +57,10 @@ void KernelBuilder::begin(int64_t blockX, llvm::StringRef gridX, llvm::StringRef
 
 void KernelBuilder::setMinBlocksPerSM(int64_t blocks) {
   func->setAttr("nvvm.minctasm", builder.getI32IntegerAttr(static_cast<int32_t>(blocks)));
+}
+void KernelBuilder::setClusterSize(int64_t ctas) {
+  func->setAttr(NVVM::NVVMDialect::getClusterDimAttrName(),
+                builder.getDenseI32ArrayAttr({static_cast<int32_t>(ctas), 1, 1}));
 }
 
 LaunchStep KernelBuilder::finish() {

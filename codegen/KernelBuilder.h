@@ -56,6 +56,9 @@ public:
   /// Asks the backend to fit `blocks` CTAs per SM (nvvm.minctasm: caps registers per thread),
   /// for memory-bound kernels whose loads in flight scale with resident warps. After begin().
   void setMinBlocksPerSM(int64_t blocks);
+  /// Compiles the kernel for thread-block clusters of `ctas` CTAs along x (nvvm.cluster_dim,
+  /// .reqnctapercluster: a plain launch forms them; the grid's x must be a multiple). sm_90+.
+  void setClusterSize(int64_t ctas);
 
   /// Terminates the body and returns the kernel with its launch step.
   LaunchStep finish();

@@ -262,30 +262,58 @@ Value requestPages(KernelBuilder &kb, Value slA, Value bIdx, Value maxP, int64_t
   return kb.div(kb.add(n, kb.c(P - 1)), kb.c(P));
 }
 
+/// What page_score and page_score_topk share: the score rows (query heads, or kv heads with a
+/// group_reduce) and the query heads each row bounds with.
+struct ScoreRows {
+  int64_t hq, hkv, d, group, rows, qRows;
+  GroupReduce reduce;
+  template <typename Op> static ScoreRows of(Op op) {
+    ScoreRows r;
+    r.hq = dimOf(op.getQ(), 1), r.hkv = dimOf(op.getKmin(), 1), r.d = dimOf(op.getQ(), 2);
+    r.group = r.hq / r.hkv;
+    r.reduce = op.getGroupReduce();
+    r.rows = r.reduce == GroupReduce::none ? r.hq : r.hkv;
+    r.qRows = r.reduce == GroupReduce::none ? 1 : r.group;
+    return r;
+  }
+  /// The kv head whose summaries score row `row` reads, and its first query head.
+  std::pair<Value, Value> heads(KernelBuilder &kb, Value row) const {
+    if (reduce == GroupReduce::none)
+      return {kb.div(row, kb.c(group)), row};
+    return {row, kb.mul(row, kb.c(group))};
+  }
+};
+
+/// The parameters both scoring kernels take: q, kmin, kmax, page_table, seq_lens, `out`; then
+/// max_pages and the pages of the summary pool.
+template <typename Op>
+void addScoreParams(KernelBuilder &kb, PlanContext &ctx, Op op, const BufferRef &out) {
+  kb.addBuffer(ctx.buffer(op.getQ()));
+  kb.addBuffer(ctx.buffer(op.getKmin()));
+  kb.addBuffer(ctx.buffer(op.getKmax()));
+  kb.addBuffer(ctx.buffer(op.getPageTable()));
+  kb.addBuffer(ctx.buffer(op.getSeqLens()));
+  kb.addBuffer(out);
+  kb.addI64(dimExpr(ctx, op.getPageTable(), 1));
+  kb.addI64(dimExpr(ctx, op.getKmin(), 0));
+}
+
 LogicalResult lowerScore(PageScoreOp op, PlanContext &ctx) {
   const Geometry g = geometry(op);
-  Value q = op.getQ(), kmin = op.getKmin(), pt = op.getPageTable();
-  const int64_t hq = dimOf(q, 1), hkv = dimOf(kmin, 1), d = dimOf(q, 2);
-  const int64_t P = op.getPageSize(), group = hq / hkv;
-  const GroupReduce reduce = op.getGroupReduce();
-  const int64_t rows = reduce == GroupReduce::none ? hq : hkv;
-  const int64_t qRows = reduce == GroupReduce::none ? 1 : group;
+  const ScoreRows sr = ScoreRows::of(op);
+  const int64_t hkv = sr.hkv, d = sr.d, rows = sr.rows, qRows = sr.qRows;
+  const int64_t P = op.getPageSize();
+  const GroupReduce reduce = sr.reduce;
   // L lanes share a page (each `w` channels of its summary rows, so a half-warp reads a whole
   // 256-byte row of bf16 at d = 128, coalesced); each lane group bounds kPagesPerGroup pages
   // with all their loads issued first.
   const int64_t L = d / g.w, perStep = g.threads / L, perBlock = perStep * kPagesPerGroup;
-  const std::string batch = dimExpr(ctx, q, 0), maxPages = dimExpr(ctx, pt, 1);
+  const std::string batch = dimExpr(ctx, op.getQ(), 0);
+  const std::string maxPages = dimExpr(ctx, op.getPageTable(), 1);
   BufferRef out = ctx.place(op.getScores(), {batch, std::to_string(rows), maxPages});
 
   KernelBuilder kb(ctx.kernels, ctx.kernelName("page_score"), op->getLoc());
-  kb.addBuffer(ctx.buffer(q));
-  kb.addBuffer(ctx.buffer(kmin));
-  kb.addBuffer(ctx.buffer(op.getKmax()));
-  kb.addBuffer(ctx.buffer(pt));
-  kb.addBuffer(ctx.buffer(op.getSeqLens()));
-  kb.addBuffer(out);
-  kb.addI64(maxPages);
-  kb.addI64(dimExpr(ctx, kmin, 0)); // pages of the summary pool
+  addScoreParams(kb, ctx, op, out);
   kb.begin(g.threads, (PlanExpr::symbol(batch) * rows).text(),
            cdiv(PlanExpr::symbol(maxPages), perBlock).text());
   ImplicitLocOpBuilder &b = kb.b();
@@ -294,12 +322,11 @@ LogicalResult lowerScore(PageScoreOp op, PlanContext &ctx) {
   Value maxP = kb.toIndex(kb.arg(6)), numPages = kb.toIndex(kb.arg(7));
   Value bid = kb.blockId(gpu::Dimension::x), tid = kb.threadId();
   Value bIdx = kb.div(bid, kb.c(rows)), row = kb.rem(bid, kb.c(rows));
-  Value hk = reduce == GroupReduce::none ? kb.div(row, kb.c(group)) : row;
-  Value firstHead = reduce == GroupReduce::none ? row : kb.mul(row, kb.c(group));
+  auto [hk, firstHead] = sr.heads(kb, row);
   Value sub = kb.rem(tid, kb.c(L)), slot = kb.div(tid, kb.c(L));
 
   // The row's query heads, as f32, in shared memory (every lane group reads all of them).
-  Value qs = stageQueryRows(kb, qA, bIdx, firstHead, hq, d, qRows, g.threads);
+  Value qs = stageQueryRows(kb, qA, bIdx, firstHead, sr.hq, d, qRows, g.threads);
   Value pages = requestPages(kb, slA, bIdx, maxP, P);
   Value col = kb.add(kb.mul(hk, kb.c(d)), kb.mul(sub, kb.c(g.w)));
   SmallVector<Value> pageI, inTable, valid, lo, hi;
@@ -367,34 +394,24 @@ LogicalResult lowerScoreTopK(PageScoreTopKOp op, PlanContext &ctx) {
   KernelConfigAttr cfg = configOf(op);
   const int64_t threads = cfg.getWarps() * 32, C = cfg.getSplits(), U = cfg.getStages();
   const int64_t w = cfg.getVectorWidth();
-  Value q = op.getQ(), kmin = op.getKmin(), pt = op.getPageTable();
-  const int64_t hq = dimOf(q, 1), hkv = dimOf(kmin, 1), d = dimOf(q, 2);
-  const int64_t P = op.getPageSize(), group = hq / hkv, k = op.getK();
-  const GroupReduce reduce = op.getGroupReduce();
-  const int64_t rows = reduce == GroupReduce::none ? hq : hkv;
-  const int64_t qRows = reduce == GroupReduce::none ? 1 : group;
+  const ScoreRows sr = ScoreRows::of(op);
+  const int64_t hkv = sr.hkv, d = sr.d, rows = sr.rows, qRows = sr.qRows;
+  const int64_t P = op.getPageSize(), k = op.getK();
+  const GroupReduce reduce = sr.reduce;
   const int64_t L = d / w, perStep = threads / L, perIter = perStep * U;
-  const std::string batch = dimExpr(ctx, q, 0), maxPages = dimExpr(ctx, pt, 1);
+  const std::string batch = dimExpr(ctx, op.getQ(), 0);
+  const std::string maxPages = dimExpr(ctx, op.getPageTable(), 1);
   BufferRef out = ctx.place(op.getIndices(), {batch, std::to_string(rows), std::to_string(k)});
 
   KernelBuilder kb(ctx.kernels, ctx.kernelName("page_score_topk"), op->getLoc());
-  kb.addBuffer(ctx.buffer(q));
-  kb.addBuffer(ctx.buffer(kmin));
-  kb.addBuffer(ctx.buffer(op.getKmax()));
-  kb.addBuffer(ctx.buffer(pt));
-  kb.addBuffer(ctx.buffer(op.getSeqLens()));
-  kb.addBuffer(out);
-  kb.addI64(maxPages);
-  kb.addI64(dimExpr(ctx, kmin, 0)); // pages of the summary pool
+  addScoreParams(kb, ctx, op, out);
   kb.begin(threads, (PlanExpr::symbol(batch) * (rows * C)).text(), "1", "1",
            "4*(" + maxPages + ")");
   if (cfg.getOccupancy() > 0)
     kb.setMinBlocksPerSM(cfg.getOccupancy());
   ImplicitLocOpBuilder &b = kb.b();
-  if (C > 1) // .reqnctapercluster: a plain launch forms the clusters
-    b.getInsertionBlock()->getParentOp()->setAttr(
-        NVVM::NVVMDialect::getClusterDimAttrName(),
-        b.getDenseI32ArrayAttr({static_cast<int32_t>(C), 1, 1}));
+  if (C > 1)
+    kb.setClusterSize(C);
   Value qA = kb.arg(0), mnA = kb.arg(1), mxA = kb.arg(2), ptA = kb.arg(3), slA = kb.arg(4),
         oA = kb.arg(5);
   Value maxP = kb.toIndex(kb.arg(6)), numPages = kb.toIndex(kb.arg(7));
@@ -406,10 +423,9 @@ LogicalResult lowerScoreTopK(PageScoreTopKOp op, PlanContext &ctx) {
   Value bid = kb.blockId(gpu::Dimension::x), tid = kb.threadId();
   Value rank = kb.rem(bid, kb.c(C)), rowId = kb.div(bid, kb.c(C));
   Value bIdx = kb.div(rowId, kb.c(rows)), row = kb.rem(rowId, kb.c(rows));
-  Value hk = reduce == GroupReduce::none ? kb.div(row, kb.c(group)) : row;
-  Value firstHead = reduce == GroupReduce::none ? row : kb.mul(row, kb.c(group));
+  auto [hk, firstHead] = sr.heads(kb, row);
   Value sub = kb.rem(tid, kb.c(L)), slot = kb.div(tid, kb.c(L));
-  Value qs = stageQueryRows(kb, qA, bIdx, firstHead, hq, d, qRows, threads);
+  Value qs = stageQueryRows(kb, qA, bIdx, firstHead, sr.hq, d, qRows, threads);
 
   // The request's n_b pages and this CTA's slice [lo, hi) of them.
   Value nb = requestPages(kb, slA, bIdx, maxP, P);
@@ -588,15 +604,23 @@ LogicalResult verifyFusedConfig(PageScoreTopKOp op, KernelConfigAttr cfg, Target
   return success();
 }
 
+/// The kmin summaries an op of the family reads (the scoring ops' second operand, the summary
+/// ops' first).
+Value kminOf(Operation *op) {
+  return op->getOperand(isa<PageScoreOp, PageScoreTopKOp>(op) ? 1 : 0);
+}
+
 /// The summaries' kv heads and head dim are static, and `w` channels of them fit a 16-byte load.
 LogicalResult verifyQuestConfig(Operation *op, KernelConfigAttr cfg, TargetAttr target) {
-  auto fused = dyn_cast<PageScoreTopKOp>(op);
-  if (fused ? failed(verifyFusedConfig(fused, cfg, target))
-            : failed(verifyUnusedConfigFields(op, cfg, kUseWarps | kUseVectorWidth)) ||
-                  failed(verifyWarps(op, cfg, 1, 32)))
+  if (auto fused = dyn_cast<PageScoreTopKOp>(op)) {
+    if (failed(verifyFusedConfig(fused, cfg, target)))
+      return failure();
+  } else if (failed(verifyUnusedConfigFields(op, cfg, kUseWarps | kUseVectorWidth)) ||
+             failed(verifyWarps(op, cfg, 1, 32))) {
     return failure();
+  }
   const bool scores = isa<PageScoreOp, PageScoreTopKOp>(op);
-  Value kmin = op->getOperand(scores ? 1 : 0);
+  Value kmin = kminOf(op);
   int64_t hkv = dimOf(kmin, 1), d = dimOf(kmin, 2), w = cfg.getVectorWidth();
   if (ShapedType::isDynamic(hkv) || ShapedType::isDynamic(d))
     return op->emitOpError("GPU lowering needs static kv heads and head dim in kmin");
@@ -627,8 +651,7 @@ void mlir::ds::registerQuestFamily() {
   // (B = 8 N = 32768 budget 2048): these beat 4 pages in flight, 256- and 1024-thread CTAs and
   // clusters of 4 by 7-30%.
   f.choose = [](Operation *op, TargetAttr target) {
-    const bool scores = isa<PageScoreOp, PageScoreTopKOp>(op);
-    Value kmin = op->getOperand(scores ? 1 : 0);
+    Value kmin = kminOf(op);
     int64_t d = dimOf(kmin, 2), w = 16 / elemBytes(kmin);
     while (w > 1 && !ShapedType::isDynamic(d) && d % w != 0)
       w /= 2;
