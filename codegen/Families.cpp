@@ -17,6 +17,8 @@ void mlir::ds::registerKernelFamilies() {
     registerLinearAttnDecodeFamily();
     registerLinearAttnPrefillFamily();
     registerQuestFamily();
+    registerTopPFamily();
+    registerSampleFamily();
   });
 }
 

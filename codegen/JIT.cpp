@@ -231,6 +231,127 @@ Expected<std::string> questIR(const QuestSpec &s) {
   return ir.str();
 }
 
+namespace {
+/// The label-selection front of the Double Sparsity family, shared by vAttention and Twilight:
+/// the function's arguments and the query labels.
+struct LabelFront {
+  std::string qT, kvT, lcT, chT, qlT, scT, scale, args;
+  int64_t sel;
+};
+Expected<LabelFront> labelFront(int64_t heads, int64_t kvHeads, int64_t headDim,
+                                int64_t labelDim, int64_t pageSize, DataType dtype, float scale,
+                                float softCap, bool shared) {
+  DS_RT_RETURN_IF_ERROR(checkHeads(heads, kvHeads, headDim));
+  DS_RT_RETURN_IF_ERROR(positive("labelDim", labelDim));
+  DS_RT_RETURN_IF_ERROR(positive("pageSize", pageSize));
+  if (labelDim > headDim || labelDim % 8 != 0)
+    return Status::error("spec field 'labelDim' must be a multiple of 8 and <= headDim, got " +
+                         std::to_string(labelDim));
+  if (softCap < 0 || scale < 0)
+    return Status::error("spec fields 'softCap' and 'scale' must be >= 0");
+  LabelFront f;
+  const std::string t = typeName(dtype), hq = std::to_string(heads),
+                    hkv = std::to_string(kvHeads), d = std::to_string(headDim),
+                    r = std::to_string(labelDim), p = std::to_string(pageSize);
+  f.sel = shared ? kvHeads : heads;
+  f.qT = "tensor<?x" + hq + "x" + d + "x" + t + ">";
+  f.kvT = "tensor<?x" + p + "x" + hkv + "x" + d + "x" + t + ">";
+  f.lcT = "tensor<" + hkv + "x?x" + r + "x" + t + ">";
+  f.chT = "tensor<" + hkv + "x" + r + "xi32>";
+  f.qlT = "tensor<?x" + hq + "x" + r + "x" + t + ">";
+  f.scT = "tensor<?x" + std::to_string(f.sel) + "x?xf32>";
+  f.scale = floatAttr(scaleOf(scale, headDim));
+  f.args = "%q: " + f.qT + " {ds.name = \"q\"}, %k_cache: " + f.kvT +
+           " {ds.name = \"k_cache\"}, %v_cache: " + f.kvT + " {ds.name = \"v_cache\"}, %label_cache: " +
+           f.lcT + " {ds.name = \"label_cache\"}, %channels: " + f.chT +
+           " {ds.name = \"channels\"}, %page_table: tensor<?x?xi32> {ds.name = \"page_table\"}, "
+           "%seq_lens: tensor<?xi32> {ds.name = \"seq_lens\"}";
+  return f;
+}
+
+/// `%q_label` and the label scores `%scores` of every token.
+std::string labelScores(const LabelFront &f, int64_t pageSize, bool shared, bool groups) {
+  return "  %q_label = ds.label_gather %q, %channels : (" + f.qT + ", " + f.chT + ") -> " + f.qlT +
+         "\n  %scores = ds.label_score %q_label, %label_cache, %page_table, %seq_lens {page_size = " +
+         std::to_string(pageSize) + " : i64, scale = " + f.scale +
+         ", group_reduce = #ds.group_reduce<" + (shared && groups ? "sum" : "none") + ">} : (" +
+         f.qlT + ", " + f.lcT + ", tensor<?x?xi32>, tensor<?xi32>) -> " + f.scT + "\n";
+}
+} // namespace
+
+Expected<std::string> vattentionIR(const VAttentionSpec &s) {
+  Expected<LabelFront> front = labelFront(s.heads, s.kvHeads, s.headDim, s.labelDim, s.pageSize,
+                                          s.dtype, s.scale, s.softCap, s.sharedSelection);
+  if (!front)
+    return front.status();
+  const LabelFront &f = *front;
+  DS_RT_RETURN_IF_ERROR(positive("k", s.k));
+  DS_RT_RETURN_IF_ERROR(positive("numSamples", s.numSamples));
+  if (s.sinks < 0 || s.window < 0)
+    return Status::error("spec fields 'sinks' and 'window' must be >= 0");
+  if (s.k > 8192)
+    return Status::error("spec field 'k' must be <= 8192 (the sampler sorts a row's top-k in "
+                         "shared memory), got " + std::to_string(s.k));
+  const int64_t total = s.sinks + s.window + s.k + s.numSamples;
+  if (total >= (int64_t(1) << 31))
+    return Status::error("spec fields 'sinks' + 'window' + 'k' + 'numSamples' must be < 2^31");
+  const std::string hs = std::to_string(f.sel);
+  const std::string topT = "tensor<?x" + hs + "x" + std::to_string(s.k) + "xi32>";
+  const std::string selT = "tensor<?x" + hs + "x" + std::to_string(total) + "xi32>";
+  const std::string wT = "tensor<?x" + hs + "x" + std::to_string(total) + "xf32>";
+  std::ostringstream ir;
+  ir << "func.func @vattention(" << f.args
+     << ", %philox: tensor<2xi64> {ds.name = \"philox\"}) -> (" << f.qT << ", " << selT << ", "
+     << wT << ") {\n"
+     << labelScores(f, s.pageSize, s.sharedSelection, s.heads != s.kvHeads)
+     << "  %top = ds.topk %scores, %seq_lens {k = " << s.k << " : i64} : (" << f.scT
+     << ", tensor<?xi32>) -> " << topT << "\n"
+     << "  %selected, %log_weights = ds.sample_residual %top, %seq_lens, %philox {sinks = "
+     << s.sinks << " : i64, window = " << s.window << " : i64, num_samples = " << s.numSamples
+     << " : i64} : (" << topT << ", tensor<?xi32>, tensor<2xi64>) -> (" << selT << ", " << wT
+     << ")\n"
+     << "  %o = ds.sparse_decode %q, %k_cache, %v_cache, %page_table, %seq_lens, %selected, "
+        "%log_weights {scale = " << f.scale << ", soft_cap = " << floatAttr(s.softCap) << "} : ("
+     << f.qT << ", " << f.kvT << ", " << f.kvT << ", tensor<?x?xi32>, tensor<?xi32>, " << selT
+     << ", " << wT << ") -> " << f.qT << "\n"
+     << "  return %o, %selected, %log_weights : " << f.qT << ", " << selT << ", " << wT
+     << "\n}\n";
+  return ir.str();
+}
+
+Expected<std::string> twilightIR(const TwilightSpec &s) {
+  Expected<LabelFront> front = labelFront(s.heads, s.kvHeads, s.headDim, s.labelDim, s.pageSize,
+                                          s.dtype, s.scale, s.softCap, s.sharedSelection);
+  if (!front)
+    return front.status();
+  const LabelFront &f = *front;
+  DS_RT_RETURN_IF_ERROR(positive("candidates", s.candidates));
+  if (!(s.topP > 0.0f && s.topP <= 1.0f))
+    return Status::error("spec field 'topP' must be in (0, 1], got " + std::to_string(s.topP));
+  const std::string hs = std::to_string(f.sel), K = std::to_string(s.candidates);
+  const std::string candT = "tensor<?x" + hs + "x" + K + "xi32>";
+  const std::string estT = "tensor<?x" + hs + "x" + K + "xf32>";
+  const std::string cntT = "tensor<?x" + hs + "xi32>";
+  const std::string red = s.sharedSelection && s.heads != s.kvHeads ? "sum" : "none";
+  std::ostringstream ir;
+  ir << "func.func @twilight(" << f.args << ") -> (" << f.qT << ", " << candT << ", " << cntT
+     << ") {\n"
+     << labelScores(f, s.pageSize, s.sharedSelection, s.heads != s.kvHeads)
+     << "  %candidates = ds.topk %scores, %seq_lens {k = " << K << " : i64} : (" << f.scT
+     << ", tensor<?xi32>) -> " << candT << "\n"
+     << "  %estimate = ds.label_score %q_label, %label_cache, %page_table, %seq_lens, %candidates "
+        "{page_size = " << s.pageSize << " : i64, scale = " << f.scale
+     << ", group_reduce = #ds.group_reduce<" << red << ">} : (" << f.qlT << ", " << f.lcT
+     << ", tensor<?x?xi32>, tensor<?xi32>, " << candT << ") -> " << estT << "\n"
+     << "  %kept, %kept_counts = ds.topp %estimate, %candidates {top_p = " << floatAttr(s.topP)
+     << "} : (" << estT << ", " << candT << ") -> (" << candT << ", " << cntT << ")\n"
+     << "  %o = ds.sparse_decode %q, %k_cache, %v_cache, %page_table, %seq_lens, %kept {scale = "
+     << f.scale << ", soft_cap = " << floatAttr(s.softCap) << "} : (" << f.qT << ", " << f.kvT
+     << ", " << f.kvT << ", tensor<?x?xi32>, tensor<?xi32>, " << candT << ") -> " << f.qT << "\n"
+     << "  return %o, %kept, %kept_counts : " << f.qT << ", " << candT << ", " << cntT << "\n}\n";
+  return ir.str();
+}
+
 Expected<std::string> questSummaryIR(const QuestSummarySpec &s) {
   DS_RT_RETURN_IF_ERROR(checkHeads(s.kvHeads, s.kvHeads, s.headDim));
   DS_RT_RETURN_IF_ERROR(positive("pageSize", s.pageSize));
@@ -375,6 +496,10 @@ JIT::Result JIT::linearAttnPrefill(const LinearAttnPrefillSpec &spec) {
 }
 
 JIT::Result JIT::quest(const QuestSpec &spec) { return fromIR(questIR(spec)); }
+
+JIT::Result JIT::vattention(const VAttentionSpec &spec) { return fromIR(vattentionIR(spec)); }
+
+JIT::Result JIT::twilight(const TwilightSpec &spec) { return fromIR(twilightIR(spec)); }
 
 JIT::Result JIT::questSummary(const QuestSummarySpec &spec) {
   return fromIR(questSummaryIR(spec));

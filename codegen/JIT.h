@@ -107,6 +107,42 @@ struct QuestSummarySpec {
   bool fromCache = false;
 };
 
+/// One vAttention decode step (ALGORITHMS.md §4): the deterministic set is the first `sinks`
+/// tokens, the last `window` tokens and the top `k` by Double Sparsity's label scores; a uniform
+/// sample of `numSamples` of the other tokens (Philox, keyed by philox = [seed, offset] on the
+/// GPU and the row) is added with weight |R| / n_s; decode attention runs over all of it with the
+/// samples' log-weights (the estimator of vAttention). A row whose residual is at most
+/// numSamples tokens takes all of it (exact attention).
+///
+/// Pipeline arguments, in order: q [B, Hq, d], k_cache and v_cache [pages, P, Hkv, d],
+/// label_cache [Hkv, pages * P, r], channels [Hkv, r] i32, page_table [B, max_pages] i32,
+/// seq_lens [B] i32, philox [2] i64; outputs o [B, Hq, d], selected [B, Hsel, T] i32 and
+/// log_weights [B, Hsel, T] f32 with T = sinks + window + k + numSamples (Hsel = Hkv with
+/// sharedSelection, else Hq).
+struct VAttentionSpec {
+  int64_t heads = 32, kvHeads = 32, headDim = 128, labelDim = 16, pageSize = 1;
+  int64_t sinks = 64, window = 512, k = 1024, numSamples = 1024;
+  DataType dtype = DataType::BF16;
+  float scale = 0.0f, softCap = 0.0f;
+  bool sharedSelection = false;
+};
+
+/// One Twilight decode step (ALGORITHMS.md §3) over Double Sparsity's candidates: the top
+/// `candidates` tokens by label score, their logits estimated from the same labels, pruned to
+/// the smallest set whose estimated softmax mass reaches `topP` (ds.topp), and decode attention
+/// over the kept tokens.
+///
+/// Pipeline arguments as for DoubleSparsitySpec; outputs o [B, Hq, d], kept [B, Hsel, candidates]
+/// i32 (-1 padded) and kept_counts [B, Hsel] i32.
+struct TwilightSpec {
+  int64_t heads = 32, kvHeads = 32, headDim = 128, labelDim = 16, pageSize = 1;
+  int64_t candidates = 4096;
+  float topP = 0.9f;
+  DataType dtype = DataType::BF16;
+  float scale = 0.0f, softCap = 0.0f;
+  bool sharedSelection = false;
+};
+
 /// The ds IR of a spec, as MLIR text (what the JIT compiles; useful for ds-opt and tests).
 rt::Expected<std::string> doubleSparsityIR(const DoubleSparsitySpec &spec);
 rt::Expected<std::string> denseDecodeIR(const DenseDecodeSpec &spec);
@@ -115,6 +151,8 @@ rt::Expected<std::string> linearAttnDecodeIR(const LinearAttnDecodeSpec &spec);
 rt::Expected<std::string> linearAttnPrefillIR(const LinearAttnPrefillSpec &spec);
 rt::Expected<std::string> questIR(const QuestSpec &spec);
 rt::Expected<std::string> questSummaryIR(const QuestSummarySpec &spec);
+rt::Expected<std::string> vattentionIR(const VAttentionSpec &spec);
+rt::Expected<std::string> twilightIR(const TwilightSpec &spec);
 
 /// The GPU a compile targets: chip ("sm_90a", ...) and SM count are required; the device facts
 /// left at 0 take the chip's defaults. The JIT takes all of it from its context's device.
@@ -150,6 +188,8 @@ public:
   rt::Expected<std::shared_ptr<const rt::Pipeline>> linearAttnPrefill(const LinearAttnPrefillSpec &spec);
   rt::Expected<std::shared_ptr<const rt::Pipeline>> quest(const QuestSpec &spec);
   rt::Expected<std::shared_ptr<const rt::Pipeline>> questSummary(const QuestSummarySpec &spec);
+  rt::Expected<std::shared_ptr<const rt::Pipeline>> vattention(const VAttentionSpec &spec);
+  rt::Expected<std::shared_ptr<const rt::Pipeline>> twilight(const TwilightSpec &spec);
   /// Compiles MLIR text of ds ops (cached by text and target).
   rt::Expected<std::shared_ptr<const rt::Pipeline>> fromSource(const std::string &source);
   /// The target every compile of this JIT uses.

@@ -3,8 +3,11 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
+
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::ds;
@@ -161,6 +164,61 @@ static Value warpReduce(ImplicitLocOpBuilder &b, Value x, int64_t width, bool is
 }
 Value KernelBuilder::warpSum(Value x, int64_t width) { return warpReduce(builder, x, width, false); }
 Value KernelBuilder::warpMax(Value x, int64_t width) { return warpReduce(builder, x, width, true); }
+
+Value KernelBuilder::warpScan(Value x) {
+  Value ln = lane();
+  for (int32_t off = 1; off < 32; off *= 2) {
+    Value other =
+        gpu::ShuffleOp::create(builder, x, off, 32, gpu::ShuffleMode::UP).getShuffleResult();
+    Value take = arith::CmpIOp::create(builder, arith::CmpIPredicate::uge, ln, c(off));
+    x = arith::SelectOp::create(builder, take, arith::AddIOp::create(builder, x, other), x);
+  }
+  return x;
+}
+
+// Warp totals through shared memory: lane 31 (or any lane for reductions) of warp w writes
+// smem[w]; after a barrier every warp reads all of them into its lanes.
+static Value gatherWarpTotals(KernelBuilder &kb, Value total, Value smem, int64_t warps,
+                              Value identity) {
+  ImplicitLocOpBuilder &b = kb.b();
+  Value ln = kb.lane();
+  auto last = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, ln, kb.c(31));
+  auto ifOp = scf::IfOp::create(b, last, false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    memref::StoreOp::create(b, total, smem, ValueRange{kb.warpId()});
+  }
+  gpu::BarrierOp::create(b);
+  Value ok = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, ln, kb.c(warps));
+  Value v = memref::LoadOp::create(b, smem,
+                                   ValueRange{arith::SelectOp::create(b, ok, ln, kb.c(0))});
+  v = arith::SelectOp::create(b, ok, v, identity);
+  gpu::BarrierOp::create(b);
+  return v;
+}
+
+Value KernelBuilder::blockSum(Value x, Value smem, int64_t warps) {
+  return warpSum(gatherWarpTotals(*this, warpSum(x), smem, warps, cf32(0.0f)));
+}
+Value KernelBuilder::blockMax(Value x, Value smem, int64_t warps) {
+  return warpMax(gatherWarpTotals(*this, warpMax(x), smem, warps,
+                                  cf32(-std::numeric_limits<float>::infinity())));
+}
+std::pair<Value, Value> KernelBuilder::blockScan(Value x, Value smem, int64_t warps) {
+  Value incl = warpScan(x);
+  Value ws = gatherWarpTotals(*this, incl, smem, warps, ci32(0));
+  Value wIncl = warpScan(ws);
+  Value i32w = arith::IndexCastOp::create(builder, builder.getI32Type(), warpId());
+  Value total = gpu::ShuffleOp::create(builder, wIncl, ci32(static_cast<int32_t>(warps - 1)),
+                                       ci32(32), gpu::ShuffleMode::IDX)
+                    .getShuffleResult();
+  Value before = gpu::ShuffleOp::create(builder, arith::SubIOp::create(builder, wIncl, ws), i32w,
+                                        ci32(32), gpu::ShuffleMode::IDX)
+                     .getShuffleResult();
+  Value excl = arith::SubIOp::create(builder, arith::AddIOp::create(builder, before, incl), x);
+  return {excl, total};
+}
 
 Value KernelBuilder::loadVecF32(Value memref, Value off, int64_t n) {
   Type elem = cast<MemRefType>(memref.getType()).getElementType();

@@ -101,6 +101,17 @@ public:
   Value warpSum(Value x, int64_t width = 32);
   Value warpMax(Value x, int64_t width = 32);
 
+  /// Block-wide reductions over the CTA's `warps` warps through shared `smem` (at least `warps`
+  /// elements of the value's type): the result is uniform. Each has two barriers, so `smem` can
+  /// be reused right after.
+  Value blockSum(Value x, Value smem, int64_t warps);
+  Value blockMax(Value x, Value smem, int64_t warps);
+  /// Block-wide exclusive prefix sum of an i32 `x` in thread order: {this thread's exclusive
+  /// sum, the total (uniform)}. Two barriers, as above.
+  std::pair<Value, Value> blockScan(Value x, Value smem, int64_t warps);
+  /// Inclusive prefix sum of an i32 over the 32 lanes of a warp.
+  Value warpScan(Value x);
+
   /// Loads `n` consecutive elements at element offset `off` of a memref<?xT> as f32, with
   /// 16-byte alignment asserted when `n * sizeof(T)` is 16 (the caller guarantees it).
   Value loadVecF32(Value memref, Value off, int64_t n);

@@ -5,7 +5,8 @@
 // `tid` owns tokens `tile * TILE + u * threads + tid` (u < U), so the f32 stores of a warp are
 // coalesced. The scoring itself (query labels in registers or shared memory, page-table loads,
 // then all label loads, then the math) is LabelScorer's (LabelScoring.h). Positions >= n_b,
-// slots outside [0, S): -inf.
+// slots outside [0, S): -inf. With candidates the tiles run over the K entries of a candidate
+// row: thread `tid`'s position is the candidate there (a -1 entry scores -inf).
 #include "codegen/LabelScoring.h"
 #include "codegen/Lowering.h"
 #include "dialect/DSOps.h"
@@ -28,11 +29,15 @@ static LogicalResult lowerLabelScore(Operation *op, PlanContext &ctx) {
   const int64_t threads = cfg.getWarps() * 32;
   const int64_t tile = cfg.getBlockTokens(), unroll = tile / threads;
 
+  Value cand = score.getCandidates();
   std::string batch = dimExpr(ctx, ql, 0);
   int64_t nStatic = dimOf(result, 2);
-  std::string n = ShapedType::isDynamic(nStatic)
+  std::string n = cand ? dimExpr(ctx, cand, 2)
+                  : ShapedType::isDynamic(nStatic)
                       ? "(" + dimExpr(ctx, pt, 1) + ")*" + std::to_string(pageSize)
                       : std::to_string(nStatic);
+  if (cand)
+    nStatic = dimOf(cand, 2);
   const BufferRef &out = ctx.place(result, {batch, std::to_string(rows), n});
 
   KernelBuilder kb(ctx.kernels, ctx.kernelName("label_score"), op->getLoc());
@@ -46,6 +51,8 @@ static LogicalResult lowerLabelScore(Operation *op, PlanContext &ctx) {
   kb.addI64(n);                      // N: scores per row
   if (shape.qShared())
     kb.addI64(std::to_string(shape.qRows())); // g: heads of a group (max), a loop bound
+  if (cand)
+    kb.addBuffer(ctx.buffer(cand));
   kb.begin(threads, "(" + batch + ")*" + std::to_string(rows),
            cdiv(ShapedType::isDynamic(nStatic) ? PlanExpr::symbol(n) : PlanExpr(nStatic), tile)
                .text());
@@ -63,24 +70,47 @@ static LogicalResult lowerLabelScore(Operation *op, PlanContext &ctx) {
   Value bIdx = kb.div(bid, kb.c(rows)), row = kb.rem(bid, kb.c(rows));
   Value tid = kb.threadId();
 
-  // n_b = clamp(seq_lens[b], 0, min(max_pages * P, N)).
+  // n_b = clamp(seq_lens[b], 0, min(max_pages * P, N)); N does not bound a candidate list.
   Value nRaw = memref::LoadOp::create(b, slA, ValueRange{bIdx});
   Value nPos = arith::MaxSIOp::create(b, nRaw, kb.ci32(0));
-  Value nb = kb.minIdx(kb.toIndex(nPos), kb.minIdx(kb.mul(maxPages, kb.c(pageSize)), nA));
+  Value nb = kb.minIdx(kb.toIndex(nPos), kb.mul(maxPages, kb.c(pageSize)));
+  if (!cand)
+    nb = kb.minIdx(nb, nA);
 
   scorer.loadQuery(bIdx, row);
   Value tBase = kb.add(kb.mul(tileId, kb.c(tile)), tid);
-  SmallVector<Value> pos;
-  for (int64_t u = 0; u < unroll; ++u)
-    pos.push_back(kb.add(tBase, kb.c(u * threads)));
-  SmallVector<Value> scores = scorer.score(pos, nb);
   Value outRow = kb.mul(kb.add(kb.mul(bIdx, kb.c(rows)), row), nA);
+  SmallVector<Value> slot, pos;
+  for (int64_t u = 0; u < unroll; ++u)
+    slot.push_back(kb.add(tBase, kb.c(u * threads)));
+  if (!cand) {
+    pos = slot;
+  } else {
+    // Candidate entries first (all loads issued), -1 and tiles past K mapped to n_b (-inf).
+    Value cA = kb.arg(shape.qShared() ? 9 : 8);
+    for (int64_t u = 0; u < unroll; ++u) {
+      Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, slot[u], nA);
+      auto ifIn = scf::IfOp::create(b, TypeRange{b.getI32Type()}, in, true);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(&ifIn.getThenRegion().front());
+        scf::YieldOp::create(b, ValueRange{memref::LoadOp::create(
+                                    b, cA, ValueRange{kb.add(outRow, slot[u])})});
+        b.setInsertionPointToStart(&ifIn.getElseRegion().front());
+        scf::YieldOp::create(b, ValueRange{kb.ci32(-1)});
+      }
+      Value c = ifIn.getResult(0);
+      Value ok = arith::CmpIOp::create(b, arith::CmpIPredicate::sge, c, kb.ci32(0));
+      pos.push_back(arith::SelectOp::create(b, ok, kb.toIndex(c), nb));
+    }
+  }
+  SmallVector<Value> scores = scorer.score(pos, nb);
   for (int64_t u = 0; u < unroll; ++u) {
     auto ifStore = scf::IfOp::create(
-        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, pos[u], nA), false);
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, slot[u], nA), false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifStore.getThenRegion().front());
-    memref::StoreOp::create(b, scores[u], oA, ValueRange{kb.add(outRow, pos[u])});
+    memref::StoreOp::create(b, scores[u], oA, ValueRange{kb.add(outRow, slot[u])});
   }
   ctx.addLaunch(kb.finish());
   return success();

@@ -84,6 +84,8 @@ void registerDecodeFamily();      // dense/sparse_decode, decode_partial/merge (
 void registerLinearAttnDecodeFamily();  // linear_attn_decode (LinearAttnKernels.cpp)
 void registerLinearAttnPrefillFamily(); // linear_attn_prefill (LinearAttnPrefill.cpp)
 void registerQuestFamily();       // page_summary(_append), page_score (QuestKernels.cpp)
+void registerTopPFamily();        // topp (TopPKernels.cpp)
+void registerSampleFamily();      // sample_residual (SampleKernels.cpp)
 
 /// The op's config. ds-lower-to-kernels has verified it against the op's family
 /// (requireKernelConfig) before the family's `lower` runs, so builders only read it.

@@ -33,7 +33,11 @@ void LabelAppendOp::getTiedDims(SmallVectorImpl<DimGroup> &g) {
 Value LabelAppendOp::getInPlaceSource(Value result) { return getLabelCache(); }
 
 void LabelScoreOp::getTiedDims(SmallVectorImpl<DimGroup> &g) {
-  tie(g, {getQLabel(), getPageTable(), getSeqLens(), getScores()});
+  tie(g, {getQLabel(), getPageTable(), getSeqLens(), getScores(), getCandidates()});
+  if (Value cand = getCandidates()) {
+    tie(g, {cand, getScores()}, 1);
+    tie(g, {cand, getScores()}, 2);
+  }
 }
 
 void PageSummaryOp::getTiedDims(SmallVectorImpl<DimGroup> &g) {

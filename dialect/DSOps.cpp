@@ -217,8 +217,16 @@ static LogicalResult checkLabelScoring(Operation *op, ShapeCheck &c, Value ql, V
 
 LogicalResult LabelScoreOp::verify() {
   ShapeCheck c(*this);
-  return checkLabelScoring(*this, c, getQLabel(), getLabelCache(), getPageTable(), getSeqLens(),
-                           getScores(), getGroupReduce(), getScale().convertToFloat());
+  if (failed(checkLabelScoring(*this, c, getQLabel(), getLabelCache(), getPageTable(),
+                               getSeqLens(), getScores(), getGroupReduce(),
+                               getScale().convertToFloat())))
+    return failure();
+  if (Value cand = getCandidates()) {
+    c.rank(cand, "candidates", 3);
+    for (unsigned i = 0; i < 3; ++i)
+      c.same(cand, "candidates", i, getScores(), "result", i);
+  }
+  return c.result();
 }
 
 LogicalResult ScoreTopKOp::verify() {
@@ -322,9 +330,8 @@ LogicalResult TopPOp::verify() {
         .same(getLogits(), "logits", i, getKept(), "result 0", i);
   c.same(getLogits(), "logits", 0, getCounts(), "result 1", 0)
       .same(getLogits(), "logits", 1, getCounts(), "result 1", 1);
-  float p = getTopP().convertToFloat(), eps = getEps().convertToFloat();
+  float p = getTopP().convertToFloat();
   c.require(p > 0.0f && p <= 1.0f, "attribute 'top_p' must be in (0, 1], got " + Twine(std::to_string(p)));
-  c.require(eps > 0.0f && eps < 1.0f, "attribute 'eps' must be in (0, 1), got " + Twine(std::to_string(eps)));
   return c.result();
 }
 
@@ -338,7 +345,12 @@ LogicalResult SampleResidualOp::verify() {
     c.same(getFixed(), "fixed", i, getIndices(), "result 0", i);
   for (unsigned i = 0; i < 3; ++i)
     c.same(getIndices(), "result 0", i, getLogWeights(), "result 1", i);
-  c.is(getIndices(), "result 0", 2, getNumSamples(), "num_samples");
+  int64_t k = ShapeCheck::dim(getFixed(), 2);
+  c.require(!ShapedType::isDynamic(k), "fixed dim 2 must be static (it sizes the result)");
+  if (succeeded(c.result()))
+    c.is(getIndices(), "result 0", 2,
+         static_cast<int64_t>(getSinks() + getWindow() + getNumSamples()) + k,
+         "sinks + window + fixed dim 2 + num_samples");
   return c.result();
 }
 

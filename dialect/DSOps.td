@@ -79,6 +79,11 @@ def DS_LabelScoreOp : DS_TensorOp<"label_score"> {
     With `group_reduce = sum | max` the `g` query heads of a group share one row (result has Hkv
     rows per request) and the score is their sum or max.
 
+    With the optional `candidates : [B, Hs, K]` only the listed tokens are scored:
+    `result[b, h, i] = a[b, h, candidates[b, h, i]]` (`-inf` for `-1`, positions `>= n_b`, with
+    `n_b` clamped to `[0, max_pages * P]` only): Twilight's cheap estimate of a candidate set's
+    logits for `ds.topp`.
+
     ```mlir
     %a = ds.label_score %ql, %cache, %page_table, %seq_lens {page_size = 1 : i64, scale = 0.25 : f32}
         : (tensor<?x32x16xbf16>, tensor<32x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>)
@@ -87,6 +92,7 @@ def DS_LabelScoreOp : DS_TensorOp<"label_score"> {
   }];
   let arguments = (ins DS_DataTensor:$q_label, DS_DataTensor:$label_cache,
                        DS_IndexTensor:$page_table, DS_IndexTensor:$seq_lens,
+                       Optional<DS_IndexTensor>:$candidates,
                        ConfinedAttr<I64Attr, [IntPositive]>:$page_size, F32Attr:$scale,
                        DefaultValuedAttr<DS_GroupReduceAttr, "::mlir::ds::GroupReduce::none">:$group_reduce,
                        OptionalAttr<DS_KernelConfigAttr>:$config);
@@ -257,28 +263,57 @@ def DS_PageScoreTopKOp : DS_TensorOp<"page_score_topk"> {
 def DS_TopPOp : DS_TensorOp<"topp"> {
   let summary = "Keep the smallest candidate set whose softmax mass reaches top_p";
   let description = [{
-    Over the candidates of row `(b, h)` (`indices[b, h, i] >= 0`), `p_i = softmax(logits[b, h, :])`.
-    A binary search on the threshold `l` finds the largest `l` with
-    `sum_{p_i >= l} p_i >= top_p` (to within `eps`); the kept candidates are compacted to the front
-    of `kept` (other entries `-1`) and `counts[b, h]` says how many.
+    Over the candidates of row `(b, h)` (entries with `indices[b, h, i] >= 0`),
+    `p_i = softmax_i(logits[b, h, i])`. The threshold is the largest logit `l` of the row with
+    `sum_{logit_i >= l} p_i >= top_p`: the kept set `{i : logits[b, h, i] >= l}` is the smallest
+    prefix of the candidates sorted by decreasing logit that reaches the mass, plus every other
+    candidate tied with its last member (ties at the threshold are all kept). The search is a
+    bisection on the logits' order-preserving 32-bit keys, so it is exact (no tolerance) and needs
+    no sort. The kept indices are compacted to the front of `kept` in candidate order (other
+    entries `-1`) and `counts[b, h]` says how many; a row without candidates keeps none.
+
+    ```mlir
+    %kept, %counts = ds.topp %logits, %idx {top_p = 0.9 : f32}
+        : (tensor<?x32x4096xf32>, tensor<?x32x4096xi32>) -> (tensor<?x32x4096xi32>, tensor<?x32xi32>)
+    ```
   }];
   let arguments = (ins DS_F32Tensor:$logits, DS_IndexTensor:$indices,
                        F32Attr:$top_p,
-                       DefaultValuedAttr<F32Attr, "1.0e-4">:$eps,
                        OptionalAttr<DS_KernelConfigAttr>:$config);
   let results = (outs DS_IndexTensor:$kept, DS_IndexTensor:$counts);
 }
 
 def DS_SampleResidualOp : DS_TensorOp<"sample_residual"> {
-  let summary = "Uniform sample without replacement from the tokens not already selected";
+  let summary = "vAttention's selection: sinks, local window and fixed tokens plus a uniform sample of the rest";
   let description = [{
-    The residual set of row `(b, h)` is `R = [0, n_b) \ fixed[b, h, :]`. Draws
-    `min(num_samples, |R|)` distinct members of `R` uniformly with a counter-based generator
-    keyed by `philox = [seed, offset]` and `(b, h)` (reproducible). `log_weights` holds
-    `log(|R| / n_s)` for each drawn index; unused entries are `-1` with weight `-inf`.
+    Row `(b, h)` of a request of `n = max(seq_lens[b], 0)` tokens has the deterministic set
+    `I = [0, s) u [w, n) u F` with `s = min(sinks, n)`, `w = max(s, n - window)` (a row shorter
+    than `sinks + window` is all deterministic: a documented clamp) and `F` the distinct entries of
+    `fixed[b, h, :]` inside `[s, w)` (others, `-1` included, are dropped). The residual
+    `R = [s, w) \ F` has `m` tokens; `n_s = min(num_samples, m)` distinct members of `R` are drawn
+    uniformly without replacement: sample `j` is the `perm(j)`-th smallest member of `R`, `perm`
+    a keyed pseudo-random permutation of `[0, m)` (an 8-round Feistel network over the smallest
+    even power of two >= m, cycle-walked into range) whose round keys are Philox4x32-10 of the
+    counter `(offset, b * H + h)` under key `seed`, `philox = [seed, offset]` read on the GPU (a
+    CUDA graph replays with a new offset). Equal seeds give equal samples.
+
+    `indices[b, h, :]` (`sinks + window + K + num_samples` entries, `K = fixed dim 2`) lists the
+    sinks at `[0, sinks)`, the window at `[sinks, sinks + window)`, `F` in increasing order at
+    `[sinks + window, .. + K)` and the samples after; unused entries are `-1`. `log_weights` is
+    0 on deterministic entries, `log(m / n_s)` on samples (so that `ds.sparse_decode` with them is
+    vAttention's unbiased estimate) and `-inf` on unused entries.
+
+    ```mlir
+    %sel, %lw = ds.sample_residual %topk, %seq_lens, %philox
+        {sinks = 64 : i64, window = 512 : i64, num_samples = 1024 : i64}
+        : (tensor<?x32x1024xi32>, tensor<?xi32>, tensor<2xi64>)
+        -> (tensor<?x32x2624xi32>, tensor<?x32x2624xf32>)
+    ```
   }];
   let arguments = (ins DS_IndexTensor:$fixed, DS_IndexTensor:$seq_lens, DS_SeedTensor:$philox,
                        ConfinedAttr<I64Attr, [IntPositive]>:$num_samples,
+                       DefaultValuedAttr<ConfinedAttr<I64Attr, [IntNonNegative]>, "0">:$sinks,
+                       DefaultValuedAttr<ConfinedAttr<I64Attr, [IntNonNegative]>, "0">:$window,
                        OptionalAttr<DS_KernelConfigAttr>:$config);
   let results = (outs DS_IndexTensor:$indices, DS_F32Tensor:$log_weights);
 }

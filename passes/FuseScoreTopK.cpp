@@ -26,6 +26,8 @@ struct FuseScoreTopK final : OpRewritePattern<TopKOp> {
       return rewriter.notifyMatchFailure(topk, "scores do not come from ds.label_score");
     if (!score.getScores().hasOneUse())
       return rewriter.notifyMatchFailure(topk, "the scores have other uses");
+    if (score.getCandidates())
+      return rewriter.notifyMatchFailure(topk, "the scores are of a candidate list");
     if (topk.getLens() != score.getSeqLens())
       return rewriter.notifyMatchFailure(topk, "lens is not label_score's seq_lens");
     if (topk.getDivisor() != 1)

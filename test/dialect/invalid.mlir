@@ -1304,22 +1304,6 @@ func.func @tp_top_p_big(%lg: tensor<?x8x256xf32>, %i: tensor<?x8x256xi32>) {
 
 // -----
 
-func.func @tp_eps_zero(%lg: tensor<?x8x256xf32>, %i: tensor<?x8x256xi32>) {
-  // expected-error @+1 {{'ds.topp' op attribute 'eps' must be in (0, 1), got 0.000000}}
-  %0:2 = ds.topp %lg, %i {top_p = 0.9 : f32, eps = 0.0 : f32} : (tensor<?x8x256xf32>, tensor<?x8x256xi32>) -> (tensor<?x8x256xi32>, tensor<?x8xi32>)
-  return
-}
-
-// -----
-
-func.func @tp_eps_one(%lg: tensor<?x8x256xf32>, %i: tensor<?x8x256xi32>) {
-  // expected-error @+1 {{'ds.topp' op attribute 'eps' must be in (0, 1), got 1.000000}}
-  %0:2 = ds.topp %lg, %i {top_p = 0.9 : f32, eps = 1.0 : f32} : (tensor<?x8x256xf32>, tensor<?x8x256xi32>) -> (tensor<?x8x256xi32>, tensor<?x8xi32>)
-  return
-}
-
-// -----
-
 func.func @tp_missing_top_p(%lg: tensor<?x8x256xf32>, %i: tensor<?x8x256xi32>) {
   // expected-error @+1 {{requires attribute 'top_p'}}
   %0:2 = ds.topp %lg, %i : (tensor<?x8x256xf32>, tensor<?x8x256xi32>) -> (tensor<?x8x256xi32>, tensor<?x8xi32>)
@@ -1334,7 +1318,7 @@ func.func @tp_missing_top_p(%lg: tensor<?x8x256xf32>, %i: tensor<?x8x256xi32>) {
 
 func.func @sr_fixed_rank(%f: tensor<?x256xi32>, %sl: tensor<?xi32>, %p: tensor<2xi64>) {
   // expected-error @+1 {{'ds.sample_residual' op fixed must have rank 3, got 2}}
-  %0:2 = ds.sample_residual %f, %sl, %p {num_samples = 64 : i64} : (tensor<?x256xi32>, tensor<?xi32>, tensor<2xi64>) -> (tensor<?x8x64xi32>, tensor<?x8x64xf32>)
+  %0:2 = ds.sample_residual %f, %sl, %p {num_samples = 64 : i64} : (tensor<?x256xi32>, tensor<?xi32>, tensor<2xi64>) -> (tensor<?x8x320xi32>, tensor<?x8x320xf32>)
   return
 }
 
@@ -1342,7 +1326,7 @@ func.func @sr_fixed_rank(%f: tensor<?x256xi32>, %sl: tensor<?xi32>, %p: tensor<2
 
 func.func @sr_seq_lens_rank(%f: tensor<?x8x256xi32>, %sl: tensor<?x1xi32>, %p: tensor<2xi64>) {
   // expected-error @+1 {{'ds.sample_residual' op seq_lens must have rank 1, got 2}}
-  %0:2 = ds.sample_residual %f, %sl, %p {num_samples = 64 : i64} : (tensor<?x8x256xi32>, tensor<?x1xi32>, tensor<2xi64>) -> (tensor<?x8x64xi32>, tensor<?x8x64xf32>)
+  %0:2 = ds.sample_residual %f, %sl, %p {num_samples = 64 : i64} : (tensor<?x8x256xi32>, tensor<?x1xi32>, tensor<2xi64>) -> (tensor<?x8x320xi32>, tensor<?x8x320xf32>)
   return
 }
 
@@ -1350,7 +1334,7 @@ func.func @sr_seq_lens_rank(%f: tensor<?x8x256xi32>, %sl: tensor<?x1xi32>, %p: t
 
 func.func @sr_philox_rank(%f: tensor<?x8x256xi32>, %sl: tensor<?xi32>, %p: tensor<1x2xi64>) {
   // expected-error @+1 {{'ds.sample_residual' op philox must have rank 1, got 2}}
-  %0:2 = ds.sample_residual %f, %sl, %p {num_samples = 64 : i64} : (tensor<?x8x256xi32>, tensor<?xi32>, tensor<1x2xi64>) -> (tensor<?x8x64xi32>, tensor<?x8x64xf32>)
+  %0:2 = ds.sample_residual %f, %sl, %p {num_samples = 64 : i64} : (tensor<?x8x256xi32>, tensor<?xi32>, tensor<1x2xi64>) -> (tensor<?x8x320xi32>, tensor<?x8x320xf32>)
   return
 }
 
@@ -1374,7 +1358,7 @@ func.func @sr_result1_rank(%f: tensor<?x8x256xi32>, %sl: tensor<?xi32>, %p: tens
 
 func.func @sr_philox_dim(%f: tensor<?x8x256xi32>, %sl: tensor<?xi32>, %p: tensor<3xi64>) {
   // expected-error @+1 {{'ds.sample_residual' op philox dim 0 must be [seed, offset] (2), got 3}}
-  %0:2 = ds.sample_residual %f, %sl, %p {num_samples = 64 : i64} : (tensor<?x8x256xi32>, tensor<?xi32>, tensor<3xi64>) -> (tensor<?x8x64xi32>, tensor<?x8x64xf32>)
+  %0:2 = ds.sample_residual %f, %sl, %p {num_samples = 64 : i64} : (tensor<?x8x256xi32>, tensor<?xi32>, tensor<3xi64>) -> (tensor<?x8x320xi32>, tensor<?x8x320xf32>)
   return
 }
 
@@ -1382,7 +1366,7 @@ func.func @sr_philox_dim(%f: tensor<?x8x256xi32>, %sl: tensor<?xi32>, %p: tensor
 
 func.func @sr_philox_dynamic(%f: tensor<?x8x256xi32>, %sl: tensor<?xi32>, %p: tensor<?xi64>) {
   // expected-error @+1 {{'ds.sample_residual' op philox dim 0 must be [seed, offset] (2), got ?}}
-  %0:2 = ds.sample_residual %f, %sl, %p {num_samples = 64 : i64} : (tensor<?x8x256xi32>, tensor<?xi32>, tensor<?xi64>) -> (tensor<?x8x64xi32>, tensor<?x8x64xf32>)
+  %0:2 = ds.sample_residual %f, %sl, %p {num_samples = 64 : i64} : (tensor<?x8x256xi32>, tensor<?xi32>, tensor<?xi64>) -> (tensor<?x8x320xi32>, tensor<?x8x320xf32>)
   return
 }
 
@@ -1390,7 +1374,7 @@ func.func @sr_philox_dynamic(%f: tensor<?x8x256xi32>, %sl: tensor<?xi32>, %p: te
 
 func.func @sr_batch(%f: tensor<2x8x256xi32>, %sl: tensor<3xi32>, %p: tensor<2xi64>) {
   // expected-error @+1 {{'ds.sample_residual' op fixed dim 0 (2) must equal seq_lens dim 0 (3)}}
-  %0:2 = ds.sample_residual %f, %sl, %p {num_samples = 64 : i64} : (tensor<2x8x256xi32>, tensor<3xi32>, tensor<2xi64>) -> (tensor<2x8x64xi32>, tensor<2x8x64xf32>)
+  %0:2 = ds.sample_residual %f, %sl, %p {num_samples = 64 : i64} : (tensor<2x8x256xi32>, tensor<3xi32>, tensor<2xi64>) -> (tensor<2x8x320xi32>, tensor<2x8x320xf32>)
   return
 }
 
@@ -1398,22 +1382,22 @@ func.func @sr_batch(%f: tensor<2x8x256xi32>, %sl: tensor<3xi32>, %p: tensor<2xi6
 
 func.func @sr_result_heads(%f: tensor<?x8x256xi32>, %sl: tensor<?xi32>, %p: tensor<2xi64>) {
   // expected-error @+1 {{'ds.sample_residual' op fixed dim 1 (8) must equal result 0 dim 1 (32)}}
-  %0:2 = ds.sample_residual %f, %sl, %p {num_samples = 64 : i64} : (tensor<?x8x256xi32>, tensor<?xi32>, tensor<2xi64>) -> (tensor<?x32x64xi32>, tensor<?x32x64xf32>)
+  %0:2 = ds.sample_residual %f, %sl, %p {num_samples = 64 : i64} : (tensor<?x8x256xi32>, tensor<?xi32>, tensor<2xi64>) -> (tensor<?x32x320xi32>, tensor<?x32x320xf32>)
   return
 }
 
 // -----
 
 func.func @sr_results_agree(%f: tensor<?x8x256xi32>, %sl: tensor<?xi32>, %p: tensor<2xi64>) {
-  // expected-error @+1 {{'ds.sample_residual' op result 0 dim 2 (64) must equal result 1 dim 2 (32)}}
-  %0:2 = ds.sample_residual %f, %sl, %p {num_samples = 64 : i64} : (tensor<?x8x256xi32>, tensor<?xi32>, tensor<2xi64>) -> (tensor<?x8x64xi32>, tensor<?x8x32xf32>)
+  // expected-error @+1 {{'ds.sample_residual' op result 0 dim 2 (320) must equal result 1 dim 2 (32)}}
+  %0:2 = ds.sample_residual %f, %sl, %p {num_samples = 64 : i64} : (tensor<?x8x256xi32>, tensor<?xi32>, tensor<2xi64>) -> (tensor<?x8x320xi32>, tensor<?x8x32xf32>)
   return
 }
 
 // -----
 
 func.func @sr_num_samples(%f: tensor<?x8x256xi32>, %sl: tensor<?xi32>, %p: tensor<2xi64>) {
-  // expected-error @+1 {{'ds.sample_residual' op result 0 dim 2 must be num_samples (64), got 32}}
+  // expected-error @+1 {{'ds.sample_residual' op result 0 dim 2 must be sinks + window + fixed dim 2 + num_samples (320), got 32}}
   %0:2 = ds.sample_residual %f, %sl, %p {num_samples = 64 : i64} : (tensor<?x8x256xi32>, tensor<?xi32>, tensor<2xi64>) -> (tensor<?x8x32xi32>, tensor<?x8x32xf32>)
   return
 }

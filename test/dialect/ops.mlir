@@ -245,25 +245,27 @@ func.func @topp(%logits: tensor<?x32x256xf32>, %idx: tensor<?x32x256xi32>) -> (t
   return %kept, %counts : tensor<?x32x256xi32>, tensor<?x32xi32>
 }
 
-// CHECK-LABEL: func.func @topp_eps
-// CHECK:         ds.topp %{{.+}}, %{{.+}} {eps = 1.000000e-03 : f32, top_p = 1.000000e+00 : f32}
-// CHECK-SAME:      : (tensor<2x8x64xf32>, tensor<2x8x64xi32>) -> (tensor<2x8x64xi32>, tensor<2x8xi32>)
-func.func @topp_eps(%logits: tensor<2x8x64xf32>, %idx: tensor<2x8x64xi32>) -> (tensor<2x8x64xi32>, tensor<2x8xi32>) {
-  %kept, %counts = ds.topp %logits, %idx {top_p = 1.0 : f32, eps = 1.0e-3 : f32}
-      : (tensor<2x8x64xf32>, tensor<2x8x64xi32>) -> (tensor<2x8x64xi32>, tensor<2x8xi32>)
-  return %kept, %counts : tensor<2x8x64xi32>, tensor<2x8xi32>
-}
-
 // CHECK-LABEL: func.func @sample_residual
 // CHECK-SAME:    (%[[F:[^:]+]]: tensor<?x32x256xi32>, %[[SL:[^:]+]]: tensor<?xi32>, %[[P:[^:]+]]: tensor<2xi64>)
 // CHECK:         %[[IDX:[^ ,]+]], %[[LW:[^ ,]+]] = ds.sample_residual %[[F]], %[[SL]], %[[P]] {num_samples = 64 : i64}
-// CHECK-SAME:      : (tensor<?x32x256xi32>, tensor<?xi32>, tensor<2xi64>) -> (tensor<?x32x64xi32>, tensor<?x32x64xf32>)
+// CHECK-SAME:      : (tensor<?x32x256xi32>, tensor<?xi32>, tensor<2xi64>) -> (tensor<?x32x320xi32>, tensor<?x32x320xf32>)
 // CHECK:         return %[[IDX]], %[[LW]]
 func.func @sample_residual(%fixed: tensor<?x32x256xi32>, %sl: tensor<?xi32>, %philox: tensor<2xi64>)
-    -> (tensor<?x32x64xi32>, tensor<?x32x64xf32>) {
+    -> (tensor<?x32x320xi32>, tensor<?x32x320xf32>) {
   %i, %w = ds.sample_residual %fixed, %sl, %philox {num_samples = 64 : i64}
-      : (tensor<?x32x256xi32>, tensor<?xi32>, tensor<2xi64>) -> (tensor<?x32x64xi32>, tensor<?x32x64xf32>)
-  return %i, %w : tensor<?x32x64xi32>, tensor<?x32x64xf32>
+      : (tensor<?x32x256xi32>, tensor<?xi32>, tensor<2xi64>) -> (tensor<?x32x320xi32>, tensor<?x32x320xf32>)
+  return %i, %w : tensor<?x32x320xi32>, tensor<?x32x320xf32>
+}
+
+// vAttention's whole selection: sinks, window, the top-k and the samples.
+// CHECK-LABEL: func.func @sample_residual_sinks_window
+// CHECK:         ds.sample_residual %{{.+}}, %{{.+}}, %{{.+}} {num_samples = 1024 : i64, sinks = 64 : i64, window = 512 : i64}
+// CHECK-SAME:      -> (tensor<?x32x2624xi32>, tensor<?x32x2624xf32>)
+func.func @sample_residual_sinks_window(%fixed: tensor<?x32x1024xi32>, %sl: tensor<?xi32>, %philox: tensor<2xi64>)
+    -> (tensor<?x32x2624xi32>, tensor<?x32x2624xf32>) {
+  %i, %w = ds.sample_residual %fixed, %sl, %philox {sinks = 64 : i64, window = 512 : i64, num_samples = 1024 : i64}
+      : (tensor<?x32x1024xi32>, tensor<?xi32>, tensor<2xi64>) -> (tensor<?x32x2624xi32>, tensor<?x32x2624xf32>)
+  return %i, %w : tensor<?x32x2624xi32>, tensor<?x32x2624xf32>
 }
 
 //===----------------------------------------------------------------------===//

@@ -219,3 +219,67 @@ TEST(QuestSpec, CompilesWithoutAGpu) {
     EXPECT_EQ(bundle->args.back().role, rt::ArgRole::InOut);
   }
 }
+
+TEST(VAttentionSpec, BadSpecsNameTheField) {
+  jit::VAttentionSpec spec;
+  spec.numSamples = 0;
+  auto ir = jit::vattentionIR(spec);
+  ASSERT_FALSE(ir.ok());
+  EXPECT_NE(ir.message().find("'numSamples'"), std::string::npos) << ir.message();
+  spec = jit::VAttentionSpec();
+  spec.sinks = -1;
+  ir = jit::vattentionIR(spec);
+  ASSERT_FALSE(ir.ok());
+  EXPECT_NE(ir.message().find("'sinks'"), std::string::npos) << ir.message();
+  spec = jit::VAttentionSpec();
+  spec.k = 10000;
+  ir = jit::vattentionIR(spec);
+  ASSERT_FALSE(ir.ok());
+  EXPECT_NE(ir.message().find("'k'"), std::string::npos) << ir.message();
+}
+
+TEST(VAttentionSpec, CompilesWithoutAGpu) {
+  for (bool shared : {false, true}) {
+    jit::VAttentionSpec spec;
+    spec.kvHeads = 8;
+    spec.sharedSelection = shared;
+    auto ir = jit::vattentionIR(spec);
+    ASSERT_TRUE(ir.ok()) << ir.message();
+    auto bundle = jit::compileSource(*ir, jit::Target{"sm_90", 132});
+    ASSERT_TRUE(bundle.ok()) << bundle.message();
+    // q, k_cache, v_cache, label_cache, channels, page_table, seq_lens, philox; then o,
+    // selected and log_weights of 64 + 512 + 1024 + 1024 entries per row.
+    ASSERT_EQ(bundle->args.size(), 11u);
+    EXPECT_EQ(bundle->args[9].dims.back().text(), "2624");
+    EXPECT_EQ(bundle->args[9].dims[1].text(), shared ? "8" : "32");
+  }
+}
+
+TEST(TwilightSpec, BadSpecsNameTheField) {
+  jit::TwilightSpec spec;
+  spec.topP = 1.5f;
+  auto ir = jit::twilightIR(spec);
+  ASSERT_FALSE(ir.ok());
+  EXPECT_NE(ir.message().find("'topP'"), std::string::npos) << ir.message();
+  spec = jit::TwilightSpec();
+  spec.candidates = 0;
+  ir = jit::twilightIR(spec);
+  ASSERT_FALSE(ir.ok());
+  EXPECT_NE(ir.message().find("'candidates'"), std::string::npos) << ir.message();
+}
+
+TEST(TwilightSpec, CompilesWithoutAGpu) {
+  for (bool shared : {false, true}) {
+    jit::TwilightSpec spec;
+    spec.kvHeads = 8;
+    spec.sharedSelection = shared;
+    auto ir = jit::twilightIR(spec);
+    ASSERT_TRUE(ir.ok()) << ir.message();
+    auto bundle = jit::compileSource(*ir, jit::Target{"sm_90", 132});
+    ASSERT_TRUE(bundle.ok()) << bundle.message();
+    // The DS arguments; then o, kept [B, Hsel, 4096] and kept_counts [B, Hsel].
+    ASSERT_EQ(bundle->args.size(), 10u);
+    EXPECT_EQ(bundle->args[8].dims.back().text(), "4096");
+    EXPECT_EQ(bundle->args[9].dims.size(), 2u);
+  }
+}

@@ -15,6 +15,14 @@
 //   ds-bench --op=ds --B=8 --N=4096 --k=1024 [--hq --hkv --d --r --P --dtype=f16 --shared]
 //   ds-bench --op=la-prefill --B=1 --N=4096 [--hq=64 --d=128 --dtype=f16 --initial]: N per request
 //   ds-bench --op=topk --B=8 --hq=32 --N=65536 --k=1024: ds.topk alone over B x Hq f32 rows
+//   ds-bench --op=topp --B=8 --hq=32 --k=4096 [--top-p=0.9]: ds.topp alone, B x Hq rows of k
+//                                  candidates with random logits
+//   ds-bench --suite=vattention    vAttention step (label top-k, sinks, window, samples, weighted
+//                                  decode), B = 8, N = 65536 (and B = 1, N = 16384)
+//   ds-bench --op=vattention --B=8 --N=65536 --k=1024 [--sinks=64 --window=512 --samples=1024]
+//   ds-bench --suite=twilight      topp alone; Twilight step over DS candidates (label estimate,
+//                                  top-p, decode) and the DS step with k = 4096 beside it
+//   ds-bench --op=twilight --B=8 --N=65536 --k=4096 [--top-p=0.9]: k = candidates
 //   --scatter: each request's pages are a random permutation of the pool (default: consecutive)
 // Every option is checked before a GPU is opened; --help lists them.
 #include "codegen/JIT.h"
@@ -45,6 +53,8 @@ struct Shape {
   int64_t B = 8, N = 4096, k = 1024, hq = 32, hkv = 32, d = 128, r = 16, P = 1;
   bool bf16 = true, shared = false, scatter = false;
   bool initial = false; ///< la-prefill: has_initial_state = 1 (the states are read too)
+  int64_t sinks = 64, window = 512, samples = 1024; ///< vattention
+  double topP = 0.9;                                ///< topp, twilight
   std::string label() const {
     char s[160];
     if (op == "la-prefill") {
@@ -54,14 +64,27 @@ struct Shape {
                     bf16 ? "bf16" : "f16", initial ? " initial" : "");
       return s;
     }
+    if (op == "topp") {
+      std::snprintf(s, sizeof(s), "topp rows=%lld (B=%lld Hq=%lld) candidates=%lld top_p=%g",
+                    (long long)(B * hq), (long long)B, (long long)hq, (long long)k, topP);
+      return s;
+    }
+    std::string extra = op == "ds" || op == "topk" ? " k=" + std::to_string(k)
+                        : op == "quest"            ? " budget=" + std::to_string(k)
+                        : op == "twilight"
+                            ? " cand=" + std::to_string(k) + " p=" + std::to_string(topP).substr(0, 4)
+                        : op == "vattention" ? " " + std::to_string(sinks) + "+" +
+                                                   std::to_string(window) + "+top" +
+                                                   std::to_string(k) + "+" + std::to_string(samples)
+                                             : "";
     std::snprintf(s, sizeof(s), "%s B=%lld N=%lld%s Hq=%lld Hkv=%lld d=%lld%s P=%lld %s%s",
-                  op.c_str(), (long long)B, (long long)N,
-                  op == "ds" || op == "topk" ? (" k=" + std::to_string(k)).c_str()
-                  : op == "quest" ? (" budget=" + std::to_string(k)).c_str()
-                                  : "",
+                  op.c_str(), (long long)B, (long long)N, extra.c_str(),
                   (long long)hq,
                   (long long)hkv, (long long)d,
-                  op == "ds" ? (" r=" + std::to_string(r)).c_str() : "", (long long)P,
+                  op == "ds" || op == "vattention" || op == "twilight"
+                      ? (" r=" + std::to_string(r)).c_str()
+                      : "",
+                  (long long)P,
                   bf16 ? "bf16" : "f16", shared ? " shared" : "");
     if (scatter)
       return std::string(s) + " scattered";
@@ -237,8 +260,48 @@ Row runTopK(jit::JIT &jit, const rt::Context &ctx, Timer &timer, const Shape &s,
   return row;
 }
 
+/// ds.topp alone: B x Hq rows of k candidates (distinct ids, no padding) with random logits
+/// (a few large values, a long tail); bytes: logits and indices read, kept written.
+Row runTopP(jit::JIT &jit, const rt::Context &ctx, Timer &timer, const Shape &s, int warmup,
+            int iters) {
+  Row row{s, {}, 0, 0};
+  const std::string h = std::to_string(s.hq), k = std::to_string(s.k);
+  const std::string t = "tensor<?x" + h + "x" + k, cnt = "tensor<?x" + h + "xi32>";
+  char p[32];
+  std::snprintf(p, sizeof(p), "%.9e", s.topP);
+  const std::string ir = "func.func @topp(%l: " + t + "xf32>, %i: " + t + "xi32>) -> (" + t +
+                         "xi32>, " + cnt + ") {\n  %k, %c = ds.topp %l, %i {top_p = " + p +
+                         " : f32} : (" + t + "xf32>, " + t + "xi32>) -> (" + t + "xi32>, " + cnt +
+                         ")\n  return %k, %c : " + t + "xi32>, " + cnt + "\n}\n";
+  auto pipeline = check(jit.fromSource(ir), "compile");
+  const size_t n = static_cast<size_t>(s.B) * s.hq * s.k;
+  rt::DeviceBuffer logits = check(ctx.alloc(n * 4), "alloc logits");
+  rt::DeviceBuffer idx = check(ctx.alloc(n * 4), "alloc indices");
+  rt::DeviceBuffer kept = check(ctx.alloc(n * 4), "alloc kept");
+  rt::DeviceBuffer counts = check(ctx.alloc(static_cast<size_t>(s.B) * s.hq * 4), "alloc counts");
+  ref::Rng rng(42);
+  std::vector<float> hl(n);
+  std::vector<int32_t> hi(n);
+  for (size_t i = 0; i < n; ++i) {
+    double u = rng.uniform(0, 1);
+    hl[i] = static_cast<float>(12.0 * u * u * u);
+    hi[i] = static_cast<int32_t>(i % static_cast<size_t>(s.k));
+  }
+  check(logits.upload(hl.data(), n * 4), "upload");
+  check(idx.upload(hi.data(), n * 4), "upload");
+  std::vector<rt::TensorArg> args = {rt::TensorArg(logits.ptr(), {s.B, s.hq, s.k}),
+                                     rt::TensorArg(idx.ptr(), {s.B, s.hq, s.k}),
+                                     rt::TensorArg(kept.ptr(), {s.B, s.hq, s.k}),
+                                     rt::TensorArg(counts.ptr(), {s.B, s.hq})};
+  row.bytes = 12.0 * n + 4.0 * s.B * s.hq;
+  timeStages(*pipeline, args, timer, warmup, iters, row);
+  return row;
+}
+
 Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int warmup,
         int iters) {
+  if (s.op == "topp")
+    return runTopP(jit, ctx, timer, s, warmup, iters);
   if (s.op == "la-prefill")
     return runLinearAttnPrefill(ctx, jit, timer, s, warmup, iters);
   if (s.op == "topk")
@@ -273,7 +336,7 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
 
   std::shared_ptr<const rt::Pipeline> pipeline;
   std::vector<rt::TensorArg> args;
-  rt::DeviceBuffer labels, channels, idx;
+  rt::DeviceBuffer labels, channels, idx, extra, extra2;
   double qo = 2.0 * s.B * s.hq * s.d * 2;
   if (s.op == "la-decode") {
     // Linear-attention decode: q, k [B, H, d], v [B, H, e], f32 states [B, H, d, e] (e = d).
@@ -344,12 +407,27 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
             rt::TensorArg(o.ptr(), {s.B, s.hq, s.d})};
     row.bytes = 2.0 * s.B * s.N * s.hkv * s.d * 2 + qo;
   } else {
-    jit::DoubleSparsitySpec spec;
-    spec.heads = s.hq, spec.kvHeads = s.hkv, spec.headDim = s.d, spec.labelDim = s.r;
-    spec.k = s.k, spec.pageSize = s.P, spec.sharedSelection = s.shared;
-    spec.dtype = s.bf16 ? jit::DataType::BF16 : jit::DataType::F16;
-    pipeline = check(jit.doubleSparsity(spec), "compile");
-    int64_t hsel = s.shared ? s.hkv : s.hq;
+    int64_t hsel = s.shared ? s.hkv : s.hq, perRow = s.k; // selection entries per row
+    const jit::DataType dt = s.bf16 ? jit::DataType::BF16 : jit::DataType::F16;
+    if (s.op == "vattention") {
+      jit::VAttentionSpec spec;
+      spec.heads = s.hq, spec.kvHeads = s.hkv, spec.headDim = s.d, spec.labelDim = s.r;
+      spec.pageSize = s.P, spec.sharedSelection = s.shared, spec.dtype = dt;
+      spec.sinks = s.sinks, spec.window = s.window, spec.k = s.k, spec.numSamples = s.samples;
+      pipeline = check(jit.vattention(spec), "compile");
+      perRow = s.sinks + s.window + s.k + s.samples;
+    } else if (s.op == "twilight") {
+      jit::TwilightSpec spec;
+      spec.heads = s.hq, spec.kvHeads = s.hkv, spec.headDim = s.d, spec.labelDim = s.r;
+      spec.pageSize = s.P, spec.sharedSelection = s.shared, spec.dtype = dt;
+      spec.candidates = s.k, spec.topP = static_cast<float>(s.topP);
+      pipeline = check(jit.twilight(spec), "compile");
+    } else {
+      jit::DoubleSparsitySpec spec;
+      spec.heads = s.hq, spec.kvHeads = s.hkv, spec.headDim = s.d, spec.labelDim = s.r;
+      spec.k = s.k, spec.pageSize = s.P, spec.sharedSelection = s.shared, spec.dtype = dt;
+      pipeline = check(jit.doubleSparsity(spec), "compile");
+    }
     labels = check(ctx.alloc(static_cast<size_t>(s.hkv) * slots * s.r * 2), "alloc labels");
     fillRandom(ctx, labels, rng, ht);
     std::vector<int32_t> ch(s.hkv * s.r);
@@ -358,20 +436,50 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
         ch[h * s.r + j] = static_cast<int32_t>((j * 7 + h) % s.d);
     channels = check(ctx.alloc(ch.size() * 4), "alloc channels");
     check(channels.upload(ch.data(), ch.size() * 4), "upload");
-    idx = check(ctx.alloc(s.B * hsel * s.k * 4), "alloc heavy_tokens");
+    idx = check(ctx.alloc(s.B * hsel * perRow * 4), "alloc selection");
     args = {rt::TensorArg(q.ptr(), {s.B, s.hq, s.d}),
             rt::TensorArg(kc.ptr(), {pages, s.P, s.hkv, s.d}),
             rt::TensorArg(vc.ptr(), {pages, s.P, s.hkv, s.d}),
             rt::TensorArg(labels.ptr(), {s.hkv, slots, s.r}),
             rt::TensorArg(channels.ptr(), {s.hkv, s.r}),
-            rt::TensorArg(pt.ptr(), {s.B, maxPages}), rt::TensorArg(sl.ptr(), {s.B}),
-            rt::TensorArg(o.ptr(), {s.B, s.hq, s.d}),
-            rt::TensorArg(idx.ptr(), {s.B, hsel, s.k})};
-    // Every label row scored once per kv head, each selected K and V row once, q and o.
-    row.bytes = 1.0 * s.B * s.hkv * s.N * s.r * 2 +
-                2.0 * s.B * hsel * std::min(s.k, s.N) * s.d * 2 + qo;
+            rt::TensorArg(pt.ptr(), {s.B, maxPages}), rt::TensorArg(sl.ptr(), {s.B})};
+    if (s.op == "vattention") {
+      // philox = [seed, offset]; outputs o, selected, log_weights.
+      extra = check(ctx.alloc(16), "alloc philox");
+      std::vector<int64_t> seed = {1234, 0};
+      check(extra.upload(seed.data(), 16), "upload");
+      extra2 = check(ctx.alloc(s.B * hsel * perRow * 4), "alloc log_weights");
+      args.push_back(rt::TensorArg(extra.ptr(), {2}));
+      args.push_back(rt::TensorArg(o.ptr(), {s.B, s.hq, s.d}));
+      args.push_back(rt::TensorArg(idx.ptr(), {s.B, hsel, perRow}));
+      args.push_back(rt::TensorArg(extra2.ptr(), {s.B, hsel, perRow}));
+    } else {
+      args.push_back(rt::TensorArg(o.ptr(), {s.B, s.hq, s.d}));
+      args.push_back(rt::TensorArg(idx.ptr(), {s.B, hsel, perRow}));
+      if (s.op == "twilight") {
+        extra = check(ctx.alloc(s.B * hsel * 4), "alloc kept_counts");
+        args.push_back(rt::TensorArg(extra.ptr(), {s.B, hsel}));
+      }
+    }
+    // Every label row scored once per kv head, each selected K and V row once, q and o; Twilight
+    // adds each candidate's label row once more (the estimate) and decodes the kept tokens only.
+    double decodeRows = 1.0 * s.B * hsel * std::min(perRow, s.N);
+    row.bytes = 1.0 * s.B * s.hkv * s.N * s.r * 2 + qo;
+    if (s.op != "twilight")
+      row.bytes += 2.0 * decodeRows * s.d * 2;
   }
   timeStages(*pipeline, args, timer, warmup, iters, row);
+  if (s.op == "twilight") {
+    std::vector<int32_t> counts(s.B * (s.shared ? s.hkv : s.hq));
+    check(extra.download(counts.data(), counts.size() * 4), "download kept_counts");
+    double kept = 0;
+    for (int32_t c : counts)
+      kept += c;
+    row.bytes += 1.0 * counts.size() * s.k * s.r * 2 + 2.0 * kept * s.d * 2;
+    row.stages.push_back({"(mean kept per row: " + std::to_string(int64_t(kept / counts.size())) +
+                              " of " + std::to_string(s.k) + ")",
+                          0.0});
+  }
   return row;
 }
 
@@ -421,17 +529,40 @@ std::vector<Shape> suite(const std::string &name) {
     s.op = "dense", s.B = 8, s.N = 32768, s.P = 16;
     rows.push_back(s);
   }
+  if (name == "twilight" || name == "all") {
+    // topp alone (256 rows of 4096 candidates); the Twilight step over 4096 DS candidates and
+    // the DS step at k = 4096 it adds to.
+    Shape t;
+    t.op = "topp", t.B = 8, t.k = 4096;
+    rows.push_back(t);
+    for (const char *op : {"twilight", "ds"}) {
+      Shape s;
+      s.op = op, s.B = 8, s.N = 65536, s.k = 4096;
+      rows.push_back(s);
+    }
+  }
+  if (name == "vattention" || name == "all") {
+    // 64 sinks + 512 local + top-1024 + 1024 samples.
+    for (auto [B, N] : std::vector<std::array<int64_t, 2>>{{8, 65536}, {1, 16384}}) {
+      Shape s;
+      s.op = "vattention", s.B = B, s.N = N, s.k = 1024;
+      rows.push_back(s);
+    }
+  }
   if (rows.empty())
-    die("--suite must be ds, ds-gqa, dense, la, quest or all, got '" + name + "'");
+    die("--suite must be ds, ds-gqa, dense, la, quest, twilight, vattention or all, got '" +
+        name + "'");
   return rows;
 }
 
 /// Every option is checked here, before a device is opened.
 cl::OptionCategory category("ds-bench options");
-cl::opt<std::string> suiteName("suite", cl::desc("A suite of shapes: ds | ds-gqa | dense | la | quest | all "
+cl::opt<std::string> suiteName("suite", cl::desc("A suite of shapes: ds | ds-gqa | dense | la | quest | "
+                                                 "twilight | vattention | all "
                                                  "(else one shape from the flags below)"),
                                cl::value_desc("name"), cl::cat(category));
-cl::opt<std::string> opName("op", cl::desc("ds | dense | quest | la-decode | la-prefill | topk"), cl::init("ds"),
+cl::opt<std::string> opName("op", cl::desc("ds | dense | quest | la-decode | la-prefill | topk | topp | "
+                                           "vattention | twilight"), cl::init("ds"),
                             cl::cat(category));
 cl::opt<int64_t> optB("B", cl::desc("Batch (requests)"), cl::init(8), cl::cat(category));
 cl::opt<int64_t> optN("N", cl::desc("Tokens per request"), cl::init(4096), cl::cat(category));
@@ -452,6 +583,14 @@ cl::opt<bool> scatterFlag("scatter",
                           cl::desc("Each request's pages a random permutation of the pool "
                                    "(default: consecutive)"),
                           cl::cat(category));
+cl::opt<int64_t> sinksFlag("sinks", cl::desc("vattention: sink tokens"), cl::init(64),
+                          cl::cat(category));
+cl::opt<int64_t> windowFlag("window", cl::desc("vattention: local window tokens"), cl::init(512),
+                           cl::cat(category));
+cl::opt<int64_t> samplesFlag("samples", cl::desc("vattention: sampled tokens"), cl::init(1024),
+                            cl::cat(category));
+cl::opt<double> topPFlag("top-p", cl::desc("topp, twilight: the mass to keep, in (0, 1]"),
+                         cl::init(0.9), cl::cat(category));
 cl::opt<int64_t> warmupFlag("warmup", cl::desc("Untimed calls before timing"), cl::init(10),
                             cl::cat(category));
 cl::opt<int64_t> itersFlag("iters", cl::desc("Timed calls (the median is reported)"),
@@ -476,12 +615,17 @@ int main(int argc, char **argv) {
   // Every value is checked, even where --suite makes it unused.
   const std::string op = opName;
   if (op != "ds" && op != "dense" && op != "quest" && op != "la-decode" && op != "la-prefill" &&
-      op != "topk")
-    die("--op must be ds, dense, quest, la-decode, la-prefill or topk, got '" + op + "'");
+      op != "topk" && op != "topp" && op != "vattention" && op != "twilight")
+    die("--op must be ds, dense, quest, la-decode, la-prefill, topk, topp, vattention or "
+        "twilight, got '" + op + "'");
+  if (!(topPFlag > 0.0 && topPFlag <= 1.0))
+    die("--top-p must be in (0, 1], got " + std::to_string(topPFlag));
+  if (sinksFlag < 0 || windowFlag < 0)
+    die("--sinks and --window must be >= 0");
   if (dtypeName != "bf16" && dtypeName != "f16")
     die("--dtype must be bf16 or f16, got '" + dtypeName + "'");
   for (const cl::opt<int64_t> *flag : {&optB, &optN, &optK, &optHq, &optHkv, &optD, &optR, &optP,
-                                       &warmupFlag, &itersFlag})
+                                       &samplesFlag, &warmupFlag, &itersFlag})
     positive(*flag);
   std::vector<Shape> shapes;
   if (suiteName.getNumOccurrences()) {
@@ -495,6 +639,7 @@ int main(int argc, char **argv) {
     s.bf16 = dtypeName == "bf16";
     s.shared = sharedFlag;
     s.initial = initialFlag;
+    s.sinks = sinksFlag, s.window = windowFlag, s.samples = samplesFlag, s.topP = topPFlag;
     shapes.push_back(s);
   }
   if (scatterFlag)

@@ -1,0 +1,131 @@
+#include "tools/reference/Sampling.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace ds::ref {
+
+namespace {
+std::vector<int64_t> validByLogit(const float *logits, const int32_t *idx, int64_t k) {
+  std::vector<int64_t> pos;
+  for (int64_t i = 0; i < k; ++i)
+    if (idx[i] >= 0)
+      pos.push_back(i);
+  std::stable_sort(pos.begin(), pos.end(),
+                   [&](int64_t a, int64_t b) { return logits[a] > logits[b]; });
+  return pos;
+}
+} // namespace
+
+double toppMass(const float *logits, const int32_t *idx, int64_t k,
+                const std::vector<int64_t> &positions) {
+  double mx = -INFINITY;
+  for (int64_t i = 0; i < k; ++i)
+    if (idx[i] >= 0)
+      mx = std::max(mx, static_cast<double>(logits[i]));
+  double z = 0, m = 0;
+  for (int64_t i = 0; i < k; ++i)
+    if (idx[i] >= 0)
+      z += std::exp(static_cast<double>(logits[i]) - mx);
+  for (int64_t p : positions)
+    m += std::exp(static_cast<double>(logits[p]) - mx);
+  return z > 0 ? m / z : 0;
+}
+
+int64_t toppMinimalCount(const float *logits, const int32_t *idx, int64_t k, double topP) {
+  std::vector<int64_t> pos = validByLogit(logits, idx, k);
+  if (pos.empty())
+    return 0;
+  double mx = logits[pos[0]], z = 0;
+  for (int64_t p : pos)
+    z += std::exp(static_cast<double>(logits[p]) - mx);
+  double acc = 0;
+  for (size_t i = 0; i < pos.size(); ++i) {
+    acc += std::exp(static_cast<double>(logits[pos[i]]) - mx);
+    if (acc >= topP * z)
+      return static_cast<int64_t>(i + 1);
+  }
+  return static_cast<int64_t>(pos.size());
+}
+
+void philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]) {
+  uint32_t c[4] = {ctr[0], ctr[1], ctr[2], ctr[3]}, k0 = key[0], k1 = key[1];
+  for (int r = 0; r < 10; ++r) {
+    uint64_t p0 = uint64_t(0xD2511F53u) * c[0], p1 = uint64_t(0xCD9E8D57u) * c[2];
+    uint32_t n[4] = {uint32_t(p1 >> 32) ^ c[1] ^ k0, uint32_t(p1), uint32_t(p0 >> 32) ^ c[3] ^ k1,
+                     uint32_t(p0)};
+    std::copy(n, n + 4, c);
+    k0 += 0x9E3779B9u;
+    k1 += 0xBB67AE85u;
+  }
+  std::copy(c, c + 4, out);
+}
+
+void sampleResidualRow(const int32_t *fixed, int64_t k, int64_t n, int64_t sinks, int64_t window,
+                       int64_t numSamples, uint64_t seed, uint64_t offset, uint32_t row,
+                       int32_t *indices, double *logWeights) {
+  n = std::max<int64_t>(n, 0);
+  const int64_t s = std::min(sinks, n), w = std::max(s, n - window);
+  const int64_t total = sinks + window + k + numSamples;
+  std::fill(indices, indices + total, -1);
+  std::fill(logWeights, logWeights + total, -std::numeric_limits<double>::infinity());
+  for (int64_t j = 0; j < s; ++j)
+    indices[j] = static_cast<int32_t>(j), logWeights[j] = 0;
+  for (int64_t j = 0; w + j < n; ++j)
+    indices[sinks + j] = static_cast<int32_t>(w + j), logWeights[sinks + j] = 0;
+  std::vector<int64_t> f;
+  for (int64_t i = 0; i < k; ++i)
+    if (fixed[i] >= s && fixed[i] < w)
+      f.push_back(fixed[i]);
+  std::sort(f.begin(), f.end());
+  f.erase(std::unique(f.begin(), f.end()), f.end());
+  for (size_t j = 0; j < f.size(); ++j)
+    indices[sinks + window + j] = static_cast<int32_t>(f[j]), logWeights[sinks + window + j] = 0;
+  // The residual in increasing order, and the sample through the keyed permutation.
+  std::vector<int64_t> residual;
+  for (int64_t t = s, j = 0; t < w; ++t) {
+    while (j < static_cast<int64_t>(f.size()) && f[j] < t)
+      ++j;
+    if (j < static_cast<int64_t>(f.size()) && f[j] == t)
+      continue;
+    residual.push_back(t);
+  }
+  const int64_t m = static_cast<int64_t>(residual.size()), ns = std::min(numSamples, m);
+  if (ns <= 0)
+    return;
+  uint32_t key[2] = {uint32_t(seed), uint32_t(seed >> 32)}, keys[8];
+  for (uint32_t blk = 0; blk < 2; ++blk) {
+    uint32_t ctr[4] = {uint32_t(offset), uint32_t(offset >> 32), row, blk};
+    philox4x32(ctr, key, keys + 4 * blk);
+  }
+  uint32_t bits = 0;
+  while ((uint64_t(1) << bits) < static_cast<uint64_t>(std::max<int64_t>(m, 2)))
+    ++bits;
+  const uint32_t half = (bits + 1) / 2, mask = (1u << half) - 1;
+  auto feistel = [&](uint32_t x) {
+    uint32_t l = x >> half, r = x & mask;
+    for (uint32_t key : keys) {
+      uint32_t h = r ^ key;
+      h *= 0x85EBCA6Bu;
+      h ^= h >> 13;
+      h *= 0xC2B2AE35u;
+      h ^= h >> 16;
+      uint32_t nr = (l ^ h) & mask;
+      l = r;
+      r = nr;
+    }
+    return (l << half) | r;
+  };
+  const double lw = std::log(static_cast<double>(m) / static_cast<double>(ns));
+  for (int64_t j = 0; j < ns; ++j) {
+    uint32_t x = static_cast<uint32_t>(j);
+    do
+      x = feistel(x);
+    while (x >= static_cast<uint32_t>(m));
+    indices[sinks + window + k + j] = static_cast<int32_t>(residual[x]);
+    logWeights[sinks + window + k + j] = lw;
+  }
+}
+
+} // namespace ds::ref

@@ -1,0 +1,31 @@
+#ifndef DS_TOOLS_REFERENCE_SAMPLING_H
+#define DS_TOOLS_REFERENCE_SAMPLING_H
+
+// Twilight's top-p pruning and vAttention's sampled selection on the host (shared/ALGORITHMS.md
+// §3, §4). Used by the GPU tests and ds-bench.
+#include <cstdint>
+#include <vector>
+
+namespace ds::ref {
+
+/// Top-p over one candidate row (f64): candidates are the entries with idx[i] >= 0; returns the
+/// smallest number of them, taken by decreasing logit, whose softmax mass reaches top_p.
+int64_t toppMinimalCount(const float *logits, const int32_t *idx, int64_t k, double topP);
+
+/// Softmax mass (f64) of the candidates at `positions` of a row (positions into logits/idx).
+double toppMass(const float *logits, const int32_t *idx, int64_t k,
+                const std::vector<int64_t> &positions);
+
+/// Philox4x32-10 (Salmon et al.): the block of counter `ctr` under `key`.
+void philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
+
+/// ds.sample_residual for one row: `fixed` (K entries), a request of n tokens, the row's index
+/// (b * H + h) and philox = [seed, offset]; writes sinks + window + K + numSamples indices and
+/// log-weights (as the op documents; -1 / -inf unused) exactly as the kernel draws them.
+void sampleResidualRow(const int32_t *fixed, int64_t k, int64_t n, int64_t sinks, int64_t window,
+                       int64_t numSamples, uint64_t seed, uint64_t offset, uint32_t row,
+                       int32_t *indices, double *logWeights);
+
+} // namespace ds::ref
+
+#endif // DS_TOOLS_REFERENCE_SAMPLING_H
