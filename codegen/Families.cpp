@@ -19,6 +19,7 @@ void mlir::ds::registerKernelFamilies() {
     registerQuestFamily();
     registerTopPFamily();
     registerSampleFamily();
+    registerInt4Family();
   });
 }
 

@@ -333,22 +333,58 @@ Expected<std::string> twilightIR(const TwilightSpec &s) {
   const std::string estT = "tensor<?x" + hs + "x" + K + "xf32>";
   const std::string cntT = "tensor<?x" + hs + "xi32>";
   const std::string red = s.sharedSelection && s.heads != s.kvHeads ? "sum" : "none";
+  if (s.int4Estimate && s.headDim % 32 != 0)
+    return Status::error("spec field 'headDim' must be a multiple of 32 with int4Estimate");
+  const std::string hkv = std::to_string(s.kvHeads);
+  const std::string kqT = "tensor<?x" + hkv + "x" + std::to_string(s.headDim / 8) + "xi32>";
+  const std::string ksT = "tensor<?x" + hkv + "x" + std::to_string(s.headDim / 32) + "xf16>";
+  std::string args = f.args;
+  if (s.int4Estimate) {
+    const std::string after = "{ds.name = \"channels\"}";
+    args.insert(args.find(after) + after.size(), ", %kq: " + kqT + " {ds.name = \"kq\"}, %ks: " +
+                                                     ksT + " {ds.name = \"ks\"}");
+  }
   std::ostringstream ir;
-  ir << "func.func @twilight(" << f.args << ") -> (" << f.qT << ", " << candT << ", " << cntT
+  ir << "func.func @twilight(" << args << ") -> (" << f.qT << ", " << candT << ", " << cntT
      << ") {\n"
      << labelScores(f, s.pageSize, s.sharedSelection, s.heads != s.kvHeads)
      << "  %candidates = ds.topk %scores, %seq_lens {k = " << K << " : i64} : (" << f.scT
-     << ", tensor<?xi32>) -> " << candT << "\n"
-     << "  %estimate = ds.label_score %q_label, %label_cache, %page_table, %seq_lens, %candidates "
-        "{page_size = " << s.pageSize << " : i64, scale = " << f.scale
-     << ", group_reduce = #ds.group_reduce<" << red << ">} : (" << f.qlT << ", " << f.lcT
-     << ", tensor<?x?xi32>, tensor<?xi32>, " << candT << ") -> " << estT << "\n"
+     << ", tensor<?xi32>) -> " << candT << "\n";
+  if (s.int4Estimate)
+    ir << "  %estimate = ds.int4_score %q, %kq, %ks, %page_table, %seq_lens, %candidates "
+          "{page_size = " << s.pageSize << " : i64, scale = " << f.scale
+       << ", group_reduce = #ds.group_reduce<" << red << ">} : (" << f.qT << ", " << kqT << ", "
+       << ksT << ", tensor<?x?xi32>, tensor<?xi32>, " << candT << ") -> " << estT << "\n";
+  else
+    ir << "  %estimate = ds.label_score %q_label, %label_cache, %page_table, %seq_lens, %candidates "
+          "{page_size = " << s.pageSize << " : i64, scale = " << f.scale
+       << ", group_reduce = #ds.group_reduce<" << red << ">} : (" << f.qlT << ", " << f.lcT
+       << ", tensor<?x?xi32>, tensor<?xi32>, " << candT << ") -> " << estT << "\n";
+  ir
      << "  %kept, %kept_counts = ds.topp %estimate, %candidates {top_p = " << floatAttr(s.topP)
      << "} : (" << estT << ", " << candT << ") -> (" << candT << ", " << cntT << ")\n"
      << "  %o = ds.sparse_decode %q, %k_cache, %v_cache, %page_table, %seq_lens, %kept {scale = "
      << f.scale << ", soft_cap = " << floatAttr(s.softCap) << "} : (" << f.qT << ", " << f.kvT
      << ", " << f.kvT << ", tensor<?x?xi32>, tensor<?xi32>, " << candT << ") -> " << f.qT << "\n"
      << "  return %o, %kept, %kept_counts : " << f.qT << ", " << candT << ", " << cntT << "\n}\n";
+  return ir.str();
+}
+
+Expected<std::string> int4AppendIR(const Int4AppendSpec &s) {
+  DS_RT_RETURN_IF_ERROR(checkHeads(s.kvHeads, s.kvHeads, s.headDim));
+  const std::string t = typeName(s.dtype), hkv = std::to_string(s.kvHeads),
+                    d = std::to_string(s.headDim);
+  const std::string kqT = "tensor<?x" + hkv + "x" + std::to_string(s.headDim / 8) + "xi32>";
+  const std::string ksT = "tensor<?x" + hkv + "x" + std::to_string(s.headDim / 32) + "xf16>";
+  const std::string kT = "tensor<?x" + hkv + "x" + d + "x" + t + ">";
+  std::ostringstream ir;
+  ir << "func.func @int4_append(%kq: " << kqT << " {ds.name = \"kq\"}, %ks: " << ksT
+     << " {ds.name = \"ks\"}, %new_k: " << kT
+     << " {ds.name = \"new_k\"}, %slot_mapping: tensor<?xi32> {ds.name = \"slot_mapping\"}) -> ("
+     << kqT << ", " << ksT << ") {\n"
+     << "  %kq2, %ks2 = ds.int4_append %kq, %ks, %new_k, %slot_mapping : (" << kqT << ", " << ksT
+     << ", " << kT << ", tensor<?xi32>) -> (" << kqT << ", " << ksT << ")\n"
+     << "  return %kq2, %ks2 : " << kqT << ", " << ksT << "\n}\n";
   return ir.str();
 }
 
@@ -500,6 +536,8 @@ JIT::Result JIT::quest(const QuestSpec &spec) { return fromIR(questIR(spec)); }
 JIT::Result JIT::vattention(const VAttentionSpec &spec) { return fromIR(vattentionIR(spec)); }
 
 JIT::Result JIT::twilight(const TwilightSpec &spec) { return fromIR(twilightIR(spec)); }
+
+JIT::Result JIT::int4Append(const Int4AppendSpec &spec) { return fromIR(int4AppendIR(spec)); }
 
 JIT::Result JIT::questSummary(const QuestSummarySpec &spec) {
   return fromIR(questSummaryIR(spec));

@@ -132,15 +132,27 @@ struct VAttentionSpec {
 /// the smallest set whose estimated softmax mass reaches `topP` (ds.topp), and decode attention
 /// over the kept tokens.
 ///
-/// Pipeline arguments as for DoubleSparsitySpec; outputs o [B, Hq, d], kept [B, Hsel, candidates]
-/// i32 (-1 padded) and kept_counts [B, Hsel] i32.
+/// With `int4Estimate` the candidates' logits are estimated from an int4 copy of K instead
+/// (Twilight's own estimate: ds.int4_score over kq [pages * P, Hkv, d / 8] i32 and
+/// ks [pages * P, Hkv, d / 32] f16, kept by int4Append alongside the KV append).
+///
+/// Pipeline arguments as for DoubleSparsitySpec (with int4Estimate, kq and ks follow channels);
+/// outputs o [B, Hq, d], kept [B, Hsel, candidates] i32 (-1 padded) and kept_counts [B, Hsel] i32.
 struct TwilightSpec {
   int64_t heads = 32, kvHeads = 32, headDim = 128, labelDim = 16, pageSize = 1;
   int64_t candidates = 4096;
   float topP = 0.9f;
+  bool int4Estimate = false;
   DataType dtype = DataType::BF16;
   float scale = 0.0f, softCap = 0.0f;
   bool sharedSelection = false;
+};
+
+/// Twilight's int4 keys append (ds.int4_append), run with each KV append: kq [slots, Hkv, d / 8]
+/// i32 and ks [slots, Hkv, d / 32] f16 (inout), new_k [T, Hkv, d], slot_mapping [T] i32.
+struct Int4AppendSpec {
+  int64_t kvHeads = 32, headDim = 128;
+  DataType dtype = DataType::BF16;
 };
 
 /// The ds IR of a spec, as MLIR text (what the JIT compiles; useful for ds-opt and tests).
@@ -153,6 +165,7 @@ rt::Expected<std::string> questIR(const QuestSpec &spec);
 rt::Expected<std::string> questSummaryIR(const QuestSummarySpec &spec);
 rt::Expected<std::string> vattentionIR(const VAttentionSpec &spec);
 rt::Expected<std::string> twilightIR(const TwilightSpec &spec);
+rt::Expected<std::string> int4AppendIR(const Int4AppendSpec &spec);
 
 /// The GPU a compile targets: chip ("sm_90a", ...) and SM count are required; the device facts
 /// left at 0 take the chip's defaults. The JIT takes all of it from its context's device.
@@ -190,6 +203,7 @@ public:
   rt::Expected<std::shared_ptr<const rt::Pipeline>> questSummary(const QuestSummarySpec &spec);
   rt::Expected<std::shared_ptr<const rt::Pipeline>> vattention(const VAttentionSpec &spec);
   rt::Expected<std::shared_ptr<const rt::Pipeline>> twilight(const TwilightSpec &spec);
+  rt::Expected<std::shared_ptr<const rt::Pipeline>> int4Append(const Int4AppendSpec &spec);
   /// Compiles MLIR text of ds ops (cached by text and target).
   rt::Expected<std::shared_ptr<const rt::Pipeline>> fromSource(const std::string &source);
   /// The target every compile of this JIT uses.

@@ -86,6 +86,7 @@ void registerLinearAttnPrefillFamily(); // linear_attn_prefill (LinearAttnPrefil
 void registerQuestFamily();       // page_summary(_append), page_score (QuestKernels.cpp)
 void registerTopPFamily();        // topp (TopPKernels.cpp)
 void registerSampleFamily();      // sample_residual (SampleKernels.cpp)
+void registerInt4Family();        // int4_append, int4_score (Int4Kernels.cpp)
 
 /// The op's config. ds-lower-to-kernels has verified it against the op's family
 /// (requireKernelConfig) before the family's `lower` runs, so builders only read it.

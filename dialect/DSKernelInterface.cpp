@@ -84,6 +84,24 @@ void SampleResidualOp::getTiedDims(SmallVectorImpl<DimGroup> &g) {
   tie(g, {getIndices(), getLogWeights()}, 2);
 }
 
+void Int4AppendOp::getTiedDims(SmallVectorImpl<DimGroup> &g) {
+  tie(g, {getK(), getSlotMapping()});
+  tie(g, {getKq(), getKs()});
+  tie(g, {getKq(), getKs(), getK()}, 1);
+  tieAll(g, getKq(), getNewKq());
+  tieAll(g, getKs(), getNewKs());
+}
+Value Int4AppendOp::getInPlaceSource(Value result) {
+  return result == getNewKq() ? getKq() : getKs();
+}
+
+void Int4ScoreOp::getTiedDims(SmallVectorImpl<DimGroup> &g) {
+  tie(g, {getQ(), getPageTable(), getSeqLens(), getCandidates(), getLogits()});
+  tie(g, {getKq(), getKs()});
+  tie(g, {getCandidates(), getLogits()}, 1);
+  tie(g, {getCandidates(), getLogits()}, 2);
+}
+
 void SparseDecodeOp::getTiedDims(SmallVectorImpl<DimGroup> &g) {
   tie(g, {getQ(), getPageTable(), getSeqLens(), getIndices(), getLogWeights(), getO()});
   tie(g, {getKCache(), getVCache()});

@@ -354,6 +354,57 @@ LogicalResult SampleResidualOp::verify() {
   return c.result();
 }
 
+/// int4 keys [S, Hkv, d / 8] and their scales [S, Hkv, d / 32] for a head dim `d`.
+static void checkInt4Keys(ShapeCheck &c, Value kq, Value ks, int64_t d) {
+  c.rank(kq, "kq", 3).rank(ks, "ks", 3);
+  c.same(kq, "kq", 0, ks, "ks", 0).same(kq, "kq", 1, ks, "ks", 1);
+  c.require(ShapedType::isDynamic(d) || d % 32 == 0,
+            "head dim must be a multiple of 32 (groups of 32 channels), got " + Twine(d));
+  if (succeeded(c.result()) && !ShapedType::isDynamic(d)) {
+    c.is(kq, "kq", 2, d / 8, "head dim / 8");
+    c.is(ks, "ks", 2, d / 32, "head dim / 32");
+  }
+}
+
+LogicalResult Int4AppendOp::verify() {
+  ShapeCheck c(*this);
+  Value k = getK();
+  c.rank(k, "k", 3).rank(getSlotMapping(), "slot_mapping", 1);
+  c.staticDim(k, "k", 2, "head dim");
+  if (failed(c.result()))
+    return failure();
+  checkInt4Keys(c, getKq(), getKs(), ShapeCheck::dim(k, 2));
+  c.same(getKq(), "kq", 1, k, "k", 1).same(getSlotMapping(), "slot_mapping", 0, k, "k", 0);
+  for (unsigned i = 0; i < 3; ++i)
+    c.same(getKq(), "kq", i, getNewKq(), "result 0", i).same(getKs(), "ks", i, getNewKs(), "result 1", i);
+  return c.result();
+}
+
+LogicalResult Int4ScoreOp::verify() {
+  ShapeCheck c(*this);
+  Value q = getQ(), cand = getCandidates();
+  c.rank(q, "q", 3).rank(cand, "candidates", 3).rank(getLogits(), "result", 3);
+  c.staticDim(q, "q", 2, "head dim");
+  if (failed(c.result()))
+    return failure();
+  int64_t d = ShapeCheck::dim(q, 2);
+  c.require(d == 32 || d == 64 || d == 128 || d == 256,
+            "head dim (q dim 2) must be 32, 64, 128 or 256, got " + Twine(d));
+  checkInt4Keys(c, getKq(), getKs(), d);
+  checkGroups(c, q, "q", 1, getKq(), "kq", 1);
+  checkPaging(c, getPageTable(), getSeqLens(), q, "q");
+  c.same(q, "q", 0, cand, "candidates", 0);
+  for (unsigned i = 0; i < 3; ++i)
+    c.same(cand, "candidates", i, getLogits(), "result", i);
+  if (succeeded(c.result()))
+    c.is(cand, "candidates", 1,
+         selectionRows(getGroupReduce(), ShapeCheck::dim(q, 1), ShapeCheck::dim(getKq(), 1)),
+         getGroupReduce() == GroupReduce::none ? "query heads" : "kv heads (group_reduce)");
+  if (failed(c.result()))
+    return failure();
+  return checkScaleAndCap(*this, getScale().convertToFloat(), 0.0f);
+}
+
 LogicalResult SparseDecodeOp::verify() {
   ShapeCheck c(*this);
   Value q = getQ(), idx = getIndices();

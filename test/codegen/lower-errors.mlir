@@ -49,15 +49,6 @@ func.func @score_topk_huge_k(%ql: tensor<?x8x16xbf16>, %cache: tensor<8x?x16xbf1
 
 // -----
 
-func.func @topp_not_yet(%logits: tensor<?x8x8xf32>, %idx: tensor<?x8x8xi32>) -> (tensor<?x8x8xi32>, tensor<?x8xi32>) {
-  // expected-error @+1 {{has no GPU lowering yet}}
-  %kept, %counts = ds.topp %logits, %idx {top_p = 0.9 : f32}
-      : (tensor<?x8x8xf32>, tensor<?x8x8xi32>) -> (tensor<?x8x8xi32>, tensor<?x8xi32>)
-  return %kept, %counts : tensor<?x8x8xi32>, tensor<?x8xi32>
-}
-
-// -----
-
 func.func @quest_dynamic_heads(%k: tensor<?x?x128xbf16>, %slots: tensor<?xi32>, %kmin: tensor<?x?x128xbf16>)
     -> (tensor<?x?x128xbf16>, tensor<?x?x128xbf16>) {
   // expected-error @+1 {{GPU lowering needs static kv heads and head dim in kmin}}

@@ -2387,3 +2387,35 @@ ds.plan @p attributes {args = [], symbols = [], workspace = "0"} {
   // expected-error @+1 {{parameter 'u8 1' must be 'ptr arg <i>', 'ptr ws <offset>', 'i64 <expr>', 'i32 <expr>' or 'f32 <value>'}}
   ds.launch @k::@f {block = array<i64: 32, 1, 1>, grid = ["1", "1", "1"], params = ["u8 1"], smem = "0"}
 }
+
+// -----
+
+func.func @sr_fixed_dynamic(%f: tensor<?x8x?xi32>, %sl: tensor<?xi32>, %p: tensor<2xi64>) {
+  // expected-error @+1 {{'ds.sample_residual' op fixed dim 2 must be static (it sizes the result)}}
+  %0:2 = ds.sample_residual %f, %sl, %p {num_samples = 64 : i64} : (tensor<?x8x?xi32>, tensor<?xi32>, tensor<2xi64>) -> (tensor<?x8x64xi32>, tensor<?x8x64xf32>)
+  return
+}
+
+// -----
+
+func.func @sr_result_size(%f: tensor<?x8x16xi32>, %sl: tensor<?xi32>, %p: tensor<2xi64>) {
+  // expected-error @+1 {{'ds.sample_residual' op result 0 dim 2 must be sinks + window + fixed dim 2 + num_samples (100), got 36}}
+  %0:2 = ds.sample_residual %f, %sl, %p {sinks = 4 : i64, window = 16 : i64, num_samples = 64 : i64} : (tensor<?x8x16xi32>, tensor<?xi32>, tensor<2xi64>) -> (tensor<?x8x36xi32>, tensor<?x8x36xf32>)
+  return
+}
+
+// -----
+
+func.func @sr_negative_window(%f: tensor<?x8x16xi32>, %sl: tensor<?xi32>, %p: tensor<2xi64>) {
+  // expected-error @+1 {{attribute 'window' failed to satisfy constraint: 64-bit signless integer attribute whose value is non-negative}}
+  %0:2 = ds.sample_residual %f, %sl, %p {window = -1 : i64, num_samples = 4 : i64} : (tensor<?x8x16xi32>, tensor<?xi32>, tensor<2xi64>) -> (tensor<?x8x20xi32>, tensor<?x8x20xf32>)
+  return
+}
+
+// -----
+
+func.func @ls_candidates_shape(%ql: tensor<?x32x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %cand: tensor<?x8x128xi32>) {
+  // expected-error @+1 {{'ds.label_score' op candidates dim 2 (128) must equal result dim 2 (256)}}
+  %0 = ds.label_score %ql, %c, %pt, %sl, %cand {page_size = 1 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>} : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x8x128xi32>) -> tensor<?x8x256xf32>
+  return
+}

@@ -191,3 +191,50 @@ func.func @other_target(%x: tensor<?x8x128xbf16>, %ch: tensor<8x16xi32>) -> tens
   %l = ds.label_gather %x, %ch : (tensor<?x8x128xbf16>, tensor<8x16xi32>) -> tensor<?x8x16xbf16>
   return %l : tensor<?x8x16xbf16>
 }
+
+// -----
+
+// topp holds a row's candidates in registers: at most 32 per thread.
+func.func @topp_too_few_warps(%l: tensor<?x8x4096xf32>, %i: tensor<?x8x4096xi32>) -> (tensor<?x8x4096xi32>, tensor<?x8xi32>) {
+  // expected-error @+1 {{config field 'warps' must give each thread at most 32 of the row's 4096 candidates, got 2}}
+  %k, %c = ds.topp %l, %i {top_p = 0.9 : f32, config = #ds.kernel_config<block_tokens = 1, warps = 2, splits = 1, stages = 1, vector_width = 1>}
+      : (tensor<?x8x4096xf32>, tensor<?x8x4096xi32>) -> (tensor<?x8x4096xi32>, tensor<?x8xi32>)
+  return %k, %c : tensor<?x8x4096xi32>, tensor<?x8xi32>
+}
+
+// -----
+
+func.func @topp_dynamic_candidates(%l: tensor<?x8x?xf32>, %i: tensor<?x8x?xi32>) -> (tensor<?x8x?xi32>, tensor<?x8xi32>) {
+  // expected-error @+1 {{GPU lowering needs a static candidate count (logits dim 2)}}
+  %k, %c = ds.topp %l, %i {top_p = 0.9 : f32}
+      : (tensor<?x8x?xf32>, tensor<?x8x?xi32>) -> (tensor<?x8x?xi32>, tensor<?x8xi32>)
+  return %k, %c : tensor<?x8x?xi32>, tensor<?x8xi32>
+}
+
+// -----
+
+func.func @topp_stages(%l: tensor<?x8x64xf32>, %i: tensor<?x8x64xi32>) -> (tensor<?x8x64xi32>, tensor<?x8xi32>) {
+  // expected-error @+1 {{config field 'stages' must be 1 (the kernels do not read it), got 2}}
+  %k, %c = ds.topp %l, %i {top_p = 0.9 : f32, config = #ds.kernel_config<block_tokens = 1, warps = 1, splits = 1, stages = 2, vector_width = 1>}
+      : (tensor<?x8x64xf32>, tensor<?x8x64xi32>) -> (tensor<?x8x64xi32>, tensor<?x8xi32>)
+  return %k, %c : tensor<?x8x64xi32>, tensor<?x8xi32>
+}
+
+// -----
+
+// sample_residual sorts a row's fixed entries in shared memory.
+func.func @sample_too_many_fixed(%f: tensor<?x8x10000xi32>, %sl: tensor<?xi32>, %p: tensor<2xi64>) -> (tensor<?x8x10016xi32>, tensor<?x8x10016xf32>) {
+  // expected-error @+1 {{GPU lowering sorts the fixed entries in shared memory: fixed dim 2 must be <= 8192, got 10000}}
+  %i, %w = ds.sample_residual %f, %sl, %p {num_samples = 16 : i64}
+      : (tensor<?x8x10000xi32>, tensor<?xi32>, tensor<2xi64>) -> (tensor<?x8x10016xi32>, tensor<?x8x10016xf32>)
+  return %i, %w : tensor<?x8x10016xi32>, tensor<?x8x10016xf32>
+}
+
+// -----
+
+func.func @sample_warps(%f: tensor<?x8x64xi32>, %sl: tensor<?xi32>, %p: tensor<2xi64>) -> (tensor<?x8x80xi32>, tensor<?x8x80xf32>) {
+  // expected-error @+1 {{config field 'warps' must be a power of two in [1, 32] (the sort's block-wide scan), got 3}}
+  %i, %w = ds.sample_residual %f, %sl, %p {num_samples = 16 : i64, config = #ds.kernel_config<block_tokens = 1, warps = 3, splits = 1, stages = 1, vector_width = 1>}
+      : (tensor<?x8x64xi32>, tensor<?xi32>, tensor<2xi64>) -> (tensor<?x8x80xi32>, tensor<?x8x80xf32>)
+  return %i, %w : tensor<?x8x80xi32>, tensor<?x8x80xf32>
+}

@@ -95,20 +95,19 @@ func.func @label_score_r12(%ql: tensor<?x8x12xf16>, %cache: tensor<8x?x12xf16>, 
   return %a : tensor<?x8x?xf32>
 }
 
-// Quest's ops: 8 warps, 16-byte vectors of channels. Ops that no kernel family builds yet
-// (top-p, sampling) get no config: ds-lower-to-kernels reports them. The top-k over pages gets
-// the top-k family's.
+// Quest's ops: 8 warps, 16-byte vectors of channels. The top-k over pages gets the top-k
+// family's; top-p one warp per 16 candidates (8 -> 1 warp), sampling 8 warps.
 // CHECK-LABEL: func.func @quest_and_sampling
 // CHECK:         ds.page_summary_append {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 8>, page_size = 16 : i64}
 // CHECK:         ds.page_summary {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 8>}
 // CHECK:         ds.page_score {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 8>, page_size = 16 : i64}
 // CHECK:         ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 32, splits = 1, stages = 1, vector_width = 1>, divisor = 16 : i64, k = 8 : i64, keep_last}
-// CHECK:         ds.topp {{.*}} {top_p = 0.899999976 : f32}
-// CHECK:         ds.sample_residual {{.*}} {num_samples = 32 : i64}
+// CHECK:         ds.topp {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 1, splits = 1, stages = 1, vector_width = 1>, top_p = 0.899999976 : f32}
+// CHECK:         ds.sample_residual {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 1>, num_samples = 32 : i64}
 func.func @quest_and_sampling(%kmin: tensor<?x8x128xbf16>, %knew: tensor<?x8x128xbf16>, %slots: tensor<?xi32>,
                               %kc: tensor<?x16x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>,
                               %q: tensor<?x8x128xbf16>, %logits: tensor<?x8x8xf32>, %philox: tensor<2xi64>)
-    -> (tensor<?x8x8xi32>, tensor<?x8xi32>, tensor<?x8x32xi32>, tensor<?x8x32xf32>, tensor<?x8x128xbf16>) {
+    -> (tensor<?x8x8xi32>, tensor<?x8xi32>, tensor<?x8x40xi32>, tensor<?x8x40xf32>, tensor<?x8x128xbf16>) {
   %mn, %mx = ds.page_summary_append %kmin, %kmin, %knew, %slots {page_size = 16 : i64}
       : (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?xi32>) -> (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>)
   %mn2, %mx2 = ds.page_summary %mn, %mx, %kc, %pt, %sl
@@ -120,8 +119,8 @@ func.func @quest_and_sampling(%kmin: tensor<?x8x128xbf16>, %knew: tensor<?x8x128
   %kept, %counts = ds.topp %logits, %pages {top_p = 0.9 : f32}
       : (tensor<?x8x8xf32>, tensor<?x8x8xi32>) -> (tensor<?x8x8xi32>, tensor<?x8xi32>)
   %ri, %rw = ds.sample_residual %pages, %sl, %philox {num_samples = 32 : i64}
-      : (tensor<?x8x8xi32>, tensor<?xi32>, tensor<2xi64>) -> (tensor<?x8x32xi32>, tensor<?x8x32xf32>)
-  return %kept, %counts, %ri, %rw, %mx2 : tensor<?x8x8xi32>, tensor<?x8xi32>, tensor<?x8x32xi32>, tensor<?x8x32xf32>, tensor<?x8x128xbf16>
+      : (tensor<?x8x8xi32>, tensor<?xi32>, tensor<2xi64>) -> (tensor<?x8x40xi32>, tensor<?x8x40xf32>)
+  return %kept, %counts, %ri, %rw, %mx2 : tensor<?x8x8xi32>, tensor<?x8xi32>, tensor<?x8x40xi32>, tensor<?x8x40xf32>, tensor<?x8x128xbf16>
 }
 
 // Linear attention: the prefill's tensor-core variant where it tiles (64-token chunks), the

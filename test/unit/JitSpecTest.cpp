@@ -283,3 +283,28 @@ TEST(TwilightSpec, CompilesWithoutAGpu) {
     EXPECT_EQ(bundle->args[9].dims.size(), 2u);
   }
 }
+
+TEST(TwilightSpec, Int4EstimateTakesTheInt4Keys) {
+  jit::TwilightSpec spec;
+  spec.int4Estimate = true;
+  auto ir = jit::twilightIR(spec);
+  ASSERT_TRUE(ir.ok()) << ir.message();
+  EXPECT_NE(ir->find("ds.int4_score"), std::string::npos);
+  auto bundle = jit::compileSource(*ir, jit::Target{"sm_90", 132});
+  ASSERT_TRUE(bundle.ok()) << bundle.message();
+  // The DS arguments with kq [S, 32, 16] i32 and ks [S, 32, 4] f16 after channels.
+  ASSERT_EQ(bundle->args.size(), 12u);
+  EXPECT_EQ(bundle->args[5].dims.back().text(), "16");
+  EXPECT_EQ(bundle->args[6].dims.back().text(), "4");
+  jit::Int4AppendSpec append;
+  append.headDim = 100;
+  auto bad = jit::int4AppendIR(append);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("'headDim'"), std::string::npos) << bad.message();
+  append.headDim = 128;
+  auto a = jit::int4AppendIR(append);
+  ASSERT_TRUE(a.ok()) << a.message();
+  auto ab = jit::compileSource(*a, jit::Target{"sm_90", 132});
+  ASSERT_TRUE(ab.ok()) << ab.message();
+  EXPECT_EQ(ab->args[0].role, rt::ArgRole::InOut);
+}

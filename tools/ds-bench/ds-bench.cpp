@@ -22,7 +22,8 @@
 //   ds-bench --op=vattention --B=8 --N=65536 --k=1024 [--sinks=64 --window=512 --samples=1024]
 //   ds-bench --suite=twilight      topp alone; Twilight step over DS candidates (label estimate,
 //                                  top-p, decode) and the DS step with k = 4096 beside it
-//   ds-bench --op=twilight --B=8 --N=65536 --k=4096 [--top-p=0.9]: k = candidates
+//   ds-bench --op=twilight --B=8 --N=65536 --k=4096 [--top-p=0.9 --estimate=int4]: k = candidates,
+//                                  their logits estimated from the labels or from int4 keys
 //   --scatter: each request's pages are a random permutation of the pool (default: consecutive)
 // Every option is checked before a GPU is opened; --help lists them.
 #include "codegen/JIT.h"
@@ -55,6 +56,7 @@ struct Shape {
   bool initial = false; ///< la-prefill: has_initial_state = 1 (the states are read too)
   int64_t sinks = 64, window = 512, samples = 1024; ///< vattention
   double topP = 0.9;                                ///< topp, twilight
+  bool int4 = false;                                ///< twilight: the int4-key estimate
   std::string label() const {
     char s[160];
     if (op == "la-prefill") {
@@ -72,7 +74,8 @@ struct Shape {
     std::string extra = op == "ds" || op == "topk" ? " k=" + std::to_string(k)
                         : op == "quest"            ? " budget=" + std::to_string(k)
                         : op == "twilight"
-                            ? " cand=" + std::to_string(k) + " p=" + std::to_string(topP).substr(0, 4)
+                            ? " cand=" + std::to_string(k) + " p=" + std::to_string(topP).substr(0, 4) +
+                                  (int4 ? " int4" : " labels")
                         : op == "vattention" ? " " + std::to_string(sinks) + "+" +
                                                    std::to_string(window) + "+top" +
                                                    std::to_string(k) + "+" + std::to_string(samples)
@@ -336,7 +339,7 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
 
   std::shared_ptr<const rt::Pipeline> pipeline;
   std::vector<rt::TensorArg> args;
-  rt::DeviceBuffer labels, channels, idx, extra, extra2;
+  rt::DeviceBuffer labels, channels, idx, extra, extra2, kq, ks;
   double qo = 2.0 * s.B * s.hq * s.d * 2;
   if (s.op == "la-decode") {
     // Linear-attention decode: q, k [B, H, d], v [B, H, e], f32 states [B, H, d, e] (e = d).
@@ -420,7 +423,7 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
       jit::TwilightSpec spec;
       spec.heads = s.hq, spec.kvHeads = s.hkv, spec.headDim = s.d, spec.labelDim = s.r;
       spec.pageSize = s.P, spec.sharedSelection = s.shared, spec.dtype = dt;
-      spec.candidates = s.k, spec.topP = static_cast<float>(s.topP);
+      spec.candidates = s.k, spec.topP = static_cast<float>(s.topP), spec.int4Estimate = s.int4;
       pipeline = check(jit.twilight(spec), "compile");
     } else {
       jit::DoubleSparsitySpec spec;
@@ -441,8 +444,18 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
             rt::TensorArg(kc.ptr(), {pages, s.P, s.hkv, s.d}),
             rt::TensorArg(vc.ptr(), {pages, s.P, s.hkv, s.d}),
             rt::TensorArg(labels.ptr(), {s.hkv, slots, s.r}),
-            rt::TensorArg(channels.ptr(), {s.hkv, s.r}),
-            rt::TensorArg(pt.ptr(), {s.B, maxPages}), rt::TensorArg(sl.ptr(), {s.B})};
+            rt::TensorArg(channels.ptr(), {s.hkv, s.r})};
+    if (s.int4) {
+      // Random int4 words and scales (their values only steer which candidates are kept).
+      kq = check(ctx.alloc(static_cast<size_t>(slots) * s.hkv * s.d / 2), "alloc kq");
+      ks = check(ctx.alloc(static_cast<size_t>(slots) * s.hkv * s.d / 16), "alloc ks");
+      fillRandom(ctx, kq, rng, ht);
+      fillRandom(ctx, ks, rng, ref::Half::F16);
+      args.push_back(rt::TensorArg(kq.ptr(), {slots, s.hkv, s.d / 8}));
+      args.push_back(rt::TensorArg(ks.ptr(), {slots, s.hkv, s.d / 32}));
+    }
+    args.push_back(rt::TensorArg(pt.ptr(), {s.B, maxPages}));
+    args.push_back(rt::TensorArg(sl.ptr(), {s.B}));
     if (s.op == "vattention") {
       // philox = [seed, offset]; outputs o, selected, log_weights.
       extra = check(ctx.alloc(16), "alloc philox");
@@ -475,7 +488,9 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
     double kept = 0;
     for (int32_t c : counts)
       kept += c;
-    row.bytes += 1.0 * counts.size() * s.k * s.r * 2 + 2.0 * kept * s.d * 2;
+    // The estimate reads each candidate's label row, or its int4 keys and scales.
+    const double perCandidate = s.int4 ? s.d / 2.0 + s.d / 16.0 : 2.0 * s.r;
+    row.bytes += perCandidate * counts.size() * s.k + 2.0 * kept * s.d * 2;
     row.stages.push_back({"(mean kept per row: " + std::to_string(int64_t(kept / counts.size())) +
                               " of " + std::to_string(s.k) + ")",
                           0.0});
@@ -535,9 +550,10 @@ std::vector<Shape> suite(const std::string &name) {
     Shape t;
     t.op = "topp", t.B = 8, t.k = 4096;
     rows.push_back(t);
-    for (const char *op : {"twilight", "ds"}) {
+    for (int variant = 0; variant < 3; ++variant) {
       Shape s;
-      s.op = op, s.B = 8, s.N = 65536, s.k = 4096;
+      s.op = variant < 2 ? "twilight" : "ds", s.B = 8, s.N = 65536, s.k = 4096;
+      s.int4 = variant == 1;
       rows.push_back(s);
     }
   }
@@ -591,6 +607,8 @@ cl::opt<int64_t> samplesFlag("samples", cl::desc("vattention: sampled tokens"), 
                             cl::cat(category));
 cl::opt<double> topPFlag("top-p", cl::desc("topp, twilight: the mass to keep, in (0, 1]"),
                          cl::init(0.9), cl::cat(category));
+cl::opt<std::string> estimateName("estimate", cl::desc("twilight: labels | int4"),
+                                  cl::init("labels"), cl::cat(category));
 cl::opt<int64_t> warmupFlag("warmup", cl::desc("Untimed calls before timing"), cl::init(10),
                             cl::cat(category));
 cl::opt<int64_t> itersFlag("iters", cl::desc("Timed calls (the median is reported)"),
@@ -620,6 +638,8 @@ int main(int argc, char **argv) {
         "twilight, got '" + op + "'");
   if (!(topPFlag > 0.0 && topPFlag <= 1.0))
     die("--top-p must be in (0, 1], got " + std::to_string(topPFlag));
+  if (estimateName != "labels" && estimateName != "int4")
+    die("--estimate must be labels or int4, got '" + estimateName + "'");
   if (sinksFlag < 0 || windowFlag < 0)
     die("--sinks and --window must be >= 0");
   if (dtypeName != "bf16" && dtypeName != "f16")
@@ -640,6 +660,7 @@ int main(int argc, char **argv) {
     s.shared = sharedFlag;
     s.initial = initialFlag;
     s.sinks = sinksFlag, s.window = windowFlag, s.samples = samplesFlag, s.topP = topPFlag;
+    s.int4 = estimateName == "int4";
     shapes.push_back(s);
   }
   if (scatterFlag)

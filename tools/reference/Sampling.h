@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "tools/reference/Reference.h"
+
 namespace ds::ref {
 
 /// Top-p over one candidate row (f64): candidates are the entries with idx[i] >= 0; returns the
@@ -25,6 +27,19 @@ void philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
 void sampleResidualRow(const int32_t *fixed, int64_t k, int64_t n, int64_t sinks, int64_t window,
                        int64_t numSamples, uint64_t seed, uint64_t offset, uint32_t row,
                        int32_t *indices, double *logWeights);
+
+/// ds.int4_append: kq [S, Hkv, d / 8] i32 and ks [S, Hkv, d / 32] (f16 bits) updated with the
+/// new keys k [T, Hkv, d] (16-bit patterns of `type`) at slot_mapping; bit-exact with the kernel.
+void int4Append(std::vector<int32_t> &kq, std::vector<uint16_t> &ks, int64_t slots,
+                const std::vector<uint16_t> &k, int64_t tokens, int64_t kvHeads, int64_t headDim,
+                const std::vector<int32_t> &slotMapping, Half type);
+
+/// ds.int4_score (f64 over the int4 values): logits [B, rows, K] of candidates [B, rows, K].
+std::vector<double> int4Score(const std::vector<uint16_t> &q, int64_t heads,
+                              const std::vector<int32_t> &kq, const std::vector<uint16_t> &ks,
+                              int64_t kvHeads, int64_t slots, int64_t headDim, const Paging &paging,
+                              int64_t pageSize, const std::vector<int32_t> &candidates, int64_t k,
+                              double scale, GroupReduce reduce, Half type);
 
 } // namespace ds::ref
 

@@ -1,0 +1,79 @@
+// RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1})' | FileCheck %s
+// RUN: ds-opt %s --ds-to-ptx | FileCheck %s --check-prefix=PTX
+// RUN: ds-opt %S/../../examples/vattention.mlir --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1})' | FileCheck %s --check-prefix=VA
+// RUN: ds-opt %S/../../examples/twilight.mlir --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1})' | FileCheck %s --check-prefix=TW
+
+// The examples' steps: vAttention = score_topk (label scoring fused with the top-k; two launch
+// variants) -> sample_residual -> split decode with the samples' log-weights; Twilight adds the
+// candidates' label estimate and topp before the decode.
+// VA: ds.launch @ds_kernels::@vattention_score_topk_0
+// VA: ds.launch @ds_kernels::@vattention_sample_residual_2
+// VA: ds.launch @ds_kernels::@vattention_decode_partial_{{[0-9]+}}
+// VA-SAME: "ptr arg 10"
+// VA: ds.launch @ds_kernels::@vattention_decode_merge
+// TW: ds.launch @ds_kernels::@twilight_label_gather_0
+// TW: ds.launch @ds_kernels::@twilight_score_topk_1
+// TW: ds.launch @ds_kernels::@twilight_label_score_3
+// TW: ds.launch @ds_kernels::@twilight_topp_4
+// TW: ds.launch @ds_kernels::@twilight_decode_partial_{{[0-9]+}}
+
+// Twilight's topp, vAttention's sample_residual and label_score over a candidate list.
+
+// topp: one CTA per row, 16 candidates per thread (4096 -> 256 threads), no workspace.
+// CHECK-LABEL: ds.plan @prune
+// CHECK-SAME: "result0 out i32 align=16 logits_d0 32 4096", "result1 out i32 align=16 logits_d0 32"
+// CHECK: ds.launch @ds_kernels::@prune_topp_0 {block = array<i64: 256, 1, 1>, grid = ["(logits_d0)*(32)", "1", "1"], params = ["ptr arg 0", "ptr arg 1", "ptr arg 2", "ptr arg 3"], smem = "0"}
+func.func @prune(%l: tensor<?x32x4096xf32> {ds.name = "logits"}, %i: tensor<?x32x4096xi32> {ds.name = "cand"}) -> (tensor<?x32x4096xi32>, tensor<?x32xi32>) {
+  %k, %c = ds.topp %l, %i {top_p = 0.9 : f32} : (tensor<?x32x4096xf32>, tensor<?x32x4096xi32>) -> (tensor<?x32x4096xi32>, tensor<?x32xi32>)
+  return %k, %c : tensor<?x32x4096xi32>, tensor<?x32xi32>
+}
+
+// sample_residual: one CTA of 256 threads per row; the result is sinks + window + K + samples.
+// CHECK-LABEL: ds.plan @sample
+// CHECK-SAME: "result0 out i32 align=16 fixed_d0 8 1100", "result1 out f32 align=16 fixed_d0 8 1100"
+// CHECK: ds.launch @ds_kernels::@sample_sample_residual_0 {block = array<i64: 256, 1, 1>, grid = ["(fixed_d0)*(8)", "1", "1"], params = ["ptr arg 0", "ptr arg 1", "ptr arg 2", "ptr arg 3", "ptr arg 4", "i64 8"], smem = "0"}
+func.func @sample(%f: tensor<?x8x1000xi32> {ds.name = "fixed"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}, %p: tensor<2xi64> {ds.name = "philox"}) -> (tensor<?x8x1100xi32>, tensor<?x8x1100xf32>) {
+  %i, %w = ds.sample_residual %f, %sl, %p {sinks = 4 : i64, window = 16 : i64, num_samples = 80 : i64} : (tensor<?x8x1000xi32>, tensor<?xi32>, tensor<2xi64>) -> (tensor<?x8x1100xi32>, tensor<?x8x1100xf32>)
+  return %i, %w : tensor<?x8x1100xi32>, tensor<?x8x1100xf32>
+}
+
+// label_score over candidates: tiles of the K = 4096 entries (not of the row), the candidate
+// buffer last.
+// CHECK-LABEL: ds.plan @estimate
+// CHECK: ds.launch @ds_kernels::@estimate_label_score_0 {block = array<i64: 128, 1, 1>, grid = ["(q_label_d0)*8", "8", "1"], params = ["ptr arg 0", "ptr arg 1", "ptr arg 2", "ptr arg 3", "ptr arg 5", "i64 labels_d1", "i64 page_table_d1", "i64 4096", "ptr arg 4"]
+func.func @estimate(%ql: tensor<?x32x16xbf16> {ds.name = "q_label"}, %cache: tensor<8x?x16xbf16> {ds.name = "labels"}, %pt: tensor<?x?xi32> {ds.name = "page_table"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}, %c: tensor<?x8x4096xi32> {ds.name = "cand"}) -> tensor<?x8x4096xf32> {
+  %e = ds.label_score %ql, %cache, %pt, %sl, %c {page_size = 1 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>} : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x8x4096xi32>) -> tensor<?x8x4096xf32>
+  return %e : tensor<?x8x4096xf32>
+}
+
+// topp's kernel: 16-byte loads of logits and candidates, block max/sum, then the bisection
+// (scf.while) whose step reduces 7 probe sums at once, then the compaction's scan.
+// CHECK: gpu.func @prune_topp_0
+// CHECK-SAME: workgroup(%[[F:.*]] : memref<224xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[I:.*]] : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK: vector.load {{.*}} : memref<281474976710656xf32>, vector<4xf32>
+// CHECK: vector.load {{.*}} : memref<281474976710656xi32>, vector<4xi32>
+// CHECK: scf.while
+// CHECK: } do {
+// CHECK-COUNT-7: arith.divui {{.*}} : i64
+// CHECK: gpu.barrier
+// CHECK: gpu.shuffle  up
+// CHECK: gpu.return
+
+// sample_residual's kernel: the bitonic sort in shared memory, Philox (10 rounds of two
+// widening multiplies, twice), then the cycle-walked Feistel permutation.
+// CHECK: gpu.func @sample_sample_residual_0
+// CHECK-SAME: workgroup(%[[K:.*]] : memref<1024xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK: arith.minsi
+// CHECK: arith.maxsi
+// CHECK: gpu.barrier
+// CHECK-COUNT-40: arith.mului_extended
+// CHECK: llvm.intr.ctlz
+// CHECK: scf.while
+// CHECK-COUNT-8: arith.muli {{.*}} : i32
+// CHECK: } do {
+// CHECK: gpu.return
+
+// PTX: .entry prune_topp_0
+// PTX: .entry sample_sample_residual_0
+// PTX: mul.wide.u32
+// PTX: .entry estimate_label_score_0

@@ -1,0 +1,294 @@
+// Twilight's int4 keys: int4_append bit-exact against the host quantization, int4_score against
+// the f64 score of the same int4 values, and the Twilight step with the int4 estimate.
+#include "codegen/JIT.h"
+#include "test/gpu/GpuTestUtil.h"
+#include "tools/reference/DoubleSparsity.h"
+#include "tools/reference/Sampling.h"
+
+#include <cmath>
+#include <map>
+#include <set>
+
+using namespace ds;
+
+namespace {
+
+struct Int4Case {
+  std::vector<int32_t> lens;
+  int64_t hq, hkv, d, pageSize;
+  bool f16, shared;
+};
+std::string name(const Int4Case &c) {
+  return "B" + std::to_string(c.lens.size()) + "_H" + std::to_string(c.hq) + "_" +
+         std::to_string(c.hkv) + "_d" + std::to_string(c.d) + "_P" + std::to_string(c.pageSize) +
+         (c.f16 ? "_f16" : "_bf16") + (c.shared ? "_shared" : "");
+}
+void PrintTo(const Int4Case &c, std::ostream *os) { *os << name(c); }
+
+class Int4 : public ::testing::TestWithParam<Int4Case> {};
+
+std::string ty(const Int4Case &c) { return c.f16 ? "f16" : "bf16"; }
+
+TEST_P(Int4, AppendIsBitExactAndScoresMatchReference) {
+  DS_REQUIRE_GPU(ctx);
+  const Int4Case &c = GetParam();
+  static jit::JIT jit(ctx);
+  const ref::Half ht = c.f16 ? ref::Half::F16 : ref::Half::BF16;
+  ref::Rng rng(5 + c.d + c.lens.size());
+  int64_t numPages = 0;
+  ref::Paging paging = ref::makePaging(rng, c.lens, c.pageSize, numPages);
+  ref::PagedKV kv = test::randomPagedKV(rng, numPages, c.pageSize, c.hkv, c.d, ht);
+  const int64_t S = numPages * c.pageSize, B = paging.batch, W = c.d / 8, G = c.d / 32;
+  // 1. Append every slot's key (the cache as new tokens, slot order permuted; some skipped).
+  std::vector<int32_t> slotMap(S);
+  for (int64_t s = 0; s < S; ++s)
+    slotMap[s] = static_cast<int32_t>(s);
+  for (int64_t s = S - 1; s > 0; --s)
+    std::swap(slotMap[s], slotMap[rng.below(s + 1)]);
+  slotMap[0] = -1;                            // skipped
+  slotMap[1] = static_cast<int32_t>(S + 3);   // out of range: skipped
+  std::vector<uint16_t> newK(S * c.hkv * c.d);
+  for (int64_t t = 0; t < S; ++t)
+    for (int64_t h = 0; h < c.hkv; ++h)
+      for (int64_t j = 0; j < c.d; ++j) {
+        int32_t s = std::max(0, std::min<int32_t>(slotMap[t], static_cast<int32_t>(S - 1)));
+        newK[(t * c.hkv + h) * c.d + j] =
+            kv.k[kv.rowOffset(s / c.pageSize, s % c.pageSize, h) + j];
+      }
+  for (int64_t j = 0; j < 32; ++j) // a group of zeros: scale 0, values 0
+    newK[(2 * c.hkv) * c.d + j] = 0;
+  std::vector<int32_t> wantQ(S * c.hkv * W, 0x5a5a5a5a);
+  std::vector<uint16_t> wantS(S * c.hkv * G, 0x7e00);
+  const std::vector<int32_t> untouchedQ = wantQ;
+  const std::vector<uint16_t> untouchedS = wantS;
+  ref::int4Append(wantQ, wantS, S, newK, S, c.hkv, c.d, slotMap, ht);
+  const std::string kqT = "tensor<?x" + std::to_string(c.hkv) + "x" + std::to_string(W) + "xi32>";
+  const std::string ksT = "tensor<?x" + std::to_string(c.hkv) + "x" + std::to_string(G) + "xf16>";
+  const std::string kT = "tensor<?x" + std::to_string(c.hkv) + "x" + std::to_string(c.d) + "x" + ty(c) + ">";
+  auto append = jit.fromSource(
+      "func.func @a(%kq: " + kqT + ", %ks: " + ksT + ", %k: " + kT +
+      ", %sm: tensor<?xi32>) -> (" + kqT + ", " + ksT + ") {\n  %q2, %s2 = ds.int4_append %kq, %ks, %k, %sm : (" +
+      kqT + ", " + ksT + ", " + kT + ", tensor<?xi32>) -> (" + kqT + ", " + ksT + ")\n  return %q2, %s2 : " +
+      kqT + ", " + ksT + "\n}\n");
+  ASSERT_TRUE(append.ok()) << append.message();
+  auto dq = test::upload(ctx, untouchedQ), ds = test::upload(ctx, untouchedS);
+  auto dk = test::upload(ctx, newK), dsm = test::upload(ctx, slotMap);
+  {
+    std::vector<rt::TensorArg> args = {rt::TensorArg(dq.ptr(), {S, c.hkv, W}),
+                                       rt::TensorArg(ds.ptr(), {S, c.hkv, G}),
+                                       rt::TensorArg(dk.ptr(), {S, c.hkv, c.d}),
+                                       rt::TensorArg(dsm.ptr(), {S})};
+    auto ws = rt::OwnedWorkspace::allocate(**append, args);
+    ASSERT_TRUE(ws.ok()) << ws.message();
+    ASSERT_TRUE((*append)->launch(args, ws->get(), nullptr).ok());
+    ASSERT_TRUE(ctx.synchronize().ok());
+  }
+  std::vector<int32_t> gotQ = test::download<int32_t>(dq, wantQ.size());
+  std::vector<uint16_t> gotS = test::download<uint16_t>(ds, wantS.size());
+  int64_t badQ = 0, badS = 0;
+  for (size_t i = 0; i < wantQ.size(); ++i)
+    badQ += gotQ[i] != wantQ[i];
+  for (size_t i = 0; i < wantS.size(); ++i)
+    badS += gotS[i] != wantS[i];
+  EXPECT_EQ(badQ, 0) << name(c) << ": int4 words differ";
+  EXPECT_EQ(badS, 0) << name(c) << ": scales differ";
+
+  // 2. Score candidates (random tokens, -1, past n) with the appended keys.
+  const int64_t rows = c.shared ? c.hkv : c.hq, K = 300;
+  std::vector<int32_t> cand(B * rows * K);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t i = 0; i < rows * K; ++i) {
+      int64_t n = std::max<int32_t>(c.lens[b], 1), kind = rng.below(10);
+      cand[b * rows * K + i] = kind == 0 ? -1 : kind == 1 ? static_cast<int32_t>(n + rng.below(5))
+                                                          : static_cast<int32_t>(rng.below(n));
+    }
+  std::vector<uint16_t> q = test::randomHalf(rng, B * c.hq * c.d, ht, -1, 1);
+  const double scale = 1.0 / std::sqrt(double(c.d));
+  const std::string qT = "tensor<?x" + std::to_string(c.hq) + "x" + std::to_string(c.d) + "x" + ty(c) + ">";
+  const std::string cT = "tensor<?x" + std::to_string(rows) + "x" + std::to_string(K);
+  char sc[32];
+  std::snprintf(sc, sizeof(sc), "%.9e", scale);
+  auto score = jit.fromSource(
+      "func.func @s(%q: " + qT + ", %kq: " + kqT + ", %ks: " + ksT +
+      ", %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %c: " + cT + "xi32>) -> " + cT +
+      "xf32> {\n  %e = ds.int4_score %q, %kq, %ks, %pt, %sl, %c {page_size = " +
+      std::to_string(c.pageSize) + " : i64, scale = " + sc + " : f32" +
+      (c.shared ? ", group_reduce = #ds.group_reduce<sum>" : "") + "} : (" + qT + ", " + kqT +
+      ", " + ksT + ", tensor<?x?xi32>, tensor<?xi32>, " + cT + "xi32>) -> " + cT +
+      "xf32>\n  return %e : " + cT + "xf32>\n}\n");
+  ASSERT_TRUE(score.ok()) << score.message();
+  auto dqq = test::upload(ctx, q), dpt = test::upload(ctx, paging.pageTable);
+  auto dsl = test::upload(ctx, paging.seqLens), dc = test::upload(ctx, cand);
+  auto dout = test::upload(ctx, std::vector<float>(B * rows * K, NAN));
+  {
+    std::vector<rt::TensorArg> args = {
+        rt::TensorArg(dqq.ptr(), {B, c.hq, c.d}), rt::TensorArg(dq.ptr(), {S, c.hkv, W}),
+        rt::TensorArg(ds.ptr(), {S, c.hkv, G}), rt::TensorArg(dpt.ptr(), {B, paging.maxPages}),
+        rt::TensorArg(dsl.ptr(), {B}), rt::TensorArg(dc.ptr(), {B, rows, K}),
+        rt::TensorArg(dout.ptr(), {B, rows, K})};
+    auto ws = rt::OwnedWorkspace::allocate(**score, args);
+    ASSERT_TRUE(ws.ok()) << ws.message();
+    ASSERT_TRUE((*score)->launch(args, ws->get(), nullptr).ok());
+    ASSERT_TRUE(ctx.synchronize().ok());
+  }
+  std::vector<float> got = test::download<float>(dout, B * rows * K);
+  std::vector<double> want =
+      ref::int4Score(q, c.hq, wantQ, wantS, c.hkv, S, c.d, paging, c.pageSize, cand, K, scale,
+                     c.shared ? ref::GroupReduce::Sum : ref::GroupReduce::None, ht);
+  int64_t bad = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (std::isinf(want[i]))
+      bad += !(std::isinf(got[i]) && got[i] < 0);
+    else
+      bad += !(std::fabs(got[i] - want[i]) <= 1e-4 * (1 + std::fabs(want[i])));
+  }
+  EXPECT_EQ(bad, 0) << name(c) << ": int4 scores differ from the reference";
+}
+
+std::vector<Int4Case> int4Cases() {
+  return {
+      {{3000, 17, 1025}, 32, 32, 128, 1, false, false},
+      {{3000, 17, 1025}, 32, 8, 128, 16, true, true},
+      {{700, 2000}, 32, 8, 64, 16, false, false},
+      {{5}, 8, 8, 32, 8, true, false},
+      {{900}, 16, 4, 256, 16, false, true},
+  };
+}
+
+INSTANTIATE_TEST_SUITE_P(Gpu, Int4, ::testing::ValuesIn(int4Cases()),
+                         [](const auto &info) { return name(info.param); });
+
+// The Twilight step with the int4 estimate (jit::TwilightSpec::int4Estimate): the int4 keys
+// appended by jit::Int4AppendSpec's pipeline; kept tokens distinct, in range, their int4-estimated
+// mass over the reference's label candidates reaching top_p; o is attention over them.
+TEST(Int4Twilight, KeptSetReachesTheEstimatedMass) {
+  DS_REQUIRE_GPU(ctx);
+  static jit::JIT jit(ctx);
+  for (bool shared : {false, true}) {
+    ref::DSShape shape;
+    shape.lens = {3000, 700, 1200}, shape.hq = 32, shape.hkv = 8, shape.d = 128, shape.r = 16;
+    shape.k = 512, shape.pageSize = 16, shape.shared = shared;
+    ref::DSProblem p = ref::makeDSProblem(shape, 8 + shared);
+    const int64_t B = p.paging.batch, rows = p.selRows(), K = 512, P = 16, S = p.slots();
+    const int64_t d = 128, hkv = 8, W = d / 8, G = d / 32;
+    // Keys with a few strong directions so that the estimate is peaked.
+    for (size_t i = 0; i < p.kv.k.size(); ++i)
+      if (i % d < 4)
+        p.kv.k[i] = ref::fromFloat(6.0f * ref::toFloat(p.kv.k[i], shape.type), shape.type);
+    jit::Int4AppendSpec aspec;
+    aspec.kvHeads = hkv, aspec.headDim = d;
+    auto append = jit.int4Append(aspec);
+    ASSERT_TRUE(append.ok()) << append.message();
+    std::vector<int32_t> slots(S);
+    std::vector<uint16_t> newK(S * hkv * d);
+    for (int64_t s = 0; s < S; ++s) {
+      slots[s] = static_cast<int32_t>(s);
+      for (int64_t h = 0; h < hkv; ++h)
+        for (int64_t j = 0; j < d; ++j)
+          newK[(s * hkv + h) * d + j] = p.kv.k[p.kv.rowOffset(s / P, s % P, h) + j];
+    }
+    std::vector<int32_t> kq(S * hkv * W, 0);
+    std::vector<uint16_t> ks(S * hkv * G, 0);
+    ref::int4Append(kq, ks, S, newK, S, hkv, d, slots, shape.type);
+    auto dkq = test::upload(ctx, std::vector<int32_t>(kq.size(), 0));
+    auto dks = test::upload(ctx, std::vector<uint16_t>(ks.size(), 0));
+    auto dnk = test::upload(ctx, newK), dsm = test::upload(ctx, slots);
+    {
+      std::vector<rt::TensorArg> args = {rt::TensorArg(dkq.ptr(), {S, hkv, W}),
+                                         rt::TensorArg(dks.ptr(), {S, hkv, G}),
+                                         rt::TensorArg(dnk.ptr(), {S, hkv, d}),
+                                         rt::TensorArg(dsm.ptr(), {S})};
+      auto ws = rt::OwnedWorkspace::allocate(**append, args);
+      ASSERT_TRUE(ws.ok()) << ws.message();
+      ASSERT_TRUE((*append)->launch(args, ws->get(), nullptr).ok());
+    }
+    jit::TwilightSpec spec;
+    spec.heads = 32, spec.kvHeads = hkv, spec.headDim = d, spec.pageSize = P;
+    spec.sharedSelection = shared, spec.candidates = K, spec.topP = 0.8f, spec.int4Estimate = true;
+    auto pipeline = jit.twilight(spec);
+    ASSERT_TRUE(pipeline.ok()) << pipeline.message();
+    auto dq = test::upload(ctx, p.q), dk = test::upload(ctx, p.kv.k), dv = test::upload(ctx, p.kv.v);
+    auto dl = test::upload(ctx, p.labels), dch = test::upload(ctx, p.channels);
+    auto dpt = test::upload(ctx, p.paging.pageTable), dsl = test::upload(ctx, p.paging.seqLens);
+    auto dout = test::upload(ctx, std::vector<uint16_t>(B * 32 * d, 0x7fc0));
+    auto dkept = test::upload(ctx, std::vector<int32_t>(B * rows * K, -2));
+    auto dcnt = test::upload(ctx, std::vector<int32_t>(B * rows, -2));
+    std::vector<rt::TensorArg> args = {
+        rt::TensorArg(dq.ptr(), {B, 32, d}), rt::TensorArg(dk.ptr(), {p.kv.numPages, P, hkv, d}),
+        rt::TensorArg(dv.ptr(), {p.kv.numPages, P, hkv, d}),
+        rt::TensorArg(dl.ptr(), {hkv, S, 16}), rt::TensorArg(dch.ptr(), {hkv, 16}),
+        rt::TensorArg(dkq.ptr(), {S, hkv, W}), rt::TensorArg(dks.ptr(), {S, hkv, G}),
+        rt::TensorArg(dpt.ptr(), {B, p.paging.maxPages}), rt::TensorArg(dsl.ptr(), {B}),
+        rt::TensorArg(dout.ptr(), {B, 32, d}), rt::TensorArg(dkept.ptr(), {B, rows, K}),
+        rt::TensorArg(dcnt.ptr(), {B, rows})};
+    auto ws = rt::OwnedWorkspace::allocate(**pipeline, args);
+    ASSERT_TRUE(ws.ok()) << ws.message();
+    ASSERT_TRUE((*pipeline)->launch(args, ws->get(), nullptr).ok());
+    ASSERT_TRUE(ctx.synchronize().ok());
+    EXPECT_EQ(test::download<int32_t>(dkq, kq.size()), kq) << "int4 append through the spec";
+    std::vector<int32_t> kept = test::download<int32_t>(dkept, B * rows * K);
+    std::vector<int32_t> counts = test::download<int32_t>(dcnt, B * rows);
+    // Reference candidates: the label top-K; their int4 estimates.
+    std::vector<uint16_t> ql = ref::labelGather(p.q, B, 32, d, p.channels, hkv, 16);
+    const int64_t N = p.paging.maxPages * P;
+    const ref::GroupReduce red = shared ? ref::GroupReduce::Sum : ref::GroupReduce::None;
+    std::vector<double> scores = ref::labelScore(ql, 32, p.labels, hkv, S, 16, p.paging, P, N,
+                                                 p.scale(), red, shape.type);
+    std::vector<int32_t> cand(B * rows * K, -1);
+    for (int64_t row = 0; row < B * rows; ++row) {
+      std::vector<int32_t> top = ref::topk(&scores[row * N], p.paging.length(row / rows, P), K, false);
+      std::copy(top.begin(), top.end(), cand.begin() + row * K);
+    }
+    std::vector<double> est = ref::int4Score(p.q, 32, kq, ks, hkv, S, d, p.paging, P, cand, K,
+                                             p.scale(), red, shape.type);
+    for (int64_t row = 0; row < B * rows; ++row) {
+      const std::string where = std::string(shared ? "shared" : "per-head") + " row " + std::to_string(row);
+      const int64_t n = p.paging.length(row / rows, P), cnt = counts[row];
+      ASSERT_TRUE(cnt >= 1 && cnt <= std::min(K, n)) << where << ": count " << cnt;
+      std::map<int32_t, double> e;
+      double mx = -INFINITY;
+      for (int64_t i = 0; i < K; ++i)
+        if (cand[row * K + i] >= 0) {
+          e[cand[row * K + i]] = est[row * K + i];
+          mx = std::max(mx, est[row * K + i]);
+        }
+      double z = 0, mass = 0;
+      for (auto &[t, x] : e)
+        z += std::exp(x - mx);
+      std::set<int32_t> seen;
+      for (int64_t j = 0; j < K; ++j) {
+        int32_t t = kept[row * K + j];
+        if (j >= cnt) {
+          ASSERT_EQ(t, -1) << where;
+          continue;
+        }
+        ASSERT_TRUE(t >= 0 && t < n && seen.insert(t).second) << where << ": " << t;
+        if (e.count(t))
+          mass += std::exp(e[t] - mx);
+      }
+      EXPECT_GE(mass / z, 0.8 - 5e-3) << where;
+    }
+    if (::testing::Test::HasFailure())
+      return;
+    // o: attention over the kept tokens.
+    std::vector<double> want(B * 32 * d), got(B * 32 * d);
+    std::vector<uint16_t> o = test::download<uint16_t>(dout, B * 32 * d);
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t h = 0; h < 32; ++h) {
+        const int64_t row = b * rows + (shared ? h / 4 : h);
+        std::vector<int64_t> tokens;
+        for (int64_t j = 0; j < counts[row]; ++j)
+          tokens.push_back(kept[row * K + j]);
+        std::vector<double> qd(d);
+        for (int64_t j = 0; j < d; ++j)
+          qd[j] = ref::toFloat(p.q[(b * 32 + h) * d + j], shape.type);
+        ref::attend(qd.data(), p.kv, p.paging, b, h / 4, tokens, nullptr, p.scale(), 0.0,
+                    &want[(b * 32 + h) * d]);
+      }
+    for (size_t i = 0; i < o.size(); ++i)
+      got[i] = ref::toFloat(o[i], shape.type);
+    EXPECT_LE(ref::toleranceRatio(got, want, 1e-2, 1e-2), 1.0) << (shared ? "shared" : "per-head");
+  }
+}
+
+} // namespace
