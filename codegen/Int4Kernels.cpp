@@ -137,8 +137,10 @@ LogicalResult lowerScore(Int4ScoreOp op, PlanContext &ctx) {
   kb.addI64(dimExpr(ctx, kq, 0));                 // S: slots
   kb.addI64(dimExpr(ctx, op.getPageTable(), 1));  // max_pages
   kb.addI64(K);
+  const int64_t kStatic = dimOf(cand, 2);
   kb.begin(threads, "(" + batch + ")*" + std::to_string(rows),
-           cdiv(PlanExpr::symbol(K), tile).text());
+           cdiv(ShapedType::isDynamic(kStatic) ? PlanExpr::symbol(K) : PlanExpr(kStatic), tile)
+               .text());
   ImplicitLocOpBuilder &b = kb.b();
   Type i32 = b.getI32Type(), f32 = b.getF32Type();
   Value qA = kb.arg(0), kqA = kb.arg(1), ksA = kb.arg(2), ptA = kb.arg(3), slA = kb.arg(4),

@@ -46,6 +46,25 @@ func.func @estimate(%ql: tensor<?x32x16xbf16> {ds.name = "q_label"}, %cache: ten
   return %e : tensor<?x8x4096xf32>
 }
 
+// int4_append: a thread per (token, kv head, 32 channels): 8 * 4 groups per token here; kq and
+// ks are updated in place (inout arguments).
+// CHECK-LABEL: ds.plan @quantize
+// CHECK-SAME: "kq inout i32 align=16 kq_d0 8 16", "ks inout f16 align=16 kq_d0 8 4"
+// CHECK: ds.launch @ds_kernels::@quantize_int4_append_0 {block = array<i64: 128, 1, 1>, grid = ["cdiv((k_d0)*32,128)", "1", "1"]
+func.func @quantize(%kq: tensor<?x8x16xi32> {ds.name = "kq"}, %ks: tensor<?x8x4xf16> {ds.name = "ks"}, %k: tensor<?x8x128xbf16> {ds.name = "k"}, %sm: tensor<?xi32> {ds.name = "slots"}) -> (tensor<?x8x16xi32>, tensor<?x8x4xf16>) {
+  %q2, %s2 = ds.int4_append %kq, %ks, %k, %sm : (tensor<?x8x16xi32>, tensor<?x8x4xf16>, tensor<?x8x128xbf16>, tensor<?xi32>) -> (tensor<?x8x16xi32>, tensor<?x8x4xf16>)
+  return %q2, %s2 : tensor<?x8x16xi32>, tensor<?x8x4xf16>
+}
+
+// int4_score: 8 lanes per candidate at d = 128, 4 candidates in flight per lane group: tiles of
+// 4 * 128 / 8 = 64 candidates.
+// CHECK-LABEL: ds.plan @int4_estimate
+// CHECK: ds.launch @ds_kernels::@int4_estimate_int4_score_0 {block = array<i64: 128, 1, 1>, grid = ["(q_d0)*8", "64", "1"]
+func.func @int4_estimate(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %kq: tensor<?x8x16xi32> {ds.name = "kq"}, %ks: tensor<?x8x4xf16> {ds.name = "ks"}, %pt: tensor<?x?xi32> {ds.name = "page_table"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}, %c: tensor<?x8x4096xi32> {ds.name = "cand"}) -> tensor<?x8x4096xf32> {
+  %e = ds.int4_score %q, %kq, %ks, %pt, %sl, %c {page_size = 16 : i64, scale = 0.088 : f32, group_reduce = #ds.group_reduce<sum>} : (tensor<?x32x128xbf16>, tensor<?x8x16xi32>, tensor<?x8x4xf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x8x4096xi32>) -> tensor<?x8x4096xf32>
+  return %e : tensor<?x8x4096xf32>
+}
+
 // topp's kernel: 16-byte loads of logits and candidates, block max/sum, then the bisection
 // (scf.while) whose step reduces 7 probe sums at once, then the compaction's scan.
 // CHECK: gpu.func @prune_topp_0
@@ -77,3 +96,11 @@ func.func @estimate(%ql: tensor<?x32x16xbf16> {ds.name = "q_label"}, %cache: ten
 // PTX: .entry sample_sample_residual_0
 // PTX: mul.wide.u32
 // PTX: .entry estimate_label_score_0
+// PTX: .entry quantize_int4_append_0
+// The round-half-even of x / s by adding and subtracting 1.5 * 2^23, the 16-byte word store.
+// PTX: div.rn.f32
+// PTX: add.rn.f32 {{.*}}0f4B400000
+// PTX: st.global.v4.b32
+// PTX: .entry int4_estimate_int4_score_0
+// PTX: ld.global.v2.b32
+// PTX: shfl.sync.bfly.b32
