@@ -7,7 +7,7 @@
 // 2. A block-wide scan compacts the distinct ones in place: F[0 .. U), increasing.
 // 3. Sinks, window and F are written; m = (w - s) - U residual tokens, n_s = min(num_samples, m).
 // 4. Sample j < n_s is the perm(j)-th smallest residual token: perm is an 8-round Feistel network
-//    over [0, 2^(2h)) (2^(2h) the smallest even power of two >= m, at least 4) cycle-walked into
+//    over [0, 2^(2h)) (2^(2h) the smallest even power of two >= max(m, 2), so at least 4) cycle-walked into
 //    [0, m) (it terminates: a permutation's cycle through j < m comes back below m; expected
 //    < 4 steps). Its round keys are two Philox4x32-10 blocks of the counter (offset, row, 0|1)
 //    under the key `seed`. The r-th residual token is s + r + j* with j* = #{j : F[j] - s - j <= r}
@@ -296,6 +296,11 @@ LogicalResult verifySampleConfig(Operation *op, KernelConfigAttr cfg, TargetAttr
     return op->emitOpError("GPU lowering sorts the fixed entries in shared memory: fixed dim 2 "
                            "must be <= ")
            << kMaxFixed << ", got " << k;
+  // Each thread holds its share of the sorted entries in registers while compacting them.
+  const int64_t p2 = std::max<int64_t>(1, static_cast<int64_t>(llvm::PowerOf2Ceil(k)));
+  if (p2 / (w * 32) > 32)
+    return configError(op, "warps") << "must give each thread at most 32 of the row's " << p2
+                                    << " sorted entries, got " << w;
   auto sr = cast<SampleResidualOp>(op);
   if (sr.getSinks() + sr.getWindow() + sr.getNumSamples() + static_cast<uint64_t>(k) >
       static_cast<uint64_t>(std::numeric_limits<int32_t>::max()))

@@ -4,9 +4,10 @@
 // [t * E, (t + 1) * E), E = cdiv(K, threads), in registers (16-byte loads where K and E allow).
 // Block reductions give the row's largest and smallest valid logit and Z = sum e_i,
 // e_i = exp(logit_i - max). The threshold is found by bisection on the order-preserving u32 keys
-// of the logits (key = sign ? ~bits : bits | 2^31), between the smallest and the largest valid
-// key: the largest key T whose mass M(T) = sum_{key_i >= T} e_i reaches top_p * Z (M of the
-// smallest key is Z itself, summed in the same order, so the search starts valid). Each step
+// of the logits (key = sign ? ~bits : bits | 2^31, -0.0 as +0.0), between the smallest and the
+// largest valid key: the largest key T whose left-out mass sum_{key_i < T} e_i is at most
+// (1 - top_p) * Z, i.e. whose kept mass reaches top_p * Z (the tail is summed, not the kept
+// mass: terms below Z's rounding would vanish from the latter). top_p = 1 keeps all. Each step
 // tests `kProbes` keys at once (one block reduction of kProbes sums), so a 32-bit range needs
 // at most 11 steps. The kept candidates (key >= T) are compacted in candidate order by a
 // block-wide scan of the per-thread counts.
@@ -87,20 +88,25 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
       idx[c + j] = vector::ExtractOp::create(b, ifIn.getResult(1), j);
     }
   }
+  // Order-preserving u32 keys (as i32) of logits; x + 0.0 turns -0.0 into +0.0 so that equal
+  // logits have equal keys.
+  auto keyOf = [&](Value v) {
+    Value bits = arith::BitcastOp::create(b, i32, arith::AddFOp::create(b, v, kb.cf32(0.0f)));
+    Value neg = cmpi(arith::CmpIPredicate::slt, bits, kb.ci32(0));
+    return sel(neg, arith::XOrIOp::create(b, bits, kb.ci32(-1)),
+               arith::OrIOp::create(b, bits, kb.ci32(std::numeric_limits<int32_t>::min())));
+  };
   llvm::SmallVector<Value> valid(E), key(E), ex(E);
   Value mx = kb.cf32(ninf), negMn = kb.cf32(ninf);
   for (int64_t j = 0; j < E; ++j) {
     valid[j] = cmpi(arith::CmpIPredicate::sge, idx[j], kb.ci32(0));
     mx = kb.fmax(mx, sel(valid[j], x[j], kb.cf32(ninf)));
     negMn = kb.fmax(negMn, sel(valid[j], arith::NegFOp::create(b, x[j]), kb.cf32(ninf)));
-    Value bits = arith::BitcastOp::create(b, i32, x[j]);
-    Value neg = cmpi(arith::CmpIPredicate::slt, bits, kb.ci32(0));
-    key[j] = sel(neg, arith::XOrIOp::create(b, bits, kb.ci32(-1)),
-                 arith::OrIOp::create(b, bits, kb.ci32(std::numeric_limits<int32_t>::min())));
+    key[j] = keyOf(x[j]);
   }
   mx = kb.blockMax(mx, fsmem, warps);
   negMn = kb.blockMax(negMn, fsmem, warps);
-  // A row without candidates: mx = -inf; nothing is kept (valid is false everywhere).
+  // A row without candidates, or whose logits are all -inf: mx = -inf; nothing is kept.
   Value anyValid = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, mx, kb.cf32(ninf));
   Value mxSafe = sel(anyValid, mx, kb.cf32(0.0f));
   Value z = kb.cf32(0.0f);
@@ -111,18 +117,18 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     z = arith::AddFOp::create(b, z, ex[j]);
   }
   z = kb.blockSum(z, fsmem, warps);
-  Value target = arith::MulFOp::create(b, kb.cf32(tp.getTopP().convertToFloat()), z);
-  auto keyOf = [&](Value v) {
-    Value bits = arith::BitcastOp::create(b, i32, v);
-    Value neg = cmpi(arith::CmpIPredicate::slt, bits, kb.ci32(0));
-    return sel(neg, arith::XOrIOp::create(b, bits, kb.ci32(-1)),
-               arith::OrIOp::create(b, bits, kb.ci32(std::numeric_limits<int32_t>::min())));
-  };
+  // The mass left out below a threshold may be at most (1 - top_p) Z. Summing the tail instead
+  // of the kept mass keeps small terms from being absorbed by Z's rounding; top_p = 1 keeps
+  // every candidate (hi starts at lo).
+  const double topP = tp.getTopP().convertToDouble();
+  Value allowed = arith::MulFOp::create(b, kb.cf32(static_cast<float>(1.0 - topP)), z);
   Value lo0 = keyOf(arith::NegFOp::create(b, negMn)), hi0 = keyOf(mx);
   lo0 = sel(anyValid, lo0, kb.ci32(0));
-  hi0 = sel(anyValid, hi0, kb.ci32(0));
+  hi0 = topP >= 1.0 ? lo0 : sel(anyValid, hi0, kb.ci32(0));
 
-  // Bisection: invariant M(lo) >= target, M(hi + 1) < target (u32 keys as i32).
+  // Bisection: invariant tail(lo) <= allowed, tail(hi + 1) > allowed, where
+  // tail(T) = sum_{key_i < T} e_i (u32 keys as i32). A NaN (a NaN or +inf logit) misses: hi
+  // shrinks to lo and the row keeps all its candidates.
   auto loop = scf::WhileOp::create(b, TypeRange{i32, i32}, ValueRange{lo0, hi0});
   {
     OpBuilder::InsertionGuard g(b);
@@ -148,7 +154,7 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     for (int64_t j = 0; j < E; ++j)
       for (int64_t p = 0; p < kProbes; ++p)
         mass[p] = arith::AddFOp::create(
-            b, mass[p], sel(cmpi(arith::CmpIPredicate::uge, key[j], probe[p]), ex[j], kb.cf32(0.0f)));
+            b, mass[p], sel(cmpi(arith::CmpIPredicate::ult, key[j], probe[p]), ex[j], kb.cf32(0.0f)));
     // kProbes block sums with one pair of barriers: warp p's partials at fsmem[p * 32 + warp].
     Value lane = kb.lane(), warp = kb.warpId();
     for (int64_t p = 0; p < kProbes; ++p)
@@ -168,13 +174,13 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     for (int64_t p = 0; p < kProbes; ++p) {
       Value part = memref::LoadOp::create(b, fsmem, ValueRange{kb.add(kb.c(p * 32), laneAt)});
       Value m = kb.warpSum(sel(laneOk, part, kb.cf32(0.0f)));
-      Value reach = arith::CmpFOp::create(b, arith::CmpFPredicate::OGE, m, target);
+      Value reach = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, m, allowed);
       newLo = sel(reach, probe[p], newLo);
     }
     for (int64_t p = kProbes - 1; p >= 0; --p) {
       Value part = memref::LoadOp::create(b, fsmem, ValueRange{kb.add(kb.c(p * 32), laneAt)});
       Value m = kb.warpSum(sel(laneOk, part, kb.cf32(0.0f)));
-      Value miss = arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, m, target);
+      Value miss = arith::CmpFOp::create(b, arith::CmpFPredicate::UGT, m, allowed);
       newHi = sel(miss, arith::SubIOp::create(b, probe[p], kb.ci32(1)), newHi);
     }
     gpu::BarrierOp::create(b);
@@ -186,7 +192,8 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   llvm::SmallVector<Value> keep(E);
   Value count = kb.ci32(0);
   for (int64_t j = 0; j < E; ++j) {
-    keep[j] = arith::AndIOp::create(b, valid[j], cmpi(arith::CmpIPredicate::uge, key[j], T));
+    keep[j] = arith::AndIOp::create(
+        b, arith::AndIOp::create(b, valid[j], anyValid), cmpi(arith::CmpIPredicate::uge, key[j], T));
     count = arith::AddIOp::create(b, count, arith::ExtUIOp::create(b, i32, keep[j]));
   }
   auto [offset, total] = kb.blockScan(count, ismem, warps);

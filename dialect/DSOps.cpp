@@ -370,7 +370,7 @@ LogicalResult Int4AppendOp::verify() {
   ShapeCheck c(*this);
   Value k = getK();
   c.rank(k, "k", 3).rank(getSlotMapping(), "slot_mapping", 1);
-  c.staticDim(k, "k", 2, "head dim");
+  c.staticDim(k, "k", 1, "kv heads").staticDim(k, "k", 2, "head dim");
   if (failed(c.result()))
     return failure();
   checkInt4Keys(c, getKq(), getKs(), ShapeCheck::dim(k, 2));

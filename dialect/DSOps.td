@@ -268,10 +268,13 @@ def DS_TopPOp : DS_TensorOp<"topp"> {
     `p_i = softmax_i(logits[b, h, i])`. The threshold is the largest logit `l` of the row with
     `sum_{logit_i >= l} p_i >= top_p`: the kept set `{i : logits[b, h, i] >= l}` is the smallest
     prefix of the candidates sorted by decreasing logit that reaches the mass, plus every other
-    candidate tied with its last member (ties at the threshold are all kept). The search is a
-    bisection on the logits' order-preserving 32-bit keys, so it is exact (no tolerance) and needs
-    no sort. The kept indices are compacted to the front of `kept` in candidate order (other
-    entries `-1`) and `counts[b, h]` says how many; a row without candidates keeps none.
+    candidate tied with its last member (ties at the threshold are all kept; -0.0 ties +0.0).
+    `top_p = 1` keeps every candidate. The search is a bisection on the logits' order-preserving
+    32-bit keys (no sort) over f32 sums: a row's kept count can differ from the exact one only
+    where the mass lands within f32 rounding of `top_p`. The kept indices are compacted to the
+    front of `kept` in candidate order (other entries `-1`) and `counts[b, h]` says how many; a
+    row without candidates, or whose candidates' logits are all `-inf`, keeps none; a NaN or
+    `+inf` logit among them keeps them all.
 
     ```mlir
     %kept, %counts = ds.topp %logits, %idx {top_p = 0.9 : f32}
@@ -294,7 +297,7 @@ def DS_SampleResidualOp : DS_TensorOp<"sample_residual"> {
     `R = [s, w) \ F` has `m` tokens; `n_s = min(num_samples, m)` distinct members of `R` are drawn
     uniformly without replacement: sample `j` is the `perm(j)`-th smallest member of `R`, `perm`
     a keyed pseudo-random permutation of `[0, m)` (an 8-round Feistel network over the smallest
-    even power of two >= m, cycle-walked into range) whose round keys are Philox4x32-10 of the
+    even power of two >= max(m, 2), i.e. at least 4, cycle-walked into range) whose round keys are Philox4x32-10 of the
     counter `(offset, b * H + h)` under key `seed`, `philox = [seed, offset]` read on the GPU (a
     CUDA graph replays with a new offset). Equal seeds give equal samples.
 

@@ -2467,3 +2467,11 @@ func.func @int4_score_head_dim(%q: tensor<?x32x96xbf16>, %kq: tensor<?x8x12xi32>
   %0 = ds.int4_score %q, %kq, %ks, %pt, %sl, %c {page_size = 1 : i64, scale = 0.1 : f32} : (tensor<?x32x96xbf16>, tensor<?x8x12xi32>, tensor<?x8x3xf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x32x64xi32>) -> tensor<?x32x64xf32>
   return
 }
+
+// -----
+
+func.func @int4_append_dynamic_heads(%kq: tensor<?x?x16xi32>, %ks: tensor<?x?x4xf16>, %k: tensor<?x?x128xbf16>, %sm: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.int4_append' op k dim 1 (kv heads) must be static}}
+  %0:2 = ds.int4_append %kq, %ks, %k, %sm : (tensor<?x?x16xi32>, tensor<?x?x4xf16>, tensor<?x?x128xbf16>, tensor<?xi32>) -> (tensor<?x?x16xi32>, tensor<?x?x4xf16>)
+  return
+}

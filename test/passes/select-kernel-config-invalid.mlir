@@ -265,3 +265,12 @@ func.func @int4_append_stages(%kq: tensor<?x8x16xi32>, %ks: tensor<?x8x4xf16>, %
       : (tensor<?x8x16xi32>, tensor<?x8x4xf16>, tensor<?x8x128xbf16>, tensor<?xi32>) -> (tensor<?x8x16xi32>, tensor<?x8x4xf16>)
   return %q2, %s2 : tensor<?x8x16xi32>, tensor<?x8x4xf16>
 }
+
+// -----
+
+func.func @sample_few_warps(%f: tensor<?x8x8192xi32>, %sl: tensor<?xi32>, %p: tensor<2xi64>) -> (tensor<?x8x8208xi32>, tensor<?x8x8208xf32>) {
+  // expected-error @+1 {{config field 'warps' must give each thread at most 32 of the row's 8192 sorted entries, got 2}}
+  %i, %w = ds.sample_residual %f, %sl, %p {num_samples = 16 : i64, config = #ds.kernel_config<block_tokens = 1, warps = 2, splits = 1, stages = 1, vector_width = 1>}
+      : (tensor<?x8x8192xi32>, tensor<?xi32>, tensor<2xi64>) -> (tensor<?x8x8208xi32>, tensor<?x8x8208xf32>)
+  return %i, %w : tensor<?x8x8208xi32>, tensor<?x8x8208xf32>
+}

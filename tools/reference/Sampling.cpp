@@ -35,8 +35,10 @@ double toppMass(const float *logits, const int32_t *idx, int64_t k,
 
 int64_t toppMinimalCount(const float *logits, const int32_t *idx, int64_t k, double topP) {
   std::vector<int64_t> pos = validByLogit(logits, idx, k);
-  if (pos.empty())
+  if (pos.empty() || logits[pos[0]] == -INFINITY)
     return 0;
+  if (topP >= 1.0)
+    return static_cast<int64_t>(pos.size());
   double mx = logits[pos[0]], z = 0;
   for (int64_t p : pos)
     z += std::exp(static_cast<double>(logits[p]) - mx);

@@ -1,0 +1,137 @@
+"""ds from Python: compile sparse-attention pipelines (a spec or ds IR) and launch them on torch
+tensors (or any tensor with __cuda_array_interface__ / DLPack through torch).
+
+    import ds
+    b = ds.compile_spec("double_sparsity", chip="sm_90", sm_count=132, heads=32, kvHeads=8, k=1024)
+    [a.name for a in b.args]          # compile-only: no GPU, no torch needed
+
+    ctx = ds.Context(0)               # needs the CUDA driver and a GPU
+    p = ctx.pipeline("double_sparsity", heads=32, kvHeads=8, k=1024)
+    o, heavy = p(q, k_cache, v_cache, label_cache, channels, page_table, seq_lens)
+
+`import ds` works without torch; launching takes torch tensors. Every check names the argument.
+"""
+from . import _capi
+
+__all__ = ["Error", "CompileError", "DriverNotFound", "NoDevice", "ArgInfo", "Bundle", "Context",
+           "Pipeline", "spec_ir", "compile_ir", "compile_spec", "version", "FAMILIES"]
+
+FAMILIES = ("double_sparsity", "dense_decode", "label_append", "linear_attn_decode",
+            "linear_attn_prefill", "quest", "quest_summary", "vattention", "twilight",
+            "int4_append")
+
+_lib = _capi.load()
+
+
+class Error(RuntimeError):
+    """A ds call failed; the message names what was wrong."""
+
+
+class CompileError(Error):
+    """The IR does not parse, verify or lower (the message carries the diagnostics)."""
+
+
+class DriverNotFound(Error):
+    """The CUDA driver (libcuda.so.1) could not be loaded."""
+
+
+class NoDevice(Error):
+    """The driver loaded but there is no (such) CUDA device."""
+
+
+def _check(status):
+    if status == _capi.OK:
+        return
+    msg = (_lib.ds_last_error() or b"").decode()
+    raise {_capi.ERROR_COMPILE: CompileError, _capi.ERROR_NO_DRIVER: DriverNotFound,
+           _capi.ERROR_NO_DEVICE: NoDevice}.get(status, Error)(msg)
+
+
+def _params(params):
+    out = []
+    for name, value in params.items():
+        if isinstance(value, bool):
+            value = int(value)
+        out.append(f"{name}={value}")
+    return ",".join(out).encode()
+
+
+def _take_string(ptr):
+    import ctypes
+    try:
+        return ctypes.string_at(ptr).decode()
+    finally:
+        _lib.ds_free_string(ptr)
+
+
+def version():
+    """The compiler's identity (what the JIT disk cache is keyed by)."""
+    return _lib.ds_version().decode()
+
+
+def spec_ir(family, **params):
+    """The ds IR (MLIR text) of a pipeline spec; params are the C++ spec's field names."""
+    import ctypes
+    out = ctypes.c_void_p()
+    _check(_lib.ds_spec_ir(family.encode(), _params(params), ctypes.byref(out)))
+    return _take_string(out)
+
+
+class ArgInfo:
+    """One pipeline argument: name, role (in/out/inout), dtype, dims (ints or size expressions
+    over the other arguments' dims, e.g. "q_d0"), alignment in bytes."""
+
+    def __init__(self, info):
+        self.name = info.name.decode()
+        self.role = _capi.ROLES[info.role]
+        self.dtype = _capi.DTYPES[info.dtype]
+        self.dims = [info.dims[i].decode() for i in range(info.rank)]
+        self.align = info.align
+
+    def __repr__(self):
+        return f"ArgInfo({self.name}, {self.role}, {self.dtype}, [{', '.join(self.dims)}])"
+
+
+class Bundle:
+    """A compiled pipeline (kernels and launch plan) and its arguments."""
+
+    def __init__(self, handle, owner=None):
+        self._h = handle
+        self._owner = owner  # a Pipeline owns its bundle
+        n = _lib.ds_bundle_num_args(handle)
+        self.args = []
+        for i in range(n):
+            info = _capi.ArgInfo()
+            _check(_lib.ds_bundle_arg(handle, i, info))
+            self.args.append(ArgInfo(info))
+
+    def serialize(self):
+        import ctypes
+        out = ctypes.c_void_p()
+        _check(_lib.ds_bundle_serialize(self._h, ctypes.byref(out)))
+        return _take_string(out)
+
+    def __del__(self):
+        if getattr(self, "_owner", 1) is None and getattr(self, "_h", None):
+            _lib.ds_bundle_release(self._h)
+            self._h = None
+
+
+def compile_ir(ir, chip, sm_count):
+    """Compile-only (no GPU): MLIR text of ds ops for `chip` ("sm_90", ...) with `sm_count` SMs."""
+    import ctypes
+    h = ctypes.c_void_p()
+    _check(_lib.ds_compile_ir(ir.encode(), chip.encode(), sm_count, ctypes.byref(h)))
+    return Bundle(h)
+
+
+def compile_spec(family, chip, sm_count, **params):
+    """Compile-only (no GPU): a pipeline spec for `chip` with `sm_count` SMs."""
+    import ctypes
+    h = ctypes.c_void_p()
+    _check(_lib.ds_compile_spec(family.encode(), _params(params), chip.encode(), sm_count,
+                                ctypes.byref(h)))
+    return Bundle(h)
+
+
+from .runtime import Context, Pipeline  # noqa: E402  (needs _lib and the errors above)

@@ -1,0 +1,149 @@
+"""Launching on the GPU: a Context (the device's primary CUDA context, shared with torch) and
+its Pipelines, called with torch tensors."""
+import ctypes
+
+from . import _capi
+from . import Bundle, Error, _check, _lib, _params
+
+_TORCH_DTYPES = None
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as e:  # compile-only use needs no torch
+        raise Error("ds: launching takes torch tensors; install torch") from e
+    global _TORCH_DTYPES
+    if _TORCH_DTYPES is None:
+        _TORCH_DTYPES = {"bf16": torch.bfloat16, "f16": torch.float16, "f32": torch.float32,
+                         "i32": torch.int32, "i64": torch.int64, "i8": torch.int8, "u8": torch.uint8}
+    return torch
+
+
+def _cdiv(a, b):
+    return -(-a // b)
+
+
+def evaluate(expr, symbols):
+    """A bundle size expression ("128", "q_d0", "cdiv((pt_d1)*16,4)") over known symbols."""
+    text = expr.replace("/", "//")
+    try:
+        return int(eval(text, {"__builtins__": {}, "cdiv": _cdiv, "min": min, "max": max},
+                        dict(symbols)))
+    except NameError as e:
+        raise Error(f"ds: size '{expr}' uses a symbol no input gives ({e})") from None
+
+
+class Context:
+    """A CUDA device for ds (its primary context, the one torch uses)."""
+
+    def __init__(self, ordinal=0):
+        h = ctypes.c_void_p()
+        _check(_lib.ds_context_open(int(ordinal), ctypes.byref(h)))
+        self._h = h
+        self.ordinal = int(ordinal)
+        self._pipelines = {}
+
+    def pipeline(self, family, **params):
+        """A pipeline from a spec (compiled once per spec and device; also cached on disk)."""
+        key = (family, tuple(sorted(params.items())))
+        if key not in self._pipelines:
+            h = ctypes.c_void_p()
+            _check(_lib.ds_pipeline_from_spec(self._h, family.encode(), _params(params),
+                                              ctypes.byref(h)))
+            self._pipelines[key] = Pipeline(self, h)
+        return self._pipelines[key]
+
+    def pipeline_from_ir(self, ir):
+        h = ctypes.c_void_p()
+        _check(_lib.ds_pipeline_from_ir(self._h, ir.encode(), ctypes.byref(h)))
+        return Pipeline(self, h)
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            self._pipelines.clear()
+            _lib.ds_context_release(self._h)
+            self._h = None
+
+
+class Pipeline:
+    """A loaded pipeline. Call it with its input (and in-place) tensors in argument order; it
+    allocates the outputs, checks every tensor (device, dtype, shape, contiguity, alignment:
+    errors name the argument), takes a workspace (given, or from torch's allocator) and launches
+    on torch.cuda.current_stream() without a host sync."""
+
+    def __init__(self, context, handle):
+        self.context = context
+        self._h = handle
+        self.bundle = Bundle(_lib.ds_pipeline_bundle(handle), owner=self)
+        self.args = self.bundle.args
+        self.inputs = [a for a in self.args if a.role != "out"]
+        self.outputs = [a for a in self.args if a.role == "out"]
+
+    def _check_tensor(self, arg, t, torch, symbols):
+        if not isinstance(t, torch.Tensor):
+            if hasattr(t, "__cuda_array_interface__") or hasattr(t, "__dlpack__"):
+                t = torch.as_tensor(t, device="cuda") if hasattr(t, "__cuda_array_interface__") \
+                    else torch.from_dlpack(t)
+            else:
+                raise Error(f"ds: argument '{arg.name}' must be a CUDA tensor, got {type(t).__name__}")
+        if t.device.type != "cuda" or (t.device.index or 0) != self.context.ordinal:
+            raise Error(f"ds: argument '{arg.name}' is on {t.device}, the pipeline on cuda:{self.context.ordinal}")
+        want = _TORCH_DTYPES[arg.dtype]
+        if t.dtype != want:
+            raise Error(f"ds: argument '{arg.name}' must be {want}, got {t.dtype}")
+        if t.dim() != len(arg.dims):
+            raise Error(f"ds: argument '{arg.name}' must have rank {len(arg.dims)}, got {t.dim()}")
+        if not t.is_contiguous():
+            raise Error(f"ds: argument '{arg.name}' must be contiguous (row-major), got strides {tuple(t.stride())}")
+        if arg.align > 1 and t.data_ptr() % arg.align:
+            raise Error(f"ds: argument '{arg.name}' must be {arg.align}-byte aligned")
+        for i, d in enumerate(t.shape):
+            symbols.setdefault(f"{arg.name}_d{i}", int(d))
+        return t
+
+    def __call__(self, *tensors, workspace=None, stream=None):
+        torch = _torch()
+        if len(tensors) != len(self.inputs):
+            names = ", ".join(a.name for a in self.inputs)
+            raise Error(f"ds: the pipeline takes {len(self.inputs)} tensors ({names}), got {len(tensors)}")
+        symbols = {}
+        checked = [self._check_tensor(a, t, torch, symbols) for a, t in zip(self.inputs, tensors)]
+        # Static dims and dims shared between inputs must agree.
+        for a, t in zip(self.inputs, checked):
+            for i, d in enumerate(a.dims):
+                want = evaluate(d, symbols)
+                if int(t.shape[i]) != want:
+                    raise Error(f"ds: argument '{a.name}' dim {i} is {int(t.shape[i])} but must be {d} = {want}")
+        device = checked[0].device if checked else torch.device("cuda", self.context.ordinal)
+        outs = [torch.empty([evaluate(d, symbols) for d in a.dims], dtype=_TORCH_DTYPES[a.dtype],
+                            device=device) for a in self.outputs]
+        by_name = dict(zip((a.name for a in self.inputs), checked))
+        by_name.update(zip((a.name for a in self.outputs), outs))
+        arr = (_capi.Tensor * len(self.args))()
+        for i, a in enumerate(self.args):
+            t = by_name[a.name]
+            arr[i].ptr = t.data_ptr()
+            arr[i].rank = t.dim()
+            for j, d in enumerate(t.shape):
+                arr[i].shape[j] = int(d)
+        need = ctypes.c_size_t()
+        _check(_lib.ds_pipeline_workspace_bytes(self._h, arr, len(self.args), ctypes.byref(need)))
+        if workspace is None:
+            workspace = torch.empty(max(int(need.value), 1), dtype=torch.uint8, device=device)
+        elif workspace.numel() * workspace.element_size() < need.value:
+            raise Error(f"ds: the workspace has {workspace.numel() * workspace.element_size()} bytes, "
+                        f"the launch needs {need.value}")
+        if stream is None:
+            stream = torch.cuda.current_stream(device).cuda_stream
+        _check(_lib.ds_pipeline_launch(self._h, arr, len(self.args), workspace.data_ptr(),
+                                       workspace.numel() * workspace.element_size(),
+                                       ctypes.c_void_p(stream)))
+        if not outs:
+            return None
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            _lib.ds_pipeline_release(self._h)
+            self._h = None

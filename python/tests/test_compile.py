@@ -1,0 +1,85 @@
+"""The Python package without a GPU or torch: specs, compile-only bundles, errors that name the
+field or argument, and the device call reporting a missing driver."""
+import unittest
+
+import ds
+from ds import runtime
+
+
+class CompileOnly(unittest.TestCase):
+    def test_version(self):
+        self.assertTrue(ds.version())
+
+    def test_spec_ir(self):
+        ir = ds.spec_ir("double_sparsity", heads=32, kvHeads=8, k=1024, sharedSelection=True)
+        self.assertIn("ds.label_score", ir)
+        self.assertIn("group_reduce = #ds.group_reduce<sum>", ir)
+
+    def test_vattention_bundle_args(self):
+        b = ds.compile_spec("vattention", "sm_90", 132, kvHeads=8)
+        names = [a.name for a in b.args]
+        self.assertEqual(names[:8], ["q", "k_cache", "v_cache", "label_cache", "channels",
+                                     "page_table", "seq_lens", "philox"])
+        philox = b.args[7]
+        self.assertEqual((philox.role, philox.dtype, philox.dims), ("in", "i64", ["2"]))
+        sel = b.args[9]
+        self.assertEqual((sel.role, sel.dtype, sel.dims[1:]), ("out", "i32", ["32", "2624"]))
+        self.assertIn("sm_90", b.serialize())
+
+    def test_every_family_compiles(self):
+        for family in ds.FAMILIES:
+            with self.subTest(family=family):
+                b = ds.compile_spec(family, "sm_90", 132)
+                self.assertGreater(len(b.args), 2)
+
+    def test_errors_name_the_field(self):
+        with self.assertRaisesRegex(ds.Error, "no field 'kvHeds'"):
+            ds.spec_ir("quest", kvHeds=8)
+        with self.assertRaisesRegex(ds.Error, "'topP' must be in"):
+            ds.spec_ir("twilight", topP=2)
+        with self.assertRaisesRegex(ds.Error, "unknown spec family 'flash'"):
+            ds.spec_ir("flash")
+        with self.assertRaisesRegex(ds.Error, "sm_count"):
+            ds.compile_spec("dense_decode", "sm_90", 0)
+
+    def test_compile_error_has_a_location(self):
+        bad = ("func.func @f(%s: tensor<?x8x64xf32>, %i: tensor<?x8x64xi32>) -> "
+               "(tensor<?x8x64xi32>, tensor<?x8xi32>) {\n"
+               "  %k, %c = ds.topp %s, %i {top_p = 0.0 : f32} : (tensor<?x8x64xf32>, "
+               "tensor<?x8x64xi32>) -> (tensor<?x8x64xi32>, tensor<?x8xi32>)\n"
+               "  return %k, %c : tensor<?x8x64xi32>, tensor<?x8xi32>\n}\n")
+        with self.assertRaises(ds.CompileError) as e:
+            ds.compile_ir(bad, "sm_90", 132)
+        self.assertIn(":2:", str(e.exception))
+        self.assertIn("top_p", str(e.exception))
+
+    def test_size_expressions(self):
+        sym = {"q_d0": 8, "page_table_d1": 3}
+        self.assertEqual(runtime.evaluate("128", sym), 128)
+        self.assertEqual(runtime.evaluate("(page_table_d1)*16", sym), 48)
+        self.assertEqual(runtime.evaluate("cdiv(q_d0,3)", sym), 3)
+        self.assertEqual(runtime.evaluate("(q_d0)/3+max(1,2)", sym), 4)
+        with self.assertRaisesRegex(ds.Error, "uses a symbol no input gives"):
+            runtime.evaluate("k_d0", sym)
+
+
+class Device(unittest.TestCase):
+    def test_context_without_gpu_says_so(self):
+        try:
+            ctx = ds.Context(0)
+        except (ds.DriverNotFound, ds.NoDevice) as e:
+            self.assertTrue(str(e))
+            return
+        # A GPU: a pipeline loads and its arguments are checked before any launch.
+        p = ctx.pipeline("label_append", kvHeads=8)
+        self.assertEqual([a.role for a in p.args], ["inout", "in", "in", "in"])
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            return
+        with self.assertRaisesRegex(ds.Error, "takes 4 tensors"):
+            p(1, 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
