@@ -1,6 +1,7 @@
 // Twilight's int4 keys: int4_append bit-exact against the host quantization, int4_score against
 // the f64 score of the same int4 values, and the Twilight step with the int4 estimate.
 #include "codegen/JIT.h"
+#include "test/gpu/DeviceProblem.h"
 #include "test/gpu/GpuTestUtil.h"
 #include "tools/reference/DoubleSparsity.h"
 #include "tools/reference/Sampling.h"
@@ -207,20 +208,16 @@ TEST(Int4Twilight, KeptSetReachesTheEstimatedMass) {
     spec.sharedSelection = shared, spec.candidates = K, spec.topP = 0.8f, spec.int4Estimate = true;
     auto pipeline = jit.twilight(spec);
     ASSERT_TRUE(pipeline.ok()) << pipeline.message();
-    auto dq = test::upload(ctx, p.q), dk = test::upload(ctx, p.kv.k), dv = test::upload(ctx, p.kv.v);
-    auto dl = test::upload(ctx, p.labels), dch = test::upload(ctx, p.channels);
-    auto dpt = test::upload(ctx, p.paging.pageTable), dsl = test::upload(ctx, p.paging.seqLens);
+    const test::DeviceDSProblem dev(ctx, p);
     auto dout = test::upload(ctx, std::vector<uint16_t>(B * 32 * d, 0x7fc0));
     auto dkept = test::upload(ctx, std::vector<int32_t>(B * rows * K, -2));
     auto dcnt = test::upload(ctx, std::vector<int32_t>(B * rows, -2));
-    std::vector<rt::TensorArg> args = {
-        rt::TensorArg(dq.ptr(), {B, 32, d}), rt::TensorArg(dk.ptr(), {p.kv.numPages, P, hkv, d}),
-        rt::TensorArg(dv.ptr(), {p.kv.numPages, P, hkv, d}),
-        rt::TensorArg(dl.ptr(), {hkv, S, 16}), rt::TensorArg(dch.ptr(), {hkv, 16}),
-        rt::TensorArg(dkq.ptr(), {S, hkv, W}), rt::TensorArg(dks.ptr(), {S, hkv, G}),
-        rt::TensorArg(dpt.ptr(), {B, p.paging.maxPages}), rt::TensorArg(dsl.ptr(), {B}),
-        rt::TensorArg(dout.ptr(), {B, 32, d}), rt::TensorArg(dkept.ptr(), {B, rows, K}),
-        rt::TensorArg(dcnt.ptr(), {B, rows})};
+    std::vector<rt::TensorArg> args = test::concat(
+        {dev.front(p),
+         {rt::TensorArg(dkq.ptr(), {S, hkv, W}), rt::TensorArg(dks.ptr(), {S, hkv, G})},
+         dev.paging(p),
+         {rt::TensorArg(dout.ptr(), {B, 32, d}), rt::TensorArg(dkept.ptr(), {B, rows, K}),
+          rt::TensorArg(dcnt.ptr(), {B, rows})}});
     auto ws = rt::OwnedWorkspace::allocate(**pipeline, args);
     ASSERT_TRUE(ws.ok()) << ws.message();
     ASSERT_TRUE((*pipeline)->launch(args, ws->get(), nullptr).ok());
