@@ -136,8 +136,11 @@ void mlir::ds::registerLabelScoreFamily() {
     // variants measured on an H100 (2, 4 or 8 tokens; 128 or 256 threads). Memory bound:
     // registers capped so that 8 CTAs of 128 threads stay resident (B = 8, N = 65536: 301 us
     // uncapped at 165 registers -> 279 us).
+    // Over a candidate list the candidate loads need more registers: capped at 64 they spill
+    // (208 bytes at r = 16, group_reduce sum), so that variant keeps the default limit.
     return KernelConfigAttr::get(op->getContext(), 512, 4, 1, 1,
-                                 LabelScoreShape::of(s).vectorWidth(), "", 8);
+                                 LabelScoreShape::of(s).vectorWidth(), "",
+                                 s.getCandidates() ? 0 : 8);
   };
   f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr) -> LogicalResult {
     auto s = cast<LabelScoreOp>(op);
