@@ -231,7 +231,8 @@ rt::Expected<std::string> specIR(const char *familyC, const char *params) {
     f.i64("labelDim", s.labelDim), f.i64("pageSize", s.pageSize);
     f.i64("candidates", s.candidates), f.f32("topP", s.topP), f.f32("scale", s.scale);
     f.f32("softCap", s.softCap), f.flag("sharedSelection", s.sharedSelection);
-    f.flag("int4Estimate", s.int4Estimate), f.dtype(s.dtype);
+    f.flag("int4Estimate", s.int4Estimate), f.flag("questCandidates", s.questCandidates);
+    f.dtype(s.dtype);
     return run(s, jit::twilightIR);
   }
   if (family == "int4_append") {

@@ -20,6 +20,7 @@ void mlir::ds::registerKernelFamilies() {
     registerTopPFamily();
     registerSampleFamily();
     registerInt4Family();
+    registerExpandFamily();
   });
 }
 

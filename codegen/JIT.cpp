@@ -338,18 +338,48 @@ Expected<std::string> twilightIR(const TwilightSpec &s) {
   const std::string hkv = std::to_string(s.kvHeads);
   const std::string kqT = "tensor<?x" + hkv + "x" + std::to_string(s.headDim / 8) + "xi32>";
   const std::string ksT = "tensor<?x" + hkv + "x" + std::to_string(s.headDim / 32) + "xf16>";
+  const std::string int4Args =
+      ", %kq: " + kqT + " {ds.name = \"kq\"}, %ks: " + ksT + " {ds.name = \"ks\"}";
   std::string args = f.args;
-  if (s.int4Estimate) {
-    const std::string after = "{ds.name = \"channels\"}";
-    args.insert(args.find(after) + after.size(), ", %kq: " + kqT + " {ds.name = \"kq\"}, %ks: " +
-                                                     ksT + " {ds.name = \"ks\"}");
-  }
   std::ostringstream ir;
-  ir << "func.func @twilight(" << args << ") -> (" << f.qT << ", " << candT << ", " << cntT
-     << ") {\n"
-     << labelScores(f, s.pageSize, s.sharedSelection, s.heads != s.kvHeads)
-     << "  %candidates = ds.topk %scores, %seq_lens {k = " << K << " : i64} : (" << f.scT
-     << ", tensor<?xi32>) -> " << candT << "\n";
+  if (s.questCandidates) {
+    // Quest's pages as the candidates: page_score -> top pages -> their tokens.
+    if (!s.int4Estimate)
+      return Status::error("spec field 'int4Estimate' must be set with questCandidates (Quest "
+                           "keeps no labels to estimate from)");
+    if (s.candidates % s.pageSize != 0)
+      return Status::error("spec field 'candidates' (" + K + ") must be a multiple of pageSize (" +
+                           std::to_string(s.pageSize) + ") with questCandidates");
+    const std::string sT = "tensor<?x" + hkv + "x" + std::to_string(s.headDim) + "x" +
+                           typeName(s.dtype) + ">";
+    const std::string uT = "tensor<?x" + hs + "x?xf32>";
+    const std::string kp = std::to_string(s.candidates / s.pageSize);
+    const std::string pagesT = "tensor<?x" + hs + "x" + kp + "xi32>";
+    args = "%q: " + f.qT + " {ds.name = \"q\"}, %k_cache: " + f.kvT +
+           " {ds.name = \"k_cache\"}, %v_cache: " + f.kvT + " {ds.name = \"v_cache\"}, %kmin: " + sT +
+           " {ds.name = \"kmin\"}, %kmax: " + sT + " {ds.name = \"kmax\"}" + int4Args +
+           ", %page_table: tensor<?x?xi32> {ds.name = \"page_table\"}, %seq_lens: tensor<?xi32> "
+           "{ds.name = \"seq_lens\"}";
+    ir << "func.func @twilight(" << args << ") -> (" << f.qT << ", " << candT << ", " << cntT
+       << ") {\n"
+       << "  %u = ds.page_score %q, %kmin, %kmax, %page_table, %seq_lens {page_size = "
+       << s.pageSize << " : i64, group_reduce = #ds.group_reduce<" << red << ">} : (" << f.qT
+       << ", " << sT << ", " << sT << ", tensor<?x?xi32>, tensor<?xi32>) -> " << uT << "\n"
+       << "  %pages = ds.topk %u, %seq_lens {k = " << kp << " : i64, divisor = " << s.pageSize
+       << " : i64, keep_last} : (" << uT << ", tensor<?xi32>) -> " << pagesT << "\n"
+       << "  %candidates = ds.expand_pages %pages, %seq_lens {page_size = " << s.pageSize
+       << " : i64} : (" << pagesT << ", tensor<?xi32>) -> " << candT << "\n";
+  } else {
+    if (s.int4Estimate) {
+      const std::string after = "{ds.name = \"channels\"}";
+      args.insert(args.find(after) + after.size(), int4Args);
+    }
+    ir << "func.func @twilight(" << args << ") -> (" << f.qT << ", " << candT << ", " << cntT
+       << ") {\n"
+       << labelScores(f, s.pageSize, s.sharedSelection, s.heads != s.kvHeads)
+       << "  %candidates = ds.topk %scores, %seq_lens {k = " << K << " : i64} : (" << f.scT
+       << ", tensor<?xi32>) -> " << candT << "\n";
+  }
   if (s.int4Estimate)
     ir << "  %estimate = ds.int4_score %q, %kq, %ks, %page_table, %seq_lens, %candidates "
           "{page_size = " << s.pageSize << " : i64, scale = " << f.scale

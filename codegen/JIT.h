@@ -143,6 +143,10 @@ struct TwilightSpec {
   int64_t candidates = 4096;
   float topP = 0.9f;
   bool int4Estimate = false;
+  /// Quest's pages as the candidates instead (page_score -> top `candidates / pageSize` pages,
+  /// the partial last page kept -> their tokens); needs int4Estimate. Arguments: q, k_cache,
+  /// v_cache, kmin, kmax (Quest's page summaries), kq, ks, page_table, seq_lens.
+  bool questCandidates = false;
   DataType dtype = DataType::BF16;
   float scale = 0.0f, softCap = 0.0f;
   bool sharedSelection = false;

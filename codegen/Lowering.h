@@ -87,6 +87,7 @@ void registerQuestFamily();       // page_summary(_append), page_score (QuestKer
 void registerTopPFamily();        // topp (TopPKernels.cpp)
 void registerSampleFamily();      // sample_residual (SampleKernels.cpp)
 void registerInt4Family();        // int4_append, int4_score (Int4Kernels.cpp)
+void registerExpandFamily();      // expand_pages (ExpandKernels.cpp)
 
 /// The op's config. ds-lower-to-kernels has verified it against the op's family
 /// (requireKernelConfig) before the family's `lower` runs, so builders only read it.

@@ -84,6 +84,11 @@ void SampleResidualOp::getTiedDims(SmallVectorImpl<DimGroup> &g) {
   tie(g, {getIndices(), getLogWeights()}, 2);
 }
 
+void ExpandPagesOp::getTiedDims(SmallVectorImpl<DimGroup> &g) {
+  tie(g, {getPages(), getSeqLens(), getTokens()});
+  tie(g, {getPages(), getTokens()}, 1);
+}
+
 void Int4AppendOp::getTiedDims(SmallVectorImpl<DimGroup> &g) {
   tie(g, {getK(), getSlotMapping()});
   tie(g, {getKq(), getKs()});

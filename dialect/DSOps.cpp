@@ -354,6 +354,19 @@ LogicalResult SampleResidualOp::verify() {
   return c.result();
 }
 
+LogicalResult ExpandPagesOp::verify() {
+  ShapeCheck c(*this);
+  Value pages = getPages(), tokens = getTokens();
+  c.rank(pages, "pages", 3).rank(getSeqLens(), "seq_lens", 1).rank(tokens, "result", 3);
+  c.same(pages, "pages", 0, getSeqLens(), "seq_lens", 0)
+      .same(pages, "pages", 0, tokens, "result", 0)
+      .same(pages, "pages", 1, tokens, "result", 1);
+  int64_t kp = ShapeCheck::dim(pages, 2);
+  if (succeeded(c.result()) && !ShapedType::isDynamic(kp))
+    c.is(tokens, "result", 2, kp * static_cast<int64_t>(getPageSize()), "pages dim 2 * page_size");
+  return c.result();
+}
+
 /// int4 keys [S, Hkv, d / 8] and their scales [S, Hkv, d / 32] for a head dim `d`.
 static void checkInt4Keys(ShapeCheck &c, Value kq, Value ks, int64_t d) {
   c.rank(kq, "kq", 3).rank(ks, "ks", 3);

@@ -322,6 +322,24 @@ def DS_SampleResidualOp : DS_TensorOp<"sample_residual"> {
   let results = (outs DS_IndexTensor:$indices, DS_F32Tensor:$log_weights);
 }
 
+def DS_ExpandPagesOp : DS_TensorOp<"expand_pages"> {
+  let summary = "The tokens of selected pages, as token candidates";
+  let description = [{
+    `tokens[b, h, i * P + j] = pages[b, h, i] * P + j` when the page is not `-1` and the token
+    is below `n_b = max(seq_lens[b], 0)`, else `-1`: Quest's page selection as the candidate
+    tokens of a token-level estimate (Twilight over Quest).
+
+    ```mlir
+    %cand = ds.expand_pages %pages, %seq_lens {page_size = 16 : i64}
+        : (tensor<?x32x256xi32>, tensor<?xi32>) -> tensor<?x32x4096xi32>
+    ```
+  }];
+  let arguments = (ins DS_IndexTensor:$pages, DS_IndexTensor:$seq_lens,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$page_size,
+                       OptionalAttr<DS_KernelConfigAttr>:$config);
+  let results = (outs DS_IndexTensor:$tokens);
+}
+
 def DS_Int4AppendOp : DS_TensorOp<"int4_append", [], /*inPlace=*/1> {
   let summary = "Append an int4 copy of new keys (Twilight's cheap keys)";
   let description = [{

@@ -65,6 +65,14 @@ func.func @int4_estimate(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %kq: tensor<
   return %e : tensor<?x8x4096xf32>
 }
 
+// expand_pages: a thread per token candidate (8 rows x 4 pages x 16 tokens per request).
+// CHECK-LABEL: ds.plan @expand
+// CHECK: ds.launch @ds_kernels::@expand_expand_pages_0 {block = array<i64: 256, 1, 1>, grid = ["cdiv((pages_d0)*512,256)", "1", "1"], params = ["ptr arg 0", "ptr arg 1", "ptr arg 2", "i64 pages_d0"]
+func.func @expand(%p: tensor<?x8x4xi32> {ds.name = "pages"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x8x64xi32> {
+  %t = ds.expand_pages %p, %sl {page_size = 16 : i64} : (tensor<?x8x4xi32>, tensor<?xi32>) -> tensor<?x8x64xi32>
+  return %t : tensor<?x8x64xi32>
+}
+
 // topp's kernel: 16-byte loads of logits and candidates, block max/sum, then the bisection
 // (scf.while) whose step reduces 7 probe sums at once, then the compaction's scan.
 // CHECK: gpu.func @prune_topp_0
@@ -104,3 +112,4 @@ func.func @int4_estimate(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %kq: tensor<
 // PTX: .entry int4_estimate_int4_score_0
 // PTX: ld.global.v2.b32
 // PTX: shfl.sync.bfly.b32
+// PTX: .entry expand_expand_pages_0

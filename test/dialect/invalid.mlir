@@ -2475,3 +2475,11 @@ func.func @int4_append_dynamic_heads(%kq: tensor<?x?x16xi32>, %ks: tensor<?x?x4x
   %0:2 = ds.int4_append %kq, %ks, %k, %sm : (tensor<?x?x16xi32>, tensor<?x?x4xf16>, tensor<?x?x128xbf16>, tensor<?xi32>) -> (tensor<?x?x16xi32>, tensor<?x?x4xf16>)
   return
 }
+
+// -----
+
+func.func @expand_pages_result(%p: tensor<?x8x4xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.expand_pages' op result dim 2 must be pages dim 2 * page_size (64), got 60}}
+  %0 = ds.expand_pages %p, %sl {page_size = 16 : i64} : (tensor<?x8x4xi32>, tensor<?xi32>) -> tensor<?x8x60xi32>
+  return
+}

@@ -4,6 +4,7 @@
 #include "test/gpu/DeviceProblem.h"
 #include "test/gpu/GpuTestUtil.h"
 #include "tools/reference/DoubleSparsity.h"
+#include "tools/reference/Quest.h"
 #include "tools/reference/Sampling.h"
 
 #include <cmath>
@@ -286,6 +287,108 @@ TEST(Int4Twilight, KeptSetReachesTheEstimatedMass) {
       got[i] = ref::toFloat(o[i], shape.type);
     EXPECT_LE(ref::toleranceRatio(got, want, 1e-2, 1e-2), 1.0) << (shared ? "shared" : "per-head");
   }
+}
+
+} // namespace
+
+namespace {
+
+// Twilight over Quest's pages (TwilightSpec::questCandidates): summaries and int4 keys built on
+// the host; every kept token is a distinct token of its request, lies on a page whose bound is
+// at least the best bound left out (the candidates are the top pages' tokens), and o is
+// attention over the kept tokens.
+TEST(Int4Twilight, QuestCandidates) {
+  DS_REQUIRE_GPU(ctx);
+  static jit::JIT jit(ctx);
+  const int64_t hq = 32, hkv = 8, d = 128, P = 16, budget = 512, pagesKept = budget / P;
+  const std::vector<int32_t> lens = {3000, 200, 1500};
+  ref::Rng rng(404);
+  int64_t numPages = 0;
+  ref::Paging paging = ref::makePaging(rng, lens, P, numPages);
+  ref::PagedKV kv = test::randomPagedKV(rng, numPages, P, hkv, d, ref::Half::BF16);
+  const int64_t S = numPages * P, B = paging.batch, W = d / 8, G = d / 32;
+  std::vector<uint16_t> q = test::randomHalf(rng, B * hq * d, ref::Half::BF16, -1, 1);
+  ref::PageSummaries sum;
+  sum.numPages = numPages, sum.kvHeads = hkv, sum.headDim = d;
+  sum.kmin.assign(numPages * hkv * d, 0);
+  sum.kmax.assign(numPages * hkv * d, 0);
+  ref::pageSummary(sum, kv, paging);
+  std::vector<int32_t> slots(S), kq(S * hkv * W, 0);
+  std::vector<uint16_t> ks(S * hkv * G, 0), newK(S * hkv * d);
+  for (int64_t s = 0; s < S; ++s) {
+    slots[s] = static_cast<int32_t>(s);
+    for (int64_t h = 0; h < hkv; ++h)
+      for (int64_t j = 0; j < d; ++j)
+        newK[(s * hkv + h) * d + j] = kv.k[kv.rowOffset(s / P, s % P, h) + j];
+  }
+  ref::int4Append(kq, ks, S, newK, S, hkv, d, slots, ref::Half::BF16);
+  jit::TwilightSpec spec;
+  spec.heads = hq, spec.kvHeads = hkv, spec.headDim = d, spec.pageSize = P;
+  spec.candidates = budget, spec.topP = 0.8f, spec.int4Estimate = true, spec.questCandidates = true;
+  auto pipeline = jit.twilight(spec);
+  ASSERT_TRUE(pipeline.ok()) << pipeline.message();
+  auto dq = test::upload(ctx, q), dk = test::upload(ctx, kv.k), dv = test::upload(ctx, kv.v);
+  auto dmn = test::upload(ctx, sum.kmin), dmx = test::upload(ctx, sum.kmax);
+  auto dkq = test::upload(ctx, kq), dks = test::upload(ctx, ks);
+  auto dpt = test::upload(ctx, paging.pageTable), dsl = test::upload(ctx, paging.seqLens);
+  auto dout = test::upload(ctx, std::vector<uint16_t>(B * hq * d, 0x7fc0));
+  auto dkept = test::upload(ctx, std::vector<int32_t>(B * hq * budget, -2));
+  auto dcnt = test::upload(ctx, std::vector<int32_t>(B * hq, -2));
+  std::vector<rt::TensorArg> args = {
+      rt::TensorArg(dq.ptr(), {B, hq, d}), rt::TensorArg(dk.ptr(), {numPages, P, hkv, d}),
+      rt::TensorArg(dv.ptr(), {numPages, P, hkv, d}), rt::TensorArg(dmn.ptr(), {numPages, hkv, d}),
+      rt::TensorArg(dmx.ptr(), {numPages, hkv, d}), rt::TensorArg(dkq.ptr(), {S, hkv, W}),
+      rt::TensorArg(dks.ptr(), {S, hkv, G}), rt::TensorArg(dpt.ptr(), {B, paging.maxPages}),
+      rt::TensorArg(dsl.ptr(), {B}), rt::TensorArg(dout.ptr(), {B, hq, d}),
+      rt::TensorArg(dkept.ptr(), {B, hq, budget}), rt::TensorArg(dcnt.ptr(), {B, hq})};
+  auto ws = rt::OwnedWorkspace::allocate(**pipeline, args);
+  ASSERT_TRUE(ws.ok()) << ws.message();
+  ASSERT_TRUE((*pipeline)->launch(args, ws->get(), nullptr).ok());
+  ASSERT_TRUE(ctx.synchronize().ok());
+  std::vector<int32_t> kept = test::download<int32_t>(dkept, B * hq * budget);
+  std::vector<int32_t> counts = test::download<int32_t>(dcnt, B * hq);
+  std::vector<double> u =
+      ref::pageScore(q, hq, sum, paging, P, ref::GroupReduce::None, ref::Half::BF16);
+  std::vector<double> want(B * hq * d), got(B * hq * d);
+  const double scale = 1.0 / std::sqrt(double(d));
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t n = paging.length(b, P), pages = (n + P - 1) / P;
+    for (int64_t h = 0; h < hq; ++h) {
+      const int64_t row = b * hq + h, cnt = counts[row];
+      const std::string where = "b " + std::to_string(b) + " h " + std::to_string(h);
+      ASSERT_TRUE(cnt >= 1 && cnt <= std::min(budget, n)) << where << ": count " << cnt;
+      // The best bound left out among the first pages - 1 (the last page is always kept): every
+      // other kept page is bounded at least as high.
+      std::vector<double> sorted(u.begin() + row * paging.maxPages,
+                                 u.begin() + row * paging.maxPages + pages - 1);
+      std::sort(sorted.rbegin(), sorted.rend());
+      const double floor =
+          pages - 1 > pagesKept - 1 ? sorted[pagesKept - 1] : -INFINITY;
+      std::set<int32_t> seen;
+      std::vector<int64_t> tokens;
+      for (int64_t j = 0; j < budget; ++j) {
+        int32_t t = kept[row * budget + j];
+        if (j >= cnt) {
+          ASSERT_EQ(t, -1) << where;
+          continue;
+        }
+        ASSERT_TRUE(t >= 0 && t < n && seen.insert(t).second) << where << ": " << t;
+        if (t / P != pages - 1)
+          EXPECT_GE(u[row * paging.maxPages + t / P], floor - 1e-3 * (1 + std::fabs(floor)))
+              << where << ": token " << t << " on a page outside the top pages";
+        tokens.push_back(t);
+      }
+      std::vector<double> qd(d);
+      for (int64_t j = 0; j < d; ++j)
+        qd[j] = ref::toFloat(q[row * d + j], ref::Half::BF16);
+      ref::attend(qd.data(), kv, paging, b, h / (hq / hkv), tokens, nullptr, scale, 0.0,
+                  &want[row * d]);
+    }
+  }
+  std::vector<uint16_t> o = test::download<uint16_t>(dout, B * hq * d);
+  for (size_t i = 0; i < o.size(); ++i)
+    got[i] = ref::toFloat(o[i], ref::Half::BF16);
+  EXPECT_LE(ref::toleranceRatio(got, want, 1e-2, 1e-2), 1.0);
 }
 
 } // namespace

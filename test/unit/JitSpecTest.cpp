@@ -308,3 +308,28 @@ TEST(TwilightSpec, Int4EstimateTakesTheInt4Keys) {
   ASSERT_TRUE(ab.ok()) << ab.message();
   EXPECT_EQ(ab->args[0].role, rt::ArgRole::InOut);
 }
+
+TEST(TwilightSpec, QuestCandidates) {
+  jit::TwilightSpec spec;
+  spec.questCandidates = true;
+  auto ir = jit::twilightIR(spec);
+  ASSERT_FALSE(ir.ok());
+  EXPECT_NE(ir.message().find("'int4Estimate'"), std::string::npos) << ir.message();
+  spec.int4Estimate = true, spec.pageSize = 16, spec.candidates = 1000;
+  ir = jit::twilightIR(spec);
+  ASSERT_FALSE(ir.ok());
+  EXPECT_NE(ir.message().find("'candidates'"), std::string::npos) << ir.message();
+  for (bool shared : {false, true}) {
+    spec.candidates = 4096, spec.kvHeads = 8, spec.sharedSelection = shared;
+    ir = jit::twilightIR(spec);
+    ASSERT_TRUE(ir.ok()) << ir.message();
+    EXPECT_NE(ir->find("ds.expand_pages"), std::string::npos);
+    auto bundle = jit::compileSource(*ir, jit::Target{"sm_90", 132});
+    ASSERT_TRUE(bundle.ok()) << bundle.message();
+    // q, k_cache, v_cache, kmin, kmax, kq, ks, page_table, seq_lens; o, kept, kept_counts.
+    ASSERT_EQ(bundle->args.size(), 12u);
+    EXPECT_EQ(bundle->args[3].name, "kmin");
+    EXPECT_EQ(bundle->args[10].dims[1].text(), shared ? "8" : "32");
+    EXPECT_EQ(bundle->args[10].dims[2].text(), "4096");
+  }
+}
