@@ -7,6 +7,7 @@
 #include "runtime/Device.h"
 #include "runtime/Pipeline.h"
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -27,8 +28,7 @@ struct ds_context_s {
 };
 struct ds_pipeline_s {
   std::shared_ptr<const rt::Pipeline> pipeline;
-  ds_bundle_s bundle; ///< a copy for the queries
-  std::shared_ptr<ds_context_s> keepAlive;
+  ds_bundle_s bundle; ///< a copy for the queries (the pipeline keeps its context alive)
 };
 
 namespace {
@@ -297,7 +297,7 @@ ds_status pipelineFrom(ds_context ctx, const rt::Expected<std::string> &ir, ds_p
   auto p = ctx->jit->fromSource(*ir);
   if (!p)
     return fromStatus(p.status(), DS_ERROR_COMPILE);
-  auto *h = new ds_pipeline_s{*p, {(*p)->bundle(), {}}, nullptr};
+  auto *h = new ds_pipeline_s{*p, {(*p)->bundle(), {}}};
   describe(h->bundle);
   *out = h;
   return ok();
