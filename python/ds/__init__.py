@@ -8,6 +8,8 @@ tensors (or any tensor with __cuda_array_interface__ / DLPack through torch).
     ctx = ds.Context(0)               # needs the CUDA driver and a GPU
     p = ctx.pipeline("double_sparsity", heads=32, kvHeads=8, k=1024)
     o, heavy = p(q, k_cache, v_cache, label_cache, channels, page_table, seq_lens)
+    o, heavy = ds.ops.double_sparsity_decode(q, k_cache, v_cache, label_cache, channels,
+                                             page_table, seq_lens, k=1024)   # spec from shapes
 
 `import ds` works without torch; launching takes torch tensors. Every check names the argument.
 """
@@ -135,3 +137,4 @@ def compile_spec(family, chip, sm_count, **params):
 
 
 from .runtime import Context, Pipeline  # noqa: E402  (needs _lib and the errors above)
+from . import ops  # noqa: E402,F401  (one function per pipeline on torch tensors)

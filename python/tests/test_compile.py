@@ -83,3 +83,32 @@ class Device(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FakeTensor:
+    """Shape and dtype only (what ds.ops reads to build a spec), without torch."""
+
+    def __init__(self, shape, dtype="torch.bfloat16"):
+        self.shape = shape
+        self.dtype = dtype
+
+
+class OpsSpecs(unittest.TestCase):
+    def test_spec_from_shapes_compiles(self):
+        q = FakeTensor((4, 32, 128))
+        k = FakeTensor((100, 16, 8, 128))
+        spec = ds.ops.paged_attention_spec(q, k, k=256, labelDim=16, sharedSelection=True,
+                                           scale=None)
+        self.assertEqual(spec, dict(heads=32, kvHeads=8, headDim=128, pageSize=16, dtype="bf16",
+                                    k=256, labelDim=16, sharedSelection=True))
+        b = ds.compile_spec("double_sparsity", "sm_90", 132, **spec)
+        self.assertEqual(b.args[1].dims[1:], ["16", "8", "128"])
+
+    def test_spec_errors_name_the_argument(self):
+        with self.assertRaisesRegex(ds.Error, "'q' must have rank 3"):
+            ds.ops.paged_attention_spec(FakeTensor((32, 128)), FakeTensor((1, 16, 8, 128)))
+        with self.assertRaisesRegex(ds.Error, "q must be bfloat16 or float16"):
+            ds.ops.paged_attention_spec(FakeTensor((1, 32, 128), "torch.float32"),
+                                        FakeTensor((1, 16, 8, 128)))
+        with self.assertRaisesRegex(ds.Error, "head dim"):
+            ds.ops.paged_attention_spec(FakeTensor((1, 32, 128)), FakeTensor((1, 16, 8, 64)))

@@ -1,0 +1,137 @@
+"""One function per pipeline, on torch tensors: the spec is read off the tensors' shapes and
+dtypes (heads, kv heads, head dim, page size, dtype), the pipeline compiled once per spec and
+device (then cached in memory and on disk), and launched on the current stream.
+
+    o, heavy = ds.ops.double_sparsity_decode(q, k_cache, v_cache, label_cache, channels,
+                                             page_table, seq_lens, k=1024)
+
+Layouts are ds's (docs in codegen/JIT.h): q [B, Hq, d]; k_cache, v_cache [pages, P, Hkv, d];
+label_cache [Hkv, pages * P, r]; page_table [B, max_pages] i32; seq_lens [B] i32.
+"""
+from . import Error
+from .runtime import Context
+
+_contexts = {}
+
+
+def _dtype_name(t):
+    name = str(t.dtype)
+    if name.endswith("bfloat16"):
+        return "bf16"
+    if name.endswith("float16"):
+        return "f16"
+    raise Error(f"ds: q must be bfloat16 or float16, got {t.dtype}")
+
+
+def _context(t):
+    index = getattr(t.device, "index", None) or 0
+    if index not in _contexts:
+        _contexts[index] = Context(index)
+    return _contexts[index]
+
+
+def _shape(t, name, rank):
+    s = tuple(int(x) for x in t.shape)
+    if len(s) != rank:
+        raise Error(f"ds: argument '{name}' must have rank {rank}, got shape {s}")
+    return s
+
+
+def paged_attention_spec(q, k_cache, **extra):
+    """heads, kvHeads, headDim, pageSize and dtype from q [B, Hq, d] and k_cache [pages, P, Hkv, d]."""
+    _, hq, d = _shape(q, "q", 3)
+    _, page, hkv, dk = _shape(k_cache, "k_cache", 4)
+    if dk != d:
+        raise Error(f"ds: k_cache head dim ({dk}) must equal q's ({d})")
+    spec = dict(heads=hq, kvHeads=hkv, headDim=d, pageSize=page, dtype=_dtype_name(q))
+    spec.update({k: v for k, v in extra.items() if v is not None})
+    return spec
+
+
+def double_sparsity_decode(q, k_cache, v_cache, label_cache, channels, page_table, seq_lens, *,
+                           k, shared_selection=False, dense_below=0, scale=None, soft_cap=None):
+    """Returns (o [B, Hq, d], heavy_tokens [B, Hsel, k])."""
+    spec = paged_attention_spec(q, k_cache, k=k, labelDim=_shape(label_cache, "label_cache", 3)[2],
+                                sharedSelection=shared_selection, denseBelow=dense_below,
+                                scale=scale, softCap=soft_cap)
+    return _context(q).pipeline("double_sparsity", **spec)(
+        q, k_cache, v_cache, label_cache, channels, page_table, seq_lens)
+
+
+def dense_decode(q, k_cache, v_cache, page_table, seq_lens, *, scale=None, soft_cap=None):
+    spec = paged_attention_spec(q, k_cache, scale=scale, softCap=soft_cap)
+    return _context(q).pipeline("dense_decode", **spec)(q, k_cache, v_cache, page_table, seq_lens)
+
+
+def label_append(label_cache, new_k, channels, slot_mapping):
+    """Updates label_cache [Hkv, S, r] in place with new_k [T, Hkv, d] at slot_mapping [T]."""
+    _, hkv, d = _shape(new_k, "new_k", 3)
+    spec = dict(kvHeads=hkv, headDim=d, labelDim=_shape(label_cache, "label_cache", 3)[2],
+                dtype=_dtype_name(new_k))
+    _context(new_k).pipeline("label_append", **spec)(label_cache, new_k, channels, slot_mapping)
+    return label_cache
+
+
+def quest_decode(q, k_cache, v_cache, kmin, kmax, page_table, seq_lens, *, token_budget,
+                 shared_selection=False, dense_below=0, scale=None, soft_cap=None):
+    """Returns (o, selected_pages [B, Hsel, token_budget / P])."""
+    spec = paged_attention_spec(q, k_cache, tokenBudget=token_budget,
+                                sharedSelection=shared_selection, denseBelow=dense_below,
+                                scale=scale, softCap=soft_cap)
+    return _context(q).pipeline("quest", **spec)(q, k_cache, v_cache, kmin, kmax, page_table,
+                                                 seq_lens)
+
+
+def vattention_decode(q, k_cache, v_cache, label_cache, channels, page_table, seq_lens, philox, *,
+                      k, sinks=64, window=512, num_samples=1024, shared_selection=False,
+                      scale=None, soft_cap=None):
+    """Returns (o, selected [B, Hsel, T], log_weights [B, Hsel, T]); philox = [seed, offset] i64
+    on the GPU (advance the offset between steps, also inside a CUDA graph)."""
+    spec = paged_attention_spec(q, k_cache, k=k, sinks=sinks, window=window,
+                                numSamples=num_samples,
+                                labelDim=_shape(label_cache, "label_cache", 3)[2],
+                                sharedSelection=shared_selection, scale=scale, softCap=soft_cap)
+    return _context(q).pipeline("vattention", **spec)(q, k_cache, v_cache, label_cache, channels,
+                                                      page_table, seq_lens, philox)
+
+
+def twilight_decode(q, k_cache, v_cache, label_cache, channels, page_table, seq_lens, *,
+                    candidates, top_p, kq=None, ks=None, shared_selection=False, scale=None,
+                    soft_cap=None):
+    """Returns (o, kept [B, Hsel, candidates], kept_counts [B, Hsel]); with kq/ks (int4 keys,
+    from int4_append) the candidates' logits are estimated from them, else from the labels."""
+    if (kq is None) != (ks is None):
+        raise Error("ds: give both kq and ks (the int4 keys and their scales) or neither")
+    spec = paged_attention_spec(q, k_cache, candidates=candidates, topP=top_p,
+                                labelDim=_shape(label_cache, "label_cache", 3)[2],
+                                int4Estimate=kq is not None, sharedSelection=shared_selection,
+                                scale=scale, softCap=soft_cap)
+    p = _context(q).pipeline("twilight", **spec)
+    if kq is None:
+        return p(q, k_cache, v_cache, label_cache, channels, page_table, seq_lens)
+    return p(q, k_cache, v_cache, label_cache, channels, kq, ks, page_table, seq_lens)
+
+
+def int4_append(kq, ks, new_k, slot_mapping):
+    """Updates the int4 keys kq [S, Hkv, d / 8] i32 and scales ks [S, Hkv, d / 32] f16 in place."""
+    _, hkv, d = _shape(new_k, "new_k", 3)
+    _context(new_k).pipeline("int4_append", kvHeads=hkv, headDim=d, dtype=_dtype_name(new_k))(
+        kq, ks, new_k, slot_mapping)
+    return kq, ks
+
+
+def linear_attn_decode(q, k, v, slopes, states, state_indices):
+    """o [B, H, e]; states [slots, H, d, e] f32 updated in place."""
+    _, h, d = _shape(q, "q", 3)
+    e = _shape(v, "v", 3)[2]
+    return _context(q).pipeline("linear_attn_decode", heads=h, keyDim=d, valueDim=e,
+                                dtype=_dtype_name(q))(q, k, v, slopes, states, state_indices)
+
+
+def linear_attn_prefill(q, k, v, slopes, cu_seqlens, states, state_indices, has_initial_state):
+    """o [T, H, e] over a packed ragged batch; final states written in place."""
+    _, h, d = _shape(q, "q", 3)
+    e = _shape(v, "v", 3)[2]
+    return _context(q).pipeline("linear_attn_prefill", heads=h, keyDim=d, valueDim=e,
+                                dtype=_dtype_name(q))(q, k, v, slopes, cu_seqlens, states,
+                                                      state_indices, has_initial_state)
