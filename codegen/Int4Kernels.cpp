@@ -173,6 +173,10 @@ LogicalResult lowerScore(Int4ScoreOp op, PlanContext &ctx) {
   Value numPages = kb.div(nSlots, kb.c(P));
   Value rowBase = kb.mul(bid, nK);
   auto vec2 = VectorType::get({2}, i32);
+  // What a skipped candidate yields instead of its loads.
+  Value zeroWords = arith::ConstantOp::create(b, DenseElementsAttr::get(vec2, int32_t(0)));
+  Value zeroScale =
+      arith::ConstantFloatOp::create(b, b.getF16Type(), APFloat(APFloat::IEEEhalf(), "0"));
   SmallVector<Value> pos(U), ok(U), words(U), scl(U);
   for (int64_t u = 0; u < U; ++u) {
     pos[u] = kb.add(kb.add(kb.mul(tileId, kb.c(tile)), kb.c(u * perStep)), slotInStep);
@@ -206,18 +210,15 @@ LogicalResult lowerScore(Int4ScoreOp op, PlanContext &ctx) {
               b, ksA, ValueRange{kb.add(kb.mul(r, kb.c(d / kGroup)), kb.div(sub, kb.c(2)))});
           scf::YieldOp::create(b, ValueRange{pOk, lw, sc});
           b.setInsertionPointToStart(&ifP.getElseRegion().front());
-          scf::YieldOp::create(b, ValueRange{pOk, arith::ConstantOp::create(b, DenseElementsAttr::get(vec2, int32_t(0))),
-                                             arith::ConstantFloatOp::create(b, b.getF16Type(), APFloat(APFloat::IEEEhalf(), "0"))});
+          scf::YieldOp::create(b, ValueRange{pOk, zeroWords, zeroScale});
         }
         scf::YieldOp::create(b, ifP.getResults());
         b.setInsertionPointToStart(&ifT.getElseRegion().front());
-        scf::YieldOp::create(b, ValueRange{tOk, arith::ConstantOp::create(b, DenseElementsAttr::get(vec2, int32_t(0))),
-                                           arith::ConstantFloatOp::create(b, b.getF16Type(), APFloat(APFloat::IEEEhalf(), "0"))});
+        scf::YieldOp::create(b, ValueRange{tOk, zeroWords, zeroScale});
       }
       scf::YieldOp::create(b, ifT.getResults());
       b.setInsertionPointToStart(&ifIn.getElseRegion().front());
-      scf::YieldOp::create(b, ValueRange{inK, arith::ConstantOp::create(b, DenseElementsAttr::get(vec2, int32_t(0))),
-                                         arith::ConstantFloatOp::create(b, b.getF16Type(), APFloat(APFloat::IEEEhalf(), "0"))});
+      scf::YieldOp::create(b, ValueRange{inK, zeroWords, zeroScale});
     }
     ok[u] = ifIn.getResult(0);
     words[u] = ifIn.getResult(1);

@@ -154,17 +154,7 @@ std::pair<Value, Value> RadixSelect::chooseDigit(int64_t bins, Value kRem) {
     counts.push_back(load(b, hist, kb.add(kb.mul(tid, kb.c(per)), kb.c(j))));
     run = arith::AddIOp::create(b, run, counts.back());
   }
-  // Inclusive scan over the 32 lanes of a warp.
-  auto warpScan = [&](Value x) {
-    for (int32_t off = 1; off < 32; off *= 2) {
-      Value other =
-          gpu::ShuffleOp::create(b, x, off, 32, gpu::ShuffleMode::UP).getShuffleResult();
-      Value take = cmp(b, arith::CmpIPredicate::uge, lane, kb.c(off));
-      x = arith::SelectOp::create(b, take, arith::AddIOp::create(b, x, other), x);
-    }
-    return x;
-  };
-  Value incl = warpScan(run);
+  Value incl = kb.warpScan(run);
   ifThen(b, cmp(b, arith::CmpIPredicate::eq, lane, kb.c(31)),
          [&] { store(b, incl, warpSums, warp); });
   gpu::BarrierOp::create(b);
@@ -173,7 +163,7 @@ std::pair<Value, Value> RadixSelect::chooseDigit(int64_t bins, Value kRem) {
   Value laneOk = cmp(b, arith::CmpIPredicate::ult, lane, kb.c(warps));
   Value ws = load(b, warpSums, arith::SelectOp::create(b, laneOk, lane, kb.c(0)));
   ws = arith::SelectOp::create(b, laneOk, ws, kb.ci32(0));
-  Value wIncl = warpScan(ws);
+  Value wIncl = kb.warpScan(ws);
   Value total = gpu::ShuffleOp::create(b, wIncl, kb.ci32(static_cast<int32_t>(warps - 1)),
                                        kb.ci32(32), gpu::ShuffleMode::IDX)
                     .getShuffleResult();

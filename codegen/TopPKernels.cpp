@@ -142,45 +142,47 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     Type i64 = b.getI64Type();
     auto zext = [&](Value v) { return arith::ExtUIOp::create(b, i64, v).getResult(); };
     Value lo64 = zext(lo), span = arith::SubIOp::create(b, zext(hi), lo64);
-    llvm::SmallVector<Value> probe(kProbes), mass(kProbes);
+    llvm::SmallVector<Value> probe(kProbes), tail(kProbes);
     for (int64_t p = 0; p < kProbes; ++p) {
       Value num = arith::AddIOp::create(
           b, arith::MulIOp::create(b, span, arith::ConstantIntOp::create(b, i64, p + 1)),
           arith::ConstantIntOp::create(b, i64, kProbes));
       Value stepV = arith::DivUIOp::create(b, num, arith::ConstantIntOp::create(b, i64, kProbes + 1));
       probe[p] = arith::TruncIOp::create(b, i32, arith::AddIOp::create(b, lo64, stepV));
-      mass[p] = kb.cf32(0.0f);
+      tail[p] = kb.cf32(0.0f);
     }
     for (int64_t j = 0; j < E; ++j)
       for (int64_t p = 0; p < kProbes; ++p)
-        mass[p] = arith::AddFOp::create(
-            b, mass[p], sel(cmpi(arith::CmpIPredicate::ult, key[j], probe[p]), ex[j], kb.cf32(0.0f)));
+        tail[p] = arith::AddFOp::create(
+            b, tail[p], sel(cmpi(arith::CmpIPredicate::ult, key[j], probe[p]), ex[j], kb.cf32(0.0f)));
     // kProbes block sums with one pair of barriers: warp p's partials at fsmem[p * 32 + warp].
     Value lane = kb.lane(), warp = kb.warpId();
     for (int64_t p = 0; p < kProbes; ++p)
-      mass[p] = kb.warpSum(mass[p]);
+      tail[p] = kb.warpSum(tail[p]);
     auto ifLast = scf::IfOp::create(b, cmpi(arith::CmpIPredicate::eq, lane, kb.c(0)), false);
     {
       OpBuilder::InsertionGuard g2(b);
       b.setInsertionPointToStart(&ifLast.getThenRegion().front());
       for (int64_t p = 0; p < kProbes; ++p)
-        memref::StoreOp::create(b, mass[p], fsmem, ValueRange{kb.add(kb.c(p * 32), warp)});
+        memref::StoreOp::create(b, tail[p], fsmem, ValueRange{kb.add(kb.c(p * 32), warp)});
     }
     gpu::BarrierOp::create(b);
     Value laneOk = cmpi(arith::CmpIPredicate::ult, lane, kb.c(warps));
     Value laneAt = sel(laneOk, lane, kb.c(0));
-    Value newLo = lo, newHi = hi;
-    // The largest probe that reaches the target raises lo; the smallest that misses lowers hi.
+    // Each probe's block total once; the largest probe within the allowance raises lo, the
+    // smallest beyond it lowers hi.
+    llvm::SmallVector<Value> total(kProbes);
     for (int64_t p = 0; p < kProbes; ++p) {
       Value part = memref::LoadOp::create(b, fsmem, ValueRange{kb.add(kb.c(p * 32), laneAt)});
-      Value m = kb.warpSum(sel(laneOk, part, kb.cf32(0.0f)));
-      Value reach = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, m, allowed);
+      total[p] = kb.warpSum(sel(laneOk, part, kb.cf32(0.0f)));
+    }
+    Value newLo = lo, newHi = hi;
+    for (int64_t p = 0; p < kProbes; ++p) {
+      Value reach = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, total[p], allowed);
       newLo = sel(reach, probe[p], newLo);
     }
     for (int64_t p = kProbes - 1; p >= 0; --p) {
-      Value part = memref::LoadOp::create(b, fsmem, ValueRange{kb.add(kb.c(p * 32), laneAt)});
-      Value m = kb.warpSum(sel(laneOk, part, kb.cf32(0.0f)));
-      Value miss = arith::CmpFOp::create(b, arith::CmpFPredicate::UGT, m, allowed);
+      Value miss = arith::CmpFOp::create(b, arith::CmpFPredicate::UGT, total[p], allowed);
       newHi = sel(miss, arith::SubIOp::create(b, probe[p], kb.ci32(1)), newHi);
     }
     gpu::BarrierOp::create(b);

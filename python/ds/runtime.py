@@ -24,14 +24,27 @@ def _cdiv(a, b):
     return -(-a // b)
 
 
+_FUNCTIONS = {"__builtins__": {}, "cdiv": _cdiv, "min": min, "max": max}
+
+
+class SizeExpr:
+    """A bundle size expression ("128", "q_d0", "cdiv((pt_d1)*16,4)"), compiled once (the
+    bundle's "/" is integer division)."""
+
+    def __init__(self, text):
+        self.text = text
+        self.code = compile(text.replace("/", "//"), "<ds size>", "eval")
+
+    def __call__(self, symbols):
+        try:
+            return int(eval(self.code, _FUNCTIONS, symbols))
+        except NameError as e:
+            raise Error(f"ds: size '{self.text}' uses a symbol no input gives ({e})") from None
+
+
 def evaluate(expr, symbols):
-    """A bundle size expression ("128", "q_d0", "cdiv((pt_d1)*16,4)") over known symbols."""
-    text = expr.replace("/", "//")
-    try:
-        return int(eval(text, {"__builtins__": {}, "cdiv": _cdiv, "min": min, "max": max},
-                        dict(symbols)))
-    except NameError as e:
-        raise Error(f"ds: size '{expr}' uses a symbol no input gives ({e})") from None
+    """A size expression's value over known symbols (see SizeExpr)."""
+    return SizeExpr(expr)(symbols)
 
 
 class Context:
@@ -79,6 +92,8 @@ class Pipeline:
         self.args = self.bundle.args
         self.inputs = [a for a in self.args if a.role != "out"]
         self.outputs = [a for a in self.args if a.role == "out"]
+        # Size expressions compiled once, not on every call.
+        self._dims = {a.name: [SizeExpr(d) for d in a.dims] for a in self.args}
 
     def _check_tensor(self, arg, t, torch, symbols):
         if not isinstance(t, torch.Tensor):
@@ -111,12 +126,12 @@ class Pipeline:
         checked = [self._check_tensor(a, t, torch, symbols) for a, t in zip(self.inputs, tensors)]
         # Static dims and dims shared between inputs must agree.
         for a, t in zip(self.inputs, checked):
-            for i, d in enumerate(a.dims):
-                want = evaluate(d, symbols)
+            for i, d in enumerate(self._dims[a.name]):
+                want = d(symbols)
                 if int(t.shape[i]) != want:
-                    raise Error(f"ds: argument '{a.name}' dim {i} is {int(t.shape[i])} but must be {d} = {want}")
+                    raise Error(f"ds: argument '{a.name}' dim {i} is {int(t.shape[i])} but must be {d.text} = {want}")
         device = checked[0].device if checked else torch.device("cuda", self.context.ordinal)
-        outs = [torch.empty([evaluate(d, symbols) for d in a.dims], dtype=_TORCH_DTYPES[a.dtype],
+        outs = [torch.empty([d(symbols) for d in self._dims[a.name]], dtype=_TORCH_DTYPES[a.dtype],
                             device=device) for a in self.outputs]
         by_name = dict(zip((a.name for a in self.inputs), checked))
         by_name.update(zip((a.name for a in self.outputs), outs))
