@@ -68,7 +68,7 @@ def label_append(label_cache, new_k, channels, slot_mapping):
     _, hkv, d = _shape(new_k, "new_k", 3)
     spec = dict(kvHeads=hkv, headDim=d, labelDim=_shape(label_cache, "label_cache", 3)[2],
                 dtype=_dtype_name(new_k))
-    _context(new_k).pipeline("label_append", **spec)(label_cache, new_k, channels, slot_mapping)
+    _context(new_k).pipeline("label_append", **spec)(new_k, channels, slot_mapping, label_cache)
     return label_cache
 
 

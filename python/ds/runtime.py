@@ -117,8 +117,8 @@ class Pipeline:
             symbols.setdefault(f"{arg.name}_d{i}", int(d))
         return t
 
-    def __call__(self, *tensors, workspace=None, stream=None):
-        torch = _torch()
+    def _prepare(self, tensors, torch):
+        """Checks the inputs, allocates the outputs; returns (outputs, argument array, device)."""
         if len(tensors) != len(self.inputs):
             names = ", ".join(a.name for a in self.inputs)
             raise Error(f"ds: the pipeline takes {len(self.inputs)} tensors ({names}), got {len(tensors)}")
@@ -142,13 +142,26 @@ class Pipeline:
             arr[i].rank = t.dim()
             for j, d in enumerate(t.shape):
                 arr[i].shape[j] = int(d)
+        return outs, arr, device
+
+    def _workspace_bytes(self, arr):
         need = ctypes.c_size_t()
         _check(_lib.ds_pipeline_workspace_bytes(self._h, arr, len(self.args), ctypes.byref(need)))
+        return int(need.value)
+
+    def workspace_bytes(self, *tensors):
+        """The workspace a launch on these inputs needs, in bytes (checks them as a call does)."""
+        return self._workspace_bytes(self._prepare(tensors, _torch())[1])
+
+    def __call__(self, *tensors, workspace=None, stream=None):
+        torch = _torch()
+        outs, arr, device = self._prepare(tensors, torch)
+        need = self._workspace_bytes(arr)
         if workspace is None:
-            workspace = torch.empty(max(int(need.value), 1), dtype=torch.uint8, device=device)
-        elif workspace.numel() * workspace.element_size() < need.value:
+            workspace = torch.empty(max(need, 1), dtype=torch.uint8, device=device)
+        elif workspace.numel() * workspace.element_size() < need:
             raise Error(f"ds: the workspace has {workspace.numel() * workspace.element_size()} bytes, "
-                        f"the launch needs {need.value}")
+                        f"the launch needs {need}")
         if stream is None:
             stream = torch.cuda.current_stream(device).cuda_stream
         _check(_lib.ds_pipeline_launch(self._h, arr, len(self.args), workspace.data_ptr(),

@@ -441,8 +441,10 @@ TEST(VAttentionEstimator, WeightedDecodeAndMeanOverSeeds) {
     meanErr = std::max(meanErr, std::fabs(mean[i] - full[i]));
   std::cout << "[ estimator ] max |o - o_full|: one draw up to " << singleErr << ", mean of "
             << seeds << " draws " << meanErr << "\n";
-  EXPECT_LT(meanErr, 0.4 * singleErr);
-  EXPECT_LT(meanErr, 0.05);
+  // Unbiased up to the ratio estimator's O(1/n_s) term, so the mean of `seeds` draws shrinks like
+  // 1/sqrt(seeds): 2 / sqrt(32) = 0.35 of the largest single-draw error. A mis-weighted sample
+  // (weights 1 instead of |R|/n_s) is biased alike in every draw, so its mean does not shrink.
+  EXPECT_LT(meanErr, 2.0 * singleErr / std::sqrt(double(seeds)));
 }
 
 } // namespace
