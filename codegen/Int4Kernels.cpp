@@ -7,11 +7,12 @@
 //   and stores the group's 4 words with one 16-byte store, and s. Slots outside [0, S) are
 //   skipped.
 // - int4_score: a CTA of `warps * 32` threads per (request, score row, tile of candidates);
-//   d / 16 lanes share a candidate, each holding 16 channels of the query row (pre-multiplied by
-//   `scale`; summed over the group for group_reduce = sum) in registers and reading the
-//   candidate's 8 bytes of those channels plus its group's scale; `stages` candidates per lane
-//   group have their loads in flight together. Lanes are summed by shuffles. -1, positions
-//   >= n_b and slots outside the cache score -inf.
+//   d / 32 lanes share a candidate, each holding one group of 32 channels of the query row
+//   (pre-multiplied by `scale`; summed over the group for group_reduce = sum) in registers and
+//   reading the candidate's 16 bytes of that group plus its scale; the loads of `stages`
+//   candidates per lane group are issued together, branch-free (addresses clamped into range,
+//   results masked). Lanes are summed by shuffles. -1, positions >= n_b and slots outside the
+//   cache score -inf.
 #include "codegen/Lowering.h"
 #include "dialect/DSOps.h"
 
@@ -121,7 +122,7 @@ LogicalResult lowerScore(Int4ScoreOp op, PlanContext &ctx) {
   Value q = op.getQ(), kq = op.getKq(), cand = op.getCandidates();
   const int64_t hq = dimOf(q, 1), d = dimOf(q, 2), hkv = dimOf(kq, 1), P = op.getPageSize();
   const bool sum = op.getGroupReduce() == GroupReduce::sum;
-  const int64_t g = hq / hkv, rows = sum ? hkv : hq, L = d / 16, perStep = threads / L;
+  const int64_t g = hq / hkv, rows = sum ? hkv : hq, L = d / kGroup, perStep = threads / L;
   const int64_t tile = U * perStep;
   const std::string batch = dimExpr(ctx, q, 0), K = dimExpr(ctx, cand, 2);
   const BufferRef &out = ctx.place(op.getLogits(), {batch, std::to_string(rows), K});
@@ -142,7 +143,7 @@ LogicalResult lowerScore(Int4ScoreOp op, PlanContext &ctx) {
            cdiv(ShapedType::isDynamic(kStatic) ? PlanExpr::symbol(K) : PlanExpr(kStatic), tile)
                .text());
   ImplicitLocOpBuilder &b = kb.b();
-  Type i32 = b.getI32Type(), f32 = b.getF32Type();
+  Type i32 = b.getI32Type(), f32 = b.getF32Type(), f16 = b.getF16Type();
   Value qA = kb.arg(0), kqA = kb.arg(1), ksA = kb.arg(2), ptA = kb.arg(3), slA = kb.arg(4),
         cA = kb.arg(5), oA = kb.arg(6);
   Value nSlots = kb.toIndex(kb.arg(7)), maxPages = kb.toIndex(kb.arg(8)),
@@ -151,13 +152,15 @@ LogicalResult lowerScore(Int4ScoreOp op, PlanContext &ctx) {
   Value bIdx = kb.div(bid, kb.c(rows)), row = kb.rem(bid, kb.c(rows));
   Value tid = kb.threadId(), sub = kb.rem(tid, kb.c(L)), slotInStep = kb.div(tid, kb.c(L));
   Value hk = sum ? row : kb.div(row, kb.c(g));
-  // The lane's 16 query channels, scaled (summed over the group for group_reduce = sum).
-  SmallVector<Value> qv(16, kb.cf32(0.0f));
+  auto sel = [&](Value c, Value x, Value y) { return arith::SelectOp::create(b, c, x, y).getResult(); };
+  auto andI = [&](Value x, Value y) { return arith::AndIOp::create(b, x, y).getResult(); };
+  // The lane's group of 32 query channels, scaled (summed over the group for group_reduce = sum).
+  SmallVector<Value> qv(kGroup, kb.cf32(0.0f));
   for (int64_t j = 0; j < (sum ? g : 1); ++j) {
     Value head = sum ? kb.add(kb.mul(row, kb.c(g)), kb.c(j)) : row;
-    Value off = kb.add(kb.mul(kb.add(kb.mul(bIdx, kb.c(hq)), head), kb.c(d)), kb.mul(sub, kb.c(16)));
+    Value off = kb.add(kb.mul(kb.add(kb.mul(bIdx, kb.c(hq)), head), kb.c(d)), kb.mul(sub, kb.c(kGroup)));
     const int64_t w = 8;
-    for (int64_t c = 0; c < 16; c += w) {
+    for (int64_t c = 0; c < kGroup; c += w) {
       Value v = kb.loadVecF32(qA, kb.add(off, kb.c(c)), w);
       for (int64_t e = 0; e < w; ++e)
         qv[c + e] = arith::AddFOp::create(b, qv[c + e], vector::ExtractOp::create(b, v, e));
@@ -172,75 +175,71 @@ LogicalResult lowerScore(Int4ScoreOp op, PlanContext &ctx) {
                        kb.mul(maxPages, kb.c(P)));
   Value numPages = kb.div(nSlots, kb.c(P));
   Value rowBase = kb.mul(bid, nK);
-  auto vec2 = VectorType::get({2}, i32);
-  // What a skipped candidate yields instead of its loads.
-  Value zeroWords = arith::ConstantOp::create(b, DenseElementsAttr::get(vec2, int32_t(0)));
-  Value zeroScale =
-      arith::ConstantFloatOp::create(b, b.getF16Type(), APFloat(APFloat::IEEEhalf(), "0"));
-  SmallVector<Value> pos(U), ok(U), words(U), scl(U);
+  // Loads without branches, so that all U candidates' loads are in flight together: the
+  // candidate (its index clamped into the row), then its page, then its 16 bytes of int4 words
+  // and its scale, each at an address clamped into range and the result masked after. A CTA
+  // exists only for K >= 1; a request with no tokens (or a cache with no pages) loads nothing.
+  SmallVector<Value> pos(U), inK(U), t(U);
   for (int64_t u = 0; u < U; ++u) {
     pos[u] = kb.add(kb.add(kb.mul(tileId, kb.c(tile)), kb.c(u * perStep)), slotInStep);
-    Value inK = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, pos[u], nK);
-    // The candidate, its page and its slot; loads only where all are in range.
-    auto ifIn = scf::IfOp::create(b, TypeRange{b.getI1Type(), vec2, b.getF16Type()}, inK, true);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&ifIn.getThenRegion().front());
-      Value t = memref::LoadOp::create(b, cA, ValueRange{kb.add(rowBase, pos[u])});
-      Value tOk = kb.inRange(t, nb);
-      Value ti = kb.toIndex(arith::MaxSIOp::create(b, t, kb.ci32(0)));
-      auto ifT = scf::IfOp::create(b, TypeRange{b.getI1Type(), vec2, b.getF16Type()}, tOk, true);
-      {
-        OpBuilder::InsertionGuard g2(b);
-        b.setInsertionPointToStart(&ifT.getThenRegion().front());
-        Value page = memref::LoadOp::create(
-            b, ptA, ValueRange{kb.add(kb.mul(bIdx, maxPages), kb.div(ti, kb.c(P)))});
-        Value pOk = kb.inRange(page, numPages);
-        Value slot = kb.add(kb.mul(kb.toIndex(arith::MaxSIOp::create(b, page, kb.ci32(0))), kb.c(P)),
-                            kb.rem(ti, kb.c(P)));
-        auto ifP = scf::IfOp::create(b, TypeRange{b.getI1Type(), vec2, b.getF16Type()}, pOk, true);
-        {
-          OpBuilder::InsertionGuard g3(b);
-          b.setInsertionPointToStart(&ifP.getThenRegion().front());
-          Value r = kb.add(kb.mul(slot, kb.c(hkv)), hk);
-          auto lw = vector::LoadOp::create(b, vec2, kqA,
-                                           ValueRange{kb.add(kb.mul(r, kb.c(d / 8)), kb.mul(sub, kb.c(2)))});
-          lw.setAlignment(8);
-          Value sc = memref::LoadOp::create(
-              b, ksA, ValueRange{kb.add(kb.mul(r, kb.c(d / kGroup)), kb.div(sub, kb.c(2)))});
-          scf::YieldOp::create(b, ValueRange{pOk, lw, sc});
-          b.setInsertionPointToStart(&ifP.getElseRegion().front());
-          scf::YieldOp::create(b, ValueRange{pOk, zeroWords, zeroScale});
-        }
-        scf::YieldOp::create(b, ifP.getResults());
-        b.setInsertionPointToStart(&ifT.getElseRegion().front());
-        scf::YieldOp::create(b, ValueRange{tOk, zeroWords, zeroScale});
-      }
-      scf::YieldOp::create(b, ifT.getResults());
-      b.setInsertionPointToStart(&ifIn.getElseRegion().front());
-      scf::YieldOp::create(b, ValueRange{inK, zeroWords, zeroScale});
+    inK[u] = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, pos[u], nK);
+    t[u] = memref::LoadOp::create(b, cA, ValueRange{kb.add(rowBase, sel(inK[u], pos[u], kb.c(0)))});
+  }
+  auto vec4 = VectorType::get({4}, i32);
+  SmallVector<Type> types;
+  for (int64_t u = 0; u < U; ++u)
+    types.append({b.getI1Type(), vec4, f16});
+  Value any = andI(arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, nb, kb.c(0)),
+                   arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, numPages, kb.c(0)));
+  auto ifAny = scf::IfOp::create(b, types, any, true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifAny.getThenRegion().front());
+    SmallVector<Value> tOk(U), ti(U), page(U), yields;
+    for (int64_t u = 0; u < U; ++u) {
+      tOk[u] = andI(inK[u], kb.inRange(t[u], nb));
+      ti[u] = kb.toIndex(sel(tOk[u], t[u], kb.ci32(0)));
+      page[u] = memref::LoadOp::create(
+          b, ptA, ValueRange{kb.add(kb.mul(bIdx, maxPages), kb.div(ti[u], kb.c(P)))});
     }
-    ok[u] = ifIn.getResult(0);
-    words[u] = ifIn.getResult(1);
-    scl[u] = ifIn.getResult(2);
+    for (int64_t u = 0; u < U; ++u) {
+      Value pOk = andI(tOk[u], kb.inRange(page[u], numPages));
+      Value slot = kb.add(kb.mul(kb.toIndex(sel(pOk, page[u], kb.ci32(0))), kb.c(P)),
+                          kb.rem(ti[u], kb.c(P)));
+      Value r = kb.add(kb.mul(slot, kb.c(hkv)), hk);
+      auto lw = vector::LoadOp::create(b, vec4, kqA,
+                                       ValueRange{kb.add(kb.mul(r, kb.c(d / 8)), kb.mul(sub, kb.c(4)))});
+      lw.setAlignment(16);
+      Value sc = memref::LoadOp::create(b, ksA, ValueRange{kb.add(kb.mul(r, kb.c(L)), sub)});
+      yields.append({pOk, lw, sc});
+    }
+    scf::YieldOp::create(b, yields);
+    b.setInsertionPointToStart(&ifAny.getElseRegion().front());
+    Value zeroWords = arith::ConstantOp::create(b, DenseElementsAttr::get(vec4, int32_t(0)));
+    Value zeroScale = arith::ConstantFloatOp::create(b, b.getF16Type(), APFloat(APFloat::IEEEhalf(), "0"));
+    yields.clear();
+    Value falseV = arith::ConstantIntOp::create(b, b.getI1Type(), 0);
+    for (int64_t u = 0; u < U; ++u)
+      yields.append({falseV, zeroWords, zeroScale});
+    scf::YieldOp::create(b, yields);
   }
   const float ninf = -std::numeric_limits<float>::infinity();
   for (int64_t u = 0; u < U; ++u) {
+    Value ok = ifAny.getResult(3 * u), words = ifAny.getResult(3 * u + 1);
     Value acc = kb.cf32(0.0f);
-    for (int64_t j = 0; j < 16; ++j) {
-      Value w = vector::ExtractOp::create(b, words[u], j / 8);
+    for (int64_t j = 0; j < kGroup; ++j) {
+      Value w = vector::ExtractOp::create(b, words, j / 8);
       // Sign-extend nibble j % 8: shift it to the top, then arithmetic shift down.
       Value v = arith::ShRSIOp::create(
           b, arith::ShLIOp::create(b, w, kb.ci32(static_cast<int32_t>(28 - 4 * (j % 8)))),
           kb.ci32(28));
       acc = math::FmaOp::create(b, arith::SIToFPOp::create(b, f32, v), qv[j], acc);
     }
-    acc = arith::MulFOp::create(b, acc, arith::ExtFOp::create(b, f32, scl[u]));
-    acc = kb.warpSum(acc, L);
-    Value val = arith::SelectOp::create(b, ok[u], acc, kb.cf32(ninf));
-    Value store = arith::AndIOp::create(
-        b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, sub, kb.c(0)),
-        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, pos[u], nK));
+    acc = arith::MulFOp::create(b, acc, arith::ExtFOp::create(b, f32, ifAny.getResult(3 * u + 2)));
+    if (L > 1)
+      acc = kb.warpSum(acc, L);
+    Value val = sel(ok, acc, kb.cf32(ninf));
+    Value store = andI(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, sub, kb.c(0)), inK[u]);
     ifThen(kb, store, [&] {
       memref::StoreOp::create(b, val, oA, ValueRange{kb.add(rowBase, pos[u])});
     });
@@ -276,10 +275,10 @@ void mlir::ds::registerInt4Family() {
   KernelFamily f;
   f.name = "int4";
   f.ops = {Int4AppendOp::getOperationName().str(), Int4ScoreOp::getOperationName().str()};
-  // append: 128 threads, a group of 32 channels each; score: 128 threads, 4 candidates in
+  // append: 128 threads, a group of 32 channels each; score: 128 threads, 8 candidates in
   // flight per lane group.
   f.choose = [](Operation *op, TargetAttr) {
-    return KernelConfigAttr::get(op->getContext(), 1, 4, 1, isa<Int4ScoreOp>(op) ? 4 : 1, 1);
+    return KernelConfigAttr::get(op->getContext(), 1, 4, 1, isa<Int4ScoreOp>(op) ? 8 : 1, 1);
   };
   f.verify = verifyInt4Config;
   f.lower = lowerInt4;

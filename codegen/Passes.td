@@ -21,6 +21,21 @@ def LowerToKernelsPass : Pass<"ds-lower-to-kernels", "ModuleOp"> {
                            "::mlir::nvgpu::NVGPUDialect"];
 }
 
+def DirectFloatMathPass : Pass<"ds-direct-float-math", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Lower the float ops convert-gpu-to-nvvm would turn into libdevice calls to LLVM intrinsics";
+  let description = [{
+    `convert-gpu-to-nvvm` lowers `arith.maxnumf`, `arith.minnumf` and `math.fma` on f32/f64 to
+    calls of libdevice's `__nv_fmaxf`, `__nv_fminf` and `__nv_fmaf`. The NVVM serializer links
+    libdevice only where it finds a CUDA toolkit (CUDA_HOME and friends); elsewhere, e.g. a
+    serving machine with only the driver, the PTX keeps unresolved `.extern .func` declarations
+    and the driver refuses to load it. Run before `convert-gpu-to-nvvm`, this pass rewrites the
+    three ops to `llvm.intr.maxnum`, `llvm.intr.minnum` and `llvm.intr.fma` (the same
+    semantics: NaN-ignoring max/min, fused multiply-add), which NVPTX selects as `max.f32`,
+    `min.f32` and `fma.rn.f32` with no library.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def ExternDynamicSharedMemoryPass : Pass<"ds-extern-dynamic-smem", "::mlir::gpu::GPUModuleOp"> {
   let summary = "Give the dynamic shared memory symbol of lowered kernels external linkage";
   let description = [{

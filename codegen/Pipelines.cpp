@@ -31,6 +31,8 @@ void mlir::ds::buildDSToPTXPipeline(OpPassManager &pm, const CompileOptions &opt
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
   kernels.addPass(createSCFToControlFlowPass());
   kernels.addPass(createConvertNVGPUToNVVMPass()); // ldmatrix, cp.async of the tensor-core kernels
+  // No libdevice calls: the PTX must load where there is a driver but no CUDA toolkit.
+  kernels.addPass(createDirectFloatMathPass());
   // Kernel ABI: a buffer is one bare pointer (no memref descriptor).
   ConvertGpuOpsToNVVMOpsOptions toNVVM;
   toNVVM.useBarePtrCallConv = true;

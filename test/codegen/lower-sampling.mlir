@@ -56,10 +56,10 @@ func.func @quantize(%kq: tensor<?x8x16xi32> {ds.name = "kq"}, %ks: tensor<?x8x4x
   return %q2, %s2 : tensor<?x8x16xi32>, tensor<?x8x4xf16>
 }
 
-// int4_score: 8 lanes per candidate at d = 128, 4 candidates in flight per lane group: tiles of
-// 4 * 128 / 8 = 64 candidates.
+// int4_score: 4 lanes per candidate at d = 128 (a group of 32 channels each), 8 candidates in
+// flight per lane group: tiles of 8 * 128 / 4 = 256 candidates.
 // CHECK-LABEL: ds.plan @int4_estimate
-// CHECK: ds.launch @ds_kernels::@int4_estimate_int4_score_0 {block = array<i64: 128, 1, 1>, grid = ["(q_d0)*8", "64", "1"]
+// CHECK: ds.launch @ds_kernels::@int4_estimate_int4_score_0 {block = array<i64: 128, 1, 1>, grid = ["(q_d0)*8", "16", "1"]
 func.func @int4_estimate(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %kq: tensor<?x8x16xi32> {ds.name = "kq"}, %ks: tensor<?x8x4xf16> {ds.name = "ks"}, %pt: tensor<?x?xi32> {ds.name = "page_table"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}, %c: tensor<?x8x4096xi32> {ds.name = "cand"}) -> tensor<?x8x4096xf32> {
   %e = ds.int4_score %q, %kq, %ks, %pt, %sl, %c {page_size = 16 : i64, scale = 0.088 : f32, group_reduce = #ds.group_reduce<sum>} : (tensor<?x32x128xbf16>, tensor<?x8x16xi32>, tensor<?x8x4xf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x8x4096xi32>) -> tensor<?x8x4096xf32>
   return %e : tensor<?x8x4096xf32>
@@ -110,6 +110,7 @@ func.func @expand(%p: tensor<?x8x4xi32> {ds.name = "pages"}, %sl: tensor<?xi32> 
 // PTX: add.rn.f32 {{.*}}0f4B400000
 // PTX: st.global.v4.b32
 // PTX: .entry int4_estimate_int4_score_0
-// PTX: ld.global.v2.b32
+// A lane's 16 bytes of int4 words (a group of 32 channels) in one load.
+// PTX: ld.global.v4.b32
 // PTX: shfl.sync.bfly.b32
 // PTX: .entry expand_expand_pages_0

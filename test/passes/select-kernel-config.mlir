@@ -175,7 +175,7 @@ func.func @non_ds_ops(%a: f32) -> f32 {
 // CHECK:         ds.label_score {{.*}}{config = #ds.kernel_config<block_tokens = 512, warps = 4, splits = 1, stages = 1, vector_width = 8>, page_size = 1 : i64
 // CHECK:         ds.topp {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 1>
 // CHECK:         ds.int4_append {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 1, vector_width = 1>}
-// CHECK:         ds.int4_score {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 4, vector_width = 1>
+// CHECK:         ds.int4_score {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 8, vector_width = 1>
 func.func @twilight_vattention(%ql: tensor<?x32x16xbf16>, %lc: tensor<32x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>,
                                %cand: tensor<?x32x4096xi32>, %kq: tensor<?x32x16xi32>, %ks: tensor<?x32x4xf16>,
                                %k: tensor<?x32x128xbf16>, %q: tensor<?x32x128xbf16>)
