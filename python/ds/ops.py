@@ -12,6 +12,25 @@ from . import Error
 from .runtime import Context
 
 _contexts = {}
+_pipelines = {}  # (entry point, what decides its spec) -> Pipeline: no spec work on a repeat call
+
+
+def _sig(t):
+    """What of a tensor decides a spec: its shape past the batch dim, dtype and device."""
+    return (tuple(t.shape[1:]), t.dtype, t.get_device())
+
+
+def _pipeline(key, make):
+    """The pipeline for `key` (built by make() on the first call). Tensors without torch's
+    attributes skip the cache."""
+    try:
+        p = _pipelines.get(key)
+    except TypeError:
+        return make()
+    if p is None:
+        p = make()
+        _pipelines[key] = p
+    return p
 
 
 def _dtype_name(t):
@@ -51,16 +70,31 @@ def paged_attention_spec(q, k_cache, **extra):
 def double_sparsity_decode(q, k_cache, v_cache, label_cache, channels, page_table, seq_lens, *,
                            k, shared_selection=False, dense_below=0, scale=None, soft_cap=None):
     """Returns (o [B, Hq, d], heavy_tokens [B, Hsel, k])."""
-    spec = paged_attention_spec(q, k_cache, k=k, labelDim=_shape(label_cache, "label_cache", 3)[2],
-                                sharedSelection=shared_selection, denseBelow=dense_below,
-                                scale=scale, softCap=soft_cap)
-    return _context(q).pipeline("double_sparsity", **spec)(
-        q, k_cache, v_cache, label_cache, channels, page_table, seq_lens)
+    def make():
+        spec = paged_attention_spec(q, k_cache, k=k,
+                                    labelDim=_shape(label_cache, "label_cache", 3)[2],
+                                    sharedSelection=shared_selection, denseBelow=dense_below,
+                                    scale=scale, softCap=soft_cap)
+        return _context(q).pipeline("double_sparsity", **spec)
+    try:
+        key = ("double_sparsity", _sig(q), _sig(k_cache), label_cache.shape[-1], k, shared_selection,
+               dense_below, scale, soft_cap)
+    except AttributeError:
+        key = None
+    p = _pipeline(key, make) if key else make()
+    return p(q, k_cache, v_cache, label_cache, channels, page_table, seq_lens)
 
 
 def dense_decode(q, k_cache, v_cache, page_table, seq_lens, *, scale=None, soft_cap=None):
-    spec = paged_attention_spec(q, k_cache, scale=scale, softCap=soft_cap)
-    return _context(q).pipeline("dense_decode", **spec)(q, k_cache, v_cache, page_table, seq_lens)
+    def make():
+        return _context(q).pipeline("dense_decode", **paged_attention_spec(q, k_cache, scale=scale,
+                                                                          softCap=soft_cap))
+    try:
+        key = ("dense_decode", _sig(q), _sig(k_cache), scale, soft_cap)
+    except AttributeError:
+        key = None
+    p = _pipeline(key, make) if key else make()
+    return p(q, k_cache, v_cache, page_table, seq_lens)
 
 
 def label_append(label_cache, new_k, channels, slot_mapping):
