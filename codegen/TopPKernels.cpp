@@ -8,12 +8,17 @@
 // largest valid key: the largest key T whose left-out mass sum_{key_i < T} e_i is at most
 // (1 - top_p) * Z, i.e. whose kept mass reaches top_p * Z (the tail is summed, not the kept
 // mass: terms below Z's rounding would vanish from the latter). top_p = 1 keeps all. Each step
-// tests `kProbes` keys at once (one block reduction of kProbes sums), so a 32-bit range needs
-// at most 11 steps. The kept candidates (key >= T) are compacted in candidate order by a
-// block-wide scan of the per-thread counts.
+// tests `kProbes` keys at once and counts the candidates in the range (one block reduction of
+// kProbes + 1 sums, a transposed butterfly inside each warp), so a 32-bit range needs at most
+// 11 steps; it stops early once at most kFinish candidates remain in range, which are then
+// gathered in shared memory and each tried as the threshold (its tail summed over the others in
+// one order, so tails still grow with the key). The kept candidates (key >= T) are compacted in
+// candidate order by a block-wide scan of the per-thread counts.
 #include "codegen/Lowering.h"
 #include "dialect/DSOps.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -28,6 +33,9 @@ namespace {
 constexpr int64_t kMaxPerThread = 32;
 /// Keys tested per bisection step (the range shrinks kProbes + 1 times per step).
 constexpr int64_t kProbes = 7;
+/// The bisection stops once at most this many candidates lie in its range; an exact pass over
+/// them (each candidate's key as the threshold) finishes the search.
+constexpr int64_t kFinish = 128;
 
 int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
 
@@ -53,7 +61,8 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   ImplicitLocOpBuilder &b = kb.b();
   Type i32 = b.getI32Type(), f32 = b.getF32Type();
   Value lA = kb.arg(0), iA = kb.arg(1), kA = kb.arg(2), cA = kb.arg(3);
-  Value fsmem = kb.addShared(f32, 32 * kProbes), ismem = kb.addShared(i32, 32);
+  Value fsmem = kb.addShared(f32, 32 * (kProbes + 1)), ismem = kb.addShared(i32, 32);
+  Value fkeys = kb.addShared(i32, kFinish), fmass = kb.addShared(f32, kFinish);
   auto cmpi = [&](arith::CmpIPredicate p, Value x, Value y) {
     return arith::CmpIOp::create(b, p, x, y).getResult();
   };
@@ -129,66 +138,178 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   // Bisection: invariant tail(lo) <= allowed, tail(hi + 1) > allowed, where
   // tail(T) = sum_{key_i < T} e_i (u32 keys as i32). A NaN (a NaN or +inf logit) misses: hi
   // shrinks to lo and the row keeps all its candidates.
-  auto loop = scf::WhileOp::create(b, TypeRange{i32, i32}, ValueRange{lo0, hi0});
+  Type i1 = b.getI1Type();
+  Value lane = kb.lane(), warp = kb.warpId();
+  auto shflXor = [&](Value v, int32_t m) {
+    return gpu::ShuffleOp::create(b, v, kb.ci32(m), kb.ci32(32), gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  };
+  auto laneBit = [&](int64_t bit) {
+    return cmpi(arith::CmpIPredicate::ne, arith::AndIOp::create(b, lane, kb.c(1 << bit)), kb.c(0));
+  };
+  auto loop = scf::WhileOp::create(b, TypeRange{i32, i32, i1},
+                                   ValueRange{lo0, hi0, arith::ConstantIntOp::create(b, i1, 0)});
   {
     OpBuilder::InsertionGuard g(b);
-    Block *before = b.createBlock(&loop.getBefore(), {}, {i32, i32}, {b.getLoc(), b.getLoc()});
-    Value lo = before->getArgument(0), hi = before->getArgument(1);
-    scf::ConditionOp::create(b, cmpi(arith::CmpIPredicate::ult, lo, hi), ValueRange{lo, hi});
-    Block *after = b.createBlock(&loop.getAfter(), {}, {i32, i32}, {b.getLoc(), b.getLoc()});
+    Block *before = b.createBlock(&loop.getBefore(), {}, {i32, i32, i1},
+                                  {b.getLoc(), b.getLoc(), b.getLoc()});
+    Value lo = before->getArgument(0), hi = before->getArgument(1), done = before->getArgument(2);
+    Value go = arith::AndIOp::create(b, cmpi(arith::CmpIPredicate::ult, lo, hi),
+                                     arith::XOrIOp::create(b, done, arith::ConstantIntOp::create(b, i1, 1)));
+    scf::ConditionOp::create(b, go, ValueRange{lo, hi, done});
+    Block *after = b.createBlock(&loop.getAfter(), {}, {i32, i32, i1},
+                                 {b.getLoc(), b.getLoc(), b.getLoc()});
     lo = after->getArgument(0);
     hi = after->getArgument(1);
     // Probe p (1..kProbes) tests lo + ceil(p * (hi - lo) / (kProbes + 1)) in 64-bit arithmetic.
     Type i64 = b.getI64Type();
     auto zext = [&](Value v) { return arith::ExtUIOp::create(b, i64, v).getResult(); };
     Value lo64 = zext(lo), span = arith::SubIOp::create(b, zext(hi), lo64);
-    llvm::SmallVector<Value> probe(kProbes), tail(kProbes);
+    llvm::SmallVector<Value> probe(kProbes), part(kProbes + 1);
     for (int64_t p = 0; p < kProbes; ++p) {
       Value num = arith::AddIOp::create(
           b, arith::MulIOp::create(b, span, arith::ConstantIntOp::create(b, i64, p + 1)),
           arith::ConstantIntOp::create(b, i64, kProbes));
       Value stepV = arith::DivUIOp::create(b, num, arith::ConstantIntOp::create(b, i64, kProbes + 1));
       probe[p] = arith::TruncIOp::create(b, i32, arith::AddIOp::create(b, lo64, stepV));
-      tail[p] = kb.cf32(0.0f);
+      part[p] = kb.cf32(0.0f);
     }
-    for (int64_t j = 0; j < E; ++j)
+    // part[kProbes]: how many candidates lie in [lo, hi] (exact in f32 below 2^24).
+    part[kProbes] = kb.cf32(0.0f);
+    for (int64_t j = 0; j < E; ++j) {
       for (int64_t p = 0; p < kProbes; ++p)
-        tail[p] = arith::AddFOp::create(
-            b, tail[p], sel(cmpi(arith::CmpIPredicate::ult, key[j], probe[p]), ex[j], kb.cf32(0.0f)));
-    // kProbes block sums with one pair of barriers: warp p's partials at fsmem[p * 32 + warp].
-    Value lane = kb.lane(), warp = kb.warpId();
-    for (int64_t p = 0; p < kProbes; ++p)
-      tail[p] = kb.warpSum(tail[p]);
-    auto ifLast = scf::IfOp::create(b, cmpi(arith::CmpIPredicate::eq, lane, kb.c(0)), false);
+        part[p] = arith::AddFOp::create(
+            b, part[p], sel(cmpi(arith::CmpIPredicate::ult, key[j], probe[p]), ex[j], kb.cf32(0.0f)));
+      Value in = arith::AndIOp::create(
+          b, valid[j], arith::AndIOp::create(b, cmpi(arith::CmpIPredicate::uge, key[j], lo),
+                                             cmpi(arith::CmpIPredicate::ule, key[j], hi)));
+      part[kProbes] = arith::AddFOp::create(b, part[kProbes], sel(in, kb.cf32(1.0f), kb.cf32(0.0f)));
+    }
+    // The 8 sums over the warp by a transposed butterfly (9 shuffles, not 8 x 5): at each of
+    // the first three levels a lane keeps the half its lane bit selects and sends the other;
+    // then lane l holds value l / 4 summed over the lanes that share l's low two bits, and two
+    // more levels finish it. Float + is commutative, so every value is summed in the same tree.
+    llvm::SmallVector<Value> v(part.begin(), part.end());
+    for (int64_t bit = 4, half = 4; bit >= 2; --bit, half /= 2) {
+      Value upper = laneBit(bit);
+      llvm::SmallVector<Value> next(half);
+      for (int64_t i = 0; i < half; ++i) {
+        Value keep = sel(upper, v[i + half], v[i]), send = sel(upper, v[i], v[i + half]);
+        next[i] = arith::AddFOp::create(b, keep, shflXor(send, 1 << bit));
+      }
+      v = next;
+    }
+    Value w = v[0];
+    w = arith::AddFOp::create(b, w, shflXor(w, 2));
+    w = arith::AddFOp::create(b, w, shflXor(w, 1));
+    // Lane 4i + 0 of each warp stores value i at fsmem[i * 32 + warp].
+    auto ifFirst = scf::IfOp::create(
+        b, cmpi(arith::CmpIPredicate::eq, arith::AndIOp::create(b, lane, kb.c(3)), kb.c(0)), false);
     {
       OpBuilder::InsertionGuard g2(b);
-      b.setInsertionPointToStart(&ifLast.getThenRegion().front());
-      for (int64_t p = 0; p < kProbes; ++p)
-        memref::StoreOp::create(b, tail[p], fsmem, ValueRange{kb.add(kb.c(p * 32), warp)});
+      b.setInsertionPointToStart(&ifFirst.getThenRegion().front());
+      Value slot = kb.add(kb.mul(kb.div(lane, kb.c(4)), kb.c(32)), warp);
+      memref::StoreOp::create(b, w, fsmem, ValueRange{slot});
+    }
+    gpu::BarrierOp::create(b);
+    // Every warp sums value (lane % 8) over the warps in the same order, so all agree; the
+    // probes within the allowance form a prefix (tails grow with the probe), counted by a ballot.
+    Value vi = kb.rem(lane, kb.c(kProbes + 1));
+    Value total = kb.cf32(0.0f);
+    for (int64_t ww = 0; ww < warps; ++ww)
+      total = arith::AddFOp::create(
+          b, total, memref::LoadOp::create(b, fsmem, ValueRange{kb.add(kb.mul(vi, kb.c(32)), kb.c(ww))}));
+    gpu::BarrierOp::create(b);
+    Value isProbe = cmpi(arith::CmpIPredicate::ult, lane, kb.c(kProbes));
+    Value reach = arith::AndIOp::create(
+        b, isProbe, arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, total, allowed));
+    Value mask = NVVM::VoteSyncOp::create(b, i32, kb.ci32(-1), reach, NVVM::VoteSyncKind::ballot);
+    Value nReach = LLVM::CtPopOp::create(b, i32, mask);
+    Value newLo = lo, newHi = hi;
+    for (int64_t p = 0; p < kProbes; ++p) {
+      newLo = sel(cmpi(arith::CmpIPredicate::eq, nReach, kb.ci32(p + 1)), probe[p], newLo);
+      newHi = sel(cmpi(arith::CmpIPredicate::eq, nReach, kb.ci32(p)),
+                  arith::SubIOp::create(b, probe[p], kb.ci32(1)), newHi);
+    }
+    Value inCount = gpu::ShuffleOp::create(b, total, kb.ci32(kProbes), kb.ci32(32),
+                                           gpu::ShuffleMode::IDX)
+                        .getShuffleResult();
+    Value small = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, inCount,
+                                        kb.cf32(static_cast<float>(kFinish)));
+    scf::YieldOp::create(b, ValueRange{newLo, newHi, small});
+  }
+  // At most kFinish candidates left in [lo, hi]: each takes its own key as the threshold and
+  // sums the tail below it exactly as a probe would (the mass below lo, plus the others in
+  // [lo, hi] with a smaller key, in one order for all, so tails still grow with the key);
+  // T = the largest key whose tail stays within the allowance (lo if none).
+  Value loF = loop.getResult(0), hiF = loop.getResult(1);
+  auto ifFinish = scf::IfOp::create(b, TypeRange{i32}, cmpi(arith::CmpIPredicate::ult, loF, hiF), true);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&ifFinish.getThenRegion().front());
+    Value below = kb.cf32(0.0f), cnt = kb.ci32(0);
+    llvm::SmallVector<Value> act(E);
+    for (int64_t j = 0; j < E; ++j) {
+      act[j] = arith::AndIOp::create(
+          b, valid[j], arith::AndIOp::create(b, cmpi(arith::CmpIPredicate::uge, key[j], loF),
+                                             cmpi(arith::CmpIPredicate::ule, key[j], hiF)));
+      Value under = arith::AndIOp::create(b, valid[j], cmpi(arith::CmpIPredicate::ult, key[j], loF));
+      below = arith::AddFOp::create(b, below, sel(under, ex[j], kb.cf32(0.0f)));
+      cnt = arith::AddIOp::create(b, cnt, arith::ExtUIOp::create(b, i32, act[j]));
+    }
+    below = kb.blockSum(below, fsmem, warps);
+    auto [offset, n] = kb.blockScan(cnt, ismem, warps);
+    Value at = kb.toIndex(offset);
+    for (int64_t j = 0; j < E; ++j) {
+      auto ifAct = scf::IfOp::create(b, act[j], false);
+      {
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(&ifAct.getThenRegion().front());
+        memref::StoreOp::create(b, key[j], fkeys, ValueRange{at});
+        memref::StoreOp::create(b, ex[j], fmass, ValueRange{at});
+      }
+      at = kb.add(at, kb.toIndex(arith::ExtUIOp::create(b, i32, act[j])));
+    }
+    gpu::BarrierOp::create(b);
+    Value nIdx = kb.toIndex(n);
+    Value mine = cmpi(arith::CmpIPredicate::ult, tid, nIdx);
+    Value myKey = memref::LoadOp::create(b, fkeys, ValueRange{sel(mine, tid, kb.c(0))});
+    auto acc = scf::ForOp::create(b, kb.c(0), sel(mine, nIdx, kb.c(0)), kb.c(1), ValueRange{below});
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(acc.getBody());
+      Value jv = acc.getInductionVar();
+      Value kj = memref::LoadOp::create(b, fkeys, ValueRange{jv});
+      Value ej = memref::LoadOp::create(b, fmass, ValueRange{jv});
+      Value t = arith::AddFOp::create(b, acc.getRegionIterArgs()[0],
+                                      sel(cmpi(arith::CmpIPredicate::ult, kj, myKey), ej, kb.cf32(0.0f)));
+      scf::YieldOp::create(b, ValueRange{t});
+    }
+    Value ok = arith::AndIOp::create(
+        b, mine, arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, acc.getResult(0), allowed));
+    // The largest qualifying key over the block (unsigned max; 0 where none).
+    Value best = sel(ok, myKey, kb.ci32(0));
+    for (int32_t m = 16; m >= 1; m /= 2)
+      best = arith::MaxUIOp::create(b, best, shflXor(best, m));
+    gpu::BarrierOp::create(b);
+    auto ifLane0 = scf::IfOp::create(b, cmpi(arith::CmpIPredicate::eq, lane, kb.c(0)), false);
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(&ifLane0.getThenRegion().front());
+      memref::StoreOp::create(b, best, ismem, ValueRange{warp});
     }
     gpu::BarrierOp::create(b);
     Value laneOk = cmpi(arith::CmpIPredicate::ult, lane, kb.c(warps));
-    Value laneAt = sel(laneOk, lane, kb.c(0));
-    // Each probe's block total once; the largest probe within the allowance raises lo, the
-    // smallest beyond it lowers hi.
-    llvm::SmallVector<Value> total(kProbes);
-    for (int64_t p = 0; p < kProbes; ++p) {
-      Value part = memref::LoadOp::create(b, fsmem, ValueRange{kb.add(kb.c(p * 32), laneAt)});
-      total[p] = kb.warpSum(sel(laneOk, part, kb.cf32(0.0f)));
-    }
-    Value newLo = lo, newHi = hi;
-    for (int64_t p = 0; p < kProbes; ++p) {
-      Value reach = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, total[p], allowed);
-      newLo = sel(reach, probe[p], newLo);
-    }
-    for (int64_t p = kProbes - 1; p >= 0; --p) {
-      Value miss = arith::CmpFOp::create(b, arith::CmpFPredicate::UGT, total[p], allowed);
-      newHi = sel(miss, arith::SubIOp::create(b, probe[p], kb.ci32(1)), newHi);
-    }
+    best = sel(laneOk, memref::LoadOp::create(b, ismem, ValueRange{sel(laneOk, lane, kb.c(0))}),
+               kb.ci32(0));
+    for (int32_t m = 16; m >= 1; m /= 2)
+      best = arith::MaxUIOp::create(b, best, shflXor(best, m));
     gpu::BarrierOp::create(b);
-    scf::YieldOp::create(b, ValueRange{newLo, newHi});
+    scf::YieldOp::create(b, ValueRange{arith::MaxUIOp::create(b, best, loF).getResult()});
+    b.setInsertionPointToStart(&ifFinish.getElseRegion().front());
+    scf::YieldOp::create(b, ValueRange{loF});
   }
-  Value T = loop.getResult(0);
+  Value T = ifFinish.getResult(0);
 
   // Compact the kept candidates in candidate order.
   llvm::SmallVector<Value> keep(E);

@@ -74,15 +74,23 @@ func.func @expand(%p: tensor<?x8x4xi32> {ds.name = "pages"}, %sl: tensor<?xi32> 
 }
 
 // topp's kernel: 16-byte loads of logits and candidates, block max/sum, then the bisection
-// (scf.while) whose step reduces 7 probe sums at once, then the compaction's scan.
+// (scf.while) whose step reduces 7 probe sums and the in-range count at once (a transposed
+// butterfly, a ballot over the probes), the exact pass over the last <= 128 candidates (shared
+// keys and masses), then the compaction's scan.
 // CHECK: gpu.func @prune_topp_0
-// CHECK-SAME: workgroup(%[[F:.*]] : memref<224xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[I:.*]] : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK-SAME: workgroup(%[[F:.*]] : memref<256xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[I:.*]] : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<128xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<128xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK: vector.load {{.*}} : memref<281474976710656xf32>, vector<4xf32>
 // CHECK: vector.load {{.*}} : memref<281474976710656xi32>, vector<4xi32>
 // CHECK: scf.while
 // CHECK: } do {
 // CHECK-COUNT-7: arith.divui {{.*}} : i64
+// CHECK-COUNT-9: gpu.shuffle  xor
 // CHECK: gpu.barrier
+// CHECK: nvvm.vote.sync  ballot
+// CHECK: llvm.intr.ctpop
+// CHECK: scf.if
+// CHECK: scf.for
+// CHECK: arith.maxui
 // CHECK: gpu.shuffle  up
 // CHECK: gpu.return
 
