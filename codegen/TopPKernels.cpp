@@ -23,6 +23,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <algorithm>
 #include <limits>
 
 using namespace mlir;
@@ -33,8 +34,9 @@ namespace {
 constexpr int64_t kMaxPerThread = 32;
 /// Keys tested per bisection step (the range shrinks kProbes + 1 times per step).
 constexpr int64_t kProbes = 7;
-/// The bisection stops once at most this many candidates lie in its range; an exact pass over
-/// them (each candidate's key as the threshold) finishes the search.
+/// The bisection stops once at most this many candidates (and no more than the CTA's threads)
+/// lie in its range; an exact pass over them (each candidate's key as the threshold, one per
+/// thread) finishes the search.
 constexpr int64_t kFinish = 128;
 
 int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
@@ -62,7 +64,9 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   Type i32 = b.getI32Type(), f32 = b.getF32Type();
   Value lA = kb.arg(0), iA = kb.arg(1), kA = kb.arg(2), cA = kb.arg(3);
   Value fsmem = kb.addShared(f32, 32 * (kProbes + 1)), ismem = kb.addShared(i32, 32);
-  Value fkeys = kb.addShared(i32, kFinish), fmass = kb.addShared(f32, kFinish);
+  // The exact pass gives each remaining candidate a thread: at most min(kFinish, threads).
+  const int64_t finish = std::min(kFinish, threads);
+  Value fkeys = kb.addShared(i32, finish), fmass = kb.addShared(f32, finish);
   auto cmpi = [&](arith::CmpIPredicate p, Value x, Value y) {
     return arith::CmpIOp::create(b, p, x, y).getResult();
   };
@@ -235,10 +239,10 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
                                            gpu::ShuffleMode::IDX)
                         .getShuffleResult();
     Value small = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, inCount,
-                                        kb.cf32(static_cast<float>(kFinish)));
+                                        kb.cf32(static_cast<float>(finish)));
     scf::YieldOp::create(b, ValueRange{newLo, newHi, small});
   }
-  // At most kFinish candidates left in [lo, hi]: each takes its own key as the threshold and
+  // At most `finish` candidates left in [lo, hi]: each takes its own key as the threshold and
   // sums the tail below it exactly as a probe would (the mass below lo, plus the others in
   // [lo, hi] with a smaller key, in one order for all, so tails still grow with the key);
   // T = the largest key whose tail stays within the allowance (lo if none).

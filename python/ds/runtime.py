@@ -20,6 +20,15 @@ def _torch():
     return torch
 
 
+def _current_stream(torch, device):
+    """The raw handle of torch's current stream on `device` (torch's C hook where it has one: it
+    skips building a Stream object, a few microseconds per call)."""
+    raw = getattr(torch._C, "_cuda_getCurrentRawStream", None)
+    if raw is not None:
+        return raw(device.index if device.index is not None else torch.cuda.current_device())
+    return torch.cuda.current_stream(device).cuda_stream
+
+
 def _cdiv(a, b):
     return -(-a // b)
 
@@ -97,6 +106,17 @@ class Pipeline:
         # Calls already checked, by their inputs' (shape, strides, dtype, device): the output
         # shapes, the workspace size and the argument array's shapes (only addresses change).
         self._plans = {}
+        self._array_type = _capi.Tensor * len(self.args)
+        # Argument i's address is ptrs[j] (inputs in order, then outputs); inputs to realign.
+        n_in, n_out, self._slots = 0, 0, []
+        for i, a in enumerate(self.args):
+            if a.role == "out":
+                self._slots.append((i, len(self.inputs) + n_out))
+                n_out += 1
+            else:
+                self._slots.append((i, n_in))
+                n_in += 1
+        self._aligned = [(i, a.align, a.name) for i, a in enumerate(self.inputs) if a.align > 1]
 
     def _check_tensor(self, arg, t, torch, symbols):
         if not isinstance(t, torch.Tensor):
@@ -173,21 +193,22 @@ class Pipeline:
             # The same shapes, strides, dtypes and device as a checked call: only the addresses
             # are new, and only their alignment is checked again.
             template, out_specs, need, device = plan
-            for a, t in zip(self.inputs, tensors):
-                if a.align > 1 and t.data_ptr() % a.align:
-                    raise Error(f"ds: argument '{a.name}' must be {a.align}-byte aligned")
+            ptrs = [t.data_ptr() for t in tensors]
+            for i, align, name in self._aligned:
+                if ptrs[i] % align:
+                    raise Error(f"ds: argument '{name}' must be {align}-byte aligned")
             outs = [torch.empty(shape, dtype=dtype, device=device) for shape, dtype in out_specs]
-            arr = (_capi.Tensor * len(self.args)).from_buffer_copy(template)
-            it_in, it_out = iter(tensors), iter(outs)
-            for i, a in enumerate(self.args):
-                arr[i].ptr = (next(it_out) if a.role == "out" else next(it_in)).data_ptr()
+            ptrs += [o.data_ptr() for o in outs]
+            arr = self._array_type.from_buffer_copy(template)
+            for i, j in self._slots:
+                arr[i].ptr = ptrs[j]
         if workspace is None:
             workspace = torch.empty(max(need, 1), dtype=torch.uint8, device=device)
         elif workspace.numel() * workspace.element_size() < need:
             raise Error(f"ds: the workspace has {workspace.numel() * workspace.element_size()} bytes, "
                         f"the launch needs {need}")
         if stream is None:
-            stream = torch.cuda.current_stream(device).cuda_stream
+            stream = _current_stream(torch, device)
         _check(_lib.ds_pipeline_launch(self._h, arr, len(self.args), workspace.data_ptr(),
                                        workspace.numel() * workspace.element_size(),
                                        ctypes.c_void_p(stream)))
