@@ -13,7 +13,8 @@
 // 11 steps; it stops early once at most kFinish candidates remain in range, which are then
 // gathered in shared memory and each tried as the threshold (its tail summed over the others in
 // one order, so tails still grow with the key). The kept candidates (key >= T) are compacted in
-// candidate order by a block-wide scan of the per-thread counts.
+// candidate order by a block-wide scan of the per-thread counts, staged in shared memory and
+// written with the -1 padding in 16-byte stores (rows of up to 8192 candidates).
 #include "codegen/Lowering.h"
 #include "dialect/DSOps.h"
 
@@ -34,6 +35,9 @@ namespace {
 constexpr int64_t kMaxPerThread = 32;
 /// Keys tested per bisection step (the range shrinks kProbes + 1 times per step).
 constexpr int64_t kProbes = 7;
+/// Kept lists of rows up to this many candidates are staged in shared memory (32 KB) and
+/// written out in 16-byte stores; longer rows are written directly.
+constexpr int64_t kMaxStaged = 8192;
 /// The bisection stops once at most this many candidates (and no more than the CTA's threads)
 /// lie in its range; an exact pass over them (each candidate's key as the threshold, one per
 /// thread) finishes the search.
@@ -67,6 +71,8 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   // The exact pass gives each remaining candidate a thread: at most min(kFinish, threads).
   const int64_t finish = std::min(kFinish, threads);
   Value fkeys = kb.addShared(i32, finish), fmass = kb.addShared(f32, finish);
+  // Rows of up to kMaxStaged candidates (a multiple of 4) leave through shared memory.
+  Value stage = (K % 4 == 0 && K <= kMaxStaged) ? kb.addShared(i32, K) : Value();
   auto cmpi = [&](arith::CmpIPredicate p, Value x, Value y) {
     return arith::CmpIOp::create(b, p, x, y).getResult();
   };
@@ -324,21 +330,53 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     count = arith::AddIOp::create(b, count, arith::ExtUIOp::create(b, i32, keep[j]));
   }
   auto [offset, total] = kb.blockScan(count, ismem, warps);
-  Value at = kb.add(rowBase, kb.toIndex(offset));
-  for (int64_t j = 0; j < E; ++j) {
-    auto ifKeep = scf::IfOp::create(b, keep[j], false);
+  if (stage) {
+    // The row's kept list staged in shared memory, then written with the -1 padding in
+    // 16-byte stores that a warp's lanes make contiguous.
+    Value at = kb.toIndex(offset);
+    for (int64_t j = 0; j < E; ++j) {
+      auto ifKeep = scf::IfOp::create(b, keep[j], false);
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(&ifKeep.getThenRegion().front());
+        memref::StoreOp::create(b, idx[j], stage, ValueRange{at});
+      }
+      at = kb.add(at, kb.toIndex(arith::ExtUIOp::create(b, i32, keep[j])));
+    }
+    gpu::BarrierOp::create(b);
+    Value totalIdx = kb.toIndex(total);
+    auto out = scf::ForOp::create(b, kb.mul(tid, kb.c(4)), kb.c(K), kb.c(threads * 4));
     {
       OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(&ifKeep.getThenRegion().front());
-      memref::StoreOp::create(b, idx[j], kA, ValueRange{at});
+      b.setInsertionPointToStart(out.getBody());
+      Value i = out.getInductionVar();
+      llvm::SmallVector<Value> elems(4);
+      for (int64_t c = 0; c < 4; ++c) {
+        Value pos = kb.add(i, kb.c(c));
+        elems[c] = sel(cmpi(arith::CmpIPredicate::ult, pos, totalIdx),
+                       memref::LoadOp::create(b, stage, ValueRange{pos}), kb.ci32(-1));
+      }
+      Value v = vector::FromElementsOp::create(b, VectorType::get({4}, i32), elems);
+      auto st = vector::StoreOp::create(b, v, kA, ValueRange{kb.add(rowBase, i)});
+      st.setAlignment(16);
     }
-    at = kb.add(at, kb.toIndex(arith::ExtUIOp::create(b, i32, keep[j])));
-  }
-  auto pad = scf::ForOp::create(b, kb.add(kb.toIndex(total), tid), kb.c(K), kb.c(threads));
-  {
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(pad.getBody());
-    memref::StoreOp::create(b, kb.ci32(-1), kA, ValueRange{kb.add(rowBase, pad.getInductionVar())});
+  } else {
+    Value at = kb.add(rowBase, kb.toIndex(offset));
+    for (int64_t j = 0; j < E; ++j) {
+      auto ifKeep = scf::IfOp::create(b, keep[j], false);
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(&ifKeep.getThenRegion().front());
+        memref::StoreOp::create(b, idx[j], kA, ValueRange{at});
+      }
+      at = kb.add(at, kb.toIndex(arith::ExtUIOp::create(b, i32, keep[j])));
+    }
+    auto pad = scf::ForOp::create(b, kb.add(kb.toIndex(total), tid), kb.c(K), kb.c(threads));
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(pad.getBody());
+      memref::StoreOp::create(b, kb.ci32(-1), kA, ValueRange{kb.add(rowBase, pad.getInductionVar())});
+    }
   }
   auto ifT0 = scf::IfOp::create(b, cmpi(arith::CmpIPredicate::eq, tid, kb.c(0)), false);
   {

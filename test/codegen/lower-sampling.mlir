@@ -76,9 +76,9 @@ func.func @expand(%p: tensor<?x8x4xi32> {ds.name = "pages"}, %sl: tensor<?xi32> 
 // topp's kernel: 16-byte loads of logits and candidates, block max/sum, then the bisection
 // (scf.while) whose step reduces 7 probe sums and the in-range count at once (a transposed
 // butterfly, a ballot over the probes), the exact pass over the last <= 128 candidates (shared
-// keys and masses), then the compaction's scan.
+// keys and masses), then the compaction's scan into a shared staging list.
 // CHECK: gpu.func @prune_topp_0
-// CHECK-SAME: workgroup(%[[F:.*]] : memref<256xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[I:.*]] : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<128xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<128xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK-SAME: workgroup(%[[F:.*]] : memref<256xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[I:.*]] : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<128xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<128xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK: vector.load {{.*}} : memref<281474976710656xf32>, vector<4xf32>
 // CHECK: vector.load {{.*}} : memref<281474976710656xi32>, vector<4xi32>
 // CHECK: scf.while
@@ -92,6 +92,11 @@ func.func @expand(%p: tensor<?x8x4xi32> {ds.name = "pages"}, %sl: tensor<?xi32> 
 // CHECK: scf.for
 // CHECK: arith.maxui
 // CHECK: gpu.shuffle  up
+// The kept list staged in shared memory, written with its -1 padding in 16-byte stores.
+// CHECK: gpu.barrier
+// CHECK: scf.for
+// CHECK: vector.from_elements
+// CHECK: vector.store
 // CHECK: gpu.return
 
 // sample_residual's kernel: the bitonic sort in shared memory, Philox (10 rounds of two
