@@ -33,8 +33,6 @@ using namespace mlir::ds;
 namespace {
 /// Candidates one thread holds in registers at most.
 constexpr int64_t kMaxPerThread = 32;
-/// Candidates per thread the config pass picks (fewer threads above 32 warps).
-constexpr int64_t kPerThread = 8;
 /// Keys tested per bisection step (the range shrinks kProbes + 1 times per step).
 constexpr int64_t kProbes = 7;
 /// Kept lists of rows up to this many candidates are staged in shared memory (32 KB) and
@@ -409,11 +407,10 @@ void mlir::ds::registerTopPFamily() {
   KernelFamily f;
   f.name = "topp";
   f.ops = {TopPOp::getOperationName().str()};
-  // 8 candidates per thread (4096 candidates: 512 threads, 64 registers, two CTAs per SM on
-  // sm_90), 32 warps at most.
+  // 16 candidates per thread (4096 candidates: 256 threads), 32 warps at most.
   f.choose = [](Operation *op, TargetAttr) {
     int64_t k = dimOf(cast<TopPOp>(op).getLogits(), 2);
-    int64_t warps = ShapedType::isDynamic(k) ? 8 : (k + kPerThread * 32 - 1) / (kPerThread * 32);
+    int64_t warps = ShapedType::isDynamic(k) ? 8 : (k + 16 * 32 - 1) / (16 * 32);
     warps = std::min<int64_t>(32, std::max<int64_t>(1, warps));
     return KernelConfigAttr::get(op->getContext(), 1, warps, 1, 1, 1);
   };

@@ -19,10 +19,10 @@
 
 // Twilight's topp, vAttention's sample_residual and label_score over a candidate list.
 
-// topp: one CTA per row, 8 candidates per thread (4096 -> 512 threads), no workspace.
+// topp: one CTA per row, 16 candidates per thread (4096 -> 256 threads), no workspace.
 // CHECK-LABEL: ds.plan @prune
 // CHECK-SAME: "result0 out i32 align=16 logits_d0 32 4096", "result1 out i32 align=16 logits_d0 32"
-// CHECK: ds.launch @ds_kernels::@prune_topp_0 {block = array<i64: 512, 1, 1>, grid = ["(logits_d0)*(32)", "1", "1"], params = ["ptr arg 0", "ptr arg 1", "ptr arg 2", "ptr arg 3"], smem = "0"}
+// CHECK: ds.launch @ds_kernels::@prune_topp_0 {block = array<i64: 256, 1, 1>, grid = ["(logits_d0)*(32)", "1", "1"], params = ["ptr arg 0", "ptr arg 1", "ptr arg 2", "ptr arg 3"], smem = "0"}
 func.func @prune(%l: tensor<?x32x4096xf32> {ds.name = "logits"}, %i: tensor<?x32x4096xi32> {ds.name = "cand"}) -> (tensor<?x32x4096xi32>, tensor<?x32xi32>) {
   %k, %c = ds.topp %l, %i {top_p = 0.9 : f32} : (tensor<?x32x4096xf32>, tensor<?x32x4096xi32>) -> (tensor<?x32x4096xi32>, tensor<?x32xi32>)
   return %k, %c : tensor<?x32x4096xi32>, tensor<?x32xi32>
