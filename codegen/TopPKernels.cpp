@@ -330,19 +330,22 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     count = arith::AddIOp::create(b, count, arith::ExtUIOp::create(b, i32, keep[j]));
   }
   auto [offset, total] = kb.blockScan(count, ismem, warps);
-  if (stage) {
-    // The row's kept list staged in shared memory, then written with the -1 padding in
-    // 16-byte stores that a warp's lanes make contiguous.
-    Value at = kb.toIndex(offset);
+  // The thread's kept indices to dst[at ..), in candidate order.
+  auto storeKept = [&](Value dst, Value at) {
     for (int64_t j = 0; j < E; ++j) {
       auto ifKeep = scf::IfOp::create(b, keep[j], false);
       {
         OpBuilder::InsertionGuard g(b);
         b.setInsertionPointToStart(&ifKeep.getThenRegion().front());
-        memref::StoreOp::create(b, idx[j], stage, ValueRange{at});
+        memref::StoreOp::create(b, idx[j], dst, ValueRange{at});
       }
       at = kb.add(at, kb.toIndex(arith::ExtUIOp::create(b, i32, keep[j])));
     }
+  };
+  if (stage) {
+    // The row's kept list staged in shared memory, then written with the -1 padding in
+    // 16-byte stores that a warp's lanes make contiguous.
+    storeKept(stage, kb.toIndex(offset));
     gpu::BarrierOp::create(b);
     Value totalIdx = kb.toIndex(total);
     auto out = scf::ForOp::create(b, kb.mul(tid, kb.c(4)), kb.c(K), kb.c(threads * 4));
@@ -361,16 +364,7 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
       st.setAlignment(16);
     }
   } else {
-    Value at = kb.add(rowBase, kb.toIndex(offset));
-    for (int64_t j = 0; j < E; ++j) {
-      auto ifKeep = scf::IfOp::create(b, keep[j], false);
-      {
-        OpBuilder::InsertionGuard g(b);
-        b.setInsertionPointToStart(&ifKeep.getThenRegion().front());
-        memref::StoreOp::create(b, idx[j], kA, ValueRange{at});
-      }
-      at = kb.add(at, kb.toIndex(arith::ExtUIOp::create(b, i32, keep[j])));
-    }
+    storeKept(kA, kb.add(rowBase, kb.toIndex(offset)));
     auto pad = scf::ForOp::create(b, kb.add(kb.toIndex(total), tid), kb.c(K), kb.c(threads));
     {
       OpBuilder::InsertionGuard g(b);
