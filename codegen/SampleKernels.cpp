@@ -313,11 +313,9 @@ void mlir::ds::registerSampleFamily() {
   KernelFamily f;
   f.name = "sample";
   f.ops = {SampleResidualOp::getOperationName().str()};
-  // 1024 threads: a row is one CTA, so its sort phases, scans and samples are spread as widely
-  // as a CTA allows (32 registers: two CTAs per SM); a sort of up to 8192 entries is 8 per
-  // thread per phase at most.
+  // 256 threads: a row's sort of up to 8192 entries is 32 per thread per phase at most.
   f.choose = [](Operation *op, TargetAttr) {
-    return KernelConfigAttr::get(op->getContext(), 1, 32, 1, 1, 1);
+    return KernelConfigAttr::get(op->getContext(), 1, 8, 1, 1, 1);
   };
   f.verify = verifySampleConfig;
   f.lower = lowerSample;

@@ -28,10 +28,10 @@ func.func @prune(%l: tensor<?x32x4096xf32> {ds.name = "logits"}, %i: tensor<?x32
   return %k, %c : tensor<?x32x4096xi32>, tensor<?x32xi32>
 }
 
-// sample_residual: one CTA of 1024 threads per row; the result is sinks + window + K + samples.
+// sample_residual: one CTA of 256 threads per row; the result is sinks + window + K + samples.
 // CHECK-LABEL: ds.plan @sample
 // CHECK-SAME: "result0 out i32 align=16 fixed_d0 8 1100", "result1 out f32 align=16 fixed_d0 8 1100"
-// CHECK: ds.launch @ds_kernels::@sample_sample_residual_0 {block = array<i64: 1024, 1, 1>, grid = ["(fixed_d0)*(8)", "1", "1"], params = ["ptr arg 0", "ptr arg 1", "ptr arg 2", "ptr arg 3", "ptr arg 4", "i64 8"], smem = "0"}
+// CHECK: ds.launch @ds_kernels::@sample_sample_residual_0 {block = array<i64: 256, 1, 1>, grid = ["(fixed_d0)*(8)", "1", "1"], params = ["ptr arg 0", "ptr arg 1", "ptr arg 2", "ptr arg 3", "ptr arg 4", "i64 8"], smem = "0"}
 func.func @sample(%f: tensor<?x8x1000xi32> {ds.name = "fixed"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}, %p: tensor<2xi64> {ds.name = "philox"}) -> (tensor<?x8x1100xi32>, tensor<?x8x1100xf32>) {
   %i, %w = ds.sample_residual %f, %sl, %p {sinks = 4 : i64, window = 16 : i64, num_samples = 80 : i64} : (tensor<?x8x1000xi32>, tensor<?xi32>, tensor<2xi64>) -> (tensor<?x8x1100xi32>, tensor<?x8x1100xf32>)
   return %i, %w : tensor<?x8x1100xi32>, tensor<?x8x1100xf32>

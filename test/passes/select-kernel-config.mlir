@@ -96,14 +96,14 @@ func.func @label_score_r12(%ql: tensor<?x8x12xf16>, %cache: tensor<8x?x12xf16>, 
 }
 
 // Quest's ops: 8 warps, 16-byte vectors of channels. The top-k over pages gets the top-k
-// family's; top-p one warp per 16 candidates (8 -> 1 warp), sampling 32 warps.
+// family's; top-p one warp per 16 candidates (8 -> 1 warp), sampling 8 warps.
 // CHECK-LABEL: func.func @quest_and_sampling
 // CHECK:         ds.page_summary_append {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 8>, page_size = 16 : i64}
 // CHECK:         ds.page_summary {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 8>}
 // CHECK:         ds.page_score {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 8>, page_size = 16 : i64}
 // CHECK:         ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 32, splits = 1, stages = 1, vector_width = 1>, divisor = 16 : i64, k = 8 : i64, keep_last}
 // CHECK:         ds.topp {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 1, splits = 1, stages = 1, vector_width = 1>, top_p = 0.899999976 : f32}
-// CHECK:         ds.sample_residual {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 32, splits = 1, stages = 1, vector_width = 1>, num_samples = 32 : i64}
+// CHECK:         ds.sample_residual {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 1>, num_samples = 32 : i64}
 func.func @quest_and_sampling(%kmin: tensor<?x8x128xbf16>, %knew: tensor<?x8x128xbf16>, %slots: tensor<?xi32>,
                               %kc: tensor<?x16x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>,
                               %q: tensor<?x8x128xbf16>, %logits: tensor<?x8x8xf32>, %philox: tensor<2xi64>)
@@ -169,7 +169,7 @@ func.func @non_ds_ops(%a: f32) -> f32 {
 }
 
 // Twilight's and vAttention's ops: label_score over a candidate list without the register cap
-// (its candidate loads would spill at 64); topp one warp per 16 candidates; sampling 32 warps;
+// (its candidate loads would spill at 64); topp one warp per 16 candidates; sampling 8 warps;
 // int4 scoring 4 warps with 4 candidates in flight per lane group, the append 4 warps.
 // CHECK-LABEL: func.func @twilight_vattention
 // CHECK:         ds.label_score {{.*}}{config = #ds.kernel_config<block_tokens = 512, warps = 4, splits = 1, stages = 1, vector_width = 8>, page_size = 1 : i64
