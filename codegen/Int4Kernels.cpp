@@ -31,12 +31,6 @@ int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).
 
 constexpr int64_t kGroup = 32; // channels per scale
 
-template <typename Body> void ifThen(KernelBuilder &kb, Value cond, Body body) {
-  auto op = scf::IfOp::create(kb.b(), cond, false);
-  OpBuilder::InsertionGuard guard(kb.b());
-  kb.b().setInsertionPointToStart(&op.getThenRegion().front());
-  body();
-}
 
 LogicalResult lowerAppend(Int4AppendOp op, PlanContext &ctx) {
   KernelConfigAttr cfg = configOf(op);
@@ -65,9 +59,9 @@ LogicalResult lowerAppend(Int4AppendOp op, PlanContext &ctx) {
   Value rest = kb.rem(gid, kb.c(hkv * groups));
   Value h = kb.div(rest, kb.c(groups)), g = kb.rem(rest, kb.c(groups));
   Value inT = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, t, nTok);
-  ifThen(kb, inT, [&] {
+  kb.ifThen(inT, [&] {
     Value slot = memref::LoadOp::create(b, smA, ValueRange{t});
-    ifThen(kb, kb.inRange(slot, nSlots), [&] {
+    kb.ifThen(kb.inRange(slot, nSlots), [&] {
       Value s = kb.toIndex(slot);
       const int64_t w = 16 / (cast<RankedTensorType>(k.getType()).getElementTypeBitWidth() / 8);
       Value base = kb.add(kb.mul(kb.add(kb.mul(t, kb.c(hkv)), h), kb.c(d)), kb.mul(g, kb.c(kGroup)));
@@ -240,7 +234,7 @@ LogicalResult lowerScore(Int4ScoreOp op, PlanContext &ctx) {
       acc = kb.warpSum(acc, L);
     Value val = sel(ok, acc, kb.cf32(ninf));
     Value store = andI(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, sub, kb.c(0)), inK[u]);
-    ifThen(kb, store, [&] {
+    kb.ifThen(store, [&] {
       memref::StoreOp::create(b, val, oA, ValueRange{kb.add(rowBase, pos[u])});
     });
   }

@@ -152,6 +152,16 @@ Value KernelBuilder::tanh(Value x) {
 }
 Value KernelBuilder::fmax(Value a, Value b) { return arith::MaxNumFOp::create(builder, a, b); }
 
+void mlir::ds::ifThen(ImplicitLocOpBuilder &b, Value cond, llvm::function_ref<void()> body) {
+  auto ifOp = scf::IfOp::create(b, cond, false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  body();
+}
+void KernelBuilder::ifThen(Value cond, llvm::function_ref<void()> body) {
+  ds::ifThen(builder, cond, body);
+}
+
 static Value warpReduce(ImplicitLocOpBuilder &b, Value x, int64_t width, bool isMax) {
   Value w = arith::ConstantIntOp::create(b, 32, 32);
   for (int64_t off = width / 2; off >= 1; off /= 2) {

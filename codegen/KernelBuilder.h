@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SmallVector.h"
 
 #include <string>
@@ -98,6 +99,10 @@ public:
   Value fmax(Value a, Value b);
 
   /// Butterfly reduction over the 32 lanes of a warp (`width` lanes: 1..32, power of two).
+  /// if (cond) { body() } at the insertion point (no results); the insertion point stays after
+  /// the scf.if.
+  void ifThen(Value cond, llvm::function_ref<void()> body);
+
   Value warpSum(Value x, int64_t width = 32);
   Value warpMax(Value x, int64_t width = 32);
 
@@ -133,6 +138,9 @@ private:
   llvm::SmallVector<std::string> params;
   llvm::SmallVector<std::string> launch; // grid x y z, block x y z, smem
 };
+
+/// if (cond) { body() } with a bare builder (KernelBuilder::ifThen for code that has one).
+void ifThen(ImplicitLocOpBuilder &b, Value cond, llvm::function_ref<void()> body);
 
 } // namespace ds
 } // namespace mlir

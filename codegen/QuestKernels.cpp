@@ -54,12 +54,6 @@ Geometry geometry(Operation *op) {
 }
 
 /// if (cond) { body } at the current point.
-template <typename Body> void ifThen(KernelBuilder &kb, Value cond, Body body) {
-  auto op = scf::IfOp::create(kb.b(), cond, false);
-  OpBuilder::InsertionGuard guard(kb.b());
-  kb.b().setInsertionPointToStart(&op.getThenRegion().front());
-  body();
-}
 
 Value splat(KernelBuilder &kb, int64_t w, float v) {
   auto ty = VectorType::get({w}, kb.b().getF32Type());
@@ -87,7 +81,7 @@ LogicalResult lowerAppend(PageSummaryAppendOp op, PlanContext &ctx) {
   Value kA = kb.arg(0), slotsA = kb.arg(1), mnA = kb.arg(2), mxA = kb.arg(3);
   Value T = kb.toIndex(kb.arg(4)), slotBound = kb.mul(kb.toIndex(kb.arg(5)), kb.c(P));
   Value i = kb.add(kb.mul(kb.blockId(gpu::Dimension::x), kb.c(g.threads)), kb.threadId());
-  ifThen(kb, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, kb.mul(T, kb.c(hkv * vecs))),
+  kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, kb.mul(T, kb.c(hkv * vecs))),
          [&] {
            Value jv = kb.rem(i, kb.c(vecs));
            Value hk = kb.rem(kb.div(i, kb.c(vecs)), kb.c(hkv));
@@ -108,7 +102,7 @@ LogicalResult lowerAppend(PageSummaryAppendOp op, PlanContext &ctx) {
                arith::CmpIOp::create(b, arith::CmpIPredicate::eq, prevPage, page));
            Value leader = arith::AndIOp::create(
                b, valid, arith::XOrIOp::create(b, samePrev, arith::ConstantIntOp::create(b, 1, 1)));
-           ifThen(kb, leader, [&] {
+           kb.ifThen(leader, [&] {
              Value col = kb.add(kb.mul(hk, kb.c(d)), kb.mul(jv, kb.c(g.w)));
              Value dst = kb.add(kb.mul(page, kb.c(hkv * d)), col);
              auto keyAt = [&](Value tok) {
@@ -182,7 +176,7 @@ LogicalResult lowerSummary(PageSummaryOp op, PlanContext &ctx) {
   Value B = kb.toIndex(kb.arg(5)), maxP = kb.toIndex(kb.arg(6)), numPages = kb.toIndex(kb.arg(7));
   Value i = kb.add(kb.mul(kb.blockId(gpu::Dimension::x), kb.c(g.threads)), kb.threadId());
   Value per = kb.mul(maxP, kb.c(hkv * vecs));
-  ifThen(kb, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, kb.mul(B, per)), [&] {
+  kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, kb.mul(B, per)), [&] {
     Value bIdx = kb.div(i, per), rest = kb.rem(i, per);
     Value pageI = kb.div(rest, kb.c(hkv * vecs));
     Value hk = kb.rem(kb.div(rest, kb.c(vecs)), kb.c(hkv));
@@ -192,9 +186,9 @@ LogicalResult lowerSummary(PageSummaryOp op, PlanContext &ctx) {
                                         kb.ci32(0));
     Value n = kb.minIdx(kb.toIndex(nRaw), kb.mul(maxP, kb.c(P)));
     Value start = kb.mul(pageI, kb.c(P));
-    ifThen(kb, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, start, n), [&] {
+    kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, start, n), [&] {
       Value p = memref::LoadOp::create(b, ptA, ValueRange{kb.add(kb.mul(bIdx, maxP), pageI)});
-      ifThen(kb, kb.inRange(p, numPages), [&] {
+      kb.ifThen(kb.inRange(p, numPages), [&] {
         Value pIdx = kb.toIndex(p);
         Value present = kb.minIdx(kb.c(P), kb.sub(n, start));
         Value col = kb.add(kb.mul(hk, kb.c(d)), kb.mul(jv, kb.c(g.w)));
@@ -372,7 +366,7 @@ LogicalResult lowerScore(PageScoreOp op, PlanContext &ctx) {
   Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, sub, kb.c(0));
   Value outRow = kb.mul(kb.add(kb.mul(bIdx, kb.c(rows)), row), maxP);
   for (int64_t u = 0; u < kPagesPerGroup; ++u)
-    ifThen(kb, arith::AndIOp::create(b, first, inTable[u]), [&] {
+    kb.ifThen(arith::AndIOp::create(b, first, inTable[u]), [&] {
       Value uVal = arith::SelectOp::create(b, valid[u], heads.getResult(u), kb.cf32(-inf));
       memref::StoreOp::create(b, uVal, oA, ValueRange{kb.add(outRow, pageI[u])});
     });
@@ -525,7 +519,7 @@ LogicalResult lowerScoreTopK(PageScoreTopKOp op, PlanContext &ctx) {
                                     ? Value(arith::MaximumFOp::create(b, cur, bound))
                                     : Value(arith::AddFOp::create(b, cur, bound)));
       }
-      ifThen(kb, arith::AndIOp::create(b, first, inSlice[u]), [&] {
+      kb.ifThen(arith::AndIOp::create(b, first, inSlice[u]), [&] {
         Value uVal = arith::SelectOp::create(b, valid[u], heads.getResult(0), kb.cf32(-inf));
         if (!remote) {
           memref::StoreOp::create(b, uVal, scores, ValueRange{pageI[u]});
@@ -542,7 +536,7 @@ LogicalResult lowerScoreTopK(PageScoreTopKOp op, PlanContext &ctx) {
   if (C > 1)
     NVVM::ClusterArriveOp::create(b, aligned);
   // The first CTA selects from the whole row.
-  ifThen(kb, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, rank, kb.c(0)), [&] {
+  kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, rank, kb.c(0)), [&] {
     if (C > 1)
       NVVM::ClusterWaitOp::create(b, aligned);
     else

@@ -22,12 +22,6 @@ constexpr int64_t kDigitSlot = 0, kAboveSlot = 1, kGreaterSlot = 2, kTieSlot = 3
 Value cmp(ImplicitLocOpBuilder &b, arith::CmpIPredicate p, Value x, Value y) {
   return arith::CmpIOp::create(b, p, x, y);
 }
-void ifThen(ImplicitLocOpBuilder &b, Value cond, llvm::function_ref<void()> body) {
-  auto ifOp = scf::IfOp::create(b, cond, false);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-  body();
-}
 void forRange(ImplicitLocOpBuilder &b, Value lo, Value hi, Value step,
               llvm::function_ref<void(Value)> body) {
   auto loop = scf::ForOp::create(b, lo, hi, step);

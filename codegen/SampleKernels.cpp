@@ -48,12 +48,7 @@ struct Emit {
   Value toI32(Value idx) { return arith::IndexCastOp::create(b, b.getI32Type(), idx); }
   Value load(Value m, Value i) { return memref::LoadOp::create(b, m, ValueRange{i}); }
   void store(Value v, Value m, Value i) { memref::StoreOp::create(b, v, m, ValueRange{i}); }
-  template <typename Body> void ifThen(Value cond, Body body) {
-    auto op = scf::IfOp::create(b, cond, false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&op.getThenRegion().front());
-    body();
-  }
+  void ifThen(Value cond, llvm::function_ref<void()> body) { kb.ifThen(cond, body); }
   /// for (i = tid; i < n; i += threads) body(i), n an index.
   template <typename Body> void strided(Value n, int64_t threads, Body body) {
     auto loop = scf::ForOp::create(b, kb.threadId(), n, kb.c(threads));
