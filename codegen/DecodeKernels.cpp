@@ -39,8 +39,6 @@ struct DecodeShape {
   bool directOut = false; // a single split writes o (its merge is then not launched)
 };
 
-int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
-
 struct OnlineState {
   Value m, l, acc; // f32, f32, vector<8xf32>
 };

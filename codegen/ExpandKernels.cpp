@@ -12,8 +12,6 @@ using namespace mlir;
 using namespace mlir::ds;
 
 namespace {
-int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
-
 LogicalResult lowerExpand(Operation *op, PlanContext &ctx) {
   auto ex = cast<ExpandPagesOp>(op);
   const int64_t threads = configOf(op).getWarps() * 32;

@@ -27,8 +27,6 @@ using namespace mlir;
 using namespace mlir::ds;
 
 namespace {
-int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
-
 constexpr int64_t kGroup = 32; // channels per scale
 
 

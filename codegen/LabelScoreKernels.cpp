@@ -14,10 +14,6 @@
 using namespace mlir;
 using namespace mlir::ds;
 
-namespace {
-int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
-} // namespace
-
 static LogicalResult lowerLabelScore(Operation *op, PlanContext &ctx) {
   auto score = cast<LabelScoreOp>(op);
   KernelConfigAttr cfg = configOf(op);

@@ -1,4 +1,5 @@
 #include "codegen/LabelScoring.h"
+#include "codegen/Lowering.h"
 #include "dialect/DSOps.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -13,7 +14,6 @@ using namespace mlir::ds;
 namespace {
 constexpr int64_t kMaxQRegs = 32; // f32 query-label values one thread keeps in registers
 
-int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
 } // namespace
 
 int64_t LabelScoreShape::vectorWidth() const {

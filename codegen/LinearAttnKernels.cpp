@@ -16,7 +16,6 @@ constexpr int64_t kVecE = 4; // f32 per 16-byte state vector
 constexpr int64_t kWarps = 8;
 constexpr int64_t kRowUnroll = 8; // rows whose loads are issued together (8: 728 us vs 736 us at 4 for B = 256 on an H100)
 
-int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
 } // namespace
 
 void mlir::ds::emitLinearAttnOutput(KernelBuilder &kb, Value acc, Value col,

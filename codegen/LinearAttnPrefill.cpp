@@ -36,8 +36,6 @@ constexpr llvm::StringLiteral kChunkedVariant = "chunked", kRecurrentVariant = "
 constexpr int64_t kEBlock = 64; // columns of e (and of S) per CTA
 constexpr float kLog2e = 1.4426950408889634f;
 
-int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
-
 /// Register-level helpers of the chunked kernel: fragments of mma.sync m16n8k16 (PTX ISA
 /// "Matrix fragments for mma.m16n8k16"). A fragment register is a pair of 16-bit values: an i32
 /// for bf16 (as NVVM's mma takes it), a vector<2xf16> for f16.

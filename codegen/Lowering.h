@@ -69,6 +69,11 @@ private:
   unsigned counter = 0;
 };
 
+/// Static size of dim `i` of a ranked tensor value (ShapedType::kDynamic where dynamic).
+inline int64_t dimOf(Value v, unsigned i) {
+  return cast<RankedTensorType>(v.getType()).getDimSize(i);
+}
+
 /// Dim `i` of an operand's buffer, as an expression.
 inline std::string dimExpr(const PlanContext &ctx, Value v, unsigned i) {
   return ctx.buffer(v).dims[i];

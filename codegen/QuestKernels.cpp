@@ -36,7 +36,6 @@ using namespace mlir;
 using namespace mlir::ds;
 
 namespace {
-int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
 int64_t elemBytes(Value v) {
   return cast<RankedTensorType>(v.getType()).getElementTypeBitWidth() / 8;
 }

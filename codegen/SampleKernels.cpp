@@ -29,8 +29,6 @@ namespace {
 constexpr int64_t kMaxFixed = 8192;
 constexpr int64_t kFeistelRounds = 8;
 
-int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
-
 struct Emit {
   KernelBuilder &kb;
   ImplicitLocOpBuilder &b;

@@ -43,8 +43,6 @@ constexpr int64_t kMaxStaged = 8192;
 /// thread) finishes the search.
 constexpr int64_t kFinish = 128;
 
-int64_t dimOf(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
-
 LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   auto tp = cast<TopPOp>(op);
   KernelConfigAttr cfg = configOf(op);
