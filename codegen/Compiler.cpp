@@ -13,6 +13,7 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ThreadPool.h"
 
 using namespace mlir;
 using ::ds::rt::Bundle;
@@ -23,6 +24,10 @@ std::unique_ptr<MLIRContext> mlir::ds::createCompilerContext() {
   DialectRegistry registry;
   registerCompilerDialects(registry);
   auto ctx = std::make_unique<MLIRContext>(registry, MLIRContext::Threading::DISABLED);
+  // Kernels compile in parallel (ds-split-kernel-modules, ds-emit-ptx) on one pool that every
+  // compiler context of the process shares.
+  static llvm::DefaultThreadPool pool(llvm::hardware_concurrency());
+  ctx->setThreadPool(pool);
   ctx->loadAllAvailableDialects();
   // Diagnostics point at the user's source; the op's generic form after them is noise.
   ctx->printOpOnDiagnostic(false);
@@ -65,7 +70,7 @@ static std::string assembleCubin(const std::string &ptx, llvm::StringRef chip) {
 }
 
 Expected<Bundle> mlir::ds::emitBundle(ModuleOp module, llvm::StringRef funcName,
-                                      llvm::StringRef chip) {
+                                      llvm::StringRef chip, bool cubin) {
   PlanOp plan;
   for (auto p : module.getOps<PlanOp>())
     if (funcName.empty() || p.getSymName() == funcName) {
@@ -107,7 +112,8 @@ Expected<Bundle> mlir::ds::emitBundle(ModuleOp module, llvm::StringRef funcName,
   if (!bundle)
     return bundle.status().withContext("internal error: the launch plan is not a valid bundle");
   bundle->ptx = ptx;
-  bundle->cubin = assembleCubin(ptx, chip);
+  if (cubin)
+    bundle->cubin = assembleCubin(ptx, chip);
   return bundle;
 }
 
@@ -122,7 +128,7 @@ Expected<Bundle> mlir::ds::compileToBundle(ModuleOp module, const CompileOptions
   buildDSToPTXPipeline(pm, options);
   if (failed(pm.run(module)))
     return Status::error("compilation failed");
-  return emitBundle(module, funcName, options.chip);
+  return emitBundle(module, funcName, options.chip, options.cubin);
 }
 
 Expected<Bundle> mlir::ds::compileSourceToBundle(llvm::StringRef source,

@@ -31,9 +31,9 @@ std::unique_ptr<MLIRContext> createCompilerContext();
                                                        llvm::StringRef funcName = "");
 
 /// The bundle of an already lowered module (after ds-to-ptx): PTX from gpu.binary, the launch
-/// plan from the `ds.plan` op of that name.
+/// plan from the `ds.plan` op of that name; with `cubin`, also ptxas's cubin where ptxas exists.
 ::ds::rt::Expected<::ds::rt::Bundle> emitBundle(ModuleOp module, llvm::StringRef funcName,
-                                            llvm::StringRef chip);
+                                            llvm::StringRef chip, bool cubin = true);
 
 } // namespace ds
 } // namespace mlir

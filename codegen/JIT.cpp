@@ -464,8 +464,9 @@ std::string Target::key() const {
 }
 
 Expected<Bundle> compileSource(const std::string &source, const Target &target,
-                               const std::string &sourceName) {
+                               const std::string &sourceName, bool cubin) {
   mlir::ds::CompileOptions options;
+  options.cubin = cubin;
   options.sourceName = sourceName;
   options.chip = target.chip;
   options.smCount = target.smCount;

@@ -187,8 +187,9 @@ struct Target {
 /// Compiles without loading (no GPU needed): the bundle of a spec.
 rt::Expected<rt::Bundle> compileDoubleSparsity(const DoubleSparsitySpec &spec, const Target &target);
 /// Compiles MLIR text of ds ops without loading; diagnostics name the source `sourceName`.
+/// With `cubin` false the bundle holds the PTX only (no ptxas run: what ds-jit-bench times).
 rt::Expected<rt::Bundle> compileSource(const std::string &source, const Target &target,
-                                       const std::string &sourceName = "");
+                                       const std::string &sourceName = "", bool cubin = true);
 
 class JIT {
 public:

@@ -49,4 +49,38 @@ def ExternDynamicSharedMemoryPass : Pass<"ds-extern-dynamic-smem", "::mlir::gpu:
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def SplitKernelModulesPass : Pass<"ds-split-kernel-modules", "ModuleOp"> {
+  let summary = "One gpu.module per kernel, so that the kernels compile in parallel";
+  let description = [{
+    Moves every kernel of `gpu.module @ds_kernels` into a module of its own
+    (`@ds_kernels_0`, `@ds_kernels_1`, ... in kernel order; the other symbols of the module are
+    copied into each) and points the `ds.launch` ops at them. Nested passes on `gpu.module` then
+    run on the kernels in parallel where the context has threads, and `ds-emit-ptx` compiles
+    them in parallel and joins them into one PTX module again. The kernels never call each
+    other, so each compiles alone to the code it would get in the shared module.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def EmitPTXPass : Pass<"ds-emit-ptx", "ModuleOp"> {
+  let summary = "Compile the kernel modules to PTX in parallel and join them into gpu.binary @ds_kernels";
+  let description = [{
+    Translates each `gpu.module` (kernels in the LLVM and NVVM dialects) to LLVM IR, optimizes it
+    at `opt-level` and emits PTX for `chip` with LLVM's NVPTX backend, one module per task of the
+    context's thread pool. No bitcode library is linked: the kernels call none (see
+    `ds-direct-float-math`), so the PTX is the same with or without a CUDA toolkit installed.
+    The PTX texts are joined into one module (one header; declarations that several kernels
+    share, such as the dynamic shared memory, once; a symbol declared differently by two modules
+    is an error), held by `gpu.binary @ds_kernels` as an assembly object for
+    `#nvvm.target<chip = chip, features = features>`. The `ds.launch` ops then name
+    `@ds_kernels::@kernel` again.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", "\"sm_90\"", "Target chip">,
+    Option<"features", "features", "std::string", "\"+ptx80\"", "Target features (PTX version)">,
+    Option<"optLevel", "opt-level", "int", "3", "LLVM optimization level of the IR (0 to 3)">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect"];
+}
+
 #endif // DS_CODEGEN_PASSES_TD

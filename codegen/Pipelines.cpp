@@ -28,6 +28,9 @@ void mlir::ds::buildDSToPTXPipeline(OpPassManager &pm, const CompileOptions &opt
   pm.addPass(createLowerToKernelsPass());
   if (options.stopAfterLowering)
     return;
+  // One gpu.module per kernel: the passes below and the PTX emission run on them in parallel
+  // where the context has threads; ds-emit-ptx joins them into one PTX module.
+  pm.addPass(createSplitKernelModulesPass());
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
   kernels.addPass(createSCFToControlFlowPass());
   kernels.addPass(createConvertNVGPUToNVVMPass()); // ldmatrix, cp.async of the tensor-core kernels
@@ -39,16 +42,13 @@ void mlir::ds::buildDSToPTXPipeline(OpPassManager &pm, const CompileOptions &opt
   kernels.addPass(createConvertGpuOpsToNVVMOps(toNVVM));
   kernels.addPass(createExternDynamicSharedMemoryPass());
   kernels.addPass(createCanonicalizerPass());
-  GpuNVVMAttachTargetOptions target;
-  target.chip = options.chip;
+  EmitPTXPassOptions emit;
+  emit.chip = options.chip;
   // An unsupported chip never gets here: ds-select-kernel-config refuses it first.
   const ChipInfo *chip = lookupChip(options.chip);
-  target.features = "+ptx" + std::to_string(chip ? chip->ptx : 80);
-  target.optLevel = 3;
-  pm.addPass(createGpuNVVMAttachTarget(target));
-  GpuModuleToBinaryPassOptions binary;
-  binary.compilationTarget = "isa";
-  pm.addPass(createGpuModuleToBinaryPass(binary));
+  emit.features = "+ptx" + std::to_string(chip ? chip->ptx : 80);
+  emit.optLevel = 3;
+  pm.addPass(createEmitPTXPass(emit));
 }
 
 namespace {

@@ -15,6 +15,9 @@ struct CompileOptions : TargetOptions {
   bool stopAfterLowering = false;
   /// The name diagnostics give the source (a file name; "<ds-source>" when empty).
   std::string sourceName;
+  /// Also assemble a cubin with the CUDA toolkit's ptxas where one is installed (the PTX is in
+  /// the bundle either way; without a cubin the driver JIT-compiles the PTX at load).
+  bool cubin = true;
 };
 
 /// The pipeline from ds on tensors to PTX, as numbered steps:
@@ -25,10 +28,12 @@ struct CompileOptions : TargetOptions {
 ///     which a second ds-select-kernel-config configures;
 ///  4. ds-lower-to-kernels: gpu.module @ds_kernels of gpu.func kernels; each function becomes a
 ///     `ds.plan` of the same name holding its `ds.launch` steps (no ds op is left);
-///  5. gpu.module(convert-scf-to-cf, convert-gpu-to-nvvm, ds-extern-dynamic-smem): kernels in
-///     llvm + nvvm ops, dynamic shared memory declared extern;
-///  6. nvvm-attach-target: the module targets `chip` with the chip's PTX version;
-///  7. gpu-module-to-binary{format=isa}: gpu.binary holding the PTX text.
+///  5. ds-split-kernel-modules: one gpu.module per kernel (they compile in parallel below);
+///  6. gpu.module(convert-scf-to-cf, convert-nvgpu-to-nvvm, ds-direct-float-math,
+///     convert-gpu-to-nvvm, ds-extern-dynamic-smem, canonicalize): kernels in llvm + nvvm ops,
+///     dynamic shared memory declared extern;
+///  7. ds-emit-ptx: each module to PTX for `chip` (LLVM O3, NVPTX) on the context's threads,
+///     joined into gpu.binary @ds_kernels holding one PTX module.
 void buildDSToPTXPipeline(OpPassManager &pm, const CompileOptions &options);
 
 /// Registers `ds-to-ptx` (options chip, sm-count) as a named pipeline.

@@ -25,6 +25,9 @@ static cl::opt<std::string> chip("chip", cl::desc("Target chip"), cl::init("sm_9
 static cl::opt<int> repeat("repeat", cl::desc("Runs per measurement (median)"), cl::init(5),
                            cl::cat(category));
 
+static cl::opt<bool> printIR("print-ir", cl::desc("Print the spec's ds IR and exit"),
+                             cl::init(false), cl::cat(category));
+
 static double medianMs(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -53,6 +56,10 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "ds-jit-bench: %s\n", ir.message().c_str());
     return 1;
   }
+  if (printIR) {
+    std::fputs(ir->c_str(), stdout);
+    return 0;
+  }
   const jit::Target target{chip, 132};
   SmallString<128> dir;
   if (sys::fs::createUniqueDirectory("ds-jit-bench", dir)) {
@@ -68,7 +75,7 @@ int main(int argc, char **argv) {
   size_t bytes = 0;
   for (int i = 0; i < repeat; ++i) {
     auto t0 = clock::now();
-    auto b = jit::compileSource(*ir, target);
+    auto b = jit::compileSource(*ir, target, "", /*cubin=*/false);
     auto t1 = clock::now();
     if (!b.ok()) {
       std::fprintf(stderr, "ds-jit-bench: %s\n", b.message().c_str());

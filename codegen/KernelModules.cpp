@@ -1,0 +1,271 @@
+// ds-split-kernel-modules and ds-emit-ptx: the kernels of a pipeline compile one module each, in
+// parallel on the context's threads, and their PTX is joined into the one module the bundle holds.
+#include "codegen/CodegenPasses.h"
+#include "dialect/DSOps.h"
+
+#include "mlir/IR/Threading.h"
+#include "mlir/Target/LLVM/ModuleToObject.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/Threading.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <mutex>
+
+extern "C" {
+void LLVMInitializeNVPTXTarget();
+void LLVMInitializeNVPTXTargetInfo();
+void LLVMInitializeNVPTXTargetMC();
+void LLVMInitializeNVPTXAsmPrinter();
+}
+
+namespace mlir {
+namespace ds {
+#define GEN_PASS_DEF_SPLITKERNELMODULESPASS
+#define GEN_PASS_DEF_EMITPTXPASS
+#include "codegen/Passes.h.inc"
+} // namespace ds
+} // namespace mlir
+
+using namespace mlir;
+
+namespace {
+constexpr llvm::StringLiteral kKernels = "ds_kernels";
+constexpr llvm::StringLiteral kTriple = "nvptx64-nvidia-cuda";
+
+/// Points every ds.launch whose kernel is `@<any>::@leaf` at `@module::@leaf`, for the leaves
+/// `moduleOf` knows.
+void retargetLaunches(ModuleOp top, const llvm::StringMap<StringAttr> &moduleOf) {
+  top.walk([&](ds::LaunchOp launch) {
+    StringAttr leaf = launch.getKernel().getLeafReference();
+    auto it = moduleOf.find(leaf.getValue());
+    if (it == moduleOf.end())
+      return;
+    launch.setKernelAttr(SymbolRefAttr::get(it->second, {FlatSymbolRefAttr::get(leaf)}));
+  });
+}
+
+struct SplitKernelModulesPass final
+    : public ds::impl::SplitKernelModulesPassBase<SplitKernelModulesPass> {
+  void runOnOperation() override {
+    ModuleOp top = getOperation();
+    gpu::GPUModuleOp kernels;
+    for (auto m : top.getOps<gpu::GPUModuleOp>())
+      if (m.getSymName() == kKernels)
+        kernels = m;
+    if (!kernels)
+      return;
+    SmallVector<gpu::GPUFuncOp> funcs;
+    for (auto f : kernels.getOps<gpu::GPUFuncOp>())
+      if (f.isKernel())
+        funcs.push_back(f);
+    if (funcs.size() < 2)
+      return;
+    OpBuilder b(kernels);
+    llvm::StringMap<StringAttr> moduleOf;
+    for (auto [i, f] : llvm::enumerate(funcs)) {
+      // A module holding this kernel (moved) and a copy of every non-kernel op.
+      auto part = cast<gpu::GPUModuleOp>(b.cloneWithoutRegions(*kernels));
+      StringAttr name = b.getStringAttr((kKernels + "_" + llvm::Twine(i)).str());
+      part.setSymName(name.getValue());
+      Block *body = new Block();
+      part.getBodyRegion().push_back(body);
+      OpBuilder inside = OpBuilder::atBlockEnd(body);
+      for (Operation &op : kernels.getBody()->getOperations()) {
+        auto g = dyn_cast<gpu::GPUFuncOp>(op);
+        if (!g || !g.isKernel())
+          inside.clone(op);
+      }
+      f->moveBefore(body, body->begin());
+      moduleOf[f.getName()] = name;
+    }
+    kernels.erase();
+    retargetLaunches(top, moduleOf);
+  }
+};
+
+/// Translation, optimization and NVPTX code generation of one gpu.module; no bitcode linked.
+class PTXWriter : public LLVM::ModuleToObject {
+public:
+  PTXWriter(Operation &module, StringRef chip, StringRef features, int optLevel)
+      : ModuleToObject(module, kTriple, chip, features, optLevel) {}
+
+protected:
+  FailureOr<SmallVector<char, 0>> moduleToObject(llvm::Module &llvmModule) override {
+    FailureOr<llvm::TargetMachine *> machine = getOrCreateTargetMachine();
+    if (failed(machine))
+      return getOperation().emitError("no NVPTX target machine for ") << chip, failure();
+    FailureOr<SmallString<0>> ptx = translateModuleToISA(
+        llvmModule, **machine, [&] { return getOperation().emitError(); });
+    if (failed(ptx))
+      return failure();
+    return SmallVector<char, 0>(ptx->begin(), ptx->end());
+  }
+};
+
+/// A top-level PTX statement: a declaration (`...;`) or a definition (`... { ... }`), with the
+/// comments before it.
+struct Statement {
+  std::string text;
+  std::string symbol; ///< The declared name of a declaration; empty for definitions.
+};
+
+/// The name a declaration such as `.extern .shared .align 16 .b8 __dynamic_shmem__0[];` declares:
+/// the last identifier before `[`, `=` or `;`.
+std::string declaredName(StringRef decl) {
+  size_t end = decl.find_first_of("[=;");
+  StringRef head = decl.take_front(end).rtrim();
+  size_t start = head.find_last_of(" \t\n");
+  return (start == StringRef::npos ? head : head.drop_front(start + 1)).str();
+}
+
+/// Splits PTX after its header into top-level statements (comments, braces and `;` aware).
+FailureOr<SmallVector<Statement>> statementsOf(StringRef body) {
+  SmallVector<Statement> out;
+  size_t start = 0, i = 0;
+  int depth = 0;
+  auto take = [&](size_t end, bool declaration) {
+    Statement s;
+    s.text = body.slice(start, end).str();
+    if (declaration) {
+      // The comments before a declaration are not part of its identity.
+      StringRef code = body.slice(start, end);
+      SmallVector<StringRef> lines;
+      code.split(lines, '\n');
+      std::string stripped;
+      for (StringRef line : lines)
+        if (!line.trim().starts_with("//") && !line.trim().empty())
+          stripped += line.trim().str() + "\n";
+      s.symbol = declaredName(stripped);
+      s.text = stripped;
+    }
+    out.push_back(std::move(s));
+    start = end;
+  };
+  while (i < body.size()) {
+    char c = body[i];
+    if (c == '/' && i + 1 < body.size() && body[i + 1] == '/') {
+      i = body.find('\n', i);
+      if (i == StringRef::npos)
+        i = body.size();
+      continue;
+    }
+    if (c == '{') {
+      ++depth;
+    } else if (c == '}') {
+      if (--depth < 0)
+        return failure();
+      if (depth == 0)
+        take(i + 1, /*declaration=*/false);
+    } else if (c == ';' && depth == 0) {
+      take(i + 1, /*declaration=*/true);
+    }
+    ++i;
+  }
+  if (depth != 0)
+    return failure();
+  // Trailing comments and blank lines.
+  if (!body.drop_front(start).trim().empty())
+    out.push_back({body.drop_front(start).str(), ""});
+  return out;
+}
+
+/// Joins PTX modules of one target: the first header, each shared declaration once, every
+/// definition in order. Fails (with `error`) when the headers differ or one name is declared two
+/// ways.
+FailureOr<std::string> joinPTX(ArrayRef<std::string> parts, std::string &error) {
+  std::string header, joined;
+  llvm::StringMap<std::string> declared;
+  for (const std::string &part : parts) {
+    StringRef text(part);
+    size_t at = text.find(".address_size");
+    size_t eol = at == StringRef::npos ? StringRef::npos : text.find('\n', at);
+    if (eol == StringRef::npos) {
+      error = "a kernel module's PTX has no .address_size line";
+      return failure();
+    }
+    StringRef head = text.take_front(eol + 1);
+    if (header.empty())
+      header = head.str();
+    else if (head != header) {
+      error = "the kernel modules' PTX headers differ";
+      return failure();
+    }
+    FailureOr<SmallVector<Statement>> statements = statementsOf(text.drop_front(eol + 1));
+    if (failed(statements)) {
+      error = "unbalanced braces in a kernel module's PTX";
+      return failure();
+    }
+    for (Statement &s : *statements) {
+      if (!s.symbol.empty()) {
+        auto [it, inserted] = declared.try_emplace(s.symbol, s.text);
+        if (!inserted) {
+          if (it->second != s.text) {
+            error = "kernel modules declare '" + s.symbol + "' differently";
+            return failure();
+          }
+          continue;
+        }
+        joined += "\n" + s.text;
+        continue;
+      }
+      joined += s.text;
+    }
+  }
+  return header + joined + "\n";
+}
+
+struct EmitPTXPass final : public ds::impl::EmitPTXPassBase<EmitPTXPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    static std::once_flag initialized;
+    std::call_once(initialized, [] {
+      LLVMInitializeNVPTXTargetInfo();
+      LLVMInitializeNVPTXTarget();
+      LLVMInitializeNVPTXTargetMC();
+      LLVMInitializeNVPTXAsmPrinter();
+    });
+    ModuleOp top = getOperation();
+    SmallVector<gpu::GPUModuleOp> modules(top.getOps<gpu::GPUModuleOp>());
+    if (modules.empty())
+      return;
+    if (optLevel < 0 || optLevel > 3) {
+      top.emitError("ds-emit-ptx: opt-level must be 0 to 3, got ") << static_cast<int>(optLevel);
+      return signalPassFailure();
+    }
+    SmallVector<std::string> ptx(modules.size());
+    auto compileOne = [&](size_t i) -> LogicalResult {
+      PTXWriter writer(*modules[i], chip, features, optLevel);
+      std::optional<SmallVector<char, 0>> out = writer.run();
+      if (!out)
+        return failure();
+      ptx[i].assign(out->begin(), out->end());
+      return success();
+    };
+    if (failed(failableParallelForEachN(&getContext(), 0, modules.size(), compileOne)))
+      return signalPassFailure();
+    std::string error;
+    FailureOr<std::string> joined = joinPTX(ptx, error);
+    if (failed(joined)) {
+      top.emitError("internal error: cannot join the kernels' PTX: ") << error;
+      return signalPassFailure();
+    }
+    llvm::StringMap<StringAttr> moduleOf;
+    StringAttr name = StringAttr::get(&getContext(), kKernels);
+    for (gpu::GPUModuleOp m : modules)
+      for (auto f : m.getOps<LLVM::LLVMFuncOp>())
+        if (f->hasAttr(NVVM::NVVMDialect::getKernelFuncAttrName()))
+          moduleOf[f.getSymName()] = name;
+    OpBuilder b(modules.front());
+    auto target = NVVM::NVVMTargetAttr::get(&getContext(), optLevel, kTriple, chip, features);
+    auto object = gpu::ObjectAttr::get(&getContext(), target, gpu::CompilationTarget::Assembly,
+                                       b.getStringAttr(*joined), nullptr, nullptr);
+    gpu::BinaryOp::create(b, modules.front().getLoc(), kKernels, nullptr,
+                          b.getArrayAttr({object}));
+    for (gpu::GPUModuleOp m : modules)
+      m.erase();
+    retargetLaunches(top, moduleOf);
+  }
+};
+} // namespace

@@ -1,0 +1,61 @@
+// The kernels of a pipeline compile one gpu.module each (in parallel where the context has
+// threads) and their PTX is joined into one module: one header, shared declarations once.
+// RUN: ds-opt %S/../../examples/double_sparsity.mlir --ds-to-ptx | FileCheck %s --check-prefix=JOINED
+// RUN: ds-opt %S/../../examples/double_sparsity.mlir --ds-to-ptx --mlir-disable-threading | FileCheck %s --check-prefix=JOINED
+// RUN: ds-opt %S/../../examples/double_sparsity.mlir --ds-to-ptx=stop-after-lowering | ds-opt --ds-split-kernel-modules | FileCheck %s --check-prefix=SPLIT
+// RUN: ds-opt %s --split-input-file --verify-diagnostics --ds-emit-ptx
+// RUN: not ds-opt %s --split-input-file --ds-emit-ptx=opt-level=7 2>&1 | FileCheck %s --check-prefix=OPT
+
+// JOINED-NOT: gpu.module
+// JOINED: ds.launch @ds_kernels::@double_sparsity_decode_score_topk_0
+// JOINED: ds.launch @ds_kernels::@double_sparsity_decode_decode_partial_{{[0-9]+}}
+// JOINED: gpu.binary @ds_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">, assembly = "
+// JOINED-SAME: .version 8.0
+// JOINED-NOT: .version
+// JOINED-SAME: .extern .shared .align 16 .b8 __dynamic_shmem__0[];
+// JOINED-NOT: __dynamic_shmem__0[];
+// JOINED-SAME: .entry double_sparsity_decode_score_topk_0(
+// JOINED-NOT: .version
+// JOINED-SAME: .entry double_sparsity_decode_score_topk_1(
+// JOINED-NOT: .version
+// JOINED-SAME: .entry double_sparsity_decode_decode_partial_
+// JOINED-NOT: .version
+// JOINED-SAME: .entry double_sparsity_decode_decode_merge_
+// JOINED-NOT: gpu.module
+
+// SPLIT: ds.launch @ds_kernels_0::@double_sparsity_decode_score_topk_0
+// SPLIT: ds.launch @ds_kernels_1::@double_sparsity_decode_score_topk_1
+// SPLIT: ds.launch @ds_kernels_2::@double_sparsity_decode_decode_partial_
+// SPLIT: ds.launch @ds_kernels_3::@double_sparsity_decode_decode_merge_
+// SPLIT: gpu.module @ds_kernels_0
+// SPLIT-NEXT: gpu.func @double_sparsity_decode_score_topk_0
+// SPLIT-NOT: gpu.func
+// SPLIT: gpu.module @ds_kernels_1
+// SPLIT-NEXT: gpu.func @double_sparsity_decode_score_topk_1
+// SPLIT-NOT: gpu.func
+// SPLIT: gpu.module @ds_kernels_2
+// SPLIT: gpu.module @ds_kernels_3
+// SPLIT-NOT: gpu.module @ds_kernels
+
+// Two kernel modules that define one global two ways cannot be one PTX module.
+// expected-error @+1 {{internal error: cannot join the kernels' PTX: kernel modules declare 'g' differently}}
+module {
+  gpu.module @a {
+    llvm.mlir.global external @g(1 : i32) {addr_space = 1 : i32} : i32
+    llvm.func @ka() attributes {nvvm.kernel} { llvm.return }
+  }
+  gpu.module @b {
+    llvm.mlir.global external @g(2 : i32) {addr_space = 1 : i32} : i32
+    llvm.func @kb() attributes {nvvm.kernel} { llvm.return }
+  }
+}
+
+// -----
+
+// A lone module compiles as it is; an opt level LLVM does not have is refused.
+// OPT: error: ds-emit-ptx: opt-level must be 0 to 3, got 7
+module {
+  gpu.module @a {
+    llvm.func @ka() attributes {nvvm.kernel} { llvm.return }
+  }
+}
