@@ -47,7 +47,7 @@ void mlir::ds::buildDSToPTXPipeline(OpPassManager &pm, const CompileOptions &opt
   // An unsupported chip never gets here: ds-select-kernel-config refuses it first.
   const ChipInfo *chip = lookupChip(options.chip);
   emit.features = "+ptx" + std::to_string(chip ? chip->ptx : 80);
-  emit.optLevel = 3;
+  emit.optLevel = options.optLevel;
   pm.addPass(createEmitPTXPass(emit));
 }
 
@@ -57,6 +57,9 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                            llvm::cl::init("sm_90")};
   Option<int64_t> smCount{*this, "sm-count", llvm::cl::desc("SMs of the target"),
                           llvm::cl::init(132)};
+  Option<int> optLevel{*this, "opt-level",
+                       llvm::cl::desc("LLVM optimization level of the kernels (0 to 3)"),
+                       llvm::cl::init(3)};
   Option<bool> stopAfterLowering{*this, "stop-after-lowering",
                                  llvm::cl::desc("Stop after ds-lower-to-kernels"),
                                  llvm::cl::init(false)};
@@ -71,6 +74,7 @@ void mlir::ds::registerDSPipelines() {
         options.chip = o.chip;
         options.smCount = o.smCount;
         options.stopAfterLowering = o.stopAfterLowering;
+        options.optLevel = o.optLevel;
         buildDSToPTXPipeline(pm, options);
       });
 }

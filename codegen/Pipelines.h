@@ -18,6 +18,8 @@ struct CompileOptions : TargetOptions {
   /// Also assemble a cubin with the CUDA toolkit's ptxas where one is installed (the PTX is in
   /// the bundle either way; without a cubin the driver JIT-compiles the PTX at load).
   bool cubin = true;
+  /// LLVM's optimization level for the kernels' IR (0 to 3); ds-emit-ptx refuses others.
+  int optLevel = 3;
 };
 
 /// The pipeline from ds on tensors to PTX, as numbered steps:

@@ -26,6 +26,15 @@ class CompileOnly(unittest.TestCase):
         self.assertEqual((sel.role, sel.dtype, sel.dims[1:]), ("out", "i32", ["32", "2624"]))
         self.assertIn("sm_90", b.serialize())
 
+    def test_sglang_adapter_pipeline_takes_sglangs_arguments(self):
+        from ds.adapters import sglang
+        ir = sglang._ir(32, 8, 128, 16, 256, "bf16", 0.088, 0.0)
+        b = ds.compile_ir(ir, "sm_90", 132)
+        self.assertEqual([(a.name, a.role) for a in b.args],
+                         [("q", "in"), ("k_buffer", "in"), ("v_buffer", "in"), ("q_label", "in"),
+                          ("k_label", "in"), ("req_to_token", "in"), ("b_seq_len", "in"),
+                          ("result0", "out")])
+
     def test_every_family_compiles(self):
         for family in ds.FAMILIES:
             with self.subTest(family=family):

@@ -13,6 +13,8 @@ except ImportError:  # compile-only machines
     HAVE_GPU = False
 
 import ds
+import ds.adapters.lightning
+import ds.adapters.sglang
 import ds.graphs
 import ds.ops
 
@@ -213,6 +215,139 @@ class Gpu(unittest.TestCase):
         add_one[(4,)](x, 1000, BLOCK=256)
         self.assertTrue(torch.equal(x, torch.full_like(x, 2)))
         self.assertClose(o, attention_ref(q, k, v, table, lens, 16), 2e-2)
+
+
+def recurrence_ref(q, k, v, slopes, states):
+    """float64 linear attention over tokens [b, H, n, *] from states [b, H, D, E]: (o, final)."""
+    lam = torch.exp(-slopes.double())[None, :, None, None]
+    s = states.double().clone()
+    outs = []
+    for t in range(q.shape[2]):
+        s = lam * s + k[:, :, t].double()[..., :, None] * v[:, :, t].double()[..., None, :]
+        outs.append(torch.einsum("bhd,bhde->bhe", q[:, :, t].double(), s))
+    return torch.stack(outs, dim=2), s
+
+
+@unittest.skipUnless(HAVE_GPU, "no torch with a CUDA device")
+class Adapters(unittest.TestCase):
+    """The engine call shapes (ds.adapters) against ds.ops and float64 references."""
+
+    def assertClose(self, got, want, tol):
+        err = (got.double() - want).abs().max().item()
+        self.assertLess(err, tol, f"max abs error {err}")
+
+    def sglang_problem(self, lens, hq, hkv, d=128, r=16, seed=5):
+        """SGLang's layouts: token pools [S, Hkv, d], token-major labels [S, Hkv, r], the batch's
+        token table [B, max_len] with shuffled slots."""
+        g = torch.Generator(device="cpu").manual_seed(seed)
+        S = sum(lens) + 7
+        perm = torch.randperm(S, generator=g).to(torch.int32)
+        table = torch.zeros(len(lens), max(lens), dtype=torch.int32)
+        used = 0
+        for b, n in enumerate(lens):
+            table[b, :n] = perm[used:used + n]
+            used += n
+        k = torch.randn(S, hkv, d, generator=g).to(torch.bfloat16).cuda()
+        v = torch.randn(S, hkv, d, generator=g).to(torch.bfloat16).cuda()
+        q = torch.randn(len(lens), hq, d, generator=g).to(torch.bfloat16).cuda()
+        channels = torch.stack([torch.randperm(d, generator=g)[:r] for _ in range(hkv)]).cuda()
+        k_label = torch.stack([k[:, h, channels[h]] for h in range(hkv)], dim=1)  # [S, Hkv, r]
+        q_label = torch.stack([q[:, h, channels[h * hkv // hq]] for h in range(hq)], dim=1)
+        return q, k, v, k_label, q_label, channels, table.cuda(), S
+
+    def test_sglang_double_sparsity_step(self):
+        lens = [1, 300, 2000]
+        for hq, hkv in ((32, 32), (32, 8)):
+            q, k, v, k_label, q_label, channels, table, S = self.sglang_problem(lens, hq, hkv)
+            seq64 = torch.tensor(lens, dtype=torch.int64, device="cuda")  # SGLang's seq_lens
+            scale = 1 / math.sqrt(128)
+            o1 = torch.empty_like(q)
+            ret = ds.adapters.sglang.flash_decode_sparse_attention_fwd(
+                q, k, v, o1, q_label, k_label, table, seq64, max(lens), scale, 0.0, 256)
+            self.assertEqual(ret.data_ptr(), o1.data_ptr())  # written in place, like SGLang's
+            # The no-copy path: head-major labels written by append at every slot.
+            labels = ds.adapters.sglang.HeadMajorLabels.empty(hkv, S, 16, torch.bfloat16, "cuda")
+            labels.append(k, channels, torch.arange(S, device="cuda"))
+            self.assertTrue(torch.equal(labels.tensor, k_label.transpose(0, 1)))
+            o2 = torch.empty_like(q)
+            ds.adapters.sglang.flash_decode_sparse_attention_fwd(
+                q, k, v, o2, q_label, labels, table, seq64.int(), max(lens), scale, None, 256)
+            # Not bit-equal: the top-k lists its tokens in no fixed order (atomics), so the
+            # decode's sums run in another order from call to call.
+            self.assertClose(o1, o2.double(), 1e-2)
+            # The same step through ds.ops (which gathers q's labels itself).
+            want, heavy = ds.ops.double_sparsity_decode(
+                q, k.view(S, 1, hkv, 128), v.view(S, 1, hkv, 128), labels.tensor,
+                channels.to(torch.int32), table, seq64.int(), k=256)
+            self.assertClose(o1, want.double(), 1e-2)
+            tokens = [[heavy[b, h][heavy[b, h] >= 0].long() for h in range(hq)] for b in range(3)]
+            ref = attention_ref(q, k.view(S, 1, hkv, 128), v.view(S, 1, hkv, 128), table, lens, 1,
+                                tokens)
+            self.assertClose(o1, ref, 2e-2)
+            with self.assertRaisesRegex(ds.Error, "k_label_buffer"):
+                ds.adapters.sglang.flash_decode_sparse_attention_fwd(
+                    q, k, v, o1, q_label, k_label[:, :1], table, seq64, max(lens), scale, 0.0, 256)
+
+    def test_lightning_decode_call_shape_and_tp_ranks(self):
+        B, H, D = 4, 8, 64
+        g = torch.Generator(device="cpu").manual_seed(7)
+        q, k, v = (torch.randn(B, H, 1, D, generator=g).to(torch.bfloat16).cuda() for _ in range(3))
+        slopes = (torch.rand(H, generator=g) * 0.5).cuda()
+        caches = torch.randn(6, H, D, D, generator=g).cuda()
+        slot_idx = torch.tensor([5, -1, 3, 1], dtype=torch.int64, device="cuda")  # -1: padding
+        before = caches.clone()
+        o = ds.adapters.lightning.linear_decode_forward_triton(q, k, v, caches, slopes, slot_idx)
+        self.assertEqual(o.shape, (B, H * D))
+        live = torch.tensor([0, 2, 3], device="cuda")
+        want, s = recurrence_ref(q[live], k[live], v[live], slopes, before[slot_idx[live]])
+        self.assertClose(o.view(B, H, D)[live], want[:, :, 0], 1e-2 * want.abs().max().item())
+        self.assertTrue(torch.equal(o.view(B, H, D)[1], torch.zeros_like(o.view(B, H, D)[1])))
+        self.assertTrue(torch.allclose(caches[slot_idx[live]].double(), s, atol=1e-3))
+        self.assertTrue(torch.equal(caches[[0, 2, 4]], before[[0, 2, 4]]))
+        # Two tensor-parallel ranks, each with its heads, its slopes and its own state pool.
+        ranks = []
+        for r in range(2):
+            hs = slice(r * H // 2, (r + 1) * H // 2)
+            pool = before[:, hs].clone()
+            out = ds.adapters.lightning.linear_decode_forward_triton(
+                q[:, hs].contiguous(), k[:, hs].contiguous(), v[:, hs].contiguous(), pool,
+                slopes[hs].contiguous(), slot_idx)
+            ranks.append((out.view(B, H // 2, D), pool))
+        got = torch.cat([o for o, _ in ranks], dim=1)
+        self.assertClose(got[live], want[:, :, 0], 1e-2 * want.abs().max().item())
+        self.assertTrue(torch.equal(got[1], torch.zeros_like(got[1])))
+        self.assertTrue(torch.allclose(torch.cat([p for _, p in ranks], dim=1), caches, atol=1e-4))
+
+    def test_lightning_prefill_call_shape_and_tp_ranks(self):
+        b, H, n, D = 2, 8, 150, 64
+        g = torch.Generator(device="cpu").manual_seed(8)
+        q, k, v = (torch.randn(b, H, n, D, generator=g).mul(0.3).to(torch.bfloat16).cuda()
+                   for _ in range(3))
+        slopes = (torch.rand(H, generator=g) * 0.2 + 0.01).cuda()
+        history = torch.randn(b, H, D, D, generator=g).mul(0.1).cuda()
+        kept = history.clone()
+        o, kv = ds.adapters.lightning.lightning_attention(q, k, v, slopes.view(H, 1, 1),
+                                                          kv_history=history)
+        self.assertEqual(o.shape, (b, H, n, D))
+        self.assertEqual(kv.shape, (b, H, 1, D, D))
+        self.assertTrue(torch.equal(history, kept))  # kv_history is not modified (vLLM clones it)
+        want, final = recurrence_ref(q, k, v, slopes, history)
+        # Tolerances as test/gpu/LinearAttnPrefillTest.cpp's for bf16 (the tensor-core kernel's
+        # operands are bf16): 2e-2 of the largest output, 1e-2 of the largest state entry.
+        self.assertClose(o, want, 2e-2 * want.abs().max().item())
+        self.assertClose(kv[:, :, -1], final, 1e-2 * final.abs().max().item())
+        o0, kv0 = ds.adapters.lightning.lightning_attention(q, k, v, slopes)  # zero states
+        want0, final0 = recurrence_ref(q, k, v, slopes, torch.zeros_like(history))
+        self.assertClose(o0, want0, 2e-2 * want0.abs().max().item())
+        self.assertClose(kv0[:, :, -1], final0, 1e-2 * final0.abs().max().item())
+        halves = [ds.adapters.lightning.lightning_attention(
+            q[:, r * 4:(r + 1) * 4], k[:, r * 4:(r + 1) * 4], v[:, r * 4:(r + 1) * 4],
+            slopes[r * 4:(r + 1) * 4], kv_history=history[:, r * 4:(r + 1) * 4])
+            for r in range(2)]
+        self.assertClose(torch.cat([h[0] for h in halves], dim=1), want,
+                         2e-2 * want.abs().max().item())
+        self.assertClose(torch.cat([h[1] for h in halves], dim=1)[:, :, -1], final,
+                         1e-2 * final.abs().max().item())
 
 
 if __name__ == "__main__":
