@@ -34,15 +34,6 @@ from .. import ops
 _pipelines = {}
 
 
-def _dtype(t):
-    name = str(t.dtype)
-    if name.endswith("bfloat16"):
-        return "bf16"
-    if name.endswith("float16"):
-        return "f16"
-    raise Error(f"ds: q must be bfloat16 or float16, got {t.dtype}")
-
-
 def _ir(hq, hkv, d, r, k, t, scale, soft_cap):
     """ds IR of the step: label scores from q_label, top-k, sparse decode (page size 1)."""
     qT = f"tensor<?x{hq}x{d}x{t}>"
@@ -122,7 +113,7 @@ def flash_decode_sparse_attention_fwd(q, k_buffer, v_buffer, o, q_label, k_label
     if heavy_token_num < 1:
         raise Error(f"ds: heavy_token_num must be >= 1, got {heavy_token_num}")
     soft_cap = float(logit_cap) if logit_cap and logit_cap > 0 else 0.0
-    t = _dtype(q)
+    t = ops._dtype_name(q)
     key = (hq, hkv, d, r, int(heavy_token_num), t, float(sm_scale), soft_cap, q.device)
     pipe = _pipelines.get(key)
     if pipe is None:
