@@ -284,6 +284,10 @@ class Adapters(unittest.TestCase):
             ref = attention_ref(q, k.view(S, 1, hkv, 128), v.view(S, 1, hkv, 128), table, lens, 1,
                                 tokens)
             self.assertClose(o1, ref, 2e-2)
+            with self.assertRaisesRegex(ds.Error, "v_buffer must be contiguous"):
+                ds.adapters.sglang.flash_decode_sparse_attention_fwd(
+                    q, k, v.transpose(0, 1).contiguous().transpose(0, 1), o1, q_label, k_label,
+                    table, seq64, max(lens), scale, 0.0, 256)
             with self.assertRaisesRegex(ds.Error, "k_label_buffer"):
                 ds.adapters.sglang.flash_decode_sparse_attention_fwd(
                     q, k, v, o1, q_label, k_label[:, :1], table, seq64, max(lens), scale, 0.0, 256)

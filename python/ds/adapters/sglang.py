@@ -96,6 +96,10 @@ def flash_decode_sparse_attention_fwd(q, k_buffer, v_buffer, o, q_label, k_label
         raise Error("ds: k_buffer and v_buffer must be SGLang's token pools [S, Hkv, d], got "
                     f"{tuple(k_buffer.shape)} and {tuple(v_buffer.shape)}")
     S, hkv, dk = (int(x) for x in k_buffer.shape)
+    for name, t in (("k_buffer", k_buffer), ("v_buffer", v_buffer)):
+        if not t.is_contiguous():
+            raise Error(f"ds: {name} must be contiguous (SGLang's token pool is), got strides "
+                        f"{tuple(t.stride())}")
     if dk != d:
         raise Error(f"ds: k_buffer head dim ({dk}) must equal q's ({d})")
     if isinstance(k_label_buffer, HeadMajorLabels):
