@@ -10,6 +10,7 @@
 #include "llvm/Support/Threading.h"
 #include "llvm/Target/TargetMachine.h"
 
+#include <cctype>
 #include <mutex>
 
 extern "C" {
@@ -142,6 +143,8 @@ FailureOr<SmallVector<Statement>> statementsOf(StringRef body) {
     out.push_back(std::move(s));
     start = end;
   };
+  bool initializer = false; // inside `= { ... }` of a top-level variable
+  char last = 0;            // the last character outside comments and spaces
   while (i < body.size()) {
     char c = body[i];
     if (c == '/' && i + 1 < body.size() && body[i + 1] == '/') {
@@ -151,15 +154,20 @@ FailureOr<SmallVector<Statement>> statementsOf(StringRef body) {
       continue;
     }
     if (c == '{') {
+      if (depth == 0 && last == '=')
+        initializer = true;
       ++depth;
     } else if (c == '}') {
       if (--depth < 0)
         return failure();
-      if (depth == 0)
+      if (depth == 0 && !initializer)
         take(i + 1, /*declaration=*/false);
     } else if (c == ';' && depth == 0) {
+      initializer = false;
       take(i + 1, /*declaration=*/true);
     }
+    if (!std::isspace(static_cast<unsigned char>(c)))
+      last = c;
     ++i;
   }
   if (depth != 0)
