@@ -4,7 +4,8 @@
 #
 #   DS_LIBRARY=build/lib/libds.so PYTHONPATH=python python3 examples/adapters/lightning.py
 #
-# In vllm/model_executor/models/minimax_text_01.py (or SGLang's port) the swap is the import
+# In vllm/model_executor/models/minimax_text_01.py the swap is the import (SGLang's
+# LightningAttentionBackend calls the same linear_decode_forward_triton for decode)
 #     from ds.adapters.lightning import lightning_attention, linear_decode_forward_triton
 # Each tensor-parallel rank passes its own heads and slopes (tp_slope) and its own state pool.
 import torch

@@ -1,10 +1,11 @@
 """Lightning Attention (MiniMax) decode and prefill on ds kernels, with the call shapes of
-vLLM's `vllm/model_executor/layers/lightning_attn.py` (which SGLang's MiniMax path ports):
+vLLM's `vllm/model_executor/layers/lightning_attn.py` (SGLang's LightningAttentionBackend makes
+the same linear_decode_forward_triton call for decode; its prefill uses seg_la_fwd instead):
 
     from ds.adapters.lightning import lightning_attention, linear_decode_forward_triton
 
 Both take one tensor-parallel rank's heads: q/k/v of its heads, the state slots' slice of its
-heads, and its slopes (SGLang's tp_slope, vLLM's tp_slope). Decay per head is exp(-slope), the
+heads, and its slopes (the rank's slice, as SGLang's tp_slope). Decay per head is exp(-slope), the
 state S [d, e] f32: S <- exp(-slope) S + k^T v, o = q S (ALGORITHMS.md section 5).
 
 Layout translations:
