@@ -83,7 +83,7 @@ Expected<Bundle> mlir::ds::emitBundle(ModuleOp module, llvm::StringRef funcName,
                                           : "no compiled function named '" + funcName.str() + "'");
   std::string ptx;
   for (auto bin : module.getOps<gpu::BinaryOp>())
-    if (bin.getSymName() == "ds_kernels")
+    if (bin.getSymName() == mlir::ds::kKernelsSymbol)
       for (Attribute o : bin.getObjects())
         ptx = cast<gpu::ObjectAttr>(o).getObject().str();
   if (ptx.empty())

@@ -29,7 +29,6 @@ using namespace mlir::ds;
 namespace {
 constexpr int64_t kGroup = 32; // channels per scale
 
-
 LogicalResult lowerAppend(Int4AppendOp op, PlanContext &ctx) {
   KernelConfigAttr cfg = configOf(op);
   const int64_t threads = cfg.getWarps() * 32;

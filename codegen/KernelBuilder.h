@@ -98,11 +98,11 @@ public:
   Value tanh(Value x);
   Value fmax(Value a, Value b);
 
-  /// Butterfly reduction over the 32 lanes of a warp (`width` lanes: 1..32, power of two).
   /// if (cond) { body() } at the insertion point (no results); the insertion point stays after
   /// the scf.if.
   void ifThen(Value cond, llvm::function_ref<void()> body);
 
+  /// Butterfly reduction over the 32 lanes of a warp (`width` lanes: 1..32, power of two).
   Value warpSum(Value x, int64_t width = 32);
   Value warpMax(Value x, int64_t width = 32);
 

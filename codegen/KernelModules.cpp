@@ -1,13 +1,12 @@
 // ds-split-kernel-modules and ds-emit-ptx: the kernels of a pipeline compile one module each, in
 // parallel on the context's threads, and their PTX is joined into the one module the bundle holds.
 #include "codegen/CodegenPasses.h"
+#include "codegen/Pipelines.h"
 #include "dialect/DSOps.h"
 
 #include "mlir/IR/Threading.h"
 #include "mlir/Target/LLVM/ModuleToObject.h"
 #include "llvm/ADT/StringMap.h"
-#include "llvm/MC/TargetRegistry.h"
-#include "llvm/Support/Threading.h"
 #include "llvm/Target/TargetMachine.h"
 
 #include <cctype>
@@ -31,7 +30,7 @@ namespace ds {
 using namespace mlir;
 
 namespace {
-constexpr llvm::StringLiteral kKernels = "ds_kernels";
+constexpr llvm::StringLiteral kKernels = mlir::ds::kKernelsSymbol;
 constexpr llvm::StringLiteral kTriple = "nvptx64-nvidia-cuda";
 
 /// Points every ds.launch whose kernel is `@<any>::@leaf` at `@module::@leaf`, for the leaves
@@ -104,8 +103,8 @@ protected:
   }
 };
 
-/// A top-level PTX statement: a declaration (`...;`) or a definition (`... { ... }`), with the
-/// comments before it.
+/// A top-level PTX statement: a declaration (`...;`, its lines trimmed and the comments before
+/// it dropped) or a definition (`... { ... }`, verbatim with the comments before it).
 struct Statement {
   std::string text;
   std::string symbol; ///< The declared name of a declaration; empty for definitions.
@@ -127,18 +126,17 @@ FailureOr<SmallVector<Statement>> statementsOf(StringRef body) {
   int depth = 0;
   auto take = [&](size_t end, bool declaration) {
     Statement s;
-    s.text = body.slice(start, end).str();
+    StringRef code = body.slice(start, end);
     if (declaration) {
       // The comments before a declaration are not part of its identity.
-      StringRef code = body.slice(start, end);
       SmallVector<StringRef> lines;
       code.split(lines, '\n');
-      std::string stripped;
       for (StringRef line : lines)
         if (!line.trim().starts_with("//") && !line.trim().empty())
-          stripped += line.trim().str() + "\n";
-      s.symbol = declaredName(stripped);
-      s.text = stripped;
+          s.text += line.trim().str() + "\n";
+      s.symbol = declaredName(s.text);
+    } else {
+      s.text = code.str();
     }
     out.push_back(std::move(s));
     start = end;

@@ -1,6 +1,7 @@
 // ds-lower-to-kernels: every ds op becomes gpu.func kernels plus launch-plan entries.
 #include "codegen/CodegenPasses.h"
 #include "codegen/Lowering.h"
+#include "codegen/Pipelines.h"
 #include "dialect/DSOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -73,7 +74,7 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), UnitAttr::get(&getContext()));
     OpBuilder b(module.getBodyRegion());
     b.setInsertionPointToEnd(module.getBody());
-    auto kernels = gpu::GPUModuleOp::create(b, module.getLoc(), "ds_kernels");
+    auto kernels = gpu::GPUModuleOp::create(b, module.getLoc(), mlir::ds::kKernelsSymbol);
     for (func::FuncOp f : funcs)
       if (failed(lowerFunction(f, kernels)))
         return signalPassFailure();

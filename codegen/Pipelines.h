@@ -22,6 +22,9 @@ struct CompileOptions : TargetOptions {
   int optLevel = 3;
 };
 
+/// The gpu.module of a pipeline's kernels, and the gpu.binary of their PTX once compiled.
+constexpr llvm::StringLiteral kKernelsSymbol = "ds_kernels";
+
 /// The pipeline from ds on tensors to PTX, as numbered steps:
 ///  1. ds-fuse-score-topk: label_score feeding only a topk is one score_topk;
 ///  2. ds-select-kernel-config: the function carries #ds.target and every ds op (the fused ones

@@ -52,8 +52,6 @@ Geometry geometry(Operation *op) {
   return {cfg.getWarps() * 32, cfg.getVectorWidth()};
 }
 
-/// if (cond) { body } at the current point.
-
 Value splat(KernelBuilder &kb, int64_t w, float v) {
   auto ty = VectorType::get({w}, kb.b().getF32Type());
   return arith::ConstantOp::create(kb.b(), DenseElementsAttr::get(ty, v));

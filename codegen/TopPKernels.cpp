@@ -331,12 +331,8 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   // The thread's kept indices to dst[at ..), in candidate order.
   auto storeKept = [&](Value dst, Value at) {
     for (int64_t j = 0; j < E; ++j) {
-      auto ifKeep = scf::IfOp::create(b, keep[j], false);
-      {
-        OpBuilder::InsertionGuard g(b);
-        b.setInsertionPointToStart(&ifKeep.getThenRegion().front());
-        memref::StoreOp::create(b, idx[j], dst, ValueRange{at});
-      }
+      Value here = at;
+      kb.ifThen(keep[j], [&] { memref::StoreOp::create(b, idx[j], dst, ValueRange{here}); });
       at = kb.add(at, kb.toIndex(arith::ExtUIOp::create(b, i32, keep[j])));
     }
   };

@@ -63,6 +63,17 @@ def attention_ref(q, k, v, table, lens, P, tokens=None):
     return out
 
 
+def recurrence_ref(q, k, v, slopes, states):
+    """float64 linear attention over tokens [b, H, n, *] from states [b, H, D, E]: (o, final)."""
+    lam = torch.exp(-slopes.double())[None, :, None, None]
+    s = states.double().clone()
+    outs = []
+    for t in range(q.shape[2]):
+        s = lam * s + k[:, :, t].double()[..., :, None] * v[:, :, t].double()[..., None, :]
+        outs.append(torch.einsum("bhd,bhde->bhe", q[:, :, t].double(), s))
+    return torch.stack(outs, dim=2), s
+
+
 @unittest.skipUnless(HAVE_GPU, "no torch with a CUDA device")
 class Gpu(unittest.TestCase):
     def assertClose(self, got, want, tol):
@@ -188,9 +199,9 @@ class Gpu(unittest.TestCase):
         idx = torch.tensor([5, 0, 3, 1], dtype=torch.int32, device="cuda")
         before = states.clone()
         o = ds.ops.linear_attn_decode(q, k, v, slopes, states, idx)
-        lam = torch.exp(-slopes.double())[None, :, None, None]
-        s = lam * before[idx.long()].double() + k.double()[..., :, None] * v.double()[..., None, :]
-        want = torch.einsum("bhd,bhde->bhe", q.double(), s)
+        want, s = recurrence_ref(q[:, :, None], k[:, :, None], v[:, :, None], slopes,
+                                 before[idx.long()])
+        want = want[:, :, 0]
         self.assertClose(o, want, 1e-2 * want.abs().max().item())  # o is bf16: 2^-8 relative
         self.assertTrue(torch.allclose(states[idx.long()].double(), s, atol=1e-3))
         self.assertTrue(torch.equal(states[[2, 4]], before[[2, 4]]))
@@ -215,17 +226,6 @@ class Gpu(unittest.TestCase):
         add_one[(4,)](x, 1000, BLOCK=256)
         self.assertTrue(torch.equal(x, torch.full_like(x, 2)))
         self.assertClose(o, attention_ref(q, k, v, table, lens, 16), 2e-2)
-
-
-def recurrence_ref(q, k, v, slopes, states):
-    """float64 linear attention over tokens [b, H, n, *] from states [b, H, D, E]: (o, final)."""
-    lam = torch.exp(-slopes.double())[None, :, None, None]
-    s = states.double().clone()
-    outs = []
-    for t in range(q.shape[2]):
-        s = lam * s + k[:, :, t].double()[..., :, None] * v[:, :, t].double()[..., None, :]
-        outs.append(torch.einsum("bhd,bhde->bhe", q[:, :, t].double(), s))
-    return torch.stack(outs, dim=2), s
 
 
 @unittest.skipUnless(HAVE_GPU, "no torch with a CUDA device")
