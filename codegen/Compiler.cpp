@@ -104,6 +104,8 @@ Expected<Bundle> mlir::ds::emitBundle(ModuleOp module, llvm::StringRef funcName,
     for (int64_t v : launch.getBlock())
       text += " " + std::to_string(v);
     text += "\n  smem " + launch.getSmem().str() + "\n";
+    if (launch.getProgrammatic())
+      text += "  programmatic\n";
     for (Attribute p : launch.getParams())
       text += "  param " + cast<StringAttr>(p).str() + "\n";
     text += "end\n";

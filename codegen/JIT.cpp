@@ -460,7 +460,8 @@ Target Target::of(const rt::DeviceProperties &device) {
 
 std::string Target::key() const {
   return chip + "/" + std::to_string(smCount) + "/" + std::to_string(smemPerBlock) + "/" +
-         std::to_string(l2Bytes) + "/" + std::to_string(regsPerSM);
+         std::to_string(l2Bytes) + "/" + std::to_string(regsPerSM) +
+         (programmaticLaunch ? "" : "/no-pdl");
 }
 
 Expected<Bundle> compileSource(const std::string &source, const Target &target,
@@ -473,6 +474,7 @@ Expected<Bundle> compileSource(const std::string &source, const Target &target,
   options.smemPerBlock = target.smemPerBlock;
   options.l2Bytes = target.l2Bytes;
   options.regsPerSM = target.regsPerSM;
+  options.programmaticLaunch = target.programmaticLaunch;
   return mlir::ds::compileSourceToBundle(source, options);
 }
 

@@ -177,6 +177,9 @@ struct Target {
   std::string chip;
   int64_t smCount = 0;
   int64_t smemPerBlock = 0, l2Bytes = 0, regsPerSM = 0;
+  /// Chain a pipeline's kernels by programmatic dependent launch where the chip has it (sm_90+;
+  /// CompileOptions::programmaticLaunch).
+  bool programmaticLaunch = true;
   /// The target of an open device (sm_XY from its compute capability, its SMs, shared memory
   /// and L2).
   static Target of(const rt::DeviceProperties &device);
@@ -213,6 +216,9 @@ public:
   rt::Expected<std::shared_ptr<const rt::Pipeline>> fromSource(const std::string &source);
   /// The target every compile of this JIT uses.
   const Target &compileTarget() const { return target; }
+  /// Turns programmatic dependent launch off (or back on) for later compiles (Target::
+  /// programmaticLaunch; part of the cache key). Not to be called while another thread compiles.
+  void setProgrammaticLaunch(bool on) { target.programmaticLaunch = on; }
 
   /// How many compilations ran (misses of the in-memory cache, disk hits included).
   int64_t compilations() const;

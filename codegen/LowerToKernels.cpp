@@ -3,8 +3,11 @@
 #include "codegen/Lowering.h"
 #include "codegen/Pipelines.h"
 #include "dialect/DSOps.h"
+#include "dialect/DSTarget.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "llvm/ADT/EquivalenceClasses.h"
 
 #include <map>
@@ -198,8 +201,33 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
                                strings(symbolLines), b.getStringAttr(ctx.workspaceEnd));
     plan.getBody().emplaceBlock();
     ob.setInsertionPointToStart(&plan.getBody().front());
-    for (Attribute a : ctx.launches) {
+    // Programmatic dependent launch (ds-select-kernel-config decided it from the target): every
+    // kernel lets the next one be scheduled as soon as all of its CTAs have started, and every
+    // kernel after the first waits for the previous one's completion and memory before anything
+    // else (the wait is the first instruction, so no access can race the previous kernel: not its
+    // outputs, not the buffers it still reads). The first kernel starts after everything before
+    // it on the stream, as any launch.
+    const bool programmatic = f->hasAttr(kProgrammaticLaunchAttr);
+    for (auto [index, a] : llvm::enumerate(ctx.launches)) {
       auto step = cast<DictionaryAttr>(a);
+      const bool waits = programmatic && index > 0;
+      if (programmatic) {
+        auto kernelFunc = ctx.kernels.lookupSymbol<gpu::GPUFuncOp>(step.getAs<StringAttr>("name"));
+        OpBuilder kbld(kernelFunc.getBody());
+        kbld.setInsertionPointToStart(&kernelFunc.getBody().front());
+        // The wait as inline PTX with a memory clobber (as CUDA's cudaGridDependencySynchronize
+        // is): the NVVM intrinsic is modelled as touching no memory, which would leave LLVM
+        // free to hoist a load above it.
+        if (waits)
+          LLVM::InlineAsmOp::create(kbld, kernelFunc.getLoc(), TypeRange{}, ValueRange{},
+                                    "griddepcontrol.wait;", "~{memory}",
+                                    /*has_side_effects=*/true, /*is_align_stack=*/false,
+                                    LLVM::tailcallkind::TailCallKind::None,
+                                    LLVM::AsmDialectAttr(), ArrayAttr());
+        kbld.setInsertionPointToStart(&kernelFunc.getBody().front());
+        NVVM::GriddepcontrolOp::create(kbld, kernelFunc.getLoc(),
+                                       NVVM::GridDepActionKind::launch_dependents);
+      }
       SmallVector<int64_t> block;
       for (Attribute d : step.getAs<ArrayAttr>("block"))
         block.push_back(std::stoll(cast<StringAttr>(d).str()));
@@ -208,7 +236,7 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
           {FlatSymbolRefAttr::get(step.getAs<StringAttr>("name"))});
       LaunchOp::create(ob, f.getLoc(), kernel, step.getAs<ArrayAttr>("grid"),
                        ob.getDenseI64ArrayAttr(block), step.getAs<StringAttr>("smem"),
-                       step.getAs<ArrayAttr>("params"));
+                       step.getAs<ArrayAttr>("params"), waits);
     }
     f.erase();
     return success();

@@ -17,6 +17,7 @@ void mlir::ds::buildDSToPTXPipeline(OpPassManager &pm, const CompileOptions &opt
   config.smemPerBlock = options.smemPerBlock;
   config.regsPerSM = options.regsPerSM;
   config.l2Bytes = options.l2Bytes;
+  config.programmaticLaunch = options.programmaticLaunch;
   // Fusion first: the fused op is tuned as one kernel. The config pass then sees the ops the
   // user wrote (its errors name them); the split partial keeps its decode op's config, and a
   // second run configures the merge the split adds.
@@ -59,6 +60,10 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<int> optLevel{*this, "opt-level",
                        llvm::cl::desc("LLVM optimization level of the kernels (0 to 3)"),
                        llvm::cl::init(3)};
+  Option<bool> programmaticLaunch{
+      *this, "programmatic-launch",
+      llvm::cl::desc("Chain the kernels by programmatic dependent launch where the chip has it"),
+      llvm::cl::init(true)};
   Option<bool> stopAfterLowering{*this, "stop-after-lowering",
                                  llvm::cl::desc("Stop after ds-lower-to-kernels"),
                                  llvm::cl::init(false)};
@@ -74,6 +79,7 @@ void mlir::ds::registerDSPipelines() {
         options.smCount = o.smCount;
         options.stopAfterLowering = o.stopAfterLowering;
         options.optLevel = o.optLevel;
+        options.programmaticLaunch = o.programmaticLaunch;
         buildDSToPTXPipeline(pm, options);
       });
 }

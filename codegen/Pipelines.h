@@ -20,6 +20,10 @@ struct CompileOptions : TargetOptions {
   bool cubin = true;
   /// LLVM's optimization level for the kernels' IR (0 to 3); ds-emit-ptx refuses others.
   int optLevel = 3;
+  /// Chain the kernels by programmatic dependent launch where the chip has it (sm_90+): each
+  /// kernel after the first may be scheduled while the previous one drains and waits for it on
+  /// the GPU (ds-select-kernel-config's programmatic-launch).
+  bool programmaticLaunch = true;
 };
 
 /// The gpu.module of a pipeline's kernels, and the gpu.binary of their PTX once compiled.

@@ -554,10 +554,12 @@ def DS_LaunchOp : DS_Op<"launch", [HasParent<"PlanOp">,
     kernel's parameters in order (`ptr arg i`, `ptr ws <offset>`, `i64|i32 <expr>`, `f32 <v>`).
     Grid, shared memory and scalar parameters are expressions of the plan's symbols. While the
     kernel is a `gpu.func`, the verifier checks that the parameters match its arguments in number
-    and kind and that `block` is its known block size.
+    and kind and that `block` is its known block size. `programmatic`: launched with programmatic
+    stream serialization (the kernel waits on `griddepcontrol.wait` before it touches memory, so
+    it may be scheduled while the previous kernel drains; the bundle's `programmatic` line).
   }];
   let arguments = (ins SymbolRefAttr:$kernel, StrArrayAttr:$grid, DenseI64ArrayAttr:$block,
-                       StrAttr:$smem, StrArrayAttr:$params);
+                       StrAttr:$smem, StrArrayAttr:$params, UnitAttr:$programmatic);
   let assemblyFormat = "$kernel attr-dict";
   let hasVerifier = 1;
 }

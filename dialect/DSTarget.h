@@ -30,6 +30,14 @@ const ChipInfo *lookupChip(llvm::StringRef chip);
 /// "sm_80, sm_86, ..." for error messages.
 std::string supportedChipList();
 
+/// Unit attribute ds-select-kernel-config puts on a function whose kernels use programmatic
+/// dependent launch (sm_90+): every kernel lets the next one launch early
+/// (griddepcontrol.launch_dependents) and every kernel after the first waits for the previous
+/// one (griddepcontrol.wait) before it touches memory; those launches are marked `programmatic`.
+constexpr llvm::StringLiteral kProgrammaticLaunchAttr = "ds.programmatic_launch";
+/// The first chip version with griddepcontrol (programmatic dependent launch).
+constexpr int64_t kProgrammaticLaunchVersion = 90;
+
 /// What a compile is told about its target. Device facts left at 0 come from the chip's
 /// defaults; the JIT fills them from the device it runs on.
 struct TargetOptions {

@@ -12,6 +12,9 @@ def SelectKernelConfigPass : Pass<"ds-select-kernel-config", "func::FuncOp"> {
     An op that already carries a config (a user override) keeps it. Every config, chosen or
     given, is checked against what the family's kernels build: one they cannot build exactly is
     refused with an error on the op. Later passes only read the config and the target.
+    With `programmatic-launch` (the default) on a chip with griddepcontrol (sm_90+) the function
+    is marked `ds.programmatic_launch`: ds-lower-to-kernels then chains its kernels by
+    programmatic dependent launch. A function marked for a chip without it is refused.
   }];
   let dependentDialects = ["::mlir::ds::DSDialect"];
   let options = [
@@ -22,6 +25,9 @@ def SelectKernelConfigPass : Pass<"ds-select-kernel-config", "func::FuncOp"> {
            "Opt-in shared memory of one block in bytes (0: the chip's)">,
     Option<"regsPerSM", "regs-per-sm", "int64_t", /*default=*/"0", "Registers of one SM (0: the chip's)">,
     Option<"l2Bytes", "l2-bytes", "int64_t", /*default=*/"0", "L2 cache bytes (0: the chip's)">,
+    Option<"programmaticLaunch", "programmatic-launch", "bool", /*default=*/"true",
+           "Chain the function's kernels by programmatic dependent launch where the chip has it "
+           "(sm_90+): marks the function ds.programmatic_launch">,
   ];
 }
 

@@ -44,6 +44,16 @@ struct SelectKernelConfigPass final
       }
     }
     func->setAttr("ds.target", *target);
+    const ChipInfo *chip = lookupChip(target->getChip());
+    const bool pdlChip = chip && chip->version >= kProgrammaticLaunchVersion;
+    if (programmaticLaunch && pdlChip)
+      func->setAttr(kProgrammaticLaunchAttr, UnitAttr::get(&getContext()));
+    if (func->hasAttr(kProgrammaticLaunchAttr) && !pdlChip) {
+      func.emitError() << "ds-select-kernel-config: " << kProgrammaticLaunchAttr
+                       << " needs griddepcontrol (sm_90 or newer); the target is "
+                       << target->getChip();
+      return signalPassFailure();
+    }
     bool ok = true;
     func.walk([&](Operation *op) {
       if (!op->getDialect() || !isa<DSDialect>(op->getDialect()))

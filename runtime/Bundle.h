@@ -82,6 +82,9 @@ struct KernelSpec {
   std::array<Expr, 3> grid{Expr(1), Expr(1), Expr(1)};
   std::array<Expr, 3> block{Expr(1), Expr(1), Expr(1)};
   Expr smem;  ///< Dynamic shared memory, bytes.
+  /// Launched with programmatic stream serialization (cuLaunchKernelEx): the kernel waits on
+  /// griddepcontrol before it touches memory, so it may start while the previous kernel drains.
+  bool programmatic = false;
   std::vector<Param> params;
 };
 

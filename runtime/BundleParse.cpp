@@ -89,7 +89,7 @@ private:
   KernelSpec *kernel = nullptr; // open kernel block
   int kernelLine = 0;
   bool haveTarget = false, haveWorkspace = false;
-  bool haveGrid = false, haveBlock = false, haveSmem = false;
+  bool haveGrid = false, haveBlock = false, haveSmem = false, haveProgrammatic = false;
 
   bool fail(const std::string &what, int line = -1) {
     error = "bundle line " + std::to_string(line < 0 ? r.line : line) + ": " + what;
@@ -186,12 +186,12 @@ private:
       kernel = &b.kernels.back();
       kernel->name = std::string(t[0]);
       kernelLine = r.line;
-      haveGrid = haveBlock = haveSmem = false;
+      haveGrid = haveBlock = haveSmem = haveProgrammatic = false;
       return true;
     }
     if (kw == "end")
       return fail("'end' outside a kernel block");
-    if (kw == "grid" || kw == "block" || kw == "smem" || kw == "param")
+    if (kw == "grid" || kw == "block" || kw == "smem" || kw == "param" || kw == "programmatic")
       return fail("'" + std::string(kw) + "' outside a kernel block");
     return fail("unknown keyword '" + std::string(kw) + "'");
   }
@@ -336,6 +336,14 @@ private:
         return fail(kn + ": duplicate 'smem' line");
       haveSmem = true;
       return parseExpr(rest, kernel->smem, kn + " smem");
+    }
+    if (kw == "programmatic") {
+      if (!rest.empty())
+        return fail(kn + ": unexpected text after 'programmatic'");
+      if (haveProgrammatic)
+        return fail(kn + ": duplicate 'programmatic' line");
+      haveProgrammatic = kernel->programmatic = true;
+      return true;
     }
     if (kw == "param")
       return paramLine(kn, rest);

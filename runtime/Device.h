@@ -177,8 +177,13 @@ public:
 
   /// cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES).
   Status setMaxDynamicSmem(int bytes) const;
-  /// Plain cuLaunchKernel (no other driver call). `params` as for cuLaunchKernel.
-  Status launch(Dim3 grid, Dim3 block, unsigned smemBytes, CUstream stream, void **params) const;
+  /// One driver call: cuLaunchKernel, or with `programmatic` (the kernel waits on griddepcontrol
+  /// before it touches memory) cuLaunchKernelEx with programmatic stream serialization, so that it
+  /// may start while the stream's previous kernel drains. A driver without cuLaunchKernelEx
+  /// launches it plainly (same results: its wait then returns at once). `params` as for
+  /// cuLaunchKernel.
+  Status launch(Dim3 grid, Dim3 block, unsigned smemBytes, CUstream stream, void **params,
+                bool programmatic = false) const;
 
 private:
   friend class Module;

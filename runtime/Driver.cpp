@@ -78,6 +78,7 @@ Expected<std::shared_ptr<const Driver>> Driver::open(const std::string &libPath)
   need(d->cuEventSynchronize, {"cuEventSynchronize"});
   need(d->cuEventElapsedTime, {"cuEventElapsedTime_v2", "cuEventElapsedTime"});
   resolve(lib, d->cuFuncGetParamInfo, {"cuFuncGetParamInfo"}); // optional (CUDA 12.4+)
+  resolve(lib, d->cuLaunchKernelEx, {"cuLaunchKernelEx"});     // optional (CUDA 12.0+)
   if (!missing.empty()) {
     dlclose(lib);
     return Status::error("CUDA driver " + path + " is too old or not a CUDA driver: missing " +

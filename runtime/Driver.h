@@ -57,7 +57,29 @@ constexpr int JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
 // Flags
 constexpr unsigned STREAM_NON_BLOCKING = 0x1;
 constexpr unsigned EVENT_DEFAULT = 0x0;
+// CUlaunchAttributeID
+constexpr int LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
 } // namespace cu
+
+/// cuda.h's CUlaunchAttribute and CUlaunchConfig (same layout: a 4-byte id padded to 8, a 64-byte
+/// value union), for cuLaunchKernelEx.
+struct CUlaunchAttribute {
+  int id = 0;
+  char pad[4] = {};
+  union Value {
+    char pad[64];
+    int programmaticStreamSerializationAllowed;
+  } value{};
+};
+static_assert(sizeof(CUlaunchAttribute) == 72, "CUlaunchAttribute layout");
+struct CUlaunchConfig {
+  unsigned gridDimX = 1, gridDimY = 1, gridDimZ = 1;
+  unsigned blockDimX = 1, blockDimY = 1, blockDimZ = 1;
+  unsigned sharedMemBytes = 0;
+  CUstream hStream = nullptr;
+  CUlaunchAttribute *attrs = nullptr;
+  unsigned numAttrs = 0;
+};
 
 /// A loaded driver library: its entry points plus error formatting. Immutable once opened, so it
 /// may be shared between threads.
@@ -81,6 +103,8 @@ public:
   int version() const { return version_; }
   /// True when the driver exports cuFuncGetParamInfo (CUDA 12.4+).
   bool hasFuncGetParamInfo() const { return cuFuncGetParamInfo != nullptr; }
+  /// True when the driver exports cuLaunchKernelEx (CUDA 12.0+): programmatic dependent launch.
+  bool hasLaunchKernelEx() const { return cuLaunchKernelEx != nullptr; }
 
   /// "CUDA_ERROR_INVALID_VALUE (invalid argument)" for a result code.
   std::string errorText(CUresult result) const;
@@ -90,7 +114,7 @@ public:
   Status check(CUresult result, const std::string &what) const { return check(result, what.c_str()); }
 
   // Entry points (the versioned symbol where the driver exports one). Always non-null once opened,
-  // except cuFuncGetParamInfo, which old drivers lack.
+  // except cuFuncGetParamInfo and cuLaunchKernelEx, which old drivers lack.
   CUresult (*cuInit)(unsigned) = nullptr;
   CUresult (*cuDriverGetVersion)(int *) = nullptr;
   CUresult (*cuGetErrorName)(CUresult, const char **) = nullptr;
@@ -117,6 +141,7 @@ public:
   CUresult (*cuFuncGetParamInfo)(CUfunction, size_t, size_t *, size_t *) = nullptr; // optional
   CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
                              unsigned, unsigned, CUstream, void **, void **) = nullptr;
+  CUresult (*cuLaunchKernelEx)(const CUlaunchConfig *, CUfunction, void **, void **) = nullptr; // optional
   CUresult (*cuStreamCreate)(CUstream *, unsigned) = nullptr;
   CUresult (*cuStreamDestroy)(CUstream) = nullptr; // _v2
   CUresult (*cuStreamSynchronize)(CUstream) = nullptr;

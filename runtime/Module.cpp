@@ -98,12 +98,31 @@ Status Kernel::setMaxDynamicSmem(int bytes) const {
 }
 
 Status Kernel::launch(Dim3 grid, Dim3 block, unsigned smemBytes, CUstream stream,
-                      void **params) const {
+                      void **params, bool programmatic) const {
   if (!mod_)
     return Status::error("launch of an empty Kernel");
   const Driver &d = *mod_->ctx->driver;
-  CUresult r = d.cuLaunchKernel(fn_, grid.x, grid.y, grid.z, block.x, block.y, block.z, smemBytes,
-                                stream, params, nullptr);
+  CUresult r;
+  if (programmatic && d.cuLaunchKernelEx) {
+    CUlaunchAttribute attr;
+    attr.id = cu::LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attr.value.programmaticStreamSerializationAllowed = 1;
+    CUlaunchConfig config;
+    config.gridDimX = grid.x;
+    config.gridDimY = grid.y;
+    config.gridDimZ = grid.z;
+    config.blockDimX = block.x;
+    config.blockDimY = block.y;
+    config.blockDimZ = block.z;
+    config.sharedMemBytes = smemBytes;
+    config.hStream = stream;
+    config.attrs = &attr;
+    config.numAttrs = 1;
+    r = d.cuLaunchKernelEx(&config, fn_, params, nullptr);
+  } else {
+    r = d.cuLaunchKernel(fn_, grid.x, grid.y, grid.z, block.x, block.y, block.z, smemBytes, stream,
+                         params, nullptr);
+  }
   if (r == cu::SUCCESS)
     return Status::success();
   return d.check(r, "launching kernel '" + name_ + "'");

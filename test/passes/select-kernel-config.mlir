@@ -25,8 +25,8 @@
 // SM85: error: ds-select-kernel-config: option 'chip': 'sm_85' is not supported
 // SM200: error: ds-select-kernel-config: option 'chip': 'sm_200' is not supported
 // SM80A: error: ds-select-kernel-config: option 'chip': 'sm_80a' is not supported
-// TARGET: func.func @dense_decode({{.*}}attributes {ds.target = #ds.target<chip = "sm_90", sm_count = 132, smem_per_block = 232448, regs_per_sm = 65536, l2_bytes = 52428800, ptx = 80>}
-// TARGET100: func.func @dense_decode({{.*}}attributes {ds.target = #ds.target<chip = "sm_100a", sm_count = 148, smem_per_block = 100000, regs_per_sm = 1000, l2_bytes = 7, ptx = 86>}
+// TARGET: func.func @dense_decode({{.*}}attributes {ds.programmatic_launch, ds.target = #ds.target<chip = "sm_90", sm_count = 132, smem_per_block = 232448, regs_per_sm = 65536, l2_bytes = 52428800, ptx = 80>}
+// TARGET100: func.func @dense_decode({{.*}}attributes {ds.programmatic_launch, ds.target = #ds.target<chip = "sm_100a", sm_count = 148, smem_per_block = 100000, regs_per_sm = 1000, l2_bytes = 7, ptx = 86>}
 
 // Decode attention: 64 tokens per block, 8 warps, splits = max(1, sm_count / 4), 4 warp steps of
 // loads in flight, 16-byte vectors along the head dim.

@@ -82,6 +82,7 @@ void expectSameBundle(const Bundle &a, const Bundle &b) {
     EXPECT_TRUE(x.grid == y.grid);
     EXPECT_TRUE(x.block == y.block);
     EXPECT_TRUE(x.smem == y.smem);
+    EXPECT_EQ(x.programmatic, y.programmatic);
     ASSERT_EQ(x.params.size(), y.params.size());
     for (size_t p = 0; p < x.params.size(); ++p) {
       EXPECT_EQ(x.params[p].kind, y.params[p].kind);
@@ -113,6 +114,27 @@ TEST(RuntimeBundle, BuildValidateSerialize) {
 
   auto back = Bundle::parse(text);
   ASSERT_TRUE(back.ok()) << back.message();
+  expectSameBundle(b, *back);
+  EXPECT_EQ(back->serialize(), text);
+}
+
+TEST(RuntimeBundle, ProgrammaticLaunchRoundTrips) {
+  Bundle b = makeBundle();
+  EXPECT_EQ(b.serialize().find("programmatic"), std::string::npos); // off by default
+  KernelSpec second = b.kernels[0];
+  second.name = "label_append_2";
+  second.programmatic = true;
+  b.kernels.push_back(second);
+  ASSERT_TRUE(b.validate().ok()) << b.validate().message();
+  std::string text = b.serialize();
+  EXPECT_NE(text.find("kernel label_append_2\n  grid NT 1 1\n  block 128 1 1\n  smem 0\n"
+                      "  programmatic\n  param ptr arg 0\n"),
+            std::string::npos);
+  auto back = Bundle::parse(text);
+  ASSERT_TRUE(back.ok()) << back.message();
+  ASSERT_EQ(back->kernels.size(), 2u);
+  EXPECT_FALSE(back->kernels[0].programmatic);
+  EXPECT_TRUE(back->kernels[1].programmatic);
   expectSameBundle(b, *back);
   EXPECT_EQ(back->serialize(), text);
 }

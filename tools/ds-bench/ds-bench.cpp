@@ -609,6 +609,10 @@ cl::opt<double> topPFlag("top-p", cl::desc("topp, twilight: the mass to keep, in
                          cl::init(0.9), cl::cat(category));
 cl::opt<std::string> estimateName("estimate", cl::desc("twilight: labels | int4"),
                                   cl::init("labels"), cl::cat(category));
+cl::opt<bool> pdlFlag("pdl",
+                     cl::desc("Chain each pipeline's kernels by programmatic dependent launch "
+                              "where the GPU has it (sm_90+); --pdl=false to compare"),
+                     cl::init(true), cl::cat(category));
 cl::opt<int64_t> warmupFlag("warmup", cl::desc("Untimed calls before timing"), cl::init(10),
                             cl::cat(category));
 cl::opt<int64_t> itersFlag("iters", cl::desc("Timed calls (the median is reported)"),
@@ -676,6 +680,10 @@ int main(int argc, char **argv) {
   std::printf("device: %s, %d SMs; device-to-device copy bandwidth (read + write): %.0f GB/s\n",
               ctx.properties().name.c_str(), ctx.properties().smCount, copyGBs);
   jit::JIT jit(ctx);
+  jit.setProgrammaticLaunch(pdlFlag);
+  std::printf("programmatic dependent launch: %s\n",
+              !pdlFlag ? "off (--pdl=false)"
+                       : ctx.properties().ccMajor >= 9 ? "on" : "off (needs sm_90)");
   std::FILE *csv = csvPath.getNumOccurrences() ? std::fopen(csvPath.c_str(), "w") : nullptr;
   if (csvPath.getNumOccurrences() && !csv)
     die("cannot write " + csvPath);
