@@ -202,11 +202,14 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
     plan.getBody().emplaceBlock();
     ob.setInsertionPointToStart(&plan.getBody().front());
     // Programmatic dependent launch (ds-select-kernel-config decided it from the target): every
-    // kernel lets the next one be scheduled as soon as all of its CTAs have started, and every
     // kernel after the first waits for the previous one's completion and memory before anything
     // else (the wait is the first instruction, so no access can race the previous kernel: not its
-    // outputs, not the buffers it still reads). The first kernel starts after everything before
-    // it on the stream, as any launch.
+    // outputs, not the buffers it still reads), and every kernel lets the next one be launched
+    // as each of its CTAs finishes (griddepcontrol.launch_dependents before its return), so the
+    // next kernel's launch overlaps this one's tail. Not at the start: a multi-wave kernel would
+    // then let the next kernel's CTAs settle beside its last wave, unevenly over the SMs, which
+    // measured slower for the decode grids sized to one even wave. The first kernel starts
+    // after everything before it on the stream, as any launch.
     const bool programmatic = f->hasAttr(kProgrammaticLaunchAttr);
     for (auto [index, a] : llvm::enumerate(ctx.launches)) {
       auto step = cast<DictionaryAttr>(a);
@@ -214,19 +217,22 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
       if (programmatic) {
         auto kernelFunc = ctx.kernels.lookupSymbol<gpu::GPUFuncOp>(step.getAs<StringAttr>("name"));
         OpBuilder kbld(kernelFunc.getBody());
-        kbld.setInsertionPointToStart(&kernelFunc.getBody().front());
         // The wait as inline PTX with a memory clobber (as CUDA's cudaGridDependencySynchronize
         // is): the NVVM intrinsic is modelled as touching no memory, which would leave LLVM
         // free to hoist a load above it.
-        if (waits)
+        if (waits) {
+          kbld.setInsertionPointToStart(&kernelFunc.getBody().front());
           LLVM::InlineAsmOp::create(kbld, kernelFunc.getLoc(), TypeRange{}, ValueRange{},
                                     "griddepcontrol.wait;", "~{memory}",
                                     /*has_side_effects=*/true, /*is_align_stack=*/false,
                                     LLVM::tailcallkind::TailCallKind::None,
                                     LLVM::AsmDialectAttr(), ArrayAttr());
-        kbld.setInsertionPointToStart(&kernelFunc.getBody().front());
-        NVVM::GriddepcontrolOp::create(kbld, kernelFunc.getLoc(),
-                                       NVVM::GridDepActionKind::launch_dependents);
+        }
+        kernelFunc.walk([&](gpu::ReturnOp ret) {
+          kbld.setInsertionPoint(ret);
+          NVVM::GriddepcontrolOp::create(kbld, ret.getLoc(),
+                                         NVVM::GridDepActionKind::launch_dependents);
+        });
       }
       SmallVector<int64_t> block;
       for (Attribute d : step.getAs<ArrayAttr>("block"))

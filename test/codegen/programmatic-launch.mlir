@@ -3,19 +3,21 @@
 // RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1 chip=sm_89})' | FileCheck %s --check-prefix=OFF
 // RUN: ds-opt %s --ds-to-ptx | FileCheck %s --check-prefix=PTX
 
-// Programmatic dependent launch on sm_90+ (the default): every kernel lets the next one launch
-// as soon as all its CTAs have started, and the kernels after the first wait for the previous
-// one before anything else; only those launches are marked `programmatic`. Off when asked and on
-// chips without griddepcontrol.
+// Programmatic dependent launch on sm_90+ (the default): the kernels after the first wait for
+// the previous one before anything else, and every kernel lets the next one launch as its CTAs
+// finish; only the waiting launches are marked `programmatic`. Off when asked and on chips
+// without griddepcontrol.
 // CHECK-LABEL: ds.plan @dense
 // CHECK: ds.launch @ds_kernels::@dense_decode_partial_{{[0-9]+}} {{.*}}params = [{{[^]]*}}], smem =
 // CHECK: ds.launch @ds_kernels::@dense_decode_merge_{{[0-9]+}} {{.*}}params = [{{[^]]*}}], programmatic, smem =
 // CHECK: gpu.func @dense_decode_partial_{{[0-9]+}}
-// CHECK-NEXT: nvvm.griddepcontrol launch_dependents
 // CHECK-NOT: griddepcontrol.wait
+// CHECK: nvvm.griddepcontrol launch_dependents
+// CHECK-NEXT: gpu.return
 // CHECK: gpu.func @dense_decode_merge_{{[0-9]+}}
-// CHECK-NEXT: nvvm.griddepcontrol launch_dependents
 // CHECK-NEXT: llvm.inline_asm has_side_effects "griddepcontrol.wait;", "~{memory}"
+// CHECK: nvvm.griddepcontrol launch_dependents
+// CHECK-NEXT: gpu.return
 
 // OFF-NOT: programmatic
 // OFF-NOT: griddepcontrol
@@ -24,12 +26,13 @@
 // every load below it).
 // PTX: gpu.binary @ds_kernels
 // PTX-SAME: .entry dense_decode_partial_{{[0-9]+}}(
-// PTX-SAME: griddepcontrol.launch_dependents;
 // PTX-NOT: griddepcontrol.wait
+// PTX-SAME: griddepcontrol.launch_dependents;
 // PTX-SAME: .entry dense_decode_merge_{{[0-9]+}}(
 // PTX-NOT: ld.global
 // PTX-SAME: griddepcontrol.wait;
 // PTX-SAME: ld.global
+// PTX-SAME: griddepcontrol.launch_dependents;
 func.func @dense(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %k: tensor<?x16x8x128xbf16>, %v: tensor<?x16x8x128xbf16>,
                  %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x32x128xbf16> {
   %o = ds.dense_decode %q, %k, %v, %pt, %sl {scale = 0.0883883461 : f32}
