@@ -216,6 +216,9 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
       const bool waits = programmatic && index > 0;
       if (programmatic) {
         auto kernelFunc = ctx.kernels.lookupSymbol<gpu::GPUFuncOp>(step.getAs<StringAttr>("name"));
+        if (!kernelFunc)
+          return f.emitError("ds-lower-to-kernels: internal error: launch of unknown kernel '")
+                 << step.getAs<StringAttr>("name").getValue() << "'";
         OpBuilder kbld(kernelFunc.getBody());
         // The wait as inline PTX with a memory clobber (as CUDA's cudaGridDependencySynchronize
         // is): the NVVM intrinsic is modelled as touching no memory, which would leave LLVM

@@ -65,7 +65,7 @@ public:
 
   /// Makes the context current on the calling thread. Context methods below do this themselves;
   /// call it before launching on a thread that did not open the context (Pipeline::launch and
-  /// Kernel::launch issue nothing but cuLaunchKernel).
+  /// Kernel::launch issue nothing but cuLaunchKernel or cuLaunchKernelEx).
   Status makeCurrent() const;
   Status synchronize() const;
 

@@ -66,12 +66,13 @@ constexpr int LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
 struct CUlaunchAttribute {
   int id = 0;
   char pad[4] = {};
-  union Value {
+  union alignas(8) Value { // 8-aligned as cuda.h's (it holds pointers)
     char pad[64];
     int programmaticStreamSerializationAllowed;
   } value{};
 };
 static_assert(sizeof(CUlaunchAttribute) == 72, "CUlaunchAttribute layout");
+static_assert(alignof(CUlaunchAttribute) == 8, "CUlaunchAttribute alignment");
 struct CUlaunchConfig {
   unsigned gridDimX = 1, gridDimY = 1, gridDimZ = 1;
   unsigned blockDimX = 1, blockDimY = 1, blockDimZ = 1;
@@ -80,6 +81,7 @@ struct CUlaunchConfig {
   CUlaunchAttribute *attrs = nullptr;
   unsigned numAttrs = 0;
 };
+static_assert(sizeof(CUlaunchConfig) == 56, "CUlaunchConfig layout");
 
 /// A loaded driver library: its entry points plus error formatting. Immutable once opened, so it
 /// may be shared between threads.

@@ -2,8 +2,9 @@
 //
 // Pipeline::load does all driver work up front (module load, kernel lookup, attribute queries,
 // parameter checks, shared memory opt-in). Pipeline::launch then binds symbols from the argument
-// shapes, checks everything on the host and issues nothing but cuLaunchKernel: no allocation, no
-// synchronization, no other driver call, so launches can be captured into a CUDA graph.
+// shapes, checks everything on the host and issues nothing but cuLaunchKernel (cuLaunchKernelEx
+// for a `programmatic` kernel): no allocation, no synchronization, no other driver call, so
+// launches can be captured into a CUDA graph.
 #pragma once
 
 #include "runtime/Bundle.h"
