@@ -9,16 +9,17 @@
 // - page_summary: a thread per (request, page of the request, kv head, vector of channels) folds
 //   the page's present tokens (i * P + t < n_b) from the paged K cache.
 // - page_score: a CTA per (request, score row) and block of pages; the row's query heads (one,
-//   or the g heads of a group) are staged in shared memory as f32 (one head once the summary
-//   loads are issued); d / w lanes share a page, each reading w channels of its summary rows
-//   (coalesced), and each lane group bounds 4 pages with all loads issued first:
+//   or the g heads of a group) are staged in shared memory as f32 (loaded first, stored once the
+//   summary loads are issued); d / w lanes share a page, each reading w channels of its summary
+//   rows (coalesced), and each lane group bounds 4 pages with all loads issued first:
 //   u = sum_j max(q_j kmin_j, q_j kmax_j) (lanes summed by shuffles), summed or maxed over the
 //   group; -inf past cdiv(n_b, P) and for page numbers outside [0, num_pages).
 // - page_score_topk (page_score fused with Quest's top-k, made by ds-fuse-score-topk when its
 //   page-score option is on): a row's bounds go straight into shared memory, split over a
 //   thread-block cluster, and the cluster's first CTA runs the radix select over them
 //   (lowerScoreTopK below).
-// Each kernel's block is `warps * 32` threads and its loads `vector_width` channels wide.
+// Each kernel's block is `warps * 32` threads and its loads `vector_width` channels wide;
+// page_score's `occupancy` caps its registers for that many CTAs per SM.
 #include "codegen/Lowering.h"
 #include "codegen/RadixSelect.h"
 #include "dialect/DSOps.h"
@@ -226,22 +227,53 @@ Value loadIf(KernelBuilder &kb, Value cond, Value memref, Value off, int64_t w) 
   return op.getResult(0);
 }
 
-/// The `qRows` query heads from `firstHead` of request `bIdx`, as f32 in shared memory (every
-/// thread of the block stores some, then a barrier).
-Value stageQueryRows(KernelBuilder &kb, Value qA, Value bIdx, Value firstHead, int64_t hq,
-                     int64_t d, int64_t qRows, int64_t threads) {
+/// The `qRows` query heads from `firstHead` of request `bIdx`, on their way to shared memory as
+/// f32 in two steps, so that a kernel can issue other loads in between: loadQueryRows issues each
+/// thread's loads (cdiv(qRows * d, threads) values, kept in registers), storeQueryRows writes them
+/// to shared memory and syncs the block.
+struct QueryRowsInFlight {
+  int64_t elements = 0;
+  SmallVector<Value> index, value, ok; // ok: null where every thread has an element
+};
+
+QueryRowsInFlight loadQueryRows(KernelBuilder &kb, Value qA, Value bIdx, Value firstHead,
+                                int64_t hq, int64_t d, int64_t qRows, int64_t threads) {
   ImplicitLocOpBuilder &b = kb.b();
-  Value qs = kb.addShared(b.getF32Type(), qRows * d);
-  {
-    Value qBase = kb.mul(kb.add(kb.mul(bIdx, kb.c(hq)), firstHead), kb.c(d));
-    auto fill = scf::ForOp::create(b, kb.threadId(), kb.c(qRows * d), kb.c(threads));
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(fill.getBody());
-    Value e = fill.getInductionVar();
-    memref::StoreOp::create(b, kb.loadF32(qA, kb.add(qBase, e)), qs, ValueRange{e});
+  QueryRowsInFlight q;
+  q.elements = qRows * d;
+  Value qBase = kb.mul(kb.add(kb.mul(bIdx, kb.c(hq)), firstHead), kb.c(d));
+  for (int64_t j = 0; j * threads < q.elements; ++j) {
+    Value e = kb.add(kb.threadId(), kb.c(j * threads));
+    Value ok;
+    if ((j + 1) * threads > q.elements) {
+      ok = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, e, kb.c(q.elements));
+      e = arith::SelectOp::create(b, ok, e, kb.c(0)); // element 0 of the rows: in bounds
+    }
+    q.index.push_back(e);
+    q.value.push_back(kb.loadF32(qA, kb.add(qBase, e)));
+    q.ok.push_back(ok);
+  }
+  return q;
+}
+
+Value storeQueryRows(KernelBuilder &kb, const QueryRowsInFlight &q) {
+  ImplicitLocOpBuilder &b = kb.b();
+  Value qs = kb.addShared(b.getF32Type(), q.elements);
+  for (size_t j = 0; j < q.value.size(); ++j) {
+    auto store = [&] { memref::StoreOp::create(b, q.value[j], qs, ValueRange{q.index[j]}); };
+    if (q.ok[j])
+      kb.ifThen(q.ok[j], store);
+    else
+      store();
   }
   gpu::BarrierOp::create(b);
   return qs;
+}
+
+/// The same in one step.
+Value stageQueryRows(KernelBuilder &kb, Value qA, Value bIdx, Value firstHead, int64_t hq,
+                     int64_t d, int64_t qRows, int64_t threads) {
+  return storeQueryRows(kb, loadQueryRows(kb, qA, bIdx, firstHead, hq, d, qRows, threads));
 }
 
 /// Pages of request `bIdx`: cdiv(clamp(seq_lens[b], 0, max_pages * P), P).
@@ -307,6 +339,8 @@ LogicalResult lowerScore(PageScoreOp op, PlanContext &ctx) {
   addScoreParams(kb, ctx, op, out);
   kb.begin(g.threads, (PlanExpr::symbol(batch) * rows).text(),
            cdiv(PlanExpr::symbol(maxPages), perBlock).text());
+  if (int64_t occupancy = configOf(op).getOccupancy(); occupancy > 0)
+    kb.setMinBlocksPerSM(occupancy);
   ImplicitLocOpBuilder &b = kb.b();
   Value qA = kb.arg(0), mnA = kb.arg(1), mxA = kb.arg(2), ptA = kb.arg(3), slA = kb.arg(4),
         oA = kb.arg(5);
@@ -316,13 +350,10 @@ LogicalResult lowerScore(PageScoreOp op, PlanContext &ctx) {
   auto [hk, firstHead] = sr.heads(kb, row);
   Value sub = kb.rem(tid, kb.c(L)), slot = kb.div(tid, kb.c(L));
 
-  // The row's query heads, as f32, in shared memory (every lane group reads all of them). One
-  // head is staged after the summary loads are issued, so that its load and barrier overlap the
-  // page-table -> summary round trips (H200, Quest B = 1: page_score 18.0 -> 15.6 us); a group's
-  // heads are staged first (staged after, Hkv = 8 shared measured 36.0 -> 38.4 us).
-  const bool stageFirst = qRows > 1;
-  Value qs = stageFirst ? stageQueryRows(kb, qA, bIdx, firstHead, sr.hq, d, qRows, g.threads)
-                        : Value();
+  // The row's query heads, as f32, in shared memory (every lane group reads all of them): their
+  // loads are issued first and stored (with the block's barrier) once the summary loads are
+  // issued, so the q round trip and the barrier overlap the page-table -> summary round trips.
+  QueryRowsInFlight qIn = loadQueryRows(kb, qA, bIdx, firstHead, sr.hq, d, qRows, g.threads);
   Value pages = requestPages(kb, slA, bIdx, maxP, P);
   Value col = kb.add(kb.mul(hk, kb.c(d)), kb.mul(sub, kb.c(g.w)));
   SmallVector<Value> pageI, inTable, valid, lo, hi;
@@ -342,36 +373,34 @@ LogicalResult lowerScore(PageScoreOp op, PlanContext &ctx) {
     lo.push_back(loadIf(kb, ok, mnA, off, g.w));
     hi.push_back(loadIf(kb, ok, mxA, off, g.w));
   }
-  if (!stageFirst)
-    qs = stageQueryRows(kb, qA, bIdx, firstHead, sr.hq, d, qRows, g.threads);
+  Value qs = storeQueryRows(kb, qIn);
   float inf = std::numeric_limits<float>::infinity();
   Value init = kb.cf32(reduce == GroupReduce::max ? -inf : 0.0f);
-  // Heads of the row in a loop; every lane runs it (the group reductions are shuffles).
-  auto heads = scf::ForOp::create(b, kb.c(0), kb.c(qRows), kb.c(1),
-                                  SmallVector<Value>(kPagesPerGroup, init));
-  {
+  // Page by page, the row's heads in a loop; every lane runs it (the group reductions are
+  // shuffles). Pages outside: only one page's summary rows are live as f32 at a time (heads
+  // outside kept all four pages' as f32 across the loop: 96 registers for a group of 4 heads).
+  SmallVector<Value> bounds;
+  for (int64_t u = 0; u < kPagesPerGroup; ++u) {
+    auto heads = scf::ForOp::create(b, kb.c(0), kb.c(qRows), kb.c(1), ValueRange{init});
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(heads.getBody());
     Value qv = vector::LoadOp::create(
         b, VectorType::get({g.w}, b.getF32Type()), qs,
         ValueRange{kb.add(kb.mul(heads.getInductionVar(), kb.c(d)), kb.mul(sub, kb.c(g.w)))});
-    SmallVector<Value> next;
-    for (int64_t u = 0; u < kPagesPerGroup; ++u) {
-      Value m = arith::MaximumFOp::create(b, arith::MulFOp::create(b, qv, lo[u]),
-                                          arith::MulFOp::create(b, qv, hi[u]));
-      Value part = vector::ReductionOp::create(b, vector::CombiningKind::ADD, m);
-      Value bound = kb.warpSum(part, L); // the page's L lanes
-      Value cur = heads.getRegionIterArgs()[u];
-      next.push_back(reduce == GroupReduce::max ? Value(arith::MaximumFOp::create(b, cur, bound))
-                                                : Value(arith::AddFOp::create(b, cur, bound)));
-    }
-    scf::YieldOp::create(b, next);
+    Value m = arith::MaximumFOp::create(b, arith::MulFOp::create(b, qv, lo[u]),
+                                        arith::MulFOp::create(b, qv, hi[u]));
+    Value part = vector::ReductionOp::create(b, vector::CombiningKind::ADD, m);
+    Value bound = kb.warpSum(part, L); // the page's L lanes
+    Value cur = heads.getRegionIterArgs()[0];
+    scf::YieldOp::create(b, reduce == GroupReduce::max ? Value(arith::MaximumFOp::create(b, cur, bound))
+                                                       : Value(arith::AddFOp::create(b, cur, bound)));
+    bounds.push_back(heads.getResult(0));
   }
   Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, sub, kb.c(0));
   Value outRow = kb.mul(kb.add(kb.mul(bIdx, kb.c(rows)), row), maxP);
   for (int64_t u = 0; u < kPagesPerGroup; ++u)
     kb.ifThen(arith::AndIOp::create(b, first, inTable[u]), [&] {
-      Value uVal = arith::SelectOp::create(b, valid[u], heads.getResult(u), kb.cf32(-inf));
+      Value uVal = arith::SelectOp::create(b, valid[u], bounds[u], kb.cf32(-inf));
       memref::StoreOp::create(b, uVal, oA, ValueRange{kb.add(outRow, pageI[u])});
     });
   ctx.addLaunch(kb.finish());
@@ -613,9 +642,15 @@ LogicalResult verifyQuestConfig(Operation *op, KernelConfigAttr cfg, TargetAttr 
   if (auto fused = dyn_cast<PageScoreTopKOp>(op)) {
     if (failed(verifyFusedConfig(fused, cfg, target)))
       return failure();
-  } else if (failed(verifyUnusedConfigFields(op, cfg, kUseWarps | kUseVectorWidth)) ||
+  } else if (failed(verifyUnusedConfigFields(
+                 op, cfg,
+                 kUseWarps | kUseVectorWidth | (isa<PageScoreOp>(op) ? kUseOccupancy : 0))) ||
              failed(verifyWarps(op, cfg, 1, 32))) {
     return failure();
+  } else if (cfg.getOccupancy() * cfg.getWarps() * 32 > 2048) {
+    return configError(op, "occupancy")
+           << "(CTAs per SM the registers are capped for) times the block's "
+           << cfg.getWarps() * 32 << " threads must be at most 2048, got " << cfg.getOccupancy();
   }
   const bool scores = isa<PageScoreOp, PageScoreTopKOp>(op);
   Value kmin = kminOf(op);
@@ -659,7 +694,15 @@ void mlir::ds::registerQuestFamily() {
       return KernelConfigAttr::get(op->getContext(), 1, 16, chip && chip->version >= 90 ? 8 : 1,
                                    2, w, "", oneHead ? 4 : 0);
     }
-    return KernelConfigAttr::get(op->getContext(), 1, 8, 1, 1, w);
+    // page_score of the rows of a group of 2 to 4 heads (a loop over them): compiled for 3 CTAs
+    // per SM (at most 80 registers, without spills for d = 32..256; uncapped it takes 96 at
+    // d = 128 and 4 heads, 2 CTAs per SM). Groups of 8 spill under that cap: no hint.
+    int64_t occupancy = 0;
+    if (auto score = dyn_cast<PageScoreOp>(op); score && score.getGroupReduce() != GroupReduce::none) {
+      int64_t group = dimOf(score.getQ(), 1) / dimOf(score.getKmin(), 1);
+      occupancy = group <= 4 ? 3 : 0;
+    }
+    return KernelConfigAttr::get(op->getContext(), 1, 8, 1, 1, w, "", occupancy);
   };
   f.verify = verifyQuestConfig;
   f.lower = lowerQuest;

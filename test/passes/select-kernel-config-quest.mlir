@@ -53,3 +53,15 @@ func.func @row_too_long(%q: tensor<?x32x128xbf16>, %mn: tensor<?x32x128xbf16>, %
       : (tensor<?x32x128xbf16>, tensor<?x32x128xbf16>, tensor<?x32x128xbf16>, tensor<?x60000xi32>, tensor<?xi32>) -> tensor<?x32x64xi32>
   return %i : tensor<?x32x64xi32>
 }
+
+// -----
+
+// page_score caps its registers for `occupancy` CTAs per SM; more CTAs than an SM holds threads
+// for is refused.
+func.func @score_occupancy(%q: tensor<?x32x128xbf16>, %mn: tensor<?x8x128xbf16>, %mx: tensor<?x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x?xf32> {
+  // expected-error @+1 {{config field 'occupancy' (CTAs per SM the registers are capped for) times the block's 256 threads must be at most 2048, got 9}}
+  %u = ds.page_score %q, %mn, %mx, %pt, %sl {page_size = 16 : i64, group_reduce = #ds.group_reduce<sum>,
+      config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 8, occupancy = 9>}
+      : (tensor<?x32x128xbf16>, tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
+  return %u : tensor<?x8x?xf32>
+}
