@@ -585,8 +585,25 @@ void mlir::ds::registerDecodeFamily() {
       return KernelConfigAttr::get(ctx, 1, 4, 1, 8, 1);
     // Partials: 8 warps, 4 warp steps of loads in flight, 16-byte K/V vectors, at least 64
     // positions per split; the split count is picked at launch, at most SMs / 4 * 8 (see
-    // lowerDecode).
-    return KernelConfigAttr::get(ctx, 64, 8, std::max<int64_t>(1, target.getSmCount() / 4), 4, 8);
+    // lowerDecode). A CTA walking 3 or 4 heads of a group together keeps 2 steps in flight:
+    // with 4 it needs 177 registers per thread (d = 128, 4 heads), one CTA per SM, and the
+    // launch's one wave of 2 CTAs per SM ran as two; with 2 it needs 128. Groups of 8 exceed
+    // 128 at any depth and keep 4.
+    Value q = op->getOperand(0), kc = op->getOperand(1);
+    Value idx;
+    if (auto sparse = dyn_cast<SparseDecodeOp>(op))
+      idx = sparse.getIndices();
+    else if (auto partial = dyn_cast<DecodePartialOp>(op))
+      idx = partial.getIndices();
+    int64_t hq = dimOf(q, 1), hkv = dimOf(kc, 2);
+    bool perHead = idx && dimOf(idx, 1) == hq && hq != hkv;
+    int64_t groupHeads = perHead || ShapedType::isDynamic(hq) || ShapedType::isDynamic(hkv) ||
+                                 hkv == 0
+                             ? 1
+                             : hq / hkv;
+    int64_t stages = groupHeads > 2 && groupHeads <= 4 ? 2 : 4;
+    return KernelConfigAttr::get(ctx, 64, 8, std::max<int64_t>(1, target.getSmCount() / 4),
+                                 stages, 8);
   };
   f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr) -> LogicalResult {
     if (isa<DecodeMergeOp>(op)) {
