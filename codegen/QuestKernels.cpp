@@ -377,8 +377,7 @@ LogicalResult lowerScore(PageScoreOp op, PlanContext &ctx) {
   float inf = std::numeric_limits<float>::infinity();
   Value init = kb.cf32(reduce == GroupReduce::max ? -inf : 0.0f);
   // Page by page, the row's heads in a loop; every lane runs it (the group reductions are
-  // shuffles). Pages outside: only one page's summary rows are live as f32 at a time (heads
-  // outside kept all four pages' as f32 across the loop: 96 registers for a group of 4 heads).
+  // shuffles). The registers this takes for a group are bounded by the config's `occupancy`.
   SmallVector<Value> bounds;
   for (int64_t u = 0; u < kPagesPerGroup; ++u) {
     auto heads = scf::ForOp::create(b, kb.c(0), kb.c(qRows), kb.c(1), ValueRange{init});
@@ -392,8 +391,9 @@ LogicalResult lowerScore(PageScoreOp op, PlanContext &ctx) {
     Value part = vector::ReductionOp::create(b, vector::CombiningKind::ADD, m);
     Value bound = kb.warpSum(part, L); // the page's L lanes
     Value cur = heads.getRegionIterArgs()[0];
-    scf::YieldOp::create(b, reduce == GroupReduce::max ? Value(arith::MaximumFOp::create(b, cur, bound))
-                                                       : Value(arith::AddFOp::create(b, cur, bound)));
+    Value acc = reduce == GroupReduce::max ? Value(arith::MaximumFOp::create(b, cur, bound))
+                                           : Value(arith::AddFOp::create(b, cur, bound));
+    scf::YieldOp::create(b, acc);
     bounds.push_back(heads.getResult(0));
   }
   Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, sub, kb.c(0));
