@@ -39,6 +39,15 @@ struct DecodeShape {
   bool directOut = false; // a single split writes o (its merge is then not launched)
 };
 
+/// Query heads one partial CTA walks together: the g = Hq / Hkv heads of a kv head (dense
+/// decode, or a selection shared by the group), or one (a selection per query head, GQA).
+/// Heads are static in ds ops.
+int64_t headsPerCTA(Value q, Value kCache, Value indices) {
+  int64_t hq = dimOf(q, 1), hkv = dimOf(kCache, 2);
+  bool perHead = indices && dimOf(indices, 1) == hq && hq != hkv;
+  return perHead ? 1 : hq / hkv;
+}
+
 struct OnlineState {
   Value m, l, acc; // f32, f32, vector<8xf32>
 };
@@ -535,9 +544,8 @@ static LogicalResult lowerDecode(Operation *op, PlanContext &ctx) {
   s.unroll = cfg.getStages();
   // A selection per query head (GQA) walks one head per CTA; a shared selection or dense decode
   // walks the g heads of a kv head together, reading each K/V row once.
-  bool perHead = s.walk != Walk::Dense && dimOf(operands[5], 1) == s.hq && s.hq != s.hkv;
-  s.rows = perHead ? s.hq : s.hkv;
-  s.groupHeads = perHead ? 1 : s.hq / s.hkv;
+  s.groupHeads = headsPerCTA(q, operands[1], partial.getIndices());
+  s.rows = s.hq / s.groupHeads;
 
   // Splits chosen at launch from the real sizes: about 2 CTAs per SM (the config's cap is SMs / 4,
   // so 8 * cap = 2 * SMs: one wave of the 2 CTAs of 8 warps and 128 registers per thread an SM
@@ -589,18 +597,12 @@ void mlir::ds::registerDecodeFamily() {
     // with 4 it needs 177 registers per thread (d = 128, 4 heads), one CTA per SM, and the
     // launch's one wave of 2 CTAs per SM ran as two; with 2 it needs 128. Groups of 8 exceed
     // 128 at any depth and keep 4.
-    Value q = op->getOperand(0), kc = op->getOperand(1);
     Value idx;
     if (auto sparse = dyn_cast<SparseDecodeOp>(op))
       idx = sparse.getIndices();
     else if (auto partial = dyn_cast<DecodePartialOp>(op))
       idx = partial.getIndices();
-    int64_t hq = dimOf(q, 1), hkv = dimOf(kc, 2);
-    bool perHead = idx && dimOf(idx, 1) == hq && hq != hkv;
-    int64_t groupHeads = perHead || ShapedType::isDynamic(hq) || ShapedType::isDynamic(hkv) ||
-                                 hkv == 0
-                             ? 1
-                             : hq / hkv;
+    int64_t groupHeads = headsPerCTA(op->getOperand(0), op->getOperand(1), idx);
     int64_t stages = groupHeads > 2 && groupHeads <= 4 ? 2 : 4;
     return KernelConfigAttr::get(ctx, 64, 8, std::max<int64_t>(1, target.getSmCount() / 4),
                                  stages, 8);

@@ -107,17 +107,8 @@ Status Kernel::launch(Dim3 grid, Dim3 block, unsigned smemBytes, CUstream stream
     CUlaunchAttribute attr;
     attr.id = cu::LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
     attr.value.programmaticStreamSerializationAllowed = 1;
-    CUlaunchConfig config;
-    config.gridDimX = grid.x;
-    config.gridDimY = grid.y;
-    config.gridDimZ = grid.z;
-    config.blockDimX = block.x;
-    config.blockDimY = block.y;
-    config.blockDimZ = block.z;
-    config.sharedMemBytes = smemBytes;
-    config.hStream = stream;
-    config.attrs = &attr;
-    config.numAttrs = 1;
+    CUlaunchConfig config{grid.x, grid.y, grid.z, block.x, block.y, block.z, smemBytes, stream,
+                          &attr, 1};
     r = d.cuLaunchKernelEx(&config, fn_, params, nullptr);
   } else {
     r = d.cuLaunchKernel(fn_, grid.x, grid.y, grid.z, block.x, block.y, block.z, smemBytes, stream,

@@ -1,8 +1,8 @@
-// RUN: ds-opt %s --ds-select-kernel-config | FileCheck %s --check-prefix=ON
+// RUN: ds-opt %s --ds-select-kernel-config | FileCheck %s
 // RUN: ds-opt %s --ds-select-kernel-config="programmatic-launch=0" | FileCheck %s --check-prefix=OFF
 // RUN: ds-opt %s --ds-select-kernel-config="chip=sm_89" | FileCheck %s --check-prefix=OFF
 
-// ON: func.func @decode({{.*}}attributes {ds.programmatic_launch, ds.target = #ds.target<chip = "sm_90"
+// CHECK: func.func @decode({{.*}}attributes {ds.programmatic_launch, ds.target = #ds.target<chip = "sm_90"
 // OFF: func.func @decode(
 // OFF-NOT: ds.programmatic_launch
 // OFF: ds.target = #ds.target

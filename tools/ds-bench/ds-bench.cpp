@@ -27,6 +27,7 @@
 //   --scatter: each request's pages are a random permutation of the pool (default: consecutive)
 // Every option is checked before a GPU is opened; --help lists them.
 #include "codegen/JIT.h"
+#include "dialect/DSTarget.h"
 #include "runtime/Device.h"
 #include "runtime/Pipeline.h"
 #include "runtime/Slopes.h"
@@ -683,7 +684,9 @@ int main(int argc, char **argv) {
   jit.setProgrammaticLaunch(pdlFlag);
   std::printf("programmatic dependent launch: %s\n",
               !pdlFlag ? "off (--pdl=false)"
-                       : ctx.properties().ccMajor >= 9 ? "on" : "off (needs sm_90)");
+              : ctx.properties().smVersion() >= mlir::ds::kProgrammaticLaunchVersion
+                  ? "on"
+                  : "off (the GPU has no griddepcontrol)");
   std::FILE *csv = csvPath.getNumOccurrences() ? std::fopen(csvPath.c_str(), "w") : nullptr;
   if (csvPath.getNumOccurrences() && !csv)
     die("cannot write " + csvPath);
