@@ -135,6 +135,15 @@ public:
       return rt::Status::success();
     };
   }
+  void labelFormat(jit::LabelFormat &field) {
+    setters["labelFormat"] = [&field](const std::string &v) -> rt::Status {
+      if (v != "same" && v != "fp8" && v != "int4")
+        return rt::Status::error("spec field 'labelFormat' must be same, fp8 or int4, got '" + v + "'");
+      field = v == "fp8" ? jit::LabelFormat::FP8 : v == "int4" ? jit::LabelFormat::Int4
+                                                                : jit::LabelFormat::Same;
+      return rt::Status::success();
+    };
+  }
   rt::Status apply(const std::map<std::string, std::string> &params, const std::string &family) {
     for (const auto &[name, value] : params) {
       auto it = setters.find(name);
@@ -173,7 +182,7 @@ rt::Expected<std::string> specIR(const char *familyC, const char *params) {
     f.i64("heads", s.heads), f.i64("kvHeads", s.kvHeads), f.i64("headDim", s.headDim);
     f.i64("labelDim", s.labelDim), f.i64("k", s.k), f.i64("pageSize", s.pageSize);
     f.i64("denseBelow", s.denseBelow), f.f32("scale", s.scale), f.f32("softCap", s.softCap);
-    f.flag("sharedSelection", s.sharedSelection), f.dtype(s.dtype);
+    f.flag("sharedSelection", s.sharedSelection), f.dtype(s.dtype), f.labelFormat(s.labelFormat);
     return run(s, jit::doubleSparsityIR);
   }
   if (family == "dense_decode") {
@@ -186,7 +195,7 @@ rt::Expected<std::string> specIR(const char *familyC, const char *params) {
   if (family == "label_append") {
     jit::LabelAppendSpec s;
     f.i64("kvHeads", s.kvHeads), f.i64("headDim", s.headDim), f.i64("labelDim", s.labelDim);
-    f.dtype(s.dtype);
+    f.dtype(s.dtype), f.labelFormat(s.labelFormat);
     return run(s, jit::labelAppendIR);
   }
   if (family == "linear_attn_decode") {

@@ -40,6 +40,34 @@ Status checkHeads(int64_t heads, int64_t kvHeads, int64_t headDim) {
   return Status::success();
 }
 
+Status checkLabelFormat(LabelFormat f, int64_t labelDim) {
+  if (f == LabelFormat::Int4 && labelDim % 8 != 0)
+    return Status::error("spec field 'labelDim' must be a multiple of 8 with labelFormat int4, got " +
+                         std::to_string(labelDim));
+  if (f == LabelFormat::FP8 && labelDim % 4 != 0)
+    return Status::error("spec field 'labelDim' must be a multiple of 4 with labelFormat fp8, got " +
+                         std::to_string(labelDim));
+  return Status::success();
+}
+
+/// The label cache's tensor type ([Hkv, ?, r] in the dtype, fp8, or int4 words) and, for the
+/// low-bit formats, its scales' ([Hkv, ?] f16; "" otherwise).
+std::pair<std::string, std::string> labelCacheTypes(LabelFormat f, DataType t, int64_t kvHeads,
+                                                    int64_t labelDim) {
+  const std::string hkv = std::to_string(kvHeads);
+  switch (f) {
+  case LabelFormat::Same:
+    return {"tensor<" + hkv + "x?x" + std::to_string(labelDim) + "x" + typeName(t) + ">", ""};
+  case LabelFormat::FP8:
+    return {"tensor<" + hkv + "x?x" + std::to_string(labelDim) + "xf8E4M3FN>",
+            "tensor<" + hkv + "x?xf16>"};
+  case LabelFormat::Int4:
+    return {"tensor<" + hkv + "x?x" + std::to_string(labelDim / 8) + "xi32>",
+            "tensor<" + hkv + "x?xf16>"};
+  }
+  return {"", ""};
+}
+
 float scaleOf(float scale, int64_t headDim) {
   return scale > 0 ? scale : static_cast<float>(1.0 / std::sqrt(static_cast<double>(headDim)));
 }
@@ -55,6 +83,7 @@ Expected<std::string> doubleSparsityIR(const DoubleSparsitySpec &s) {
                          std::to_string(s.labelDim));
   if (s.denseBelow < 0 || s.softCap < 0 || s.scale < 0)
     return Status::error("spec fields 'denseBelow', 'softCap' and 'scale' must be >= 0");
+  DS_RT_RETURN_IF_ERROR(checkLabelFormat(s.labelFormat, s.labelDim));
   const std::string t = typeName(s.dtype);
   const int64_t sel = s.sharedSelection ? s.kvHeads : s.heads;
   const std::string hq = std::to_string(s.heads), hkv = std::to_string(s.kvHeads),
@@ -63,7 +92,7 @@ Expected<std::string> doubleSparsityIR(const DoubleSparsitySpec &s) {
                     hs = std::to_string(sel);
   const std::string qT = "tensor<?x" + hq + "x" + d + "x" + t + ">";
   const std::string kvT = "tensor<?x" + p + "x" + hkv + "x" + d + "x" + t + ">";
-  const std::string lcT = "tensor<" + hkv + "x?x" + r + "x" + t + ">";
+  const auto [lcT, lsT] = labelCacheTypes(s.labelFormat, s.dtype, s.kvHeads, s.labelDim);
   const std::string chT = "tensor<" + hkv + "x" + r + "xi32>";
   const std::string qlT = "tensor<?x" + hq + "x" + r + "x" + t + ">";
   const std::string scT = "tensor<?x" + hs + "x?xf32>";
@@ -72,16 +101,20 @@ Expected<std::string> doubleSparsityIR(const DoubleSparsitySpec &s) {
   std::ostringstream ir;
   ir << "func.func @double_sparsity(%q: " << qT << " {ds.name = \"q\"}, %k_cache: " << kvT
      << " {ds.name = \"k_cache\"}, %v_cache: " << kvT << " {ds.name = \"v_cache\"}, %label_cache: "
-     << lcT << " {ds.name = \"label_cache\"}, %channels: " << chT
+     << lcT << " {ds.name = \"label_cache\"}, "
+     << (lsT.empty() ? "" : "%label_scales: " + lsT + " {ds.name = \"label_scales\"}, ")
+     << "%channels: " << chT
      << " {ds.name = \"channels\"}, %page_table: tensor<?x?xi32> {ds.name = \"page_table\"}, "
         "%seq_lens: tensor<?xi32> {ds.name = \"seq_lens\"}) -> ("
      << qT << ", " << idxT << ") {\n"
      << "  %q_label = ds.label_gather %q, %channels : (" << qT << ", " << chT << ") -> " << qlT
      << "\n"
-     << "  %scores = ds.label_score %q_label, %label_cache, %page_table, %seq_lens {page_size = "
+     << "  %scores = ds.label_score %q_label, %label_cache"
+     << (lsT.empty() ? "" : " scales(%label_scales)") << ", %page_table, %seq_lens {page_size = "
      << p << " : i64, scale = " << scale << ", group_reduce = #ds.group_reduce<"
      << (s.sharedSelection && s.heads != s.kvHeads ? "sum" : "none") << ">} : (" << qlT << ", "
-     << lcT << ", tensor<?x?xi32>, tensor<?xi32>) -> " << scT << "\n"
+     << lcT << (lsT.empty() ? "" : ", " + lsT) << ", tensor<?x?xi32>, tensor<?xi32>) -> " << scT
+     << "\n"
      << "  %heavy_tokens = ds.topk %scores, %seq_lens {k = " << k << " : i64} : (" << scT
      << ", tensor<?xi32>) -> " << idxT << "\n"
      << "  %o = ds.sparse_decode %q, %k_cache, %v_cache, %page_table, %seq_lens, %heavy_tokens "
@@ -120,18 +153,26 @@ Expected<std::string> labelAppendIR(const LabelAppendSpec &s) {
   DS_RT_RETURN_IF_ERROR(positive("labelDim", s.labelDim));
   if (s.labelDim > s.headDim)
     return Status::error("spec field 'labelDim' must be <= headDim");
+  DS_RT_RETURN_IF_ERROR(checkLabelFormat(s.labelFormat, s.labelDim));
   const std::string t = typeName(s.dtype), hkv = std::to_string(s.kvHeads),
                     r = std::to_string(s.labelDim);
-  const std::string lcT = "tensor<" + hkv + "x?x" + r + "x" + t + ">";
+  const auto [lcT, lsT] = labelCacheTypes(s.labelFormat, s.dtype, s.kvHeads, s.labelDim);
   const std::string kT = "tensor<?x" + hkv + "x" + std::to_string(s.headDim) + "x" + t + ">";
   const std::string chT = "tensor<" + hkv + "x" + r + "xi32>";
+  const bool low = !lsT.empty();
+  const std::string results = low ? "(" + lcT + ", " + lsT + ")" : lcT;
   std::ostringstream ir;
   ir << "func.func @label_append(%new_k: " << kT << " {ds.name = \"new_k\"}, %channels: " << chT
      << " {ds.name = \"channels\"}, %slot_mapping: tensor<?xi32> {ds.name = \"slot_mapping\"}, "
         "%label_cache: "
-     << lcT << " {ds.name = \"label_cache\"}) -> " << lcT << " {\n"
-     << "  %0 = ds.label_append %label_cache, %new_k, %channels, %slot_mapping : (" << lcT << ", "
-     << kT << ", " << chT << ", tensor<?xi32>) -> " << lcT << "\n  return %0 : " << lcT << "\n}\n";
+     << lcT << " {ds.name = \"label_cache\"}"
+     << (low ? ", %label_scales: " + lsT + " {ds.name = \"label_scales\"}" : "") << ") -> "
+     << results << " {\n"
+     << "  %0" << (low ? ", %1" : "") << " = ds.label_append %label_cache"
+     << (low ? " scales(%label_scales)" : "") << ", %new_k, %channels, %slot_mapping : (" << lcT
+     << (low ? ", " + lsT : "") << ", " << kT << ", " << chT << ", tensor<?xi32>) -> " << results
+     << "\n  return %0" << (low ? ", %1" : "") << " : " << (low ? lcT + ", " + lsT : lcT)
+     << "\n}\n";
   return ir.str();
 }
 

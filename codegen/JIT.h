@@ -24,6 +24,10 @@ namespace ds::jit {
 
 enum class DataType { BF16, F16 };
 
+/// How the label cache stores labels (ds.label_append): in the spec's dtype, or low-bit with an
+/// f16 scale per (kv head, slot): fp8 e4m3 (a byte per label) or int4 (8 labels per i32 word).
+enum class LabelFormat { Same, FP8, Int4 };
+
 /// One Double Sparsity decode step (ALGORITHMS.md §1): label gather of q, label scoring over the
 /// paged label cache, top-k, sparse decode over the selected tokens; requests shorter than
 /// `denseBelow` (and any with n <= k) attend to all their tokens.
@@ -31,10 +35,13 @@ enum class DataType { BF16, F16 };
 /// Pipeline arguments, in order: q [B, Hq, d], k_cache and v_cache [pages, P, Hkv, d],
 /// label_cache [Hkv, pages * P, r] (head-major, written by labelAppend), channels [Hkv, r] i32,
 /// page_table [B, max_pages] i32, seq_lens [B] i32; outputs o [B, Hq, d] and
-/// heavy_tokens [B, Hsel, k] i32 (Hsel = Hkv with sharedSelection, else Hq).
+/// heavy_tokens [B, Hsel, k] i32 (Hsel = Hkv with sharedSelection, else Hq). With a low-bit
+/// labelFormat the label cache is [Hkv, S, r] f8e4m3 or [Hkv, S, r / 8] i32 (int4) and
+/// label_scales [Hkv, S] f16 follows it.
 struct DoubleSparsitySpec {
   int64_t heads = 32, kvHeads = 32, headDim = 128, labelDim = 16, k = 256, pageSize = 1;
   DataType dtype = DataType::BF16;
+  LabelFormat labelFormat = LabelFormat::Same;
   int64_t denseBelow = 0;
   float scale = 0.0f;  ///< 0: 1 / sqrt(headDim)
   float softCap = 0.0f; ///< 0: none
@@ -48,11 +55,12 @@ struct DenseDecodeSpec {
   float scale = 0.0f, softCap = 0.0f;
 };
 
-/// Label append: label_cache (inout) [Hkv, S, r], new_k [T, Hkv, d], channels [Hkv, r],
-/// slot_mapping [T].
+/// Label append: new_k [T, Hkv, d], channels [Hkv, r], slot_mapping [T], label_cache (inout)
+/// [Hkv, S, r] (low-bit: as DoubleSparsitySpec says, then label_scales (inout) [Hkv, S] f16).
 struct LabelAppendSpec {
   int64_t kvHeads = 32, headDim = 128, labelDim = 16;
   DataType dtype = DataType::BF16;
+  LabelFormat labelFormat = LabelFormat::Same;
 };
 
 /// One linear-attention decode step per request (ALGORITHMS.md §5): arguments q, k [B, H, d],

@@ -1,8 +1,13 @@
 // Kernels of the label family: label_gather (channel gather of q or k) and label_append
-// (gather into the head-major label cache). Both move few bytes; one thread per label element.
+// (gather into the head-major label cache). Both move few bytes; one thread per label element,
+// or for a low-bit cache (fp8 e4m3 / int4 with f16 scales) one thread per (new token, kv head):
+// it gathers the token's r labels, takes the scale from their largest magnitude, quantizes with
+// the stored f16 scale (fp8: round to nearest even in integer arithmetic, the same on every
+// target; int4: as ds.int4_append) and writes whole 32-bit words and the scale.
 #include "codegen/Lowering.h"
 #include "dialect/DSOps.h"
 
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
@@ -63,6 +68,114 @@ LogicalResult buildGather(Operation *op, PlanContext &ctx, int64_t threads, Valu
 }
 
 int64_t dim(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
+
+/// Round-half-even of an f32 `v` with |v| <= 2^22 (adds and subtracts 1.5 * 2^23; llvm.roundeven
+/// would become a libdevice call).
+Value roundEven(KernelBuilder &kb, Value v) {
+  ImplicitLocOpBuilder &b = kb.b();
+  Value magic = kb.cf32(12582912.0f);
+  return arith::SubFOp::create(b, arith::AddFOp::create(b, v, magic), magic);
+}
+
+/// The e4m3 (fn) code of an f32 `v`: round to nearest even, saturated at +-448.
+Value toE4M3(KernelBuilder &kb, Value v) {
+  ImplicitLocOpBuilder &b = kb.b();
+  Type i32 = b.getI32Type();
+  Value a = arith::MinNumFOp::create(b, kb.fmax(v, arith::NegFOp::create(b, v)), kb.cf32(448.0f));
+  // Normal range (a >= 2^-6): keep 3 mantissa bits, rounding half to even on the f32 bits, and
+  // rebias the exponent (127 -> 7): code = (bits >> 20) - (120 << 3).
+  Value bits = arith::BitcastOp::create(b, i32, a);
+  Value odd = arith::AndIOp::create(b, arith::ShRUIOp::create(b, bits, kb.ci32(20)), kb.ci32(1));
+  Value rounded = arith::AddIOp::create(b, bits, arith::AddIOp::create(b, odd, kb.ci32(0x7FFFF)));
+  Value normal = arith::SubIOp::create(b, arith::ShRUIOp::create(b, rounded, kb.ci32(20)),
+                                       kb.ci32(120 << 3));
+  // Subnormals (a < 2^-6): multiples of 2^-9; 8 * 2^-9 = 2^-6 is code 8 as well.
+  Value sub = arith::FPToSIOp::create(
+      b, i32, roundEven(kb, arith::MulFOp::create(b, a, kb.cf32(512.0f))));
+  Value small = arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, a, kb.cf32(0.015625f));
+  Value code = arith::SelectOp::create(b, small, sub, normal);
+  Value sign = arith::AndIOp::create(
+      b, arith::ShRUIOp::create(b, arith::BitcastOp::create(b, i32, v), kb.ci32(24)),
+      kb.ci32(0x80));
+  return arith::OrIOp::create(b, code, sign);
+}
+
+/// label_append into an fp8 or int4 cache with its scales.
+LogicalResult buildLowBitAppend(LabelAppendOp op, PlanContext &ctx, int64_t threads) {
+  Value k = op.getK(), channels = op.getChannels();
+  const int64_t hkv = dim(k, 1), d = dim(k, 2), r = dim(channels, 1);
+  const LabelFormat format = labelFormatOf(
+      cast<RankedTensorType>(op.getLabelCache().getType()).getElementType());
+  const bool fp8 = format == LabelFormat::FP8;
+  const int64_t perWord = fp8 ? 4 : 8, bits = 32 / perWord;
+  BufferRef cache = ctx.alias(op.getResult(), op.getLabelCache());
+  BufferRef scales = ctx.alias(op.getNewLabelScales(), op.getLabelScales());
+  const std::string tokens = dimExpr(ctx, k, 0), slots = cache.dims[1];
+  cache.elementType = IntegerType::get(op.getContext(), 32); // written as whole words
+
+  KernelBuilder kb(ctx.kernels, ctx.kernelName("label_append"), op->getLoc());
+  kb.addBuffer(ctx.buffer(k));
+  kb.addBuffer(ctx.buffer(channels));
+  kb.addBuffer(ctx.buffer(op.getSlotMapping()));
+  kb.addBuffer(cache);
+  kb.addBuffer(scales);
+  kb.addI64(tokens);
+  kb.addI64(slots);
+  const std::string work = "(" + tokens + ")*" + std::to_string(hkv);
+  kb.begin(threads, cdiv(PlanExpr::symbol(work), threads).text());
+  ImplicitLocOpBuilder &b = kb.b();
+  Type i32 = b.getI32Type();
+  Value kA = kb.arg(0), chA = kb.arg(1), smA = kb.arg(2), cA = kb.arg(3), sA = kb.arg(4);
+  Value nTok = kb.toIndex(kb.arg(5)), nSlots = kb.toIndex(kb.arg(6));
+  Value gid = kb.add(kb.mul(kb.blockId(gpu::Dimension::x), kb.c(threads)), kb.threadId());
+  Value t = kb.div(gid, kb.c(hkv)), h = kb.rem(gid, kb.c(hkv));
+  kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, t, nTok), [&] {
+    Value slot = memref::LoadOp::create(b, smA, ValueRange{t});
+    kb.ifThen(kb.inRange(slot, nSlots), [&] {
+      // The token's labels (a channel outside [0, d) reads 0) and their largest magnitude.
+      Value rowK = kb.mul(kb.add(kb.mul(t, kb.c(hkv)), h), kb.c(d));
+      SmallVector<Value> x;
+      Value amax = kb.cf32(0.0f);
+      for (int64_t j = 0; j < r; ++j) {
+        Value ch = memref::LoadOp::create(b, chA, ValueRange{kb.add(kb.mul(h, kb.c(r)), kb.c(j))});
+        Value ok = kb.inRange(ch, kb.c(d));
+        Value idx = arith::SelectOp::create(b, ok, kb.toIndex(ch), kb.c(0));
+        Value v = arith::SelectOp::create(b, ok, kb.loadF32(kA, kb.add(rowK, idx)), kb.cf32(0.0f));
+        x.push_back(v);
+        amax = kb.fmax(amax, kb.fmax(v, arith::NegFOp::create(b, v)));
+      }
+      // The stored f16 scale is the one the scorer multiplies by: quantize with it.
+      Value s16 = arith::TruncFOp::create(
+          b, b.getF16Type(), arith::DivFOp::create(b, amax, kb.cf32(fp8 ? 448.0f : 7.0f)));
+      Value sf = arith::ExtFOp::create(b, b.getF32Type(), s16);
+      Value zero = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, sf, kb.cf32(0.0f));
+      Value row = kb.add(kb.mul(h, nSlots), kb.toIndex(slot));
+      SmallVector<Value> words(r / perWord, kb.ci32(0));
+      for (int64_t j = 0; j < r; ++j) {
+        Value v = arith::DivFOp::create(b, x[j], sf);
+        Value code;
+        if (fp8) {
+          code = toE4M3(kb, v);
+        } else {
+          v = arith::MaxNumFOp::create(b, arith::MinNumFOp::create(b, v, kb.cf32(16.0f)),
+                                       kb.cf32(-16.0f));
+          v = arith::MaxNumFOp::create(b, arith::MinNumFOp::create(b, roundEven(kb, v), kb.cf32(7.0f)),
+                                       kb.cf32(-8.0f));
+          code = arith::AndIOp::create(b, arith::FPToSIOp::create(b, i32, v), kb.ci32(0xF));
+        }
+        code = arith::SelectOp::create(b, zero, kb.ci32(0), code);
+        Value sh = arith::ShLIOp::create(b, code, kb.ci32(static_cast<int32_t>(bits * (j % perWord))));
+        words[j / perWord] = arith::OrIOp::create(b, words[j / perWord], sh);
+      }
+      Value base = kb.mul(row, kb.c(r / perWord));
+      for (size_t i = 0; i < words.size(); ++i)
+        memref::StoreOp::create(b, words[i], cA, ValueRange{kb.add(base, kb.c(i))});
+      memref::StoreOp::create(b, s16, sA, ValueRange{row});
+    });
+  });
+  ctx.addLaunch(kb.finish());
+  return success();
+}
 } // namespace
 
 static LogicalResult lowerLabelOps(Operation *op, PlanContext &ctx) {
@@ -77,6 +190,8 @@ static LogicalResult lowerLabelOps(Operation *op, PlanContext &ctx) {
                        nullptr, "");
   }
   auto append = cast<LabelAppendOp>(op);
+  if (append.getLabelScales())
+    return buildLowBitAppend(append, ctx, threads);
   Value k = append.getK();
   GatherShape s{dim(k, 1), dim(k, 1), dim(k, 2), dim(append.getChannels(), 1)};
   BufferRef cache = ctx.alias(append.getResult(), append.getLabelCache());

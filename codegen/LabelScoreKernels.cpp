@@ -38,7 +38,7 @@ static LogicalResult lowerLabelScore(Operation *op, PlanContext &ctx) {
 
   KernelBuilder kb(ctx.kernels, ctx.kernelName("label_score"), op->getLoc());
   kb.addBuffer(ctx.buffer(ql));
-  kb.addBuffer(ctx.buffer(cache));
+  kb.addBuffer(labelCacheRef(ctx, shape, cache));
   kb.addBuffer(ctx.buffer(pt));
   kb.addBuffer(ctx.buffer(sl));
   kb.addBuffer(out);
@@ -49,6 +49,8 @@ static LogicalResult lowerLabelScore(Operation *op, PlanContext &ctx) {
     kb.addI64(std::to_string(shape.qRows())); // g: heads of a group (max), a loop bound
   if (cand)
     kb.addBuffer(ctx.buffer(cand));
+  if (shape.lowBit())
+    kb.addBuffer(ctx.buffer(score.getLabelScales()));
   kb.begin(threads, "(" + batch + ")*" + std::to_string(rows),
            cdiv(ShapedType::isDynamic(nStatic) ? PlanExpr::symbol(n) : PlanExpr(nStatic), tile)
                .text());
@@ -57,10 +59,11 @@ static LogicalResult lowerLabelScore(Operation *op, PlanContext &ctx) {
   ImplicitLocOpBuilder &b = kb.b();
   Value slA = kb.arg(3), oA = kb.arg(4);
   Value maxPages = kb.toIndex(kb.arg(6)), nA = kb.toIndex(kb.arg(7));
-  LabelScorer scorer(kb, shape,
-                     {kb.arg(0), kb.arg(1), kb.arg(2), kb.toIndex(kb.arg(5)), maxPages,
-                      shape.qShared() ? kb.toIndex(kb.arg(8)) : Value()},
-                     threads, cfg.getVectorWidth());
+  LabelScoreArgs args{kb.arg(0), kb.arg(1), kb.arg(2), kb.toIndex(kb.arg(5)), maxPages,
+                      shape.qShared() ? kb.toIndex(kb.arg(8)) : Value()};
+  if (shape.lowBit())
+    args.labelScales = kb.arg(cand ? 9 : 8); // qShared is never true for low-bit caches
+  LabelScorer scorer(kb, shape, args, threads, cfg.getVectorWidth());
 
   Value bid = kb.blockId(gpu::Dimension::x), tileId = kb.blockId(gpu::Dimension::y);
   Value bIdx = kb.div(bid, kb.c(rows)), row = kb.rem(bid, kb.c(rows));
@@ -112,14 +115,11 @@ static LogicalResult lowerLabelScore(Operation *op, PlanContext &ctx) {
   return success();
 }
 
-/// A label vector load of `w` elements must divide r and fit 16 bytes (shared by score_topk).
-LogicalResult mlir::ds::verifyLabelVectorWidth(Operation *op, KernelConfigAttr cfg, int64_t r,
-                                               int64_t elemBytes) {
-  int64_t w = cfg.getVectorWidth();
-  if (r % w == 0 && w * elemBytes <= 16)
-    return success();
-  return configError(op, "vector_width")
-         << "must divide the label dim (" << r << ") and fit 16 bytes, got " << w;
+BufferRef mlir::ds::labelCacheRef(PlanContext &ctx, const LabelScoreShape &shape, Value cache) {
+  BufferRef ref = ctx.buffer(cache);
+  if (shape.lowBit()) // read as 32-bit words of labels
+    ref.elementType = IntegerType::get(cache.getContext(), 32);
+  return ref;
 }
 
 void mlir::ds::registerLabelScoreFamily() {
@@ -148,9 +148,7 @@ void mlir::ds::registerLabelScoreFamily() {
       return configError(op, "block_tokens")
              << "must be 1 to 8 tokens per thread times the threads (" << threads << "), got "
              << bt;
-    return verifyLabelVectorWidth(op, cfg, dimOf(s.getQLabel(), 2),
-                                  cast<RankedTensorType>(s.getQLabel().getType())
-                                          .getElementTypeBitWidth() / 8);
+    return verifyLabelConfig(op, cfg, LabelScoreShape::of(s));
   };
   f.lower = lowerLabelScore;
   registerKernelFamily(std::move(f));

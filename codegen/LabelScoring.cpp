@@ -2,6 +2,8 @@
 #include "codegen/Lowering.h"
 #include "dialect/DSOps.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -17,18 +19,46 @@ constexpr int64_t kMaxQRegs = 32; // f32 query-label values one thread keeps in 
 } // namespace
 
 int64_t LabelScoreShape::vectorWidth() const {
-  int64_t w = 8;
-  while (w > 1 && r % w != 0)
+  // 16 bytes of labels per load where r allows; low-bit labels are loaded as whole words.
+  int64_t w = 128 / labelBits(), minW = lowBit() ? 32 / labelBits() : 1;
+  while (w > minW && r % w != 0)
     w /= 2;
   return w;
 }
 
-bool LabelScoreShape::qShared() const { return qRows() * r > kMaxQRegs; }
+llvm::SmallVector<std::pair<int64_t, int64_t>> mlir::ds::lowBitPairs(LabelFormat format) {
+  if (format == LabelFormat::FP8)
+    return {{0, 1}, {2, 3}};
+  return {{0, 4}, {1, 5}, {2, 6}, {3, 7}};
+}
+
+// Low-bit caches keep the query rows in registers as f16 pairs (verifyLabelConfig bounds them).
+bool LabelScoreShape::qShared() const { return !lowBit() && qRows() * r > kMaxQRegs; }
+
+LogicalResult mlir::ds::verifyLabelConfig(Operation *op, KernelConfigAttr cfg,
+                                          const LabelScoreShape &shape) {
+  const int64_t w = cfg.getVectorWidth(), bits = shape.labelBits();
+  if (shape.r % w != 0 || w * bits > 128 || (shape.lowBit() && (w * bits) % 32 != 0))
+    return configError(op, "vector_width")
+           << "must divide the label dim (" << shape.r << ") and fit 16 bytes"
+           << (shape.lowBit() ? " in whole 32-bit words of labels" : "") << ", got " << w;
+  if (shape.lowBit() && shape.qRows() * shape.r > 2 * kMaxQRegs)
+    return op->emitOpError("with an fp8 or int4 label cache the query rows stay in registers: ")
+           << "query rows scored apart (" << shape.qRows() << ") * labels (" << shape.r
+           << ") must be <= " << 2 * kMaxQRegs;
+  return success();
+}
 
 template <typename OpTy> LabelScoreShape LabelScoreShape::of(OpTy op) {
-  return {dimOf(op.getQLabel(), 1), dimOf(op.getLabelCache(), 0), dimOf(op.getLabelCache(), 2),
-          static_cast<int64_t>(op.getPageSize()), op.getGroupReduce(),
-          op.getScale().convertToFloat()};
+  auto cache = cast<RankedTensorType>(op.getLabelCache().getType());
+  LabelFormat format = labelFormatOf(cache.getElementType());
+  LabelScoreShape s{dimOf(op.getQLabel(), 1), cache.getDimSize(0),
+                    cache.getDimSize(2) * labelsPerElement(format),
+                    static_cast<int64_t>(op.getPageSize()), op.getGroupReduce(),
+                    op.getScale().convertToFloat()};
+  s.format = format;
+  s.qBits = cast<RankedTensorType>(op.getQLabel().getType()).getElementTypeBitWidth();
+  return s;
 }
 template LabelScoreShape LabelScoreShape::of(LabelScoreOp);
 template LabelScoreShape LabelScoreShape::of(ScoreTopKOp);
@@ -85,6 +115,8 @@ void LabelScorer::loadQuery(Value bIdxV, Value row) {
     for (auto &rowVecs : qv)
       for (Value &v : rowVecs)
         v = arith::MulFOp::create(b, v, scaleVec);
+    if (shape.lowBit())
+      packLowBitQuery();
     return;
   }
   // max with many heads: the g scaled rows (contiguous in q_label) go to shared memory, one
@@ -99,6 +131,42 @@ void LabelScorer::loadQuery(Value bIdxV, Value row) {
     vector::StoreOp::create(b, arith::MulFOp::create(b, v, scaleVec), qSmem, ValueRange{e});
   }
   gpu::BarrierOp::create(b);
+}
+
+void LabelScorer::packLowBitQuery() {
+  // Each row normalized to its largest magnitude m (f16 products and sums stay far from
+  // overflow: |q| <= 1, |label| <= 1.75 for fp8 decoded times 2^-8, <= 8 for int4), then packed
+  // as the f16 pairs the cache words decode into.
+  ImplicitLocOpBuilder &b = kb.b();
+  const int64_t perWord = 32 / shape.labelBits();
+  const auto pairs = lowBitPairs(shape.format);
+  auto pairTy = VectorType::get({2}, b.getF16Type());
+  qh.assign(qv.size(), {});
+  rowScale.assign(qv.size(), Value());
+  for (size_t j = 0; j < qv.size(); ++j) {
+    Value m = kb.cf32(0.0f);
+    for (Value v : qv[j])
+      for (int64_t e = 0; e < w; ++e) {
+        Value x = vector::ExtractOp::create(b, v, e);
+        m = kb.fmax(m, kb.fmax(x, arith::NegFOp::create(b, x)));
+      }
+    Value pos = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, m, kb.cf32(0.0f));
+    Value inv = arith::SelectOp::create(
+        b, pos, arith::DivFOp::create(b, kb.cf32(1.0f), m), kb.cf32(0.0f));
+    for (Value v : qv[j])
+      for (int64_t word = 0; word < w / perWord; ++word)
+        for (auto [lo, hi] : pairs) {
+          auto half = [&](int64_t e) -> Value {
+            Value x = vector::ExtractOp::create(b, v, word * perWord + e);
+            return arith::TruncFOp::create(b, b.getF16Type(), arith::MulFOp::create(b, x, inv));
+          };
+          Value lo16 = half(lo), hi16 = half(hi);
+          qh[j].push_back(vector::FromElementsOp::create(b, pairTy, ValueRange{lo16, hi16}));
+        }
+    // fp8 words decode to the label times 2^-8.
+    float factor = shape.format == LabelFormat::FP8 ? 256.0f : 1.0f;
+    rowScale[j] = arith::MulFOp::create(b, m, kb.cf32(factor));
+  }
 }
 
 SmallVector<Value> LabelScorer::score(llvm::ArrayRef<Value> pos, Value nb) {
@@ -130,6 +198,8 @@ SmallVector<Value> LabelScorer::score(llvm::ArrayRef<Value> pos, Value nb) {
     valid.push_back(ok);
     slotIdx.push_back(slot);
   }
+  if (shape.lowBit())
+    return scoreLowBit(valid, slotIdx);
   // 2. All label loads.
   SmallVector<SmallVector<Value>> kv(unroll);
   for (int64_t u = 0; u < unroll; ++u) {
@@ -183,5 +253,100 @@ SmallVector<Value> LabelScorer::score(llvm::ArrayRef<Value> pos, Value nb) {
   }
   for (int64_t u = 0; u < unroll; ++u)
     best[u] = arith::SelectOp::create(b, valid[u], best[u], negInf);
+  return best;
+}
+
+SmallVector<Value> LabelScorer::scoreLowBit(llvm::ArrayRef<Value> valid,
+                                            llvm::ArrayRef<Value> slotIdx) {
+  ImplicitLocOpBuilder &b = kb.b();
+  const int64_t unroll = valid.size();
+  const int64_t perWord = 32 / shape.labelBits(), words = w / perWord;
+  const int64_t rowWords = shape.r / perWord;
+  Type i32 = b.getI32Type(), f16 = b.getF16Type(), f32 = b.getF32Type();
+  auto wordsTy = VectorType::get({words}, i32);
+  auto pairTy = VectorType::get({2}, f16);
+  Value zeroWords = arith::ConstantOp::create(b, DenseElementsAttr::get(wordsTy, int32_t(0)));
+  Value zeroPair = arith::ConstantOp::create(b, DenseElementsAttr::get(pairTy, APFloat(0.0f)));
+  // 2. All label loads (whole words) and the tokens' scales.
+  SmallVector<SmallVector<Value>> kw(unroll);
+  SmallVector<Value> ks(unroll);
+  for (int64_t u = 0; u < unroll; ++u) {
+    SmallVector<Type> types(vecs, wordsTy);
+    types.push_back(f16);
+    auto ifLoad = scf::IfOp::create(b, types, valid[u], true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifLoad.getThenRegion().front());
+      Value row = kb.add(kb.mul(hk, args.slots), slotIdx[u]);
+      Value base = kb.mul(row, kb.c(rowWords));
+      SmallVector<Value> loaded;
+      for (int64_t cI = 0; cI < vecs; ++cI) {
+        auto load = vector::LoadOp::create(b, wordsTy, args.labelCache,
+                                           ValueRange{kb.add(base, kb.c(cI * words))});
+        load.setAlignment(words * 4);
+        loaded.push_back(load);
+      }
+      loaded.push_back(memref::LoadOp::create(b, args.labelScales, ValueRange{row}));
+      scf::YieldOp::create(b, loaded);
+      b.setInsertionPointToStart(&ifLoad.getElseRegion().front());
+      SmallVector<Value> zeros(vecs, zeroWords);
+      zeros.push_back(arith::ConstantOp::create(b, b.getF16FloatAttr(0.0)));
+      scf::YieldOp::create(b, zeros);
+    }
+    kw[u].assign(ifLoad.getResults().begin(), ifLoad.getResults().begin() + vecs);
+    ks[u] = arith::ExtFOp::create(b, f32, ifLoad.getResult(vecs));
+  }
+  // 3. Decode and dot products: f16 pairs per load, f32 across loads.
+  const auto pairs = lowBitPairs(shape.format);
+  auto decode = [&](Value word, int64_t p) -> Value {
+    Value h;
+    if (shape.format == LabelFormat::FP8) {
+      // Bytes 2p and 2p + 1 into the high bytes of the two halves, then the e4m3 fields into
+      // f16's: sign kept, exponent and mantissa shifted right by one (the value times 2^-8).
+      Value sel = kb.ci32(p == 0 ? 0x1404 : 0x3424);
+      Value x = NVVM::PermuteOp::create(b, i32, word, kb.ci32(0), sel, NVVM::PermuteMode::DEFAULT);
+      Value sign = arith::AndIOp::create(b, x, kb.ci32(static_cast<int32_t>(0x80008000u)));
+      Value mag = arith::AndIOp::create(b, arith::ShRUIOp::create(b, x, kb.ci32(1)),
+                                        kb.ci32(0x3F803F80));
+      h = arith::OrIOp::create(b, sign, mag);
+      return LLVM::BitcastOp::create(b, pairTy, h);
+    }
+    // int4 (word pre-biased by 0x88888888: nibbles + 8): nibbles p and p + 4 as 1024 + n + 8.
+    Value nib = arith::AndIOp::create(b, arith::ShRUIOp::create(b, word, kb.ci32(4 * p)),
+                                      kb.ci32(0x000F000F));
+    h = arith::OrIOp::create(b, nib, kb.ci32(0x64006400));
+    Value bias = arith::ConstantOp::create(b, DenseElementsAttr::get(pairTy, APFloat(1032.0f)));
+    Value v = LLVM::BitcastOp::create(b, pairTy, h);
+    return arith::SubFOp::create(b, v, bias);
+  };
+  SmallVector<Value> best(unroll);
+  for (int64_t u = 0; u < unroll; ++u) {
+    SmallVector<Value> wordsU;
+    for (int64_t cI = 0; cI < vecs; ++cI)
+      for (int64_t wi = 0; wi < words; ++wi) {
+        Value word = vector::ExtractOp::create(b, kw[u][cI], wi);
+        if (shape.format == LabelFormat::Int4)
+          word = arith::XOrIOp::create(b, word, kb.ci32(static_cast<int32_t>(0x88888888u)));
+        wordsU.push_back(word);
+      }
+    for (size_t j = 0; j < qh.size(); ++j) {
+      Value acc = kb.cf32(0.0f);
+      for (int64_t cI = 0; cI < vecs; ++cI) {
+        Value acc16 = zeroPair;
+        for (int64_t wi = 0; wi < words; ++wi)
+          for (int64_t p = 0; p < static_cast<int64_t>(pairs.size()); ++p) {
+            Value q = qh[j][(cI * words + wi) * pairs.size() + p];
+            acc16 = vector::FMAOp::create(b, q, decode(wordsU[cI * words + wi], p), acc16);
+          }
+        for (int64_t e = 0; e < 2; ++e)
+          acc = arith::AddFOp::create(
+              b, acc, arith::ExtFOp::create(b, f32, Value(vector::ExtractOp::create(b, acc16, e))));
+      }
+      Value dot = arith::MulFOp::create(b, acc, rowScale[j]);
+      best[u] = best[u] ? kb.fmax(best[u], dot) : dot;
+    }
+    best[u] = arith::SelectOp::create(b, valid[u], arith::MulFOp::create(b, best[u], ks[u]),
+                                      negInf);
+  }
   return best;
 }

@@ -33,6 +33,8 @@ static std::string dtypeName(Type t) {
     return "i32";
   if (t.isInteger(64))
     return "i64";
+  if (isa<Float8E4M3FNType>(t))
+    return "f8e4m3";
   return "";
 }
 
@@ -105,7 +107,7 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
       std::string dtype = type ? dtypeName(type.getElementType()) : "";
       if (dtype.empty())
         return emitError(v.getLoc()) << "ds-lower-to-kernels: '" << name
-                                     << "' must be a ranked tensor of bf16, f16, f32, i32 or i64";
+                                     << "' must be a ranked tensor of bf16, f16, f32, i32, i64 or f8E4M3FN";
       BufferRef ref;
       ref.source = "arg " + std::to_string(index);
       ref.elementType = type.getElementType();

@@ -44,7 +44,7 @@ constexpr int64_t kSelectListEntries = 2048;
 /// group_reduce = max) the query rows.
 int64_t fixedSmemBytes(ScoreTopKOp s) {
   auto dim = [](Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); };
-  int64_t r = dim(s.getLabelCache(), 2);
+  int64_t r = LabelScoreShape::of(s).r;
   int64_t qBytes = s.getGroupReduce() == GroupReduce::max
                        ? dim(s.getQLabel(), 1) / dim(s.getLabelCache(), 0) * r * 4
                        : 0;
@@ -70,7 +70,7 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
   std::string cap = std::to_string(capacity);
   KernelBuilder kb(ctx.kernels, ctx.kernelName("score_topk"), op->getLoc());
   kb.addBuffer(ctx.buffer(ql));
-  kb.addBuffer(ctx.buffer(cache));
+  kb.addBuffer(labelCacheRef(ctx, shape, cache));
   kb.addBuffer(ctx.buffer(pt));
   kb.addBuffer(ctx.buffer(sl));
   kb.addBuffer(out);
@@ -78,6 +78,8 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
   Value channels = fused.getChannels();
   if (channels)
     kb.addBuffer(ctx.buffer(channels));
+  if (shape.lowBit())
+    kb.addBuffer(ctx.buffer(fused.getLabelScales()));
   kb.addI64(dimExpr(ctx, cache, 1)); // S: slots of the label cache
   kb.addI64(dimExpr(ctx, pt, 1));    // max_pages
   if (shape.qShared())
@@ -89,7 +91,7 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
     kb.setMinBlocksPerSM(minBlocks);
   ImplicitLocOpBuilder &b = kb.b();
   Value slA = kb.arg(3), oA = kb.arg(4), wsA = kb.arg(5);
-  unsigned p = channels ? 7 : 6; // the scalars after the buffers
+  unsigned p = 6 + (channels ? 1 : 0) + (shape.lowBit() ? 1 : 0); // the scalars after the buffers
   Value maxPages = kb.toIndex(kb.arg(p + 1));
   LabelScoreArgs args{kb.arg(0), kb.arg(1), kb.arg(2), kb.toIndex(kb.arg(p)), maxPages,
                       shape.qShared() ? kb.toIndex(kb.arg(p + 2)) : Value()};
@@ -97,6 +99,8 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
     args.channels = kb.arg(6);
     args.headDim = cast<RankedTensorType>(ql.getType()).getDimSize(2);
   }
+  if (shape.lowBit())
+    args.labelScales = kb.arg(channels ? 7 : 6);
   LabelScorer scorer(kb, shape, args, threads,
                      configOf(op).getVectorWidth());
   RadixSelect radix(kb, threads);
@@ -235,9 +239,7 @@ void mlir::ds::registerScoreTopKFamily() {
              << target.getSmemPerBlock();
     if (s.getK() > (uint64_t(1) << 30))
       return op->emitOpError("GPU lowering supports k <= 2^30");
-    auto ql = cast<RankedTensorType>(s.getQLabel().getType());
-    return verifyLabelVectorWidth(op, cfg, cast<RankedTensorType>(s.getLabelCache().getType()).getDimSize(2),
-                                  ql.getElementTypeBitWidth() / 8);
+    return verifyLabelConfig(op, cfg, LabelScoreShape::of(s));
   };
   f.lower = lowerScoreTopK;
   registerKernelFamily(std::move(f));

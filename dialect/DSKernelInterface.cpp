@@ -29,11 +29,19 @@ void LabelGatherOp::getTiedDims(SmallVectorImpl<DimGroup> &g) { tie(g, {getX(), 
 void LabelAppendOp::getTiedDims(SmallVectorImpl<DimGroup> &g) {
   tie(g, {getK(), getSlotMapping()});
   tieAll(g, getLabelCache(), getResult());
+  if (getLabelScales() && getNewLabelScales())
+    tieAll(g, getLabelScales(), getNewLabelScales());
+  tie(g, {getLabelCache(), getLabelScales()});
+  tie(g, {getLabelCache(), getLabelScales()}, 1);
 }
-Value LabelAppendOp::getInPlaceSource(Value result) { return getLabelCache(); }
+Value LabelAppendOp::getInPlaceSource(Value result) {
+  return result == getNewLabelScales() ? getLabelScales() : getLabelCache();
+}
 
 void LabelScoreOp::getTiedDims(SmallVectorImpl<DimGroup> &g) {
   tie(g, {getQLabel(), getPageTable(), getSeqLens(), getScores(), getCandidates()});
+  tie(g, {getLabelCache(), getLabelScales()});
+  tie(g, {getLabelCache(), getLabelScales()}, 1);
   if (Value cand = getCandidates()) {
     tie(g, {cand, getScores()}, 1);
     tie(g, {cand, getScores()}, 2);
@@ -72,6 +80,8 @@ void TopKOp::getTiedDims(SmallVectorImpl<DimGroup> &g) {
 
 void ScoreTopKOp::getTiedDims(SmallVectorImpl<DimGroup> &g) {
   tie(g, {getQLabel(), getPageTable(), getSeqLens(), getIndices()});
+  tie(g, {getLabelCache(), getLabelScales()});
+  tie(g, {getLabelCache(), getLabelScales()}, 1);
 }
 
 void TopPOp::getTiedDims(SmallVectorImpl<DimGroup> &g) {

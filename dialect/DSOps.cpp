@@ -163,49 +163,102 @@ LogicalResult LabelGatherOp::verify() {
   return c.result();
 }
 
+LabelFormat mlir::ds::labelFormatOf(Type t) {
+  if (isa<Float8E4M3FNType>(t))
+    return LabelFormat::FP8;
+  if (t.isInteger(32))
+    return LabelFormat::Int4;
+  return LabelFormat::Plain;
+}
+
+/// A label cache [Hkv, S, r / labelsPerElement] of `r` labels per slot (dynamic: unchecked) and,
+/// for the low-bit formats only, its scales [Hkv, S].
+static void checkLabelCache(ShapeCheck &c, Value cache, Value scales, int64_t r) {
+  c.rank(cache, "label_cache", 3).staticDim(cache, "label_cache", 2, "labels per slot");
+  LabelFormat f = labelFormatOf(ShapeCheck::elem(cache));
+  if (f == LabelFormat::Plain) {
+    c.require(!scales, "label_scales are only for fp8 (f8E4M3FN) and int4 (i32) label caches");
+    if (!ShapedType::isDynamic(r))
+      c.is(cache, "label_cache", 2, r, "the label dim");
+    return;
+  }
+  c.require(static_cast<bool>(scales),
+            "an fp8 (f8E4M3FN) or int4 (i32) label cache needs its label_scales [Hkv, S] (f16)");
+  if (failed(c.result()))
+    return;
+  c.rank(scales, "label_scales", 2);
+  c.same(scales, "label_scales", 0, cache, "label_cache", 0)
+      .same(scales, "label_scales", 1, cache, "label_cache", 1);
+  if (ShapedType::isDynamic(r))
+    return;
+  if (f == LabelFormat::Int4) {
+    c.require(r % 8 == 0, "an int4 label cache needs a label dim that is a multiple of 8, got " +
+                              Twine(r));
+    c.is(cache, "label_cache", 2, r / 8, "the label dim / 8 (i32 words of 8 int4 labels)");
+  } else {
+    c.require(r % 4 == 0, "an fp8 label cache needs a label dim that is a multiple of 4 (whole "
+                          "32-bit words of labels), got " + Twine(r));
+    c.is(cache, "label_cache", 2, r, "the label dim");
+  }
+}
+
 LogicalResult LabelAppendOp::verify() {
   ShapeCheck c(*this);
   Value cache = getLabelCache(), k = getK(), ch = getChannels(), slots = getSlotMapping();
-  c.rank(cache, "label_cache", 3).rank(k, "k", 3).rank(ch, "channels", 2)
-      .rank(slots, "slot_mapping", 1).rank(getResult(), "result", 3);
+  c.rank(k, "k", 3).rank(ch, "channels", 2).rank(slots, "slot_mapping", 1)
+      .rank(getResult(), "result", 3);
   c.staticDim(k, "k", 2, "head dim").staticDim(ch, "channels", 1, "label dim");
+  if (failed(c.result()))
+    return failure();
+  checkLabelCache(c, cache, getLabelScales(), ShapeCheck::dim(ch, 1));
   c.same(cache, "label_cache", 0, k, "k", 1).same(cache, "label_cache", 0, ch, "channels", 0);
-  c.same(cache, "label_cache", 2, ch, "channels", 1).same(slots, "slot_mapping", 0, k, "k", 0);
+  c.same(slots, "slot_mapping", 0, k, "k", 0);
   for (unsigned i = 0; i < 3; ++i)
     c.same(cache, "label_cache", i, getResult(), "result", i);
   c.require(ShapeCheck::dim(ch, 1) <= ShapeCheck::dim(k, 2),
             "label dim (channels dim 1) must be <= head dim (k dim 2)");
-  c.sameElementType(cache, "label_cache", k, "k")
-      .sameElementType(cache, "label_cache", getResult(), "result");
+  if (labelFormatOf(ShapeCheck::elem(cache)) == LabelFormat::Plain)
+    c.sameElementType(cache, "label_cache", k, "k");
+  c.sameElementType(cache, "label_cache", getResult(), "result");
+  Value scales = getLabelScales(), newScales = getNewLabelScales();
+  c.require(static_cast<bool>(scales) == static_cast<bool>(newScales),
+            "label_scales and the updated scales (result 1) come together");
+  if (scales && newScales && succeeded(c.result()))
+    for (unsigned i = 0; i < 2; ++i)
+      c.same(scales, "label_scales", i, newScales, "result 1", i);
   return c.result();
 }
 
 /// Label scoring operands (label_score, score_topk) and the batch and row dims of `out`.
 static LogicalResult checkLabelScoring(Operation *op, ShapeCheck &c, Value ql, Value cache,
-                                       Value pageTable, Value seqLens, Value out,
+                                       Value scales, Value pageTable, Value seqLens, Value out,
                                        GroupReduce reduce, float scale,
                                        Value channels = Value()) {
   // With channels, the first operand is q [B, Hq, d] whose labels are gathered on the fly.
   StringRef qn = channels ? "q" : "q_label";
-  c.rank(ql, qn, 3).rank(cache, "label_cache", 3).rank(out, "result", 3);
+  c.rank(ql, qn, 3).rank(out, "result", 3);
+  Value labels = channels ? channels : ql; // its dim `labelDim` is r
+  unsigned labelDim = channels ? 1 : 2;
   if (channels) {
     c.rank(channels, "channels", 2).staticDim(channels, "channels", 1, "label dim");
     c.staticDim(ql, qn, 2, "head dim");
-    c.same(channels, "channels", 1, cache, "label_cache", 2)
-        .same(channels, "channels", 0, cache, "label_cache", 0);
+    c.same(channels, "channels", 0, cache, "label_cache", 0);
     if (succeeded(c.result()))
       c.require(ShapeCheck::dim(channels, 1) <= ShapeCheck::dim(ql, 2),
                 "label dim (channels dim 1) must be <= head dim (q dim 2)");
   } else {
     c.staticDim(ql, qn, 2, "label dim");
-    c.same(ql, qn, 2, cache, "label_cache", 2);
   }
+  if (failed(c.result()))
+    return failure();
   // The kernels unroll over the label dim and the group: bounded, so compile time is too.
-  c.staticDim(cache, "label_cache", 2, "label dim").atMost(cache, "label_cache", 2, 256, "label dim");
+  c.atMost(labels, channels ? "channels" : qn, labelDim, 256, "label dim");
+  checkLabelCache(c, cache, scales, ShapeCheck::dim(labels, labelDim));
   checkGroups(c, ql, qn, 1, cache, "label_cache", 0);
   checkPaging(c, pageTable, seqLens, ql, qn);
   c.same(ql, qn, 0, out, "result", 0);
-  c.sameElementType(ql, qn, cache, "label_cache");
+  if (labelFormatOf(ShapeCheck::elem(cache)) == LabelFormat::Plain)
+    c.sameElementType(ql, qn, cache, "label_cache");
   if (succeeded(c.result()))
     c.is(out, "result", 1,
          selectionRows(reduce, ShapeCheck::dim(ql, 1), ShapeCheck::dim(cache, 0)),
@@ -217,8 +270,8 @@ static LogicalResult checkLabelScoring(Operation *op, ShapeCheck &c, Value ql, V
 
 LogicalResult LabelScoreOp::verify() {
   ShapeCheck c(*this);
-  if (failed(checkLabelScoring(*this, c, getQLabel(), getLabelCache(), getPageTable(),
-                               getSeqLens(), getScores(), getGroupReduce(),
+  if (failed(checkLabelScoring(*this, c, getQLabel(), getLabelCache(), getLabelScales(),
+                               getPageTable(), getSeqLens(), getScores(), getGroupReduce(),
                                getScale().convertToFloat())))
     return failure();
   if (Value cand = getCandidates()) {
@@ -231,8 +284,8 @@ LogicalResult LabelScoreOp::verify() {
 
 LogicalResult ScoreTopKOp::verify() {
   ShapeCheck c(*this);
-  if (failed(checkLabelScoring(*this, c, getQLabel(), getLabelCache(), getPageTable(),
-                               getSeqLens(), getIndices(), getGroupReduce(),
+  if (failed(checkLabelScoring(*this, c, getQLabel(), getLabelCache(), getLabelScales(),
+                               getPageTable(), getSeqLens(), getIndices(), getGroupReduce(),
                                getScale().convertToFloat(), getChannels())))
     return failure();
   c.is(getIndices(), "result", 2, getK(), "k");

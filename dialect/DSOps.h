@@ -15,6 +15,14 @@ namespace mlir {
 namespace ds {
 /// Dims (value, dim index) that an op requires to be equal.
 using DimGroup = llvm::SmallVector<std::pair<Value, unsigned>, 4>;
+
+/// How a label cache stores its labels: bf16/f16, fp8 (f8E4M3FN) or int4 (8 per i32 word); the
+/// low-bit formats carry per-(kv head, slot) f16 scales (ds.label_append).
+enum class LabelFormat { Plain, FP8, Int4 };
+/// The format of a label cache whose element type is `t`.
+LabelFormat labelFormatOf(Type t);
+/// Labels per element of the cache's last dim: 8 for int4 words, else 1.
+inline int64_t labelsPerElement(LabelFormat f) { return f == LabelFormat::Int4 ? 8 : 1; }
 } // namespace ds
 } // namespace mlir
 

@@ -18,6 +18,9 @@ def DS_F32Tensor : RankedTensorOf<[F32]>;
 def DS_IndexTensor : RankedTensorOf<[I32]>;
 def DS_SeedTensor : RankedTensorOf<[I64]>;
 def DS_ScaleTensor : RankedTensorOf<[F16]>;
+// A label cache: bf16/f16 labels, fp8 (e4m3) labels, or int4 labels packed 8 to an i32 word
+// (the low-bit formats carry per-(kv head, slot) f16 scales beside them).
+def DS_LabelCacheTensor : RankedTensorOf<[BF16, F16, F8E4M3FN, I32]>;
 
 // The kernel interface of an op; `inPlace` ops also say which operand a result updates.
 class DS_KernelOp<bit inPlace> : DeclareOpInterfaceMethods<DS_KernelOpInterface,
@@ -59,18 +62,36 @@ def DS_LabelAppendOp : DS_TensorOp<"label_append", [], /*inPlace=*/1> {
     token `t`: `cache[h, slot_mapping[t], j] = k[t, h, channels[h, j]]`. Tokens whose slot is
     outside `[0, S)` are skipped; channel indices outside `[0, d)` write 0.
 
+    Low-bit caches (issue: half and a quarter of the label bytes) hold a scale per (kv head,
+    slot) in `label_scales : [Hkv, S]` f16, updated in place beside the labels:
+    - `f8E4M3FN` cache `[Hkv, S, r]`: `s = f16(max_j |l_j| / 448)` over the token's r labels
+      `l_j`, `cache[h, slot, j] = e4m3(l_j / s)` rounded to nearest even and saturated at
+      +-448 (all 0 when `s` is 0);
+    - `i32` cache `[Hkv, S, r / 8]` (int4, `r` a multiple of 8): `s = f16(max_j |l_j| / 7)`,
+      `q_j = clamp(round_half_even(l_j / s), -8, 7)` (0 when `s` is 0), label `8 i + j` in bits
+      `4 j .. 4 j + 3` of word `i` (two's complement nibbles, as `ds.int4_append`).
+    A label then reads as `s * q_j` (`ds.label_score`, `ds.score_topk`).
+
     ```mlir
     %c2 = ds.label_append %cache, %k, %channels, %slots
         : (tensor<8x?x16xbf16>, tensor<?x8x128xbf16>, tensor<8x16xi32>, tensor<?xi32>)
         -> tensor<8x?x16xbf16>
+    %c3, %s3 = ds.label_append %cache8 scales(%scales), %k, %channels, %slots
+        : (tensor<8x?x16xf8E4M3FN>, tensor<8x?xf16>, tensor<?x8x128xbf16>, tensor<8x16xi32>,
+           tensor<?xi32>) -> (tensor<8x?x16xf8E4M3FN>, tensor<8x?xf16>)
     ```
   }];
-  let arguments = (ins DS_DataTensor:$label_cache, DS_DataTensor:$k, DS_IndexTensor:$channels,
+  let arguments = (ins DS_LabelCacheTensor:$label_cache, Optional<DS_ScaleTensor>:$label_scales,
+                       DS_DataTensor:$k, DS_IndexTensor:$channels,
                        DS_IndexTensor:$slot_mapping, OptionalAttr<DS_KernelConfigAttr>:$config);
-  let results = (outs DS_DataTensor:$result);
+  let results = (outs DS_LabelCacheTensor:$result, Optional<DS_ScaleTensor>:$new_label_scales);
+  let assemblyFormat = [{
+    $label_cache (`scales` `(` $label_scales^ `)`)? `,` $k `,` $channels `,` $slot_mapping
+    attr-dict `:` functional-type(operands, results)
+  }];
 }
 
-def DS_LabelScoreOp : DS_TensorOp<"label_score"> {
+def DS_LabelScoreOp : DS_TensorOp<"label_score", [AttrSizedOperandSegments]> {
   let summary = "Approximate attention scores from labels over a paged label cache";
   let description = [{
     `a[b, h, t] = scale * sum_j q_label[b, h, j] * cache[h / g, slot(b, t), j]` for `t < n_b`,
@@ -85,19 +106,30 @@ def DS_LabelScoreOp : DS_TensorOp<"label_score"> {
     `n_b` clamped to `[0, max_pages * P]` only): Twilight's cheap estimate of a candidate set's
     logits for `ds.topp`.
 
+    A low-bit cache (`f8E4M3FN`, or int4 in `i32` words; see `ds.label_append`) comes with its
+    `label_scales : [Hkv, S]` (`%cache scales(%s)`) and reads as `s * q_j`. Its kernels take the
+    dot product of the decoded labels with the query labels normalized to their row's largest
+    magnitude in f16 pairs (one f16 accumulation per 16 bytes of labels, then f32): scores
+    within about 0.1% of the f32 dot product of the same dequantized labels.
+
     ```mlir
     %a = ds.label_score %ql, %cache, %page_table, %seq_lens {page_size = 1 : i64, scale = 0.25 : f32}
         : (tensor<?x32x16xbf16>, tensor<32x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>)
         -> tensor<?x32x?xf32>
     ```
   }];
-  let arguments = (ins DS_DataTensor:$q_label, DS_DataTensor:$label_cache,
+  let arguments = (ins DS_DataTensor:$q_label, DS_LabelCacheTensor:$label_cache,
+                       Optional<DS_ScaleTensor>:$label_scales,
                        DS_IndexTensor:$page_table, DS_IndexTensor:$seq_lens,
                        Optional<DS_IndexTensor>:$candidates,
                        ConfinedAttr<I64Attr, [IntPositive]>:$page_size, F32Attr:$scale,
                        DefaultValuedAttr<DS_GroupReduceAttr, "::mlir::ds::GroupReduce::none">:$group_reduce,
                        OptionalAttr<DS_KernelConfigAttr>:$config);
   let results = (outs DS_F32Tensor:$scores);
+  let assemblyFormat = [{
+    $q_label `,` $label_cache (`scales` `(` $label_scales^ `)`)? `,` $page_table `,` $seq_lens
+    (`,` $candidates^)? attr-dict `:` functional-type(operands, results)
+  }];
 }
 
 //===----------------------------------------------------------------------===//
@@ -187,7 +219,7 @@ def DS_TopKOp : DS_TensorOp<"topk"> {
   let results = (outs DS_IndexTensor:$indices);
 }
 
-def DS_ScoreTopKOp : DS_TensorOp<"score_topk"> {
+def DS_ScoreTopKOp : DS_TensorOp<"score_topk", [AttrSizedOperandSegments]> {
   let summary = "Label scoring fused with top-k selection (the scores are never materialized)";
   let description = [{
     `indices = topk(label_score(q_label, label_cache, page_table, seq_lens), seq_lens)` with
@@ -207,6 +239,9 @@ def DS_ScoreTopKOp : DS_TensorOp<"score_topk"> {
     the query labels are gathered from it as `ds.label_gather` does (`ds-fuse-score-topk` absorbs
     a label_gather whose only use is this op): no q_label array and no separate kernel.
 
+    A low-bit cache comes with its `label_scales` as for `ds.label_score`; `vector_width` then
+    counts labels per load (4, 8 or 16 fp8 labels; 8, 16 or 32 int4 labels).
+
     ```mlir
     %idx = ds.score_topk %ql, %cache, %page_table, %seq_lens
         {page_size = 16 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>, k = 256 : i64}
@@ -214,7 +249,8 @@ def DS_ScoreTopKOp : DS_TensorOp<"score_topk"> {
         -> tensor<?x8x256xi32>
     ```
   }];
-  let arguments = (ins DS_DataTensor:$q_label, DS_DataTensor:$label_cache,
+  let arguments = (ins DS_DataTensor:$q_label, DS_LabelCacheTensor:$label_cache,
+                       Optional<DS_ScaleTensor>:$label_scales,
                        DS_IndexTensor:$page_table, DS_IndexTensor:$seq_lens,
                        Optional<DS_IndexTensor>:$channels,
                        ConfinedAttr<I64Attr, [IntPositive]>:$page_size, F32Attr:$scale,
@@ -222,6 +258,10 @@ def DS_ScoreTopKOp : DS_TensorOp<"score_topk"> {
                        ConfinedAttr<I64Attr, [IntPositive]>:$k, UnitAttr:$keep_last,
                        OptionalAttr<DS_KernelConfigAttr>:$config);
   let results = (outs DS_IndexTensor:$indices);
+  let assemblyFormat = [{
+    $q_label `,` $label_cache (`scales` `(` $label_scales^ `)`)? `,` $page_table `,` $seq_lens
+    (`,` $channels^)? attr-dict `:` functional-type(operands, results)
+  }];
 }
 
 def DS_PageScoreTopKOp : DS_TensorOp<"page_score_topk"> {

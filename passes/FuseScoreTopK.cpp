@@ -43,7 +43,8 @@ struct FuseScoreTopK final : OpRewritePattern<TopKOp> {
     // The fused kernel is tuned apart from either producer: its config is chosen afresh.
     rewriter.replaceOpWithNewOp<ScoreTopKOp>(
         topk, topk.getIndices().getType(), score.getQLabel(), score.getLabelCache(),
-        score.getPageTable(), score.getSeqLens(), Value(), score.getPageSizeAttr(),
+        score.getLabelScales(), score.getPageTable(), score.getSeqLens(), Value(),
+        score.getPageSizeAttr(),
         score.getScaleAttr(), score.getGroupReduceAttr(), topk.getKAttr(),
         topk.getKeepLastAttr(), KernelConfigAttr());
     rewriter.eraseOp(score);

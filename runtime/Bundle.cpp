@@ -17,6 +17,7 @@ const char *dtypeName(DType t) {
   case DType::I64: return "i64";
   case DType::I8: return "i8";
   case DType::U8: return "u8";
+  case DType::F8E4M3: return "f8e4m3";
   }
   return "?";
 }
@@ -29,13 +30,15 @@ size_t dtypeBytes(DType t) {
   case DType::I32: return 4;
   case DType::I64: return 8;
   case DType::I8:
-  case DType::U8: return 1;
+  case DType::U8:
+  case DType::F8E4M3: return 1;
   }
   return 0;
 }
 
 std::optional<DType> parseDType(std::string_view n) {
-  for (DType t : {DType::BF16, DType::F16, DType::F32, DType::I32, DType::I64, DType::I8, DType::U8})
+  for (DType t : {DType::BF16, DType::F16, DType::F32, DType::I32, DType::I64, DType::I8, DType::U8,
+                  DType::F8E4M3})
     if (n == dtypeName(t))
       return t;
   return std::nullopt;

@@ -21,8 +21,8 @@
 
 namespace ds::rt {
 
-enum class DType : uint8_t { BF16, F16, F32, I32, I64, I8, U8 };
-/// "bf16", "f16", "f32", "i32", "i64", "i8", "u8".
+enum class DType : uint8_t { BF16, F16, F32, I32, I64, I8, U8, F8E4M3 };
+/// "bf16", "f16", "f32", "i32", "i64", "i8", "u8", "f8e4m3" (fp8 e4m3, finite: torch.float8_e4m3fn).
 const char *dtypeName(DType t);
 size_t dtypeBytes(DType t);
 std::optional<DType> parseDType(std::string_view name);

@@ -250,7 +250,7 @@ private:
     auto dt = parseDType(t[2]);
     if (!dt)
       return fail("argument '" + a.name + "': unknown dtype '" + std::string(t[2]) +
-                  "' (expected bf16, f16, f32, i32, i64, i8 or u8)");
+                  "' (expected bf16, f16, f32, i32, i64, i8, u8 or f8e4m3)");
     a.dtype = *dt;
     size_t first = 3;
     if (t.size() > 3 && t[3].substr(0, 6) == "align=") {

@@ -18,7 +18,7 @@ ERROR_NO_DEVICE = 4
 ERROR_DRIVER = 5
 ERROR_INTERNAL = 6
 
-DTYPES = ["bf16", "f16", "f32", "i32", "i64", "i8", "u8"]
+DTYPES = ["bf16", "f16", "f32", "i32", "i64", "i8", "u8", "f8e4m3"]
 ROLES = ["in", "out", "inout"]
 
 

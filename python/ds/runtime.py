@@ -17,6 +17,8 @@ def _torch():
     if _TORCH_DTYPES is None:
         _TORCH_DTYPES = {"bf16": torch.bfloat16, "f16": torch.float16, "f32": torch.float32,
                          "i32": torch.int32, "i64": torch.int64, "i8": torch.int8, "u8": torch.uint8}
+        if hasattr(torch, "float8_e4m3fn"):
+            _TORCH_DTYPES["f8e4m3"] = torch.float8_e4m3fn
     return torch
 
 

@@ -103,7 +103,7 @@ func.func @other_dialect(%x: tensor<?x8x128xbf16>, %ch: tensor<8x16xi32>) -> ten
 
 // -----
 
-// expected-error @+1 {{ds-lower-to-kernels: 'arg0' must be a ranked tensor of bf16, f16, f32, i32 or i64}}
+// expected-error @+1 {{ds-lower-to-kernels: 'arg0' must be a ranked tensor of bf16, f16, f32, i32, i64 or f8E4M3FN}}
 func.func @unranked_argument(%u: tensor<*xf32>, %x: tensor<?x8x128xbf16>, %ch: tensor<8x16xi32>) -> tensor<?x8x16xbf16> {
   %l = ds.label_gather %x, %ch : (tensor<?x8x128xbf16>, tensor<8x16xi32>) -> tensor<?x8x16xbf16>
   return %l : tensor<?x8x16xbf16>

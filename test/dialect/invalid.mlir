@@ -389,7 +389,7 @@ func.func @la_cache_heads_channels(%c: tensor<8x?x16xbf16>, %k: tensor<?x8x128xb
 // -----
 
 func.func @la_label_dim(%c: tensor<8x?x16xbf16>, %k: tensor<?x8x128xbf16>, %ch: tensor<8x32xi32>, %s: tensor<?xi32>) {
-  // expected-error @+1 {{'ds.label_append' op label_cache dim 2 (16) must equal channels dim 1 (32)}}
+  // expected-error @+1 {{'ds.label_append' op label_cache dim 2 must be the label dim (32), got 16}}
   %0 = ds.label_append %c, %k, %ch, %s : (tensor<8x?x16xbf16>, tensor<?x8x128xbf16>, tensor<8x32xi32>, tensor<?xi32>) -> tensor<8x?x16xbf16>
   return
 }
@@ -473,7 +473,7 @@ func.func @ls_label_dim_dynamic(%ql: tensor<?x8x?xbf16>, %c: tensor<8x?x16xbf16>
 // -----
 
 func.func @ls_label_dim(%ql: tensor<?x8x16xbf16>, %c: tensor<8x?x32xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
-  // expected-error @+1 {{'ds.label_score' op q_label dim 2 (16) must equal label_cache dim 2 (32)}}
+  // expected-error @+1 {{'ds.label_score' op label_cache dim 2 must be the label dim (16), got 32}}
   %0 = ds.label_score %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32} : (tensor<?x8x16xbf16>, tensor<8x?x32xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
   return
 }
@@ -1085,7 +1085,7 @@ func.func @st_result_rank(%ql: tensor<?x32x16xbf16>, %c: tensor<8x?x16xbf16>, %p
 // -----
 
 func.func @st_label_dim(%ql: tensor<?x32x16xbf16>, %c: tensor<8x?x32xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
-  // expected-error @+1 {{'ds.score_topk' op q_label dim 2 (16) must equal label_cache dim 2 (32)}}
+  // expected-error @+1 {{'ds.score_topk' op label_cache dim 2 must be the label dim (16), got 32}}
   %0 = ds.score_topk %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, k = 64 : i64} : (tensor<?x32x16xbf16>, tensor<8x?x32xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x64xi32>
   return
 }
@@ -1101,7 +1101,7 @@ func.func @st_channels_rank(%q: tensor<?x32x128xbf16>, %c: tensor<8x?x16xbf16>, 
 // -----
 
 func.func @st_channels_label_dim(%q: tensor<?x32x128xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %ch: tensor<8x8xi32>) {
-  // expected-error @+1 {{'ds.score_topk' op channels dim 1 (8) must equal label_cache dim 2 (16)}}
+  // expected-error @+1 {{'ds.score_topk' op label_cache dim 2 must be the label dim (8), got 16}}
   %0 = ds.score_topk %q, %c, %pt, %sl, %ch {page_size = 1 : i64, scale = 0.25 : f32, k = 64 : i64} : (tensor<?x32x128xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<8x8xi32>) -> tensor<?x32x64xi32>
   return
 }
@@ -2274,7 +2274,7 @@ func.func @decode_merge_dim_static(%a: tensor<?x32x?x?xf32>, %m: tensor<?x32x?x2
 
 // A dynamic label dim in the label cache used to abort in codegen ("SmallVector unable to grow").
 func.func @label_score_dynamic_cache_label_dim(%ql: tensor<?x8x16xbf16>, %cache: tensor<8x?x?xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x?xf32> {
-  // expected-error @+1 {{label_cache dim 2 (label dim) must be static}}
+  // expected-error @+1 {{label_cache dim 2 (labels per slot) must be static}}
   %a = ds.label_score %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32}
       : (tensor<?x8x16xbf16>, tensor<8x?x?xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
   return %a : tensor<?x8x?xf32>
@@ -2284,7 +2284,7 @@ func.func @label_score_dynamic_cache_label_dim(%ql: tensor<?x8x16xbf16>, %cache:
 
 // Compile time grows with the label dim (the kernels unroll over it): bounded.
 func.func @label_score_huge_label_dim(%ql: tensor<?x8x2048xbf16>, %cache: tensor<8x?x2048xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x?xf32> {
-  // expected-error @+1 {{label_cache dim 2 (label dim, 2048) must be at most 256}}
+  // expected-error @+1 {{q_label dim 2 (label dim, 2048) must be at most 256}}
   %a = ds.label_score %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32}
       : (tensor<?x8x2048xbf16>, tensor<8x?x2048xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
   return %a : tensor<?x8x?xf32>
@@ -2481,5 +2481,73 @@ func.func @int4_append_dynamic_heads(%kq: tensor<?x?x16xi32>, %ks: tensor<?x?x4x
 func.func @expand_pages_result(%p: tensor<?x8x4xi32>, %sl: tensor<?xi32>) {
   // expected-error @+1 {{'ds.expand_pages' op result dim 2 must be pages dim 2 * page_size (64), got 60}}
   %0 = ds.expand_pages %p, %sl {page_size = 16 : i64} : (tensor<?x8x4xi32>, tensor<?xi32>) -> tensor<?x8x60xi32>
+  return
+}
+
+//===----------------------------------------------------------------------===//
+// Low-bit label caches (fp8 / int4 with label_scales)
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @lowbit_no_scales(%ql: tensor<?x8x16xbf16>, %c: tensor<8x?x16xf8E4M3FN>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.label_score' op an fp8 (f8E4M3FN) or int4 (i32) label cache needs its label_scales [Hkv, S] (f16)}}
+  %0 = ds.label_score %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32} : (tensor<?x8x16xbf16>, tensor<8x?x16xf8E4M3FN>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
+  return
+}
+
+// -----
+
+func.func @plain_with_scales(%ql: tensor<?x8x16xbf16>, %c: tensor<8x?x16xbf16>, %s: tensor<8x?xf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.score_topk' op label_scales are only for fp8 (f8E4M3FN) and int4 (i32) label caches}}
+  %0 = ds.score_topk %ql, %c scales(%s), %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, k = 64 : i64} : (tensor<?x8x16xbf16>, tensor<8x?x16xbf16>, tensor<8x?xf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x64xi32>
+  return
+}
+
+// -----
+
+func.func @int4_words(%ql: tensor<?x8x16xbf16>, %c: tensor<8x?x16xi32>, %s: tensor<8x?xf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.label_score' op label_cache dim 2 must be the label dim / 8 (i32 words of 8 int4 labels) (2), got 16}}
+  %0 = ds.label_score %ql, %c scales(%s), %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32} : (tensor<?x8x16xbf16>, tensor<8x?x16xi32>, tensor<8x?xf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
+  return
+}
+
+// -----
+
+func.func @int4_label_dim(%ql: tensor<?x8x12xbf16>, %c: tensor<8x?x2xi32>, %s: tensor<8x?xf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.label_score' op an int4 label cache needs a label dim that is a multiple of 8, got 12}}
+  %0 = ds.label_score %ql, %c scales(%s), %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32} : (tensor<?x8x12xbf16>, tensor<8x?x2xi32>, tensor<8x?xf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
+  return
+}
+
+// -----
+
+func.func @fp8_label_dim(%c: tensor<8x?x6xf8E4M3FN>, %s: tensor<8x?xf16>, %k: tensor<?x8x128xbf16>, %ch: tensor<8x6xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.label_append' op an fp8 label cache needs a label dim that is a multiple of 4 (whole 32-bit words of labels), got 6}}
+  %0, %1 = ds.label_append %c scales(%s), %k, %ch, %sl : (tensor<8x?x6xf8E4M3FN>, tensor<8x?xf16>, tensor<?x8x128xbf16>, tensor<8x6xi32>, tensor<?xi32>) -> (tensor<8x?x6xf8E4M3FN>, tensor<8x?xf16>)
+  return
+}
+
+// -----
+
+func.func @scales_heads(%c: tensor<8x?x16xf8E4M3FN>, %s: tensor<4x?xf16>, %k: tensor<?x8x128xbf16>, %ch: tensor<8x16xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.label_append' op label_scales dim 0 (4) must equal label_cache dim 0 (8)}}
+  %0, %1 = ds.label_append %c scales(%s), %k, %ch, %sl : (tensor<8x?x16xf8E4M3FN>, tensor<4x?xf16>, tensor<?x8x128xbf16>, tensor<8x16xi32>, tensor<?xi32>) -> (tensor<8x?x16xf8E4M3FN>, tensor<4x?xf16>)
+  return
+}
+
+// -----
+
+func.func @scales_without_result(%c: tensor<8x?x16xf8E4M3FN>, %s: tensor<8x?xf16>, %k: tensor<?x8x128xbf16>, %ch: tensor<8x16xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.label_append' op label_scales and the updated scales (result 1) come together}}
+  %0 = ds.label_append %c scales(%s), %k, %ch, %sl : (tensor<8x?x16xf8E4M3FN>, tensor<8x?xf16>, tensor<?x8x128xbf16>, tensor<8x16xi32>, tensor<?xi32>) -> tensor<8x?x16xf8E4M3FN>
+  return
+}
+
+// -----
+
+func.func @scales_not_f16(%c: tensor<8x?x16xf8E4M3FN>, %s: tensor<8x?xf32>, %k: tensor<?x8x128xbf16>, %ch: tensor<8x16xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{operand #1 must be ranked tensor of 16-bit float values, but got 'tensor<8x?xf32>'}}
+  %0, %1 = ds.label_append %c scales(%s), %k, %ch, %sl : (tensor<8x?x16xf8E4M3FN>, tensor<8x?xf32>, tensor<?x8x128xbf16>, tensor<8x16xi32>, tensor<?xi32>) -> (tensor<8x?x16xf8E4M3FN>, tensor<8x?xf32>)
   return
 }

@@ -142,3 +142,33 @@ func.func @gather_used_twice(%q: tensor<?x32x128xbf16>, %ch: tensor<8x16xi32>, %
   %i = ds.topk %a, %sl {k = 256 : i64} : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x256xi32>
   return %ql, %i : tensor<?x32x16xbf16>, tensor<?x8x256xi32>
 }
+
+// -----
+
+// A low-bit label cache's scales travel into the fused op (and the gather is absorbed); the
+// config counts fp8 labels per load: 16 of them in 16 bytes.
+// CHECK-LABEL: func.func @fp8_scales
+// CHECK-SAME:    (%[[Q:[^:]+]]: tensor<?x32x128xbf16>, %[[CH:[^:]+]]: tensor<32x16xi32>, %[[C:[^:]+]]: tensor<32x?x16xf8E4M3FN>, %[[S:[^:]+]]: tensor<32x?xf16>, %[[PT:[^:]+]]: tensor<?x?xi32>, %[[SL:[^:]+]]: tensor<?xi32>)
+// CHECK:         ds.score_topk %[[Q]], %[[C]] scales(%[[S]]), %[[PT]], %[[SL]], %[[CH]]
+// CHECK-SAME:      : (tensor<?x32x128xbf16>, tensor<32x?x16xf8E4M3FN>, tensor<32x?xf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<32x16xi32>) -> tensor<?x32x256xi32>
+// CONFIG-LABEL: func.func @fp8_scales
+// CONFIG:         ds.score_topk {{.*}}vector_width = 16>
+func.func @fp8_scales(%q: tensor<?x32x128xbf16>, %ch: tensor<32x16xi32>, %c: tensor<32x?x16xf8E4M3FN>, %s: tensor<32x?xf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x32x256xi32> {
+  %ql = ds.label_gather %q, %ch : (tensor<?x32x128xbf16>, tensor<32x16xi32>) -> tensor<?x32x16xbf16>
+  %a = ds.label_score %ql, %c scales(%s), %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32}
+      : (tensor<?x32x16xbf16>, tensor<32x?x16xf8E4M3FN>, tensor<32x?xf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x?xf32>
+  %i = ds.topk %a, %sl {k = 256 : i64} : (tensor<?x32x?xf32>, tensor<?xi32>) -> tensor<?x32x256xi32>
+  return %i : tensor<?x32x256xi32>
+}
+
+// -----
+
+// int4 labels: r = 16 labels in 2 words per slot, all 16 per load (8 bytes).
+// CONFIG-LABEL: func.func @int4_scales
+// CONFIG:         ds.score_topk {{.*}}scales({{.*}}vector_width = 16>
+func.func @int4_scales(%ql: tensor<?x32x16xbf16>, %c: tensor<32x?x2xi32>, %s: tensor<32x?xf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x32x256xi32> {
+  %a = ds.label_score %ql, %c scales(%s), %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32}
+      : (tensor<?x32x16xbf16>, tensor<32x?x2xi32>, tensor<32x?xf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x?xf32>
+  %i = ds.topk %a, %sl {k = 256 : i64} : (tensor<?x32x?xf32>, tensor<?xi32>) -> tensor<?x32x256xi32>
+  return %i : tensor<?x32x256xi32>
+}

@@ -274,3 +274,25 @@ func.func @sample_few_warps(%f: tensor<?x8x8192xi32>, %sl: tensor<?xi32>, %p: te
       : (tensor<?x8x8192xi32>, tensor<?xi32>, tensor<2xi64>) -> (tensor<?x8x8208xi32>, tensor<?x8x8208xf32>)
   return %i, %w : tensor<?x8x8208xi32>, tensor<?x8x8208xf32>
 }
+
+// -----
+
+// fp8 labels are read as whole 32-bit words: 2 labels per load is refused.
+func.func @fp8_label_vector_width(%ql: tensor<?x32x16xbf16>, %c: tensor<32x?x16xf8E4M3FN>, %s: tensor<32x?xf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x32x?xf32> {
+  // expected-error @+1 {{config field 'vector_width' must divide the label dim (16) and fit 16 bytes in whole 32-bit words of labels, got 2}}
+  %a = ds.label_score %ql, %c scales(%s), %pt, %sl
+      {page_size = 1 : i64, scale = 0.25 : f32, config = #ds.kernel_config<block_tokens = 512, warps = 4, splits = 1, stages = 1, vector_width = 2>}
+      : (tensor<?x32x16xbf16>, tensor<32x?x16xf8E4M3FN>, tensor<32x?xf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x?xf32>
+  return %a : tensor<?x32x?xf32>
+}
+
+// -----
+
+// With a low-bit cache the query rows stay in registers: group_reduce = max over 8 heads of 16
+// labels (128 values) is refused.
+func.func @lowbit_max_rows(%ql: tensor<?x32x16xbf16>, %c: tensor<4x?x2xi32>, %s: tensor<4x?xf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x4x64xi32> {
+  // expected-error @+1 {{with an fp8 or int4 label cache the query rows stay in registers: query rows scored apart (8) * labels (16) must be <= 64}}
+  %i = ds.score_topk %ql, %c scales(%s), %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<max>, k = 64 : i64}
+      : (tensor<?x32x16xbf16>, tensor<4x?x2xi32>, tensor<4x?xf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x4x64xi32>
+  return %i : tensor<?x4x64xi32>
+}

@@ -5,6 +5,7 @@
 //
 //   ds-bench --suite=ds            Double Sparsity, Hq = Hkv = 32, d = 128, r = 16, P = 1, bf16
 //   ds-bench --suite=ds-gqa        same with Hkv = 8, selection shared by the group
+//   ds-bench --suite=ds-lowbit     DS with fp8 and int4 label caches, B = 8 and 32, N = 65536
 //   ds-bench --suite=dense         dense decode B = 8, N = 16384
 //   ds-bench --suite=quest         Quest decode step (page scores, top pages, decode over them),
 //                                  Hq = 32, d = 128, P = 16, budget 2048 / 4096 tokens; and the
@@ -58,6 +59,11 @@ struct Shape {
   int64_t sinks = 64, window = 512, samples = 1024; ///< vattention
   double topP = 0.9;                                ///< topp, twilight
   bool int4 = false;                                ///< twilight: the int4-key estimate
+  std::string labelFormat = "same";                 ///< ds: same | fp8 | int4 label cache
+  /// Bytes of one token's labels (and scale) in the label cache.
+  double labelBytes() const {
+    return labelFormat == "fp8" ? r + 2.0 : labelFormat == "int4" ? r / 2.0 + 2.0 : 2.0 * r;
+  }
   std::string label() const {
     char s[160];
     if (op == "la-prefill") {
@@ -86,7 +92,9 @@ struct Shape {
                   (long long)hq,
                   (long long)hkv, (long long)d,
                   op == "ds" || op == "vattention" || op == "twilight"
-                      ? (" r=" + std::to_string(r)).c_str()
+                      ? (" r=" + std::to_string(r) +
+                         (labelFormat == "same" ? std::string() : " " + labelFormat))
+                            .c_str()
                       : "",
                   (long long)P,
                   bf16 ? "bf16" : "f16", shared ? " shared" : "");
@@ -148,6 +156,20 @@ void fillRandom(const rt::Context &ctx, const rt::DeviceBuffer &buf, ref::Rng &r
   for (size_t off = block * 2; off < buf.bytes(); off += block * 2)
     check(ctx.copyDtoD(buf.ptr() + off, buf.ptr(), std::min(block * 2, buf.bytes() - off)),
           "tile");
+}
+
+/// Random fp8 (e4m3) codes, NaN codes (0x7f, 0xff) excluded; any bytes for int4 words.
+void fillRandomBytes(const rt::Context &ctx, const rt::DeviceBuffer &buf, ref::Rng &rng, bool fp8) {
+  size_t block = std::min<size_t>(buf.bytes(), 64u << 20);
+  std::vector<uint8_t> host(block);
+  for (auto &x : host) {
+    x = static_cast<uint8_t>(rng.below(256));
+    if (fp8 && (x & 0x7f) == 0x7f)
+      x ^= 1;
+  }
+  check(buf.upload(host.data(), block), "upload");
+  for (size_t off = block; off < buf.bytes(); off += block)
+    check(ctx.copyDtoD(buf.ptr() + off, buf.ptr(), std::min(block, buf.bytes() - off)), "tile");
 }
 
 double copyBandwidthGBs(const rt::Context &ctx, Timer &timer) {
@@ -430,10 +452,22 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
       jit::DoubleSparsitySpec spec;
       spec.heads = s.hq, spec.kvHeads = s.hkv, spec.headDim = s.d, spec.labelDim = s.r;
       spec.k = s.k, spec.pageSize = s.P, spec.sharedSelection = s.shared, spec.dtype = dt;
+      spec.labelFormat = s.labelFormat == "fp8"    ? jit::LabelFormat::FP8
+                         : s.labelFormat == "int4" ? jit::LabelFormat::Int4
+                                                   : jit::LabelFormat::Same;
       pipeline = check(jit.doubleSparsity(spec), "compile");
     }
-    labels = check(ctx.alloc(static_cast<size_t>(s.hkv) * slots * s.r * 2), "alloc labels");
-    fillRandom(ctx, labels, rng, ht);
+    const bool lowBit = s.labelFormat != "same";
+    labels = check(ctx.alloc(static_cast<size_t>(s.hkv) * slots *
+                             static_cast<size_t>(lowBit ? s.labelBytes() - 2 : 2.0 * s.r)),
+                   "alloc labels");
+    if (lowBit) {
+      fillRandomBytes(ctx, labels, rng, s.labelFormat == "fp8");
+      extra2 = check(ctx.alloc(static_cast<size_t>(s.hkv) * slots * 2), "alloc label_scales");
+      fillRandom(ctx, extra2, rng, ref::Half::F16);
+    } else {
+      fillRandom(ctx, labels, rng, ht);
+    }
     std::vector<int32_t> ch(s.hkv * s.r);
     for (int64_t h = 0; h < s.hkv; ++h)
       for (int64_t j = 0; j < s.r; ++j)
@@ -444,8 +478,10 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
     args = {rt::TensorArg(q.ptr(), {s.B, s.hq, s.d}),
             rt::TensorArg(kc.ptr(), {pages, s.P, s.hkv, s.d}),
             rt::TensorArg(vc.ptr(), {pages, s.P, s.hkv, s.d}),
-            rt::TensorArg(labels.ptr(), {s.hkv, slots, s.r}),
-            rt::TensorArg(channels.ptr(), {s.hkv, s.r})};
+            rt::TensorArg(labels.ptr(), {s.hkv, slots, s.labelFormat == "int4" ? s.r / 8 : s.r})};
+    if (lowBit)
+      args.push_back(rt::TensorArg(extra2.ptr(), {s.hkv, slots}));
+    args.push_back(rt::TensorArg(channels.ptr(), {s.hkv, s.r}));
     if (s.int4) {
       // Random int4 words and scales (their values only steer which candidates are kept).
       kq = check(ctx.alloc(static_cast<size_t>(slots) * s.hkv * s.d / 2), "alloc kq");
@@ -478,7 +514,7 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
     // Every label row scored once per kv head, each selected K and V row once, q and o; Twilight
     // adds each candidate's label row once more (the estimate) and decodes the kept tokens only.
     double decodeRows = 1.0 * s.B * hsel * std::min(perRow, s.N);
-    row.bytes = 1.0 * s.B * s.hkv * s.N * s.r * 2 + qo;
+    row.bytes = 1.0 * s.B * s.hkv * s.N * s.labelBytes() + qo;
     if (s.op != "twilight")
       row.bytes += 2.0 * decodeRows * s.d * 2;
   }
@@ -514,6 +550,13 @@ std::vector<Shape> suite(const std::string &name) {
     for (auto [B, N, k] : std::vector<std::array<int64_t, 3>>{
              {1, 4096, 256}, {8, 4096, 1024}, {8, 16384, 1024}, {8, 65536, 1024}, {32, 65536, 1024}})
       ds(B, N, k, 8, true);
+  if (name == "ds-lowbit" || name == "all")
+    for (const char *format : {"fp8", "int4"})
+      for (auto [B, N, k] : std::vector<std::array<int64_t, 3>>{{8, 65536, 1024}, {32, 65536, 1024}}) {
+        Shape s;
+        s.B = B, s.N = N, s.k = k, s.labelFormat = format;
+        rows.push_back(s);
+      }
   if (name == "dense" || name == "all") {
     Shape s;
     s.op = "dense", s.B = 8, s.N = 16384;
@@ -567,14 +610,14 @@ std::vector<Shape> suite(const std::string &name) {
     }
   }
   if (rows.empty())
-    die("--suite must be ds, ds-gqa, dense, la, quest, twilight, vattention or all, got '" +
+    die("--suite must be ds, ds-gqa, ds-lowbit, dense, la, quest, twilight, vattention or all, got '" +
         name + "'");
   return rows;
 }
 
 /// Every option is checked here, before a device is opened.
 cl::OptionCategory category("ds-bench options");
-cl::opt<std::string> suiteName("suite", cl::desc("A suite of shapes: ds | ds-gqa | dense | la | quest | "
+cl::opt<std::string> suiteName("suite", cl::desc("A suite of shapes: ds | ds-gqa | ds-lowbit | dense | la | quest | "
                                                  "twilight | vattention | all "
                                                  "(else one shape from the flags below)"),
                                cl::value_desc("name"), cl::cat(category));
@@ -610,6 +653,10 @@ cl::opt<double> topPFlag("top-p", cl::desc("topp, twilight: the mass to keep, in
                          cl::init(0.9), cl::cat(category));
 cl::opt<std::string> estimateName("estimate", cl::desc("twilight: labels | int4"),
                                   cl::init("labels"), cl::cat(category));
+cl::opt<std::string> labelFormatName("label-format",
+                                     cl::desc("ds: the label cache's format, same (the dtype) | "
+                                              "fp8 | int4 (with f16 scales)"),
+                                     cl::init("same"), cl::cat(category));
 cl::opt<bool> pdlFlag("pdl",
                      cl::desc("Chain each pipeline's kernels by programmatic dependent launch "
                               "where the GPU has it (sm_90+); --pdl=false to compare"),
@@ -647,6 +694,13 @@ int main(int argc, char **argv) {
     die("--estimate must be labels or int4, got '" + estimateName + "'");
   if (sinksFlag < 0 || windowFlag < 0)
     die("--sinks and --window must be >= 0");
+  if (labelFormatName != "same" && labelFormatName != "fp8" && labelFormatName != "int4")
+    die("--label-format must be same, fp8 or int4, got '" + labelFormatName + "'");
+  if (labelFormatName != "same" && op != "ds")
+    die("--label-format applies to --op=ds only");
+  if ((labelFormatName == "int4" && optR % 8 != 0) || (labelFormatName == "fp8" && optR % 4 != 0))
+    die("--r must be a multiple of 8 (int4) or 4 (fp8) labels with --label-format=" +
+        labelFormatName);
   if (dtypeName != "bf16" && dtypeName != "f16")
     die("--dtype must be bf16 or f16, got '" + dtypeName + "'");
   for (const cl::opt<int64_t> *flag : {&optB, &optN, &optK, &optHq, &optHkv, &optD, &optR, &optP,
@@ -666,6 +720,7 @@ int main(int argc, char **argv) {
     s.initial = initialFlag;
     s.sinks = sinksFlag, s.window = windowFlag, s.samples = samplesFlag, s.topP = topPFlag;
     s.int4 = estimateName == "int4";
+    s.labelFormat = labelFormatName;
     shapes.push_back(s);
   }
   if (scatterFlag)

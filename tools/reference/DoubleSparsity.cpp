@@ -9,6 +9,12 @@ namespace ds::ref {
 
 double DSProblem::scale() const { return 1.0 / std::sqrt(static_cast<double>(shape.d)); }
 
+void DSProblem::setLabelFormat(LabelFormat f) {
+  labelFormat = f;
+  if (f != LabelFormat::Plain)
+    lowBit = quantizeLabels(labels, shape.hkv * slots(), shape.r, shape.type, f);
+}
+
 static std::vector<uint16_t> randomHalf(Rng &rng, size_t n, Half type, double lo, double hi) {
   std::vector<uint16_t> v(n);
   for (auto &x : v)
@@ -84,9 +90,24 @@ std::string checkDS(const DSProblem &p, const std::vector<int32_t> &idx,
       out.size() != static_cast<size_t>(B * s.hq * s.d))
     return "output sizes differ from the problem's";
   std::vector<uint16_t> qLabel = labelGather(p.q, B, s.hq, s.d, p.channels, s.hkv, s.r);
-  std::vector<double> scores =
-      labelScore(qLabel, s.hq, p.labels, s.hkv, p.slots(), s.r, pg, P, N, p.scale(),
-                 s.shared && g > 1 ? GroupReduce::Sum : GroupReduce::None, s.type);
+  const GroupReduce reduce = s.shared && g > 1 ? GroupReduce::Sum : GroupReduce::None;
+  std::vector<double> scores, bound;
+  const bool lowBit = p.labelFormat != LabelFormat::Plain;
+  if (!lowBit) {
+    scores = labelScore(qLabel, s.hq, p.labels, s.hkv, p.slots(), s.r, pg, P, N, p.scale(), reduce,
+                        s.type);
+  } else {
+    // The dequantized labels; `bound` = the same sum over |q_j| |label_j|: the kernels' f16
+    // products and pair sums are within about 1% of it.
+    std::vector<double> deq = dequantizeLabels(p.lowBit, s.hkv * p.slots(), s.r, p.labelFormat);
+    std::vector<double> qd(qLabel.size()), absDeq(deq.size()), absQ(qLabel.size());
+    for (size_t i = 0; i < qd.size(); ++i)
+      absQ[i] = std::fabs(qd[i] = toFloat(qLabel[i], s.type));
+    for (size_t i = 0; i < deq.size(); ++i)
+      absDeq[i] = std::fabs(deq[i]);
+    scores = labelScore(qd, s.hq, deq, s.hkv, p.slots(), s.r, pg, P, N, p.scale(), reduce);
+    bound = labelScore(absQ, s.hq, absDeq, s.hkv, p.slots(), s.r, pg, P, N, p.scale(), reduce);
+  }
   std::string errors;
   int bad = 0;
   for (int64_t b = 0; b < B; ++b) {
@@ -103,6 +124,10 @@ std::string checkDS(const DSProblem &p, const std::vector<int32_t> &idx,
         std::vector<double> all(sc, sc + n);
         std::nth_element(all.begin(), all.begin() + (s.k - 1), all.end(), std::greater<double>());
         double kth = all[s.k - 1], tol = 1e-4 * (1 + std::fabs(kth));
+        if (lowBit) {
+          const double *bd = &bound[(b * hsel + row) * N];
+          tol = 0.02 * *std::max_element(bd, bd + n);
+        }
         for (int32_t t : got)
           ok &= sc[t] >= kth - tol;
       }

@@ -4,6 +4,7 @@
 // A Double Sparsity decode problem on the host (random paged KV cache, channels, label cache as
 // label_append writes it, ragged paging) and the check of a pipeline's outputs against the CPU
 // reference. Shared by the GPU tests, the example program and ds-bench.
+#include "tools/reference/LowBitLabels.h"
 #include "tools/reference/Reference.h"
 
 #include <string>
@@ -25,6 +26,11 @@ struct DSProblem {
   PagedKV kv;
   std::vector<uint16_t> q, labels; ///< labels: [Hkv, slots, r]
   std::vector<int32_t> channels;   ///< [Hkv, r]
+  /// A low-bit label cache (quantized from `labels` by setLabelFormat): the pipeline reads it
+  /// and checkDS scores with its dequantized values.
+  LabelFormat labelFormat = LabelFormat::Plain;
+  LowBitLabels lowBit;
+  void setLabelFormat(LabelFormat f);
   int64_t slots() const { return kv.numPages * kv.pageSize; }
   int64_t selRows() const { return shape.shared ? shape.hkv : shape.hq; }
   double scale() const;

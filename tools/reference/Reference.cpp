@@ -105,6 +105,18 @@ std::vector<double> labelScore(const std::vector<uint16_t> &qLabel, int64_t head
                                const std::vector<uint16_t> &cache, int64_t kvHeads, int64_t slots,
                                int64_t labelDim, const Paging &paging, int64_t pageSize,
                                int64_t n, double scale, GroupReduce reduce, Half type) {
+  std::vector<double> q(qLabel.size()), c(cache.size());
+  for (size_t i = 0; i < q.size(); ++i)
+    q[i] = toFloat(qLabel[i], type);
+  for (size_t i = 0; i < c.size(); ++i)
+    c[i] = toFloat(cache[i], type);
+  return labelScore(q, heads, c, kvHeads, slots, labelDim, paging, pageSize, n, scale, reduce);
+}
+
+std::vector<double> labelScore(const std::vector<double> &qLabel, int64_t heads,
+                               const std::vector<double> &cache, int64_t kvHeads, int64_t slots,
+                               int64_t labelDim, const Paging &paging, int64_t pageSize,
+                               int64_t n, double scale, GroupReduce reduce) {
   const double negInf = -std::numeric_limits<double>::infinity();
   int64_t g = heads / kvHeads, rows = reduce == GroupReduce::None ? heads : kvHeads;
   std::vector<double> out(paging.batch * rows * n, negInf);
@@ -119,8 +131,7 @@ std::vector<double> labelScore(const std::vector<uint16_t> &qLabel, int64_t head
         int64_t hk = h / g;
         double dot = 0;
         for (int64_t j = 0; j < labelDim; ++j)
-          dot += static_cast<double>(toFloat(qLabel[(b * heads + h) * labelDim + j], type)) *
-                 toFloat(cache[(hk * slots + slot) * labelDim + j], type);
+          dot += qLabel[(b * heads + h) * labelDim + j] * cache[(hk * slots + slot) * labelDim + j];
         dot *= scale;
         int64_t row = reduce == GroupReduce::None ? h : hk;
         double &dst = out[(b * rows + row) * n + t];

@@ -51,6 +51,12 @@ std::vector<double> labelScore(const std::vector<uint16_t> &qLabel, int64_t head
                                const std::vector<uint16_t> &cache, int64_t kvHeads, int64_t slots,
                                int64_t labelDim, const Paging &paging, int64_t pageSize,
                                int64_t n, double scale, GroupReduce reduce, Half type);
+/// The same over real-valued query labels [B, Hq, r] and cache [Hkv, S, r] (a low-bit cache's
+/// dequantized labels).
+std::vector<double> labelScore(const std::vector<double> &qLabel, int64_t heads,
+                               const std::vector<double> &cache, int64_t kvHeads, int64_t slots,
+                               int64_t labelDim, const Paging &paging, int64_t pageSize,
+                               int64_t n, double scale, GroupReduce reduce);
 
 /// The k largest of row[0..n) (ds.topk semantics, -1 padded to k), ties by lower index.
 std::vector<int32_t> topk(const double *row, int64_t n, int64_t k, bool keepLast);

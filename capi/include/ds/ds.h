@@ -39,7 +39,8 @@ typedef enum ds_status {
 } ds_status;
 
 typedef enum ds_dtype {
-  DS_BF16 = 0, DS_F16 = 1, DS_F32 = 2, DS_I32 = 3, DS_I64 = 4, DS_I8 = 5, DS_U8 = 6
+  DS_BF16 = 0, DS_F16 = 1, DS_F32 = 2, DS_I32 = 3, DS_I64 = 4, DS_I8 = 5, DS_U8 = 6,
+  DS_F8E4M3 = 7 /* fp8 e4m3 (finite; torch.float8_e4m3fn): low-bit label caches */
 } ds_dtype;
 
 typedef enum ds_role { DS_IN = 0, DS_OUT = 1, DS_INOUT = 2 } ds_role;
@@ -76,7 +77,8 @@ DS_API const char *ds_version(void);
 /* The ds IR of a pipeline spec: `family` is double_sparsity, dense_decode, label_append,
  * linear_attn_decode, linear_attn_prefill, quest, quest_summary, vattention, twilight or
  * int4_append; `params` "name=value" pairs separated by commas, named as the fields of the C++
- * spec structs (codegen/JIT.h), dtype=bf16|f16, booleans 0|1. Unknown names are refused.
+ * spec structs (codegen/JIT.h), dtype=bf16|f16, labelFormat=same|fp8|int4 (double_sparsity, label_append),
+ * booleans 0|1. Unknown names are refused.
  * Free the text with ds_free_string. */
 DS_API ds_status ds_spec_ir(const char *family, const char *params, char **ir);
 DS_API void ds_free_string(char *text);
