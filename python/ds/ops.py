@@ -42,6 +42,22 @@ def _dtype_name(t):
     raise Error(f"ds: q must be bfloat16 or float16, got {t.dtype}")
 
 
+def _label_format(label_cache, label_scales):
+    """(labelFormat, labelDim) of a label cache [Hkv, S, r]: its dtype (q's) with no scales; with
+    label_scales [Hkv, S] f16, float8_e4m3fn labels (fp8) or int32 words of 8 int4 labels."""
+    last = _shape(label_cache, "label_cache", 3)[2]
+    if label_scales is None:
+        return "same", last
+    _shape(label_scales, "label_scales", 2)
+    name = str(label_cache.dtype)
+    if name.endswith("float8_e4m3fn"):
+        return "fp8", last
+    if name.endswith("int32"):
+        return "int4", 8 * last
+    raise Error(f"ds: argument 'label_cache' with label_scales must be float8_e4m3fn (fp8) or "
+                f"int32 (int4 words), got {label_cache.dtype}")
+
+
 def _context(t):
     index = getattr(t.device, "index", None) or 0
     if index not in _contexts:
@@ -68,21 +84,25 @@ def paged_attention_spec(q, k_cache, **extra):
 
 
 def double_sparsity_decode(q, k_cache, v_cache, label_cache, channels, page_table, seq_lens, *,
-                           k, shared_selection=False, dense_below=0, scale=None, soft_cap=None):
-    """Returns (o [B, Hq, d], heavy_tokens [B, Hsel, k])."""
+                           k, shared_selection=False, dense_below=0, scale=None, soft_cap=None,
+                           label_scales=None):
+    """Returns (o [B, Hq, d], heavy_tokens [B, Hsel, k]). With label_scales [Hkv, S] f16 the
+    label cache is low-bit: float8_e4m3fn [Hkv, S, r] or int32 [Hkv, S, r / 8] (int4)."""
+    label_format, label_dim = _label_format(label_cache, label_scales)
     def make():
-        spec = paged_attention_spec(q, k_cache, k=k,
-                                    labelDim=_shape(label_cache, "label_cache", 3)[2],
+        spec = paged_attention_spec(q, k_cache, k=k, labelDim=label_dim,
                                     sharedSelection=shared_selection, denseBelow=dense_below,
-                                    scale=scale, softCap=soft_cap)
+                                    scale=scale, softCap=soft_cap, labelFormat=label_format)
         return _context(q).pipeline("double_sparsity", **spec)
     try:
-        key = ("double_sparsity", _sig(q), _sig(k_cache), label_cache.shape[-1], k, shared_selection,
-               dense_below, scale, soft_cap)
+        key = ("double_sparsity", _sig(q), _sig(k_cache), label_cache.shape[-1], label_format, k,
+               shared_selection, dense_below, scale, soft_cap)
     except AttributeError:
         key = None
     p = _pipeline(key, make) if key else make()
-    return p(q, k_cache, v_cache, label_cache, channels, page_table, seq_lens)
+    if label_scales is None:
+        return p(q, k_cache, v_cache, label_cache, channels, page_table, seq_lens)
+    return p(q, k_cache, v_cache, label_cache, label_scales, channels, page_table, seq_lens)
 
 
 def dense_decode(q, k_cache, v_cache, page_table, seq_lens, *, scale=None, soft_cap=None):
@@ -97,12 +117,18 @@ def dense_decode(q, k_cache, v_cache, page_table, seq_lens, *, scale=None, soft_
     return p(q, k_cache, v_cache, page_table, seq_lens)
 
 
-def label_append(label_cache, new_k, channels, slot_mapping):
-    """Updates label_cache [Hkv, S, r] in place with new_k [T, Hkv, d] at slot_mapping [T]."""
+def label_append(label_cache, new_k, channels, slot_mapping, label_scales=None):
+    """Updates label_cache [Hkv, S, r] in place with new_k [T, Hkv, d] at slot_mapping [T]; a
+    low-bit cache (see double_sparsity_decode) with its label_scales, also updated in place."""
     _, hkv, d = _shape(new_k, "new_k", 3)
-    spec = dict(kvHeads=hkv, headDim=d, labelDim=_shape(label_cache, "label_cache", 3)[2],
-                dtype=_dtype_name(new_k))
-    _context(new_k).pipeline("label_append", **spec)(new_k, channels, slot_mapping, label_cache)
+    label_format, label_dim = _label_format(label_cache, label_scales)
+    spec = dict(kvHeads=hkv, headDim=d, labelDim=label_dim, dtype=_dtype_name(new_k),
+                labelFormat=label_format)
+    p = _context(new_k).pipeline("label_append", **spec)
+    if label_scales is None:
+        p(new_k, channels, slot_mapping, label_cache)
+    else:
+        p(new_k, channels, slot_mapping, label_cache, label_scales)
     return label_cache
 
 

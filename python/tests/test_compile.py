@@ -35,6 +35,24 @@ class CompileOnly(unittest.TestCase):
                           ("k_label", "in"), ("req_to_token", "in"), ("b_seq_len", "in"),
                           ("result0", "out")])
 
+    def test_low_bit_label_bundles(self):
+        # fp8 and int4 label caches: the cache's dtype and shape, then its f16 scales.
+        for fmt, dtype, last in (("fp8", "f8e4m3", "16"), ("int4", "i32", "2")):
+            with self.subTest(labelFormat=fmt):
+                b = ds.compile_spec("double_sparsity", "sm_90", 132, labelFormat=fmt)
+                names = [a.name for a in b.args]
+                self.assertEqual(names[3:6], ["label_cache", "label_scales", "channels"])
+                cache, scales = b.args[3], b.args[4]
+                self.assertEqual((cache.dtype, cache.dims[0], cache.dims[2]), (dtype, "32", last))
+                self.assertEqual((scales.role, scales.dtype, scales.dims[0]), ("in", "f16", "32"))
+                a = ds.compile_spec("label_append", "sm_90", 132, labelFormat=fmt)
+                self.assertEqual([(x.name, x.role) for x in a.args][3:],
+                                 [("label_cache", "inout"), ("label_scales", "inout")])
+        with self.assertRaisesRegex(ds.Error, "'labelFormat' must be same, fp8 or int4"):
+            ds.spec_ir("double_sparsity", labelFormat="fp4")
+        with self.assertRaisesRegex(ds.Error, "'labelDim' must be a multiple of 8 with labelFormat int4"):
+            ds.spec_ir("label_append", labelFormat="int4", labelDim=12)
+
     def test_every_family_compiles(self):
         for family in ds.FAMILIES:
             with self.subTest(family=family):
