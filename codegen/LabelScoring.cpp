@@ -266,7 +266,11 @@ SmallVector<Value> LabelScorer::scoreLowBit(llvm::ArrayRef<Value> valid,
   auto wordsTy = VectorType::get({words}, i32);
   auto pairTy = VectorType::get({2}, f16);
   Value zeroWords = arith::ConstantOp::create(b, DenseElementsAttr::get(wordsTy, int32_t(0)));
-  Value zeroPair = arith::ConstantOp::create(b, DenseElementsAttr::get(pairTy, APFloat(0.0f)));
+  // f16 splats (an APFloat of the element's own semantics: a float one would be reinterpreted).
+  auto halfSplat = [&](double v) -> Value {
+    return arith::ConstantOp::create(b, DenseElementsAttr::get(pairTy, b.getF16FloatAttr(v).getValue()));
+  };
+  Value zeroPair = halfSplat(0.0);
   // 2. All label loads (whole words) and the tokens' scales.
   SmallVector<SmallVector<Value>> kw(unroll);
   SmallVector<Value> ks(unroll);
@@ -315,7 +319,7 @@ SmallVector<Value> LabelScorer::scoreLowBit(llvm::ArrayRef<Value> valid,
     Value nib = arith::AndIOp::create(b, arith::ShRUIOp::create(b, word, kb.ci32(4 * p)),
                                       kb.ci32(0x000F000F));
     h = arith::OrIOp::create(b, nib, kb.ci32(0x64006400));
-    Value bias = arith::ConstantOp::create(b, DenseElementsAttr::get(pairTy, APFloat(1032.0f)));
+    Value bias = halfSplat(1032.0);
     Value v = LLVM::BitcastOp::create(b, pairTy, h);
     return arith::SubFOp::create(b, v, bias);
   };

@@ -200,8 +200,11 @@ static LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx) {
   const int64_t staticPages = cast<RankedTensorType>(pt.getType()).getDimSize(1);
   const bool known = !ShapedType::isDynamic(staticB) && !ShapedType::isDynamic(staticPages);
   const bool useShort = staticPages * pageSize <= kShortRowTokens && staticB * rows >= kShortVariantRows;
+  // Low-bit labels are fewer bytes per token: the short variant scores more tokens per step so
+  // as many bytes are in flight (2 tokens of 16-bit labels, 4 of fp8, 8 of int4).
+  const int64_t shortUnroll = std::min<int64_t>(8, kShortUnroll * 16 / shape.labelBits());
   if (!known || useShort)
-    buildScoreTopK(fused, ctx, std::min<int64_t>(threads, 512), kShortUnroll, 2, capacity,
+    buildScoreTopK(fused, ctx, std::min<int64_t>(threads, 512), shortUnroll, 2, capacity,
                    known ? "1" : shortRows, out, spill);
   if (!known || !useShort)
     buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, known ? "1" : longRows, out, spill);
@@ -214,14 +217,17 @@ void mlir::ds::registerScoreTopKFamily() {
   f.ops = {ScoreTopKOp::getOperationName().str()};
   f.choose = [](Operation *op, TargetAttr target) {
     auto s = cast<ScoreTopKOp>(op);
-    // One CTA of 1024 threads per row (the top-k's shape), 2 tokens scored per thread and step;
+    // One CTA of 1024 threads per row (the top-k's shape), 2 tokens scored per thread and step
+    // (16-bit labels; 4 fp8 or 8 int4 tokens: the same bytes in flight);
     // block_tokens = scores kept in shared memory, what the target's opt-in shared memory holds
     // beside the radix select, the candidate list and the query rows (longer rows go through a
     // workspace).
     int64_t fit = (target.getSmemPerBlock() - fixedSmemBytes(s)) / 4;
     int64_t capacity = std::max<int64_t>(std::min(kScoreSmemTokens, fit / 1024 * 1024), 1024);
-    return KernelConfigAttr::get(op->getContext(), capacity, 32, 1, 2,
-                                 LabelScoreShape::of(s).vectorWidth());
+    const LabelScoreShape shape = LabelScoreShape::of(s);
+    return KernelConfigAttr::get(op->getContext(), capacity, 32, 1,
+                                 std::min<int64_t>(8, 2 * 16 / shape.labelBits()),
+                                 shape.vectorWidth());
   };
   f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr target) -> LogicalResult {
     auto s = cast<ScoreTopKOp>(op);
