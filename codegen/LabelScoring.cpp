@@ -169,29 +169,45 @@ void LabelScorer::packLowBitQuery() {
   }
 }
 
+Value LabelScorer::loadPage(Value t, Value inRow) {
+  ImplicitLocOpBuilder &b = kb.b();
+  auto ifPage = scf::IfOp::create(b, TypeRange{b.getI32Type()}, inRow, true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&ifPage.getThenRegion().front());
+  Value page = memref::LoadOp::create(
+      b, args.pageTable,
+      ValueRange{kb.add(kb.mul(bIdx, args.maxPages), kb.div(t, kb.c(shape.pageSize)))});
+  scf::YieldOp::create(b, ValueRange{page});
+  b.setInsertionPointToStart(&ifPage.getElseRegion().front());
+  scf::YieldOp::create(b, ValueRange{kb.ci32(-1)});
+  return ifPage.getResult(0);
+}
+
+SmallVector<Value> LabelScorer::pages(llvm::ArrayRef<Value> pos, Value nb) {
+  SmallVector<Value> out;
+  for (Value t : pos)
+    out.push_back(loadPage(t, arith::CmpIOp::create(kb.b(), arith::CmpIPredicate::ult, t, nb)));
+  return out;
+}
+
 SmallVector<Value> LabelScorer::score(llvm::ArrayRef<Value> pos, Value nb) {
+  return score(pos, nb, {});
+}
+
+SmallVector<Value> LabelScorer::score(llvm::ArrayRef<Value> pos, Value nb,
+                                      llvm::ArrayRef<Value> pageOf) {
   ImplicitLocOpBuilder &b = kb.b();
   const int64_t unroll = pos.size(), pageSize = shape.pageSize, r = shape.r;
   auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) {
     return arith::CmpIOp::create(b, p, x, y).getResult();
   };
-  // 1. Page-table reads of the U tokens.
-  Value ptRow = kb.mul(bIdx, args.maxPages);
+  // 1. Page-table reads of the U tokens (unless pages() read them ahead), their slots.
   SmallVector<Value> valid, slotIdx;
-  for (Value t : pos) {
+  for (int64_t u = 0; u < unroll; ++u) {
+    Value t = pos[u];
     Value ok = cmp(arith::CmpIPredicate::ult, t, nb);
-    auto ifPage = scf::IfOp::create(b, TypeRange{b.getI32Type()}, ok, true);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&ifPage.getThenRegion().front());
-      Value page = memref::LoadOp::create(b, args.pageTable,
-                                          ValueRange{kb.add(ptRow, kb.div(t, kb.c(pageSize)))});
-      scf::YieldOp::create(b, ValueRange{page});
-      b.setInsertionPointToStart(&ifPage.getElseRegion().front());
-      scf::YieldOp::create(b, ValueRange{kb.ci32(-1)});
-    }
     // slot = page * P + t % P in 64-bit signed arithmetic; valid when 0 <= slot < S.
-    Value page = kb.toIndex(ifPage.getResult(0));
+    Value page = kb.toIndex(pageOf.empty() ? loadPage(t, ok) : pageOf[u]);
     Value slot = kb.add(kb.mul(page, kb.c(pageSize)), kb.rem(t, kb.c(pageSize)));
     ok = arith::AndIOp::create(b, ok, cmp(arith::CmpIPredicate::sge, slot, kb.c(0)));
     ok = arith::AndIOp::create(b, ok, cmp(arith::CmpIPredicate::slt, slot, args.slots));

@@ -81,6 +81,11 @@ public:
   /// Scores of the request's tokens `pos` (indices; one batch of U): -inf where pos >= `nb` or
   /// the token's slot is outside [0, S).
   SmallVector<Value> score(llvm::ArrayRef<Value> pos, Value nb);
+  /// The page-table entries (i32; -1 where pos >= nb) of tokens `pos`: score()'s first loads,
+  /// which a caller may issue a step ahead (score_topk), then score(pos, nb, entries) (an empty
+  /// `pageOf` reads them in place).
+  SmallVector<Value> pages(llvm::ArrayRef<Value> pos, Value nb);
+  SmallVector<Value> score(llvm::ArrayRef<Value> pos, Value nb, llvm::ArrayRef<Value> pageOf);
 
 private:
   KernelBuilder &kb;
@@ -98,6 +103,8 @@ private:
   SmallVector<Value> rowScale;
 
   void packLowBitQuery();
+  /// page_table[b, t / P] where `inRow`, else -1 (i32).
+  Value loadPage(Value t, Value inRow);
   SmallVector<Value> scoreLowBit(llvm::ArrayRef<Value> valid, llvm::ArrayRef<Value> slotIdx);
 };
 
