@@ -19,6 +19,10 @@
 // CHECK: gpu.func @select_fp8_score_topk_0(
 // CHECK: vector.load %{{.*}} : memref<281474976710656xi32>, vector<4xi32>
 // CHECK: nvvm.prmt
+// An unfused label_score over a candidate list (Twilight's estimate) reads an int4 cache too:
+// its kernel takes the scales after the candidates.
+// CHECK: gpu.func @estimate_int4_label_score_0(%{{.*}}: memref<281474976710656xbf16>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xf32>, %{{.*}}: i64, %{{.*}}: i64, %{{.*}}: i64, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xf16>)
+// CHECK: vector.fma %{{.*}} : vector<2xf16>
 // PTX-DAG: prmt.b32
 // PTX-DAG: fma.rn.f16x2
 
@@ -58,4 +62,15 @@ func.func @select_fp8(%ql: tensor<?x32x16xbf16> {ds.name = "q_label"},
       : (tensor<?x32x16xbf16>, tensor<32x?x16xf8E4M3FN>, tensor<32x?xf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x?xf32>
   %i = ds.topk %a, %seq_lens {k = 256 : i64} : (tensor<?x32x?xf32>, tensor<?xi32>) -> tensor<?x32x256xi32>
   return %i : tensor<?x32x256xi32>
+}
+
+func.func @estimate_int4(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"},
+                         %label_cache: tensor<8x?x2xi32> {ds.name = "label_cache"},
+                         %label_scales: tensor<8x?xf16> {ds.name = "label_scales"},
+                         %page_table: tensor<?x?xi32> {ds.name = "page_table"},
+                         %seq_lens: tensor<?xi32> {ds.name = "seq_lens"},
+                         %cand: tensor<?x8x512xi32> {ds.name = "candidates"}) -> tensor<?x8x512xf32> {
+  %a = ds.label_score %ql, %label_cache scales(%label_scales), %page_table, %seq_lens, %cand {page_size = 16 : i64, scale = 0.25 : f32}
+      : (tensor<?x8x16xbf16>, tensor<8x?x2xi32>, tensor<8x?xf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x8x512xi32>) -> tensor<?x8x512xf32>
+  return %a : tensor<?x8x512xf32>
 }
