@@ -109,8 +109,9 @@ def DS_LabelScoreOp : DS_TensorOp<"label_score", [AttrSizedOperandSegments]> {
     A low-bit cache (`f8E4M3FN`, or int4 in `i32` words; see `ds.label_append`) comes with its
     `label_scales : [Hkv, S]` (`%cache scales(%s)`) and reads as `s * q_j`. Its kernels take the
     dot product of the decoded labels with the query labels normalized to their row's largest
-    magnitude in f16 pairs (one f16 accumulation per 16 bytes of labels, then f32): scores
-    within about 0.1% of the f32 dot product of the same dequantized labels.
+    magnitude in f16 pairs (one f16 accumulation per 16 bytes of labels, then f32): a score is
+    within 1% of `scale * sum_j |q_label_j| |s * q_j|` of the exact dot product of the
+    dequantized labels (f16 rounding of the normalized query and of at most 16 sums per lane).
 
     ```mlir
     %a = ds.label_score %ql, %cache, %page_table, %seq_lens {page_size = 1 : i64, scale = 0.25 : f32}
