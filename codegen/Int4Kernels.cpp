@@ -79,17 +79,8 @@ LogicalResult lowerAppend(Int4AppendOp op, PlanContext &ctx) {
       SmallVector<Value> words(kGroup / 8, kb.ci32(0));
       for (int64_t j = 0; j < kGroup; ++j) {
         // x / s rounded to nearest even, clamped to [-8, 7] (x * (1 / s) would round
-        // differently). The rounding adds and subtracts 1.5 * 2^23 (exact round-half-even in
-        // f32 for |v| <= 2^22; v is first clamped to [-16, 16]): llvm.roundeven would become a
-        // libdevice call.
-        Value qf = arith::DivFOp::create(b, x[j], sf);
-        qf = arith::MaxNumFOp::create(b, arith::MinNumFOp::create(b, qf, kb.cf32(16.0f)),
-                                      kb.cf32(-16.0f));
-        Value magic = kb.cf32(12582912.0f);
-        qf = arith::SubFOp::create(b, arith::AddFOp::create(b, qf, magic), magic);
-        qf = arith::MaxNumFOp::create(b, arith::MinNumFOp::create(b, qf, kb.cf32(7.0f)),
-                                      kb.cf32(-8.0f));
-        Value qi = arith::FPToSIOp::create(b, i32, qf);
+        // differently).
+        Value qi = kb.int4Value(arith::DivFOp::create(b, x[j], sf));
         qi = arith::SelectOp::create(b, zero, kb.ci32(0), qi);
         Value nib = arith::AndIOp::create(b, qi, kb.ci32(0xF));
         Value sh = arith::ShLIOp::create(b, nib, kb.ci32(static_cast<int32_t>(4 * (j % 8))));

@@ -151,6 +151,18 @@ Value KernelBuilder::tanh(Value x) {
                                arith::DivFOp::create(builder, cf32(2.0f), den));
 }
 Value KernelBuilder::fmax(Value a, Value b) { return arith::MaxNumFOp::create(builder, a, b); }
+Value KernelBuilder::roundEven(Value v) {
+  Value magic = cf32(12582912.0f);
+  return arith::SubFOp::create(builder, arith::AddFOp::create(builder, v, magic), magic);
+}
+Value KernelBuilder::int4Value(Value v) {
+  auto clamp = [&](Value x, float lo, float hi) -> Value {
+    return arith::MaxNumFOp::create(builder, arith::MinNumFOp::create(builder, x, cf32(hi)),
+                                    cf32(lo));
+  };
+  Value q = clamp(roundEven(clamp(v, -16.0f, 16.0f)), -8.0f, 7.0f);
+  return arith::FPToSIOp::create(builder, builder.getI32Type(), q);
+}
 
 void mlir::ds::ifThen(ImplicitLocOpBuilder &b, Value cond, llvm::function_ref<void()> body) {
   auto ifOp = scf::IfOp::create(b, cond, false);

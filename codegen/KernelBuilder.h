@@ -97,6 +97,13 @@ public:
   Value exp2(Value x);
   Value tanh(Value x);
   Value fmax(Value a, Value b);
+  /// Round half to even of an f32 with |v| <= 2^22: adds and subtracts 1.5 * 2^23 (llvm.roundeven
+  /// would become a libdevice call).
+  Value roundEven(Value v);
+  /// The int4 value of an f32 `v` (a value divided by its scale) as an i32 in [-8, 7]:
+  /// clamp(round_half_even(v), -8, 7), v first clamped to [-16, 16] (ds.int4_append's and the
+  /// int4 label cache's quantization).
+  Value int4Value(Value v);
 
   /// if (cond) { body() } at the insertion point (no results); the insertion point stays after
   /// the scf.if.

@@ -69,14 +69,6 @@ LogicalResult buildGather(Operation *op, PlanContext &ctx, int64_t threads, Valu
 
 int64_t dim(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
 
-/// Round-half-even of an f32 `v` with |v| <= 2^22 (adds and subtracts 1.5 * 2^23; llvm.roundeven
-/// would become a libdevice call).
-Value roundEven(KernelBuilder &kb, Value v) {
-  ImplicitLocOpBuilder &b = kb.b();
-  Value magic = kb.cf32(12582912.0f);
-  return arith::SubFOp::create(b, arith::AddFOp::create(b, v, magic), magic);
-}
-
 /// The e4m3 (fn) code of an f32 `v`: round to nearest even, saturated at +-448.
 Value toE4M3(KernelBuilder &kb, Value v) {
   ImplicitLocOpBuilder &b = kb.b();
@@ -91,7 +83,7 @@ Value toE4M3(KernelBuilder &kb, Value v) {
                                        kb.ci32(120 << 3));
   // Subnormals (a < 2^-6): multiples of 2^-9; 8 * 2^-9 = 2^-6 is code 8 as well.
   Value sub = arith::FPToSIOp::create(
-      b, i32, roundEven(kb, arith::MulFOp::create(b, a, kb.cf32(512.0f))));
+      b, i32, kb.roundEven(arith::MulFOp::create(b, a, kb.cf32(512.0f))));
   Value small = arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, a, kb.cf32(0.015625f));
   Value code = arith::SelectOp::create(b, small, sub, normal);
   Value sign = arith::AndIOp::create(
@@ -157,11 +149,7 @@ LogicalResult buildLowBitAppend(LabelAppendOp op, PlanContext &ctx, int64_t thre
         if (fp8) {
           code = toE4M3(kb, v);
         } else {
-          v = arith::MaxNumFOp::create(b, arith::MinNumFOp::create(b, v, kb.cf32(16.0f)),
-                                       kb.cf32(-16.0f));
-          v = arith::MaxNumFOp::create(b, arith::MinNumFOp::create(b, roundEven(kb, v), kb.cf32(7.0f)),
-                                       kb.cf32(-8.0f));
-          code = arith::AndIOp::create(b, arith::FPToSIOp::create(b, i32, v), kb.ci32(0xF));
+          code = arith::AndIOp::create(b, kb.int4Value(v), kb.ci32(0xF));
         }
         code = arith::SelectOp::create(b, zero, kb.ci32(0), code);
         Value sh = arith::ShLIOp::create(b, code, kb.ci32(static_cast<int32_t>(bits * (j % perWord))));
