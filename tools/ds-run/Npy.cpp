@@ -17,7 +17,8 @@ struct KnownDescr {
   size_t bytes;
 };
 constexpr KnownDescr kKnownDescrs[] = {{"<f4", 4}, {"<f2", 2}, {"<u2", 2}, {"<i2", 2},
-                                       {"<i4", 4}, {"<u4", 4}, {"<i8", 8}};
+                                       {"<i4", 4}, {"<u4", 4}, {"<i8", 8}, {"|u1", 1},
+                                       {"|i1", 1}};
 /// NumPy's own limit on the number of dimensions.
 constexpr size_t kMaxRank = 64;
 

@@ -116,9 +116,13 @@ bool accepts(rt::DType t, const std::string &descr) {
     return descr == "<i4" || descr == "<i8";
   case rt::DType::I64:
     return descr == "<i8";
-  default:
-    return false;
+  case rt::DType::F8E4M3:
+  case rt::DType::U8:
+    return descr == "|u1";
+  case rt::DType::I8:
+    return descr == "|i1";
   }
+  return false;
 }
 
 const char *acceptedText(rt::DType t) {
@@ -133,9 +137,14 @@ const char *acceptedText(rt::DType t) {
     return "int32, or int64 values that fit in int32";
   case rt::DType::I64:
     return "int64";
-  default:
-    return "nothing: ds-run cannot feed this dtype";
+  case rt::DType::F8E4M3:
+    return "uint8 e4m3 bit patterns";
+  case rt::DType::U8:
+    return "uint8";
+  case rt::DType::I8:
+    return "int8";
   }
+  return "nothing: ds-run cannot feed this dtype";
 }
 
 /// The argument's bytes on the device, converted from the .npy dtype (checked by accepts()).
@@ -199,7 +208,9 @@ npy::Array convertOut(const std::vector<char> &bytes, const rt::ArgSpec &arg,
   a.descr = arg.dtype == rt::DType::F16   ? "<f2"
             : arg.dtype == rt::DType::F32 ? "<f4"
             : arg.dtype == rt::DType::I32 ? "<i4"
-                                          : "<i8";
+            : arg.dtype == rt::DType::I64 ? "<i8"
+            : arg.dtype == rt::DType::I8  ? "|i1"
+                                          : "|u1"; // u8, and fp8 e4m3 as its bit patterns
   a.data = bytes;
   return a;
 }

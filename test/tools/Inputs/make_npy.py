@@ -6,7 +6,7 @@
 import struct
 import sys
 
-ITEM_BYTES = {"<f4": 4, "<f2": 2, "<u2": 2, "<i2": 2, "<i4": 4, "<u4": 4, "<i8": 8}
+ITEM_BYTES = {"<f4": 4, "<f2": 2, "<u2": 2, "<i2": 2, "<i4": 4, "<u4": 4, "<i8": 8, "|u1": 1, "|i1": 1}
 
 
 def main():
