@@ -248,7 +248,7 @@ rt::Expected<Array> parse(std::string_view bytes, const std::string &name) {
   if (a.itemSize() == 0)
     return fileError(name, "dtype '" + a.descr +
                                "' is not supported (little-endian float32, float16, int32, int64, "
-                               "or uint16/int16 bit patterns)");
+                               "uint16/int16 bit patterns, uint8 or int8)");
   std::optional<int64_t> need = byteSize(a.shape, a.itemSize());
   if (!need)
     return fileError(name, "shape " + shapeText(a.shape) + " of " + a.descr +

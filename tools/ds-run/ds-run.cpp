@@ -20,7 +20,8 @@
 // every other dim bound to the same symbol. Errors name the argument and the file.
 // dtypes: bf16 arguments take float32 (rounded to nearest even) or uint16/int16 bit patterns and
 // are written back as float32; f16 takes float16, float32 or 16-bit patterns; f32 takes float32;
-// i32 takes int32 or int64 (each value checked); i64 takes int64.
+// i32 takes int32 or int64 (each value checked); i64 takes int64; f8e4m3 (an fp8 label cache)
+// takes and is written back as uint8 bit patterns, u8 as uint8, i8 as int8.
 #include "codegen/Compiler.h"
 #include "codegen/JIT.h"
 #include "runtime/Device.h"
