@@ -159,20 +159,21 @@ Expected<std::string> labelAppendIR(const LabelAppendSpec &s) {
   const auto [lcT, lsT] = labelCacheTypes(s.labelFormat, s.dtype, s.kvHeads, s.labelDim);
   const std::string kT = "tensor<?x" + hkv + "x" + std::to_string(s.headDim) + "x" + t + ">";
   const std::string chT = "tensor<" + hkv + "x" + r + "xi32>";
+  // A low-bit cache's scales travel with it: one more argument, operand, result and value.
   const bool low = !lsT.empty();
-  const std::string results = low ? "(" + lcT + ", " + lsT + ")" : lcT;
+  const std::string cacheTypes = low ? lcT + ", " + lsT : lcT;
+  const std::string values = low ? "%0, %1" : "%0";
   std::ostringstream ir;
   ir << "func.func @label_append(%new_k: " << kT << " {ds.name = \"new_k\"}, %channels: " << chT
      << " {ds.name = \"channels\"}, %slot_mapping: tensor<?xi32> {ds.name = \"slot_mapping\"}, "
         "%label_cache: "
      << lcT << " {ds.name = \"label_cache\"}"
      << (low ? ", %label_scales: " + lsT + " {ds.name = \"label_scales\"}" : "") << ") -> "
-     << results << " {\n"
-     << "  %0" << (low ? ", %1" : "") << " = ds.label_append %label_cache"
-     << (low ? " scales(%label_scales)" : "") << ", %new_k, %channels, %slot_mapping : (" << lcT
-     << (low ? ", " + lsT : "") << ", " << kT << ", " << chT << ", tensor<?xi32>) -> " << results
-     << "\n  return %0" << (low ? ", %1" : "") << " : " << (low ? lcT + ", " + lsT : lcT)
-     << "\n}\n";
+     << (low ? "(" + cacheTypes + ")" : cacheTypes) << " {\n"
+     << "  " << values << " = ds.label_append %label_cache" << (low ? " scales(%label_scales)" : "")
+     << ", %new_k, %channels, %slot_mapping : (" << cacheTypes << ", " << kT << ", " << chT
+     << ", tensor<?xi32>) -> " << (low ? "(" + cacheTypes + ")" : cacheTypes) << "\n  return "
+     << values << " : " << cacheTypes << "\n}\n";
   return ir.str();
 }
 

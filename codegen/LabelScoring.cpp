@@ -339,6 +339,7 @@ SmallVector<Value> LabelScorer::scoreLowBit(llvm::ArrayRef<Value> valid,
     Value v = LLVM::BitcastOp::create(b, pairTy, h);
     return arith::SubFOp::create(b, v, bias);
   };
+  const int64_t pairsPerLoad = words * static_cast<int64_t>(pairs.size());
   SmallVector<Value> best(unroll);
   for (int64_t u = 0; u < unroll; ++u) {
     SmallVector<Value> wordsU;
@@ -349,15 +350,18 @@ SmallVector<Value> LabelScorer::scoreLowBit(llvm::ArrayRef<Value> valid,
           word = arith::XOrIOp::create(b, word, kb.ci32(static_cast<int32_t>(0x88888888u)));
         wordsU.push_back(word);
       }
+    // The token's labels as f16 pairs in qh's order, each decoded where the first query row
+    // uses it and reused by the others.
+    SmallVector<Value> h(vecs * pairsPerLoad);
     for (size_t j = 0; j < qh.size(); ++j) {
       Value acc = kb.cf32(0.0f);
       for (int64_t cI = 0; cI < vecs; ++cI) {
         Value acc16 = zeroPair;
-        for (int64_t wi = 0; wi < words; ++wi)
-          for (int64_t p = 0; p < static_cast<int64_t>(pairs.size()); ++p) {
-            Value q = qh[j][(cI * words + wi) * pairs.size() + p];
-            acc16 = vector::FMAOp::create(b, q, decode(wordsU[cI * words + wi], p), acc16);
-          }
+        for (int64_t i = cI * pairsPerLoad; i < (cI + 1) * pairsPerLoad; ++i) {
+          if (!h[i])
+            h[i] = decode(wordsU[i / pairs.size()], i % pairs.size());
+          acc16 = vector::FMAOp::create(b, qh[j][i], h[i], acc16);
+        }
         for (int64_t e = 0; e < 2; ++e)
           acc = arith::AddFOp::create(
               b, acc, arith::ExtFOp::create(b, f32, Value(vector::ExtractOp::create(b, acc16, e))));

@@ -43,14 +43,11 @@ constexpr int64_t kRadixSelectSmemBytes = 17 * 1024;
 /// bucket into, in dynamic shared memory after the scores (8 bytes each).
 constexpr int64_t kSelectListEntries = 2048;
 
-/// Shared memory of one CTA besides the scores: the radix select's, the candidate list and (for
-/// group_reduce = max) the query rows.
+/// Shared memory of one CTA besides the scores: the radix select's, the candidate list and the
+/// query rows when the scorer keeps them there (LabelScoreShape::qShared).
 int64_t fixedSmemBytes(ScoreTopKOp s) {
-  auto dim = [](Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); };
-  int64_t r = LabelScoreShape::of(s).r;
-  int64_t qBytes = s.getGroupReduce() == GroupReduce::max
-                       ? dim(s.getQLabel(), 1) / dim(s.getLabelCache(), 0) * r * 4
-                       : 0;
+  const LabelScoreShape shape = LabelScoreShape::of(s);
+  int64_t qBytes = shape.qShared() ? shape.qRows() * shape.r * 4 : 0;
   return kRadixSelectSmemBytes + 8 * kSelectListEntries + qBytes;
 }
 } // namespace

@@ -60,10 +60,11 @@ struct Shape {
   double topP = 0.9;                                ///< topp, twilight
   bool int4 = false;                                ///< twilight: the int4-key estimate
   std::string labelFormat = "same";                 ///< ds: same | fp8 | int4 label cache
-  /// Bytes of one token's labels (and scale) in the label cache.
-  double labelBytes() const {
-    return labelFormat == "fp8" ? r + 2.0 : labelFormat == "int4" ? r / 2.0 + 2.0 : 2.0 * r;
+  /// Bytes of one token's labels in the label cache, and with its scale (low-bit formats).
+  double labelCacheBytes() const {
+    return labelFormat == "fp8" ? r : labelFormat == "int4" ? r / 2.0 : 2.0 * r;
   }
+  double labelBytes() const { return labelCacheBytes() + (labelFormat == "same" ? 0.0 : 2.0); }
   std::string label() const {
     char s[160];
     if (op == "la-prefill") {
@@ -459,7 +460,7 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
     }
     const bool lowBit = s.labelFormat != "same";
     labels = check(ctx.alloc(static_cast<size_t>(s.hkv) * slots *
-                             static_cast<size_t>(lowBit ? s.labelBytes() - 2 : 2.0 * s.r)),
+                             static_cast<size_t>(s.labelCacheBytes())),
                    "alloc labels");
     if (lowBit) {
       fillRandomBytes(ctx, labels, rng, s.labelFormat == "fp8");
