@@ -3,6 +3,7 @@
 // reading them against the reference scored with the dequantized labels, and the top-k they
 // select against the one bf16 labels select, on keys with outlier channels.
 #include "codegen/JIT.h"
+#include "test/gpu/DeviceProblem.h"
 #include "test/gpu/GpuTestUtil.h"
 #include "tools/reference/DoubleSparsity.h"
 #include "tools/reference/LowBitLabels.h"
@@ -119,25 +120,14 @@ TEST_P(LowBitDoubleSparsity, MatchesDequantizedReference) {
   shape.type = c.dtype == jit::DataType::BF16 ? ref::Half::BF16 : ref::Half::F16;
   ref::DSProblem p = ref::makeDSProblem(shape, 123 + c.lens.size() * 7 + c.k);
   p.setLabelFormat(c.format);
-  const int64_t B = p.paging.batch, P = c.pageSize, hsel = p.selRows();
+  const int64_t B = p.paging.batch, hsel = p.selRows();
 
-  auto dq = test::upload(ctx, p.q), dk = test::upload(ctx, p.kv.k), dv = test::upload(ctx, p.kv.v);
-  auto dl = test::upload(ctx, p.lowBit.data), dls = test::upload(ctx, p.lowBit.scales);
-  auto dch = test::upload(ctx, p.channels);
-  auto dpt = test::upload(ctx, p.paging.pageTable), dsl = test::upload(ctx, p.paging.seqLens);
+  const test::DeviceDSProblem dev(ctx, p);
   auto dout = test::upload(ctx, std::vector<uint16_t>(B * c.hq * c.d, 0x7fc0)); // NaN fill
   auto didx = test::upload(ctx, std::vector<int32_t>(B * hsel * c.k, -2));
-  std::vector<rt::TensorArg> args = {
-      rt::TensorArg(dq.ptr(), {B, c.hq, c.d}),
-      rt::TensorArg(dk.ptr(), {p.kv.numPages, P, c.hkv, c.d}),
-      rt::TensorArg(dv.ptr(), {p.kv.numPages, P, c.hkv, c.d}),
-      rt::TensorArg(dl.ptr(), {c.hkv, p.slots(), cacheDim(c.format, c.r)}),
-      rt::TensorArg(dls.ptr(), {c.hkv, p.slots()}),
-      rt::TensorArg(dch.ptr(), {c.hkv, c.r}),
-      rt::TensorArg(dpt.ptr(), {B, p.paging.maxPages}),
-      rt::TensorArg(dsl.ptr(), {B}),
-      rt::TensorArg(dout.ptr(), {B, c.hq, c.d}),
-      rt::TensorArg(didx.ptr(), {B, hsel, c.k})};
+  std::vector<rt::TensorArg> args =
+      test::concat({dev.front(p), dev.paging(p),
+                    {rt::TensorArg(dout.ptr(), {B, c.hq, c.d}), rt::TensorArg(didx.ptr(), {B, hsel, c.k})}});
   auto ws = rt::OwnedWorkspace::allocate(**pipeline, args);
   ASSERT_TRUE(ws.ok()) << ws.message();
   rt::Status st = (*pipeline)->launch(args, ws->get(), nullptr);

@@ -11,7 +11,7 @@ double DSProblem::scale() const { return 1.0 / std::sqrt(static_cast<double>(sha
 
 void DSProblem::setLabelFormat(LabelFormat f) {
   labelFormat = f;
-  if (f != LabelFormat::Plain)
+  if (lowBitLabels())
     lowBit = quantizeLabels(labels, shape.hkv * slots(), shape.r, shape.type, f);
 }
 
@@ -92,7 +92,7 @@ std::string checkDS(const DSProblem &p, const std::vector<int32_t> &idx,
   std::vector<uint16_t> qLabel = labelGather(p.q, B, s.hq, s.d, p.channels, s.hkv, s.r);
   const GroupReduce reduce = s.shared && g > 1 ? GroupReduce::Sum : GroupReduce::None;
   std::vector<double> scores, bound;
-  const bool lowBit = p.labelFormat != LabelFormat::Plain;
+  const bool lowBit = p.lowBitLabels();
   if (!lowBit) {
     scores = labelScore(qLabel, s.hq, p.labels, s.hkv, p.slots(), s.r, pg, P, N, p.scale(), reduce,
                         s.type);

@@ -31,6 +31,9 @@ struct DSProblem {
   LabelFormat labelFormat = LabelFormat::Plain;
   LowBitLabels lowBit;
   void setLabelFormat(LabelFormat f);
+  bool lowBitLabels() const { return labelFormat != LabelFormat::Plain; }
+  /// The label cache's last dim: r labels, or r / 8 words of int4 labels.
+  int64_t labelCacheDim() const { return labelFormat == LabelFormat::Int4 ? shape.r / 8 : shape.r; }
   int64_t slots() const { return kv.numPages * kv.pageSize; }
   int64_t selRows() const { return shape.shared ? shape.hkv : shape.hq; }
   double scale() const;

@@ -15,17 +15,23 @@ double e4m3Value(uint8_t code) {
 }
 
 uint8_t e4m3Code(float v) {
-  double a = std::min(std::fabs(static_cast<double>(v)), 448.0);
-  uint8_t best = 0;
-  double bestErr = std::numeric_limits<double>::infinity();
-  for (int c = 0; c <= 0x7E; ++c) { // the finite non-negative codes, increasing in value
-    double err = std::fabs(e4m3Value(static_cast<uint8_t>(c)) - a);
-    if (err < bestErr || (err == bestErr && c % 2 == 0)) {
-      best = static_cast<uint8_t>(c);
-      bestErr = err;
-    }
+  // The finite non-negative codes 0 .. 0x7e, whose values increase with the code.
+  static const std::vector<double> values = [] {
+    std::vector<double> out;
+    for (int c = 0; c <= 0x7E; ++c)
+      out.push_back(e4m3Value(static_cast<uint8_t>(c)));
+    return out;
+  }();
+  const double a = std::min(std::fabs(static_cast<double>(v)), 448.0);
+  // The nearest of the two values around a; a tie goes to the even code.
+  size_t hi = std::lower_bound(values.begin(), values.end(), a) - values.begin();
+  size_t best = hi;
+  if (hi > 0) {
+    double below = a - values[hi - 1], above = values[hi] - a;
+    if (below < above || (below == above && (hi - 1) % 2 == 0))
+      best = hi - 1;
   }
-  return std::signbit(v) ? static_cast<uint8_t>(best | 0x80) : best;
+  return std::signbit(v) ? static_cast<uint8_t>(best | 0x80) : static_cast<uint8_t>(best);
 }
 
 LowBitLabels quantizeLabels(const std::vector<float> &labels, int64_t rows, int64_t r,
