@@ -88,15 +88,15 @@ def double_sparsity_decode(q, k_cache, v_cache, label_cache, channels, page_tabl
                            label_scales=None):
     """Returns (o [B, Hq, d], heavy_tokens [B, Hsel, k]). With label_scales [Hkv, S] f16 the
     label cache is low-bit: float8_e4m3fn [Hkv, S, r] or int32 [Hkv, S, r / 8] (int4)."""
-    label_format, label_dim = _label_format(label_cache, label_scales)
     def make():
+        label_format, label_dim = _label_format(label_cache, label_scales)
         spec = paged_attention_spec(q, k_cache, k=k, labelDim=label_dim,
                                     sharedSelection=shared_selection, denseBelow=dense_below,
                                     scale=scale, softCap=soft_cap, labelFormat=label_format)
         return _context(q).pipeline("double_sparsity", **spec)
-    try:
-        key = ("double_sparsity", _sig(q), _sig(k_cache), label_cache.shape[-1], label_format, k,
-               shared_selection, dense_below, scale, soft_cap)
+    try:  # the label format follows from the cache's dtype and whether scales come with it
+        key = ("double_sparsity", _sig(q), _sig(k_cache), label_cache.shape[-1], label_cache.dtype,
+               label_scales is None, k, shared_selection, dense_below, scale, soft_cap)
     except AttributeError:
         key = None
     p = _pipeline(key, make) if key else make()
