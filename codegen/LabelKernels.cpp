@@ -116,7 +116,6 @@ LogicalResult buildLowBitAppend(LabelAppendOp op, PlanContext &ctx, int64_t thre
   const std::string work = "(" + tokens + ")*" + std::to_string(hkv);
   kb.begin(threads, cdiv(PlanExpr::symbol(work), threads).text());
   ImplicitLocOpBuilder &b = kb.b();
-  Type i32 = b.getI32Type();
   Value kA = kb.arg(0), chA = kb.arg(1), smA = kb.arg(2), cA = kb.arg(3), sA = kb.arg(4);
   Value nTok = kb.toIndex(kb.arg(5)), nSlots = kb.toIndex(kb.arg(6));
   Value gid = kb.add(kb.mul(kb.blockId(gpu::Dimension::x), kb.c(threads)), kb.threadId());
