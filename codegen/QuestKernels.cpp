@@ -644,7 +644,7 @@ LogicalResult verifyQuestConfig(Operation *op, KernelConfigAttr cfg, TargetAttr 
       return failure();
   } else if (failed(verifyUnusedConfigFields(
                  op, cfg,
-                 kUseWarps | kUseVectorWidth | (isa<PageScoreOp>(op) ? kUseOccupancy : 0))) ||
+                 kUseWarps | kUseVectorWidth | (isa<PageScoreOp>(op) ? unsigned(kUseOccupancy) : 0u))) ||
              failed(verifyWarps(op, cfg, 1, 32))) {
     return failure();
   } else if (cfg.getOccupancy() * cfg.getWarps() * 32 > 2048) {
