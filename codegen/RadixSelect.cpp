@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -9,7 +11,6 @@ using namespace mlir;
 using namespace mlir::ds;
 
 namespace {
-constexpr int64_t kUnroll = 4;
 constexpr int64_t kMaxBins = 4096;
 struct Digit {
   int64_t shift, bits;
@@ -110,11 +111,11 @@ Value RadixSelect::loadScore(Value scores, Value rowBase, Value i) {
 }
 
 void RadixSelect::forEachKey(Value scores, Value rowBase, Value len,
-                             llvm::function_ref<void(Value, Value)> body) {
+                             llvm::function_ref<void(Value, Value)> body, int64_t unroll) {
   ImplicitLocOpBuilder &b = kb.b();
-  forRange(b, kb.threadId(), len, kb.c(threads * kUnroll), [&](Value i0) {
+  forRange(b, kb.threadId(), len, kb.c(threads * unroll), [&](Value i0) {
     SmallVector<Value> idx, ok, score;
-    for (int64_t u = 0; u < kUnroll; ++u) {
+    for (int64_t u = 0; u < unroll; ++u) {
       Value i = kb.add(i0, kb.c(u * threads));
       Value in = cmp(b, arith::CmpIPredicate::ult, i, len);
       auto ifLoad = scf::IfOp::create(b, TypeRange{b.getF32Type()}, in, true);
@@ -129,12 +130,12 @@ void RadixSelect::forEachKey(Value scores, Value rowBase, Value len,
       ok.push_back(in);
       score.push_back(ifLoad.getResult(0));
     }
-    for (int64_t u = 0; u < kUnroll; ++u)
+    for (int64_t u = 0; u < unroll; ++u)
       ifThen(b, ok[u], [&] { body(idx[u], key(score[u])); });
   });
 }
 
-std::pair<Value, Value> RadixSelect::chooseDigit(int64_t bins, Value kRem) {
+std::pair<Value, Value> RadixSelect::chooseDigit(Value counts, int64_t bins, Value kRem) {
   ImplicitLocOpBuilder &b = kb.b();
   Type i32 = b.getI32Type();
   auto toI32 = [&](Value idx) { return arith::IndexCastOp::create(b, i32, idx).getResult(); };
@@ -142,11 +143,11 @@ std::pair<Value, Value> RadixSelect::chooseDigit(int64_t bins, Value kRem) {
   const int64_t per = bins / threads;
   gpu::BarrierOp::create(b);
   // Block-wide scan: thread t owns bins [t * per, (t + 1) * per).
-  SmallVector<Value> counts;
+  SmallVector<Value> owned;
   Value run = kb.ci32(0);
   for (int64_t j = 0; j < per; ++j) {
-    counts.push_back(load(b, hist, kb.add(kb.mul(tid, kb.c(per)), kb.c(j))));
-    run = arith::AddIOp::create(b, run, counts.back());
+    owned.push_back(load(b, counts, kb.add(kb.mul(tid, kb.c(per)), kb.c(j))));
+    run = arith::AddIOp::create(b, run, owned.back());
   }
   Value incl = kb.warpScan(run);
   ifThen(b, cmp(b, arith::CmpIPredicate::eq, lane, kb.c(31)),
@@ -167,7 +168,7 @@ std::pair<Value, Value> RadixSelect::chooseDigit(int64_t bins, Value kRem) {
   // Keys in bins above this thread's run, then walk its bins downwards.
   Value g = arith::SubIOp::create(b, total, arith::AddIOp::create(b, before, incl));
   for (int64_t j = per - 1; j >= 0; --j) {
-    Value upTo = arith::AddIOp::create(b, g, counts[j]);
+    Value upTo = arith::AddIOp::create(b, g, owned[j]);
     Value hit = arith::AndIOp::create(b, cmp(b, arith::CmpIPredicate::slt, g, kRem),
                                       cmp(b, arith::CmpIPredicate::sge, upTo, kRem));
     Value gHere = g;
@@ -324,9 +325,209 @@ void RadixSelect::selectCompacted(Value scores, Value rowBase, Value len, int64_
   });
 }
 
+namespace {
+/// A static shared memref's start as a shared-space pointer (for `mapa`).
+Value sharedPointer(ImplicitLocOpBuilder &b, Value memref) {
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, memref);
+  return LLVM::IntToPtrOp::create(b, LLVM::LLVMPointerType::get(b.getContext(), 3),
+                                  ValueRange{arith::IndexCastOp::create(b, b.getI64Type(), base)});
+}
+/// The same shared memory of the cluster's CTA `rank` (an i32), as a shared::cluster pointer.
+Value clusterPointer(ImplicitLocOpBuilder &b, Value local, Value rank) {
+  return NVVM::MapaOp::create(b, LLVM::LLVMPointerType::get(b.getContext(), 7), local, rank);
+}
+/// Element `i` (an index) of the i32 array at a shared::cluster pointer.
+Value clusterElement(ImplicitLocOpBuilder &b, Value ptr, Value i) {
+  return LLVM::GEPOp::create(b, ptr.getType(), b.getI32Type(), ptr,
+                             ValueRange{arith::IndexCastOp::create(b, b.getI64Type(), i)});
+}
+/// Both halves of a cluster barrier by every thread: the release of this CTA's shared-memory
+/// writes and atomics, the acquire of the other CTAs'.
+void clusterBarrier(ImplicitLocOpBuilder &b) {
+  NVVM::ClusterArriveOp::create(b, b.getUnitAttr());
+  NVVM::ClusterWaitOp::create(b, b.getUnitAttr());
+}
+} // namespace
+
+namespace {
+/// Sum of an i32 over the 32 lanes of a warp (butterfly), the same in every lane.
+Value warpSumI32(KernelBuilder &kb, Value x) {
+  ImplicitLocOpBuilder &b = kb.b();
+  for (int32_t off = 16; off >= 1; off /= 2)
+    x = arith::AddIOp::create(
+        b, x, gpu::ShuffleOp::create(b, x, off, 32, gpu::ShuffleMode::XOR).getShuffleResult());
+  return x;
+}
+/// The bin holding the kRem-th largest key and the keys in the bins above it, over bins that the
+/// lanes of one warp hold in order (lane l the `counts.size()` bins from l * counts.size()); the
+/// counts total at least kRem. The same in every lane.
+std::pair<Value, Value> warpChooseBin(KernelBuilder &kb, ArrayRef<Value> counts, Value kRem) {
+  ImplicitLocOpBuilder &b = kb.b();
+  const int64_t per = static_cast<int64_t>(counts.size());
+  Value lane = arith::IndexCastOp::create(b, b.getI32Type(), kb.lane());
+  Value run = kb.ci32(0);
+  for (Value c : counts)
+    run = arith::AddIOp::create(b, run, c);
+  Value incl = kb.warpScan(run);
+  Value total =
+      gpu::ShuffleOp::create(b, incl, kb.ci32(31), kb.ci32(32), gpu::ShuffleMode::IDX)
+          .getShuffleResult();
+  Value g = arith::SubIOp::create(b, total, incl); // keys in the bins of the lanes above
+  Value bin = kb.ci32(0), above = kb.ci32(0);
+  for (int64_t j = per - 1; j >= 0; --j) {
+    Value upTo = arith::AddIOp::create(b, g, counts[j]);
+    Value hit = arith::AndIOp::create(b, cmp(b, arith::CmpIPredicate::slt, g, kRem),
+                                      cmp(b, arith::CmpIPredicate::sge, upTo, kRem));
+    Value here = arith::AddIOp::create(
+        b, arith::MulIOp::create(b, lane, kb.ci32(static_cast<int32_t>(per))),
+        kb.ci32(static_cast<int32_t>(j)));
+    bin = arith::SelectOp::create(b, hit, here, bin);
+    above = arith::SelectOp::create(b, hit, g, above);
+    g = upTo;
+  }
+  // Exactly one (lane, bin) holds the kRem-th key: the sums broadcast its values.
+  return {warpSumI32(kb, bin), warpSumI32(kb, above)};
+}
+} // namespace
+
+void RadixSelect::selectCluster(Value scores, Value rowBase, Value lo, Value n, int64_t selK,
+                                Value out, Value outBase, Value keys, int64_t ctas,
+                                int64_t loadsInFlight) {
+  ImplicitLocOpBuilder &b = kb.b();
+  Type i32 = b.getI32Type();
+  auto toI32 = [&](Value idx) { return arith::IndexCastOp::create(b, i32, idx).getResult(); };
+  Value tid = kb.threadId();
+  const Digit &d1g = kDigits[0], &d2g = kDigits[1], &d3g = kDigits[2];
+  const int64_t bins1 = int64_t(1) << d1g.bits, bins2 = int64_t(1) << d2g.bits,
+                bins3 = int64_t(1) << d3g.bits;
+  // This CTA's counts of each digit (digit 1 in `hist`), read by the whole cluster, and their
+  // coarse sums (groups of 64 bins for digit 1, of 32 for digits 2 and 3).
+  const int64_t group1 = 64, group23 = 32;
+  Value count1 = hist, count2 = kb.addShared(i32, bins2), count3 = kb.addShared(i32, bins3);
+  Value coarse1 = kb.addShared(i32, bins1 / group1), coarse2 = kb.addShared(i32, bins2 / group23),
+        coarse3 = kb.addShared(i32, bins3 / group23);
+  zeroCounters();
+  forRange(b, tid, kb.c(bins1), kb.c(threads), [&](Value i) {
+    store(b, kb.ci32(0), count1, i);
+    ifThen(b, cmp(b, arith::CmpIPredicate::ult, i, kb.c(bins2)), [&] {
+      store(b, kb.ci32(0), count2, i);
+      store(b, kb.ci32(0), count3, i);
+    });
+  });
+  gpu::BarrierOp::create(b);
+  // Pass 1: the slice's scores, loaded once, kept as keys; digit 1 counted.
+  forEachKey(
+      scores, kb.add(rowBase, lo), n,
+      [&](Value i, Value key) {
+        store(b, key, keys, i);
+        atomicAdd(kb, count1, kb.toIndex(arith::ShRUIOp::create(b, key, kb.ci32(d1g.shift))));
+      },
+      loadsInFlight);
+  // A digit of the cluster's keys: each CTA sums its counts by groups; after a cluster barrier
+  // the first warp of every CTA sums the cluster's group sums through distributed shared
+  // memory, picks the group, sums that group's bins over the cluster and picks the bin (the
+  // same digit in every CTA, without a broadcast), for C * (groups + group size) remote loads.
+  auto clusterDigit = [&](Value counts, Value coarse, int64_t bins, int64_t group, Value kRem) {
+    const int64_t groups = bins / group;
+    gpu::BarrierOp::create(b);
+    ifThen(b, cmp(b, arith::CmpIPredicate::ult, tid, kb.c(groups)), [&] {
+      Value sum = kb.ci32(0);
+      for (int64_t j = 0; j < group; ++j)
+        sum = arith::AddIOp::create(
+            b, sum, load(b, counts, kb.add(kb.mul(tid, kb.c(group)), kb.c(j))));
+      store(b, sum, coarse, tid);
+    });
+    clusterBarrier(b);
+    ifThen(b, cmp(b, arith::CmpIPredicate::eq, kb.warpId(), kb.c(0)), [&] {
+      Value lane = kb.lane();
+      auto clusterSums = [&](Value local, Value first, int64_t per) {
+        SmallVector<Value> sums(per, kb.ci32(0));
+        for (int64_t r = 0; r < ctas; ++r) {
+          Value remote = clusterPointer(b, local, kb.ci32(static_cast<int32_t>(r)));
+          for (int64_t j = 0; j < per; ++j) {
+            Value i = kb.add(first, kb.add(kb.mul(lane, kb.c(per)), kb.c(j)));
+            sums[j] = arith::AddIOp::create(
+                b, sums[j], LLVM::LoadOp::create(b, i32, clusterElement(b, remote, i)));
+          }
+        }
+        return sums;
+      };
+      auto [g, aboveG] = warpChooseBin(kb, clusterSums(sharedPointer(b, coarse), kb.c(0), groups / 32), kRem);
+      Value first = kb.mul(kb.toIndex(g), kb.c(group));
+      auto [f, aboveF] = warpChooseBin(kb, clusterSums(sharedPointer(b, counts), first, group / 32),
+                                       arith::SubIOp::create(b, kRem, aboveG));
+      ifThen(b, cmp(b, arith::CmpIPredicate::eq, lane, kb.c(0)), [&] {
+        store(b, arith::AddIOp::create(b, toI32(first), f), misc, kb.c(kDigitSlot));
+        store(b, arith::AddIOp::create(b, aboveG, aboveF), misc, kb.c(kAboveSlot));
+      });
+    });
+    gpu::BarrierOp::create(b);
+    return std::make_pair(load(b, misc, kb.c(kDigitSlot)), load(b, misc, kb.c(kAboveSlot)));
+  };
+  auto forEachKept = [&](llvm::function_ref<void(Value, Value)> body) {
+    forRange(b, tid, n, kb.c(threads), [&](Value i) { body(i, load(b, keys, i)); });
+  };
+  auto digitOf = [&](Value key, const Digit &dg) {
+    return arith::AndIOp::create(b, arith::ShRUIOp::create(b, key, kb.ci32(dg.shift)),
+                                 kb.ci32(static_cast<int32_t>((int64_t(1) << dg.bits) - 1)))
+        .getResult();
+  };
+  auto [d1, gr1] = clusterDigit(count1, coarse1, bins1, group1, kb.ci32(selK));
+  Value kRem = arith::SubIOp::create(b, kb.ci32(selK), gr1);
+  forEachKept([&](Value, Value key) {
+    ifThen(b, cmp(b, arith::CmpIPredicate::eq, arith::ShRUIOp::create(b, key, kb.ci32(d1g.shift)), d1),
+           [&] { atomicAdd(kb, count2, kb.toIndex(digitOf(key, d2g))); });
+  });
+  auto [d2, gr2] = clusterDigit(count2, coarse2, bins2, group23, kRem);
+  kRem = arith::SubIOp::create(b, kRem, gr2);
+  // The top 22 bits of the threshold.
+  Value top22 = arith::OrIOp::create(b, arith::ShLIOp::create(b, d1, kb.ci32(d2g.bits)), d2);
+  forEachKept([&](Value, Value key) {
+    ifThen(b,
+           cmp(b, arith::CmpIPredicate::eq, arith::ShRUIOp::create(b, key, kb.ci32(d2g.shift)),
+               top22),
+           [&] { atomicAdd(kb, count3, kb.toIndex(digitOf(key, d3g))); });
+  });
+  auto [d3, gr3] = clusterDigit(count3, coarse3, bins3, group23, kRem);
+  Value T = arith::OrIOp::create(b, arith::ShLIOp::create(b, top22, kb.ci32(d3g.bits)), d3);
+  Value need = arith::SubIOp::create(b, kRem, gr3);
+  Value aboveIdx =
+      kb.toIndex(arith::AddIOp::create(b, arith::AddIOp::create(b, gr1, gr2), gr3));
+  // Write pass: slots from the first CTA's counters.
+  Value counters = clusterPointer(b, sharedPointer(b, misc), kb.ci32(0));
+  Value greater = clusterElement(b, counters, kb.c(kGreaterSlot));
+  Value ties = clusterElement(b, counters, kb.c(kTieSlot));
+  auto remoteAdd = [&](Value ptr) {
+    return LLVM::AtomicRMWOp::create(b, LLVM::AtomicBinOp::add, ptr, kb.ci32(1),
+                                     LLVM::AtomicOrdering::monotonic)
+        .getResult();
+  };
+  forEachKept([&](Value i, Value key) {
+    Value pos = toI32(kb.add(lo, i));
+    auto ifAbove = scf::IfOp::create(b, cmp(b, arith::CmpIPredicate::ugt, key, T), true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifAbove.getThenRegion().front());
+    store(b, pos, out, kb.add(outBase, kb.toIndex(remoteAdd(greater))));
+    b.setInsertionPointToStart(&ifAbove.getElseRegion().front());
+    Value tie = cmp(b, arith::CmpIPredicate::eq, key, T);
+    ifThen(b, tie, [&] {
+      // Skip the atomic once all ties are taken (the counter only grows).
+      Value seen = LLVM::LoadOp::create(b, i32, ties);
+      ifThen(b, cmp(b, arith::CmpIPredicate::slt, seen, need), [&] {
+        Value q = remoteAdd(ties);
+        ifThen(b, cmp(b, arith::CmpIPredicate::slt, q, need), [&] {
+          store(b, pos, out, kb.add(outBase, kb.add(aboveIdx, kb.toIndex(q))));
+        });
+      });
+    });
+  });
+  // The first CTA's counters stay in use until every CTA has written its share.
+  clusterBarrier(b);
+}
+
 void mlir::ds::emitTopKRow(KernelBuilder &kb, int64_t threads, Value out, Value outBase,
                            Value nb, int64_t k, bool keepLast,
-                           llvm::function_ref<void(Value, int64_t)> selectLong) {
+                           llvm::function_ref<void(Value, int64_t)> selectLong, Value writer) {
   ImplicitLocOpBuilder &b = kb.b();
   Type i32 = b.getI32Type();
   auto toI32 = [&](Value idx) { return arith::IndexCastOp::create(b, i32, idx).getResult(); };
@@ -335,17 +536,27 @@ void mlir::ds::emitTopKRow(KernelBuilder &kb, int64_t threads, Value out, Value 
   OpBuilder::InsertionGuard guard(b);
   // Short row: 0..n_b-1, then -1.
   b.setInsertionPointToStart(&ifShort.getThenRegion().front());
-  forRange(b, tid, kb.c(k), kb.c(threads), [&](Value p) {
-    Value v = arith::SelectOp::create(b, cmp(b, arith::CmpIPredicate::ult, p, nb), toI32(p),
-                                      kb.ci32(-1));
-    store(b, v, out, kb.add(outBase, p));
-  });
+  auto writeShort = [&] {
+    forRange(b, tid, kb.c(k), kb.c(threads), [&](Value p) {
+      Value v = arith::SelectOp::create(b, cmp(b, arith::CmpIPredicate::ult, p, nb), toI32(p),
+                                        kb.ci32(-1));
+      store(b, v, out, kb.add(outBase, p));
+    });
+  };
+  if (writer)
+    ifThen(b, writer, writeShort);
+  else
+    writeShort();
   // Long row (n_b > k): sel_k among the first sel_len positions.
   b.setInsertionPointToStart(&ifShort.getElseRegion().front());
   const int64_t selK = keepLast ? k - 1 : k;
   if (selK > 0)
     selectLong(keepLast ? kb.sub(nb, kb.c(1)) : nb, selK);
-  if (keepLast)
-    ifThen(b, cmp(b, arith::CmpIPredicate::eq, tid, kb.c(0)),
+  if (keepLast) {
+    Value first = cmp(b, arith::CmpIPredicate::eq, tid, kb.c(0));
+    if (writer)
+      first = arith::AndIOp::create(b, first, writer);
+    ifThen(b, first,
            [&] { store(b, toI32(kb.sub(nb, kb.c(1))), out, kb.add(outBase, kb.c(k - 1))); });
+  }
 }

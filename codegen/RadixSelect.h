@@ -56,19 +56,38 @@ public:
   void selectCompacted(Value scores, Value rowBase, Value len, int64_t selK, Value out,
                        Value outBase, Value list, int64_t listCap, const Spill &spill = {});
 
+  /// select() of a row split over a thread-block cluster of `ctas` CTAs (2, 4 or 8; sm_90),
+  /// called by every thread of every CTA of the cluster with the same `selK`, on at least 64
+  /// threads: this CTA holds the row's positions [lo, lo + n) (n may be 0). One pass loads their
+  /// scores (`loadsInFlight` per thread) into `keys` (shared memory, at least n i32) as keys and
+  /// counts the first digit; the other passes read `keys`. Each digit: the CTA sums its counts
+  /// by groups of bins, a cluster barrier, then the first warp of every CTA sums the cluster's
+  /// group sums through distributed shared memory (`mapa`), picks the group, sums that group's
+  /// bins over the cluster and picks the digit, the same in every CTA. The write pass takes its
+  /// output slots from counters in the first CTA's shared memory (atom.shared::cluster); a last
+  /// cluster barrier keeps them alive until every CTA is done. Adds 8.5 KB of static shared
+  /// memory (the CTA's counts of digits 2 and 3 and the group sums; digit 1 is counted in the
+  /// select's histogram).
+  void selectCluster(Value scores, Value rowBase, Value lo, Value n, int64_t selK, Value out,
+                     Value outBase, Value keys, int64_t ctas, int64_t loadsInFlight);
+
 private:
   /// The block-wide scan of `bins` histogram bins (after a barrier): the digit that holds the
   /// kRem-th largest key and how many keys lie in the bins above it (uniform values).
-  std::pair<Value, Value> chooseDigit(int64_t bins, Value kRem);
+  std::pair<Value, Value> chooseDigit(int64_t bins, Value kRem) {
+    return chooseDigit(hist, bins, kRem);
+  }
+  /// The same over the histogram `counts` (shared memory, `bins` i32).
+  std::pair<Value, Value> chooseDigit(Value counts, int64_t bins, Value kRem);
   Value loadScore(Value scores, Value rowBase, Value i);
   /// The write pass's step for one key at position `pos` (i32): above the threshold T at the next
   /// slot of the > T counter, a tie at [aboveIdx, aboveIdx + need) while ties are still needed.
   void writeSelected(Value pos, Value key, Value T, Value need, Value aboveIdx, Value out,
                      Value outBase);
   Spill spill;
-  /// body(i, key) for every position i < len of the row, kUnroll loads issued first.
+  /// body(i, key) for every position i < len of the row, `unroll` loads issued first.
   void forEachKey(Value scores, Value rowBase, Value len,
-                  llvm::function_ref<void(Value, Value)> body);
+                  llvm::function_ref<void(Value, Value)> body, int64_t unroll = 4);
   void zeroCounters();
 
   KernelBuilder &kb;
@@ -80,10 +99,13 @@ private:
 /// 0 .. n_b - 1 and pads with -1 at out[outBase .. outBase + k); a longer row calls
 /// `selectLong(selLen, selK)` to place the selK = k - keep_last largest of its first
 /// selLen = n_b - keep_last positions (not called when selK = 0), and with keep_last puts
-/// n_b - 1 at position k - 1. `nb` is an index, uniform over the CTA.
+/// n_b - 1 at position k - 1. `nb` is an index, uniform over the CTA. With `writer` (an i1,
+/// uniform over the CTA; the CTAs of a cluster that share a row) only the CTAs where it holds
+/// write the short row's list and the last index; every CTA runs `selectLong`.
 void emitTopKRow(KernelBuilder &kb, int64_t threads, Value out, Value outBase, Value nb,
                  int64_t k, bool keepLast,
-                 llvm::function_ref<void(Value selLen, int64_t selK)> selectLong);
+                 llvm::function_ref<void(Value selLen, int64_t selK)> selectLong,
+                 Value writer = nullptr);
 
 } // namespace ds
 } // namespace mlir

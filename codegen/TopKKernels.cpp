@@ -1,69 +1,187 @@
 // topk: indices of the k largest scores of every ragged row, by radix select (no sort).
 //
-// One CTA of `warps * 32` threads (a power of two <= 1024) per row (b, h). A row with n_b <= k
-// lists 0..n_b-1 and pads with -1. Otherwise RadixSelect (RadixSelect.h: three digit passes
-// over order-preserving keys, then one write pass) selects sel_k = k - keep_last among the
-// first n_b - keep_last positions; with keep_last, index n_b - 1 goes to position k - 1.
+// Two kernels, and the plan launches the one that serves the row length N (both exist when N is
+// dynamic; a static N builds only its own):
+// - the cluster kernel (`splits` = C > 1, sm_90): a thread-block cluster of C CTAs of
+//   `warps * 32` threads per row (b, h), CTA r holding the positions [r * S, (r + 1) * S) of the
+//   row's n_b - keep_last, S = cdiv(n_b - keep_last, C). Its scores are read from global memory
+//   once, kept in shared memory as keys (`block_tokens` of them at most: rows with
+//   N <= C * block_tokens), and the digits are counted per CTA and summed over the cluster
+//   through distributed shared memory (RadixSelect::selectCluster);
+// - the one-CTA kernel (`splits` = 1, or rows longer than C * block_tokens): one CTA per row,
+//   RadixSelect::select's three digit passes and one write pass over the row in global memory.
+// A row with n_b <= k lists 0..n_b-1 and pads with -1; with keep_last, index n_b - 1 goes to
+// position k - 1 and the select takes k - 1 among the first n_b - 1 positions.
 #include "codegen/Lowering.h"
 #include "codegen/RadixSelect.h"
 #include "dialect/DSOps.h"
+#include "dialect/DSTarget.h"
+
+#include <algorithm>
 
 using namespace mlir;
 using namespace mlir::ds;
 
-static LogicalResult lowerTopK(Operation *op, PlanContext &ctx) {
-  auto topk = cast<TopKOp>(op);
-  KernelConfigAttr cfg = configOf(op);
-  Value scores = topk.getScores(), lens = topk.getLens();
+namespace {
+/// Static shared memory of the cluster kernel beside its keys: the radix select's (16 KB of
+/// histogram, warp sums, counters) and the counts of digits 2 and 3 with the group sums
+/// (8.5 KB), rounded up.
+constexpr int64_t kClusterFixedSmemBytes = 25 * 1024;
+/// Keys a CTA of the cluster kernel keeps at most (64 KB: two CTAs per SM with the fixed part).
+constexpr int64_t kClusterKeys = 16384;
+
+struct TopKShape {
+  std::string batch, heads, n;
+  int64_t staticN;
+};
+
+/// The kernel over `rowsExpr` rows (the launch multiplies its grid by `gate`, an expression that
+/// is 1 for the row lengths it serves and 0 otherwise), `ctas` CTAs per row (1: the one-CTA
+/// kernel).
+void buildTopK(TopKOp topk, PlanContext &ctx, const TopKShape &shape, const BufferRef &out,
+               int64_t ctas, const std::string &gate) {
+  KernelConfigAttr cfg = configOf(topk);
   const int64_t k = static_cast<int64_t>(topk.getK());
   const int64_t divisor = static_cast<int64_t>(topk.getDivisor());
   const bool keepLast = topk.getKeepLast();
-  const int64_t threads = cfg.getWarps() * 32;
+  const int64_t threads = cfg.getWarps() * 32, cap = cfg.getBlockTokens();
 
-  std::string batch = dimExpr(ctx, scores, 0), heads = dimExpr(ctx, scores, 1);
-  std::string n = dimExpr(ctx, scores, 2);
-  const BufferRef &out = ctx.place(topk.getIndices(), {batch, heads, std::to_string(k)});
-
-  KernelBuilder kb(ctx.kernels, ctx.kernelName("topk"), op->getLoc());
-  kb.addBuffer(ctx.buffer(scores));
-  kb.addBuffer(ctx.buffer(lens));
+  KernelBuilder kb(ctx.kernels, ctx.kernelName("topk"), topk->getLoc());
+  kb.addBuffer(ctx.buffer(topk.getScores()));
+  kb.addBuffer(ctx.buffer(topk.getLens()));
   kb.addBuffer(out);
-  kb.addI64(heads);
-  kb.addI64(n);
-  kb.begin(threads, "(" + batch + ")*(" + heads + ")");
+  kb.addI64(shape.heads);
+  kb.addI64(shape.n);
+  PlanExpr grid = PlanExpr::symbol("(" + shape.batch + ")*(" + shape.heads + ")") * ctas;
+  if (gate != "1")
+    grid = grid * PlanExpr::symbol(gate);
+  std::string smem = "0";
+  if (ctas > 1)
+    smem = (4 * min(cdiv(ShapedType::isDynamic(shape.staticN) ? PlanExpr::symbol(shape.n)
+                                                              : PlanExpr(shape.staticN),
+                         ctas),
+                    cap))
+               .text();
+  kb.begin(threads, grid.text(), "1", "1", smem);
   ImplicitLocOpBuilder &b = kb.b();
+  if (ctas > 1) {
+    kb.setClusterSize(ctas);
+    if (cfg.getOccupancy() > 0)
+      kb.setMinBlocksPerSM(cfg.getOccupancy());
+  }
   Value sA = kb.arg(0), lA = kb.arg(1), oA = kb.arg(2);
   Value hV = kb.toIndex(kb.arg(3)), nV = kb.toIndex(kb.arg(4));
   RadixSelect radix(kb, threads);
 
-  Value row = kb.blockId(gpu::Dimension::x);
+  Value bid = kb.blockId(gpu::Dimension::x);
+  Value row = kb.div(bid, kb.c(ctas)), rank = kb.rem(bid, kb.c(ctas));
   Value bIdx = kb.div(row, hV);
   // n_b = clamp(cdiv(lens[b], divisor), 0, N), in 64-bit arithmetic.
   Value len = kb.toIndex(arith::MaxSIOp::create(b, memref::LoadOp::create(b, lA, ValueRange{bIdx}),
                                                 kb.ci32(0)));
   Value nb = kb.minIdx(kb.div(kb.add(len, kb.c(divisor - 1)), kb.c(divisor)), nV);
   Value outBase = kb.mul(row, kb.c(k)), rowBase = kb.mul(row, nV);
-  emitTopKRow(kb, threads, oA, outBase, nb, k, keepLast, [&](Value selLen, int64_t selK) {
-    radix.select(sA, rowBase, selLen, selK, oA, outBase);
-  });
+  if (ctas == 1) {
+    emitTopKRow(kb, threads, oA, outBase, nb, k, keepLast, [&](Value selLen, int64_t selK) {
+      radix.select(sA, rowBase, selLen, selK, oA, outBase);
+    });
+  } else {
+    Value keys = kb.dynamicShared(b.getI32Type(), kb.minIdx(kb.div(kb.add(nV, kb.c(ctas - 1)),
+                                                                   kb.c(ctas)),
+                                                            kb.c(cap)));
+    Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, rank, kb.c(0));
+    emitTopKRow(
+        kb, threads, oA, outBase, nb, k, keepLast,
+        [&](Value selLen, int64_t selK) {
+          Value per = kb.div(kb.add(selLen, kb.c(ctas - 1)), kb.c(ctas));
+          Value lo = kb.minIdx(kb.mul(rank, per), selLen);
+          Value n = kb.sub(kb.minIdx(kb.add(lo, per), selLen), lo);
+          radix.selectCluster(sA, rowBase, lo, n, selK, oA, outBase, keys, ctas,
+                              cfg.getStages());
+        },
+        first);
+  }
   ctx.addLaunch(kb.finish());
+}
+
+LogicalResult lowerTopK(Operation *op, PlanContext &ctx) {
+  auto topk = cast<TopKOp>(op);
+  KernelConfigAttr cfg = configOf(op);
+  Value scores = topk.getScores();
+  const int64_t k = static_cast<int64_t>(topk.getK());
+  TopKShape shape{dimExpr(ctx, scores, 0), dimExpr(ctx, scores, 1), dimExpr(ctx, scores, 2),
+                  dimOf(scores, 2)};
+  const BufferRef &out = ctx.place(topk.getIndices(), {shape.batch, shape.heads, std::to_string(k)});
+  const int64_t C = cfg.getSplits();
+  if (C == 1) {
+    buildTopK(topk, ctx, shape, out, 1, "1");
+    return success();
+  }
+  // Rows of N <= C * block_tokens positions take the cluster kernel.
+  const int64_t fitN = C * cfg.getBlockTokens();
+  if (!ShapedType::isDynamic(shape.staticN)) {
+    buildTopK(topk, ctx, shape, out, shape.staticN <= fitN ? C : 1, "1");
+    return success();
+  }
+  std::string fits = "min(max(" + std::to_string(fitN + 1) + "-(" + shape.n + "),0),1)";
+  buildTopK(topk, ctx, shape, out, C, fits);
+  buildTopK(topk, ctx, shape, out, 1, "(1-" + fits + ")");
   return success();
 }
+} // namespace
 
 void mlir::ds::registerTopKFamily() {
   KernelFamily f;
   f.name = "topk";
   f.ops = {TopKOp::getOperationName().str()};
-  // One CTA of 1024 threads per row: the radix histogram passes are bound by the row's loads.
-  f.choose = [](Operation *op, TargetAttr) {
+  // With clusters (sm_90): 4 CTAs of 512 threads per row, each keeping up to 16384 keys (64 KB)
+  // in shared memory, 8 loads in flight per thread, compiled for 2 CTAs per SM; longer rows,
+  // and chips without clusters, one CTA of 1024 threads per row (its passes are bound by the
+  // row's loads).
+  f.choose = [](Operation *op, TargetAttr target) {
+    const ChipInfo *chip = lookupChip(target.getChip());
+    // Keys per CTA: 16384, or whole thousands of them that the target's shared memory holds.
+    const int64_t fit = (target.getSmemPerBlock() - kClusterFixedSmemBytes) / 4 / 1024 * 1024;
+    const int64_t cap = std::min<int64_t>(kClusterKeys, fit);
+    if (chip && chip->version >= 90 && cap >= 1024)
+      return KernelConfigAttr::get(op->getContext(), cap, 16, 4, 8, 1, "", 2);
     return KernelConfigAttr::get(op->getContext(), 1, 32, 1, 1, 1);
   };
-  f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr) -> LogicalResult {
-    if (failed(verifyUnusedConfigFields(op, cfg, kUseWarps)) ||
-        failed(verifyRadixSelectWarps(op, cfg)))
+  f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr target) -> LogicalResult {
+    const int64_t C = cfg.getSplits();
+    if (C != 1 && C != 2 && C != 4 && C != 8)
+      return configError(op, "splits") << "(CTAs per row, a cluster) must be 1, 2, 4 or 8, got "
+                                       << C;
+    const unsigned used = C == 1 ? unsigned(kUseWarps)
+                                 : unsigned(kUseWarps | kUseSplits | kUseBlockTokens |
+                                            kUseStages | kUseOccupancy);
+    if (failed(verifyUnusedConfigFields(op, cfg, used)) || failed(verifyRadixSelectWarps(op, cfg)))
       return failure();
     if (cast<TopKOp>(op).getK() > (uint64_t(1) << 30))
       return op->emitOpError("GPU lowering supports k <= 2^30");
+    if (C == 1)
+      return success();
+    const ChipInfo *chip = lookupChip(target.getChip());
+    if (!chip || chip->version < 90)
+      return configError(op, "splits") << "(" << C << " CTAs per row) needs thread-block clusters, "
+                                       << "which " << target.getChip() << " does not have";
+    if (cfg.getWarps() < 2)
+      return configError(op, "warps") << "must be at least 2 for a cluster (" << C
+                                      << " CTAs per row), got " << cfg.getWarps();
+    if (cfg.getStages() < 1 || cfg.getStages() > 16)
+      return configError(op, "stages") << "(score loads in flight per thread) must be in [1, 16], "
+                                       << "got " << cfg.getStages();
+    const int64_t cap = cfg.getBlockTokens();
+    if (cap < 1 || 4 * cap + kClusterFixedSmemBytes > target.getSmemPerBlock())
+      return configError(op, "block_tokens")
+             << "(keys per CTA in shared memory) must be in [1, "
+             << (target.getSmemPerBlock() - kClusterFixedSmemBytes) / 4 << "] on "
+             << target.getChip() << ", got " << cap;
+    if (cfg.getOccupancy() * cfg.getWarps() * 32 > 2048)
+      return configError(op, "occupancy")
+             << "(CTAs per SM the registers are capped for) times the block's "
+             << cfg.getWarps() * 32 << " threads must be at most 2048, got "
+             << cfg.getOccupancy();
     return success();
   };
   f.lower = lowerTopK;

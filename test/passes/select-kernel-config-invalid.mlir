@@ -136,6 +136,54 @@ func.func @topk_warps(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tensor<?x8x4
 
 // -----
 
+// The cluster kernel's fields: a cluster of 2, 4 or 8 CTAs, at least 2 warps, 1..16 loads in
+// flight, keys that fit the target's shared memory beside the fixed 25 KB, and an occupancy the
+// SM's threads allow.
+func.func @topk_splits(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tensor<?x8x4xi32> {
+  // expected-error @+1 {{config field 'splits' (CTAs per row, a cluster) must be 1, 2, 4 or 8, got 3}}
+  %i = ds.topk %s, %sl {k = 4 : i64, config = #ds.kernel_config<block_tokens = 1024, warps = 16, splits = 3, stages = 8, vector_width = 1>}
+      : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x4xi32>
+  return %i : tensor<?x8x4xi32>
+}
+
+// -----
+
+func.func @topk_cluster_warps(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tensor<?x8x4xi32> {
+  // expected-error @+1 {{config field 'warps' must be at least 2 for a cluster (4 CTAs per row), got 1}}
+  %i = ds.topk %s, %sl {k = 4 : i64, config = #ds.kernel_config<block_tokens = 1024, warps = 1, splits = 4, stages = 8, vector_width = 1>}
+      : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x4xi32>
+  return %i : tensor<?x8x4xi32>
+}
+
+// -----
+
+func.func @topk_stages(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tensor<?x8x4xi32> {
+  // expected-error @+1 {{config field 'stages' (score loads in flight per thread) must be in [1, 16], got 17}}
+  %i = ds.topk %s, %sl {k = 4 : i64, config = #ds.kernel_config<block_tokens = 1024, warps = 16, splits = 4, stages = 17, vector_width = 1>}
+      : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x4xi32>
+  return %i : tensor<?x8x4xi32>
+}
+
+// -----
+
+func.func @topk_keys(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tensor<?x8x4xi32> {
+  // expected-error @+1 {{config field 'block_tokens' (keys per CTA in shared memory) must be in [1, 51712] on sm_90, got 60000}}
+  %i = ds.topk %s, %sl {k = 4 : i64, config = #ds.kernel_config<block_tokens = 60000, warps = 16, splits = 4, stages = 8, vector_width = 1>}
+      : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x4xi32>
+  return %i : tensor<?x8x4xi32>
+}
+
+// -----
+
+func.func @topk_occupancy(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tensor<?x8x4xi32> {
+  // expected-error @+1 {{config field 'occupancy' (CTAs per SM the registers are capped for) times the block's 1024 threads must be at most 2048, got 3}}
+  %i = ds.topk %s, %sl {k = 4 : i64, config = #ds.kernel_config<block_tokens = 1024, warps = 32, splits = 4, stages = 8, vector_width = 1, occupancy = 3>}
+      : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x4xi32>
+  return %i : tensor<?x8x4xi32>
+}
+
+// -----
+
 func.func @score_topk_smem(%ql: tensor<?x32x16xbf16>, %cache: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x64xi32> {
   // expected-error @+1 {{config field 'block_tokens' (65536 scores in shared memory) needs 295936 bytes of shared memory per block with the select's, the target has 232448}}
   %i = ds.score_topk %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>, k = 64 : i64,

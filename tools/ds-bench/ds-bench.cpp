@@ -16,6 +16,7 @@
 //   ds-bench --op=ds --B=8 --N=4096 --k=1024 [--hq --hkv --d --r --P --dtype=f16 --shared]
 //   ds-bench --op=la-prefill --B=1 --N=4096 [--hq=64 --d=128 --dtype=f16 --initial]: N per request
 //   ds-bench --op=topk --B=8 --hq=32 --N=65536 --k=1024: ds.topk alone over B x Hq f32 rows
+//   ds-bench --suite=topk          ds.topk alone: 256 x 65536 (k = 1024), 32 and 256 x 2048 (k = 128)
 //   ds-bench --op=topp --B=8 --hq=32 --k=4096 [--top-p=0.9]: ds.topp alone, B x Hq rows of k
 //                                  candidates with random logits
 //   ds-bench --suite=vattention    vAttention step (label top-k, sinks, window, samples, weighted
@@ -602,6 +603,15 @@ std::vector<Shape> suite(const std::string &name) {
       rows.push_back(s);
     }
   }
+  if (name == "topk" || name == "all") {
+    // ds.topk alone: 256 rows of 65536 scores, k = 1024 (issue 14's row), and the page rows of
+    // Quest's B = 1 and B = 8 steps (2048 pages, k = 128).
+    for (auto [B, N, k] : std::vector<std::array<int64_t, 3>>{{8, 65536, 1024}, {1, 2048, 128}, {8, 2048, 128}}) {
+      Shape s;
+      s.op = "topk", s.B = B, s.N = N, s.k = k;
+      rows.push_back(s);
+    }
+  }
   if (name == "vattention" || name == "all") {
     // 64 sinks + 512 local + top-1024 + 1024 samples.
     for (auto [B, N] : std::vector<std::array<int64_t, 2>>{{8, 65536}, {1, 16384}}) {
@@ -611,14 +621,14 @@ std::vector<Shape> suite(const std::string &name) {
     }
   }
   if (rows.empty())
-    die("--suite must be ds, ds-gqa, ds-lowbit, dense, la, quest, twilight, vattention or all, got '" +
+    die("--suite must be ds, ds-gqa, ds-lowbit, dense, la, quest, twilight, topk, vattention or all, got '" +
         name + "'");
   return rows;
 }
 
 /// Every option is checked here, before a device is opened.
 cl::OptionCategory category("ds-bench options");
-cl::opt<std::string> suiteName("suite", cl::desc("A suite of shapes: ds | ds-gqa | ds-lowbit | dense | la | quest | "
+cl::opt<std::string> suiteName("suite", cl::desc("A suite of shapes: ds | ds-gqa | ds-lowbit | dense | la | quest | topk | "
                                                  "twilight | vattention | all "
                                                  "(else one shape from the flags below)"),
                                cl::value_desc("name"), cl::cat(category));
