@@ -353,6 +353,86 @@ class Adapters(unittest.TestCase):
         self.assertClose(torch.cat([h[1] for h in halves], dim=1)[:, :, -1], final,
                          1e-2 * final.abs().max().item())
 
+    def test_seg_la_fwd_prefill_decode_and_tp_ranks(self):
+        """SGLang's seg_la_fwd call: a packed ragged prefill (initial states on some requests,
+        a padding slot), the decode path, a strided q/k/v (slices of one fused projection) and
+        two tensor-parallel ranks of half the heads, against the float64 recurrence."""
+        from types import SimpleNamespace
+        H, D = 8, 64
+        lens, slots, initial = [1, 63, 150, 65], [5, -1, 2, 0], [1, 1, 0, 1]
+        T, bs = sum(lens), len(lens)
+        g = torch.Generator(device="cpu").manual_seed(9)
+        qkv = torch.randn(T, 3, H, D, generator=g).mul(0.3).to(torch.bfloat16).cuda()
+        q, k, v = qkv[:, 0], qkv[:, 1], qkv[:, 2]  # strided views, as from a fused projection
+        slopes = (torch.rand(H, generator=g) * 0.2 + 0.01).cuda()
+        pool = torch.randn(7, H, D, D, generator=g).mul(0.1).cuda()
+        before = pool.clone()
+        offsets = torch.tensor([0] + list(torch.tensor(lens).cumsum(0)), dtype=torch.int32).cuda()
+        meta = SimpleNamespace(batch_size=bs, q_offsets=offsets,
+                               s_offsets=torch.tensor(slots, dtype=torch.int64).cuda(),
+                               q_lengths=offsets.diff(), mask=None,
+                               s_scales=torch.tensor(initial, dtype=torch.bool).cuda())
+        scale = 0.25
+        o = ds.adapters.lightning.seg_la_fwd(q, k, v, pool, slopes.view(H, 1, 1), meta,
+                                             softmax_scale=scale, decouple=True)
+        self.assertEqual(o.shape, (T, H, D))
+
+        def expected(b, heads, start_pool):
+            a, e = int(offsets[b]), int(offsets[b + 1])
+            pack = lambda t: t[a:e, heads].transpose(0, 1).unsqueeze(0)
+            s0 = start_pool[slots[b], heads] if initial[b] else torch.zeros(
+                len(range(H)[heads]), D, D, device="cuda")
+            want, final = recurrence_ref(pack(q), pack(k), pack(v), slopes[heads], s0.unsqueeze(0))
+            return (scale * want[0]).transpose(0, 1), final[0]
+
+        for b in range(bs):
+            a, e = int(offsets[b]), int(offsets[b + 1])
+            if slots[b] < 0:
+                self.assertTrue(torch.equal(o[a:e], torch.zeros_like(o[a:e])))
+                continue
+            want, final = expected(b, slice(None), before)
+            self.assertClose(o[a:e], want, 2e-2 * want.abs().max().item() + 1e-3)
+            self.assertClose(pool[slots[b]], final, 1e-2 * final.abs().max().item())
+        for untouched in (1, 3, 4, 6):
+            self.assertTrue(torch.equal(pool[untouched], before[untouched]))
+        # Two ranks of half the heads, each with its slopes and its slice of the state pool.
+        for r in range(2):
+            hs = slice(r * H // 2, (r + 1) * H // 2)
+            rank_pool = before[:, hs].clone()
+            out = ds.adapters.lightning.seg_la_fwd(q[:, hs], k[:, hs], v[:, hs], rank_pool,
+                                                   slopes[hs], meta, softmax_scale=scale)
+            for b in range(bs):
+                if slots[b] < 0:
+                    continue
+                a, e = int(offsets[b]), int(offsets[b + 1])
+                want, final = expected(b, hs, before)
+                self.assertClose(out[a:e], want, 2e-2 * want.abs().max().item() + 1e-3)
+                self.assertClose(rank_pool[slots[b]], final, 1e-2 * final.abs().max().item())
+        # The decode path: one token per request, always from the slot's state.
+        dslots = [3, -1, 6]
+        dq, dk, dv = (torch.randn(3, H, D, generator=g).mul(0.3).to(torch.bfloat16).cuda()
+                      for _ in range(3))
+        dmeta = SimpleNamespace(batch_size=3, q_offsets=torch.arange(4, dtype=torch.int32).cuda(),
+                                s_offsets=torch.tensor(dslots, dtype=torch.int32).cuda(),
+                                q_lengths=torch.ones(3, dtype=torch.int32).cuda(), mask=None,
+                                s_scales=torch.zeros(3, dtype=torch.int32).cuda())
+        start = pool.clone()
+        do = ds.adapters.lightning.seg_la_fwd(dq, dk, dv, pool, slopes, dmeta)
+        for b, slot in enumerate(dslots):
+            if slot < 0:
+                self.assertTrue(torch.equal(do[b], torch.zeros_like(do[b])))
+                continue
+            want, final = recurrence_ref(dq[b:b + 1, :, None], dk[b:b + 1, :, None],
+                                         dv[b:b + 1, :, None], slopes, start[slot:slot + 1])
+            want = want[0, :, 0] * D ** -0.5
+            self.assertClose(do[b], want, 1e-2 * want.abs().max().item() + 1e-3)
+            self.assertTrue(torch.allclose(pool[slot].double(), final[0], atol=1e-3))
+        with self.assertRaisesRegex(ds.Error, "intermediate states"):
+            ds.adapters.lightning.seg_la_fwd(q, k, v, pool, slopes, meta, caches=pool,
+                                             cache_indices=offsets)
+        with self.assertRaisesRegex(ds.Error, "f32 state pool"):
+            ds.adapters.lightning.seg_la_fwd(q, k, v, pool.to(torch.bfloat16), slopes, meta)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,8 +1,10 @@
 """Lightning Attention (MiniMax) decode and prefill on ds kernels, with the call shapes of
 vLLM's `vllm/model_executor/layers/lightning_attn.py` (SGLang's LightningAttentionBackend makes
-the same linear_decode_forward_triton call for decode; its prefill uses seg_la_fwd instead):
+the same linear_decode_forward_triton call for decode) and of `seg_la_fwd`, through which
+SGLang's LightningAttentionBackend runs prefill (and decode) over packed token-major batches:
 
     from ds.adapters.lightning import lightning_attention, linear_decode_forward_triton
+    from ds.adapters.lightning import seg_la_fwd
 
 Both take one tensor-parallel rank's heads: q/k/v of its heads, the state slots' slice of its
 heads, and its slopes (the rank's slice, as SGLang's tp_slope). Decay per head is exp(-slope), the
@@ -21,6 +23,21 @@ Layout translations:
   states with the final state last and callers read kv[:, :, -1]; ds returns the final state
   only, at that same index. block_size is accepted and not used (ds's config pass picks the
   chunking).
+- seg_la_fwd(q, k, v, s, decay_scales, meta, ...): q, k, v [T, H, D] packed token-major (the
+  rows of request b are [meta.q_offsets[b], meta.q_offsets[b + 1])) are ds's packed batch as is
+  (a strided view, e.g. a slice of a fused qkv projection, is copied to contiguous first); s
+  [slots, H, D, D] f32 is ds's state pool, updated in place at meta.s_offsets (i32 or i64;
+  -1, or any slot outside the pool, gives o = 0 and no state read or write, where seg_la leaves
+  those rows unwritten); meta.s_scales (bool or int: seg_la's has_initial_states) starts a
+  request from its slot when non-zero, else from zero; decay_scales [H] (or SGLang's tp_slope
+  entry [H, 1, 1]) are the slopes. seg_la scales q.S by softmax_scale (default D ** -0.5) and
+  keeps the state unscaled: o = softmax_scale * q S_t with S_t = exp(-slope) S_{t-1} + k^T v,
+  which ds computes as (softmax_scale * q) S_t (q scaled in f32, then in q's dtype). Batches of
+  one token per request (T == meta.batch_size, seg_la's decode path) run ds's decode kernel,
+  which always reads the slot's state, as seg_la's decode kernel does. Returns o [T, H, D] in
+  q's dtype. `decouple` only picks seg_la's numerics and is accepted; the intermediate states of
+  speculative verify (`caches`, `cache_indices`) and `meta.mask` are refused (ds's
+  keep_intermediate prefill is not wired to this call yet).
 """
 from .. import Error
 from .. import ops
@@ -77,3 +94,40 @@ def lightning_attention(q, k, v, ed, block_size=256, kv_history=None):
     o = ops.linear_attn_prefill(pack(q, D), pack(k, D), pack(v.to(q.dtype), E),
                                 _slopes(ed, H), cu, states, slots, has_initial)
     return o.reshape(b, n, H, E).transpose(1, 2), states.unsqueeze(2)
+
+
+def seg_la_fwd(q, k, v, s, decay_scales, meta, caches=None, cache_indices=None,
+               softmax_scale=None, decouple=False):
+    """SGLang's seg_la_fwd on ds kernels: o [T, H, D]; s updated in place (see above)."""
+    import torch
+    if caches is not None or cache_indices is not None:
+        raise Error("ds: seg_la_fwd's intermediate states (caches, cache_indices) are not "
+                    "supported by this adapter")
+    if getattr(meta, "mask", None) is not None:
+        raise Error("ds: seg_la_fwd's meta.mask (tree speculative decoding) is not supported by "
+                    "this adapter")
+    if q.dim() != 3:
+        raise Error(f"ds: q must be [T, H, D], got shape {tuple(q.shape)}")
+    T, H, D = (int(x) for x in q.shape)
+    if tuple(k.shape) != (T, H, D) or tuple(v.shape) != (T, H, D):
+        raise Error(f"ds: k and v must be [T, H, D] = {(T, H, D)} (seg_la has no GQA), got "
+                    f"{tuple(k.shape)} and {tuple(v.shape)}")
+    if s.dtype != torch.float32 or s.dim() != 4 or tuple(s.shape[1:]) != (H, D, D):
+        raise Error(f"ds: s must be an f32 state pool [slots, {H}, {D}, {D}], got "
+                    f"{s.dtype} {tuple(s.shape)}")
+    bs = int(meta.batch_size)
+    if bs < 1:
+        raise Error(f"ds: meta.batch_size must be at least 1, got {bs}")
+    scale = D ** -0.5 if softmax_scale is None else float(softmax_scale)
+    qs = (q.float() * scale).to(q.dtype)
+    slots = meta.s_offsets.reshape(-1)[:bs].to(torch.int32)
+    slopes = _slopes(decay_scales, H)
+    if (T + bs - 1) // bs == 1:  # seg_la's decode path: one token per request, row b
+        if T != bs:
+            raise Error(f"ds: a decode batch needs one token per request (T = batch_size), got "
+                        f"T = {T}, batch_size = {bs}")
+        return ops.linear_attn_decode(qs, k.contiguous(), v.contiguous(), slopes, s, slots)
+    cu = meta.q_offsets.reshape(-1)[:bs + 1].to(torch.int32)
+    initial = meta.s_scales.reshape(-1)[:bs].to(torch.int32)
+    return ops.linear_attn_prefill(qs, k.contiguous(), v.contiguous(), slopes, cu, s, slots,
+                                   initial)
