@@ -406,7 +406,11 @@ void RadixSelect::selectCluster(Value scores, Value rowBase, Value lo, Value n, 
   Value count1 = hist, count2 = kb.addShared(i32, bins2), count3 = kb.addShared(i32, bins3);
   Value coarse1 = kb.addShared(i32, bins1 / group1), coarse2 = kb.addShared(i32, bins2 / group23),
         coarse3 = kb.addShared(i32, bins3 / group23);
+  // The write pass's local counts (keys above T, ties), then its bases in the cluster's ranges.
+  Value local = kb.addShared(i32, 4);
   zeroCounters();
+  ifThen(b, cmp(b, arith::CmpIPredicate::ult, tid, kb.c(2)),
+         [&] { store(b, kb.ci32(0), local, tid); });
   forRange(b, tid, kb.c(bins1), kb.c(threads), [&](Value i) {
     store(b, kb.ci32(0), count1, i);
     ifThen(b, cmp(b, arith::CmpIPredicate::ult, i, kb.c(bins2)), [&] {
@@ -493,31 +497,64 @@ void RadixSelect::selectCluster(Value scores, Value rowBase, Value lo, Value n, 
   Value need = arith::SubIOp::create(b, kRem, gr3);
   Value aboveIdx =
       kb.toIndex(arith::AddIOp::create(b, arith::AddIOp::create(b, gr1, gr2), gr3));
-  // Write pass: slots from the first CTA's counters.
+  // Write pass. The CTA counts its keys above T and its ties, reserves a range of each in the
+  // first CTA's counters with one atomic apiece (atom.shared::cluster), then hands out slots in
+  // its ranges from local counters; ties past `need` (over the cluster) are dropped.
   Value counters = clusterPointer(b, sharedPointer(b, misc), kb.ci32(0));
   Value greater = clusterElement(b, counters, kb.c(kGreaterSlot));
   Value ties = clusterElement(b, counters, kb.c(kTieSlot));
-  auto remoteAdd = [&](Value ptr) {
-    return LLVM::AtomicRMWOp::create(b, LLVM::AtomicBinOp::add, ptr, kb.ci32(1),
+  auto remoteAdd = [&](Value ptr, Value v) {
+    return LLVM::AtomicRMWOp::create(b, LLVM::AtomicBinOp::add, ptr, v,
                                      LLVM::AtomicOrdering::monotonic)
         .getResult();
   };
+  Value aboveCount, tieCount;
+  {
+    auto loop = scf::ForOp::create(b, tid, n, kb.c(threads), ValueRange{kb.ci32(0), kb.ci32(0)});
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value key = load(b, keys, loop.getInductionVar());
+    auto one = [&](arith::CmpIPredicate p) {
+      return arith::ExtUIOp::create(b, i32, cmp(b, p, key, T)).getResult();
+    };
+    scf::YieldOp::create(
+        b, ValueRange{arith::AddIOp::create(b, loop.getRegionIterArgs()[0],
+                                            one(arith::CmpIPredicate::ugt)),
+                      arith::AddIOp::create(b, loop.getRegionIterArgs()[1],
+                                            one(arith::CmpIPredicate::eq))});
+    b.setInsertionPointAfter(loop);
+    aboveCount = warpSumI32(kb, loop.getResult(0));
+    tieCount = warpSumI32(kb, loop.getResult(1));
+  }
+  ifThen(b, cmp(b, arith::CmpIPredicate::eq, kb.lane(), kb.c(0)), [&] {
+    memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi, aboveCount, local,
+                                ValueRange{kb.c(0)});
+    memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi, tieCount, local,
+                                ValueRange{kb.c(1)});
+  });
+  gpu::BarrierOp::create(b);
+  ifThen(b, cmp(b, arith::CmpIPredicate::eq, tid, kb.c(0)), [&] {
+    store(b, remoteAdd(greater, load(b, local, kb.c(0))), local, kb.c(2));
+    store(b, remoteAdd(ties, load(b, local, kb.c(1))), local, kb.c(3));
+    store(b, kb.ci32(0), local, kb.c(0));
+    store(b, kb.ci32(0), local, kb.c(1));
+  });
+  gpu::BarrierOp::create(b);
+  Value aboveBase = load(b, local, kb.c(2)), tieBase = load(b, local, kb.c(3));
+  Value tiesLeft = cmp(b, arith::CmpIPredicate::slt, tieBase, need);
   forEachKept([&](Value i, Value key) {
     Value pos = toI32(kb.add(lo, i));
     auto ifAbove = scf::IfOp::create(b, cmp(b, arith::CmpIPredicate::ugt, key, T), true);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifAbove.getThenRegion().front());
-    store(b, pos, out, kb.add(outBase, kb.toIndex(remoteAdd(greater))));
+    Value slot = arith::AddIOp::create(b, aboveBase, atomicAdd(kb, local, kb.c(0)));
+    store(b, pos, out, kb.add(outBase, kb.toIndex(slot)));
     b.setInsertionPointToStart(&ifAbove.getElseRegion().front());
-    Value tie = cmp(b, arith::CmpIPredicate::eq, key, T);
+    Value tie = arith::AndIOp::create(b, cmp(b, arith::CmpIPredicate::eq, key, T), tiesLeft);
     ifThen(b, tie, [&] {
-      // Skip the atomic once all ties are taken (the counter only grows).
-      Value seen = LLVM::LoadOp::create(b, i32, ties);
-      ifThen(b, cmp(b, arith::CmpIPredicate::slt, seen, need), [&] {
-        Value q = remoteAdd(ties);
-        ifThen(b, cmp(b, arith::CmpIPredicate::slt, q, need), [&] {
-          store(b, pos, out, kb.add(outBase, kb.add(aboveIdx, kb.toIndex(q))));
-        });
+      Value q = arith::AddIOp::create(b, tieBase, atomicAdd(kb, local, kb.c(1)));
+      ifThen(b, cmp(b, arith::CmpIPredicate::slt, q, need), [&] {
+        store(b, pos, out, kb.add(outBase, kb.add(aboveIdx, kb.toIndex(q))));
       });
     });
   });

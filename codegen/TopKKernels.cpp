@@ -5,11 +5,12 @@
 // - the cluster kernel (`splits` = C > 1, sm_90): a thread-block cluster of C CTAs of
 //   `warps * 32` threads per row (b, h), CTA r holding the positions [r * S, (r + 1) * S) of the
 //   row's n_b - keep_last, S = cdiv(n_b - keep_last, C). Its scores are read from global memory
-//   once, kept in shared memory as keys (`block_tokens` of them at most: rows with
-//   N <= C * block_tokens), and the digits are counted per CTA and summed over the cluster
-//   through distributed shared memory (RadixSelect::selectCluster);
-// - the one-CTA kernel (`splits` = 1, or rows longer than C * block_tokens): one CTA per row,
-//   RadixSelect::select's three digit passes and one write pass over the row in global memory.
+//   once, kept in shared memory as keys (`block_tokens` of them at most), and the digits are
+//   counted per CTA and summed over the cluster through distributed shared memory
+//   (RadixSelect::selectCluster). It serves rows of 16384 < N <= C * block_tokens positions
+//   when there are few rows (B * H * C at most the target's SMs);
+// - the one-CTA kernel (`splits` = 1, or the other rows): one CTA per row, RadixSelect::select's
+//   three digit passes and one write pass over the row in global memory.
 // A row with n_b <= k lists 0..n_b-1 and pads with -1; with keep_last, index n_b - 1 goes to
 // position k - 1 and the select takes k - 1 among the first n_b - 1 positions.
 #include "codegen/Lowering.h"
@@ -27,8 +28,11 @@ namespace {
 /// histogram, warp sums, counters) and the counts of digits 2 and 3 with the group sums
 /// (8.5 KB), rounded up.
 constexpr int64_t kClusterFixedSmemBytes = 25 * 1024;
-/// Keys a CTA of the cluster kernel keeps at most (64 KB: two CTAs per SM with the fixed part).
-constexpr int64_t kClusterKeys = 16384;
+/// Keys a CTA of the cluster kernel keeps at most (128 KB, one CTA of 1024 threads per SM).
+constexpr int64_t kClusterKeys = 32768;
+/// Rows of at most this many positions take the one-CTA kernel (H200, 32 rows: N = 2048 7.6 us
+/// on one CTA per row against 11.8 on clusters of 2; N = 16384 level, 15.6 / 15.3).
+constexpr int64_t kClusterMinN = 16384;
 
 struct TopKShape {
   std::string batch, heads, n;
@@ -117,15 +121,25 @@ LogicalResult lowerTopK(Operation *op, PlanContext &ctx) {
     buildTopK(topk, ctx, shape, out, 1, "1");
     return success();
   }
-  // Rows of N <= C * block_tokens positions take the cluster kernel.
+  // The cluster kernel serves rows of kClusterMinN < N <= C * block_tokens positions when the
+  // rows' clusters fit one CTA per SM (B * H * C <= the target's SMs): with more rows the one-CTA
+  // kernel keeps every SM busy without the clusters' barriers.
+  FailureOr<TargetAttr> target = requireTarget(op);
+  if (failed(target))
+    return failure();
   const int64_t fitN = C * cfg.getBlockTokens();
-  if (!ShapedType::isDynamic(shape.staticN)) {
-    buildTopK(topk, ctx, shape, out, shape.staticN <= fitN ? C : 1, "1");
+  if (!ShapedType::isDynamic(shape.staticN) &&
+      (shape.staticN <= kClusterMinN || shape.staticN > fitN)) {
+    buildTopK(topk, ctx, shape, out, 1, "1");
     return success();
   }
-  std::string fits = "min(max(" + std::to_string(fitN + 1) + "-(" + shape.n + "),0),1)";
-  buildTopK(topk, ctx, shape, out, C, fits);
-  buildTopK(topk, ctx, shape, out, 1, "(1-" + fits + ")");
+  std::string gate = "min(max((" + std::to_string(target->getSmCount() + 1) + ")-(" +
+                     shape.batch + ")*(" + shape.heads + ")*" + std::to_string(C) + ",0),1)";
+  if (ShapedType::isDynamic(shape.staticN))
+    gate += "*min(max(" + std::to_string(fitN + 1) + "-(" + shape.n + "),0),1)*min(max((" +
+            shape.n + ")-" + std::to_string(kClusterMinN) + ",0),1)";
+  buildTopK(topk, ctx, shape, out, C, gate);
+  buildTopK(topk, ctx, shape, out, 1, "(1-" + gate + ")");
   return success();
 }
 } // namespace
@@ -134,17 +148,19 @@ void mlir::ds::registerTopKFamily() {
   KernelFamily f;
   f.name = "topk";
   f.ops = {TopKOp::getOperationName().str()};
-  // With clusters (sm_90): 4 CTAs of 512 threads per row, each keeping up to 16384 keys (64 KB)
-  // in shared memory, 8 loads in flight per thread, compiled for 2 CTAs per SM; longer rows,
-  // and chips without clusters, one CTA of 1024 threads per row (its passes are bound by the
-  // row's loads).
+  // One CTA of 1024 threads per row; with clusters (sm_90) a row of few rows is split over 2 CTAs
+  // of 1024 threads, each keeping up to 32768 keys (128 KB) in shared memory with 16 loads in
+  // flight per thread. Measured on the H200 (ds-bench --op=topk, N = 65536, k = 1024, one CTA
+  // per row / this cluster / 4 x 512 threads / 8 x 256): 32 rows 46.1 / 26.2 / 26.0 / 24.9 us,
+  // 64 rows 46.9 / 27.7 / 42.0 / 42.4, 256 rows 91.4 / 98.2 / 106.1 / 126.8 (hence the
+  // one-CTA kernel there).
   f.choose = [](Operation *op, TargetAttr target) {
     const ChipInfo *chip = lookupChip(target.getChip());
     // Keys per CTA: 16384, or whole thousands of them that the target's shared memory holds.
     const int64_t fit = (target.getSmemPerBlock() - kClusterFixedSmemBytes) / 4 / 1024 * 1024;
     const int64_t cap = std::min<int64_t>(kClusterKeys, fit);
     if (chip && chip->version >= 90 && cap >= 1024)
-      return KernelConfigAttr::get(op->getContext(), cap, 16, 4, 8, 1, "", 2);
+      return KernelConfigAttr::get(op->getContext(), cap, 32, 2, 16, 1);
     return KernelConfigAttr::get(op->getContext(), 1, 32, 1, 1, 1);
   };
   f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr target) -> LogicalResult {

@@ -1,18 +1,19 @@
 // RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1})' | FileCheck %s
 // RUN: ds-opt %s --ds-to-ptx | FileCheck %s --check-prefix=PTX
 
-// topk on sm_90 (the config pass's choice): rows of N <= 4 * 16384 positions take a cluster of 4
-// CTAs of 512 threads, each holding a quarter of the row as keys in dynamic shared memory and
-// summing the cluster's digit counts through distributed shared memory; longer rows take one
-// CTA per row (radix select with 3 digit passes of 12, 10, 10 bits over the row in global
-// memory: a shared histogram zeroed and filled with atomics, a block-wide suffix scan, then the
-// write pass with shared counters). With a dynamic N the plan holds both and gates their grids.
+// topk on sm_90 (the config pass's choice): one CTA of 1024 threads per row (radix select with
+// 3 digit passes of 12, 10, 10 bits over the row in global memory: a shared histogram zeroed
+// and filled with atomics, a block-wide suffix scan, then the write pass with shared counters);
+// few long rows (16384 < N <= 2 * 32768 and B * H * 2 <= 132 SMs) split over a cluster of 2
+// CTAs, each holding half the row as keys in dynamic shared memory and summing the cluster's
+// digit counts through distributed shared memory. With a dynamic B and N the plan holds both
+// kernels and gates their grids.
 
 // CHECK-LABEL: ds.plan @sel
 // CHECK-SAME: "result0 out i32 align=16 scores_d0 32 256"
-// CHECK: ds.launch @ds_kernels::@sel_topk_0 {block = array<i64: 512, 1, 1>, grid = ["(((scores_d0)*(32))*4)*min(max(65537-(scores_d2),0),1)", "1", "1"]
-// CHECK-SAME: "i64 32", "i64 scores_d2"], smem = "4*min(cdiv(scores_d2,4),16384)"
-// CHECK: ds.launch @ds_kernels::@sel_topk_1 {block = array<i64: 512, 1, 1>, grid = ["((scores_d0)*(32))*((1-min(max(65537-(scores_d2),0),1)))", "1", "1"]
+// CHECK: ds.launch @ds_kernels::@sel_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["(((scores_d0)*(32))*2)*(min(max((133)-(scores_d0)*(32)*2,0),1)*min(max(65537-(scores_d2),0),1)*min(max((scores_d2)-16384,0),1))", "1", "1"]
+// CHECK-SAME: "i64 32", "i64 scores_d2"], smem = "4*min(cdiv(scores_d2,2),32768)"
+// CHECK: ds.launch @ds_kernels::@sel_topk_1 {block = array<i64: 1024, 1, 1>, grid = ["((scores_d0)*(32))*((1-min(max((133)-(scores_d0)*(32)*2,0),1)*min(max(65537-(scores_d2),0),1)*min(max((scores_d2)-16384,0),1)))", "1", "1"]
 // CHECK-SAME: programmatic, smem = "0"
 func.func @sel(%s: tensor<?x32x?xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x32x256xi32> {
   %i = ds.topk %s, %sl {k = 256 : i64, keep_last}
@@ -20,16 +21,28 @@ func.func @sel(%s: tensor<?x32x?xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {
   return %i : tensor<?x32x256xi32>
 }
 
-// A static N builds only the kernel that serves it: 4096 positions, a cluster, 4 KB of keys
-// per CTA. k = 1 with keep_last selects nothing: only the short-row path and the last index.
+// A static N of at most 16384 builds only the one-CTA kernel. k = 1 with keep_last selects
+// nothing: only the short-row path and the last index remain.
 // CHECK-LABEL: ds.plan @last
-// CHECK: ds.launch @ds_kernels::@last_topk_0 {block = array<i64: 512, 1, 1>, grid = ["((scores_d0)*(8))*4", "1", "1"]
-// CHECK-SAME: smem = "4096"
+// CHECK: ds.launch @ds_kernels::@last_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["(scores_d0)*(8)", "1", "1"]
+// CHECK-SAME: smem = "0"
 // CHECK-NOT: ds.launch
 func.func @last(%s: tensor<?x8x4096xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x8x1xi32> {
   %i = ds.topk %s, %sl {k = 1 : i64, keep_last, divisor = 16 : i64}
      : (tensor<?x8x4096xf32>, tensor<?xi32>) -> tensor<?x8x1xi32>
   return %i : tensor<?x8x1xi32>
+}
+
+// A static N of 65536 with a cluster of 4 CTAs of 16384 keys (a config given in the IR): the
+// cluster kernel for few rows (8 * B * 4 <= 132), the one-CTA kernel for the others.
+// CHECK-LABEL: ds.plan @four
+// CHECK: ds.launch @ds_kernels::@four_topk_0 {block = array<i64: 512, 1, 1>, grid = ["(((scores_d0)*(8))*4)*min(max((133)-(scores_d0)*(8)*4,0),1)", "1", "1"]
+// CHECK-SAME: smem = "65536"
+// CHECK: ds.launch @ds_kernels::@four_topk_1 {block = array<i64: 512, 1, 1>
+func.func @four(%s: tensor<?x8x65536xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x8x1024xi32> {
+  %i = ds.topk %s, %sl {k = 1024 : i64, config = #ds.kernel_config<block_tokens = 16384, warps = 16, splits = 4, stages = 8, vector_width = 1, occupancy = 2>}
+     : (tensor<?x8x65536xf32>, tensor<?xi32>) -> tensor<?x8x1024xi32>
+  return %i : tensor<?x8x1024xi32>
 }
 
 // A config of one CTA per row builds the one-CTA kernel only, with its warps.
@@ -44,23 +57,23 @@ func.func @one(%s: tensor<?x32x?xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {
 }
 
 // The cluster kernel: the CTA counts digit 1 in the select's histogram, digits 2 and 3 in two
-// more, with their sums by groups of 64 / 32 bins; 4 CTAs per cluster, 2 CTAs per SM.
+// more, with their sums by groups of 64 / 32 bins; 2 CTAs per cluster.
 // CHECK: gpu.func @sel_topk_0(
-// CHECK-SAME: workgroup(%[[C1:[^ ]*]] : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{[^ ]*}} : memref<16xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[MISC:[^ ]*]] : memref<5xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[C2:[^ ]*]] : memref<1024xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[C3:[^ ]*]] : memref<1024xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[G1:[^ ]*]] : memref<64xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[G2:[^ ]*]] : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[G3:[^ ]*]] : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
-// CHECK-SAME: known_block_size = array<i32: 512, 1, 1>, nvvm.cluster_dim = array<i32: 4, 1, 1>, nvvm.minctasm = 2 : i32
+// CHECK-SAME: workgroup(%[[C1:[^ ]*]] : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{[^ ]*}} : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[MISC:[^ ]*]] : memref<5xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[C2:[^ ]*]] : memref<1024xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[C3:[^ ]*]] : memref<1024xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[G1:[^ ]*]] : memref<64xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[G2:[^ ]*]] : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[G3:[^ ]*]] : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[LOCAL:[^ ]*]] : memref<4xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
+// CHECK-SAME: known_block_size = array<i32: 1024, 1, 1>, nvvm.cluster_dim = array<i32: 2, 1, 1>
 // Pass 1: the slice's scores loaded once, stored as keys, digit 1 counted.
 // CHECK: memref.load %arg0
 // CHECK: memref.store %{{.*}}, %[[KEYS:[^ ]*]][
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[C1]]
 // Each digit: the group sums, a cluster barrier, then the first warp sums the 4 CTAs' group
-// sums and the chosen group's bins through distributed shared memory.
+// sums and the chosen group's bins through distributed shared memory (2 CTAs).
 // CHECK: memref.store %{{.*}}, %[[G1]]
 // CHECK: nvvm.cluster.arrive {aligned}
 // CHECK-NEXT: nvvm.cluster.wait {aligned}
-// CHECK-COUNT-4: nvvm.mapa %{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
+// CHECK-COUNT-2: nvvm.mapa %{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
 // CHECK: llvm.load %{{.*}} : !llvm.ptr<7> -> i32
 // CHECK: gpu.shuffle  xor
-// CHECK-COUNT-4: nvvm.mapa %{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
+// CHECK-COUNT-2: nvvm.mapa %{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
 // CHECK: memref.store %{{.*}}, %[[MISC]]
 // Digit 2 from the keys in shared memory.
 // CHECK: memref.load %[[KEYS]]
@@ -70,10 +83,13 @@ func.func @one(%s: tensor<?x32x?xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[C3]]
 // CHECK: memref.store %{{.*}}, %[[G3]]
 // CHECK: nvvm.cluster.arrive {aligned}
-// The write pass takes slots from the first CTA's counters, then the last cluster barrier.
+// The write pass: the CTA's keys above T and ties counted, one range of each reserved in the
+// first CTA's counters, slots from local counters; then the last cluster barrier.
 // CHECK: nvvm.mapa %{{.*}}, %c0_i32{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
+// CHECK: memref.atomic_rmw addi %{{.*}}, %[[LOCAL]]
 // CHECK: llvm.atomicrmw add %{{.*}} monotonic : !llvm.ptr<7>, i32
 // CHECK: llvm.atomicrmw add %{{.*}} monotonic : !llvm.ptr<7>, i32
+// CHECK: memref.atomic_rmw addi %{{.*}}, %[[LOCAL]]
 // CHECK: nvvm.cluster.arrive {aligned}
 // CHECK-NEXT: nvvm.cluster.wait {aligned}
 // CHECK-NOT: nvvm.cluster
@@ -81,8 +97,8 @@ func.func @one(%s: tensor<?x32x?xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {
 
 // The one-CTA kernel.
 // CHECK: gpu.func @sel_topk_1(%{{.*}}: memref<281474976710656xf32>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: i64, %{{.*}}: i64)
-// CHECK-SAME: workgroup(%[[HIST1:.*]] : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[WS:.*]] : memref<16xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[MISC1:.*]] : memref<5xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
-// CHECK-SAME: known_block_size = array<i32: 512, 1, 1>
+// CHECK-SAME: workgroup(%[[HIST1:.*]] : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[WS:.*]] : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[MISC1:.*]] : memref<5xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
+// CHECK-SAME: known_block_size = array<i32: 1024, 1, 1>
 // CHECK-NOT: nvvm.cluster_dim
 // Short rows: 0..n-1 then -1.
 // CHECK: scf.if
@@ -106,9 +122,13 @@ func.func @one(%s: tensor<?x32x?xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {
 // CHECK: gpu.return
 
 // CHECK: gpu.func @last_topk_0
-// CHECK-SAME: nvvm.cluster_dim = array<i32: 4, 1, 1>
+// CHECK-NOT: nvvm.cluster
 // CHECK-NOT: memref.atomic_rmw
-// CHECK-NOT: nvvm.cluster.arrive
+// CHECK: gpu.return
+
+// CHECK: gpu.func @four_topk_0
+// CHECK-SAME: known_block_size = array<i32: 512, 1, 1>, nvvm.cluster_dim = array<i32: 4, 1, 1>, nvvm.minctasm = 2 : i32
+// CHECK-COUNT-4: nvvm.mapa
 // CHECK: gpu.return
 
 // CHECK: gpu.func @one_topk_0
@@ -118,9 +138,11 @@ func.func @one(%s: tensor<?x32x?xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {
 
 // PTX: gpu.binary @ds_kernels
 // PTX-SAME: .entry sel_topk_0
-// PTX-SAME: .reqnctapercluster 4, 1, 1
+// PTX-SAME: .reqnctapercluster 2, 1, 1
 // PTX-SAME: barrier.cluster.arrive
 // PTX-SAME: ld.shared::cluster.b32
 // PTX-SAME: atom.shared::cluster.add.u32
 // PTX-SAME: .entry sel_topk_1
 // PTX-SAME: .entry last_topk_0
+// PTX-SAME: .entry four_topk_0
+// PTX-SAME: .reqnctapercluster 4, 1, 1

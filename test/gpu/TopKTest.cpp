@@ -1,6 +1,7 @@
 // ds.topk alone, generated through the JIT: the cluster kernel (a row split over 2, 4 or 8 CTAs
 // that keep its scores in shared memory and sum their digit counts through distributed shared
-// memory) and the one-CTA kernel, under the config pass's choice and under explicit configs,
+// memory; few rows of 16384 < N <= splits * block_tokens) and the one-CTA kernel, under the
+// config pass's choice and under explicit configs,
 // against the selection rule: the selected scores are exactly the k largest of the row (as a
 // multiset, so ties at the threshold may be taken in any order), each position once and in
 // range, short rows listed whole and padded with -1, keep_last's last position at k - 1.
@@ -132,25 +133,28 @@ std::vector<TopKCase> topkCases() {
   // Ragged rows: empty, shorter than k, exactly k, k + 1, part and whole of N.
   const std::vector<int32_t> ragged = {65536, 0, 1023, 1024, 1025, 40001, -5};
   return {
-      // The config pass's choice: on sm_90 the cluster kernel for N <= 4 * 16384.
+      // The config pass's choice: on sm_90 a cluster of 2 CTAs for 16384 < N <= 65536 when the
+      // rows' clusters fit the SMs (here 28 and 6 rows), else one CTA per row.
       {"default_N65536", ragged, 4, 65536, 1024, 1, false, Data::Random, ""},
       {"default_N65536_fewvalues", {65536, 30000}, 3, 65536, 1024, 1, false, Data::FewValues, ""},
       {"default_N65536_allequal", {65536, 2000}, 2, 65536, 1024, 1, true, Data::AllEqual, ""},
+      {"default_N20000_zeros", {20000, 500, 17000}, 5, 20000, 128, 1, false, Data::SignedZeros, ""},
+      // 96 rows: too many for clusters on 132 SMs, the one-CTA kernel.
+      {"default_N65536_manyrows", {65536, 50000, 3}, 32, 65536, 1024, 1, false, Data::Random, ""},
+      // Short rows (Quest's pages) and rows longer than 2 * 32768: the one-CTA kernel.
       {"default_N4099_pages", {4099 * 16, 16 * 700 + 3, 16 * 64, 16 * 65 + 1}, 8, 4099, 64, 16, true,
        Data::Random, ""},
-      {"default_N777_zeros", {777, 500, 200}, 5, 777, 128, 1, false, Data::SignedZeros, ""},
-      // Rows longer than 4 * 16384: the one-CTA kernel of the same pipeline.
       {"default_N70001_fallback", {70001, 65537, 3000}, 2, 70001, 1024, 1, true, Data::Random, ""},
-      // Explicit configs: clusters of 2 and 8, few and many loads in flight, small and large
-      // CTAs, and a block_tokens that sends N = 4099 to the one-CTA kernel.
-      {"splits2_warps4_stages1", {9000, 8191, 333}, 3, 9000, 256, 1, false, Data::Random,
-       cfg(8192, 4, 2, 1, 0)},
+      // Explicit configs: clusters of 2, 4 and 8, few and many loads in flight, small and large
+      // CTAs, and a block_tokens that sends N = 32769 to the one-CTA kernel.
+      {"splits2_warps4_stages1", {20000, 19999, 333}, 3, 20000, 256, 1, false, Data::Random,
+       cfg(16384, 4, 2, 1, 0)},
       {"splits8_warps32_stages16", {20000, 19999, 4097}, 2, 20000, 1024, 1, true, Data::FewValues,
        cfg(4096, 32, 8, 16, 1)},
-      {"splits4_cap1024_fallback", {4099, 4000}, 2, 4099, 100, 1, false, Data::Random,
-       cfg(1024, 8, 4, 4, 4)},
-      {"splits4_cap1024_fits", {4096, 4095}, 2, 4096, 100, 1, false, Data::FewValues,
-       cfg(1024, 8, 4, 4, 4)},
+      {"splits4_cap8192_fallback", {32769, 32000}, 2, 32769, 100, 1, false, Data::Random,
+       cfg(8192, 8, 4, 4, 4)},
+      {"splits4_cap8192_fits", {32768, 32767}, 2, 32768, 100, 1, false, Data::FewValues,
+       cfg(8192, 8, 4, 4, 4)},
       {"splits1_warps32", {20000, 1500}, 2, 20000, 1024, 1, false, Data::Random,
        cfg(1, 32, 1, 1, 0)},
   };
