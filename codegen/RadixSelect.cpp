@@ -347,9 +347,6 @@ void clusterBarrier(ImplicitLocOpBuilder &b) {
   NVVM::ClusterArriveOp::create(b, b.getUnitAttr());
   NVVM::ClusterWaitOp::create(b, b.getUnitAttr());
 }
-} // namespace
-
-namespace {
 /// Sum of an i32 over the 32 lanes of a warp (butterfly), the same in every lane.
 Value warpSumI32(KernelBuilder &kb, Value x) {
   ImplicitLocOpBuilder &b = kb.b();
