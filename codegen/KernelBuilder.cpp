@@ -151,6 +151,15 @@ Value KernelBuilder::tanh(Value x) {
                                arith::DivFOp::create(builder, cf32(2.0f), den));
 }
 Value KernelBuilder::fmax(Value a, Value b) { return arith::MaxNumFOp::create(builder, a, b); }
+Value KernelBuilder::sharedPointer(Value memref) {
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(builder, memref);
+  return LLVM::IntToPtrOp::create(builder, LLVM::LLVMPointerType::get(builder.getContext(), 3),
+                                  ValueRange{arith::IndexCastOp::create(builder, builder.getI64Type(), base)});
+}
+Value KernelBuilder::clusterPointer(Value local, Value rank) {
+  return NVVM::MapaOp::create(builder, LLVM::LLVMPointerType::get(builder.getContext(), 7), local,
+                              rank);
+}
 Value KernelBuilder::roundEven(Value v) {
   Value magic = cf32(12582912.0f);
   return arith::SubFOp::create(builder, arith::AddFOp::create(builder, v, magic), magic);
@@ -179,8 +188,11 @@ static Value warpReduce(ImplicitLocOpBuilder &b, Value x, int64_t width, bool is
   for (int64_t off = width / 2; off >= 1; off /= 2) {
     Value o = arith::ConstantIntOp::create(b, off, 32);
     Value other = gpu::ShuffleOp::create(b, x, o, w, gpu::ShuffleMode::XOR).getShuffleResult();
-    x = isMax ? Value(arith::MaxNumFOp::create(b, x, other))
-              : Value(arith::AddFOp::create(b, x, other));
+    if (isa<IntegerType>(x.getType()))
+      x = isMax ? Value(arith::MaxSIOp::create(b, x, other)) : Value(arith::AddIOp::create(b, x, other));
+    else
+      x = isMax ? Value(arith::MaxNumFOp::create(b, x, other))
+                : Value(arith::AddFOp::create(b, x, other));
   }
   return x;
 }

@@ -71,6 +71,12 @@ public:
   Value dynamicShared(Type type, Value elements);
   /// The same from `byteOffset` (an index, a multiple of the type's size) into it.
   Value dynamicShared(Type type, Value elements, Value byteOffset);
+  /// The start of a shared-memory memref (static or dynamic) as a shared-space pointer
+  /// (!llvm.ptr<3>).
+  Value sharedPointer(Value memref);
+  /// The same shared memory (`local`, a shared-space pointer) of the cluster's CTA `rank` (an
+  /// i32), as a shared::cluster pointer (!llvm.ptr<7>, `mapa`; sm_90).
+  Value clusterPointer(Value local, Value rank);
 
   ImplicitLocOpBuilder &b() { return builder; }
   Value arg(unsigned i) { return func.getArgument(i); }
@@ -109,7 +115,8 @@ public:
   /// the scf.if.
   void ifThen(Value cond, llvm::function_ref<void()> body);
 
-  /// Butterfly reduction over the 32 lanes of a warp (`width` lanes: 1..32, power of two).
+  /// Butterfly reduction over the 32 lanes of a warp (`width` lanes: 1..32, power of two), of an
+  /// f32 (or vector of f32) or, for warpSum, of an integer too.
   Value warpSum(Value x, int64_t width = 32);
   Value warpMax(Value x, int64_t width = 32);
 

@@ -467,12 +467,7 @@ LogicalResult lowerScoreTopK(PageScoreTopKOp op, PlanContext &ctx) {
   Value remote; // the first CTA's row buffer, as a shared::cluster pointer
   if (C > 1) {
     NVVM::ClusterWaitOp::create(b, aligned);
-    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, scores);
-    Value p3 = LLVM::IntToPtrOp::create(
-        b, LLVM::LLVMPointerType::get(b.getContext(), 3),
-        ValueRange{arith::IndexCastOp::create(b, b.getI64Type(), base)});
-    remote = NVVM::MapaOp::create(b, LLVM::LLVMPointerType::get(b.getContext(), 7), p3,
-                                  kb.ci32(0));
+    remote = kb.clusterPointer(kb.sharedPointer(scores), kb.ci32(0));
   }
 
   Value col = kb.add(kb.mul(hk, kb.c(d)), kb.mul(sub, kb.c(w)));

@@ -40,6 +40,12 @@ Value atomicAdd(KernelBuilder &kb, Value memref, Value i) {
   return memref::AtomicRMWOp::create(kb.b(), arith::AtomicRMWKind::addi, kb.ci32(1), memref,
                                      ValueRange{i});
 }
+/// Digit `dg` of a key (its bits shift .. shift + bits - 1), as an i32.
+Value digitOf(KernelBuilder &kb, Value key, const Digit &dg) {
+  ImplicitLocOpBuilder &b = kb.b();
+  return arith::AndIOp::create(b, arith::ShRUIOp::create(b, key, kb.ci32(dg.shift)),
+                               kb.ci32(static_cast<int32_t>((int64_t(1) << dg.bits) - 1)));
+}
 } // namespace
 
 LogicalResult mlir::ds::verifyRadixSelectWarps(Operation *op, KernelConfigAttr cfg) {
@@ -250,11 +256,6 @@ void RadixSelect::selectCompacted(Value scores, Value rowBase, Value len, int64_
   auto zeroHist = [&](int64_t bins) {
     forRange(b, tid, kb.c(bins), kb.c(threads), [&](Value i) { store(b, kb.ci32(0), hist, i); });
   };
-  auto digitOf = [&](Value key, const Digit &dg) {
-    return arith::AndIOp::create(b, arith::ShRUIOp::create(b, key, kb.ci32(dg.shift)),
-                                 kb.ci32(static_cast<int32_t>((int64_t(1) << dg.bits) - 1)))
-        .getResult();
-  };
   // Digit 1 (counted while scoring).
   auto [d1, gr1] = chooseDigit(int64_t(1) << d1g.bits, kb.ci32(selK));
   Value kRem = arith::SubIOp::create(b, kb.ci32(selK), gr1);
@@ -273,7 +274,7 @@ void RadixSelect::selectCompacted(Value scores, Value rowBase, Value len, int64_
     store(b, i32v, out, kb.add(outBase, kb.toIndex(p)));
     b.setInsertionPointToStart(&ifAbove.getElseRegion().front());
     ifThen(b, cmp(b, arith::CmpIPredicate::eq, top, d1), [&] {
-      atomicAdd(kb, hist, kb.toIndex(digitOf(key, d2g)));
+      atomicAdd(kb, hist, kb.toIndex(digitOf(kb, key, d2g)));
       Value slot = atomicAdd(kb, misc, kb.c(kListSlot));
       ifThen(b, cmp(b, arith::CmpIPredicate::slt, slot, kb.ci32(static_cast<int32_t>(listCap))),
              [&] {
@@ -314,7 +315,7 @@ void RadixSelect::selectCompacted(Value scores, Value rowBase, Value len, int64_
     });
   };
   overCandidates([&](Value, Value key) {
-    ifThen(b, matches12(key), [&] { atomicAdd(kb, hist, kb.toIndex(digitOf(key, d3g))); });
+    ifThen(b, matches12(key), [&] { atomicAdd(kb, hist, kb.toIndex(digitOf(kb, key, d3g))); });
   });
   auto [d3, gr3] = chooseDigit(bins3, kRem);
   Value T = arith::OrIOp::create(b, prefix, d3);
@@ -326,16 +327,6 @@ void RadixSelect::selectCompacted(Value scores, Value rowBase, Value len, int64_
 }
 
 namespace {
-/// A static shared memref's start as a shared-space pointer (for `mapa`).
-Value sharedPointer(ImplicitLocOpBuilder &b, Value memref) {
-  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, memref);
-  return LLVM::IntToPtrOp::create(b, LLVM::LLVMPointerType::get(b.getContext(), 3),
-                                  ValueRange{arith::IndexCastOp::create(b, b.getI64Type(), base)});
-}
-/// The same shared memory of the cluster's CTA `rank` (an i32), as a shared::cluster pointer.
-Value clusterPointer(ImplicitLocOpBuilder &b, Value local, Value rank) {
-  return NVVM::MapaOp::create(b, LLVM::LLVMPointerType::get(b.getContext(), 7), local, rank);
-}
 /// Element `i` (an index) of the i32 array at a shared::cluster pointer.
 Value clusterElement(ImplicitLocOpBuilder &b, Value ptr, Value i) {
   return LLVM::GEPOp::create(b, ptr.getType(), b.getI32Type(), ptr,
@@ -346,14 +337,6 @@ Value clusterElement(ImplicitLocOpBuilder &b, Value ptr, Value i) {
 void clusterBarrier(ImplicitLocOpBuilder &b) {
   NVVM::ClusterArriveOp::create(b, b.getUnitAttr());
   NVVM::ClusterWaitOp::create(b, b.getUnitAttr());
-}
-/// Sum of an i32 over the 32 lanes of a warp (butterfly), the same in every lane.
-Value warpSumI32(KernelBuilder &kb, Value x) {
-  ImplicitLocOpBuilder &b = kb.b();
-  for (int32_t off = 16; off >= 1; off /= 2)
-    x = arith::AddIOp::create(
-        b, x, gpu::ShuffleOp::create(b, x, off, 32, gpu::ShuffleMode::XOR).getShuffleResult());
-  return x;
 }
 /// The bin holding the kRem-th largest key and the keys in the bins above it, over bins that the
 /// lanes of one warp hold in order (lane l the `counts.size()` bins from l * counts.size()); the
@@ -383,7 +366,7 @@ std::pair<Value, Value> warpChooseBin(KernelBuilder &kb, ArrayRef<Value> counts,
     g = upTo;
   }
   // Exactly one (lane, bin) holds the kRem-th key: the sums broadcast its values.
-  return {warpSumI32(kb, bin), warpSumI32(kb, above)};
+  return {kb.warpSum(bin), kb.warpSum(above)};
 }
 } // namespace
 
@@ -444,7 +427,7 @@ void RadixSelect::selectCluster(Value scores, Value rowBase, Value lo, Value n, 
       auto clusterSums = [&](Value local, Value first, int64_t per) {
         SmallVector<Value> sums(per, kb.ci32(0));
         for (int64_t r = 0; r < ctas; ++r) {
-          Value remote = clusterPointer(b, local, kb.ci32(static_cast<int32_t>(r)));
+          Value remote = kb.clusterPointer(local, kb.ci32(static_cast<int32_t>(r)));
           for (int64_t j = 0; j < per; ++j) {
             Value i = kb.add(first, kb.add(kb.mul(lane, kb.c(per)), kb.c(j)));
             sums[j] = arith::AddIOp::create(
@@ -453,9 +436,9 @@ void RadixSelect::selectCluster(Value scores, Value rowBase, Value lo, Value n, 
         }
         return sums;
       };
-      auto [g, aboveG] = warpChooseBin(kb, clusterSums(sharedPointer(b, coarse), kb.c(0), groups / 32), kRem);
+      auto [g, aboveG] = warpChooseBin(kb, clusterSums(kb.sharedPointer(coarse), kb.c(0), groups / 32), kRem);
       Value first = kb.mul(kb.toIndex(g), kb.c(group));
-      auto [f, aboveF] = warpChooseBin(kb, clusterSums(sharedPointer(b, counts), first, group / 32),
+      auto [f, aboveF] = warpChooseBin(kb, clusterSums(kb.sharedPointer(counts), first, group / 32),
                                        arith::SubIOp::create(b, kRem, aboveG));
       ifThen(b, cmp(b, arith::CmpIPredicate::eq, lane, kb.c(0)), [&] {
         store(b, arith::AddIOp::create(b, toI32(first), f), misc, kb.c(kDigitSlot));
@@ -468,27 +451,22 @@ void RadixSelect::selectCluster(Value scores, Value rowBase, Value lo, Value n, 
   auto forEachKept = [&](llvm::function_ref<void(Value, Value)> body) {
     forRange(b, tid, n, kb.c(threads), [&](Value i) { body(i, load(b, keys, i)); });
   };
-  auto digitOf = [&](Value key, const Digit &dg) {
-    return arith::AndIOp::create(b, arith::ShRUIOp::create(b, key, kb.ci32(dg.shift)),
-                                 kb.ci32(static_cast<int32_t>((int64_t(1) << dg.bits) - 1)))
-        .getResult();
+  // Counts digit `dg` of the keys whose bits above it equal `prefix` (those bits as a number).
+  auto countDigit = [&](Value counts, const Digit &dg, Value prefix) {
+    forEachKept([&](Value, Value key) {
+      Value top = arith::ShRUIOp::create(b, key, kb.ci32(dg.shift + dg.bits));
+      ifThen(b, cmp(b, arith::CmpIPredicate::eq, top, prefix),
+             [&] { atomicAdd(kb, counts, kb.toIndex(digitOf(kb, key, dg))); });
+    });
   };
   auto [d1, gr1] = clusterDigit(count1, coarse1, bins1, group1, kb.ci32(selK));
   Value kRem = arith::SubIOp::create(b, kb.ci32(selK), gr1);
-  forEachKept([&](Value, Value key) {
-    ifThen(b, cmp(b, arith::CmpIPredicate::eq, arith::ShRUIOp::create(b, key, kb.ci32(d1g.shift)), d1),
-           [&] { atomicAdd(kb, count2, kb.toIndex(digitOf(key, d2g))); });
-  });
+  countDigit(count2, d2g, d1);
   auto [d2, gr2] = clusterDigit(count2, coarse2, bins2, group23, kRem);
   kRem = arith::SubIOp::create(b, kRem, gr2);
   // The top 22 bits of the threshold.
   Value top22 = arith::OrIOp::create(b, arith::ShLIOp::create(b, d1, kb.ci32(d2g.bits)), d2);
-  forEachKept([&](Value, Value key) {
-    ifThen(b,
-           cmp(b, arith::CmpIPredicate::eq, arith::ShRUIOp::create(b, key, kb.ci32(d2g.shift)),
-               top22),
-           [&] { atomicAdd(kb, count3, kb.toIndex(digitOf(key, d3g))); });
-  });
+  countDigit(count3, d3g, top22);
   auto [d3, gr3] = clusterDigit(count3, coarse3, bins3, group23, kRem);
   Value T = arith::OrIOp::create(b, arith::ShLIOp::create(b, top22, kb.ci32(d3g.bits)), d3);
   Value need = arith::SubIOp::create(b, kRem, gr3);
@@ -497,7 +475,7 @@ void RadixSelect::selectCluster(Value scores, Value rowBase, Value lo, Value n, 
   // Write pass. The CTA counts its keys above T and its ties, reserves a range of each in the
   // first CTA's counters with one atomic apiece (atom.shared::cluster), then hands out slots in
   // its ranges from local counters; ties past `need` (over the cluster) are dropped.
-  Value counters = clusterPointer(b, sharedPointer(b, misc), kb.ci32(0));
+  Value counters = kb.clusterPointer(kb.sharedPointer(misc), kb.ci32(0));
   Value greater = clusterElement(b, counters, kb.c(kGreaterSlot));
   Value ties = clusterElement(b, counters, kb.c(kTieSlot));
   auto remoteAdd = [&](Value ptr, Value v) {
@@ -520,8 +498,8 @@ void RadixSelect::selectCluster(Value scores, Value rowBase, Value lo, Value n, 
                       arith::AddIOp::create(b, loop.getRegionIterArgs()[1],
                                             one(arith::CmpIPredicate::eq))});
     b.setInsertionPointAfter(loop);
-    aboveCount = warpSumI32(kb, loop.getResult(0));
-    tieCount = warpSumI32(kb, loop.getResult(1));
+    aboveCount = kb.warpSum(loop.getResult(0));
+    tieCount = kb.warpSum(loop.getResult(1));
   }
   ifThen(b, cmp(b, arith::CmpIPredicate::eq, kb.lane(), kb.c(0)), [&] {
     memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi, aboveCount, local,

@@ -11,9 +11,9 @@
 
 // CHECK-LABEL: ds.plan @sel
 // CHECK-SAME: "result0 out i32 align=16 scores_d0 32 256"
-// CHECK: ds.launch @ds_kernels::@sel_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["(((scores_d0)*(32))*2)*(min(max((133)-(scores_d0)*(32)*2,0),1)*min(max(65537-(scores_d2),0),1)*min(max((scores_d2)-16384,0),1))", "1", "1"]
+// CHECK: ds.launch @ds_kernels::@sel_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["(((scores_d0)*(32))*2)*(min(max(133-((scores_d0)*(32)*2),0),1)*min(max(65537-(scores_d2),0),1)*min(max((scores_d2)-16384,0),1))", "1", "1"]
 // CHECK-SAME: "i64 32", "i64 scores_d2"], smem = "4*min(cdiv(scores_d2,2),32768)"
-// CHECK: ds.launch @ds_kernels::@sel_topk_1 {block = array<i64: 1024, 1, 1>, grid = ["((scores_d0)*(32))*((1-min(max((133)-(scores_d0)*(32)*2,0),1)*min(max(65537-(scores_d2),0),1)*min(max((scores_d2)-16384,0),1)))", "1", "1"]
+// CHECK: ds.launch @ds_kernels::@sel_topk_1 {block = array<i64: 1024, 1, 1>, grid = ["((scores_d0)*(32))*((1-min(max(133-((scores_d0)*(32)*2),0),1)*min(max(65537-(scores_d2),0),1)*min(max((scores_d2)-16384,0),1)))", "1", "1"]
 // CHECK-SAME: programmatic, smem = "0"
 func.func @sel(%s: tensor<?x32x?xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x32x256xi32> {
   %i = ds.topk %s, %sl {k = 256 : i64, keep_last}
@@ -36,7 +36,7 @@ func.func @last(%s: tensor<?x8x4096xf32> {ds.name = "scores"}, %sl: tensor<?xi32
 // A static N of 65536 with a cluster of 4 CTAs of 16384 keys (a config given in the IR): the
 // cluster kernel for few rows (8 * B * 4 <= 132), the one-CTA kernel for the others.
 // CHECK-LABEL: ds.plan @four
-// CHECK: ds.launch @ds_kernels::@four_topk_0 {block = array<i64: 512, 1, 1>, grid = ["(((scores_d0)*(8))*4)*min(max((133)-(scores_d0)*(8)*4,0),1)", "1", "1"]
+// CHECK: ds.launch @ds_kernels::@four_topk_0 {block = array<i64: 512, 1, 1>, grid = ["(((scores_d0)*(8))*4)*min(max(133-((scores_d0)*(8)*4),0),1)", "1", "1"]
 // CHECK-SAME: smem = "65536"
 // CHECK: ds.launch @ds_kernels::@four_topk_1 {block = array<i64: 512, 1, 1>
 func.func @four(%s: tensor<?x8x65536xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x8x1024xi32> {

@@ -38,6 +38,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstring>
 
@@ -104,48 +105,38 @@ std::string describeArg(const rt::Bundle &b, size_t i) {
          rt::dtypeName(arg.dtype) + " " + dimsText(arg) + ")";
 }
 
-/// The .npy dtypes an argument takes (see convertIn).
-bool accepts(rt::DType t, const std::string &descr) {
+/// The .npy dtypes an argument of a dtype takes (see convertIn), and how errors name them.
+struct Accepted {
+  std::array<const char *, 4> descrs; ///< unused entries null
+  const char *text;
+};
+Accepted acceptedFor(rt::DType t) {
   switch (t) {
   case rt::DType::BF16:
-    return descr == "<f4" || descr == "<u2" || descr == "<i2";
+    return {{"<f4", "<u2", "<i2"}, "float32, or uint16/int16 bf16 bit patterns"};
   case rt::DType::F16:
-    return descr == "<f4" || descr == "<f2" || descr == "<u2" || descr == "<i2";
+    return {{"<f4", "<f2", "<u2", "<i2"}, "float16, float32, or uint16/int16 f16 bit patterns"};
   case rt::DType::F32:
-    return descr == "<f4";
+    return {{"<f4"}, "float32"};
   case rt::DType::I32:
-    return descr == "<i4" || descr == "<i8";
+    return {{"<i4", "<i8"}, "int32, or int64 values that fit in int32"};
   case rt::DType::I64:
-    return descr == "<i8";
+    return {{"<i8"}, "int64"};
   case rt::DType::F8E4M3:
+    return {{"|u1"}, "uint8 e4m3 bit patterns"};
   case rt::DType::U8:
-    return descr == "|u1";
+    return {{"|u1"}, "uint8"};
   case rt::DType::I8:
-    return descr == "|i1";
+    return {{"|i1"}, "int8"};
   }
-  return false;
+  return {{}, "nothing: ds-run cannot feed this dtype"};
 }
 
-const char *acceptedText(rt::DType t) {
-  switch (t) {
-  case rt::DType::BF16:
-    return "float32, or uint16/int16 bf16 bit patterns";
-  case rt::DType::F16:
-    return "float16, float32, or uint16/int16 f16 bit patterns";
-  case rt::DType::F32:
-    return "float32";
-  case rt::DType::I32:
-    return "int32, or int64 values that fit in int32";
-  case rt::DType::I64:
-    return "int64";
-  case rt::DType::F8E4M3:
-    return "uint8 e4m3 bit patterns";
-  case rt::DType::U8:
-    return "uint8";
-  case rt::DType::I8:
-    return "int8";
-  }
-  return "nothing: ds-run cannot feed this dtype";
+bool accepts(rt::DType t, const std::string &descr) {
+  for (const char *d : acceptedFor(t).descrs)
+    if (d && descr == d)
+      return true;
+  return false;
 }
 
 /// The argument's bytes on the device, converted from the .npy dtype (checked by accepts()).
@@ -323,7 +314,7 @@ void prepareInputs(HostRun &run) {
       die("argument '" + arg.name + "': " + a.message());
     const std::string where = "argument " + describeArg(b, i) + " from '" + inputFiles[i] + "'";
     if (!accepts(arg.dtype, a->descr))
-      die(where + ": cannot take a .npy of " + a->descr + " (it takes " + acceptedText(arg.dtype) +
+      die(where + ": cannot take a .npy of " + a->descr + " (it takes " + acceptedFor(arg.dtype).text +
           ")");
     if (a->shape.size() != arg.dims.size())
       die(where + ": expected rank " + std::to_string(arg.dims.size()) + ", the file has shape " +
