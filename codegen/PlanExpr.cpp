@@ -112,5 +112,13 @@ PlanExpr max(const PlanExpr &a, const PlanExpr &b) {
   return PlanExpr::symbol("max(" + a.text() + "," + b.text() + ")");
 }
 
+std::string atMostGate(const std::string &value, int64_t hi) {
+  return "min(max(" + std::to_string(hi + 1) + "-(" + value + "),0),1)";
+}
+
+std::string aboveGate(const std::string &value, int64_t lo) {
+  return "min(max((" + value + ")-" + std::to_string(lo) + ",0),1)";
+}
+
 } // namespace ds
 } // namespace mlir

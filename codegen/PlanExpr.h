@@ -36,6 +36,11 @@ private:
   std::optional<int64_t> value_;
 };
 
+/// Plan-expression texts that are 1 when `value` (an expression text) is at most `hi` / above
+/// `lo`, and 0 otherwise: the gates that pick which variant of a kernel the plan launches.
+std::string atMostGate(const std::string &value, int64_t hi);
+std::string aboveGate(const std::string &value, int64_t lo);
+
 } // namespace ds
 } // namespace mlir
 

@@ -373,6 +373,20 @@ std::pair<Value, Value> warpChooseBin(KernelBuilder &kb, ArrayRef<Value> counts,
 void RadixSelect::selectCluster(Value scores, Value rowBase, Value lo, Value n, int64_t selK,
                                 Value out, Value outBase, Value keys, int64_t ctas,
                                 int64_t loadsInFlight) {
+  // Pass 1: the slice's scores, loaded once, kept as keys; digit 1 counted.
+  selectClusterFilled(lo, n, selK, out, outBase, keys, ctas, [&] {
+    forEachKey(
+        scores, kb.add(rowBase, lo), n,
+        [&](Value i, Value key) {
+          store(kb.b(), key, keys, i);
+          countFirstDigit(key);
+        },
+        loadsInFlight);
+  });
+}
+
+void RadixSelect::selectClusterFilled(Value lo, Value n, int64_t selK, Value out, Value outBase,
+                                      Value keys, int64_t ctas, llvm::function_ref<void()> fill) {
   ImplicitLocOpBuilder &b = kb.b();
   Type i32 = b.getI32Type();
   auto toI32 = [&](Value idx) { return arith::IndexCastOp::create(b, i32, idx).getResult(); };
@@ -399,14 +413,7 @@ void RadixSelect::selectCluster(Value scores, Value rowBase, Value lo, Value n, 
     });
   });
   gpu::BarrierOp::create(b);
-  // Pass 1: the slice's scores, loaded once, kept as keys; digit 1 counted.
-  forEachKey(
-      scores, kb.add(rowBase, lo), n,
-      [&](Value i, Value key) {
-        store(b, key, keys, i);
-        atomicAdd(kb, count1, kb.toIndex(arith::ShRUIOp::create(b, key, kb.ci32(d1g.shift))));
-      },
-      loadsInFlight);
+  fill();
   // A digit of the cluster's keys: each CTA sums its counts by groups; after a cluster barrier
   // the first warp of every CTA sums the cluster's group sums through distributed shared
   // memory, picks the group, sums that group's bins over the cluster and picks the bin (the

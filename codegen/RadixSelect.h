@@ -70,6 +70,11 @@ public:
   /// select's histogram).
   void selectCluster(Value scores, Value rowBase, Value lo, Value n, int64_t selK, Value out,
                      Value outBase, Value keys, int64_t ctas, int64_t loadsInFlight);
+  /// selectCluster() whose first pass is the caller's: `fill`, called by every thread after the
+  /// select's counts are zeroed, stores key(score) of position lo + i at `keys[i]` for every
+  /// i < n and counts each with countFirstDigit() (score_topk scores its slice there).
+  void selectClusterFilled(Value lo, Value n, int64_t selK, Value out, Value outBase, Value keys,
+                           int64_t ctas, llvm::function_ref<void()> fill);
 
 private:
   /// The block-wide scan of `bins` histogram bins (after a barrier): the digit that holds the

@@ -1,25 +1,36 @@
 // score_topk: label scoring fused with the top-k radix select, ONE kernel.
 //
-// One CTA per (request b, score row): grid B * Hs. The plan holds two variants and launches one:
-// 512 threads (two CTAs per SM) for N <= 16384 and B * Hs >= 128, else `warps * 32` threads.
+// One CTA per (request b, score row): grid B * Hs. The plan holds up to three variants and
+// launches one: with `splits` = C > 1 (sm_90) a thread-block cluster of C CTAs per row for few long
+// rows (B * Hs * C at most the target's SMs, kClusterMinN < N <= C * M); else 512
+// threads (two CTAs per SM) for N <= 16384 and B * Hs >= 128, else `warps * 32` threads (static
+// B and N build only the one they launch).
 // With `channels` the query labels are gathered from q (an absorbed ds.label_gather). A row with
 // n_b <= k needs no score (0..n_b-1, then -1). A longer row is scored straight into a per-row
 // buffer while the first radix digit's histogram is built (LabelScorer, U = `stages` tokens per
 // thread and step, thread `tid` scoring positions tid + m * threads), then
 // RadixSelect::selectCompacted reads the scores back once and finishes on its candidate list
-// (RadixSelect.h). The buffer is the kernel's dynamic shared memory, min(N, C) floats with
-// N = max_pages * P and C = block_tokens of the config (48K floats on sm_90, kScoreSmemTokens); a
-// longer row keeps its first C scores there and the other n_b - C in its slice of a workspace
-// [B, Hs, N - C] f32, which the plan sizes 0 unless N > C. Each thread reads back only the
+// (RadixSelect.h). The buffer is the kernel's dynamic shared memory, min(N, M) floats with
+// N = max_pages * P and M = block_tokens of the config (48K floats on sm_90, kScoreSmemTokens); a
+// longer row keeps its first M scores there and the other n_b - M in its slice of a workspace
+// [B, Hs, N - M] f32, which the plan sizes 0 unless N > M. Each thread reads back only the
 // positions it wrote, so the scores need no barrier of their own; the barriers are the select's.
 //
+// In the cluster variant CTA r of a row's cluster scores positions [r * S, (r + 1) * S) of the
+// n_b - keep_last, S = cdiv(n_b - keep_last, C), into its shared memory as radix keys while
+// counting their first digit, and RadixSelect::selectClusterFilled finishes the select over the
+// cluster (the digits' counts summed through distributed shared memory): a row's labels are read
+// by C SMs at once, and its scores never leave the chip.
+//
 // Shared memory: static 16 KB histogram (4096 i32) + warp sums + 5 counters (+ the q rows for
-// group_reduce = max with many heads), dynamic 4 * min(N, C) bytes of scores + the 16 KB
-// candidate list.
+// group_reduce = max with many heads), dynamic 4 * min(N, M) bytes of scores + the 16 KB
+// candidate list; the cluster variant: the same static part + 8.5 KB of the cluster select's
+// counts, dynamic 4 * min(cdiv(N, C), block_tokens) bytes of keys.
 #include "codegen/LabelScoring.h"
 #include "codegen/Lowering.h"
 #include "codegen/RadixSelect.h"
 #include "dialect/DSOps.h"
+#include "dialect/DSTarget.h"
 
 using namespace mlir;
 using namespace mlir::ds;
@@ -36,6 +47,14 @@ int64_t tokensPerStep(const LabelScoreShape &shape) { return shape.lowBit() ? 4 
 /// At most this many scores of a row stay in shared memory (48K floats, 192 KB: with the radix
 /// histogram within the H100's 227 KB opt-in limit); the config may choose fewer.
 constexpr int64_t kScoreSmemTokens = 48 * 1024;
+/// CTAs per row of the cluster variant the config pass picks on sm_90, and the row lengths
+/// (N = max_pages * P) above which the plan launches it. H200, score_topk alone, one CTA of 1024
+/// threads per row / clusters of 2 x 1024 (/ 4 x 1024 / 4 x 512): B = 8, Hkv = 8 shared (64
+/// rows) N = 65536 84.9 / 63.8 us, N = 16384 30.0 / 28.6, N = 4096 14.7 / 17.2; B = 1, Hq = 32
+/// (32 rows) N = 16384 25.2 / 22.9 (/ 31.7 / 22.8), N = 4096 12.7 / 14.8 (/ 22.9 / 15.2); B = 2,
+/// 64 rows, N = 65536 81.9 / 62.2.
+constexpr int64_t kClusterCtas = 2;
+constexpr int64_t kClusterMinN = 8192;
 /// Static shared memory of the radix select that the score buffer shares the SM with (16 KB of
 /// histogram, warp sums and counters, rounded up).
 constexpr int64_t kRadixSelectSmemBytes = 17 * 1024;
@@ -53,10 +72,11 @@ int64_t fixedSmemBytes(ScoreTopKOp s) {
 } // namespace
 
 namespace {
-/// One score_topk kernel of `threads` threads per row, launched over B * rows CTAs times `gate`
-/// (an expression that is 1 for the row lengths this variant serves and 0 otherwise).
+/// One score_topk kernel of `threads` threads per row, `ctas` CTAs per row (a cluster when > 1),
+/// launched over B * rows * ctas CTAs times `gate` (an expression that is 1 for the row lengths
+/// and batches this variant serves and 0 otherwise).
 void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_t unroll,
-                    int64_t minBlocks, int64_t capacity, const std::string &gate,
+                    int64_t minBlocks, int64_t capacity, int64_t ctas, const std::string &gate,
                     const BufferRef &out, const BufferRef &spill) {
   Operation *op = fused;
   Value ql = fused.getQLabel(), cache = fused.getLabelCache(), pt = fused.getPageTable(),
@@ -84,9 +104,14 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
   kb.addI64(dimExpr(ctx, pt, 1));    // max_pages
   if (shape.qShared())
     kb.addI64(std::to_string(shape.qRows())); // g: heads of a group (max), a loop bound
-  // Dynamic shared memory: the row's scores, then the select's candidate list.
-  kb.begin(threads, "(" + batch + ")*" + rowsExpr + "*" + gate, "1", "1",
-           "4*min(" + n + "," + cap + ")+" + std::to_string(8 * kSelectListEntries));
+  // Dynamic shared memory: the row's scores, then the select's candidate list; a cluster's CTA
+  // keeps its slice's keys only.
+  std::string smem = ctas == 1 ? "4*min(" + n + "," + cap + ")+" + std::to_string(8 * kSelectListEntries)
+                               : "4*min(cdiv(" + n + "," + std::to_string(ctas) + ")," + cap + ")";
+  std::string grid = "(" + batch + ")*" + rowsExpr + (ctas > 1 ? "*" + std::to_string(ctas) : "");
+  kb.begin(threads, gate == "1" ? grid : grid + "*" + gate, "1", "1", smem);
+  if (ctas > 1)
+    kb.setClusterSize(ctas);
   if (minBlocks > 1)
     kb.setMinBlocksPerSM(minBlocks);
   ImplicitLocOpBuilder &b = kb.b();
@@ -106,12 +131,82 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
   RadixSelect radix(kb, threads);
 
   Value bid = kb.blockId(gpu::Dimension::x);
-  Value bIdx = kb.div(bid, kb.c(rows)), row = kb.rem(bid, kb.c(rows));
+  Value rowId = kb.div(bid, kb.c(ctas)), rank = kb.rem(bid, kb.c(ctas));
+  Value bIdx = kb.div(rowId, kb.c(rows)), row = kb.rem(rowId, kb.c(rows));
   Value nMax = kb.mul(maxPages, kb.c(pageSize)); // N
   // n_b = clamp(seq_lens[b], 0, N), in 64-bit arithmetic.
   Value nRaw = memref::LoadOp::create(b, slA, ValueRange{bIdx});
   Value nb = kb.minIdx(kb.toIndex(arith::MaxSIOp::create(b, nRaw, kb.ci32(0))), nMax);
-  Value outBase = kb.mul(bid, kb.c(k));
+  Value outBase = kb.mul(rowId, kb.c(k));
+
+  // Scores the row's positions [begin, end), thread t taking begin + t + m * threads, `unroll`
+  // per step, and hands each position < end and its score to `sink` (inside an scf.if).
+  auto scoreRange = [&](Value begin, Value end, llvm::function_ref<void(Value, Value)> sink) {
+    // With a low-bit cache the page-table entries of a step are read one step ahead
+    // (loop-carried), so a step waits for its label loads only, not for a page-table read and
+    // then the labels (H200, N = 65536: fp8 B = 8 177.0 -> 170.4 us, B = 32 657 -> 629; int4
+    // 146 -> 145, 539 -> 531). 16-bit labels keep the plain loop: there the extra live values
+    // cost more than they hide (B = 8 228.6 -> 240.6, B = 32 856 -> 901).
+    const bool prefetch = shape.lowBit();
+    auto positions = [&](Value first) {
+      SmallVector<Value> pos;
+      for (int64_t u = 0; u < unroll; ++u)
+        pos.push_back(kb.add(first, kb.c(u * threads)));
+      return pos;
+    };
+    Value start = kb.add(begin, kb.threadId());
+    SmallVector<Value> firstPages;
+    if (prefetch)
+      firstPages = scorer.pages(positions(start), end);
+    auto loop = scf::ForOp::create(b, start, end, kb.c(threads * unroll), firstPages);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    SmallVector<Value> pos = positions(loop.getInductionVar());
+    SmallVector<Value> next, scores;
+    if (prefetch) {
+      next = scorer.pages(positions(kb.add(loop.getInductionVar(), kb.c(threads * unroll))), end);
+      SmallVector<Value> carried(loop.getRegionIterArgs().begin(), loop.getRegionIterArgs().end());
+      scores = scorer.score(pos, end, carried);
+    } else {
+      scores = scorer.score(pos, end);
+    }
+    for (int64_t u = 0; u < unroll; ++u) {
+      auto ifIn = scf::IfOp::create(
+          b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, pos[u], end), false);
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(&ifIn.getThenRegion().front());
+      sink(pos[u], scores[u]);
+    }
+    if (prefetch)
+      scf::YieldOp::create(b, next);
+  };
+
+  if (ctas > 1) {
+    // CTA r of the row's cluster scores positions [r * S, (r + 1) * S) of the n_b - keep_last,
+    // S = cdiv(n_b - keep_last, C), into shared memory as keys; the cluster selects from them.
+    Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, rank, kb.c(0));
+    emitTopKRow(
+        kb, threads, oA, outBase, nb, k, keepLast,
+        [&](Value selLen, int64_t selK) {
+          scorer.loadQuery(bIdx, row);
+          Value keys = kb.dynamicShared(
+              b.getI32Type(),
+              kb.minIdx(kb.div(kb.add(nMax, kb.c(ctas - 1)), kb.c(ctas)), kb.c(capacity)));
+          Value per = kb.div(kb.add(selLen, kb.c(ctas - 1)), kb.c(ctas));
+          Value lo = kb.minIdx(kb.mul(rank, per), selLen);
+          Value len = kb.sub(kb.minIdx(kb.add(lo, per), selLen), lo);
+          radix.selectClusterFilled(lo, len, selK, oA, outBase, keys, ctas, [&] {
+            scoreRange(lo, kb.add(lo, len), [&](Value pos, Value score) {
+              Value key = radix.key(score);
+              memref::StoreOp::create(b, key, keys, ValueRange{kb.sub(pos, lo)});
+              radix.countFirstDigit(key);
+            });
+          });
+        },
+        first);
+    ctx.addLaunch(kb.finish());
+    return;
+  }
 
   emitTopKRow(kb, threads, oA, outBase, nb, k, keepLast, [&](Value selLen, int64_t selK) {
     scorer.loadQuery(bIdx, row);
@@ -122,58 +217,21 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
     Value list = kb.dynamicShared(b.getI32Type(), kb.c(2 * kSelectListEntries),
                                   kb.mul(kb.minIdx(nMax, kb.c(capacity)), kb.c(4)));
     auto scoreAndSelect = [&](Value buf, Value base, const RadixSelect::Spill &sp) {
-      // With a low-bit cache the page-table entries of a step are read one step ahead
-      // (loop-carried), so a step waits for its label loads only, not for a page-table read and
-      // then the labels (H200, N = 65536: fp8 B = 8 177.0 -> 170.4 us, B = 32 657 -> 629; int4
-      // 146 -> 145, 539 -> 531). 16-bit labels keep the plain loop: there the extra live values
-      // cost more than they hide (B = 8 228.6 -> 240.6, B = 32 856 -> 901).
-      const bool prefetch = shape.lowBit();
-      auto positions = [&](Value first) {
-        SmallVector<Value> pos;
-        for (int64_t u = 0; u < unroll; ++u)
-          pos.push_back(kb.add(first, kb.c(u * threads)));
-        return pos;
-      };
-      SmallVector<Value> firstPages;
-      if (prefetch)
-        firstPages = scorer.pages(positions(kb.threadId()), selLen);
-      auto loop = scf::ForOp::create(b, kb.threadId(), selLen, kb.c(threads * unroll), firstPages);
-      {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(loop.getBody());
-        SmallVector<Value> pos = positions(loop.getInductionVar());
-        SmallVector<Value> next, scores;
-        if (prefetch) {
-          next = scorer.pages(positions(kb.add(loop.getInductionVar(), kb.c(threads * unroll))),
-                              selLen);
-          SmallVector<Value> carried(loop.getRegionIterArgs().begin(),
-                                     loop.getRegionIterArgs().end());
-          scores = scorer.score(pos, selLen, carried);
+      scoreRange(kb.c(0), selLen, [&](Value pos, Value score) {
+        if (!sp.buffer) {
+          memref::StoreOp::create(b, score, buf, ValueRange{kb.add(base, pos)});
         } else {
-          scores = scorer.score(pos, selLen);
+          auto inS = scf::IfOp::create(
+              b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, pos, sp.capacity), true);
+          OpBuilder::InsertionGuard g2(b);
+          b.setInsertionPointToStart(&inS.getThenRegion().front());
+          memref::StoreOp::create(b, score, buf, ValueRange{kb.add(base, pos)});
+          b.setInsertionPointToStart(&inS.getElseRegion().front());
+          memref::StoreOp::create(b, score, sp.buffer,
+                                  ValueRange{kb.add(sp.base, kb.sub(pos, sp.capacity))});
         }
-        for (int64_t u = 0; u < unroll; ++u) {
-          auto ifIn = scf::IfOp::create(
-              b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, pos[u], selLen), false);
-          OpBuilder::InsertionGuard inner(b);
-          b.setInsertionPointToStart(&ifIn.getThenRegion().front());
-          if (!sp.buffer) {
-            memref::StoreOp::create(b, scores[u], buf, ValueRange{kb.add(base, pos[u])});
-          } else {
-            auto inS = scf::IfOp::create(
-                b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, pos[u], sp.capacity), true);
-            OpBuilder::InsertionGuard g2(b);
-            b.setInsertionPointToStart(&inS.getThenRegion().front());
-            memref::StoreOp::create(b, scores[u], buf, ValueRange{kb.add(base, pos[u])});
-            b.setInsertionPointToStart(&inS.getElseRegion().front());
-            memref::StoreOp::create(b, scores[u], sp.buffer,
-                                    ValueRange{kb.add(sp.base, kb.sub(pos[u], sp.capacity))});
-          }
-          radix.countFirstDigit(radix.key(scores[u]));
-        }
-        if (prefetch)
-          scf::YieldOp::create(b, next);
-      }
+        radix.countFirstDigit(radix.key(score));
+      });
       radix.selectCompacted(buf, base, selLen, selK, oA, outBase, list, kSelectListEntries, sp);
     };
     Value inSmem = arith::CmpIOp::create(b, arith::CmpIPredicate::ule, nb, kb.c(capacity));
@@ -184,7 +242,7 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
     // A longer row keeps its first C scores in shared memory and the rest in its workspace row.
     b.setInsertionPointToStart(&ifSmem.getElseRegion().front());
     scoreAndSelect(smemBuf, kb.c(0),
-                   {wsA, kb.mul(bid, kb.sub(nMax, kb.c(capacity))), kb.c(capacity)});
+                   {wsA, kb.mul(rowId, kb.sub(nMax, kb.c(capacity))), kb.c(capacity)});
   });
   ctx.addLaunch(kb.finish());
 }
@@ -205,32 +263,59 @@ static LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx) {
   std::string n = "(" + dimExpr(ctx, pt, 1) + ")*" + std::to_string(pageSize);
   std::string cap = std::to_string(capacity);
   const BufferRef &out = ctx.place(fused.getIndices(), {batch, rowsExpr, std::to_string(k)});
-  // Workspace rows for scores beyond the shared-memory capacity: only when N > C.
+  // Workspace rows for scores beyond the shared-memory capacity: only when N > block_tokens.
   BufferRef spill;
   spill.elementType = Float32Type::get(op->getContext());
   spill.dims = {"(" + batch + ")*" + rowsExpr + "*max(" + n + "-" + cap + ",0)"};
   spill.source = "ws " + ctx.scratch("4*" + spill.numElements());
 
   // Many short rows run 512-thread CTAs, two per SM, so one row's select overlaps another's
-  // scoring; long rows, or few rows, run 1024-thread CTAs (more loads in flight per row). The
-  // plan launches the one whose gate is 1 for the actual N and B.
-  std::string shortN = "min(max(" + std::to_string(kShortRowTokens + 1) + "-" + n + ",0),1)";
-  std::string manyRows = "min(max((" + batch + ")*" + rowsExpr + "-" +
-                         std::to_string(kShortVariantRows - 1) + ",0),1)";
+  // scoring; long rows, or few rows, run 1024-thread CTAs (more loads in flight per row). With
+  // `splits` = C > 1 (sm_90) few long rows run on clusters of C CTAs (B * rows * C at most the
+  // target's SMs, kClusterMinN < N <= C * block_tokens). The plan launches the one whose gate is
+  // 1 for the actual N and B.
+  std::string shortN = atMostGate(n, kShortRowTokens);
+  std::string manyRows = aboveGate("(" + batch + ")*" + rowsExpr, kShortVariantRows - 1);
   std::string shortRows = "(" + shortN + "*" + manyRows + ")";
   std::string longRows = "(1-" + shortRows + ")";
+  const int64_t C = cfg.getSplits();
+  std::string clusterRows = "0";
+  if (C > 1) {
+    FailureOr<TargetAttr> target = requireTarget(op);
+    if (failed(target))
+      return failure();
+    clusterRows = "(" + atMostGate("(" + batch + ")*" + rowsExpr + "*" + std::to_string(C),
+                                   target->getSmCount()) +
+                  "*" + atMostGate(n, C * capacity) + "*" + aboveGate(n, kClusterMinN) + ")";
+  }
   // Static B and N decide here which variant exists at all.
   const int64_t staticB = cast<RankedTensorType>(ql.getType()).getDimSize(0);
   const int64_t staticPages = cast<RankedTensorType>(pt.getType()).getDimSize(1);
   const bool known = !ShapedType::isDynamic(staticB) && !ShapedType::isDynamic(staticPages);
-  const bool useShort = staticPages * pageSize <= kShortRowTokens && staticB * rows >= kShortVariantRows;
-  // Low-bit labels are fewer bytes per token: the short variant scores more tokens per step too.
-  const int64_t shortUnroll = tokensPerStep(shape);
-  if (!known || useShort)
-    buildScoreTopK(fused, ctx, std::min<int64_t>(threads, 512), shortUnroll, 2, capacity,
-                   known ? "1" : shortRows, out, spill);
-  if (!known || !useShort)
-    buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, known ? "1" : longRows, out, spill);
+  if (known) {
+    const int64_t staticN = staticPages * pageSize;
+    FailureOr<TargetAttr> target = requireTarget(op);
+    if (failed(target))
+      return failure();
+    const bool useCluster = C > 1 && staticB * rows * C <= target->getSmCount() &&
+                            staticN > kClusterMinN && staticN <= C * capacity;
+    const bool useShort = staticN <= kShortRowTokens && staticB * rows >= kShortVariantRows;
+    // Low-bit labels are fewer bytes per token: the short variant scores more tokens per step too.
+    if (useCluster)
+      buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, C, "1", out, spill);
+    else if (useShort)
+      buildScoreTopK(fused, ctx, std::min<int64_t>(threads, 512), tokensPerStep(shape), 2,
+                     capacity, 1, "1", out, spill);
+    else
+      buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, 1, "1", out, spill);
+    return success();
+  }
+  std::string notCluster = C > 1 ? "*(1-" + clusterRows + ")" : "";
+  if (C > 1)
+    buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, C, clusterRows, out, spill);
+  buildScoreTopK(fused, ctx, std::min<int64_t>(threads, 512), tokensPerStep(shape), 2, capacity, 1,
+                 shortRows + notCluster, out, spill);
+  buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, 1, longRows + notCluster, out, spill);
   return success();
 }
 
@@ -248,14 +333,30 @@ void mlir::ds::registerScoreTopKFamily() {
     int64_t fit = (target.getSmemPerBlock() - fixedSmemBytes(s)) / 4;
     int64_t capacity = std::max<int64_t>(std::min(kScoreSmemTokens, fit / 1024 * 1024), 1024);
     const LabelScoreShape shape = LabelScoreShape::of(s);
-    return KernelConfigAttr::get(op->getContext(), capacity, 32, 1, tokensPerStep(shape),
+    // Few long rows (B * rows * C <= SMs) are split over clusters of C CTAs on sm_90.
+    const ChipInfo *chip = lookupChip(target.getChip());
+    const int64_t splits = chip && chip->version >= 90 ? kClusterCtas : 1;
+    return KernelConfigAttr::get(op->getContext(), capacity, 32, splits, tokensPerStep(shape),
                                  shape.vectorWidth());
   };
   f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr target) -> LogicalResult {
     auto s = cast<ScoreTopKOp>(op);
-    if (failed(verifyUnusedConfigFields(op, cfg, kUseBlockTokens | kUseWarps | kUseStages | kUseVectorWidth)) ||
+    if (failed(verifyUnusedConfigFields(op, cfg, kUseBlockTokens | kUseWarps | kUseSplits | kUseStages | kUseVectorWidth)) ||
         failed(verifyRadixSelectWarps(op, cfg)))
       return failure();
+    const int64_t C = cfg.getSplits();
+    if (C != 1 && C != 2 && C != 4 && C != 8)
+      return configError(op, "splits") << "(CTAs per row, a cluster) must be 1, 2, 4 or 8, got "
+                                       << C;
+    if (C > 1) {
+      const ChipInfo *chip = lookupChip(target.getChip());
+      if (!chip || chip->version < 90)
+        return configError(op, "splits") << "(" << C << " CTAs per row) needs thread-block clusters, "
+                                         << "which " << target.getChip() << " does not have";
+      if (cfg.getWarps() < 2)
+        return configError(op, "warps") << "must be at least 2 for a cluster (" << C
+                                        << " CTAs per row), got " << cfg.getWarps();
+    }
     if (cfg.getStages() > 8)
       return configError(op, "stages") << "(tokens scored per thread and step) must be in [1, 8], got "
                                        << cfg.getStages();

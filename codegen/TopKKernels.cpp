@@ -34,14 +34,6 @@ constexpr int64_t kClusterKeys = 32768;
 /// on one CTA per row against 11.8 on clusters of 2; N = 16384 level, 15.6 / 15.3).
 constexpr int64_t kClusterMinN = 16384;
 
-/// Plan expressions that are 1 when `value` (an expression) is at most `hi` / above `lo`, else 0.
-std::string atMost(const std::string &value, int64_t hi) {
-  return "min(max(" + std::to_string(hi + 1) + "-(" + value + "),0),1)";
-}
-std::string above(const std::string &value, int64_t lo) {
-  return "min(max((" + value + ")-" + std::to_string(lo) + ",0),1)";
-}
-
 struct TopKShape {
   std::string batch, heads, n;
   int64_t staticN;
@@ -140,10 +132,10 @@ LogicalResult lowerTopK(Operation *op, PlanContext &ctx) {
     buildTopK(topk, ctx, shape, out, 1, "1");
     return success();
   }
-  std::string gate = atMost("(" + shape.batch + ")*(" + shape.heads + ")*" + std::to_string(C),
+  std::string gate = atMostGate("(" + shape.batch + ")*(" + shape.heads + ")*" + std::to_string(C),
                             target->getSmCount());
   if (ShapedType::isDynamic(shape.staticN))
-    gate += "*" + atMost(shape.n, fitN) + "*" + above(shape.n, kClusterMinN);
+    gate += "*" + atMostGate(shape.n, fitN) + "*" + aboveGate(shape.n, kClusterMinN);
   buildTopK(topk, ctx, shape, out, C, gate);
   buildTopK(topk, ctx, shape, out, 1, "(1-" + gate + ")");
   return success();

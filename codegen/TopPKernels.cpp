@@ -42,6 +42,10 @@ constexpr int64_t kMaxStaged = 8192;
 /// lie in its range; an exact pass over them (each candidate's key as the threshold, one per
 /// thread) finishes the search.
 constexpr int64_t kFinish = 128;
+/// Independent partial sums per thread in the exact pass.
+constexpr int64_t kChains = 8;
+/// Bisection steps whose probes are spaced evenly in logit space (then in key space).
+constexpr int64_t kValueSteps = 3;
 
 LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   auto tp = cast<TopPOp>(op);
@@ -66,6 +70,7 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   Type i32 = b.getI32Type(), f32 = b.getF32Type();
   Value lA = kb.arg(0), iA = kb.arg(1), kA = kb.arg(2), cA = kb.arg(3);
   Value fsmem = kb.addShared(f32, 32 * (kProbes + 1)), ismem = kb.addShared(i32, 32);
+  Value pre = kb.addShared(f32, 32 * 3);
   // The exact pass gives each remaining candidate a thread: at most min(kFinish, threads).
   const int64_t finish = std::min(kFinish, threads);
   Value fkeys = kb.addShared(i32, finish), fmass = kb.addShared(f32, finish);
@@ -121,8 +126,34 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     negMn = kb.fmax(negMn, sel(valid[j], arith::NegFOp::create(b, x[j]), kb.cf32(ninf)));
     key[j] = keyOf(x[j]);
   }
-  mx = kb.blockMax(mx, fsmem, warps);
-  negMn = kb.blockMax(negMn, fsmem, warps);
+  // Block reductions of the prologue, one barrier each: warp w's partial of value v goes to
+  // pre[v * 32 + w], every value to its own slots, so no barrier guards their reuse.
+  auto blockReduce = [&](llvm::ArrayRef<Value> vals, int64_t firstSlot, bool isMax) {
+    llvm::SmallVector<Value> part;
+    for (Value v : vals)
+      part.push_back(isMax ? kb.warpMax(v) : kb.warpSum(v));
+    Value lane = kb.lane();
+    kb.ifThen(cmpi(arith::CmpIPredicate::eq, lane, kb.c(0)), [&] {
+      for (size_t v = 0; v < part.size(); ++v)
+        memref::StoreOp::create(b, part[v], pre,
+                                ValueRange{kb.add(kb.c((firstSlot + v) * 32), kb.warpId())});
+    });
+    gpu::BarrierOp::create(b);
+    Value ok = cmpi(arith::CmpIPredicate::ult, lane, kb.c(warps));
+    Value identity = kb.cf32(isMax ? ninf : 0.0f);
+    llvm::SmallVector<Value> out;
+    for (size_t v = 0; v < part.size(); ++v) {
+      Value at = kb.add(kb.c((firstSlot + v) * 32), sel(ok, lane, kb.c(0)));
+      Value w = sel(ok, memref::LoadOp::create(b, pre, ValueRange{at}), identity);
+      out.push_back(isMax ? kb.warpMax(w) : kb.warpSum(w));
+    }
+    return out;
+  };
+  {
+    llvm::SmallVector<Value> m = blockReduce({mx, negMn}, 0, true);
+    mx = m[0];
+    negMn = m[1];
+  }
   // A row without candidates, or whose logits are all -inf: mx = -inf; nothing is kept.
   Value anyValid = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, mx, kb.cf32(ninf));
   Value mxSafe = sel(anyValid, mx, kb.cf32(0.0f));
@@ -133,7 +164,7 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     ex[j] = sel(valid[j], kb.exp2(d), kb.cf32(0.0f));
     z = arith::AddFOp::create(b, z, ex[j]);
   }
-  z = kb.blockSum(z, fsmem, warps);
+  z = blockReduce({z}, 2, false)[0];
   // The mass left out below a threshold may be at most (1 - top_p) Z. Summing the tail instead
   // of the kept mass keeps small terms from being absorbed by Z's rounding; top_p = 1 keeps
   // every candidate (hi starts at lo).
@@ -155,31 +186,60 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   auto laneBit = [&](int64_t bit) {
     return cmpi(arith::CmpIPredicate::ne, arith::AndIOp::create(b, lane, kb.c(1 << bit)), kb.c(0));
   };
-  auto loop = scf::WhileOp::create(b, TypeRange{i32, i32, i1},
-                                   ValueRange{lo0, hi0, arith::ConstantIntOp::create(b, i1, 0)});
+  // The logit of a key (keyOf's inverse).
+  auto valueOf = [&](Value k) {
+    Value neg = cmpi(arith::CmpIPredicate::sge, k, kb.ci32(0)); // top bit clear: a negative logit
+    Value bits = sel(neg, arith::XOrIOp::create(b, k, kb.ci32(-1)),
+                     arith::AndIOp::create(b, k, kb.ci32(std::numeric_limits<int32_t>::max())));
+    return arith::BitcastOp::create(b, f32, bits).getResult();
+  };
+  auto loop = scf::WhileOp::create(
+      b, TypeRange{i32, i32, i1, i32},
+      ValueRange{lo0, hi0, arith::ConstantIntOp::create(b, i1, 0), kb.ci32(0)});
   {
     OpBuilder::InsertionGuard g(b);
-    Block *before = b.createBlock(&loop.getBefore(), {}, {i32, i32, i1},
-                                  {b.getLoc(), b.getLoc(), b.getLoc()});
+    SmallVector<Location> locs(4, b.getLoc());
+    Block *before = b.createBlock(&loop.getBefore(), {}, {i32, i32, i1, i32}, locs);
     Value lo = before->getArgument(0), hi = before->getArgument(1), done = before->getArgument(2);
     Value go = arith::AndIOp::create(b, cmpi(arith::CmpIPredicate::ult, lo, hi),
                                      arith::XOrIOp::create(b, done, arith::ConstantIntOp::create(b, i1, 1)));
-    scf::ConditionOp::create(b, go, ValueRange{lo, hi, done});
-    Block *after = b.createBlock(&loop.getAfter(), {}, {i32, i32, i1},
-                                 {b.getLoc(), b.getLoc(), b.getLoc()});
+    scf::ConditionOp::create(b, go, before->getArguments());
+    Block *after = b.createBlock(&loop.getAfter(), {}, {i32, i32, i1, i32}, locs);
     lo = after->getArgument(0);
     hi = after->getArgument(1);
-    // Probe p (1..kProbes) tests lo + ceil(p * (hi - lo) / (kProbes + 1)) in 64-bit arithmetic.
+    Value stepNo = after->getArgument(3);
+    // Probe p (1..kProbes) tests lo + ceil(p * (hi - lo) / (kProbes + 1)) in 64-bit arithmetic:
+    // even in key space, which bounds the search at 11 steps. The first kValueSteps steps space
+    // the probes evenly in logit space instead (where logits cluster, keys spread over many
+    // exponents and key-space probes take several steps to reach them), each probe clamped
+    // into [lo + 1, hi] so that the range still shrinks; not where lo or hi is infinite.
     Type i64 = b.getI64Type();
     auto zext = [&](Value v) { return arith::ExtUIOp::create(b, i64, v).getResult(); };
     Value lo64 = zext(lo), span = arith::SubIOp::create(b, zext(hi), lo64);
+    Value vlo = valueOf(lo), vhi = valueOf(hi);
+    auto finite = [&](Value v) {
+      const float inf = std::numeric_limits<float>::infinity();
+      return arith::AndIOp::create(
+                 b, arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, v, kb.cf32(inf)),
+                 arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, v, kb.cf32(-inf)))
+          .getResult();
+    };
+    Value byValue = arith::AndIOp::create(
+        b, cmpi(arith::CmpIPredicate::slt, stepNo, kb.ci32(kValueSteps)),
+        arith::AndIOp::create(b, finite(vlo), finite(vhi)));
+    Value loPlus = arith::AddIOp::create(b, lo, kb.ci32(1));
     llvm::SmallVector<Value> probe(kProbes), part(kProbes + 1);
     for (int64_t p = 0; p < kProbes; ++p) {
       Value num = arith::AddIOp::create(
           b, arith::MulIOp::create(b, span, arith::ConstantIntOp::create(b, i64, p + 1)),
           arith::ConstantIntOp::create(b, i64, kProbes));
       Value stepV = arith::DivUIOp::create(b, num, arith::ConstantIntOp::create(b, i64, kProbes + 1));
-      probe[p] = arith::TruncIOp::create(b, i32, arith::AddIOp::create(b, lo64, stepV));
+      Value byKey = arith::TruncIOp::create(b, i32, arith::AddIOp::create(b, lo64, stepV));
+      const float t = static_cast<float>(p + 1) / static_cast<float>(kProbes + 1);
+      Value v = arith::AddFOp::create(b, arith::MulFOp::create(b, vlo, kb.cf32(1.0f - t)),
+                                      arith::MulFOp::create(b, vhi, kb.cf32(t)));
+      Value vk = arith::MinUIOp::create(b, arith::MaxUIOp::create(b, keyOf(v), loPlus), hi);
+      probe[p] = sel(byValue, vk, byKey);
       part[p] = kb.cf32(0.0f);
     }
     // part[kProbes]: how many candidates lie in [lo, hi] (exact in f32 below 2^24).
@@ -244,7 +304,8 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
                         .getShuffleResult();
     Value small = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, inCount,
                                         kb.cf32(static_cast<float>(finish)));
-    scf::YieldOp::create(b, ValueRange{newLo, newHi, small});
+    scf::YieldOp::create(b, ValueRange{newLo, newHi, small,
+                                       arith::AddIOp::create(b, stepNo, kb.ci32(1)).getResult()});
   }
   // At most `finish` candidates left in [lo, hi]: each takes its own key as the threshold and
   // sums the tail below it exactly as a probe would (the mass below lo, plus the others in
@@ -282,19 +343,33 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     Value nIdx = kb.toIndex(n);
     Value mine = cmpi(arith::CmpIPredicate::ult, tid, nIdx);
     Value myKey = memref::LoadOp::create(b, fkeys, ValueRange{sel(mine, tid, kb.c(0))});
-    auto acc = scf::ForOp::create(b, kb.c(0), sel(mine, nIdx, kb.c(0)), kb.c(1), ValueRange{below});
+    // kChains independent sums (entry j into sum j % kChains, the sums added in one order at the
+    // end), so the shared-memory loads overlap instead of forming one dependent chain; every
+    // thread sums the same entries in the same order, so tails still grow with the key.
+    // `finish` is a multiple of kChains: the entries past n that a step reads are masked.
+    SmallVector<Value> init(kChains, kb.cf32(0.0f));
+    init[0] = below;
+    auto acc = scf::ForOp::create(b, kb.c(0), sel(mine, nIdx, kb.c(0)), kb.c(kChains), init);
     {
       OpBuilder::InsertionGuard g2(b);
       b.setInsertionPointToStart(acc.getBody());
-      Value jv = acc.getInductionVar();
-      Value kj = memref::LoadOp::create(b, fkeys, ValueRange{jv});
-      Value ej = memref::LoadOp::create(b, fmass, ValueRange{jv});
-      Value t = arith::AddFOp::create(b, acc.getRegionIterArgs()[0],
-                                      sel(cmpi(arith::CmpIPredicate::ult, kj, myKey), ej, kb.cf32(0.0f)));
-      scf::YieldOp::create(b, ValueRange{t});
+      SmallVector<Value> next;
+      for (int64_t c = 0; c < kChains; ++c) {
+        Value jv = kb.add(acc.getInductionVar(), kb.c(c));
+        Value kj = memref::LoadOp::create(b, fkeys, ValueRange{jv});
+        Value ej = memref::LoadOp::create(b, fmass, ValueRange{jv});
+        Value counted = arith::AndIOp::create(b, cmpi(arith::CmpIPredicate::ult, jv, nIdx),
+                                              cmpi(arith::CmpIPredicate::ult, kj, myKey));
+        next.push_back(arith::AddFOp::create(b, acc.getRegionIterArgs()[c],
+                                             sel(counted, ej, kb.cf32(0.0f))));
+      }
+      scf::YieldOp::create(b, next);
     }
+    Value tail = acc.getResult(0);
+    for (int64_t c = 1; c < kChains; ++c)
+      tail = arith::AddFOp::create(b, tail, acc.getResult(c));
     Value ok = arith::AndIOp::create(
-        b, mine, arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, acc.getResult(0), allowed));
+        b, mine, arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, tail, allowed));
     // The largest qualifying key over the block (unsigned max; 0 where none).
     Value best = sel(ok, myKey, kb.ci32(0));
     for (int32_t m = 16; m >= 1; m /= 2)

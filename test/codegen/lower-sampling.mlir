@@ -4,17 +4,17 @@
 // RUN: ds-opt %S/../../examples/twilight.mlir --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1})' | FileCheck %s --check-prefix=TW
 
 // The examples' steps: vAttention = score_topk (label scoring fused with the top-k; two launch
-// variants) -> sample_residual -> split decode with the samples' log-weights; Twilight adds the
+// variants on sm_90: a cluster of 2 CTAs per row, 512 or 1024 threads) -> sample_residual -> split decode with the samples' log-weights; Twilight adds the
 // candidates' label estimate and topp before the decode.
 // VA: ds.launch @ds_kernels::@vattention_score_topk_0
-// VA: ds.launch @ds_kernels::@vattention_sample_residual_2
+// VA: ds.launch @ds_kernels::@vattention_sample_residual_3
 // VA: ds.launch @ds_kernels::@vattention_decode_partial_{{[0-9]+}}
 // VA-SAME: "ptr arg 10"
 // VA: ds.launch @ds_kernels::@vattention_decode_merge
 // TW: ds.launch @ds_kernels::@twilight_label_gather_0
 // TW: ds.launch @ds_kernels::@twilight_score_topk_1
-// TW: ds.launch @ds_kernels::@twilight_label_score_3
-// TW: ds.launch @ds_kernels::@twilight_topp_4
+// TW: ds.launch @ds_kernels::@twilight_label_score_4
+// TW: ds.launch @ds_kernels::@twilight_topp_5
 // TW: ds.launch @ds_kernels::@twilight_decode_partial_{{[0-9]+}}
 
 // Twilight's topp, vAttention's sample_residual and label_score over a candidate list.

@@ -11,12 +11,16 @@
 // CHECK-LABEL: ds.plan @pair
 // CHECK-SAME: "result0 out i32 align=16 q_label_d0 8 256"
 // CHECK-SAME: workspace = "(0)+cdiv(4*((q_label_d0)*8*max((page_table_d1)*16-49152,0)),256)*256"
-// Two variants, the plan launching exactly one: 512 threads (two CTAs per SM) when N <= 16384
+// Three variants, the plan launching exactly one: on sm_90 few long rows (B * rows * 2 <= 132
+// SMs, 8192 < N <= 2 * 49152) run on clusters of 2 CTAs of 1024 threads, each keeping its half of
+// the row as keys in 4 * cdiv(N, 2) bytes; else 512 threads (two CTAs per SM) when N <= 16384
 // and B * rows >= 128, else 1024 threads.
-// CHECK: ds.launch @ds_kernels::@pair_score_topk_0 {block = array<i64: 512, 1, 1>, grid = ["(q_label_d0)*8*(min(max(16385-(page_table_d1)*16,0),1)*min(max((q_label_d0)*8-127,0),1))", "1", "1"]
+// CHECK: ds.launch @ds_kernels::@pair_score_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["(q_label_d0)*8*2*(min(max(133-((q_label_d0)*8*2),0),1)*min(max(98305-((page_table_d1)*16),0),1)*min(max(((page_table_d1)*16)-8192,0),1))", "1", "1"]
+// CHECK-SAME: smem = "4*min(cdiv((page_table_d1)*16,2),49152)"}
+// CHECK: ds.launch @ds_kernels::@pair_score_topk_1 {block = array<i64: 512, 1, 1>, grid = ["(q_label_d0)*8*(min(max(16385-((page_table_d1)*16),0),1)*min(max(((q_label_d0)*8)-127,0),1))*(1-(min(max(133-((q_label_d0)*8*2),0),1)*min(max(98305-((page_table_d1)*16),0),1)*min(max(((page_table_d1)*16)-8192,0),1)))", "1", "1"]
 // CHECK-SAME: "ptr arg 3", "ptr arg 4", "ptr ws 0", "i64 label_cache_d1", "i64 page_table_d1"]
 // CHECK-SAME: smem = "4*min((page_table_d1)*16,49152)+16384"}
-// CHECK: ds.launch @ds_kernels::@pair_score_topk_1 {block = array<i64: 1024, 1, 1>, grid = ["(q_label_d0)*8*(1-(min(max(16385-(page_table_d1)*16,0),1)*min(max((q_label_d0)*8-127,0),1)))", "1", "1"]
+// CHECK: ds.launch @ds_kernels::@pair_score_topk_2 {block = array<i64: 1024, 1, 1>, grid = ["(q_label_d0)*8*(1-(min(max(16385-((page_table_d1)*16),0),1)*min(max(((q_label_d0)*8)-127,0),1)))*(1-(min(max(133-((q_label_d0)*8*2),0),1)*min(max(98305-((page_table_d1)*16),0),1)*min(max(((page_table_d1)*16)-8192,0),1)))", "1", "1"]
 // CHECK-SAME: smem = "4*min((page_table_d1)*16,49152)+16384"}
 // CHECK-NOT:  ds.launch
 func.func @pair(%ql: tensor<?x32x16xbf16> {ds.name = "q_label"}, %cache: tensor<8x?x16xbf16> {ds.name = "label_cache"},
@@ -29,9 +33,10 @@ func.func @pair(%ql: tensor<?x32x16xbf16> {ds.name = "q_label"}, %cache: tensor<
 
 // group_reduce = max with g * r = 64 floats: the query rows go to shared memory and g is a
 // kernel parameter. A static page table of 64 pages of 16 (N = 1024 <= 49152): no workspace.
-// Static B = 2 (16 rows): only the 1024-thread variant is built.
+// Static B = 2 (16 rows) and N = 1024 (too short for a cluster): only the 1024-thread variant is
+// built.
 // CHECK-LABEL: ds.plan @max_group
-// CHECK: ds.launch @ds_kernels::@max_group_score_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["(2)*8*1", "1", "1"]
+// CHECK: ds.launch @ds_kernels::@max_group_score_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["(2)*8", "1", "1"]
 // CHECK-SAME: "ptr ws 0", "i64 label_cache_d1", "i64 64", "i64 4"]
 // CHECK-SAME: smem = "4*min((64)*16,49152)+16384"
 func.func @max_group(%ql: tensor<2x32x16xf16> {ds.name = "q_label"}, %cache: tensor<8x?x16xf16> {ds.name = "label_cache"},
@@ -65,11 +70,28 @@ func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tenso
 }
 
 // CHECK: gpu.module @ds_kernels
-// The 512-thread variant (its structure is the 1024-thread one's, checked below).
+// The cluster variant: the select's counts of digits 2 and 3 and their group sums beside the
+// histogram; CTA rank = block id % 2 takes positions [rank * S, (rank + 1) * S) of the row,
+// S = cdiv(n_b - 1, 2) (keep_last), scores them into shared memory as keys, counts digit 1, and
+// the cluster picks each digit from the counts of both CTAs (distributed shared memory).
 // CHECK: gpu.func @pair_score_topk_0(
+// CHECK-SAME: %[[CHIST:[^ ]*]] : memref<4096xi32, #gpu.address_space<workgroup>>
+// CHECK-SAME: memref<1024xi32, #gpu.address_space<workgroup>>
+// CHECK-SAME: known_block_size = array<i32: 1024, 1, 1>, nvvm.cluster_dim = array<i32: 2, 1, 1>
+// CHECK: arith.remui %{{.*}}, %c2
+// CHECK: %[[KEYS:.*]] = memref.view {{.*}} to memref<?xi32, #gpu.address_space<workgroup>>
+// CHECK: scf.for
+// CHECK: vector.fma
+// CHECK: memref.store %{{.*}}, %[[KEYS]]
+// CHECK: memref.atomic_rmw addi %{{.*}}, %[[CHIST]]
+// CHECK: nvvm.cluster.arrive
+// CHECK: nvvm.mapa
+// CHECK: gpu.return
+// The 512-thread variant (its structure is the 1024-thread one's, checked below).
+// CHECK: gpu.func @pair_score_topk_1(
 // CHECK-SAME: %{{.*}} : memref<16xi32, #gpu.address_space<workgroup>>
 // CHECK-SAME: known_block_size = array<i32: 512, 1, 1>, nvvm.minctasm = 2 : i32
-// CHECK: gpu.func @pair_score_topk_1(%{{.*}}: memref<281474976710656xbf16>, %{{.*}}: memref<281474976710656xbf16>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xi32>, %[[OUT:[^:]+]]: memref<281474976710656xi32>, %[[SPILL:[^:]+]]: memref<281474976710656xf32>, %{{.*}}: i64, %{{.*}}: i64)
+// CHECK: gpu.func @pair_score_topk_2(%{{.*}}: memref<281474976710656xbf16>, %{{.*}}: memref<281474976710656xbf16>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xi32>, %[[OUT:[^:]+]]: memref<281474976710656xi32>, %[[SPILL:[^:]+]]: memref<281474976710656xf32>, %{{.*}}: i64, %{{.*}}: i64)
 // CHECK-SAME: workgroup(%[[HIST:.*]] : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[MISC:.*]] : memref<5xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 // CHECK-SAME: known_block_size = array<i32: 1024, 1, 1>
 // Short rows: 0..n-1 then -1, no scoring.
@@ -166,6 +188,8 @@ func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tenso
 // PTX: gpu.binary @ds_kernels
 // PTX-SAME: .extern .shared .align 16 .b8 __dynamic_shmem__{{[0-9]+}}[]
 // PTX-SAME: pair_score_topk_0
+// PTX-SAME: .reqnctapercluster 2, 1, 1
+// PTX-SAME: pair_score_topk_2
 // PTX-SAME: max_group_score_topk_0
 // PTX-SAME: last_score_topk_0
 // PTX-SAME: unfused_label_score_0

@@ -157,6 +157,9 @@ std::vector<TopPCase> toppCases() {
       {16, 32, 4096, 0.5, 20, 0, 0.2}, {3, 8, 1000, 0.99, 10, 0, 0.3},
       {3, 8, 4096, 1.0, 30, 0, 0.05},  {3, 8, 333, 0.8, 0, 5, 0.1},
       {2, 4, 8192, 0.95, 16, 0, 0.5},  {2, 8, 4096, 0.9, 0, 1, 0.0},
+      // Logits over +-1e9: the search's logit-space probes span 2e9, the kept mass sits at the
+      // top (the first probes leave it to the key-space steps' resolution).
+      {3, 8, 4096, 0.9, 1e9, 0, 0.1},
   };
 }
 

@@ -194,6 +194,26 @@ func.func @score_topk_smem(%ql: tensor<?x32x16xbf16>, %cache: tensor<8x?x16xbf16
 
 // -----
 
+func.func @score_topk_splits(%ql: tensor<?x32x16xbf16>, %cache: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x64xi32> {
+  // expected-error @+1 {{config field 'splits' (CTAs per row, a cluster) must be 1, 2, 4 or 8, got 3}}
+  %i = ds.score_topk %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>, k = 64 : i64,
+      config = #ds.kernel_config<block_tokens = 32768, warps = 32, splits = 3, stages = 2, vector_width = 8>}
+      : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x64xi32>
+  return %i : tensor<?x8x64xi32>
+}
+
+// -----
+
+func.func @score_topk_cluster_warps(%ql: tensor<?x32x16xbf16>, %cache: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x64xi32> {
+  // expected-error @+1 {{config field 'warps' must be at least 2 for a cluster (2 CTAs per row), got 1}}
+  %i = ds.score_topk %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>, k = 64 : i64,
+      config = #ds.kernel_config<block_tokens = 32768, warps = 1, splits = 2, stages = 2, vector_width = 8>}
+      : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x64xi32>
+  return %i : tensor<?x8x64xi32>
+}
+
+// -----
+
 func.func @label_score_tile(%ql: tensor<?x8x16xbf16>, %cache: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x?xf32> {
   // expected-error @+1 {{config field 'block_tokens' must be 1 to 8 tokens per thread times the threads (128), got 100}}
   %a = ds.label_score %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32,
