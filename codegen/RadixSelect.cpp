@@ -1,4 +1,5 @@
 #include "codegen/RadixSelect.h"
+#include "dialect/DSTarget.h"
 
 #include <algorithm>
 
@@ -54,6 +55,24 @@ LogicalResult mlir::ds::verifyRadixSelectWarps(Operation *op, KernelConfigAttr c
     return success();
   return configError(op, "warps") << "must be a power of two in [1, 32] (the radix select's "
                                      "block-wide scans), got " << w;
+}
+
+LogicalResult mlir::ds::verifyClusterSplits(Operation *op, KernelConfigAttr cfg,
+                                           TargetAttr target) {
+  const int64_t C = cfg.getSplits();
+  if (C != 1 && C != 2 && C != 4 && C != 8)
+    return configError(op, "splits") << "(CTAs per row, a cluster) must be 1, 2, 4 or 8, got "
+                                     << C;
+  if (C == 1)
+    return success();
+  const ChipInfo *chip = lookupChip(target.getChip());
+  if (!chip || chip->version < 90)
+    return configError(op, "splits") << "(" << C << " CTAs per row) needs thread-block clusters, "
+                                     << "which " << target.getChip() << " does not have";
+  if (cfg.getWarps() < 2)
+    return configError(op, "warps") << "must be at least 2 for a cluster (" << C
+                                    << " CTAs per row), got " << cfg.getWarps();
+  return success();
 }
 
 RadixSelect::RadixSelect(KernelBuilder &kb, int64_t threads)

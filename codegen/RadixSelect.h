@@ -23,6 +23,10 @@ namespace ds {
 /// A radix select runs on `warps * 32` threads with warps a power of two in [1, 32]; emits the
 /// config error on `op` otherwise.
 LogicalResult verifyRadixSelectWarps(Operation *op, KernelConfigAttr cfg);
+/// A select split over a cluster of `splits` CTAs per row: splits must be 1, 2, 4 or 8, and
+/// above 1 the target must have thread-block clusters (sm_90) and the CTA at least 2 warps;
+/// emits the config error on `op` otherwise.
+LogicalResult verifyClusterSplits(Operation *op, KernelConfigAttr cfg, TargetAttr target);
 
 class RadixSelect {
 public:

@@ -279,13 +279,14 @@ static LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx) {
   std::string shortRows = "(" + shortN + "*" + manyRows + ")";
   std::string longRows = "(1-" + shortRows + ")";
   const int64_t C = cfg.getSplits();
+  int64_t sms = 0;
   std::string clusterRows = "0";
   if (C > 1) {
     FailureOr<TargetAttr> target = requireTarget(op);
     if (failed(target))
       return failure();
-    clusterRows = "(" + atMostGate("(" + batch + ")*" + rowsExpr + "*" + std::to_string(C),
-                                   target->getSmCount()) +
+    sms = target->getSmCount();
+    clusterRows = "(" + atMostGate("(" + batch + ")*" + rowsExpr + "*" + std::to_string(C), sms) +
                   "*" + atMostGate(n, C * capacity) + "*" + aboveGate(n, kClusterMinN) + ")";
   }
   // Static B and N decide here which variant exists at all.
@@ -294,11 +295,8 @@ static LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx) {
   const bool known = !ShapedType::isDynamic(staticB) && !ShapedType::isDynamic(staticPages);
   if (known) {
     const int64_t staticN = staticPages * pageSize;
-    FailureOr<TargetAttr> target = requireTarget(op);
-    if (failed(target))
-      return failure();
-    const bool useCluster = C > 1 && staticB * rows * C <= target->getSmCount() &&
-                            staticN > kClusterMinN && staticN <= C * capacity;
+    const bool useCluster = C > 1 && staticB * rows * C <= sms && staticN > kClusterMinN &&
+                            staticN <= C * capacity;
     const bool useShort = staticN <= kShortRowTokens && staticB * rows >= kShortVariantRows;
     // Low-bit labels are fewer bytes per token: the short variant scores more tokens per step too.
     if (useCluster)
@@ -344,19 +342,8 @@ void mlir::ds::registerScoreTopKFamily() {
     if (failed(verifyUnusedConfigFields(op, cfg, kUseBlockTokens | kUseWarps | kUseSplits | kUseStages | kUseVectorWidth)) ||
         failed(verifyRadixSelectWarps(op, cfg)))
       return failure();
-    const int64_t C = cfg.getSplits();
-    if (C != 1 && C != 2 && C != 4 && C != 8)
-      return configError(op, "splits") << "(CTAs per row, a cluster) must be 1, 2, 4 or 8, got "
-                                       << C;
-    if (C > 1) {
-      const ChipInfo *chip = lookupChip(target.getChip());
-      if (!chip || chip->version < 90)
-        return configError(op, "splits") << "(" << C << " CTAs per row) needs thread-block clusters, "
-                                         << "which " << target.getChip() << " does not have";
-      if (cfg.getWarps() < 2)
-        return configError(op, "warps") << "must be at least 2 for a cluster (" << C
-                                        << " CTAs per row), got " << cfg.getWarps();
-    }
+    if (failed(verifyClusterSplits(op, cfg, target)))
+      return failure();
     if (cfg.getStages() > 8)
       return configError(op, "stages") << "(tokens scored per thread and step) must be in [1, 8], got "
                                        << cfg.getStages();

@@ -133,7 +133,7 @@ LogicalResult lowerTopK(Operation *op, PlanContext &ctx) {
     return success();
   }
   std::string gate = atMostGate("(" + shape.batch + ")*(" + shape.heads + ")*" + std::to_string(C),
-                            target->getSmCount());
+                                target->getSmCount());
   if (ShapedType::isDynamic(shape.staticN))
     gate += "*" + atMostGate(shape.n, fitN) + "*" + aboveGate(shape.n, kClusterMinN);
   buildTopK(topk, ctx, shape, out, C, gate);
@@ -163,9 +163,8 @@ void mlir::ds::registerTopKFamily() {
   };
   f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr target) -> LogicalResult {
     const int64_t C = cfg.getSplits();
-    if (C != 1 && C != 2 && C != 4 && C != 8)
-      return configError(op, "splits") << "(CTAs per row, a cluster) must be 1, 2, 4 or 8, got "
-                                       << C;
+    if (failed(verifyClusterSplits(op, cfg, target)))
+      return failure();
     const unsigned used = C == 1 ? unsigned(kUseWarps)
                                  : unsigned(kUseWarps | kUseSplits | kUseBlockTokens |
                                             kUseStages | kUseOccupancy);
@@ -175,13 +174,6 @@ void mlir::ds::registerTopKFamily() {
       return op->emitOpError("GPU lowering supports k <= 2^30");
     if (C == 1)
       return success();
-    const ChipInfo *chip = lookupChip(target.getChip());
-    if (!chip || chip->version < 90)
-      return configError(op, "splits") << "(" << C << " CTAs per row) needs thread-block clusters, "
-                                       << "which " << target.getChip() << " does not have";
-    if (cfg.getWarps() < 2)
-      return configError(op, "warps") << "must be at least 2 for a cluster (" << C
-                                      << " CTAs per row), got " << cfg.getWarps();
     if (cfg.getStages() < 1 || cfg.getStages() > 16)
       return configError(op, "stages") << "(score loads in flight per thread) must be in [1, 16], "
                                        << "got " << cfg.getStages();

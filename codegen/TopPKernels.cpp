@@ -10,7 +10,9 @@
 // mass: terms below Z's rounding would vanish from the latter). top_p = 1 keeps all. Each step
 // tests `kProbes` keys at once and counts the candidates in the range (one block reduction of
 // kProbes + 1 sums, a transposed butterfly inside each warp), so a 32-bit range needs at most
-// 11 steps; it stops early once at most kFinish candidates remain in range, which are then
+// 11 steps of probes spaced evenly in key space; the first kValueSteps steps space them evenly in
+// logit space instead (clamped into the range), which narrows clustered logits in far fewer
+// steps. The search stops once at most kFinish candidates remain in range, which are then
 // gathered in shared memory and each tried as the threshold (its tail summed over the others in
 // one order, so tails still grow with the key). The kept candidates (key >= T) are compacted in
 // candidate order by a block-wide scan of the per-thread counts, staged in shared memory and

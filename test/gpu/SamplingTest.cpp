@@ -596,6 +596,10 @@ std::vector<PipeCase> pipeCases() {
       {{3001, 70, 1025}, 32, 8, 64, 16, DataType::F16, false},
       {ragged16, 32, 8, 128, 1, DataType::F16, true},
       {ragged16, 32, 32, 64, 8, DataType::BF16, false},
+      // N > 8192 and few rows: score_topk on clusters of 2 CTAs (after the label gather in
+      // Twilight, so a cluster kernel launched programmatically).
+      {{12000, 300}, 32, 8, 128, 16, DataType::BF16, true},
+      {{9000}, 32, 32, 128, 1, DataType::F16, false},
   };
 }
 
