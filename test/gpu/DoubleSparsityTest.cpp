@@ -128,7 +128,7 @@ std::vector<DSCase> cases() {
       {{1500, 9000, 60000}, 32, 8, 128, 16, 1024, 1, DataType::BF16, false, 0, 0.0f, false, 1},
       // Labels of 2 values: many repeated scores.
       {{1500, 9000}, 32, 32, 64, 8, 256, 16, DataType::F16, false, 0, 0.0f, false, 2},
-      // Few long rows (B * rows * 2 <= the SMs, N > 4096): score_topk on clusters of 2 CTAs, each
+      // Few long rows (B * rows * 2 <= the SMs, N > 8192): score_topk on clusters of 2 CTAs, each
       // scoring half of a row into shared memory. Rows of k + 1 (513 / 512 positions per CTA),
       // k and 2 tokens beside a long one; an overlong first row; every score tied (the tie
       // slots handed out over the cluster); P = 16 with a partial last page.
