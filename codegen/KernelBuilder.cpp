@@ -211,9 +211,12 @@ Value KernelBuilder::warpScan(Value x) {
 }
 
 // Warp totals through shared memory: lane 31 (or any lane for reductions) of warp w writes
-// smem[w]; after a barrier every warp reads all of them into its lanes.
-static Value gatherWarpTotals(KernelBuilder &kb, Value total, Value smem, int64_t warps,
-                              Value identity) {
+// totals[v] to smem[(firstSlot + v) * 32 + w]; after a barrier every warp reads all of them into
+// its lanes (identity in lanes >= warps). `trailingBarrier`: a second barrier, after which the
+// slots may be reused.
+static SmallVector<Value> gatherWarpTotals(KernelBuilder &kb, ArrayRef<Value> totals, Value smem,
+                                           int64_t firstSlot, int64_t warps, Value identity,
+                                           bool trailingBarrier) {
   ImplicitLocOpBuilder &b = kb.b();
   Value ln = kb.lane();
   auto last = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, ln, kb.c(31));
@@ -221,27 +224,47 @@ static Value gatherWarpTotals(KernelBuilder &kb, Value total, Value smem, int64_
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    memref::StoreOp::create(b, total, smem, ValueRange{kb.warpId()});
+    for (auto [v, total] : llvm::enumerate(totals))
+      memref::StoreOp::create(
+          b, total, smem,
+          ValueRange{kb.add(kb.c((firstSlot + static_cast<int64_t>(v)) * 32), kb.warpId())});
   }
   gpu::BarrierOp::create(b);
   Value ok = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, ln, kb.c(warps));
-  Value v = memref::LoadOp::create(b, smem,
-                                   ValueRange{arith::SelectOp::create(b, ok, ln, kb.c(0))});
-  v = arith::SelectOp::create(b, ok, v, identity);
-  gpu::BarrierOp::create(b);
-  return v;
+  Value at = arith::SelectOp::create(b, ok, ln, kb.c(0));
+  SmallVector<Value> out;
+  for (size_t v = 0; v < totals.size(); ++v) {
+    Value w = memref::LoadOp::create(
+        b, smem, ValueRange{kb.add(kb.c((firstSlot + static_cast<int64_t>(v)) * 32), at)});
+    out.push_back(arith::SelectOp::create(b, ok, w, identity));
+  }
+  if (trailingBarrier)
+    gpu::BarrierOp::create(b);
+  return out;
 }
 
 Value KernelBuilder::blockSum(Value x, Value smem, int64_t warps) {
-  return warpSum(gatherWarpTotals(*this, warpSum(x), smem, warps, cf32(0.0f)));
+  return warpSum(gatherWarpTotals(*this, {warpSum(x)}, smem, 0, warps, cf32(0.0f), true)[0]);
 }
 Value KernelBuilder::blockMax(Value x, Value smem, int64_t warps) {
-  return warpMax(gatherWarpTotals(*this, warpMax(x), smem, warps,
-                                  cf32(-std::numeric_limits<float>::infinity())));
+  return warpMax(gatherWarpTotals(*this, {warpMax(x)}, smem, 0, warps,
+                                  cf32(-std::numeric_limits<float>::infinity()), true)[0]);
+}
+SmallVector<Value> KernelBuilder::blockReduce(ArrayRef<Value> values, bool isMax, Value smem,
+                                              int64_t firstSlot, int64_t warps) {
+  SmallVector<Value> partial;
+  for (Value v : values)
+    partial.push_back(isMax ? warpMax(v) : warpSum(v));
+  Value identity = cf32(isMax ? -std::numeric_limits<float>::infinity() : 0.0f);
+  SmallVector<Value> out =
+      gatherWarpTotals(*this, partial, smem, firstSlot, warps, identity, /*trailingBarrier=*/false);
+  for (Value &v : out)
+    v = isMax ? warpMax(v) : warpSum(v);
+  return out;
 }
 std::pair<Value, Value> KernelBuilder::blockScan(Value x, Value smem, int64_t warps) {
   Value incl = warpScan(x);
-  Value ws = gatherWarpTotals(*this, incl, smem, warps, ci32(0));
+  Value ws = gatherWarpTotals(*this, {incl}, smem, 0, warps, ci32(0), true)[0];
   Value wIncl = warpScan(ws);
   Value i32w = arith::IndexCastOp::create(builder, builder.getI32Type(), warpId());
   Value total = gpu::ShuffleOp::create(builder, wIncl, ci32(static_cast<int32_t>(warps - 1)),

@@ -125,6 +125,13 @@ public:
   /// be reused right after.
   Value blockSum(Value x, Value smem, int64_t warps);
   Value blockMax(Value x, Value smem, int64_t warps);
+  /// Block-wide sums (or maxima with `isMax`) of several f32 values at once with one barrier:
+  /// warp w's partial of values[v] goes to smem[(firstSlot + v) * 32 + w] (`smem` an f32 memref
+  /// of at least (firstSlot + values.size()) * 32 elements); the results are uniform. No barrier
+  /// follows, so those slots must not be written again before the next barrier: reductions
+  /// between two barriers take slots of their own.
+  llvm::SmallVector<Value> blockReduce(llvm::ArrayRef<Value> values, bool isMax, Value smem,
+                                       int64_t firstSlot, int64_t warps);
   /// Block-wide exclusive prefix sum of an i32 `x` in thread order: {this thread's exclusive
   /// sum, the total (uniform)}. Two barriers, as above.
   std::pair<Value, Value> blockScan(Value x, Value smem, int64_t warps);

@@ -79,6 +79,12 @@ inline std::string dimExpr(const PlanContext &ctx, Value v, unsigned i) {
   return ctx.buffer(v).dims[i];
 }
 
+/// Dim `i` of an operand's buffer as a plan expression: a constant where the dim is static.
+inline PlanExpr dimPlan(const PlanContext &ctx, Value v, unsigned i) {
+  int64_t size = dimOf(v, i);
+  return ShapedType::isDynamic(size) ? PlanExpr::symbol(dimExpr(ctx, v, i)) : PlanExpr(size);
+}
+
 // One registration per op family, each in the family's own file (its config choice, the check
 // of a config against what its kernels build, and its kernels); codegen/Families.cpp calls them.
 void registerLabelFamily();       // label_gather, label_append (LabelKernels.cpp)

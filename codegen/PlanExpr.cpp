@@ -73,6 +73,8 @@ PlanExpr operator*(const PlanExpr &a, const PlanExpr &b) {
         return llvm::MulOverflow(x, y, r) ? std::nullopt : std::optional<int64_t>(r);
       }))
     return *v;
+  if (is(a, 0) || is(b, 0))
+    return 0;
   if (is(b, 1))
     return a;
   if (is(a, 1))
@@ -112,13 +114,11 @@ PlanExpr max(const PlanExpr &a, const PlanExpr &b) {
   return PlanExpr::symbol("max(" + a.text() + "," + b.text() + ")");
 }
 
-std::string atMostGate(const std::string &value, int64_t hi) {
-  return "min(max(" + std::to_string(hi + 1) + "-(" + value + "),0),1)";
+PlanExpr atMostGate(const PlanExpr &value, int64_t hi) {
+  return min(max(PlanExpr(hi + 1) - value, 0), 1);
 }
 
-std::string aboveGate(const std::string &value, int64_t lo) {
-  return "min(max((" + value + ")-" + std::to_string(lo) + ",0),1)";
-}
+PlanExpr aboveGate(const PlanExpr &value, int64_t lo) { return min(max(value - lo, 0), 1); }
 
 } // namespace ds
 } // namespace mlir

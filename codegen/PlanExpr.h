@@ -3,7 +3,8 @@
 
 // Launch-plan expressions (the bundle's expression language: integers, symbols, + - * /, cdiv,
 // min, max; docs/bundle.md) built from typed pieces instead of concatenated strings. Operations on
-// constants fold (`cdiv(256,64)` is `4`) and neutral operands vanish (`x*1` is `x`), so a plan
+// constants fold (`cdiv(256,64)` is `4`), neutral operands vanish (`x*1` is `x`) and `x*0` is
+// `0` (expressions have no side effects), so a plan
 // carries only what depends on runtime sizes.
 #include <cstdint>
 #include <optional>
@@ -36,10 +37,12 @@ private:
   std::optional<int64_t> value_;
 };
 
-/// Plan-expression texts that are 1 when `value` (an expression text) is at most `hi` / above
-/// `lo`, and 0 otherwise: the gates that pick which variant of a kernel the plan launches.
-std::string atMostGate(const std::string &value, int64_t hi);
-std::string aboveGate(const std::string &value, int64_t lo);
+/// 1 when `value` is at most `hi` / above `lo`, and 0 otherwise: the gates that pick which
+/// variant of a kernel the plan launches. They fold to 0 or 1 for a constant `value`, and a
+/// product with a 0 gate is 0, so a variant that static sizes rule out has a constant 0 gate
+/// (and is not built).
+PlanExpr atMostGate(const PlanExpr &value, int64_t hi);
+PlanExpr aboveGate(const PlanExpr &value, int64_t lo);
 
 } // namespace ds
 } // namespace mlir

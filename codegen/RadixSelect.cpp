@@ -262,9 +262,20 @@ void RadixSelect::writeSelected(Value pos, Value key, Value T, Value need, Value
   });
 }
 
+void RadixSelect::selectTwoPass(Value scores, Value rowBase, Value len, int64_t selK, Value out,
+                                Value outBase, Value list, int64_t listCap,
+                                int64_t loadsInFlight) {
+  spill = Spill();
+  clearFirstDigit();
+  forEachKey(scores, rowBase, len, [&](Value, Value key) { countFirstDigit(key); },
+             loadsInFlight);
+  selectCompacted(scores, rowBase, len, selK, out, outBase, list, listCap, Spill(),
+                  loadsInFlight);
+}
+
 void RadixSelect::selectCompacted(Value scores, Value rowBase, Value len, int64_t selK,
                                   Value out, Value outBase, Value list, int64_t listCap,
-                                  const Spill &spillRow) {
+                                  const Spill &spillRow, int64_t loadsInFlight) {
   ImplicitLocOpBuilder &b = kb.b();
   spill = spillRow;
   Type i32 = b.getI32Type();
@@ -283,7 +294,7 @@ void RadixSelect::selectCompacted(Value scores, Value rowBase, Value len, int64_
   // bucket d1 are counted by digit 2 and appended to the candidate list while it has room.
   zeroHist(bins2);
   gpu::BarrierOp::create(b);
-  forEachKey(scores, rowBase, len, [&](Value i, Value key) {
+  auto splitBucket = [&](Value i, Value key) {
     Value i32v = toI32(i);
     Value top = arith::ShRUIOp::create(b, key, kb.ci32(d1g.shift));
     auto ifAbove = scf::IfOp::create(b, cmp(b, arith::CmpIPredicate::ugt, top, d1), true);
@@ -302,7 +313,8 @@ void RadixSelect::selectCompacted(Value scores, Value rowBase, Value len, int64_
                store(b, i32v, list, kb.add(e, kb.c(1)));
              });
     });
-  });
+  };
+  forEachKey(scores, rowBase, len, splitBucket, loadsInFlight);
   // Digit 2 (its barrier also publishes the list and its counter).
   auto [d2, gr2] = chooseDigit(bins2, kRem);
   kRem = arith::SubIOp::create(b, kRem, gr2);
@@ -328,10 +340,13 @@ void RadixSelect::selectCompacted(Value scores, Value rowBase, Value len, int64_
       body(load(b, list, kb.add(e2, kb.c(1))), load(b, list, e2));
     });
     b.setInsertionPointToStart(&ifFits.getElseRegion().front());
-    forEachKey(scores, rowBase, len, [&](Value i, Value key) {
-      Value top = arith::ShRUIOp::create(b, key, kb.ci32(d1g.shift));
-      ifThen(b, cmp(b, arith::CmpIPredicate::eq, top, d1), [&] { body(toI32(i), key); });
-    });
+    forEachKey(
+        scores, rowBase, len,
+        [&](Value i, Value key) {
+          Value top = arith::ShRUIOp::create(b, key, kb.ci32(d1g.shift));
+          ifThen(b, cmp(b, arith::CmpIPredicate::eq, top, d1), [&] { body(toI32(i), key); });
+        },
+        loadsInFlight);
   };
   overCandidates([&](Value, Value key) {
     ifThen(b, matches12(key), [&] { atomicAdd(kb, hist, kb.toIndex(digitOf(kb, key, d3g))); });

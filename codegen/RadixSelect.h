@@ -53,12 +53,20 @@ public:
   void select(Value scores, Value rowBase, Value len, int64_t selK, Value out, Value outBase);
 
   /// select() after the caller ran clearFirstDigit() and countFirstDigit() for every position
-  /// (each thread for positions tid + m * threads), over one more pass of the row: after
+  /// (each thread for positions tid + m * threads), over one more pass of the row
+  /// (`loadsInFlight` loads per thread): after
   /// digit 1, one pass writes the keys above its bucket straight to `out` and appends the bucket's
   /// (key, position) pairs to `list` (shared memory, 2 * listCap i32); digit 3 and the final pass
   /// then walk the list, or the row again when the bucket overflowed it.
   void selectCompacted(Value scores, Value rowBase, Value len, int64_t selK, Value out,
-                       Value outBase, Value list, int64_t listCap, const Spill &spill = {});
+                       Value outBase, Value list, int64_t listCap, const Spill &spill = {},
+                       int64_t loadsInFlight = 4);
+
+  /// select() in two passes over the row: one counts the first digit, then selectCompacted()
+  /// with the candidate list `list` (shared memory, 2 * listCap i32). `loadsInFlight` loads per
+  /// thread in each pass over the row. Every thread of the CTA calls it.
+  void selectTwoPass(Value scores, Value rowBase, Value len, int64_t selK, Value out,
+                     Value outBase, Value list, int64_t listCap, int64_t loadsInFlight);
 
   /// select() of a row split over a thread-block cluster of `ctas` CTAs (2, 4 or 8; sm_90),
   /// called by every thread of every CTA of the cluster with the same `selK`, on at least 64

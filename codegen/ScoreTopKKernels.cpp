@@ -76,7 +76,7 @@ namespace {
 /// launched over B * rows * ctas CTAs times `gate` (an expression that is 1 for the row lengths
 /// and batches this variant serves and 0 otherwise).
 void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_t unroll,
-                    int64_t minBlocks, int64_t capacity, int64_t ctas, const std::string &gate,
+                    int64_t minBlocks, int64_t capacity, int64_t ctas, const PlanExpr &gate,
                     const BufferRef &out, const BufferRef &spill) {
   Operation *op = fused;
   Value ql = fused.getQLabel(), cache = fused.getLabelCache(), pt = fused.getPageTable(),
@@ -85,7 +85,6 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
   const int64_t k = static_cast<int64_t>(fused.getK());
   const bool keepLast = fused.getKeepLast();
   const int64_t rows = shape.rows(), pageSize = shape.pageSize;
-  std::string batch = dimExpr(ctx, ql, 0), rowsExpr = std::to_string(rows);
   std::string n = "(" + dimExpr(ctx, pt, 1) + ")*" + std::to_string(pageSize);
   std::string cap = std::to_string(capacity);
   KernelBuilder kb(ctx.kernels, ctx.kernelName("score_topk"), op->getLoc());
@@ -108,8 +107,8 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
   // keeps its slice's keys only.
   std::string smem = ctas == 1 ? "4*min(" + n + "," + cap + ")+" + std::to_string(8 * kSelectListEntries)
                                : "4*min(cdiv(" + n + "," + std::to_string(ctas) + ")," + cap + ")";
-  std::string grid = "(" + batch + ")*" + rowsExpr + (ctas > 1 ? "*" + std::to_string(ctas) : "");
-  kb.begin(threads, gate == "1" ? grid : grid + "*" + gate, "1", "1", smem);
+  PlanExpr grid = dimPlan(ctx, ql, 0) * rows * ctas * gate;
+  kb.begin(threads, grid.text(), "1", "1", smem);
   if (ctas > 1)
     kb.setClusterSize(ctas);
   if (minBlocks > 1)
@@ -273,47 +272,30 @@ static LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx) {
   // scoring; long rows, or few rows, run 1024-thread CTAs (more loads in flight per row). With
   // `splits` = C > 1 (sm_90) few long rows run on clusters of C CTAs (B * rows * C at most the
   // target's SMs, kClusterMinN < N <= C * block_tokens). The plan launches the one whose gate is
-  // 1 for the actual N and B.
-  std::string shortN = atMostGate(n, kShortRowTokens);
-  std::string manyRows = aboveGate("(" + batch + ")*" + rowsExpr, kShortVariantRows - 1);
-  std::string shortRows = "(" + shortN + "*" + manyRows + ")";
-  std::string longRows = "(1-" + shortRows + ")";
+  // 1 for the actual N and B; static sizes fold the gates, and a variant whose gate folds to 0 is
+  // not built.
+  const PlanExpr rowsTotal = dimPlan(ctx, ql, 0) * rows;
+  const PlanExpr N = dimPlan(ctx, pt, 1) * pageSize;
   const int64_t C = cfg.getSplits();
-  int64_t sms = 0;
-  std::string clusterRows = "0";
+  PlanExpr cluster = 0;
   if (C > 1) {
     FailureOr<TargetAttr> target = requireTarget(op);
     if (failed(target))
       return failure();
-    sms = target->getSmCount();
-    clusterRows = "(" + atMostGate("(" + batch + ")*" + rowsExpr + "*" + std::to_string(C), sms) +
-                  "*" + atMostGate(n, C * capacity) + "*" + aboveGate(n, kClusterMinN) + ")";
+    cluster = atMostGate(rowsTotal * C, target->getSmCount()) * atMostGate(N, C * capacity) *
+              aboveGate(N, kClusterMinN);
   }
-  // Static B and N decide here which variant exists at all.
-  const int64_t staticB = cast<RankedTensorType>(ql.getType()).getDimSize(0);
-  const int64_t staticPages = cast<RankedTensorType>(pt.getType()).getDimSize(1);
-  const bool known = !ShapedType::isDynamic(staticB) && !ShapedType::isDynamic(staticPages);
-  if (known) {
-    const int64_t staticN = staticPages * pageSize;
-    const bool useCluster = C > 1 && staticB * rows * C <= sms && staticN > kClusterMinN &&
-                            staticN <= C * capacity;
-    const bool useShort = staticN <= kShortRowTokens && staticB * rows >= kShortVariantRows;
-    // Low-bit labels are fewer bytes per token: the short variant scores more tokens per step too.
-    if (useCluster)
-      buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, C, "1", out, spill);
-    else if (useShort)
-      buildScoreTopK(fused, ctx, std::min<int64_t>(threads, 512), tokensPerStep(shape), 2,
-                     capacity, 1, "1", out, spill);
-    else
-      buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, 1, "1", out, spill);
-    return success();
-  }
-  std::string notCluster = C > 1 ? "*(1-" + clusterRows + ")" : "";
-  if (C > 1)
-    buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, C, clusterRows, out, spill);
-  buildScoreTopK(fused, ctx, std::min<int64_t>(threads, 512), tokensPerStep(shape), 2, capacity, 1,
-                 shortRows + notCluster, out, spill);
-  buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, 1, longRows + notCluster, out, spill);
+  const PlanExpr shortRows =
+      atMostGate(N, kShortRowTokens) * aboveGate(rowsTotal, kShortVariantRows - 1);
+  const PlanExpr notCluster = PlanExpr(1) - cluster;
+  if (cluster.constant() != 0)
+    buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, C, cluster, out, spill);
+  // Low-bit labels are fewer bytes per token: the short variant scores more tokens per step too.
+  if (PlanExpr gate = shortRows * notCluster; gate.constant() != 0)
+    buildScoreTopK(fused, ctx, std::min<int64_t>(threads, 512), tokensPerStep(shape), 2,
+                   capacity, 1, gate, out, spill);
+  if (PlanExpr gate = (PlanExpr(1) - shortRows) * notCluster; gate.constant() != 0)
+    buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, 1, gate, out, spill);
   return success();
 }
 

@@ -9,8 +9,11 @@
 //   counted per CTA and summed over the cluster through distributed shared memory
 //   (RadixSelect::selectCluster). It serves rows of 16384 < N <= C * block_tokens positions
 //   when there are few rows (B * H * C at most the target's SMs);
-// - the one-CTA kernel (`splits` = 1, or the other rows): one CTA per row, RadixSelect::select's
-//   three digit passes and one write pass over the row in global memory.
+// - the one-CTA kernel (`splits` = 1, or the other rows): one CTA per row, two passes over the
+//   row in global memory (RadixSelect::selectTwoPass): the first counts the top digit, the
+//   second writes the keys above its threshold bucket and compacts the bucket into a candidate
+//   list in shared memory, on which the last two digits and the ties are settled (the row is
+//   walked again only when the bucket overflows the list).
 // A row with n_b <= k lists 0..n_b-1 and pads with -1; with keep_last, index n_b - 1 goes to
 // position k - 1 and the select takes k - 1 among the first n_b - 1 positions.
 #include "codegen/Lowering.h"
@@ -28,6 +31,16 @@ namespace {
 /// histogram, warp sums, counters) and the counts of digits 2 and 3 with the group sums
 /// (8.5 KB), rounded up.
 constexpr int64_t kClusterFixedSmemBytes = 25 * 1024;
+/// Entries (key, position) of the one-CTA kernel's candidate list (dynamic shared memory, at most
+/// 64 KB): the threshold's top-digit bucket, compacted by the select's second pass. Uniform
+/// scores in (-4, 4) put about 2048 of 65536 in the bucket of the 1024th largest (a top digit
+/// spans an eighth of an octave).
+constexpr int64_t kListEntries = 8192;
+/// Loads in flight per thread in the one-CTA kernel's passes over the row (H200, ds-bench
+/// --suite=topk, 4 / 8 / 16: 256 x 65536 66.5 / 61.3 / 60.7 us, 32 x 2048 7.4 / 8.0 / 9.5,
+/// 256 x 2048 9.9 / 13.4 / 16.2 (no spills at 8: 48 registers against 42): more pay on long
+/// rows and cost Quest's short page rows more).
+constexpr int64_t kRowLoadsInFlight = 4;
 /// Keys a CTA of the cluster kernel keeps at most (128 KB, one CTA of 1024 threads per SM).
 constexpr int64_t kClusterKeys = 32768;
 /// Rows of at most this many positions take the one-CTA kernel (H200, 32 rows: N = 2048 7.6 us
@@ -35,14 +48,13 @@ constexpr int64_t kClusterKeys = 32768;
 constexpr int64_t kClusterMinN = 16384;
 
 struct TopKShape {
-  std::string batch, heads, n;
-  int64_t staticN;
+  PlanExpr batch, heads, n; // constants where static
 };
 
 /// The kernel over the B * H rows, `ctas` CTAs per row (1: the one-CTA kernel); the launch
 /// multiplies its grid by `gate`, an expression that is 1 for the rows it serves and 0 otherwise.
 void buildTopK(TopKOp topk, PlanContext &ctx, const TopKShape &shape, const BufferRef &out,
-               int64_t ctas, const std::string &gate) {
+               int64_t ctas, const PlanExpr &gate) {
   KernelConfigAttr cfg = configOf(topk);
   const int64_t k = static_cast<int64_t>(topk.getK());
   const int64_t divisor = static_cast<int64_t>(topk.getDivisor());
@@ -53,18 +65,13 @@ void buildTopK(TopKOp topk, PlanContext &ctx, const TopKShape &shape, const Buff
   kb.addBuffer(ctx.buffer(topk.getScores()));
   kb.addBuffer(ctx.buffer(topk.getLens()));
   kb.addBuffer(out);
-  kb.addI64(shape.heads);
-  kb.addI64(shape.n);
-  PlanExpr grid = PlanExpr::symbol("(" + shape.batch + ")*(" + shape.heads + ")") * ctas;
-  if (gate != "1")
-    grid = grid * PlanExpr::symbol(gate);
-  std::string smem = "0";
-  if (ctas > 1)
-    smem = (4 * min(cdiv(ShapedType::isDynamic(shape.staticN) ? PlanExpr::symbol(shape.n)
-                                                              : PlanExpr(shape.staticN),
-                         ctas),
-                    cap))
-               .text();
+  kb.addI64(shape.heads.text());
+  kb.addI64(shape.n.text());
+  PlanExpr grid = shape.batch * shape.heads * ctas * gate;
+  // The one-CTA kernel's candidate list: min(N, kListEntries) (key, position) pairs; a cluster's
+  // CTA keeps its slice's keys.
+  std::string smem = (ctas == 1 ? 8 * min(shape.n, kListEntries) : 4 * min(cdiv(shape.n, ctas), cap))
+                         .text();
   kb.begin(threads, grid.text(), "1", "1", smem);
   ImplicitLocOpBuilder &b = kb.b();
   if (ctas > 1) {
@@ -85,8 +92,11 @@ void buildTopK(TopKOp topk, PlanContext &ctx, const TopKShape &shape, const Buff
   Value nb = kb.minIdx(kb.div(kb.add(len, kb.c(divisor - 1)), kb.c(divisor)), nV);
   Value outBase = kb.mul(row, kb.c(k)), rowBase = kb.mul(row, nV);
   if (ctas == 1) {
+    Value list = kb.dynamicShared(b.getI32Type(), kb.mul(kb.minIdx(nV, kb.c(kListEntries)), kb.c(2)));
     emitTopKRow(kb, threads, oA, outBase, nb, k, keepLast, [&](Value selLen, int64_t selK) {
-      radix.select(sA, rowBase, selLen, selK, oA, outBase);
+      // A list of min(N, kListEntries) entries: a bucket of a row never holds more than N.
+      radix.selectTwoPass(sA, rowBase, selLen, selK, oA, outBase, list, kListEntries,
+                          kRowLoadsInFlight);
     });
   } else {
     Value keys = kb.dynamicShared(b.getI32Type(), kb.minIdx(kb.div(kb.add(nV, kb.c(ctas - 1)),
@@ -112,32 +122,26 @@ LogicalResult lowerTopK(Operation *op, PlanContext &ctx) {
   KernelConfigAttr cfg = configOf(op);
   Value scores = topk.getScores();
   const int64_t k = static_cast<int64_t>(topk.getK());
-  TopKShape shape{dimExpr(ctx, scores, 0), dimExpr(ctx, scores, 1), dimExpr(ctx, scores, 2),
-                  dimOf(scores, 2)};
-  const BufferRef &out = ctx.place(topk.getIndices(), {shape.batch, shape.heads, std::to_string(k)});
+  TopKShape shape{dimPlan(ctx, scores, 0), dimPlan(ctx, scores, 1), dimPlan(ctx, scores, 2)};
+  const BufferRef &out = ctx.place(
+      topk.getIndices(), {dimExpr(ctx, scores, 0), dimExpr(ctx, scores, 1), std::to_string(k)});
   const int64_t C = cfg.getSplits();
-  if (C == 1) {
-    buildTopK(topk, ctx, shape, out, 1, "1");
-    return success();
-  }
   // The cluster kernel serves rows of kClusterMinN < N <= C * block_tokens positions when the
   // rows' clusters fit one CTA per SM (B * H * C <= the target's SMs): with more rows the one-CTA
-  // kernel keeps every SM busy without the clusters' barriers.
-  FailureOr<TargetAttr> target = requireTarget(op);
-  if (failed(target))
-    return failure();
-  const int64_t fitN = C * cfg.getBlockTokens();
-  if (!ShapedType::isDynamic(shape.staticN) &&
-      (shape.staticN <= kClusterMinN || shape.staticN > fitN)) {
-    buildTopK(topk, ctx, shape, out, 1, "1");
-    return success();
+  // kernel keeps every SM busy without the clusters' barriers. Static sizes fold the gate; a
+  // kernel whose gate folds to 0 is not built.
+  PlanExpr cluster = 0;
+  if (C > 1) {
+    FailureOr<TargetAttr> target = requireTarget(op);
+    if (failed(target))
+      return failure();
+    cluster = atMostGate(shape.batch * shape.heads * C, target->getSmCount()) *
+              atMostGate(shape.n, C * cfg.getBlockTokens()) * aboveGate(shape.n, kClusterMinN);
   }
-  std::string gate = atMostGate("(" + shape.batch + ")*(" + shape.heads + ")*" + std::to_string(C),
-                                target->getSmCount());
-  if (ShapedType::isDynamic(shape.staticN))
-    gate += "*" + atMostGate(shape.n, fitN) + "*" + aboveGate(shape.n, kClusterMinN);
-  buildTopK(topk, ctx, shape, out, C, gate);
-  buildTopK(topk, ctx, shape, out, 1, "(1-" + gate + ")");
+  if (cluster.constant() != 0)
+    buildTopK(topk, ctx, shape, out, C, cluster);
+  if (PlanExpr gate = PlanExpr(1) - cluster; gate.constant() != 0)
+    buildTopK(topk, ctx, shape, out, 1, gate);
   return success();
 }
 } // namespace
@@ -151,7 +155,7 @@ void mlir::ds::registerTopKFamily() {
   // flight per thread. Measured on the H200 (ds-bench --op=topk, N = 65536, k = 1024, one CTA
   // per row / this cluster / 4 x 512 threads / 8 x 256): 32 rows 46.1 / 26.2 / 26.0 / 24.9 us,
   // 64 rows 46.9 / 27.7 / 42.0 / 42.4, 256 rows 91.4 / 98.2 / 106.1 / 126.8 (hence the
-  // one-CTA kernel there).
+  // one-CTA kernel there; these one-CTA figures predate its two-pass select, 256 rows 66.5).
   f.choose = [](Operation *op, TargetAttr target) {
     const ChipInfo *chip = lookupChip(target.getChip());
     // Keys per CTA: 16384, or whole thousands of them that the target's shared memory holds.

@@ -128,31 +128,10 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     negMn = kb.fmax(negMn, sel(valid[j], arith::NegFOp::create(b, x[j]), kb.cf32(ninf)));
     key[j] = keyOf(x[j]);
   }
-  // Block reductions of the prologue, one barrier each: warp w's partial of value v goes to
-  // pre[v * 32 + w], every value to its own slots, so no barrier guards their reuse.
-  auto blockReduce = [&](llvm::ArrayRef<Value> vals, int64_t firstSlot, bool isMax) {
-    llvm::SmallVector<Value> part;
-    for (Value v : vals)
-      part.push_back(isMax ? kb.warpMax(v) : kb.warpSum(v));
-    Value lane = kb.lane();
-    kb.ifThen(cmpi(arith::CmpIPredicate::eq, lane, kb.c(0)), [&] {
-      for (size_t v = 0; v < part.size(); ++v)
-        memref::StoreOp::create(b, part[v], pre,
-                                ValueRange{kb.add(kb.c((firstSlot + v) * 32), kb.warpId())});
-    });
-    gpu::BarrierOp::create(b);
-    Value ok = cmpi(arith::CmpIPredicate::ult, lane, kb.c(warps));
-    Value identity = kb.cf32(isMax ? ninf : 0.0f);
-    llvm::SmallVector<Value> out;
-    for (size_t v = 0; v < part.size(); ++v) {
-      Value at = kb.add(kb.c((firstSlot + v) * 32), sel(ok, lane, kb.c(0)));
-      Value w = sel(ok, memref::LoadOp::create(b, pre, ValueRange{at}), identity);
-      out.push_back(isMax ? kb.warpMax(w) : kb.warpSum(w));
-    }
-    return out;
-  };
+  // Block reductions of the prologue, one barrier each: every value has its own slots of `pre`,
+  // so no barrier guards their reuse.
   {
-    llvm::SmallVector<Value> m = blockReduce({mx, negMn}, 0, true);
+    llvm::SmallVector<Value> m = kb.blockReduce({mx, negMn}, /*isMax=*/true, pre, 0, warps);
     mx = m[0];
     negMn = m[1];
   }
@@ -166,7 +145,7 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     ex[j] = sel(valid[j], kb.exp2(d), kb.cf32(0.0f));
     z = arith::AddFOp::create(b, z, ex[j]);
   }
-  z = blockReduce({z}, 2, false)[0];
+  z = kb.blockReduce({z}, /*isMax=*/false, pre, 2, warps)[0];
   // The mass left out below a threshold may be at most (1 - top_p) Z. Summing the tail instead
   // of the kept mass keeps small terms from being absorbed by Z's rounding; top_p = 1 keeps
   // every candidate (hi starts at lo).

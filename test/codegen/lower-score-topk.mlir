@@ -15,12 +15,12 @@
 // SMs, 8192 < N <= 2 * 49152) run on clusters of 2 CTAs of 1024 threads, each keeping its half of
 // the row as keys in 4 * cdiv(N, 2) bytes; else 512 threads (two CTAs per SM) when N <= 16384
 // and B * rows >= 128, else 1024 threads.
-// CHECK: ds.launch @ds_kernels::@pair_score_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["(q_label_d0)*8*2*(min(max(133-((q_label_d0)*8*2),0),1)*min(max(98305-((page_table_d1)*16),0),1)*min(max(((page_table_d1)*16)-8192,0),1))", "1", "1"]
+// CHECK: ds.launch @ds_kernels::@pair_score_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["((q_label_d0*8)*2)*((min(max(133-((q_label_d0*8)*2),0),1)*min(max(98305-(page_table_d1*16),0),1))*min(max((page_table_d1*16)-8192,0),1))", "1", "1"]
 // CHECK-SAME: smem = "4*min(cdiv((page_table_d1)*16,2),49152)"}
-// CHECK: ds.launch @ds_kernels::@pair_score_topk_1 {block = array<i64: 512, 1, 1>, grid = ["(q_label_d0)*8*(min(max(16385-((page_table_d1)*16),0),1)*min(max(((q_label_d0)*8)-127,0),1))*(1-(min(max(133-((q_label_d0)*8*2),0),1)*min(max(98305-((page_table_d1)*16),0),1)*min(max(((page_table_d1)*16)-8192,0),1)))", "1", "1"]
+// CHECK: ds.launch @ds_kernels::@pair_score_topk_1 {block = array<i64: 512, 1, 1>, grid = ["(q_label_d0*8)*((min(max(16385-(page_table_d1*16),0),1)*min(max((q_label_d0*8)-127,0),1))*(1-((min(max(133-((q_label_d0*8)*2),0),1)*min(max(98305-(page_table_d1*16),0),1))*min(max((page_table_d1*16)-8192,0),1))))", "1", "1"]
 // CHECK-SAME: "ptr arg 3", "ptr arg 4", "ptr ws 0", "i64 label_cache_d1", "i64 page_table_d1"]
 // CHECK-SAME: smem = "4*min((page_table_d1)*16,49152)+16384"}
-// CHECK: ds.launch @ds_kernels::@pair_score_topk_2 {block = array<i64: 1024, 1, 1>, grid = ["(q_label_d0)*8*(1-(min(max(16385-((page_table_d1)*16),0),1)*min(max(((q_label_d0)*8)-127,0),1)))*(1-(min(max(133-((q_label_d0)*8*2),0),1)*min(max(98305-((page_table_d1)*16),0),1)*min(max(((page_table_d1)*16)-8192,0),1)))", "1", "1"]
+// CHECK: ds.launch @ds_kernels::@pair_score_topk_2 {block = array<i64: 1024, 1, 1>, grid = ["(q_label_d0*8)*((1-(min(max(16385-(page_table_d1*16),0),1)*min(max((q_label_d0*8)-127,0),1)))*(1-((min(max(133-((q_label_d0*8)*2),0),1)*min(max(98305-(page_table_d1*16),0),1))*min(max((page_table_d1*16)-8192,0),1))))", "1", "1"]
 // CHECK-SAME: smem = "4*min((page_table_d1)*16,49152)+16384"}
 // CHECK-NOT:  ds.launch
 func.func @pair(%ql: tensor<?x32x16xbf16> {ds.name = "q_label"}, %cache: tensor<8x?x16xbf16> {ds.name = "label_cache"},
@@ -36,7 +36,7 @@ func.func @pair(%ql: tensor<?x32x16xbf16> {ds.name = "q_label"}, %cache: tensor<
 // Static B = 2 (16 rows) and N = 1024 (too short for a cluster): only the 1024-thread variant is
 // built.
 // CHECK-LABEL: ds.plan @max_group
-// CHECK: ds.launch @ds_kernels::@max_group_score_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["(2)*8", "1", "1"]
+// CHECK: ds.launch @ds_kernels::@max_group_score_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["16", "1", "1"]
 // CHECK-SAME: "ptr ws 0", "i64 label_cache_d1", "i64 64", "i64 4"]
 // CHECK-SAME: smem = "4*min((64)*16,49152)+16384"
 func.func @max_group(%ql: tensor<2x32x16xf16> {ds.name = "q_label"}, %cache: tensor<8x?x16xf16> {ds.name = "label_cache"},

@@ -11,10 +11,10 @@
 
 // CHECK-LABEL: ds.plan @sel
 // CHECK-SAME: "result0 out i32 align=16 scores_d0 32 256"
-// CHECK: ds.launch @ds_kernels::@sel_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["(((scores_d0)*(32))*2)*(min(max(133-((scores_d0)*(32)*2),0),1)*min(max(65537-(scores_d2),0),1)*min(max((scores_d2)-16384,0),1))", "1", "1"]
+// CHECK: ds.launch @ds_kernels::@sel_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["((scores_d0*32)*2)*((min(max(133-((scores_d0*32)*2),0),1)*min(max(65537-scores_d2,0),1))*min(max(scores_d2-16384,0),1))", "1", "1"]
 // CHECK-SAME: "i64 32", "i64 scores_d2"], smem = "4*min(cdiv(scores_d2,2),32768)"
-// CHECK: ds.launch @ds_kernels::@sel_topk_1 {block = array<i64: 1024, 1, 1>, grid = ["((scores_d0)*(32))*((1-min(max(133-((scores_d0)*(32)*2),0),1)*min(max(65537-(scores_d2),0),1)*min(max((scores_d2)-16384,0),1)))", "1", "1"]
-// CHECK-SAME: programmatic, smem = "0"
+// CHECK: ds.launch @ds_kernels::@sel_topk_1 {block = array<i64: 1024, 1, 1>, grid = ["(scores_d0*32)*(1-((min(max(133-((scores_d0*32)*2),0),1)*min(max(65537-scores_d2,0),1))*min(max(scores_d2-16384,0),1)))", "1", "1"]
+// CHECK-SAME: programmatic, smem = "8*min(scores_d2,8192)"
 func.func @sel(%s: tensor<?x32x?xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x32x256xi32> {
   %i = ds.topk %s, %sl {k = 256 : i64, keep_last}
      : (tensor<?x32x?xf32>, tensor<?xi32>) -> tensor<?x32x256xi32>
@@ -24,8 +24,8 @@ func.func @sel(%s: tensor<?x32x?xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {
 // A static N of at most 16384 builds only the one-CTA kernel. k = 1 with keep_last selects
 // nothing: only the short-row path and the last index remain.
 // CHECK-LABEL: ds.plan @last
-// CHECK: ds.launch @ds_kernels::@last_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["(scores_d0)*(8)", "1", "1"]
-// CHECK-SAME: smem = "0"
+// CHECK: ds.launch @ds_kernels::@last_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["scores_d0*8", "1", "1"]
+// CHECK-SAME: smem = "32768"
 // CHECK-NOT: ds.launch
 func.func @last(%s: tensor<?x8x4096xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x8x1xi32> {
   %i = ds.topk %s, %sl {k = 1 : i64, keep_last, divisor = 16 : i64}
@@ -36,7 +36,7 @@ func.func @last(%s: tensor<?x8x4096xf32> {ds.name = "scores"}, %sl: tensor<?xi32
 // A static N of 65536 with a cluster of 4 CTAs of 16384 keys (a config given in the IR): the
 // cluster kernel for few rows (8 * B * 4 <= 132), the one-CTA kernel for the others.
 // CHECK-LABEL: ds.plan @four
-// CHECK: ds.launch @ds_kernels::@four_topk_0 {block = array<i64: 512, 1, 1>, grid = ["(((scores_d0)*(8))*4)*min(max(133-((scores_d0)*(8)*4),0),1)", "1", "1"]
+// CHECK: ds.launch @ds_kernels::@four_topk_0 {block = array<i64: 512, 1, 1>, grid = ["((scores_d0*8)*4)*min(max(133-((scores_d0*8)*4),0),1)", "1", "1"]
 // CHECK-SAME: smem = "65536"
 // CHECK: ds.launch @ds_kernels::@four_topk_1 {block = array<i64: 512, 1, 1>
 func.func @four(%s: tensor<?x8x65536xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x8x1024xi32> {
@@ -47,8 +47,8 @@ func.func @four(%s: tensor<?x8x65536xf32> {ds.name = "scores"}, %sl: tensor<?xi3
 
 // A config of one CTA per row builds the one-CTA kernel only, with its warps.
 // CHECK-LABEL: ds.plan @one
-// CHECK: ds.launch @ds_kernels::@one_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["(scores_d0)*(32)", "1", "1"]
-// CHECK-SAME: smem = "0"
+// CHECK: ds.launch @ds_kernels::@one_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["scores_d0*32", "1", "1"]
+// CHECK-SAME: smem = "8*min(scores_d2,8192)"
 // CHECK-NOT: ds.launch
 func.func @one(%s: tensor<?x32x?xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x32x256xi32> {
   %i = ds.topk %s, %sl {k = 256 : i64, config = #ds.kernel_config<block_tokens = 1, warps = 32, splits = 1, stages = 1, vector_width = 1>}
@@ -100,23 +100,32 @@ func.func @one(%s: tensor<?x32x?xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {
 // CHECK-SAME: workgroup(%[[HIST1:.*]] : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[WS:.*]] : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[MISC1:.*]] : memref<5xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 // CHECK-SAME: known_block_size = array<i32: 1024, 1, 1>
 // CHECK-NOT: nvvm.cluster_dim
+// The candidate list in dynamic shared memory.
+// CHECK: %[[LIST:.*]] = memref.view {{.*}} to memref<?xi32, #gpu.address_space<workgroup>>
 // Short rows: 0..n-1 then -1.
 // CHECK: scf.if
 // CHECK: arith.select {{.*}}, %c-1_i32
 // CHECK: } else {
-// Three digit passes.
+// First pass over the row: the top digit counted.
 // CHECK: memref.store %{{.*}}, %[[HIST1]]
 // CHECK: gpu.barrier
+// CHECK: memref.load %arg0
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST1]]
 // CHECK: gpu.barrier
 // CHECK-COUNT-5: gpu.shuffle  up
-// CHECK: gpu.barrier
-// CHECK: memref.store %{{.*}}, %[[MISC1]]
-// CHECK: gpu.barrier
-// CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST1]]
-// CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST1]]
-// Final pass: > T and == T counters.
+// Second pass: keys above the bucket written, the bucket counted by digit 2 and listed.
+// CHECK: memref.load %arg0
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[MISC1]]
+// CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST1]]
+// CHECK: memref.atomic_rmw addi %{{.*}}, %[[MISC1]]
+// CHECK: memref.store %{{.*}}, %[[LIST]]
+// CHECK: memref.store %{{.*}}, %[[LIST]]
+// Digit 3 and the final pass over the list (or over the row when it overflowed).
+// CHECK: memref.load %[[LIST]]
+// CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST1]]
+// CHECK: memref.load %arg0
+// CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST1]]
+// CHECK: memref.load %[[LIST]]
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[MISC1]]
 // CHECK-NOT: nvvm.cluster
 // CHECK: gpu.return

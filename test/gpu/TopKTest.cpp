@@ -141,6 +141,11 @@ std::vector<TopKCase> topkCases() {
       {"default_N20000_zeros", {20000, 500, 17000}, 5, 20000, 128, 1, false, Data::SignedZeros, ""},
       // 96 rows: too many for clusters on 132 SMs, the one-CTA kernel.
       {"default_N65536_manyrows", {65536, 50000, 3}, 32, 65536, 1024, 1, false, Data::Random, ""},
+      // The one-CTA kernel's candidate list overflowed by ties (the bucket walked on the row).
+      {"default_N65536_manyrows_fewvalues", {65536, 40000, 1025}, 32, 65536, 1024, 1, false,
+       Data::FewValues, ""},
+      {"splits1_allequal_keeplast", {20000, 4000, 2049}, 3, 20000, 2048, 1, true, Data::AllEqual,
+       cfg(1, 32, 1, 1, 0)},
       // Short rows (Quest's pages) and rows longer than 2 * 32768: the one-CTA kernel.
       {"default_N4099_pages", {4099 * 16, 16 * 700 + 3, 16 * 64, 16 * 65 + 1}, 8, 4099, 64, 16, true,
        Data::Random, ""},

@@ -183,6 +183,22 @@ TEST(PlanExpr, ConstantsFoldAndNeutralOperandsVanish) {
   EXPECT_FALSE((PlanExpr(INT64_MAX) + 1).constant());
 }
 
+TEST(PlanExpr, GatesFoldForStaticSizes) {
+  using mlir::ds::PlanExpr;
+  PlanExpr b = PlanExpr::symbol("B");
+  EXPECT_EQ(atMostGate(b * 8, 132).text(), "min(max(133-(B*8),0),1)");
+  EXPECT_EQ(aboveGate(b, 127).text(), "min(max(B-127,0),1)");
+  EXPECT_EQ(atMostGate(PlanExpr(8) * 8, 132).text(), "1");
+  EXPECT_EQ(atMostGate(PlanExpr(32) * 8, 132).text(), "0");
+  EXPECT_EQ(aboveGate(PlanExpr(65536), 16384).text(), "1");
+  EXPECT_EQ(aboveGate(PlanExpr(4096), 16384).text(), "0");
+  // A product with a gate that is 0 is 0, whatever the other factors; 1 - gate folds too.
+  PlanExpr gate = atMostGate(b * 8, 132) * aboveGate(PlanExpr(4096), 16384);
+  EXPECT_EQ(gate.constant(), std::optional<int64_t>(0));
+  EXPECT_EQ((PlanExpr(1) - gate).text(), "1");
+  EXPECT_EQ((b * 32 * gate).text(), "0");
+}
+
 TEST(QuestSpec, BadSpecsNameTheField) {
   jit::QuestSpec spec;
   spec.tokenBudget = 8; // below one page of 16
