@@ -269,13 +269,18 @@ void RadixSelect::selectTwoPass(Value scores, Value rowBase, Value len, int64_t 
   clearFirstDigit();
   forEachKey(scores, rowBase, len, [&](Value, Value key) { countFirstDigit(key); },
              loadsInFlight);
+  // The overflow fallback's walks with one load in flight: they run only when ties or a dense
+  // bucket overflow the list, and their unrolled copies cost compile time (the Quest spec's cold
+  // compile about 45 ms). (In score_topk the same change slowed the main path of the long rows,
+  // DS B = 8 N = 65536 229.7 -> 261.3 us on the H200, so it keeps its unrolled fallback.)
   selectCompacted(scores, rowBase, len, selK, out, outBase, list, listCap, Spill(),
-                  loadsInFlight);
+                  loadsInFlight, /*fallbackLoadsInFlight=*/1);
 }
 
 void RadixSelect::selectCompacted(Value scores, Value rowBase, Value len, int64_t selK,
                                   Value out, Value outBase, Value list, int64_t listCap,
-                                  const Spill &spillRow, int64_t loadsInFlight) {
+                                  const Spill &spillRow, int64_t loadsInFlight,
+                                  int64_t fallbackLoadsInFlight) {
   ImplicitLocOpBuilder &b = kb.b();
   spill = spillRow;
   Type i32 = b.getI32Type();
@@ -346,7 +351,7 @@ void RadixSelect::selectCompacted(Value scores, Value rowBase, Value len, int64_
           Value top = arith::ShRUIOp::create(b, key, kb.ci32(d1g.shift));
           ifThen(b, cmp(b, arith::CmpIPredicate::eq, top, d1), [&] { body(toI32(i), key); });
         },
-        loadsInFlight);
+        fallbackLoadsInFlight);
   };
   overCandidates([&](Value, Value key) {
     ifThen(b, matches12(key), [&] { atomicAdd(kb, hist, kb.toIndex(digitOf(kb, key, d3g))); });

@@ -54,13 +54,14 @@ public:
 
   /// select() after the caller ran clearFirstDigit() and countFirstDigit() for every position
   /// (each thread for positions tid + m * threads), over one more pass of the row
-  /// (`loadsInFlight` loads per thread): after
+  /// (`loadsInFlight` loads per thread; `fallbackLoadsInFlight` in the overflow fallback's
+  /// walks): after
   /// digit 1, one pass writes the keys above its bucket straight to `out` and appends the bucket's
   /// (key, position) pairs to `list` (shared memory, 2 * listCap i32); digit 3 and the final pass
   /// then walk the list, or the row again when the bucket overflowed it.
   void selectCompacted(Value scores, Value rowBase, Value len, int64_t selK, Value out,
                        Value outBase, Value list, int64_t listCap, const Spill &spill = {},
-                       int64_t loadsInFlight = 4);
+                       int64_t loadsInFlight = 4, int64_t fallbackLoadsInFlight = 4);
 
   /// select() in two passes over the row: one counts the first digit, then selectCompacted()
   /// with the candidate list `list` (shared memory, 2 * listCap i32). `loadsInFlight` loads per
