@@ -36,6 +36,8 @@ constexpr int64_t kClusterFixedSmemBytes = 25 * 1024;
 /// scores in (-4, 4) put about 2048 of 65536 in the bucket of the 1024th largest (a top digit
 /// spans an eighth of an octave).
 constexpr int64_t kListEntries = 8192;
+/// The radix select's static shared memory (16 KB of histogram, warp sums, counters), rounded up.
+constexpr int64_t kSelectStaticSmem = 17 * 1024;
 /// Loads in flight per thread in the one-CTA kernel's passes over the row (H200, ds-bench
 /// --suite=topk, 4 / 8 / 16: 256 x 65536 66.5 / 61.3 / 60.7 us, 32 x 2048 7.4 / 8.0 / 9.5,
 /// 256 x 2048 9.9 / 13.4 / 16.2 (no spills at 8: 48 registers against 42): more pay on long
@@ -68,10 +70,17 @@ void buildTopK(TopKOp topk, PlanContext &ctx, const TopKShape &shape, const Buff
   kb.addI64(shape.heads.text());
   kb.addI64(shape.n.text());
   PlanExpr grid = shape.batch * shape.heads * ctas * gate;
-  // The one-CTA kernel's candidate list: min(N, kListEntries) (key, position) pairs; a cluster's
-  // CTA keeps its slice's keys.
-  std::string smem = (ctas == 1 ? 8 * min(shape.n, kListEntries) : 4 * min(cdiv(shape.n, ctas), cap))
-                         .text();
+  // The one-CTA kernel's candidate list: min(N, listCap) (key, position) pairs, listCap =
+  // kListEntries or what the target's shared memory holds beside the select's static 17 KB (a
+  // target may declare as little as 48 KB per block); a cluster's CTA keeps its slice's keys.
+  int64_t listCap = kListEntries;
+  for (Operation *p = topk; p; p = p->getParentOp())
+    if (auto t = p->getAttrOfType<TargetAttr>("ds.target")) {
+      listCap = std::min<int64_t>(kListEntries, (t.getSmemPerBlock() - kSelectStaticSmem) / 8);
+      break;
+    }
+  std::string smem =
+      (ctas == 1 ? 8 * min(shape.n, listCap) : 4 * min(cdiv(shape.n, ctas), cap)).text();
   kb.begin(threads, grid.text(), "1", "1", smem);
   ImplicitLocOpBuilder &b = kb.b();
   if (ctas > 1) {
@@ -92,10 +101,10 @@ void buildTopK(TopKOp topk, PlanContext &ctx, const TopKShape &shape, const Buff
   Value nb = kb.minIdx(kb.div(kb.add(len, kb.c(divisor - 1)), kb.c(divisor)), nV);
   Value outBase = kb.mul(row, kb.c(k)), rowBase = kb.mul(row, nV);
   if (ctas == 1) {
-    Value list = kb.dynamicShared(b.getI32Type(), kb.mul(kb.minIdx(nV, kb.c(kListEntries)), kb.c(2)));
+    Value list = kb.dynamicShared(b.getI32Type(), kb.mul(kb.minIdx(nV, kb.c(listCap)), kb.c(2)));
     emitTopKRow(kb, threads, oA, outBase, nb, k, keepLast, [&](Value selLen, int64_t selK) {
-      // A list of min(N, kListEntries) entries: a bucket of a row never holds more than N.
-      radix.selectTwoPass(sA, rowBase, selLen, selK, oA, outBase, list, kListEntries,
+      // A list of min(N, listCap) entries: a bucket of a row never holds more than N.
+      radix.selectTwoPass(sA, rowBase, selLen, selK, oA, outBase, list, listCap,
                           kRowLoadsInFlight);
     });
   } else {
