@@ -75,6 +75,19 @@ LogicalResult mlir::ds::verifyClusterSplits(Operation *op, KernelConfigAttr cfg,
   return success();
 }
 
+PlanExpr mlir::ds::clusterGate(TargetAttr target, const PlanExpr &rows, const PlanExpr &n,
+                               int64_t ctas, int64_t keysPerCta, int64_t minN) {
+  return atMostGate(rows * ctas, target.getSmCount()) * atMostGate(n, ctas * keysPerCta) *
+         aboveGate(n, minN);
+}
+
+std::pair<Value, Value> mlir::ds::clusterSlice(KernelBuilder &kb, Value len, Value rank,
+                                               int64_t ctas) {
+  Value per = kb.div(kb.add(len, kb.c(ctas - 1)), kb.c(ctas));
+  Value lo = kb.minIdx(kb.mul(rank, per), len);
+  return {lo, kb.sub(kb.minIdx(kb.add(lo, per), len), lo)};
+}
+
 RadixSelect::RadixSelect(KernelBuilder &kb, int64_t threads)
     : kb(kb), threads(threads), warps(threads / 32) {
   assert(threads >= 32 && threads <= 1024 && llvm::isPowerOf2_64(threads) &&

@@ -15,6 +15,8 @@
 // reads i, i + threads, ...), 4 loads in flight per thread; a thread reads only the positions a
 // caller that stores the row with the same mapping wrote itself.
 #include "codegen/KernelBuilder.h"
+#include "codegen/PlanExpr.h"
+#include "dialect/DSTarget.h"
 #include "passes/KernelFamily.h"
 
 namespace mlir {
@@ -27,6 +29,14 @@ LogicalResult verifyRadixSelectWarps(Operation *op, KernelConfigAttr cfg);
 /// above 1 the target must have thread-block clusters (sm_90) and the CTA at least 2 warps;
 /// emits the config error on `op` otherwise.
 LogicalResult verifyClusterSplits(Operation *op, KernelConfigAttr cfg, TargetAttr target);
+/// The plan gate of a select's cluster variant (`ctas` CTAs per row): 1 when the rows' clusters
+/// fit one CTA per SM of `target` (rows * ctas at most its SMs) and minN < n <= ctas *
+/// keysPerCta, else 0 (folded where `rows` and `n` are constants).
+PlanExpr clusterGate(TargetAttr target, const PlanExpr &rows, const PlanExpr &n, int64_t ctas,
+                     int64_t keysPerCta, int64_t minN);
+/// The positions [lo, lo + n) of a row of `len` that the cluster's CTA `rank` holds: slices of
+/// cdiv(len, ctas), the last ones shorter or empty. Index values.
+std::pair<Value, Value> clusterSlice(KernelBuilder &kb, Value len, Value rank, int64_t ctas);
 
 class RadixSelect {
 public:

@@ -191,9 +191,7 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
           Value keys = kb.dynamicShared(
               b.getI32Type(),
               kb.minIdx(kb.div(kb.add(nMax, kb.c(ctas - 1)), kb.c(ctas)), kb.c(capacity)));
-          Value per = kb.div(kb.add(selLen, kb.c(ctas - 1)), kb.c(ctas));
-          Value lo = kb.minIdx(kb.mul(rank, per), selLen);
-          Value len = kb.sub(kb.minIdx(kb.add(lo, per), selLen), lo);
+          auto [lo, len] = clusterSlice(kb, selLen, rank, ctas);
           radix.selectClusterFilled(lo, len, selK, oA, outBase, keys, ctas, [&] {
             scoreRange(lo, kb.add(lo, len), [&](Value pos, Value score) {
               Value key = radix.key(score);
@@ -282,8 +280,7 @@ static LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx) {
     FailureOr<TargetAttr> target = requireTarget(op);
     if (failed(target))
       return failure();
-    cluster = atMostGate(rowsTotal * C, target->getSmCount()) * atMostGate(N, C * capacity) *
-              aboveGate(N, kClusterMinN);
+    cluster = clusterGate(*target, rowsTotal, N, C, capacity, kClusterMinN);
   }
   const PlanExpr shortRows =
       atMostGate(N, kShortRowTokens) * aboveGate(rowsTotal, kShortVariantRows - 1);

@@ -55,8 +55,8 @@ struct TopKShape {
 
 /// The kernel over the B * H rows, `ctas` CTAs per row (1: the one-CTA kernel); the launch
 /// multiplies its grid by `gate`, an expression that is 1 for the rows it serves and 0 otherwise.
-void buildTopK(TopKOp topk, PlanContext &ctx, const TopKShape &shape, const BufferRef &out,
-               int64_t ctas, const PlanExpr &gate) {
+void buildTopK(TopKOp topk, PlanContext &ctx, TargetAttr target, const TopKShape &shape,
+               const BufferRef &out, int64_t ctas, const PlanExpr &gate) {
   KernelConfigAttr cfg = configOf(topk);
   const int64_t k = static_cast<int64_t>(topk.getK());
   const int64_t divisor = static_cast<int64_t>(topk.getDivisor());
@@ -73,12 +73,8 @@ void buildTopK(TopKOp topk, PlanContext &ctx, const TopKShape &shape, const Buff
   // The one-CTA kernel's candidate list: min(N, listCap) (key, position) pairs, listCap =
   // kListEntries or what the target's shared memory holds beside the select's static 17 KB (a
   // target may declare as little as 48 KB per block); a cluster's CTA keeps its slice's keys.
-  int64_t listCap = kListEntries;
-  for (Operation *p = topk; p; p = p->getParentOp())
-    if (auto t = p->getAttrOfType<TargetAttr>("ds.target")) {
-      listCap = std::min<int64_t>(kListEntries, (t.getSmemPerBlock() - kSelectStaticSmem) / 8);
-      break;
-    }
+  const int64_t listCap =
+      std::min<int64_t>(kListEntries, (target.getSmemPerBlock() - kSelectStaticSmem) / 8);
   std::string smem =
       (ctas == 1 ? 8 * min(shape.n, listCap) : 4 * min(cdiv(shape.n, ctas), cap)).text();
   kb.begin(threads, grid.text(), "1", "1", smem);
@@ -115,9 +111,7 @@ void buildTopK(TopKOp topk, PlanContext &ctx, const TopKShape &shape, const Buff
     emitTopKRow(
         kb, threads, oA, outBase, nb, k, keepLast,
         [&](Value selLen, int64_t selK) {
-          Value per = kb.div(kb.add(selLen, kb.c(ctas - 1)), kb.c(ctas));
-          Value lo = kb.minIdx(kb.mul(rank, per), selLen);
-          Value n = kb.sub(kb.minIdx(kb.add(lo, per), selLen), lo);
+          auto [lo, n] = clusterSlice(kb, selLen, rank, ctas);
           radix.selectCluster(sA, rowBase, lo, n, selK, oA, outBase, keys, ctas,
                               cfg.getStages());
         },
@@ -139,18 +133,17 @@ LogicalResult lowerTopK(Operation *op, PlanContext &ctx) {
   // rows' clusters fit one CTA per SM (B * H * C <= the target's SMs): with more rows the one-CTA
   // kernel keeps every SM busy without the clusters' barriers. Static sizes fold the gate; a
   // kernel whose gate folds to 0 is not built.
-  PlanExpr cluster = 0;
-  if (C > 1) {
-    FailureOr<TargetAttr> target = requireTarget(op);
-    if (failed(target))
-      return failure();
-    cluster = atMostGate(shape.batch * shape.heads * C, target->getSmCount()) *
-              atMostGate(shape.n, C * cfg.getBlockTokens()) * aboveGate(shape.n, kClusterMinN);
-  }
+  FailureOr<TargetAttr> target = requireTarget(op);
+  if (failed(target))
+    return failure();
+  const PlanExpr cluster =
+      C > 1 ? clusterGate(*target, shape.batch * shape.heads, shape.n, C, cfg.getBlockTokens(),
+                          kClusterMinN)
+            : PlanExpr(0);
   if (cluster.constant() != 0)
-    buildTopK(topk, ctx, shape, out, C, cluster);
+    buildTopK(topk, ctx, *target, shape, out, C, cluster);
   if (PlanExpr gate = PlanExpr(1) - cluster; gate.constant() != 0)
-    buildTopK(topk, ctx, shape, out, 1, gate);
+    buildTopK(topk, ctx, *target, shape, out, 1, gate);
   return success();
 }
 } // namespace
