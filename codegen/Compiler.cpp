@@ -6,6 +6,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FileSystem.h"
@@ -126,7 +127,13 @@ Expected<Bundle> mlir::ds::compileToBundle(ModuleOp module, const CompileOptions
   std::string error;
   if (failed(makeTarget(module.getContext(), options, error)))
     return Status::error(error);
+  // The module is verified here and its kernels once more before their translation to LLVM
+  // IR (ds-emit-ptx), not after each of the pipeline's passes: that took about 25 ms of a
+  // 290 ms cold compile on a 2-core machine. ds-opt keeps --verify-each for work on passes.
+  if (failed(verify(module)))
+    return Status::error("compilation failed: the module does not verify");
   PassManager pm(module.getContext());
+  pm.enableVerifier(false);
   buildDSToPTXPipeline(pm, options);
   if (failed(pm.run(module)))
     return Status::error("compilation failed");

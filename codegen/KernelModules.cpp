@@ -5,6 +5,7 @@
 #include "dialect/DSOps.h"
 
 #include "mlir/IR/Threading.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/Target/LLVM/ModuleToObject.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Target/TargetMachine.h"
@@ -240,6 +241,11 @@ struct EmitPTXPass final : public ds::impl::EmitPTXPassBase<EmitPTXPass> {
       top.emitError("ds-emit-ptx: opt-level must be 0 to 3, got ") << static_cast<int>(optLevel);
       return signalPassFailure();
     }
+    // The kernels are verified here, before their translation to LLVM IR, whether or not the
+    // pass manager verifies after each pass (the in-process compiler does not: see
+    // compileToBundle).
+    if (failed(verify(top)))
+      return signalPassFailure();
     SmallVector<std::string> ptx(modules.size());
     auto compileOne = [&](size_t i) -> LogicalResult {
       PTXWriter writer(*modules[i], chip, features, optLevel);
