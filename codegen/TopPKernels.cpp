@@ -293,27 +293,21 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     return {newLo, newHi, small};
   };
   // A step over the thread's candidates in registers (`counted`: with the count in [lo, hi]).
-  auto registerStep = [&](llvm::ArrayRef<Value> probe, Value lo, Value hi,
-                          llvm::MutableArrayRef<Value> part, bool counted) {
-    for (int64_t j = 0; j < E; ++j) {
-      for (int64_t p = 0; p < kProbes; ++p)
-        part[p] = arith::AddFOp::create(
-            b, part[p], sel(cmpi(arith::CmpIPredicate::ult, key[j], probe[p]), ex[j], kb.cf32(0.0f)));
-      if (!counted)
-        continue;
-      Value in = arith::AndIOp::create(
-          b, valid[j], arith::AndIOp::create(b, cmpi(arith::CmpIPredicate::uge, key[j], lo),
-                                             cmpi(arith::CmpIPredicate::ule, key[j], hi)));
-      part[kProbes] = arith::AddFOp::create(b, part[kProbes], sel(in, kb.cf32(1.0f), kb.cf32(0.0f)));
-    }
-  };
-  auto fromRegisters = [&](llvm::ArrayRef<Value> probe, Value lo, Value hi,
-                           llvm::MutableArrayRef<Value> part) {
-    registerStep(probe, lo, hi, part, true);
-  };
-  auto fromRegistersUncounted = [&](llvm::ArrayRef<Value> probe, Value lo, Value hi,
-                                    llvm::MutableArrayRef<Value> part) {
-    registerStep(probe, lo, hi, part, false);
+  auto fromRegisters = [&](bool counted) {
+    return [&, counted](llvm::ArrayRef<Value> probe, Value lo, Value hi,
+                        llvm::MutableArrayRef<Value> part) {
+      for (int64_t j = 0; j < E; ++j) {
+        for (int64_t p = 0; p < kProbes; ++p)
+          part[p] = arith::AddFOp::create(
+              b, part[p], sel(cmpi(arith::CmpIPredicate::ult, key[j], probe[p]), ex[j], kb.cf32(0.0f)));
+        if (!counted)
+          continue;
+        Value in = arith::AndIOp::create(
+            b, valid[j], arith::AndIOp::create(b, cmpi(arith::CmpIPredicate::uge, key[j], lo),
+                                               cmpi(arith::CmpIPredicate::ule, key[j], hi)));
+        part[kProbes] = arith::AddFOp::create(b, part[kProbes], sel(in, kb.cf32(1.0f), kb.cf32(0.0f)));
+      }
+    };
   };
   // The bisection loop; `accumulate` walks the candidates, `base` is the mass below them.
   auto emitLoop = [&](Value lo, Value hi, Value done, Value stepNo, Value base,
@@ -363,7 +357,7 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   Value loF, hiF, listN, base;
   if (!list) {
     std::tie(loF, hiF) = emitLoop(lo0, hi0, arith::ConstantIntOp::create(b, i1, 0), kb.ci32(0),
-                                  Value(), fromRegisters);
+                                  Value(), fromRegisters(true));
   } else {
     // The first step over the registers; then the candidates left in its range are compacted
     // into shared memory with the mass below it, and the later steps walk that list only. (On
@@ -375,7 +369,7 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(&firstStep.getThenRegion().front());
       // (The step's count is of the whole row: the list's length decides instead.)
-      auto [l1, h1, small1] = emitStep(lo0, hi0, kb.ci32(0), Value(), fromRegistersUncounted);
+      auto [l1, h1, small1] = emitStep(lo0, hi0, kb.ci32(0), Value(), fromRegisters(false));
       (void)small1;
       auto [below, n] = gatherFromRegisters(l1, h1, listKeys, listMass);
       gpu::BarrierOp::create(b);
