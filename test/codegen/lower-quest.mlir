@@ -28,7 +28,9 @@ func.func @summary(%kc: tensor<?x16x8x128xf16> {ds.name = "k_cache"}, %pt: tenso
 }
 
 // Scores with a selection shared by the GQA group: a CTA per (request, kv head) and 64 pages
-// (16 lanes per page, 4 pages per lane group), the group's 4 query heads in shared memory.
+// (16 lanes per page, 4 pages per lane group), the group's 4 query heads in shared memory, each
+// head's bound two fmas a channel over the page's sum and spread, the heads' lane partials summed
+// before the one lane reduction of the page.
 // CHECK-LABEL: ds.plan @score
 // CHECK-SAME: "result0 out f32 align=16 q_d0 8 page_table_d1"
 // CHECK: ds.launch @ds_kernels::@score_page_score_0 {block = array<i64: 256, 1, 1>, grid = ["q_d0*8", "cdiv(page_table_d1,64)", "1"]
@@ -60,7 +62,9 @@ func.func @fused(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %kmin: tensor<?x32x1
 // CHECK: arith.minimumf {{.*}} : vector<8xf32>
 // CHECK: vector.store {{.*}} {alignment = 16 : i64} : memref<281474976710656xbf16>, vector<8xbf16>
 // CHECK: gpu.func @score_page_score_0({{.*}}) workgroup(%{{.*}} : memref<512xf32, #gpu.address_space<workgroup>>
-// CHECK: vector.reduction <add>
+// CHECK-NOT: vector.reduction
+// CHECK: math.fma {{.*}} : f32
+// CHECK-NOT: vector.reduction
 // CHECK: gpu.shuffle  xor
 // CHECK: gpu.func @fused_page_score_topk_0
 // CHECK-SAME: nvvm.cluster_dim = array<i32: 8, 1, 1>
