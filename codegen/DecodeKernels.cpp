@@ -39,13 +39,19 @@ struct DecodeShape {
   bool directOut = false; // a single split writes o (its merge is then not launched)
 };
 
-/// Query heads one partial CTA walks together: the g = Hq / Hkv heads of a kv head (dense
-/// decode, or a selection shared by the group), or one (a selection per query head, GQA).
-/// Heads are static in ds ops.
-int64_t headsPerCTA(Value q, Value kCache, Value indices) {
+/// Whether each query head has a selection of its own (GQA with indices [B, Hq, k]).
+bool perHeadSelection(Value q, Value kCache, Value indices) {
   int64_t hq = dimOf(q, 1), hkv = dimOf(kCache, 2);
-  bool perHead = indices && dimOf(indices, 1) == hq && hq != hkv;
-  return perHead ? 1 : hq / hkv;
+  return indices && dimOf(indices, 1) == hq && hq != hkv;
+}
+
+/// Query heads one partial CTA walks together (the config's `heads`; 0: the g = Hq / Hkv heads
+/// of a kv head for dense decode or a selection shared by the group, one for a selection per
+/// query head). Heads are static in ds ops.
+int64_t headsPerCTA(Value q, Value kCache, Value indices, KernelConfigAttr cfg) {
+  if (cfg.getHeads() > 0)
+    return cfg.getHeads();
+  return perHeadSelection(q, kCache, indices) ? 1 : dimOf(q, 1) / dimOf(kCache, 2);
 }
 
 struct OnlineState {
@@ -118,9 +124,10 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
 
   Value bh = kb.blockId(gpu::Dimension::x), split = kb.blockId(gpu::Dimension::y);
   Value bIdx = kb.div(bh, kb.c(s.rows)), row = kb.rem(bh, kb.c(s.rows));
+  // The CTA's heads h0 .. h0 + groupHeads - 1 (groupHeads divides g), all of kv head hk.
   int64_t g = s.hq / s.hkv;
-  Value hk = s.rows == s.hq ? kb.div(row, kb.c(g)) : row;
-  Value h0 = s.rows == s.hq ? row : kb.mul(row, kb.c(g));
+  Value h0 = s.groupHeads == 1 ? row : kb.mul(row, kb.c(s.groupHeads));
+  Value hk = s.groupHeads == g ? row : kb.div(h0, kb.c(g));
   Value tid = kb.threadId(), lane = kb.lane(), warp = kb.warpId();
   Value sub = kb.rem(lane, kb.c(lpt)), tokSlot = kb.div(lane, kb.c(lpt));
   Value dimOff = kb.mul(sub, kb.c(kVec));
@@ -150,8 +157,11 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
     qv.push_back(arith::MulFOp::create(b, v, vector::BroadcastOp::create(b, vecTy, kb.cf32(qScale))));
   }
   Value idxBase = Value();
-  if (idx)
-    idxBase = kb.mul(kb.add(kb.mul(bIdx, kb.c(s.rows)), row), kb.c(s.selLen)); // [B, rows, k]
+  if (idx) { // [B, Hsel, k]: a selection per query head (Hsel = Hq) or per kv head
+    const int64_t selRows = dimOf(operands[5], 1);
+    Value selRow = selRows == s.hq ? h0 : hk;
+    idxBase = kb.mul(kb.add(kb.mul(bIdx, kb.c(selRows)), selRow), kb.c(s.selLen));
+  }
 
   // Position v of the walk -> (valid, K/V row index (page * P + slot) * Hkv + hk, log-weight).
   struct Resolved {
@@ -544,7 +554,7 @@ static LogicalResult lowerDecode(Operation *op, PlanContext &ctx) {
   s.unroll = cfg.getStages();
   // A selection per query head (GQA) walks one head per CTA; a shared selection or dense decode
   // walks the g heads of a kv head together, reading each K/V row once.
-  s.groupHeads = headsPerCTA(q, operands[1], partial.getIndices());
+  s.groupHeads = headsPerCTA(q, operands[1], partial.getIndices(), cfg);
   s.rows = s.hq / s.groupHeads;
 
   // Splits chosen at launch from the real sizes: about 2 CTAs per SM (the config's cap is SMs / 4,
@@ -593,19 +603,25 @@ void mlir::ds::registerDecodeFamily() {
       return KernelConfigAttr::get(ctx, 1, 4, 1, 8, 1);
     // Partials: 8 warps, 4 warp steps of loads in flight, 16-byte K/V vectors, at least 64
     // positions per split; the split count is picked at launch, at most SMs / 4 * 8 (see
-    // lowerDecode). A CTA walking 3 or 4 heads of a group together keeps 2 steps in flight:
-    // with 4 it needs 177 registers per thread (d = 128, 4 heads), one CTA per SM, and the
-    // launch's one wave of 2 CTAs per SM ran as two; with 2 it needs 128. Groups of 8 exceed
-    // 128 at any depth and keep 4.
+    // lowerDecode). A CTA walks the g heads of a kv head together (`heads` = g; 1 under a
+    // per-head selection), reading each K/V row once. A CTA walking 3 or 4 heads keeps 2 steps
+    // in flight: with 4 it needs 177 registers per thread (d = 128, 4 heads), one CTA per SM,
+    // and the launch's one wave of 2 CTAs per SM ran as two; with 2 it needs 128. Groups of 8
+    // exceed 128 at any depth and keep 4. (Measured on the H200 against 2 heads per CTA at 4
+    // steps, 127 registers, the K/V rows read by two CTAs, once of them from L2: Quest Hkv = 8
+    // shared B = 8 59.2 -> 62.9 us, dense GQA 32/8 B = 8 N = 16384 180.8 -> 208.0, Double
+    // Sparsity shared B = 32 N = 65536 236.7 -> 245.7; only its B = 1 gained, 19.2 -> 18.6.)
     Value idx;
     if (auto sparse = dyn_cast<SparseDecodeOp>(op))
       idx = sparse.getIndices();
     else if (auto partial = dyn_cast<DecodePartialOp>(op))
       idx = partial.getIndices();
-    int64_t groupHeads = headsPerCTA(op->getOperand(0), op->getOperand(1), idx);
-    int64_t stages = groupHeads > 2 && groupHeads <= 4 ? 2 : 4;
+    Value q = op->getOperand(0), kCache = op->getOperand(1);
+    const int64_t g = dimOf(q, 1) / dimOf(kCache, 2);
+    const int64_t heads = perHeadSelection(q, kCache, idx) ? 1 : g;
+    const int64_t stages = heads > 2 && heads <= 4 ? 2 : 4;
     return KernelConfigAttr::get(ctx, 64, 8, std::max<int64_t>(1, target.getSmCount() / 4),
-                                 stages, 8);
+                                 stages, 8, "", 0, heads);
   };
   f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr) -> LogicalResult {
     if (isa<DecodeMergeOp>(op)) {
@@ -618,7 +634,7 @@ void mlir::ds::registerDecodeFamily() {
       return success();
     }
     if (failed(verifyUnusedConfigFields(op, cfg, kUseBlockTokens | kUseWarps | kUseSplits | kUseStages |
-                                                     kUseVectorWidth)) ||
+                                                     kUseVectorWidth | kUseHeads)) ||
         failed(verifyWarps(op, cfg, 1, 8)) ||
         failed(expectConfigField(op, "vector_width", cfg.getVectorWidth(), kVec,
                                  "a lane holds 16 bytes of a K/V row")))
@@ -626,6 +642,20 @@ void mlir::ds::registerDecodeFamily() {
     if (cfg.getStages() > 8)
       return configError(op, "stages") << "(warp steps with loads in flight) must be in [1, 8], got "
                                        << cfg.getStages();
+    Value idx;
+    if (auto sparse = dyn_cast<SparseDecodeOp>(op))
+      idx = sparse.getIndices();
+    else if (auto partial = dyn_cast<DecodePartialOp>(op))
+      idx = partial.getIndices();
+    Value q = op->getOperand(0), kCache = op->getOperand(1);
+    const int64_t g = dimOf(q, 1) / dimOf(kCache, 2), heads = cfg.getHeads();
+    if (heads > 0 && g % heads != 0)
+      return configError(op, "heads") << "(query heads a CTA walks) must divide the GQA group ("
+                                      << g << "), got " << heads;
+    if (heads > 1 && perHeadSelection(q, kCache, idx))
+      return configError(op, "heads")
+             << "must be 1 or 0 under a per-head selection (each head walks its own), got "
+             << heads;
     int64_t d = dimOf(op->getOperand(0), 2);
     if (d % kVec != 0 || d / kVec > 32 || 32 % (d / kVec) != 0 || d % 32 != 0)
       return op->emitOpError("GPU lowering supports head dims 32, 64, 128 and 256, got ") << d;

@@ -42,8 +42,11 @@ LogicalResult mlir::ds::verifyUnusedConfigFields(Operation *op, KernelConfigAttr
   if (!(used & kUseVariant) && !cfg.getVariant().empty())
     return configError(op, "variant") << "must be empty (the family has one kernel), got \""
                                       << cfg.getVariant() << "\"";
-  if (!(used & kUseOccupancy))
-    return expectConfigField(op, "occupancy", cfg.getOccupancy(), 0, why);
+  if (!(used & kUseOccupancy) &&
+      failed(expectConfigField(op, "occupancy", cfg.getOccupancy(), 0, why)))
+    return failure();
+  if (!(used & kUseHeads))
+    return expectConfigField(op, "heads", cfg.getHeads(), 0, why);
   return success();
 }
 

@@ -36,7 +36,8 @@ def DS_KernelConfigAttr : AttrDef<DS_Dialect, "KernelConfig"> {
     picks it); `stages`: loads in flight per thread (unrolled steps); `vector_width`: elements
     per vector load; `variant`: which kernel of the family (empty where there is one);
     `occupancy`: CTAs per SM the kernel is compiled for (`nvvm.minctasm`, caps registers;
-    0 = no hint).
+    0 = no hint); `heads`: query heads one CTA walks together (decode attention: a divisor of
+    the GQA group; 0 = the whole group, or 1 under a per-head selection; 0 where unused).
 
     ```mlir
     #ds.kernel_config<block_tokens = 128, warps = 4, splits = 8, stages = 2, vector_width = 8>
@@ -46,13 +47,16 @@ def DS_KernelConfigAttr : AttrDef<DS_Dialect, "KernelConfig"> {
   let parameters = (ins "int64_t":$block_tokens, "int64_t":$warps, "int64_t":$splits,
                         "int64_t":$stages, "int64_t":$vector_width,
                         StringRefParameter<"kernel variant", "\"\"">:$variant,
-                        DefaultValuedParameter<"int64_t", "0">:$occupancy);
+                        DefaultValuedParameter<"int64_t", "0">:$occupancy,
+                        DefaultValuedParameter<"int64_t", "0">:$heads);
   let skipDefaultBuilders = 1;
   let builders = [
     AttrBuilder<(ins "int64_t":$block_tokens, "int64_t":$warps, "int64_t":$splits,
                      "int64_t":$stages, "int64_t":$vector_width,
-                     CArg<"::llvm::StringRef", "\"\"">:$variant, CArg<"int64_t", "0">:$occupancy), [{
-      return $_get($_ctxt, block_tokens, warps, splits, stages, vector_width, variant, occupancy);
+                     CArg<"::llvm::StringRef", "\"\"">:$variant, CArg<"int64_t", "0">:$occupancy,
+                     CArg<"int64_t", "0">:$heads), [{
+      return $_get($_ctxt, block_tokens, warps, splits, stages, vector_width, variant, occupancy,
+                   heads);
     }]>
   ];
   let assemblyFormat = "`<` struct(params) `>`";

@@ -1,4 +1,4 @@
-// RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1})' | FileCheck %s
+// RUN: ds-opt %s -split-input-file --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1})' | FileCheck %s
 // A decode_partial whose partials are the function's results (no decode_merge): the kernel always
 // writes the partials (its o parameter is a placeholder, never written), and no merge is built.
 // CHECK-LABEL: ds.plan @partials_only
@@ -13,4 +13,20 @@ func.func @partials_only(%q: tensor<2x8x128xf16>, %k: tensor<?x16x8x128xf16>, %v
   %acc, %ml = ds.decode_partial %q, %k, %v, %pt, %sl {scale = 0.088 : f32}
       : tensor<2x8x128xf16>, tensor<?x16x8x128xf16>, tensor<?x16x8x128xf16>, tensor<2x?xi32>, tensor<2xi32> -> tensor<2x8x?x128xf32>, tensor<2x8x?x2xf32>
   return %acc, %ml : tensor<2x8x?x128xf32>, tensor<2x8x?x2xf32>
+}
+
+// -----
+
+// A selection shared by the GQA group, walked 2 heads to a CTA (`heads = 2`; the config pass
+// chooses the whole group of 4): 16 CTA rows per request instead of 8, each reading its kv head's
+// selection row.
+// CHECK-LABEL: ds.plan @shared_two_heads
+// CHECK: ds.launch @ds_kernels::@shared_two_heads_decode_partial_{{[0-9]+}} {block = array<i64: 256, 1, 1>, grid = ["(q_d0)*16", "splits{{[0-9]+}}", "1"]
+func.func @shared_two_heads(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %k: tensor<?x16x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>,
+                            %idx: tensor<?x8x16xi32>) -> tensor<?x32x128xbf16> {
+  %o = ds.sparse_decode %q, %k, %k, %pt, %sl, %idx
+      {scale = 0.088 : f32, granularity = #ds.granularity<page>,
+       config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 33, stages = 4, vector_width = 8, heads = 2>}
+      : (tensor<?x32x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x8x16xi32>) -> tensor<?x32x128xbf16>
+  return %o : tensor<?x32x128xbf16>
 }

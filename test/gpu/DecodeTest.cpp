@@ -15,12 +15,15 @@ struct DenseCase {
   int64_t hq, hkv, d, pageSize;
   jit::DataType dtype;
   float softCap;
+  int64_t heads = 0; ///< > 0: the query heads one CTA walks (an explicit config), else the JIT's
 };
 
 std::string name(const DenseCase &c) {
   std::string s = "B" + std::to_string(c.lens.size()) + "_H" + std::to_string(c.hq) + "_" +
                   std::to_string(c.hkv) + "_d" + std::to_string(c.d) + "_P" +
                   std::to_string(c.pageSize) + (c.dtype == jit::DataType::BF16 ? "_bf16" : "_f16");
+  if (c.heads > 0)
+    s += "_heads" + std::to_string(c.heads);
   return c.softCap > 0 ? s + "_cap" : s;
 }
 
@@ -41,6 +44,20 @@ TEST_P(DenseDecode, MatchesReference) {
   spec.dtype = c.dtype;
   spec.softCap = c.softCap;
   auto pipeline = jit.denseDecode(spec);
+  if (c.heads > 0) {
+    // The spec's IR with a config that walks `heads` of each kv head's query heads per CTA
+    // (the config pass chooses the whole group).
+    auto ir = jit::denseDecodeIR(spec);
+    ASSERT_TRUE(ir.ok()) << ir.message();
+    std::string src = *ir;
+    const std::string at = "ds.dense_decode %q, %k_cache, %v_cache, %page_table, %seq_lens {";
+    size_t pos = src.find(at);
+    ASSERT_NE(pos, std::string::npos) << src;
+    src.insert(pos + at.size(),
+               "config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 33, stages = 4, "
+               "vector_width = 8, heads = " + std::to_string(c.heads) + ">, ");
+    pipeline = jit.fromSource(src);
+  }
   ASSERT_TRUE(pipeline.ok()) << pipeline.message();
 
   ref::Half ht = c.dtype == jit::DataType::BF16 ? ref::Half::BF16 : ref::Half::F16;
@@ -92,6 +109,9 @@ std::vector<DenseCase> denseCases() {
     ragged.push_back(static_cast<int32_t>(1 + rng.below(3000)));
   cases.push_back({ragged, 32, 8, 128, 16, DataType::BF16, 0});
   cases.push_back({ragged, 32, 32, 64, 1, DataType::F16, 0});
+  // GQA 32/8 walked 2 heads and 1 head per CTA (explicit configs).
+  cases.push_back({{1000, 1, 37}, 32, 8, 128, 1, DataType::BF16, 0, 2});
+  cases.push_back({ragged, 32, 8, 64, 16, DataType::F16, 0, 1});
   return cases;
 }
 

@@ -28,6 +28,38 @@ func.func @decode_vector_width(%q: tensor<?x32x128xbf16>, %k: tensor<?x16x8x128x
 
 // -----
 
+// A CTA walks a divisor of the GQA group's heads, and one head under a per-head selection.
+func.func @decode_heads(%q: tensor<?x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x32x128xbf16> {
+  // expected-error @+1 {{config field 'heads' (query heads a CTA walks) must divide the GQA group (4), got 3}}
+  %o = ds.dense_decode %q, %k, %k, %pt, %sl
+      {scale = 0.125 : f32, config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 8, stages = 2, vector_width = 8, heads = 3>}
+      : (tensor<?x32x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x128xbf16>
+  return %o : tensor<?x32x128xbf16>
+}
+
+// -----
+
+func.func @decode_heads_per_head_selection(%q: tensor<?x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>,
+                                           %idx: tensor<?x32x64xi32>) -> tensor<?x32x128xbf16> {
+  // expected-error @+1 {{config field 'heads' must be 1 or 0 under a per-head selection (each head walks its own), got 2}}
+  %o = ds.sparse_decode %q, %k, %k, %pt, %sl, %idx
+      {scale = 0.125 : f32, config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 8, stages = 4, vector_width = 8, heads = 2>}
+      : (tensor<?x32x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x32x64xi32>) -> tensor<?x32x128xbf16>
+  return %o : tensor<?x32x128xbf16>
+}
+
+// -----
+
+// A field the kernels do not read must hold its neutral value.
+func.func @topk_heads(%s: tensor<?x32x4096xf32>, %l: tensor<?xi32>) -> tensor<?x32x64xi32> {
+  // expected-error @+1 {{config field 'heads' must be 0 (the kernels do not read it), got 2}}
+  %i = ds.topk %s, %l {k = 64 : i64, config = #ds.kernel_config<block_tokens = 1, warps = 32, splits = 1, stages = 1, vector_width = 1, heads = 2>}
+      : (tensor<?x32x4096xf32>, tensor<?xi32>) -> tensor<?x32x64xi32>
+  return %i : tensor<?x32x64xi32>
+}
+
+// -----
+
 func.func @decode_stages(%q: tensor<?x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x32x128xbf16> {
   // expected-error @+1 {{config field 'stages' (warp steps with loads in flight) must be in [1, 8], got 9}}
   %o = ds.dense_decode %q, %k, %k, %pt, %sl
