@@ -39,6 +39,15 @@ struct DecodeShape {
   bool directOut = false; // a single split writes o (its merge is then not launched)
 };
 
+/// The selection a decode op walks (null for dense decode).
+Value indicesOf(Operation *op) {
+  if (auto sparse = dyn_cast<SparseDecodeOp>(op))
+    return sparse.getIndices();
+  if (auto partial = dyn_cast<DecodePartialOp>(op))
+    return partial.getIndices();
+  return Value();
+}
+
 /// Whether each query head has a selection of its own (GQA with indices [B, Hq, k]).
 bool perHeadSelection(Value q, Value kCache, Value indices) {
   int64_t hq = dimOf(q, 1), hkv = dimOf(kCache, 2);
@@ -552,8 +561,8 @@ static LogicalResult lowerDecode(Operation *op, PlanContext &ctx) {
   s.pageSize = dimOf(operands[1], 1);
   s.warps = cfg.getWarps();
   s.unroll = cfg.getStages();
-  // A selection per query head (GQA) walks one head per CTA; a shared selection or dense decode
-  // walks the g heads of a kv head together, reading each K/V row once.
+  // The config's heads per CTA: one under a per-head selection (GQA); the config pass gives a
+  // shared selection or dense decode the g heads of a kv head, each K/V row read once.
   s.groupHeads = headsPerCTA(q, operands[1], partial.getIndices(), cfg);
   s.rows = s.hq / s.groupHeads;
 
@@ -608,15 +617,10 @@ void mlir::ds::registerDecodeFamily() {
     // in flight: with 4 it needs 177 registers per thread (d = 128, 4 heads), one CTA per SM,
     // and the launch's one wave of 2 CTAs per SM ran as two; with 2 it needs 128. Groups of 8
     // exceed 128 at any depth and keep 4. (Measured on the H200 against 2 heads per CTA at 4
-    // steps, 127 registers, the K/V rows read by two CTAs, once of them from L2: Quest Hkv = 8
+    // steps, 127 registers, each K/V row read by two CTAs, the second read from L2: Quest Hkv = 8
     // shared B = 8 59.2 -> 62.9 us, dense GQA 32/8 B = 8 N = 16384 180.8 -> 208.0, Double
     // Sparsity shared B = 32 N = 65536 236.7 -> 245.7; only its B = 1 gained, 19.2 -> 18.6.)
-    Value idx;
-    if (auto sparse = dyn_cast<SparseDecodeOp>(op))
-      idx = sparse.getIndices();
-    else if (auto partial = dyn_cast<DecodePartialOp>(op))
-      idx = partial.getIndices();
-    Value q = op->getOperand(0), kCache = op->getOperand(1);
+    Value q = op->getOperand(0), kCache = op->getOperand(1), idx = indicesOf(op);
     const int64_t g = dimOf(q, 1) / dimOf(kCache, 2);
     const int64_t heads = perHeadSelection(q, kCache, idx) ? 1 : g;
     const int64_t stages = heads > 2 && heads <= 4 ? 2 : 4;
@@ -642,12 +646,7 @@ void mlir::ds::registerDecodeFamily() {
     if (cfg.getStages() > 8)
       return configError(op, "stages") << "(warp steps with loads in flight) must be in [1, 8], got "
                                        << cfg.getStages();
-    Value idx;
-    if (auto sparse = dyn_cast<SparseDecodeOp>(op))
-      idx = sparse.getIndices();
-    else if (auto partial = dyn_cast<DecodePartialOp>(op))
-      idx = partial.getIndices();
-    Value q = op->getOperand(0), kCache = op->getOperand(1);
+    Value q = op->getOperand(0), kCache = op->getOperand(1), idx = indicesOf(op);
     const int64_t g = dimOf(q, 1) / dimOf(kCache, 2), heads = cfg.getHeads();
     if (heads > 0 && g % heads != 0)
       return configError(op, "heads") << "(query heads a CTA walks) must divide the GQA group ("
