@@ -330,7 +330,7 @@ void addScoreParams(KernelBuilder &kb, PlanContext &ctx, Op op, const BufferRef 
 /// sum and spread are formed once for all heads, each head then costs two fmas a channel, and the
 /// halving is applied once to the row's bound; with a sum over the heads their lane partials are
 /// added before the lanes are (one lane reduction a page instead of one a head). For a group of 4
-/// at d = 128 that is about 100 instructions a lane and page instead of 160.
+/// at d = 128 the page_score kernel's PTX has about 870 instructions instead of about 1000.
 Value pageBound(KernelBuilder &kb, Value qs, Value sub, Value mn, Value mx, int64_t qRows,
                 int64_t d, int64_t w, int64_t L, GroupReduce reduce) {
   ImplicitLocOpBuilder &b = kb.b();
