@@ -54,13 +54,17 @@ bool perHeadSelection(Value q, Value kCache, Value indices) {
   return indices && dimOf(indices, 1) == hq && hq != hkv;
 }
 
-/// Query heads one partial CTA walks together (the config's `heads`; 0: the g = Hq / Hkv heads
-/// of a kv head for dense decode or a selection shared by the group, one for a selection per
-/// query head). Heads are static in ds ops.
-int64_t headsPerCTA(Value q, Value kCache, Value indices, KernelConfigAttr cfg) {
-  if (cfg.getHeads() > 0)
-    return cfg.getHeads();
-  return perHeadSelection(q, kCache, indices) ? 1 : dimOf(q, 1) / dimOf(kCache, 2);
+/// The query heads a decode op's CTA walks by default (the config pass's `heads`, and what
+/// `heads = 0` means): the g = Hq / Hkv heads of a kv head for dense decode or a selection
+/// shared by the group, one for a selection per query head. Heads are static in ds ops.
+int64_t wholeGroupHeads(Operation *op) {
+  Value q = op->getOperand(0), kCache = op->getOperand(1);
+  return perHeadSelection(q, kCache, indicesOf(op)) ? 1 : dimOf(q, 1) / dimOf(kCache, 2);
+}
+
+/// Query heads one partial CTA walks together: the config's `heads`, or wholeGroupHeads at 0.
+int64_t headsPerCTA(Operation *op, KernelConfigAttr cfg) {
+  return cfg.getHeads() > 0 ? cfg.getHeads() : wholeGroupHeads(op);
 }
 
 struct OnlineState {
@@ -563,7 +567,7 @@ static LogicalResult lowerDecode(Operation *op, PlanContext &ctx) {
   s.unroll = cfg.getStages();
   // The config's heads per CTA: one under a per-head selection (GQA); the config pass gives a
   // shared selection or dense decode the g heads of a kv head, each K/V row read once.
-  s.groupHeads = headsPerCTA(q, operands[1], partial.getIndices(), cfg);
+  s.groupHeads = headsPerCTA(partial, cfg);
   s.rows = s.hq / s.groupHeads;
 
   // Splits chosen at launch from the real sizes: about 2 CTAs per SM (the config's cap is SMs / 4,
@@ -620,9 +624,7 @@ void mlir::ds::registerDecodeFamily() {
     // steps, 127 registers, each K/V row read by two CTAs, the second read from L2: Quest Hkv = 8
     // shared B = 8 59.2 -> 62.9 us, dense GQA 32/8 B = 8 N = 16384 180.8 -> 208.0, Double
     // Sparsity shared B = 32 N = 65536 236.7 -> 245.7; only its B = 1 gained, 19.2 -> 18.6.)
-    Value q = op->getOperand(0), kCache = op->getOperand(1), idx = indicesOf(op);
-    const int64_t g = dimOf(q, 1) / dimOf(kCache, 2);
-    const int64_t heads = perHeadSelection(q, kCache, idx) ? 1 : g;
+    const int64_t heads = wholeGroupHeads(op);
     const int64_t stages = heads > 2 && heads <= 4 ? 2 : 4;
     return KernelConfigAttr::get(ctx, 64, 8, std::max<int64_t>(1, target.getSmCount() / 4),
                                  stages, 8, "", 0, heads);
