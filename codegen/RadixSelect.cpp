@@ -7,12 +7,16 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 using namespace mlir::ds;
 
 namespace {
 constexpr int64_t kMaxBins = 4096;
+/// selectSampled's sample: kSampleRuns runs of kSampleRun consecutive scores, spread evenly over
+/// the row (16-byte loads).
+constexpr int64_t kSampleRuns = 32, kSampleRun = 128, kSampleKeys = kSampleRuns * kSampleRun;
 struct Digit {
   int64_t shift, bits;
 };
@@ -222,11 +226,21 @@ std::pair<Value, Value> RadixSelect::chooseDigit(Value counts, int64_t bins, Val
 
 void RadixSelect::select(Value scores, Value rowBase, Value len, int64_t selK, Value out,
                          Value outBase) {
-  ImplicitLocOpBuilder &b = kb.b();
   spill = Spill();
-  Type i32 = b.getI32Type();
-  auto toI32 = [&](Value idx) { return arith::IndexCastOp::create(b, i32, idx).getResult(); };
   zeroCounters();
+  selectOver(
+      [&](llvm::function_ref<void(Value, Value)> body) {
+        forEachKey(scores, rowBase, len, [&](Value i, Value key) {
+          body(arith::IndexCastOp::create(kb.b(), kb.b().getI32Type(), i), key);
+        });
+      },
+      selK, out, outBase);
+}
+
+void RadixSelect::selectOver(
+    llvm::function_ref<void(llvm::function_ref<void(Value, Value)>)> forEachCandidate,
+    int64_t selK, Value out, Value outBase) {
+  ImplicitLocOpBuilder &b = kb.b();
   Value tid = kb.threadId();
   Value prefix = kb.ci32(0), mask = kb.ci32(0), kRem = kb.ci32(selK), above = kb.ci32(0);
   for (const Digit &dg : kDigits) {
@@ -234,7 +248,7 @@ void RadixSelect::select(Value scores, Value rowBase, Value len, int64_t selK, V
     forRange(b, tid, kb.c(bins), kb.c(threads), [&](Value i) { store(b, kb.ci32(0), hist, i); });
     gpu::BarrierOp::create(b);
     Value pfx = prefix, msk = mask;
-    forEachKey(scores, rowBase, len, [&](Value, Value key) {
+    forEachCandidate([&](Value, Value key) {
       Value match = cmp(b, arith::CmpIPredicate::eq, arith::AndIOp::create(b, key, msk), pfx);
       ifThen(b, match, [&] {
         Value d = arith::AndIOp::create(
@@ -250,9 +264,8 @@ void RadixSelect::select(Value scores, Value rowBase, Value len, int64_t selK, V
   }
   // Threshold T = prefix; `above` keys > T, `kRem` ties to take.
   Value T = prefix, need = kRem, aboveIdx = kb.toIndex(above);
-  forEachKey(scores, rowBase, len, [&](Value i, Value key) {
-    writeSelected(toI32(i), key, T, need, aboveIdx, out, outBase);
-  });
+  forEachCandidate(
+      [&](Value pos, Value key) { writeSelected(pos, key, T, need, aboveIdx, out, outBase); });
 }
 
 void RadixSelect::writeSelected(Value pos, Value key, Value T, Value need, Value aboveIdx,
@@ -288,6 +301,155 @@ void RadixSelect::selectTwoPass(Value scores, Value rowBase, Value len, int64_t 
   // DS B = 8 N = 65536 229.7 -> 261.3 us on the H200, so it keeps its unrolled fallback.)
   selectCompacted(scores, rowBase, len, selK, out, outBase, list, listCap, Spill(),
                   loadsInFlight, /*fallbackLoadsInFlight=*/1);
+}
+
+void RadixSelect::selectSampled(Value scores, Value rowBase, Value len, Value rowEnd,
+                                int64_t selK, Value out, Value outBase, Value list,
+                                int64_t listCap, int64_t loadsInFlight, int64_t minLen) {
+  ImplicitLocOpBuilder &b = kb.b();
+  // The sample's keys live in the list before its candidates do; runs need rows of kSampleKeys.
+  if (2 * listCap < kSampleKeys || minLen < kSampleKeys) {
+    selectTwoPass(scores, rowBase, len, selK, out, outBase, list, listCap, loadsInFlight);
+    return;
+  }
+  spill = Spill();
+  Type i32 = b.getI32Type();
+  auto toI32 = [&](Value idx) { return arith::IndexCastOp::create(b, i32, idx).getResult(); };
+  auto isZero = [&](Value idx) { return cmp(b, arith::CmpIPredicate::eq, idx, kb.c(0)); };
+  auto all = [&](std::initializer_list<Value> conds) {
+    Value acc;
+    for (Value c : conds)
+      acc = acc ? arith::AndIOp::create(b, acc, c).getResult() : c;
+    return acc;
+  };
+  Value tid = kb.threadId();
+  const Digit &d1g = kDigits[0], &d2g = kDigits[1];
+  // The sample's rank r of the threshold and when sampling is tried (uniform values).
+  Value r = kb.add(kb.div(kb.add(kb.c(2 * selK * kSampleKeys), kb.sub(len, kb.c(1))), len),
+                   kb.c(16));
+  Value ok = all({cmp(b, arith::CmpIPredicate::uge, len, kb.c(minLen)),
+                  isZero(kb.rem(rowBase, kb.c(4))), isZero(kb.rem(rowEnd, kb.c(4))),
+                  cmp(b, arith::CmpIPredicate::ule, r, kb.c(kSampleKeys / 2)),
+                  cmp(b, arith::CmpIPredicate::ule, kb.mul(kb.mul(r, len), kb.c(3)),
+                      kb.c(2 * listCap * kSampleKeys))});
+  auto ifOk = scf::IfOp::create(b, TypeRange{b.getI1Type()}, ok, true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOk.getThenRegion().front());
+    clearFirstDigit();
+    // The sample: run c at [c * stride, c * stride + kSampleRun), stride = 4 * floor(len / (4 *
+    // kSampleRuns)) (16-byte aligned; the last run ends by len as len >= kSampleKeys). Its keys
+    // go to list[0, kSampleKeys) and their first digit to the histogram.
+    const int64_t runVecs = kSampleRun / 4;
+    Value stride = kb.mul(kb.div(len, kb.c(4 * kSampleRuns)), kb.c(4));
+    forRange(b, tid, kb.c(kSampleKeys / 4), kb.c(threads), [&](Value v) {
+      Value pos = kb.add(kb.mul(kb.div(v, kb.c(runVecs)), stride),
+                         kb.mul(kb.rem(v, kb.c(runVecs)), kb.c(4)));
+      Value vec = kb.loadVecF32(scores, kb.add(rowBase, pos), 4);
+      for (int64_t e = 0; e < 4; ++e) {
+        Value k = key(vector::ExtractOp::create(b, vec, e));
+        countFirstDigit(k);
+        store(b, k, list, kb.add(kb.mul(v, kb.c(4)), kb.c(e)));
+      }
+    });
+    // The threshold: the first two digits of the sample's r-th largest key.
+    auto [d1, g1] = chooseDigit(int64_t(1) << d1g.bits, toI32(r));
+    const int64_t bins2 = int64_t(1) << d2g.bits;
+    forRange(b, tid, kb.c(bins2), kb.c(threads), [&](Value i) { store(b, kb.ci32(0), hist, i); });
+    gpu::BarrierOp::create(b);
+    forRange(b, tid, kb.c(kSampleKeys), kb.c(threads), [&](Value e) {
+      Value k = load(b, list, e);
+      ifThen(b, cmp(b, arith::CmpIPredicate::eq, arith::ShRUIOp::create(b, k, kb.ci32(d1g.shift)),
+                    d1),
+             [&] { atomicAdd(kb, hist, kb.toIndex(digitOf(kb, k, d2g))); });
+    });
+    Value d2 = chooseDigit(bins2, arith::SubIOp::create(b, toI32(r), g1)).first;
+    Value low = arith::OrIOp::create(b, arith::ShLIOp::create(b, d1, kb.ci32(d1g.shift)),
+                                     arith::ShLIOp::create(b, d2, kb.ci32(d2g.shift)));
+    // key(x) >= low compares bits(x) ^ flip with low: a non-negative low key (a negative
+    // threshold score) takes every score >= 0 and the negative ones with bits <= ~low, i.e.
+    // ~bits >= low; a positive one only non-negative scores, bits + 2^31 >= low.
+    Value flip = arith::SelectOp::create(
+        b, cmp(b, arith::CmpIPredicate::sge, low, kb.ci32(0)), kb.ci32(-1), kb.ci32(INT32_MIN));
+    // One pass over the row: every key >= low and its position to the list (while it has room;
+    // the counter counts them all). Vectors of 4 start below len; rowEnd, a multiple of 4,
+    // keeps their loads in the row.
+    Value nVec = kb.div(kb.add(len, kb.c(3)), kb.c(4));
+    const int64_t unroll = loadsInFlight;
+    forRange(b, tid, nVec, kb.c(threads * unroll), [&](Value v0) {
+      SmallVector<Value> vs, ins, vecs;
+      auto vecTy = VectorType::get({4}, b.getF32Type());
+      for (int64_t u = 0; u < unroll; ++u) {
+        Value v = kb.add(v0, kb.c(u * threads));
+        Value in = cmp(b, arith::CmpIPredicate::ult, v, nVec);
+        auto ifLoad = scf::IfOp::create(b, TypeRange{vecTy}, in, true);
+        {
+          OpBuilder::InsertionGuard g(b);
+          b.setInsertionPointToStart(&ifLoad.getThenRegion().front());
+          scf::YieldOp::create(
+              b, ValueRange{kb.loadVecF32(scores, kb.add(rowBase, kb.mul(v, kb.c(4))), 4)});
+          b.setInsertionPointToStart(&ifLoad.getElseRegion().front());
+          scf::YieldOp::create(
+              b, ValueRange{arith::ConstantOp::create(
+                     b, DenseElementsAttr::get(vecTy, b.getF32FloatAttr(0.0f)))});
+        }
+        vs.push_back(v);
+        ins.push_back(in);
+        vecs.push_back(ifLoad.getResult(0));
+      }
+      for (int64_t u = 0; u < unroll; ++u)
+        ifThen(b, ins[u], [&] {
+          Value pos0 = kb.mul(vs[u], kb.c(4));
+          Value left = kb.sub(len, pos0); // >= 1
+          for (int64_t e = 0; e < 4; ++e) {
+            Value score = vector::ExtractOp::create(b, vecs[u], e);
+            Value bits = arith::BitcastOp::create(b, i32, score);
+            Value keep = cmp(b, arith::CmpIPredicate::uge, arith::XOrIOp::create(b, bits, flip),
+                             low);
+            if (e > 0)
+              keep = arith::AndIOp::create(b, keep,
+                                           cmp(b, arith::CmpIPredicate::ult, kb.c(e), left));
+            ifThen(b, keep, [&] {
+              Value k = key(score);
+              Value slot = atomicAdd(kb, misc, kb.c(kListSlot));
+              ifThen(b,
+                     cmp(b, arith::CmpIPredicate::slt, slot,
+                         kb.ci32(static_cast<int32_t>(listCap))),
+                     [&] {
+                       Value at = kb.mul(kb.toIndex(slot), kb.c(2));
+                       store(b, k, list, at);
+                       store(b, toI32(kb.add(pos0, kb.c(e))), list, kb.add(at, kb.c(1)));
+                     });
+            });
+          }
+        });
+    });
+    gpu::BarrierOp::create(b);
+    // The list holds every key >= low: with at least selK of them, the selK largest.
+    Value listN = load(b, misc, kb.c(kListSlot));
+    Value fits = all({cmp(b, arith::CmpIPredicate::sge, listN,
+                          kb.ci32(static_cast<int32_t>(selK))),
+                      cmp(b, arith::CmpIPredicate::sle, listN,
+                          kb.ci32(static_cast<int32_t>(listCap)))});
+    ifThen(b, fits, [&] {
+      selectOver(
+          [&](llvm::function_ref<void(Value, Value)> body) {
+            forRange(b, tid, kb.toIndex(listN), kb.c(threads), [&](Value e) {
+              Value e2 = kb.mul(e, kb.c(2));
+              body(load(b, list, kb.add(e2, kb.c(1))), load(b, list, e2));
+            });
+          },
+          selK, out, outBase);
+    });
+    scf::YieldOp::create(b, ValueRange{fits});
+    b.setInsertionPointToStart(&ifOk.getElseRegion().front());
+    scf::YieldOp::create(b, ValueRange{arith::ConstantOp::create(b, b.getBoolAttr(false))});
+  }
+  ifThen(b, arith::XOrIOp::create(b, ifOk.getResult(0), arith::ConstantOp::create(b, b.getBoolAttr(true))), [&] {
+    // Every thread has read the list's count before the fallback zeroes it.
+    gpu::BarrierOp::create(b);
+    selectTwoPass(scores, rowBase, len, selK, out, outBase, list, listCap, loadsInFlight);
+  });
 }
 
 void RadixSelect::selectCompacted(Value scores, Value rowBase, Value len, int64_t selK,

@@ -79,6 +79,22 @@ public:
   void selectTwoPass(Value scores, Value rowBase, Value len, int64_t selK, Value out,
                      Value outBase, Value list, int64_t listCap, int64_t loadsInFlight);
 
+  /// selectTwoPass() preceded, on rows of at least `minLen` positions, by a select that reads
+  /// the row once: a sample of kSampleKeys scores (32 runs of 128 spread evenly over the row) puts
+  /// a threshold key at the sample's r-th largest, r = cdiv(2 * selK * kSampleKeys, len) + 16 (a
+  /// threshold expected to have about 2 * selK + 16 * len / kSampleKeys keys of the row at or
+  /// above it); one pass over the row (16-byte loads, `loadsInFlight` per thread) appends every
+  /// key at or above the threshold with its position to `list`; when the list then holds from
+  /// selK to listCap keys, they include the selK largest and the select finishes on them (three
+  /// digits and the write pass in shared memory). Otherwise (a sample that misled, dense ties) it
+  /// falls back to selectTwoPass(), as it does without sampling for rows that are short, not
+  /// 16-byte aligned (rowBase or `rowEnd`, the row's readable positions, not a multiple of 4) or
+  /// whose expected list would not fit listCap with room to spare. Every thread of the CTA calls
+  /// it.
+  void selectSampled(Value scores, Value rowBase, Value len, Value rowEnd, int64_t selK,
+                     Value out, Value outBase, Value list, int64_t listCap, int64_t loadsInFlight,
+                     int64_t minLen);
+
   /// select() of a row split over a thread-block cluster of `ctas` CTAs (2, 4 or 8; sm_90),
   /// called by every thread of every CTA of the cluster with the same `selK`, on at least 64
   /// threads: this CTA holds the row's positions [lo, lo + n) (n may be 0). One pass loads their
@@ -107,6 +123,12 @@ private:
   }
   /// The same over the histogram `counts` (shared memory, `bins` i32).
   std::pair<Value, Value> chooseDigit(Value counts, int64_t bins, Value kRem);
+  /// The three digit passes and the write pass of select() over candidates that
+  /// `forEachCandidate(body)` walks, calling body(position as i32, key) for each (every thread its
+  /// own; the same candidates on every call); the write counters must be zero.
+  void selectOver(
+      llvm::function_ref<void(llvm::function_ref<void(Value, Value)>)> forEachCandidate,
+      int64_t selK, Value out, Value outBase);
   Value loadScore(Value scores, Value rowBase, Value i);
   /// The write pass's step for one key at position `pos` (i32): above the threshold T at the next
   /// slot of the > T counter, a tie at [aboveIdx, aboveIdx + need) while ties are still needed.

@@ -1,7 +1,7 @@
 // topk: indices of the k largest scores of every ragged row, by radix select (no sort).
 //
-// Two kernels, and the plan launches the one that serves the row length N (both exist when N is
-// dynamic; a static N builds only its own):
+// Up to three kernels, and the plan launches the one that serves the row length N (all exist
+// when N is dynamic; a static N builds only its own):
 // - the cluster kernel (`splits` = C > 1, sm_90): a thread-block cluster of C CTAs of
 //   `warps * 32` threads per row (b, h), CTA r holding the positions [r * S, (r + 1) * S) of the
 //   row's n_b - keep_last, S = cdiv(n_b - keep_last, C). Its scores are read from global memory
@@ -13,7 +13,10 @@
 //   row in global memory (RadixSelect::selectTwoPass): the first counts the top digit, the
 //   second writes the keys above its threshold bucket and compacts the bucket into a candidate
 //   list in shared memory, on which the last two digits and the ties are settled (the row is
-//   walked again only when the bucket overflows the list).
+//   walked again only when the bucket overflows the list). With N >= kSampledMinLen a second
+//   form of it tries first to read a row once (RadixSelect::selectSampled): a threshold from a
+//   sample of the row, one pass listing the keys at or above it, the select on the list; its
+//   rows that are short, not 16-byte aligned, or whose sample misled take the two passes.
 // A row with n_b <= k lists 0..n_b-1 and pads with -1; with keep_last, index n_b - 1 goes to
 // position k - 1 and the select takes k - 1 among the first n_b - 1 positions.
 #include "codegen/Lowering.h"
@@ -43,6 +46,9 @@ constexpr int64_t kSelectStaticSmem = 17 * 1024;
 /// 256 x 2048 9.9 / 13.4 / 16.2 (no spills at 8: 48 registers against 42): more pay on long
 /// rows and cost Quest's short page rows more).
 constexpr int64_t kRowLoadsInFlight = 4;
+/// Rows of at least this many positions first try the one-pass select on a sampled threshold
+/// (RadixSelect::selectSampled); shorter ones (Quest's pages) take the two passes.
+constexpr int64_t kSampledMinLen = 16384;
 /// Keys a CTA of the cluster kernel keeps at most (128 KB, one CTA of 1024 threads per SM).
 constexpr int64_t kClusterKeys = 32768;
 /// Rows of at most this many positions take the one-CTA kernel (H200, 32 rows: N = 2048 7.6 us
@@ -56,7 +62,7 @@ struct TopKShape {
 /// The kernel over the B * H rows, `ctas` CTAs per row (1: the one-CTA kernel); the launch
 /// multiplies its grid by `gate`, an expression that is 1 for the rows it serves and 0 otherwise.
 void buildTopK(TopKOp topk, PlanContext &ctx, TargetAttr target, const TopKShape &shape,
-               const BufferRef &out, int64_t ctas, const PlanExpr &gate) {
+               const BufferRef &out, int64_t ctas, bool sampled, const PlanExpr &gate) {
   KernelConfigAttr cfg = configOf(topk);
   const int64_t k = static_cast<int64_t>(topk.getK());
   const int64_t divisor = static_cast<int64_t>(topk.getDivisor());
@@ -79,6 +85,10 @@ void buildTopK(TopKOp topk, PlanContext &ctx, TargetAttr target, const TopKShape
       (ctas == 1 ? 8 * min(shape.n, listCap) : 4 * min(cdiv(shape.n, ctas), cap)).text();
   kb.begin(threads, grid.text(), "1", "1", smem);
   ImplicitLocOpBuilder &b = kb.b();
+  // The sampling kernel's shared memory (17 KB + a 64 KB list) leaves room for two CTAs per SM:
+  // with at most 512 threads its registers are capped so that two fit.
+  if (ctas == 1 && sampled && threads <= 512)
+    kb.setMinBlocksPerSM(2);
   if (ctas > 1) {
     kb.setClusterSize(ctas);
     if (cfg.getOccupancy() > 0)
@@ -100,8 +110,12 @@ void buildTopK(TopKOp topk, PlanContext &ctx, TargetAttr target, const TopKShape
     Value list = kb.dynamicShared(b.getI32Type(), kb.mul(kb.minIdx(nV, kb.c(listCap)), kb.c(2)));
     emitTopKRow(kb, threads, oA, outBase, nb, k, keepLast, [&](Value selLen, int64_t selK) {
       // A list of min(N, listCap) entries: a bucket of a row never holds more than N.
-      radix.selectTwoPass(sA, rowBase, selLen, selK, oA, outBase, list, listCap,
-                          kRowLoadsInFlight);
+      if (sampled)
+        radix.selectSampled(sA, rowBase, selLen, nV, selK, oA, outBase, list, listCap,
+                            kRowLoadsInFlight, kSampledMinLen);
+      else
+        radix.selectTwoPass(sA, rowBase, selLen, selK, oA, outBase, list, listCap,
+                            kRowLoadsInFlight);
     });
   } else {
     Value keys = kb.dynamicShared(b.getI32Type(), kb.minIdx(kb.div(kb.add(nV, kb.c(ctas - 1)),
@@ -141,9 +155,14 @@ LogicalResult lowerTopK(Operation *op, PlanContext &ctx) {
                           kClusterMinN)
             : PlanExpr(0);
   if (cluster.constant() != 0)
-    buildTopK(topk, ctx, *target, shape, out, C, cluster);
-  if (PlanExpr gate = PlanExpr(1) - cluster; gate.constant() != 0)
-    buildTopK(topk, ctx, *target, shape, out, 1, gate);
+    buildTopK(topk, ctx, *target, shape, out, C, /*sampled=*/false, cluster);
+  // The other rows take the one-CTA kernel: with N >= kSampledMinLen its sampling form (whose
+  // rows shorter than that still take the two passes), else the two-pass form alone.
+  const PlanExpr oneCta = PlanExpr(1) - cluster, longRows = aboveGate(shape.n, kSampledMinLen - 1);
+  if (PlanExpr gate = oneCta * longRows; gate.constant() != 0)
+    buildTopK(topk, ctx, *target, shape, out, 1, /*sampled=*/true, gate);
+  if (PlanExpr gate = oneCta * (PlanExpr(1) - longRows); gate.constant() != 0)
+    buildTopK(topk, ctx, *target, shape, out, 1, /*sampled=*/false, gate);
   return success();
 }
 } // namespace

@@ -17,7 +17,11 @@ using namespace ds;
 
 namespace {
 
-enum class Data { Random, FewValues, AllEqual, SignedZeros };
+/// StripedHigh / StripedLow: random in [-4, 4), plus 8 where `position % 512 < 128` (StripedHigh)
+/// or elsewhere (StripedLow). The one-CTA kernel samples runs of 128 scores at multiples of
+/// 4 * floor(n / 128) (2048 for n = 65536), which then see only the high or only the low
+/// scores: a threshold that keeps too few keys or too many, and the select's fallback.
+enum class Data { Random, FewValues, AllEqual, SignedZeros, StripedHigh, StripedLow };
 
 struct TopKCase {
   std::string name;
@@ -29,8 +33,12 @@ struct TopKCase {
 };
 void PrintTo(const TopKCase &c, std::ostream *os) { *os << c.name; }
 
-float scoreOf(ref::Rng &rng, Data data) {
+float scoreOf(ref::Rng &rng, Data data, int64_t pos) {
   switch (data) {
+  case Data::StripedHigh:
+  case Data::StripedLow:
+    return static_cast<float>(rng.uniform(-4, 4)) +
+           (((pos % 512) < 128) == (data == Data::StripedHigh) ? 8.0f : 0.0f);
   case Data::Random:
     return static_cast<float>(rng.uniform(-4, 4));
   case Data::FewValues:
@@ -96,8 +104,8 @@ TEST_P(TopK, SelectsTheLargestScores) {
   ASSERT_TRUE(pipeline.ok()) << pipeline.message();
   ref::Rng rng(99 + N + k);
   std::vector<float> scores(B * H * N);
-  for (float &x : scores)
-    x = scoreOf(rng, c.data);
+  for (size_t i = 0; i < scores.size(); ++i)
+    scores[i] = scoreOf(rng, c.data, static_cast<int64_t>(i) % N);
   auto ds = test::upload(ctx, scores), dl = test::upload(ctx, c.lens);
   auto di = test::upload(ctx, std::vector<int32_t>(B * H * k, -7));
   std::vector<rt::TensorArg> args = {rt::TensorArg(ds.ptr(), {B, H, N}),
@@ -150,6 +158,27 @@ std::vector<TopKCase> topkCases() {
       {"default_N4099_pages", {4099 * 16, 16 * 700 + 3, 16 * 64, 16 * 65 + 1}, 8, 4099, 64, 16, true,
        Data::Random, ""},
       {"default_N70001_fallback", {70001, 65537, 3000}, 2, 70001, 1024, 1, true, Data::Random, ""},
+      // Long rows of the one-CTA kernel (96 and 64 rows): one pass over the row with a threshold
+      // from a sample, the select on the keys above it; lengths not a multiple of 4 (the last
+      // vector masked), at and just below the 16384 from which it samples; N not a multiple of 4
+      // (rows not 16-byte aligned: the two passes); samples that mislead (too few keys above the
+      // threshold or too many: the two passes).
+      {"default_N70000_sampled", {69999, 65537, 16384, 16383, 40001, 1024, 70000, 33335}, 12, 70000,
+       1024, 1, false, Data::Random, ""},
+      {"default_N65536_sampled_k100_keeplast", {65536, 65535, 20001}, 32, 65536, 100, 1, true,
+       Data::Random, ""},
+      {"default_N65536_sampled_zeros", {65536, 30000}, 48, 65536, 512, 1, false,
+       Data::SignedZeros, ""},
+      {"default_N65538_unaligned", {65538, 65537, 20000}, 32, 65538, 1024, 1, false,
+       Data::Random, ""},
+      {"default_N65536_sample_sees_high", {65536, 65533}, 48, 65536, 1024, 1, false,
+       Data::StripedHigh, ""},
+      {"default_N65536_sample_sees_low", {65536, 65533}, 48, 65536, 1024, 1, true,
+       Data::StripedLow, ""},
+      {"splits1_warps16_sampled", {65536, 50000, 16384}, 8, 65536, 2048, 1, false, Data::Random,
+       cfg(1, 16, 1, 1, 0)},
+      {"splits1_warps1_sampled", {40000, 39999}, 2, 40000, 300, 1, false, Data::Random,
+       cfg(1, 1, 1, 1, 0)},
       // Explicit configs: clusters of 2, 4 and 8, few and many loads in flight, small and large
       // CTAs, and a block_tokens that sends N = 32769 to the one-CTA kernel.
       {"splits2_warps4_stages1", {20000, 19999, 333}, 3, 20000, 256, 1, false, Data::Random,
