@@ -158,10 +158,11 @@ std::vector<TopKCase> topkCases() {
       {"default_N4099_pages", {4099 * 16, 16 * 700 + 3, 16 * 64, 16 * 65 + 1}, 8, 4099, 64, 16, true,
        Data::Random, ""},
       {"default_N70001_fallback", {70001, 65537, 3000}, 2, 70001, 1024, 1, true, Data::Random, ""},
-      // Long rows of the one-CTA kernel (96 and 64 rows): one pass over the row with a threshold
-      // from a sample, the select on the keys above it; lengths not a multiple of 4 (the last
-      // vector masked), at and just below the 16384 from which it samples; N not a multiple of 4
-      // (rows not 16-byte aligned: the two passes); samples that mislead (too few keys above the
+      // Long rows of the one-CTA kernel (96 rows, too many for clusters, under the config pass's
+      // choice; then explicit one-CTA configs): one pass over the row with a threshold from a
+      // sample, the select on the keys above it; lengths not a multiple of 4 (the last vector
+      // masked), at and just below the 16384 from which it samples; N not a multiple of 4 (rows
+      // not 16-byte aligned: the two passes); samples that mislead (too few keys above the
       // threshold or too many: the two passes).
       {"default_N70000_sampled", {69999, 65537, 16384, 16383, 40001, 1024, 70000, 33335}, 12, 70000,
        1024, 1, false, Data::Random, ""},
