@@ -95,15 +95,22 @@ public:
       : ModuleToObject(module, kTriple, chip, features, optLevel) {}
 
 protected:
+  /// The target machine, or an error on the module when the chip has none.
+  FailureOr<llvm::TargetMachine *> targetMachine() {
+    FailureOr<llvm::TargetMachine *> machine = getOrCreateTargetMachine();
+    if (failed(machine))
+      getOperation().emitError("no NVPTX target machine for ") << chip;
+    return machine;
+  }
   /// MLIR's O3 pipeline (ModuleToObject::optimizeModule) without the loop and SLP vectorizers:
   /// the kernel builders emit their vector loads and stores themselves, and over the examples,
   /// the JIT specs and the lit inputs (bf16 and f16, sm_80 and sm_90: 101 kernels' modules) the
   /// PTX is byte-identical without them, while the DS spec's cold compile drops by about 5%
   /// (2-core machine: 273-279 -> 260-267 ms). The code generator keeps the O3 level as there.
   LogicalResult optimizeModule(llvm::Module &llvmModule, int optL) override {
-    FailureOr<llvm::TargetMachine *> machine = getOrCreateTargetMachine();
+    FailureOr<llvm::TargetMachine *> machine = targetMachine();
     if (failed(machine))
-      return getOperation().emitError("no NVPTX target machine for ") << chip, failure();
+      return failure();
     (*machine)->setOptLevel(static_cast<llvm::CodeGenOptLevel>(optL));
     llvm::PipelineTuningOptions tuning;
     tuning.LoopUnrolling = true;
@@ -130,9 +137,9 @@ protected:
     return success();
   }
   FailureOr<SmallVector<char, 0>> moduleToObject(llvm::Module &llvmModule) override {
-    FailureOr<llvm::TargetMachine *> machine = getOrCreateTargetMachine();
+    FailureOr<llvm::TargetMachine *> machine = targetMachine();
     if (failed(machine))
-      return getOperation().emitError("no NVPTX target machine for ") << chip, failure();
+      return failure();
     FailureOr<SmallString<0>> ptx = translateModuleToISA(
         llvmModule, **machine, [&] { return getOperation().emitError(); });
     if (failed(ptx))

@@ -288,6 +288,15 @@ void RadixSelect::writeSelected(Value pos, Value key, Value T, Value need, Value
   });
 }
 
+void RadixSelect::forEachListed(Value list, Value n,
+                                llvm::function_ref<void(Value, Value)> body) {
+  ImplicitLocOpBuilder &b = kb.b();
+  forRange(b, kb.threadId(), kb.toIndex(n), kb.c(threads), [&](Value e) {
+    Value e2 = kb.mul(e, kb.c(2));
+    body(load(b, list, kb.add(e2, kb.c(1))), load(b, list, e2));
+  });
+}
+
 void RadixSelect::selectTwoPass(Value scores, Value rowBase, Value len, int64_t selK, Value out,
                                 Value outBase, Value list, int64_t listCap,
                                 int64_t loadsInFlight) {
@@ -433,19 +442,17 @@ void RadixSelect::selectSampled(Value scores, Value rowBase, Value len, Value ro
                           kb.ci32(static_cast<int32_t>(listCap)))});
     ifThen(b, fits, [&] {
       selectOver(
-          [&](llvm::function_ref<void(Value, Value)> body) {
-            forRange(b, tid, kb.toIndex(listN), kb.c(threads), [&](Value e) {
-              Value e2 = kb.mul(e, kb.c(2));
-              body(load(b, list, kb.add(e2, kb.c(1))), load(b, list, e2));
-            });
-          },
+          [&](llvm::function_ref<void(Value, Value)> body) { forEachListed(list, listN, body); },
           selK, out, outBase);
     });
     scf::YieldOp::create(b, ValueRange{fits});
     b.setInsertionPointToStart(&ifOk.getElseRegion().front());
     scf::YieldOp::create(b, ValueRange{arith::ConstantOp::create(b, b.getBoolAttr(false))});
   }
-  ifThen(b, arith::XOrIOp::create(b, ifOk.getResult(0), arith::ConstantOp::create(b, b.getBoolAttr(true))), [&] {
+  // The fallback when the sampled select was not tried or did not fit.
+  Value fallback = arith::XOrIOp::create(b, ifOk.getResult(0),
+                                         arith::ConstantOp::create(b, b.getBoolAttr(true)));
+  ifThen(b, fallback, [&] {
     // Every thread has read the list's count before the fallback zeroes it.
     gpu::BarrierOp::create(b);
     selectTwoPass(scores, rowBase, len, selK, out, outBase, list, listCap, loadsInFlight);
@@ -515,10 +522,7 @@ void RadixSelect::selectCompacted(Value scores, Value rowBase, Value len, int64_
     auto ifFits = scf::IfOp::create(b, fits, true);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifFits.getThenRegion().front());
-    forRange(b, tid, kb.toIndex(listN), kb.c(threads), [&](Value e) {
-      Value e2 = kb.mul(e, kb.c(2));
-      body(load(b, list, kb.add(e2, kb.c(1))), load(b, list, e2));
-    });
+    forEachListed(list, listN, body);
     b.setInsertionPointToStart(&ifFits.getElseRegion().front());
     forEachKey(
         scores, rowBase, len,

@@ -129,6 +129,9 @@ private:
   void selectOver(
       llvm::function_ref<void(llvm::function_ref<void(Value, Value)>)> forEachCandidate,
       int64_t selK, Value out, Value outBase);
+  /// body(position, key) for each of the first `n` (an i32) (key, position) pairs of `list`, each
+  /// thread its own (thread t the pairs t, t + threads, ...).
+  void forEachListed(Value list, Value n, llvm::function_ref<void(Value, Value)> body);
   Value loadScore(Value scores, Value rowBase, Value i);
   /// The write pass's step for one key at position `pos` (i32): above the threshold T at the next
   /// slot of the > T counter, a tie at [aboveIdx, aboveIdx + need) while ties are still needed.
