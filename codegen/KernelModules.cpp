@@ -291,7 +291,18 @@ struct EmitPTXPass final : public ds::impl::EmitPTXPassBase<EmitPTXPass> {
     if (failed(verify(top)))
       return signalPassFailure();
     SmallVector<std::string> ptx(modules.size());
-    auto compileOne = [&](size_t i) -> LogicalResult {
+    // The context's threads take the modules largest first (by operation count), so that a
+    // large kernel does not start last while the other threads idle; each module's PTX keeps
+    // its place in the joined text.
+    SmallVector<size_t> order(modules.size());
+    SmallVector<int64_t> size(modules.size(), 0);
+    for (size_t i = 0; i < modules.size(); ++i) {
+      order[i] = i;
+      modules[i]->walk([&](Operation *) { ++size[i]; });
+    }
+    llvm::stable_sort(order, [&](size_t a, size_t b) { return size[a] > size[b]; });
+    auto compileOne = [&](size_t at) -> LogicalResult {
+      const size_t i = order[at];
       PTXWriter writer(*modules[i], chip, features, optLevel);
       std::optional<SmallVector<char, 0>> out = writer.run();
       if (!out)
