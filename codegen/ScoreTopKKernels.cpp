@@ -74,10 +74,13 @@ int64_t fixedSmemBytes(ScoreTopKOp s) {
 namespace {
 /// One score_topk kernel of `threads` threads per row, `ctas` CTAs per row (a cluster when > 1),
 /// launched over B * rows * ctas CTAs times `gate` (an expression that is 1 for the row lengths
-/// and batches this variant serves and 0 otherwise).
+/// and batches this variant serves and 0 otherwise). `maxServedN`, where known, bounds the N
+/// (max_pages * P) it is launched for: at most `capacity`, its rows never reach the workspace
+/// and the kernel has no workspace path.
 void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_t unroll,
                     int64_t minBlocks, int64_t capacity, int64_t ctas, const PlanExpr &gate,
-                    const BufferRef &out, const BufferRef &spill) {
+                    const BufferRef &out, const BufferRef &spill,
+                    std::optional<int64_t> maxServedN) {
   Operation *op = fused;
   Value ql = fused.getQLabel(), cache = fused.getLabelCache(), pt = fused.getPageTable(),
         sl = fused.getSeqLens();
@@ -231,15 +234,17 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
       });
       radix.selectCompacted(buf, base, selLen, selK, oA, outBase, list, kSelectListEntries, sp);
     };
-    Value inSmem = arith::CmpIOp::create(b, arith::CmpIPredicate::ule, nb, kb.c(capacity));
-    auto ifSmem = scf::IfOp::create(b, inSmem, true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifSmem.getThenRegion().front());
-    scoreAndSelect(smemBuf, kb.c(0), {});
-    // A longer row keeps its first C scores in shared memory and the rest in its workspace row.
-    b.setInsertionPointToStart(&ifSmem.getElseRegion().front());
-    scoreAndSelect(smemBuf, kb.c(0),
-                   {wsA, kb.mul(rowId, kb.sub(nMax, kb.c(capacity))), kb.c(capacity)});
+    // A variant launched only for N <= capacity keeps every score in shared memory. Any other
+    // scores every row through the workspace-aware path: positions below the capacity to shared
+    // memory, the others to the row's slice of the workspace (a row of n_b <= capacity never
+    // reaches it). One path, not one per case: the kernel's registers and its compile time are
+    // those of one scoring loop and one select (the DS spec's cold compile, 2-core machine: see
+    // docs/performance.md).
+    if (maxServedN && *maxServedN <= capacity)
+      scoreAndSelect(smemBuf, kb.c(0), {});
+    else
+      scoreAndSelect(smemBuf, kb.c(0),
+                     {wsA, kb.mul(rowId, kb.sub(nMax, kb.c(capacity))), kb.c(capacity)});
   });
   ctx.addLaunch(kb.finish());
 }
@@ -285,14 +290,18 @@ static LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx) {
   const PlanExpr shortRows =
       atMostGate(N, kShortRowTokens) * aboveGate(rowsTotal, kShortVariantRows - 1);
   const PlanExpr notCluster = PlanExpr(1) - cluster;
+  // The N each variant may be launched for, where bounded: the short variant's N <= 16384, a
+  // static N.
+  const std::optional<int64_t> staticN = N.constant();
+  const int64_t shortMaxN = std::min(kShortRowTokens, staticN.value_or(kShortRowTokens));
   if (cluster.constant() != 0)
-    buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, C, cluster, out, spill);
+    buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, C, cluster, out, spill, staticN);
   // Low-bit labels are fewer bytes per token: the short variant scores more tokens per step too.
   if (PlanExpr gate = shortRows * notCluster; gate.constant() != 0)
     buildScoreTopK(fused, ctx, std::min<int64_t>(threads, 512), tokensPerStep(shape), 2,
-                   capacity, 1, gate, out, spill);
+                   capacity, 1, gate, out, spill, shortMaxN);
   if (PlanExpr gate = (PlanExpr(1) - shortRows) * notCluster; gate.constant() != 0)
-    buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, 1, gate, out, spill);
+    buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, 1, gate, out, spill, staticN);
   return success();
 }
 

@@ -87,10 +87,13 @@ func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tenso
 // CHECK: nvvm.cluster.arrive
 // CHECK: nvvm.mapa
 // CHECK: gpu.return
-// The 512-thread variant (its structure is the 1024-thread one's, checked below).
+// The 512-thread variant (its structure is the 1024-thread one's, checked below), launched only
+// for N <= 16384, which its shared memory holds: no store to the workspace (argument 5).
 // CHECK: gpu.func @pair_score_topk_1(
 // CHECK-SAME: %{{.*}} : memref<16xi32, #gpu.address_space<workgroup>>
 // CHECK-SAME: known_block_size = array<i32: 512, 1, 1>, nvvm.minctasm = 2 : i32
+// CHECK-NOT: memref.store %{{.*}}, %arg5[
+// CHECK: gpu.return
 // CHECK: gpu.func @pair_score_topk_2(%{{.*}}: memref<281474976710656xbf16>, %{{.*}}: memref<281474976710656xbf16>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xi32>, %[[OUT:[^:]+]]: memref<281474976710656xi32>, %[[SPILL:[^:]+]]: memref<281474976710656xf32>, %{{.*}}: i64, %{{.*}}: i64)
 // CHECK-SAME: workgroup(%[[HIST:.*]] : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[MISC:.*]] : memref<5xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 // CHECK-SAME: known_block_size = array<i32: 1024, 1, 1>
@@ -106,9 +109,10 @@ func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tenso
 // CHECK: %[[ROW:.*]] = memref.view %[[DYN]][%{{.*}}][%{{.*}}] : memref<?xi8, #gpu.address_space<workgroup>> to memref<?xf32, #gpu.address_space<workgroup>>
 // The candidate list follows the scores in dynamic shared memory.
 // CHECK: %[[LIST:.*]] = memref.view %{{.*}}[%{{.*}}][%{{.*}}] : memref<?xi8, #gpu.address_space<workgroup>> to memref<?xi32, #gpu.address_space<workgroup>>
-// CHECK: scf.if
-// Shared-memory path: score 2 tokens per thread and step (all label loads first), store each
-// score to shared memory and count its first digit.
+// Score 2 tokens per thread and step (all label loads first); a position below the capacity
+// stores its score to shared memory, a later one to the row's workspace slice (this variant
+// serves any N: one path, whose workspace branch a row of n_b <= capacity never takes); each
+// score's first digit is counted.
 // CHECK: scf.for
 // CHECK: memref.load %arg2
 // CHECK: memref.load %arg2
@@ -117,8 +121,12 @@ func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tenso
 // CHECK-COUNT-2: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<281474976710656xbf16>, vector<8xbf16>
 // CHECK: vector.fma
 // CHECK: memref.store %{{.*}}, %[[ROW]]
+// CHECK: } else {
+// CHECK: memref.store %{{.*}}, %[[SPILL]]
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST]]
 // CHECK: memref.store %{{.*}}, %[[ROW]]
+// CHECK: } else {
+// CHECK: memref.store %{{.*}}, %[[SPILL]]
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST]]
 // The first digit's scan follows at once.
 // CHECK-NOT: memref.store %{{.*}}, %[[HIST]]
@@ -129,9 +137,12 @@ func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tenso
 // CHECK: gpu.barrier
 // CHECK: memref.store %{{.*}}, %[[HIST]]
 // CHECK: gpu.barrier
-// One pass over the row: keys above the first digit's bucket go straight to the output; the
-// bucket's keys are counted by digit 2 and appended (key, position) to the candidate list.
+// One pass over the row (shared memory, then the workspace): keys above the first digit's
+// bucket go straight to the output; the bucket's keys are counted by digit 2 and appended
+// (key, position) to the candidate list.
 // CHECK: memref.load %[[ROW]]
+// CHECK: } else {
+// CHECK: memref.load %[[SPILL]]
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[MISC]]
 // CHECK: memref.store %{{.*}}, %[[OUT]]
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST]]
@@ -152,18 +163,6 @@ func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tenso
 // CHECK: memref.load %[[LIST]]
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[MISC]]
 // CHECK: memref.store %{{.*}}, %[[OUT]]
-// CHECK: memref.atomic_rmw addi %{{.*}}, %[[MISC]]
-// Long-row path: positions below the capacity in shared memory, the rest in the spill buffer.
-// CHECK: } else {
-// CHECK-NOT: gpu.dynamic_shared_memory
-// CHECK: memref.store %{{.*}}, %[[ROW]]
-// CHECK: } else {
-// CHECK: memref.store %{{.*}}, %[[SPILL]]
-// CHECK: memref.atomic_rmw addi %{{.*}}, %[[HIST]]
-// CHECK: gpu.barrier
-// CHECK: memref.load %[[ROW]]
-// CHECK: } else {
-// CHECK: memref.load %[[SPILL]]
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[MISC]]
 // keep_last: n_b - 1 at position k - 1.
 // CHECK: memref.store %{{.*}}, %[[OUT]]
