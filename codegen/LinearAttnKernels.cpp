@@ -1,12 +1,16 @@
 // Linear attention (Lightning Attention) kernels: the decode step
 //   S <- exp(-slope_h) S + k^T v,  o = q S   (ALGORITHMS.md §5)
-// one CTA per (request, head): the f32 state [d, e] streams through once (read, update, write),
-// 16-byte vectors along e; each warp takes every W-th row of d and the warps' partial o are summed
-// in shared memory. The state is updated in place (its slot of `states`).
+// `splits` CTAs per (request, head), each over e / splits columns of the f32 state [d, e] (its
+// own columns of o: no cross-CTA sum): the CTA's block streams through once (read, update,
+// write), 16-byte vectors along e; each warp takes every W-th group of rows of d, `stages` rows
+// of a warp with their loads issued together, and the warps' partial o are summed in shared
+// memory. The state is updated in place (its slot of `states`).
 #include "codegen/Lowering.h"
 #include "dialect/DSOps.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
+
+#include <algorithm>
 
 using namespace mlir;
 using namespace mlir::ds;
@@ -14,9 +18,18 @@ using namespace mlir::ds;
 namespace {
 constexpr int64_t kVecE = 4; // f32 per 16-byte state vector
 constexpr int64_t kWarps = 8;
-// Rows whose loads are issued together: all 16 of a warp at d = 128 (H200, B = 64 / 256, H = 64,
-// d = e = 128: 143.2 / 553.6 us at 8, 139.7 / 543.7 us at 16; on an H100 8 beat 4).
-constexpr int64_t kRowUnroll = 16;
+/// Rows of a warp whose loads are issued together at most: the config pass takes all of a warp's
+/// rows (H200, B = 64 / 256, H = 64, d = e = 128, one CTA per state: 143.2 / 553.6 us at 8 rows,
+/// 139.7 / 543.7 us at all 16; on an H100 8 beat 4).
+constexpr int64_t kMaxRowUnroll = 32;
+/// Columns of the state per CTA the config pass aims at: two CTAs per state at e = 128 (H200,
+/// same shapes: 139.0 / 541.4 us with one CTA of all 128 columns, 134.0 / 520.8 with two of 64
+/// columns, 137.9 / 537.9 with four of 32; two of 64 columns on 4 warps 135.5 / 527.2). Half as
+/// many registers per thread (44 against 64) and finer blocks of work for the SMs' tails.
+constexpr int64_t kColumnsPerCta = 64;
+
+/// Lanes that share one state row of `cols` f32 columns (16-byte vectors).
+int64_t lanesPerRow(int64_t cols) { return cols / kVecE; }
 
 } // namespace
 
@@ -60,7 +73,9 @@ static LogicalResult lowerLinearAttnDecode(Operation *op, PlanContext &ctx) {
   Value q = dec.getQ(), k = dec.getK(), v = dec.getV(), slopes = dec.getSlopes(),
         states = dec.getStates(), slots = dec.getStateIndices();
   const int64_t h = dimOf(q, 1), d = dimOf(q, 2), e = dimOf(v, 2);
-  const int64_t lanesPerRow = e / kVecE, rowsPerStep = 32 / lanesPerRow;
+  const KernelConfigAttr cfg = configOf(op);
+  const int64_t splits = cfg.getSplits(), cols = e / splits, rowUnroll = cfg.getStages();
+  const int64_t lanes = lanesPerRow(cols), rowsPerStep = 32 / lanes;
   const int64_t threads = kWarps * 32;
 
   std::string batch = dimExpr(ctx, q, 0);
@@ -73,18 +88,22 @@ static LogicalResult lowerLinearAttnDecode(Operation *op, PlanContext &ctx) {
   kb.addBuffer(stateBuf);
   kb.addBuffer(out);
   kb.addI64(dimExpr(ctx, states, 0)); // slots in the state pool
-  kb.begin(threads, "(" + batch + ")*" + std::to_string(h));
+  kb.begin(threads, "(" + batch + ")*" + std::to_string(h * splits));
   ImplicitLocOpBuilder &b = kb.b();
   Value qM = kb.arg(0), kM = kb.arg(1), vM = kb.arg(2), slopeM = kb.arg(3), slotM = kb.arg(4);
   Value sM = kb.arg(5), oM = kb.arg(6), numSlots = kb.toIndex(kb.arg(7));
   Type f32 = b.getF32Type();
   auto vecTy = VectorType::get({kVecE}, f32);
 
-  Value bh = kb.blockId(gpu::Dimension::x);
+  // CTA (b, head, c): columns [c * cols, (c + 1) * cols) of the state.
+  Value block = kb.blockId(gpu::Dimension::x);
+  Value bh = kb.div(block, kb.c(splits));
+  Value colBase = kb.mul(kb.rem(block, kb.c(splits)), kb.c(cols));
   Value bIdx = kb.div(bh, kb.c(h)), head = kb.rem(bh, kb.c(h));
   Value lane = kb.lane(), warp = kb.warpId();
-  Value col = kb.mul(kb.rem(lane, kb.c(lanesPerRow)), kb.c(kVecE));
-  Value rowInStep = kb.div(lane, kb.c(lanesPerRow));
+  Value colInCta = kb.mul(kb.rem(lane, kb.c(lanes)), kb.c(kVecE));
+  Value col = kb.add(colBase, colInCta);
+  Value rowInStep = kb.div(lane, kb.c(lanes));
   Value slot = memref::LoadOp::create(b, slotM, ValueRange{bIdx});
   Value slotOk = kb.inRange(slot, numSlots);
   Value slotIdx = arith::SelectOp::create(b, slotOk, kb.toIndex(slot), kb.c(0));
@@ -102,14 +121,14 @@ static LogicalResult lowerLinearAttnDecode(Operation *op, PlanContext &ctx) {
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifSlot.getThenRegion().front());
-    // Rows r = first + i * step, all warps and row groups interleaved, kRowUnroll rows per
+    // Rows r = first + i * step, all warps and row groups interleaved, `stages` rows per
     // iteration with their loads issued together.
     const int64_t step = kWarps * rowsPerStep;
     Value first = kb.add(kb.mul(warp, kb.c(rowsPerStep)), rowInStep);
-    auto loop = scf::ForOp::create(b, kb.c(0), kb.c(d), kb.c(step * kRowUnroll), ValueRange{zero});
+    auto loop = scf::ForOp::create(b, kb.c(0), kb.c(d), kb.c(step * rowUnroll), ValueRange{zero});
     b.setInsertionPointToStart(loop.getBody());
     SmallVector<Value> rows, sv, kd, qd, ok;
-    for (int64_t u = 0; u < kRowUnroll; ++u) {
+    for (int64_t u = 0; u < rowUnroll; ++u) {
       Value r = kb.add(kb.add(loop.getInductionVar(), kb.c(u * step)), first);
       Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, kb.c(d));
       Value rs = arith::SelectOp::create(b, in, r, kb.c(0));
@@ -120,7 +139,7 @@ static LogicalResult lowerLinearAttnDecode(Operation *op, PlanContext &ctx) {
       qd.push_back(kb.loadF32(qM, kb.add(qkBase, rs)));
     }
     Value a = loop.getRegionIterArgs()[0];
-    for (int64_t u = 0; u < kRowUnroll; ++u) {
+    for (int64_t u = 0; u < rowUnroll; ++u) {
       Value updated = vector::FMAOp::create(b, vector::BroadcastOp::create(b, vecTy, kd[u]), vv,
                                             arith::MulFOp::create(b, lambdaV, sv[u]));
       auto ifIn = scf::IfOp::create(b, ok[u], false);
@@ -141,8 +160,8 @@ static LogicalResult lowerLinearAttnDecode(Operation *op, PlanContext &ctx) {
     scf::YieldOp::create(b, ValueRange{zero});
   }
   acc = ifSlot.getResult(0);
-  emitLinearAttnOutput(kb, acc, col, lanesPerRow, kWarps, e, kb.addShared(f32, kWarps * e), oM,
-                       kb.mul(bh, kb.c(e)));
+  emitLinearAttnOutput(kb, acc, colInCta, lanes, kWarps, cols, kb.addShared(f32, kWarps * cols),
+                       oM, kb.add(kb.mul(bh, kb.c(e)), colBase));
   ctx.addLaunch(kb.finish());
   return success();
 }
@@ -157,19 +176,38 @@ void mlir::ds::registerLinearAttnDecodeFamily() {
   KernelFamily f;
   f.name = "linear_attn_decode";
   f.ops = {LinearAttnDecodeOp::getOperationName().str()};
-  // A CTA of 8 warps per (request, head), 16 state rows in flight per warp, 16-byte f32 vectors.
+  // CTAs of 8 warps, kColumnsPerCta columns of a state each (all e where e is smaller), all of
+  // a warp's rows in flight at once (up to kMaxRowUnroll), 16-byte f32 vectors.
   f.choose = [](Operation *op, TargetAttr) {
-    return KernelConfigAttr::get(op->getContext(), 1, kWarps, 1, kRowUnroll, kVecE);
+    auto dec = cast<LinearAttnDecodeOp>(op);
+    const int64_t d = dimOf(dec.getQ(), 2), e = dimOf(dec.getV(), 2);
+    const int64_t splits = e > kColumnsPerCta && e % kColumnsPerCta == 0 ? e / kColumnsPerCta : 1;
+    const int64_t rowsPerStep = 32 / lanesPerRow(e / splits);
+    const int64_t rows = std::clamp<int64_t>((d + kWarps * rowsPerStep - 1) / (kWarps * rowsPerStep),
+                                             1, kMaxRowUnroll);
+    return KernelConfigAttr::get(op->getContext(), 1, kWarps, splits, rows, kVecE);
   };
   f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr) -> LogicalResult {
-    if (failed(verifyUnusedConfigFields(op, cfg, kUseWarps | kUseStages | kUseVectorWidth)) ||
+    if (failed(verifyUnusedConfigFields(op, cfg,
+                                        kUseWarps | kUseSplits | kUseStages | kUseVectorWidth)) ||
         failed(expectConfigField(op, "warps", cfg.getWarps(), kWarps, "the decode kernel's CTA")) ||
-        failed(expectConfigField(op, "stages", cfg.getStages(), kRowUnroll,
-                                 "state rows in flight per warp")) ||
         failed(expectConfigField(op, "vector_width", cfg.getVectorWidth(), kVecE,
                                  "16-byte vectors of the f32 state")))
       return failure();
-    return verifyLinearAttnValueDim(op, dimOf(cast<LinearAttnDecodeOp>(op).getV(), 2));
+    const int64_t e = dimOf(cast<LinearAttnDecodeOp>(op).getV(), 2);
+    if (failed(verifyLinearAttnValueDim(op, e)))
+      return failure();
+    // A CTA's columns: 16-byte vectors, a row of them on a power-of-two group of lanes.
+    const int64_t splits = cfg.getSplits();
+    if (splits < 1 || e % splits != 0 || (e / splits) % kVecE != 0 ||
+        32 % lanesPerRow(e / splits) != 0)
+      return configError(op, "splits")
+             << "(CTAs per state, each over e / splits columns) must divide the value dim " << e
+             << " into blocks of a multiple of 4 columns that divide 128, got " << splits;
+    if (cfg.getStages() < 1 || cfg.getStages() > kMaxRowUnroll)
+      return configError(op, "stages") << "(state rows in flight per warp) must be in [1, "
+                                       << kMaxRowUnroll << "], got " << cfg.getStages();
+    return success();
   };
   f.lower = lowerLinearAttnDecode;
   registerKernelFamily(std::move(f));

@@ -150,6 +150,30 @@ func.func @linear_decode_warps(%q: tensor<?x8x64xbf16>, %slopes: tensor<8xf32>, 
 
 // -----
 
+func.func @linear_decode_splits(%q: tensor<?x8x64xbf16>, %slopes: tensor<8xf32>, %st: tensor<?x8x64x64xf32>, %si: tensor<?xi32>)
+    -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>) {
+  // expected-error @+1 {{config field 'splits' (CTAs per state, each over e / splits columns) must divide the value dim 64 into blocks of a multiple of 4 columns that divide 128, got 3}}
+  %o, %s = ds.linear_attn_decode %q, %q, %q, %slopes, %st, %si
+      {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 3, stages = 8, vector_width = 4>}
+      : (tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<8xf32>, tensor<?x8x64x64xf32>, tensor<?xi32>)
+      -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>)
+  return %o, %s : tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>
+}
+
+// -----
+
+func.func @linear_decode_stages(%q: tensor<?x8x64xbf16>, %slopes: tensor<8xf32>, %st: tensor<?x8x64x64xf32>, %si: tensor<?xi32>)
+    -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>) {
+  // expected-error @+1 {{config field 'stages' (state rows in flight per warp) must be in [1, 32], got 33}}
+  %o, %s = ds.linear_attn_decode %q, %q, %q, %slopes, %st, %si
+      {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 2, stages = 33, vector_width = 4>}
+      : (tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<8xf32>, tensor<?x8x64x64xf32>, tensor<?xi32>)
+      -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>)
+  return %o, %s : tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>
+}
+
+// -----
+
 func.func @topk_unread_field(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tensor<?x8x4xi32> {
   // expected-error @+1 {{config field 'block_tokens' must be 1 (the kernels do not read it), got 512}}
   %i = ds.topk %s, %sl {k = 4 : i64, config = #ds.kernel_config<block_tokens = 512, warps = 16, splits = 1, stages = 1, vector_width = 1>}
