@@ -382,14 +382,19 @@ void RadixSelect::selectSampled(Value scores, Value rowBase, Value len, Value ro
         b, cmp(b, arith::CmpIPredicate::sge, low, kb.ci32(0)), kb.ci32(-1), kb.ci32(INT32_MIN));
     // One pass over the row: every key >= low and its position to the list (while it has room;
     // the counter counts them all). Vectors of 4 start below len; rowEnd, a multiple of 4,
-    // keeps their loads in the row.
+    // keeps their loads in the row. A warp's kept keys take consecutive slots from one update
+    // of the list counter per step (lane 31 adds the warp's total, its lanes' counts scanned),
+    // not one atomic per key.
     Value nVec = kb.div(kb.add(len, kb.c(3)), kb.c(4));
     const int64_t unroll = loadsInFlight;
-    forRange(b, tid, nVec, kb.c(threads * unroll), [&](Value v0) {
-      SmallVector<Value> vs, ins, vecs;
-      auto vecTy = VectorType::get({4}, b.getF32Type());
+    auto vecTy = VectorType::get({4}, b.getF32Type());
+    // Warp w walks vectors [w0, w0 + 32) + u * threads, w0 = 32 w + m * threads * unroll: the
+    // loop's bound is the same in all lanes of a warp (its scan and shuffles need every lane).
+    Value lane = kb.lane(), lenI32 = toI32(len);
+    forRange(b, kb.sub(tid, lane), nVec, kb.c(threads * unroll), [&](Value w0) {
+      SmallVector<Value> scoresE, vecPos, vecLeft; // per vector: 4 v, len - 4 v (i32)
       for (int64_t u = 0; u < unroll; ++u) {
-        Value v = kb.add(v0, kb.c(u * threads));
+        Value v = kb.add(kb.add(w0, lane), kb.c(u * threads));
         Value in = cmp(b, arith::CmpIPredicate::ult, v, nVec);
         auto ifLoad = scf::IfOp::create(b, TypeRange{vecTy}, in, true);
         {
@@ -402,36 +407,66 @@ void RadixSelect::selectSampled(Value scores, Value rowBase, Value len, Value ro
               b, ValueRange{arith::ConstantOp::create(
                      b, DenseElementsAttr::get(vecTy, b.getF32FloatAttr(0.0f)))});
         }
-        vs.push_back(v);
-        ins.push_back(in);
-        vecs.push_back(ifLoad.getResult(0));
+        for (int64_t e = 0; e < 4; ++e)
+          scoresE.push_back(vector::ExtractOp::create(b, ifLoad.getResult(0), e));
+        vecPos.push_back(toI32(kb.mul(v, kb.c(4))));
+        vecLeft.push_back(arith::SubIOp::create(b, lenI32, vecPos.back())); // <= 0 past the row
       }
-      for (int64_t u = 0; u < unroll; ++u)
-        ifThen(b, ins[u], [&] {
-          Value pos0 = kb.mul(vs[u], kb.c(4));
-          Value left = kb.sub(len, pos0); // >= 1
-          for (int64_t e = 0; e < 4; ++e) {
-            Value score = vector::ExtractOp::create(b, vecs[u], e);
-            Value bits = arith::BitcastOp::create(b, i32, score);
-            Value keep = cmp(b, arith::CmpIPredicate::uge, arith::XOrIOp::create(b, bits, flip),
-                             low);
-            if (e > 0)
-              keep = arith::AndIOp::create(b, keep,
-                                           cmp(b, arith::CmpIPredicate::ult, kb.c(e), left));
-            ifThen(b, keep, [&] {
-              Value k = key(score);
-              Value slot = atomicAdd(kb, misc, kb.c(kListSlot));
-              ifThen(b,
-                     cmp(b, arith::CmpIPredicate::slt, slot,
-                         kb.ci32(static_cast<int32_t>(listCap))),
-                     [&] {
-                       Value at = kb.mul(kb.toIndex(slot), kb.c(2));
-                       store(b, k, list, at);
-                       store(b, toI32(kb.add(pos0, kb.c(e))), list, kb.add(at, kb.c(1)));
-                     });
-            });
+      // Kept: key >= low at a position below len (element e of vector u: e < len - 4 v).
+      auto kept = [&](size_t i) {
+        Value bits = arith::BitcastOp::create(b, i32, scoresE[i]);
+        return arith::AndIOp::create(
+                   b,
+                   cmp(b, arith::CmpIPredicate::uge, arith::XOrIOp::create(b, bits, flip), low),
+                   cmp(b, arith::CmpIPredicate::slt, kb.ci32(static_cast<int32_t>(i % 4)),
+                       vecLeft[i / 4]))
+            .getResult();
+      };
+      auto asI32 = [&](Value flag) { return arith::ExtUIOp::create(b, i32, flag).getResult(); };
+      Value count = kb.ci32(0);
+      for (size_t i = 0; i < scoresE.size(); ++i)
+        count = arith::AddIOp::create(b, count, asI32(kept(i)));
+      // One list counter update per warp: its total at lane 31, the lanes' slots by a scan.
+      Value incl = kb.warpScan(count);
+      Value total = gpu::ShuffleOp::create(b, incl, kb.ci32(31), kb.ci32(32),
+                                           gpu::ShuffleMode::IDX).getShuffleResult();
+      ifThen(b, cmp(b, arith::CmpIPredicate::ne, total, kb.ci32(0)), [&] {
+        Value last = cmp(b, arith::CmpIPredicate::eq, lane, kb.c(31));
+        auto ifLast = scf::IfOp::create(b, TypeRange{i32}, last, true);
+        {
+          OpBuilder::InsertionGuard g(b);
+          b.setInsertionPointToStart(&ifLast.getThenRegion().front());
+          scf::YieldOp::create(b, ValueRange{memref::AtomicRMWOp::create(
+                                      b, arith::AtomicRMWKind::addi, total, misc,
+                                      ValueRange{kb.c(kListSlot)})
+                                      .getResult()});
+          b.setInsertionPointToStart(&ifLast.getElseRegion().front());
+          scf::YieldOp::create(b, ValueRange{kb.ci32(0)});
+        }
+        Value base = gpu::ShuffleOp::create(b, ifLast.getResult(0), kb.ci32(31), kb.ci32(32),
+                                            gpu::ShuffleMode::IDX)
+                         .getShuffleResult();
+        Value slot0 = arith::SubIOp::create(b, arith::AddIOp::create(b, base, incl), count);
+        ifThen(b, cmp(b, arith::CmpIPredicate::ne, count, kb.ci32(0)), [&] {
+          Value slot = slot0;
+          for (size_t i = 0; i < scoresE.size(); ++i) {
+            Value f = kept(i), at = slot;
+            ifThen(b,
+                   arith::AndIOp::create(b, f,
+                                         cmp(b, arith::CmpIPredicate::slt, at,
+                                             kb.ci32(static_cast<int32_t>(listCap)))),
+                   [&] {
+                     Value e2 = kb.mul(kb.toIndex(at), kb.c(2));
+                     store(b, key(scoresE[i]), list, e2);
+                     store(b,
+                           arith::AddIOp::create(b, vecPos[i / 4],
+                                                 kb.ci32(static_cast<int32_t>(i % 4))),
+                           list, kb.add(e2, kb.c(1)));
+                   });
+            slot = arith::AddIOp::create(b, slot, asI32(f));
           }
         });
+      });
     });
     gpu::BarrierOp::create(b);
     // The list holds every key >= low: with at least selK of them, the selK largest.

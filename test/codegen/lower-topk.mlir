@@ -115,10 +115,14 @@ func.func @one(%s: tensor<?x32x?xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {
 // Digit 2 of the sample.
 // CHECK: memref.load %[[SLIST]]
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[SHIST]]
-// The pass over the row: 4 vector loads in flight per thread; each kept key takes a slot of
-// the list counter and is listed with its position.
+// The pass over the row: 4 vector loads in flight per thread; the warp's kept keys counted by
+// a scan, one update of the list counter per warp (lane 31's atomic, broadcast), each kept key
+// and its position listed.
 // CHECK-COUNT-4: vector.load %arg0
+// CHECK-COUNT-5: gpu.shuffle  up
+// CHECK: gpu.shuffle  idx
 // CHECK: memref.atomic_rmw addi %{{.*}}, %[[SMISC]]
+// CHECK: gpu.shuffle  idx
 // CHECK: memref.store %{{.*}}, %[[SLIST]]
 // CHECK: memref.store %{{.*}}, %[[SLIST]]
 // The three digits and the write pass over the list.
