@@ -30,6 +30,11 @@ constexpr int64_t kColumnsPerCta = 64;
 
 /// Lanes that share one state row of `cols` f32 columns (16-byte vectors).
 int64_t lanesPerRow(int64_t cols) { return cols / kVecE; }
+/// A row of `cols` columns is 16-byte vectors on a power-of-two group of a warp's lanes.
+bool rowFitsLanes(int64_t cols) {
+  return cols % kVecE == 0 && lanesPerRow(cols) >= 1 && lanesPerRow(cols) <= 32 &&
+         32 % lanesPerRow(cols) == 0;
+}
 
 } // namespace
 
@@ -167,7 +172,7 @@ static LogicalResult lowerLinearAttnDecode(Operation *op, PlanContext &ctx) {
 }
 
 LogicalResult mlir::ds::verifyLinearAttnValueDim(Operation *op, int64_t e) {
-  if (e % kVecE == 0 && e / kVecE <= 32 && 32 % (e / kVecE) == 0)
+  if (rowFitsLanes(e))
     return success();
   return op->emitOpError("GPU lowering supports value dims 4 to 128 that divide 128, got ") << e;
 }
@@ -197,10 +202,8 @@ void mlir::ds::registerLinearAttnDecodeFamily() {
     const int64_t e = dimOf(cast<LinearAttnDecodeOp>(op).getV(), 2);
     if (failed(verifyLinearAttnValueDim(op, e)))
       return failure();
-    // A CTA's columns: 16-byte vectors, a row of them on a power-of-two group of lanes.
     const int64_t splits = cfg.getSplits();
-    if (splits < 1 || e % splits != 0 || (e / splits) % kVecE != 0 ||
-        32 % lanesPerRow(e / splits) != 0)
+    if (splits < 1 || e % splits != 0 || !rowFitsLanes(e / splits))
       return configError(op, "splits")
              << "(CTAs per state, each over e / splits columns) must divide the value dim " << e
              << " into blocks of a multiple of 4 columns that divide 128, got " << splits;

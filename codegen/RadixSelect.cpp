@@ -413,19 +413,17 @@ void RadixSelect::selectSampled(Value scores, Value rowBase, Value len, Value ro
         vecLeft.push_back(arith::SubIOp::create(b, lenI32, vecPos.back())); // <= 0 past the row
       }
       // Kept: key >= low at a position below len (element e of vector u: e < len - 4 v).
-      auto kept = [&](size_t i) {
-        Value bits = arith::BitcastOp::create(b, i32, scoresE[i]);
-        return arith::AndIOp::create(
-                   b,
-                   cmp(b, arith::CmpIPredicate::uge, arith::XOrIOp::create(b, bits, flip), low),
-                   cmp(b, arith::CmpIPredicate::slt, kb.ci32(static_cast<int32_t>(i % 4)),
-                       vecLeft[i / 4]))
-            .getResult();
-      };
       auto asI32 = [&](Value flag) { return arith::ExtUIOp::create(b, i32, flag).getResult(); };
+      SmallVector<Value> kept;
       Value count = kb.ci32(0);
-      for (size_t i = 0; i < scoresE.size(); ++i)
-        count = arith::AddIOp::create(b, count, asI32(kept(i)));
+      for (size_t i = 0; i < scoresE.size(); ++i) {
+        Value bits = arith::BitcastOp::create(b, i32, scoresE[i]);
+        kept.push_back(arith::AndIOp::create(
+            b, cmp(b, arith::CmpIPredicate::uge, arith::XOrIOp::create(b, bits, flip), low),
+            cmp(b, arith::CmpIPredicate::slt, kb.ci32(static_cast<int32_t>(i % 4)),
+                vecLeft[i / 4])));
+        count = arith::AddIOp::create(b, count, asI32(kept.back()));
+      }
       // One list counter update per warp: its total at lane 31, the lanes' slots by a scan.
       Value incl = kb.warpScan(count);
       Value total = gpu::ShuffleOp::create(b, incl, kb.ci32(31), kb.ci32(32),
@@ -450,7 +448,7 @@ void RadixSelect::selectSampled(Value scores, Value rowBase, Value len, Value ro
         ifThen(b, cmp(b, arith::CmpIPredicate::ne, count, kb.ci32(0)), [&] {
           Value slot = slot0;
           for (size_t i = 0; i < scoresE.size(); ++i) {
-            Value f = kept(i), at = slot;
+            Value f = kept[i], at = slot;
             ifThen(b,
                    arith::AndIOp::create(b, f,
                                          cmp(b, arith::CmpIPredicate::slt, at,
