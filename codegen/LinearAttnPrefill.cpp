@@ -36,6 +36,15 @@ constexpr llvm::StringLiteral kChunkedVariant = "chunked", kRecurrentVariant = "
 constexpr int64_t kEBlock = 64; // columns of e (and of S) per CTA
 constexpr float kLog2e = 1.4426950408889634f;
 
+/// Whether the chunked kernel tiles key dim `d` and value dim `e`: rows of whole 16-byte copies
+/// (multiples of 8 elements), d padded to 64 or 128 in shared memory (d <= 128: the f32 state
+/// slice stays in registers), e padded to whole blocks of 64 columns; the padding is zero-filled
+/// on load and never stored.
+bool chunkedTiles(int64_t d, int64_t e) {
+  return d >= 8 && d <= 128 && d % 8 == 0 && e >= 8 && e % 8 == 0;
+}
+int64_t paddedKeyDim(int64_t d) { return d <= 64 ? 64 : 128; }
+
 /// Register-level helpers of the chunked kernel: fragments of mma.sync m16n8k16 (PTX ISA
 /// "Matrix fragments for mma.m16n8k16"). A fragment register is a pair of 16-bit values: an i32
 /// for bf16 (as NVVM's mma takes it), a vector<2xf16> for f16.
@@ -161,9 +170,13 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
                            const BufferRef &out) {
   Value q = op.getQ();
   const int64_t h = dimOf(q, 1), d = dimOf(q, 2), e = dimOf(op.getV(), 2);
-  const int64_t nE = e / kEBlock, kd = d / 16, mTiles = d / 64, rowsPerWarp = d / kWarps;
-  const int64_t stageElems = 2 * kChunk * d + kChunk * kEBlock;
-  const int64_t smemElems = 2 * stageElems + d * kEBlock;
+  // dp: the key dim as tiled (zero rows of S and zero columns of q and k past d); the last of
+  // the nE column blocks holds e % 64 columns when e is not a multiple of 64.
+  const int64_t dp = paddedKeyDim(d), nE = (e + kEBlock - 1) / kEBlock;
+  const bool padD = dp != d, padE = e % kEBlock != 0;
+  const int64_t kd = dp / 16, mTiles = dp / 64, rowsPerWarp = dp / kWarps;
+  const int64_t stageElems = 2 * kChunk * dp + kChunk * kEBlock;
+  const int64_t smemElems = 2 * stageElems + dp * kEBlock;
   Type elem = cast<RankedTensorType>(q.getType()).getElementType();
   const std::string batch = dimExpr(ctx, op.getStateIndices(), 0);
 
@@ -208,6 +221,16 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
   };
   auto sCol = [&](int64_t nt) { return kb.add(kb.c(8 * nt), kb.mul(tig, kb.c(2))); };
   auto sIdx = [&](int64_t mt, int64_t nt, int64_t i) { return (mt * 8 + nt) * 4 + i; };
+  // Whether this thread's state pair (row, column pair) is inside [d, e]; null when no padding.
+  auto stateIn = [&](Value row, Value col) -> Value {
+    Value in;
+    auto both = [&](Value c) { in = in ? arith::AndIOp::create(b, in, c) : c; };
+    if (padD)
+      both(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, kb.c(d)));
+    if (padE)
+      both(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, kb.c(e)));
+    return in;
+  };
   auto writeSmemS = [&](ArrayRef<Value> s) {
     for (int64_t mt = 0; mt < mTiles; ++mt)
       for (int64_t nt = 0; nt < 8; ++nt)
@@ -226,17 +249,27 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
   auto loadChunk = [&](Value c, Value stage) {
     Value base = kb.mul(stage, kb.c(stageElems));
     Value first = kb.add(r.start, kb.mul(c, kb.c(kChunk)));
-    auto copy = [&](Value src, int64_t rowElems, int64_t srcRowElems, Value srcCol, Value dst,
-                    int64_t count) {
+    // Rows of `rowElems` in shared memory from rows of `srcRowElems` from column `srcCol`; with
+    // `padded`, 16-byte pieces at or past column srcRowElems are zero-filled, not read.
+    auto copy = [&](Value src, int64_t rowElems, int64_t srcRowElems, Value srcCol, bool padded,
+                    Value dst, int64_t count) {
       const int64_t chunksPerRow = rowElems / 8;
       for (int64_t i = 0; i < count; ++i) {
         Value idx = kb.add(tid, kb.c(i * kWarps * 32));
         Value row = kb.div(idx, kb.c(chunksPerRow)), ch = kb.rem(idx, kb.c(chunksPerRow));
         Value tok = kb.add(first, row);
         Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tok, r.end);
+        Value col;
+        if (padded) {
+          col = kb.add(srcCol, kb.mul(ch, kb.c(8)));
+          in = arith::AndIOp::create(
+              b, in, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, kb.c(srcRowElems)));
+          col = arith::SelectOp::create(b, in, col, kb.c(0));
+        }
         Value tokC = arith::SelectOp::create(b, in, tok, r.start);
-        Value srcOff = kb.add(kb.mul(kb.add(kb.mul(tokC, kb.c(h)), head), kb.c(srcRowElems)),
-                              kb.add(srcCol, kb.mul(ch, kb.c(8))));
+        if (!padded)
+          col = kb.add(srcCol, kb.mul(ch, kb.c(8)));
+        Value srcOff = kb.add(kb.mul(kb.add(kb.mul(tokC, kb.c(h)), head), kb.c(srcRowElems)), col);
         Value dstOff = kb.add(dst, swizzled(kb, row, ch, rowElems));
         Value n = arith::SelectOp::create(b, in, kb.c(8), kb.c(0));
         nvgpu::DeviceAsyncCopyOp::create(b, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
@@ -244,10 +277,10 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
                                          b.getIndexAttr(8), n, b.getUnitAttr());
       }
     };
-    const int64_t qkCopies = kChunk * d / 8 / (kWarps * 32);
-    copy(qM, d, d, kb.c(0), base, qkCopies);
-    copy(kM, d, d, kb.c(0), kb.add(base, kb.c(kChunk * d)), qkCopies);
-    copy(vM, kEBlock, e, eBase, kb.add(base, kb.c(2 * kChunk * d)),
+    const int64_t qkCopies = kChunk * dp / 8 / (kWarps * 32);
+    copy(qM, dp, d, kb.c(0), padD, base, qkCopies);
+    copy(kM, dp, d, kb.c(0), padD, kb.add(base, kb.c(kChunk * dp)), qkCopies);
+    copy(vM, kEBlock, e, eBase, padE, kb.add(base, kb.c(2 * kChunk * dp)),
          kChunk * kEBlock / 8 / (kWarps * 32));
     NVVM::CpAsyncCommitGroupOp::create(b);
   };
@@ -259,10 +292,18 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
     b.setInsertionPointToStart(&valid.getElseRegion().front());
     Value zero = arith::ConstantOp::create(
         b, DenseElementsAttr::get(VectorType::get({8}, elem), b.getFloatAttr(elem, 0.0)));
+    auto colOf = [&] { return kb.add(eBase, kb.mul(kb.rem(tid, kb.c(8)), kb.c(8))); };
+    Value col;
+    if (padE) { // the last block's columns past e are not o's
+      col = colOf();
+      auto inE = scf::IfOp::create(
+          b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, kb.c(e)), false);
+      b.setInsertionPointToStart(&inE.getThenRegion().front());
+    }
     auto loop = scf::ForOp::create(b, kb.add(r.start, kb.div(tid, kb.c(8))), r.end, kb.c(16));
     b.setInsertionPointToStart(loop.getBody());
     Value off = kb.add(kb.mul(kb.add(kb.mul(loop.getInductionVar(), kb.c(h)), head), kb.c(e)),
-                       kb.add(eBase, kb.mul(kb.rem(tid, kb.c(8)), kb.c(8))));
+                       col ? col : colOf());
     vector::StoreOp::create(b, zero, oM, ValueRange{off}).setAlignment(16);
   }
   b.setInsertionPointToStart(&valid.getThenRegion().front());
@@ -280,7 +321,16 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
         for (int64_t half = 0; half < 2; ++half) {
           Value off = kb.add(stateBase, kb.add(kb.mul(sRow(mt, half), kb.c(e)),
                                                kb.add(eBase, sCol(nt))));
+          // Padding: 0, read from the slice's start instead.
+          Value in = padD || padE ? stateIn(sRow(mt, half), kb.add(eBase, sCol(nt))) : Value();
+          if (in)
+            off = arith::SelectOp::create(b, in, off, stateBase);
           Value v = kb.loadVecF32(sM, off, 2);
+          if (in)
+            v = arith::SelectOp::create(
+                b, in, v,
+                arith::ConstantOp::create(b, DenseElementsAttr::get(
+                                                 VectorType::get({2}, f32), 0.0f)));
           s[sIdx(mt, nt, 2 * half)] = vector::ExtractOp::create(b, v, ArrayRef<int64_t>{0});
           s[sIdx(mt, nt, 2 * half + 1)] = vector::ExtractOp::create(b, v, ArrayRef<int64_t>{1});
         }
@@ -316,8 +366,8 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
       loadChunk(next, kb.rem(next, kb.c(2)));
     }
     Value stage = kb.mul(kb.rem(c, kb.c(2)), kb.c(stageElems));
-    Value qBase = stage, kBase = kb.add(stage, kb.c(kChunk * d)),
-          vBase = kb.add(stage, kb.c(2 * kChunk * d));
+    Value qBase = stage, kBase = kb.add(stage, kb.c(kChunk * dp)),
+          vBase = kb.add(stage, kb.c(2 * kChunk * dp));
     Value chunkStart = kb.add(r.start, kb.mul(c, kb.c(kChunk)));
     Value n = kb.minIdx(kb.sub(r.end, chunkStart), kb.c(kChunk));
     Value m0 = kb.mul(warp, kb.c(16));
@@ -327,7 +377,7 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
     for (int64_t ks = 0; ks < kd; ++ks)
       qa.push_back(mma.ldsm(smem,
                             kb.add(qBase, swizzled(kb, kb.add(m0, kb.add(l8, kb.mul(lBit3, kb.c(8)))),
-                                                   kb.add(kb.c(2 * ks), lHi), d)),
+                                                   kb.add(kb.c(2 * ks), lHi), dp)),
                             4, false));
     // B fragments of a [k rows][n cols] tile stored row-major with 64-element rows: two n-tiles
     // (jj, jj + 1) for the 16 k rows from `k0`.
@@ -368,7 +418,7 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
           Value keyRow = kb.add(kb.c(16 * t + 8 * j), l8);
           for (int64_t s2 = 0; s2 < kd / 2; ++s2) {
             SmallVector<Value> kf = mma.ldsm(
-                smem, kb.add(kBase, swizzled(kb, keyRow, kb.add(kb.c(4 * s2), kb.div(lane, kb.c(8))), d)),
+                smem, kb.add(kBase, swizzled(kb, keyRow, kb.add(kb.c(4 * s2), kb.div(lane, kb.c(8))), dp)),
                 4, false);
             mma.mma(qa[2 * s2], {kf[0], kf[1]}, p[j]);
             mma.mma(qa[2 * s2 + 1], {kf[2], kf[3]}, p[j]);
@@ -412,6 +462,14 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
       b.setInsertionPointToStart(&in.getThenRegion().front());
       Value rowOff = kb.mul(kb.add(kb.mul(kb.add(chunkStart, a), kb.c(h)), head), kb.c(e));
       for (int64_t nt = 0; nt < 8; ++nt) {
+        OpBuilder::InsertionGuard g3(b);
+        if (padE) { // columns past e: padding
+          auto inE = scf::IfOp::create(b,
+                                       arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
+                                                             kb.add(eBase, sCol(nt)), kb.c(e)),
+                                       false);
+          b.setInsertionPointToStart(&inE.getThenRegion().front());
+        }
         auto v2 = VectorType::get({2}, f32);
         Value v = vector::FromElementsOp::create(b, v2,
                                                  ValueRange{o[nt][2 * half], o[nt][2 * half + 1]});
@@ -439,7 +497,7 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
       for (int64_t mt = 0; mt < mTiles; ++mt) {
         Value row = kb.add(kb.c(16 * t), kb.add(l8, kb.mul(lHi, kb.c(8))));
         Value ch = kb.add(kb.div(kb.add(rowBase, kb.c(16 * mt)), kb.c(8)), lBit3);
-        SmallVector<Value> a = mma.ldsm(smem, kb.add(kBase, swizzled(kb, row, ch, d)), 4, true);
+        SmallVector<Value> a = mma.ldsm(smem, kb.add(kBase, swizzled(kb, row, ch, dp)), 4, true);
         a[0] = mma.scale(a[0], w[0], w[1]);
         a[1] = mma.scale(a[1], w[0], w[1]);
         a[2] = mma.scale(a[2], w[2], w[3]);
@@ -467,6 +525,12 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
   for (int64_t mt = 0; mt < mTiles; ++mt)
     for (int64_t nt = 0; nt < 8; ++nt)
       for (int64_t half = 0; half < 2; ++half) {
+        OpBuilder::InsertionGuard guard(b);
+        // Padding rows and columns are not the slot's.
+        if (Value in = padD || padE ? stateIn(sRow(mt, half), kb.add(eBase, sCol(nt))) : Value()) {
+          auto store = scf::IfOp::create(b, in, false);
+          b.setInsertionPointToStart(&store.getThenRegion().front());
+        }
         Value off = kb.add(stateBase, kb.add(kb.mul(sRow(mt, half), kb.c(e)), kb.add(eBase, sCol(nt))));
         Value v = vector::FromElementsOp::create(
             b, VectorType::get({2}, f32),
@@ -607,14 +671,14 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
   KernelFamily f;
   f.name = "linear_attn_prefill";
   f.ops = {LinearAttnPrefillOp::getOperationName().str()};
-  // The tensor-core kernel where it tiles the shape (d in {64, 128}, e in blocks of 64, chunks
-  // of 64 tokens); the recurrent kernel for the rest and for keep_intermediate.
+  // The tensor-core kernel where it tiles the shape (chunkedTiles: d <= 128 and e in whole
+  // 16-byte rows, padded to the 64-wide tiles; chunks of 64 tokens); the recurrent kernel for
+  // the rest and for keep_intermediate.
   f.choose = [](Operation *operation, TargetAttr) {
     auto op = cast<LinearAttnPrefillOp>(operation);
     const int64_t d = dimOf(op.getQ(), 2), e = dimOf(op.getV(), 2);
     MLIRContext *ctx = op->getContext();
-    if ((d == 64 || d == 128) && e % kEBlock == 0 && op.getChunkSize() == kChunk &&
-        !op.getKeepIntermediate())
+    if (chunkedTiles(d, e) && op.getChunkSize() == kChunk && !op.getKeepIntermediate())
       return KernelConfigAttr::get(ctx, kChunk, kWarps, 1, 2, 8, kChunkedVariant);
     return KernelConfigAttr::get(ctx, 1, kRecWarps, 1, 1, kVecE, kRecurrentVariant);
   };
@@ -638,9 +702,10 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
         return configError(op, "variant")
                << "\"chunked\" does not write intermediate states: keep_intermediate needs "
                   "\"recurrent\"";
-      if ((d != 64 && d != 128) || e % kEBlock != 0)
+      if (!chunkedTiles(d, e))
         return configError(op, "variant")
-               << "\"chunked\" tiles key dims 64 and 128 and value dims in blocks of 64, got d = "
+               << "\"chunked\" tiles key dims 8 to 128 and value dims of at least 8, both "
+                  "multiples of 8 (16-byte rows), got d = "
                << d << ", e = " << e;
       return success();
     }

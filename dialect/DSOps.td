@@ -532,8 +532,9 @@ def DS_LinearAttnPrefillOp : DS_TensorOp<"linear_attn_prefill", [], /*inPlace=*/
     token `t` (speculative verify). Bounds: request `b` owns
     `[clamp(cu_seqlens[b], 0, T), clamp(cu_seqlens[b+1], start, T))`; a request whose slot is
     outside `[0, slots)` gets `o = 0` (and `intermediate = 0`) and no state is read or written.
-    The GPU lowering runs the chunked tensor-core kernel for `d` in {64, 128}, `e` a multiple of
-    64 and a config of 64-token chunks over 4 warps (the default), else (and with
+    The GPU lowering runs the chunked tensor-core kernel for `d` in [8, 128] and `e >= 8`, both
+    multiples of 8 (tiles padded with zeros to `d` = 64 or 128 and whole blocks of 64 columns of
+    `e`), and a config of 64-token chunks over 4 warps (the default), else (and with
     `keep_intermediate`) a recurrent kernel.
   }];
   let arguments = (ins DS_DataTensor:$q, DS_DataTensor:$k, DS_DataTensor:$v, DS_F32Tensor:$slopes,

@@ -88,3 +88,25 @@ func.func @prefill_chunk32(%q: tensor<?x8x128xbf16>, %k: tensor<?x8x128xbf16>, %
     -> (tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>)
   return %o, %s : tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>
 }
+
+// -----
+
+// d = 96, e = 32: the tensor-core kernel on tiles padded to d = 128 and one 64-column block of e
+// (2 * (2 * 64 * 128 + 64 * 64) + 128 * 64 elements = 98304 bytes); q and k columns past 96 and
+// v columns past 32 are zero-filled (a cp.async of 0 bytes), state rows past 96 and columns past
+// 32 are neither read nor written, o columns past 32 are not stored.
+// CHECK-LABEL: ds.plan @prefill_padded
+// CHECK: ds.launch @ds_kernels::@prefill_padded_linear_attn_prefill_chunked_0 {block = array<i64: 128, 1, 1>, grid = ["(si_d0)*8", "1", "1"]
+// CHECK-SAME: smem = "98304"
+// CHECK: gpu.func @prefill_padded_linear_attn_prefill_chunked_0
+// CHECK: arith.cmpi ult, {{.*}}, %c96
+// CHECK: arith.cmpi ult, {{.*}}, %c32
+// CHECK: nvvm.mma.sync
+func.func @prefill_padded(%q: tensor<?x8x96xbf16>, %k: tensor<?x8x96xbf16>, %v: tensor<?x8x32xbf16>, %slopes: tensor<8xf32>,
+                          %cu: tensor<?xi32>, %states: tensor<?x8x96x32xf32>, %si: tensor<?xi32> {ds.name = "si"}, %hi: tensor<?xi32>)
+    -> (tensor<?x8x32xbf16>, tensor<?x8x96x32xf32>) {
+  %o, %s = ds.linear_attn_prefill %q, %k, %v, %slopes, %cu, %states, %si, %hi
+    : (tensor<?x8x96xbf16>, tensor<?x8x96xbf16>, tensor<?x8x32xbf16>, tensor<8xf32>, tensor<?xi32>, tensor<?x8x96x32xf32>, tensor<?xi32>, tensor<?xi32>)
+    -> (tensor<?x8x32xbf16>, tensor<?x8x96x32xf32>)
+  return %o, %s : tensor<?x8x32xbf16>, tensor<?x8x96x32xf32>
+}

@@ -252,7 +252,8 @@ std::string name(const PrefillCase &c) {
 
 void PrintTo(const PrefillCase &c, std::ostream *os) { *os << name(c); }
 
-/// B in {1, 4} x H in {8, 64} x d = e in {64, 128} x {bf16, f16} x {from the slot, from zero}.
+/// B in {1, 4} x H in {8, 64} x d = e in {64, 128} x {bf16, f16} x {from the slot, from zero},
+/// then four (d, e) the kernel pads.
 /// B = 4: lengths C + 1, 1, a long one, C - 1 (packed in that order); B = 1: one long request,
 /// not a multiple of C in bf16, a multiple in f16. H = 64, d = 128 keeps T to a few hundred
 /// tokens (the CPU reference costs T * H * d * e), except for one 1000-token request.
@@ -276,6 +277,13 @@ std::vector<PrefillCase> prefillCases() {
             cases.push_back({lens, H, d, d, t, initial, layer});
             layer = (layer + 3) % 8; // every decay regime appears with every shape class
           }
+  // Dims the tensor-core kernel pads (d to 64 or 128, e to a block of 64): zero-filled q, k and
+  // v columns, state rows and columns past d and e neither read nor written, o columns past e
+  // not stored (the pool's and o's other values are checked too).
+  cases.push_back({{C + 1, 1, 1000, C - 1}, 8, 96, 32, jit::DataType::BF16, true, 1});
+  cases.push_back({{5 * C - 20}, 8, 32, 16, jit::DataType::F16, false, 4});
+  cases.push_back({{C + 1, 1, 3 * C - 1, C - 1}, 8, 8, 64, jit::DataType::F16, true, 6});
+  cases.push_back({{3 * C}, 8, 120, 8, jit::DataType::BF16, true, 2});
   return cases;
 }
 

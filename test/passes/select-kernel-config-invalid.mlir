@@ -126,14 +126,14 @@ func.func @prefill_chunked_intermediate(%q: tensor<?x8x64xbf16>, %slopes: tensor
 
 // -----
 
-func.func @prefill_chunked_untiled(%q: tensor<?x8x32xbf16>, %slopes: tensor<8xf32>, %cu: tensor<?xi32>, %st: tensor<?x8x32x32xf32>,
-                                   %si: tensor<?xi32>, %hi: tensor<?xi32>) -> (tensor<?x8x32xbf16>, tensor<?x8x32x32xf32>) {
-  // expected-error @+1 {{config field 'variant' "chunked" tiles key dims 64 and 128 and value dims in blocks of 64, got d = 32, e = 32}}
+func.func @prefill_chunked_untiled(%q: tensor<?x8x36xbf16>, %slopes: tensor<8xf32>, %cu: tensor<?xi32>, %st: tensor<?x8x36x36xf32>,
+                                   %si: tensor<?xi32>, %hi: tensor<?xi32>) -> (tensor<?x8x36xbf16>, tensor<?x8x36x36xf32>) {
+  // expected-error @+1 {{config field 'variant' "chunked" tiles key dims 8 to 128 and value dims of at least 8, both multiples of 8 (16-byte rows), got d = 36, e = 36}}
   %o, %s = ds.linear_attn_prefill %q, %q, %q, %slopes, %cu, %st, %si, %hi
       {config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 2, vector_width = 8, variant = "chunked">}
-      : (tensor<?x8x32xbf16>, tensor<?x8x32xbf16>, tensor<?x8x32xbf16>, tensor<8xf32>, tensor<?xi32>,
-         tensor<?x8x32x32xf32>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x8x32xbf16>, tensor<?x8x32x32xf32>)
-  return %o, %s : tensor<?x8x32xbf16>, tensor<?x8x32x32xf32>
+      : (tensor<?x8x36xbf16>, tensor<?x8x36xbf16>, tensor<?x8x36xbf16>, tensor<8xf32>, tensor<?xi32>,
+         tensor<?x8x36x36xf32>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x8x36xbf16>, tensor<?x8x36x36xf32>)
+  return %o, %s : tensor<?x8x36xbf16>, tensor<?x8x36x36xf32>
 }
 
 // -----
