@@ -11,6 +11,9 @@
 // [w d/4, (w+1) d/4) of S. Q Kᵀ's accumulators become the A operand of the P V product in
 // registers; Q S_prev reads S_prev rounded to the input type from shared memory (as the
 // flash-linear-attention kernels do), the state itself stays f32.
+// Dims that are not 64 or 128 (d) and whole 64-column blocks (e) are padded: d in [8, 128] to 64
+// or 128, e to whole blocks, both multiples of 8 (rows of whole 16-byte copies); the padding is
+// zero-filled by the copies (0 source bytes) and never stored.
 //
 // Recurrent kernel: one CTA per (request, head) runs S_t = λ S_{t-1} + k_tᵀ v_t, o_t = q_t S_t
 // token by token with S in registers; it serves `keep_intermediate` (the state after every token
@@ -221,7 +224,8 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
   };
   auto sCol = [&](int64_t nt) { return kb.add(kb.c(8 * nt), kb.mul(tig, kb.c(2))); };
   auto sIdx = [&](int64_t mt, int64_t nt, int64_t i) { return (mt * 8 + nt) * 4 + i; };
-  // Whether this thread's state pair (row, column pair) is inside [d, e]; null when no padding.
+  // Whether this thread's state pair (a row, two columns) is inside the d x e state; null
+  // without padding.
   auto stateIn = [&](Value row, Value col) -> Value {
     Value in;
     auto both = [&](Value c) { in = in ? arith::AndIOp::create(b, in, c) : c; };
