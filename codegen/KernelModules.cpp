@@ -7,6 +7,7 @@
 #include "mlir/IR/Threading.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Target/LLVM/ModuleToObject.h"
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Analysis/CGSCCPassManager.h"
@@ -17,7 +18,6 @@
 #include "llvm/Target/TargetMachine.h"
 
 #include <cctype>
-#include <map>
 #include <mutex>
 
 extern "C" {
@@ -123,12 +123,12 @@ protected:
     tuning.SLPVectorization = false;
     llvm::PassInstrumentationCallbacks skips;
     // Runs of each optional pass asked so far, per IR unit (a kernel module holds one function).
-    std::map<std::pair<std::string, const void *>, int> runs;
+    llvm::DenseMap<std::pair<llvm::StringRef, const void *>, int> runs; // names: static strings
     skips.registerShouldRunOptionalPassCallback([&](llvm::StringRef pass, llvm::Any ir) {
       const void *unit = nullptr;
       if (const auto *f = llvm::any_cast<const llvm::Function *>(&ir))
         unit = *f;
-      return !skipsPass(pass, runs[{pass.str(), unit}]++);
+      return !skipsPass(pass, runs[{pass, unit}]++);
     });
     llvm::LoopAnalysisManager lam;
     llvm::FunctionAnalysisManager fam;

@@ -224,15 +224,15 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
   };
   auto sCol = [&](int64_t nt) { return kb.add(kb.c(8 * nt), kb.mul(tig, kb.c(2))); };
   auto sIdx = [&](int64_t mt, int64_t nt, int64_t i) { return (mt * 8 + nt) * 4 + i; };
-  // Whether this thread's state pair (a row, two columns) is inside the d x e state; null
-  // without padding.
-  auto stateIn = [&](Value row, Value col) -> Value {
+  // Whether this thread's state pair (mt, half, nt) (a row, two columns) is inside the d x e
+  // state; null (and no op built) without padding.
+  auto stateIn = [&](int64_t mt, int64_t half, int64_t nt) -> Value {
     Value in;
     auto both = [&](Value c) { in = in ? arith::AndIOp::create(b, in, c) : c; };
     if (padD)
-      both(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, kb.c(d)));
+      both(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, sRow(mt, half), kb.c(d)));
     if (padE)
-      both(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, kb.c(e)));
+      both(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, kb.add(eBase, sCol(nt)), kb.c(e)));
     return in;
   };
   auto writeSmemS = [&](ArrayRef<Value> s) {
@@ -326,7 +326,7 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
           Value off = kb.add(stateBase, kb.add(kb.mul(sRow(mt, half), kb.c(e)),
                                                kb.add(eBase, sCol(nt))));
           // Padding: 0, read from the slice's start instead.
-          Value in = padD || padE ? stateIn(sRow(mt, half), kb.add(eBase, sCol(nt))) : Value();
+          Value in = stateIn(mt, half, nt);
           if (in)
             off = arith::SelectOp::create(b, in, off, stateBase);
           Value v = kb.loadVecF32(sM, off, 2);
@@ -531,7 +531,7 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
       for (int64_t half = 0; half < 2; ++half) {
         OpBuilder::InsertionGuard guard(b);
         // Padding rows and columns are not the slot's.
-        if (Value in = padD || padE ? stateIn(sRow(mt, half), kb.add(eBase, sCol(nt))) : Value()) {
+        if (Value in = stateIn(mt, half, nt)) {
           auto store = scf::IfOp::create(b, in, false);
           b.setInsertionPointToStart(&store.getThenRegion().front());
         }

@@ -41,9 +41,15 @@ void store(ImplicitLocOpBuilder &b, Value v, Value memref, Value i) {
 Value load(ImplicitLocOpBuilder &b, Value memref, Value i) {
   return memref::LoadOp::create(b, memref, ValueRange{i});
 }
-Value atomicAdd(KernelBuilder &kb, Value memref, Value i) {
-  return memref::AtomicRMWOp::create(kb.b(), arith::AtomicRMWKind::addi, kb.ci32(1), memref,
-                                     ValueRange{i});
+/// memref[i] += amount (1 unless given) in shared memory; the value before.
+Value atomicAdd(KernelBuilder &kb, Value memref, Value i, Value amount = {}) {
+  return memref::AtomicRMWOp::create(kb.b(), arith::AtomicRMWKind::addi,
+                                     amount ? amount : kb.ci32(1), memref, ValueRange{i});
+}
+/// `x` of lane `from` (an i32) in every lane of the warp.
+Value fromLane(KernelBuilder &kb, Value x, Value from) {
+  return gpu::ShuffleOp::create(kb.b(), x, from, kb.ci32(32), gpu::ShuffleMode::IDX)
+      .getShuffleResult();
 }
 /// Digit `dg` of a key (its bits shift .. shift + bits - 1), as an i32.
 Value digitOf(KernelBuilder &kb, Value key, const Digit &dg) {
@@ -201,12 +207,8 @@ std::pair<Value, Value> RadixSelect::chooseDigit(Value counts, int64_t bins, Val
   Value ws = load(b, warpSums, arith::SelectOp::create(b, laneOk, lane, kb.c(0)));
   ws = arith::SelectOp::create(b, laneOk, ws, kb.ci32(0));
   Value wIncl = kb.warpScan(ws);
-  Value total = gpu::ShuffleOp::create(b, wIncl, kb.ci32(static_cast<int32_t>(warps - 1)),
-                                       kb.ci32(32), gpu::ShuffleMode::IDX)
-                    .getShuffleResult();
-  Value before = gpu::ShuffleOp::create(b, arith::SubIOp::create(b, wIncl, ws), toI32(warp),
-                                        kb.ci32(32), gpu::ShuffleMode::IDX)
-                     .getShuffleResult();
+  Value total = fromLane(kb, wIncl, kb.ci32(static_cast<int32_t>(warps - 1)));
+  Value before = fromLane(kb, arith::SubIOp::create(b, wIncl, ws), toI32(warp));
   // Keys in bins above this thread's run, then walk its bins downwards.
   Value g = arith::SubIOp::create(b, total, arith::AddIOp::create(b, before, incl));
   for (int64_t j = per - 1; j >= 0; --j) {
@@ -426,24 +428,18 @@ void RadixSelect::selectSampled(Value scores, Value rowBase, Value len, Value ro
       }
       // One list counter update per warp: its total at lane 31, the lanes' slots by a scan.
       Value incl = kb.warpScan(count);
-      Value total = gpu::ShuffleOp::create(b, incl, kb.ci32(31), kb.ci32(32),
-                                           gpu::ShuffleMode::IDX).getShuffleResult();
+      Value total = fromLane(kb, incl, kb.ci32(31));
       ifThen(b, cmp(b, arith::CmpIPredicate::ne, total, kb.ci32(0)), [&] {
         Value last = cmp(b, arith::CmpIPredicate::eq, lane, kb.c(31));
         auto ifLast = scf::IfOp::create(b, TypeRange{i32}, last, true);
         {
           OpBuilder::InsertionGuard g(b);
           b.setInsertionPointToStart(&ifLast.getThenRegion().front());
-          scf::YieldOp::create(b, ValueRange{memref::AtomicRMWOp::create(
-                                      b, arith::AtomicRMWKind::addi, total, misc,
-                                      ValueRange{kb.c(kListSlot)})
-                                      .getResult()});
+          scf::YieldOp::create(b, ValueRange{atomicAdd(kb, misc, kb.c(kListSlot), total)});
           b.setInsertionPointToStart(&ifLast.getElseRegion().front());
           scf::YieldOp::create(b, ValueRange{kb.ci32(0)});
         }
-        Value base = gpu::ShuffleOp::create(b, ifLast.getResult(0), kb.ci32(31), kb.ci32(32),
-                                            gpu::ShuffleMode::IDX)
-                         .getShuffleResult();
+        Value base = fromLane(kb, ifLast.getResult(0), kb.ci32(31));
         Value slot0 = arith::SubIOp::create(b, arith::AddIOp::create(b, base, incl), count);
         ifThen(b, cmp(b, arith::CmpIPredicate::ne, count, kb.ci32(0)), [&] {
           Value slot = slot0;
@@ -600,9 +596,7 @@ std::pair<Value, Value> warpChooseBin(KernelBuilder &kb, ArrayRef<Value> counts,
   for (Value c : counts)
     run = arith::AddIOp::create(b, run, c);
   Value incl = kb.warpScan(run);
-  Value total =
-      gpu::ShuffleOp::create(b, incl, kb.ci32(31), kb.ci32(32), gpu::ShuffleMode::IDX)
-          .getShuffleResult();
+  Value total = fromLane(kb, incl, kb.ci32(31));
   Value g = arith::SubIOp::create(b, total, incl); // keys in the bins of the lanes above
   Value bin = kb.ci32(0), above = kb.ci32(0);
   for (int64_t j = per - 1; j >= 0; --j) {
