@@ -45,8 +45,10 @@ LogicalResult mlir::ds::verifyUnusedConfigFields(Operation *op, KernelConfigAttr
   if (!(used & kUseOccupancy) &&
       failed(expectConfigField(op, "occupancy", cfg.getOccupancy(), 0, why)))
     return failure();
-  if (!(used & kUseHeads))
-    return expectConfigField(op, "heads", cfg.getHeads(), 0, why);
+  if (!(used & kUseHeads) && failed(expectConfigField(op, "heads", cfg.getHeads(), 0, why)))
+    return failure();
+  if (!(used & kUseClusterWarps))
+    return expectConfigField(op, "cluster_warps", cfg.getClusterWarps(), 0, why);
   return success();
 }
 

@@ -60,15 +60,18 @@ Value digitOf(KernelBuilder &kb, Value key, const Digit &dg) {
 } // namespace
 
 LogicalResult mlir::ds::verifyRadixSelectWarps(Operation *op, KernelConfigAttr cfg) {
-  int64_t w = cfg.getWarps();
+  return verifyRadixSelectWarps(op, "warps", cfg.getWarps());
+}
+
+LogicalResult mlir::ds::verifyRadixSelectWarps(Operation *op, StringRef field, int64_t w) {
   if (w >= 1 && w <= 32 && llvm::isPowerOf2_64(w))
     return success();
-  return configError(op, "warps") << "must be a power of two in [1, 32] (the radix select's "
-                                     "block-wide scans), got " << w;
+  return configError(op, field) << "must be a power of two in [1, 32] (the radix select's "
+                                   "block-wide scans), got " << w;
 }
 
 LogicalResult mlir::ds::verifyClusterSplits(Operation *op, KernelConfigAttr cfg,
-                                           TargetAttr target) {
+                                           TargetAttr target, bool clusterWarps) {
   const int64_t C = cfg.getSplits();
   if (C != 1 && C != 2 && C != 4 && C != 8)
     return configError(op, "splits") << "(CTAs per row, a cluster) must be 1, 2, 4 or 8, got "
@@ -79,9 +82,11 @@ LogicalResult mlir::ds::verifyClusterSplits(Operation *op, KernelConfigAttr cfg,
   if (!chip || chip->version < 90)
     return configError(op, "splits") << "(" << C << " CTAs per row) needs thread-block clusters, "
                                      << "which " << target.getChip() << " does not have";
-  if (cfg.getWarps() < 2)
-    return configError(op, "warps") << "must be at least 2 for a cluster (" << C
-                                    << " CTAs per row), got " << cfg.getWarps();
+  const StringRef field = clusterWarps ? "cluster_warps" : "warps";
+  const int64_t warps = clusterWarps ? cfg.getClusterWarps() : cfg.getWarps();
+  if (warps < 2)
+    return configError(op, field) << "must be at least 2 for a cluster (" << C
+                                  << " CTAs per row), got " << warps;
   return success();
 }
 

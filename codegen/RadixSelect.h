@@ -25,10 +25,14 @@ namespace ds {
 /// A radix select runs on `warps * 32` threads with warps a power of two in [1, 32]; emits the
 /// config error on `op` otherwise.
 LogicalResult verifyRadixSelectWarps(Operation *op, KernelConfigAttr cfg);
+/// The same for the config field `field` holding `warps` (a cluster kernel's `cluster_warps`).
+LogicalResult verifyRadixSelectWarps(Operation *op, StringRef field, int64_t warps);
 /// A select split over a cluster of `splits` CTAs per row: splits must be 1, 2, 4 or 8, and
-/// above 1 the target must have thread-block clusters (sm_90) and the CTA at least 2 warps;
-/// emits the config error on `op` otherwise.
-LogicalResult verifyClusterSplits(Operation *op, KernelConfigAttr cfg, TargetAttr target);
+/// above 1 the target must have thread-block clusters (sm_90) and the CTA at least 2 warps
+/// (`warps`, or `cluster_warps` with `clusterWarps`: a family whose cluster kernel has a CTA size
+/// of its own); emits the config error on `op` otherwise.
+LogicalResult verifyClusterSplits(Operation *op, KernelConfigAttr cfg, TargetAttr target,
+                                  bool clusterWarps = false);
 /// The plan gate of a select's cluster variant (`ctas` CTAs per row): 1 when the rows' clusters
 /// fit one CTA per SM of `target` (rows * ctas at most its SMs) and minN < n <= ctas *
 /// keysPerCta, else 0 (folded where `rows` and `n` are constants).

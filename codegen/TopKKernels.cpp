@@ -3,20 +3,21 @@
 // Up to three kernels, and the plan launches the one that serves the row length N (all exist
 // when N is dynamic; a static N builds only its own):
 // - the cluster kernel (`splits` = C > 1, sm_90): a thread-block cluster of C CTAs of
-//   `warps * 32` threads per row (b, h), CTA r holding the positions [r * S, (r + 1) * S) of the
-//   row's n_b - keep_last, S = cdiv(n_b - keep_last, C). Its scores are read from global memory
-//   once, kept in shared memory as keys (`block_tokens` of them at most), and the digits are
-//   counted per CTA and summed over the cluster through distributed shared memory
-//   (RadixSelect::selectCluster). It serves rows of 16384 < N <= C * block_tokens positions
-//   when there are few rows (B * H * C at most the target's SMs);
-// - the one-CTA kernel (`splits` = 1, or the other rows): one CTA per row, two passes over the
-//   row in global memory (RadixSelect::selectTwoPass): the first counts the top digit, the
-//   second writes the keys above its threshold bucket and compacts the bucket into a candidate
-//   list in shared memory, on which the last two digits and the ties are settled (the row is
-//   walked again only when the bucket overflows the list). With N >= kSampledMinLen a second
-//   form of it tries first to read a row once (RadixSelect::selectSampled): a threshold from a
-//   sample of the row, one pass listing the keys at or above it, the select on the list; its
-//   rows that are short, not 16-byte aligned, or whose sample misled take the two passes.
+//   `cluster_warps * 32` threads per row (b, h), CTA r holding the positions
+//   [r * S, (r + 1) * S) of the row's n_b - keep_last, S = cdiv(n_b - keep_last, C). Its scores
+//   are read from global memory once, kept in shared memory as keys (`block_tokens` of them at
+//   most), and the digits are counted per CTA and summed over the cluster through distributed
+//   shared memory (RadixSelect::selectCluster). It serves rows of 16384 < N <= C * block_tokens
+//   positions when there are few rows (B * H * C at most the target's SMs);
+// - the one-CTA kernel (`splits` = 1, or the other rows): one CTA of `warps * 32` threads per
+//   row, two passes over the row in global memory (RadixSelect::selectTwoPass): the first counts
+//   the top digit, the second writes the keys above its threshold bucket and compacts the bucket
+//   into a candidate list in shared memory, on which the last two digits and the ties are
+//   settled (the row is walked again only when the bucket overflows the list). With
+//   N >= kSampledMinLen a second form of it tries first to read a row once
+//   (RadixSelect::selectSampled): a threshold from a sample of the row, one pass listing the
+//   keys at or above it, the select on the list; its rows that are short, not 16-byte aligned,
+//   or whose sample misled take the two passes.
 // A row with n_b <= k lists 0..n_b-1 and pads with -1; with keep_last, index n_b - 1 goes to
 // position k - 1 and the select takes k - 1 among the first n_b - 1 positions.
 #include "codegen/Lowering.h"
@@ -51,6 +52,8 @@ constexpr int64_t kRowLoadsInFlight = 4;
 constexpr int64_t kSampledMinLen = 16384;
 /// Keys a CTA of the cluster kernel keeps at most (128 KB, one CTA of 1024 threads per SM).
 constexpr int64_t kClusterKeys = 32768;
+/// Warps per CTA of the one-CTA kernels and of the cluster kernel on sm_90 (registerTopKFamily).
+constexpr int64_t kOneCtaWarps = 16, kClusterWarps = 32;
 /// Rows of at most this many positions take the one-CTA kernel (H200, 32 rows: N = 2048 7.6 us
 /// on one CTA per row against 11.8 on clusters of 2; N = 16384 level, 15.6 / 15.3).
 constexpr int64_t kClusterMinN = 16384;
@@ -67,7 +70,8 @@ void buildTopK(TopKOp topk, PlanContext &ctx, TargetAttr target, const TopKShape
   const int64_t k = static_cast<int64_t>(topk.getK());
   const int64_t divisor = static_cast<int64_t>(topk.getDivisor());
   const bool keepLast = topk.getKeepLast();
-  const int64_t threads = cfg.getWarps() * 32, cap = cfg.getBlockTokens();
+  const int64_t threads = (ctas == 1 ? cfg.getWarps() : cfg.getClusterWarps()) * 32;
+  const int64_t cap = cfg.getBlockTokens();
 
   KernelBuilder kb(ctx.kernels, ctx.kernelName("topk"), topk->getLoc());
   kb.addBuffer(ctx.buffer(topk.getScores()));
@@ -171,29 +175,36 @@ void mlir::ds::registerTopKFamily() {
   KernelFamily f;
   f.name = "topk";
   f.ops = {TopKOp::getOperationName().str()};
-  // One CTA of 1024 threads per row; with clusters (sm_90) a row of few rows is split over 2 CTAs
-  // of 1024 threads, each keeping up to 32768 keys (128 KB) in shared memory with 16 loads in
-  // flight per thread. Measured on the H200 (ds-bench --op=topk, N = 65536, k = 1024, one CTA
-  // per row / this cluster / 4 x 512 threads / 8 x 256): 32 rows 46.1 / 26.2 / 26.0 / 24.9 us,
-  // 64 rows 46.9 / 27.7 / 42.0 / 42.4, 256 rows 91.4 / 98.2 / 106.1 / 126.8 (hence the
-  // one-CTA kernel there; these one-CTA figures predate its two-pass select, 256 rows 66.5).
+  // One CTA per row: 512 threads on sm_90 (two per SM: the sampled pass's registers are capped
+  // for two, its 17 KB + 64 KB of shared memory fit twice), 1024 elsewhere (not measured at
+  // 512); with clusters (sm_90) a row of few rows is split over 2 CTAs of 1024 threads, each keeping up to 32768 keys (128 KB) in shared
+  // memory with 16 loads in flight per thread. Measured on the H200 (ds-bench --op=topk,
+  // N = 65536, k = 1024, one CTA per row / this cluster / 4 x 512 threads / 8 x 256): 32 rows
+  // 46.1 / 26.2 / 26.0 / 24.9 us, 64 rows 46.9 / 27.7 / 42.0 / 42.4, 256 rows 91.4 / 98.2 /
+  // 106.1 / 126.8 (hence the one-CTA kernel there; these one-CTA figures predate its two-pass
+  // select, 256 rows 66.5). One-CTA kernel, 1024 / 512 threads (H200, ds-bench --suite=topk):
+  // 256 x 65536 39.5 / 34.4 us, 256 x 2048 9.9 / 9.0; the cluster kernel at 512 threads slowed
+  // 1 and 2 rows of 65536 from 26.1 / 27.7 to 32.4 / 33.6 us, hence a CTA size of its own.
   f.choose = [](Operation *op, TargetAttr target) {
     const ChipInfo *chip = lookupChip(target.getChip());
     // Keys per CTA: 16384, or whole thousands of them that the target's shared memory holds.
     const int64_t fit = (target.getSmemPerBlock() - kClusterFixedSmemBytes) / 4 / 1024 * 1024;
     const int64_t cap = std::min<int64_t>(kClusterKeys, fit);
     if (chip && chip->version >= 90 && cap >= 1024)
-      return KernelConfigAttr::get(op->getContext(), cap, 32, 2, 16, 1);
+      return KernelConfigAttr::get(op->getContext(), cap, kOneCtaWarps, 2, 16, 1, "", 0, 0,
+                                   kClusterWarps);
     return KernelConfigAttr::get(op->getContext(), 1, 32, 1, 1, 1);
   };
   f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr target) -> LogicalResult {
     const int64_t C = cfg.getSplits();
-    if (failed(verifyClusterSplits(op, cfg, target)))
+    if (failed(verifyClusterSplits(op, cfg, target, /*clusterWarps=*/true)))
       return failure();
     const unsigned used = C == 1 ? unsigned(kUseWarps)
                                  : unsigned(kUseWarps | kUseSplits | kUseBlockTokens |
-                                            kUseStages | kUseOccupancy);
+                                            kUseStages | kUseOccupancy | kUseClusterWarps);
     if (failed(verifyUnusedConfigFields(op, cfg, used)) || failed(verifyRadixSelectWarps(op, cfg)))
+      return failure();
+    if (C > 1 && failed(verifyRadixSelectWarps(op, "cluster_warps", cfg.getClusterWarps())))
       return failure();
     if (cast<TopKOp>(op).getK() > (uint64_t(1) << 30))
       return op->emitOpError("GPU lowering supports k <= 2^30");
@@ -208,10 +219,10 @@ void mlir::ds::registerTopKFamily() {
              << "(keys per CTA in shared memory) must be in [1, "
              << (target.getSmemPerBlock() - kClusterFixedSmemBytes) / 4 << "] on "
              << target.getChip() << ", got " << cap;
-    if (cfg.getOccupancy() * cfg.getWarps() * 32 > 2048)
+    if (cfg.getOccupancy() * cfg.getClusterWarps() * 32 > 2048)
       return configError(op, "occupancy")
-             << "(CTAs per SM the registers are capped for) times the block's "
-             << cfg.getWarps() * 32 << " threads must be at most 2048, got "
+             << "(CTAs per SM the cluster kernel's registers are capped for) times its "
+             << cfg.getClusterWarps() * 32 << " threads must be at most 2048, got "
              << cfg.getOccupancy();
     return success();
   };

@@ -24,7 +24,7 @@ def DS_GranularityAttr : EnumAttr<DS_Dialect, DS_Granularity, "granularity"> {
 
 def DS_KernelConfigAttr : AttrDef<DS_Dialect, "KernelConfig"> {
   let mnemonic = "kernel_config";
-  let summary = "Every choice a kernel builder makes: tiles, warps, splits, unroll, vectors, variant, occupancy";
+  let summary = "Every choice a kernel builder makes: tiles, warps, splits, unroll, vectors, variant, occupancy, heads, cluster CTA size";
   let description = [{
     Chosen by `ds-select-kernel-config` from the shapes and the target (`#ds.target`), read by
     every later pass. It is a contract: a builder builds exactly what the config says or refuses
@@ -37,7 +37,9 @@ def DS_KernelConfigAttr : AttrDef<DS_Dialect, "KernelConfig"> {
     per vector load; `variant`: which kernel of the family (empty where there is one);
     `occupancy`: CTAs per SM the kernel is compiled for (`nvvm.minctasm`, caps registers;
     0 = no hint); `heads`: query heads one CTA walks together (decode attention: a divisor of
-    the GQA group; 0 = the whole group, or 1 under a per-head selection; 0 where unused).
+    the GQA group; 0 = the whole group, or 1 under a per-head selection; 0 where unused);
+    `cluster_warps`: warps per CTA of a family's thread-block-cluster kernel where the family
+    also builds one-CTA kernels sized by `warps` (topk with `splits` > 1; 0 where unused).
 
     ```mlir
     #ds.kernel_config<block_tokens = 128, warps = 4, splits = 8, stages = 2, vector_width = 8>
@@ -48,15 +50,16 @@ def DS_KernelConfigAttr : AttrDef<DS_Dialect, "KernelConfig"> {
                         "int64_t":$stages, "int64_t":$vector_width,
                         StringRefParameter<"kernel variant", "\"\"">:$variant,
                         DefaultValuedParameter<"int64_t", "0">:$occupancy,
-                        DefaultValuedParameter<"int64_t", "0">:$heads);
+                        DefaultValuedParameter<"int64_t", "0">:$heads,
+                        DefaultValuedParameter<"int64_t", "0">:$cluster_warps);
   let skipDefaultBuilders = 1;
   let builders = [
     AttrBuilder<(ins "int64_t":$block_tokens, "int64_t":$warps, "int64_t":$splits,
                      "int64_t":$stages, "int64_t":$vector_width,
                      CArg<"::llvm::StringRef", "\"\"">:$variant, CArg<"int64_t", "0">:$occupancy,
-                     CArg<"int64_t", "0">:$heads), [{
+                     CArg<"int64_t", "0">:$heads, CArg<"int64_t", "0">:$cluster_warps), [{
       return $_get($_ctxt, block_tokens, warps, splits, stages, vector_width, variant, occupancy,
-                   heads);
+                   heads, cluster_warps);
     }]>
   ];
   let assemblyFormat = "`<` struct(params) `>`";

@@ -33,7 +33,8 @@ void DSDialect::registerAttributes() {
 LogicalResult
 KernelConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t blockTokens,
                          int64_t warps, int64_t splits, int64_t stages, int64_t vectorWidth,
-                         StringRef variant, int64_t occupancy, int64_t heads) {
+                         StringRef variant, int64_t occupancy, int64_t heads,
+                         int64_t clusterWarps) {
   if (blockTokens < 1)
     return emitError() << "kernel_config: block_tokens must be >= 1, got " << blockTokens;
   if (warps < 1 || warps > 32)
@@ -49,6 +50,8 @@ KernelConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t b
     return emitError() << "kernel_config: occupancy must be in [0, 32], got " << occupancy;
   if (heads < 0)
     return emitError() << "kernel_config: heads must be >= 0, got " << heads;
+  if (clusterWarps < 0 || clusterWarps > 32)
+    return emitError() << "kernel_config: cluster_warps must be in [0, 32], got " << clusterWarps;
   return success();
 }
 

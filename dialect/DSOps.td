@@ -208,6 +208,13 @@ def DS_TopKOp : DS_TensorOp<"topk"> {
     with fewer than `k` valid entries lists them all and pads with `-1`. With `keep_last`, index
     `n_b - 1` is always selected (Quest keeps the partial last page). Ties are broken arbitrarily.
 
+    `#ds.kernel_config` reads: `warps` per CTA of the one-CTA kernels (a power of two), `splits`
+    = CTAs per row of the thread-block-cluster kernel (1, 2, 4 or 8; above 1 it needs sm_90),
+    and with `splits` > 1 that kernel's `cluster_warps` per CTA (a power of two, at least 2),
+    `block_tokens` (keys per CTA in shared memory), `stages` (score loads in flight per thread)
+    and `occupancy` (its register cap); the plan launches the cluster kernel for few long rows
+    and a one-CTA kernel for the others.
+
     ```mlir
     %idx = ds.topk %scores, %seq_lens {k = 256 : i64}
         : (tensor<?x32x?xf32>, tensor<?xi32>) -> tensor<?x32x256xi32>

@@ -1,12 +1,12 @@
 // RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1})' | FileCheck %s
 // RUN: ds-opt %s --ds-to-ptx | FileCheck %s --check-prefix=PTX
 
-// topk on sm_90 (the config pass's choice): one CTA of 1024 threads per row (radix select with
+// topk on sm_90 (the config pass's choice): one CTA of 512 threads per row (radix select with
 // digits of 12, 10, 10 bits: a shared histogram zeroed and filled with atomics, a block-wide
 // suffix scan, then the write pass with shared counters); with N >= 16384 that kernel first
 // tries one pass over the row with a threshold from a sample, else two passes over the row;
 // few long rows (16384 < N <= 2 * 32768 and B * H * 2 <= 132 SMs) split over a cluster of 2
-// CTAs, each holding half the row as keys in dynamic shared memory and summing the cluster's
+// CTAs of 1024 threads (`cluster_warps`), each holding half the row as keys in dynamic shared memory and summing the cluster's
 // digit counts through distributed shared memory. With a dynamic B and N the plan holds the
 // three kernels and gates their grids.
 
@@ -14,9 +14,9 @@
 // CHECK-SAME: "result0 out i32 align=16 scores_d0 32 256"
 // CHECK: ds.launch @ds_kernels::@sel_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["((scores_d0*32)*2)*((min(max(133-((scores_d0*32)*2),0),1)*min(max(65537-scores_d2,0),1))*min(max(scores_d2-16384,0),1))", "1", "1"]
 // CHECK-SAME: "i64 32", "i64 scores_d2"], smem = "4*min(cdiv(scores_d2,2),32768)"
-// CHECK: ds.launch @ds_kernels::@sel_topk_1 {block = array<i64: 1024, 1, 1>, grid = ["(scores_d0*32)*((1-((min(max(133-((scores_d0*32)*2),0),1)*min(max(65537-scores_d2,0),1))*min(max(scores_d2-16384,0),1)))*min(max(scores_d2-16383,0),1))", "1", "1"]
+// CHECK: ds.launch @ds_kernels::@sel_topk_1 {block = array<i64: 512, 1, 1>, grid = ["(scores_d0*32)*((1-((min(max(133-((scores_d0*32)*2),0),1)*min(max(65537-scores_d2,0),1))*min(max(scores_d2-16384,0),1)))*min(max(scores_d2-16383,0),1))", "1", "1"]
 // CHECK-SAME: programmatic, smem = "8*min(scores_d2,8192)"
-// CHECK: ds.launch @ds_kernels::@sel_topk_2 {block = array<i64: 1024, 1, 1>, grid = ["(scores_d0*32)*((1-((min(max(133-((scores_d0*32)*2),0),1)*min(max(65537-scores_d2,0),1))*min(max(scores_d2-16384,0),1)))*(1-min(max(scores_d2-16383,0),1)))", "1", "1"]
+// CHECK: ds.launch @ds_kernels::@sel_topk_2 {block = array<i64: 512, 1, 1>, grid = ["(scores_d0*32)*((1-((min(max(133-((scores_d0*32)*2),0),1)*min(max(65537-scores_d2,0),1))*min(max(scores_d2-16384,0),1)))*(1-min(max(scores_d2-16383,0),1)))", "1", "1"]
 // CHECK-SAME: programmatic, smem = "8*min(scores_d2,8192)"
 func.func @sel(%s: tensor<?x32x?xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x32x256xi32> {
   %i = ds.topk %s, %sl {k = 256 : i64, keep_last}
@@ -27,7 +27,7 @@ func.func @sel(%s: tensor<?x32x?xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {
 // A static N of at most 16384 builds only the one-CTA kernel. k = 1 with keep_last selects
 // nothing: only the short-row path and the last index remain.
 // CHECK-LABEL: ds.plan @last
-// CHECK: ds.launch @ds_kernels::@last_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["scores_d0*8", "1", "1"]
+// CHECK: ds.launch @ds_kernels::@last_topk_0 {block = array<i64: 512, 1, 1>, grid = ["scores_d0*8", "1", "1"]
 // CHECK-SAME: smem = "32768"
 // CHECK-NOT: ds.launch
 func.func @last(%s: tensor<?x8x4096xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x8x1xi32> {
@@ -36,16 +36,16 @@ func.func @last(%s: tensor<?x8x4096xf32> {ds.name = "scores"}, %sl: tensor<?xi32
   return %i : tensor<?x8x1xi32>
 }
 
-// A static N of 65536 with a cluster of 4 CTAs of 16384 keys (a config given in the IR): the
-// cluster kernel for few rows (8 * B * 4 <= 132), the one-CTA kernel for the others (only its
-// sampling form: N >= 16384).
+// A static N of 65536 with a cluster of 4 CTAs of 16384 keys and 16 warps (a config given in
+// the IR): the cluster kernel for few rows (8 * B * 4 <= 132), the one-CTA kernel of 8 warps for
+// the others (only its sampling form: N >= 16384).
 // CHECK-LABEL: ds.plan @four
 // CHECK: ds.launch @ds_kernels::@four_topk_0 {block = array<i64: 512, 1, 1>, grid = ["((scores_d0*8)*4)*min(max(133-((scores_d0*8)*4),0),1)", "1", "1"]
 // CHECK-SAME: smem = "65536"
-// CHECK: ds.launch @ds_kernels::@four_topk_1 {block = array<i64: 512, 1, 1>
+// CHECK: ds.launch @ds_kernels::@four_topk_1 {block = array<i64: 256, 1, 1>
 // CHECK-NOT: ds.launch
 func.func @four(%s: tensor<?x8x65536xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x8x1024xi32> {
-  %i = ds.topk %s, %sl {k = 1024 : i64, config = #ds.kernel_config<block_tokens = 16384, warps = 16, splits = 4, stages = 8, vector_width = 1, occupancy = 2>}
+  %i = ds.topk %s, %sl {k = 1024 : i64, config = #ds.kernel_config<block_tokens = 16384, warps = 8, splits = 4, stages = 8, vector_width = 1, occupancy = 2, cluster_warps = 16>}
      : (tensor<?x8x65536xf32>, tensor<?xi32>) -> tensor<?x8x1024xi32>
   return %i : tensor<?x8x1024xi32>
 }
@@ -106,7 +106,7 @@ func.func @one(%s: tensor<?x32x?xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {
 // over the row listing the keys at or above it, the select on the list; the two passes when
 // that fails.
 // CHECK: gpu.func @sel_topk_1(%{{.*}}: memref<281474976710656xf32>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: i64, %{{.*}}: i64)
-// CHECK-SAME: workgroup(%[[SHIST:.*]] : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[SMISC:.*]] : memref<5xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
+// CHECK-SAME: workgroup(%[[SHIST:.*]] : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<16xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[SMISC:.*]] : memref<5xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 // CHECK: %[[SLIST:.*]] = memref.view {{.*}} to memref<?xi32, #gpu.address_space<workgroup>>
 // The sample: 16-byte loads, the top digit counted, the keys kept in the list's memory.
 // CHECK: vector.load %arg0[%{{.*}}] {alignment = 16 : i64} : memref<281474976710656xf32>, vector<4xf32>
@@ -139,8 +139,8 @@ func.func @one(%s: tensor<?x32x?xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {
 
 // The one-CTA kernel of rows of N < 16384: two passes over the row.
 // CHECK: gpu.func @sel_topk_2(%{{.*}}: memref<281474976710656xf32>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: i64, %{{.*}}: i64)
-// CHECK-SAME: workgroup(%[[HIST1:.*]] : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[WS:.*]] : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[MISC1:.*]] : memref<5xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
-// CHECK-SAME: known_block_size = array<i32: 1024, 1, 1>
+// CHECK-SAME: workgroup(%[[HIST1:.*]] : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[WS:.*]] : memref<16xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[MISC1:.*]] : memref<5xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
+// CHECK-SAME: known_block_size = array<i32: 512, 1, 1>
 // CHECK-NOT: nvvm.cluster_dim
 // The candidate list in dynamic shared memory.
 // CHECK: %[[LIST:.*]] = memref.view {{.*}} to memref<?xi32, #gpu.address_space<workgroup>>
@@ -181,9 +181,10 @@ func.func @one(%s: tensor<?x32x?xf32> {ds.name = "scores"}, %sl: tensor<?xi32> {
 // CHECK-SAME: known_block_size = array<i32: 512, 1, 1>, nvvm.cluster_dim = array<i32: 4, 1, 1>, nvvm.minctasm = 2 : i32
 // CHECK-COUNT-4: nvvm.mapa
 // CHECK: gpu.return
-// The sampling one-CTA kernel of 512 threads keeps to 64 registers (two CTAs per SM).
+// The sampling one-CTA kernel, `warps` (8) apart from the cluster's `cluster_warps` (16): at
+// most 512 threads are capped for two CTAs per SM.
 // CHECK: gpu.func @four_topk_1
-// CHECK-SAME: known_block_size = array<i32: 512, 1, 1>, nvvm.minctasm = 2 : i32
+// CHECK-SAME: known_block_size = array<i32: 256, 1, 1>, nvvm.minctasm = 2 : i32
 // CHECK: vector.load %arg0
 // CHECK: gpu.return
 

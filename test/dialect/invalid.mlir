@@ -2306,6 +2306,11 @@ func.func @cfg_occupancy() attributes {cfg = #ds.kernel_config<block_tokens = 1,
 
 // -----
 
+// expected-error @+1 {{kernel_config: cluster_warps must be in [0, 32], got 64}}
+func.func @cfg_cluster_warps() attributes {cfg = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 2, stages = 1, vector_width = 8, cluster_warps = 64>}
+
+// -----
+
 // expected-error @+1 {{target: chip 'sm_85' is not supported (supported: sm_80, sm_86, sm_89, sm_90, sm_90a, sm_100, sm_100a, sm_120, sm_120a)}}
 func.func @target_chip() attributes {t = #ds.target<chip = "sm_85", sm_count = 1, smem_per_block = 49152, regs_per_sm = 1, l2_bytes = 0, ptx = 80>}
 

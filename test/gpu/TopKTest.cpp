@@ -129,12 +129,14 @@ TEST_P(TopK, SelectsTheLargestScores) {
   }
 }
 
+/// A topk config: `warps` sizes the one-CTA kernels, `clusterWarps` the cluster kernel's CTAs
+/// (splits > 1 only).
 std::string cfg(int64_t blockTokens, int64_t warps, int64_t splits, int64_t stages,
-                int64_t occupancy) {
+                int64_t occupancy, int64_t clusterWarps = 0) {
   return "#ds.kernel_config<block_tokens = " + std::to_string(blockTokens) +
          ", warps = " + std::to_string(warps) + ", splits = " + std::to_string(splits) +
          ", stages = " + std::to_string(stages) + ", vector_width = 1, occupancy = " +
-         std::to_string(occupancy) + ">";
+         std::to_string(occupancy) + ", cluster_warps = " + std::to_string(clusterWarps) + ">";
 }
 
 std::vector<TopKCase> topkCases() {
@@ -181,15 +183,16 @@ std::vector<TopKCase> topkCases() {
       {"splits1_warps1_sampled", {40000, 39999}, 2, 40000, 300, 1, false, Data::Random,
        cfg(1, 1, 1, 1, 0)},
       // Explicit configs: clusters of 2, 4 and 8, few and many loads in flight, small and large
-      // CTAs, and a block_tokens that sends N = 32769 to the one-CTA kernel.
-      {"splits2_warps4_stages1", {20000, 19999, 333}, 3, 20000, 256, 1, false, Data::Random,
-       cfg(16384, 4, 2, 1, 0)},
-      {"splits8_warps32_stages16", {20000, 19999, 4097}, 2, 20000, 1024, 1, true, Data::FewValues,
-       cfg(4096, 32, 8, 16, 1)},
+      // cluster CTAs (their one-CTA kernels of another size), and a block_tokens that sends
+      // N = 32769 to the one-CTA kernel (2 warps) beside clusters of 8-warp CTAs.
+      {"splits2_clusterwarps4_stages1", {20000, 19999, 333}, 3, 20000, 256, 1, false,
+       Data::Random, cfg(16384, 8, 2, 1, 0, 4)},
+      {"splits8_clusterwarps32_stages16", {20000, 19999, 4097}, 2, 20000, 1024, 1, true,
+       Data::FewValues, cfg(4096, 16, 8, 16, 1, 32)},
       {"splits4_cap8192_fallback", {32769, 32000}, 2, 32769, 100, 1, false, Data::Random,
-       cfg(8192, 8, 4, 4, 4)},
+       cfg(8192, 2, 4, 4, 4, 8)},
       {"splits4_cap8192_fits", {32768, 32767}, 2, 32768, 100, 1, false, Data::FewValues,
-       cfg(8192, 8, 4, 4, 4)},
+       cfg(8192, 2, 4, 4, 4, 8)},
       {"splits1_warps32", {20000, 1500}, 2, 20000, 1024, 1, false, Data::Random,
        cfg(1, 32, 1, 1, 0)},
   };

@@ -205,8 +205,37 @@ func.func @topk_splits(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tensor<?x8x
 // -----
 
 func.func @topk_cluster_warps(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tensor<?x8x4xi32> {
-  // expected-error @+1 {{config field 'warps' must be at least 2 for a cluster (4 CTAs per row), got 1}}
-  %i = ds.topk %s, %sl {k = 4 : i64, config = #ds.kernel_config<block_tokens = 1024, warps = 1, splits = 4, stages = 8, vector_width = 1>}
+  // expected-error @+1 {{config field 'cluster_warps' must be at least 2 for a cluster (4 CTAs per row), got 1}}
+  %i = ds.topk %s, %sl {k = 4 : i64, config = #ds.kernel_config<block_tokens = 1024, warps = 1, splits = 4, stages = 8, vector_width = 1, cluster_warps = 1>}
+      : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x4xi32>
+  return %i : tensor<?x8x4xi32>
+}
+
+// -----
+
+// A cluster config without the cluster kernel's CTA size.
+func.func @topk_cluster_warps_missing(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tensor<?x8x4xi32> {
+  // expected-error @+1 {{config field 'cluster_warps' must be at least 2 for a cluster (2 CTAs per row), got 0}}
+  %i = ds.topk %s, %sl {k = 4 : i64, config = #ds.kernel_config<block_tokens = 1024, warps = 16, splits = 2, stages = 8, vector_width = 1>}
+      : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x4xi32>
+  return %i : tensor<?x8x4xi32>
+}
+
+// -----
+
+func.func @topk_cluster_warps_pow2(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tensor<?x8x4xi32> {
+  // expected-error @+1 {{config field 'cluster_warps' must be a power of two in [1, 32] (the radix select's block-wide scans), got 12}}
+  %i = ds.topk %s, %sl {k = 4 : i64, config = #ds.kernel_config<block_tokens = 1024, warps = 16, splits = 2, stages = 8, vector_width = 1, cluster_warps = 12>}
+      : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x4xi32>
+  return %i : tensor<?x8x4xi32>
+}
+
+// -----
+
+// One CTA per row: no cluster kernel to size.
+func.func @topk_cluster_warps_unused(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tensor<?x8x4xi32> {
+  // expected-error @+1 {{config field 'cluster_warps' must be 0 (the kernels do not read it), got 32}}
+  %i = ds.topk %s, %sl {k = 4 : i64, config = #ds.kernel_config<block_tokens = 1, warps = 16, splits = 1, stages = 1, vector_width = 1, cluster_warps = 32>}
       : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x4xi32>
   return %i : tensor<?x8x4xi32>
 }
@@ -215,7 +244,7 @@ func.func @topk_cluster_warps(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tens
 
 func.func @topk_stages(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tensor<?x8x4xi32> {
   // expected-error @+1 {{config field 'stages' (score loads in flight per thread) must be in [1, 16], got 17}}
-  %i = ds.topk %s, %sl {k = 4 : i64, config = #ds.kernel_config<block_tokens = 1024, warps = 16, splits = 4, stages = 17, vector_width = 1>}
+  %i = ds.topk %s, %sl {k = 4 : i64, config = #ds.kernel_config<block_tokens = 1024, warps = 16, splits = 4, stages = 17, vector_width = 1, cluster_warps = 16>}
       : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x4xi32>
   return %i : tensor<?x8x4xi32>
 }
@@ -224,7 +253,7 @@ func.func @topk_stages(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tensor<?x8x
 
 func.func @topk_keys(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tensor<?x8x4xi32> {
   // expected-error @+1 {{config field 'block_tokens' (keys per CTA in shared memory) must be in [1, 51712] on sm_90, got 60000}}
-  %i = ds.topk %s, %sl {k = 4 : i64, config = #ds.kernel_config<block_tokens = 60000, warps = 16, splits = 4, stages = 8, vector_width = 1>}
+  %i = ds.topk %s, %sl {k = 4 : i64, config = #ds.kernel_config<block_tokens = 60000, warps = 16, splits = 4, stages = 8, vector_width = 1, cluster_warps = 16>}
       : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x4xi32>
   return %i : tensor<?x8x4xi32>
 }
@@ -232,8 +261,8 @@ func.func @topk_keys(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tensor<?x8x4x
 // -----
 
 func.func @topk_occupancy(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tensor<?x8x4xi32> {
-  // expected-error @+1 {{config field 'occupancy' (CTAs per SM the registers are capped for) times the block's 1024 threads must be at most 2048, got 3}}
-  %i = ds.topk %s, %sl {k = 4 : i64, config = #ds.kernel_config<block_tokens = 1024, warps = 32, splits = 4, stages = 8, vector_width = 1, occupancy = 3>}
+  // expected-error @+1 {{config field 'occupancy' (CTAs per SM the cluster kernel's registers are capped for) times its 1024 threads must be at most 2048, got 3}}
+  %i = ds.topk %s, %sl {k = 4 : i64, config = #ds.kernel_config<block_tokens = 1024, warps = 8, splits = 4, stages = 8, vector_width = 1, occupancy = 3, cluster_warps = 32>}
       : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x4xi32>
   return %i : tensor<?x8x4xi32>
 }

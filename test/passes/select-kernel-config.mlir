@@ -58,14 +58,15 @@ func.func @sparse_decode(%q: tensor<?x32x64xf16>, %k: tensor<?x16x8x64xf16>, %pt
 }
 
 // Label scoring: 512 tokens per block of 4 warps (4 per thread), 16-byte label vectors, 8 CTAs
-// per SM; the label ops one thread per element in blocks of 8 warps; top-k 32 warps, split over a
-// cluster of 2 CTAs for few long rows where the chip has clusters (one CTA per row on sm_80).
+// per SM; the label ops one thread per element in blocks of 8 warps; top-k one CTA per row (16
+// warps on sm_90, 32 on sm_80), and for few long rows a cluster of 2 CTAs of 32 warps
+// (`cluster_warps`) where the chip has clusters.
 // CHECK-LABEL: func.func @label_pipeline
 // CHECK:         ds.label_gather {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 1>}
 // CHECK:         ds.label_score {{.*}}{config = #ds.kernel_config<block_tokens = 512, warps = 4, splits = 1, stages = 1, vector_width = 8, occupancy = 8>, group_reduce = #ds.group_reduce<sum>, page_size = 1 : i64, scale = 2.500000e-01 : f32}
-// SM132:         ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 32768, warps = 32, splits = 2, stages = 16, vector_width = 1>, k = 64 : i64}
+// SM132:         ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 32768, warps = 16, splits = 2, stages = 16, vector_width = 1, cluster_warps = 32>, k = 64 : i64}
 // SM64:          ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 32, splits = 1, stages = 1, vector_width = 1>, k = 64 : i64}
-// SM3:           ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 32768, warps = 32, splits = 2, stages = 16, vector_width = 1>, k = 64 : i64}
+// SM3:           ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 32768, warps = 16, splits = 2, stages = 16, vector_width = 1, cluster_warps = 32>, k = 64 : i64}
 // CHECK:         ds.label_append {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 1>}
 func.func @label_pipeline(%q: tensor<?x32x128xbf16>, %ch: tensor<8x16xi32>, %cache: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>,
                           %sl: tensor<?xi32>, %k: tensor<?x8x128xbf16>, %slots: tensor<?xi32>)
@@ -106,9 +107,9 @@ func.func @label_score_r12(%ql: tensor<?x8x12xf16>, %cache: tensor<8x?x12xf16>, 
 // CHECK:         ds.page_summary_append {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 8>, page_size = 16 : i64}
 // CHECK:         ds.page_summary {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 8>}
 // CHECK:         ds.page_score {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 8>, page_size = 16 : i64}
-// SM132:         ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 32768, warps = 32, splits = 2, stages = 16, vector_width = 1>, divisor = 16 : i64, k = 8 : i64, keep_last}
+// SM132:         ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 32768, warps = 16, splits = 2, stages = 16, vector_width = 1, cluster_warps = 32>, divisor = 16 : i64, k = 8 : i64, keep_last}
 // SM64:          ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 32, splits = 1, stages = 1, vector_width = 1>, divisor = 16 : i64, k = 8 : i64, keep_last}
-// SM3:           ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 32768, warps = 32, splits = 2, stages = 16, vector_width = 1>, divisor = 16 : i64, k = 8 : i64, keep_last}
+// SM3:           ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 32768, warps = 16, splits = 2, stages = 16, vector_width = 1, cluster_warps = 32>, divisor = 16 : i64, k = 8 : i64, keep_last}
 // CHECK:         ds.topp {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 1, splits = 1, stages = 1, vector_width = 1>, top_p = 0.899999976 : f32}
 // CHECK:         ds.sample_residual {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 1>, num_samples = 32 : i64}
 func.func @quest_and_sampling(%kmin: tensor<?x8x128xbf16>, %knew: tensor<?x8x128xbf16>, %slots: tensor<?xi32>,
