@@ -177,14 +177,15 @@ void mlir::ds::registerTopKFamily() {
   f.ops = {TopKOp::getOperationName().str()};
   // One CTA per row: 512 threads on sm_90 (two per SM: the sampled pass's registers are capped
   // for two, its 17 KB + 64 KB of shared memory fit twice), 1024 elsewhere (not measured at
-  // 512); with clusters (sm_90) a row of few rows is split over 2 CTAs of 1024 threads, each keeping up to 32768 keys (128 KB) in shared
-  // memory with 16 loads in flight per thread. Measured on the H200 (ds-bench --op=topk,
-  // N = 65536, k = 1024, one CTA per row / this cluster / 4 x 512 threads / 8 x 256): 32 rows
-  // 46.1 / 26.2 / 26.0 / 24.9 us, 64 rows 46.9 / 27.7 / 42.0 / 42.4, 256 rows 91.4 / 98.2 /
-  // 106.1 / 126.8 (hence the one-CTA kernel there; these one-CTA figures predate its two-pass
-  // select, 256 rows 66.5). One-CTA kernel, 1024 / 512 threads (H200, ds-bench --suite=topk):
-  // 256 x 65536 39.5 / 34.4 us, 256 x 2048 9.9 / 9.0; the cluster kernel at 512 threads slowed
-  // 1 and 2 rows of 65536 from 26.1 / 27.7 to 32.4 / 33.6 us, hence a CTA size of its own.
+  // 512). With clusters (sm_90) few long rows are each split over 2 CTAs of 1024 threads, each
+  // keeping up to 32768 keys (128 KB) in shared memory with 16 loads in flight per thread.
+  // Measured on the H200 (ds-bench --op=topk, N = 65536, k = 1024, one CTA per row / this
+  // cluster / 4 x 512 threads / 8 x 256): 32 rows 46.1 / 26.2 / 26.0 / 24.9 us, 64 rows 46.9 /
+  // 27.7 / 42.0 / 42.4, 256 rows 91.4 / 98.2 / 106.1 / 126.8 (hence the one-CTA kernel there;
+  // these one-CTA figures predate its two-pass select, 256 rows 66.5). One-CTA kernel, 1024 /
+  // 512 threads (ds-bench --suite=topk): 256 x 65536 39.3 / 34.4 us, 256 x 2048 9.8 / 9.0; the
+  // cluster kernel at 512 threads slowed 32 and 64 rows of 65536 from 26.0 / 27.6 to 32.4 /
+  // 33.6 us, hence a CTA size of its own.
   f.choose = [](Operation *op, TargetAttr target) {
     const ChipInfo *chip = lookupChip(target.getChip());
     // Keys per CTA: 16384, or whole thousands of them that the target's shared memory holds.
