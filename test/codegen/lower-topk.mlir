@@ -6,9 +6,9 @@
 // suffix scan, then the write pass with shared counters); with N >= 16384 that kernel first
 // tries one pass over the row with a threshold from a sample, else two passes over the row;
 // few long rows (16384 < N <= 2 * 32768 and B * H * 2 <= 132 SMs) split over a cluster of 2
-// CTAs of 1024 threads (`cluster_warps`), each holding half the row as keys in dynamic shared memory and summing the cluster's
-// digit counts through distributed shared memory. With a dynamic B and N the plan holds the
-// three kernels and gates their grids.
+// CTAs of 1024 threads (`cluster_warps`), each holding half the row as keys in dynamic shared
+// memory and summing the cluster's digit counts through distributed shared memory. With a
+// dynamic B and N the plan holds the three kernels and gates their grids.
 
 // CHECK-LABEL: ds.plan @sel
 // CHECK-SAME: "result0 out i32 align=16 scores_d0 32 256"
