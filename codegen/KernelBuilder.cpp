@@ -262,17 +262,17 @@ SmallVector<Value> KernelBuilder::blockReduce(ArrayRef<Value> values, bool isMax
     v = isMax ? warpMax(v) : warpSum(v);
   return out;
 }
+Value KernelBuilder::fromLane(Value x, Value from) {
+  return gpu::ShuffleOp::create(builder, x, from, ci32(32), gpu::ShuffleMode::IDX)
+      .getShuffleResult();
+}
 std::pair<Value, Value> KernelBuilder::blockScan(Value x, Value smem, int64_t warps) {
   Value incl = warpScan(x);
   Value ws = gatherWarpTotals(*this, {incl}, smem, 0, warps, ci32(0), true)[0];
   Value wIncl = warpScan(ws);
   Value i32w = arith::IndexCastOp::create(builder, builder.getI32Type(), warpId());
-  Value total = gpu::ShuffleOp::create(builder, wIncl, ci32(static_cast<int32_t>(warps - 1)),
-                                       ci32(32), gpu::ShuffleMode::IDX)
-                    .getShuffleResult();
-  Value before = gpu::ShuffleOp::create(builder, arith::SubIOp::create(builder, wIncl, ws), i32w,
-                                        ci32(32), gpu::ShuffleMode::IDX)
-                     .getShuffleResult();
+  Value total = fromLane(wIncl, ci32(static_cast<int32_t>(warps - 1)));
+  Value before = fromLane(arith::SubIOp::create(builder, wIncl, ws), i32w);
   Value excl = arith::SubIOp::create(builder, arith::AddIOp::create(builder, before, incl), x);
   return {excl, total};
 }

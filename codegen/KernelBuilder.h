@@ -137,6 +137,8 @@ public:
   std::pair<Value, Value> blockScan(Value x, Value smem, int64_t warps);
   /// Inclusive prefix sum of an i32 over the 32 lanes of a warp.
   Value warpScan(Value x);
+  /// `x` of lane `from` (an i32) in every lane of the warp (an indexed shuffle).
+  Value fromLane(Value x, Value from);
 
   /// Loads `n` consecutive elements at element offset `off` of a memref<?xT> as f32, with
   /// 16-byte alignment asserted when `n * sizeof(T)` is 16 (the caller guarantees it).

@@ -263,16 +263,13 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
         Value row = kb.div(idx, kb.c(chunksPerRow)), ch = kb.rem(idx, kb.c(chunksPerRow));
         Value tok = kb.add(first, row);
         Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tok, r.end);
-        Value col;
+        Value col = kb.add(srcCol, kb.mul(ch, kb.c(8)));
         if (padded) {
-          col = kb.add(srcCol, kb.mul(ch, kb.c(8)));
           in = arith::AndIOp::create(
               b, in, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, kb.c(srcRowElems)));
           col = arith::SelectOp::create(b, in, col, kb.c(0));
         }
         Value tokC = arith::SelectOp::create(b, in, tok, r.start);
-        if (!padded)
-          col = kb.add(srcCol, kb.mul(ch, kb.c(8)));
         Value srcOff = kb.add(kb.mul(kb.add(kb.mul(tokC, kb.c(h)), head), kb.c(srcRowElems)), col);
         Value dstOff = kb.add(dst, swizzled(kb, row, ch, rowElems));
         Value n = arith::SelectOp::create(b, in, kb.c(8), kb.c(0));
@@ -296,18 +293,16 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
     b.setInsertionPointToStart(&valid.getElseRegion().front());
     Value zero = arith::ConstantOp::create(
         b, DenseElementsAttr::get(VectorType::get({8}, elem), b.getFloatAttr(elem, 0.0)));
-    auto colOf = [&] { return kb.add(eBase, kb.mul(kb.rem(tid, kb.c(8)), kb.c(8))); };
-    Value col;
+    Value col = kb.add(eBase, kb.mul(kb.rem(tid, kb.c(8)), kb.c(8)));
     if (padE) { // the last block's columns past e are not o's
-      col = colOf();
       auto inE = scf::IfOp::create(
           b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, kb.c(e)), false);
       b.setInsertionPointToStart(&inE.getThenRegion().front());
     }
     auto loop = scf::ForOp::create(b, kb.add(r.start, kb.div(tid, kb.c(8))), r.end, kb.c(16));
     b.setInsertionPointToStart(loop.getBody());
-    Value off = kb.add(kb.mul(kb.add(kb.mul(loop.getInductionVar(), kb.c(h)), head), kb.c(e)),
-                       col ? col : colOf());
+    Value off =
+        kb.add(kb.mul(kb.add(kb.mul(loop.getInductionVar(), kb.c(h)), head), kb.c(e)), col);
     vector::StoreOp::create(b, zero, oM, ValueRange{off}).setAlignment(16);
   }
   b.setInsertionPointToStart(&valid.getThenRegion().front());

@@ -46,11 +46,6 @@ Value atomicAdd(KernelBuilder &kb, Value memref, Value i, Value amount = {}) {
   return memref::AtomicRMWOp::create(kb.b(), arith::AtomicRMWKind::addi,
                                      amount ? amount : kb.ci32(1), memref, ValueRange{i});
 }
-/// `x` of lane `from` (an i32) in every lane of the warp.
-Value fromLane(KernelBuilder &kb, Value x, Value from) {
-  return gpu::ShuffleOp::create(kb.b(), x, from, kb.ci32(32), gpu::ShuffleMode::IDX)
-      .getShuffleResult();
-}
 /// Digit `dg` of a key (its bits shift .. shift + bits - 1), as an i32.
 Value digitOf(KernelBuilder &kb, Value key, const Digit &dg) {
   ImplicitLocOpBuilder &b = kb.b();
@@ -212,8 +207,8 @@ std::pair<Value, Value> RadixSelect::chooseDigit(Value counts, int64_t bins, Val
   Value ws = load(b, warpSums, arith::SelectOp::create(b, laneOk, lane, kb.c(0)));
   ws = arith::SelectOp::create(b, laneOk, ws, kb.ci32(0));
   Value wIncl = kb.warpScan(ws);
-  Value total = fromLane(kb, wIncl, kb.ci32(static_cast<int32_t>(warps - 1)));
-  Value before = fromLane(kb, arith::SubIOp::create(b, wIncl, ws), toI32(warp));
+  Value total = kb.fromLane(wIncl, kb.ci32(static_cast<int32_t>(warps - 1)));
+  Value before = kb.fromLane(arith::SubIOp::create(b, wIncl, ws), toI32(warp));
   // Keys in bins above this thread's run, then walk its bins downwards.
   Value g = arith::SubIOp::create(b, total, arith::AddIOp::create(b, before, incl));
   for (int64_t j = per - 1; j >= 0; --j) {
@@ -433,7 +428,7 @@ void RadixSelect::selectSampled(Value scores, Value rowBase, Value len, Value ro
       }
       // One list counter update per warp: its total at lane 31, the lanes' slots by a scan.
       Value incl = kb.warpScan(count);
-      Value total = fromLane(kb, incl, kb.ci32(31));
+      Value total = kb.fromLane(incl, kb.ci32(31));
       ifThen(b, cmp(b, arith::CmpIPredicate::ne, total, kb.ci32(0)), [&] {
         Value last = cmp(b, arith::CmpIPredicate::eq, lane, kb.c(31));
         auto ifLast = scf::IfOp::create(b, TypeRange{i32}, last, true);
@@ -444,7 +439,7 @@ void RadixSelect::selectSampled(Value scores, Value rowBase, Value len, Value ro
           b.setInsertionPointToStart(&ifLast.getElseRegion().front());
           scf::YieldOp::create(b, ValueRange{kb.ci32(0)});
         }
-        Value base = fromLane(kb, ifLast.getResult(0), kb.ci32(31));
+        Value base = kb.fromLane(ifLast.getResult(0), kb.ci32(31));
         Value slot0 = arith::SubIOp::create(b, arith::AddIOp::create(b, base, incl), count);
         ifThen(b, cmp(b, arith::CmpIPredicate::ne, count, kb.ci32(0)), [&] {
           Value slot = slot0;
@@ -601,7 +596,7 @@ std::pair<Value, Value> warpChooseBin(KernelBuilder &kb, ArrayRef<Value> counts,
   for (Value c : counts)
     run = arith::AddIOp::create(b, run, c);
   Value incl = kb.warpScan(run);
-  Value total = fromLane(kb, incl, kb.ci32(31));
+  Value total = kb.fromLane(incl, kb.ci32(31));
   Value g = arith::SubIOp::create(b, total, incl); // keys in the bins of the lanes above
   Value bin = kb.ci32(0), above = kb.ci32(0);
   for (int64_t j = per - 1; j >= 0; --j) {

@@ -285,9 +285,7 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
       newHi = sel(cmpi(arith::CmpIPredicate::eq, nReach, kb.ci32(p)),
                   arith::SubIOp::create(b, probe[p], kb.ci32(1)), newHi);
     }
-    Value inCount = gpu::ShuffleOp::create(b, total, kb.ci32(kProbes), kb.ci32(32),
-                                           gpu::ShuffleMode::IDX)
-                        .getShuffleResult();
+    Value inCount = kb.fromLane(total, kb.ci32(kProbes));
     Value small = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, inCount,
                                         kb.cf32(static_cast<float>(finish)));
     return {newLo, newHi, small};
@@ -530,8 +528,7 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
           b, packed, arith::ShLIOp::create(b, chunkCount[c], kb.ci32(8 * (c - w0))));
     Value incl = kb.warpScan(packed);
     Value ex = arith::SubIOp::create(b, incl, packed);
-    Value tot = gpu::ShuffleOp::create(b, incl, kb.ci32(31), kb.ci32(32), gpu::ShuffleMode::IDX)
-                    .getShuffleResult();
+    Value tot = kb.fromLane(incl, kb.ci32(31));
     auto field = [&](Value v, int64_t c) {
       return arith::AndIOp::create(b, arith::ShRUIOp::create(b, v, kb.ci32(8 * (c - w0))),
                                    kb.ci32(255))
