@@ -330,8 +330,7 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
   for (int64_t u = 0; u < s.unroll; ++u) {
     Value kvec = arith::ExtFOp::create(b, vecTy, cur.k[u]);
     for (int64_t j = 0; j < s.groupHeads; ++j) {
-      Value prod = arith::MulFOp::create(b, qv[j], kvec);
-      Value dot = vector::ReductionOp::create(b, vector::CombiningKind::ADD, prod);
+      Value dot = kb.dotF32(qv[j], kvec);
       for (int64_t off = lpt / 2; off >= 1; off /= 2)
         dot = arith::AddFOp::create(b, dot, shuffleXor(kb, dot, off));
       if (s.softCap > 0)

@@ -2,6 +2,7 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -151,6 +152,22 @@ Value KernelBuilder::tanh(Value x) {
                                arith::DivFOp::create(builder, cf32(2.0f), den));
 }
 Value KernelBuilder::fmax(Value a, Value b) { return arith::MaxNumFOp::create(builder, a, b); }
+Value KernelBuilder::dotF32(Value a, Value b) {
+  const int64_t n = cast<VectorType>(a.getType()).getNumElements();
+  Value acc = arith::MulFOp::create(builder, vector::ExtractOp::create(builder, a, 0),
+                                    vector::ExtractOp::create(builder, b, 0));
+  for (int64_t i = 1; i < n; ++i)
+    acc = math::FmaOp::create(builder, vector::ExtractOp::create(builder, a, i),
+                              vector::ExtractOp::create(builder, b, i), acc);
+  return acc;
+}
+Value KernelBuilder::sumF32(Value v) {
+  const int64_t n = cast<VectorType>(v.getType()).getNumElements();
+  Value acc = vector::ExtractOp::create(builder, v, 0);
+  for (int64_t i = 1; i < n; ++i)
+    acc = arith::AddFOp::create(builder, acc, vector::ExtractOp::create(builder, v, i));
+  return acc;
+}
 Value KernelBuilder::sharedPointer(Value memref) {
   Value base = memref::ExtractAlignedPointerAsIndexOp::create(builder, memref);
   return LLVM::IntToPtrOp::create(builder, LLVM::LLVMPointerType::get(builder.getContext(), 3),

@@ -103,6 +103,13 @@ public:
   Value exp2(Value x);
   Value tanh(Value x);
   Value fmax(Value a, Value b);
+  /// sum_i a[i] b[i] of two f32 vectors as one chain of fmas (products unrounded). The backend
+  /// keeps `mul` and `add` apart (PTX's .rn forms), so a product vector and a reduction cost
+  /// twice the instructions.
+  Value dotF32(Value a, Value b);
+  /// The sum of an f32 vector's elements in order, without the +0.0 a vector reduction starts
+  /// from (which the backend cannot drop: it would turn -0.0 into +0.0).
+  Value sumF32(Value v);
   /// Round half to even of an f32 with |v| <= 2^22: adds and subtracts 1.5 * 2^23 (llvm.roundeven
   /// would become a libdevice call).
   Value roundEven(Value v);

@@ -242,7 +242,7 @@ SmallVector<Value> LabelScorer::score(llvm::ArrayRef<Value> pos, Value nb,
       Value acc = arith::MulFOp::create(b, qAt(0), kv[u][0]);
       for (int64_t cI = 1; cI < vecs; ++cI)
         acc = vector::FMAOp::create(b, qAt(cI), kv[u][cI], acc);
-      Value dot = vector::ReductionOp::create(b, vector::CombiningKind::ADD, acc);
+      Value dot = kb.sumF32(acc);
       best[u] = best[u] ? kb.fmax(best[u], dot) : dot;
     }
   };

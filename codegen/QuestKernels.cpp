@@ -344,7 +344,7 @@ Value pageBound(KernelBuilder &kb, Value qs, Value sub, Value mn, Value mx, int6
     Value qv = headQ(kb.c(0));
     Value m = arith::MaximumFOp::create(b, arith::MulFOp::create(b, qv, mn),
                                         arith::MulFOp::create(b, qv, mx));
-    return kb.warpSum(vector::ReductionOp::create(b, vector::CombiningKind::ADD, m), L);
+    return kb.warpSum(kb.sumF32(m), L);
   }
   Value spread = arith::SubFOp::create(b, mx, mn);
   spread = kb.fmax(spread, arith::NegFOp::create(b, spread));
