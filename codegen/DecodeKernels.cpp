@@ -13,6 +13,7 @@
 #include "dialect/DSOps.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 
 #include <cmath>
@@ -341,8 +342,13 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
     }
   }
   // 2. One online-softmax step per head for the U tokens: rescale by the new maximum, then fold
-  //    the tokens in order (each V row widened once, for all heads).
+  //    the tokens in order (each V row widened once, for all heads). The rescale (a multiply of
+  //    l and the 8 acc values by 2^(m - m_new) per head) only runs when some lane's maximum grew:
+  //    otherwise the factor is exactly 1. The vote keeps the branch uniform across the warp
+  //    (every lane of a warp walks the same iterations), and after a row's first tokens the
+  //    maximum rarely grows.
   SmallVector<Value> safe(s.groupHeads), l(s.groupHeads), accs(s.groupHeads), mNew(s.groupHeads);
+  Value grew = arith::ConstantIntOp::create(b, 0, 1);
   for (int64_t j = 0; j < s.groupHeads; ++j) {
     Value stepMax = negInf;
     for (int64_t u = 0; u < s.unroll; ++u)
@@ -351,9 +357,35 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
     mNew[j] = kb.fmax(m, stepMax);
     Value isInf = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mNew[j], negInf);
     safe[j] = arith::SelectOp::create(b, isInf, kb.cf32(0.0f), mNew[j]);
-    Value alpha = kb.exp2(arith::SubFOp::create(b, m, safe[j]));
-    l[j] = arith::MulFOp::create(b, state[3 * j + 1], alpha);
-    accs[j] = arith::MulFOp::create(b, state[3 * j + 2], vector::BroadcastOp::create(b, vecTy, alpha));
+    grew = arith::OrIOp::create(
+        b, grew, arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, mNew[j], m));
+  }
+  {
+    Value anyGrew = NVVM::VoteSyncOp::create(b, b.getI1Type(), kb.ci32(-1), grew,
+                                             NVVM::VoteSyncKind::any);
+    SmallVector<Type> types;
+    for (int64_t j = 0; j < s.groupHeads; ++j)
+      types.append({f32, vecTy});
+    auto rescale = scf::IfOp::create(b, types, anyGrew, true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&rescale.getThenRegion().front());
+    SmallVector<Value> scaled;
+    for (int64_t j = 0; j < s.groupHeads; ++j) {
+      Value alpha = kb.exp2(arith::SubFOp::create(b, state[3 * j], safe[j]));
+      scaled.push_back(arith::MulFOp::create(b, state[3 * j + 1], alpha));
+      scaled.push_back(arith::MulFOp::create(b, state[3 * j + 2],
+                                             vector::BroadcastOp::create(b, vecTy, alpha)));
+    }
+    scf::YieldOp::create(b, scaled);
+    b.setInsertionPointToStart(&rescale.getElseRegion().front());
+    SmallVector<Value> kept;
+    for (int64_t j = 0; j < s.groupHeads; ++j)
+      kept.append({state[3 * j + 1], state[3 * j + 2]});
+    scf::YieldOp::create(b, kept);
+    for (int64_t j = 0; j < s.groupHeads; ++j) {
+      l[j] = rescale.getResult(2 * j);
+      accs[j] = rescale.getResult(2 * j + 1);
+    }
   }
   for (int64_t u = 0; u < s.unroll; ++u) {
     Value vvec = arith::ExtFOp::create(b, vecTy, cur.v[u]);
