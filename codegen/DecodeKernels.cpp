@@ -330,10 +330,13 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
   SmallVector<SmallVector<Value>> logit(s.groupHeads);
   for (int64_t u = 0; u < s.unroll; ++u) {
     Value kvec = arith::ExtFOp::create(b, vecTy, cur.k[u]);
+    SmallVector<Value> dots;
+    for (int64_t j = 0; j < s.groupHeads; ++j)
+      dots.push_back(kb.dotF32(qv[j], kvec));
+    // The heads' partial dots summed over the row's lpt lanes together (a transposed butterfly).
+    dots = kb.warpSums(dots, lpt);
     for (int64_t j = 0; j < s.groupHeads; ++j) {
-      Value dot = kb.dotF32(qv[j], kvec);
-      for (int64_t off = lpt / 2; off >= 1; off /= 2)
-        dot = arith::AddFOp::create(b, dot, shuffleXor(kb, dot, off));
+      Value dot = dots[j];
       if (s.softCap > 0)
         dot = arith::MulFOp::create(b, kb.tanh(dot), kb.cf32(s.softCap * kLog2e));
       if (w)

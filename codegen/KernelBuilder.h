@@ -125,6 +125,12 @@ public:
   /// Butterfly reduction over the 32 lanes of a warp (`width` lanes: 1..32, power of two), of an
   /// f32 (or vector of f32) or, for warpSum, of an integer too.
   Value warpSum(Value x, int64_t width = 32);
+  /// The sums of several f32 values over each aligned group of `width` lanes, every lane getting
+  /// all of them. For G values (a power of two up to `width`) a transposed butterfly: each level
+  /// sends half of a lane's values and keeps the other half, so G values cost G - 1 + log2(width
+  /// / G) shuffle-adds and G indexed broadcasts instead of G log2(width) shuffle-adds (4 values
+  /// over 16 lanes: 9 shuffles and 5 adds instead of 16 and 16). Other counts: one butterfly each.
+  SmallVector<Value> warpSums(ArrayRef<Value> xs, int64_t width);
   Value warpMax(Value x, int64_t width = 32);
 
   /// Block-wide reductions over the CTA's `warps` warps through shared `smem` (at least `warps`

@@ -109,6 +109,10 @@ std::vector<DenseCase> denseCases() {
     ragged.push_back(static_cast<int32_t>(1 + rng.below(3000)));
   cases.push_back({ragged, 32, 8, 128, 16, DataType::BF16, 0});
   cases.push_back({ragged, 32, 32, 64, 1, DataType::F16, 0});
+  // Groups of 8 heads a CTA: their partial dots summed by the transposed butterfly over 16 lanes
+  // (d = 128) and over all 8 lanes of a row (d = 64).
+  cases.push_back({{777, 1, 2049}, 32, 4, 128, 16, DataType::BF16, 0});
+  cases.push_back({{513, 64}, 16, 2, 64, 16, DataType::F16, 0});
   // GQA 32/8 walked 2 heads and 1 head per CTA (explicit configs).
   cases.push_back({{1000, 1, 37}, 32, 8, 128, 1, DataType::BF16, 0, 2});
   cases.push_back({ragged, 32, 8, 64, 16, DataType::F16, 0, 1});
