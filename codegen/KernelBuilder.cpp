@@ -282,19 +282,12 @@ SmallVector<Value> KernelBuilder::blockReduce(ArrayRef<Value> values, bool isMax
 SmallVector<Value> KernelBuilder::warpSums(ArrayRef<Value> xs, int64_t width) {
   const int64_t g = xs.size();
   SmallVector<Value> vals(xs.begin(), xs.end());
-  auto xorShuffle = [&](Value x, int64_t offset) {
-    return gpu::ShuffleOp::create(builder, x, ci32(static_cast<int32_t>(offset)), ci32(32),
-                                  gpu::ShuffleMode::XOR)
-        .getShuffleResult();
-  };
   if (g == 1 || g > width || (g & (g - 1)) != 0) {
     for (Value &v : vals)
-      for (int64_t off = width / 2; off >= 1; off /= 2)
-        v = arith::AddFOp::create(builder, v, xorShuffle(v, off));
+      v = warpSum(v, width);
     return vals;
   }
   Value laneI32 = arith::IndexCastOp::create(builder, builder.getI32Type(), lane());
-  SmallVector<int64_t> offsets; // the transposing levels' offsets
   int64_t off = width / 2;
   for (; vals.size() > 1; off /= 2) {
     // Lanes with the offset's bit set keep the upper half of the values, the others the lower;
@@ -308,27 +301,22 @@ SmallVector<Value> KernelBuilder::warpSums(ArrayRef<Value> xs, int64_t width) {
       Value lo = vals[i], hi = vals[i + half];
       Value keep = arith::SelectOp::create(builder, upper, hi, lo);
       Value send = arith::SelectOp::create(builder, upper, lo, hi);
-      next.push_back(arith::AddFOp::create(builder, keep, xorShuffle(send, off)));
+      Value recv = gpu::ShuffleOp::create(builder, send, ci32(static_cast<int32_t>(off)),
+                                          ci32(32), gpu::ShuffleMode::XOR)
+                       .getShuffleResult();
+      next.push_back(arith::AddFOp::create(builder, keep, recv));
     }
-    offsets.push_back(off);
     vals = std::move(next);
   }
-  Value sum = vals.front();
-  for (; off >= 1; off /= 2)
-    sum = arith::AddFOp::create(builder, sum, xorShuffle(sum, off));
-  // Value j ends in the lanes whose bits at the transposing levels spell j (most significant
-  // bit first); every lane reads each from such a lane of its own group.
+  // The levels below the transposing ones: a plain butterfly over offsets off .. 1.
+  Value sum = warpSum(vals.front(), 2 * off);
+  // Value j ends in the lanes whose bits at the transposing levels (offsets width / 2 down to
+  // width / g) spell j, most significant first: lane j * (width / g) of each group holds it.
   Value group = arith::AndIOp::create(builder, laneI32, ci32(static_cast<int32_t>(~(width - 1))));
   SmallVector<Value> out;
-  const int64_t levels = offsets.size();
-  for (int64_t j = 0; j < g; ++j) {
-    int64_t at = 0;
-    for (int64_t k = 0; k < levels; ++k)
-      if ((j >> (levels - 1 - k)) & 1)
-        at += offsets[k];
-    out.push_back(fromLane(sum, arith::AddIOp::create(builder, group,
-                                                      ci32(static_cast<int32_t>(at)))));
-  }
+  for (int64_t j = 0; j < g; ++j)
+    out.push_back(fromLane(sum, arith::AddIOp::create(
+                                    builder, group, ci32(static_cast<int32_t>(j * (width / g))))));
   return out;
 }
 Value KernelBuilder::fromLane(Value x, Value from) {
