@@ -1,10 +1,10 @@
 // Linear attention (Lightning Attention) kernels: the decode step
 //   S <- exp(-slope_h) S + k^T v,  o = q S   (ALGORITHMS.md §5)
-// `splits` CTAs per (request, head), each over e / splits columns of the f32 state [d, e] (its
-// own columns of o: no cross-CTA sum): the CTA's block streams through once (read, update,
-// write), 16-byte vectors along e; each warp takes every W-th group of rows of d, `stages` rows
-// of a warp with their loads issued together, and the warps' partial o are summed in shared
-// memory. The state is updated in place (its slot of `states`).
+// `splits` CTAs of `warps` warps per (request, head), each over e / splits columns of the f32
+// state [d, e] (its own columns of o: no cross-CTA sum): the CTA's block streams through once
+// (read, update, write), 16-byte vectors along e; each warp takes every W-th group of rows of d,
+// `stages` rows of a warp with their loads issued together, and the warps' partial o are summed
+// in shared memory. The state is updated in place (its slot of `states`).
 #include "codegen/Lowering.h"
 #include "dialect/DSOps.h"
 
@@ -17,17 +17,30 @@ using namespace mlir::ds;
 
 namespace {
 constexpr int64_t kVecE = 4; // f32 per 16-byte state vector
-constexpr int64_t kWarps = 8;
 /// Rows of a warp whose loads are issued together at most: the config pass takes all of a warp's
 /// rows (H200, B = 64 / 256, H = 64, d = e = 128, one CTA per state: 143.2 / 553.6 us at 8 rows,
 /// 139.7 / 543.7 us at all 16; on an H100 8 beat 4).
 constexpr int64_t kMaxRowUnroll = 32;
+constexpr int64_t kMaxWarps = 32;
+/// State rows per thread the config pass aims at (all of them in flight): it gives a CTA as many
+/// warps as that takes, up to kMaxWarps. H200, B = 256 / 64, H = 64, d = e = 128, two CTAs of 64
+/// columns per state, three rounds in one run (warps x rows per thread): 8 x 8 520.7-520.9 /
+/// 133.9-134.1 us, 8 x 4 (two steps) 525.5-525.7 / 135.9-136.0, 16 x 4 515.3-515.5 /
+/// 132.3-132.4, 16 x 2 (two steps) 524.9-525.0 / 134.8-135.0, **32 x 2 514.3-514.5 /
+/// 131.7-132.2** (99.0% / 96.3% of copy), 32 x 1 (two steps) 535.9-536.1 / 137.3-137.5; one
+/// CTA of all 128 columns 16 x 8 529.4-529.7, 32 x 4 528.4; four CTAs of 32 columns 16 x 2
+/// 540.7-541.1, 32 x 1 606.0-606.2. The state's loads and stores with cache hints (.cs, or
+/// L1::no_allocate with an L2 evict_first policy; inline PTX) were 1-4% slower at every shape.
+constexpr int64_t kRowsPerThread = 2;
 /// Columns of the state per CTA the config pass aims at: two CTAs per state at e = 128 (H200,
 /// same shapes: 139.0 / 541.4 us with one CTA of all 128 columns, 134.0 / 520.8 with two of 64
 /// columns, 137.9 / 537.9 with four of 32; two of 64 columns on 4 warps 135.5 / 527.2). Half as
 /// many registers per thread (44 against 64) and finer blocks of work for the SMs' tails.
 constexpr int64_t kColumnsPerCta = 64;
 
+/// The fewest warps of a CTA over `cols` columns: one thread per column of o sums the warps'
+/// partial sums.
+int64_t minWarps(int64_t cols) { return llvm::divideCeil(cols, 32); }
 /// Lanes that share one state row of `cols` f32 columns (16-byte vectors).
 int64_t lanesPerRow(int64_t cols) { return cols / kVecE; }
 /// A row of `cols` columns is 16-byte vectors on a power-of-two group of a warp's lanes.
@@ -81,7 +94,7 @@ static LogicalResult lowerLinearAttnDecode(Operation *op, PlanContext &ctx) {
   const KernelConfigAttr cfg = configOf(op);
   const int64_t splits = cfg.getSplits(), cols = e / splits, rowUnroll = cfg.getStages();
   const int64_t lanes = lanesPerRow(cols), rowsPerStep = 32 / lanes;
-  const int64_t threads = kWarps * 32;
+  const int64_t warps = cfg.getWarps(), threads = warps * 32;
 
   std::string batch = dimExpr(ctx, q, 0);
   BufferRef stateBuf = ctx.alias(dec.getNewStates(), states);
@@ -128,7 +141,7 @@ static LogicalResult lowerLinearAttnDecode(Operation *op, PlanContext &ctx) {
     b.setInsertionPointToStart(&ifSlot.getThenRegion().front());
     // Rows r = first + i * step, all warps and row groups interleaved, `stages` rows per
     // iteration with their loads issued together.
-    const int64_t step = kWarps * rowsPerStep;
+    const int64_t step = warps * rowsPerStep;
     Value first = kb.add(kb.mul(warp, kb.c(rowsPerStep)), rowInStep);
     auto loop = scf::ForOp::create(b, kb.c(0), kb.c(d), kb.c(step * rowUnroll), ValueRange{zero});
     b.setInsertionPointToStart(loop.getBody());
@@ -165,7 +178,7 @@ static LogicalResult lowerLinearAttnDecode(Operation *op, PlanContext &ctx) {
     scf::YieldOp::create(b, ValueRange{zero});
   }
   acc = ifSlot.getResult(0);
-  emitLinearAttnOutput(kb, acc, colInCta, lanes, kWarps, cols, kb.addShared(f32, kWarps * cols),
+  emitLinearAttnOutput(kb, acc, colInCta, lanes, warps, cols, kb.addShared(f32, warps * cols),
                        oM, kb.add(kb.mul(bh, kb.c(e)), colBase));
   ctx.addLaunch(kb.finish());
   return success();
@@ -181,21 +194,24 @@ void mlir::ds::registerLinearAttnDecodeFamily() {
   KernelFamily f;
   f.name = "linear_attn_decode";
   f.ops = {LinearAttnDecodeOp::getOperationName().str()};
-  // CTAs of 8 warps, kColumnsPerCta columns of a state each (all e where e is smaller), all of
-  // a warp's rows in flight at once (up to kMaxRowUnroll), 16-byte f32 vectors.
+  // kColumnsPerCta columns of a state per CTA (all e where e is smaller), as many warps as
+  // kRowsPerThread rows per thread take (at least enough threads for the CTA's columns of o, at
+  // most kMaxWarps), all of a warp's rows in flight at once (up to kMaxRowUnroll), 16-byte f32
+  // vectors.
   f.choose = [](Operation *op, TargetAttr) {
     auto dec = cast<LinearAttnDecodeOp>(op);
     const int64_t d = dimOf(dec.getQ(), 2), e = dimOf(dec.getV(), 2);
     const int64_t splits = e > kColumnsPerCta && e % kColumnsPerCta == 0 ? e / kColumnsPerCta : 1;
-    const int64_t rowsPerStep = 32 / lanesPerRow(e / splits);
-    const int64_t rows = std::clamp<int64_t>((d + kWarps * rowsPerStep - 1) / (kWarps * rowsPerStep),
-                                             1, kMaxRowUnroll);
-    return KernelConfigAttr::get(op->getContext(), 1, kWarps, splits, rows, kVecE);
+    const int64_t cols = e / splits, rowsPerStep = 32 / lanesPerRow(cols);
+    const int64_t warps = std::clamp<int64_t>(llvm::divideCeil(d, rowsPerStep * kRowsPerThread),
+                                              minWarps(cols), kMaxWarps);
+    const int64_t rows =
+        std::clamp<int64_t>(llvm::divideCeil(d, warps * rowsPerStep), 1, kMaxRowUnroll);
+    return KernelConfigAttr::get(op->getContext(), 1, warps, splits, rows, kVecE);
   };
   f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr) -> LogicalResult {
     if (failed(verifyUnusedConfigFields(op, cfg,
                                         kUseWarps | kUseSplits | kUseStages | kUseVectorWidth)) ||
-        failed(expectConfigField(op, "warps", cfg.getWarps(), kWarps, "the decode kernel's CTA")) ||
         failed(expectConfigField(op, "vector_width", cfg.getVectorWidth(), kVecE,
                                  "16-byte vectors of the f32 state")))
       return failure();
@@ -207,6 +223,12 @@ void mlir::ds::registerLinearAttnDecodeFamily() {
       return configError(op, "splits")
              << "(CTAs per state, each over e / splits columns) must divide the value dim " << e
              << " into blocks of a multiple of 4 columns that divide 128, got " << splits;
+    const int64_t lo = minWarps(e / splits);
+    if (cfg.getWarps() < lo || cfg.getWarps() > kMaxWarps)
+      return configError(op, "warps")
+             << "(the CTA's warps; its threads sum the CTA's " << e / splits
+             << " columns of o) must be in [" << lo << ", " << kMaxWarps << "], got "
+             << cfg.getWarps();
     if (cfg.getStages() < 1 || cfg.getStages() > kMaxRowUnroll)
       return configError(op, "stages") << "(state rows in flight per warp) must be in [1, "
                                        << kMaxRowUnroll << "], got " << cfg.getStages();

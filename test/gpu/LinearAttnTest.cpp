@@ -117,7 +117,14 @@ INSTANTIATE_TEST_SUITE_P(Gpu, LinearAttnDecode,
                          ::testing::Values(LACase{2, 8, 64, 64, jit::DataType::BF16},
                                            LACase{4, 8, 128, 128, jit::DataType::F16},
                                            LACase{4, 64, 128, 128, jit::DataType::BF16},
-                                           LACase{3, 64, 64, 128, jit::DataType::F16}),
+                                           LACase{3, 64, 64, 128, jit::DataType::F16},
+                                           // CTAs of other warp counts (the config pass's rows
+                                           // per thread): 12 warps of 32 columns, 4 of 8, the
+                                           // fewest (2) for 64 columns, 32 x 4 rows at d = 256.
+                                           LACase{3, 8, 96, 32, jit::DataType::BF16},
+                                           LACase{2, 4, 120, 8, jit::DataType::F16},
+                                           LACase{2, 8, 8, 64, jit::DataType::F16},
+                                           LACase{2, 4, 256, 128, jit::DataType::BF16}),
                          [](const auto &info) { return name(info.param); });
 
 } // namespace
