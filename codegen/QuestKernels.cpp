@@ -691,7 +691,8 @@ void mlir::ds::registerQuestFamily() {
   f.name = "quest";
   f.ops = {PageSummaryAppendOp::getOperationName().str(), PageSummaryOp::getOperationName().str(),
            PageScoreOp::getOperationName().str(), PageScoreTopKOp::getOperationName().str()};
-  // 256 threads, 16-byte vectors of channels (narrower where the head dim needs it).
+  // 256 threads (page_score of groups of 2 to 4 heads: 128), 16-byte vectors of channels
+  // (narrower where the head dim needs it).
   // page_score_topk: 512 threads, 2 pages in flight per lane group, and a row split over a
   // cluster of 8 CTAs where the chip has clusters (a decode step has few rows: B = 1 with 32
   // heads is 32 of them, too few CTAs to pull the summaries at full bandwidth one per row);
@@ -710,15 +711,22 @@ void mlir::ds::registerQuestFamily() {
       return KernelConfigAttr::get(op->getContext(), 1, 16, chip && chip->version >= 90 ? 8 : 1,
                                    2, w, "", oneHead ? 4 : 0);
     }
-    // page_score of the rows of a group of 2 to 4 heads (a loop over them): compiled for 3 CTAs
-    // per SM (at most 80 registers, without spills for d = 32..256; uncapped it takes 96 at
-    // d = 128 and 4 heads, 2 CTAs per SM). Groups of 8 spill under that cap: no hint.
-    int64_t occupancy = 0;
+    // page_score of the rows of a group of 2 to 4 heads (a loop over them): CTAs of 4 warps
+    // compiled for 6 CTAs per SM (at most 80 registers, without spills for d = 32..256; uncapped
+    // it takes 96 at d = 128 and 4 heads). One-head rows and groups of 8 (which spill under that
+    // cap): 8 warps, no hint. H200, Quest step, P = 16, two rounds in each of two runs (warps x
+    // CTAs per SM): Hkv = 8 shared, B = 8, N = 32768, budget 2048: 8 x 3 58.2-58.7 us, 4 x 6
+    // 56.8-57.0, 4 x 8 (64 registers) 64.8-65.1, 2 x 12 58.1-58.3, 4 x uncapped 58.2-58.6; B = 32,
+    // N = 65536, budget 4096: 8 x 3 310.6-310.7, 4 x 6 301.2-301.5. One head per row (Hkv = 32), B
+    // = 32 / 8 / 1: 8 x uncapped 1038.6-1038.9 / 146.9 / 36.0-36.1, 4 x 6 1046.5 / 146.6-146.7 /
+    // 35.9. 8 pages in flight per lane group instead of 4 lost 3-12 us.
+    int64_t warps = 8, occupancy = 0;
     if (auto score = dyn_cast<PageScoreOp>(op); score && score.getGroupReduce() != GroupReduce::none) {
-      int64_t group = dimOf(score.getQ(), 1) / dimOf(score.getKmin(), 1);
-      occupancy = group <= 4 ? 3 : 0;
+      const int64_t group = dimOf(score.getQ(), 1) / dimOf(score.getKmin(), 1);
+      if (group <= 4)
+        warps = 4, occupancy = 6;
     }
-    return KernelConfigAttr::get(op->getContext(), 1, 8, 1, 1, w, "", occupancy);
+    return KernelConfigAttr::get(op->getContext(), 1, warps, 1, 1, w, "", occupancy);
   };
   f.verify = verifyQuestConfig;
   f.lower = lowerQuest;

@@ -27,13 +27,13 @@ func.func @summary(%kc: tensor<?x16x8x128xf16> {ds.name = "k_cache"}, %pt: tenso
   return %mn, %mx : tensor<?x8x128xf16>, tensor<?x8x128xf16>
 }
 
-// Scores with a selection shared by the GQA group: a CTA per (request, kv head) and 64 pages
-// (16 lanes per page, 4 pages per lane group), the group's 4 query heads in shared memory, each
-// head's bound two fmas a channel over the page's sum and spread, the heads' lane partials summed
-// before the one lane reduction of the page.
+// Scores with a selection shared by the GQA group: a CTA of 4 warps per (request, kv head) and
+// 32 pages (16 lanes per page, 4 pages per lane group), the group's 4 query heads in shared
+// memory, each head's bound two fmas a channel over the page's sum and spread, the heads' lane
+// partials summed before the one lane reduction of the page.
 // CHECK-LABEL: ds.plan @score
 // CHECK-SAME: "result0 out f32 align=16 q_d0 8 page_table_d1"
-// CHECK: ds.launch @ds_kernels::@score_page_score_0 {block = array<i64: 256, 1, 1>, grid = ["q_d0*8", "cdiv(page_table_d1,64)", "1"]
+// CHECK: ds.launch @ds_kernels::@score_page_score_0 {block = array<i64: 128, 1, 1>, grid = ["q_d0*8", "cdiv(page_table_d1,32)", "1"]
 func.func @score(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %kmin: tensor<?x8x128xbf16> {ds.name = "kmin"},
                  %kmax: tensor<?x8x128xbf16> {ds.name = "kmax"}, %pt: tensor<?x?xi32> {ds.name = "page_table"},
                  %sl: tensor<?xi32> {ds.name = "seq_lens"}) -> tensor<?x8x?xf32> {

@@ -1,9 +1,10 @@
 // RUN: ds-opt %s --ds-select-kernel-config | FileCheck %s
-// page_score's config: 8 warps, 16-byte vectors; the rows of a group of 2 to 4 heads are compiled
-// for 3 CTAs per SM (a register cap without spills), one-head rows and groups of 8 without a cap.
+// page_score's config: 16-byte vectors; the rows of a group of 2 to 4 heads take 4 warps compiled
+// for 6 CTAs per SM (a register cap without spills), one-head rows and groups of 8 8 warps without
+// a cap.
 
 // CHECK-LABEL: func.func @group4
-// CHECK: ds.page_score {{.*}}config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 8, occupancy = 3>
+// CHECK: ds.page_score {{.*}}config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 1, vector_width = 8, occupancy = 6>
 func.func @group4(%q: tensor<?x32x128xbf16>, %mn: tensor<?x8x128xbf16>, %mx: tensor<?x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x?xf32> {
   %u = ds.page_score %q, %mn, %mx, %pt, %sl {page_size = 16 : i64, group_reduce = #ds.group_reduce<sum>}
       : (tensor<?x32x128xbf16>, tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
