@@ -717,9 +717,9 @@ void mlir::ds::registerQuestFamily() {
     // cap): 8 warps, no hint. H200, Quest step, P = 16, two rounds in each of two runs (warps x
     // CTAs per SM): Hkv = 8 shared, B = 8, N = 32768, budget 2048: 8 x 3 58.2-58.7 us, 4 x 6
     // 56.8-57.0, 4 x 8 (64 registers) 64.8-65.1, 2 x 12 58.1-58.3, 4 x uncapped 58.2-58.6; B = 32,
-    // N = 65536, budget 4096: 8 x 3 310.6-310.7, 4 x 6 301.2-301.5. One head per row (Hkv = 32), B
-    // = 32 / 8 / 1: 8 x uncapped 1038.6-1038.9 / 146.9 / 36.0-36.1, 4 x 6 1046.5 / 146.6-146.7 /
-    // 35.9. 8 pages in flight per lane group instead of 4 lost 3-12 us.
+    // N = 65536, budget 4096: 8 x 3 310.6-310.7, 4 x 6 301.2-301.5. One head per row (Hkv = 32),
+    // B = 32 / 8 / 1: 8 x uncapped 1038.6-1038.9 / 146.9 / 36.0-36.1, 4 x 6 1046.5 / 146.6-146.7 /
+    // 35.9. 8 pages in flight per lane group instead of 4 lost 3-18 us.
     int64_t warps = 8, occupancy = 0;
     if (auto score = dyn_cast<PageScoreOp>(op); score && score.getGroupReduce() != GroupReduce::none) {
       const int64_t group = dimOf(score.getQ(), 1) / dimOf(score.getKmin(), 1);
