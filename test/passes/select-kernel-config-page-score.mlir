@@ -1,7 +1,7 @@
 // RUN: ds-opt %s --ds-select-kernel-config | FileCheck %s
 // page_score's config: 16-byte vectors; the rows of a group of 2 to 4 heads take 4 warps compiled
-// for 6 CTAs per SM (a register cap without spills), one-head rows and groups of 8 8 warps without
-// a cap.
+// for 6 CTAs per SM (a register cap without spills); one-head rows and groups of 8 take 8 warps
+// without a cap.
 
 // CHECK-LABEL: func.func @group4
 // CHECK: ds.page_score {{.*}}config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 1, vector_width = 8, occupancy = 6>
