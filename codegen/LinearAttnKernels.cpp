@@ -223,12 +223,9 @@ void mlir::ds::registerLinearAttnDecodeFamily() {
       return configError(op, "splits")
              << "(CTAs per state, each over e / splits columns) must divide the value dim " << e
              << " into blocks of a multiple of 4 columns that divide 128, got " << splits;
-    const int64_t lo = minWarps(e / splits);
-    if (cfg.getWarps() < lo || cfg.getWarps() > kMaxWarps)
-      return configError(op, "warps")
-             << "(the CTA's warps; its threads sum the CTA's " << e / splits
-             << " columns of o) must be in [" << lo << ", " << kMaxWarps << "], got "
-             << cfg.getWarps();
+    // Each of the CTA's columns of o needs a thread to sum the warps' partials.
+    if (failed(verifyWarps(op, cfg, minWarps(e / splits), kMaxWarps)))
+      return failure();
     if (cfg.getStages() < 1 || cfg.getStages() > kMaxRowUnroll)
       return configError(op, "stages") << "(state rows in flight per warp) must be in [1, "
                                        << kMaxRowUnroll << "], got " << cfg.getStages();

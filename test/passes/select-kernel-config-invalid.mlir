@@ -140,7 +140,7 @@ func.func @prefill_chunked_untiled(%q: tensor<?x8x36xbf16>, %slopes: tensor<8xf3
 
 func.func @linear_decode_warps(%q: tensor<?x8x64xbf16>, %slopes: tensor<8xf32>, %st: tensor<?x8x64x64xf32>, %si: tensor<?xi32>)
     -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>) {
-  // expected-error @+1 {{config field 'warps' (the CTA's warps; its threads sum the CTA's 64 columns of o) must be in [2, 32], got 1}}
+  // expected-error @+1 {{config field 'warps' must be in [2, 32] for this kernel, got 1}}
   %o, %s = ds.linear_attn_decode %q, %q, %q, %slopes, %st, %si
       {config = #ds.kernel_config<block_tokens = 1, warps = 1, splits = 1, stages = 8, vector_width = 4>}
       : (tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<8xf32>, tensor<?x8x64x64xf32>, tensor<?xi32>)
