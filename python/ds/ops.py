@@ -188,10 +188,14 @@ def linear_attn_decode(q, k, v, slopes, states, state_indices):
                                 dtype=_dtype_name(q))(q, k, v, slopes, states, state_indices)
 
 
-def linear_attn_prefill(q, k, v, slopes, cu_seqlens, states, state_indices, has_initial_state):
-    """o [T, H, e] over a packed ragged batch; final states written in place."""
+def linear_attn_prefill(q, k, v, slopes, cu_seqlens, states, state_indices, has_initial_state,
+                        keep_intermediate=False):
+    """o [T, H, e] over a packed ragged batch; final states written in place. With
+    keep_intermediate, (o, intermediate [T, H, d, e] f32): the state after each token."""
     _, h, d = _shape(q, "q", 3)
     e = _shape(v, "v", 3)[2]
-    return _context(q).pipeline("linear_attn_prefill", heads=h, keyDim=d, valueDim=e,
-                                dtype=_dtype_name(q))(q, k, v, slopes, cu_seqlens, states,
-                                                      state_indices, has_initial_state)
+    spec = dict(heads=h, keyDim=d, valueDim=e, dtype=_dtype_name(q))
+    if keep_intermediate:
+        spec["keepIntermediate"] = True
+    return _context(q).pipeline("linear_attn_prefill", **spec)(
+        q, k, v, slopes, cu_seqlens, states, state_indices, has_initial_state)

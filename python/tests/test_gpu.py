@@ -427,11 +427,61 @@ class Adapters(unittest.TestCase):
             want = want[0, :, 0] * D ** -0.5
             self.assertClose(do[b], want, 1e-2 * want.abs().max().item() + 1e-3)
             self.assertTrue(torch.allclose(pool[slot].double(), final[0], atol=1e-3))
-        with self.assertRaisesRegex(ds.Error, "intermediate states"):
-            ds.adapters.lightning.seg_la_fwd(q, k, v, pool, slopes, meta, caches=pool,
-                                             cache_indices=offsets)
+        with self.assertRaisesRegex(ds.Error, "both caches and cache_indices"):
+            ds.adapters.lightning.seg_la_fwd(q, k, v, pool, slopes, meta, caches=pool)
         with self.assertRaisesRegex(ds.Error, "f32 state pool"):
             ds.adapters.lightning.seg_la_fwd(q, k, v, pool.to(torch.bfloat16), slopes, meta)
+
+    def test_seg_la_fwd_mtp_caches(self):
+        """seg_la_fwd's speculative verify: 4 requests of 3 draft tokens from their slots'
+        states; the state after every token in caches[cache_indices[b], i], s unchanged, a
+        padding request (slot -1) writing neither o nor its cache entry; f16 and bf16."""
+        from types import SimpleNamespace
+        H, D, step = 4, 64, 3
+        slots, entries = [2, -1, 0, 5], [1, 3, 4, 0]
+        bs = len(slots)
+        T = bs * step
+        g = torch.Generator(device="cpu").manual_seed(13)
+        for dtype in (torch.bfloat16, torch.float16):
+            q, k, v = (torch.randn(T, H, D, generator=g).mul(0.3).to(dtype).cuda()
+                       for _ in range(3))
+            slopes = (torch.rand(H, generator=g) * 0.2 + 0.01).cuda()
+            pool = torch.randn(6, H, D, D, generator=g).mul(0.1).cuda()
+            caches = torch.randn(5, 4, H, D, D, generator=g).cuda()
+            pool0, caches0 = pool.clone(), caches.clone()
+            meta = SimpleNamespace(
+                batch_size=bs, mask=None,
+                q_offsets=torch.arange(0, T + 1, step, dtype=torch.int32).cuda(),
+                q_lengths=torch.full((bs,), step, dtype=torch.int32).cuda(),
+                s_offsets=torch.tensor(slots, dtype=torch.int32).cuda(),
+                s_scales=torch.zeros(bs, dtype=torch.int32).cuda())  # not read with caches
+            o = ds.adapters.lightning.seg_la_fwd(
+                q, k, v, pool, slopes, meta, caches=caches,
+                cache_indices=torch.tensor(entries, dtype=torch.int64).cuda())
+            self.assertEqual(o.shape, (T, H, D))
+            self.assertTrue(torch.equal(pool, pool0))
+            lam = torch.exp(-slopes.double())[:, None, None]
+            for b in range(bs):
+                rows = slice(b * step, (b + 1) * step)
+                if slots[b] < 0:
+                    self.assertTrue(torch.equal(o[rows], torch.zeros_like(o[rows])))
+                    self.assertTrue(torch.equal(caches[entries[b]], caches0[entries[b]]))
+                    continue
+                st = pool0[slots[b]].double()
+                for i in range(step):
+                    t = b * step + i
+                    st = lam * st + k[t].double()[:, :, None] * v[t].double()[:, None, :]
+                    want = D ** -0.5 * torch.einsum("hd,hde->he", q[t].double(), st)
+                    self.assertClose(o[t], want, 2e-2 * want.abs().max().item() + 1e-3)
+                    self.assertClose(caches[entries[b], i], st, 1e-3 * st.abs().max().item())
+                # The entry's rows past the draft keep their contents.
+                self.assertTrue(torch.equal(caches[entries[b], step:],
+                                            caches0[entries[b], step:]))
+            self.assertTrue(torch.equal(caches[2], caches0[2]))
+        with self.assertRaisesRegex(ds.Error, "caches must be f32"):
+            ds.adapters.lightning.seg_la_fwd(q, k, v, pool, slopes, meta,
+                                             caches=caches[:, :2].contiguous(),
+                                             cache_indices=torch.zeros(bs, dtype=torch.int32).cuda())
 
 
 if __name__ == "__main__":

@@ -35,9 +35,16 @@ Layout translations:
   which ds computes as (softmax_scale * q) S_t (q scaled in f32, then in q's dtype). Batches of
   one token per request (T == meta.batch_size, seg_la's decode path) run ds's decode kernel,
   which always reads the slot's state, as seg_la's decode kernel does. Returns o [T, H, D] in
-  q's dtype. `decouple` only picks seg_la's numerics and is accepted; the intermediate states of
-  speculative verify (`caches`, `cache_indices`) and `meta.mask` are refused (ds's
-  keep_intermediate prefill is not wired to this call yet).
+  q's dtype. `decouple` only picks seg_la's numerics and is accepted; `meta.mask` (tree
+  speculative decoding) is refused.
+- seg_la_fwd(..., caches, cache_indices), speculative verify (seg_la's MTP path): bs requests of
+  T / bs > 1 tokens each start from their slots' states (s_scales is not read, as in seg_la) and
+  the state after token i of request b goes to caches[cache_indices[b], i] (caches [entries,
+  >= T / bs, H, D, D] f32); s is not written (the caller commits the accepted state). ds runs
+  its keep_intermediate prefill on a copy of the bs slots' states, then scatters the states
+  [T, H, D, D] into caches (one gather and one scatter, no host sync). A request whose slot or
+  cache entry is out of range gets o = 0 and leaves caches unchanged. With one token per
+  request seg_la takes its decode path, which ignores caches and updates s; so does this one.
 """
 from .. import Error
 from .. import ops
@@ -100,9 +107,8 @@ def seg_la_fwd(q, k, v, s, decay_scales, meta, caches=None, cache_indices=None,
                softmax_scale=None, decouple=False):
     """SGLang's seg_la_fwd on ds kernels: o [T, H, D]; s updated in place (see above)."""
     import torch
-    if caches is not None or cache_indices is not None:
-        raise Error("ds: seg_la_fwd's intermediate states (caches, cache_indices) are not "
-                    "supported by this adapter")
+    if (caches is None) != (cache_indices is None):
+        raise Error("ds: seg_la_fwd's intermediate states need both caches and cache_indices")
     if getattr(meta, "mask", None) is not None:
         raise Error("ds: seg_la_fwd's meta.mask (tree speculative decoding) is not supported by "
                     "this adapter")
@@ -127,7 +133,51 @@ def seg_la_fwd(q, k, v, s, decay_scales, meta, caches=None, cache_indices=None,
             raise Error(f"ds: a decode batch needs one token per request (T = batch_size), got "
                         f"T = {T}, batch_size = {bs}")
         return ops.linear_attn_decode(qs, k.contiguous(), v.contiguous(), slopes, s, slots)
+    if caches is not None:
+        return _seg_la_mtp(qs, k.contiguous(), v.contiguous(), s, slopes, slots, caches,
+                           cache_indices, bs)
     cu = meta.q_offsets.reshape(-1)[:bs + 1].to(torch.int32)
     initial = meta.s_scales.reshape(-1)[:bs].to(torch.int32)
     return ops.linear_attn_prefill(qs, k.contiguous(), v.contiguous(), slopes, cu, s, slots,
                                    initial)
+
+
+def _seg_la_mtp(qs, k, v, s, slopes, slots, caches, cache_indices, bs):
+    """seg_la's verify path: bs requests of T / bs tokens each from their slots' states (always
+    read), the state after every token to caches, s not written (see the module docstring)."""
+    import torch
+    T, H, D = (int(x) for x in qs.shape)
+    if T % bs:
+        raise Error(f"ds: with caches every request has the same number of tokens: T = {T} is "
+                    f"not a multiple of batch_size = {bs}")
+    step = T // bs
+    if (caches.dtype != torch.float32 or caches.dim() != 5 or int(caches.shape[1]) < step
+            or tuple(caches.shape[2:]) != (H, D, D)):
+        raise Error(f"ds: caches must be f32 [entries, >= {step}, {H}, {D}, {D}], got "
+                    f"{caches.dtype} {tuple(caches.shape)}")
+    if cache_indices.numel() < bs:
+        raise Error(f"ds: cache_indices must hold batch_size = {bs} entries, got "
+                    f"{cache_indices.numel()}")
+    n = int(caches.shape[0])
+    entries = cache_indices.reshape(-1)[:bs].long()
+    live = (slots >= 0) & (slots < s.shape[0]) & (entries >= 0) & (entries < n)
+    # The slots' states are copied so that the kernel's final-state write leaves s as it was;
+    # a request with no valid slot or cache entry gets o = 0 and writes no cache entry.
+    start = s[slots.clamp(0, s.shape[0] - 1).long()]
+    row = torch.arange(bs, device=qs.device)
+    rows = torch.where(live, row, -1).to(torch.int32)
+    cu = torch.arange(0, T + 1, step, device=qs.device, dtype=torch.int32)
+    ones = torch.ones(bs, device=qs.device, dtype=torch.int32)
+    o, inter = ops.linear_attn_prefill(qs, k, v, slopes, cu, start, rows, ones,
+                                       keep_intermediate=True)
+    # Without a host sync (CUDA-graph safe): every request writes its (clamped) entry, and all
+    # requests that name one entry write the same value: the states of the last live request
+    # naming it, else the entry's own contents.
+    target = entries.clamp(0, n - 1)
+    winner = torch.full((n,), -1, device=qs.device, dtype=torch.long).scatter_reduce_(
+        0, target, torch.where(live, row, -1), "amax")
+    src = winner[target]
+    states = inter.view(bs, step, H, D, D)
+    caches[target, :step] = torch.where((src >= 0).view(-1, 1, 1, 1, 1),
+                                        states[src.clamp(min=0)], caches[target, :step])
+    return o
