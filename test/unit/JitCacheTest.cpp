@@ -1,6 +1,7 @@
 // The JIT's disk cache (codegen/JITCache.h), without a GPU: hits return the stored bundle, a
 // truncated or corrupt entry is a miss that is recompiled and rewritten, entries are keyed by
-// target and IR, concurrent writers never expose a partial entry.
+// target and IR, concurrent writers (threads, and processes warming up one folder) never expose a
+// partial entry.
 #include "codegen/JITCache.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -12,6 +13,11 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include <spawn.h>
+#include <sys/wait.h>
+
+extern char **environ;
 
 using namespace ds;
 
@@ -145,6 +151,56 @@ TEST(JitDiskCache, ConcurrentWritersNeverExposeAPartialEntry) {
   EXPECT_EQ(partial.load(), 0);
   EXPECT_EQ(seen.load(), 160) << "every load after a store finds a whole entry";
   EXPECT_EQ(filesIn(dir.path), 1u) << "no temporary files left";
+}
+
+// The worker process of ConcurrentProcessesWarmOneFolder (disabled: that test runs it, with
+// DS_TEST_CACHE_WORKER_DIR set): compiles the source through the cache in that folder a few times;
+// the process fails on a compile error, on a bundle other than a direct compile's or when the
+// last call is not a hit.
+TEST(JitDiskCache, DISABLED_CacheWorkerProcess) {
+  const char *dir = std::getenv("DS_TEST_CACHE_WORKER_DIR");
+  ASSERT_NE(dir, nullptr) << "DS_TEST_CACHE_WORKER_DIR names the cache folder";
+  jit::DiskCache cache(dir);
+  auto direct = jit::compileSource(kSource, kTarget);
+  ASSERT_TRUE(direct.ok()) << direct.message();
+  bool hit = false;
+  for (int i = 0; i < 4; ++i) {
+    auto got = jit::compileSourceCached(kSource, kTarget, cache, &hit);
+    ASSERT_TRUE(got.ok()) << got.message();
+    EXPECT_EQ(got->serialize(), direct->serialize()) << "call " << i;
+  }
+  EXPECT_TRUE(hit) << "a later call finds the entry";
+}
+
+// Several serving processes warming up at once on one cache folder: each process compiles,
+// stores and loads the same entry; every one gets the direct compile's bundle and one whole
+// entry is left, no temporary files.
+TEST(JitDiskCache, ConcurrentProcessesWarmOneFolder) {
+  TempDir dir;
+  std::string self = "/proc/self/exe";
+  char filter[] = "--gtest_filter=JitDiskCache.DISABLED_CacheWorkerProcess";
+  char disabled[] = "--gtest_also_run_disabled_tests";
+  std::vector<std::string> env;
+  for (char **e = environ; *e; ++e)
+    env.emplace_back(*e);
+  env.push_back("DS_TEST_CACHE_WORKER_DIR=" + dir.path);
+  std::vector<char *> envp;
+  for (std::string &e : env)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<pid_t> workers;
+  for (int i = 0; i < 4; ++i) {
+    pid_t pid;
+    char *argv[] = {self.data(), filter, disabled, nullptr};
+    ASSERT_EQ(posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv, envp.data()), 0);
+    workers.push_back(pid);
+  }
+  for (pid_t pid : workers) {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "worker " << pid << " failed";
+  }
+  EXPECT_EQ(filesIn(dir.path), 1u) << "one entry, no temporary files left";
 }
 
 TEST(JitDiskCache, FolderFromTheEnvironmentAndDisabled) {
