@@ -1,14 +1,17 @@
 // Kernels of the label family: label_gather (channel gather of q or k) and label_append
 // (gather into the head-major label cache). Both move few bytes; one thread per label element,
 // or for a low-bit cache (fp8 e4m3 / int4 with f16 scales) one thread per (new token, kv head):
-// it gathers the token's r labels, takes the scale from their largest magnitude, quantizes with
-// the stored f16 scale (fp8: round to nearest even in integer arithmetic, the same on every
-// target; int4: as ds.int4_append) and writes whole 32-bit words and the scale.
+// it gathers the token's r labels, quantizes them with the stored f16 scale and writes whole
+// 32-bit words and the scale. fp8: the scale from their largest magnitude, round to nearest
+// even in integer arithmetic (the same on every target); int4: asymmetric, the scale and zero
+// point of least squared error among a few candidates (emitInt4Labels).
 #include "codegen/Lowering.h"
 #include "dialect/DSOps.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::ds;
@@ -92,6 +95,106 @@ Value toE4M3(KernelBuilder &kb, Value v) {
   return arith::OrIOp::create(b, code, sign);
 }
 
+/// Candidate int4 scales per token: (range / 15) * (1 - kInt4ScaleStep * i), i < kInt4Scales.
+constexpr int64_t kInt4Scales = 9;
+constexpr float kInt4ScaleStep = 0.025f;
+
+/// Asymmetric int4 labels of one (token, kv head) (the op's description; the host's copy in
+/// tools/reference/LowBitLabels.cpp): over the range [min(l, 0), max(l, 0)] of the r labels `x`,
+/// each candidate scale is rounded up to an f16 whose 4 low bits are 0, the zero points z next
+/// to -min / s fill those bits, and the f16 so formed is the scale: the (s, z) of least squared
+/// error (the first on ties) is kept. Codes c_j = clamp(round_half_even(l_j / s) + z, 0, 15),
+/// packed 8 to a word; the scorer reads s as stored and z from its low bits.
+void emitInt4Labels(KernelBuilder &kb, ArrayRef<Value> x, Value cache, Value scales, Value row) {
+  ImplicitLocOpBuilder &b = kb.b();
+  Type f32 = b.getF32Type(), i32 = b.getI32Type(), i16 = b.getI16Type(), f16 = b.getF16Type();
+  const int64_t r = x.size();
+  auto fmin = [&](Value a, Value c) { return arith::MinNumFOp::create(b, a, c).getResult(); };
+  auto clampF = [&](Value v, float lo, float hi) {
+    return kb.fmax(fmin(v, kb.cf32(hi)), kb.cf32(lo));
+  };
+  auto valueOf = [&](Value bits) { // the f32 value of f16 bits
+    Value h = arith::BitcastOp::create(b, f16, arith::TruncIOp::create(b, i16, bits));
+    return arith::ExtFOp::create(b, f32, h).getResult();
+  };
+  // Codes of the labels under scale s (a divisor of 1 where s is 0: all codes then read as 0).
+  auto codes = [&](Value s, Value z) {
+    Value zero = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, s, kb.cf32(0.0f));
+    Value div = arith::SelectOp::create(b, zero, kb.cf32(1.0f), s);
+    SmallVector<Value> c;
+    for (Value v : x)
+      c.push_back(clampF(arith::AddFOp::create(b, kb.roundEven(arith::DivFOp::create(b, v, div)), z),
+                         0.0f, 15.0f));
+    return c;
+  };
+  Value mn = kb.cf32(0.0f), mx = kb.cf32(0.0f);
+  for (Value v : x) {
+    mn = fmin(mn, v);
+    mx = kb.fmax(mx, v);
+  }
+  Value step = arith::DivFOp::create(b, arith::SubFOp::create(b, mx, mn), kb.cf32(15.0f));
+  Value inf = kb.cf32(std::numeric_limits<float>::infinity());
+  auto loop = scf::ForOp::create(b, kb.c(0), kb.c(kInt4Scales), kb.c(1),
+                                 ValueRange{inf, kb.ci32(0)});
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value bestErr = loop.getRegionIterArgs()[0], best = loop.getRegionIterArgs()[1];
+    Value fi = arith::UIToFPOp::create(b, f32, arith::IndexCastOp::create(b, i32, loop.getInductionVar()));
+    Value factor = arith::SubFOp::create(b, kb.cf32(1.0f),
+                                         arith::MulFOp::create(b, kb.cf32(kInt4ScaleStep), fi));
+    Value want = arith::MulFOp::create(b, step, factor);
+    // Rounded up to an f16, then up to a multiple of 16 in its bits, at most 0x7BF0 (so that
+    // any z keeps it finite).
+    Value h = arith::TruncFOp::create(b, f16, want);
+    Value bits = arith::ExtUIOp::create(b, i32, arith::BitcastOp::create(b, i16, h));
+    Value below = arith::CmpFOp::create(b, arith::CmpFPredicate::OLT,
+                                        arith::ExtFOp::create(b, f32, h), want);
+    bits = arith::SelectOp::create(b, below, arith::AddIOp::create(b, bits, kb.ci32(1)), bits);
+    bits = arith::AndIOp::create(b, arith::AddIOp::create(b, bits, kb.ci32(15)), kb.ci32(0xFFF0));
+    bits = arith::MinUIOp::create(b, bits, kb.ci32(0x7BF0));
+    Value base = valueOf(bits);
+    Value zeroBase = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, base, kb.cf32(0.0f));
+    Value z0 = kb.roundEven(arith::DivFOp::create(
+        b, arith::NegFOp::create(b, mn),
+        arith::SelectOp::create(b, zeroBase, kb.cf32(1.0f), base)));
+    for (float dz : {-1.0f, 0.0f, 1.0f}) {
+      Value z = clampF(arith::AddFOp::create(b, z0, kb.cf32(dz)), 0.0f, 15.0f);
+      Value cand = arith::OrIOp::create(b, bits, arith::FPToUIOp::create(b, i32, z));
+      Value s = valueOf(cand);
+      SmallVector<Value> c = codes(s, z);
+      Value err = kb.cf32(0.0f);
+      for (int64_t j = 0; j < r; ++j) {
+        Value y = arith::MulFOp::create(b, arith::SubFOp::create(b, c[j], z), s);
+        Value e = arith::SubFOp::create(b, x[j], y);
+        err = arith::AddFOp::create(b, err, arith::MulFOp::create(b, e, e));
+      }
+      Value better = arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, err, bestErr);
+      bestErr = arith::SelectOp::create(b, better, err, bestErr);
+      best = arith::SelectOp::create(b, better, cand, best);
+    }
+    scf::YieldOp::create(b, ValueRange{bestErr, best});
+  }
+  Value best = loop.getResult(1);
+  Value s = valueOf(best);
+  Value zeroScale = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, s, kb.cf32(0.0f));
+  Value z = arith::UIToFPOp::create(b, f32, arith::AndIOp::create(b, best, kb.ci32(0xF)));
+  SmallVector<Value> c = codes(s, z);
+  SmallVector<Value> words(r / 8, kb.ci32(0));
+  for (int64_t j = 0; j < r; ++j) {
+    Value code = arith::SelectOp::create(b, zeroScale, kb.ci32(0),
+                                         arith::FPToUIOp::create(b, i32, c[j]));
+    Value sh = arith::ShLIOp::create(b, code, kb.ci32(static_cast<int32_t>(4 * (j % 8))));
+    words[j / 8] = arith::OrIOp::create(b, words[j / 8], sh);
+  }
+  Value wordBase = kb.mul(row, kb.c(r / 8));
+  for (size_t i = 0; i < words.size(); ++i)
+    memref::StoreOp::create(b, words[i], cache, ValueRange{kb.add(wordBase, kb.c(i))});
+  memref::StoreOp::create(
+      b, arith::BitcastOp::create(b, f16, arith::TruncIOp::create(b, i16, best)), scales,
+      ValueRange{row});
+}
+
 /// label_append into an fp8 or int4 cache with its scales.
 LogicalResult buildLowBitAppend(LabelAppendOp op, PlanContext &ctx, int64_t threads) {
   Value k = op.getK(), channels = op.getChannels();
@@ -99,7 +202,7 @@ LogicalResult buildLowBitAppend(LabelAppendOp op, PlanContext &ctx, int64_t thre
   const LabelFormat format = labelFormatOf(
       cast<RankedTensorType>(op.getLabelCache().getType()).getElementType());
   const bool fp8 = format == LabelFormat::FP8;
-  const int64_t perWord = fp8 ? 4 : 8, bits = 32 / perWord;
+  const int64_t perWord = 4, bits = 8; // fp8 codes per word, bits per code
   BufferRef cache = ctx.alias(op.getResult(), op.getLabelCache());
   BufferRef scales = ctx.alias(op.getNewLabelScales(), op.getLabelScales());
   const std::string tokens = dimExpr(ctx, k, 0), slots = cache.dims[1];
@@ -123,34 +226,34 @@ LogicalResult buildLowBitAppend(LabelAppendOp op, PlanContext &ctx, int64_t thre
   kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, t, nTok), [&] {
     Value slot = memref::LoadOp::create(b, smA, ValueRange{t});
     kb.ifThen(kb.inRange(slot, nSlots), [&] {
-      // The token's labels (a channel outside [0, d) reads 0) and their largest magnitude.
+      // The token's labels (a channel outside [0, d) reads 0).
       Value rowK = kb.mul(kb.add(kb.mul(t, kb.c(hkv)), h), kb.c(d));
       SmallVector<Value> x;
-      Value amax = kb.cf32(0.0f);
       for (int64_t j = 0; j < r; ++j) {
         Value ch = memref::LoadOp::create(b, chA, ValueRange{kb.add(kb.mul(h, kb.c(r)), kb.c(j))});
         Value ok = kb.inRange(ch, kb.c(d));
         Value idx = arith::SelectOp::create(b, ok, kb.toIndex(ch), kb.c(0));
-        Value v = arith::SelectOp::create(b, ok, kb.loadF32(kA, kb.add(rowK, idx)), kb.cf32(0.0f));
-        x.push_back(v);
-        amax = kb.fmax(amax, kb.fmax(v, arith::NegFOp::create(b, v)));
+        x.push_back(
+            arith::SelectOp::create(b, ok, kb.loadF32(kA, kb.add(rowK, idx)), kb.cf32(0.0f)));
       }
-      // The stored f16 scale is the one the scorer multiplies by: quantize with it.
+      Value row = kb.add(kb.mul(h, nSlots), kb.toIndex(slot));
+      if (!fp8) {
+        emitInt4Labels(kb, x, cA, sA, row);
+        return;
+      }
+      // fp8: the largest magnitude sets the scale; the stored f16 scale is the one the scorer
+      // multiplies by, so the labels are quantized with it.
+      Value amax = kb.cf32(0.0f);
+      for (Value v : x)
+        amax = kb.fmax(amax, kb.fmax(v, arith::NegFOp::create(b, v)));
       Value s16 = arith::TruncFOp::create(
-          b, b.getF16Type(), arith::DivFOp::create(b, amax, kb.cf32(fp8 ? 448.0f : 7.0f)));
+          b, b.getF16Type(), arith::DivFOp::create(b, amax, kb.cf32(448.0f)));
       Value sf = arith::ExtFOp::create(b, b.getF32Type(), s16);
       Value zero = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, sf, kb.cf32(0.0f));
-      Value row = kb.add(kb.mul(h, nSlots), kb.toIndex(slot));
       SmallVector<Value> words(r / perWord, kb.ci32(0));
       for (int64_t j = 0; j < r; ++j) {
         Value v = arith::DivFOp::create(b, x[j], sf);
-        Value code;
-        if (fp8) {
-          code = toE4M3(kb, v);
-        } else {
-          code = arith::AndIOp::create(b, kb.int4Value(v), kb.ci32(0xF));
-        }
-        code = arith::SelectOp::create(b, zero, kb.ci32(0), code);
+        Value code = arith::SelectOp::create(b, zero, kb.ci32(0), toE4M3(kb, v));
         Value sh = arith::ShLIOp::create(b, code, kb.ci32(static_cast<int32_t>(bits * (j % perWord))));
         words[j / perWord] = arith::OrIOp::create(b, words[j / perWord], sh);
       }

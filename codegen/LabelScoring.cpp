@@ -135,7 +135,7 @@ void LabelScorer::loadQuery(Value bIdxV, Value row) {
 
 void LabelScorer::packLowBitQuery() {
   // Each row normalized to its largest magnitude m (f16 products and sums stay far from
-  // overflow: |q| <= 1, |label| <= 1.75 for fp8 decoded times 2^-8, <= 8 for int4), then packed
+  // overflow: |q| <= 1, |label| <= 1.75 for fp8 decoded times 2^-8, <= 15 for int4), then packed
   // as the f16 pairs the cache words decode into.
   ImplicitLocOpBuilder &b = kb.b();
   const int64_t perWord = 32 / shape.labelBits();
@@ -289,7 +289,7 @@ SmallVector<Value> LabelScorer::scoreLowBit(llvm::ArrayRef<Value> valid,
   Value zeroPair = halfSplat(0.0);
   // 2. All label loads (whole words) and the tokens' scales.
   SmallVector<SmallVector<Value>> kw(unroll);
-  SmallVector<Value> ks(unroll);
+  SmallVector<Value> ks(unroll), zBias(unroll);
   for (int64_t u = 0; u < unroll; ++u) {
     SmallVector<Type> types(vecs, wordsTy);
     types.push_back(f16);
@@ -314,11 +314,23 @@ SmallVector<Value> LabelScorer::scoreLowBit(llvm::ArrayRef<Value> valid,
       scf::YieldOp::create(b, zeros);
     }
     kw[u].assign(ifLoad.getResults().begin(), ifLoad.getResults().begin() + vecs);
-    ks[u] = arith::ExtFOp::create(b, f32, ifLoad.getResult(vecs));
+    Value scale = ifLoad.getResult(vecs);
+    if (shape.format == LabelFormat::Int4) {
+      // The scale's low 4 bits are the zero point z: labels read as s * (c - z). The f16 pair
+      // 1024 + z, 1024 + z is z * 0x10001 + 0x64006400: (1024 + c) - (1024 + z) = c - z exactly.
+      Value bits = arith::ExtUIOp::create(
+          b, i32, arith::BitcastOp::create(b, b.getI16Type(), scale));
+      Value z = arith::AndIOp::create(b, bits, kb.ci32(0xF));
+      zBias[u] = LLVM::BitcastOp::create(
+          b, pairTy,
+          arith::AddIOp::create(b, arith::MulIOp::create(b, z, kb.ci32(0x00010001)),
+                                kb.ci32(0x64006400)));
+    }
+    ks[u] = arith::ExtFOp::create(b, f32, scale);
   }
   // 3. Decode and dot products: f16 pairs per load, f32 across loads.
   const auto pairs = lowBitPairs(shape.format);
-  auto decode = [&](Value word, int64_t p) -> Value {
+  auto decode = [&](Value word, int64_t p, Value bias) -> Value {
     Value h;
     if (shape.format == LabelFormat::FP8) {
       // Bytes 2p and 2p + 1 into the high bytes of the two halves, then the e4m3 fields into
@@ -331,11 +343,10 @@ SmallVector<Value> LabelScorer::scoreLowBit(llvm::ArrayRef<Value> valid,
       h = arith::OrIOp::create(b, sign, mag);
       return LLVM::BitcastOp::create(b, pairTy, h);
     }
-    // int4 (word pre-biased by 0x88888888: nibbles + 8): nibbles p and p + 4 as 1024 + n + 8.
+    // int4: codes p and p + 4 as f16 1024 + c, less the token's 1024 + z.
     Value nib = arith::AndIOp::create(b, arith::ShRUIOp::create(b, word, kb.ci32(4 * p)),
                                       kb.ci32(0x000F000F));
     h = arith::OrIOp::create(b, nib, kb.ci32(0x64006400));
-    Value bias = halfSplat(1032.0);
     Value v = LLVM::BitcastOp::create(b, pairTy, h);
     return arith::SubFOp::create(b, v, bias);
   };
@@ -344,12 +355,8 @@ SmallVector<Value> LabelScorer::scoreLowBit(llvm::ArrayRef<Value> valid,
   for (int64_t u = 0; u < unroll; ++u) {
     SmallVector<Value> wordsU;
     for (int64_t cI = 0; cI < vecs; ++cI)
-      for (int64_t wi = 0; wi < words; ++wi) {
-        Value word = vector::ExtractOp::create(b, kw[u][cI], wi);
-        if (shape.format == LabelFormat::Int4)
-          word = arith::XOrIOp::create(b, word, kb.ci32(static_cast<int32_t>(0x88888888u)));
-        wordsU.push_back(word);
-      }
+      for (int64_t wi = 0; wi < words; ++wi)
+        wordsU.push_back(vector::ExtractOp::create(b, kw[u][cI], wi));
     // The token's labels as f16 pairs in qh's order, each decoded where the first query row
     // uses it and reused by the others.
     SmallVector<Value> h(vecs * pairsPerLoad);
@@ -359,7 +366,7 @@ SmallVector<Value> LabelScorer::scoreLowBit(llvm::ArrayRef<Value> valid,
         Value acc16 = zeroPair;
         for (int64_t i = cI * pairsPerLoad; i < (cI + 1) * pairsPerLoad; ++i) {
           if (!h[i])
-            h[i] = decode(wordsU[i / pairs.size()], i % pairs.size());
+            h[i] = decode(wordsU[i / pairs.size()], i % pairs.size(), zBias[u]);
           acc16 = vector::FMAOp::create(b, qh[j][i], h[i], acc16);
         }
         for (int64_t e = 0; e < 2; ++e)

@@ -67,10 +67,20 @@ def DS_LabelAppendOp : DS_TensorOp<"label_append", [], /*inPlace=*/1> {
     - `f8E4M3FN` cache `[Hkv, S, r]`: `s = f16(max_j |l_j| / 448)` over the token's r labels
       `l_j`, `cache[h, slot, j] = e4m3(l_j / s)` rounded to nearest even and saturated at
       +-448 (all 0 when `s` is 0);
-    - `i32` cache `[Hkv, S, r / 8]` (int4, `r` a multiple of 8): `s = f16(max_j |l_j| / 7)`,
-      `q_j = clamp(round_half_even(l_j / s), -8, 7)` (0 when `s` is 0), label `8 i + j` in bits
-      `4 j .. 4 j + 3` of word `i` (two's complement nibbles, as `ds.int4_append`).
-    A label then reads as `s * q_j` (`ds.label_score`, `ds.score_topk`).
+    - `i32` cache `[Hkv, S, r / 8]` (int4, `r` a multiple of 8), asymmetric: over the range
+      `[lo, hi] = [min(0, min_j l_j), max(0, max_j l_j)]` (f32), for `i = 0..8` the scale
+      `(hi - lo) / 15 * (1 - 0.025 i)` is rounded up to an f16 and then up to an f16 `b_i`
+      whose low 4 bits are 0 (at most 65024); each zero point
+      `z = clamp(round_half_even(-lo / b_i) + {-1, 0, 1}, 0, 15)` fills those bits, and the
+      f16 so formed is the scale `s`; codes `c_j = clamp(round_half_even(l_j / s) + z, 0, 15)`.
+      The `(s, z)` of least `sum_j (l_j - (c_j - z) s)^2` in f32 (the first on ties) is kept
+      (codes and scale 0 when `s` is 0):
+      code `8 i + j` in bits `4 j .. 4 j + 3` of word `i`, `s` (with `z` in its low bits) in
+      `label_scales`. Against symmetric int4 (`max |l| / 7`, codes -8..7) it keeps more of a
+      bf16 selection: top-1024 of 8192 tokens with outlier label channels, mean / worst-row
+      overlap 0.953 / 0.938 against 0.938 / 0.919 (the `LowBitLabels` GPU test).
+    A label then reads as `s * q_j` (fp8) or `s * (c_j - z)` (int4) in `ds.label_score` and
+    `ds.score_topk`.
 
     ```mlir
     %c2 = ds.label_append %cache, %k, %channels, %slots

@@ -8,10 +8,17 @@
 // CHECK: ds.plan @append_fp8
 // CHECK-SAME: "label_cache inout f8e4m3 align=16 8 label_cache_d1 16", "label_scales inout f16 align=16 8 label_cache_d1"
 // CHECK: ds.launch {{.*}}grid = ["cdiv((new_k_d0)*8,256)", "1", "1"]
+// CHECK: ds.plan @append_int4
+// CHECK-SAME: "label_cache inout i32 align=16 8 label_cache_d1 2", "label_scales inout f16 align=16 8 label_cache_d1"
 // CHECK: ds.plan @select_int4
 // CHECK-SAME: "label_cache in i32 align=16 32 label_cache_d1 2", "label_scales in f16 align=16 32 label_cache_d1"
 // CHECK: ds.plan @select_fp8
 // CHECK: gpu.func @append_fp8_label_append_0(%{{.*}}: memref<281474976710656xbf16>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xf16>, %{{.*}}: i64, %{{.*}}: i64) kernel
+// CHECK: gpu.func @append_int4_label_append_0(
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (f32, i32)
+// CHECK: arith.truncf {{.*}} : f32 to f16
+// CHECK: arith.andi {{.*}}, %c65520_i32 : i32
+// CHECK: arith.minui {{.*}}, %c31728_i32 : i32
 // CHECK: gpu.func @select_int4_score_topk_0(%{{.*}}: memref<281474976710656xbf16>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xf32>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xf16>, %{{.*}}: i64, %{{.*}}: i64)
 // CHECK: vector.load %{{.*}} : memref<281474976710656xi32>, vector<2xi32>
 // CHECK: llvm.bitcast %{{.*}} : i32 to vector<2xf16>
@@ -38,7 +45,22 @@ func.func @append_fp8(%new_k: tensor<?x8x128xbf16> {ds.name = "new_k"},
   return %0, %1 : tensor<8x?x16xf8E4M3FN>, tensor<8x?xf16>
 }
 
-// Two words per token (16 int4 labels, 8 bytes), the nibbles as f16 pairs.
+// int4: per (token, kv head) a loop over the candidate scales keeps the (scale, zero point) of
+// least squared error; two words of codes, the scale's f16 bits with the zero point in the low 4.
+func.func @append_int4(%new_k: tensor<?x8x128xbf16> {ds.name = "new_k"},
+                       %channels: tensor<8x16xi32> {ds.name = "channels"},
+                       %slot_mapping: tensor<?xi32> {ds.name = "slot_mapping"},
+                       %label_cache: tensor<8x?x2xi32> {ds.name = "label_cache"},
+                       %label_scales: tensor<8x?xf16> {ds.name = "label_scales"})
+    -> (tensor<8x?x2xi32>, tensor<8x?xf16>) {
+  %0, %1 = ds.label_append %label_cache scales(%label_scales), %new_k, %channels, %slot_mapping
+      : (tensor<8x?x2xi32>, tensor<8x?xf16>, tensor<?x8x128xbf16>, tensor<8x16xi32>, tensor<?xi32>)
+      -> (tensor<8x?x2xi32>, tensor<8x?xf16>)
+  return %0, %1 : tensor<8x?x2xi32>, tensor<8x?xf16>
+}
+
+// Two words per token (16 int4 labels, 8 bytes), the nibbles as f16 pairs less the token's
+// 1024 + zero point.
 func.func @select_int4(%q: tensor<?x32x128xbf16> {ds.name = "q"},
                        %label_cache: tensor<32x?x2xi32> {ds.name = "label_cache"},
                        %label_scales: tensor<32x?xf16> {ds.name = "label_scales"},

@@ -161,8 +161,10 @@ INSTANTIATE_TEST_SUITE_P(Gpu, LowBitDoubleSparsity, ::testing::ValuesIn(lowBitCa
 
 // Keys whose label channels are outlier channels of different magnitudes (DS picks the channels
 // of largest magnitude), labels written by label_append in bf16, fp8 and int4: the top-k of
-// each low-bit step against the bf16 step's. fp8 keeps >= 0.95 of the bf16 selection; int4
-// (4 bits under one scale per token) keeps about 0.93 on these keys and is held to 0.90.
+// each low-bit step against the bf16 step's. fp8 keeps >= 0.95 of the bf16 selection in every
+// row; int4 (4 bits under a scale and zero point per token) >= 0.95 on average over the rows and
+// >= 0.93 in every row (on the H200: mean / worst 0.953 / 0.938; symmetric int4, max |l| / 7,
+// had 0.938 / 0.919).
 TEST(LowBitLabels, TopKOverlapWithBf16Labels) {
   DS_REQUIRE_GPU(ctx);
   static jit::JIT jit(ctx);
@@ -264,7 +266,8 @@ TEST(LowBitLabels, TopKOverlapWithBf16Labels) {
     const double mean = sum / (B * hq);
     std::printf("[ overlap ] %s labels vs bf16: mean %.4f, worst row %.4f\n", f == 1 ? "fp8" : "int4",
                 mean, worst);
-    EXPECT_GE(worst, f == 1 ? 0.95 : 0.90) << (f == 1 ? "fp8" : "int4");
+    EXPECT_GE(worst, f == 1 ? 0.95 : 0.93) << (f == 1 ? "fp8" : "int4");
+    EXPECT_GE(mean, 0.95) << (f == 1 ? "fp8" : "int4");
   }
 }
 

@@ -4,7 +4,8 @@
 // Low-bit label caches on the host (ds.label_append with label_scales): fp8 (e4m3) or int4
 // labels with one f16 scale per (kv head, slot). The quantization is written independently of
 // the GPU kernel (the e4m3 code is found by searching the format's values), so a bit-exact match
-// checks the kernel's integer rounding.
+// checks the kernel's integer rounding; the int4 search for a scale and zero point repeats the
+// kernel's f32 operations in its order (no contraction on either side).
 #include "tools/reference/Reference.h"
 
 #include <cstdint>
