@@ -58,3 +58,30 @@ for step in range(3):
         errs.append((out[b].double() - want[0]).abs().max().item())
     print(f"decode step {step}: max |o - float64 recurrence| = {max(errs):.2e}; padding row "
           f"zero: {bool((out[2] == 0).all())}")
+
+# Speculative verify (seg_la's MTP path): each request checks 4 draft tokens from its slot's
+# state; the state after every draft token goes to caches[cache_indices[b], i] and the pool is
+# left as it was (the engine then commits the accepted token's state).
+draft = 4
+caches = torch.zeros(2, draft, H, D, D, device="cuda")
+offsets = torch.arange(0, 2 * draft + 1, draft, dtype=torch.int32, device="cuda")
+vmeta = SimpleNamespace(batch_size=2, mask=None, q_offsets=offsets,
+                        s_offsets=torch.tensor([4, 1], dtype=torch.int32, device="cuda"),
+                        s_scales=torch.ones(2, dtype=torch.bool, device="cuda"))
+qv, kv, vv = (torch.randn(2 * draft, H, D, device="cuda", dtype=torch.bfloat16) * 0.1
+              for _ in range(3))
+before = pool.clone()
+ov = seg_la_fwd(qv, kv, vv, pool, tp_slope, vmeta, caches=caches,
+                cache_indices=torch.tensor([1, 0], dtype=torch.int32, device="cuda"))
+for b, (slot, entry) in enumerate([(4, 1), (1, 0)]):
+    rows = slice(b * draft, (b + 1) * draft)
+    want, _ = reference(qv[rows], kv[rows], vv[rows], states[slot])
+    state, serr = states[slot], 0.0
+    for i in range(draft):
+        t = b * draft + i
+        state = lam * state + kv[t].double()[:, :, None] * vv[t].double()[:, None, :]
+        serr = max(serr, (caches[entry, i].double() - state).abs().max().item())
+    oerr = (ov[rows].double() - want).abs().max().item()
+    print(f"verify request {b}: max |o - float64| = {oerr:.2e}, "
+          f"max |caches - float64 states| = {serr:.2e}")
+print(f"pool unchanged by the verify: {bool(torch.equal(pool, before))}")

@@ -479,9 +479,9 @@ class Adapters(unittest.TestCase):
                                             caches0[entries[b], step:]))
             self.assertTrue(torch.equal(caches[2], caches0[2]))
         with self.assertRaisesRegex(ds.Error, "caches must be f32"):
-            ds.adapters.lightning.seg_la_fwd(q, k, v, pool, slopes, meta,
-                                             caches=caches[:, :2].contiguous(),
-                                             cache_indices=torch.zeros(bs, dtype=torch.int32).cuda())
+            ds.adapters.lightning.seg_la_fwd(
+                q, k, v, pool, slopes, meta, caches=caches[:, :2].contiguous(),
+                cache_indices=torch.zeros(bs, dtype=torch.int32).cuda())
 
 
 if __name__ == "__main__":
