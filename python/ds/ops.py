@@ -142,6 +142,16 @@ def quest_decode(q, k_cache, v_cache, kmin, kmax, page_table, seq_lens, *, token
                                                  seq_lens)
 
 
+def quest_summary_append(kmin, kmax, new_k, slot_mapping, *, page_size):
+    """Folds new keys [T, Hkv, d] into Quest's page summaries kmin / kmax [pages, Hkv, d] in place
+    (slot = page * page_size + offset; a page's token at offset 0 restarts it; a request's tokens
+    of one page come consecutively in slot_mapping). Returns (kmin, kmax)."""
+    _, hkv, d = _shape(new_k, "new_k", 3)
+    _context(new_k).pipeline("quest_summary", kvHeads=hkv, headDim=d, pageSize=page_size,
+                             dtype=_dtype_name(new_k))(new_k, slot_mapping, kmin, kmax)
+    return kmin, kmax
+
+
 def vattention_decode(q, k_cache, v_cache, label_cache, channels, page_table, seq_lens, philox, *,
                       k, sinks=64, window=512, num_samples=1024, shared_selection=False,
                       scale=None, soft_cap=None):

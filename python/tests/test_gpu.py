@@ -108,6 +108,151 @@ class Gpu(unittest.TestCase):
                 self.assertLess(int(sel.max()), lens[b])
         self.assertClose(o, attention_ref(q, k, v, table, lens, 1, tokens), 2e-2)
 
+    def test_quest_summaries_and_decode_against_its_selection(self):
+        """quest_summary_append over every token against torch's min / max; quest_decode per
+        head and shared (GQA 32/8): its pages distinct, in range, the last page kept, all pages
+        when n <= budget, the kept pages' bounds not below the others', and o against float64
+        attention over the kept pages' tokens."""
+        P, budget, hq, hkv, d = 16, 256, 32, 8, 128
+        lens = [40, 700, 2049]
+        q, k, v, table, seq = paged_problem(3, hq, hkv, d, P, lens, torch.bfloat16, seed=3)
+        kmin = torch.zeros(k.shape[0], hkv, d, dtype=torch.bfloat16, device="cuda")
+        kmax = torch.zeros_like(kmin)
+        new_k, slots = [], []
+        for b, n in enumerate(lens):
+            t = torch.arange(n, device="cuda")
+            new_k.append(gather_tokens(k, table, b, n, P))
+            slots.append(table[b, (t // P).long()].long() * P + t % P)
+        ds.ops.quest_summary_append(kmin, kmax, torch.cat(new_k),
+                                    torch.cat(slots).to(torch.int32), page_size=P)
+        for b, n in enumerate(lens):
+            for p in range(math.ceil(n / P)):
+                page = int(table[b, p])
+                present = k[page, :min(P, n - p * P)]
+                self.assertTrue(torch.equal(kmin[page], present.amin(0)))
+                self.assertTrue(torch.equal(kmax[page], present.amax(0)))
+        g = hq // hkv
+        for shared in (False, True):
+            o, sel = ds.ops.quest_decode(q, k, v, kmin, kmax, table, seq, token_budget=budget,
+                                         shared_selection=shared)
+            self.assertEqual(sel.shape, (3, hkv if shared else hq, budget // P))
+            tokens = []
+            for b, n in enumerate(lens):
+                pages_n = math.ceil(n / P)
+                rows = []
+                for r in range(sel.shape[1]):
+                    pages = sel[b, r][sel[b, r] >= 0].long()
+                    self.assertEqual(pages.numel(), min(pages_n, budget // P))
+                    self.assertEqual(pages.unique().numel(), pages.numel())
+                    self.assertLess(int(pages.max()), pages_n)
+                    self.assertIn(pages_n - 1, pages.tolist())
+                    # Bounds (float64) of the request's pages for this row's heads.
+                    heads = range(r * g, (r + 1) * g) if shared else [r]
+                    phys = table[b, :pages_n].long()
+                    lo, hi = kmin[phys, r if shared else r // g].double(), \
+                        kmax[phys, r if shared else r // g].double()
+                    u = sum(torch.maximum(q[b, h].double() * lo, q[b, h].double() * hi).sum(1)
+                            for h in heads)
+                    kept = torch.zeros(pages_n, dtype=torch.bool, device="cuda")
+                    kept[pages] = True
+                    kept[pages_n - 1] = False  # kept whatever its bound
+                    if (~kept[:pages_n - 1]).any() and kept.any():
+                        tol = 1e-2 * float(u.abs().max())
+                        self.assertGreaterEqual(float(u[kept].min()) + tol,
+                                                float(u[:pages_n - 1][~kept[:pages_n - 1]].max()))
+                    t = (pages[:, None] * P + torch.arange(P, device="cuda")).flatten()
+                    rows.append(t[t < n])
+                tokens.append([rows[h // g] if shared else rows[h] for h in range(hq)])
+            self.assertClose(o, attention_ref(q, k, v, table, lens, P, tokens), 2e-2)
+
+    def test_twilight_decode_against_its_kept_tokens(self):
+        """twilight_decode with the label estimate and with int4 keys (int4_append checked bit
+        for bit against a torch quantization): kept tokens compacted to the front, distinct, in
+        range, -1 after the count; o against float64 attention over them."""
+        lens, hq, hkv, d, r = [300, 2048], 32, 8, 128, 16
+        q, k, v, table, seq = paged_problem(2, hq, hkv, d, 1, lens, torch.bfloat16, seed=4)
+        S = k.shape[0]
+        channels = torch.stack([torch.randperm(d)[:r] for _ in range(hkv)]).to(torch.int32).cuda()
+        labels = torch.zeros(hkv, S, r, dtype=torch.bfloat16, device="cuda")
+        slots = torch.arange(S, dtype=torch.int32, device="cuda")
+        ds.ops.label_append(labels, k[:, 0], channels, slots)
+        kq = torch.zeros(S, hkv, d // 8, dtype=torch.int32, device="cuda")
+        ks = torch.zeros(S, hkv, d // 32, dtype=torch.float16, device="cuda")
+        ds.ops.int4_append(kq, ks, k[:, 0], slots)
+        # int4 keys: per 32 channels s = f16(max |k| / 7), codes clamp(round(k / s), -8, 7).
+        x = k[:, 0].float().view(S, hkv, d // 32, 32)
+        s = (x.abs().amax(-1) / 7.0).to(torch.float16)
+        sf = s.float().unsqueeze(-1)
+        codes = torch.where(sf == 0, torch.zeros_like(x),
+                            torch.clamp(torch.round(x / torch.where(sf == 0, 1.0, sf)), -8, 7))
+        nib = (codes.to(torch.int64) & 0xF).view(S, hkv, d // 8, 8)
+        words = (nib << (4 * torch.arange(8, device="cuda"))).sum(-1)
+        words = torch.where(words >= 2 ** 31, words - 2 ** 32, words).to(torch.int32)
+        self.assertTrue(torch.equal(ks, s))
+        self.assertTrue(torch.equal(kq, words))
+        for extra in ({}, {"kq": kq, "ks": ks}):
+            o, kept, counts = ds.ops.twilight_decode(q, k, v, labels, channels, table, seq,
+                                                     candidates=256, top_p=0.9, **extra)
+            tokens = []
+            for b, n in enumerate(lens):
+                rows = []
+                for h in range(hq):
+                    c = int(counts[b, h])
+                    self.assertGreaterEqual(c, 1)
+                    self.assertLessEqual(c, min(256, n))
+                    t = kept[b, h, :c].long()
+                    self.assertEqual(t.unique().numel(), c)
+                    self.assertGreaterEqual(int(t.min()), 0)
+                    self.assertLess(int(t.max()), n)
+                    self.assertTrue(bool((kept[b, h, c:] == -1).all()))
+                    rows.append(t)
+                tokens.append(rows)
+            self.assertClose(o, attention_ref(q, k, v, table, lens, 1, tokens), 2e-2)
+
+    def test_vattention_decode_weighted_estimate(self):
+        """vattention_decode: sinks and window always selected, entries distinct and in range,
+        the same selection for the same philox key, o against float64 attention over the
+        selection with its log-weights; a row shorter than the deterministic set is exact."""
+        lens, hq, hkv, d, r = [100, 3000], 32, 32, 128, 16
+        sinks, window, topk, samples = 16, 64, 64, 128
+        q, k, v, table, seq = paged_problem(2, hq, hkv, d, 1, lens, torch.bfloat16, seed=5)
+        S = k.shape[0]
+        channels = torch.stack([torch.randperm(d)[:r] for _ in range(hkv)]).to(torch.int32).cuda()
+        labels = torch.zeros(hkv, S, r, dtype=torch.bfloat16, device="cuda")
+        ds.ops.label_append(labels, k[:, 0], channels,
+                            torch.arange(S, dtype=torch.int32, device="cuda"))
+        philox = torch.tensor([1234, 0], dtype=torch.int64, device="cuda")
+        run = lambda: ds.ops.vattention_decode(q, k, v, labels, channels, table, seq, philox,
+                                               k=topk, sinks=sinks, window=window,
+                                               num_samples=samples)
+        o, sel, logw = run()
+        o2, sel2, _ = run()
+        self.assertTrue(torch.equal(sel, sel2))
+        self.assertTrue(torch.equal(o, o2))
+        want = torch.zeros(2, hq, d, dtype=torch.float64, device="cuda")
+        for b, n in enumerate(lens):
+            kb = gather_tokens(k, table, b, n, 1).double()
+            vb = gather_tokens(v, table, b, n, 1).double()
+            for h in range(hq):
+                ok = sel[b, h] >= 0
+                t, w = sel[b, h][ok].long(), logw[b, h][ok].double()
+                self.assertEqual(t.unique().numel(), t.numel())
+                self.assertLess(int(t.max()), n)
+                if n <= sinks + window + topk + samples:
+                    self.assertEqual(sorted(t.tolist()), list(range(n)))
+                    self.assertTrue(bool((w == 0).all()))
+                else:
+                    got = set(t.tolist())
+                    self.assertTrue(set(range(sinks)) <= got)
+                    self.assertTrue(set(range(n - window, n)) <= got)
+                    # The top-k's entries outside the sinks and the window, then the samples
+                    # (weight log(m / samples) > 0).
+                    self.assertLessEqual(t.numel(), sinks + window + topk + samples)
+                    self.assertEqual(int((w > 0).sum()), samples)
+                logits = kb[t, h] @ q[b, h].double() / math.sqrt(d) + w
+                want[b, h] = torch.softmax(logits, dim=0) @ vb[t, h]
+        self.assertClose(o, want, 2e-2)
+
     def test_errors_name_the_argument(self):
         q, k, v, table, seq = paged_problem(2, 32, 32, 128, 16, [10, 20], torch.bfloat16)
         with self.assertRaisesRegex(ds.Error, "seq_lens"):
