@@ -101,9 +101,9 @@ constexpr float kInt4ScaleStep = 0.025f;
 
 /// Asymmetric int4 labels of one (token, kv head) (the op's description; the host's copy in
 /// tools/reference/LowBitLabels.cpp): over the range [min(l, 0), max(l, 0)] of the r labels `x`,
-/// each candidate scale is rounded up to an f16 whose 4 low bits are 0, the zero points z next
-/// to -min / s fill those bits, and the f16 so formed is the scale: the (s, z) of least squared
-/// error (the first on ties) is kept. Codes c_j = clamp(round_half_even(l_j / s) + z, 0, 15),
+/// each candidate scale is rounded up to an f16 b whose 4 low bits are 0, the zero points z next
+/// to -min / b fill those bits, and the f16 so formed is the scale s: the (s, z) of least
+/// squared error (the first on ties) is kept. Codes c_j = clamp(round_half_even(l_j / s) + z, 0, 15),
 /// packed 8 to a word; the scorer reads s as stored and z from its low bits.
 void emitInt4Labels(KernelBuilder &kb, ArrayRef<Value> x, Value cache, Value scales, Value row) {
   ImplicitLocOpBuilder &b = kb.b();
@@ -122,9 +122,10 @@ void emitInt4Labels(KernelBuilder &kb, ArrayRef<Value> x, Value cache, Value sca
     Value zero = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, s, kb.cf32(0.0f));
     Value div = arith::SelectOp::create(b, zero, kb.cf32(1.0f), s);
     SmallVector<Value> c;
-    for (Value v : x)
-      c.push_back(clampF(arith::AddFOp::create(b, kb.roundEven(arith::DivFOp::create(b, v, div)), z),
-                         0.0f, 15.0f));
+    for (Value v : x) {
+      Value n = kb.roundEven(arith::DivFOp::create(b, v, div));
+      c.push_back(clampF(arith::AddFOp::create(b, n, z), 0.0f, 15.0f));
+    }
     return c;
   };
   Value mn = kb.cf32(0.0f), mx = kb.cf32(0.0f);
@@ -140,7 +141,8 @@ void emitInt4Labels(KernelBuilder &kb, ArrayRef<Value> x, Value cache, Value sca
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value bestErr = loop.getRegionIterArgs()[0], best = loop.getRegionIterArgs()[1];
-    Value fi = arith::UIToFPOp::create(b, f32, arith::IndexCastOp::create(b, i32, loop.getInductionVar()));
+    Value fi = arith::UIToFPOp::create(
+        b, f32, arith::IndexCastOp::create(b, i32, loop.getInductionVar()));
     Value factor = arith::SubFOp::create(b, kb.cf32(1.0f),
                                          arith::MulFOp::create(b, kb.cf32(kInt4ScaleStep), fi));
     Value want = arith::MulFOp::create(b, step, factor);
