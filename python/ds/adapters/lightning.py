@@ -42,7 +42,7 @@ Layout translations:
   the state after token i of request b goes to caches[cache_indices[b], i] (caches [entries,
   >= T / bs, H, D, D] f32); s is not written (the caller commits the accepted state). ds runs
   its keep_intermediate prefill on a copy of the bs slots' states, then scatters the states
-  [T, H, D, D] into caches (one gather and one scatter, no host sync). A request whose slot or
+  [T, H, D, D] into caches (gathers and scatters on the GPU, no host sync). A request whose slot or
   cache entry is out of range gets o = 0 and leaves caches unchanged. With one token per
   request seg_la takes its decode path, which ignores caches and updates s; so does this one.
 """
