@@ -152,6 +152,10 @@ Value KernelBuilder::tanh(Value x) {
                                arith::DivFOp::create(builder, cf32(2.0f), den));
 }
 Value KernelBuilder::fmax(Value a, Value b) { return arith::MaxNumFOp::create(builder, a, b); }
+Value KernelBuilder::fmin(Value a, Value b) { return arith::MinNumFOp::create(builder, a, b); }
+Value KernelBuilder::clampF(Value v, float lo, float hi) {
+  return fmax(fmin(v, cf32(hi)), cf32(lo));
+}
 Value KernelBuilder::dotF32(Value a, Value b) {
   const int64_t n = cast<VectorType>(a.getType()).getNumElements();
   Value acc = arith::MulFOp::create(builder, vector::ExtractOp::create(builder, a, 0),
@@ -182,11 +186,7 @@ Value KernelBuilder::roundEven(Value v) {
   return arith::SubFOp::create(builder, arith::AddFOp::create(builder, v, magic), magic);
 }
 Value KernelBuilder::int4Value(Value v) {
-  auto clamp = [&](Value x, float lo, float hi) -> Value {
-    return arith::MaxNumFOp::create(builder, arith::MinNumFOp::create(builder, x, cf32(hi)),
-                                    cf32(lo));
-  };
-  Value q = clamp(roundEven(clamp(v, -16.0f, 16.0f)), -8.0f, 7.0f);
+  Value q = clampF(roundEven(clampF(v, -16.0f, 16.0f)), -8.0f, 7.0f);
   return arith::FPToSIOp::create(builder, builder.getI32Type(), q);
 }
 

@@ -103,6 +103,9 @@ public:
   Value exp2(Value x);
   Value tanh(Value x);
   Value fmax(Value a, Value b);
+  Value fmin(Value a, Value b);
+  /// max(min(v, hi), lo) (f32; NaN-free inputs).
+  Value clampF(Value v, float lo, float hi);
   /// sum_i a[i] b[i] of two f32 vectors as one chain of fmas (products unrounded). The backend
   /// keeps `mul` and `add` apart (PTX's .rn forms), so a product vector and a reduction cost
   /// twice the instructions.

@@ -76,7 +76,7 @@ int64_t dim(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).ge
 Value toE4M3(KernelBuilder &kb, Value v) {
   ImplicitLocOpBuilder &b = kb.b();
   Type i32 = b.getI32Type();
-  Value a = arith::MinNumFOp::create(b, kb.fmax(v, arith::NegFOp::create(b, v)), kb.cf32(448.0f));
+  Value a = kb.fmin(kb.fmax(v, arith::NegFOp::create(b, v)), kb.cf32(448.0f));
   // Normal range (a >= 2^-6): keep 3 mantissa bits, rounding half to even on the f32 bits, and
   // rebias the exponent (127 -> 7): code = (bits >> 20) - (120 << 3).
   Value bits = arith::BitcastOp::create(b, i32, a);
@@ -109,10 +109,6 @@ void emitInt4Labels(KernelBuilder &kb, ArrayRef<Value> x, Value cache, Value sca
   ImplicitLocOpBuilder &b = kb.b();
   Type f32 = b.getF32Type(), i32 = b.getI32Type(), i16 = b.getI16Type(), f16 = b.getF16Type();
   const int64_t r = x.size();
-  auto fmin = [&](Value a, Value c) { return arith::MinNumFOp::create(b, a, c).getResult(); };
-  auto clampF = [&](Value v, float lo, float hi) {
-    return kb.fmax(fmin(v, kb.cf32(hi)), kb.cf32(lo));
-  };
   auto valueOf = [&](Value bits) { // the f32 value of f16 bits
     Value h = arith::BitcastOp::create(b, f16, arith::TruncIOp::create(b, i16, bits));
     return arith::ExtFOp::create(b, f32, h).getResult();
@@ -124,13 +120,13 @@ void emitInt4Labels(KernelBuilder &kb, ArrayRef<Value> x, Value cache, Value sca
     SmallVector<Value> c;
     for (Value v : x) {
       Value n = kb.roundEven(arith::DivFOp::create(b, v, div));
-      c.push_back(clampF(arith::AddFOp::create(b, n, z), 0.0f, 15.0f));
+      c.push_back(kb.clampF(arith::AddFOp::create(b, n, z), 0.0f, 15.0f));
     }
     return c;
   };
   Value mn = kb.cf32(0.0f), mx = kb.cf32(0.0f);
   for (Value v : x) {
-    mn = fmin(mn, v);
+    mn = kb.fmin(mn, v);
     mx = kb.fmax(mx, v);
   }
   Value step = arith::DivFOp::create(b, arith::SubFOp::create(b, mx, mn), kb.cf32(15.0f));
@@ -161,7 +157,7 @@ void emitInt4Labels(KernelBuilder &kb, ArrayRef<Value> x, Value cache, Value sca
         b, arith::NegFOp::create(b, mn),
         arith::SelectOp::create(b, zeroBase, kb.cf32(1.0f), base)));
     for (float dz : {-1.0f, 0.0f, 1.0f}) {
-      Value z = clampF(arith::AddFOp::create(b, z0, kb.cf32(dz)), 0.0f, 15.0f);
+      Value z = kb.clampF(arith::AddFOp::create(b, z0, kb.cf32(dz)), 0.0f, 15.0f);
       Value cand = arith::OrIOp::create(b, bits, arith::FPToUIOp::create(b, i32, z));
       Value s = valueOf(cand);
       SmallVector<Value> c = codes(s, z);

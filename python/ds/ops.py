@@ -204,8 +204,6 @@ def linear_attn_prefill(q, k, v, slopes, cu_seqlens, states, state_indices, has_
     keep_intermediate, (o, intermediate [T, H, d, e] f32): the state after each token."""
     _, h, d = _shape(q, "q", 3)
     e = _shape(v, "v", 3)[2]
-    spec = dict(heads=h, keyDim=d, valueDim=e, dtype=_dtype_name(q))
-    if keep_intermediate:
-        spec["keepIntermediate"] = True
-    return _context(q).pipeline("linear_attn_prefill", **spec)(
+    return _context(q).pipeline("linear_attn_prefill", heads=h, keyDim=d, valueDim=e,
+                                keepIntermediate=keep_intermediate, dtype=_dtype_name(q))(
         q, k, v, slopes, cu_seqlens, states, state_indices, has_initial_state)
