@@ -89,7 +89,8 @@ private:
   KernelSpec *kernel = nullptr; // open kernel block
   int kernelLine = 0;
   bool haveTarget = false, haveWorkspace = false;
-  bool haveGrid = false, haveBlock = false, haveSmem = false, haveProgrammatic = false;
+  bool haveGrid = false, haveBlock = false, haveSmem = false, haveProgrammatic = false,
+       haveCluster = false;
 
   bool fail(const std::string &what, int line = -1) {
     error = "bundle line " + std::to_string(line < 0 ? r.line : line) + ": " + what;
@@ -186,12 +187,13 @@ private:
       kernel = &b.kernels.back();
       kernel->name = std::string(t[0]);
       kernelLine = r.line;
-      haveGrid = haveBlock = haveSmem = haveProgrammatic = false;
+      haveGrid = haveBlock = haveSmem = haveProgrammatic = haveCluster = false;
       return true;
     }
     if (kw == "end")
       return fail("'end' outside a kernel block");
-    if (kw == "grid" || kw == "block" || kw == "smem" || kw == "param" || kw == "programmatic")
+    if (kw == "grid" || kw == "block" || kw == "smem" || kw == "param" || kw == "programmatic" ||
+        kw == "cluster")
       return fail("'" + std::string(kw) + "' outside a kernel block");
     return fail("unknown keyword '" + std::string(kw) + "'");
   }
@@ -317,15 +319,16 @@ private:
       kernel = nullptr;
       return true;
     }
-    if (kw == "grid" || kw == "block") {
-      bool &have = kw == "grid" ? haveGrid : haveBlock;
+    if (kw == "grid" || kw == "block" || kw == "cluster") {
+      bool &have = kw == "grid" ? haveGrid : kw == "block" ? haveBlock : haveCluster;
       if (have)
         return fail(kn + ": duplicate '" + std::string(kw) + "' line");
       have = true;
       std::vector<std::string_view> t = tokens(rest);
       if (t.size() != 3)
         return fail(kn + ": '" + std::string(kw) + "' takes three expressions (x y z) without spaces inside");
-      auto &dst = kw == "grid" ? kernel->grid : kernel->block;
+      kernel->hasCluster = haveCluster;
+      auto &dst = kw == "grid" ? kernel->grid : kw == "block" ? kernel->block : kernel->cluster;
       for (size_t i = 0; i < 3; ++i)
         if (!parseExpr(t[i], dst[i], kn + " " + std::string(kw) + " " + "xyz"[i]))
           return false;

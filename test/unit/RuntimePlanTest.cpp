@@ -286,3 +286,42 @@ TEST(RuntimePlan, PtxEntryParamCount) {
   EXPECT_EQ(ptxEntryParamCount(ptx, "noparens"), 0);
   EXPECT_EQ(ptxEntryParamCount(ptx, "missing"), -1);
 }
+
+TEST(RuntimePlan, LaunchClusters) {
+  Bundle b = bundle();
+  auto p = planLaunch(b, goodArgs(), {0x9000, 1 << 20});
+  ASSERT_TRUE(p.ok()) << p.message();
+  EXPECT_EQ(p->kernels[1].config.cluster, (std::array<unsigned, 3>{1, 1, 1})); // none given
+  // Kernel 'second': grid (Hkv = 8, T = 37, 1).
+  b.kernels[1].hasCluster = true;
+  b.kernels[1].cluster = {*b.expr("Hkv/2"), Expr(1), Expr(1)};
+  p = planLaunch(b, goodArgs(), {0x9000, 1 << 20});
+  ASSERT_TRUE(p.ok()) << p.message();
+  EXPECT_EQ(p->kernels[1].config.cluster, (std::array<unsigned, 3>{4, 1, 1}));
+  b.kernels[1].cluster = {Expr(1), Expr(2), Expr(1)};
+  std::string m = planError(b, goodArgs());
+  EXPECT_TRUE(contains(m, "kernel 'second' (#1): cluster y = 2 does not divide grid y = 37")) << m;
+  b.kernels[1].cluster = {Expr(8), Expr(1), Expr(0)};
+  m = planError(b, goodArgs());
+  EXPECT_TRUE(contains(m, "cluster z = 0 out of range [1, 8]")) << m;
+  b.kernels[1].cluster = {Expr(16), Expr(1), Expr(1)};
+  m = planError(b, goodArgs());
+  EXPECT_TRUE(contains(m, "cluster x = 16 out of range [1, 8]")) << m;
+  b.kernels[1].cluster = {Expr(4), *b.expr("T/37"), Expr(1)};
+  EXPECT_TRUE(planLaunch(b, goodArgs(), {0x9000, 1 << 20}).ok());
+  b.kernels[1].cluster = {Expr(8), *b.expr("T/37"), Expr(2)};
+  m = planError(b, goodArgs());
+  EXPECT_TRUE(contains(m, "cluster z = 2 does not divide grid z = 1")) << m;
+  b = bundle();
+  b.kernels[1].hasCluster = true;
+  b.kernels[1].grid = {Expr(8), Expr(4), Expr(1)};
+  b.kernels[1].cluster = {Expr(4), Expr(4), Expr(1)};
+  m = planError(b, goodArgs());
+  EXPECT_TRUE(contains(m, "a cluster of 16 CTAs exceeds the portable 8")) << m;
+  // A skipped launch (a zero grid) is not held to its cluster.
+  b.kernels[1].grid = {Expr(0), Expr(3), Expr(1)};
+  b.kernels[1].cluster = {Expr(1), Expr(2), Expr(1)};
+  p = planLaunch(b, goodArgs(), {0x9000, 1 << 20});
+  ASSERT_TRUE(p.ok()) << p.message();
+  EXPECT_TRUE(p->kernels[1].config.skip);
+}
