@@ -105,8 +105,6 @@ Expected<Bundle> mlir::ds::emitBundle(ModuleOp module, llvm::StringRef funcName,
     for (int64_t v : launch.getBlock())
       text += " " + std::to_string(v);
     text += "\n  smem " + launch.getSmem().str() + "\n";
-    if (std::optional<ArrayAttr> cluster = launch.getCluster())
-      text += "  cluster " + joinSpace(*cluster) + "\n";
     if (launch.getProgrammatic())
       text += "  programmatic\n";
     for (Attribute p : launch.getParams())

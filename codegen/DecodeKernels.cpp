@@ -11,7 +11,6 @@
 // warp per query head, launched only with several splits) combines the splits.
 #include "codegen/Lowering.h"
 #include "dialect/DSOps.h"
-#include "dialect/DSTarget.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -39,23 +38,7 @@ struct DecodeShape {
   int64_t warps;
   int64_t unroll; // warp steps whose loads are issued together (the config's stages)
   bool directOut = false; // a single split writes o (its merge is then not launched)
-  // Variant "cluster": the splits of a row (at most kMaxClusterSplits) run as one thread-block
-  // cluster and its first CTA merges them through distributed shared memory (no merge kernel).
-  bool clusterMerge = false;
 };
-
-/// Splits a row may have for the cluster variant to merge them on chip (the portable cluster).
-constexpr int64_t kMaxClusterSplits = 8;
-/// The partial kernel's variant whose clusters merge their splits (sm_90+).
-constexpr llvm::StringLiteral kClusterVariant = "cluster";
-/// Static shared memory the cluster variant may take (the static limit, 48 KB).
-constexpr int64_t kStaticSmemBytes = 48 * 1024;
-
-/// Static shared memory of a partial CTA: its warps' states, and with the cluster variant the
-/// row's split states its first CTA merges (kMaxClusterSplits x heads x (d + 2) floats).
-int64_t partialSmemBytes(int64_t warps, int64_t heads, int64_t d, bool clusterMerge) {
-  return 4 * (warps + (clusterMerge ? kMaxClusterSplits : 0)) * heads * (d + 2);
-}
 
 /// The selection a decode op walks (null for dense decode).
 Value indicesOf(Operation *op) {
@@ -140,19 +123,7 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
   kb.addI64(dimExpr(ctx, operands[3], 1));               // max_pages
   kb.addI64(chunk);
   kb.addI64(splits);
-  // The cluster variant: a row's splits form one cluster (1, splits, 1) when they are 2 to
-  // kMaxClusterSplits; otherwise no cluster (1: a single split writes o, more: the merge kernel).
-  const std::string clusterY =
-      s.clusterMerge ? ctx.addSymbol("cluster", atMostGate(PlanExpr::symbol(splits),
-                                                           kMaxClusterSplits) *
-                                                    (PlanExpr::symbol(splits) - 1) +
-                                                1)
-                           .text()
-                     : "1";
-  kb.addI64(clusterY);
   kb.begin(threads, "(" + batch + ")*" + std::to_string(s.rows), splits);
-  if (s.clusterMerge)
-    kb.setLaunchCluster("1", clusterY, "1");
   ImplicitLocOpBuilder &b = kb.b();
   unsigned nOps = operands.size();
   Value q = kb.arg(0), kc = kb.arg(1), vc = kb.arg(2), pt = kb.arg(3), sl = kb.arg(4);
@@ -161,16 +132,6 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
   Value accOut = kb.arg(nOps), mlOut = kb.arg(nOps + 1), oOut = kb.arg(nOps + 2);
   Value numPages = kb.toIndex(kb.arg(nOps + 3)), maxPages = kb.toIndex(kb.arg(nOps + 4));
   Value chunkV = kb.toIndex(kb.arg(nOps + 5)), splitsV = kb.toIndex(kb.arg(nOps + 6));
-  // Cluster CTAs (the row's splits, rank = split) merge on chip; uniform over the grid.
-  Value clusterV = kb.toIndex(kb.arg(nOps + 7));
-  Value clustered = s.clusterMerge
-                        ? Value(arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, clusterV, kb.c(1)))
-                        : Value();
-  auto aligned = b.getUnitAttr();
-  // Every CTA of the cluster arrives at entry; the wait before the first remote store then
-  // says the first CTA has started (its shared memory may be written).
-  if (clustered)
-    kb.ifThen(clustered, [&] { NVVM::ClusterArriveRelaxedOp::create(b, aligned); });
   Type f32 = b.getF32Type();
   auto vecTy = VectorType::get({kVec}, f32);
   Value negInf = kb.cf32(-std::numeric_limits<float>::infinity());
@@ -448,19 +409,6 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
   // 3. Merge the token slots of a warp (lanes with the same `sub`), then warps in shared memory.
   int64_t perWarp = s.groupHeads * (s.d + 2);
   Value smem = kb.addShared(f32, s.warps * perWarp);
-  // The cluster variant's split states, [split][head][d] then [split][head][m, l], written by
-  // every CTA of the cluster into its first CTA's copy.
-  Value splitStates = s.clusterMerge ? kb.addShared(f32, kMaxClusterSplits * perWarp) : Value();
-  Value remote;
-  if (clustered) {
-    kb.ifThen(clustered, [&] { NVVM::ClusterWaitOp::create(b, aligned); });
-    remote = kb.clusterPointer(kb.sharedPointer(splitStates), kb.ci32(0));
-  }
-  auto remoteStore = [&](Value v, Value at) {
-    Value ptr = LLVM::GEPOp::create(b, remote.getType(), f32, remote,
-                                    ValueRange{arith::IndexCastOp::create(b, b.getI64Type(), at)});
-    LLVM::StoreOp::create(b, v, ptr);
-  };
   for (int64_t j = 0; j < s.groupHeads; ++j) {
     OnlineState st{fin[3 * j], fin[3 * j + 1], fin[3 * j + 2]};
     for (int64_t off = lpt; off < 32; off *= 2)
@@ -515,18 +463,6 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
                                         arith::DivFOp::create(b, kb.cf32(1.0f), L));
     kb.storeF32(arith::MulFOp::create(b, A, inv), oOut, kb.add(kb.mul(headRow, kb.c(s.d)), e));
     b.setInsertionPointToStart(&ifSingle.getElseRegion().front());
-    if (clustered) { // the split's state into the cluster's first CTA
-      auto ifCluster = scf::IfOp::create(b, clustered, true);
-      b.setInsertionPointToStart(&ifCluster.getThenRegion().front());
-      Value base = kb.mul(split, kb.c(perWarp));
-      remoteStore(A, kb.add(base, t));
-      kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, e, kb.c(0)), [&] {
-        Value ml = kb.add(base, kb.add(kb.c(s.groupHeads * s.d), kb.mul(j, kb.c(2))));
-        remoteStore(M, ml);
-        remoteStore(L, kb.add(ml, kb.c(1)));
-      });
-      b.setInsertionPointToStart(&ifCluster.getElseRegion().front());
-    }
     Value rowIdx = kb.add(kb.mul(headRow, splitsV), split);
     memref::StoreOp::create(b, A, accOut, ValueRange{kb.add(kb.mul(rowIdx, kb.c(s.d)), e)});
     auto ifE0 = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, e, kb.c(0)), false);
@@ -534,54 +470,6 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
     memref::StoreOp::create(b, M, mlOut, ValueRange{kb.mul(rowIdx, kb.c(2))});
     memref::StoreOp::create(b, L, mlOut, ValueRange{kb.add(kb.mul(rowIdx, kb.c(2)), kb.c(1))});
   });
-  if (clustered) {
-    // Release the states to the first CTA, which acquires them and merges the row's splits
-    // (in split order): o = sum_r 2^(m_r - M) A_r / sum_r 2^(m_r - M) L_r. The others exit.
-    kb.ifThen(clustered, [&] {
-      NVVM::ClusterArriveOp::create(b, aligned);
-      kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, split, kb.c(0)), [&] {
-        NVVM::ClusterWaitOp::create(b, aligned);
-        perThread(s.groupHeads * s.d, [&](Value t) {
-          Value j = kb.div(t, kb.c(s.d)), e = kb.rem(t, kb.c(s.d));
-          Value mlOff = kb.add(kb.c(s.groupHeads * s.d), kb.mul(j, kb.c(2)));
-          auto at = [&](Value r, Value off) {
-            return memref::LoadOp::create(b, splitStates,
-                                          ValueRange{kb.add(kb.mul(r, kb.c(perWarp)), off)})
-                .getResult();
-          };
-          auto mLoop = scf::ForOp::create(b, kb.c(0), clusterV, kb.c(1), ValueRange{negInf});
-          {
-            OpBuilder::InsertionGuard guard(b);
-            b.setInsertionPointToStart(mLoop.getBody());
-            scf::YieldOp::create(b, ValueRange{kb.fmax(mLoop.getRegionIterArgs()[0],
-                                                       at(mLoop.getInductionVar(), mlOff))});
-          }
-          Value M = mLoop.getResult(0);
-          Value isInf = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, M, negInf);
-          Value safe = arith::SelectOp::create(b, isInf, kb.cf32(0.0f), M);
-          auto sLoop = scf::ForOp::create(b, kb.c(0), clusterV, kb.c(1),
-                                          ValueRange{kb.cf32(0.0f), kb.cf32(0.0f)});
-          {
-            OpBuilder::InsertionGuard guard(b);
-            b.setInsertionPointToStart(sLoop.getBody());
-            Value r = sLoop.getInductionVar();
-            Value f = kb.exp2(arith::SubFOp::create(b, at(r, mlOff), safe));
-            Value A = math::FmaOp::create(b, f, at(r, t), sLoop.getRegionIterArgs()[0]);
-            Value L = math::FmaOp::create(b, f, at(r, kb.add(mlOff, kb.c(1))),
-                                          sLoop.getRegionIterArgs()[1]);
-            scf::YieldOp::create(b, ValueRange{A, L});
-          }
-          Value A = sLoop.getResult(0), L = sLoop.getResult(1);
-          Value headRow = kb.add(kb.mul(bIdx, kb.c(s.hq)), kb.add(h0, j));
-          Value empty = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, L, kb.cf32(0.0f));
-          Value inv = arith::SelectOp::create(b, empty, kb.cf32(0.0f),
-                                              arith::DivFOp::create(b, kb.cf32(1.0f), L));
-          kb.storeF32(arith::MulFOp::create(b, A, inv), oOut,
-                      kb.add(kb.mul(headRow, kb.c(s.d)), e));
-        });
-      });
-    });
-  }
   ctx.addLaunch(kb.finish());
   return success();
 }
@@ -589,8 +477,7 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
 /// One warp per (request, query head): o = sum_s 2^(m_s - M) acc_s / sum_s 2^(m_s - M) l_s.
 LogicalResult buildMerge(Operation *op, PlanContext &ctx, const DecodeShape &s,
                          const BufferRef &out, const BufferRef &acc, const BufferRef &ml,
-                         const std::string &splits, const std::string &batch,
-                         bool clusterMerged) {
+                         const std::string &splits, const std::string &batch) {
   KernelBuilder kb(ctx.kernels, ctx.kernelName("decode_merge"), op->getLoc());
   kb.addBuffer(acc);
   kb.addBuffer(ml);
@@ -598,12 +485,9 @@ LogicalResult buildMerge(Operation *op, PlanContext &ctx, const DecodeShape &s,
   kb.addI64(splits);
   kb.addI64("(" + batch + ")*" + std::to_string(s.hq));
   const int64_t warps = s.warps;
-  // Not launched at all with a single split (the partial kernel wrote o), nor where the partial
-  // kernel's clusters merged the splits (2 to kMaxClusterSplits of them).
-  const int64_t mergedUpTo = clusterMerged ? kMaxClusterSplits : 1;
+  // Not launched at all with a single split (the partial kernel wrote o).
   kb.begin(warps * 32, "cdiv((" + batch + ")*" + std::to_string(s.hq) + "," +
-                           std::to_string(warps) + ")*min(max(" + splits + "-" +
-                           std::to_string(mergedUpTo) + ",0),1)");
+                           std::to_string(warps) + ")*min(max(" + splits + "-1,0),1)");
   ImplicitLocOpBuilder &b = kb.b();
   Value accV = kb.arg(0), mlV = kb.arg(1), o = kb.arg(2);
   Value splitsV = kb.toIndex(kb.arg(3)), rows = kb.toIndex(kb.arg(4));
@@ -689,11 +573,7 @@ static LogicalResult lowerDecode(Operation *op, PlanContext &ctx) {
         ctx.hasBuffer(merge.getO())
             ? ctx.buffer(merge.getO())
             : ctx.place(merge.getO(), {batch, std::to_string(s.hq), std::to_string(s.d)});
-    // The partial kernel of the cluster variant merges rows of up to kMaxClusterSplits itself.
-    auto partial = acc.getDefiningOp<DecodePartialOp>();
-    const bool clusterMerged = partial && partial.getMl() == merge.getMl() &&
-                               configOf(partial).getVariant() == kClusterVariant;
-    return buildMerge(op, ctx, s, out, accBuf, mlBuf, splits, batch, clusterMerged);
+    return buildMerge(op, ctx, s, out, accBuf, mlBuf, splits, batch);
   }
   auto partial = cast<DecodePartialOp>(op);
   KernelConfigAttr cfg = configOf(op);
@@ -754,7 +634,6 @@ static LogicalResult lowerDecode(Operation *op, PlanContext &ctx) {
       merge = m;
   // Without a merge (partials used otherwise) the kernel always writes the partials.
   s.directOut = static_cast<bool>(merge);
-  s.clusterMerge = merge && cfg.getVariant() == kClusterVariant;
   BufferRef out = merge ? ctx.place(merge.getO(), {batch, hq, std::to_string(s.d)}) : acc;
   return buildPartial(op, ctx, s, operands, acc, ml, out, splits, chunk, batch);
 }
@@ -779,19 +658,12 @@ void mlir::ds::registerDecodeFamily() {
     // steps, 127 registers, each K/V row read by two CTAs, the second read from L2: Quest Hkv = 8
     // shared B = 8 59.2 -> 62.9 us, dense GQA 32/8 B = 8 N = 16384 180.8 -> 208.0, Double
     // Sparsity shared B = 32 N = 65536 236.7 -> 245.7; only its B = 1 gained, 19.2 -> 18.6.)
-    // Variant "cluster" on sm_90+ where its split states fit the static shared memory: a row
-    // of 2 to 8 splits runs as one thread-block cluster whose first CTA merges them (the merge
-    // kernel runs only for rows of more splits).
     const int64_t heads = wholeGroupHeads(op);
-    const int64_t stages = heads > 2 && heads <= 4 ? 2 : 4, warps = 8;
-    const ChipInfo *chip = lookupChip(target.getChip());
-    const bool cluster = chip && chip->version >= 90 &&
-                         partialSmemBytes(warps, heads, dimOf(op->getOperand(0), 2), true) <=
-                             kStaticSmemBytes;
-    return KernelConfigAttr::get(ctx, 64, warps, std::max<int64_t>(1, target.getSmCount() / 4),
-                                 stages, 8, cluster ? kClusterVariant : "", 0, heads);
+    const int64_t stages = heads > 2 && heads <= 4 ? 2 : 4;
+    return KernelConfigAttr::get(ctx, 64, 8, std::max<int64_t>(1, target.getSmCount() / 4),
+                                 stages, 8, "", 0, heads);
   };
-  f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr target) -> LogicalResult {
+  f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr) -> LogicalResult {
     if (isa<DecodeMergeOp>(op)) {
       if (failed(verifyUnusedConfigFields(op, cfg, kUseWarps | kUseStages)) ||
           failed(verifyWarps(op, cfg, 1, 32)))
@@ -802,7 +674,7 @@ void mlir::ds::registerDecodeFamily() {
       return success();
     }
     if (failed(verifyUnusedConfigFields(op, cfg, kUseBlockTokens | kUseWarps | kUseSplits | kUseStages |
-                                                     kUseVectorWidth | kUseHeads | kUseVariant)) ||
+                                                     kUseVectorWidth | kUseHeads)) ||
         failed(verifyWarps(op, cfg, 1, 8)) ||
         failed(expectConfigField(op, "vector_width", cfg.getVectorWidth(), kVec,
                                  "a lane holds 16 bytes of a K/V row")))
@@ -822,22 +694,6 @@ void mlir::ds::registerDecodeFamily() {
     int64_t d = dimOf(op->getOperand(0), 2);
     if (d % kVec != 0 || d / kVec > 32 || 32 % (d / kVec) != 0 || d % 32 != 0)
       return op->emitOpError("GPU lowering supports head dims 32, 64, 128 and 256, got ") << d;
-    if (cfg.getVariant().empty())
-      return success();
-    if (cfg.getVariant() != kClusterVariant)
-      return configError(op, "variant") << "must be empty or \"cluster\", got \""
-                                        << cfg.getVariant() << "\"";
-    const ChipInfo *chip = lookupChip(target.getChip());
-    if (!chip || chip->version < 90)
-      return configError(op, "variant") << "\"cluster\" needs thread-block clusters, which "
-                                        << target.getChip() << " does not have";
-    const int64_t bytes = partialSmemBytes(cfg.getWarps(), heads > 0 ? heads : wholeGroupHeads(op),
-                                           d, true);
-    if (bytes > kStaticSmemBytes)
-      return configError(op, "variant")
-             << "\"cluster\" keeps " << kMaxClusterSplits << " split states beside the warps' ("
-             << bytes << " bytes of shared memory), more than the " << kStaticSmemBytes
-             << " a kernel's static shared memory holds";
     return success();
   };
   f.lower = lowerDecode;

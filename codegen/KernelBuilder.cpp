@@ -67,10 +67,6 @@ void KernelBuilder::setClusterSize(int64_t ctas) {
                 builder.getDenseI32ArrayAttr({static_cast<int32_t>(ctas), 1, 1}));
 }
 
-void KernelBuilder::setLaunchCluster(llvm::StringRef x, llvm::StringRef y, llvm::StringRef z) {
-  cluster = {x.str(), y.str(), z.str()};
-}
-
 LaunchStep KernelBuilder::finish() {
   gpu::ReturnOp::create(builder);
   auto strings = [&](llvm::ArrayRef<std::string> list) {
@@ -80,16 +76,13 @@ LaunchStep KernelBuilder::finish() {
     return builder.getArrayAttr(attrs);
   };
   llvm::ArrayRef<std::string> l(launch);
-  llvm::SmallVector<NamedAttribute> fields = {
-      builder.getNamedAttr("name", builder.getStringAttr(name)),
-      builder.getNamedAttr("grid", strings(l.slice(0, 3))),
-      builder.getNamedAttr("block", strings(l.slice(3, 3))),
-      builder.getNamedAttr("smem", builder.getStringAttr(l[6])),
-      builder.getNamedAttr("params", strings(params)),
-  };
-  if (!cluster.empty())
-    fields.push_back(builder.getNamedAttr("cluster", strings(cluster)));
-  DictionaryAttr step = builder.getDictionaryAttr(fields);
+  DictionaryAttr step = builder.getDictionaryAttr({
+                    builder.getNamedAttr("name", builder.getStringAttr(name)),
+                    builder.getNamedAttr("grid", strings(l.slice(0, 3))),
+                    builder.getNamedAttr("block", strings(l.slice(3, 3))),
+                    builder.getNamedAttr("smem", builder.getStringAttr(l[6])),
+                    builder.getNamedAttr("params", strings(params)),
+                });
   return {func, step};
 }
 

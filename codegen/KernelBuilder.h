@@ -60,10 +60,6 @@ public:
   /// Compiles the kernel for thread-block clusters of `ctas` CTAs along x (nvvm.cluster_dim,
   /// .reqnctapercluster: a plain launch forms them; the grid's x must be a multiple). sm_90+.
   void setClusterSize(int64_t ctas);
-  /// Launches the kernel as thread-block clusters of x * y * z CTAs chosen at launch (the
-  /// bundle's `cluster` line, expressions; each must divide the grid's, 8 CTAs at most). The
-  /// kernel reads its rank and size from %cluster_ctarank / %cluster_nctarank. sm_90+.
-  void setLaunchCluster(llvm::StringRef x, llvm::StringRef y, llvm::StringRef z);
 
   /// Terminates the body and returns the kernel with its launch step.
   LaunchStep finish();
@@ -180,7 +176,6 @@ private:
   llvm::SmallVector<Type> argTypes;
   llvm::SmallVector<std::string> params;
   llvm::SmallVector<std::string> launch; // grid x y z, block x y z, smem
-  llvm::SmallVector<std::string> cluster; // launch-time cluster x y z (empty: none)
 };
 
 /// if (cond) { body() } with a bare builder (KernelBuilder::ifThen for code that has one).

@@ -247,7 +247,7 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
           {FlatSymbolRefAttr::get(step.getAs<StringAttr>("name"))});
       LaunchOp::create(ob, f.getLoc(), kernel, step.getAs<ArrayAttr>("grid"),
                        ob.getDenseI64ArrayAttr(block), step.getAs<StringAttr>("smem"),
-                       step.getAs<ArrayAttr>("params"), waits, step.getAs<ArrayAttr>("cluster"));
+                       step.getAs<ArrayAttr>("params"), waits);
     }
     f.erase();
     return success();

@@ -636,8 +636,6 @@ LogicalResult LaunchOp::verify() {
   }
   if (threads > 1024)
     return emitOpError("a block has at most 1024 threads, got ") << threads;
-  if (std::optional<ArrayAttr> cluster = getCluster(); cluster && cluster->size() != 3)
-    return emitOpError("cluster must have 3 expressions, got ") << cluster->size();
   for (Attribute a : getParams()) {
     StringRef p = cast<StringAttr>(a).getValue();
     if (!p.starts_with("ptr arg ") && !p.starts_with("ptr ws ") && !p.starts_with("i64 ") &&

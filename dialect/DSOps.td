@@ -616,12 +616,9 @@ def DS_LaunchOp : DS_Op<"launch", [HasParent<"PlanOp">,
     and kind and that `block` is its known block size. `programmatic`: launched with programmatic
     stream serialization (the kernel waits on `griddepcontrol.wait` before it touches memory, so
     it may be scheduled while the previous kernel drains; the bundle's `programmatic` line).
-    `cluster` (optional, 3 expressions): thread-block cluster dimensions given at launch, each
-    dividing the grid's, at most 8 CTAs in all (the bundle's `cluster` line).
   }];
   let arguments = (ins SymbolRefAttr:$kernel, StrArrayAttr:$grid, DenseI64ArrayAttr:$block,
-                       StrAttr:$smem, StrArrayAttr:$params, UnitAttr:$programmatic,
-                       OptionalAttr<StrArrayAttr>:$cluster);
+                       StrAttr:$smem, StrArrayAttr:$params, UnitAttr:$programmatic);
   let assemblyFormat = "$kernel attr-dict";
   let hasVerifier = 1;
 }

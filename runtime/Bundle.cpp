@@ -279,9 +279,6 @@ std::string Bundle::serialize() const {
     o += "  grid " + k.grid[0].text() + " " + k.grid[1].text() + " " + k.grid[2].text() + "\n";
     o += "  block " + k.block[0].text() + " " + k.block[1].text() + " " + k.block[2].text() + "\n";
     o += "  smem " + k.smem.text() + "\n";
-    if (k.hasCluster)
-      o += "  cluster " + k.cluster[0].text() + " " + k.cluster[1].text() + " " +
-           k.cluster[2].text() + "\n";
     if (k.programmatic)
       o += "  programmatic\n";
     for (const Param &p : k.params) {

@@ -85,11 +85,6 @@ struct KernelSpec {
   /// Launched with programmatic stream serialization (cuLaunchKernelEx): the kernel waits on
   /// griddepcontrol before it touches memory, so it may start while the previous kernel drains.
   bool programmatic = false;
-  /// Thread-block cluster dimensions given at launch (cuLaunchKernelEx): each must divide the
-  /// grid's and their product be at most 8 (the portable size). Absent (`hasCluster` false):
-  /// no cluster attribute. A product of 1 launches without one.
-  bool hasCluster = false;
-  std::array<Expr, 3> cluster{Expr(1), Expr(1), Expr(1)};
   std::vector<Param> params;
 };
 

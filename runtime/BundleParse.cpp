@@ -89,8 +89,7 @@ private:
   KernelSpec *kernel = nullptr; // open kernel block
   int kernelLine = 0;
   bool haveTarget = false, haveWorkspace = false;
-  bool haveGrid = false, haveBlock = false, haveSmem = false, haveProgrammatic = false,
-       haveCluster = false;
+  bool haveGrid = false, haveBlock = false, haveSmem = false, haveProgrammatic = false;
 
   bool fail(const std::string &what, int line = -1) {
     error = "bundle line " + std::to_string(line < 0 ? r.line : line) + ": " + what;
@@ -187,13 +186,12 @@ private:
       kernel = &b.kernels.back();
       kernel->name = std::string(t[0]);
       kernelLine = r.line;
-      haveGrid = haveBlock = haveSmem = haveProgrammatic = haveCluster = false;
+      haveGrid = haveBlock = haveSmem = haveProgrammatic = false;
       return true;
     }
     if (kw == "end")
       return fail("'end' outside a kernel block");
-    if (kw == "grid" || kw == "block" || kw == "smem" || kw == "param" || kw == "programmatic" ||
-        kw == "cluster")
+    if (kw == "grid" || kw == "block" || kw == "smem" || kw == "param" || kw == "programmatic")
       return fail("'" + std::string(kw) + "' outside a kernel block");
     return fail("unknown keyword '" + std::string(kw) + "'");
   }
@@ -319,16 +317,15 @@ private:
       kernel = nullptr;
       return true;
     }
-    if (kw == "grid" || kw == "block" || kw == "cluster") {
-      bool &have = kw == "grid" ? haveGrid : kw == "block" ? haveBlock : haveCluster;
+    if (kw == "grid" || kw == "block") {
+      bool &have = kw == "grid" ? haveGrid : haveBlock;
       if (have)
         return fail(kn + ": duplicate '" + std::string(kw) + "' line");
       have = true;
       std::vector<std::string_view> t = tokens(rest);
       if (t.size() != 3)
         return fail(kn + ": '" + std::string(kw) + "' takes three expressions (x y z) without spaces inside");
-      kernel->hasCluster = haveCluster;
-      auto &dst = kw == "grid" ? kernel->grid : kw == "block" ? kernel->block : kernel->cluster;
+      auto &dst = kw == "grid" ? kernel->grid : kernel->block;
       for (size_t i = 0; i < 3; ++i)
         if (!parseExpr(t[i], dst[i], kn + " " + std::string(kw) + " " + "xyz"[i]))
           return false;

@@ -181,10 +181,9 @@ public:
   /// before it touches memory) cuLaunchKernelEx with programmatic stream serialization, so that it
   /// may start while the stream's previous kernel drains. A driver without cuLaunchKernelEx
   /// launches it plainly (same results: its wait then returns at once). `params` as for
-  /// cuLaunchKernel. A `cluster` of more than one CTA (its dims dividing the grid's) is a
-  /// cuLaunchKernelEx cluster-dimension attribute; without cuLaunchKernelEx it is an error.
+  /// cuLaunchKernel.
   Status launch(Dim3 grid, Dim3 block, unsigned smemBytes, CUstream stream, void **params,
-                bool programmatic = false, Dim3 cluster = {1, 1, 1}) const;
+                bool programmatic = false) const;
 
 private:
   friend class Module;

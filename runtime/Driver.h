@@ -58,7 +58,6 @@ constexpr int JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
 constexpr unsigned STREAM_NON_BLOCKING = 0x1;
 constexpr unsigned EVENT_DEFAULT = 0x0;
 // CUlaunchAttributeID
-constexpr int LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION = 4;
 constexpr int LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
 } // namespace cu
 
@@ -70,9 +69,6 @@ struct CUlaunchAttribute {
   union alignas(8) Value { // 8-aligned as cuda.h's (it holds pointers)
     char pad[64];
     int programmaticStreamSerializationAllowed;
-    struct {
-      unsigned x, y, z;
-    } clusterDim;
   } value{};
 };
 static_assert(sizeof(CUlaunchAttribute) == 72, "CUlaunchAttribute layout");

@@ -98,28 +98,17 @@ Status Kernel::setMaxDynamicSmem(int bytes) const {
 }
 
 Status Kernel::launch(Dim3 grid, Dim3 block, unsigned smemBytes, CUstream stream,
-                      void **params, bool programmatic, Dim3 cluster) const {
+                      void **params, bool programmatic) const {
   if (!mod_)
     return Status::error("launch of an empty Kernel");
   const Driver &d = *mod_->ctx->driver;
-  const bool clustered = cluster.x * cluster.y * cluster.z > 1;
-  if (clustered && !d.cuLaunchKernelEx)
-    return Status::error("kernel '" + name_ + "' is launched as thread-block clusters, which needs "
-                         "cuLaunchKernelEx (CUDA 12.0+); this driver does not export it");
   CUresult r;
-  if ((programmatic || clustered) && d.cuLaunchKernelEx) {
-    CUlaunchAttribute attrs[2];
-    unsigned n = 0;
-    if (programmatic) {
-      attrs[n].id = cu::LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
-      attrs[n++].value.programmaticStreamSerializationAllowed = 1;
-    }
-    if (clustered) {
-      attrs[n].id = cu::LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
-      attrs[n++].value.clusterDim = {cluster.x, cluster.y, cluster.z};
-    }
+  if (programmatic && d.cuLaunchKernelEx) {
+    CUlaunchAttribute attr;
+    attr.id = cu::LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attr.value.programmaticStreamSerializationAllowed = 1;
     CUlaunchConfig config{grid.x, grid.y, grid.z, block.x, block.y, block.z, smemBytes, stream,
-                          attrs, n};
+                          &attr, 1};
     r = d.cuLaunchKernelEx(&config, fn_, params, nullptr);
   } else {
     r = d.cuLaunchKernel(fn_, grid.x, grid.y, grid.z, block.x, block.y, block.z, smemBytes, stream,

@@ -171,9 +171,7 @@ Status Pipeline::launchKernels(Span<const TensorArg> args, const Workspace &ws, 
       DS_RT_RETURN_IF_ERROR(state_->kernels[k].launch({cfg.grid[0], cfg.grid[1], cfg.grid[2]},
                                                       {cfg.block[0], cfg.block[1], cfg.block[2]},
                                                       cfg.smem, stream, ptrs,
-                                                      b.kernels[k].programmatic,
-                                                      {cfg.cluster[0], cfg.cluster[1],
-                                                       cfg.cluster[2]}));
+                                                      b.kernels[k].programmatic));
     }
   }
   return Status::success();

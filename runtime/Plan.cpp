@@ -141,28 +141,6 @@ Status planKernel(const Bundle &b, size_t k, Span<const int64_t> syms, Span<cons
   if (threads > lim.maxThreadsPerBlock)
     return fail("block of " + std::to_string(threads) + " threads exceeds the limit of " +
                 std::to_string(lim.maxThreadsPerBlock));
-  // Cluster dims: each in [1, 8] and dividing the grid's (a skipped launch is not checked),
-  // at most 8 CTAs in all (the portable cluster size every sm_90+ part launches).
-  int64_t clusterCtas = 1;
-  for (size_t d = 0; d < 3; ++d) {
-    int64_t c = 1;
-    if (ks.hasCluster) {
-      Status st = ks.cluster[d].eval(syms, c);
-      if (!st.ok())
-        return fail("cluster " + std::string(xyz[d]) + ": " + st.message());
-      if (c < 1 || c > 8)
-        return fail("cluster " + std::string(xyz[d]) + " = " + std::to_string(c) +
-                    " out of range [1, 8]");
-      if (!cfg.skip && cfg.grid[d] % c != 0)
-        return fail("cluster " + std::string(xyz[d]) + " = " + std::to_string(c) +
-                    " does not divide grid " + std::string(xyz[d]) + " = " +
-                    std::to_string(cfg.grid[d]));
-    }
-    clusterCtas *= c;
-    cfg.cluster[d] = unsigned(c);
-  }
-  if (clusterCtas > 8)
-    return fail("a cluster of " + std::to_string(clusterCtas) + " CTAs exceeds the portable 8");
   int64_t smem = 0;
   Status st = ks.smem.eval(syms, smem);
   if (!st.ok())

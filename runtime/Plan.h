@@ -48,8 +48,6 @@ struct LaunchConfig {
   std::array<unsigned, 3> grid{};
   std::array<unsigned, 3> block{};
   unsigned smem = 0;
-  /// Thread-block cluster dimensions ({1, 1, 1}: launched without a cluster attribute).
-  std::array<unsigned, 3> cluster{1, 1, 1};
   bool skip = false; ///< a grid dimension is zero: nothing to launch
 };
 

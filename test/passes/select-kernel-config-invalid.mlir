@@ -80,28 +80,6 @@ func.func @decode_odd_head_dim(%q: tensor<?x4x36xbf16>, %k: tensor<?x1x4x36xbf16
 
 // -----
 
-func.func @decode_variant(%q: tensor<?x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x32x128xbf16> {
-  // expected-error @+1 {{config field 'variant' must be empty or "cluster", got "persistent"}}
-  %o = ds.dense_decode %q, %k, %k, %pt, %sl
-      {scale = 0.125 : f32, config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 8, stages = 2, vector_width = 8, variant = "persistent">}
-      : (tensor<?x32x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x128xbf16>
-  return %o : tensor<?x32x128xbf16>
-}
-
-// -----
-
-// The cluster variant keeps 8 split states beside the warps' in static shared memory: a group of
-// 8 heads at d = 256 does not fit (the config pass chooses no variant there).
-func.func @decode_cluster_smem(%q: tensor<?x32x256xbf16>, %k: tensor<?x16x4x256xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x32x256xbf16> {
-  // expected-error @+1 {{config field 'variant' "cluster" keeps 8 split states beside the warps' (132096 bytes of shared memory), more than the 49152 a kernel's static shared memory holds}}
-  %o = ds.dense_decode %q, %k, %k, %pt, %sl
-      {scale = 0.125 : f32, config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 8, stages = 4, vector_width = 8, variant = "cluster", heads = 8>}
-      : (tensor<?x32x256xbf16>, tensor<?x16x4x256xbf16>, tensor<?x16x4x256xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x256xbf16>
-  return %o : tensor<?x32x256xbf16>
-}
-
-// -----
-
 func.func @merge_stages(%acc: tensor<?x8x?x64xf32>, %ml: tensor<?x8x?x2xf32>) -> tensor<?x8x64xbf16> {
   // expected-error @+1 {{config field 'stages' (splits folded per step) must be in [1, 16], got 32}}
   %o = ds.decode_merge %acc, %ml {config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 32, vector_width = 1>}

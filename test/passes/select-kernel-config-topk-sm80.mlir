@@ -16,12 +16,3 @@ func.func @score_topk_cluster_sm80(%ql: tensor<?x32x16xbf16>, %cache: tensor<8x?
       : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x64xi32>
   return %i : tensor<?x8x64xi32>
 }
-
-// Decode's "cluster" variant (a row's splits merged on chip by a thread-block cluster) too.
-func.func @decode_cluster_sm80(%q: tensor<?x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x32x128xbf16> {
-  // expected-error @+1 {{config field 'variant' "cluster" needs thread-block clusters, which sm_80 does not have}}
-  %o = ds.dense_decode %q, %k, %k, %pt, %sl
-      {scale = 0.125 : f32, config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 8, stages = 2, vector_width = 8, variant = "cluster", heads = 4>}
-      : (tensor<?x32x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x128xbf16>
-  return %o : tensor<?x32x128xbf16>
-}

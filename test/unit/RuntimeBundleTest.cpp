@@ -83,8 +83,6 @@ void expectSameBundle(const Bundle &a, const Bundle &b) {
     EXPECT_TRUE(x.block == y.block);
     EXPECT_TRUE(x.smem == y.smem);
     EXPECT_EQ(x.programmatic, y.programmatic);
-    EXPECT_EQ(x.hasCluster, y.hasCluster);
-    EXPECT_TRUE(x.cluster == y.cluster);
     ASSERT_EQ(x.params.size(), y.params.size());
     for (size_t p = 0; p < x.params.size(); ++p) {
       EXPECT_EQ(x.params[p].kind, y.params[p].kind);
@@ -282,27 +280,4 @@ TEST(RuntimeBundle, DTypes) {
   EXPECT_FALSE(parseDType("f64").has_value());
   EXPECT_EQ(*parseArgRole("inout"), ArgRole::InOut);
   EXPECT_FALSE(parseArgRole("io").has_value());
-}
-
-TEST(RuntimeBundle, LaunchClusterRoundTrips) {
-  Bundle b = makeBundle();
-  EXPECT_EQ(b.serialize().find("cluster"), std::string::npos); // absent by default
-  KernelSpec second = b.kernels[0];
-  second.name = "label_append_2";
-  second.hasCluster = true;
-  second.cluster = {Expr(1), *b.expr("min(NT,8)"), Expr(1)};
-  second.programmatic = true;
-  b.kernels.push_back(second);
-  ASSERT_TRUE(b.validate().ok()) << b.validate().message();
-  std::string text = b.serialize();
-  EXPECT_NE(text.find("kernel label_append_2\n  grid NT 1 1\n  block 128 1 1\n  smem 0\n"
-                      "  cluster 1 min(NT,8) 1\n  programmatic\n  param ptr arg 0\n"),
-            std::string::npos);
-  auto back = Bundle::parse(text);
-  ASSERT_TRUE(back.ok()) << back.message();
-  ASSERT_EQ(back->kernels.size(), 2u);
-  EXPECT_FALSE(back->kernels[0].hasCluster);
-  EXPECT_TRUE(back->kernels[1].hasCluster);
-  expectSameBundle(b, *back);
-  EXPECT_EQ(back->serialize(), text);
 }
