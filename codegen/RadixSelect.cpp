@@ -394,38 +394,76 @@ void RadixSelect::selectSampled(Value scores, Value rowBase, Value len, Value ro
     // loop's bound is the same in all lanes of a warp (its scan and shuffles need every lane).
     Value lane = kb.lane(), lenI32 = toI32(len);
     forRange(b, kb.sub(tid, lane), nVec, kb.c(threads * unroll), [&](Value w0) {
-      SmallVector<Value> scoresE, vecPos, vecLeft; // per vector: 4 v, len - 4 v (i32)
-      for (int64_t u = 0; u < unroll; ++u) {
-        Value v = kb.add(kb.add(w0, lane), kb.c(u * threads));
-        Value in = cmp(b, arith::CmpIPredicate::ult, v, nVec);
-        auto ifLoad = scf::IfOp::create(b, TypeRange{vecTy}, in, true);
-        {
-          OpBuilder::InsertionGuard g(b);
-          b.setInsertionPointToStart(&ifLoad.getThenRegion().front());
-          scf::YieldOp::create(
-              b, ValueRange{kb.loadVecF32(scores, kb.add(rowBase, kb.mul(v, kb.c(4))), 4)});
-          b.setInsertionPointToStart(&ifLoad.getElseRegion().front());
-          scf::YieldOp::create(
-              b, ValueRange{arith::ConstantOp::create(
-                     b, DenseElementsAttr::get(vecTy, b.getF32FloatAttr(0.0f)))});
-        }
-        for (int64_t e = 0; e < 4; ++e)
-          scoresE.push_back(vector::ExtractOp::create(b, ifLoad.getResult(0), e));
-        vecPos.push_back(toI32(kb.mul(v, kb.c(4))));
-        vecLeft.push_back(arith::SubIOp::create(b, lenI32, vecPos.back())); // <= 0 past the row
-      }
-      // Kept: key >= low at a position below len (element e of vector u: e < len - 4 v).
+      // An iteration whose vectors all lie wholly below len (the warp's last one, w0 + 31 +
+      // (unroll - 1) threads, below len / 4: every iteration but the row's last few) loads and
+      // tests its keys without the bounds checks; the others check each vector and key.
+      Value lastV = kb.add(w0, kb.c(31 + (unroll - 1) * threads));
+      Value full = cmp(b, arith::CmpIPredicate::ult, lastV, kb.div(len, kb.c(4)));
+      SmallVector<Value> vecPos; // per vector: 4 v (i32)
+      for (int64_t u = 0; u < unroll; ++u)
+        vecPos.push_back(toI32(kb.mul(kb.add(kb.add(w0, lane), kb.c(u * threads)), kb.c(4))));
       auto asI32 = [&](Value flag) { return arith::ExtUIOp::create(b, i32, flag).getResult(); };
-      SmallVector<Value> kept;
-      Value count = kb.ci32(0);
-      for (size_t i = 0; i < scoresE.size(); ++i) {
-        Value bits = arith::BitcastOp::create(b, i32, scoresE[i]);
-        kept.push_back(arith::AndIOp::create(
-            b, cmp(b, arith::CmpIPredicate::uge, arith::XOrIOp::create(b, bits, flip), low),
-            cmp(b, arith::CmpIPredicate::slt, kb.ci32(static_cast<int32_t>(i % 4)),
-                vecLeft[i / 4])));
-        count = arith::AddIOp::create(b, count, asI32(kept.back()));
+      // Kept: key >= low at a position below len (element e of vector u: e < len - 4 v).
+      auto keepTest = [&](Value score, Value inRow) {
+        Value bits = arith::BitcastOp::create(b, i32, score);
+        Value above =
+            cmp(b, arith::CmpIPredicate::uge, arith::XOrIOp::create(b, bits, flip), low);
+        return inRow ? arith::AndIOp::create(b, above, inRow).getResult() : above;
+      };
+      const int64_t keys = 4 * unroll;
+      SmallVector<Type> types(unroll, vecTy);
+      types.append(keys, b.getI1Type());
+      types.push_back(i32);
+      auto ifFull = scf::IfOp::create(b, types, full, true);
+      for (int checked = 0; checked < 2; ++checked) {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(checked ? &ifFull.getElseRegion().front()
+                                           : &ifFull.getThenRegion().front());
+        SmallVector<Value> vecs, flags;
+        Value count = kb.ci32(0);
+        for (int64_t u = 0; u < unroll; ++u) {
+          Value v = kb.add(kb.add(w0, lane), kb.c(u * threads));
+          Value at = kb.add(rowBase, kb.mul(v, kb.c(4)));
+          Value vec;
+          if (!checked) {
+            vec = kb.loadVecF32(scores, at, 4);
+          } else {
+            auto ifLoad = scf::IfOp::create(b, TypeRange{vecTy},
+                                            cmp(b, arith::CmpIPredicate::ult, v, nVec), true);
+            OpBuilder::InsertionGuard g2(b);
+            b.setInsertionPointToStart(&ifLoad.getThenRegion().front());
+            scf::YieldOp::create(b, ValueRange{kb.loadVecF32(scores, at, 4)});
+            b.setInsertionPointToStart(&ifLoad.getElseRegion().front());
+            scf::YieldOp::create(
+                b, ValueRange{arith::ConstantOp::create(
+                       b, DenseElementsAttr::get(vecTy, b.getF32FloatAttr(0.0f)))});
+            vec = ifLoad.getResult(0);
+          }
+          vecs.push_back(vec);
+        }
+        for (int64_t u = 0; u < unroll; ++u) {
+          Value vecLeft = checked ? arith::SubIOp::create(b, lenI32, vecPos[u]).getResult()
+                                  : Value(); // <= 0 past the row
+          for (int64_t e = 0; e < 4; ++e) {
+            Value inRow =
+                checked ? cmp(b, arith::CmpIPredicate::slt, kb.ci32(static_cast<int32_t>(e)), vecLeft)
+                        : Value();
+            flags.push_back(keepTest(vector::ExtractOp::create(b, vecs[u], e), inRow));
+            count = arith::AddIOp::create(b, count, asI32(flags.back()));
+          }
+        }
+        SmallVector<Value> yields(vecs);
+        yields.append(flags);
+        yields.push_back(count);
+        scf::YieldOp::create(b, yields);
       }
+      SmallVector<Value> scoresE, kept;
+      for (int64_t u = 0; u < unroll; ++u)
+        for (int64_t e = 0; e < 4; ++e)
+          scoresE.push_back(vector::ExtractOp::create(b, ifFull.getResult(u), e));
+      for (int64_t i = 0; i < keys; ++i)
+        kept.push_back(ifFull.getResult(unroll + i));
+      Value count = ifFull.getResult(unroll + keys);
       // One list counter update per warp: its total at lane 31, the lanes' slots by a scan.
       Value incl = kb.warpScan(count);
       Value total = kb.fromLane(incl, kb.ci32(31));
