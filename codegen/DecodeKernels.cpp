@@ -170,6 +170,10 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
     Value v = kb.loadVecF32(q, off, kVec);
     qv.push_back(arith::MulFOp::create(b, v, vector::BroadcastOp::create(b, vecTy, kb.cf32(qScale))));
   }
+  // The request's length and q come from the pipeline's inputs (no kernel of it writes them):
+  // loaded while the previous kernel drains; the selection, caches and outputs after the wait.
+  if (ctx.isReadOnlyInput(operands[0]) && ctx.isReadOnlyInput(operands[4]))
+    kb.dependencyWait();
   Value idxBase = Value();
   if (idx) { // [B, Hsel, k]: a selection per query head (Hsel = Hq) or per kv head
     const int64_t selRows = dimOf(operands[5], 1);

@@ -31,6 +31,9 @@ struct BufferRef {
 
 /// A built kernel and its launch-plan entry: {name, grid, block, smem, params}, each in the
 /// bundle's syntax (docs/bundle.md).
+/// The inline-asm text of KernelBuilder::dependencyWait's marker.
+constexpr llvm::StringLiteral kDependencyWaitMarker = "// ds.dependency_wait";
+
 struct LaunchStep {
   gpu::GPUFuncOp kernel;
   DictionaryAttr step;
@@ -60,6 +63,12 @@ public:
   /// Compiles the kernel for thread-block clusters of `ctas` CTAs along x (nvvm.cluster_dim,
   /// .reqnctapercluster: a plain launch forms them; the grid's x must be a multiple). sm_90+.
   void setClusterSize(int64_t ctas);
+  /// Where the kernel waits for the pipeline's previous kernel (programmatic dependent launch):
+  /// here instead of at its entry. Only loads of the pipeline's read-only inputs
+  /// (PlanContext::isReadOnlyInput) may come before it, and no store. ds-lower-to-kernels turns
+  /// the marker into `griddepcontrol.wait` where the kernel is launched programmatically and
+  /// drops it elsewhere. At most once, at the kernel's top level.
+  void dependencyWait();
 
   /// Terminates the body and returns the kernel with its launch step.
   LaunchStep finish();

@@ -140,7 +140,7 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
     // Arguments are bundle arguments; a returned value that is not an in-place update of an
     // argument becomes an extra `out` argument.
     auto ret = cast<func::ReturnOp>(f.getBody().front().getTerminator());
-    llvm::DenseSet<Value> updatedArgs;
+    llvm::DenseSet<Value> &updatedArgs = ctx.updatedArgs;
     f.walk([&](Operation *op) {
       for (Value r : op->getResults())
         if (Value src = inPlaceSource(r); src && isa<BlockArgument>(src))
@@ -166,6 +166,13 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
       ctx.outputs[r] = nextArg++;
     }
 
+    // lateWaitOk[i]: launch i may wait where its builder put the wait (after loads of read-only
+    // inputs), i.e. the kernel before it on the stream is one of this pipeline's, which launched
+    // after everything earlier on the stream had completed. Not so for the first op's kernels
+    // (their predecessor is whatever ran before the pipeline), nor after an op that updates a
+    // cache in place: such ops (appends) launch nothing for an empty set of new tokens.
+    SmallVector<bool> lateWaitOk;
+    bool followsPipelineKernel = false;
     for (Operation &op : f.getBody().front().without_terminator()) {
       if (!isa<DSDialect>(op.getDialect()))
         return op.emitOpError("ds-lower-to-kernels: only ds ops can be lowered to kernels");
@@ -175,6 +182,12 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
       LogicalResult r = lookupKernelFamily(&op)->lower(&op, ctx);
       if (failed(r))
         return failure();
+      lateWaitOk.resize(ctx.launches.size(), followsPipelineKernel);
+      const bool updatesInPlace = llvm::any_of(
+          op.getResults(), [](Value res) { return static_cast<bool>(inPlaceSource(res)); });
+      followsPipelineKernel = &op == &f.getBody().front().front()
+                                  ? !updatesInPlace
+                                  : followsPipelineKernel && !updatesInPlace;
     }
 
     // Out arguments are described once their producers have placed them (dims known).
@@ -212,20 +225,41 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
     // then let the next kernel's CTAs settle beside its last wave, unevenly over the SMs, which
     // measured slower for the decode grids sized to one even wave. The first kernel starts
     // after everything before it on the stream, as any launch.
+    // A builder may have placed the wait later (KernelBuilder::dependencyWait: loads of the
+    // pipeline's read-only inputs before it): its marker becomes the wait, or goes.
     const bool programmatic = f->hasAttr(kProgrammaticLaunchAttr);
     for (auto [index, a] : llvm::enumerate(ctx.launches)) {
       auto step = cast<DictionaryAttr>(a);
       const bool waits = programmatic && index > 0;
+      auto kernelFunc = ctx.kernels.lookupSymbol<gpu::GPUFuncOp>(step.getAs<StringAttr>("name"));
+      if (!kernelFunc)
+        return f.emitError("ds-lower-to-kernels: internal error: launch of unknown kernel '")
+               << step.getAs<StringAttr>("name").getValue() << "'";
+      SmallVector<LLVM::InlineAsmOp> markers;
+      kernelFunc.walk([&](LLVM::InlineAsmOp asmOp) {
+        if (asmOp.getAsmString() == kDependencyWaitMarker)
+          markers.push_back(asmOp);
+      });
+      if (markers.size() > 1)
+        return f.emitError("ds-lower-to-kernels: internal error: kernel '")
+               << kernelFunc.getName() << "' has " << markers.size() << " dependency waits";
+      if (!lateWaitOk[index]) { // the wait goes to the kernel's entry (below)
+        for (LLVM::InlineAsmOp m : markers)
+          m.erase();
+        markers.clear();
+      }
+      for (LLVM::InlineAsmOp m : markers) {
+        if (waits)
+          m.setAsmString("griddepcontrol.wait;");
+        else
+          m.erase();
+      }
       if (programmatic) {
-        auto kernelFunc = ctx.kernels.lookupSymbol<gpu::GPUFuncOp>(step.getAs<StringAttr>("name"));
-        if (!kernelFunc)
-          return f.emitError("ds-lower-to-kernels: internal error: launch of unknown kernel '")
-                 << step.getAs<StringAttr>("name").getValue() << "'";
         OpBuilder kbld(kernelFunc.getBody());
         // The wait as inline PTX with a memory clobber (as CUDA's cudaGridDependencySynchronize
         // is): the NVVM intrinsic is modelled as touching no memory, which would leave LLVM
         // free to hoist a load above it.
-        if (waits) {
+        if (waits && markers.empty()) {
           kbld.setInsertionPointToStart(&kernelFunc.getBody().front());
           LLVM::InlineAsmOp::create(kbld, kernelFunc.getLoc(), TypeRange{}, ValueRange{},
                                     "griddepcontrol.wait;", "~{memory}",

@@ -10,6 +10,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 
 namespace mlir {
 namespace ds {
@@ -57,8 +58,16 @@ public:
     return PlanExpr::symbol(name);
   }
 
+  /// A function argument no op of the pipeline updates in place: no kernel of the pipeline
+  /// writes it, so a kernel may load it before its dependency wait (KernelBuilder::
+  /// dependencyWait).
+  bool isReadOnlyInput(Value v) const {
+    return isa<BlockArgument>(v) && !updatedArgs.count(v);
+  }
+
   // Filled by the pass before the family lowerings run.
   llvm::DenseMap<Value, unsigned> outputs; ///< returned value -> bundle argument index
+  llvm::DenseSet<Value> updatedArgs;       ///< arguments some op updates in place
   std::string workspaceEnd = "0";         ///< bytes used so far (an expression)
   llvm::SmallVector<Attribute> launches; ///< launch steps in order
   llvm::SmallVector<std::string> symbols; ///< expression symbols, after the argument dims

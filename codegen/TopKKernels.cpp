@@ -109,6 +109,10 @@ void buildTopK(TopKOp topk, PlanContext &ctx, TargetAttr target, const TopKShape
   Value len = kb.toIndex(arith::MaxSIOp::create(b, memref::LoadOp::create(b, lA, ValueRange{bIdx}),
                                                 kb.ci32(0)));
   Value nb = kb.minIdx(kb.div(kb.add(len, kb.c(divisor - 1)), kb.c(divisor)), nV);
+  // The row's length from a pipeline input is read while the previous kernel (the one writing
+  // the scores) drains; the scores only after the wait.
+  if (ctx.isReadOnlyInput(topk.getLens()))
+    kb.dependencyWait();
   Value outBase = kb.mul(row, kb.c(k)), rowBase = kb.mul(row, nV);
   if (ctas == 1) {
     Value list = kb.dynamicShared(b.getI32Type(), kb.mul(kb.minIdx(nV, kb.c(listCap)), kb.c(2)));
