@@ -219,12 +219,13 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
     // Programmatic dependent launch (ds-select-kernel-config decided it from the target): every
     // kernel after the first waits for the previous one's completion and memory before anything
     // else (the wait is the first instruction, so no access can race the previous kernel: not its
-    // outputs, not the buffers it still reads), and every kernel lets the next one be launched
-    // as each of its CTAs finishes (griddepcontrol.launch_dependents before its return), so the
-    // next kernel's launch overlaps this one's tail. Not at the start: a multi-wave kernel would
-    // then let the next kernel's CTAs settle beside its last wave, unevenly over the SMs, which
-    // measured slower for the decode grids sized to one even wave. The first kernel starts
-    // after everything before it on the stream, as any launch.
+    // outputs, not the buffers it still reads; or where its builder put it, after loads of inputs
+    // no kernel of the pipeline writes, and before any store), and every kernel lets the next
+    // one be launched as each of its CTAs finishes (griddepcontrol.launch_dependents before its
+    // return), so the next kernel's launch overlaps this one's tail. Not at the start: a
+    // multi-wave kernel would then let the next kernel's CTAs settle beside its last wave,
+    // unevenly over the SMs, which measured slower for the decode grids sized to one even wave.
+    // The first kernel starts after everything before it on the stream, as any launch.
     // A builder may have placed the wait later (KernelBuilder::dependencyWait: loads of the
     // pipeline's read-only inputs before it): its marker becomes the wait, or goes.
     const bool programmatic = f->hasAttr(kProgrammaticLaunchAttr);
