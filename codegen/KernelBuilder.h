@@ -29,11 +29,11 @@ struct BufferRef {
   std::string numElements() const;
 };
 
-/// A built kernel and its launch-plan entry: {name, grid, block, smem, params}, each in the
-/// bundle's syntax (docs/bundle.md).
 /// The inline-asm text of KernelBuilder::dependencyWait's marker.
 constexpr llvm::StringLiteral kDependencyWaitMarker = "// ds.dependency_wait";
 
+/// A built kernel and its launch-plan entry: {name, grid, block, smem, params}, each in the
+/// bundle's syntax (docs/bundle.md).
 struct LaunchStep {
   gpu::GPUFuncOp kernel;
   DictionaryAttr step;

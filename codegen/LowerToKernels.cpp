@@ -168,9 +168,10 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
 
     // lateWaitOk[i]: launch i may wait where its builder put the wait (after loads of read-only
     // inputs), i.e. the kernel before it on the stream is one of this pipeline's, which launched
-    // after everything earlier on the stream had completed. Not so for the first op's kernels
-    // (their predecessor is whatever ran before the pipeline), nor after an op that updates a
-    // cache in place: such ops (appends) launch nothing for an empty set of new tokens.
+    // after everything earlier on the stream had completed: an earlier op surely launched a
+    // kernel. Not so for the first op's kernels (their predecessor is whatever ran before the
+    // pipeline), nor after only ops that may launch nothing: those that lower to no kernel and
+    // those that update a cache in place (appends launch nothing for no new tokens).
     SmallVector<bool> lateWaitOk;
     bool followsPipelineKernel = false;
     for (Operation &op : f.getBody().front().without_terminator()) {
@@ -179,15 +180,15 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
       // Every op's config is checked against its family before any kernel is built.
       if (failed(requireKernelConfig(&op)))
         return failure();
+      const size_t launchesBefore = ctx.launches.size();
       LogicalResult r = lookupKernelFamily(&op)->lower(&op, ctx);
       if (failed(r))
         return failure();
       lateWaitOk.resize(ctx.launches.size(), followsPipelineKernel);
       const bool updatesInPlace = llvm::any_of(
           op.getResults(), [](Value res) { return static_cast<bool>(inPlaceSource(res)); });
-      followsPipelineKernel = &op == &f.getBody().front().front()
-                                  ? !updatesInPlace
-                                  : followsPipelineKernel && !updatesInPlace;
+      if (ctx.launches.size() > launchesBefore && !updatesInPlace)
+        followsPipelineKernel = true;
     }
 
     // Out arguments are described once their producers have placed them (dims known).
