@@ -67,13 +67,14 @@ void KernelBuilder::setClusterSize(int64_t ctas) {
                 builder.getDenseI32ArrayAttr({static_cast<int32_t>(ctas), 1, 1}));
 }
 
-void KernelBuilder::dependencyWait() {
-  // Side effects and a memory clobber: no load is moved above it (as the wait it becomes).
-  LLVM::InlineAsmOp::create(builder, TypeRange{}, ValueRange{}, kDependencyWaitMarker, "~{memory}",
+void mlir::ds::createMemoryFencedAsm(OpBuilder &b, Location loc, llvm::StringRef text) {
+  LLVM::InlineAsmOp::create(b, loc, TypeRange{}, ValueRange{}, text, "~{memory}",
                             /*has_side_effects=*/true, /*is_align_stack=*/false,
                             LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr(),
                             ArrayAttr());
 }
+
+void KernelBuilder::dependencyWait() { createMemoryFencedAsm(builder, loc, kDependencyWaitMarker); }
 
 LaunchStep KernelBuilder::finish() {
   gpu::ReturnOp::create(builder);

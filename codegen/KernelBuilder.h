@@ -32,6 +32,11 @@ struct BufferRef {
 /// The inline-asm text of KernelBuilder::dependencyWait's marker.
 constexpr llvm::StringLiteral kDependencyWaitMarker = "// ds.dependency_wait";
 
+/// Inline PTX `text` with side effects and a memory clobber (no load is moved across it), as
+/// griddepcontrol.wait is emitted: the NVVM intrinsic is modelled as touching no memory, which
+/// would leave LLVM free to hoist a load above it.
+void createMemoryFencedAsm(OpBuilder &b, Location loc, llvm::StringRef text);
+
 /// A built kernel and its launch-plan entry: {name, grid, block, smem, params}, each in the
 /// bundle's syntax (docs/bundle.md).
 struct LaunchStep {

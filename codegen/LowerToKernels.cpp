@@ -245,29 +245,20 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
       if (markers.size() > 1)
         return f.emitError("ds-lower-to-kernels: internal error: kernel '")
                << kernelFunc.getName() << "' has " << markers.size() << " dependency waits";
-      if (!lateWaitOk[index]) { // the wait goes to the kernel's entry (below)
-        for (LLVM::InlineAsmOp m : markers)
-          m.erase();
-        markers.clear();
-      }
+      // The builder's marker becomes the wait where the launch waits and may wait late;
+      // otherwise it goes, and a waiting launch waits at the kernel's entry.
+      const bool late = waits && lateWaitOk[index] && !markers.empty();
       for (LLVM::InlineAsmOp m : markers) {
-        if (waits)
+        if (late)
           m.setAsmString("griddepcontrol.wait;");
         else
           m.erase();
       }
       if (programmatic) {
         OpBuilder kbld(kernelFunc.getBody());
-        // The wait as inline PTX with a memory clobber (as CUDA's cudaGridDependencySynchronize
-        // is): the NVVM intrinsic is modelled as touching no memory, which would leave LLVM
-        // free to hoist a load above it.
-        if (waits && markers.empty()) {
+        if (waits && !late) {
           kbld.setInsertionPointToStart(&kernelFunc.getBody().front());
-          LLVM::InlineAsmOp::create(kbld, kernelFunc.getLoc(), TypeRange{}, ValueRange{},
-                                    "griddepcontrol.wait;", "~{memory}",
-                                    /*has_side_effects=*/true, /*is_align_stack=*/false,
-                                    LLVM::tailcallkind::TailCallKind::None,
-                                    LLVM::AsmDialectAttr(), ArrayAttr());
+          createMemoryFencedAsm(kbld, kernelFunc.getLoc(), "griddepcontrol.wait;");
         }
         kernelFunc.walk([&](gpu::ReturnOp ret) {
           kbld.setInsertionPoint(ret);

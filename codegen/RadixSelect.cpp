@@ -399,9 +399,11 @@ void RadixSelect::selectSampled(Value scores, Value rowBase, Value len, Value ro
       // tests its keys without the bounds checks; the others check each vector and key.
       Value lastV = kb.add(w0, kb.c(31 + (unroll - 1) * threads));
       Value full = cmp(b, arith::CmpIPredicate::ult, lastV, kb.div(len, kb.c(4)));
-      SmallVector<Value> vecPos; // per vector: 4 v (i32)
-      for (int64_t u = 0; u < unroll; ++u)
-        vecPos.push_back(toI32(kb.mul(kb.add(kb.add(w0, lane), kb.c(u * threads)), kb.c(4))));
+      SmallVector<Value> vIdx, vecPos; // per vector: v, 4 v (i32)
+      for (int64_t u = 0; u < unroll; ++u) {
+        vIdx.push_back(kb.add(kb.add(w0, lane), kb.c(u * threads)));
+        vecPos.push_back(toI32(kb.mul(vIdx.back(), kb.c(4))));
+      }
       auto asI32 = [&](Value flag) { return arith::ExtUIOp::create(b, i32, flag).getResult(); };
       // Kept: key >= low at a position below len (element e of vector u: e < len - 4 v).
       auto keepTest = [&](Value score, Value inRow) {
@@ -422,8 +424,7 @@ void RadixSelect::selectSampled(Value scores, Value rowBase, Value len, Value ro
         SmallVector<Value> vecs, flags;
         Value count = kb.ci32(0);
         for (int64_t u = 0; u < unroll; ++u) {
-          Value v = kb.add(kb.add(w0, lane), kb.c(u * threads));
-          Value at = kb.add(rowBase, kb.mul(v, kb.c(4)));
+          Value v = vIdx[u], at = kb.add(rowBase, kb.mul(v, kb.c(4)));
           Value vec;
           if (!checked) {
             vec = kb.loadVecF32(scores, at, 4);
