@@ -322,25 +322,54 @@ void addScoreParams(KernelBuilder &kb, PlanContext &ctx, Op op, const BufferRef 
   kb.addI64(dimExpr(ctx, op.getKmin(), 0));
 }
 
-/// The bound of one page for a score row from its summaries `mn`, `mx` (this lane's `w`
-/// channels, f32) and the row's `qRows` query heads staged in shared memory `qs`: per head
-/// sum_j max(q_j kmin_j, q_j kmax_j) over the page's L lanes, summed or maxed over the heads
-/// (`reduce`). One head takes that form. Several take max(q a, q b) = (q (a + b) + |q| |b - a|) / 2
-/// (exact in real arithmetic, for either order of a and b, given finite summaries): the page's
-/// sum and spread are formed once for all heads, each head then costs two fmas a channel, and the
-/// halving is applied once to the row's bound; with a sum over the heads their lane partials are
-/// added before the lanes are (one lane reduction a page instead of one a head). For a group of 4
-/// at d = 128 the page_score kernel's PTX has about 870 instructions instead of about 1000.
-Value pageBound(KernelBuilder &kb, Value qs, Value sub, Value mn, Value mx, int64_t qRows,
-                int64_t d, int64_t w, int64_t L, GroupReduce reduce) {
+/// What a lane needs of its score row's query heads (staged in shared memory `qs` as f32) to
+/// bound pages: one head, or a group maxed over, reads its heads from `qs` at each page; a group
+/// summed over keeps two vectors of its `w` channels in registers, the heads' sum and the sum of
+/// their magnitudes (see pageBound).
+struct RowQuery {
+  Value qs, sub;
+  int64_t qRows, d, w, L;
+  GroupReduce reduce;
+  Value qSum, qAbs; // summed groups only
+};
+
+RowQuery rowQuery(KernelBuilder &kb, Value qs, Value sub, int64_t qRows, int64_t d, int64_t w,
+                  int64_t L, GroupReduce reduce) {
   ImplicitLocOpBuilder &b = kb.b();
+  RowQuery r{qs, sub, qRows, d, w, L, reduce, Value(), Value()};
+  if (qRows == 1 || reduce != GroupReduce::sum)
+    return r;
+  auto f32v = VectorType::get({w}, b.getF32Type());
+  for (int64_t h = 0; h < qRows; ++h) {
+    Value qv = vector::LoadOp::create(b, f32v, qs,
+                                      ValueRange{kb.add(kb.c(h * d), kb.mul(sub, kb.c(w)))});
+    Value qa = kb.fmax(qv, arith::NegFOp::create(b, qv));
+    r.qSum = h ? arith::AddFOp::create(b, r.qSum, qv).getResult() : qv;
+    r.qAbs = h ? arith::AddFOp::create(b, r.qAbs, qa).getResult() : qa;
+  }
+  return r;
+}
+
+/// The bound of one page for a score row from its summaries `mn`, `mx` (this lane's `w`
+/// channels, f32): per head sum_j max(q_j kmin_j, q_j kmax_j) over the page's L lanes, summed or
+/// maxed over the row's heads. One head takes that form. Several take max(q a, q b) =
+/// (q (a + b) + |q| |b - a|) / 2 (exact in real arithmetic, for either order of a and b, given
+/// finite summaries): the page's sum and spread are formed once for all heads and the halving
+/// is applied once to the row's bound. Summed over the heads the form is linear in q and |q|, so
+/// the group's bound is sum_j ((a_j + b_j) Q_j + |b_j - a_j| A_j) / 2 with Q = sum_h q_h and
+/// A = sum_h |q_h| formed once per lane (rowQuery): two fmas a channel for the whole group (at
+/// d = 128 and 4 heads, a quarter of the per-head form's). Maxed over the heads, each head costs
+/// two fmas a channel and a lane reduction.
+Value pageBound(KernelBuilder &kb, const RowQuery &rq, Value mn, Value mx) {
+  ImplicitLocOpBuilder &b = kb.b();
+  const int64_t w = rq.w, L = rq.L;
   auto f32v = VectorType::get({w}, b.getF32Type());
   const float inf = std::numeric_limits<float>::infinity();
   auto headQ = [&](Value h) {
-    return vector::LoadOp::create(b, f32v, qs,
-                                  ValueRange{kb.add(kb.mul(h, kb.c(d)), kb.mul(sub, kb.c(w)))});
+    return vector::LoadOp::create(b, f32v, rq.qs,
+                                  ValueRange{kb.add(kb.mul(h, kb.c(rq.d)), kb.mul(rq.sub, kb.c(w)))});
   };
-  if (qRows == 1) {
+  if (rq.qRows == 1) {
     Value qv = headQ(kb.c(0));
     Value m = arith::MaximumFOp::create(b, arith::MulFOp::create(b, qv, mn),
                                         arith::MulFOp::create(b, qv, mx));
@@ -349,29 +378,31 @@ Value pageBound(KernelBuilder &kb, Value qs, Value sub, Value mn, Value mx, int6
   Value spread = arith::SubFOp::create(b, mx, mn);
   spread = kb.fmax(spread, arith::NegFOp::create(b, spread));
   Value both = arith::AddFOp::create(b, mn, mx);
-  SmallVector<Value> sum, gap;
-  for (int64_t j = 0; j < w; ++j) {
-    sum.push_back(vector::ExtractOp::create(b, both, j));
-    gap.push_back(vector::ExtractOp::create(b, spread, j));
-  }
-  const bool summed = reduce == GroupReduce::sum;
-  auto heads = scf::ForOp::create(b, kb.c(0), kb.c(qRows), kb.c(1),
-                                  ValueRange{kb.cf32(summed ? 0.0f : -inf)});
-  {
+  // acc + sum_j q_j (a_j + b_j) + qa_j |b_j - a_j| over this lane's channels.
+  auto fold = [&](Value qv, Value qa, Value acc) {
+    for (int64_t j = 0; j < w; ++j) {
+      acc = math::FmaOp::create(b, vector::ExtractOp::create(b, qv, j),
+                                vector::ExtractOp::create(b, both, j), acc);
+      acc = math::FmaOp::create(b, vector::ExtractOp::create(b, qa, j),
+                                vector::ExtractOp::create(b, spread, j), acc);
+    }
+    return acc;
+  };
+  Value total;
+  if (rq.reduce == GroupReduce::sum) {
+    total = kb.warpSum(fold(rq.qSum, rq.qAbs, kb.cf32(0.0f)), L);
+  } else {
+    auto heads = scf::ForOp::create(b, kb.c(0), kb.c(rq.qRows), kb.c(1), ValueRange{kb.cf32(-inf)});
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(heads.getBody());
     Value qv = headQ(heads.getInductionVar());
     Value qa = kb.fmax(qv, arith::NegFOp::create(b, qv));
     Value cur = heads.getRegionIterArgs()[0];
-    Value acc = summed ? cur : kb.cf32(0.0f);
-    for (int64_t j = 0; j < w; ++j) {
-      acc = math::FmaOp::create(b, vector::ExtractOp::create(b, qv, j), sum[j], acc);
-      acc = math::FmaOp::create(b, vector::ExtractOp::create(b, qa, j), gap[j], acc);
-    }
     scf::YieldOp::create(
-        b, summed ? acc : Value(arith::MaximumFOp::create(b, cur, kb.warpSum(acc, L))));
+        b, Value(arith::MaximumFOp::create(b, cur, kb.warpSum(fold(qv, qa, kb.cf32(0.0f)), L))));
+    b.setInsertionPointAfter(heads);
+    total = heads.getResult(0);
   }
-  Value total = summed ? kb.warpSum(heads.getResult(0), L) : heads.getResult(0);
   return arith::MulFOp::create(b, total, kb.cf32(0.5f));
 }
 
@@ -427,12 +458,12 @@ LogicalResult lowerScore(PageScoreOp op, PlanContext &ctx) {
     lo.push_back(loadIf(kb, ok, mnA, off, g.w));
     hi.push_back(loadIf(kb, ok, mxA, off, g.w));
   }
-  Value qs = storeQueryRows(kb, qIn);
+  RowQuery rq = rowQuery(kb, storeQueryRows(kb, qIn), sub, qRows, d, g.w, L, reduce);
   float inf = std::numeric_limits<float>::infinity();
   // The registers the bounds take for a group are bounded by the config's `occupancy`.
   SmallVector<Value> bounds;
   for (int64_t u = 0; u < kPagesPerGroup; ++u)
-    bounds.push_back(pageBound(kb, qs, sub, lo[u], hi[u], qRows, d, g.w, L, reduce));
+    bounds.push_back(pageBound(kb, rq, lo[u], hi[u]));
   Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, sub, kb.c(0));
   Value outRow = kb.mul(kb.add(kb.mul(bIdx, kb.c(rows)), row), maxP);
   for (int64_t u = 0; u < kPagesPerGroup; ++u)
@@ -489,7 +520,8 @@ LogicalResult lowerScoreTopK(PageScoreTopKOp op, PlanContext &ctx) {
   Value bIdx = kb.div(rowId, kb.c(rows)), row = kb.rem(rowId, kb.c(rows));
   auto [hk, firstHead] = sr.heads(kb, row);
   Value sub = kb.rem(tid, kb.c(L)), slot = kb.div(tid, kb.c(L));
-  Value qs = stageQueryRows(kb, qA, bIdx, firstHead, sr.hq, d, qRows, threads);
+  RowQuery rq = rowQuery(kb, stageQueryRows(kb, qA, bIdx, firstHead, sr.hq, d, qRows, threads),
+                         sub, qRows, d, w, L, reduce);
 
   // The request's n_b pages and this CTA's slice [lo, hi) of them.
   Value nb = requestPages(kb, slA, bIdx, maxP, P);
@@ -567,7 +599,7 @@ LogicalResult lowerScoreTopK(PageScoreTopKOp op, PlanContext &ctx) {
     for (int64_t u = 0; u < U; ++u) {
       Value mn = arith::ExtFOp::create(b, f32v, rawLo[u]);
       Value mx = arith::ExtFOp::create(b, f32v, rawHi[u]);
-      Value bound = pageBound(kb, qs, sub, mn, mx, qRows, d, w, L, reduce);
+      Value bound = pageBound(kb, rq, mn, mx);
       kb.ifThen(arith::AndIOp::create(b, first, inSlice[u]), [&] {
         Value uVal = arith::SelectOp::create(b, valid[u], bound, kb.cf32(-inf));
         if (!remote) {
