@@ -9,8 +9,13 @@
 // states are merged across the warp with shuffles, across warps in shared memory, and written as
 // (acc, m, l) per split, or as the normalized o when there is one split. The merge kernel (one
 // warp per query head, launched only with several splits) combines the splits.
+// Variant "mma" (GQA groups of 2 to 8 heads a CTA, d = 64 or 128, bf16 / f16, sm_80+) replaces
+// the FMA token loop by one on mma.sync: a warp step is 16 positions, S = Q Kᵀ and O += P V on
+// tensor cores with the heads as the rows of A (buildMmaTokenLoop); the rest is shared.
 #include "codegen/Lowering.h"
+#include "codegen/MmaFragments.h"
 #include "dialect/DSOps.h"
+#include "dialect/DSTarget.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -26,6 +31,17 @@ namespace {
 constexpr int64_t kVec = 8;      // elements per 16-byte K/V vector
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr int64_t kMaxSparseChunk = 2048; // positions a sparse split resolves into shared memory
+constexpr llvm::StringLiteral kMmaVariant = "mma"; // the tensor-core token loop
+
+/// Whether the tensor-core token loop serves a partial CTA of `heads` query heads of dim `d`
+/// over a cache of `elem` on `target`: mma.sync bf16 / f16 (sm_80+), 2..8 heads (rows
+/// of the 16-row A tile), d = 64 or 128 (the accumulators of 128 dims
+/// in 32 registers).
+bool mmaServes(int64_t heads, int64_t d, Type elem, TargetAttr target) {
+  const ChipInfo *chip = lookupChip(target.getChip());
+  return chip && chip->version >= 80 && heads >= 2 && heads <= 8 && (d == 64 || d == 128) &&
+         (elem.isBF16() || elem.isF16());
+}
 
 enum class Walk { Dense, Tokens, Pages };
 
@@ -38,6 +54,7 @@ struct DecodeShape {
   int64_t warps;
   int64_t unroll; // warp steps whose loads are issued together (the config's stages)
   bool directOut = false; // a single split writes o (its merge is then not launched)
+  bool mma = false;       // the tensor-core token loop (variant "mma")
 };
 
 /// The selection a decode op walks (null for dense decode).
@@ -107,6 +124,200 @@ Value shuffleVecXor(KernelBuilder &kb, Value v, int64_t offset) {
   return out;
 }
 
+/// A position of the walk resolved: valid, its K/V row ((page * P + slot) * Hkv + hk), its
+/// log-weight (null without weights).
+struct Resolved {
+  Value ok, row, weight;
+};
+
+/// What the tensor-core token loop takes from buildPartial.
+struct MmaLoopInputs {
+  ArrayRef<Value> qFrag; // head g's A fragments, four per 16-byte chunk
+  Value g, t, warp, start, end, smem;
+  int64_t perWarp;
+  float qScale;
+  bool weights;
+  Value kc, vc;
+};
+
+/// The token loop of variant "mma" (a CTA of G = 2..8 heads of a GQA group, d = 64 or 128): a
+/// warp step is 16 positions of the walk, and both products run on mma.sync m16n8k16 with the
+/// CTA's heads as the rows of A (rows G..15 are zero: their accumulators are fed zeros and
+/// dropped). Lane (g, t) = (lane / 4, lane % 4):
+///  - S = Q Kᵀ: A holds head g's 16-byte chunks at dims (4c + t) * 8, c < d / 32, whose four
+///    registers are the (a0, a2) fragments of k-steps 2c and 2c + 1; B holds the same chunks of
+///    the K rows of positions g and 8 + g (n-tiles 0 and 1). A k-step's dims are permuted alike
+///    in A and B (a dot product does not depend on their order).
+///  - S's accumulators give lane (g, t) head g at positions 2t, 2t + 1, 8 + 2t, 9 + 2t: the
+///    online softmax of head g runs on the lane's quad (shuffles over t), in base 2 as in the
+///    FMA loop; P is split into a high and a low part in the input type (two mma per n-tile),
+///    so its weights keep about 16 bits, not bf16's 8.
+///  - O += P V: P's k-slots are the step's 16 positions (S's accumulators are P's A fragments);
+///    B holds dims [g d/8, (g + 1) d/8) of the V rows of the lane's four positions, column g of
+///    n-tile nt being dim g d/8 + nt, so O's accumulators of n-tile nt are dims 2t d/8 + nt and
+///    (2t + 1) d/8 + nt of head g.
+/// Each warp leaves its (acc, m, l) per head in `smem` as the FMA loop does.
+void buildMmaTokenLoop(KernelBuilder &kb, const DecodeShape &s, const MmaLoopInputs &in,
+                       llvm::function_ref<Resolved(Value)> rowOf,
+                       llvm::function_ref<Value(Value, Value, Value)> loadRawIf) {
+  ImplicitLocOpBuilder &b = kb.b();
+  Type f32 = b.getF32Type();
+  Type elemTy = cast<MemRefType>(in.kc.getType()).getElementType();
+  Mma mma(kb, elemTy);
+  const int64_t chunks = s.d / 32, nTiles = s.d / 8, vPer = s.d / 8;
+  Value negInf = kb.cf32(-std::numeric_limits<float>::infinity()), f0 = kb.cf32(0.0f);
+  Value zeroReg = mma.zero();
+  Value g = in.g, t = in.t;
+
+  // One warp step's loads from position `base`, flat: K chunks of positions g and 8 + g (2 x
+  // chunks), V pieces of positions 2t, 2t + 1, 8 + 2t, 9 + 2t (the lane's softmax positions; 4 x
+  // vPer / 8), those positions' validity and (with weights) log-weights.
+  const int64_t vPieces = vPer / kVec, nK = 2 * chunks, nV = 4 * vPieces;
+  auto loadStep = [&](Value base) {
+    SmallVector<Value> out;
+    for (int64_t j = 0; j < 2; ++j) {
+      Resolved r = rowOf(kb.add(base, kb.add(g, kb.c(8 * j))));
+      Value rowOff = kb.mul(r.row, kb.c(s.d));
+      for (int64_t c = 0; c < chunks; ++c)
+        out.push_back(
+            loadRawIf(r.ok, in.kc, kb.add(rowOff, kb.mul(kb.add(kb.c(4 * c), t), kb.c(kVec)))));
+    }
+    SmallVector<Value> ok, weight;
+    for (int64_t i = 0; i < 4; ++i) {
+      Resolved r = rowOf(kb.add(base, kb.add(kb.mul(t, kb.c(2)), kb.c((i / 2) * 8 + i % 2))));
+      Value off = kb.add(kb.mul(r.row, kb.c(s.d)), kb.mul(g, kb.c(vPer)));
+      for (int64_t p = 0; p < vPieces; ++p)
+        out.push_back(loadRawIf(r.ok, in.vc, kb.add(off, kb.c(p * kVec))));
+      ok.push_back(r.ok);
+      if (in.weights)
+        weight.push_back(r.weight);
+    }
+    out.append(ok.begin(), ok.end());
+    out.append(weight.begin(), weight.end());
+    return out;
+  };
+  // stages = 2: the next step's loads are issued before this step's math (loop-carried).
+  const bool prefetch = s.unroll > 1;
+  Value step = kb.c(s.warps * 16);
+  Value first = kb.add(in.start, kb.mul(in.warp, kb.c(16)));
+  SmallVector<Value> init = {negInf, f0};
+  init.append(2 * nTiles, f0);
+  const int64_t nState = init.size();
+  if (prefetch)
+    init.append(loadStep(first));
+  auto loop = scf::ForOp::create(b, first, in.end, step, init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value base = loop.getInductionVar();
+    Value m = loop.getRegionIterArgs()[0], l = loop.getRegionIterArgs()[1];
+    SmallVector<Value> acc(loop.getRegionIterArgs().begin() + 2,
+                           loop.getRegionIterArgs().begin() + nState);
+    SmallVector<Value> cur, next;
+    if (prefetch) {
+      cur.assign(loop.getRegionIterArgs().begin() + nState, loop.getRegionIterArgs().end());
+      next = loadStep(kb.add(base, step));
+    } else {
+      cur = loadStep(base);
+    }
+    SmallVector<SmallVector<Value>> kCh(2), vCh(4);
+    for (int64_t j = 0; j < 2; ++j)
+      kCh[j].assign(cur.begin() + j * chunks, cur.begin() + (j + 1) * chunks);
+    for (int64_t i = 0; i < 4; ++i)
+      vCh[i].assign(cur.begin() + nK + i * vPieces, cur.begin() + nK + (i + 1) * vPieces);
+    SmallVector<Resolved> pos(4);
+    for (int64_t i = 0; i < 4; ++i) {
+      pos[i].ok = cur[nK + nV + i];
+      if (in.weights)
+        pos[i].weight = cur[nK + nV + 4 + i];
+    }
+    // S = Q Kᵀ for the two n-tiles: positions 2t, 2t + 1 (tile 0) and 8 + 2t, 9 + 2t (tile 1).
+    SmallVector<Value> logit;
+    for (int64_t j = 0; j < 2; ++j) {
+      SmallVector<Value> c4(4, f0);
+      for (int64_t c = 0; c < chunks; ++c)
+        for (int64_t h = 0; h < 2; ++h)
+          mma.mma({in.qFrag[4 * c + 2 * h], zeroReg, in.qFrag[4 * c + 2 * h + 1], zeroReg},
+                  {mma.pairAt(kCh[j][c], 2 * h), mma.pairAt(kCh[j][c], 2 * h + 1)}, c4);
+      for (int64_t i = 0; i < 2; ++i) {
+        Value dot = arith::MulFOp::create(b, c4[i], kb.cf32(in.qScale));
+        if (s.softCap > 0)
+          dot = arith::MulFOp::create(b, kb.tanh(dot), kb.cf32(s.softCap * kLog2e));
+        const Resolved &r = pos[2 * j + i];
+        if (in.weights)
+          dot = arith::AddFOp::create(b, dot, arith::MulFOp::create(b, r.weight, kb.cf32(kLog2e)));
+        logit.push_back(arith::SelectOp::create(b, r.ok, dot, negInf));
+      }
+    }
+    // Online softmax of head g over the quad's 16 positions.
+    Value stepMax = kb.fmax(kb.fmax(logit[0], logit[1]), kb.fmax(logit[2], logit[3]));
+    stepMax = kb.fmax(stepMax, shuffleXor(kb, stepMax, 1));
+    stepMax = kb.fmax(stepMax, shuffleXor(kb, stepMax, 2));
+    Value mNew = kb.fmax(m, stepMax);
+    Value isInf = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mNew, negInf);
+    Value safe = arith::SelectOp::create(b, isInf, f0, mNew);
+    Value grew = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, mNew, m);
+    Value anyGrew = NVVM::VoteSyncOp::create(b, b.getI1Type(), kb.ci32(-1), grew,
+                                             NVVM::VoteSyncKind::any);
+    {
+      SmallVector<Type> types(1 + acc.size(), f32);
+      auto rescale = scf::IfOp::create(b, types, anyGrew, true);
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(&rescale.getThenRegion().front());
+      Value alpha = kb.exp2(arith::SubFOp::create(b, m, safe));
+      SmallVector<Value> scaled = {arith::MulFOp::create(b, l, alpha)};
+      for (Value a : acc)
+        scaled.push_back(arith::MulFOp::create(b, a, alpha));
+      scf::YieldOp::create(b, scaled);
+      b.setInsertionPointToStart(&rescale.getElseRegion().front());
+      SmallVector<Value> kept = {l};
+      kept.append(acc.begin(), acc.end());
+      scf::YieldOp::create(b, kept);
+      l = rescale.getResult(0);
+      for (size_t i = 0; i < acc.size(); ++i)
+        acc[i] = rescale.getResult(1 + i);
+    }
+    SmallVector<Value> p;
+    for (Value x : logit) {
+      p.push_back(kb.exp2(arith::SubFOp::create(b, x, safe)));
+      l = arith::AddFOp::create(b, l, p.back());
+    }
+    auto [hi0, lo0] = mma.packSplit(p[0], p[1]);
+    auto [hi2, lo2] = mma.packSplit(p[2], p[3]);
+    for (int64_t nt = 0; nt < nTiles; ++nt) {
+      const int64_t piece = nt / kVec, e = nt % kVec;
+      SmallVector<Value> bb = {mma.pairOf(vCh[0][piece], vCh[1][piece], e),
+                               mma.pairOf(vCh[2][piece], vCh[3][piece], e)};
+      SmallVector<Value> c4 = {acc[2 * nt], acc[2 * nt + 1], f0, f0};
+      mma.mma({hi0, zeroReg, hi2, zeroReg}, bb, c4);
+      mma.mma({lo0, zeroReg, lo2, zeroReg}, bb, c4);
+      acc[2 * nt] = c4[0];
+      acc[2 * nt + 1] = c4[1];
+    }
+    SmallVector<Value> yield = {mNew, l};
+    yield.append(acc.begin(), acc.end());
+    yield.append(next.begin(), next.end());
+    scf::YieldOp::create(b, yield);
+  }
+  // The quad's partial sums of l; lanes of heads g < G write head g's state.
+  Value m = loop.getResult(0), l = loop.getResult(1);
+  l = arith::AddFOp::create(b, l, shuffleXor(kb, l, 1));
+  l = arith::AddFOp::create(b, l, shuffleXor(kb, l, 2));
+  kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, g, kb.c(s.groupHeads)), [&] {
+    Value wbase = kb.add(kb.mul(in.warp, kb.c(in.perWarp)), kb.mul(g, kb.c(s.d + 2)));
+    for (int64_t nt = 0; nt < nTiles; ++nt)
+      for (int64_t i = 0; i < 2; ++i) {
+        Value dim = kb.add(kb.mul(kb.add(kb.mul(t, kb.c(2)), kb.c(i)), kb.c(vPer)), kb.c(nt));
+        memref::StoreOp::create(b, loop.getResult(2 + 2 * nt + i), in.smem,
+                                ValueRange{kb.add(wbase, dim)});
+      }
+    kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, t, kb.c(0)), [&] {
+      memref::StoreOp::create(b, m, in.smem, ValueRange{kb.add(wbase, kb.c(s.d))});
+      memref::StoreOp::create(b, l, in.smem, ValueRange{kb.add(wbase, kb.c(s.d + 1))});
+    });
+  });
+}
+
 LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s,
                            llvm::ArrayRef<Value> operands, const BufferRef &acc,
                            const BufferRef &ml, const BufferRef &out, const std::string &splits,
@@ -164,11 +375,35 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
 
   // q of the CTA's heads, 8 dims per lane, pre-scaled so logits are in base 2.
   float qScale = s.softCap > 0 ? s.scale / s.softCap : s.scale * kLog2e;
-  SmallVector<Value> qv;
-  for (int64_t j = 0; j < s.groupHeads; ++j) {
-    Value off = kb.add(kb.mul(kb.add(kb.mul(bIdx, kb.c(s.hq)), kb.add(h0, kb.c(j))), kb.c(s.d)), dimOff);
-    Value v = kb.loadVecF32(q, off, kVec);
-    qv.push_back(arith::MulFOp::create(b, v, vector::BroadcastOp::create(b, vecTy, kb.cf32(qScale))));
+  Type elemTy = cast<MemRefType>(kc.getType()).getElementType();
+  auto rawTy = VectorType::get({kVec}, elemTy);
+  Value zeroRaw = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(rawTy, b.getFloatAttr(elemTy, 0.0)));
+  SmallVector<Value> qv;    // FMA loop: the heads' 8 dims of this lane, f32, pre-scaled
+  SmallVector<Value> qFrag; // mma loop: head g's A fragments (a0, a2) per k-step, unscaled
+  Value mg, mt;             // mma loop: the lane's group (row) and thread in group
+  if (!s.mma) {
+    for (int64_t j = 0; j < s.groupHeads; ++j) {
+      Value off = kb.add(kb.mul(kb.add(kb.mul(bIdx, kb.c(s.hq)), kb.add(h0, kb.c(j))), kb.c(s.d)), dimOff);
+      Value v = kb.loadVecF32(q, off, kVec);
+      qv.push_back(arith::MulFOp::create(b, v, vector::BroadcastOp::create(b, vecTy, kb.cf32(qScale))));
+    }
+  } else {
+    // Head g's 16-byte chunks at dims (4c + t) * 8 (zeros for lanes past the CTA's heads).
+    mg = kb.div(lane, kb.c(4));
+    mt = kb.rem(lane, kb.c(4));
+    Value gOk = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, mg, kb.c(s.groupHeads));
+    Value head = kb.add(h0, arith::SelectOp::create(b, gOk, mg, kb.c(0)));
+    Value qRow = kb.mul(kb.add(kb.mul(bIdx, kb.c(s.hq)), head), kb.c(s.d));
+    Mma frag(kb, elemTy);
+    for (int64_t c = 0; c < s.d / 32; ++c) {
+      auto ld = vector::LoadOp::create(
+          b, rawTy, q, ValueRange{kb.add(qRow, kb.mul(kb.add(kb.c(4 * c), mt), kb.c(kVec)))});
+      ld.setAlignment(16);
+      Value v = arith::SelectOp::create(b, gOk, ld, zeroRaw);
+      for (int64_t i = 0; i < 4; ++i)
+        qFrag.push_back(frag.pairAt(v, i));
+    }
   }
   // The request's length and q come from the pipeline's inputs (no kernel of it writes them):
   // loaded while the previous kernel drains; the selection, caches and outputs after the wait.
@@ -182,9 +417,6 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
   }
 
   // Position v of the walk -> (valid, K/V row index (page * P + slot) * Hkv + hk, log-weight).
-  struct Resolved {
-    Value ok, row, weight;
-  };
   auto resolve = [&](Value v, Value inChunk) -> Resolved {
     Value vSafe = arith::SelectOp::create(b, inChunk, v, start);
     Value t, ok = inChunk, weight;
@@ -252,30 +484,47 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
   // Token loop: each warp step covers tpw tokens; U steps per iteration. Software-pipelined: an
   // iteration issues the next U steps' K/V loads (kept as 16-bit vectors, loop-carried) before
   // its own math, so loads stay in flight while the online softmax runs.
-  Type elemTy = cast<MemRefType>(kc.getType()).getElementType();
-  auto rawTy = VectorType::get({kVec}, elemTy);
-  Value zeroRaw = arith::ConstantOp::create(
-      b, DenseElementsAttr::get(rawTy, b.getFloatAttr(elemTy, 0.0)));
+  // Position v of the walk (this split's chunk ends at `end`) -> (valid, K/V row, log-weight).
+  auto rowOf = [&](Value v) -> Resolved {
+    Value inChunk = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, v, end);
+    if (s.walk == Walk::Dense)
+      return resolve(v, inChunk);
+    Resolved r;
+    Value i = arith::SelectOp::create(b, inChunk, kb.sub(v, start), kb.c(0));
+    Value row32 = memref::LoadOp::create(b, rowsSmem, ValueRange{i});
+    r.ok = arith::AndIOp::create(
+        b, inChunk, arith::CmpIOp::create(b, arith::CmpIPredicate::sge, row32, kb.ci32(0)));
+    r.row = arith::SelectOp::create(b, r.ok, kb.toIndex(row32), kb.c(0));
+    if (w)
+      r.weight = memref::LoadOp::create(b, weightSmem, ValueRange{i});
+    return r;
+  };
+  // 16 bytes of a K or V row at `off` where `ok`, zeros (and no load) elsewhere.
+  auto loadRawIf = [&](Value ok, Value cache, Value off) {
+    auto loadIf = scf::IfOp::create(b, TypeRange{rawTy}, ok, true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&loadIf.getThenRegion().front());
+    auto ld = vector::LoadOp::create(b, rawTy, cache, ValueRange{off});
+    ld.setAlignment(16);
+    scf::YieldOp::create(b, ValueRange{ld});
+    b.setInsertionPointToStart(&loadIf.getElseRegion().front());
+    scf::YieldOp::create(b, ValueRange{zeroRaw});
+    return loadIf.getResult(0);
+  };
+  int64_t perWarp = s.groupHeads * (s.d + 2);
+  Value smem = kb.addShared(f32, s.warps * perWarp);
+  if (s.mma) {
+    buildMmaTokenLoop(kb, s, MmaLoopInputs{qFrag, mg, mt, warp, start, end, smem, perWarp, qScale,
+                                           static_cast<bool>(w), kc, vc},
+                      rowOf, loadRawIf);
+  } else {
   struct Batch {
     SmallVector<Value> ok, k, v, w;
   };
   auto loadBatch = [&](Value base) {
     Batch bt;
     for (int64_t u = 0; u < s.unroll; ++u) {
-      Value v = kb.add(base, kb.add(kb.c(u * tpw), tokSlot));
-      Value inChunk = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, v, end);
-      Resolved r;
-      if (s.walk == Walk::Dense) {
-        r = resolve(v, inChunk);
-      } else {
-        Value i = arith::SelectOp::create(b, inChunk, kb.sub(v, start), kb.c(0));
-        Value row32 = memref::LoadOp::create(b, rowsSmem, ValueRange{i});
-        r.ok = arith::AndIOp::create(
-            b, inChunk, arith::CmpIOp::create(b, arith::CmpIPredicate::sge, row32, kb.ci32(0)));
-        r.row = arith::SelectOp::create(b, r.ok, kb.toIndex(row32), kb.c(0));
-        if (w)
-          r.weight = memref::LoadOp::create(b, weightSmem, ValueRange{i});
-      }
+      Resolved r = rowOf(kb.add(base, kb.add(kb.c(u * tpw), tokSlot)));
       Value rowOff = kb.add(kb.mul(r.row, kb.c(s.d)), dimOff);
       auto loadIf = scf::IfOp::create(b, TypeRange{rawTy, rawTy}, r.ok, true);
       {
@@ -411,8 +660,6 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
   SmallVector<Value> fin(loop.getResults().begin(), loop.getResults().begin() + nState);
 
   // 3. Merge the token slots of a warp (lanes with the same `sub`), then warps in shared memory.
-  int64_t perWarp = s.groupHeads * (s.d + 2);
-  Value smem = kb.addShared(f32, s.warps * perWarp);
   for (int64_t j = 0; j < s.groupHeads; ++j) {
     OnlineState st{fin[3 * j], fin[3 * j + 1], fin[3 * j + 2]};
     for (int64_t off = lpt; off < 32; off *= 2)
@@ -428,6 +675,7 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
     b.setInsertionPointToStart(&ifZero.getThenRegion().front());
     memref::StoreOp::create(b, st.m, smem, ValueRange{kb.add(wbase, kb.c(s.d))});
     memref::StoreOp::create(b, st.l, smem, ValueRange{kb.add(wbase, kb.c(s.d + 1))});
+  }
   }
   gpu::BarrierOp::create(b);
   // Thread t < G * d combines head t / d, dim t % d over the warps and writes the split's partial.
@@ -607,6 +855,7 @@ static LogicalResult lowerDecode(Operation *op, PlanContext &ctx) {
   // shared selection or dense decode the g heads of a kv head, each K/V row read once.
   s.groupHeads = headsPerCTA(partial, cfg);
   s.rows = s.hq / s.groupHeads;
+  s.mma = cfg.getVariant() == kMmaVariant;
 
   // Splits chosen at launch from the real sizes: about 2 CTAs per SM (the config's cap is SMs / 4,
   // so 8 * cap = 2 * SMs: one wave of the 2 CTAs of 8 warps and 128 registers per thread an SM
@@ -663,11 +912,21 @@ void mlir::ds::registerDecodeFamily() {
     // shared B = 8 59.2 -> 62.9 us, dense GQA 32/8 B = 8 N = 16384 180.8 -> 208.0, Double
     // Sparsity shared B = 32 N = 65536 236.7 -> 245.7; only its B = 1 gained, 19.2 -> 18.6.)
     const int64_t heads = wholeGroupHeads(op);
+    const int64_t splitCap = std::max<int64_t>(1, target.getSmCount() / 4);
+    Type elem = cast<ShapedType>(op->getOperand(1).getType()).getElementType();
+    // GQA groups of 2 to 8 heads at d = 64 / 128 take the tensor-core loop: 4 warps, the next
+    // 16-position step's loads in flight (250 registers at d = 128: 2 CTAs per SM, the launch's
+    // one wave). H200, against the FMA loop above (8 warps, 2 steps of 2 positions): dense GQA
+    // 32/8 B = 8 N = 16384 about 180 -> 136.5 us (93% of copy), Quest Hkv = 8 shared B = 8
+    // decode_partial 30.2 -> 29.0, Double Sparsity shared B = 8 / 32 N = 65536 79.5 -> 78.5 /
+    // 236.2 -> 231.5; without the prefetch 160 / 31.5 / 78.8 / 235.2; 2-warp CTAs with twice
+    // the splits 137.2 / 29.5 / 79.2 / 233.1, 8-warp CTAs (one per SM) or more splits slower.
+    if (mmaServes(heads, dimOf(op->getOperand(0), 2), elem, target))
+      return KernelConfigAttr::get(ctx, 64, 4, splitCap, 2, 8, kMmaVariant, 0, heads);
     const int64_t stages = heads > 2 && heads <= 4 ? 2 : 4;
-    return KernelConfigAttr::get(ctx, 64, 8, std::max<int64_t>(1, target.getSmCount() / 4),
-                                 stages, 8, "", 0, heads);
+    return KernelConfigAttr::get(ctx, 64, 8, splitCap, stages, 8, "", 0, heads);
   };
-  f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr) -> LogicalResult {
+  f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr target) -> LogicalResult {
     if (isa<DecodeMergeOp>(op)) {
       if (failed(verifyUnusedConfigFields(op, cfg, kUseWarps | kUseStages)) ||
           failed(verifyWarps(op, cfg, 1, 32)))
@@ -677,7 +936,7 @@ void mlir::ds::registerDecodeFamily() {
                                          << cfg.getStages();
       return success();
     }
-    if (failed(verifyUnusedConfigFields(op, cfg, kUseBlockTokens | kUseWarps | kUseSplits | kUseStages |
+    if (failed(verifyUnusedConfigFields(op, cfg, kUseBlockTokens | kUseWarps | kUseSplits | kUseStages | kUseVariant |
                                                      kUseVectorWidth | kUseHeads)) ||
         failed(verifyWarps(op, cfg, 1, 8)) ||
         failed(expectConfigField(op, "vector_width", cfg.getVectorWidth(), kVec,
@@ -698,6 +957,22 @@ void mlir::ds::registerDecodeFamily() {
     int64_t d = dimOf(op->getOperand(0), 2);
     if (d % kVec != 0 || d / kVec > 32 || 32 % (d / kVec) != 0 || d % 32 != 0)
       return op->emitOpError("GPU lowering supports head dims 32, 64, 128 and 256, got ") << d;
+    if (cfg.getVariant() == kMmaVariant) {
+      Type elem = cast<ShapedType>(kCache.getType()).getElementType();
+      const int64_t perCTA = headsPerCTA(op, cfg);
+      if (!mmaServes(perCTA, d, elem, target))
+        return configError(op, "variant")
+               << "\"mma\" needs sm_80 or newer, bf16 or f16 caches, head dim 64 or 128 and 2 to 8 "
+                  "query heads per CTA; got chip " << target.getChip() << ", " << elem
+               << " caches, d = " << d << ", heads = " << perCTA;
+      if (cfg.getStages() > 2)
+        return configError(op, "stages")
+               << "(warp steps of 16 positions with loads in flight) must be 1 or 2 for \"mma\", "
+                  "got " << cfg.getStages();
+    } else if (!cfg.getVariant().empty()) {
+      return configError(op, "variant") << "must be \"\" (the FMA loop) or \"mma\", got \""
+                                        << cfg.getVariant() << "\"";
+    }
     return success();
   };
   f.lower = lowerDecode;

@@ -22,6 +22,7 @@
 // Bounds (documented in the op): request b owns [clamp(cu[b], 0, T), clamp(cu[b+1], start, T));
 // a slot outside [0, slots) gives o = 0 (and intermediate = 0) and no state read or write.
 #include "codegen/Lowering.h"
+#include "codegen/MmaFragments.h"
 #include "dialect/DSOps.h"
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -47,69 +48,6 @@ bool chunkedTiles(int64_t d, int64_t e) {
   return d >= 8 && d <= 128 && d % 8 == 0 && e >= 8 && e % 8 == 0;
 }
 int64_t paddedKeyDim(int64_t d) { return d <= 64 ? 64 : 128; }
-
-/// Register-level helpers of the chunked kernel: fragments of mma.sync m16n8k16 (PTX ISA
-/// "Matrix fragments for mma.m16n8k16"). A fragment register is a pair of 16-bit values: an i32
-/// for bf16 (as NVVM's mma takes it), a vector<2xf16> for f16.
-class Mma {
-public:
-  Mma(KernelBuilder &kb, Type elem) : b(kb.b()), elem(elem), bf16(elem.isBF16()) {}
-
-  /// ldmatrix of `tiles` 8x8 tiles from shared memory at this lane's element offset.
-  SmallVector<Value> ldsm(Value smem, Value off, int64_t tiles, bool trans) {
-    auto ty = VectorType::get({tiles, 2}, elem);
-    Value m = nvgpu::LdMatrixOp::create(b, ty, smem, ValueRange{off}, b.getBoolAttr(trans),
-                                        b.getI32IntegerAttr(tiles));
-    SmallVector<Value> regs;
-    for (int64_t i = 0; i < tiles; ++i)
-      regs.push_back(operand(vector::ExtractOp::create(b, m, ArrayRef<int64_t>{i})));
-    return regs;
-  }
-  /// acc (4 f32) += A (4 regs) x B (2 regs).
-  void mma(ArrayRef<Value> a, ArrayRef<Value> bb, SmallVectorImpl<Value> &acc) {
-    Type f32 = b.getF32Type();
-    auto resTy = LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
-    NVVM::MMATypes t = bf16 ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
-    Value r = NVVM::MmaOp::create(b, resTy, a, bb, acc, ArrayRef<int64_t>{16, 8, 16}, std::nullopt,
-                                  std::nullopt, std::array<NVVM::MMATypes, 2>{t, t},
-                                  std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                                                 NVVM::MMALayout::col});
-    for (int64_t i = 0; i < 4; ++i)
-      acc[i] = LLVM::ExtractValueOp::create(b, r, ArrayRef<int64_t>{i});
-  }
-  /// Two f32 rounded to the input type, as one fragment register.
-  Value pack(Value x, Value y) {
-    auto v2 = VectorType::get({2}, b.getF32Type());
-    Value v = vector::FromElementsOp::create(b, v2, ValueRange{x, y});
-    return operand(arith::TruncFOp::create(b, VectorType::get({2}, elem), v));
-  }
-  /// A fragment register with its two values multiplied by (wx, wy).
-  Value scale(Value reg, Value wx, Value wy) {
-    auto v2 = VectorType::get({2}, b.getF32Type());
-    Value v = arith::ExtFOp::create(b, v2, pair(reg));
-    Value w = vector::FromElementsOp::create(b, v2, ValueRange{wx, wy});
-    return operand(arith::TruncFOp::create(b, VectorType::get({2}, elem),
-                                           arith::MulFOp::create(b, v, w)));
-  }
-
-private:
-  Value operand(Value pair2) { // vector<2xelem> -> fragment register
-    if (!bf16)
-      return pair2;
-    Value i = vector::BitCastOp::create(b, VectorType::get({1}, b.getI32Type()), pair2);
-    return vector::ExtractOp::create(b, i, ArrayRef<int64_t>{0});
-  }
-  Value pair(Value reg) { // fragment register -> vector<2xelem>
-    if (!bf16)
-      return reg;
-    Value v = vector::BroadcastOp::create(b, VectorType::get({1}, b.getI32Type()), reg);
-    return vector::BitCastOp::create(b, VectorType::get({2}, elem), v);
-  }
-
-  ImplicitLocOpBuilder &b;
-  Type elem;
-  bool bf16;
-};
 
 /// Shared-memory element offset of 16-byte chunk `chunk` of row `row` in a row-major tile of
 /// `rowElems` 16-bit elements (>= 64), the chunk index XOR-ed with the row's low 3 bits.

@@ -30,3 +30,21 @@ func.func @shared_two_heads(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %k: tenso
       : (tensor<?x32x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x8x16xi32>) -> tensor<?x32x128xbf16>
   return %o : tensor<?x32x128xbf16>
 }
+
+// -----
+
+// The tensor-core loop (the config pass's choice for this group of 4 at d = 128): 4 warps, and
+// per 16-position step two n-tiles of S = Q Kᵀ (8 k-steps each) and 16 n-tiles of O += P V with
+// P's high and low parts (48 mma.sync m16n8k16 on bf16).
+// CHECK-LABEL: ds.plan @shared_mma
+// CHECK: ds.launch @ds_kernels::@shared_mma_decode_partial_{{[0-9]+}} {block = array<i64: 128, 1, 1>, grid = ["(q_d0)*8", "splits{{[0-9]+}}", "1"]
+// CHECK: gpu.func @shared_mma_decode_partial_{{[0-9]+}}
+// CHECK-COUNT-48: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: gpu.return
+func.func @shared_mma(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %k: tensor<?x16x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>,
+                      %idx: tensor<?x8x16xi32>) -> tensor<?x32x128xbf16> {
+  %o = ds.sparse_decode %q, %k, %k, %pt, %sl, %idx {scale = 0.088 : f32, granularity = #ds.granularity<page>}
+      : (tensor<?x32x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x8x16xi32>) -> tensor<?x32x128xbf16>
+  return %o : tensor<?x32x128xbf16>
+}

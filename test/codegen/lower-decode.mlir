@@ -1,14 +1,14 @@
 // RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1})' | FileCheck %s
 // RUN: ds-opt %s --ds-to-ptx | FileCheck %s --check-prefix=PTX
 
-// Dense decode, GQA 32/8: one partial kernel (8 warps) whose CTAs walk a kv head for its 4 query
-// heads, then the merge; the split count is a plan symbol chosen from the batch at launch (about
+// Dense decode, GQA 32/8: one partial kernel (4 warps, the tensor-core loop) whose CTAs walk a kv
+// head for its 4 query heads, then the merge; the split count is a plan symbol chosen from the batch at launch (about
 // 2 CTAs per SM). With one split the partial kernel writes o itself (its last buffer parameter)
 // and the merge's grid is 0: not launched.
 // CHECK-LABEL: ds.plan @dense
 // CHECK-SAME: symbols = [{{.*}}"splits{{[0-9]+}} expr max(1,min(max(1,min(264,264/(q_d0*8))),cdiv(arg3_d1*16,64)))"
 // CHECK-SAME: "chunk{{[0-9]+}} expr
-// CHECK: ds.launch @ds_kernels::@dense_decode_partial_{{[0-9]+}} {block = array<i64: 256, 1, 1>, grid = ["(q_d0)*8", "splits{{[0-9]+}}", "1"]
+// CHECK: ds.launch @ds_kernels::@dense_decode_partial_{{[0-9]+}} {block = array<i64: 128, 1, 1>, grid = ["(q_d0)*8", "splits{{[0-9]+}}", "1"]
 // The kernel ABI: one bare pointer per buffer (the o output, argument 5), then scalars.
 // CHECK-SAME: "ptr arg 4", "ptr ws 0", "ptr ws {{[^"]+}}", "ptr arg 5", "i64 {{[a-z0-9_]+}}", "i64 {{[a-z0-9_]+}}", "i64 chunk{{[0-9]+}}", "i64 splits{{[0-9]+}}"]
 // CHECK: ds.launch @ds_kernels::@dense_decode_merge_{{[0-9]+}} {block = array<i64: 128, 1, 1>, grid = ["cdiv((q_d0)*32,4)*min(max(splits{{[0-9]+}}-1,0),1)", "1", "1"]

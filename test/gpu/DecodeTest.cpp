@@ -16,6 +16,8 @@ struct DenseCase {
   jit::DataType dtype;
   float softCap;
   int64_t heads = 0; ///< > 0: the query heads one CTA walks (an explicit config), else the JIT's
+  std::string variant = ""; ///< the explicit config's token loop: "" (FMA) or "mma"
+  int64_t warps = 8, stages = 4; ///< the explicit config's
 };
 
 std::string name(const DenseCase &c) {
@@ -23,7 +25,8 @@ std::string name(const DenseCase &c) {
                   std::to_string(c.hkv) + "_d" + std::to_string(c.d) + "_P" +
                   std::to_string(c.pageSize) + (c.dtype == jit::DataType::BF16 ? "_bf16" : "_f16");
   if (c.heads > 0)
-    s += "_heads" + std::to_string(c.heads);
+    s += "_heads" + std::to_string(c.heads) + (c.variant.empty() ? "_fma" : "_" + c.variant) +
+         "_w" + std::to_string(c.warps) + "_s" + std::to_string(c.stages);
   return c.softCap > 0 ? s + "_cap" : s;
 }
 
@@ -54,8 +57,10 @@ TEST_P(DenseDecode, MatchesReference) {
     size_t pos = src.find(at);
     ASSERT_NE(pos, std::string::npos) << src;
     src.insert(pos + at.size(),
-               "config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 33, stages = 4, "
-               "vector_width = 8, heads = " + std::to_string(c.heads) + ">, ");
+               "config = #ds.kernel_config<block_tokens = 64, warps = " + std::to_string(c.warps) +
+                   ", splits = 33, stages = " + std::to_string(c.stages) +
+                   ", vector_width = 8, variant = \"" + c.variant +
+                   "\", heads = " + std::to_string(c.heads) + ">, ");
     pipeline = jit.fromSource(src);
   }
   ASSERT_TRUE(pipeline.ok()) << pipeline.message();
@@ -113,9 +118,15 @@ std::vector<DenseCase> denseCases() {
   // (d = 128) and over all 8 lanes of a row (d = 64).
   cases.push_back({{777, 1, 2049}, 32, 4, 128, 16, DataType::BF16, 0});
   cases.push_back({{513, 64}, 16, 2, 64, 16, DataType::F16, 0});
-  // GQA 32/8 walked 2 heads and 1 head per CTA (explicit configs).
+  // GQA 32/8 walked 2 heads and 1 head per CTA (explicit configs), by the FMA loop; the whole
+  // group by the FMA loop (the config pass gives it the tensor-core loop); 2 heads by the
+  // tensor-core loop without the prefetch, and with 2 warps (d = 64: 8 n-tiles, 1 V piece).
   cases.push_back({{1000, 1, 37}, 32, 8, 128, 1, DataType::BF16, 0, 2});
   cases.push_back({ragged, 32, 8, 64, 16, DataType::F16, 0, 1});
+  cases.push_back({{1000, 1, 37}, 32, 8, 128, 1, DataType::BF16, 0, 4, "", 8, 2});
+  cases.push_back({ragged, 32, 8, 64, 16, DataType::F16, 30.0f, 4, "", 8, 2});
+  cases.push_back({{1000, 1, 37}, 32, 8, 128, 16, DataType::F16, 0, 2, "mma", 4, 1});
+  cases.push_back({ragged, 32, 8, 64, 1, DataType::BF16, 0, 2, "mma", 2, 2});
   return cases;
 }
 

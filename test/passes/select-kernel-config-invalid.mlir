@@ -50,6 +50,50 @@ func.func @decode_heads_per_head_selection(%q: tensor<?x32x128xbf16>, %k: tensor
 
 // -----
 
+// The tensor-core decode loop takes 2 to 8 heads a CTA (here one: a per-head selection) ...
+func.func @decode_mma_one_head(%q: tensor<?x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>,
+                               %idx: tensor<?x32x64xi32>) -> tensor<?x32x128xbf16> {
+  // expected-error @+1 {{config field 'variant' "mma" needs sm_80 or newer, bf16 or f16 caches, head dim 64 or 128 and 2 to 8 query heads per CTA; got chip sm_90, 'bf16' caches, d = 128, heads = 1}}
+  %o = ds.sparse_decode %q, %k, %k, %pt, %sl, %idx
+      {scale = 0.125 : f32, config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 8, stages = 2, vector_width = 8, variant = "mma", heads = 1>}
+      : (tensor<?x32x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x32x64xi32>) -> tensor<?x32x128xbf16>
+  return %o : tensor<?x32x128xbf16>
+}
+
+// -----
+
+// ... at head dims 64 and 128 ...
+func.func @decode_mma_d256(%q: tensor<?x32x256xf16>, %k: tensor<?x16x8x256xf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x32x256xf16> {
+  // expected-error @+1 {{config field 'variant' "mma" needs sm_80 or newer, bf16 or f16 caches, head dim 64 or 128 and 2 to 8 query heads per CTA; got chip sm_90, 'f16' caches, d = 256, heads = 4}}
+  %o = ds.dense_decode %q, %k, %k, %pt, %sl
+      {scale = 0.0625 : f32, config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 8, stages = 2, vector_width = 8, variant = "mma", heads = 4>}
+      : (tensor<?x32x256xf16>, tensor<?x16x8x256xf16>, tensor<?x16x8x256xf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x256xf16>
+  return %o : tensor<?x32x256xf16>
+}
+
+// -----
+
+// ... with at most the next step's loads in flight, and no other token loop exists.
+func.func @decode_mma_stages(%q: tensor<?x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x32x128xbf16> {
+  // expected-error @+1 {{config field 'stages' (warp steps of 16 positions with loads in flight) must be 1 or 2 for "mma", got 3}}
+  %o = ds.dense_decode %q, %k, %k, %pt, %sl
+      {scale = 0.125 : f32, config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 8, stages = 3, vector_width = 8, variant = "mma", heads = 4>}
+      : (tensor<?x32x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x128xbf16>
+  return %o : tensor<?x32x128xbf16>
+}
+
+// -----
+
+func.func @decode_variant(%q: tensor<?x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x32x128xbf16> {
+  // expected-error @+1 {{config field 'variant' must be "" (the FMA loop) or "mma", got "wgmma"}}
+  %o = ds.dense_decode %q, %k, %k, %pt, %sl
+      {scale = 0.125 : f32, config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 8, stages = 2, vector_width = 8, variant = "wgmma", heads = 4>}
+      : (tensor<?x32x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x128xbf16>
+  return %o : tensor<?x32x128xbf16>
+}
+
+// -----
+
 // A field the kernels do not read must hold its neutral value.
 func.func @topk_heads(%s: tensor<?x32x4096xf32>, %l: tensor<?xi32>) -> tensor<?x32x64xi32> {
   // expected-error @+1 {{config field 'heads' must be 0 (the kernels do not read it), got 2}}

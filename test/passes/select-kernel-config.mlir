@@ -28,15 +28,17 @@
 // TARGET: func.func @dense_decode({{.*}}attributes {ds.programmatic_launch, ds.target = #ds.target<chip = "sm_90", sm_count = 132, smem_per_block = 232448, regs_per_sm = 65536, l2_bytes = 52428800, ptx = 80>}
 // TARGET100: func.func @dense_decode({{.*}}attributes {ds.programmatic_launch, ds.target = #ds.target<chip = "sm_100a", sm_count = 148, smem_per_block = 100000, regs_per_sm = 1000, l2_bytes = 7, ptx = 86>}
 
-// Decode attention: 64 tokens per block, 8 warps, splits = max(1, sm_count / 4), 4 warp steps of
-// loads in flight (2 where a CTA walks 3 or 4 heads of a group, as these GQA 32/8 ones do: the
-// register budget of 2 CTAs per SM), 16-byte vectors along the head dim, and the group's heads
-// walked by one CTA (heads = 4).
+// Decode attention: 64 tokens per block, splits = max(1, sm_count / 4), 16-byte vectors along
+// the head dim, and the group's heads walked by one CTA (heads = 4). These GQA 32/8 groups (bf16
+// d = 128, f16 d = 64) take the tensor-core loop: 4 warps, the next 16-position step's loads in
+// flight (stages = 2). Elsewhere the FMA loop: 8 warps, 4 warp steps of loads in flight (2 where
+// a CTA walks 3 or 4 heads, the register budget of 2 CTAs per SM), as for this group of 4 at
+// d = 256.
 
 // CHECK-LABEL: func.func @dense_decode
-// SM132:         ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 33, stages = 2, vector_width = 8, heads = 4>
-// SM64:          ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 16, stages = 2, vector_width = 8, heads = 4>
-// SM3:           ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 1, stages = 2, vector_width = 8, heads = 4>
+// SM132:         ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 33, stages = 2, vector_width = 8, variant = "mma", heads = 4>
+// SM64:          ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 16, stages = 2, vector_width = 8, variant = "mma", heads = 4>
+// SM3:           ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 2, vector_width = 8, variant = "mma", heads = 4>
 // CHECK-SAME:      scale = 0.0883883461 : f32
 func.func @dense_decode(%q: tensor<?x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, %v: tensor<?x16x8x128xbf16>,
                         %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x32x128xbf16> {
@@ -46,15 +48,26 @@ func.func @dense_decode(%q: tensor<?x32x128xbf16>, %k: tensor<?x16x8x128xbf16>, 
 }
 
 // CHECK-LABEL: func.func @sparse_decode
-// SM132:         ds.sparse_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 33, stages = 2, vector_width = 8, heads = 4>
-// SM64:          ds.sparse_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 16, stages = 2, vector_width = 8, heads = 4>
-// SM3:           ds.sparse_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 1, stages = 2, vector_width = 8, heads = 4>
+// SM132:         ds.sparse_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 33, stages = 2, vector_width = 8, variant = "mma", heads = 4>
+// SM64:          ds.sparse_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 16, stages = 2, vector_width = 8, variant = "mma", heads = 4>
+// SM3:           ds.sparse_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 2, vector_width = 8, variant = "mma", heads = 4>
 // CHECK-SAME:      granularity = #ds.granularity<page>
 func.func @sparse_decode(%q: tensor<?x32x64xf16>, %k: tensor<?x16x8x64xf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>,
                          %idx: tensor<?x8x16xi32>) -> tensor<?x32x64xf16> {
   %o = ds.sparse_decode %q, %k, %k, %pt, %sl, %idx {scale = 0.125 : f32, granularity = #ds.granularity<page>}
       : (tensor<?x32x64xf16>, tensor<?x16x8x64xf16>, tensor<?x16x8x64xf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x8x16xi32>) -> tensor<?x32x64xf16>
   return %o : tensor<?x32x64xf16>
+}
+
+// CHECK-LABEL: func.func @dense_decode_d256
+// SM132:         ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 33, stages = 2, vector_width = 8, heads = 4>
+// SM64:          ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 16, stages = 2, vector_width = 8, heads = 4>
+// SM3:           ds.dense_decode {{.*}}config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 1, stages = 2, vector_width = 8, heads = 4>
+func.func @dense_decode_d256(%q: tensor<?x32x256xbf16>, %k: tensor<?x16x8x256xbf16>, %pt: tensor<?x?xi32>,
+                             %sl: tensor<?xi32>) -> tensor<?x32x256xbf16> {
+  %o = ds.dense_decode %q, %k, %k, %pt, %sl {scale = 0.0625 : f32}
+      : (tensor<?x32x256xbf16>, tensor<?x16x8x256xbf16>, tensor<?x16x8x256xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x256xbf16>
+  return %o : tensor<?x32x256xbf16>
 }
 
 // Label scoring: 512 tokens per block of 4 warps (4 per thread), 16-byte label vectors, 8 CTAs

@@ -4,7 +4,7 @@
 // the partial op keeps the decode op's config and attributes.
 // CHECK-LABEL: func.func @dense
 // CHECK-NOT: ds.dense_decode
-// CHECK: %[[ACC:.+]], %[[ML:.+]] = ds.decode_partial %{{.*}} {config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 33{{.*}}>, scale = 1.250000e-01 : f32}
+// CHECK: %[[ACC:.+]], %[[ML:.+]] = ds.decode_partial %{{.*}} {config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 33{{.*}}variant = "mma"{{.*}}>, scale = 1.250000e-01 : f32}
 // CHECK-SAME: -> tensor<?x32x?x128xf32>, tensor<?x32x?x2xf32>
 // CHECK: %[[O:.+]] = ds.decode_merge %[[ACC]], %[[ML]] : (tensor<?x32x?x128xf32>, tensor<?x32x?x2xf32>) -> tensor<?x32x128xbf16>
 // CHECK: return %[[O]]
