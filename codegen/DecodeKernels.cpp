@@ -34,9 +34,8 @@ constexpr int64_t kMaxSparseChunk = 2048; // positions a sparse split resolves i
 constexpr llvm::StringLiteral kMmaVariant = "mma"; // the tensor-core token loop
 
 /// Whether the tensor-core token loop serves a partial CTA of `heads` query heads of dim `d`
-/// over a cache of `elem` on `target`: mma.sync bf16 / f16 (sm_80+), 2..8 heads (rows
-/// of the 16-row A tile), d = 64 or 128 (the accumulators of 128 dims
-/// in 32 registers).
+/// over a cache of `elem` on `target`: mma.sync bf16 / f16 (sm_80+), 2..8 heads (rows of the
+/// 16-row A tile), d = 64 or 128 (the accumulators of 128 dims in 32 registers).
 bool mmaServes(int64_t heads, int64_t d, Type elem, TargetAttr target) {
   const ChipInfo *chip = lookupChip(target.getChip());
   return chip && chip->version >= 80 && heads >= 2 && heads <= 8 && (d == 64 || d == 128) &&
@@ -384,9 +383,10 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
   Value mg, mt;             // mma loop: the lane's group (row) and thread in group
   if (!s.mma) {
     for (int64_t j = 0; j < s.groupHeads; ++j) {
-      Value off = kb.add(kb.mul(kb.add(kb.mul(bIdx, kb.c(s.hq)), kb.add(h0, kb.c(j))), kb.c(s.d)), dimOff);
-      Value v = kb.loadVecF32(q, off, kVec);
-      qv.push_back(arith::MulFOp::create(b, v, vector::BroadcastOp::create(b, vecTy, kb.cf32(qScale))));
+      Value head = kb.add(kb.mul(bIdx, kb.c(s.hq)), kb.add(h0, kb.c(j)));
+      Value v = kb.loadVecF32(q, kb.add(kb.mul(head, kb.c(s.d)), dimOff), kVec);
+      qv.push_back(
+          arith::MulFOp::create(b, v, vector::BroadcastOp::create(b, vecTy, kb.cf32(qScale))));
     }
   } else {
     // Head g's 16-byte chunks at dims (4c + t) * 8 (zeros for lanes past the CTA's heads).
@@ -481,9 +481,6 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
     gpu::BarrierOp::create(b);
   }
 
-  // Token loop: each warp step covers tpw tokens; U steps per iteration. Software-pipelined: an
-  // iteration issues the next U steps' K/V loads (kept as 16-bit vectors, loop-carried) before
-  // its own math, so loads stay in flight while the online softmax runs.
   // Position v of the walk (this split's chunk ends at `end`) -> (valid, K/V row, log-weight).
   auto rowOf = [&](Value v) -> Resolved {
     Value inChunk = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, v, end);
@@ -518,165 +515,170 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
                                            static_cast<bool>(w), kc, vc},
                       rowOf, loadRawIf);
   } else {
-  struct Batch {
-    SmallVector<Value> ok, k, v, w;
-  };
-  auto loadBatch = [&](Value base) {
-    Batch bt;
-    for (int64_t u = 0; u < s.unroll; ++u) {
-      Resolved r = rowOf(kb.add(base, kb.add(kb.c(u * tpw), tokSlot)));
-      Value rowOff = kb.add(kb.mul(r.row, kb.c(s.d)), dimOff);
-      auto loadIf = scf::IfOp::create(b, TypeRange{rawTy, rawTy}, r.ok, true);
-      {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(&loadIf.getThenRegion().front());
-        auto kl = vector::LoadOp::create(b, rawTy, kc, ValueRange{rowOff});
-        auto vl = vector::LoadOp::create(b, rawTy, vc, ValueRange{rowOff});
-        kl.setAlignment(16);
-        vl.setAlignment(16);
-        scf::YieldOp::create(b, ValueRange{kl, vl});
-        b.setInsertionPointToStart(&loadIf.getElseRegion().front());
-        scf::YieldOp::create(b, ValueRange{zeroRaw, zeroRaw});
+    // Token loop: each warp step covers tpw tokens; U steps per iteration. Software-pipelined: an
+    // iteration issues the next U steps' K/V loads (kept as 16-bit vectors, loop-carried) before
+    // its own math, so loads stay in flight while the online softmax runs.
+    struct Batch {
+      SmallVector<Value> ok, k, v, w;
+    };
+    auto loadBatch = [&](Value base) {
+      Batch bt;
+      for (int64_t u = 0; u < s.unroll; ++u) {
+        Resolved r = rowOf(kb.add(base, kb.add(kb.c(u * tpw), tokSlot)));
+        Value rowOff = kb.add(kb.mul(r.row, kb.c(s.d)), dimOff);
+        auto loadIf = scf::IfOp::create(b, TypeRange{rawTy, rawTy}, r.ok, true);
+        {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(&loadIf.getThenRegion().front());
+          auto kl = vector::LoadOp::create(b, rawTy, kc, ValueRange{rowOff});
+          auto vl = vector::LoadOp::create(b, rawTy, vc, ValueRange{rowOff});
+          kl.setAlignment(16);
+          vl.setAlignment(16);
+          scf::YieldOp::create(b, ValueRange{kl, vl});
+          b.setInsertionPointToStart(&loadIf.getElseRegion().front());
+          scf::YieldOp::create(b, ValueRange{zeroRaw, zeroRaw});
+        }
+        bt.ok.push_back(r.ok);
+        bt.k.push_back(loadIf.getResult(0));
+        bt.v.push_back(loadIf.getResult(1));
+        if (w)
+          bt.w.push_back(r.weight);
       }
-      bt.ok.push_back(r.ok);
-      bt.k.push_back(loadIf.getResult(0));
-      bt.v.push_back(loadIf.getResult(1));
+      return bt;
+    };
+    auto flatten = [&](const Batch &bt, SmallVector<Value> &out) {
+      out.append(bt.ok.begin(), bt.ok.end());
+      out.append(bt.k.begin(), bt.k.end());
+      out.append(bt.v.begin(), bt.v.end());
+      out.append(bt.w.begin(), bt.w.end());
+    };
+    auto unflatten = [&](ValueRange vals) {
+      Batch bt;
+      const int64_t u = s.unroll;
+      bt.ok.assign(vals.begin(), vals.begin() + u);
+      bt.k.assign(vals.begin() + u, vals.begin() + 2 * u);
+      bt.v.assign(vals.begin() + 2 * u, vals.begin() + 3 * u);
       if (w)
-        bt.w.push_back(r.weight);
-    }
-    return bt;
-  };
-  auto flatten = [&](const Batch &bt, SmallVector<Value> &out) {
-    out.append(bt.ok.begin(), bt.ok.end());
-    out.append(bt.k.begin(), bt.k.end());
-    out.append(bt.v.begin(), bt.v.end());
-    out.append(bt.w.begin(), bt.w.end());
-  };
-  auto unflatten = [&](ValueRange vals) {
-    Batch bt;
-    const int64_t u = s.unroll;
-    bt.ok.assign(vals.begin(), vals.begin() + u);
-    bt.k.assign(vals.begin() + u, vals.begin() + 2 * u);
-    bt.v.assign(vals.begin() + 2 * u, vals.begin() + 3 * u);
-    if (w)
-      bt.w.assign(vals.begin() + 3 * u, vals.begin() + 4 * u);
-    return bt;
-  };
-  SmallVector<Value> init;
-  Value zeroVec = arith::ConstantOp::create(b, DenseElementsAttr::get(vecTy, 0.0f));
-  for (int64_t j = 0; j < s.groupHeads; ++j)
-    init.append({negInf, kb.cf32(0.0f), zeroVec});
-  const int64_t nState = init.size();
-  Value stepAll = kb.c(s.warps * tpw * s.unroll);
-  Value first = kb.add(start, kb.mul(warp, kb.c(tpw * s.unroll)));
-  flatten(loadBatch(first), init);
-  auto loop = scf::ForOp::create(b, first, end, stepAll, init);
-  b.setInsertionPointToStart(loop.getBody());
-  Value base = loop.getInductionVar();
-  SmallVector<Value> state(loop.getRegionIterArgs().begin(),
-                           loop.getRegionIterArgs().begin() + nState);
-  Batch cur = unflatten(loop.getRegionIterArgs().drop_front(nState));
-  Batch nextBatch = loadBatch(kb.add(base, stepAll));
+        bt.w.assign(vals.begin() + 3 * u, vals.begin() + 4 * u);
+      return bt;
+    };
+    SmallVector<Value> init;
+    Value zeroVec = arith::ConstantOp::create(b, DenseElementsAttr::get(vecTy, 0.0f));
+    for (int64_t j = 0; j < s.groupHeads; ++j)
+      init.append({negInf, kb.cf32(0.0f), zeroVec});
+    const int64_t nState = init.size();
+    Value stepAll = kb.c(s.warps * tpw * s.unroll);
+    Value first = kb.add(start, kb.mul(warp, kb.c(tpw * s.unroll)));
+    flatten(loadBatch(first), init);
+    auto loop = scf::ForOp::create(b, first, end, stepAll, init);
+    b.setInsertionPointToStart(loop.getBody());
+    Value base = loop.getInductionVar();
+    SmallVector<Value> state(loop.getRegionIterArgs().begin(),
+                             loop.getRegionIterArgs().begin() + nState);
+    Batch cur = unflatten(loop.getRegionIterArgs().drop_front(nState));
+    Batch nextBatch = loadBatch(kb.add(base, stepAll));
 
-  // 1. Logits of this iteration's tokens (loaded by the previous one) for every head: a token's K
-  //    row is widened to f32 once and used by all heads, so one token's f32 copy is live at a time.
-  SmallVector<SmallVector<Value>> logit(s.groupHeads);
-  for (int64_t u = 0; u < s.unroll; ++u) {
-    Value kvec = arith::ExtFOp::create(b, vecTy, cur.k[u]);
-    SmallVector<Value> dots;
+    // 1. Logits of this iteration's tokens (loaded by the previous one) for every head: a token's
+    //    K row is widened to f32 once and used by all heads, so one token's f32 copy is live at a
+    //    time.
+    SmallVector<SmallVector<Value>> logit(s.groupHeads);
+    for (int64_t u = 0; u < s.unroll; ++u) {
+      Value kvec = arith::ExtFOp::create(b, vecTy, cur.k[u]);
+      SmallVector<Value> dots;
+      for (int64_t j = 0; j < s.groupHeads; ++j)
+        dots.push_back(kb.dotF32(qv[j], kvec));
+      // The heads' partial dots summed over the row's lpt lanes together (a transposed butterfly).
+      dots = kb.warpSums(dots, lpt);
+      for (int64_t j = 0; j < s.groupHeads; ++j) {
+        Value dot = dots[j];
+        if (s.softCap > 0)
+          dot = arith::MulFOp::create(b, kb.tanh(dot), kb.cf32(s.softCap * kLog2e));
+        if (w)
+          dot = arith::AddFOp::create(b, dot, arith::MulFOp::create(b, cur.w[u], kb.cf32(kLog2e)));
+        logit[j].push_back(arith::SelectOp::create(b, cur.ok[u], dot, negInf));
+      }
+    }
+    // 2. One online-softmax step per head for the U tokens: rescale by the new maximum, then fold
+    //    the tokens in order (each V row widened once, for all heads). The rescale (a multiply of
+    //    l and the 8 acc values by 2^(m - m_new) per head) only runs when some lane's maximum grew:
+    //    otherwise the factor is exactly 1. The vote keeps the branch uniform across the warp
+    //    (every lane of a warp walks the same iterations), and after a row's first tokens the
+    //    maximum rarely grows.
+    SmallVector<Value> safe(s.groupHeads), l(s.groupHeads), accs(s.groupHeads), mNew(s.groupHeads);
+    Value grew = arith::ConstantIntOp::create(b, 0, 1);
+    for (int64_t j = 0; j < s.groupHeads; ++j) {
+      Value stepMax = negInf;
+      for (int64_t u = 0; u < s.unroll; ++u)
+        stepMax = kb.fmax(stepMax, logit[j][u]);
+      Value m = state[3 * j];
+      mNew[j] = kb.fmax(m, stepMax);
+      Value isInf = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mNew[j], negInf);
+      safe[j] = arith::SelectOp::create(b, isInf, kb.cf32(0.0f), mNew[j]);
+      grew = arith::OrIOp::create(
+          b, grew, arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, mNew[j], m));
+    }
+    {
+      Value anyGrew = NVVM::VoteSyncOp::create(b, b.getI1Type(), kb.ci32(-1), grew,
+                                               NVVM::VoteSyncKind::any);
+      SmallVector<Type> types;
+      for (int64_t j = 0; j < s.groupHeads; ++j)
+        types.append({f32, vecTy});
+      auto rescale = scf::IfOp::create(b, types, anyGrew, true);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&rescale.getThenRegion().front());
+      SmallVector<Value> scaled;
+      for (int64_t j = 0; j < s.groupHeads; ++j) {
+        Value alpha = kb.exp2(arith::SubFOp::create(b, state[3 * j], safe[j]));
+        scaled.push_back(arith::MulFOp::create(b, state[3 * j + 1], alpha));
+        scaled.push_back(arith::MulFOp::create(b, state[3 * j + 2],
+                                               vector::BroadcastOp::create(b, vecTy, alpha)));
+      }
+      scf::YieldOp::create(b, scaled);
+      b.setInsertionPointToStart(&rescale.getElseRegion().front());
+      SmallVector<Value> kept;
+      for (int64_t j = 0; j < s.groupHeads; ++j)
+        kept.append({state[3 * j + 1], state[3 * j + 2]});
+      scf::YieldOp::create(b, kept);
+      for (int64_t j = 0; j < s.groupHeads; ++j) {
+        l[j] = rescale.getResult(2 * j);
+        accs[j] = rescale.getResult(2 * j + 1);
+      }
+    }
+    for (int64_t u = 0; u < s.unroll; ++u) {
+      Value vvec = arith::ExtFOp::create(b, vecTy, cur.v[u]);
+      for (int64_t j = 0; j < s.groupHeads; ++j) {
+        Value p = kb.exp2(arith::SubFOp::create(b, logit[j][u], safe[j]));
+        l[j] = arith::AddFOp::create(b, l[j], p);
+        accs[j] = vector::FMAOp::create(b, vector::BroadcastOp::create(b, vecTy, p), vvec, accs[j]);
+      }
+    }
+    SmallVector<Value> next;
     for (int64_t j = 0; j < s.groupHeads; ++j)
-      dots.push_back(kb.dotF32(qv[j], kvec));
-    // The heads' partial dots summed over the row's lpt lanes together (a transposed butterfly).
-    dots = kb.warpSums(dots, lpt);
-    for (int64_t j = 0; j < s.groupHeads; ++j) {
-      Value dot = dots[j];
-      if (s.softCap > 0)
-        dot = arith::MulFOp::create(b, kb.tanh(dot), kb.cf32(s.softCap * kLog2e));
-      if (w)
-        dot = arith::AddFOp::create(b, dot, arith::MulFOp::create(b, cur.w[u], kb.cf32(kLog2e)));
-      logit[j].push_back(arith::SelectOp::create(b, cur.ok[u], dot, negInf));
-    }
-  }
-  // 2. One online-softmax step per head for the U tokens: rescale by the new maximum, then fold
-  //    the tokens in order (each V row widened once, for all heads). The rescale (a multiply of
-  //    l and the 8 acc values by 2^(m - m_new) per head) only runs when some lane's maximum grew:
-  //    otherwise the factor is exactly 1. The vote keeps the branch uniform across the warp
-  //    (every lane of a warp walks the same iterations), and after a row's first tokens the
-  //    maximum rarely grows.
-  SmallVector<Value> safe(s.groupHeads), l(s.groupHeads), accs(s.groupHeads), mNew(s.groupHeads);
-  Value grew = arith::ConstantIntOp::create(b, 0, 1);
-  for (int64_t j = 0; j < s.groupHeads; ++j) {
-    Value stepMax = negInf;
-    for (int64_t u = 0; u < s.unroll; ++u)
-      stepMax = kb.fmax(stepMax, logit[j][u]);
-    Value m = state[3 * j];
-    mNew[j] = kb.fmax(m, stepMax);
-    Value isInf = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mNew[j], negInf);
-    safe[j] = arith::SelectOp::create(b, isInf, kb.cf32(0.0f), mNew[j]);
-    grew = arith::OrIOp::create(
-        b, grew, arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, mNew[j], m));
-  }
-  {
-    Value anyGrew = NVVM::VoteSyncOp::create(b, b.getI1Type(), kb.ci32(-1), grew,
-                                             NVVM::VoteSyncKind::any);
-    SmallVector<Type> types;
-    for (int64_t j = 0; j < s.groupHeads; ++j)
-      types.append({f32, vecTy});
-    auto rescale = scf::IfOp::create(b, types, anyGrew, true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&rescale.getThenRegion().front());
-    SmallVector<Value> scaled;
-    for (int64_t j = 0; j < s.groupHeads; ++j) {
-      Value alpha = kb.exp2(arith::SubFOp::create(b, state[3 * j], safe[j]));
-      scaled.push_back(arith::MulFOp::create(b, state[3 * j + 1], alpha));
-      scaled.push_back(arith::MulFOp::create(b, state[3 * j + 2],
-                                             vector::BroadcastOp::create(b, vecTy, alpha)));
-    }
-    scf::YieldOp::create(b, scaled);
-    b.setInsertionPointToStart(&rescale.getElseRegion().front());
-    SmallVector<Value> kept;
-    for (int64_t j = 0; j < s.groupHeads; ++j)
-      kept.append({state[3 * j + 1], state[3 * j + 2]});
-    scf::YieldOp::create(b, kept);
-    for (int64_t j = 0; j < s.groupHeads; ++j) {
-      l[j] = rescale.getResult(2 * j);
-      accs[j] = rescale.getResult(2 * j + 1);
-    }
-  }
-  for (int64_t u = 0; u < s.unroll; ++u) {
-    Value vvec = arith::ExtFOp::create(b, vecTy, cur.v[u]);
-    for (int64_t j = 0; j < s.groupHeads; ++j) {
-      Value p = kb.exp2(arith::SubFOp::create(b, logit[j][u], safe[j]));
-      l[j] = arith::AddFOp::create(b, l[j], p);
-      accs[j] = vector::FMAOp::create(b, vector::BroadcastOp::create(b, vecTy, p), vvec, accs[j]);
-    }
-  }
-  SmallVector<Value> next;
-  for (int64_t j = 0; j < s.groupHeads; ++j)
-    next.append({mNew[j], l[j], accs[j]});
-  flatten(nextBatch, next);
-  scf::YieldOp::create(b, next);
-  b.setInsertionPointAfter(loop);
-  SmallVector<Value> fin(loop.getResults().begin(), loop.getResults().begin() + nState);
+      next.append({mNew[j], l[j], accs[j]});
+    flatten(nextBatch, next);
+    scf::YieldOp::create(b, next);
+    b.setInsertionPointAfter(loop);
+    SmallVector<Value> fin(loop.getResults().begin(), loop.getResults().begin() + nState);
 
-  // 3. Merge the token slots of a warp (lanes with the same `sub`), then warps in shared memory.
-  for (int64_t j = 0; j < s.groupHeads; ++j) {
-    OnlineState st{fin[3 * j], fin[3 * j + 1], fin[3 * j + 2]};
-    for (int64_t off = lpt; off < 32; off *= 2)
-      st = combine(kb, st, {shuffleXor(kb, st.m, off), shuffleXor(kb, st.l, off),
-                            shuffleVecXor(kb, st.acc, off)});
-    Value wbase = kb.add(kb.mul(warp, kb.c(perWarp)), kb.c(j * (s.d + 2)));
-    Value lead = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, lane, kb.c(lpt));
-    auto ifLead = scf::IfOp::create(b, lead, false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifLead.getThenRegion().front());
-    vector::StoreOp::create(b, st.acc, smem, ValueRange{kb.add(wbase, dimOff)});
-    auto ifZero = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, kb.c(0)), false);
-    b.setInsertionPointToStart(&ifZero.getThenRegion().front());
-    memref::StoreOp::create(b, st.m, smem, ValueRange{kb.add(wbase, kb.c(s.d))});
-    memref::StoreOp::create(b, st.l, smem, ValueRange{kb.add(wbase, kb.c(s.d + 1))});
-  }
-  }
+    // 3. Merge the token slots of a warp (lanes with the same `sub`), then warps in shared memory.
+    for (int64_t j = 0; j < s.groupHeads; ++j) {
+      OnlineState st{fin[3 * j], fin[3 * j + 1], fin[3 * j + 2]};
+      for (int64_t off = lpt; off < 32; off *= 2)
+        st = combine(kb, st, {shuffleXor(kb, st.m, off), shuffleXor(kb, st.l, off),
+                              shuffleVecXor(kb, st.acc, off)});
+      Value wbase = kb.add(kb.mul(warp, kb.c(perWarp)), kb.c(j * (s.d + 2)));
+      Value lead = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, lane, kb.c(lpt));
+      auto ifLead = scf::IfOp::create(b, lead, false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifLead.getThenRegion().front());
+      vector::StoreOp::create(b, st.acc, smem, ValueRange{kb.add(wbase, dimOff)});
+      auto ifZero = scf::IfOp::create(
+          b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, kb.c(0)), false);
+      b.setInsertionPointToStart(&ifZero.getThenRegion().front());
+      memref::StoreOp::create(b, st.m, smem, ValueRange{kb.add(wbase, kb.c(s.d))});
+      memref::StoreOp::create(b, st.l, smem, ValueRange{kb.add(wbase, kb.c(s.d + 1))});
+    }
+  } // the FMA token loop
   gpu::BarrierOp::create(b);
   // Thread t < G * d combines head t / d, dim t % d over the warps and writes the split's partial.
   auto perThread = [&](int64_t total, llvm::function_ref<void(Value)> body) {
@@ -936,8 +938,9 @@ void mlir::ds::registerDecodeFamily() {
                                          << cfg.getStages();
       return success();
     }
-    if (failed(verifyUnusedConfigFields(op, cfg, kUseBlockTokens | kUseWarps | kUseSplits | kUseStages | kUseVariant |
-                                                     kUseVectorWidth | kUseHeads)) ||
+    if (failed(verifyUnusedConfigFields(op, cfg,
+                                        kUseBlockTokens | kUseWarps | kUseSplits | kUseStages |
+                                            kUseVariant | kUseVectorWidth | kUseHeads)) ||
         failed(verifyWarps(op, cfg, 1, 8)) ||
         failed(expectConfigField(op, "vector_width", cfg.getVectorWidth(), kVec,
                                  "a lane holds 16 bytes of a K/V row")))

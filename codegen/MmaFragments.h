@@ -13,13 +13,14 @@
 
 #include <array>
 #include <optional>
+#include <utility>
 
 namespace mlir::ds {
 
 /// Register-level helpers of the tensor-core kernels (linear-attention prefill, GQA decode):
-/// fragments of mma.sync m16n8k16 (PTX ISA
-/// "Matrix fragments for mma.m16n8k16"). A fragment register is a pair of 16-bit values: an i32
-/// for bf16 (as NVVM's mma takes it), a vector<2xf16> for f16.
+/// fragments of mma.sync m16n8k16 (PTX ISA "Matrix fragments for mma.m16n8k16"). A fragment
+/// register is a pair of 16-bit values: an i32 for bf16 (as NVVM's mma takes it), a
+/// vector<2xf16> for f16.
 class Mma {
 public:
   Mma(KernelBuilder &kb, Type elem) : b(kb.b()), elem(elem), bf16(elem.isBF16()) {}
