@@ -132,10 +132,9 @@ struct Resolved {
 /// What the tensor-core token loop takes from buildPartial.
 struct MmaLoopInputs {
   ArrayRef<Value> qFrag; // head g's A fragments, four per 16-byte chunk
-  Value g, t, warp, start, end, smem;
-  int64_t perWarp;
+  Value g, t, warp, start, end;
+  Value smem; // the warps' states: groupHeads x (d + 2) floats a warp
   float qScale;
-  bool weights;
   Value kc, vc;
 };
 
@@ -157,8 +156,7 @@ struct MmaLoopInputs {
 ///    (2t + 1) d/8 + nt of head g.
 /// Each warp leaves its (acc, m, l) per head in `smem` as the FMA loop does.
 void buildMmaTokenLoop(KernelBuilder &kb, const DecodeShape &s, const MmaLoopInputs &in,
-                       llvm::function_ref<Resolved(Value)> rowOf,
-                       llvm::function_ref<Value(Value, Value, Value)> loadRawIf) {
+                       llvm::function_ref<Resolved(Value)> rowOf) {
   ImplicitLocOpBuilder &b = kb.b();
   Type f32 = b.getF32Type();
   Type elemTy = cast<MemRefType>(in.kc.getType()).getElementType();
@@ -178,17 +176,17 @@ void buildMmaTokenLoop(KernelBuilder &kb, const DecodeShape &s, const MmaLoopInp
       Resolved r = rowOf(kb.add(base, kb.add(g, kb.c(8 * j))));
       Value rowOff = kb.mul(r.row, kb.c(s.d));
       for (int64_t c = 0; c < chunks; ++c)
-        out.push_back(
-            loadRawIf(r.ok, in.kc, kb.add(rowOff, kb.mul(kb.add(kb.c(4 * c), t), kb.c(kVec)))));
+        out.push_back(kb.loadVecOrZero(
+            r.ok, in.kc, kb.add(rowOff, kb.mul(kb.add(kb.c(4 * c), t), kb.c(kVec))), kVec));
     }
     SmallVector<Value> ok, weight;
     for (int64_t i = 0; i < 4; ++i) {
       Resolved r = rowOf(kb.add(base, kb.add(kb.mul(t, kb.c(2)), kb.c((i / 2) * 8 + i % 2))));
       Value off = kb.add(kb.mul(r.row, kb.c(s.d)), kb.mul(g, kb.c(vPer)));
       for (int64_t p = 0; p < vPieces; ++p)
-        out.push_back(loadRawIf(r.ok, in.vc, kb.add(off, kb.c(p * kVec))));
+        out.push_back(kb.loadVecOrZero(r.ok, in.vc, kb.add(off, kb.c(p * kVec)), kVec));
       ok.push_back(r.ok);
-      if (in.weights)
+      if (s.hasWeights)
         weight.push_back(r.weight);
     }
     out.append(ok.begin(), ok.end());
@@ -227,7 +225,7 @@ void buildMmaTokenLoop(KernelBuilder &kb, const DecodeShape &s, const MmaLoopInp
     SmallVector<Resolved> pos(4);
     for (int64_t i = 0; i < 4; ++i) {
       pos[i].ok = cur[nK + nV + i];
-      if (in.weights)
+      if (s.hasWeights)
         pos[i].weight = cur[nK + nV + 4 + i];
     }
     // S = Q Kᵀ for the two n-tiles: positions 2t, 2t + 1 (tile 0) and 8 + 2t, 9 + 2t (tile 1).
@@ -243,7 +241,7 @@ void buildMmaTokenLoop(KernelBuilder &kb, const DecodeShape &s, const MmaLoopInp
         if (s.softCap > 0)
           dot = arith::MulFOp::create(b, kb.tanh(dot), kb.cf32(s.softCap * kLog2e));
         const Resolved &r = pos[2 * j + i];
-        if (in.weights)
+        if (s.hasWeights)
           dot = arith::AddFOp::create(b, dot, arith::MulFOp::create(b, r.weight, kb.cf32(kLog2e)));
         logit.push_back(arith::SelectOp::create(b, r.ok, dot, negInf));
       }
@@ -303,7 +301,8 @@ void buildMmaTokenLoop(KernelBuilder &kb, const DecodeShape &s, const MmaLoopInp
   l = arith::AddFOp::create(b, l, shuffleXor(kb, l, 1));
   l = arith::AddFOp::create(b, l, shuffleXor(kb, l, 2));
   kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, g, kb.c(s.groupHeads)), [&] {
-    Value wbase = kb.add(kb.mul(in.warp, kb.c(in.perWarp)), kb.mul(g, kb.c(s.d + 2)));
+    Value wbase =
+        kb.add(kb.mul(in.warp, kb.c(s.groupHeads * (s.d + 2))), kb.mul(g, kb.c(s.d + 2)));
     for (int64_t nt = 0; nt < nTiles; ++nt)
       for (int64_t i = 0; i < 2; ++i) {
         Value dim = kb.add(kb.mul(kb.add(kb.mul(t, kb.c(2)), kb.c(i)), kb.c(vPer)), kb.c(nt));
@@ -397,9 +396,7 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
     Value qRow = kb.mul(kb.add(kb.mul(bIdx, kb.c(s.hq)), head), kb.c(s.d));
     Mma frag(kb, elemTy);
     for (int64_t c = 0; c < s.d / 32; ++c) {
-      auto ld = vector::LoadOp::create(
-          b, rawTy, q, ValueRange{kb.add(qRow, kb.mul(kb.add(kb.c(4 * c), mt), kb.c(kVec)))});
-      ld.setAlignment(16);
+      Value ld = kb.loadVec(q, kb.add(qRow, kb.mul(kb.add(kb.c(4 * c), mt), kb.c(kVec))), kVec);
       Value v = arith::SelectOp::create(b, gOk, ld, zeroRaw);
       for (int64_t i = 0; i < 4; ++i)
         qFrag.push_back(frag.pairAt(v, i));
@@ -496,24 +493,11 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
       r.weight = memref::LoadOp::create(b, weightSmem, ValueRange{i});
     return r;
   };
-  // 16 bytes of a K or V row at `off` where `ok`, zeros (and no load) elsewhere.
-  auto loadRawIf = [&](Value ok, Value cache, Value off) {
-    auto loadIf = scf::IfOp::create(b, TypeRange{rawTy}, ok, true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&loadIf.getThenRegion().front());
-    auto ld = vector::LoadOp::create(b, rawTy, cache, ValueRange{off});
-    ld.setAlignment(16);
-    scf::YieldOp::create(b, ValueRange{ld});
-    b.setInsertionPointToStart(&loadIf.getElseRegion().front());
-    scf::YieldOp::create(b, ValueRange{zeroRaw});
-    return loadIf.getResult(0);
-  };
   int64_t perWarp = s.groupHeads * (s.d + 2);
   Value smem = kb.addShared(f32, s.warps * perWarp);
   if (s.mma) {
-    buildMmaTokenLoop(kb, s, MmaLoopInputs{qFrag, mg, mt, warp, start, end, smem, perWarp, qScale,
-                                           static_cast<bool>(w), kc, vc},
-                      rowOf, loadRawIf);
+    buildMmaTokenLoop(kb, s, MmaLoopInputs{qFrag, mg, mt, warp, start, end, smem, qScale, kc, vc},
+                      rowOf);
   } else {
     // Token loop: each warp step covers tpw tokens; U steps per iteration. Software-pipelined: an
     // iteration issues the next U steps' K/V loads (kept as 16-bit vectors, loop-carried) before

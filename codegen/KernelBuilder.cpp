@@ -343,23 +343,41 @@ std::pair<Value, Value> KernelBuilder::blockScan(Value x, Value smem, int64_t wa
   return {excl, total};
 }
 
-Value KernelBuilder::loadVecF32(Value memref, Value off, int64_t n) {
+Value KernelBuilder::loadVec(Value memref, Value off, int64_t n) {
   Type elem = cast<MemRefType>(memref.getType()).getElementType();
-  auto vecTy = VectorType::get({n}, elem);
-  auto load = vector::LoadOp::create(builder, vecTy, memref, ValueRange{off});
+  auto load = vector::LoadOp::create(builder, VectorType::get({n}, elem), memref, ValueRange{off});
   int64_t bytes = n * elem.getIntOrFloatBitWidth() / 8;
   if (bytes == 16 || bytes == 8 || bytes == 4)
     load.setAlignment(bytes);
-  Value v = load;
-  if (!elem.isF32())
-    v = arith::ExtFOp::create(builder, VectorType::get({n}, builder.getF32Type()), v);
-  return v;
+  return load;
+}
+Value KernelBuilder::loadVecOrZero(Value cond, Value memref, Value off, int64_t n) {
+  Type elem = cast<MemRefType>(memref.getType()).getElementType();
+  auto vecTy = VectorType::get({n}, elem);
+  auto ifLoad = scf::IfOp::create(builder, TypeRange{vecTy}, cond, true);
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(&ifLoad.getThenRegion().front());
+  scf::YieldOp::create(builder, ValueRange{loadVec(memref, off, n)});
+  builder.setInsertionPointToStart(&ifLoad.getElseRegion().front());
+  scf::YieldOp::create(builder, ValueRange{arith::ConstantOp::create(
+                                    builder, DenseElementsAttr::get(
+                                                 vecTy, builder.getFloatAttr(elem, 0.0)))});
+  return ifLoad.getResult(0);
+}
+Value KernelBuilder::loadVecF32(Value memref, Value off, int64_t n) {
+  return widenF32(loadVec(memref, off, n));
+}
+Value KernelBuilder::widenF32(Value v) {
+  Type f32 = builder.getF32Type();
+  if (auto vecTy = dyn_cast<VectorType>(v.getType())) {
+    if (vecTy.getElementType().isF32())
+      return v;
+    return arith::ExtFOp::create(builder, vecTy.clone(f32), v);
+  }
+  return v.getType().isF32() ? v : arith::ExtFOp::create(builder, f32, v).getResult();
 }
 Value KernelBuilder::loadF32(Value memref, Value off) {
-  Value v = memref::LoadOp::create(builder, memref, ValueRange{off});
-  if (!v.getType().isF32())
-    v = arith::ExtFOp::create(builder, builder.getF32Type(), v);
-  return v;
+  return widenF32(memref::LoadOp::create(builder, memref, ValueRange{off}));
 }
 void KernelBuilder::storeF32(Value value, Value memref, Value off) {
   Type elem = cast<MemRefType>(memref.getType()).getElementType();

@@ -170,9 +170,16 @@ public:
   /// `x` of lane `from` (an i32) in every lane of the warp (an indexed shuffle).
   Value fromLane(Value x, Value from);
 
-  /// Loads `n` consecutive elements at element offset `off` of a memref<?xT> as f32, with
-  /// 16-byte alignment asserted when `n * sizeof(T)` is 16 (the caller guarantees it).
+  /// Loads `n` consecutive elements at element offset `off` of a memref<?xT> as a vector<n x T>,
+  /// with the alignment asserted when `n * sizeof(T)` is 4, 8 or 16 bytes (the caller guarantees
+  /// it).
+  Value loadVec(Value memref, Value off, int64_t n);
+  /// The same where `cond`, and zeros (no load issued) elsewhere.
+  Value loadVecOrZero(Value cond, Value memref, Value off, int64_t n);
+  /// loadVec widened to f32.
   Value loadVecF32(Value memref, Value off, int64_t n);
+  /// A float vector (or scalar) as f32: extended, unless it already is.
+  Value widenF32(Value v);
   /// Loads one element as f32 / stores an f32 value converted to the memref's element type.
   Value loadF32(Value memref, Value off);
   void storeF32(Value value, Value memref, Value off);

@@ -213,21 +213,6 @@ LogicalResult lowerSummary(PageSummaryOp op, PlanContext &ctx) {
   return success();
 }
 
-/// `if (cond) load w channels else zeros`: loads of pages that do not exist are never issued.
-Value loadIf(KernelBuilder &kb, Value cond, Value memref, Value off, int64_t w) {
-  ImplicitLocOpBuilder &b = kb.b();
-  auto vt = VectorType::get({w}, b.getF32Type());
-  auto op = scf::IfOp::create(b, TypeRange{vt}, cond, true);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&op.getThenRegion().front());
-    scf::YieldOp::create(b, kb.loadVecF32(memref, off, w));
-    b.setInsertionPointToStart(&op.getElseRegion().front());
-    scf::YieldOp::create(b, splat(kb, w, 0.0f));
-  }
-  return op.getResult(0);
-}
-
 /// The `qRows` query heads from `firstHead` of request `bIdx`, on their way to shared memory as
 /// f32 in two steps, so that a kernel can issue other loads in between: loadQueryRows issues each
 /// thread's loads (cdiv(qRows * d, threads) values, kept in registers), storeQueryRows writes them
@@ -455,8 +440,9 @@ LogicalResult lowerScore(PageScoreOp op, PlanContext &ctx) {
     inTable.push_back(inT);
     valid.push_back(ok);
     Value off = kb.add(kb.mul(pIdx, kb.c(hkv * d)), col);
-    lo.push_back(loadIf(kb, ok, mnA, off, g.w));
-    hi.push_back(loadIf(kb, ok, mxA, off, g.w));
+    // Loads of pages that do not exist are never issued.
+    lo.push_back(kb.widenF32(kb.loadVecOrZero(ok, mnA, off, g.w)));
+    hi.push_back(kb.widenF32(kb.loadVecOrZero(ok, mxA, off, g.w)));
   }
   RowQuery rq = rowQuery(kb, storeQueryRows(kb, qIn), sub, qRows, d, g.w, L, reduce);
   float inf = std::numeric_limits<float>::infinity();
@@ -542,7 +528,6 @@ LogicalResult lowerScoreTopK(PageScoreTopKOp op, PlanContext &ctx) {
   Value col = kb.add(kb.mul(hk, kb.c(d)), kb.mul(sub, kb.c(w)));
   Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, sub, kb.c(0));
   float inf = std::numeric_limits<float>::infinity();
-  auto f32v = VectorType::get({w}, b.getF32Type());
   Type elem = cast<MemRefType>(mnA.getType()).getElementType();
   auto rawTy = VectorType::get({w}, elem);
   const int64_t rawBytes = w * elem.getIntOrFloatBitWidth() / 8;
@@ -597,8 +582,8 @@ LogicalResult lowerScoreTopK(PageScoreTopKOp op, PlanContext &ctx) {
     }
     SmallVector<Value> nextEntries = loadEntries(kb.add(it, kb.c(perIter)));
     for (int64_t u = 0; u < U; ++u) {
-      Value mn = arith::ExtFOp::create(b, f32v, rawLo[u]);
-      Value mx = arith::ExtFOp::create(b, f32v, rawHi[u]);
+      Value mn = kb.widenF32(rawLo[u]);
+      Value mx = kb.widenF32(rawHi[u]);
       Value bound = pageBound(kb, rq, mn, mx);
       kb.ifThen(arith::AndIOp::create(b, first, inSlice[u]), [&] {
         Value uVal = arith::SelectOp::create(b, valid[u], bound, kb.cf32(-inf));

@@ -425,22 +425,9 @@ void RadixSelect::selectSampled(Value scores, Value rowBase, Value len, Value ro
         Value count = kb.ci32(0);
         for (int64_t u = 0; u < unroll; ++u) {
           Value v = vIdx[u], at = kb.add(rowBase, kb.mul(v, kb.c(4)));
-          Value vec;
-          if (!checked) {
-            vec = kb.loadVecF32(scores, at, 4);
-          } else {
-            auto ifLoad = scf::IfOp::create(b, TypeRange{vecTy},
-                                            cmp(b, arith::CmpIPredicate::ult, v, nVec), true);
-            OpBuilder::InsertionGuard g2(b);
-            b.setInsertionPointToStart(&ifLoad.getThenRegion().front());
-            scf::YieldOp::create(b, ValueRange{kb.loadVecF32(scores, at, 4)});
-            b.setInsertionPointToStart(&ifLoad.getElseRegion().front());
-            scf::YieldOp::create(
-                b, ValueRange{arith::ConstantOp::create(
-                       b, DenseElementsAttr::get(vecTy, b.getF32FloatAttr(0.0f)))});
-            vec = ifLoad.getResult(0);
-          }
-          vecs.push_back(vec);
+          vecs.push_back(checked ? kb.loadVecOrZero(cmp(b, arith::CmpIPredicate::ult, v, nVec),
+                                                    scores, at, 4)
+                                 : kb.loadVec(scores, at, 4));
         }
         for (int64_t u = 0; u < unroll; ++u) {
           Value vecLeft = checked ? arith::SubIOp::create(b, lenI32, vecPos[u]).getResult()
