@@ -27,6 +27,7 @@
 //   ds-bench --op=twilight --B=8 --N=65536 --k=4096 [--top-p=0.9 --estimate=int4]: k = candidates,
 //                                  their logits estimated from the labels or from int4 keys
 //   --scatter: each request's pages are a random permutation of the pool (default: consecutive)
+//   --chain: also each pipeline's first kernels chained as in the step (a kernel's share of it)
 // Every option is checked before a GPU is opened; --help lists them.
 #include "codegen/JIT.h"
 #include "dialect/DSTarget.h"
@@ -188,7 +189,12 @@ struct Row {
   double flops = 0; ///< useful floating-point operations (0: not reported)
 };
 
-/// Times every kernel of `pipeline` alone (when there are several), then the whole pipeline.
+/// --chain: also time each leading part of a pipeline of several kernels (set from the flag).
+bool timeChains = false;
+
+/// Times every kernel of `pipeline` alone (when there are several), then the whole pipeline;
+/// with --chain also the pipeline's first i kernels launched as in the step, so that successive
+/// rows give each kernel's share of the chained step (launch latency and overlap included).
 void timeStages(const rt::Pipeline &pipeline, const std::vector<rt::TensorArg> &args,
                 Timer &timer, int warmup, int iters, Row &row) {
   rt::OwnedWorkspace ws = check(rt::OwnedWorkspace::allocate(pipeline, args), "workspace");
@@ -199,6 +205,13 @@ void timeStages(const rt::Pipeline &pipeline, const std::vector<rt::TensorArg> &
           [&] { check(pipeline.launchKernels(args, ws.get(), nullptr, i, i + 1), "launch"); },
           warmup, iters);
       row.stages.push_back({kernels[i].name, us});
+    }
+  if (timeChains && kernels.size() > 1)
+    for (size_t i = 1; i < kernels.size(); ++i) {
+      double us = timer.medianUs(
+          [&] { check(pipeline.launchKernels(args, ws.get(), nullptr, 0, i), "launch"); },
+          warmup, iters);
+      row.stages.push_back({"chain through " + kernels[i - 1].name, us});
     }
   row.totalUs = timer.medianUs([&] { check(pipeline.launch(args, ws.get(), nullptr), "launch"); },
                                warmup, iters);
@@ -672,6 +685,10 @@ cl::opt<bool> pdlFlag("pdl",
                      cl::desc("Chain each pipeline's kernels by programmatic dependent launch "
                               "where the GPU has it (sm_90+); --pdl=false to compare"),
                      cl::init(true), cl::cat(category));
+cl::opt<bool> chainFlag("chain",
+                       cl::desc("Also time each pipeline's first kernels chained as in the step "
+                                "(the kernels before each one), not only each kernel alone"),
+                       cl::init(false), cl::cat(category));
 cl::opt<int64_t> warmupFlag("warmup", cl::desc("Untimed calls before timing"), cl::init(10),
                             cl::cat(category));
 cl::opt<int64_t> itersFlag("iters", cl::desc("Timed calls (the median is reported)"),
@@ -748,6 +765,7 @@ int main(int argc, char **argv) {
               ctx.properties().name.c_str(), ctx.properties().smCount, copyGBs);
   jit::JIT jit(ctx);
   jit.setProgrammaticLaunch(pdlFlag);
+  timeChains = chainFlag;
   std::printf("programmatic dependent launch: %s\n",
               !pdlFlag ? "off (--pdl=false)"
               : ctx.properties().smVersion() >= mlir::ds::kProgrammaticLaunchVersion
