@@ -192,31 +192,43 @@ struct Row {
 /// --chain: also time each leading part of a pipeline of several kernels (set from the flag).
 bool timeChains = false;
 
-/// Times every kernel of `pipeline` alone (when there are several), then the whole pipeline;
-/// with --chain also the pipeline's first i kernels launched as in the step, so that successive
-/// rows give each kernel's share of the chained step (launch latency and overlap included).
+/// Times every kernel of `pipeline` that these shapes launch alone (when it launches several),
+/// then the whole pipeline; with --chain also its kernels up to each one launched as in the step,
+/// so that successive rows give each kernel's share of the chained step (launch latency and
+/// overlap included). Kernels whose grid is empty at these shapes (the plan's variants for other
+/// sizes) are left out of both.
 void timeStages(const rt::Pipeline &pipeline, const std::vector<rt::TensorArg> &args,
                 Timer &timer, int warmup, int iters, Row &row) {
   rt::OwnedWorkspace ws = check(rt::OwnedWorkspace::allocate(pipeline, args), "workspace");
   const auto &kernels = pipeline.bundle().kernels;
-  if (kernels.size() > 1)
-    for (size_t i = 0; i < kernels.size(); ++i) {
+  std::vector<rt::KernelLimits> limits;
+  for (size_t i = 0; i < kernels.size(); ++i)
+    limits.push_back(pipeline.limits(i));
+  rt::LaunchPlan plan = check(rt::planLaunch(pipeline.bundle(), args, ws.get(), limits), "plan");
+  std::vector<size_t> launched;
+  for (size_t i = 0; i < kernels.size(); ++i)
+    if (!plan.kernels[i].config.skip)
+      launched.push_back(i);
+  if (launched.size() > 1)
+    for (size_t i : launched) {
       double us = timer.medianUs(
           [&] { check(pipeline.launchKernels(args, ws.get(), nullptr, i, i + 1), "launch"); },
           warmup, iters);
       row.stages.push_back({kernels[i].name, us});
     }
-  if (timeChains && kernels.size() > 1)
-    for (size_t i = 1; i < kernels.size(); ++i) {
+  if (timeChains && launched.size() > 1)
+    for (size_t j = 0; j + 1 < launched.size(); ++j) {
       double us = timer.medianUs(
-          [&] { check(pipeline.launchKernels(args, ws.get(), nullptr, 0, i), "launch"); },
+          [&] {
+            check(pipeline.launchKernels(args, ws.get(), nullptr, 0, launched[j] + 1), "launch");
+          },
           warmup, iters);
-      row.stages.push_back({"chain through " + kernels[i - 1].name, us});
+      row.stages.push_back({"chain through " + kernels[launched[j]].name, us});
     }
   row.totalUs = timer.medianUs([&] { check(pipeline.launch(args, ws.get(), nullptr), "launch"); },
                                warmup, iters);
-  if (kernels.size() == 1)
-    row.stages.push_back({kernels[0].name, row.totalUs});
+  if (launched.size() == 1)
+    row.stages.push_back({kernels[launched[0]].name, row.totalUs});
 }
 
 /// Linear-attention prefill: B requests of N tokens each, packed (T = B N), one state slot each,
