@@ -27,7 +27,7 @@
 //   ds-bench --op=twilight --B=8 --N=65536 --k=4096 [--top-p=0.9 --estimate=int4]: k = candidates,
 //                                  their logits estimated from the labels or from int4 keys
 //   --scatter: each request's pages are a random permutation of the pool (default: consecutive)
-//   --chain: also each pipeline's first kernels chained as in the step (a kernel's share of it)
+//   --chain: also each pipeline up to each of its kernels, chained as in the step (their shares)
 // Every option is checked before a GPU is opened; --help lists them.
 #include "codegen/JIT.h"
 #include "dialect/DSTarget.h"
@@ -698,8 +698,9 @@ cl::opt<bool> pdlFlag("pdl",
                               "where the GPU has it (sm_90+); --pdl=false to compare"),
                      cl::init(true), cl::cat(category));
 cl::opt<bool> chainFlag("chain",
-                       cl::desc("Also time each pipeline's first kernels chained as in the step "
-                                "(the kernels before each one), not only each kernel alone"),
+                       cl::desc("Also time each pipeline up to each of its kernels, chained as "
+                                "in the step (each kernel's share of the step), not only each "
+                                "kernel alone"),
                        cl::init(false), cl::cat(category));
 cl::opt<int64_t> warmupFlag("warmup", cl::desc("Untimed calls before timing"), cl::init(10),
                             cl::cat(category));
