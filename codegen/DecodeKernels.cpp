@@ -373,10 +373,6 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
 
   // q of the CTA's heads, 8 dims per lane, pre-scaled so logits are in base 2.
   float qScale = s.softCap > 0 ? s.scale / s.softCap : s.scale * kLog2e;
-  Type elemTy = cast<MemRefType>(kc.getType()).getElementType();
-  auto rawTy = VectorType::get({kVec}, elemTy);
-  Value zeroRaw = arith::ConstantOp::create(
-      b, DenseElementsAttr::get(rawTy, b.getFloatAttr(elemTy, 0.0)));
   SmallVector<Value> qv;    // FMA loop: the heads' 8 dims of this lane, f32, pre-scaled
   SmallVector<Value> qFrag; // mma loop: head g's A fragments (a0, a2) per k-step, unscaled
   Value mg, mt;             // mma loop: the lane's group (row) and thread in group
@@ -394,6 +390,9 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
     Value gOk = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, mg, kb.c(s.groupHeads));
     Value head = kb.add(h0, arith::SelectOp::create(b, gOk, mg, kb.c(0)));
     Value qRow = kb.mul(kb.add(kb.mul(bIdx, kb.c(s.hq)), head), kb.c(s.d));
+    Type elemTy = cast<MemRefType>(kc.getType()).getElementType();
+    Value zeroRaw = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(VectorType::get({kVec}, elemTy), b.getFloatAttr(elemTy, 0.0)));
     Mma frag(kb, elemTy);
     for (int64_t c = 0; c < s.d / 32; ++c) {
       Value ld = kb.loadVec(q, kb.add(qRow, kb.mul(kb.add(kb.c(4 * c), mt), kb.c(kVec))), kVec);
@@ -510,21 +509,9 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
       for (int64_t u = 0; u < s.unroll; ++u) {
         Resolved r = rowOf(kb.add(base, kb.add(kb.c(u * tpw), tokSlot)));
         Value rowOff = kb.add(kb.mul(r.row, kb.c(s.d)), dimOff);
-        auto loadIf = scf::IfOp::create(b, TypeRange{rawTy, rawTy}, r.ok, true);
-        {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(&loadIf.getThenRegion().front());
-          auto kl = vector::LoadOp::create(b, rawTy, kc, ValueRange{rowOff});
-          auto vl = vector::LoadOp::create(b, rawTy, vc, ValueRange{rowOff});
-          kl.setAlignment(16);
-          vl.setAlignment(16);
-          scf::YieldOp::create(b, ValueRange{kl, vl});
-          b.setInsertionPointToStart(&loadIf.getElseRegion().front());
-          scf::YieldOp::create(b, ValueRange{zeroRaw, zeroRaw});
-        }
         bt.ok.push_back(r.ok);
-        bt.k.push_back(loadIf.getResult(0));
-        bt.v.push_back(loadIf.getResult(1));
+        bt.k.push_back(kb.loadVecOrZero(r.ok, kc, rowOff, kVec));
+        bt.v.push_back(kb.loadVecOrZero(r.ok, vc, rowOff, kVec));
         if (w)
           bt.w.push_back(r.weight);
       }
