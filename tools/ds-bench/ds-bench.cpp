@@ -126,6 +126,7 @@ struct Timer {
   const rt::Context &ctx;
   rt::DeviceBuffer flush;
   rt::Event start, stop;
+  bool chains = false; ///< --chain: timeStages also times the step up to each kernel
   explicit Timer(const rt::Context &c) : ctx(c) {
     flush = check(ctx.alloc(256u << 20), "flush buffer");
     start = check(ctx.createEvent(), "event");
@@ -189,9 +190,6 @@ struct Row {
   double flops = 0; ///< useful floating-point operations (0: not reported)
 };
 
-/// --chain: also time each leading part of a pipeline of several kernels (set from the flag).
-bool timeChains = false;
-
 /// Times every kernel of `pipeline` that these shapes launch alone (when it launches several),
 /// then the whole pipeline; with --chain also its kernels up to each one launched as in the step,
 /// so that successive rows give each kernel's share of the chained step (launch latency and
@@ -216,7 +214,7 @@ void timeStages(const rt::Pipeline &pipeline, const std::vector<rt::TensorArg> &
           warmup, iters);
       row.stages.push_back({kernels[i].name, us});
     }
-  if (timeChains && launched.size() > 1)
+  if (timer.chains && launched.size() > 1)
     for (size_t j = 0; j + 1 < launched.size(); ++j) {
       double us = timer.medianUs(
           [&] {
@@ -778,7 +776,7 @@ int main(int argc, char **argv) {
               ctx.properties().name.c_str(), ctx.properties().smCount, copyGBs);
   jit::JIT jit(ctx);
   jit.setProgrammaticLaunch(pdlFlag);
-  timeChains = chainFlag;
+  timer.chains = chainFlag;
   std::printf("programmatic dependent launch: %s\n",
               !pdlFlag ? "off (--pdl=false)"
               : ctx.properties().smVersion() >= mlir::ds::kProgrammaticLaunchVersion
