@@ -364,6 +364,28 @@ Value KernelBuilder::loadVecOrZero(Value cond, Value memref, Value off, int64_t 
                                                  vecTy, builder.getFloatAttr(elem, 0.0)))});
   return ifLoad.getResult(0);
 }
+SmallVector<Value> KernelBuilder::loadVecsIf(Value cond,
+                                             llvm::ArrayRef<std::pair<Value, Value>> at,
+                                             int64_t n) {
+  SmallVector<Type> types;
+  SmallVector<Value> zeros;
+  for (auto [memref, off] : at) {
+    Type elem = cast<MemRefType>(memref.getType()).getElementType();
+    auto vecTy = VectorType::get({n}, elem);
+    types.push_back(vecTy);
+    zeros.push_back(arith::ConstantOp::create(builder, builder.getZeroAttr(vecTy)));
+  }
+  auto ifLoad = scf::IfOp::create(builder, types, cond, true);
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(&ifLoad.getThenRegion().front());
+  SmallVector<Value> loaded;
+  for (auto [memref, off] : at)
+    loaded.push_back(loadVec(memref, off, n));
+  scf::YieldOp::create(builder, loaded);
+  builder.setInsertionPointToStart(&ifLoad.getElseRegion().front());
+  scf::YieldOp::create(builder, zeros);
+  return SmallVector<Value>(ifLoad.getResults().begin(), ifLoad.getResults().end());
+}
 Value KernelBuilder::loadVecF32(Value memref, Value off, int64_t n) {
   return widenF32(loadVec(memref, off, n));
 }

@@ -46,9 +46,11 @@ func.func @score_sum(%ql: tensor<?x32x8xbf16> {ds.name = "q_label"}, %cache: ten
 // CHECK: scf.if {{.*}} -> (i32)
 // CHECK: memref.load %arg2
 // CHECK: scf.if {{.*}} -> (i32)
-// CHECK: scf.if {{.*}} -> (vector<8xf32>, vector<8xf32>)
-// CHECK-COUNT-4: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<281474976710656xbf16>, vector<8xbf16>
-// CHECK: scf.if {{.*}} -> (vector<8xf32>, vector<8xf32>)
+// The step's label loads (4 tokens, 2 vectors each) in one branch, widened after it.
+// CHECK: scf.if {{.*}} -> (vector<8xbf16>, vector<8xbf16>, vector<8xbf16>, vector<8xbf16>, vector<8xbf16>, vector<8xbf16>, vector<8xbf16>, vector<8xbf16>)
+// CHECK-COUNT-8: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<281474976710656xbf16>, vector<8xbf16>
+// CHECK: } else {
+// CHECK: arith.extf {{.*}} : vector<8xbf16> to vector<8xf32>
 // CHECK: vector.fma
 // CHECK-NOT: vector.reduction
 // CHECK: arith.addf {{.*}} : f32
