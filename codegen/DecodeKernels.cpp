@@ -54,6 +54,8 @@ struct DecodeShape {
   int64_t unroll; // warp steps whose loads are issued together (the config's stages)
   bool directOut = false; // a single split writes o (its merge is then not launched)
   bool mma = false;       // the tensor-core token loop (variant "mma")
+  /// Floats of one warp's state in shared memory: (acc[d], m, l) per head of the CTA.
+  int64_t warpStateFloats() const { return groupHeads * (d + 2); }
 };
 
 /// The selection a decode op walks (null for dense decode).
@@ -133,7 +135,7 @@ struct Resolved {
 struct MmaLoopInputs {
   ArrayRef<Value> qFrag; // head g's A fragments, four per 16-byte chunk
   Value g, t, warp, start, end;
-  Value smem; // the warps' states: groupHeads x (d + 2) floats a warp
+  Value smem; // the warps' states: DecodeShape::warpStateFloats() a warp
   float qScale;
   Value kc, vc;
 };
@@ -302,7 +304,7 @@ void buildMmaTokenLoop(KernelBuilder &kb, const DecodeShape &s, const MmaLoopInp
   l = arith::AddFOp::create(b, l, shuffleXor(kb, l, 2));
   kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, g, kb.c(s.groupHeads)), [&] {
     Value wbase =
-        kb.add(kb.mul(in.warp, kb.c(s.groupHeads * (s.d + 2))), kb.mul(g, kb.c(s.d + 2)));
+        kb.add(kb.mul(in.warp, kb.c(s.warpStateFloats())), kb.mul(g, kb.c(s.d + 2)));
     for (int64_t nt = 0; nt < nTiles; ++nt)
       for (int64_t i = 0; i < 2; ++i) {
         Value dim = kb.add(kb.mul(kb.add(kb.mul(t, kb.c(2)), kb.c(i)), kb.c(vPer)), kb.c(nt));
@@ -492,7 +494,7 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
       r.weight = memref::LoadOp::create(b, weightSmem, ValueRange{i});
     return r;
   };
-  int64_t perWarp = s.groupHeads * (s.d + 2);
+  const int64_t perWarp = s.warpStateFloats();
   Value smem = kb.addShared(f32, s.warps * perWarp);
   if (s.mma) {
     buildMmaTokenLoop(kb, s, MmaLoopInputs{qFrag, mg, mt, warp, start, end, smem, qScale, kc, vc},

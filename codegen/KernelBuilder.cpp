@@ -352,17 +352,7 @@ Value KernelBuilder::loadVec(Value memref, Value off, int64_t n) {
   return load;
 }
 Value KernelBuilder::loadVecOrZero(Value cond, Value memref, Value off, int64_t n) {
-  Type elem = cast<MemRefType>(memref.getType()).getElementType();
-  auto vecTy = VectorType::get({n}, elem);
-  auto ifLoad = scf::IfOp::create(builder, TypeRange{vecTy}, cond, true);
-  OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToStart(&ifLoad.getThenRegion().front());
-  scf::YieldOp::create(builder, ValueRange{loadVec(memref, off, n)});
-  builder.setInsertionPointToStart(&ifLoad.getElseRegion().front());
-  scf::YieldOp::create(builder, ValueRange{arith::ConstantOp::create(
-                                    builder, DenseElementsAttr::get(
-                                                 vecTy, builder.getFloatAttr(elem, 0.0)))});
-  return ifLoad.getResult(0);
+  return loadVecsIf(cond, {{memref, off}}, n)[0];
 }
 SmallVector<Value> KernelBuilder::loadVecsIf(Value cond,
                                              llvm::ArrayRef<std::pair<Value, Value>> at,

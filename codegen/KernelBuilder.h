@@ -174,12 +174,13 @@ public:
   /// with the alignment asserted when `n * sizeof(T)` is 4, 8 or 16 bytes (the caller guarantees
   /// it).
   Value loadVec(Value memref, Value off, int64_t n);
-  /// The same where `cond`, and zeros (no load issued) elsewhere.
-  Value loadVecOrZero(Value cond, Value memref, Value off, int64_t n);
   /// loadVec at each (memref, offset) of `at`, all in one branch taken where `cond` holds (zeros
-  /// elsewhere; every offset in bounds whenever `cond` holds), so that the loads issue back to
-  /// back. (With a branch per load, LLVM moves a widening of the loaded vector into its branch.)
+  /// elsewhere, and no load issued; every offset in bounds whenever `cond` holds), so that the
+  /// loads issue back to back. (With a branch per load, LLVM moves a widening of the loaded
+  /// vector into its branch.)
   SmallVector<Value> loadVecsIf(Value cond, llvm::ArrayRef<std::pair<Value, Value>> at, int64_t n);
+  /// loadVecsIf of one vector.
+  Value loadVecOrZero(Value cond, Value memref, Value off, int64_t n);
   /// loadVec widened to f32.
   Value loadVecF32(Value memref, Value off, int64_t n);
   /// A float vector (or scalar) as f32: extended, unless it already is.
