@@ -375,9 +375,10 @@ TEST(Int4Twilight, QuestCandidates) {
           continue;
         }
         ASSERT_TRUE(t >= 0 && t < n && seen.insert(t).second) << where << ": " << t;
-        if (t / P != pages - 1)
+        if (t / P != pages - 1) {
           EXPECT_GE(u[row * paging.maxPages + t / P], floor - 1e-3 * (1 + std::fabs(floor)))
               << where << ": token " << t << " on a page outside the top pages";
+        }
         tokens.push_back(t);
       }
       std::vector<double> qd(d);
