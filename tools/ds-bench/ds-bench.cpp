@@ -12,9 +12,12 @@
 //                                  dense decode of the same shape for comparison
 //   ds-bench --op=quest --B=8 --N=32768 --k=2048 --P=16 [--hkv=8 --shared]: k = token budget
 //   ds-bench --suite=la            linear-attention decode, B = 64 and 256, H = 64, d = e = 128;
-//                                  prefill of B x N tokens (1 x 4096, 1 x 16384, 4 x 4096)
+//                                  prefill of B x N tokens (1 x 4096, 1 x 16384, 4 x 4096), and
+//                                  64 x 8 tokens from initial states without and with the state
+//                                  after every token (speculative verify)
 //   ds-bench --op=ds --B=8 --N=4096 --k=1024 [--hq --hkv --d --r --P --dtype=f16 --shared]
-//   ds-bench --op=la-prefill --B=1 --N=4096 [--hq=64 --d=128 --dtype=f16 --initial]: N per request
+//   ds-bench --op=la-prefill --B=1 --N=4096 [--hq=64 --d=128 --dtype=f16 --initial
+//                                  --intermediate]: N tokens per request
 //   ds-bench --op=topk --B=8 --hq=32 --N=65536 --k=1024: ds.topk alone over B x Hq f32 rows
 //   ds-bench --suite=topk          ds.topk alone: 256 x 65536 (k = 1024), 32 and 256 x 2048 (k = 128)
 //   ds-bench --op=topp --B=8 --hq=32 --k=4096 [--top-p=0.9]: ds.topp alone, B x Hq rows of k
@@ -58,6 +61,7 @@ struct Shape {
   int64_t B = 8, N = 4096, k = 1024, hq = 32, hkv = 32, d = 128, r = 16, P = 1;
   bool bf16 = true, shared = false, scatter = false;
   bool initial = false; ///< la-prefill: has_initial_state = 1 (the states are read too)
+  bool intermediate = false; ///< la-prefill: keep_intermediate (the state after every token)
   int64_t sinks = 64, window = 512, samples = 1024; ///< vattention
   double topP = 0.9;                                ///< topp, twilight
   bool int4 = false;                                ///< twilight: the int4-key estimate
@@ -71,9 +75,10 @@ struct Shape {
     char s[160];
     if (op == "la-prefill") {
       // N tokens per request, packed: T = B * N; H = hq, d = e.
-      std::snprintf(s, sizeof(s), "la-prefill B=%lld N=%lld T=%lld H=%lld d=e=%lld %s%s",
+      std::snprintf(s, sizeof(s), "la-prefill B=%lld N=%lld T=%lld H=%lld d=e=%lld %s%s%s",
                     (long long)B, (long long)N, (long long)(B * N), (long long)hq, (long long)d,
-                    bf16 ? "bf16" : "f16", initial ? " initial" : "");
+                    bf16 ? "bf16" : "f16", initial ? " initial" : "",
+                    intermediate ? " intermediate" : "");
       return s;
     }
     if (op == "topp") {
@@ -232,7 +237,7 @@ void timeStages(const rt::Pipeline &pipeline, const std::vector<rt::TensorArg> &
 /// Linear-attention prefill: B requests of N tokens each, packed (T = B N), one state slot each,
 /// has_initial_state = 0 unless --initial. Useful work: per token and head k^T v into the state
 /// and q S out, 4 d e flops. Bytes: q, k, v, o once (16-bit) plus the f32 states written (and
-/// read with --initial).
+/// read with --initial), and with --intermediate the f32 state after every token written.
 Row runLinearAttnPrefill(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s,
                          int warmup, int iters) {
   Row row{s, {}, 0, 0, 0};
@@ -248,6 +253,10 @@ Row runLinearAttnPrefill(const rt::Context &ctx, jit::JIT &jit, Timer &timer, co
   rt::DeviceBuffer st = check(ctx.alloc(static_cast<size_t>(B) * H * d * e * 4), "alloc states");
   rt::DeviceBuffer idx = check(ctx.alloc(B * 4), "alloc state_indices");
   rt::DeviceBuffer init = check(ctx.alloc(B * 4), "alloc has_initial_state");
+  const size_t interBytes = s.intermediate ? static_cast<size_t>(T) * H * d * e * 4 : 0;
+  rt::DeviceBuffer inter;
+  if (s.intermediate)
+    inter = check(ctx.alloc(interBytes), "alloc intermediate");
   fillRandom(ctx, q, rng, ht);
   fillRandom(ctx, k, rng, ht);
   fillRandom(ctx, v, rng, ht);
@@ -265,6 +274,7 @@ Row runLinearAttnPrefill(const rt::Context &ctx, jit::JIT &jit, Timer &timer, co
   jit::LinearAttnPrefillSpec spec;
   spec.heads = H, spec.keyDim = d, spec.valueDim = e;
   spec.dtype = s.bf16 ? jit::DataType::BF16 : jit::DataType::F16;
+  spec.keepIntermediate = s.intermediate;
   auto pipeline = check(jit.linearAttnPrefill(spec), "compile");
   std::vector<rt::TensorArg> args = {
       rt::TensorArg(q.ptr(), {T, H, d}), rt::TensorArg(k.ptr(), {T, H, d}),
@@ -272,8 +282,11 @@ Row runLinearAttnPrefill(const rt::Context &ctx, jit::JIT &jit, Timer &timer, co
       rt::TensorArg(cu.ptr(), {B + 1}),  rt::TensorArg(st.ptr(), {B, H, d, e}),
       rt::TensorArg(idx.ptr(), {B}),     rt::TensorArg(init.ptr(), {B}),
       rt::TensorArg(o.ptr(), {T, H, e})};
+  if (s.intermediate)
+    args.push_back(rt::TensorArg(inter.ptr(), {T, H, d, e}));
   const double stateBytes = 1.0 * B * H * d * e * 4;
-  row.bytes = 1.0 * T * H * (2 * d + 2 * e) * 2 + stateBytes * (s.initial ? 2 : 1);
+  row.bytes = 1.0 * T * H * (2 * d + 2 * e) * 2 + stateBytes * (s.initial ? 2 : 1) +
+              static_cast<double>(interBytes);
   row.flops = 4.0 * T * H * d * e;
   // Repeating one kernel only rewrites the states and o.
   timeStages(*pipeline, args, timer, warmup, iters, row);
@@ -599,6 +612,14 @@ std::vector<Shape> suite(const std::string &name) {
       s.op = "la-prefill", s.B = B, s.N = N, s.hq = 64, s.hkv = 64, s.d = 128;
       rows.push_back(s);
     }
+    // Speculative verify: 64 requests of 8 tokens from their states, without and with the
+    // state after every token.
+    for (bool intermediate : {false, true}) {
+      Shape s;
+      s.op = "la-prefill", s.B = 64, s.N = 8, s.hq = 64, s.hkv = 64, s.d = 128;
+      s.initial = true, s.intermediate = intermediate;
+      rows.push_back(s);
+    }
   }
   if (name == "quest" || name == "all") {
     // The Quest issue's rows: B = 8, N = 32768, budget 2048 (MHA and Hkv = 8 shared), B = 1,
@@ -673,6 +694,10 @@ cl::opt<bool> sharedFlag("shared", cl::desc("ds: one selection per KV head group
                          cl::cat(category));
 cl::opt<bool> initialFlag("initial", cl::desc("la-prefill: has_initial_state = 1"),
                           cl::cat(category));
+cl::opt<bool> intermediateFlag("intermediate",
+                               cl::desc("la-prefill: also write the state after every token "
+                                        "(keep_intermediate)"),
+                               cl::cat(category));
 cl::opt<bool> scatterFlag("scatter",
                           cl::desc("Each request's pages a random permutation of the pool "
                                    "(default: consecutive)"),
@@ -737,6 +762,9 @@ int main(int argc, char **argv) {
     die("--label-format must be same, fp8 or int4, got '" + labelFormatName + "'");
   if (labelFormatName != "same" && op != "ds")
     die("--label-format applies to --op=ds only");
+  if ((initialFlag || intermediateFlag) && op != "la-prefill")
+    die(std::string("--") + (initialFlag ? "initial" : "intermediate") +
+        " applies to --op=la-prefill only");
   if ((labelFormatName == "int4" && optR % 8 != 0) || (labelFormatName == "fp8" && optR % 4 != 0))
     die("--r must be a multiple of 8 (int4) or 4 (fp8) labels with --label-format=" +
         labelFormatName);
@@ -757,6 +785,7 @@ int main(int argc, char **argv) {
     s.bf16 = dtypeName == "bf16";
     s.shared = sharedFlag;
     s.initial = initialFlag;
+    s.intermediate = intermediateFlag;
     s.sinks = sinksFlag, s.window = windowFlag, s.samples = samplesFlag, s.topP = topPFlag;
     s.int4 = estimateName == "int4";
     s.labelFormat = labelFormatName;
