@@ -54,8 +54,10 @@ struct DecodeShape {
   int64_t unroll; // warp steps whose loads are issued together (the config's stages)
   bool directOut = false; // a single split writes o (its merge is then not launched)
   bool mma = false;       // the tensor-core token loop (variant "mma")
-  /// Floats of one warp's state in shared memory: (acc[d], m, l) per head of the CTA.
-  int64_t warpStateFloats() const { return groupHeads * (d + 2); }
+  /// Floats of one head's state in a warp's shared memory: acc[d], then m and l.
+  int64_t headStateFloats() const { return d + 2; }
+  /// Floats of one warp's state in shared memory: a head state per head of the CTA.
+  int64_t warpStateFloats() const { return groupHeads * headStateFloats(); }
 };
 
 /// The selection a decode op walks (null for dense decode).
@@ -304,7 +306,7 @@ void buildMmaTokenLoop(KernelBuilder &kb, const DecodeShape &s, const MmaLoopInp
   l = arith::AddFOp::create(b, l, shuffleXor(kb, l, 2));
   kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, g, kb.c(s.groupHeads)), [&] {
     Value wbase =
-        kb.add(kb.mul(in.warp, kb.c(s.warpStateFloats())), kb.mul(g, kb.c(s.d + 2)));
+        kb.add(kb.mul(in.warp, kb.c(s.warpStateFloats())), kb.mul(g, kb.c(s.headStateFloats())));
     for (int64_t nt = 0; nt < nTiles; ++nt)
       for (int64_t i = 0; i < 2; ++i) {
         Value dim = kb.add(kb.mul(kb.add(kb.mul(t, kb.c(2)), kb.c(i)), kb.c(vPer)), kb.c(nt));
@@ -639,7 +641,7 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
       for (int64_t off = lpt; off < 32; off *= 2)
         st = combine(kb, st, {shuffleXor(kb, st.m, off), shuffleXor(kb, st.l, off),
                               shuffleVecXor(kb, st.acc, off)});
-      Value wbase = kb.add(kb.mul(warp, kb.c(perWarp)), kb.c(j * (s.d + 2)));
+      Value wbase = kb.add(kb.mul(warp, kb.c(perWarp)), kb.c(j * s.headStateFloats()));
       Value lead = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, lane, kb.c(lpt));
       auto ifLead = scf::IfOp::create(b, lead, false);
       OpBuilder::InsertionGuard guard(b);
@@ -662,7 +664,7 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
   };
   perThread(s.groupHeads * s.d, [&](Value t) {
     Value j = kb.div(t, kb.c(s.d)), e = kb.rem(t, kb.c(s.d));
-    Value hb = kb.mul(j, kb.c(s.d + 2));
+    Value hb = kb.mul(j, kb.c(s.headStateFloats()));
     Value M = negInf;
     for (int64_t wi = 0; wi < s.warps; ++wi)
       M = kb.fmax(M, memref::LoadOp::create(b, smem, ValueRange{kb.add(hb, kb.c(wi * perWarp + s.d))}));
