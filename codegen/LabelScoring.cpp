@@ -218,9 +218,8 @@ SmallVector<Value> LabelScorer::score(llvm::ArrayRef<Value> pos, Value nb,
     return scoreLowBit(valid, slotIdx);
   // 2. All label loads, in one branch (taken when the cache has slots): an invalid token reads
   // slot 0 of its head instead (its score is -inf below). With a branch per token LLVM moved
-  // the widening to f32 into each token's branch. H200, score_topk stage: B = 8, N = 65536 188
-  // -> 185 us, B = 32 714 -> 699. (Low-bit labels keep a branch per token: int4 was 4% slower
-  // with one branch, fp8 level.)
+  // the widening to f32 into each token's branch (docs/performance.md, session 25, has the
+  // H200 figures; low-bit labels keep a branch per token, measured no better with one).
   SmallVector<SmallVector<Value>> kv(unroll);
   SmallVector<std::pair<Value, Value>> at;
   for (int64_t u = 0; u < unroll; ++u) {
