@@ -2,9 +2,9 @@
 //
 // One CTA per (request b, score row): grid B * Hs. The plan holds up to three variants and
 // launches one: with `splits` = C > 1 (sm_90) a thread-block cluster of C CTAs per row for few long
-// rows (B * Hs * C at most the target's SMs, kClusterMinN < N <= C * M); else 512
-// threads (two CTAs per SM) for N <= 16384 and B * Hs >= 128, else `warps * 32` threads (static
-// B and N build only the one they launch).
+// rows (B * Hs * C at most the target's SMs, kClusterMinN < N <= C * M); else `warps * 16`
+// threads (two CTAs per SM; none with warps = 1) for N <= 16384 and B * Hs >= 128, else
+// `warps * 32` threads (static B and N build only the one they launch).
 // With `channels` the query labels are gathered from q (an absorbed ds.label_gather). A row with
 // n_b <= k needs no score (0..n_b-1, then -1). A longer row is scored straight into a per-row
 // buffer while the first radix digit's histogram is built (LabelScorer, U = `stages` tokens per
@@ -271,8 +271,10 @@ static LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx) {
   spill.dims = {"(" + batch + ")*" + rowsExpr + "*max(" + n + "-" + cap + ",0)"};
   spill.source = "ws " + ctx.scratch("4*" + spill.numElements());
 
-  // Many short rows run 512-thread CTAs, two per SM, so one row's select overlaps another's
-  // scoring; long rows, or few rows, run 1024-thread CTAs (more loads in flight per row). With
+  // Many short rows run CTAs of warps / 2 warps (512 threads at the chosen 32), two per SM, so
+  // one row's select overlaps another's scoring (none with warps = 1); long rows, or few rows,
+  // run CTAs of `warps` (more loads in flight per row). Both score `stages` tokens per thread
+  // and step. With
   // `splits` = C > 1 (sm_90) few long rows run on clusters of C CTAs (B * rows * C at most the
   // target's SMs, kClusterMinN < N <= C * block_tokens). The plan launches the one whose gate is
   // 1 for the actual N and B; static sizes fold the gates, and a variant whose gate folds to 0 is
@@ -288,7 +290,8 @@ static LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx) {
     cluster = clusterGate(*target, rowsTotal, N, C, capacity, kClusterMinN);
   }
   const PlanExpr shortRows =
-      atMostGate(N, kShortRowTokens) * aboveGate(rowsTotal, kShortVariantRows - 1);
+      threads >= 64 ? atMostGate(N, kShortRowTokens) * aboveGate(rowsTotal, kShortVariantRows - 1)
+                    : PlanExpr(0);
   const PlanExpr notCluster = PlanExpr(1) - cluster;
   // The N each variant may be launched for, where bounded: the short variant's N <= 16384, a
   // static N.
@@ -296,10 +299,8 @@ static LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx) {
   const int64_t shortMaxN = std::min(kShortRowTokens, staticN.value_or(kShortRowTokens));
   if (cluster.constant() != 0)
     buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, C, cluster, out, spill, staticN);
-  // Low-bit labels are fewer bytes per token: the short variant scores more tokens per step too.
   if (PlanExpr gate = shortRows * notCluster; gate.constant() != 0)
-    buildScoreTopK(fused, ctx, std::min<int64_t>(threads, 512), tokensPerStep(shape), 2,
-                   capacity, 1, gate, out, spill, shortMaxN);
+    buildScoreTopK(fused, ctx, threads / 2, unroll, 2, capacity, 1, gate, out, spill, shortMaxN);
   if (PlanExpr gate = (PlanExpr(1) - shortRows) * notCluster; gate.constant() != 0)
     buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, 1, gate, out, spill, staticN);
   return success();

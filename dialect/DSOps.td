@@ -250,8 +250,11 @@ def DS_ScoreTopKOp : DS_TensorOp<"score_topk", [AttrSizedOperandSegments]> {
     Produced by `ds-fuse-score-topk`; its kernel keeps a row's scores in shared memory while
     selecting, so they make no round trip through global memory (rows longer than the
     shared-memory capacity spill to a workspace). Its `#ds.kernel_config` reads:
-    `block_tokens` = scores kept in shared memory, `warps` per row, `stages` = tokens each
-    thread scores per step, `vector_width` of the label loads.
+    `block_tokens` = scores kept in shared memory, `warps` per row (rows of at most 16384
+    positions, when there are at least 128 rows, run CTAs of `warps / 2` warps, two per SM;
+    not with `warps` = 1), `splits` = CTAs of a thread-block cluster per row for few long rows
+    (sm_90; 1 = none), `stages` = tokens each thread scores per step, `vector_width` of the label
+    loads.
 
     With the optional `channels : [Hkv, r]` the first operand is the query `q : [B, Hq, d]` and
     the query labels are gathered from it as `ds.label_gather` does (`ds-fuse-score-topk` absorbs
