@@ -17,7 +17,8 @@
 // row is normalized to its largest magnitude and kept as f16 pairs laid out as the words decode:
 // fp8 bytes (0, 1) and (2, 3) of a word become an f16 pair each by a byte permute and two masks
 // (the e4m3 bits moved into f16 fields: the value times 2^-8); int4 nibbles (j, j + 4) of a word
-// by a shift, a mask with 1024.0's f16 bits and a subtraction of 1032. Each load's pairs are
+// by a shift, a mask with 1024.0's f16 bits and a subtraction of the token's 1024 + z (z the
+// zero point in the scale's low 4 bits). Each load's pairs are
 // multiplied and summed in f16 pairs (fma.rn.f16x2), then added in f32; the dot product is
 // scaled by the row's magnitude and the token's scale.
 #include "codegen/KernelBuilder.h"

@@ -192,7 +192,7 @@ void mlir::ds::registerTopKFamily() {
   // 33.6 us, hence a CTA size of its own.
   f.choose = [](Operation *op, TargetAttr target) {
     const ChipInfo *chip = lookupChip(target.getChip());
-    // Keys per CTA: 16384, or whole thousands of them that the target's shared memory holds.
+    // Keys per CTA: kClusterKeys, or fewer: whole thousands that the target's shared memory holds.
     const int64_t fit = (target.getSmemPerBlock() - kClusterFixedSmemBytes) / 4 / 1024 * 1024;
     const int64_t cap = std::min<int64_t>(kClusterKeys, fit);
     if (chip && chip->version >= 90 && cap >= 1024)

@@ -30,10 +30,10 @@ def DS_KernelConfigAttr : AttrDef<DS_Dialect, "KernelConfig"> {
     every later pass. It is a contract: a builder builds exactly what the config says or refuses
     it with a diagnostic on the op (no clamps, no silent fallback). Each op's description says
     what its kernels read from each field; a field a kernel has no use for must be 1 (`variant`
-    empty, `occupancy` 0).
+    empty; `occupancy`, `heads` and `cluster_warps` 0).
     `block_tokens`: positions one block (or split) handles per step; `warps`: warps per block;
-    `splits`: how many blocks share one row (split-K over tokens, an upper bound where the launch
-    picks it); `stages`: loads in flight per thread (unrolled steps); `vector_width`: elements
+    `splits`: how many blocks share one row (split-K over tokens; where the launch picks the
+    count, the op's description says how `splits` bounds it); `stages`: loads in flight per thread (unrolled steps); `vector_width`: elements
     per vector load; `variant`: which kernel of the family (empty where there is one);
     `occupancy`: CTAs per SM the kernel is compiled for (`nvvm.minctasm`, caps registers;
     0 = no hint); `heads`: query heads one CTA walks together (decode attention: a divisor of

@@ -300,8 +300,10 @@ def DS_PageScoreTopKOp : DS_TensorOp<"page_score_topk"> {
     Its kernel keeps a row's scores in shared memory: `splits` CTAs (a thread-block cluster on
     sm_90 and later) each bound a slice of the row's pages and write the bounds into the shared
     memory of the cluster's first CTA, which selects. The row (`max_pages` floats) must fit the
-    target's opt-in shared memory beside the select's 17 KB: a page table with more columns is
-    refused at launch (the runtime's shared-memory check names the kernel). Its
+    target's opt-in shared memory beside the select's 17 KB and the row's query heads (4 *
+    heads * d bytes): a static page table with more columns is refused by the config pass (an
+    error on the op), a dynamic one at launch (the runtime's shared-memory check names the
+    kernel). Its
     `#ds.kernel_config` reads: `warps` per CTA (a power of two), `splits` = CTAs per row (1, 2,
     4 or 8; above 1 only on sm_90 and later), `stages` = pages each lane group has in flight,
     `vector_width` of the summary loads.
@@ -506,7 +508,8 @@ def DS_DecodePartialOp : DS_Op<"decode_partial", [Pure, AttrSizedOperandSegments
     `acc[b, h, s, :] = sum_t 2^(x_t - m) V_t` and `ml[b, h, s] = (m, l)` with logits in base 2
     (`x_t = log2(e) * logit_t`, `m` the max, `l = sum_t 2^(x_t - m)`; an empty split has
     `m = -inf`, `l = 0`). The split count is chosen at launch from the real sizes (at most
-    `max_splits`, at least `block_tokens` positions per split), so the split dim is dynamic.
+    8 * the config's `splits`, at least `block_tokens` positions per split; a sparse walk at
+    least cdiv(walk, 2048) splits), so the split dim is dynamic.
     Without `indices` the walk is dense.
   }];
   let arguments = (ins DS_DataTensor:$q, DS_DataTensor:$k_cache, DS_DataTensor:$v_cache,

@@ -75,9 +75,9 @@ def SplitDecodePass : Pass<"ds-split-decode", "func::FuncOp"> {
     Rewrites `ds.dense_decode` and `ds.sparse_decode` into `ds.decode_partial` (one
     online-softmax state per request, head and split, f32) followed by `ds.decode_merge`. The
     partial op keeps the decode op's `#ds.kernel_config`; the merge gets none, and the pipeline
-    runs `ds-select-kernel-config` again after this pass to choose it. In the partial's config `block_tokens` is the least number of positions per split and `splits`
-    bounds the split count, which the launch plan picks from the actual batch so that small
-    batches still fill the GPU.
+    runs `ds-select-kernel-config` again after this pass to choose it. In the partial's config `block_tokens` is the least number of positions per split and
+    8 * `splits` bounds the split count (a sparse walk takes at least cdiv(walk, 2048) splits),
+    which the launch plan picks from the actual batch so that small batches still fill the GPU.
   }];
   let dependentDialects = ["::mlir::ds::DSDialect"];
 }
