@@ -88,6 +88,28 @@ int64_t headsPerCTA(Operation *op, KernelConfigAttr cfg) {
   return cfg.getHeads() > 0 ? cfg.getHeads() : wholeGroupHeads(op);
 }
 
+/// The static shared memory (`.shared` variables: ptxas refuses a kernel whose total passes
+/// 48 KB, whatever the opt-in limit for dynamic shared memory) of a partial CTA of `warps` warps
+/// walking `heads` query heads: each warp's online-softmax states (DecodeShape::warpStateFloats),
+/// and for a sparse walk its chunk's K/V rows and, with log-weights, their weights
+/// (kMaxSparseChunk each).
+constexpr int64_t kStaticSmemLimit = 48 * 1024;
+int64_t partialStaticSmemBytes(Operation *op, int64_t warps, int64_t heads) {
+  const int64_t d = dimOf(op->getOperand(0), 2);
+  int64_t bytes = 4 * warps * heads * (d + 2);
+  if (indicesOf(op)) {
+    bytes += 4 * kMaxSparseChunk;
+    Value w;
+    if (auto sparse = dyn_cast<SparseDecodeOp>(op))
+      w = sparse.getLogWeights();
+    else if (auto partial = dyn_cast<DecodePartialOp>(op))
+      w = partial.getLogWeights();
+    if (w)
+      bytes += 4 * kMaxSparseChunk;
+  }
+  return bytes;
+}
+
 struct OnlineState {
   Value m, l, acc; // f32, f32, vector<8xf32>
 };
@@ -706,7 +728,8 @@ LogicalResult buildPartial(Operation *op, PlanContext &ctx, const DecodeShape &s
 /// One warp per (request, query head): o = sum_s 2^(m_s - M) acc_s / sum_s 2^(m_s - M) l_s.
 LogicalResult buildMerge(Operation *op, PlanContext &ctx, const DecodeShape &s,
                          const BufferRef &out, const BufferRef &acc, const BufferRef &ml,
-                         const std::string &splits, const std::string &batch) {
+                         const std::string &splits, const std::string &batch,
+                         bool partialWritesSingle) {
   KernelBuilder kb(ctx.kernels, ctx.kernelName("decode_merge"), op->getLoc());
   kb.addBuffer(acc);
   kb.addBuffer(ml);
@@ -714,9 +737,11 @@ LogicalResult buildMerge(Operation *op, PlanContext &ctx, const DecodeShape &s,
   kb.addI64(splits);
   kb.addI64("(" + batch + ")*" + std::to_string(s.hq));
   const int64_t warps = s.warps;
-  // Not launched at all with a single split (the partial kernel wrote o).
+  // Not launched at all with a single split when the partial kernel of the same plan wrote o;
+  // partials from elsewhere are always merged.
   kb.begin(warps * 32, "cdiv((" + batch + ")*" + std::to_string(s.hq) + "," +
-                           std::to_string(warps) + ")*min(max(" + splits + "-1,0),1)");
+                           std::to_string(warps) + ")" +
+                           (partialWritesSingle ? "*min(max(" + splits + "-1,0),1)" : ""));
   ImplicitLocOpBuilder &b = kb.b();
   Value accV = kb.arg(0), mlV = kb.arg(1), o = kb.arg(2);
   Value splitsV = kb.toIndex(kb.arg(3)), rows = kb.toIndex(kb.arg(4));
@@ -802,7 +827,9 @@ static LogicalResult lowerDecode(Operation *op, PlanContext &ctx) {
         ctx.hasBuffer(merge.getO())
             ? ctx.buffer(merge.getO())
             : ctx.place(merge.getO(), {batch, std::to_string(s.hq), std::to_string(s.d)});
-    return buildMerge(op, ctx, s, out, accBuf, mlBuf, splits, batch);
+    auto producer = acc.getDefiningOp<DecodePartialOp>();
+    return buildMerge(op, ctx, s, out, accBuf, mlBuf, splits, batch,
+                      producer && producer.getMl() == merge.getMl());
   }
   auto partial = cast<DecodePartialOp>(op);
   KernelConfigAttr cfg = configOf(op);
@@ -898,10 +925,26 @@ void mlir::ds::registerDecodeFamily() {
     // decode_partial 30.2 -> 29.0, Double Sparsity shared B = 8 / 32 N = 65536 79.5 -> 78.5 /
     // 236.2 -> 231.5; without the prefetch 160 / 31.5 / 78.8 / 235.2; 2-warp CTAs with twice
     // the splits 137.2 / 29.5 / 79.2 / 233.1, 8-warp CTAs (one per SM) or more splits slower.
-    if (mmaServes(heads, dimOf(op->getOperand(0), 2), elem, target))
+    const int64_t d = dimOf(op->getOperand(0), 2);
+    auto fma = [&](int64_t h) {
+      const int64_t stages = h > 2 && h <= 4 ? 2 : 4;
+      return KernelConfigAttr::get(ctx, 64, 8, splitCap, stages, 8, "", 0, h);
+    };
+    if (mmaServes(heads, d, elem, target))
       return KernelConfigAttr::get(ctx, 64, 4, splitCap, 2, 8, kMmaVariant, 0, heads);
-    const int64_t stages = heads > 2 && heads <= 4 ? 2 : 4;
-    return KernelConfigAttr::get(ctx, 64, 8, splitCap, stages, 8, "", 0, heads);
+    if (partialStaticSmemBytes(op, 8, heads) <= kStaticSmemLimit)
+      return fma(heads);
+    // A group whose states do not fit one CTA (e.g. 16 heads of 128 dims: 65 KB) is walked by
+    // g / h CTAs of h heads each (each reading the group's K/V rows), the largest divisor h
+    // that the tensor-core loop serves, or else that fits the FMA loop's 8 warps (h = 1 always
+    // fits: at most 8 x 258 floats plus 16 KB of a sparse chunk).
+    for (int64_t h = heads - 1; h >= 1; --h)
+      if (heads % h == 0 && mmaServes(h, d, elem, target))
+        return KernelConfigAttr::get(ctx, 64, 4, splitCap, 2, 8, kMmaVariant, 0, h);
+    int64_t h = heads - 1;
+    while (h > 1 && (heads % h != 0 || partialStaticSmemBytes(op, 8, h) > kStaticSmemLimit))
+      --h;
+    return fma(h);
   };
   f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr target) -> LogicalResult {
     if (isa<DecodeMergeOp>(op)) {
@@ -911,6 +954,11 @@ void mlir::ds::registerDecodeFamily() {
       if (cfg.getStages() > 16)
         return configError(op, "stages") << "(splits folded per step) must be in [1, 16], got "
                                          << cfg.getStages();
+      // A lane owns d / 32 dims of a head.
+      if (int64_t d = dimOf(op->getOperand(0), 3); ShapedType::isDynamic(d) || d % 32 != 0)
+        return op->emitOpError("GPU lowering supports static head dims that are multiples of 32, "
+                               "got ")
+               << (ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d));
       return success();
     }
     if (failed(verifyUnusedConfigFields(op, cfg,
@@ -935,6 +983,13 @@ void mlir::ds::registerDecodeFamily() {
     int64_t d = dimOf(op->getOperand(0), 2);
     if (d % kVec != 0 || d / kVec > 32 || 32 % (d / kVec) != 0 || d % 32 != 0)
       return op->emitOpError("GPU lowering supports head dims 32, 64, 128 and 256, got ") << d;
+    if (int64_t bytes = partialStaticSmemBytes(op, cfg.getWarps(), headsPerCTA(op, cfg));
+        bytes > kStaticSmemLimit)
+      return configError(op, "heads")
+             << "(" << headsPerCTA(op, cfg) << " query heads per CTA of " << cfg.getWarps()
+             << " warps) needs " << bytes << " bytes of static shared memory for the warps' states"
+             << (indicesOf(op) ? " and the sparse chunk" : "") << ", more than the "
+             << kStaticSmemLimit << " a kernel may have: fewer heads or warps";
     if (cfg.getVariant() == kMmaVariant) {
       Type elem = cast<ShapedType>(kCache.getType()).getElementType();
       const int64_t perCTA = headsPerCTA(op, cfg);

@@ -635,6 +635,10 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
           failed(expectConfigField(op, "vector_width", cfg.getVectorWidth(), 8,
                                    "16-byte cp.async copies")))
         return failure();
+      if (op.getChunkSize() != kChunk)
+        return configError(op, "variant")
+               << "\"chunked\" computes chunks of " << kChunk << " tokens, the op's chunk_size is "
+               << op.getChunkSize() << ": use \"recurrent\" or chunk_size = " << kChunk;
       if (op.getKeepIntermediate())
         return configError(op, "variant")
                << "\"chunked\" does not write intermediate states: keep_intermediate needs "

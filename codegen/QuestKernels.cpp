@@ -398,9 +398,10 @@ LogicalResult lowerScore(PageScoreOp op, PlanContext &ctx) {
   const int64_t P = op.getPageSize();
   const GroupReduce reduce = sr.reduce;
   // L lanes share a page (each `w` channels of its summary rows, so a half-warp reads a whole
-  // 256-byte row of bf16 at d = 128, coalesced); each lane group bounds kPagesPerGroup pages
-  // with all their loads issued first.
-  const int64_t L = d / g.w, perStep = g.threads / L, perBlock = perStep * kPagesPerGroup;
+  // 256-byte row of bf16 at d = 128, coalesced); each lane group bounds `stages` pages with all
+  // their loads issued first.
+  const int64_t U = configOf(op).getStages();
+  const int64_t L = d / g.w, perStep = g.threads / L, perBlock = perStep * U;
   const std::string batch = dimExpr(ctx, op.getQ(), 0);
   const std::string maxPages = dimExpr(ctx, op.getPageTable(), 1);
   BufferRef out = ctx.place(op.getScores(), {batch, std::to_string(rows), maxPages});
@@ -427,7 +428,7 @@ LogicalResult lowerScore(PageScoreOp op, PlanContext &ctx) {
   Value pages = requestPages(kb, slA, bIdx, maxP, P);
   Value col = kb.add(kb.mul(hk, kb.c(d)), kb.mul(sub, kb.c(g.w)));
   SmallVector<Value> pageI, inTable, valid, lo, hi;
-  for (int64_t u = 0; u < kPagesPerGroup; ++u) {
+  for (int64_t u = 0; u < U; ++u) {
     Value i = kb.add(kb.mul(kb.blockId(gpu::Dimension::y), kb.c(perBlock)),
                      kb.add(kb.c(u * perStep), slot));
     Value inT = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, maxP);
@@ -448,11 +449,11 @@ LogicalResult lowerScore(PageScoreOp op, PlanContext &ctx) {
   float inf = std::numeric_limits<float>::infinity();
   // The registers the bounds take for a group are bounded by the config's `occupancy`.
   SmallVector<Value> bounds;
-  for (int64_t u = 0; u < kPagesPerGroup; ++u)
+  for (int64_t u = 0; u < U; ++u)
     bounds.push_back(pageBound(kb, rq, lo[u], hi[u]));
   Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, sub, kb.c(0));
   Value outRow = kb.mul(kb.add(kb.mul(bIdx, kb.c(rows)), row), maxP);
-  for (int64_t u = 0; u < kPagesPerGroup; ++u)
+  for (int64_t u = 0; u < U; ++u)
     kb.ifThen(arith::AndIOp::create(b, first, inTable[u]), [&] {
       Value uVal = arith::SelectOp::create(b, valid[u], bounds[u], kb.cf32(-inf));
       memref::StoreOp::create(b, uVal, oA, ValueRange{kb.add(outRow, pageI[u])});
@@ -643,6 +644,10 @@ LogicalResult verifyFusedConfig(PageScoreTopKOp op, KernelConfigAttr cfg, Target
                                                      kUseOccupancy)) ||
       failed(verifyRadixSelectWarps(op, cfg)))
     return failure();
+  if (cfg.getOccupancy() * cfg.getWarps() * 32 > 2048)
+    return configError(op, "occupancy")
+           << "(CTAs per SM the registers are capped for) times the block's "
+           << cfg.getWarps() * 32 << " threads must be at most 2048, got " << cfg.getOccupancy();
   int64_t c = cfg.getSplits();
   if (c != 1 && c != 2 && c != 4 && c != 8)
     return configError(op, "splits") << "(CTAs per row, a cluster) must be 1, 2, 4 or 8, got " << c;
@@ -677,9 +682,13 @@ LogicalResult verifyQuestConfig(Operation *op, KernelConfigAttr cfg, TargetAttr 
       return failure();
   } else if (failed(verifyUnusedConfigFields(
                  op, cfg,
-                 kUseWarps | kUseVectorWidth | (isa<PageScoreOp>(op) ? unsigned(kUseOccupancy) : 0u))) ||
+                 kUseWarps | kUseVectorWidth |
+                     (isa<PageScoreOp>(op) ? unsigned(kUseOccupancy | kUseStages) : 0u))) ||
              failed(verifyWarps(op, cfg, 1, 32))) {
     return failure();
+  } else if (cfg.getStages() > 8) {
+    return configError(op, "stages") << "(pages in flight per lane group) must be in [1, 8], got "
+                                     << cfg.getStages();
   } else if (cfg.getOccupancy() * cfg.getWarps() * 32 > 2048) {
     return configError(op, "occupancy")
            << "(CTAs per SM the registers are capped for) times the block's "
@@ -743,7 +752,9 @@ void mlir::ds::registerQuestFamily() {
       if (group <= 4)
         warps = 4, occupancy = 6;
     }
-    return KernelConfigAttr::get(op->getContext(), 1, warps, 1, 1, w, "", occupancy);
+    // page_score: kPagesPerGroup pages in flight per lane group (`stages`).
+    const int64_t stages = isa<PageScoreOp>(op) ? kPagesPerGroup : 1;
+    return KernelConfigAttr::get(op->getContext(), 1, warps, 1, stages, w, "", occupancy);
   };
   f.verify = verifyQuestConfig;
   f.lower = lowerQuest;

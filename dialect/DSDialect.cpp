@@ -43,8 +43,8 @@ KernelConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t b
     return emitError() << "kernel_config: splits must be >= 1, got " << splits;
   if (stages < 1)
     return emitError() << "kernel_config: stages must be >= 1, got " << stages;
-  if (vectorWidth < 1 || vectorWidth > 16 || (vectorWidth & (vectorWidth - 1)))
-    return emitError() << "kernel_config: vector_width must be a power of two in [1, 16], got "
+  if (vectorWidth < 1 || vectorWidth > 32 || (vectorWidth & (vectorWidth - 1)))
+    return emitError() << "kernel_config: vector_width must be a power of two in [1, 32], got "
                        << vectorWidth;
   if (occupancy < 0 || occupancy > 32)
     return emitError() << "kernel_config: occupancy must be in [0, 32], got " << occupancy;

@@ -48,6 +48,7 @@ def DS_LabelGatherOp : DS_TensorOp<"label_gather"> {
     %ql = ds.label_gather %q, %channels
         : (tensor<?x32x128xbf16>, tensor<8x16xi32>) -> tensor<?x32x16xbf16>
     ```
+    Its `#ds.kernel_config` reads `warps` per block (a thread per label element).
   }];
   let arguments = (ins DS_DataTensor:$x, DS_IndexTensor:$channels,
                        OptionalAttr<DS_KernelConfigAttr>:$config);
@@ -90,6 +91,8 @@ def DS_LabelAppendOp : DS_TensorOp<"label_append", [], /*inPlace=*/1> {
         : (tensor<8x?x16xf8E4M3FN>, tensor<8x?xf16>, tensor<?x8x128xbf16>, tensor<8x16xi32>,
            tensor<?xi32>) -> (tensor<8x?x16xf8E4M3FN>, tensor<8x?xf16>)
     ```
+    Its `#ds.kernel_config` reads `warps` per block (a thread per label element; per
+    (token, kv head) for a low-bit cache).
   }];
   let arguments = (ins DS_LabelCacheTensor:$label_cache, Optional<DS_ScaleTensor>:$label_scales,
                        DS_DataTensor:$k, DS_IndexTensor:$channels,
@@ -128,6 +131,9 @@ def DS_LabelScoreOp : DS_TensorOp<"label_score", [AttrSizedOperandSegments]> {
         : (tensor<?x32x16xbf16>, tensor<32x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>)
         -> tensor<?x32x?xf32>
     ```
+    Its `#ds.kernel_config` reads `block_tokens` = tokens a block scores (1 to 8 per thread
+    times the threads), `warps` per block, `vector_width` = labels per load, `occupancy` (CTAs
+    per SM its registers are capped for; 0 = no cap).
   }];
   let arguments = (ins DS_DataTensor:$q_label, DS_LabelCacheTensor:$label_cache,
                        Optional<DS_ScaleTensor>:$label_scales,
@@ -159,6 +165,7 @@ def DS_PageSummaryOp : DS_TensorOp<"page_summary", [], /*inPlace=*/1> {
         : (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>)
         -> (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>)
     ```
+    Its `#ds.kernel_config` reads `warps` per block and `vector_width` = channels per load.
   }];
   let arguments = (ins DS_DataTensor:$kmin, DS_DataTensor:$kmax, DS_DataTensor:$k,
                        DS_IndexTensor:$page_table, DS_IndexTensor:$seq_lens,
@@ -184,6 +191,7 @@ def DS_PageSummaryAppendOp : DS_TensorOp<"page_summary_append", [], /*inPlace=*/
         : (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?xi32>)
         -> (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>)
     ```
+    Its `#ds.kernel_config` reads `warps` per block and `vector_width` = channels per load.
   }];
   let arguments = (ins DS_DataTensor:$kmin, DS_DataTensor:$kmax, DS_DataTensor:$k,
                        DS_IndexTensor:$slot_mapping, ConfinedAttr<I64Attr, [IntPositive]>:$page_size,
@@ -197,6 +205,9 @@ def DS_PageScoreOp : DS_TensorOp<"page_score"> {
     `u[b, h, i] = sum_j max(q[b, h, j] * kmin[p, h / g, j], q[b, h, j] * kmax[p, h / g, j])`
     with `p = page_table[b, i]`, for pages `i < cdiv(n_b, P)`; later entries are `-inf`, and so
     are pages whose number is outside `[0, num_pages)`. `group_reduce` as for `label_score`.
+    Its `#ds.kernel_config` reads: `warps` per CTA, `stages` = pages each lane group has in
+    flight (1 to 8), `vector_width` of the summary loads, `occupancy` (CTAs per SM its registers
+    are capped for; 0 = no cap).
   }];
   let arguments = (ins DS_DataTensor:$q, DS_DataTensor:$kmin, DS_DataTensor:$kmax,
                        DS_IndexTensor:$page_table, DS_IndexTensor:$seq_lens,
@@ -223,7 +234,8 @@ def DS_TopKOp : DS_TensorOp<"topk"> {
     and with `splits` > 1 that kernel's `cluster_warps` per CTA (a power of two, at least 2),
     `block_tokens` (keys per CTA in shared memory), `stages` (score loads in flight per thread)
     and `occupancy` (its register cap); the plan launches the cluster kernel for few long rows
-    and a one-CTA kernel for the others.
+    and a one-CTA kernel for the others (the one-pass sampled one, on CTAs of at most 512
+    threads, is compiled for two CTAs per SM).
 
     ```mlir
     %idx = ds.topk %scores, %seq_lens {k = 256 : i64}
@@ -306,7 +318,8 @@ def DS_PageScoreTopKOp : DS_TensorOp<"page_score_topk"> {
     kernel). Its
     `#ds.kernel_config` reads: `warps` per CTA (a power of two), `splits` = CTAs per row (1, 2,
     4 or 8; above 1 only on sm_90 and later), `stages` = pages each lane group has in flight,
-    `vector_width` of the summary loads.
+    `vector_width` of the summary loads, `occupancy` (CTAs per SM its registers are capped for;
+    0 = no cap).
 
     ```mlir
     %pages = ds.page_score_topk %q, %kmin, %kmax, %page_table, %seq_lens
@@ -343,6 +356,7 @@ def DS_TopPOp : DS_TensorOp<"topp"> {
     %kept, %counts = ds.topp %logits, %idx {top_p = 0.9 : f32}
         : (tensor<?x32x4096xf32>, tensor<?x32x4096xi32>) -> (tensor<?x32x4096xi32>, tensor<?x32xi32>)
     ```
+    Its `#ds.kernel_config` reads `warps` per row's CTA (at most 32 candidates a thread).
   }];
   let arguments = (ins DS_F32Tensor:$logits, DS_IndexTensor:$indices,
                        F32Attr:$top_p,
@@ -376,6 +390,8 @@ def DS_SampleResidualOp : DS_TensorOp<"sample_residual"> {
         : (tensor<?x32x1024xi32>, tensor<?xi32>, tensor<2xi64>)
         -> (tensor<?x32x2624xi32>, tensor<?x32x2624xf32>)
     ```
+    Its `#ds.kernel_config` reads `warps` per row's CTA (a power of two; at most 32 sorted
+    entries a thread).
   }];
   let arguments = (ins DS_IndexTensor:$fixed, DS_IndexTensor:$seq_lens, DS_SeedTensor:$philox,
                        ConfinedAttr<I64Attr, [IntPositive]>:$num_samples,
@@ -396,6 +412,7 @@ def DS_ExpandPagesOp : DS_TensorOp<"expand_pages"> {
     %cand = ds.expand_pages %pages, %seq_lens {page_size = 16 : i64}
         : (tensor<?x32x256xi32>, tensor<?xi32>) -> tensor<?x32x4096xi32>
     ```
+    Its `#ds.kernel_config` reads `warps` per block.
   }];
   let arguments = (ins DS_IndexTensor:$pages, DS_IndexTensor:$seq_lens,
                        ConfinedAttr<I64Attr, [IntPositive]>:$page_size,
@@ -419,6 +436,7 @@ def DS_Int4AppendOp : DS_TensorOp<"int4_append", [], /*inPlace=*/1> {
         : (tensor<?x8x16xi32>, tensor<?x8x4xf16>, tensor<?x8x128xbf16>, tensor<?xi32>)
         -> (tensor<?x8x16xi32>, tensor<?x8x4xf16>)
     ```
+    Its `#ds.kernel_config` reads `warps` per block (a thread per group of 32 channels).
   }];
   let arguments = (ins DS_IndexTensor:$kq, DS_ScaleTensor:$ks, DS_DataTensor:$k,
                        DS_IndexTensor:$slot_mapping, OptionalAttr<DS_KernelConfigAttr>:$config);
@@ -440,6 +458,8 @@ def DS_Int4ScoreOp : DS_TensorOp<"int4_score"> {
         : (tensor<?x32x128xbf16>, tensor<?x32x16xi32>, tensor<?x32x4xf16>, tensor<?x?xi32>,
            tensor<?xi32>, tensor<?x32x4096xi32>) -> tensor<?x32x4096xf32>
     ```
+    Its `#ds.kernel_config` reads `warps` per block and `stages` = candidates in flight per
+    lane group (1 to 8).
   }];
   let arguments = (ins DS_DataTensor:$q, DS_IndexTensor:$kq, DS_ScaleTensor:$ks,
                        DS_IndexTensor:$page_table, DS_IndexTensor:$seq_lens,
@@ -471,6 +491,8 @@ def DS_SparseDecodeOp : DS_TensorOp<"sparse_decode"> {
         : (tensor<?x32x128xbf16>, tensor<?x1x32x128xbf16>, tensor<?x1x32x128xbf16>,
            tensor<?x?xi32>, tensor<?xi32>, tensor<?x32x256xi32>) -> tensor<?x32x128xbf16>
     ```
+    `ds-split-decode` turns it into `decode_partial` + `decode_merge`; its config is the
+    partial's (see `decode_partial`).
   }];
   let arguments = (ins DS_DataTensor:$q, DS_DataTensor:$k_cache, DS_DataTensor:$v_cache,
                        DS_IndexTensor:$page_table, DS_IndexTensor:$seq_lens,
@@ -487,6 +509,8 @@ def DS_DenseDecodeOp : DS_TensorOp<"dense_decode"> {
   let description = [{
     `o[b, h] = softmax_{t < n_b}(cap(scale * q[b, h] . K_t)) V` over the paged cache. `n_b` is
     clamped to `[0, max_pages * P]`; page numbers outside `[0, num_pages)` are skipped.
+    `ds-split-decode` turns it into `decode_partial` + `decode_merge`; its config is the
+    partial's (see `decode_partial`).
   }];
   let arguments = (ins DS_DataTensor:$q, DS_DataTensor:$k_cache, DS_DataTensor:$v_cache,
                        DS_IndexTensor:$page_table, DS_IndexTensor:$seq_lens,
@@ -507,9 +531,14 @@ def DS_DecodePartialOp : DS_Op<"decode_partial", [Pure, AttrSizedOperandSegments
     tokens) is cut into `S` splits of `cdiv(len, S)` positions; split `s` of head `h` yields
     `acc[b, h, s, :] = sum_t 2^(x_t - m) V_t` and `ml[b, h, s] = (m, l)` with logits in base 2
     (`x_t = log2(e) * logit_t`, `m` the max, `l = sum_t 2^(x_t - m)`; an empty split has
-    `m = -inf`, `l = 0`). The split count is chosen at launch from the real sizes (at most
-    8 * the config's `splits`, at least `block_tokens` positions per split; a sparse walk at
-    least cdiv(walk, 2048) splits), so the split dim is dynamic.
+    `m = -inf`, `l = 0`). The split count is chosen at launch from the real sizes: at most
+    8 * the config's `splits`, at least `block_tokens` positions per split, except that a sparse
+    walk resolves a split's positions in shared memory and so takes at least cdiv(walk, 2048)
+    splits, which wins over both; the split dim is dynamic. Its `#ds.kernel_config` also reads
+    `warps` per CTA (1 to 8), `stages` (warp steps with loads in flight), `heads` (query heads a
+    CTA walks, a divisor of the GQA group; 0 = the whole group), `variant` ("" the FMA loop,
+    "mma" the tensor-core loop) and `vector_width` = 8 (16-byte K/V loads); the warps' states
+    (and a sparse split's positions) must fit 48 KB of static shared memory.
     Without `indices` the walk is dense.
   }];
   let arguments = (ins DS_DataTensor:$q, DS_DataTensor:$k_cache, DS_DataTensor:$v_cache,
@@ -534,6 +563,8 @@ def DS_DecodeMergeOp : DS_TensorOp<"decode_merge"> {
   let description = [{
     `o[b, h] = sum_s 2^(m_s - M) acc[b, h, s] / sum_s 2^(m_s - M) l_s` with `M = max_s m_s`;
     a head whose splits are all empty yields 0.
+    Its `#ds.kernel_config` reads `warps` per block (a warp per request and head) and `stages`
+    = splits folded per step (1 to 16).
   }];
   let arguments = (ins DS_F32Tensor:$acc, DS_F32Tensor:$ml, OptionalAttr<DS_KernelConfigAttr>:$config);
   let results = (outs DS_DataTensor:$o);
@@ -558,7 +589,9 @@ def DS_LinearAttnPrefillOp : DS_TensorOp<"linear_attn_prefill", [], /*inPlace=*/
     The GPU lowering runs the chunked tensor-core kernel for `d` in [8, 128] and `e >= 8`, both
     multiples of 8 (tiles padded with zeros to `d` = 64 or 128 and whole blocks of 64 columns of
     `e`), and a config of 64-token chunks over 4 warps (the default), else (and with
-    `keep_intermediate`) a recurrent kernel.
+    `keep_intermediate`) a recurrent kernel. Its `#ds.kernel_config`: `variant` = "chunked"
+    (`block_tokens` = 64 = `chunk_size`, `warps` = 4, `stages` = 2, `vector_width` = 8) or
+    "recurrent" (1, 8, 1, 4).
   }];
   let arguments = (ins DS_DataTensor:$q, DS_DataTensor:$k, DS_DataTensor:$v, DS_F32Tensor:$slopes,
                        DS_IndexTensor:$cu_seqlens, DS_F32Tensor:$states,
@@ -575,6 +608,8 @@ def DS_LinearAttnDecodeOp : DS_TensorOp<"linear_attn_decode", [], /*inPlace=*/1>
     For request `b` with slot `s = state_indices[b]`: `S <- exp(-slopes[h]) S + k_b^T v_b`,
     `o_b = q_b S`, reading and writing each state once. Slots outside `[0, slots)` give `o = 0`
     and no write.
+    Its `#ds.kernel_config` reads `warps` per CTA, `splits` = CTAs per state (each `e /
+    splits` columns), `stages` = state rows in flight, `vector_width` = 4.
   }];
   let arguments = (ins DS_DataTensor:$q, DS_DataTensor:$k, DS_DataTensor:$v, DS_F32Tensor:$slopes,
                        DS_F32Tensor:$states, DS_IndexTensor:$state_indices,

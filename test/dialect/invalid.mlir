@@ -181,17 +181,17 @@ func.func @cfg_stages() attributes {cfg = #ds.kernel_config<block_tokens = 64, w
 
 // -----
 
-// expected-error @+1 {{kernel_config: vector_width must be a power of two in [1, 16], got 6}}
+// expected-error @+1 {{kernel_config: vector_width must be a power of two in [1, 32], got 6}}
 func.func @cfg_vector_width_npot() attributes {cfg = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 1, vector_width = 6>}
 
 // -----
 
-// expected-error @+1 {{kernel_config: vector_width must be a power of two in [1, 16], got 32}}
-func.func @cfg_vector_width_big() attributes {cfg = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 1, vector_width = 32>}
+// expected-error @+1 {{kernel_config: vector_width must be a power of two in [1, 32], got 64}}
+func.func @cfg_vector_width_big() attributes {cfg = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 1, vector_width = 64>}
 
 // -----
 
-// expected-error @+1 {{kernel_config: vector_width must be a power of two in [1, 16], got 0}}
+// expected-error @+1 {{kernel_config: vector_width must be a power of two in [1, 32], got 0}}
 func.func @cfg_vector_width_zero() attributes {cfg = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 1, vector_width = 0>}
 
 // -----

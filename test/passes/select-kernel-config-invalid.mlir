@@ -493,3 +493,58 @@ func.func @lowbit_max_rows(%ql: tensor<?x32x16xbf16>, %c: tensor<4x?x2xi32>, %s:
       : (tensor<?x32x16xbf16>, tensor<4x?x2xi32>, tensor<4x?xf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x4x64xi32>
   return %i : tensor<?x4x64xi32>
 }
+
+// -----
+
+// A partial CTA's warp states and sparse chunk are static shared memory, which a kernel may have
+// 48 KB of: 16 heads of 128 dims over 8 warps need 65 KB (ptxas used to refuse the kernel).
+func.func @decode_static_smem(%q: tensor<?x16x128xbf16>, %k: tensor<?x16x1x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x16x128xbf16> {
+  // expected-error @+1 {{config field 'heads' (16 query heads per CTA of 8 warps) needs 66560 bytes of static shared memory for the warps' states, more than the 49152 a kernel may have: fewer heads or warps}}
+  %o = ds.dense_decode %q, %k, %k, %pt, %sl
+      {scale = 0.088 : f32, config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 33, stages = 4, vector_width = 8, heads = 16>}
+      : (tensor<?x16x128xbf16>, tensor<?x16x1x128xbf16>, tensor<?x16x1x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x16x128xbf16>
+  return %o : tensor<?x16x128xbf16>
+}
+
+// -----
+
+// The merge's lanes own d / 32 dims each: other head dims would leave dims unwritten.
+func.func @merge_head_dim(%acc: tensor<?x8x?x48xf32>, %ml: tensor<?x8x?x2xf32>) -> tensor<?x8x48xbf16> {
+  // expected-error @+1 {{'ds.decode_merge' op GPU lowering supports static head dims that are multiples of 32, got 48}}
+  %o = ds.decode_merge %acc, %ml : (tensor<?x8x?x48xf32>, tensor<?x8x?x2xf32>) -> tensor<?x8x48xbf16>
+  return %o : tensor<?x8x48xbf16>
+}
+
+// -----
+
+// An occupancy the block cannot reach would be dropped by ptxas (a warning, the cap ignored).
+func.func @label_score_occupancy(%ql: tensor<?x8x16xbf16>, %cache: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x?xf32> {
+  // expected-error @+1 {{config field 'occupancy' (CTAs per SM the registers are capped for) times the block's 1024 threads must be at most 2048, got 4}}
+  %a = ds.label_score %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32,
+      config = #ds.kernel_config<block_tokens = 1024, warps = 32, splits = 1, stages = 1, vector_width = 8, occupancy = 4>}
+      : (tensor<?x8x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
+  return %a : tensor<?x8x?xf32>
+}
+
+// -----
+
+func.func @page_score_topk_occupancy(%q: tensor<?x32x128xbf16>, %kmin: tensor<?x32x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x32x128xi32> {
+  // expected-error @+1 {{config field 'occupancy' (CTAs per SM the registers are capped for) times the block's 1024 threads must be at most 2048, got 4}}
+  %i = ds.page_score_topk %q, %kmin, %kmin, %pt, %sl {page_size = 16 : i64, k = 128 : i64,
+      config = #ds.kernel_config<block_tokens = 1, warps = 32, splits = 1, stages = 2, vector_width = 8, occupancy = 4>}
+      : (tensor<?x32x128xbf16>, tensor<?x32x128xbf16>, tensor<?x32x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x128xi32>
+  return %i : tensor<?x32x128xi32>
+}
+
+// -----
+
+// The chunked kernel's chunks are 64 tokens: another chunk_size is the recurrent kernel's.
+func.func @prefill_chunked_chunk_size(%q: tensor<?x8x64xbf16>, %slopes: tensor<8xf32>, %cu: tensor<?xi32>, %st: tensor<?x8x64x64xf32>,
+                                      %si: tensor<?xi32>, %hi: tensor<?xi32>) -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>) {
+  // expected-error @+1 {{config field 'variant' "chunked" computes chunks of 64 tokens, the op's chunk_size is 32: use "recurrent" or chunk_size = 64}}
+  %o, %s = ds.linear_attn_prefill %q, %q, %q, %slopes, %cu, %st, %si, %hi
+      {chunk_size = 32 : i64, config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 2, vector_width = 8, variant = "chunked">}
+      : (tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<8xf32>, tensor<?xi32>,
+         tensor<?x8x64x64xf32>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>)
+  return %o, %s : tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>
+}

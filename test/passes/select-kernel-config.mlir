@@ -119,7 +119,7 @@ func.func @label_score_r12(%ql: tensor<?x8x12xf16>, %cache: tensor<8x?x12xf16>, 
 // CHECK-LABEL: func.func @quest_and_sampling
 // CHECK:         ds.page_summary_append {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 8>, page_size = 16 : i64}
 // CHECK:         ds.page_summary {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 8>}
-// CHECK:         ds.page_score {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 8>, page_size = 16 : i64}
+// CHECK:         ds.page_score {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 4, vector_width = 8>, page_size = 16 : i64}
 // SM132:         ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 32768, warps = 16, splits = 2, stages = 16, vector_width = 1, cluster_warps = 32>, divisor = 16 : i64, k = 8 : i64, keep_last}
 // SM64:          ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 32, splits = 1, stages = 1, vector_width = 1>, divisor = 16 : i64, k = 8 : i64, keep_last}
 // SM3:           ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 32768, warps = 16, splits = 2, stages = 16, vector_width = 1, cluster_warps = 32>, divisor = 16 : i64, k = 8 : i64, keep_last}
