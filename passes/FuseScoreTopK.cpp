@@ -87,10 +87,11 @@ struct AbsorbLabelGather final : OpRewritePattern<ScoreTopKOp> {
       return rewriter.notifyMatchFailure(op, "q_label does not come from ds.label_gather");
     if (!gather.getLabels().hasOneUse())
       return rewriter.notifyMatchFailure(op, "the query labels have other uses");
+    // A config on the score_topk (written by the user, or chosen by an earlier run of the config
+    // pass) stays: its fields mean the same with `channels`, and the config pass checks it again.
     rewriter.modifyOpInPlace(op, [&] {
       op.getQLabelMutable().assign(gather.getX());
       op.getChannelsMutable().assign(gather.getChannels());
-      op.removeConfigAttr(); // the kernel changed: its config is chosen afresh
     });
     rewriter.eraseOp(gather);
     return success();

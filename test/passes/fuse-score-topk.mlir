@@ -172,3 +172,20 @@ func.func @int4_scales(%ql: tensor<?x32x16xbf16>, %c: tensor<32x?x2xi32>, %s: te
   %i = ds.topk %a, %sl {k = 256 : i64} : (tensor<?x32x?xf32>, tensor<?xi32>) -> tensor<?x32x256xi32>
   return %i : tensor<?x32x256xi32>
 }
+
+// -----
+
+// A config written on a score_topk stays when it absorbs the gather: the user asked for that
+// kernel shape (the config pass checks it again, and keeps it).
+// CHECK-LABEL: func.func @gather_absorbed_written_config
+// CHECK-NOT:     ds.label_gather
+// CHECK:         ds.score_topk {{.*}}config = #ds.kernel_config<block_tokens = 4096, warps = 4, splits = 1, stages = 1, vector_width = 4>
+// CONFIG-LABEL: func.func @gather_absorbed_written_config
+// CONFIG:         ds.score_topk {{.*}}config = #ds.kernel_config<block_tokens = 4096, warps = 4, splits = 1, stages = 1, vector_width = 4>
+func.func @gather_absorbed_written_config(%q: tensor<?x32x128xbf16>, %ch: tensor<8x16xi32>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x256xi32> {
+  %ql = ds.label_gather %q, %ch : (tensor<?x32x128xbf16>, tensor<8x16xi32>) -> tensor<?x32x16xbf16>
+  %i = ds.score_topk %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>, k = 256 : i64,
+       config = #ds.kernel_config<block_tokens = 4096, warps = 4, splits = 1, stages = 1, vector_width = 4>}
+      : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x256xi32>
+  return %i : tensor<?x8x256xi32>
+}
