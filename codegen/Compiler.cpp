@@ -16,6 +16,9 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ThreadPool.h"
 
+#include <algorithm>
+#include <optional>
+
 using namespace mlir;
 using ::ds::rt::Bundle;
 using ::ds::rt::Expected;
@@ -140,14 +143,49 @@ Expected<Bundle> mlir::ds::compileToBundle(ModuleOp module, const CompileOptions
   return emitBundle(module, funcName, options.chip, options.cubin);
 }
 
+/// MLIR's parser recurses once per level of nested regions, brackets and angle brackets: a
+/// text nested thousands deep overflows the stack. A compiled pipeline nests a few levels, so
+/// a source nested deeper than kMaxNesting is refused before parsing (string literals and
+/// comments are skipped; the '>' of '->' closes nothing).
+constexpr int64_t kMaxNesting = 256;
+static std::optional<std::pair<int64_t, int64_t>> tooDeep(llvm::StringRef text) {
+  int64_t depth = 0, line = 1;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line;
+    } else if (c == '"') { // a string literal: skip to its closing quote
+      for (++i; i < text.size() && text[i] != '"'; ++i) {
+        if (text[i] == '\\')
+          ++i;
+        else if (text[i] == '\n')
+          ++line;
+      }
+    } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '/') { // a comment
+      while (i + 1 < text.size() && text[i + 1] != '\n')
+        ++i;
+    } else if (c == '{' || c == '[' || c == '(' || c == '<') {
+      if (++depth > kMaxNesting)
+        return std::make_pair(depth, line);
+    } else if (c == '}' || c == ']' || c == ')' || (c == '>' && (i == 0 || text[i - 1] != '-'))) {
+      depth = std::max<int64_t>(depth - 1, 0);
+    }
+  }
+  return std::nullopt;
+}
+
 Expected<Bundle> mlir::ds::compileSourceToBundle(llvm::StringRef source,
                                                  const CompileOptions &options,
                                                  llvm::StringRef funcName) {
+  std::string name = options.sourceName.empty() ? "<ds-source>" : options.sourceName;
+  if (auto deep = tooDeep(source))
+    return Status::error(name + ":" + std::to_string(deep->second) + ": the source nests more than " +
+                         std::to_string(kMaxNesting) +
+                         " levels of regions, brackets or angle brackets; cannot parse " + name);
   auto ctx = createCompilerContext();
   std::string diagnostics;
   llvm::raw_string_ostream os(diagnostics);
   llvm::SourceMgr sourceMgr;
-  std::string name = options.sourceName.empty() ? "<ds-source>" : options.sourceName;
   sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(source, name), llvm::SMLoc());
   SourceMgrDiagnosticHandler handler(sourceMgr, ctx.get(), os);
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, ctx.get());

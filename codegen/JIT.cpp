@@ -28,8 +28,27 @@ Status positive(const char *field, int64_t v) {
                                 std::to_string(v));
 }
 
-Status checkHeads(int64_t heads, int64_t kvHeads, int64_t headDim) {
-  DS_RT_RETURN_IF_ERROR(positive("heads", heads));
+/// A float field that must be finite and >= 0 (a NaN or an infinity would not print as IR).
+Status finiteNonNegative(const char *field, double v) {
+  return std::isfinite(v) && v >= 0
+             ? Status::success()
+             : Status::error(std::string("spec field '") + field +
+                             "' must be a finite number >= 0, got " + std::to_string(v));
+}
+
+Status nonNegative(const char *field, int64_t v) {
+  return v >= 0 ? Status::success()
+                : Status::error(std::string("spec field '") + field + "' must be >= 0, got " +
+                                std::to_string(v));
+}
+
+/// At most this many query heads (the ops' verifiers' bound; plan expressions stay far from
+/// overflow).
+constexpr int64_t kMaxHeads = 1024;
+
+Status checkHeads(int64_t heads, int64_t kvHeads, int64_t headDim,
+                  const char *headsField = "heads") {
+  DS_RT_RETURN_IF_ERROR(positive(headsField, heads));
   DS_RT_RETURN_IF_ERROR(positive("kvHeads", kvHeads));
   if (heads % kvHeads != 0)
     return Status::error("spec field 'heads' (" + std::to_string(heads) +
@@ -81,8 +100,9 @@ Expected<std::string> doubleSparsityIR(const DoubleSparsitySpec &s) {
   if (s.labelDim > s.headDim || s.labelDim % 8 != 0)
     return Status::error("spec field 'labelDim' must be a multiple of 8 and <= headDim, got " +
                          std::to_string(s.labelDim));
-  if (s.denseBelow < 0 || s.softCap < 0 || s.scale < 0)
-    return Status::error("spec fields 'denseBelow', 'softCap' and 'scale' must be >= 0");
+  DS_RT_RETURN_IF_ERROR(nonNegative("denseBelow", s.denseBelow));
+  DS_RT_RETURN_IF_ERROR(finiteNonNegative("softCap", s.softCap));
+  DS_RT_RETURN_IF_ERROR(finiteNonNegative("scale", s.scale));
   DS_RT_RETURN_IF_ERROR(checkLabelFormat(s.labelFormat, s.labelDim));
   const std::string t = typeName(s.dtype);
   const int64_t sel = s.sharedSelection ? s.kvHeads : s.heads;
@@ -129,6 +149,8 @@ Expected<std::string> doubleSparsityIR(const DoubleSparsitySpec &s) {
 Expected<std::string> denseDecodeIR(const DenseDecodeSpec &s) {
   DS_RT_RETURN_IF_ERROR(checkHeads(s.heads, s.kvHeads, s.headDim));
   DS_RT_RETURN_IF_ERROR(positive("pageSize", s.pageSize));
+  DS_RT_RETURN_IF_ERROR(finiteNonNegative("scale", s.scale));
+  DS_RT_RETURN_IF_ERROR(finiteNonNegative("softCap", s.softCap));
   const std::string t = typeName(s.dtype);
   const std::string qT = "tensor<?x" + std::to_string(s.heads) + "x" +
                          std::to_string(s.headDim) + "x" + t + ">";
@@ -149,7 +171,7 @@ Expected<std::string> denseDecodeIR(const DenseDecodeSpec &s) {
 }
 
 Expected<std::string> labelAppendIR(const LabelAppendSpec &s) {
-  DS_RT_RETURN_IF_ERROR(checkHeads(s.kvHeads, s.kvHeads, s.headDim));
+  DS_RT_RETURN_IF_ERROR(checkHeads(s.kvHeads, s.kvHeads, s.headDim, "kvHeads"));
   DS_RT_RETURN_IF_ERROR(positive("labelDim", s.labelDim));
   if (s.labelDim > s.headDim)
     return Status::error("spec field 'labelDim' must be <= headDim");
@@ -179,6 +201,8 @@ Expected<std::string> labelAppendIR(const LabelAppendSpec &s) {
 
 Expected<std::string> linearAttnDecodeIR(const LinearAttnDecodeSpec &s) {
   DS_RT_RETURN_IF_ERROR(positive("heads", s.heads));
+  if (s.heads > kMaxHeads)
+    return Status::error("spec field 'heads' must be <= 1024, got " + std::to_string(s.heads));
   if (s.keyDim < 1 || s.keyDim > 256)
     return Status::error("spec field 'keyDim' must be in [1, 256], got " + std::to_string(s.keyDim));
   if (s.valueDim < 4 || s.valueDim > 128 || 128 % s.valueDim != 0)
@@ -204,6 +228,8 @@ Expected<std::string> linearAttnDecodeIR(const LinearAttnDecodeSpec &s) {
 
 Expected<std::string> linearAttnPrefillIR(const LinearAttnPrefillSpec &s) {
   DS_RT_RETURN_IF_ERROR(positive("heads", s.heads));
+  if (s.heads > kMaxHeads)
+    return Status::error("spec field 'heads' must be <= 1024, got " + std::to_string(s.heads));
   DS_RT_RETURN_IF_ERROR(positive("keyDim", s.keyDim));
   DS_RT_RETURN_IF_ERROR(positive("valueDim", s.valueDim));
   DS_RT_RETURN_IF_ERROR(positive("chunkSize", s.chunkSize));
@@ -242,8 +268,9 @@ Expected<std::string> questIR(const QuestSpec &s) {
     return Status::error("spec field 'tokenBudget' (" + std::to_string(s.tokenBudget) +
                          ") must be at least one page (pageSize " + std::to_string(s.pageSize) +
                          ")");
-  if (s.denseBelow < 0 || s.softCap < 0 || s.scale < 0)
-    return Status::error("spec fields 'denseBelow', 'softCap' and 'scale' must be >= 0");
+  DS_RT_RETURN_IF_ERROR(nonNegative("denseBelow", s.denseBelow));
+  DS_RT_RETURN_IF_ERROR(finiteNonNegative("softCap", s.softCap));
+  DS_RT_RETURN_IF_ERROR(finiteNonNegative("scale", s.scale));
   const std::string t = typeName(s.dtype);
   const int64_t sel = s.sharedSelection ? s.kvHeads : s.heads, pages = s.tokenBudget / s.pageSize;
   const std::string hq = std::to_string(s.heads), hkv = std::to_string(s.kvHeads),
@@ -289,8 +316,8 @@ Expected<LabelFront> labelFront(int64_t heads, int64_t kvHeads, int64_t headDim,
   if (labelDim > headDim || labelDim % 8 != 0)
     return Status::error("spec field 'labelDim' must be a multiple of 8 and <= headDim, got " +
                          std::to_string(labelDim));
-  if (softCap < 0 || scale < 0)
-    return Status::error("spec fields 'softCap' and 'scale' must be >= 0");
+  DS_RT_RETURN_IF_ERROR(finiteNonNegative("softCap", softCap));
+  DS_RT_RETURN_IF_ERROR(finiteNonNegative("scale", scale));
   LabelFront f;
   const std::string t = typeName(dtype), hq = std::to_string(heads),
                     hkv = std::to_string(kvHeads), d = std::to_string(headDim),
@@ -329,8 +356,14 @@ Expected<std::string> vattentionIR(const VAttentionSpec &s) {
   const LabelFront &f = *front;
   DS_RT_RETURN_IF_ERROR(positive("k", s.k));
   DS_RT_RETURN_IF_ERROR(positive("numSamples", s.numSamples));
-  if (s.sinks < 0 || s.window < 0)
-    return Status::error("spec fields 'sinks' and 'window' must be >= 0");
+  DS_RT_RETURN_IF_ERROR(nonNegative("sinks", s.sinks));
+  DS_RT_RETURN_IF_ERROR(nonNegative("window", s.window));
+  // A row's selection (sinks + window + k + samples) is a tensor dim: far from overflow.
+  for (auto [field, v] : {std::pair<const char *, int64_t>{"sinks", s.sinks},
+                          {"window", s.window}, {"numSamples", s.numSamples}})
+    if (v > (int64_t(1) << 24))
+      return Status::error(std::string("spec field '") + field + "' must be <= 2^24, got " +
+                           std::to_string(v));
   if (s.k > 8192)
     return Status::error("spec field 'k' must be <= 8192 (the sampler sorts a row's top-k in "
                          "shared memory), got " + std::to_string(s.k));
@@ -443,7 +476,7 @@ Expected<std::string> twilightIR(const TwilightSpec &s) {
 }
 
 Expected<std::string> int4AppendIR(const Int4AppendSpec &s) {
-  DS_RT_RETURN_IF_ERROR(checkHeads(s.kvHeads, s.kvHeads, s.headDim));
+  DS_RT_RETURN_IF_ERROR(checkHeads(s.kvHeads, s.kvHeads, s.headDim, "kvHeads"));
   const std::string t = typeName(s.dtype), hkv = std::to_string(s.kvHeads),
                     d = std::to_string(s.headDim);
   const std::string kqT = "tensor<?x" + hkv + "x" + std::to_string(s.headDim / 8) + "xi32>";
@@ -461,7 +494,7 @@ Expected<std::string> int4AppendIR(const Int4AppendSpec &s) {
 }
 
 Expected<std::string> questSummaryIR(const QuestSummarySpec &s) {
-  DS_RT_RETURN_IF_ERROR(checkHeads(s.kvHeads, s.kvHeads, s.headDim));
+  DS_RT_RETURN_IF_ERROR(checkHeads(s.kvHeads, s.kvHeads, s.headDim, "kvHeads"));
   DS_RT_RETURN_IF_ERROR(positive("pageSize", s.pageSize));
   const std::string t = typeName(s.dtype), hkv = std::to_string(s.kvHeads),
                     d = std::to_string(s.headDim), P = std::to_string(s.pageSize);

@@ -202,6 +202,8 @@ void mlir::ds::registerLinearAttnDecodeFamily() {
     auto dec = cast<LinearAttnDecodeOp>(op);
     const int64_t d = dimOf(dec.getQ(), 2), e = dimOf(dec.getV(), 2);
     const int64_t splits = e > kColumnsPerCta && e % kColumnsPerCta == 0 ? e / kColumnsPerCta : 1;
+    if (!rowFitsLanes(e / splits)) // a value dim the verifier refuses: any config
+      return KernelConfigAttr::get(op->getContext(), 1, 1, 1, 1, kVecE);
     const int64_t cols = e / splits, rowsPerStep = 32 / lanesPerRow(cols);
     const int64_t warps = std::clamp<int64_t>(llvm::divideCeil(d, rowsPerStep * kRowsPerThread),
                                               minWarps(cols), kMaxWarps);

@@ -663,9 +663,10 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
         failed(verifyLinearAttnValueDim(op, e)))
       return failure();
     const int64_t rowsPerStep = 32 / (e / kVecE), step = kRecWarps * rowsPerStep;
-    if ((d + step - 1) / step * kVecE > 128)
+    const int64_t rows = d / step + (d % step != 0); // no overflow at huge d
+    if (rows > 128 / kVecE)
       return op->emitOpError("GPU lowering holds at most 128 state values per thread; key dim ")
-             << d << " with value dim " << e << " needs " << (d + step - 1) / step * kVecE;
+             << d << " with value dim " << e << " needs " << rows * kVecE;
     return success();
   };
   f.lower = lowerLinearAttnPrefill;

@@ -86,6 +86,14 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
   }
 
   LogicalResult lowerFunction(func::FuncOp f, gpu::GPUModuleOp kernels) {
+    // The function's name starts its kernels' names, which PTX takes only from letters,
+    // digits, '_', '$' and '.' (the NVPTX backend aborts on others).
+    if (llvm::any_of(f.getSymName(), [](char c) {
+          return !llvm::isAlnum(c) && c != '_' && c != '$' && c != '.';
+        }))
+      return f.emitError("function name '")
+             << f.getSymName()
+             << "' cannot start PTX kernel names: use letters, digits, '_', '$' and '.'";
     PlanContext ctx(kernels, f.getSymName());
     SmallVector<std::string> argLines, symbolLines;
     Builder b(f.getContext());

@@ -108,3 +108,13 @@ func.func @unranked_argument(%u: tensor<*xf32>, %x: tensor<?x8x128xbf16>, %ch: t
   %l = ds.label_gather %x, %ch : (tensor<?x8x128xbf16>, tensor<8x16xi32>) -> tensor<?x8x16xbf16>
   return %l : tensor<?x8x16xbf16>
 }
+
+// -----
+
+// A function's name starts its kernels' names, and PTX names take letters, digits, '_', '$' and
+// '.' only (the NVPTX backend aborted on others).
+// expected-error @+1 {{function name 'a-b' cannot start PTX kernel names: use letters, digits, '_', '$' and '.'}}
+func.func @"a-b"(%x: tensor<?x8x128xbf16>, %ch: tensor<8x16xi32>) -> tensor<?x8x16xbf16> {
+  %l = ds.label_gather %x, %ch : (tensor<?x8x128xbf16>, tensor<8x16xi32>) -> tensor<?x8x16xbf16>
+  return %l : tensor<?x8x16xbf16>
+}

@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 using namespace ds;
 
 namespace {
@@ -348,4 +350,90 @@ TEST(TwilightSpec, QuestCandidates) {
     EXPECT_EQ(bundle->args[10].dims[1].text(), shared ? "8" : "32");
     EXPECT_EQ(bundle->args[10].dims[2].text(), "4096");
   }
+}
+
+// Inputs that crashed the C API or answered without naming the field (a fuzzing run through
+// libds.so, session 28): each is now an error that names what is wrong.
+TEST(SpecErrors, NonFiniteHugeAndMisnamedFieldsAreNamed) {
+  auto expectNamed = [](const auto &ir, const std::string &field) {
+    ASSERT_FALSE(ir.ok()) << field;
+    EXPECT_NE(ir.message().find("'" + field + "'"), std::string::npos) << ir.message();
+  };
+  jit::DoubleSparsitySpec ds;
+  ds.scale = std::numeric_limits<float>::quiet_NaN();
+  expectNamed(jit::doubleSparsityIR(ds), "scale");
+  ds = {};
+  ds.softCap = std::numeric_limits<float>::infinity();
+  expectNamed(jit::doubleSparsityIR(ds), "softCap");
+  jit::DenseDecodeSpec dense;
+  dense.scale = -std::numeric_limits<float>::infinity();
+  expectNamed(jit::denseDecodeIR(dense), "scale");
+  jit::VAttentionSpec va;
+  va.window = std::numeric_limits<int64_t>::max(); // overflowed the selection's dim before
+  expectNamed(jit::vattentionIR(va), "window");
+  jit::LinearAttnDecodeSpec lad;
+  lad.heads = int64_t(1) << 62; // overflowed the launch plan before ("internal error")
+  expectNamed(jit::linearAttnDecodeIR(lad), "heads");
+  jit::LinearAttnPrefillSpec lap;
+  lap.heads = int64_t(1) << 62;
+  expectNamed(jit::linearAttnPrefillIR(lap), "heads");
+  jit::Int4AppendSpec i4;
+  i4.kvHeads = 0; // was reported as field 'heads'
+  expectNamed(jit::int4AppendIR(i4), "kvHeads");
+}
+
+mlir::ds::CompileOptions sm90() {
+  mlir::ds::CompileOptions options;
+  options.chip = "sm_90";
+  options.smCount = 132;
+  options.cubin = false;
+  return options;
+}
+
+// Deeply nested text overflowed MLIR's recursive parser (SIGSEGV): refused before parsing.
+TEST(CompileSource, DeepNestingIsRefusedNotACrash) {
+  std::string modules;
+  for (int i = 0; i < 5000; ++i)
+    modules += "module {";
+  modules += std::string(5000, '}');
+  auto bundle = mlir::ds::compileSourceToBundle(modules, sm90(), "");
+  ASSERT_FALSE(bundle.ok());
+  EXPECT_NE(bundle.message().find("nests more than 256"), std::string::npos) << bundle.message();
+  const std::string list = "module attributes {x = " + std::string(20000, '[') +
+                           std::string(20000, ']') + "} {}";
+  bundle = mlir::ds::compileSourceToBundle(list, sm90(), "");
+  ASSERT_FALSE(bundle.ok());
+  EXPECT_NE(bundle.message().find("nests more than 256"), std::string::npos) << bundle.message();
+  // Brackets inside a string or a comment, and the '>' of '->', do not count.
+  EXPECT_FALSE(mlir::ds::compileSourceToBundle("// " + std::string(1000, '{') + "\nmodule {}",
+                                               sm90(), "")
+                   .message()
+                   .find("nests more than") != std::string::npos);
+}
+
+// A key dim that overflowed the recurrent kernel's register check (and then its allocation,
+// SIGABRT) is refused; so is a value dim whose config choice divided by zero (SIGFPE).
+TEST(CompileSource, HugeOrTinyLinearAttentionDimsAreRefused) {
+  jit::LinearAttnPrefillSpec prefill;
+  prefill.keyDim = std::numeric_limits<int64_t>::max();
+  auto ir = jit::linearAttnPrefillIR(prefill);
+  ASSERT_TRUE(ir.ok()) << ir.message();
+  auto bundle = mlir::ds::compileSourceToBundle(*ir, sm90(), "");
+  ASSERT_FALSE(bundle.ok());
+  EXPECT_NE(bundle.message().find("state values per thread"), std::string::npos)
+      << bundle.message();
+  jit::LinearAttnDecodeSpec decode;
+  decode.keyDim = 64; // q, k [?, 64, 64], v [?, 64, 128], states [?, 64, 64, 128]
+  auto dir = jit::linearAttnDecodeIR(decode);
+  ASSERT_TRUE(dir.ok()) << dir.message();
+  std::string src = *dir; // the value dim 128 -> 1 (the spec refuses it, IR text need not)
+  auto replaceAll = [&](const std::string &from, const std::string &to) {
+    for (size_t at; (at = src.find(from)) != std::string::npos;)
+      src.replace(at, from.size(), to);
+  };
+  replaceAll("x64x128xbf16>", "x64x1xbf16>");
+  replaceAll("x64x64x128xf32>", "x64x64x1xf32>");
+  bundle = mlir::ds::compileSourceToBundle(src, sm90(), "");
+  ASSERT_FALSE(bundle.ok());
+  EXPECT_NE(bundle.message().find("value dims 4 to 128"), std::string::npos) << bundle.message();
 }
