@@ -127,6 +127,11 @@ std::vector<DenseCase> denseCases() {
   cases.push_back({ragged, 32, 8, 64, 16, DataType::F16, 30.0f, 4, "", 8, 2});
   cases.push_back({{1000, 1, 37}, 32, 8, 128, 16, DataType::F16, 0, 2, "mma", 4, 1});
   cases.push_back({ragged, 32, 8, 64, 1, DataType::BF16, 0, 2, "mma", 2, 2});
+  // Groups whose warp states do not fit one CTA's static shared memory (the config pass's
+  // choice): 16 heads of 128 dims (Llama-3.1-405B at TP = 8) by 2 CTAs of 8 heads on the
+  // tensor-core loop, 16 heads of 256 dims by 4 CTAs of 4 on the FMA loop.
+  cases.push_back({{1000, 1, 37}, 16, 1, 128, 16, DataType::BF16, 0});
+  cases.push_back({{700, 3}, 16, 1, 256, 16, DataType::F16, 0});
   return cases;
 }
 
