@@ -941,7 +941,7 @@ void mlir::ds::registerDecodeFamily() {
     for (int64_t h = heads - 1; h >= 1; --h)
       if (heads % h == 0 && mmaServes(h, d, elem, target))
         return KernelConfigAttr::get(ctx, 64, 4, splitCap, 2, 8, kMmaVariant, 0, h);
-    int64_t h = heads - 1;
+    int64_t h = std::max<int64_t>(heads - 1, 1);
     while (h > 1 && (heads % h != 0 || partialStaticSmemBytes(op, 8, h) > kStaticSmemLimit))
       --h;
     return fma(h);
