@@ -50,6 +50,9 @@ Status checkHeads(int64_t heads, int64_t kvHeads, int64_t headDim,
                   const char *headsField = "heads") {
   DS_RT_RETURN_IF_ERROR(positive(headsField, heads));
   DS_RT_RETURN_IF_ERROR(positive("kvHeads", kvHeads));
+  if (heads > kMaxHeads)
+    return Status::error(std::string("spec field '") + headsField + "' must be <= 1024, got " +
+                         std::to_string(heads));
   if (heads % kvHeads != 0)
     return Status::error("spec field 'heads' (" + std::to_string(heads) +
                          ") must be a multiple of 'kvHeads' (" + std::to_string(kvHeads) + ")");
@@ -96,6 +99,8 @@ Expected<std::string> doubleSparsityIR(const DoubleSparsitySpec &s) {
   DS_RT_RETURN_IF_ERROR(checkHeads(s.heads, s.kvHeads, s.headDim));
   DS_RT_RETURN_IF_ERROR(positive("labelDim", s.labelDim));
   DS_RT_RETURN_IF_ERROR(positive("k", s.k));
+  if (s.k > (int64_t(1) << 30)) // the top-k kernels' bound
+    return Status::error("spec field 'k' must be <= 2^30, got " + std::to_string(s.k));
   DS_RT_RETURN_IF_ERROR(positive("pageSize", s.pageSize));
   if (s.labelDim > s.headDim || s.labelDim % 8 != 0)
     return Status::error("spec field 'labelDim' must be a multiple of 8 and <= headDim, got " +

@@ -380,6 +380,13 @@ TEST(SpecErrors, NonFiniteHugeAndMisnamedFieldsAreNamed) {
   jit::Int4AppendSpec i4;
   i4.kvHeads = 0; // was reported as field 'heads'
   expectNamed(jit::int4AppendIR(i4), "kvHeads");
+  // Limits the compiler enforced only as a compile error naming the op.
+  ds = {};
+  ds.heads = ds.kvHeads = 2048;
+  expectNamed(jit::doubleSparsityIR(ds), "heads");
+  ds = {};
+  ds.k = (int64_t(1) << 30) + 1;
+  expectNamed(jit::doubleSparsityIR(ds), "k");
 }
 
 mlir::ds::CompileOptions sm90() {
