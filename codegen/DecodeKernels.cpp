@@ -44,6 +44,9 @@ bool mmaServes(int64_t heads, int64_t d, Type elem, TargetAttr target) {
 
 enum class Walk { Dense, Tokens, Pages };
 
+/// Floats of one head's state in a warp's shared memory: acc[d], then m and l.
+int64_t headStateFloats(int64_t d) { return d + 2; }
+
 struct DecodeShape {
   int64_t hq, hkv, d, pageSize, rows, groupHeads, selLen; // selLen: k (sparse) or 0
   int64_t denseBelow; // sparse: requests with n < denseBelow walk all their tokens
@@ -54,8 +57,7 @@ struct DecodeShape {
   int64_t unroll; // warp steps whose loads are issued together (the config's stages)
   bool directOut = false; // a single split writes o (its merge is then not launched)
   bool mma = false;       // the tensor-core token loop (variant "mma")
-  /// Floats of one head's state in a warp's shared memory: acc[d], then m and l.
-  int64_t headStateFloats() const { return d + 2; }
+  int64_t headStateFloats() const { return ::headStateFloats(d); }
   /// Floats of one warp's state in shared memory: a head state per head of the CTA.
   int64_t warpStateFloats() const { return groupHeads * headStateFloats(); }
 };
@@ -66,6 +68,15 @@ Value indicesOf(Operation *op) {
     return sparse.getIndices();
   if (auto partial = dyn_cast<DecodePartialOp>(op))
     return partial.getIndices();
+  return Value();
+}
+
+/// The log-weights of a sparse walk (null without).
+Value logWeightsOf(Operation *op) {
+  if (auto sparse = dyn_cast<SparseDecodeOp>(op))
+    return sparse.getLogWeights();
+  if (auto partial = dyn_cast<DecodePartialOp>(op))
+    return partial.getLogWeights();
   return Value();
 }
 
@@ -95,18 +106,9 @@ int64_t headsPerCTA(Operation *op, KernelConfigAttr cfg) {
 /// (kMaxSparseChunk each).
 constexpr int64_t kStaticSmemLimit = 48 * 1024;
 int64_t partialStaticSmemBytes(Operation *op, int64_t warps, int64_t heads) {
-  const int64_t d = dimOf(op->getOperand(0), 2);
-  int64_t bytes = 4 * warps * heads * (d + 2);
-  if (indicesOf(op)) {
-    bytes += 4 * kMaxSparseChunk;
-    Value w;
-    if (auto sparse = dyn_cast<SparseDecodeOp>(op))
-      w = sparse.getLogWeights();
-    else if (auto partial = dyn_cast<DecodePartialOp>(op))
-      w = partial.getLogWeights();
-    if (w)
-      bytes += 4 * kMaxSparseChunk;
-  }
+  int64_t bytes = 4 * warps * heads * headStateFloats(dimOf(op->getOperand(0), 2));
+  if (indicesOf(op))
+    bytes += 4 * kMaxSparseChunk * (logWeightsOf(op) ? 2 : 1);
   return bytes;
 }
 
@@ -930,8 +932,11 @@ void mlir::ds::registerDecodeFamily() {
       const int64_t stages = h > 2 && h <= 4 ? 2 : 4;
       return KernelConfigAttr::get(ctx, 64, 8, splitCap, stages, 8, "", 0, h);
     };
+    auto mma = [&](int64_t h) {
+      return KernelConfigAttr::get(ctx, 64, 4, splitCap, 2, 8, kMmaVariant, 0, h);
+    };
     if (mmaServes(heads, d, elem, target))
-      return KernelConfigAttr::get(ctx, 64, 4, splitCap, 2, 8, kMmaVariant, 0, heads);
+      return mma(heads);
     if (partialStaticSmemBytes(op, 8, heads) <= kStaticSmemLimit)
       return fma(heads);
     // A group whose states do not fit one CTA (e.g. 16 heads of 128 dims: 65 KB) is walked by
@@ -940,7 +945,7 @@ void mlir::ds::registerDecodeFamily() {
     // fits: at most 8 x 258 floats plus 16 KB of a sparse chunk).
     for (int64_t h = heads - 1; h >= 1; --h)
       if (heads % h == 0 && mmaServes(h, d, elem, target))
-        return KernelConfigAttr::get(ctx, 64, 4, splitCap, 2, 8, kMmaVariant, 0, h);
+        return mma(h);
     int64_t h = std::max<int64_t>(heads - 1, 1);
     while (h > 1 && (heads % h != 0 || partialStaticSmemBytes(op, 8, h) > kStaticSmemLimit))
       --h;

@@ -1,6 +1,7 @@
 #include "codegen/JIT.h"
 #include "codegen/JITCache.h"
 #include "codegen/Compiler.h"
+#include "dialect/DSOps.h"
 
 #include <cmath>
 #include <cstdio>
@@ -42,17 +43,20 @@ Status nonNegative(const char *field, int64_t v) {
                                 std::to_string(v));
 }
 
-/// At most this many query heads (the ops' verifiers' bound; plan expressions stay far from
-/// overflow).
-constexpr int64_t kMaxHeads = 1024;
+/// A head count: 1 to kMaxQueryHeads (the ops' verifiers' bound, named here by field; plan
+/// expressions stay far from overflow).
+Status headCount(const char *field, int64_t v) {
+  DS_RT_RETURN_IF_ERROR(positive(field, v));
+  if (v > mlir::ds::kMaxQueryHeads)
+    return Status::error(std::string("spec field '") + field + "' must be <= " +
+                         std::to_string(mlir::ds::kMaxQueryHeads) + ", got " + std::to_string(v));
+  return Status::success();
+}
 
 Status checkHeads(int64_t heads, int64_t kvHeads, int64_t headDim,
                   const char *headsField = "heads") {
-  DS_RT_RETURN_IF_ERROR(positive(headsField, heads));
+  DS_RT_RETURN_IF_ERROR(headCount(headsField, heads));
   DS_RT_RETURN_IF_ERROR(positive("kvHeads", kvHeads));
-  if (heads > kMaxHeads)
-    return Status::error(std::string("spec field '") + headsField + "' must be <= 1024, got " +
-                         std::to_string(heads));
   if (heads % kvHeads != 0)
     return Status::error("spec field 'heads' (" + std::to_string(heads) +
                          ") must be a multiple of 'kvHeads' (" + std::to_string(kvHeads) + ")");
@@ -99,7 +103,7 @@ Expected<std::string> doubleSparsityIR(const DoubleSparsitySpec &s) {
   DS_RT_RETURN_IF_ERROR(checkHeads(s.heads, s.kvHeads, s.headDim));
   DS_RT_RETURN_IF_ERROR(positive("labelDim", s.labelDim));
   DS_RT_RETURN_IF_ERROR(positive("k", s.k));
-  if (s.k > (int64_t(1) << 30)) // the top-k kernels' bound
+  if (s.k > mlir::ds::kMaxTopK)
     return Status::error("spec field 'k' must be <= 2^30, got " + std::to_string(s.k));
   DS_RT_RETURN_IF_ERROR(positive("pageSize", s.pageSize));
   if (s.labelDim > s.headDim || s.labelDim % 8 != 0)
@@ -205,9 +209,7 @@ Expected<std::string> labelAppendIR(const LabelAppendSpec &s) {
 }
 
 Expected<std::string> linearAttnDecodeIR(const LinearAttnDecodeSpec &s) {
-  DS_RT_RETURN_IF_ERROR(positive("heads", s.heads));
-  if (s.heads > kMaxHeads)
-    return Status::error("spec field 'heads' must be <= 1024, got " + std::to_string(s.heads));
+  DS_RT_RETURN_IF_ERROR(headCount("heads", s.heads));
   if (s.keyDim < 1 || s.keyDim > 256)
     return Status::error("spec field 'keyDim' must be in [1, 256], got " + std::to_string(s.keyDim));
   if (s.valueDim < 4 || s.valueDim > 128 || 128 % s.valueDim != 0)
@@ -232,9 +234,7 @@ Expected<std::string> linearAttnDecodeIR(const LinearAttnDecodeSpec &s) {
 }
 
 Expected<std::string> linearAttnPrefillIR(const LinearAttnPrefillSpec &s) {
-  DS_RT_RETURN_IF_ERROR(positive("heads", s.heads));
-  if (s.heads > kMaxHeads)
-    return Status::error("spec field 'heads' must be <= 1024, got " + std::to_string(s.heads));
+  DS_RT_RETURN_IF_ERROR(headCount("heads", s.heads));
   DS_RT_RETURN_IF_ERROR(positive("keyDim", s.keyDim));
   DS_RT_RETURN_IF_ERROR(positive("valueDim", s.valueDim));
   DS_RT_RETURN_IF_ERROR(positive("chunkSize", s.chunkSize));

@@ -658,7 +658,7 @@ LogicalResult verifyFusedConfig(PageScoreTopKOp op, KernelConfigAttr cfg, Target
   if (cfg.getStages() < 1 || cfg.getStages() > 8)
     return configError(op, "stages") << "(pages in flight per lane group) must be in [1, 8], got "
                                      << cfg.getStages();
-  if (op.getK() > (uint64_t(1) << 30))
+  if (op.getK() > uint64_t(kMaxTopK))
     return op.emitOpError("GPU lowering supports k <= 2^30");
   int64_t maxPages = dimOf(op.getPageTable(), 1);
   if (!ShapedType::isDynamic(maxPages) &&

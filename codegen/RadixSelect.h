@@ -45,7 +45,8 @@ std::pair<Value, Value> clusterSlice(KernelBuilder &kb, Value len, Value rank, i
 class RadixSelect {
 public:
   /// Adds the select's static shared memory (4096-bin i32 histogram, one i32 per warp, five
-  /// counters: chosen digit, keys above it, the > T and == T write counters, the candidate list's) to the kernel `kb` is building; `threads` per CTA, a power of two in [32, 1024].
+  /// counters: chosen digit, keys above it, the > T and == T write counters, the candidate
+  /// list's) to the kernel `kb` is building; `threads` per CTA, a power of two in [32, 1024].
   RadixSelect(KernelBuilder &kb, int64_t threads);
 
   /// Order-preserving u32 key (as i32) of an f32 score.

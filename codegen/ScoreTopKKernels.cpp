@@ -342,7 +342,7 @@ void mlir::ds::registerScoreTopKFamily() {
              << "(" << cfg.getBlockTokens() << " scores in shared memory) needs " << bytes
              << " bytes of shared memory per block with the select's, the target has "
              << target.getSmemPerBlock();
-    if (s.getK() > (uint64_t(1) << 30))
+    if (s.getK() > uint64_t(kMaxTopK))
       return op->emitOpError("GPU lowering supports k <= 2^30");
     return verifyLabelConfig(op, cfg, LabelScoreShape::of(s));
   };

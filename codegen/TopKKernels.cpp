@@ -211,7 +211,7 @@ void mlir::ds::registerTopKFamily() {
       return failure();
     if (C > 1 && failed(verifyRadixSelectWarps(op, "cluster_warps", cfg.getClusterWarps())))
       return failure();
-    if (cast<TopKOp>(op).getK() > (uint64_t(1) << 30))
+    if (cast<TopKOp>(op).getK() > uint64_t(kMaxTopK))
       return op->emitOpError("GPU lowering supports k <= 2^30");
     if (C == 1)
       return success();

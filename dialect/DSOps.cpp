@@ -103,7 +103,7 @@ ShapeCheck &checkGroups(ShapeCheck &c, Value q, StringRef nq, unsigned iq, Value
                         unsigned ikv) {
   c.staticDim(q, nq, iq, "query heads").staticDim(kv, nkv, ikv, "kv heads");
   // Head counts are static and bounded: kernels unroll over a group's heads.
-  c.atMost(q, nq, iq, 1024, "query heads");
+  c.atMost(q, nq, iq, kMaxQueryHeads, "query heads");
   int64_t hq = ShapeCheck::dim(q, iq), hkv = ShapeCheck::dim(kv, ikv);
   if (!ShapedType::isDynamic(hq) && !ShapedType::isDynamic(hkv))
     c.require(hkv > 0 && hq % hkv == 0, Twine(nq) + " heads (" + Twine(hq) +

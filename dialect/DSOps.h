@@ -23,6 +23,11 @@ enum class LabelFormat { Plain, FP8, Int4 };
 LabelFormat labelFormatOf(Type t);
 /// Labels per element of the cache's last dim: 8 for int4 words, else 1.
 inline int64_t labelsPerElement(LabelFormat f) { return f == LabelFormat::Int4 ? 8 : 1; }
+/// Query heads of an attention op at most (its verifier's bound: kernels unroll over a group's
+/// heads; the JIT's specs refuse more by field).
+constexpr int64_t kMaxQueryHeads = 1024;
+/// k of a top-k selection at most (topk, score_topk, page_score_topk: the GPU lowering's bound).
+constexpr int64_t kMaxTopK = int64_t(1) << 30;
 } // namespace ds
 } // namespace mlir
 

@@ -23,7 +23,9 @@ struct KernelFamily {
   std::string name;
   /// Operation names of the family's ops ("ds.topk").
   llvm::SmallVector<std::string> ops;
-  /// The tuning decision: the config of `op` on `target`.
+  /// The tuning decision: the config of `op` on `target`. Called before `verify`, for any op the
+  /// dialect's verifier accepts: on a shape the kernels do not take it still returns a config
+  /// (which `verify` then refuses, naming the shape), never assuming what `verify` checks.
   std::function<KernelConfigAttr(Operation *op, TargetAttr target)> choose;
   /// Succeeds when the family's kernels build exactly `config` for `op` on `target`; otherwise
   /// emits the reason on `op` (which field, what the kernels support).
