@@ -32,6 +32,10 @@
 #include "dialect/DSOps.h"
 #include "dialect/DSTarget.h"
 
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+
+
 using namespace mlir;
 using namespace mlir::ds;
 
@@ -61,6 +65,13 @@ constexpr int64_t kRadixSelectSmemBytes = 17 * 1024;
 /// Entries (key, position) of the candidate list the select compacts the threshold's top-digit
 /// bucket into, in dynamic shared memory after the scores (8 bytes each).
 constexpr int64_t kSelectListEntries = 2048;
+/// Rows of more than this many tokens to score in the long-row variant read their page-table
+/// entries through a ring in the candidate list's shared memory, cp.async'd a step ahead (H200,
+/// 16-bit labels, step / score_topk stage: B = 8, N = 65536 224-231 / 185 -> 217 / 178 us, B = 32
+/// 838 / 699.5 -> 811 / 672; with the ring at every length B = 1, N = 4096 was 0.3 us slower and
+/// the 512-thread variant's N = 16384 / 4096 rows 0.1-0.9 us slower, so short rows and that
+/// variant keep the page-table loads in the loop).
+constexpr int64_t kRingMinTokens = 16384;
 
 /// Shared memory of one CTA besides the scores: the radix select's, the candidate list and the
 /// query rows when the scorer keeps them there (LabelScoreShape::qShared).
@@ -80,7 +91,7 @@ namespace {
 void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_t unroll,
                     int64_t minBlocks, int64_t capacity, int64_t ctas, const PlanExpr &gate,
                     const BufferRef &out, const BufferRef &spill,
-                    std::optional<int64_t> maxServedN) {
+                    std::optional<int64_t> maxServedN, bool entryRing = false) {
   Operation *op = fused;
   Value ql = fused.getQLabel(), cache = fused.getLabelCache(), pt = fused.getPageTable(),
         sl = fused.getSeqLens();
@@ -143,13 +154,15 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
 
   // Scores the row's positions [begin, end), thread t taking begin + t + m * threads, `unroll`
   // per step, and hands each position < end and its score to `sink` (inside an scf.if).
-  auto scoreRange = [&](Value begin, Value end, llvm::function_ref<void(Value, Value)> sink) {
+  auto scoreRange = [&](Value begin, Value end, llvm::function_ref<void(Value, Value)> sink,
+                        Value ring = Value()) {
     // With a low-bit cache the page-table entries of a step are read one step ahead
     // (loop-carried), so a step waits for its label loads only, not for a page-table read and
     // then the labels (H200, N = 65536: fp8 B = 8 177.0 -> 170.4 us, B = 32 657 -> 629; int4
     // 146 -> 145, 539 -> 531). 16-bit labels keep the plain loop: there the extra live values
     // cost more than they hide (B = 8 228.6 -> 240.6, B = 32 856 -> 901).
     const bool prefetch = shape.lowBit();
+    const bool viaRing = ring && !prefetch;
     auto positions = [&](Value first) {
       SmallVector<Value> pos;
       for (int64_t u = 0; u < unroll; ++u)
@@ -157,15 +170,52 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
       return pos;
     };
     Value start = kb.add(begin, kb.threadId());
+    // With a ring, a step's page-table entries reach shared memory by cp.async a step ahead
+    // (two slots of unroll x threads entries; a thread copies and reads only its own), so the
+    // label loads wait on no page-table round trip and no register holds the next entries.
+    auto ringAt = [&](Value slot, int64_t u) {
+      return kb.add(kb.mul(kb.add(kb.mul(slot, kb.c(unroll)), kb.c(u)), kb.c(threads)),
+                    kb.threadId());
+    };
+    auto issueEntries = [&](Value first, Value slot) {
+      for (int64_t u = 0; u < unroll; ++u) {
+        Value t = kb.add(first, kb.c(u * threads));
+        Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, t, end);
+        Value tc = arith::SelectOp::create(b, in, t, kb.c(0));
+        Value idx = kb.add(kb.mul(bIdx, maxPages), kb.div(tc, kb.c(pageSize)));
+        Value n = arith::SelectOp::create(b, in, kb.c(1), kb.c(0));
+        nvgpu::DeviceAsyncCopyOp::create(b, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
+                                         ring, ValueRange{ringAt(slot, u)}, kb.arg(2),
+                                         ValueRange{idx}, b.getIndexAttr(1), n, UnitAttr());
+      }
+      NVVM::CpAsyncCommitGroupOp::create(b);
+    };
     SmallVector<Value> firstPages;
     if (prefetch)
       firstPages = scorer.pages(positions(start), end);
+    if (viaRing) {
+      issueEntries(start, kb.c(0));
+      firstPages.push_back(kb.c(0));
+    }
     auto loop = scf::ForOp::create(b, start, end, kb.c(threads * unroll), firstPages);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     SmallVector<Value> pos = positions(loop.getInductionVar());
     SmallVector<Value> next, scores;
-    if (prefetch) {
+    if (viaRing) {
+      Value slot = loop.getRegionIterArgs()[0];
+      NVVM::CpAsyncWaitGroupOp::create(b, 0);
+      SmallVector<Value> pages;
+      for (int64_t u = 0; u < unroll; ++u) {
+        Value e = memref::LoadOp::create(b, ring, ValueRange{ringAt(slot, u)});
+        Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, pos[u], end);
+        pages.push_back(arith::SelectOp::create(b, in, e, kb.ci32(-1)));
+      }
+      Value other = kb.sub(kb.c(1), slot);
+      issueEntries(kb.add(loop.getInductionVar(), kb.c(threads * unroll)), other);
+      scores = scorer.score(pos, end, pages);
+      next.push_back(other);
+    } else if (prefetch) {
       next = scorer.pages(positions(kb.add(loop.getInductionVar(), kb.c(threads * unroll))), end);
       SmallVector<Value> carried(loop.getRegionIterArgs().begin(), loop.getRegionIterArgs().end());
       scores = scorer.score(pos, end, carried);
@@ -179,8 +229,13 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
       b.setInsertionPointToStart(&ifIn.getThenRegion().front());
       sink(pos[u], scores[u]);
     }
-    if (prefetch)
+    if (prefetch || viaRing)
       scf::YieldOp::create(b, next);
+    if (viaRing) {
+      // The copies issued past the row's end (zero-filled) land before the ring is reused.
+      b.setInsertionPointAfter(loop);
+      NVVM::CpAsyncWaitGroupOp::create(b, 0);
+    }
   };
 
   if (ctas > 1) {
@@ -216,8 +271,14 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
     Value smemBuf = kb.dynamicShared(b.getF32Type(), kb.minIdx(nMax, kb.c(capacity)));
     Value list = kb.dynamicShared(b.getI32Type(), kb.c(2 * kSelectListEntries),
                                   kb.mul(kb.minIdx(nMax, kb.c(capacity)), kb.c(4)));
+    // The candidate list is free until the select: in the variant for long rows it holds the
+    // scoring loop's page-table entry ring (16-bit labels; low-bit ones read their entries a step
+    // ahead into registers instead).
+    Value ring = entryRing && !shape.lowBit() && 2 * unroll * threads <= 2 * kSelectListEntries
+                     ? list
+                     : Value();
     auto scoreAndSelect = [&](Value buf, Value base, const RadixSelect::Spill &sp) {
-      scoreRange(kb.c(0), selLen, [&](Value pos, Value score) {
+      auto sink = [&](Value pos, Value score) {
         if (!sp.buffer) {
           memref::StoreOp::create(b, score, buf, ValueRange{kb.add(base, pos)});
         } else {
@@ -231,7 +292,20 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
                                   ValueRange{kb.add(sp.base, kb.sub(pos, sp.capacity))});
         }
         radix.countFirstDigit(radix.key(score));
-      });
+      };
+      if (!ring) {
+        scoreRange(kb.c(0), selLen, sink);
+      } else {
+        // Rows of more than kRingMinTokens to score take the ring (a uniform branch).
+        auto ifRing = scf::IfOp::create(
+            b, arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, selLen, kb.c(kRingMinTokens)),
+            true);
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(&ifRing.getThenRegion().front());
+        scoreRange(kb.c(0), selLen, sink, ring);
+        b.setInsertionPointToStart(&ifRing.getElseRegion().front());
+        scoreRange(kb.c(0), selLen, sink);
+      }
       radix.selectCompacted(buf, base, selLen, selK, oA, outBase, list, kSelectListEntries, sp);
     };
     // A variant launched only for N <= capacity keeps every score in shared memory. Any other
@@ -302,7 +376,8 @@ static LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx) {
   if (PlanExpr gate = shortRows * notCluster; gate.constant() != 0)
     buildScoreTopK(fused, ctx, threads / 2, unroll, 2, capacity, 1, gate, out, spill, shortMaxN);
   if (PlanExpr gate = (PlanExpr(1) - shortRows) * notCluster; gate.constant() != 0)
-    buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, 1, gate, out, spill, staticN);
+    buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, 1, gate, out, spill, staticN,
+                   /*entryRing=*/true);
   return success();
 }
 

@@ -109,10 +109,26 @@ func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tenso
 // CHECK: %[[ROW:.*]] = memref.view %[[DYN]][%{{.*}}][%{{.*}}] : memref<?xi8, #gpu.address_space<workgroup>> to memref<?xf32, #gpu.address_space<workgroup>>
 // The candidate list follows the scores in dynamic shared memory.
 // CHECK: %[[LIST:.*]] = memref.view %{{.*}}[%{{.*}}][%{{.*}}] : memref<?xi8, #gpu.address_space<workgroup>> to memref<?xi32, #gpu.address_space<workgroup>>
-// Score 2 tokens per thread and step (all label loads first, in one branch); a position below
-// the capacity stores its score to shared memory, a later one to the row's workspace slice (this
-// variant serves any N: one path, whose workspace branch a row of n_b <= capacity never takes);
-// each score's first digit is counted.
+// A row of more than 16384 tokens to score reads its page-table entries through a ring in the
+// candidate list: each thread cp.async's its own entries a step ahead (no barrier), waits for
+// them at the top of a step, and for the last (zero-filled) copies after the loop.
+// CHECK: nvgpu.device_async_copy %arg2[%{{.*}}], %[[LIST]][%{{.*}}], 1, %{{.*}} : memref<281474976710656xi32> to memref<?xi32, #gpu.address_space<workgroup>>
+// CHECK: nvgpu.device_async_copy %arg2
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: scf.for
+// CHECK: nvvm.cp.async.wait.group 0
+// CHECK: memref.load %[[LIST]]
+// CHECK: memref.load %[[LIST]]
+// CHECK: nvgpu.device_async_copy %arg2
+// CHECK: nvgpu.device_async_copy %arg2
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: scf.if {{.*}} -> (vector<8xbf16>, vector<8xbf16>, vector<8xbf16>, vector<8xbf16>)
+// CHECK: nvvm.cp.async.wait.group 0
+// CHECK-NEXT: } else {
+// Shorter rows: score 2 tokens per thread and step (all label loads first, in one branch); a
+// position below the capacity stores its score to shared memory, a later one to the row's
+// workspace slice (this variant serves any N: one path, whose workspace branch a row of n_b <=
+// capacity never takes); each score's first digit is counted.
 // CHECK: scf.for
 // CHECK: memref.load %arg2
 // CHECK: memref.load %arg2
