@@ -21,51 +21,26 @@
 //
 // Bounds (documented in the op): request b owns [clamp(cu[b], 0, T), clamp(cu[b+1], start, T));
 // a slot outside [0, slots) gives o = 0 (and intermediate = 0) and no state read or write.
-#include "codegen/Lowering.h"
+#include "codegen/LinearAttnPrefill.h"
 #include "codegen/MmaFragments.h"
-#include "dialect/DSOps.h"
+
+#include <cstdlib> // HOOK
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 
 using namespace mlir;
 using namespace mlir::ds;
+using namespace mlir::ds::linear_attn;
 
-namespace {
-constexpr int64_t kChunk = 64;  // tokens per chunk: 4 warps x 16 rows
-constexpr int64_t kWarps = 4;
-constexpr int64_t kRecWarps = 8; // the recurrent kernel's CTA
-constexpr int64_t kVecE = 4;     // f32 per 16-byte state vector (recurrent kernel)
-constexpr llvm::StringLiteral kChunkedVariant = "chunked", kRecurrentVariant = "recurrent";
-constexpr int64_t kEBlock = 64; // columns of e (and of S) per CTA
-constexpr float kLog2e = 1.4426950408889634f;
-
-/// Whether the chunked kernel tiles key dim `d` and value dim `e`: rows of whole 16-byte copies
-/// (multiples of 8 elements), d padded to 64 or 128 in shared memory (d <= 128: the f32 state
-/// slice stays in registers), e padded to whole blocks of 64 columns; the padding is zero-filled
-/// on load and never stored.
-bool chunkedTiles(int64_t d, int64_t e) {
-  return d >= 8 && d <= 128 && d % 8 == 0 && e >= 8 && e % 8 == 0;
-}
-int64_t paddedKeyDim(int64_t d) { return d <= 64 ? 64 : 128; }
-
-/// Shared-memory element offset of 16-byte chunk `chunk` of row `row` in a row-major tile of
-/// `rowElems` 16-bit elements (>= 64), the chunk index XOR-ed with the row's low 3 bits.
-Value swizzled(KernelBuilder &kb, Value row, Value chunk, int64_t rowElems) {
+Value linear_attn::swizzled(KernelBuilder &kb, Value row, Value chunk, int64_t rowElems) {
   ImplicitLocOpBuilder &b = kb.b();
   Value x = arith::XOrIOp::create(b, chunk, arith::AndIOp::create(b, row, kb.c(7)));
   return kb.add(kb.mul(row, kb.c(rowElems)), kb.mul(x, kb.c(8)));
 }
 
-/// Shared prologue of both kernels: the request's token range and slot.
-struct Request {
-  Value start, end; // index
-  Value slot;       // index, 0 when invalid
-  Value slotOk, init;
-};
-
-Request loadRequest(KernelBuilder &kb, Value cuM, Value cuLen, Value slotM, Value initM,
-                    Value req, Value tokensI32, Value numSlots) {
+Request linear_attn::loadRequest(KernelBuilder &kb, Value cuM, Value cuLen, Value slotM,
+                                 Value initM, Value req, Value tokensI32, Value numSlots) {
   ImplicitLocOpBuilder &b = kb.b();
   auto clampTo = [&](Value x, Value lo) {
     return arith::MinSIOp::create(b, arith::MaxSIOp::create(b, x, lo), tokensI32);
@@ -91,10 +66,9 @@ Request loadRequest(KernelBuilder &kb, Value cuM, Value cuLen, Value slotM, Valu
   return r;
 }
 
-/// Operands of the prefill op as kernel parameters, in one order for both kernels:
-/// q k v slopes cu state_indices has_initial_state states o [intermediate] T slots cu-length.
-void addParams(KernelBuilder &kb, LinearAttnPrefillOp op, PlanContext &ctx, const BufferRef &states,
-               const BufferRef &out, const BufferRef *inter) {
+void linear_attn::addParams(KernelBuilder &kb, LinearAttnPrefillOp op, PlanContext &ctx,
+                            const BufferRef &states, const BufferRef &out,
+                            const BufferRef *inter) {
   for (Value x : {op.getQ(), op.getK(), op.getV(), op.getSlopes(), op.getCuSeqlens(),
                   op.getStateIndices(), op.getHasInitialState()})
     kb.addBuffer(ctx.buffer(x));
@@ -106,6 +80,33 @@ void addParams(KernelBuilder &kb, LinearAttnPrefillOp op, PlanContext &ctx, cons
   kb.addI64(dimExpr(ctx, op.getStates(), 0));
   kb.addI64(dimExpr(ctx, op.getCuSeqlens(), 0));
 }
+
+void linear_attn::zeroOutput(KernelBuilder &kb, const Request &r, Value oM, Value eBase,
+                             Value head, int64_t h, int64_t e, Type elem) {
+  ImplicitLocOpBuilder &b = kb.b();
+  OpBuilder::InsertionGuard guard(b);
+  Value tid = kb.threadId();
+  Value zero = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(VectorType::get({8}, elem), b.getFloatAttr(elem, 0.0)));
+  Value col = kb.add(eBase, kb.mul(kb.rem(tid, kb.c(8)), kb.c(8)));
+  if (e % kEBlock != 0) { // the last block's columns past e are not o's
+    auto inE = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, kb.c(e)), false);
+    b.setInsertionPointToStart(&inE.getThenRegion().front());
+  }
+  auto loop = scf::ForOp::create(b, kb.add(r.start, kb.div(tid, kb.c(8))), r.end, kb.c(16));
+  b.setInsertionPointToStart(loop.getBody());
+  Value off = kb.add(kb.mul(kb.add(kb.mul(loop.getInductionVar(), kb.c(h)), head), kb.c(e)), col);
+  vector::StoreOp::create(b, zero, oM, ValueRange{off}).setAlignment(16);
+}
+
+namespace {
+/// Whether the target has warpgroup MMA (wgmma.mma_async: sm_90a only).
+bool hasWgmma(TargetAttr target) { return target.getChip() == "sm_90a"; }
+constexpr int64_t kRecWarps = 8; // the recurrent kernel's CTA
+constexpr int64_t kVecE = 4;     // f32 per 16-byte state vector (recurrent kernel)
+constexpr llvm::StringLiteral kChunkedVariant = "chunked", kRecurrentVariant = "recurrent",
+                              kWgmmaVariant = "wgmma";
 
 LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const BufferRef &states,
                            const BufferRef &out) {
@@ -226,23 +227,8 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
 
   auto valid = scf::IfOp::create(b, r.slotOk, true);
   // Invalid slot: o = 0 over the request's tokens (this CTA's columns), no state access.
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&valid.getElseRegion().front());
-    Value zero = arith::ConstantOp::create(
-        b, DenseElementsAttr::get(VectorType::get({8}, elem), b.getFloatAttr(elem, 0.0)));
-    Value col = kb.add(eBase, kb.mul(kb.rem(tid, kb.c(8)), kb.c(8)));
-    if (padE) { // the last block's columns past e are not o's
-      auto inE = scf::IfOp::create(
-          b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, kb.c(e)), false);
-      b.setInsertionPointToStart(&inE.getThenRegion().front());
-    }
-    auto loop = scf::ForOp::create(b, kb.add(r.start, kb.div(tid, kb.c(8))), r.end, kb.c(16));
-    b.setInsertionPointToStart(loop.getBody());
-    Value off =
-        kb.add(kb.mul(kb.add(kb.mul(loop.getInductionVar(), kb.c(h)), head), kb.c(e)), col);
-    vector::StoreOp::create(b, zero, oM, ValueRange{off}).setAlignment(16);
-  }
+  b.setInsertionPointToStart(&valid.getElseRegion().front());
+  zeroOutput(kb, r, oM, eBase, head, h, e, elem);
   b.setInsertionPointToStart(&valid.getThenRegion().front());
 
   // The initial state slice in registers (accumulator layout of S[rows of this warp, 64 cols]).
@@ -596,6 +582,8 @@ static LogicalResult lowerLinearAttnPrefill(Operation *operation, PlanContext &c
   BufferRef out = ctx.place(op.getO(), {tokens, std::to_string(h), std::to_string(e)});
   if (cfg.getVariant() == kChunkedVariant)
     return buildChunked(op, ctx, states, out);
+  if (cfg.getVariant() == kWgmmaVariant)
+    return buildWgmma(op, ctx, states, out);
   if (Value inter = op.getIntermediate()) {
     BufferRef interRef = ctx.place(inter, {tokens, std::to_string(h), std::to_string(d),
                                            std::to_string(e)});
@@ -611,21 +599,27 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
   // The tensor-core kernel where it tiles the shape (chunkedTiles: d <= 128 and e in whole
   // 16-byte rows, padded to the 64-wide tiles; chunks of 64 tokens); the recurrent kernel for
   // the rest and for keep_intermediate.
-  f.choose = [](Operation *operation, TargetAttr) {
+  f.choose = [](Operation *operation, TargetAttr target) {
     auto op = cast<LinearAttnPrefillOp>(operation);
     const int64_t d = dimOf(op.getQ(), 2), e = dimOf(op.getV(), 2);
     MLIRContext *ctx = op->getContext();
     if (chunkedTiles(d, e) && op.getChunkSize() == kChunk && !op.getKeepIntermediate())
-      return KernelConfigAttr::get(ctx, kChunk, kWarps, 1, 2, 8, kChunkedVariant);
+      return KernelConfigAttr::get(ctx, kChunk, kWarps, 1, 2, 8,
+                                   hasWgmma(target) && !std::getenv("DS_HOOK_LA_MMA_SYNC")
+                                       ? kWgmmaVariant
+                                       : kChunkedVariant); // HOOK (A/B on the GPU): remove
     return KernelConfigAttr::get(ctx, 1, kRecWarps, 1, 1, kVecE, kRecurrentVariant);
   };
-  f.verify = [](Operation *operation, KernelConfigAttr cfg, TargetAttr) -> LogicalResult {
+  f.verify = [](Operation *operation, KernelConfigAttr cfg, TargetAttr target) -> LogicalResult {
     auto op = cast<LinearAttnPrefillOp>(operation);
     const int64_t d = dimOf(op.getQ(), 2), e = dimOf(op.getV(), 2);
     if (failed(verifyUnusedConfigFields(op, cfg, kUseBlockTokens | kUseWarps | kUseStages | kUseVectorWidth |
                                                      kUseVariant)))
       return failure();
-    if (cfg.getVariant() == kChunkedVariant) {
+    if (cfg.getVariant() == kWgmmaVariant && !hasWgmma(target))
+      return configError(op, "variant")
+             << "\"wgmma\" needs warpgroup MMA (target sm_90a), got " << target.getChip();
+    if (cfg.getVariant() == kChunkedVariant || cfg.getVariant() == kWgmmaVariant) {
       if (failed(expectConfigField(op, "block_tokens", cfg.getBlockTokens(), kChunk,
                                    "tokens per chunk of the tensor-core kernel")) ||
           failed(expectConfigField(op, "warps", cfg.getWarps(), kWarps,
@@ -637,17 +631,17 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
         return failure();
       if (op.getKeepIntermediate())
         return configError(op, "variant")
-               << "\"chunked\" does not write intermediate states: keep_intermediate needs "
-                  "\"recurrent\"";
+               << "\"" << cfg.getVariant()
+               << "\" does not write intermediate states: keep_intermediate needs \"recurrent\"";
       if (!chunkedTiles(d, e))
         return configError(op, "variant")
-               << "\"chunked\" tiles key dims 8 to 128 and value dims of at least 8, both "
+               << "\"" << cfg.getVariant() << "\" tiles key dims 8 to 128 and value dims of at least 8, both "
                   "multiples of 8 (16-byte rows), got d = "
                << d << ", e = " << e;
       return success();
     }
     if (cfg.getVariant() != kRecurrentVariant)
-      return configError(op, "variant") << "must be \"chunked\" or \"recurrent\", got \""
+      return configError(op, "variant") << "must be \"chunked\", \"wgmma\" or \"recurrent\", got \""
                                         << cfg.getVariant() << "\"";
     if (failed(expectConfigField(op, "block_tokens", cfg.getBlockTokens(), 1,
                                  "the recurrent kernel walks token by token")) ||

@@ -1,0 +1,54 @@
+// Pieces shared by the linear-attention prefill kernels (LinearAttnPrefill.cpp: the mma.sync
+// chunked kernel and the recurrent one; LinearAttnWgmma.cpp: the sm_90a warpgroup-MMA kernel).
+#ifndef DS_CODEGEN_LINEARATTNPREFILL_H
+#define DS_CODEGEN_LINEARATTNPREFILL_H
+
+#include "codegen/Lowering.h"
+#include "dialect/DSOps.h"
+
+namespace mlir::ds::linear_attn {
+
+constexpr int64_t kChunk = 64;  // tokens per chunk: 4 warps x 16 rows
+constexpr int64_t kWarps = 4;   // the chunked kernels' CTA (one warpgroup)
+constexpr int64_t kEBlock = 64; // columns of e (and of S) per CTA
+constexpr float kLog2e = 1.4426950408889634f;
+
+/// Whether the chunked kernels tile key dim `d` and value dim `e`: rows of whole 16-byte copies
+/// (multiples of 8 elements), d padded to 64 or 128 in shared memory (d <= 128: the f32 state
+/// slice stays in registers), e padded to whole blocks of 64 columns; the padding is zero-filled
+/// on load and never stored.
+inline bool chunkedTiles(int64_t d, int64_t e) {
+  return d >= 8 && d <= 128 && d % 8 == 0 && e >= 8 && e % 8 == 0;
+}
+inline int64_t paddedKeyDim(int64_t d) { return d <= 64 ? 64 : 128; }
+
+/// Shared-memory element offset of 16-byte chunk `chunk` of row `row` in a row-major tile of
+/// `rowElems` 16-bit elements (>= 64), the chunk index XOR-ed with the row's low 3 bits.
+Value swizzled(KernelBuilder &kb, Value row, Value chunk, int64_t rowElems);
+
+/// The request a CTA serves: its token range and state slot.
+struct Request {
+  Value start, end; // index
+  Value slot;       // index, 0 when invalid
+  Value slotOk, init;
+};
+Request loadRequest(KernelBuilder &kb, Value cuM, Value cuLen, Value slotM, Value initM,
+                    Value req, Value tokensI32, Value numSlots);
+
+/// Operands of the prefill op as kernel parameters, in one order for every kernel:
+/// q k v slopes cu state_indices has_initial_state states o [intermediate] T slots cu-length.
+void addParams(KernelBuilder &kb, LinearAttnPrefillOp op, PlanContext &ctx,
+               const BufferRef &states, const BufferRef &out, const BufferRef *inter);
+
+/// o = 0 over the request's tokens, columns [eBase, eBase + 64) (those below e), for a request
+/// whose slot is invalid; 128 threads.
+void zeroOutput(KernelBuilder &kb, const Request &r, Value oM, Value eBase, Value head, int64_t h,
+                int64_t e, Type elem);
+
+/// The warpgroup-MMA chunked kernel (sm_90a; LinearAttnWgmma.cpp).
+LogicalResult buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx, const BufferRef &states,
+                         const BufferRef &out);
+
+} // namespace mlir::ds::linear_attn
+
+#endif // DS_CODEGEN_LINEARATTNPREFILL_H

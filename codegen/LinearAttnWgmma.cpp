@@ -1,0 +1,426 @@
+// Linear-attention prefill on Hopper's warpgroup MMA (variant "wgmma", sm_90a).
+//
+// The same chunked algorithm and CTA shape as the mma.sync kernel (LinearAttnPrefill.cpp): one
+// warpgroup (4 warps) per (request, head, 64-wide block of e) walks the request's 64-token chunks
+// with its f32 slice S[dp, 64] of the state in registers, Q, K, V staged by cp.async one chunk
+// ahead. The products run as wgmma.mma_async m64n64k16 with both operands in shared memory, each
+// tile laid out in 128-byte-swizzle atoms (8 rows of 128 bytes, 16-byte chunk c of row r at
+// c ^ (r % 8), every tile 1024-byte aligned):
+//   O  = Q S_prev            A = Q [64 x dp] K-major,   B = S_prev [dp x 64] (input type) N-major
+//   P  = Q Kᵀ                A = Q,                     B = K [64 x dp] K-major
+//   P ⊙= M, O *= diag(λ^(a+1)) in registers; P (input type) to shared memory;
+//   Vw = diag(λ^(n-1-b)) V   (input type, shared memory)
+//   O += P V                 A = P [64 x 64] K-major,   B = V [64 x 64] N-major
+//   S  = λ^n S + Kᵀ Vw       A = K (M-major, one m64 product per 64 rows of dp), B = Vw N-major
+// Q and K are stored as dp / 64 tiles of [64 x 64] (one atom wide); V, S_prev, P and Vw are
+// [rows x 64]. An accumulator of m64n64 holds, per thread, the values of rows 16 w + g and
+// 16 w + g + 8 at columns 8 j + 2 t, + 1 (warp w, lane 4 g + t): mma.sync's C layout per warp, so
+// the decay, the mask and the stores are those of the mma.sync kernel.
+#include "codegen/LinearAttnPrefill.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+
+using namespace mlir;
+using namespace mlir::ds;
+using namespace mlir::ds::linear_attn;
+
+namespace {
+constexpr int64_t kTile = kChunk * 64; // elements of a [64 x 64] tile of 16-bit values (8 KB)
+constexpr int64_t kAtomAlign = 1024;   // bytes: where a 128-byte swizzle pattern starts
+constexpr int64_t kGroupBytes = 1024;  // 8 rows of 128 bytes: the stride of 8-row groups
+constexpr int64_t kKStepBytes = 32;    // k16 of a K-major operand inside its 128-byte rows
+
+/// wgmma.mma_async m64n64k16 (f32 accumulate) of one warpgroup, operands in shared memory.
+class Wgmma {
+public:
+  Wgmma(KernelBuilder &kb, Type elem)
+      : kb(kb), b(kb.b()), f32(b.getF32Type()),
+        type(elem.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16) {
+    acc = LLVM::LLVMStructType::getLiteral(b.getContext(), SmallVector<Type>(kAcc, f32));
+  }
+  static constexpr int64_t kAcc = 32; // f32 per thread of an m64n64 accumulator
+
+  /// Descriptor of an operand tile at shared byte address `addr` (i64): 128-byte swizzle, 8-row
+  /// groups 1024 bytes apart; the leading-dimension offset is unused (every operand is one atom,
+  /// 64 elements, along its leading dimension) and set to 16 bytes.
+  Value descriptor(Value addr) {
+    Type i64 = b.getI64Type();
+    auto c64 = [&](int64_t v) { return arith::ConstantIntOp::create(b, i64, v); };
+    Value start = arith::ShRUIOp::create(b, arith::AndIOp::create(b, addr, c64(0x3FFFF)), c64(4));
+    const int64_t fixed = (int64_t(1) << 16) | (int64_t(kGroupBytes >> 4) << 32) | (int64_t(1) << 62);
+    return arith::OrIOp::create(b, start, c64(fixed));
+  }
+
+  /// acc = A B (+ acc when `in` is not empty). `aKMajor` / `bKMajor`: the operand's rows run
+  /// along K (else along M / N).
+  SmallVector<Value> mma(Value descA, bool aKMajor, Value descB, bool bKMajor,
+                         ArrayRef<Value> in) {
+    Value init = LLVM::UndefOp::create(b, acc);
+    for (auto [i, v] : llvm::enumerate(in))
+      init = LLVM::InsertValueOp::create(b, init, v, ArrayRef<int64_t>{int64_t(i)});
+    auto scaleD = in.empty() ? NVVM::WGMMAScaleOut::zero : NVVM::WGMMAScaleOut::one;
+    Value r = NVVM::WgmmaMmaAsyncOp::create(
+        b, acc, init, descA, descB, NVVM::MMAShapeAttr::get(b.getContext(), 64, 64, 16), type,
+        type, NVVM::WGMMATypes::f32, scaleD, NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one,
+        aKMajor ? NVVM::MMALayout::row : NVVM::MMALayout::col,
+        bKMajor ? NVVM::MMALayout::col : NVVM::MMALayout::row, nullptr);
+    SmallVector<Value> out;
+    for (int64_t i = 0; i < kAcc; ++i)
+      out.push_back(LLVM::ExtractValueOp::create(b, r, ArrayRef<int64_t>{i}));
+    return out;
+  }
+  void fence() { NVVM::WgmmaFenceAlignedOp::create(b); }
+  /// Commits the products issued since the last commit as one group.
+  void commit() { NVVM::WgmmaGroupSyncAlignedOp::create(b); }
+  /// Waits for every committed group.
+  void wait() { NVVM::WgmmaWaitGroupSyncOp::create(b, 0); }
+  /// Orders this thread's earlier shared-memory writes (stores, cp.async) before later reads by
+  /// the async proxy (wgmma's operand loads); a barrier after it publishes them to the warpgroup.
+  void fenceProxy() {
+    NVVM::FenceProxyOp::create(
+        b, NVVM::ProxyKind::async_shared,
+        NVVM::SharedSpaceAttr::get(b.getContext(), NVVM::SharedSpace::shared_cta));
+  }
+
+private:
+  KernelBuilder &kb;
+  ImplicitLocOpBuilder &b;
+  Type f32;
+  NVVM::WGMMATypes type;
+  Type acc;
+};
+} // namespace
+
+LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
+                                      const BufferRef &states, const BufferRef &out) {
+  Value q = op.getQ();
+  const int64_t h = dimOf(q, 1), d = dimOf(q, 2), e = dimOf(op.getV(), 2);
+  const int64_t dp = paddedKeyDim(d), nE = (e + kEBlock - 1) / kEBlock;
+  const bool padD = dp != d, padE = e % kEBlock != 0;
+  const int64_t kd = dp / 16, mTiles = dp / 64;
+  // Shared memory, in 16-bit elements from a 1024-byte boundary: two stages of Q, K (mTiles
+  // tiles each) and V; then S_prev [dp x 64], P, Vw.
+  const int64_t stageElems = 2 * kChunk * dp + kTile;
+  const int64_t sOff = 2 * stageElems, pOff = sOff + dp * kEBlock, vwOff = pOff + kTile;
+  const int64_t smemElems = vwOff + kTile;
+  Type elem = cast<RankedTensorType>(q.getType()).getElementType();
+  const std::string batch = dimExpr(ctx, op.getStateIndices(), 0);
+
+  KernelBuilder kb(ctx.kernels, ctx.kernelName("linear_attn_prefill_wgmma"), op->getLoc());
+  addParams(kb, op, ctx, states, out, nullptr);
+  kb.begin(kWarps * 32, "(" + batch + ")*" + std::to_string(h * nE), "1", "1",
+           std::to_string(smemElems * 2 + kAtomAlign));
+  ImplicitLocOpBuilder &b = kb.b();
+  Value qM = kb.arg(0), kM = kb.arg(1), vM = kb.arg(2), slopeM = kb.arg(3), cuM = kb.arg(4),
+        slotM = kb.arg(5), initM = kb.arg(6), sM = kb.arg(7), oM = kb.arg(8);
+  Value tokensI32 = kb.arg(9), numSlots = kb.toIndex(kb.arg(10)), cuLen = kb.toIndex(kb.arg(11));
+  Type f32 = b.getF32Type();
+  Wgmma wg(kb, elem);
+
+  Value bid = kb.blockId(gpu::Dimension::x);
+  Value eBase = kb.mul(kb.rem(bid, kb.c(nE)), kb.c(kEBlock));
+  Value bh = kb.div(bid, kb.c(nE));
+  Value head = kb.rem(bh, kb.c(h)), req = kb.div(bh, kb.c(h));
+  Value tid = kb.threadId(), lane = kb.lane(), warp = kb.warpId();
+  Value g = kb.div(lane, kb.c(4)), tig = kb.rem(lane, kb.c(4));
+  Request r = loadRequest(kb, cuM, cuLen, slotM, initM, req, tokensI32, numSlots);
+
+  // The dynamic shared memory from its first 1024-byte boundary (the swizzle pattern is a
+  // function of the address: every tile must start on one).
+  Value raw = kb.dynamicShared(b.getI8Type(), kb.c(smemElems * 2 + kAtomAlign));
+  Value rawAddr = memref::ExtractAlignedPointerAsIndexOp::create(b, raw);
+  Value pad = kb.rem(kb.sub(kb.c(kAtomAlign), kb.rem(rawAddr, kb.c(kAtomAlign))), kb.c(kAtomAlign));
+  Value smem = kb.dynamicShared(elem, kb.c(smemElems), pad);
+  Value smemAddr = arith::IndexCastOp::create(b, b.getI64Type(), kb.add(rawAddr, pad));
+  // Descriptor of the operand at element offset `off` (index) plus `bytes`.
+  auto desc = [&](Value off, int64_t bytes) {
+    Value byteOff = arith::IndexCastOp::create(b, b.getI64Type(),
+                                               kb.add(kb.mul(off, kb.c(2)), kb.c(bytes)));
+    return wg.descriptor(arith::AddIOp::create(b, smemAddr, byteOff));
+  };
+
+  Value tbl = kb.addShared(f32, 2 * kChunk); // λ^i, i = 0..64
+  {
+    Value slope = memref::LoadOp::create(b, slopeM, ValueRange{head});
+    Value l2 = arith::MulFOp::create(b, slope, kb.cf32(-kLog2e));
+    auto fill = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ule, tid, kb.c(kChunk)), false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&fill.getThenRegion().front());
+    Value i = arith::UIToFPOp::create(b, f32, arith::IndexCastOp::create(b, b.getI32Type(), tid));
+    memref::StoreOp::create(b, kb.exp2(arith::MulFOp::create(b, l2, i)), tbl, ValueRange{tid});
+  }
+  Value stateBase = kb.mul(kb.add(kb.mul(r.slot, kb.c(h)), head), kb.c(d * e));
+  // State values of this thread: rows 64 mt + 16 w + 8 half + g, columns 8 nt + 2 t (+ 1).
+  auto sRow = [&](int64_t mt, int64_t half) {
+    return kb.add(kb.mul(warp, kb.c(16)), kb.add(kb.c(64 * mt + 8 * half), g));
+  };
+  auto sCol = [&](int64_t nt) { return kb.add(kb.c(8 * nt), kb.mul(tig, kb.c(2))); };
+  auto sIdx = [&](int64_t mt, int64_t nt, int64_t i) { return (mt * 8 + nt) * 4 + i; };
+  auto stateIn = [&](int64_t mt, int64_t half, int64_t nt) -> Value {
+    Value in;
+    auto both = [&](Value c) { in = in ? arith::AndIOp::create(b, in, c) : c; };
+    if (padD)
+      both(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, sRow(mt, half), kb.c(d)));
+    if (padE)
+      both(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, kb.add(eBase, sCol(nt)), kb.c(e)));
+    return in;
+  };
+  // A pair of accumulator values (columns col, col + 1 of `row`) rounded to the input type, into
+  // a [rows x 64] tile at element offset `base`.
+  auto storePair = [&](Value base, Value row, Value col, Value x, Value y) {
+    auto v2 = VectorType::get({2}, f32);
+    Value v = vector::FromElementsOp::create(b, v2, ValueRange{x, y});
+    Value off = kb.add(kb.add(base, swizzled(kb, row, kb.div(col, kb.c(8)), kEBlock)),
+                       kb.rem(col, kb.c(8)));
+    vector::StoreOp::create(b, arith::TruncFOp::create(b, VectorType::get({2}, elem), v), smem,
+                            ValueRange{off});
+  };
+  auto writeSmemS = [&](ArrayRef<Value> s) {
+    for (int64_t mt = 0; mt < mTiles; ++mt)
+      for (int64_t nt = 0; nt < 8; ++nt)
+        for (int64_t half = 0; half < 2; ++half)
+          storePair(kb.c(sOff), sRow(mt, half), sCol(nt), s[sIdx(mt, nt, 2 * half)],
+                    s[sIdx(mt, nt, 2 * half + 1)]);
+  };
+  // Chunk `c` of the request into stage `stage` (cp.async, zero-filled past the request's end
+  // and past d / e).
+  auto loadChunk = [&](Value c, Value stage) {
+    Value base = kb.mul(stage, kb.c(stageElems));
+    Value first = kb.add(r.start, kb.mul(c, kb.c(kChunk)));
+    // `count` 16-byte pieces a thread of rows of `rowElems` (tiles of 64 columns) from rows of
+    // `srcRowElems` at column `srcCol`.
+    auto copy = [&](Value src, int64_t rowElems, int64_t srcRowElems, Value srcCol, bool padded,
+                    Value dst, int64_t count) {
+      const int64_t chunksPerRow = rowElems / 8;
+      for (int64_t i = 0; i < count; ++i) {
+        Value idx = kb.add(tid, kb.c(i * kWarps * 32));
+        Value row = kb.div(idx, kb.c(chunksPerRow)), ch = kb.rem(idx, kb.c(chunksPerRow));
+        Value tok = kb.add(first, row);
+        Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tok, r.end);
+        Value col = kb.add(srcCol, kb.mul(ch, kb.c(8)));
+        if (padded) {
+          in = arith::AndIOp::create(
+              b, in, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, kb.c(srcRowElems)));
+          col = arith::SelectOp::create(b, in, col, kb.c(0));
+        }
+        Value tokC = arith::SelectOp::create(b, in, tok, r.start);
+        Value srcOff = kb.add(kb.mul(kb.add(kb.mul(tokC, kb.c(h)), head), kb.c(srcRowElems)), col);
+        Value tileOff = kb.mul(kb.div(ch, kb.c(8)), kb.c(kTile));
+        Value dstOff = kb.add(kb.add(dst, tileOff), swizzled(kb, row, kb.rem(ch, kb.c(8)), kEBlock));
+        Value n = arith::SelectOp::create(b, in, kb.c(8), kb.c(0));
+        nvgpu::DeviceAsyncCopyOp::create(b, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
+                                         smem, ValueRange{dstOff}, src, ValueRange{srcOff},
+                                         b.getIndexAttr(8), n, b.getUnitAttr());
+      }
+    };
+    const int64_t qkCopies = kChunk * dp / 8 / (kWarps * 32);
+    copy(qM, dp, d, kb.c(0), padD, base, qkCopies);
+    copy(kM, dp, d, kb.c(0), padD, kb.add(base, kb.c(kChunk * dp)), qkCopies);
+    copy(vM, kEBlock, e, eBase, padE, kb.add(base, kb.c(2 * kChunk * dp)),
+         kChunk * kEBlock / 8 / (kWarps * 32));
+    NVVM::CpAsyncCommitGroupOp::create(b);
+  };
+
+  auto valid = scf::IfOp::create(b, r.slotOk, true);
+  // Invalid slot: o = 0 over the request's tokens (this CTA's columns), no state access.
+  b.setInsertionPointToStart(&valid.getElseRegion().front());
+  zeroOutput(kb, r, oM, eBase, head, h, e, elem);
+  b.setInsertionPointToStart(&valid.getThenRegion().front());
+
+  const int64_t sCount = mTiles * Wgmma::kAcc;
+  SmallVector<Type> sTypes(sCount, f32);
+  auto ifInit = scf::IfOp::create(b, sTypes, r.init, true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifInit.getThenRegion().front());
+    SmallVector<Value> s(sCount);
+    for (int64_t mt = 0; mt < mTiles; ++mt)
+      for (int64_t nt = 0; nt < 8; ++nt)
+        for (int64_t half = 0; half < 2; ++half) {
+          Value off = kb.add(stateBase, kb.add(kb.mul(sRow(mt, half), kb.c(e)),
+                                               kb.add(eBase, sCol(nt))));
+          Value in = stateIn(mt, half, nt); // padding: 0, read from the slice's start instead
+          if (in)
+            off = arith::SelectOp::create(b, in, off, stateBase);
+          Value v = kb.loadVecF32(sM, off, 2);
+          if (in)
+            v = arith::SelectOp::create(
+                b, in, v,
+                arith::ConstantOp::create(b, DenseElementsAttr::get(
+                                                 VectorType::get({2}, f32), 0.0f)));
+          s[sIdx(mt, nt, 2 * half)] = vector::ExtractOp::create(b, v, ArrayRef<int64_t>{0});
+          s[sIdx(mt, nt, 2 * half + 1)] = vector::ExtractOp::create(b, v, ArrayRef<int64_t>{1});
+        }
+    scf::YieldOp::create(b, s);
+    b.setInsertionPointToStart(&ifInit.getElseRegion().front());
+    scf::YieldOp::create(b, SmallVector<Value>(sCount, kb.cf32(0.0f)));
+  }
+  writeSmemS(SmallVector<Value>(ifInit.getResults()));
+  Value numChunks = kb.div(kb.add(kb.sub(r.end, r.start), kb.c(kChunk - 1)), kb.c(kChunk));
+  {
+    auto any = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, numChunks, kb.c(0)), false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&any.getThenRegion().front());
+    loadChunk(kb.c(0), kb.c(0));
+  }
+
+  // What every chunk multiplies by, in registers (the same for every chunk): this thread's
+  // values of the decay mask M[a, b] = λ^(a-b) where a >= b, else 0 (accumulator layout), and
+  // the row decays λ^(a+1).
+  gpu::BarrierOp::create(b); // the table is written
+  Value rowA = kb.add(kb.mul(warp, kb.c(16)), g), rowB = kb.add(rowA, kb.c(8));
+  Value decA = memref::LoadOp::create(b, tbl, ValueRange{kb.add(rowA, kb.c(1))});
+  Value decB = memref::LoadOp::create(b, tbl, ValueRange{kb.add(rowB, kb.c(1))});
+  SmallVector<Value> mask;
+  for (int64_t i = 0; i < Wgmma::kAcc; ++i) {
+    Value a = i % 4 < 2 ? rowA : rowB;
+    Value key = kb.add(kb.c(8 * (i / 4) + i % 2), kb.mul(tig, kb.c(2)));
+    Value ge = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, a, key);
+    Value diff = arith::SelectOp::create(b, ge, kb.sub(a, key), kb.c(0));
+    Value x = memref::LoadOp::create(b, tbl, ValueRange{diff});
+    mask.push_back(arith::SelectOp::create(b, ge, x, kb.cf32(0.0f)));
+  }
+
+  auto loop = scf::ForOp::create(b, kb.c(0), numChunks, kb.c(1), ifInit.getResults());
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value c = loop.getInductionVar();
+    SmallVector<Value> s(loop.getRegionIterArgs());
+    // This chunk's tiles (and S_prev, written at the end of the previous chunk) are complete and
+    // visible to the async proxy; every product of the previous chunk has completed (each
+    // thread waited for them), so the other stage is free.
+    NVVM::CpAsyncWaitGroupOp::create(b, 0);
+    wg.fenceProxy();
+    gpu::BarrierOp::create(b);
+    Value next = kb.add(c, kb.c(1));
+    auto pre = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, numChunks), false);
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(&pre.getThenRegion().front());
+      loadChunk(next, kb.rem(next, kb.c(2)));
+    }
+    Value stage = kb.mul(kb.rem(c, kb.c(2)), kb.c(stageElems));
+    Value qBase = stage, kBase = kb.add(stage, kb.c(kChunk * dp)),
+          vBase = kb.add(stage, kb.c(2 * kChunk * dp));
+    Value chunkStart = kb.add(r.start, kb.mul(c, kb.c(kChunk)));
+    Value n = kb.minIdx(kb.sub(r.end, chunkStart), kb.c(kChunk));
+
+    // O = Q S_prev and P = Q Kᵀ, k16 steps over dp.
+    auto qkDesc = [&](Value tileBase, int64_t ks) {
+      return desc(kb.add(tileBase, kb.c((ks / 4) * kTile)), (ks % 4) * kKStepBytes);
+    };
+    wg.fence();
+    SmallVector<Value> o, p;
+    for (int64_t ks = 0; ks < kd; ++ks)
+      o = wg.mma(qkDesc(qBase, ks), true, desc(kb.c(sOff), ks * 2 * kGroupBytes), false, o);
+    for (int64_t ks = 0; ks < kd; ++ks)
+      p = wg.mma(qkDesc(qBase, ks), true, qkDesc(kBase, ks), true, p);
+    wg.commit();
+    // While they run: Vw.
+    // Vw = diag(λ^(n-1-b)) V: this thread's four 16-byte pieces, at the same swizzled places.
+    for (int64_t i = 0; i < kTile / 8 / (kWarps * 32); ++i) {
+      Value idx = kb.add(tid, kb.c(i * kWarps * 32));
+      Value key = kb.div(idx, kb.c(8));
+      Value off = swizzled(kb, key, kb.rem(idx, kb.c(8)), kEBlock);
+      Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, key, n);
+      Value wIdx = arith::SelectOp::create(b, in, kb.sub(kb.sub(n, kb.c(1)), key), kb.c(0));
+      Value w = arith::SelectOp::create(b, in, memref::LoadOp::create(b, tbl, ValueRange{wIdx}),
+                                        kb.cf32(0.0f));
+      auto v8 = VectorType::get({8}, elem), f8 = VectorType::get({8}, f32);
+      Value v = vector::LoadOp::create(b, v8, smem, ValueRange{kb.add(vBase, off)});
+      Value scaled = arith::MulFOp::create(b, arith::ExtFOp::create(b, f8, v),
+                                           vector::BroadcastOp::create(b, f8, w));
+      vector::StoreOp::create(b, arith::TruncFOp::create(b, v8, scaled), smem,
+                              ValueRange{kb.add(kb.c(vwOff), off)});
+    }
+    wg.wait();
+    // λ^n S after the wait: ptxas would otherwise wait for the products in flight itself (it
+    // cannot tell that the previous chunk's products, which defined S, are complete).
+    Value decN = memref::LoadOp::create(b, tbl, ValueRange{n});
+    for (Value &x : s)
+      x = arith::MulFOp::create(b, x, decN);
+
+    // O *= diag(λ^(a+1)); P ⊙= M, to shared memory.
+    for (int64_t i = 0; i < Wgmma::kAcc; ++i)
+      o[i] = arith::MulFOp::create(b, o[i], i % 4 < 2 ? decA : decB);
+    for (int64_t nt = 0; nt < 8; ++nt)
+      for (int64_t half = 0; half < 2; ++half) {
+        const int64_t i = nt * 4 + 2 * half;
+        storePair(kb.c(pOff), half ? rowB : rowA, sCol(nt),
+                  arith::MulFOp::create(b, p[i], mask[i]),
+                  arith::MulFOp::create(b, p[i + 1], mask[i + 1]));
+      }
+    wg.fenceProxy();
+    gpu::BarrierOp::create(b); // P and Vw complete
+
+    // O += P V; S = λ^n S + Kᵀ Vw (one m64 product per 64 rows of S), k16 steps over the keys.
+    wg.fence();
+    for (int64_t ks = 0; ks < kChunk / 16; ++ks)
+      o = wg.mma(desc(kb.c(pOff), ks * kKStepBytes), true,
+                 desc(vBase, ks * 2 * kGroupBytes), false, o);
+    for (int64_t mt = 0; mt < mTiles; ++mt) {
+      SmallVector<Value> acc(s.begin() + mt * Wgmma::kAcc, s.begin() + (mt + 1) * Wgmma::kAcc);
+      for (int64_t ks = 0; ks < kChunk / 16; ++ks)
+        acc = wg.mma(desc(kb.add(kBase, kb.c(mt * kTile)), ks * 2 * kGroupBytes), false,
+                     desc(kb.c(vwOff), ks * 2 * kGroupBytes), false, acc);
+      std::copy(acc.begin(), acc.end(), s.begin() + mt * Wgmma::kAcc);
+    }
+    wg.commit();
+    wg.wait();
+
+    // O rows inside the request.
+    for (int64_t half = 0; half < 2; ++half) {
+      Value a = half ? rowB : rowA;
+      auto in = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, a, n),
+                                  false);
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(&in.getThenRegion().front());
+      Value rowOff = kb.mul(kb.add(kb.mul(kb.add(chunkStart, a), kb.c(h)), head), kb.c(e));
+      for (int64_t nt = 0; nt < 8; ++nt) {
+        OpBuilder::InsertionGuard g3(b);
+        if (padE) { // columns past e: padding
+          auto inE = scf::IfOp::create(b,
+                                       arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
+                                                             kb.add(eBase, sCol(nt)), kb.c(e)),
+                                       false);
+          b.setInsertionPointToStart(&inE.getThenRegion().front());
+        }
+        auto v2 = VectorType::get({2}, f32);
+        Value v = vector::FromElementsOp::create(
+            b, v2, ValueRange{o[nt * 4 + 2 * half], o[nt * 4 + 2 * half + 1]});
+        vector::StoreOp::create(b, arith::TruncFOp::create(b, VectorType::get({2}, elem), v), oM,
+                                ValueRange{kb.add(rowOff, kb.add(eBase, sCol(nt)))})
+            .setAlignment(4);
+      }
+    }
+    // S_prev for the next chunk (every product reading it has completed: the first wait of this
+    // chunk in every thread came before the barrier above).
+    writeSmemS(s);
+    scf::YieldOp::create(b, s);
+  }
+  // The final state back to the slot.
+  SmallVector<Value> s(loop.getResults());
+  for (int64_t mt = 0; mt < mTiles; ++mt)
+    for (int64_t nt = 0; nt < 8; ++nt)
+      for (int64_t half = 0; half < 2; ++half) {
+        OpBuilder::InsertionGuard guard(b);
+        if (Value in = stateIn(mt, half, nt)) { // padding rows and columns are not the slot's
+          auto store = scf::IfOp::create(b, in, false);
+          b.setInsertionPointToStart(&store.getThenRegion().front());
+        }
+        Value off = kb.add(stateBase, kb.add(kb.mul(sRow(mt, half), kb.c(e)), kb.add(eBase, sCol(nt))));
+        Value v = vector::FromElementsOp::create(
+            b, VectorType::get({2}, f32),
+            ValueRange{s[sIdx(mt, nt, 2 * half)], s[sIdx(mt, nt, 2 * half + 1)]});
+        vector::StoreOp::create(b, v, sM, ValueRange{off}).setAlignment(8);
+      }
+  b.setInsertionPointAfter(valid);
+  ctx.addLaunch(kb.finish());
+  return success();
+}

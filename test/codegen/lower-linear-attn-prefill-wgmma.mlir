@@ -1,0 +1,73 @@
+// RUN: ds-opt %s --split-input-file --pass-pipeline='builtin.module(ds-to-ptx{chip=sm_90a stop-after-lowering=1})' | FileCheck %s
+// RUN: ds-opt %s --split-input-file --pass-pipeline='builtin.module(ds-to-ptx{chip=sm_90a})' | FileCheck %s --check-prefix=PTX
+
+// sm_90a, d = e = 128: the warpgroup-MMA kernel, one CTA of one warpgroup per (request, head,
+// 64 columns of e); dynamic shared memory from its first 1024-byte boundary: two stages of Q, K
+// and V, then S_prev, P and the decay-weighted V ((2 * (2 * 64 * 128 + 64 * 64) + 128 * 64 +
+// 2 * 64 * 64) * 2 + 1024 = 115712 bytes).
+// CHECK-LABEL: ds.plan @prefill
+// CHECK: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_0 {block = array<i64: 128, 1, 1>, grid = ["(state_indices_d0)*128", "1", "1"]
+// CHECK-SAME: smem = "115712"
+// CHECK: gpu.func @prefill_linear_attn_prefill_wgmma_0
+// CHECK: nvgpu.device_async_copy {{.*}}, 8, {{.*}} {bypassL1}
+// CHECK: nvvm.cp.async.wait.group 0
+// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// CHECK: nvvm.wgmma.fence.aligned
+// O = Q S_prev (A K-major, B N-major), then P = Q Kᵀ (both K-major), 8 k16 steps each.
+// CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>, D[<f32>, <zero>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+// CHECK-COUNT-7: nvvm.wgmma.mma_async {{.*}} D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+// CHECK: nvvm.wgmma.mma_async {{.*}} D[<f32>, <zero>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// CHECK-COUNT-7: nvvm.wgmma.mma_async {{.*}} D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// P and Vw published to the async proxy, then O += P V (4 steps over the keys) and the two
+// m64 halves of S += Kᵀ Vw (A M-major).
+// CHECK: nvvm.fence.proxy
+// CHECK: gpu.barrier
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}} D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+// CHECK-COUNT-8: nvvm.wgmma.mma_async {{.*}} D[<f32>, <one>], A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK-NOT: nvvm.wgmma.mma_async
+// CHECK: gpu.return
+// PTX: gpu.binary @ds_kernels
+// PTX-SAME: .target sm_90a
+// PTX-SAME: cp.async.cg.shared.global
+// PTX-SAME: fence.proxy.async.shared::cta
+// PTX-SAME: wgmma.fence.sync.aligned
+// PTX-SAME: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16
+// PTX-SAME: wgmma.commit_group.sync.aligned
+// PTX-SAME: wgmma.wait_group.sync.aligned
+func.func @prefill(%q: tensor<?x64x128xbf16> {ds.name = "q"}, %k: tensor<?x64x128xbf16> {ds.name = "k"},
+                   %v: tensor<?x64x128xbf16> {ds.name = "v"}, %slopes: tensor<64xf32> {ds.name = "slopes"},
+                   %cu: tensor<?xi32> {ds.name = "cu_seqlens"}, %states: tensor<?x64x128x128xf32> {ds.name = "states"},
+                   %si: tensor<?xi32> {ds.name = "state_indices"}, %hi: tensor<?xi32> {ds.name = "has_initial_state"})
+    -> (tensor<?x64x128xbf16>, tensor<?x64x128x128xf32>) {
+  %o, %s = ds.linear_attn_prefill %q, %k, %v, %slopes, %cu, %states, %si, %hi
+    : (tensor<?x64x128xbf16>, tensor<?x64x128xbf16>, tensor<?x64x128xbf16>, tensor<64xf32>, tensor<?xi32>, tensor<?x64x128x128xf32>, tensor<?xi32>, tensor<?xi32>)
+    -> (tensor<?x64x128xbf16>, tensor<?x64x128x128xf32>)
+  return %o, %s : tensor<?x64x128xbf16>, tensor<?x64x128x128xf32>
+}
+
+// -----
+
+// f16, d = 40 (padded to 64: one m64 half of S), e = 72 (two column blocks, the second
+// padded): (2 * (2 * 64 * 64 + 64 * 64) + 64 * 64 + 2 * 64 * 64) * 2 + 1024 = 74752 bytes.
+// CHECK-LABEL: ds.plan @prefill_f16
+// CHECK: ds.launch {{.*}}grid = ["(si_d0)*16", "1", "1"]
+// CHECK-SAME: smem = "74752"
+// CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}} A[<f16>, <one>, <row>], B[<f16>, <one>, <row>]
+// CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}} A[<f16>, <one>, <row>], B[<f16>, <one>, <col>]
+// CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}} A[<f16>, <one>, <row>], B[<f16>, <one>, <row>]
+// CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}} A[<f16>, <one>, <col>], B[<f16>, <one>, <row>]
+// CHECK-NOT: nvvm.wgmma.mma_async
+// PTX: wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16
+func.func @prefill_f16(%q: tensor<?x8x40xf16>, %k: tensor<?x8x40xf16>, %v: tensor<?x8x72xf16>, %slopes: tensor<8xf32>,
+                       %cu: tensor<?xi32>, %states: tensor<?x8x40x72xf32>, %si: tensor<?xi32> {ds.name = "si"}, %hi: tensor<?xi32>)
+    -> (tensor<?x8x72xf16>, tensor<?x8x40x72xf32>) {
+  %o, %s = ds.linear_attn_prefill %q, %k, %v, %slopes, %cu, %states, %si, %hi
+    : (tensor<?x8x40xf16>, tensor<?x8x40xf16>, tensor<?x8x72xf16>, tensor<8xf32>, tensor<?xi32>, tensor<?x8x40x72xf32>, tensor<?xi32>, tensor<?xi32>)
+    -> (tensor<?x8x72xf16>, tensor<?x8x40x72xf32>)
+  return %o, %s : tensor<?x8x72xf16>, tensor<?x8x40x72xf32>
+}
