@@ -8,7 +8,7 @@
 // c ^ (r % 8), every tile 1024-byte aligned):
 //   O  = Q S_prev            A = Q [64 x dp] K-major,   B = S_prev [dp x 64] (input type) N-major
 //   P  = Q Kᵀ                A = Q,                     B = K [64 x dp] K-major
-//   P ⊙= M, O *= diag(λ^(a+1)) in registers; P (input type) to shared memory;
+//   P ⊙= M, O *= diag(λ^(a+1)) in registers; P (input type) to shared memory, over S_prev;
 //   Vw = diag(λ^(n-1-b)) V   (input type, shared memory)
 //   O += P V                 A = P [64 x 64] K-major,   B = V [64 x 64] N-major
 //   S  = λ^n S + Kᵀ Vw       A = K (M-major, one m64 product per 64 rows of dp), B = Vw N-major
@@ -101,9 +101,11 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   const bool padD = dp != d, padE = e % kEBlock != 0;
   const int64_t kd = dp / 16, mTiles = dp / 64;
   // Shared memory, in 16-bit elements from a 1024-byte boundary: two stages of Q, K (mTiles
-  // tiles each) and V; then S_prev [dp x 64], P, Vw.
+  // tiles each) and V; then S_prev [dp x 64], whose first rows also hold P (S_prev is dead
+  // between the first products of a chunk and its rewrite at the chunk's end), and Vw. 105 KB at
+  // dp = 128 with the alignment slack: two CTAs fit an SM.
   const int64_t stageElems = 2 * kChunk * dp + kTile;
-  const int64_t sOff = 2 * stageElems, pOff = sOff + dp * kEBlock, vwOff = pOff + kTile;
+  const int64_t sOff = 2 * stageElems, pOff = sOff, vwOff = sOff + dp * kEBlock;
   const int64_t smemElems = vwOff + kTile;
   Type elem = cast<RankedTensorType>(q.getType()).getElementType();
   const std::string batch = dimExpr(ctx, op.getStateIndices(), 0);
@@ -340,6 +342,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
                               ValueRange{kb.add(kb.c(vwOff), off)});
     }
     wg.wait();
+    gpu::BarrierOp::create(b); // every warp's products have read S_prev: P may overwrite it
     // λ^n S after the wait: ptxas would otherwise wait for the products in flight itself (it
     // cannot tell that the previous chunk's products, which defined S, are complete).
     Value decN = memref::LoadOp::create(b, tbl, ValueRange{n});
@@ -399,8 +402,10 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
             .setAlignment(4);
       }
     }
-    // S_prev for the next chunk (every product reading it has completed: the first wait of this
-    // chunk in every thread came before the barrier above).
+    // S_prev for the next chunk over P (every product reading P has completed: each thread
+    // waited for its products above, and the next chunk's first barrier orders these writes
+    // before any product reads them).
+    gpu::BarrierOp::create(b); // every warp's products have read P
     writeSmemS(s);
     scf::YieldOp::create(b, s);
   }

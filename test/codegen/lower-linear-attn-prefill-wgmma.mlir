@@ -3,11 +3,11 @@
 
 // sm_90a, d = e = 128: the warpgroup-MMA kernel, one CTA of one warpgroup per (request, head,
 // 64 columns of e); dynamic shared memory from its first 1024-byte boundary: two stages of Q, K
-// and V, then S_prev, P and the decay-weighted V ((2 * (2 * 64 * 128 + 64 * 64) + 128 * 64 +
-// 2 * 64 * 64) * 2 + 1024 = 115712 bytes).
+// and V, then S_prev (P over it) and the decay-weighted V ((2 * (2 * 64 * 128 + 64 * 64) +
+// 128 * 64 + 64 * 64) * 2 + 1024 = 107520 bytes).
 // CHECK-LABEL: ds.plan @prefill
 // CHECK: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_0 {block = array<i64: 128, 1, 1>, grid = ["(state_indices_d0)*128", "1", "1"]
-// CHECK-SAME: smem = "115712"
+// CHECK-SAME: smem = "107520"
 // CHECK: gpu.func @prefill_linear_attn_prefill_wgmma_0
 // CHECK: nvgpu.device_async_copy {{.*}}, 8, {{.*}} {bypassL1}
 // CHECK: nvvm.cp.async.wait.group 0
@@ -53,10 +53,10 @@ func.func @prefill(%q: tensor<?x64x128xbf16> {ds.name = "q"}, %k: tensor<?x64x12
 // -----
 
 // f16, d = 40 (padded to 64: one m64 half of S), e = 72 (two column blocks, the second
-// padded): (2 * (2 * 64 * 64 + 64 * 64) + 64 * 64 + 2 * 64 * 64) * 2 + 1024 = 74752 bytes.
+// padded): (2 * (2 * 64 * 64 + 64 * 64) + 64 * 64 + 64 * 64) * 2 + 1024 = 66560 bytes.
 // CHECK-LABEL: ds.plan @prefill_f16
 // CHECK: ds.launch {{.*}}grid = ["(si_d0)*16", "1", "1"]
-// CHECK-SAME: smem = "74752"
+// CHECK-SAME: smem = "66560"
 // CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}} A[<f16>, <one>, <row>], B[<f16>, <one>, <row>]
 // CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}} A[<f16>, <one>, <row>], B[<f16>, <one>, <col>]
 // CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}} A[<f16>, <one>, <row>], B[<f16>, <one>, <row>]
