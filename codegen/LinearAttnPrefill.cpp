@@ -24,6 +24,7 @@
 #include "codegen/LinearAttnPrefill.h"
 #include "codegen/MmaFragments.h"
 
+#include <algorithm>
 #include <cstdlib> // HOOK
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -100,6 +101,59 @@ void linear_attn::zeroOutput(KernelBuilder &kb, const Request &r, Value oM, Valu
   vector::StoreOp::create(b, zero, oM, ValueRange{off}).setAlignment(16);
 }
 
+Segment linear_attn::segmentOf(KernelBuilder &kb, const Request &r, Value tokensI32,
+                               int64_t splits, bool statesPass) {
+  ImplicitLocOpBuilder &b = kb.b();
+  auto cdiv = [&](Value x, Value y) { return kb.div(kb.add(x, kb.sub(y, kb.c(1))), y); };
+  auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, p, x, y);
+  };
+  Segment s;
+  s.j = kb.blockId(gpu::Dimension::y);
+  Value chunks = cdiv(kb.sub(r.end, r.start), kb.c(kChunk));
+  Value total = cdiv(kb.toIndex(tokensI32), kb.c(kChunk));
+  Value share = arith::MaxUIOp::create(b, kb.c(kMinSegChunks), cdiv(total, kb.c(splits)));
+  Value segs = arith::MaxUIOp::create(b, kb.c(1), kb.minIdx(kb.c(splits), cdiv(chunks, share)));
+  s.segTokens = kb.mul(cdiv(chunks, segs), kb.c(kChunk));
+  s.start = kb.minIdx(kb.add(r.start, kb.mul(s.j, s.segTokens)), r.end);
+  s.end = kb.minIdx(kb.add(s.start, s.segTokens), r.end);
+  s.split = cmp(arith::CmpIPredicate::ugt, segs, kb.c(1));
+  Value lastJ = kb.sub(segs, kb.c(1));
+  s.last = cmp(arith::CmpIPredicate::eq, s.j, lastJ);
+  s.active = cmp(arith::CmpIPredicate::ult, s.j, statesPass ? lastJ : segs);
+  return s;
+}
+
+SmallVector<Value> linear_attn::segmentStart(KernelBuilder &kb, const Segment &seg, Value l2,
+                                             Value wsRequest, int64_t stateElems,
+                                             TypeRange types,
+                                             llvm::function_ref<SmallVector<Value>(Value)> load) {
+  ImplicitLocOpBuilder &b = kb.b();
+  auto first = scf::IfOp::create(
+      b, types, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, seg.j, kb.c(0)), true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&first.getThenRegion().front());
+    scf::YieldOp::create(b, load(wsRequest));
+    b.setInsertionPointToStart(&first.getElseRegion().front());
+    // Horner over the segments before this one: acc = λ^L acc + ws[b][1 + i].
+    Value len = arith::UIToFPOp::create(
+        b, b.getF32Type(), arith::IndexCastOp::create(b, b.getI32Type(), seg.segTokens));
+    Value decay = kb.exp2(arith::MulFOp::create(b, l2, len));
+    auto loop = scf::ForOp::create(b, kb.c(0), seg.j, kb.c(1),
+                                   SmallVector<Value>(types.size(), kb.cf32(0.0f)));
+    b.setInsertionPointToStart(loop.getBody());
+    SmallVector<Value> next = load(
+        kb.add(wsRequest, kb.mul(kb.add(loop.getInductionVar(), kb.c(1)), kb.c(stateElems))));
+    for (auto [x, acc] : llvm::zip(next, loop.getRegionIterArgs()))
+      x = arith::AddFOp::create(b, arith::MulFOp::create(b, acc, decay), x);
+    scf::YieldOp::create(b, next);
+    b.setInsertionPointAfter(loop);
+    scf::YieldOp::create(b, loop.getResults());
+  }
+  return SmallVector<Value>(first.getResults());
+}
+
 namespace {
 /// Whether the target has warpgroup MMA (wgmma.mma_async: sm_90a only).
 bool hasWgmma(TargetAttr target) { return target.getChip() == "sm_90a"; }
@@ -108,8 +162,11 @@ constexpr int64_t kVecE = 4;     // f32 per 16-byte state vector (recurrent kern
 constexpr llvm::StringLiteral kChunkedVariant = "chunked", kRecurrentVariant = "recurrent",
                               kWgmmaVariant = "wgmma";
 
+/// The mma.sync chunked kernel; `pass` and `ws` (the workspace of a segment split, `splits` > 1)
+/// make it one of the split's two passes (segmentOf).
 LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const BufferRef &states,
-                           const BufferRef &out) {
+                           const BufferRef &out, PrefillPass pass, const BufferRef *ws,
+                           int64_t splits) {
   Value q = op.getQ();
   const int64_t h = dimOf(q, 1), d = dimOf(q, 2), e = dimOf(op.getV(), 2);
   // dp: the key dim as tiled (zero rows of S and zero columns of q and k past d); the last of
@@ -122,14 +179,22 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
   Type elem = cast<RankedTensorType>(q.getType()).getElementType();
   const std::string batch = dimExpr(ctx, op.getStateIndices(), 0);
 
-  KernelBuilder kb(ctx.kernels, ctx.kernelName("linear_attn_prefill_chunked"), op->getLoc());
-  addParams(kb, op, ctx, states, out, nullptr);
-  kb.begin(kWarps * 32, "(" + batch + ")*" + std::to_string(h * nE), "1", "1",
+  const bool whole = pass == PrefillPass::Whole, statesPass = pass == PrefillPass::States;
+  KernelBuilder kb(ctx.kernels,
+                   ctx.kernelName(statesPass ? "linear_attn_prefill_states"
+                                             : "linear_attn_prefill_chunked"),
+                   op->getLoc());
+  addParams(kb, op, ctx, states, out, ws);
+  kb.begin(kWarps * 32, "(" + batch + ")*" + std::to_string(h * nE),
+           std::to_string(whole ? 1 : statesPass ? splits - 1 : splits), "1",
            std::to_string(smemElems * 2));
   ImplicitLocOpBuilder &b = kb.b();
   Value qM = kb.arg(0), kM = kb.arg(1), vM = kb.arg(2), slopeM = kb.arg(3), cuM = kb.arg(4),
         slotM = kb.arg(5), initM = kb.arg(6), sM = kb.arg(7), oM = kb.arg(8);
-  Value tokensI32 = kb.arg(9), numSlots = kb.toIndex(kb.arg(10)), cuLen = kb.toIndex(kb.arg(11));
+  Value wsM = ws ? kb.arg(9) : Value();
+  const unsigned scalars = ws ? 10 : 9;
+  Value tokensI32 = kb.arg(scalars), numSlots = kb.toIndex(kb.arg(scalars + 1)),
+        cuLen = kb.toIndex(kb.arg(scalars + 2));
   Type f32 = b.getF32Type();
   Mma mma(kb, elem);
 
@@ -142,12 +207,22 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
   Value l8 = kb.rem(lane, kb.c(8));                                   // row within a tile
   Value lBit3 = kb.rem(kb.div(lane, kb.c(8)), kb.c(2)), lHi = kb.div(lane, kb.c(16));
   Request r = loadRequest(kb, cuM, cuLen, slotM, initM, req, tokensI32, numSlots);
+  // A segment split: this CTA's tokens are its segment's (grid y), and ws[b][0][head] is where
+  // its request's states in the workspace start.
+  Segment seg;
+  Value wsRequest;
+  if (!whole) {
+    seg = segmentOf(kb, r, tokensI32, splits, statesPass);
+    r.start = seg.start;
+    r.end = seg.end;
+    wsRequest = kb.mul(kb.add(kb.mul(kb.mul(req, kb.c(splits)), kb.c(h)), head), kb.c(d * e));
+  }
 
   Value smem = kb.dynamicShared(elem, kb.c(smemElems));
   Value tbl = kb.addShared(f32, 2 * kChunk); // λ^i, i = 0..64
+  Value l2 = arith::MulFOp::create(b, memref::LoadOp::create(b, slopeM, ValueRange{head}),
+                                   kb.cf32(-kLog2e));
   {
-    Value slope = memref::LoadOp::create(b, slopeM, ValueRange{head});
-    Value l2 = arith::MulFOp::create(b, slope, kb.cf32(-kLog2e));
     auto fill = scf::IfOp::create(
         b, arith::CmpIOp::create(b, arith::CmpIPredicate::ule, tid, kb.c(kChunk)), false);
     OpBuilder::InsertionGuard guard(b);
@@ -218,37 +293,47 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
       }
     };
     const int64_t qkCopies = kChunk * dp / 8 / (kWarps * 32);
-    copy(qM, dp, d, kb.c(0), padD, base, qkCopies);
+    if (!statesPass) // the states pass reads K and V only
+      copy(qM, dp, d, kb.c(0), padD, base, qkCopies);
     copy(kM, dp, d, kb.c(0), padD, kb.add(base, kb.c(kChunk * dp)), qkCopies);
     copy(vM, kEBlock, e, eBase, padE, kb.add(base, kb.c(2 * kChunk * dp)),
          kChunk * kEBlock / 8 / (kWarps * 32));
     NVVM::CpAsyncCommitGroupOp::create(b);
   };
 
-  auto valid = scf::IfOp::create(b, r.slotOk, true);
-  // Invalid slot: o = 0 over the request's tokens (this CTA's columns), no state access.
-  b.setInsertionPointToStart(&valid.getElseRegion().front());
-  zeroOutput(kb, r, oM, eBase, head, h, e, elem);
+  // A split's CTA without a segment in its pass does nothing.
+  Operation *top = nullptr;
+  if (!whole) {
+    auto active = scf::IfOp::create(b, seg.active, false);
+    top = active;
+    b.setInsertionPointToStart(&active.getThenRegion().front());
+  }
+  auto valid = scf::IfOp::create(b, r.slotOk, !statesPass);
+  if (!top)
+    top = valid;
+  if (!statesPass) {
+    // Invalid slot: o = 0 over the request's tokens (this CTA's columns), no state access.
+    b.setInsertionPointToStart(&valid.getElseRegion().front());
+    zeroOutput(kb, r, oM, eBase, head, h, e, elem);
+  }
   b.setInsertionPointToStart(&valid.getThenRegion().front());
 
-  // The initial state slice in registers (accumulator layout of S[rows of this warp, 64 cols]).
+  // This thread's values of a [d, e] f32 state (accumulator layout of S[rows of this warp, 64
+  // cols]) at element offset `base` of `mem`: loads, and stores (padding is 0 and not stored).
   const int64_t sCount = mTiles * 8 * 4;
   SmallVector<Type> sTypes(sCount, f32);
-  auto ifInit = scf::IfOp::create(b, sTypes, r.init, true);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifInit.getThenRegion().front());
+  auto loadState = [&](Value mem, Value base) {
     SmallVector<Value> s(sCount);
     for (int64_t mt = 0; mt < mTiles; ++mt)
       for (int64_t nt = 0; nt < 8; ++nt)
         for (int64_t half = 0; half < 2; ++half) {
-          Value off = kb.add(stateBase, kb.add(kb.mul(sRow(mt, half), kb.c(e)),
-                                               kb.add(eBase, sCol(nt))));
+          Value off = kb.add(base, kb.add(kb.mul(sRow(mt, half), kb.c(e)),
+                                          kb.add(eBase, sCol(nt))));
           // Padding: 0, read from the slice's start instead.
           Value in = stateIn(mt, half, nt);
           if (in)
-            off = arith::SelectOp::create(b, in, off, stateBase);
-          Value v = kb.loadVecF32(sM, off, 2);
+            off = arith::SelectOp::create(b, in, off, base);
+          Value v = kb.loadVecF32(mem, off, 2);
           if (in)
             v = arith::SelectOp::create(
                 b, in, v,
@@ -257,11 +342,58 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
           s[sIdx(mt, nt, 2 * half)] = vector::ExtractOp::create(b, v, ArrayRef<int64_t>{0});
           s[sIdx(mt, nt, 2 * half + 1)] = vector::ExtractOp::create(b, v, ArrayRef<int64_t>{1});
         }
-    scf::YieldOp::create(b, s);
+    return s;
+  };
+  auto storeState = [&](Value mem, Value base, ArrayRef<Value> s) {
+    for (int64_t mt = 0; mt < mTiles; ++mt)
+      for (int64_t nt = 0; nt < 8; ++nt)
+        for (int64_t half = 0; half < 2; ++half) {
+          OpBuilder::InsertionGuard guard(b);
+          // Padding rows and columns are not the state's.
+          if (Value in = stateIn(mt, half, nt)) {
+            auto store = scf::IfOp::create(b, in, false);
+            b.setInsertionPointToStart(&store.getThenRegion().front());
+          }
+          Value off = kb.add(base, kb.add(kb.mul(sRow(mt, half), kb.c(e)), kb.add(eBase, sCol(nt))));
+          Value v = vector::FromElementsOp::create(
+              b, VectorType::get({2}, f32),
+              ValueRange{s[sIdx(mt, nt, 2 * half)], s[sIdx(mt, nt, 2 * half + 1)]});
+          vector::StoreOp::create(b, v, mem, ValueRange{off}).setAlignment(8);
+        }
+  };
+  // The slot's state where `cond` holds, else 0.
+  auto slotOrZero = [&](Value cond) {
+    auto ifInit = scf::IfOp::create(b, sTypes, cond, true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifInit.getThenRegion().front());
+    scf::YieldOp::create(b, loadState(sM, stateBase));
     b.setInsertionPointToStart(&ifInit.getElseRegion().front());
     scf::YieldOp::create(b, SmallVector<Value>(sCount, kb.cf32(0.0f)));
+    return SmallVector<Value>(ifInit.getResults());
+  };
+  // The initial state: the slot's (or 0); in a split, the first segment's states pass starts
+  // from it and keeps a copy in ws[b][0], the other segments start from 0 (states pass) or from
+  // the composed states before them (outputs pass).
+  SmallVector<Value> init;
+  if (whole) {
+    init = slotOrZero(r.init);
+  } else if (statesPass) {
+    Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, seg.j, kb.c(0));
+    init = slotOrZero(arith::AndIOp::create(b, r.init, first));
+    kb.ifThen(first, [&] { storeState(wsM, wsRequest, init); });
+  } else {
+    auto ifSplit = scf::IfOp::create(b, sTypes, seg.split, true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifSplit.getThenRegion().front());
+    scf::YieldOp::create(b, segmentStart(kb, seg, l2, wsRequest, h * d * e, sTypes,
+                                         [&](Value base) { return loadState(wsM, base); }));
+    b.setInsertionPointToStart(&ifSplit.getElseRegion().front());
+    scf::YieldOp::create(b, slotOrZero(r.init));
+    b.setInsertionPointAfter(ifSplit);
+    init = SmallVector<Value>(ifSplit.getResults());
   }
-  writeSmemS(SmallVector<Value>(ifInit.getResults()));
+  if (!statesPass)
+    writeSmemS(init);
   Value numChunks = kb.div(kb.add(kb.sub(r.end, r.start), kb.c(kChunk - 1)), kb.c(kChunk));
   {
     auto any = scf::IfOp::create(
@@ -271,7 +403,7 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
     loadChunk(kb.c(0), kb.c(0));
   }
 
-  auto loop = scf::ForOp::create(b, kb.c(0), numChunks, kb.c(1), ifInit.getResults());
+  auto loop = scf::ForOp::create(b, kb.c(0), numChunks, kb.c(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -295,13 +427,6 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
     Value n = kb.minIdx(kb.sub(r.end, chunkStart), kb.c(kChunk));
     Value m0 = kb.mul(warp, kb.c(16));
 
-    // Q fragments of this warp's 16 rows, all of d.
-    SmallVector<SmallVector<Value>> qa;
-    for (int64_t ks = 0; ks < kd; ++ks)
-      qa.push_back(mma.ldsm(smem,
-                            kb.add(qBase, swizzled(kb, kb.add(m0, kb.add(l8, kb.mul(lBit3, kb.c(8)))),
-                                                   kb.add(kb.c(2 * ks), lHi), dp)),
-                            4, false));
     // B fragments of a [k rows][n cols] tile stored row-major with 64-element rows: two n-tiles
     // (jj, jj + 1) for the 16 k rows from `k0`.
     auto ldB = [&](Value base, Value k0, int64_t jj) {
@@ -309,6 +434,16 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
       return mma.ldsm(smem, kb.add(base, swizzled(kb, row, kb.add(kb.c(jj), lHi), kEBlock)), 4,
                       true);
     };
+
+    // The outputs (not in the states pass).
+    if (!statesPass) {
+    // Q fragments of this warp's 16 rows, all of d.
+    SmallVector<SmallVector<Value>> qa;
+    for (int64_t ks = 0; ks < kd; ++ks)
+      qa.push_back(mma.ldsm(smem,
+                            kb.add(qBase, swizzled(kb, kb.add(m0, kb.add(l8, kb.mul(lBit3, kb.c(8)))),
+                                                   kb.add(kb.c(2 * ks), lHi), dp)),
+                            4, false));
 
     // Inter-chunk term: O = diag(λ^(a+1)) Q S_prev.
     SmallVector<SmallVector<Value>> o(8, SmallVector<Value>(4, kb.cf32(0.0f)));
@@ -402,6 +537,7 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
       }
     }
     gpu::BarrierOp::create(b); // everyone is done reading S_prev from shared memory
+    }
 
     // State update: S = λ^n S + (diag(λ^(n-1-b)) K)ᵀ V.
     Value decN = memref::LoadOp::create(b, tbl, ValueRange{n});
@@ -440,27 +576,20 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
           }
       }
     }
-    writeSmemS(s);
+    if (!statesPass)
+      writeSmemS(s);
     scf::YieldOp::create(b, s);
   }
-  // The final state back to the slot.
+  // The final state: back to the slot (in a split, by the request's last segment), or, in the
+  // states pass, what this segment leaves, to ws[b][1 + j].
   SmallVector<Value> s(loop.getResults());
-  for (int64_t mt = 0; mt < mTiles; ++mt)
-    for (int64_t nt = 0; nt < 8; ++nt)
-      for (int64_t half = 0; half < 2; ++half) {
-        OpBuilder::InsertionGuard guard(b);
-        // Padding rows and columns are not the slot's.
-        if (Value in = stateIn(mt, half, nt)) {
-          auto store = scf::IfOp::create(b, in, false);
-          b.setInsertionPointToStart(&store.getThenRegion().front());
-        }
-        Value off = kb.add(stateBase, kb.add(kb.mul(sRow(mt, half), kb.c(e)), kb.add(eBase, sCol(nt))));
-        Value v = vector::FromElementsOp::create(
-            b, VectorType::get({2}, f32),
-            ValueRange{s[sIdx(mt, nt, 2 * half)], s[sIdx(mt, nt, 2 * half + 1)]});
-        vector::StoreOp::create(b, v, sM, ValueRange{off}).setAlignment(8);
-      }
-  b.setInsertionPointAfter(valid);
+  if (whole)
+    storeState(sM, stateBase, s);
+  else if (statesPass)
+    storeState(wsM, kb.add(wsRequest, kb.mul(kb.add(seg.j, kb.c(1)), kb.c(h * d * e))), s);
+  else
+    kb.ifThen(seg.last, [&] { storeState(sM, stateBase, s); });
+  b.setInsertionPointAfter(top);
   ctx.addLaunch(kb.finish());
   return success();
 }
@@ -580,8 +709,21 @@ static LogicalResult lowerLinearAttnPrefill(Operation *operation, PlanContext &c
   BufferRef states = ctx.alias(op.getNewStates(), op.getStates());
   const std::string tokens = dimExpr(ctx, q, 0);
   BufferRef out = ctx.place(op.getO(), {tokens, std::to_string(h), std::to_string(e)});
-  if (cfg.getVariant() == kChunkedVariant)
-    return buildChunked(op, ctx, states, out);
+  if (cfg.getVariant() == kChunkedVariant) {
+    const int64_t splits = cfg.getSplits();
+    if (splits == 1)
+      return buildChunked(op, ctx, states, out, PrefillPass::Whole, nullptr, 1);
+    // A segment split: B x splits states [H, d, e] of workspace, the states pass, then the
+    // outputs pass.
+    BufferRef ws;
+    ws.elementType = Float32Type::get(op->getContext());
+    ws.dims = {"(" + dimExpr(ctx, op.getStateIndices(), 0) + ")*" +
+               std::to_string(splits * h * d * e)};
+    ws.source = "ws " + ctx.scratch("4*" + ws.numElements());
+    if (failed(buildChunked(op, ctx, states, out, PrefillPass::States, &ws, splits)))
+      return failure();
+    return buildChunked(op, ctx, states, out, PrefillPass::Outputs, &ws, splits);
+  }
   if (cfg.getVariant() == kWgmmaVariant)
     return buildWgmma(op, ctx, states, out);
   if (Value inter = op.getIntermediate()) {
@@ -603,19 +745,33 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
     auto op = cast<LinearAttnPrefillOp>(operation);
     const int64_t d = dimOf(op.getQ(), 2), e = dimOf(op.getV(), 2);
     MLIRContext *ctx = op->getContext();
-    if (chunkedTiles(d, e) && op.getChunkSize() == kChunk && !op.getKeepIntermediate())
-      return KernelConfigAttr::get(ctx, kChunk, kWarps, 1, 2, 8,
-                                   hasWgmma(target) && !std::getenv("DS_HOOK_LA_MMA_SYNC")
-                                       ? kWgmmaVariant
-                                       : kChunkedVariant); // HOOK (A/B on the GPU): remove
+    if (chunkedTiles(d, e) && op.getChunkSize() == kChunk && !op.getKeepIntermediate()) {
+      if (hasWgmma(target) && !std::getenv("DS_HOOK_LA_MMA_SYNC")) // HOOK (A/B): remove
+        return KernelConfigAttr::get(ctx, kChunk, kWarps, 1, 2, 8, kWgmmaVariant);
+      // Segments: as many as two CTAs per SM hold over the (head, column block) CTAs of one
+      // request (at most kMaxSegments; segmentOf splits only requests longer than their share).
+      const int64_t ctas = dimOf(op.getQ(), 1) * ((e + kEBlock - 1) / kEBlock);
+      const int64_t splits =
+          std::clamp<int64_t>(2 * target.getSmCount() / ctas, 1, kMaxSegments);
+      return KernelConfigAttr::get(ctx, kChunk, kWarps, splits, 2, 8, kChunkedVariant);
+    }
     return KernelConfigAttr::get(ctx, 1, kRecWarps, 1, 1, kVecE, kRecurrentVariant);
   };
   f.verify = [](Operation *operation, KernelConfigAttr cfg, TargetAttr target) -> LogicalResult {
     auto op = cast<LinearAttnPrefillOp>(operation);
     const int64_t d = dimOf(op.getQ(), 2), e = dimOf(op.getV(), 2);
-    if (failed(verifyUnusedConfigFields(op, cfg, kUseBlockTokens | kUseWarps | kUseStages | kUseVectorWidth |
-                                                     kUseVariant)))
+    if (failed(verifyUnusedConfigFields(op, cfg, kUseBlockTokens | kUseWarps | kUseSplits |
+                                                     kUseStages | kUseVectorWidth | kUseVariant)))
       return failure();
+    if (cfg.getVariant() == kChunkedVariant) {
+      if (cfg.getSplits() < 1 || cfg.getSplits() > kMaxSegments)
+        return configError(op, "splits")
+               << "(segments of a request, ds.linear_attn_prefill's segment split) must be in [1, "
+               << kMaxSegments << "], got " << cfg.getSplits();
+    } else if (failed(expectConfigField(op, "splits", cfg.getSplits(), 1,
+                                        "only \"chunked\" splits a request into segments"))) {
+      return failure();
+    }
     if (cfg.getVariant() == kWgmmaVariant && !hasWgmma(target))
       return configError(op, "variant")
              << "\"wgmma\" needs warpgroup MMA (target sm_90a), got " << target.getChip();

@@ -45,6 +45,38 @@ void addParams(KernelBuilder &kb, LinearAttnPrefillOp op, PlanContext &ctx,
 void zeroOutput(KernelBuilder &kb, const Request &r, Value oM, Value eBase, Value head, int64_t h,
                 int64_t e, Type elem);
 
+/// Segment split of a request's chunks (config `splits` = S > 1): the chunked kernel runs twice.
+/// Pass 1 ("states") computes, for every segment but a request's last, the state its tokens
+/// leave (the first segment from the request's initial state, the others from zero); pass 2
+/// ("outputs") runs every segment from the state before it, composed from pass 1's, in parallel.
+/// Request b of n_b tokens (c_b = cdiv(n_b, 64) chunks) in a batch of T tokens gets
+///   segs_b = max(1, min(S, cdiv(c_b, L)))   L = max(kMinSegChunks, cdiv(cdiv(T, 64), S))
+/// segments of cdiv(c_b, segs_b) chunks each (the last one shorter): requests shorter than their
+/// share of the batch's chunks are not split. With S <= kMinSegChunks every segment but the last
+/// is whole and the last is not empty. Workspace: B x S states [H, d, e] (f32): ws[b][0] the
+/// request's initial state, ws[b][1 + i] what segment i leaves (from zero, or from the initial
+/// state for i = 0).
+enum class PrefillPass { Whole, States, Outputs };
+constexpr int64_t kMinSegChunks = 8;
+constexpr int64_t kMaxSegments = kMinSegChunks;
+struct Segment {
+  Value j;          // segment of this CTA (grid y)
+  Value start, end; // its tokens (index)
+  Value active;     // this CTA has a segment in its pass
+  Value split;      // the request has more than one segment
+  Value last;       // this is the request's last segment
+  Value segTokens;  // tokens of every segment but the last
+};
+Segment segmentOf(KernelBuilder &kb, const Request &r, Value tokensI32, int64_t splits,
+                  bool statesPass);
+/// This thread's values of the state segment `seg` starts from (its request split): ws[b][0]
+/// for the first segment, else sum over i < j of λ^((j-1-i) L) ws[b][1 + i] (L = segTokens).
+/// `wsRequest`: element offset of ws[b][0][head]; `load(base)`: this thread's values of the
+/// state at element offset `base` of the workspace; `l2` = -slope log2(e).
+SmallVector<Value> segmentStart(KernelBuilder &kb, const Segment &seg, Value l2, Value wsRequest,
+                                int64_t stateElems, TypeRange types,
+                                llvm::function_ref<SmallVector<Value>(Value)> load);
+
 /// The warpgroup-MMA chunked kernel (sm_90a; LinearAttnWgmma.cpp).
 LogicalResult buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx, const BufferRef &states,
                          const BufferRef &out);

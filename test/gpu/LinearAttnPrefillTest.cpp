@@ -284,6 +284,11 @@ std::vector<PrefillCase> prefillCases() {
   cases.push_back({{5 * C - 20}, 8, 32, 16, jit::DataType::F16, false, 4});
   cases.push_back({{C + 1, 1, 3 * C - 1, C - 1}, 8, 8, 64, jit::DataType::F16, true, 6});
   cases.push_back({{3 * C}, 8, 120, 8, jit::DataType::BF16, true, 2});
+  // Long requests the chunked kernel splits into segments (8 a request at H = 8 on the H200),
+  // alone and beside short ones that are not split.
+  cases.push_back({{70000}, 8, 64, 64, jit::DataType::BF16, true, 5});
+  cases.push_back({{1, 63, 65, 20000}, 8, 64, 64, jit::DataType::BF16, true, 3});
+  cases.push_back({{20000, 1, 63, 65}, 8, 64, 64, jit::DataType::F16, false, 7});
   return cases;
 }
 
