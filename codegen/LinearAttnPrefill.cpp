@@ -154,6 +154,88 @@ SmallVector<Value> linear_attn::segmentStart(KernelBuilder &kb, const Segment &s
   return SmallVector<Value>(first.getResults());
 }
 
+SmallVector<Value> linear_attn::loadState(KernelBuilder &kb, Value mem, Value base,
+                                          int64_t pairs, StatePairAt at) {
+  ImplicitLocOpBuilder &b = kb.b();
+  auto v2 = VectorType::get({2}, b.getF32Type());
+  SmallVector<Value> s;
+  for (int64_t p = 0; p < pairs; ++p) {
+    auto [rel, in] = at(p);
+    Value off = kb.add(base, rel);
+    if (in) // padding: 0, read from the slice's start instead
+      off = arith::SelectOp::create(b, in, off, base);
+    Value v = kb.loadVecF32(mem, off, 2);
+    if (in)
+      v = arith::SelectOp::create(
+          b, in, v, arith::ConstantOp::create(b, DenseElementsAttr::get(v2, 0.0f)));
+    s.push_back(vector::ExtractOp::create(b, v, ArrayRef<int64_t>{0}));
+    s.push_back(vector::ExtractOp::create(b, v, ArrayRef<int64_t>{1}));
+  }
+  return s;
+}
+
+void linear_attn::storeState(KernelBuilder &kb, Value mem, Value base, ArrayRef<Value> s,
+                             StatePairAt at) {
+  ImplicitLocOpBuilder &b = kb.b();
+  for (int64_t p = 0; p < int64_t(s.size()) / 2; ++p) {
+    OpBuilder::InsertionGuard guard(b);
+    auto [rel, in] = at(p);
+    if (in) { // padding rows and columns are not the state's
+      auto store = scf::IfOp::create(b, in, false);
+      b.setInsertionPointToStart(&store.getThenRegion().front());
+    }
+    Value v = vector::FromElementsOp::create(b, VectorType::get({2}, b.getF32Type()),
+                                             ValueRange{s[2 * p], s[2 * p + 1]});
+    vector::StoreOp::create(b, v, mem, ValueRange{kb.add(base, rel)}).setAlignment(8);
+  }
+}
+
+SmallVector<Value> linear_attn::initialState(KernelBuilder &kb, PrefillPass pass,
+                                             const Request &r, const Segment &seg,
+                                             const StateHome &home, int64_t pairs,
+                                             StatePairAt at) {
+  ImplicitLocOpBuilder &b = kb.b();
+  SmallVector<Type> types(2 * pairs, b.getF32Type());
+  auto slotOrZero = [&](Value cond) {
+    auto ifInit = scf::IfOp::create(b, types, cond, true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifInit.getThenRegion().front());
+    scf::YieldOp::create(b, loadState(kb, home.states, home.stateBase, pairs, at));
+    b.setInsertionPointToStart(&ifInit.getElseRegion().front());
+    scf::YieldOp::create(b, SmallVector<Value>(2 * pairs, kb.cf32(0.0f)));
+    return SmallVector<Value>(ifInit.getResults());
+  };
+  if (pass == PrefillPass::Whole)
+    return slotOrZero(r.init);
+  if (pass == PrefillPass::States) {
+    Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, seg.j, kb.c(0));
+    SmallVector<Value> init = slotOrZero(arith::AndIOp::create(b, r.init, first));
+    kb.ifThen(first, [&] { storeState(kb, home.ws, home.wsRequest, init, at); });
+    return init;
+  }
+  auto ifSplit = scf::IfOp::create(b, types, seg.split, true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&ifSplit.getThenRegion().front());
+  scf::YieldOp::create(b, segmentStart(kb, seg, home.l2, home.wsRequest, home.stateElems, types,
+                                       [&](Value base) {
+                                         return loadState(kb, home.ws, base, pairs, at);
+                                       }));
+  b.setInsertionPointToStart(&ifSplit.getElseRegion().front());
+  scf::YieldOp::create(b, slotOrZero(r.init));
+  return SmallVector<Value>(ifSplit.getResults());
+}
+
+void linear_attn::finalState(KernelBuilder &kb, PrefillPass pass, const Segment &seg,
+                             const StateHome &home, ArrayRef<Value> s, StatePairAt at) {
+  if (pass == PrefillPass::Whole)
+    return storeState(kb, home.states, home.stateBase, s, at);
+  if (pass == PrefillPass::States)
+    return storeState(kb, home.ws,
+                      kb.add(home.wsRequest, kb.mul(kb.add(seg.j, kb.c(1)), kb.c(home.stateElems))),
+                      s, at);
+  kb.ifThen(seg.last, [&] { storeState(kb, home.states, home.stateBase, s, at); });
+}
+
 namespace {
 /// Whether the target has warpgroup MMA (wgmma.mma_async: sm_90a only).
 bool hasWgmma(TargetAttr target) { return target.getChip() == "sm_90a"; }
@@ -318,80 +400,15 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
   }
   b.setInsertionPointToStart(&valid.getThenRegion().front());
 
-  // This thread's values of a [d, e] f32 state (accumulator layout of S[rows of this warp, 64
-  // cols]) at element offset `base` of `mem`: loads, and stores (padding is 0 and not stored).
-  const int64_t sCount = mTiles * 8 * 4;
-  SmallVector<Type> sTypes(sCount, f32);
-  auto loadState = [&](Value mem, Value base) {
-    SmallVector<Value> s(sCount);
-    for (int64_t mt = 0; mt < mTiles; ++mt)
-      for (int64_t nt = 0; nt < 8; ++nt)
-        for (int64_t half = 0; half < 2; ++half) {
-          Value off = kb.add(base, kb.add(kb.mul(sRow(mt, half), kb.c(e)),
-                                          kb.add(eBase, sCol(nt))));
-          // Padding: 0, read from the slice's start instead.
-          Value in = stateIn(mt, half, nt);
-          if (in)
-            off = arith::SelectOp::create(b, in, off, base);
-          Value v = kb.loadVecF32(mem, off, 2);
-          if (in)
-            v = arith::SelectOp::create(
-                b, in, v,
-                arith::ConstantOp::create(b, DenseElementsAttr::get(
-                                                 VectorType::get({2}, f32), 0.0f)));
-          s[sIdx(mt, nt, 2 * half)] = vector::ExtractOp::create(b, v, ArrayRef<int64_t>{0});
-          s[sIdx(mt, nt, 2 * half + 1)] = vector::ExtractOp::create(b, v, ArrayRef<int64_t>{1});
-        }
-    return s;
+  // The state slice in registers: accumulator layout of S[rows of this warp, 64 columns].
+  const int64_t pairs = mTiles * 8 * 2;
+  auto pairAt = [&](int64_t p) {
+    const int64_t mt = p / 16, nt = p / 2 % 8, half = p % 2;
+    Value rel = kb.add(kb.mul(sRow(mt, half), kb.c(e)), kb.add(eBase, sCol(nt)));
+    return std::make_pair(rel, stateIn(mt, half, nt));
   };
-  auto storeState = [&](Value mem, Value base, ArrayRef<Value> s) {
-    for (int64_t mt = 0; mt < mTiles; ++mt)
-      for (int64_t nt = 0; nt < 8; ++nt)
-        for (int64_t half = 0; half < 2; ++half) {
-          OpBuilder::InsertionGuard guard(b);
-          // Padding rows and columns are not the state's.
-          if (Value in = stateIn(mt, half, nt)) {
-            auto store = scf::IfOp::create(b, in, false);
-            b.setInsertionPointToStart(&store.getThenRegion().front());
-          }
-          Value off = kb.add(base, kb.add(kb.mul(sRow(mt, half), kb.c(e)), kb.add(eBase, sCol(nt))));
-          Value v = vector::FromElementsOp::create(
-              b, VectorType::get({2}, f32),
-              ValueRange{s[sIdx(mt, nt, 2 * half)], s[sIdx(mt, nt, 2 * half + 1)]});
-          vector::StoreOp::create(b, v, mem, ValueRange{off}).setAlignment(8);
-        }
-  };
-  // The slot's state where `cond` holds, else 0.
-  auto slotOrZero = [&](Value cond) {
-    auto ifInit = scf::IfOp::create(b, sTypes, cond, true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifInit.getThenRegion().front());
-    scf::YieldOp::create(b, loadState(sM, stateBase));
-    b.setInsertionPointToStart(&ifInit.getElseRegion().front());
-    scf::YieldOp::create(b, SmallVector<Value>(sCount, kb.cf32(0.0f)));
-    return SmallVector<Value>(ifInit.getResults());
-  };
-  // The initial state: the slot's (or 0); in a split, the first segment's states pass starts
-  // from it and keeps a copy in ws[b][0], the other segments start from 0 (states pass) or from
-  // the composed states before them (outputs pass).
-  SmallVector<Value> init;
-  if (whole) {
-    init = slotOrZero(r.init);
-  } else if (statesPass) {
-    Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, seg.j, kb.c(0));
-    init = slotOrZero(arith::AndIOp::create(b, r.init, first));
-    kb.ifThen(first, [&] { storeState(wsM, wsRequest, init); });
-  } else {
-    auto ifSplit = scf::IfOp::create(b, sTypes, seg.split, true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifSplit.getThenRegion().front());
-    scf::YieldOp::create(b, segmentStart(kb, seg, l2, wsRequest, h * d * e, sTypes,
-                                         [&](Value base) { return loadState(wsM, base); }));
-    b.setInsertionPointToStart(&ifSplit.getElseRegion().front());
-    scf::YieldOp::create(b, slotOrZero(r.init));
-    b.setInsertionPointAfter(ifSplit);
-    init = SmallVector<Value>(ifSplit.getResults());
-  }
+  StateHome home{sM, stateBase, wsM, wsRequest, l2, h * d * e};
+  SmallVector<Value> init = initialState(kb, pass, r, seg, home, pairs, pairAt);
   if (!statesPass)
     writeSmemS(init);
   Value numChunks = kb.div(kb.add(kb.sub(r.end, r.start), kb.c(kChunk - 1)), kb.c(kChunk));
@@ -580,15 +597,7 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
       writeSmemS(s);
     scf::YieldOp::create(b, s);
   }
-  // The final state: back to the slot (in a split, by the request's last segment), or, in the
-  // states pass, what this segment leaves, to ws[b][1 + j].
-  SmallVector<Value> s(loop.getResults());
-  if (whole)
-    storeState(sM, stateBase, s);
-  else if (statesPass)
-    storeState(wsM, kb.add(wsRequest, kb.mul(kb.add(seg.j, kb.c(1)), kb.c(h * d * e))), s);
-  else
-    kb.ifThen(seg.last, [&] { storeState(sM, stateBase, s); });
+  finalState(kb, pass, seg, home, SmallVector<Value>(loop.getResults()), pairAt);
   b.setInsertionPointAfter(top);
   ctx.addLaunch(kb.finish());
   return success();
@@ -709,10 +718,15 @@ static LogicalResult lowerLinearAttnPrefill(Operation *operation, PlanContext &c
   BufferRef states = ctx.alias(op.getNewStates(), op.getStates());
   const std::string tokens = dimExpr(ctx, q, 0);
   BufferRef out = ctx.place(op.getO(), {tokens, std::to_string(h), std::to_string(e)});
-  if (cfg.getVariant() == kChunkedVariant) {
+  if (cfg.getVariant() == kChunkedVariant || cfg.getVariant() == kWgmmaVariant) {
+    auto build = [&](PrefillPass pass, const BufferRef *ws, int64_t splits) {
+      return cfg.getVariant() == kWgmmaVariant
+                 ? buildWgmma(op, ctx, states, out, pass, ws, splits)
+                 : buildChunked(op, ctx, states, out, pass, ws, splits);
+    };
     const int64_t splits = cfg.getSplits();
     if (splits == 1)
-      return buildChunked(op, ctx, states, out, PrefillPass::Whole, nullptr, 1);
+      return build(PrefillPass::Whole, nullptr, 1);
     // A segment split: B x splits states [H, d, e] of workspace, the states pass, then the
     // outputs pass.
     BufferRef ws;
@@ -720,12 +734,10 @@ static LogicalResult lowerLinearAttnPrefill(Operation *operation, PlanContext &c
     ws.dims = {"(" + dimExpr(ctx, op.getStateIndices(), 0) + ")*" +
                std::to_string(splits * h * d * e)};
     ws.source = "ws " + ctx.scratch("4*" + ws.numElements());
-    if (failed(buildChunked(op, ctx, states, out, PrefillPass::States, &ws, splits)))
+    if (failed(build(PrefillPass::States, &ws, splits)))
       return failure();
-    return buildChunked(op, ctx, states, out, PrefillPass::Outputs, &ws, splits);
+    return build(PrefillPass::Outputs, &ws, splits);
   }
-  if (cfg.getVariant() == kWgmmaVariant)
-    return buildWgmma(op, ctx, states, out);
   if (Value inter = op.getIntermediate()) {
     BufferRef interRef = ctx.place(inter, {tokens, std::to_string(h), std::to_string(d),
                                            std::to_string(e)});
@@ -746,14 +758,17 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
     const int64_t d = dimOf(op.getQ(), 2), e = dimOf(op.getV(), 2);
     MLIRContext *ctx = op->getContext();
     if (chunkedTiles(d, e) && op.getChunkSize() == kChunk && !op.getKeepIntermediate()) {
-      if (hasWgmma(target) && !std::getenv("DS_HOOK_LA_MMA_SYNC")) // HOOK (A/B): remove
-        return KernelConfigAttr::get(ctx, kChunk, kWarps, 1, 2, 8, kWgmmaVariant);
-      // Segments: as many as two CTAs per SM hold over the (head, column block) CTAs of one
-      // request (at most kMaxSegments; segmentOf splits only requests longer than their share).
+      // Segments: as many as two CTAs per SM (both kernels fit two) hold over the (head, column
+      // block) CTAs of one request, at most kMaxSegments (segmentOf splits only requests longer
+      // than their share of the batch).
       const int64_t ctas = dimOf(op.getQ(), 1) * ((e + kEBlock - 1) / kEBlock);
-      const int64_t splits =
-          std::clamp<int64_t>(2 * target.getSmCount() / ctas, 1, kMaxSegments);
-      return KernelConfigAttr::get(ctx, kChunk, kWarps, splits, 2, 8, kChunkedVariant);
+      int64_t splits = std::clamp<int64_t>(2 * target.getSmCount() / ctas, 1, kMaxSegments);
+      if (std::getenv("DS_HOOK_LA_NO_SPLIT")) // HOOK (A/B on the GPU): remove
+        splits = 1;
+      return KernelConfigAttr::get(ctx, kChunk, kWarps, splits, 2, 8,
+                                   hasWgmma(target) && !std::getenv("DS_HOOK_LA_MMA_SYNC")
+                                       ? kWgmmaVariant
+                                       : kChunkedVariant); // HOOK (A/B on the GPU): remove
     }
     return KernelConfigAttr::get(ctx, 1, kRecWarps, 1, 1, kVecE, kRecurrentVariant);
   };
@@ -763,13 +778,13 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
     if (failed(verifyUnusedConfigFields(op, cfg, kUseBlockTokens | kUseWarps | kUseSplits |
                                                      kUseStages | kUseVectorWidth | kUseVariant)))
       return failure();
-    if (cfg.getVariant() == kChunkedVariant) {
+    if (cfg.getVariant() == kChunkedVariant || cfg.getVariant() == kWgmmaVariant) {
       if (cfg.getSplits() < 1 || cfg.getSplits() > kMaxSegments)
         return configError(op, "splits")
                << "(segments of a request, ds.linear_attn_prefill's segment split) must be in [1, "
                << kMaxSegments << "], got " << cfg.getSplits();
     } else if (failed(expectConfigField(op, "splits", cfg.getSplits(), 1,
-                                        "only \"chunked\" splits a request into segments"))) {
+                                        "the recurrent kernel does not split requests"))) {
       return failure();
     }
     if (cfg.getVariant() == kWgmmaVariant && !hasWgmma(target))

@@ -77,9 +77,38 @@ SmallVector<Value> segmentStart(KernelBuilder &kb, const Segment &seg, Value l2,
                                 int64_t stateElems, TypeRange types,
                                 llvm::function_ref<SmallVector<Value>(Value)> load);
 
+/// This thread's values of the f32 state slice [d, 64 columns of e] a chunked kernel keeps in
+/// registers, as pairs: pair p (values 2p and 2p + 1, two neighbouring columns) is at element
+/// offset `at(p).first` of a [d, e] state; `at(p).second` is false where the pair is padding
+/// (past d or e; null: never). Padding loads as 0 and is not stored.
+using StatePairAt = llvm::function_ref<std::pair<Value, Value>(int64_t)>;
+SmallVector<Value> loadState(KernelBuilder &kb, Value mem, Value base, int64_t pairs,
+                             StatePairAt at);
+void storeState(KernelBuilder &kb, Value mem, Value base, ArrayRef<Value> s, StatePairAt at);
+
+/// Where a chunked kernel's states live: the slot's state at `stateBase` of `states`; in a
+/// segment split the workspace `ws`, its request's states from `wsRequest` (each `stateElems`
+/// apart); `l2` = -slope log2(e) of the CTA's head.
+struct StateHome {
+  Value states, stateBase, ws, wsRequest, l2;
+  int64_t stateElems = 0;
+};
+/// The state a chunked kernel's CTA starts from in `pass`: the slot's (0 without an initial
+/// state); in a split, the first segment's states pass starts from it and keeps a copy in
+/// ws[b][0], the other segments start from 0 (states pass) or from the composed states before
+/// them (outputs pass, segmentStart).
+SmallVector<Value> initialState(KernelBuilder &kb, PrefillPass pass, const Request &r,
+                                const Segment &seg, const StateHome &home, int64_t pairs,
+                                StatePairAt at);
+/// Where the CTA's final state goes: back to the slot (in a split, from the request's last
+/// segment), or, in the states pass, what the segment leaves to ws[b][1 + j].
+void finalState(KernelBuilder &kb, PrefillPass pass, const Segment &seg, const StateHome &home,
+                ArrayRef<Value> s, StatePairAt at);
+
 /// The warpgroup-MMA chunked kernel (sm_90a; LinearAttnWgmma.cpp).
 LogicalResult buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx, const BufferRef &states,
-                         const BufferRef &out);
+                         const BufferRef &out, PrefillPass pass, const BufferRef *ws,
+                         int64_t splits);
 
 } // namespace mlir::ds::linear_attn
 

@@ -94,7 +94,8 @@ private:
 } // namespace
 
 LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
-                                      const BufferRef &states, const BufferRef &out) {
+                                      const BufferRef &states, const BufferRef &out,
+                                      PrefillPass pass, const BufferRef *ws, int64_t splits) {
   Value q = op.getQ();
   const int64_t h = dimOf(q, 1), d = dimOf(q, 2), e = dimOf(op.getV(), 2);
   const int64_t dp = paddedKeyDim(d), nE = (e + kEBlock - 1) / kEBlock;
@@ -110,14 +111,22 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   Type elem = cast<RankedTensorType>(q.getType()).getElementType();
   const std::string batch = dimExpr(ctx, op.getStateIndices(), 0);
 
-  KernelBuilder kb(ctx.kernels, ctx.kernelName("linear_attn_prefill_wgmma"), op->getLoc());
-  addParams(kb, op, ctx, states, out, nullptr);
-  kb.begin(kWarps * 32, "(" + batch + ")*" + std::to_string(h * nE), "1", "1",
+  const bool whole = pass == PrefillPass::Whole, statesPass = pass == PrefillPass::States;
+  KernelBuilder kb(ctx.kernels,
+                   ctx.kernelName(statesPass ? "linear_attn_prefill_wgmma_states"
+                                             : "linear_attn_prefill_wgmma"),
+                   op->getLoc());
+  addParams(kb, op, ctx, states, out, ws);
+  kb.begin(kWarps * 32, "(" + batch + ")*" + std::to_string(h * nE),
+           std::to_string(whole ? 1 : statesPass ? splits - 1 : splits), "1",
            std::to_string(smemElems * 2 + kAtomAlign));
   ImplicitLocOpBuilder &b = kb.b();
   Value qM = kb.arg(0), kM = kb.arg(1), vM = kb.arg(2), slopeM = kb.arg(3), cuM = kb.arg(4),
         slotM = kb.arg(5), initM = kb.arg(6), sM = kb.arg(7), oM = kb.arg(8);
-  Value tokensI32 = kb.arg(9), numSlots = kb.toIndex(kb.arg(10)), cuLen = kb.toIndex(kb.arg(11));
+  Value wsM = ws ? kb.arg(9) : Value();
+  const unsigned scalars = ws ? 10 : 9;
+  Value tokensI32 = kb.arg(scalars), numSlots = kb.toIndex(kb.arg(scalars + 1)),
+        cuLen = kb.toIndex(kb.arg(scalars + 2));
   Type f32 = b.getF32Type();
   Wgmma wg(kb, elem);
 
@@ -128,6 +137,16 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   Value tid = kb.threadId(), lane = kb.lane(), warp = kb.warpId();
   Value g = kb.div(lane, kb.c(4)), tig = kb.rem(lane, kb.c(4));
   Request r = loadRequest(kb, cuM, cuLen, slotM, initM, req, tokensI32, numSlots);
+  // A segment split: this CTA's tokens are its segment's (grid y); ws[b][0][head] is where its
+  // request's states in the workspace start.
+  Segment seg;
+  Value wsRequest;
+  if (!whole) {
+    seg = segmentOf(kb, r, tokensI32, splits, statesPass);
+    r.start = seg.start;
+    r.end = seg.end;
+    wsRequest = kb.mul(kb.add(kb.mul(kb.mul(req, kb.c(splits)), kb.c(h)), head), kb.c(d * e));
+  }
 
   // The dynamic shared memory from its first 1024-byte boundary (the swizzle pattern is a
   // function of the address: every tile must start on one).
@@ -144,9 +163,9 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   };
 
   Value tbl = kb.addShared(f32, 2 * kChunk); // λ^i, i = 0..64
+  Value l2 = arith::MulFOp::create(b, memref::LoadOp::create(b, slopeM, ValueRange{head}),
+                                   kb.cf32(-kLog2e));
   {
-    Value slope = memref::LoadOp::create(b, slopeM, ValueRange{head});
-    Value l2 = arith::MulFOp::create(b, slope, kb.cf32(-kLog2e));
     auto fill = scf::IfOp::create(
         b, arith::CmpIOp::create(b, arith::CmpIPredicate::ule, tid, kb.c(kChunk)), false);
     OpBuilder::InsertionGuard guard(b);
@@ -219,48 +238,41 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
       }
     };
     const int64_t qkCopies = kChunk * dp / 8 / (kWarps * 32);
-    copy(qM, dp, d, kb.c(0), padD, base, qkCopies);
+    if (!statesPass) // the states pass reads K and V only
+      copy(qM, dp, d, kb.c(0), padD, base, qkCopies);
     copy(kM, dp, d, kb.c(0), padD, kb.add(base, kb.c(kChunk * dp)), qkCopies);
     copy(vM, kEBlock, e, eBase, padE, kb.add(base, kb.c(2 * kChunk * dp)),
          kChunk * kEBlock / 8 / (kWarps * 32));
     NVVM::CpAsyncCommitGroupOp::create(b);
   };
 
-  auto valid = scf::IfOp::create(b, r.slotOk, true);
-  // Invalid slot: o = 0 over the request's tokens (this CTA's columns), no state access.
-  b.setInsertionPointToStart(&valid.getElseRegion().front());
-  zeroOutput(kb, r, oM, eBase, head, h, e, elem);
+  // A split's CTA without a segment in its pass does nothing.
+  Operation *top = nullptr;
+  if (!whole) {
+    auto active = scf::IfOp::create(b, seg.active, false);
+    top = active;
+    b.setInsertionPointToStart(&active.getThenRegion().front());
+  }
+  auto valid = scf::IfOp::create(b, r.slotOk, !statesPass);
+  if (!top)
+    top = valid;
+  if (!statesPass) {
+    // Invalid slot: o = 0 over the request's tokens (this CTA's columns), no state access.
+    b.setInsertionPointToStart(&valid.getElseRegion().front());
+    zeroOutput(kb, r, oM, eBase, head, h, e, elem);
+  }
   b.setInsertionPointToStart(&valid.getThenRegion().front());
 
-  const int64_t sCount = mTiles * Wgmma::kAcc;
-  SmallVector<Type> sTypes(sCount, f32);
-  auto ifInit = scf::IfOp::create(b, sTypes, r.init, true);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifInit.getThenRegion().front());
-    SmallVector<Value> s(sCount);
-    for (int64_t mt = 0; mt < mTiles; ++mt)
-      for (int64_t nt = 0; nt < 8; ++nt)
-        for (int64_t half = 0; half < 2; ++half) {
-          Value off = kb.add(stateBase, kb.add(kb.mul(sRow(mt, half), kb.c(e)),
-                                               kb.add(eBase, sCol(nt))));
-          Value in = stateIn(mt, half, nt); // padding: 0, read from the slice's start instead
-          if (in)
-            off = arith::SelectOp::create(b, in, off, stateBase);
-          Value v = kb.loadVecF32(sM, off, 2);
-          if (in)
-            v = arith::SelectOp::create(
-                b, in, v,
-                arith::ConstantOp::create(b, DenseElementsAttr::get(
-                                                 VectorType::get({2}, f32), 0.0f)));
-          s[sIdx(mt, nt, 2 * half)] = vector::ExtractOp::create(b, v, ArrayRef<int64_t>{0});
-          s[sIdx(mt, nt, 2 * half + 1)] = vector::ExtractOp::create(b, v, ArrayRef<int64_t>{1});
-        }
-    scf::YieldOp::create(b, s);
-    b.setInsertionPointToStart(&ifInit.getElseRegion().front());
-    scf::YieldOp::create(b, SmallVector<Value>(sCount, kb.cf32(0.0f)));
-  }
-  writeSmemS(SmallVector<Value>(ifInit.getResults()));
+  const int64_t pairs = mTiles * Wgmma::kAcc / 2;
+  auto pairAt = [&](int64_t p) {
+    const int64_t mt = p / 16, nt = p / 2 % 8, half = p % 2;
+    Value rel = kb.add(kb.mul(sRow(mt, half), kb.c(e)), kb.add(eBase, sCol(nt)));
+    return std::make_pair(rel, stateIn(mt, half, nt));
+  };
+  StateHome home{sM, stateBase, wsM, wsRequest, l2, h * d * e};
+  SmallVector<Value> init = initialState(kb, pass, r, seg, home, pairs, pairAt);
+  if (!statesPass)
+    writeSmemS(init);
   Value numChunks = kb.div(kb.add(kb.sub(r.end, r.start), kb.c(kChunk - 1)), kb.c(kChunk));
   {
     auto any = scf::IfOp::create(
@@ -287,7 +299,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     mask.push_back(arith::SelectOp::create(b, ge, x, kb.cf32(0.0f)));
   }
 
-  auto loop = scf::ForOp::create(b, kb.c(0), numChunks, kb.c(1), ifInit.getResults());
+  auto loop = scf::ForOp::create(b, kb.c(0), numChunks, kb.c(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -313,17 +325,19 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     Value chunkStart = kb.add(r.start, kb.mul(c, kb.c(kChunk)));
     Value n = kb.minIdx(kb.sub(r.end, chunkStart), kb.c(kChunk));
 
-    // O = Q S_prev and P = Q Kᵀ, k16 steps over dp.
-    auto qkDesc = [&](Value tileBase, int64_t ks) {
-      return desc(kb.add(tileBase, kb.c((ks / 4) * kTile)), (ks % 4) * kKStepBytes);
-    };
-    wg.fence();
+    // O = Q S_prev and P = Q Kᵀ, k16 steps over dp (not in the states pass).
     SmallVector<Value> o, p;
-    for (int64_t ks = 0; ks < kd; ++ks)
-      o = wg.mma(qkDesc(qBase, ks), true, desc(kb.c(sOff), ks * 2 * kGroupBytes), false, o);
-    for (int64_t ks = 0; ks < kd; ++ks)
-      p = wg.mma(qkDesc(qBase, ks), true, qkDesc(kBase, ks), true, p);
-    wg.commit();
+    if (!statesPass) {
+      auto qkDesc = [&](Value tileBase, int64_t ks) {
+        return desc(kb.add(tileBase, kb.c((ks / 4) * kTile)), (ks % 4) * kKStepBytes);
+      };
+      wg.fence();
+      for (int64_t ks = 0; ks < kd; ++ks)
+        o = wg.mma(qkDesc(qBase, ks), true, desc(kb.c(sOff), ks * 2 * kGroupBytes), false, o);
+      for (int64_t ks = 0; ks < kd; ++ks)
+        p = wg.mma(qkDesc(qBase, ks), true, qkDesc(kBase, ks), true, p);
+      wg.commit();
+    }
     // While they run: Vw.
     // Vw = diag(λ^(n-1-b)) V: this thread's four 16-byte pieces, at the same swizzled places.
     for (int64_t i = 0; i < kTile / 8 / (kWarps * 32); ++i) {
@@ -341,8 +355,10 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
       vector::StoreOp::create(b, arith::TruncFOp::create(b, v8, scaled), smem,
                               ValueRange{kb.add(kb.c(vwOff), off)});
     }
-    wg.wait();
-    gpu::BarrierOp::create(b); // every warp's products have read S_prev: P may overwrite it
+    if (!statesPass) {
+      wg.wait();
+      gpu::BarrierOp::create(b); // every warp's products have read S_prev: P may overwrite it
+    }
     // λ^n S after the wait: ptxas would otherwise wait for the products in flight itself (it
     // cannot tell that the previous chunk's products, which defined S, are complete).
     Value decN = memref::LoadOp::create(b, tbl, ValueRange{n});
@@ -350,23 +366,26 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
       x = arith::MulFOp::create(b, x, decN);
 
     // O *= diag(λ^(a+1)); P ⊙= M, to shared memory.
-    for (int64_t i = 0; i < Wgmma::kAcc; ++i)
-      o[i] = arith::MulFOp::create(b, o[i], i % 4 < 2 ? decA : decB);
-    for (int64_t nt = 0; nt < 8; ++nt)
-      for (int64_t half = 0; half < 2; ++half) {
-        const int64_t i = nt * 4 + 2 * half;
-        storePair(kb.c(pOff), half ? rowB : rowA, sCol(nt),
-                  arith::MulFOp::create(b, p[i], mask[i]),
-                  arith::MulFOp::create(b, p[i + 1], mask[i + 1]));
-      }
+    if (!statesPass) {
+      for (int64_t i = 0; i < Wgmma::kAcc; ++i)
+        o[i] = arith::MulFOp::create(b, o[i], i % 4 < 2 ? decA : decB);
+      for (int64_t nt = 0; nt < 8; ++nt)
+        for (int64_t half = 0; half < 2; ++half) {
+          const int64_t i = nt * 4 + 2 * half;
+          storePair(kb.c(pOff), half ? rowB : rowA, sCol(nt),
+                    arith::MulFOp::create(b, p[i], mask[i]),
+                    arith::MulFOp::create(b, p[i + 1], mask[i + 1]));
+        }
+    }
     wg.fenceProxy();
     gpu::BarrierOp::create(b); // P and Vw complete
 
     // O += P V; S = λ^n S + Kᵀ Vw (one m64 product per 64 rows of S), k16 steps over the keys.
     wg.fence();
-    for (int64_t ks = 0; ks < kChunk / 16; ++ks)
-      o = wg.mma(desc(kb.c(pOff), ks * kKStepBytes), true,
-                 desc(vBase, ks * 2 * kGroupBytes), false, o);
+    if (!statesPass)
+      for (int64_t ks = 0; ks < kChunk / 16; ++ks)
+        o = wg.mma(desc(kb.c(pOff), ks * kKStepBytes), true,
+                   desc(vBase, ks * 2 * kGroupBytes), false, o);
     for (int64_t mt = 0; mt < mTiles; ++mt) {
       SmallVector<Value> acc(s.begin() + mt * Wgmma::kAcc, s.begin() + (mt + 1) * Wgmma::kAcc);
       for (int64_t ks = 0; ks < kChunk / 16; ++ks)
@@ -377,55 +396,44 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     wg.commit();
     wg.wait();
 
-    // O rows inside the request.
-    for (int64_t half = 0; half < 2; ++half) {
-      Value a = half ? rowB : rowA;
-      auto in = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, a, n),
-                                  false);
-      OpBuilder::InsertionGuard g2(b);
-      b.setInsertionPointToStart(&in.getThenRegion().front());
-      Value rowOff = kb.mul(kb.add(kb.mul(kb.add(chunkStart, a), kb.c(h)), head), kb.c(e));
-      for (int64_t nt = 0; nt < 8; ++nt) {
-        OpBuilder::InsertionGuard g3(b);
-        if (padE) { // columns past e: padding
-          auto inE = scf::IfOp::create(b,
-                                       arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
-                                                             kb.add(eBase, sCol(nt)), kb.c(e)),
-                                       false);
-          b.setInsertionPointToStart(&inE.getThenRegion().front());
-        }
-        auto v2 = VectorType::get({2}, f32);
-        Value v = vector::FromElementsOp::create(
-            b, v2, ValueRange{o[nt * 4 + 2 * half], o[nt * 4 + 2 * half + 1]});
-        vector::StoreOp::create(b, arith::TruncFOp::create(b, VectorType::get({2}, elem), v), oM,
-                                ValueRange{kb.add(rowOff, kb.add(eBase, sCol(nt)))})
-            .setAlignment(4);
-      }
-    }
-    // S_prev for the next chunk over P (every product reading P has completed: each thread
-    // waited for its products above, and the next chunk's first barrier orders these writes
-    // before any product reads them).
-    gpu::BarrierOp::create(b); // every warp's products have read P
-    writeSmemS(s);
-    scf::YieldOp::create(b, s);
-  }
-  // The final state back to the slot.
-  SmallVector<Value> s(loop.getResults());
-  for (int64_t mt = 0; mt < mTiles; ++mt)
-    for (int64_t nt = 0; nt < 8; ++nt)
+    if (statesPass) {
+      scf::YieldOp::create(b, s);
+    } else {
+      // O rows inside the request.
       for (int64_t half = 0; half < 2; ++half) {
-        OpBuilder::InsertionGuard guard(b);
-        if (Value in = stateIn(mt, half, nt)) { // padding rows and columns are not the slot's
-          auto store = scf::IfOp::create(b, in, false);
-          b.setInsertionPointToStart(&store.getThenRegion().front());
+        Value a = half ? rowB : rowA;
+        auto in = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, a, n),
+                                    false);
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(&in.getThenRegion().front());
+        Value rowOff = kb.mul(kb.add(kb.mul(kb.add(chunkStart, a), kb.c(h)), head), kb.c(e));
+        for (int64_t nt = 0; nt < 8; ++nt) {
+          OpBuilder::InsertionGuard g3(b);
+          if (padE) { // columns past e: padding
+            auto inE = scf::IfOp::create(b,
+                                         arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
+                                                               kb.add(eBase, sCol(nt)), kb.c(e)),
+                                         false);
+            b.setInsertionPointToStart(&inE.getThenRegion().front());
+          }
+          auto v2 = VectorType::get({2}, f32);
+          Value v = vector::FromElementsOp::create(
+              b, v2, ValueRange{o[nt * 4 + 2 * half], o[nt * 4 + 2 * half + 1]});
+          vector::StoreOp::create(b, arith::TruncFOp::create(b, VectorType::get({2}, elem), v), oM,
+                                  ValueRange{kb.add(rowOff, kb.add(eBase, sCol(nt)))})
+              .setAlignment(4);
         }
-        Value off = kb.add(stateBase, kb.add(kb.mul(sRow(mt, half), kb.c(e)), kb.add(eBase, sCol(nt))));
-        Value v = vector::FromElementsOp::create(
-            b, VectorType::get({2}, f32),
-            ValueRange{s[sIdx(mt, nt, 2 * half)], s[sIdx(mt, nt, 2 * half + 1)]});
-        vector::StoreOp::create(b, v, sM, ValueRange{off}).setAlignment(8);
       }
-  b.setInsertionPointAfter(valid);
+      // S_prev for the next chunk over P (every product reading P has completed: each thread
+      // waited for its products above, and the next chunk's first barrier orders these writes
+      // before any product reads them).
+      gpu::BarrierOp::create(b); // every warp's products have read P
+      writeSmemS(s);
+      scf::YieldOp::create(b, s);
+    }
+  }
+  finalState(kb, pass, seg, home, SmallVector<Value>(loop.getResults()), pairAt);
+  b.setInsertionPointAfter(top);
   ctx.addLaunch(kb.finish());
   return success();
 }

@@ -1,5 +1,6 @@
 // RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1})' | FileCheck %s
 // RUN: ds-opt %s --ds-to-ptx | FileCheck %s --check-prefix=PTX
+// RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{chip=sm_90a stop-after-lowering=1})' | FileCheck %s --check-prefix=WG
 
 // The segment split (config splits = S > 1; sm_90, 132 SMs, H = 64 heads x 2 column blocks:
 // S = 264 / 128 = 2). Workspace: B x S states [64, 128, 128] of f32 (2 * 64 * 128 * 128 floats
@@ -28,6 +29,18 @@
 // CHECK: gpu.block_id y
 // CHECK: nvgpu.device_async_copy %arg0
 // CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false}
+// The warpgroup-MMA kernel (sm_90a) splits the same way; its states pass issues only the
+// state's products (two m64 halves x 4 key steps a chunk).
+// WG-LABEL: ds.plan @prefill
+// WG-SAME: workspace = "(0)+cdiv(4*((state_indices_d0)*2097152),256)*256"
+// WG: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_states_0 {{.*}}grid = ["(state_indices_d0)*128", "1", "1"]
+// WG: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_1 {{.*}}grid = ["(state_indices_d0)*128", "2", "1"]
+// WG-SAME: programmatic
+// WG: gpu.func @prefill_linear_attn_prefill_wgmma_states_0
+// WG-COUNT-8: nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
+// WG-NOT: nvvm.wgmma.mma_async
+// WG: gpu.func @prefill_linear_attn_prefill_wgmma_1
+// WG-COUNT-16: nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <row>]
 // PTX: .entry prefill_linear_attn_prefill_states_0
 // PTX-NOT: griddepcontrol.wait
 // PTX: .entry prefill_linear_attn_prefill_chunked_1

@@ -1,5 +1,6 @@
-// RUN: ds-opt %s --split-input-file --pass-pipeline='builtin.module(ds-to-ptx{chip=sm_90a stop-after-lowering=1})' | FileCheck %s
-// RUN: ds-opt %s --split-input-file --pass-pipeline='builtin.module(ds-to-ptx{chip=sm_90a})' | FileCheck %s --check-prefix=PTX
+// RUN: ds-opt %s --split-input-file --pass-pipeline='builtin.module(ds-to-ptx{chip=sm_90a sm-count=1 stop-after-lowering=1})' | FileCheck %s
+// RUN: ds-opt %s --split-input-file --pass-pipeline='builtin.module(ds-to-ptx{chip=sm_90a sm-count=1})' | FileCheck %s --check-prefix=PTX
+// One SM: no segment split (lower-linear-attn-prefill-split.mlir has it).
 
 // sm_90a, d = e = 128: the warpgroup-MMA kernel, one CTA of one warpgroup per (request, head,
 // 64 columns of e); dynamic shared memory from its first 1024-byte boundary: two stages of Q, K
