@@ -236,6 +236,125 @@ void linear_attn::finalState(KernelBuilder &kb, PrefillPass pass, const Segment 
   kb.ifThen(seg.last, [&] { storeState(kb, home.states, home.stateBase, s, at); });
 }
 
+ChunkedCTA linear_attn::chunkedCTA(KernelBuilder &kb, int64_t h, int64_t d, int64_t e,
+                                   PrefillPass pass, bool hasWs, int64_t splits) {
+  const int64_t nE = (e + kEBlock - 1) / kEBlock;
+  ChunkedCTA c;
+  c.q = kb.arg(0), c.k = kb.arg(1), c.v = kb.arg(2), c.slopes = kb.arg(3);
+  Value cuM = kb.arg(4), slotM = kb.arg(5), initM = kb.arg(6);
+  c.states = kb.arg(7), c.o = kb.arg(8);
+  c.ws = hasWs ? kb.arg(9) : Value();
+  const unsigned scalars = hasWs ? 10 : 9;
+  c.tokensI32 = kb.arg(scalars);
+  Value numSlots = kb.toIndex(kb.arg(scalars + 1)), cuLen = kb.toIndex(kb.arg(scalars + 2));
+  Value bid = kb.blockId(gpu::Dimension::x);
+  c.eBase = kb.mul(kb.rem(bid, kb.c(nE)), kb.c(kEBlock));
+  Value bh = kb.div(bid, kb.c(nE));
+  c.head = kb.rem(bh, kb.c(h)), c.req = kb.div(bh, kb.c(h));
+  c.tid = kb.threadId(), c.lane = kb.lane(), c.warp = kb.warpId();
+  c.g = kb.div(c.lane, kb.c(4)), c.tig = kb.rem(c.lane, kb.c(4));
+  c.r = loadRequest(kb, cuM, cuLen, slotM, initM, c.req, c.tokensI32, numSlots);
+  if (pass != PrefillPass::Whole) {
+    c.seg = segmentOf(kb, c.r, c.tokensI32, splits, pass == PrefillPass::States);
+    c.r.start = c.seg.start;
+    c.r.end = c.seg.end;
+    c.wsRequest =
+        kb.mul(kb.add(kb.mul(kb.mul(c.req, kb.c(splits)), kb.c(h)), c.head), kb.c(d * e));
+  }
+  return c;
+}
+
+std::pair<Value, Value> linear_attn::decayTable(KernelBuilder &kb, const ChunkedCTA &cta) {
+  ImplicitLocOpBuilder &b = kb.b();
+  Type f32 = b.getF32Type();
+  Value tbl = kb.addShared(f32, 2 * kChunk);
+  Value l2 = arith::MulFOp::create(b, memref::LoadOp::create(b, cta.slopes, ValueRange{cta.head}),
+                                   kb.cf32(-kLog2e));
+  auto fill = scf::IfOp::create(
+      b, arith::CmpIOp::create(b, arith::CmpIPredicate::ule, cta.tid, kb.c(kChunk)), false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&fill.getThenRegion().front());
+  Value i = arith::UIToFPOp::create(b, f32, arith::IndexCastOp::create(b, b.getI32Type(), cta.tid));
+  memref::StoreOp::create(b, kb.exp2(arith::MulFOp::create(b, l2, i)), tbl, ValueRange{cta.tid});
+  return {tbl, l2};
+}
+
+Operation *linear_attn::openChunkedBody(KernelBuilder &kb, const ChunkedCTA &cta,
+                                        PrefillPass pass, int64_t h, int64_t e, Type elem) {
+  ImplicitLocOpBuilder &b = kb.b();
+  const bool statesPass = pass == PrefillPass::States;
+  Operation *top = nullptr;
+  if (pass != PrefillPass::Whole) {
+    auto active = scf::IfOp::create(b, cta.seg.active, false);
+    top = active;
+    b.setInsertionPointToStart(&active.getThenRegion().front());
+  }
+  auto valid = scf::IfOp::create(b, cta.r.slotOk, !statesPass);
+  if (!top)
+    top = valid;
+  if (!statesPass) {
+    b.setInsertionPointToStart(&valid.getElseRegion().front());
+    zeroOutput(kb, cta.r, cta.o, cta.eBase, cta.head, h, e, elem);
+  }
+  b.setInsertionPointToStart(&valid.getThenRegion().front());
+  return top;
+}
+
+void linear_attn::copyChunkRows(KernelBuilder &kb, const ChunkedCTA &cta, Value smem, Value first,
+                                Value src, int64_t h, int64_t piecesPerRow, int64_t srcRowElems,
+                                Value srcCol, bool padded, int64_t count,
+                                llvm::function_ref<Value(Value, Value)> dstOff) {
+  ImplicitLocOpBuilder &b = kb.b();
+  for (int64_t i = 0; i < count; ++i) {
+    Value idx = kb.add(cta.tid, kb.c(i * kWarps * 32));
+    Value row = kb.div(idx, kb.c(piecesPerRow)), ch = kb.rem(idx, kb.c(piecesPerRow));
+    Value tok = kb.add(first, row);
+    Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tok, cta.r.end);
+    Value col = kb.add(srcCol, kb.mul(ch, kb.c(8)));
+    if (padded) {
+      in = arith::AndIOp::create(
+          b, in, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, kb.c(srcRowElems)));
+      col = arith::SelectOp::create(b, in, col, kb.c(0));
+    }
+    Value tokC = arith::SelectOp::create(b, in, tok, cta.r.start);
+    Value srcOff =
+        kb.add(kb.mul(kb.add(kb.mul(tokC, kb.c(h)), cta.head), kb.c(srcRowElems)), col);
+    Value n = arith::SelectOp::create(b, in, kb.c(8), kb.c(0));
+    nvgpu::DeviceAsyncCopyOp::create(b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), smem,
+                                     ValueRange{dstOff(row, ch)}, src, ValueRange{srcOff},
+                                     b.getIndexAttr(8), n, b.getUnitAttr());
+  }
+}
+
+void linear_attn::storeOutputRows(KernelBuilder &kb, const ChunkedCTA &cta, Value rowA,
+                                  Value rowB, Value n, Value chunkStart, int64_t h, int64_t e,
+                                  Type elem, llvm::function_ref<Value(int64_t, int64_t)> at) {
+  ImplicitLocOpBuilder &b = kb.b();
+  auto v2 = VectorType::get({2}, b.getF32Type());
+  for (int64_t half = 0; half < 2; ++half) {
+    Value a = half ? rowB : rowA;
+    auto in = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, a, n),
+                                false);
+    OpBuilder::InsertionGuard g2(b);
+    b.setInsertionPointToStart(&in.getThenRegion().front());
+    Value rowOff = kb.mul(kb.add(kb.mul(kb.add(chunkStart, a), kb.c(h)), cta.head), kb.c(e));
+    for (int64_t nt = 0; nt < 8; ++nt) {
+      OpBuilder::InsertionGuard g3(b);
+      Value col = kb.add(cta.eBase, kb.add(kb.c(8 * nt), kb.mul(cta.tig, kb.c(2))));
+      if (e % kEBlock != 0) { // columns past e: padding
+        auto inE = scf::IfOp::create(
+            b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, kb.c(e)), false);
+        b.setInsertionPointToStart(&inE.getThenRegion().front());
+      }
+      Value v = vector::FromElementsOp::create(
+          b, v2, ValueRange{at(nt, 2 * half), at(nt, 2 * half + 1)});
+      vector::StoreOp::create(b, arith::TruncFOp::create(b, VectorType::get({2}, elem), v), cta.o,
+                              ValueRange{kb.add(rowOff, col)})
+          .setAlignment(4);
+    }
+  }
+}
+
 namespace {
 /// Whether the target has warpgroup MMA (wgmma.mma_async: sm_90a only).
 bool hasWgmma(TargetAttr target) { return target.getChip() == "sm_90a"; }
@@ -271,47 +390,18 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
            std::to_string(whole ? 1 : statesPass ? splits - 1 : splits), "1",
            std::to_string(smemElems * 2));
   ImplicitLocOpBuilder &b = kb.b();
-  Value qM = kb.arg(0), kM = kb.arg(1), vM = kb.arg(2), slopeM = kb.arg(3), cuM = kb.arg(4),
-        slotM = kb.arg(5), initM = kb.arg(6), sM = kb.arg(7), oM = kb.arg(8);
-  Value wsM = ws ? kb.arg(9) : Value();
-  const unsigned scalars = ws ? 10 : 9;
-  Value tokensI32 = kb.arg(scalars), numSlots = kb.toIndex(kb.arg(scalars + 1)),
-        cuLen = kb.toIndex(kb.arg(scalars + 2));
   Type f32 = b.getF32Type();
   Mma mma(kb, elem);
-
-  Value bid = kb.blockId(gpu::Dimension::x);
-  Value eBase = kb.mul(kb.rem(bid, kb.c(nE)), kb.c(kEBlock));
-  Value bh = kb.div(bid, kb.c(nE));
-  Value head = kb.rem(bh, kb.c(h)), req = kb.div(bh, kb.c(h));
-  Value tid = kb.threadId(), lane = kb.lane(), warp = kb.warpId();
-  Value g = kb.div(lane, kb.c(4)), tig = kb.rem(lane, kb.c(4));
+  ChunkedCTA cta = chunkedCTA(kb, h, d, e, pass, ws, splits);
+  Value qM = cta.q, kM = cta.k, vM = cta.v, sM = cta.states, eBase = cta.eBase, head = cta.head,
+        lane = cta.lane, warp = cta.warp, g = cta.g, tig = cta.tig;
+  const Request &r = cta.r;
   Value l8 = kb.rem(lane, kb.c(8));                                   // row within a tile
   Value lBit3 = kb.rem(kb.div(lane, kb.c(8)), kb.c(2)), lHi = kb.div(lane, kb.c(16));
-  Request r = loadRequest(kb, cuM, cuLen, slotM, initM, req, tokensI32, numSlots);
-  // A segment split: this CTA's tokens are its segment's (grid y), and ws[b][0][head] is where
-  // its request's states in the workspace start.
-  Segment seg;
-  Value wsRequest;
-  if (!whole) {
-    seg = segmentOf(kb, r, tokensI32, splits, statesPass);
-    r.start = seg.start;
-    r.end = seg.end;
-    wsRequest = kb.mul(kb.add(kb.mul(kb.mul(req, kb.c(splits)), kb.c(h)), head), kb.c(d * e));
-  }
 
   Value smem = kb.dynamicShared(elem, kb.c(smemElems));
-  Value tbl = kb.addShared(f32, 2 * kChunk); // λ^i, i = 0..64
-  Value l2 = arith::MulFOp::create(b, memref::LoadOp::create(b, slopeM, ValueRange{head}),
-                                   kb.cf32(-kLog2e));
-  {
-    auto fill = scf::IfOp::create(
-        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ule, tid, kb.c(kChunk)), false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&fill.getThenRegion().front());
-    Value i = arith::UIToFPOp::create(b, f32, arith::IndexCastOp::create(b, b.getI32Type(), tid));
-    memref::StoreOp::create(b, kb.exp2(arith::MulFOp::create(b, l2, i)), tbl, ValueRange{tid});
-  }
+  Value tbl, l2; // λ^i, i = 0..64
+  std::tie(tbl, l2) = decayTable(kb, cta);
   Value sBase = kb.c(2 * stageElems);
   Value stateBase = kb.mul(kb.add(kb.mul(r.slot, kb.c(h)), head), kb.c(d * e));
   Value rowBase = kb.mul(warp, kb.c(rowsPerWarp));
@@ -349,30 +439,14 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
   auto loadChunk = [&](Value c, Value stage) {
     Value base = kb.mul(stage, kb.c(stageElems));
     Value first = kb.add(r.start, kb.mul(c, kb.c(kChunk)));
-    // Rows of `rowElems` in shared memory from rows of `srcRowElems` from column `srcCol`; with
-    // `padded`, 16-byte pieces at or past column srcRowElems are zero-filled, not read.
+    // Rows of `rowElems` in shared memory (XOR-swizzled) from rows of `srcRowElems` from
+    // column `srcCol`.
     auto copy = [&](Value src, int64_t rowElems, int64_t srcRowElems, Value srcCol, bool padded,
                     Value dst, int64_t count) {
-      const int64_t chunksPerRow = rowElems / 8;
-      for (int64_t i = 0; i < count; ++i) {
-        Value idx = kb.add(tid, kb.c(i * kWarps * 32));
-        Value row = kb.div(idx, kb.c(chunksPerRow)), ch = kb.rem(idx, kb.c(chunksPerRow));
-        Value tok = kb.add(first, row);
-        Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tok, r.end);
-        Value col = kb.add(srcCol, kb.mul(ch, kb.c(8)));
-        if (padded) {
-          in = arith::AndIOp::create(
-              b, in, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, kb.c(srcRowElems)));
-          col = arith::SelectOp::create(b, in, col, kb.c(0));
-        }
-        Value tokC = arith::SelectOp::create(b, in, tok, r.start);
-        Value srcOff = kb.add(kb.mul(kb.add(kb.mul(tokC, kb.c(h)), head), kb.c(srcRowElems)), col);
-        Value dstOff = kb.add(dst, swizzled(kb, row, ch, rowElems));
-        Value n = arith::SelectOp::create(b, in, kb.c(8), kb.c(0));
-        nvgpu::DeviceAsyncCopyOp::create(b, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
-                                         smem, ValueRange{dstOff}, src, ValueRange{srcOff},
-                                         b.getIndexAttr(8), n, b.getUnitAttr());
-      }
+      copyChunkRows(kb, cta, smem, first, src, h, rowElems / 8, srcRowElems, srcCol, padded,
+                    count, [&](Value row, Value ch) {
+                      return kb.add(dst, swizzled(kb, row, ch, rowElems));
+                    });
     };
     const int64_t qkCopies = kChunk * dp / 8 / (kWarps * 32);
     if (!statesPass) // the states pass reads K and V only
@@ -383,22 +457,7 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
     NVVM::CpAsyncCommitGroupOp::create(b);
   };
 
-  // A split's CTA without a segment in its pass does nothing.
-  Operation *top = nullptr;
-  if (!whole) {
-    auto active = scf::IfOp::create(b, seg.active, false);
-    top = active;
-    b.setInsertionPointToStart(&active.getThenRegion().front());
-  }
-  auto valid = scf::IfOp::create(b, r.slotOk, !statesPass);
-  if (!top)
-    top = valid;
-  if (!statesPass) {
-    // Invalid slot: o = 0 over the request's tokens (this CTA's columns), no state access.
-    b.setInsertionPointToStart(&valid.getElseRegion().front());
-    zeroOutput(kb, r, oM, eBase, head, h, e, elem);
-  }
-  b.setInsertionPointToStart(&valid.getThenRegion().front());
+  Operation *top = openChunkedBody(kb, cta, pass, h, e, elem);
 
   // The state slice in registers: accumulator layout of S[rows of this warp, 64 columns].
   const int64_t pairs = mTiles * 8 * 2;
@@ -407,8 +466,8 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
     Value rel = kb.add(kb.mul(sRow(mt, half), kb.c(e)), kb.add(eBase, sCol(nt)));
     return std::make_pair(rel, stateIn(mt, half, nt));
   };
-  StateHome home{sM, stateBase, wsM, wsRequest, l2, h * d * e};
-  SmallVector<Value> init = initialState(kb, pass, r, seg, home, pairs, pairAt);
+  StateHome home{sM, stateBase, cta.ws, cta.wsRequest, l2, h * d * e};
+  SmallVector<Value> init = initialState(kb, pass, r, cta.seg, home, pairs, pairAt);
   if (!statesPass)
     writeSmemS(init);
   Value numChunks = kb.div(kb.add(kb.sub(r.end, r.start), kb.c(kChunk - 1)), kb.c(kChunk));
@@ -529,30 +588,8 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
           o[nt][i] = blk.getResult(nt * 4 + i);
     }
     // O rows inside the request.
-    for (int64_t half = 0; half < 2; ++half) {
-      Value a = half ? rowB : rowA;
-      auto in = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, a, n),
-                                  false);
-      OpBuilder::InsertionGuard g2(b);
-      b.setInsertionPointToStart(&in.getThenRegion().front());
-      Value rowOff = kb.mul(kb.add(kb.mul(kb.add(chunkStart, a), kb.c(h)), head), kb.c(e));
-      for (int64_t nt = 0; nt < 8; ++nt) {
-        OpBuilder::InsertionGuard g3(b);
-        if (padE) { // columns past e: padding
-          auto inE = scf::IfOp::create(b,
-                                       arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
-                                                             kb.add(eBase, sCol(nt)), kb.c(e)),
-                                       false);
-          b.setInsertionPointToStart(&inE.getThenRegion().front());
-        }
-        auto v2 = VectorType::get({2}, f32);
-        Value v = vector::FromElementsOp::create(b, v2,
-                                                 ValueRange{o[nt][2 * half], o[nt][2 * half + 1]});
-        vector::StoreOp::create(b, arith::TruncFOp::create(b, VectorType::get({2}, elem), v), oM,
-                                ValueRange{kb.add(rowOff, kb.add(eBase, sCol(nt)))})
-            .setAlignment(4);
-      }
-    }
+    storeOutputRows(kb, cta, rowA, rowB, n, chunkStart, h, e, elem,
+                    [&](int64_t nt, int64_t i) { return o[nt][i]; });
     gpu::BarrierOp::create(b); // everyone is done reading S_prev from shared memory
     }
 
@@ -597,7 +634,7 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
       writeSmemS(s);
     scf::YieldOp::create(b, s);
   }
-  finalState(kb, pass, seg, home, SmallVector<Value>(loop.getResults()), pairAt);
+  finalState(kb, pass, cta.seg, home, SmallVector<Value>(loop.getResults()), pairAt);
   b.setInsertionPointAfter(top);
   ctx.addLaunch(kb.finish());
   return success();

@@ -105,6 +105,41 @@ SmallVector<Value> initialState(KernelBuilder &kb, PrefillPass pass, const Reque
 void finalState(KernelBuilder &kb, PrefillPass pass, const Segment &seg, const StateHome &home,
                 ArrayRef<Value> s, StatePairAt at);
 
+/// What both chunked kernels read first: their parameters (addParams' order, the workspace
+/// after o in a split) and where the CTA is: column block, head and request of its block index,
+/// its thread's warp, group (lane / 4) and thread in group, and its tokens (its segment's in a
+/// split).
+struct ChunkedCTA {
+  Value q, k, v, slopes, states, o, ws, tokensI32;
+  Value eBase, head, req, tid, lane, warp, g, tig;
+  Request r;
+  Segment seg;      // set in a split
+  Value wsRequest;  // ws[b][0][head] in a split
+};
+ChunkedCTA chunkedCTA(KernelBuilder &kb, int64_t h, int64_t d, int64_t e, PrefillPass pass,
+                      bool hasWs, int64_t splits);
+/// The decay table λ^i (i = 0..64) of the CTA's head in shared memory (filled, not yet
+/// published by a barrier), and l2 = -slope log2(e).
+std::pair<Value, Value> decayTable(KernelBuilder &kb, const ChunkedCTA &cta);
+/// Opens the CTA's work: nothing for a split's CTA without a segment in its pass; an invalid
+/// slot writes o = 0 over the CTA's tokens (not in the states pass). Leaves the builder where a
+/// valid slot's work goes and returns the op to continue after.
+Operation *openChunkedBody(KernelBuilder &kb, const ChunkedCTA &cta, PrefillPass pass, int64_t h,
+                           int64_t e, Type elem);
+/// cp.async of `count` 16-byte pieces per thread of a chunk's rows (tokens from `first`) of
+/// `src` ([T, H, srcRowElems], from column `srcCol`) into shared memory at `dstOff(row, piece)`;
+/// pieces past the CTA's tokens (and with `padded`, at or past column srcRowElems) are
+/// zero-filled, not read.
+void copyChunkRows(KernelBuilder &kb, const ChunkedCTA &cta, Value smem, Value first, Value src,
+                   int64_t h, int64_t piecesPerRow, int64_t srcRowElems, Value srcCol,
+                   bool padded, int64_t count, llvm::function_ref<Value(Value, Value)> dstOff);
+/// The chunk's o rows `rowA`, `rowB` (of its `n` tokens from `chunkStart`), this thread's
+/// columns 8 nt + 2 t (+ 1) of the CTA's block, `at(nt, i)` the value of (nt, row i / 2, column
+/// i % 2) in f32.
+void storeOutputRows(KernelBuilder &kb, const ChunkedCTA &cta, Value rowA, Value rowB, Value n,
+                     Value chunkStart, int64_t h, int64_t e, Type elem,
+                     llvm::function_ref<Value(int64_t, int64_t)> at);
+
 /// The warpgroup-MMA chunked kernel (sm_90a; LinearAttnWgmma.cpp).
 LogicalResult buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx, const BufferRef &states,
                          const BufferRef &out, PrefillPass pass, const BufferRef *ws,

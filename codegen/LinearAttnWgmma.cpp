@@ -121,32 +121,12 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
            std::to_string(whole ? 1 : statesPass ? splits - 1 : splits), "1",
            std::to_string(smemElems * 2 + kAtomAlign));
   ImplicitLocOpBuilder &b = kb.b();
-  Value qM = kb.arg(0), kM = kb.arg(1), vM = kb.arg(2), slopeM = kb.arg(3), cuM = kb.arg(4),
-        slotM = kb.arg(5), initM = kb.arg(6), sM = kb.arg(7), oM = kb.arg(8);
-  Value wsM = ws ? kb.arg(9) : Value();
-  const unsigned scalars = ws ? 10 : 9;
-  Value tokensI32 = kb.arg(scalars), numSlots = kb.toIndex(kb.arg(scalars + 1)),
-        cuLen = kb.toIndex(kb.arg(scalars + 2));
   Type f32 = b.getF32Type();
   Wgmma wg(kb, elem);
-
-  Value bid = kb.blockId(gpu::Dimension::x);
-  Value eBase = kb.mul(kb.rem(bid, kb.c(nE)), kb.c(kEBlock));
-  Value bh = kb.div(bid, kb.c(nE));
-  Value head = kb.rem(bh, kb.c(h)), req = kb.div(bh, kb.c(h));
-  Value tid = kb.threadId(), lane = kb.lane(), warp = kb.warpId();
-  Value g = kb.div(lane, kb.c(4)), tig = kb.rem(lane, kb.c(4));
-  Request r = loadRequest(kb, cuM, cuLen, slotM, initM, req, tokensI32, numSlots);
-  // A segment split: this CTA's tokens are its segment's (grid y); ws[b][0][head] is where its
-  // request's states in the workspace start.
-  Segment seg;
-  Value wsRequest;
-  if (!whole) {
-    seg = segmentOf(kb, r, tokensI32, splits, statesPass);
-    r.start = seg.start;
-    r.end = seg.end;
-    wsRequest = kb.mul(kb.add(kb.mul(kb.mul(req, kb.c(splits)), kb.c(h)), head), kb.c(d * e));
-  }
+  ChunkedCTA cta = chunkedCTA(kb, h, d, e, pass, ws, splits);
+  Value qM = cta.q, kM = cta.k, vM = cta.v, sM = cta.states, eBase = cta.eBase, head = cta.head,
+        tid = cta.tid, warp = cta.warp, g = cta.g, tig = cta.tig;
+  const Request &r = cta.r;
 
   // The dynamic shared memory from its first 1024-byte boundary (the swizzle pattern is a
   // function of the address: every tile must start on one).
@@ -162,17 +142,8 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     return wg.descriptor(arith::AddIOp::create(b, smemAddr, byteOff));
   };
 
-  Value tbl = kb.addShared(f32, 2 * kChunk); // λ^i, i = 0..64
-  Value l2 = arith::MulFOp::create(b, memref::LoadOp::create(b, slopeM, ValueRange{head}),
-                                   kb.cf32(-kLog2e));
-  {
-    auto fill = scf::IfOp::create(
-        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ule, tid, kb.c(kChunk)), false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&fill.getThenRegion().front());
-    Value i = arith::UIToFPOp::create(b, f32, arith::IndexCastOp::create(b, b.getI32Type(), tid));
-    memref::StoreOp::create(b, kb.exp2(arith::MulFOp::create(b, l2, i)), tbl, ValueRange{tid});
-  }
+  Value tbl, l2; // λ^i, i = 0..64
+  std::tie(tbl, l2) = decayTable(kb, cta);
   Value stateBase = kb.mul(kb.add(kb.mul(r.slot, kb.c(h)), head), kb.c(d * e));
   // State values of this thread: rows 64 mt + 16 w + 8 half + g, columns 8 nt + 2 t (+ 1).
   auto sRow = [&](int64_t mt, int64_t half) {
@@ -211,31 +182,16 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   auto loadChunk = [&](Value c, Value stage) {
     Value base = kb.mul(stage, kb.c(stageElems));
     Value first = kb.add(r.start, kb.mul(c, kb.c(kChunk)));
-    // `count` 16-byte pieces a thread of rows of `rowElems` (tiles of 64 columns) from rows of
-    // `srcRowElems` at column `srcCol`.
+    // Rows of `rowElems` in shared memory (tiles of 64 columns) from rows of `srcRowElems` at
+    // column `srcCol`.
     auto copy = [&](Value src, int64_t rowElems, int64_t srcRowElems, Value srcCol, bool padded,
                     Value dst, int64_t count) {
-      const int64_t chunksPerRow = rowElems / 8;
-      for (int64_t i = 0; i < count; ++i) {
-        Value idx = kb.add(tid, kb.c(i * kWarps * 32));
-        Value row = kb.div(idx, kb.c(chunksPerRow)), ch = kb.rem(idx, kb.c(chunksPerRow));
-        Value tok = kb.add(first, row);
-        Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tok, r.end);
-        Value col = kb.add(srcCol, kb.mul(ch, kb.c(8)));
-        if (padded) {
-          in = arith::AndIOp::create(
-              b, in, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, kb.c(srcRowElems)));
-          col = arith::SelectOp::create(b, in, col, kb.c(0));
-        }
-        Value tokC = arith::SelectOp::create(b, in, tok, r.start);
-        Value srcOff = kb.add(kb.mul(kb.add(kb.mul(tokC, kb.c(h)), head), kb.c(srcRowElems)), col);
-        Value tileOff = kb.mul(kb.div(ch, kb.c(8)), kb.c(kTile));
-        Value dstOff = kb.add(kb.add(dst, tileOff), swizzled(kb, row, kb.rem(ch, kb.c(8)), kEBlock));
-        Value n = arith::SelectOp::create(b, in, kb.c(8), kb.c(0));
-        nvgpu::DeviceAsyncCopyOp::create(b, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
-                                         smem, ValueRange{dstOff}, src, ValueRange{srcOff},
-                                         b.getIndexAttr(8), n, b.getUnitAttr());
-      }
+      copyChunkRows(kb, cta, smem, first, src, h, rowElems / 8, srcRowElems, srcCol, padded,
+                    count, [&](Value row, Value ch) {
+                      Value tileOff = kb.mul(kb.div(ch, kb.c(8)), kb.c(kTile));
+                      return kb.add(kb.add(dst, tileOff),
+                                    swizzled(kb, row, kb.rem(ch, kb.c(8)), kEBlock));
+                    });
     };
     const int64_t qkCopies = kChunk * dp / 8 / (kWarps * 32);
     if (!statesPass) // the states pass reads K and V only
@@ -246,22 +202,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     NVVM::CpAsyncCommitGroupOp::create(b);
   };
 
-  // A split's CTA without a segment in its pass does nothing.
-  Operation *top = nullptr;
-  if (!whole) {
-    auto active = scf::IfOp::create(b, seg.active, false);
-    top = active;
-    b.setInsertionPointToStart(&active.getThenRegion().front());
-  }
-  auto valid = scf::IfOp::create(b, r.slotOk, !statesPass);
-  if (!top)
-    top = valid;
-  if (!statesPass) {
-    // Invalid slot: o = 0 over the request's tokens (this CTA's columns), no state access.
-    b.setInsertionPointToStart(&valid.getElseRegion().front());
-    zeroOutput(kb, r, oM, eBase, head, h, e, elem);
-  }
-  b.setInsertionPointToStart(&valid.getThenRegion().front());
+  Operation *top = openChunkedBody(kb, cta, pass, h, e, elem);
 
   const int64_t pairs = mTiles * Wgmma::kAcc / 2;
   auto pairAt = [&](int64_t p) {
@@ -269,8 +210,8 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     Value rel = kb.add(kb.mul(sRow(mt, half), kb.c(e)), kb.add(eBase, sCol(nt)));
     return std::make_pair(rel, stateIn(mt, half, nt));
   };
-  StateHome home{sM, stateBase, wsM, wsRequest, l2, h * d * e};
-  SmallVector<Value> init = initialState(kb, pass, r, seg, home, pairs, pairAt);
+  StateHome home{sM, stateBase, cta.ws, cta.wsRequest, l2, h * d * e};
+  SmallVector<Value> init = initialState(kb, pass, r, cta.seg, home, pairs, pairAt);
   if (!statesPass)
     writeSmemS(init);
   Value numChunks = kb.div(kb.add(kb.sub(r.end, r.start), kb.c(kChunk - 1)), kb.c(kChunk));
@@ -400,30 +341,8 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
       scf::YieldOp::create(b, s);
     } else {
       // O rows inside the request.
-      for (int64_t half = 0; half < 2; ++half) {
-        Value a = half ? rowB : rowA;
-        auto in = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, a, n),
-                                    false);
-        OpBuilder::InsertionGuard g2(b);
-        b.setInsertionPointToStart(&in.getThenRegion().front());
-        Value rowOff = kb.mul(kb.add(kb.mul(kb.add(chunkStart, a), kb.c(h)), head), kb.c(e));
-        for (int64_t nt = 0; nt < 8; ++nt) {
-          OpBuilder::InsertionGuard g3(b);
-          if (padE) { // columns past e: padding
-            auto inE = scf::IfOp::create(b,
-                                         arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
-                                                               kb.add(eBase, sCol(nt)), kb.c(e)),
-                                         false);
-            b.setInsertionPointToStart(&inE.getThenRegion().front());
-          }
-          auto v2 = VectorType::get({2}, f32);
-          Value v = vector::FromElementsOp::create(
-              b, v2, ValueRange{o[nt * 4 + 2 * half], o[nt * 4 + 2 * half + 1]});
-          vector::StoreOp::create(b, arith::TruncFOp::create(b, VectorType::get({2}, elem), v), oM,
-                                  ValueRange{kb.add(rowOff, kb.add(eBase, sCol(nt)))})
-              .setAlignment(4);
-        }
-      }
+      storeOutputRows(kb, cta, rowA, rowB, n, chunkStart, h, e, elem,
+                      [&](int64_t nt, int64_t i) { return o[nt * 4 + i]; });
       // S_prev for the next chunk over P (every product reading P has completed: each thread
       // waited for its products above, and the next chunk's first barrier orders these writes
       // before any product reads them).
@@ -432,7 +351,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
       scf::YieldOp::create(b, s);
     }
   }
-  finalState(kb, pass, seg, home, SmallVector<Value>(loop.getResults()), pairAt);
+  finalState(kb, pass, cta.seg, home, SmallVector<Value>(loop.getResults()), pairAt);
   b.setInsertionPointAfter(top);
   ctx.addLaunch(kb.finish());
   return success();
