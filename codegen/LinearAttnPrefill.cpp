@@ -758,7 +758,7 @@ static LogicalResult lowerLinearAttnPrefill(Operation *operation, PlanContext &c
   if (cfg.getVariant() == kChunkedVariant || cfg.getVariant() == kWgmmaVariant) {
     auto build = [&](PrefillPass pass, const BufferRef *ws, int64_t splits) {
       return cfg.getVariant() == kWgmmaVariant
-                 ? buildWgmma(op, ctx, states, out, pass, ws, splits)
+                 ? buildWgmma(op, ctx, states, out, pass, ws, splits, cfg.getStages())
                  : buildChunked(op, ctx, states, out, pass, ws, splits);
     };
     const int64_t splits = cfg.getSplits();
@@ -802,10 +802,14 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
       int64_t splits = std::clamp<int64_t>(2 * target.getSmCount() / ctas, 1, kMaxSegments);
       if (std::getenv("DS_HOOK_LA_NO_SPLIT")) // HOOK (A/B on the GPU): remove
         splits = 1;
-      return KernelConfigAttr::get(ctx, kChunk, kWarps, splits, 2, 8,
-                                   hasWgmma(target) && !std::getenv("DS_HOOK_LA_MMA_SYNC")
-                                       ? kWgmmaVariant
-                                       : kChunkedVariant); // HOOK (A/B on the GPU): remove
+      if (const char *forced = std::getenv("DS_HOOK_LA_SPLITS")) // HOOK (A/B on the GPU): remove
+        splits = std::atoi(forced);
+      const bool wgmma = hasWgmma(target) && !std::getenv("DS_HOOK_LA_MMA_SYNC"); // HOOK: remove
+      int64_t stages = 2;
+      if (const char *forced = std::getenv("DS_HOOK_LA_STAGES"); forced && wgmma) // HOOK: remove
+        stages = std::atoi(forced);
+      return KernelConfigAttr::get(ctx, kChunk, kWarps, splits, stages, 8,
+                                   wgmma ? kWgmmaVariant : kChunkedVariant);
     }
     return KernelConfigAttr::get(ctx, 1, kRecWarps, 1, 1, kVecE, kRecurrentVariant);
   };
@@ -832,11 +836,23 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
                                    "tokens per chunk of the tensor-core kernel")) ||
           failed(expectConfigField(op, "warps", cfg.getWarps(), kWarps,
                                    "16 rows of a chunk per warp")) ||
-          failed(expectConfigField(op, "stages", cfg.getStages(), 2,
-                                   "double-buffered chunk loads")) ||
           failed(expectConfigField(op, "vector_width", cfg.getVectorWidth(), 8,
                                    "16-byte cp.async copies")))
         return failure();
+      if (cfg.getVariant() == kChunkedVariant &&
+          failed(expectConfigField(op, "stages", cfg.getStages(), 2, "double-buffered chunk loads")))
+        return failure();
+      if (cfg.getVariant() == kWgmmaVariant) {
+        if (cfg.getStages() < 2 || cfg.getStages() > kMaxWgmmaStages)
+          return configError(op, "stages")
+                 << "(chunks in flight of the \"wgmma\" kernel) must be in [2, " << kMaxWgmmaStages
+                 << "], got " << cfg.getStages();
+        if (chunkedTiles(d, e) && wgmmaSmemBytes(d, cfg.getStages()) > target.getSmemPerBlock())
+          return configError(op, "stages")
+                 << cfg.getStages() << " stages of the \"wgmma\" kernel need "
+                 << wgmmaSmemBytes(d, cfg.getStages()) << " bytes of shared memory, the target has "
+                 << target.getSmemPerBlock();
+      }
       if (op.getKeepIntermediate())
         return configError(op, "variant")
                << "\"" << cfg.getVariant()

@@ -140,10 +140,20 @@ void storeOutputRows(KernelBuilder &kb, const ChunkedCTA &cta, Value rowA, Value
                      Value chunkStart, int64_t h, int64_t e, Type elem,
                      llvm::function_ref<Value(int64_t, int64_t)> at);
 
-/// The warpgroup-MMA chunked kernel (sm_90a; LinearAttnWgmma.cpp).
+/// The warpgroup-MMA chunked kernel (sm_90a; LinearAttnWgmma.cpp), `stages` chunks of Q, K and
+/// V in flight (config `stages`, 2 to kMaxWgmmaStages).
+constexpr int64_t kMaxWgmmaStages = 4;
 LogicalResult buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx, const BufferRef &states,
                          const BufferRef &out, PrefillPass pass, const BufferRef *ws,
-                         int64_t splits);
+                         int64_t splits, int64_t stages);
+/// Its dynamic shared memory at key dim `d`: `stages` stages of Q, K ([64 x dp] each) and V
+/// ([64 x 64]), S_prev [dp x 64] (P over its first rows) and the decay-weighted V [64 x 64], 16-bit
+/// elements, plus 1024 bytes to align the first tile.
+inline int64_t wgmmaSmemBytes(int64_t d, int64_t stages) {
+  const int64_t dp = paddedKeyDim(d);
+  return (stages * (2 * kChunk * dp + kChunk * kEBlock) + dp * kEBlock + kChunk * kEBlock) * 2 +
+         1024;
+}
 
 } // namespace mlir::ds::linear_attn
 

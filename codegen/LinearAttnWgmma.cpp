@@ -22,6 +22,8 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 
+#include <cstdlib> // HOOK
+
 using namespace mlir;
 using namespace mlir::ds;
 using namespace mlir::ds::linear_attn;
@@ -71,6 +73,38 @@ public:
       out.push_back(LLVM::ExtractValueOp::create(b, r, ArrayRef<int64_t>{i}));
     return out;
   }
+  /// acc = A B + acc with A in registers: `a`, four i32 (two 16-bit values each) per thread in
+  /// the layout of an m64n64 accumulator's columns 16 ks .. 16 ks + 15 (mma.sync's A fragment of
+  /// warp w's rows 16 w ..), B in shared memory. The NVVM op takes A from shared memory only, so
+  /// this one instruction is inline PTX, its accumulators tied in and out.
+  SmallVector<Value> mmaRegA(ArrayRef<Value> a, Value descB, bool bKMajor, ArrayRef<Value> in) {
+    assert(a.size() == 4 && in.size() == size_t(kAcc) && "four A registers, a full accumulator");
+    std::string text = "{\n.reg .pred p;\nsetp.ne.b32 p, $69, 0;\nwgmma.mma_async.sync.aligned."
+                       "m64n64k16.f32." +
+                       std::string(type == NVVM::WGMMATypes::bf16 ? "bf16.bf16" : "f16.f16") + " {";
+    std::string constraints;
+    for (int64_t i = 0; i < kAcc; ++i) {
+      text += (i ? ", $" : "$") + std::to_string(i);
+      constraints += "=f,";
+    }
+    text += "}, {$64, $65, $66, $67}, $68, p, 1, 1, " + std::string(bKMajor ? "0" : "1") + ";\n}";
+    for (int64_t i = 0; i < kAcc; ++i)
+      constraints += std::to_string(i) + ",";
+    constraints += "r,r,r,r,l,r";
+    SmallVector<Value> operands(in.begin(), in.end());
+    operands.append(a.begin(), a.end());
+    operands.push_back(descB);
+    operands.push_back(arith::ConstantIntOp::create(b, b.getI32Type(), 1)); // scale-d: accumulate
+    Value r = LLVM::InlineAsmOp::create(b, TypeRange{acc}, operands, text, constraints,
+                                        /*has_side_effects=*/true, /*is_align_stack=*/false,
+                                        LLVM::tailcallkind::TailCallKind::None,
+                                        LLVM::AsmDialectAttr(), ArrayAttr())
+                  .getResult(0);
+    SmallVector<Value> out;
+    for (int64_t i = 0; i < kAcc; ++i)
+      out.push_back(LLVM::ExtractValueOp::create(b, r, ArrayRef<int64_t>{i}));
+    return out;
+  }
   void fence() { NVVM::WgmmaFenceAlignedOp::create(b); }
   /// Commits the products issued since the last commit as one group.
   void commit() { NVVM::WgmmaGroupSyncAlignedOp::create(b); }
@@ -95,19 +129,23 @@ private:
 
 LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
                                       const BufferRef &states, const BufferRef &out,
-                                      PrefillPass pass, const BufferRef *ws, int64_t splits) {
+                                      PrefillPass pass, const BufferRef *ws, int64_t splits,
+                                      int64_t stages) {
   Value q = op.getQ();
   const int64_t h = dimOf(q, 1), d = dimOf(q, 2), e = dimOf(op.getV(), 2);
   const int64_t dp = paddedKeyDim(d), nE = (e + kEBlock - 1) / kEBlock;
   const bool padD = dp != d, padE = e % kEBlock != 0;
   const int64_t kd = dp / 16, mTiles = dp / 64;
-  // Shared memory, in 16-bit elements from a 1024-byte boundary: two stages of Q, K (mTiles
+  // Shared memory, in 16-bit elements from a 1024-byte boundary: `stages` stages of Q, K (mTiles
   // tiles each) and V; then S_prev [dp x 64], whose first rows also hold P (S_prev is dead
   // between the first products of a chunk and its rewrite at the chunk's end), and Vw. 105 KB at
-  // dp = 128 with the alignment slack: two CTAs fit an SM.
+  // dp = 128 and two stages with the alignment slack: two CTAs fit an SM.
   const int64_t stageElems = 2 * kChunk * dp + kTile;
-  const int64_t sOff = 2 * stageElems, pOff = sOff, vwOff = sOff + dp * kEBlock;
+  const int64_t sOff = stages * stageElems, pOff = sOff, vwOff = sOff + dp * kEBlock;
   const int64_t smemElems = vwOff + kTile;
+  assert(smemElems * 2 + kAtomAlign == wgmmaSmemBytes(d, stages) && "the layout the config checks");
+  // HOOK (A/B on the GPU): P from registers (A operand of O += P V) instead of shared memory.
+  const bool pInRegs = std::getenv("DS_HOOK_LA_PREG") != nullptr;
   Type elem = cast<RankedTensorType>(q.getType()).getElementType();
   const std::string batch = dimExpr(ctx, op.getStateIndices(), 0);
 
@@ -199,6 +237,17 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     copy(kM, dp, d, kb.c(0), padD, kb.add(base, kb.c(kChunk * dp)), qkCopies);
     copy(vM, kEBlock, e, eBase, padE, kb.add(base, kb.c(2 * kChunk * dp)),
          kChunk * kEBlock / 8 / (kWarps * 32));
+  };
+  // Chunk `c` into stage c % stages where the request has it, then a commit group (empty past
+  // the request's chunks: every thread counts one group per chunk slot).
+  auto loadChunkIf = [&](Value c, Value numChunks) {
+    auto any = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, numChunks),
+                                 false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&any.getThenRegion().front());
+      loadChunk(c, kb.rem(c, kb.c(stages)));
+    }
     NVVM::CpAsyncCommitGroupOp::create(b);
   };
 
@@ -215,13 +264,8 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   if (!statesPass)
     writeSmemS(init);
   Value numChunks = kb.div(kb.add(kb.sub(r.end, r.start), kb.c(kChunk - 1)), kb.c(kChunk));
-  {
-    auto any = scf::IfOp::create(
-        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, numChunks, kb.c(0)), false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&any.getThenRegion().front());
-    loadChunk(kb.c(0), kb.c(0));
-  }
+  for (int64_t i = 0; i + 1 < stages; ++i)
+    loadChunkIf(kb.c(i), numChunks);
 
   // What every chunk multiplies by, in registers (the same for every chunk): this thread's
   // values of the decay mask M[a, b] = λ^(a-b) where a >= b, else 0 (accumulator layout), and
@@ -246,21 +290,15 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     b.setInsertionPointToStart(loop.getBody());
     Value c = loop.getInductionVar();
     SmallVector<Value> s(loop.getRegionIterArgs());
-    // This chunk's tiles (and S_prev, written at the end of the previous chunk) are complete and
-    // visible to the async proxy; every product of the previous chunk has completed (each
-    // thread waited for them), so the other stage is free.
-    NVVM::CpAsyncWaitGroupOp::create(b, 0);
+    // This chunk's tiles (its group is complete once at most stages - 2 later ones are pending)
+    // and S_prev, written at the end of the previous chunk, are complete and visible to the
+    // async proxy; every product of the previous chunk has completed (each thread waited for
+    // them), so its stage is free for chunk c + stages - 1.
+    NVVM::CpAsyncWaitGroupOp::create(b, stages - 2);
     wg.fenceProxy();
     gpu::BarrierOp::create(b);
-    Value next = kb.add(c, kb.c(1));
-    auto pre = scf::IfOp::create(
-        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, numChunks), false);
-    {
-      OpBuilder::InsertionGuard g2(b);
-      b.setInsertionPointToStart(&pre.getThenRegion().front());
-      loadChunk(next, kb.rem(next, kb.c(2)));
-    }
-    Value stage = kb.mul(kb.rem(c, kb.c(2)), kb.c(stageElems));
+    loadChunkIf(kb.add(c, kb.c(stages - 1)), numChunks);
+    Value stage = kb.mul(kb.rem(c, kb.c(stages)), kb.c(stageElems));
     Value qBase = stage, kBase = kb.add(stage, kb.c(kChunk * dp)),
           vBase = kb.add(stage, kb.c(2 * kChunk * dp));
     Value chunkStart = kb.add(r.start, kb.mul(c, kb.c(kChunk)));
@@ -298,7 +336,8 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     }
     if (!statesPass) {
       wg.wait();
-      gpu::BarrierOp::create(b); // every warp's products have read S_prev: P may overwrite it
+      if (!pInRegs)
+        gpu::BarrierOp::create(b); // every warp's products have read S_prev: P may overwrite it
     }
     // λ^n S after the wait: ptxas would otherwise wait for the products in flight itself (it
     // cannot tell that the previous chunk's products, which defined S, are complete).
@@ -306,8 +345,21 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     for (Value &x : s)
       x = arith::MulFOp::create(b, x, decN);
 
-    // O *= diag(λ^(a+1)); P ⊙= M, to shared memory.
-    if (!statesPass) {
+    // O *= diag(λ^(a+1)); P ⊙= M, to shared memory (or, pInRegs, into the A registers of the
+    // k16 step ks: pairs 8 ks + 2 j, + 1 of the accumulator in register j).
+    SmallVector<Value> pRegs;
+    if (!statesPass && pInRegs) {
+      for (int64_t i = 0; i < Wgmma::kAcc; ++i)
+        o[i] = arith::MulFOp::create(b, o[i], i % 4 < 2 ? decA : decB);
+      auto v2 = VectorType::get({2}, f32);
+      for (int64_t i = 0; i < Wgmma::kAcc; i += 2) {
+        Value x = arith::MulFOp::create(b, p[i], mask[i]);
+        Value y = arith::MulFOp::create(b, p[i + 1], mask[i + 1]);
+        Value v = arith::TruncFOp::create(b, VectorType::get({2}, elem),
+                                          vector::FromElementsOp::create(b, v2, ValueRange{x, y}));
+        pRegs.push_back(LLVM::BitcastOp::create(b, b.getI32Type(), v));
+      }
+    } else if (!statesPass) {
       for (int64_t i = 0; i < Wgmma::kAcc; ++i)
         o[i] = arith::MulFOp::create(b, o[i], i % 4 < 2 ? decA : decB);
       for (int64_t nt = 0; nt < 8; ++nt)
@@ -325,8 +377,10 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     wg.fence();
     if (!statesPass)
       for (int64_t ks = 0; ks < kChunk / 16; ++ks)
-        o = wg.mma(desc(kb.c(pOff), ks * kKStepBytes), true,
-                   desc(vBase, ks * 2 * kGroupBytes), false, o);
+        o = pInRegs ? wg.mmaRegA(ArrayRef<Value>(pRegs).slice(4 * ks, 4),
+                                 desc(vBase, ks * 2 * kGroupBytes), false, o)
+                    : wg.mma(desc(kb.c(pOff), ks * kKStepBytes), true,
+                             desc(vBase, ks * 2 * kGroupBytes), false, o);
     for (int64_t mt = 0; mt < mTiles; ++mt) {
       SmallVector<Value> acc(s.begin() + mt * Wgmma::kAcc, s.begin() + (mt + 1) * Wgmma::kAcc);
       for (int64_t ks = 0; ks < kChunk / 16; ++ks)
@@ -345,8 +399,10 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
                       [&](int64_t nt, int64_t i) { return o[nt * 4 + i]; });
       // S_prev for the next chunk over P (every product reading P has completed: each thread
       // waited for its products above, and the next chunk's first barrier orders these writes
-      // before any product reads them).
-      gpu::BarrierOp::create(b); // every warp's products have read P
+      // before any product reads them). With P in registers S_prev was last read by the first
+      // products, which every thread waited for before the barrier that published Vw.
+      if (!pInRegs)
+        gpu::BarrierOp::create(b); // every warp's products have read P
       writeSmemS(s);
       scf::YieldOp::create(b, s);
     }

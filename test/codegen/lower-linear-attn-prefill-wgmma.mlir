@@ -72,3 +72,28 @@ func.func @prefill_f16(%q: tensor<?x8x40xf16>, %k: tensor<?x8x40xf16>, %v: tenso
     -> (tensor<?x8x72xf16>, tensor<?x8x40x72xf32>)
   return %o, %s : tensor<?x8x72xf16>, tensor<?x8x40x72xf32>
 }
+
+// -----
+
+// stages = 4 (a config the user gives): four chunks of Q, K and V in flight, three of them loaded
+// (and committed, an empty group past the request's chunks) before the loop, which waits until
+// at most two groups are pending: (4 * (2 * 64 * 128 + 64 * 64) + 128 * 64 + 64 * 64) * 2 + 1024
+// = 189440 bytes.
+// CHECK-LABEL: ds.plan @prefill_stages
+// CHECK: ds.launch {{.*}}grid = ["(si_d0)*16", "1", "1"]
+// CHECK-SAME: smem = "189440"
+// CHECK-COUNT-3: nvvm.cp.async.commit.group
+// CHECK: scf.for
+// CHECK: nvvm.cp.async.wait.group 2
+// CHECK: gpu.barrier
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: nvvm.wgmma.fence.aligned
+func.func @prefill_stages(%q: tensor<?x8x128xbf16>, %k: tensor<?x8x128xbf16>, %v: tensor<?x8x128xbf16>, %slopes: tensor<8xf32>,
+                          %cu: tensor<?xi32>, %states: tensor<?x8x128x128xf32>, %si: tensor<?xi32> {ds.name = "si"}, %hi: tensor<?xi32>)
+    -> (tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>) {
+  %o, %s = ds.linear_attn_prefill %q, %k, %v, %slopes, %cu, %states, %si, %hi
+      {config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 4, vector_width = 8, variant = "wgmma">}
+    : (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<8xf32>, tensor<?xi32>, tensor<?x8x128x128xf32>, tensor<?xi32>, tensor<?xi32>)
+    -> (tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>)
+  return %o, %s : tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>
+}
