@@ -236,6 +236,35 @@ void linear_attn::finalState(KernelBuilder &kb, PrefillPass pass, const Segment 
   kb.ifThen(seg.last, [&] { storeState(kb, home.states, home.stateBase, s, at); });
 }
 
+StateSlice::StateSlice(KernelBuilder &kb, const ChunkedCTA &cta, int64_t warpRows,
+                       int64_t mtRows, int64_t d, int64_t e, Value rowBase)
+    : kb(kb), warp(cta.warp), g(cta.g), tig(cta.tig), eBase(cta.eBase), base(rowBase),
+      warpRows(warpRows), mtRows(mtRows), d(d), e(e), padD(paddedKeyDim(d) != d),
+      padE(e % kEBlock != 0) {}
+
+Value StateSlice::rowBase() const { return base ? base : kb.mul(warp, kb.c(warpRows)); }
+Value StateSlice::row(int64_t mt, int64_t half) const {
+  return kb.add(rowBase(), kb.add(kb.c(mtRows * mt + 8 * half), g));
+}
+Value StateSlice::col(int64_t nt) const { return kb.add(kb.c(8 * nt), kb.mul(tig, kb.c(2))); }
+
+Value StateSlice::inside(int64_t mt, int64_t half, int64_t nt) const {
+  ImplicitLocOpBuilder &b = kb.b();
+  Value in;
+  auto both = [&](Value c) { in = in ? arith::AndIOp::create(b, in, c) : c; };
+  if (padD)
+    both(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row(mt, half), kb.c(d)));
+  if (padE)
+    both(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, kb.add(eBase, col(nt)), kb.c(e)));
+  return in;
+}
+
+std::pair<Value, Value> StateSlice::pairAt(int64_t p) const {
+  const int64_t mt = p / 16, nt = p / 2 % 8, half = p % 2;
+  Value rel = kb.add(kb.mul(row(mt, half), kb.c(e)), kb.add(eBase, col(nt)));
+  return {rel, inside(mt, half, nt)};
+}
+
 ChunkedCTA linear_attn::chunkedCTA(KernelBuilder &kb, int64_t h, int64_t d, int64_t e,
                                    PrefillPass pass, bool hasWs, int64_t splits) {
   const int64_t nE = (e + kEBlock - 1) / kEBlock;
@@ -404,28 +433,14 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
   std::tie(tbl, l2) = decayTable(kb, cta);
   Value sBase = kb.c(2 * stageElems);
   Value stateBase = kb.mul(kb.add(kb.mul(r.slot, kb.c(h)), head), kb.c(d * e));
-  Value rowBase = kb.mul(warp, kb.c(rowsPerWarp));
-  auto sRow = [&](int64_t mt, int64_t half) {
-    return kb.add(rowBase, kb.add(kb.c(16 * mt + 8 * half), g));
-  };
-  auto sCol = [&](int64_t nt) { return kb.add(kb.c(8 * nt), kb.mul(tig, kb.c(2))); };
-  auto sIdx = [&](int64_t mt, int64_t nt, int64_t i) { return (mt * 8 + nt) * 4 + i; };
-  // Whether this thread's state pair (mt, half, nt) (a row, two columns) is inside the d x e
-  // state; null (and no op built) without padding.
-  auto stateIn = [&](int64_t mt, int64_t half, int64_t nt) -> Value {
-    Value in;
-    auto both = [&](Value c) { in = in ? arith::AndIOp::create(b, in, c) : c; };
-    if (padD)
-      both(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, sRow(mt, half), kb.c(d)));
-    if (padE)
-      both(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, kb.add(eBase, sCol(nt)), kb.c(e)));
-    return in;
-  };
+  // Warp w holds rows w dp / 4 .. (w + 1) dp / 4 of the state slice, 16 per m-tile.
+  const StateSlice sl(kb, cta, rowsPerWarp, 16, d, e, kb.mul(warp, kb.c(rowsPerWarp)));
+  auto sIdx = StateSlice::index;
   auto writeSmemS = [&](ArrayRef<Value> s) {
     for (int64_t mt = 0; mt < mTiles; ++mt)
       for (int64_t nt = 0; nt < 8; ++nt)
         for (int64_t half = 0; half < 2; ++half) {
-          Value row = sRow(mt, half);
+          Value row = sl.row(mt, half);
           Value off = kb.add(kb.add(sBase, swizzled(kb, row, kb.c(nt), kEBlock)),
                              kb.mul(tig, kb.c(2)));
           auto v2 = VectorType::get({2}, f32);
@@ -461,11 +476,7 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
 
   // The state slice in registers: accumulator layout of S[rows of this warp, 64 columns].
   const int64_t pairs = mTiles * 8 * 2;
-  auto pairAt = [&](int64_t p) {
-    const int64_t mt = p / 16, nt = p / 2 % 8, half = p % 2;
-    Value rel = kb.add(kb.mul(sRow(mt, half), kb.c(e)), kb.add(eBase, sCol(nt)));
-    return std::make_pair(rel, stateIn(mt, half, nt));
-  };
+  auto pairAt = [&](int64_t p) { return sl.pairAt(p); };
   StateHome home{sM, stateBase, cta.ws, cta.wsRequest, l2, h * d * e};
   SmallVector<Value> init = initialState(kb, pass, r, cta.seg, home, pairs, pairAt);
   if (!statesPass)
@@ -609,7 +620,7 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
       SmallVector<SmallVector<Value>> ka;
       for (int64_t mt = 0; mt < mTiles; ++mt) {
         Value row = kb.add(kb.c(16 * t), kb.add(l8, kb.mul(lHi, kb.c(8))));
-        Value ch = kb.add(kb.div(kb.add(rowBase, kb.c(16 * mt)), kb.c(8)), lBit3);
+        Value ch = kb.add(kb.div(kb.add(sl.rowBase(), kb.c(16 * mt)), kb.c(8)), lBit3);
         SmallVector<Value> a = mma.ldsm(smem, kb.add(kBase, swizzled(kb, row, ch, dp)), 4, true);
         a[0] = mma.scale(a[0], w[0], w[1]);
         a[1] = mma.scale(a[1], w[0], w[1]);

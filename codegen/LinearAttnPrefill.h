@@ -118,6 +118,31 @@ struct ChunkedCTA {
 };
 ChunkedCTA chunkedCTA(KernelBuilder &kb, int64_t h, int64_t d, int64_t e, PrefillPass pass,
                       bool hasWs, int64_t splits);
+/// This thread's part of the f32 state slice S[dp rows, 64 columns from eBase] a chunked kernel
+/// keeps in registers, in the m16n8 accumulator layout: value i (0..3) of (mt, nt) is at row
+/// warpRows w + mtRows mt + 8 (i / 2) + g (warp w), column 8 nt + 2 t + i % 2 of the CTA's
+/// block; pair p = 16 mt + 2 nt + half holds values 2 half, 2 half + 1 of (mt, nt).
+struct StateSlice {
+  /// `rowBase`: warpRows w built once by the caller (else built at each use; the two give the
+  /// same values, and each kernel keeps the form its measured PTX was built with).
+  StateSlice(KernelBuilder &kb, const ChunkedCTA &cta, int64_t warpRows, int64_t mtRows, int64_t d,
+             int64_t e, Value rowBase = {});
+  Value rowBase() const; // warpRows w
+  Value row(int64_t mt, int64_t half) const;
+  Value col(int64_t nt) const;
+  static int64_t index(int64_t mt, int64_t nt, int64_t i) { return (mt * 8 + nt) * 4 + i; }
+  /// Whether (mt, half, nt)'s pair is inside the d x e state; null (and no op built) without
+  /// padding.
+  Value inside(int64_t mt, int64_t half, int64_t nt) const;
+  /// Pair p as loadState / storeState take it: its element offset in a [d, e] state, inside().
+  std::pair<Value, Value> pairAt(int64_t p) const;
+
+  KernelBuilder &kb;
+  Value warp, g, tig, eBase, base;
+  int64_t warpRows, mtRows, d, e;
+  bool padD, padE;
+};
+
 /// The decay table λ^i (i = 0..64) of the CTA's head in shared memory (filled, not yet
 /// published by a barrier), and l2 = -slope log2(e).
 std::pair<Value, Value> decayTable(KernelBuilder &kb, const ChunkedCTA &cta);

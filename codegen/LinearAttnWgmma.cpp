@@ -183,21 +183,6 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   Value tbl, l2; // λ^i, i = 0..64
   std::tie(tbl, l2) = decayTable(kb, cta);
   Value stateBase = kb.mul(kb.add(kb.mul(r.slot, kb.c(h)), head), kb.c(d * e));
-  // State values of this thread: rows 64 mt + 16 w + 8 half + g, columns 8 nt + 2 t (+ 1).
-  auto sRow = [&](int64_t mt, int64_t half) {
-    return kb.add(kb.mul(warp, kb.c(16)), kb.add(kb.c(64 * mt + 8 * half), g));
-  };
-  auto sCol = [&](int64_t nt) { return kb.add(kb.c(8 * nt), kb.mul(tig, kb.c(2))); };
-  auto sIdx = [&](int64_t mt, int64_t nt, int64_t i) { return (mt * 8 + nt) * 4 + i; };
-  auto stateIn = [&](int64_t mt, int64_t half, int64_t nt) -> Value {
-    Value in;
-    auto both = [&](Value c) { in = in ? arith::AndIOp::create(b, in, c) : c; };
-    if (padD)
-      both(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, sRow(mt, half), kb.c(d)));
-    if (padE)
-      both(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, kb.add(eBase, sCol(nt)), kb.c(e)));
-    return in;
-  };
   // A pair of accumulator values (columns col, col + 1 of `row`) rounded to the input type, into
   // a [rows x 64] tile at element offset `base`.
   auto storePair = [&](Value base, Value row, Value col, Value x, Value y) {
@@ -207,13 +192,6 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
                        kb.rem(col, kb.c(8)));
     vector::StoreOp::create(b, arith::TruncFOp::create(b, VectorType::get({2}, elem), v), smem,
                             ValueRange{off});
-  };
-  auto writeSmemS = [&](ArrayRef<Value> s) {
-    for (int64_t mt = 0; mt < mTiles; ++mt)
-      for (int64_t nt = 0; nt < 8; ++nt)
-        for (int64_t half = 0; half < 2; ++half)
-          storePair(kb.c(sOff), sRow(mt, half), sCol(nt), s[sIdx(mt, nt, 2 * half)],
-                    s[sIdx(mt, nt, 2 * half + 1)]);
   };
   // Chunk `c` of the request into stage `stage` (cp.async, zero-filled past the request's end
   // and past d / e).
@@ -253,12 +231,21 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
 
   Operation *top = openChunkedBody(kb, cta, pass, h, e, elem);
 
-  const int64_t pairs = mTiles * Wgmma::kAcc / 2;
-  auto pairAt = [&](int64_t p) {
-    const int64_t mt = p / 16, nt = p / 2 % 8, half = p % 2;
-    Value rel = kb.add(kb.mul(sRow(mt, half), kb.c(e)), kb.add(eBase, sCol(nt)));
-    return std::make_pair(rel, stateIn(mt, half, nt));
+  // State values of this thread: rows 64 mt + 16 w + 8 half + g (an m64 accumulator per 64
+  // rows), columns 8 nt + 2 t (+ 1).
+  const StateSlice sl(kb, cta, 16, 64, d, e);
+  auto sIdx = StateSlice::index;
+  auto sCol = [&](int64_t nt) { return sl.col(nt); };
+  auto writeSmemS = [&](ArrayRef<Value> s) {
+    for (int64_t mt = 0; mt < mTiles; ++mt)
+      for (int64_t nt = 0; nt < 8; ++nt)
+        for (int64_t half = 0; half < 2; ++half)
+          storePair(kb.c(sOff), sl.row(mt, half), sCol(nt), s[sIdx(mt, nt, 2 * half)],
+                    s[sIdx(mt, nt, 2 * half + 1)]);
   };
+
+  const int64_t pairs = mTiles * Wgmma::kAcc / 2;
+  auto pairAt = [&](int64_t p) { return sl.pairAt(p); };
   StateHome home{sM, stateBase, cta.ws, cta.wsRequest, l2, h * d * e};
   SmallVector<Value> init = initialState(kb, pass, r, cta.seg, home, pairs, pairAt);
   if (!statesPass)
