@@ -20,6 +20,9 @@
 // CHECK: nvvm.wgmma.mma_async {{.*}} D[<f32>, <zero>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
 // CHECK-COUNT-7: nvvm.wgmma.mma_async {{.*}} D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
+// While they run, the next chunk's copies (one commit group a chunk slot) and Vw.
+// CHECK: nvgpu.device_async_copy
+// CHECK: nvvm.cp.async.commit.group
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 0
 // P and Vw published to the async proxy, then O += P V (4 steps over the keys) and the two
 // m64 halves of S += Kᵀ Vw (A M-major).
@@ -77,7 +80,8 @@ func.func @prefill_f16(%q: tensor<?x8x40xf16>, %k: tensor<?x8x40xf16>, %v: tenso
 
 // stages = 4 (a config the user gives): four chunks of Q, K and V in flight, three of them loaded
 // (and committed, an empty group past the request's chunks) before the loop, which waits until
-// at most two groups are pending: (4 * (2 * 64 * 128 + 64 * 64) + 128 * 64 + 64 * 64) * 2 + 1024
+// at most two groups are pending and loads the chunk three ahead once its first products are
+// issued: (4 * (2 * 64 * 128 + 64 * 64) + 128 * 64 + 64 * 64) * 2 + 1024
 // = 189440 bytes.
 // CHECK-LABEL: ds.plan @prefill_stages
 // CHECK: ds.launch {{.*}}grid = ["(si_d0)*16", "1", "1"]
@@ -86,8 +90,9 @@ func.func @prefill_f16(%q: tensor<?x8x40xf16>, %k: tensor<?x8x40xf16>, %v: tenso
 // CHECK: scf.for
 // CHECK: nvvm.cp.async.wait.group 2
 // CHECK: gpu.barrier
-// CHECK: nvvm.cp.async.commit.group
 // CHECK: nvvm.wgmma.fence.aligned
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK: nvvm.cp.async.commit.group
 func.func @prefill_stages(%q: tensor<?x8x128xbf16>, %k: tensor<?x8x128xbf16>, %v: tensor<?x8x128xbf16>, %slopes: tensor<8xf32>,
                           %cu: tensor<?xi32>, %states: tensor<?x8x128x128xf32>, %si: tensor<?xi32> {ds.name = "si"}, %hi: tensor<?xi32>)
     -> (tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>) {
