@@ -806,13 +806,14 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
     const int64_t d = dimOf(op.getQ(), 2), e = dimOf(op.getV(), 2);
     MLIRContext *ctx = op->getContext();
     if (chunkedTiles(d, e) && op.getChunkSize() == kChunk && !op.getKeepIntermediate()) {
-      // Segments: as many as two CTAs per SM (both kernels fit two) hold over the (head, column
-      // block) CTAs of one request, at most kMaxSegments (segmentOf splits only requests longer
-      // than their share of the batch).
+      // Segments: as many as fill the SMs once with the (head, column block) CTAs of one
+      // request, at most kMaxSegments (segmentOf splits only requests longer than their share of
+      // the batch). Not more: every segment but a request's last reads its K and V twice (the
+      // states pass, then the outputs pass), so at H = 64, d = e = 128 (128 CTAs a request) a
+      // split of 2 would move 1.5x the bytes of q, k, v and o, more than the prefill
+      // bars allow at the copy rate.
       const int64_t ctas = dimOf(op.getQ(), 1) * ((e + kEBlock - 1) / kEBlock);
-      int64_t splits = std::clamp<int64_t>(2 * target.getSmCount() / ctas, 1, kMaxSegments);
-      if (std::getenv("DS_HOOK_LA_NO_SPLIT")) // HOOK (A/B on the GPU): remove
-        splits = 1;
+      int64_t splits = std::clamp<int64_t>(target.getSmCount() / ctas, 1, kMaxSegments);
       if (const char *forced = std::getenv("DS_HOOK_LA_SPLITS")) // HOOK (A/B on the GPU): remove
         splits = std::atoi(forced);
       const bool wgmma = hasWgmma(target) && !std::getenv("DS_HOOK_LA_MMA_SYNC"); // HOOK: remove

@@ -1,13 +1,14 @@
-// RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1})' | FileCheck %s
-// RUN: ds-opt %s --ds-to-ptx | FileCheck %s --check-prefix=PTX
-// RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{chip=sm_90a stop-after-lowering=1})' | FileCheck %s --check-prefix=WG
+// RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{sm-count=256 stop-after-lowering=1})' | FileCheck %s
+// RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{sm-count=256})' | FileCheck %s --check-prefix=PTX
+// RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{chip=sm_90a sm-count=256 stop-after-lowering=1})' | FileCheck %s --check-prefix=WG
 
-// The segment split (config splits = S > 1; sm_90, 132 SMs, H = 64 heads x 2 column blocks:
-// S = 264 / 128 = 2). Workspace: B x S states [64, 128, 128] of f32 (2 * 64 * 128 * 128 floats
-// a request). Pass 1 (states) on grid y = S - 1 reads K and V only (no Q copies, no ldmatrix of
-// Q) and writes what each segment but a request's last leaves; pass 2 (the chunked kernel on
-// grid y = S) waits for it (programmatic launch: griddepcontrol.wait) and writes o and, from the
-// request's last segment, the final state.
+// The segment split (config splits = S > 1; sm_90 with 256 SMs, H = 64 heads x 2 column
+// blocks: S = 256 / 128 = 2; on the H200's 132 SMs these 128 CTAs fill the chip unsplit).
+// Workspace: B x S states [64, 128, 128] of f32 (2 * 64 * 128 * 128 floats a request). Pass 1
+// (states) on grid y = S - 1 reads K and V only (no Q copies, no ldmatrix of Q) and writes what
+// each segment but a request's last leaves; pass 2 (the chunked kernel on grid y = S) waits for
+// it (programmatic launch: griddepcontrol.wait) and writes o and, from the request's last
+// segment, the final state.
 // CHECK-LABEL: ds.plan @prefill
 // CHECK-SAME: workspace = "(0)+cdiv(4*((state_indices_d0)*2097152),256)*256"
 // CHECK: ds.launch @ds_kernels::@prefill_linear_attn_prefill_states_0 {block = array<i64: 128, 1, 1>, grid = ["(state_indices_d0)*128", "1", "1"]

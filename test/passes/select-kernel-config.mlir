@@ -145,7 +145,7 @@ func.func @quest_and_sampling(%kmin: tensor<?x8x128xbf16>, %knew: tensor<?x8x128
 }
 
 // Linear attention: the prefill's tensor-core variant where it tiles (64-token chunks: warpgroup
-// MMA on sm_90a, mma.sync elsewhere; requests split into up to 2 SMs / (H x column blocks)
+// MMA on sm_90a, mma.sync elsewhere; requests split into up to SMs / (H x column blocks)
 // segments, at most 8: 8 heads x 1 column block here), the recurrent one for
 // keep_intermediate (and other chunk sizes); decode 8 warps, 8 rows in flight.
 // CHECK-LABEL: func.func @linear_attn
