@@ -137,9 +137,10 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   const bool padD = dp != d, padE = e % kEBlock != 0;
   const int64_t kd = dp / 16, mTiles = dp / 64;
   // Shared memory, in 16-bit elements from a 1024-byte boundary: `stages` stages of Q, K (mTiles
-  // tiles each) and V; then S_prev [dp x 64], whose first rows also hold P (S_prev is dead
-  // between the first products of a chunk and its rewrite at the chunk's end), and Vw. 105 KB at
-  // dp = 128 and two stages with the alignment slack: two CTAs fit an SM.
+  // tiles each) and V; then S_prev [dp x 64], whose first rows also hold P unless P stays in
+  // registers (S_prev is dead between the first products of a chunk and its rewrite at the
+  // chunk's end), and Vw. 105 KB at dp = 128 and two stages with the alignment slack: two CTAs
+  // fit an SM.
   const int64_t stageElems = 2 * kChunk * dp + kTile;
   const int64_t sOff = stages * stageElems, pOff = sOff, vwOff = sOff + dp * kEBlock;
   const int64_t smemElems = vwOff + kTile;
@@ -342,27 +343,27 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     // O *= diag(λ^(a+1)); P ⊙= M, to shared memory (or, pInRegs, into the A registers of the
     // k16 step ks: pairs 8 ks + 2 j, + 1 of the accumulator in register j).
     SmallVector<Value> pRegs;
-    if (!statesPass && pInRegs) {
+    if (!statesPass) {
       for (int64_t i = 0; i < Wgmma::kAcc; ++i)
         o[i] = arith::MulFOp::create(b, o[i], i % 4 < 2 ? decA : decB);
-      auto v2 = VectorType::get({2}, f32);
-      for (int64_t i = 0; i < Wgmma::kAcc; i += 2) {
-        Value x = arith::MulFOp::create(b, p[i], mask[i]);
-        Value y = arith::MulFOp::create(b, p[i + 1], mask[i + 1]);
-        Value v = arith::TruncFOp::create(b, VectorType::get({2}, elem),
-                                          vector::FromElementsOp::create(b, v2, ValueRange{x, y}));
-        pRegs.push_back(LLVM::BitcastOp::create(b, b.getI32Type(), v));
-      }
-    } else if (!statesPass) {
-      for (int64_t i = 0; i < Wgmma::kAcc; ++i)
-        o[i] = arith::MulFOp::create(b, o[i], i % 4 < 2 ? decA : decB);
-      for (int64_t nt = 0; nt < 8; ++nt)
-        for (int64_t half = 0; half < 2; ++half) {
-          const int64_t i = nt * 4 + 2 * half;
-          storePair(kb.c(pOff), half ? rowB : rowA, sCol(nt),
-                    arith::MulFOp::create(b, p[i], mask[i]),
-                    arith::MulFOp::create(b, p[i + 1], mask[i + 1]));
+      if (pInRegs) {
+        auto v2 = VectorType::get({2}, f32);
+        for (int64_t i = 0; i < Wgmma::kAcc; i += 2) {
+          Value x = arith::MulFOp::create(b, p[i], mask[i]);
+          Value y = arith::MulFOp::create(b, p[i + 1], mask[i + 1]);
+          Value v = arith::TruncFOp::create(
+              b, VectorType::get({2}, elem), vector::FromElementsOp::create(b, v2, ValueRange{x, y}));
+          pRegs.push_back(LLVM::BitcastOp::create(b, b.getI32Type(), v));
         }
+      } else {
+        for (int64_t nt = 0; nt < 8; ++nt)
+          for (int64_t half = 0; half < 2; ++half) {
+            const int64_t i = nt * 4 + 2 * half;
+            storePair(kb.c(pOff), half ? rowB : rowA, sCol(nt),
+                      arith::MulFOp::create(b, p[i], mask[i]),
+                      arith::MulFOp::create(b, p[i + 1], mask[i + 1]));
+          }
+      }
     }
     wg.fenceProxy();
     gpu::BarrierOp::create(b); // P and Vw complete
