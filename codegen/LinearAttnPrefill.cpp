@@ -809,9 +809,9 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
       // Segments: as many as fill the SMs once with the (head, column block) CTAs of one
       // request, at most kMaxSegments (segmentOf splits only requests longer than their share of
       // the batch). Not more: every segment but a request's last reads its K and V twice (the
-      // states pass, then the outputs pass), so at H = 64, d = e = 128 (128 CTAs a request) a
-      // split of 2 would move 1.5x the bytes of q, k, v and o, more than the issue's prefill
-      // bars allow at the copy rate.
+      // states pass, then the outputs pass): at H = 64, d = e = 128 (128 CTAs a request) a
+      // split of 2 moves 1.25x the bytes of q, k, v and o (one request of 16384 tokens: 1342
+      // MB, 317 us at the H200's copy rate, past issue 13's 300 us bar).
       const int64_t ctas = dimOf(op.getQ(), 1) * ((e + kEBlock - 1) / kEBlock);
       int64_t splits = std::clamp<int64_t>(target.getSmCount() / ctas, 1, kMaxSegments);
       if (const char *forced = std::getenv("DS_HOOK_LA_SPLITS")) // HOOK (A/B on the GPU): remove
