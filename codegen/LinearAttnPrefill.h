@@ -123,8 +123,8 @@ ChunkedCTA chunkedCTA(KernelBuilder &kb, int64_t h, int64_t d, int64_t e, Prefil
 /// warpRows w + mtRows mt + 8 (i / 2) + g (warp w), column 8 nt + 2 t + i % 2 of the CTA's
 /// block; pair p = 16 mt + 2 nt + half holds values 2 half, 2 half + 1 of (mt, nt).
 struct StateSlice {
-  /// `rowBase`: warpRows w built once by the caller (else built at each use; the two give the
-  /// same values, and each kernel keeps the form its measured PTX was built with).
+  /// `rowBase`: warpRows w built once by the caller (else built at each use). The two give the
+  /// same values but not the same PTX: each kernel keeps the form its PTX had before StateSlice.
   StateSlice(KernelBuilder &kb, const ChunkedCTA &cta, int64_t warpRows, int64_t mtRows, int64_t d,
              int64_t e, Value rowBase = {});
   Value rowBase() const; // warpRows w
