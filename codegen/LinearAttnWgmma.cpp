@@ -108,8 +108,32 @@ public:
   void fence() { NVVM::WgmmaFenceAlignedOp::create(b); }
   /// Commits the products issued since the last commit as one group.
   void commit() { NVVM::WgmmaGroupSyncAlignedOp::create(b); }
-  /// Waits for every committed group.
-  void wait() { NVVM::WgmmaWaitGroupSyncOp::create(b, 0); }
+  /// Waits for every committed group, then passes the accumulators `accs` (the results of the
+  /// products waited for) through empty volatile inline asm, which LLVM keeps after the wait:
+  /// with no data dependence on the wait, a use of an accumulator could otherwise be scheduled
+  /// above it (undefined behaviour in the PTX ISA; CUTLASS's warpgroup_fence_operand).
+  void wait(ArrayRef<SmallVector<Value> *> accs = {}) {
+    NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+    for (SmallVector<Value> *a : accs)
+      for (size_t i = 0; i < a->size(); i += kAcc) {
+        const size_t n = std::min<size_t>(kAcc, a->size() - i);
+        std::string constraints;
+        for (size_t j = 0; j < n; ++j)
+          constraints += "=f,";
+        for (size_t j = 0; j < n; ++j)
+          constraints += std::to_string(j) + (j + 1 < n ? "," : "");
+        auto type = LLVM::LLVMStructType::getLiteral(
+            b.getContext(), SmallVector<Type>(n, b.getF32Type()));
+        Value r = LLVM::InlineAsmOp::create(b, TypeRange{type},
+                                            ArrayRef<Value>(*a).slice(i, n), "", constraints,
+                                            /*has_side_effects=*/true, /*is_align_stack=*/false,
+                                            LLVM::tailcallkind::TailCallKind::None,
+                                            LLVM::AsmDialectAttr(), ArrayAttr())
+                      .getResult(0);
+        for (size_t j = 0; j < n; ++j)
+          (*a)[i + j] = LLVM::ExtractValueOp::create(b, r, ArrayRef<int64_t>{int64_t(j)});
+      }
+  }
   /// Orders this thread's earlier shared-memory writes (stores, cp.async) before later reads by
   /// the async proxy (wgmma's operand loads); a barrier after it publishes them to the warpgroup.
   void fenceProxy() {
@@ -330,7 +354,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
                               ValueRange{kb.add(kb.c(vwOff), off)});
     }
     if (!statesPass) {
-      wg.wait();
+      wg.wait({&o, &p});
       if (!pInRegs)
         gpu::BarrierOp::create(b); // every warp's products have read S_prev: P may overwrite it
     }
@@ -384,7 +408,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
       std::copy(acc.begin(), acc.end(), s.begin() + mt * Wgmma::kAcc);
     }
     wg.commit();
-    wg.wait();
+    wg.wait({&o, &s});
 
     if (statesPass) {
       scf::YieldOp::create(b, s);
