@@ -859,11 +859,11 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
           return configError(op, "stages")
                  << "(chunks in flight of the \"wgmma\" kernel) must be in [2, " << kMaxWgmmaStages
                  << "], got " << cfg.getStages();
-        if (chunkedTiles(d, e) && wgmmaSmemBytes(d, cfg.getStages()) > target.getSmemPerBlock())
+        const int64_t bytes = wgmmaSmemBytes(d, cfg.getStages()) + kWgmmaStaticSmemBytes;
+        if (chunkedTiles(d, e) && bytes > target.getSmemPerBlock())
           return configError(op, "stages")
-                 << cfg.getStages() << " stages of the \"wgmma\" kernel need "
-                 << wgmmaSmemBytes(d, cfg.getStages()) << " bytes of shared memory, the target has "
-                 << target.getSmemPerBlock();
+                 << cfg.getStages() << " stages of the \"wgmma\" kernel need " << bytes
+                 << " bytes of shared memory, the target has " << target.getSmemPerBlock();
       }
       if (op.getKeepIntermediate())
         return configError(op, "variant")

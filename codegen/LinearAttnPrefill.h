@@ -179,6 +179,8 @@ inline int64_t wgmmaSmemBytes(int64_t d, int64_t stages) {
   return (stages * (2 * kChunk * dp + kChunk * kEBlock) + dp * kEBlock + kChunk * kEBlock) * 2 +
          1024;
 }
+/// Its static shared memory: the decay table (decayTable, 2 * kChunk f32).
+constexpr int64_t kWgmmaStaticSmemBytes = 2 * kChunk * 4;
 
 } // namespace mlir::ds::linear_attn
 
