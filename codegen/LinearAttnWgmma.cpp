@@ -22,7 +22,6 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 
-#include <cstdlib> // HOOK
 
 using namespace mlir;
 using namespace mlir::ds;
@@ -161,19 +160,14 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   const bool padD = dp != d, padE = e % kEBlock != 0;
   const int64_t kd = dp / 16, mTiles = dp / 64;
   // Shared memory, in 16-bit elements from a 1024-byte boundary: `stages` stages of Q, K (mTiles
-  // tiles each) and V; then S_prev [dp x 64], whose first rows also hold P unless P stays in
-  // registers (S_prev is dead between the first products of a chunk and its rewrite at the
-  // chunk's end), and Vw. 105 KB at dp = 128 and two stages with the alignment slack: two CTAs
-  // fit an SM.
+  // tiles each) and V; then S_prev [dp x 64] and Vw. P never goes through shared memory: it is
+  // the register A operand of O += P V (measured on the H200 at H = 64, d = e = 128: 4 x 4096
+  // tokens 427 us against 440 us with P in shared memory). 105 KB at dp = 128 and two stages with
+  // the alignment slack: two CTAs fit an SM.
   const int64_t stageElems = 2 * kChunk * dp + kTile;
-  const int64_t sOff = stages * stageElems, pOff = sOff, vwOff = sOff + dp * kEBlock;
+  const int64_t sOff = stages * stageElems, vwOff = sOff + dp * kEBlock;
   const int64_t smemElems = vwOff + kTile;
   assert(smemElems * 2 + kAtomAlign == wgmmaSmemBytes(d, stages) && "the layout the config checks");
-  // HOOK (A/B on the GPU): P from registers (A operand of O += P V) instead of shared memory.
-  const bool pInRegs = std::getenv("DS_HOOK_LA_PREG") != nullptr;
-  // HOOK (A/B on the GPU): the next chunk's loads before this chunk's first products (fewer
-  // registers live across them: 12 bytes spilled at d = 128 instead of 68).
-  const bool loadEarly = std::getenv("DS_HOOK_LA_LOAD_EARLY") != nullptr;
   Type elem = cast<RankedTensorType>(q.getType()).getElementType();
   const std::string batch = dimExpr(ctx, op.getStateIndices(), 0);
 
@@ -308,13 +302,13 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     // This chunk's tiles (its group is complete once at most stages - 2 later ones are pending)
     // and S_prev, written at the end of the previous chunk, are complete and visible to the
     // async proxy; every product of the previous chunk has completed (each thread waited for
-    // them), so its stage is free for chunk c + stages - 1 (loaded once this chunk's first
-    // products are issued: they need none of it).
+    // them), so its stage is free for chunk c + stages - 1, whose copies are issued first:
+    // issued after this chunk's first products they kept more registers live across them (68
+    // bytes spilled at d = 128 instead of 12) and cost 15-30% on the H200.
     NVVM::CpAsyncWaitGroupOp::create(b, stages - 2);
     wg.fenceProxy();
     gpu::BarrierOp::create(b);
-    if (loadEarly)
-      loadChunkIf(kb.add(c, kb.c(stages - 1)), numChunks);
+    loadChunkIf(kb.add(c, kb.c(stages - 1)), numChunks);
     Value stage = kb.mul(kb.rem(c, kb.c(stages)), kb.c(stageElems));
     Value qBase = stage, kBase = kb.add(stage, kb.c(kChunk * dp)),
           vBase = kb.add(stage, kb.c(2 * kChunk * dp));
@@ -334,10 +328,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
         p = wg.mma(qkDesc(qBase, ks), true, qkDesc(kBase, ks), true, p);
       wg.commit();
     }
-    // While they run: the chunk `stages - 1` ahead, and Vw.
-    if (!loadEarly)
-      loadChunkIf(kb.add(c, kb.c(stages - 1)), numChunks);
-    // Vw = diag(λ^(n-1-b)) V: this thread's four 16-byte pieces, at the same swizzled places.
+    // While they run: Vw = diag(λ^(n-1-b)) V: this thread's four 16-byte pieces, at the same swizzled places.
     for (int64_t i = 0; i < kTile / 8 / (kWarps * 32); ++i) {
       Value idx = kb.add(tid, kb.c(i * kWarps * 32));
       Value key = kb.div(idx, kb.c(8));
@@ -353,53 +344,38 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
       vector::StoreOp::create(b, arith::TruncFOp::create(b, v8, scaled), smem,
                               ValueRange{kb.add(kb.c(vwOff), off)});
     }
-    if (!statesPass) {
+    if (!statesPass)
       wg.wait({&o, &p});
-      if (!pInRegs)
-        gpu::BarrierOp::create(b); // every warp's products have read S_prev: P may overwrite it
-    }
     // λ^n S after the wait: ptxas would otherwise wait for the products in flight itself (it
     // cannot tell that the previous chunk's products, which defined S, are complete).
     Value decN = memref::LoadOp::create(b, tbl, ValueRange{n});
     for (Value &x : s)
       x = arith::MulFOp::create(b, x, decN);
 
-    // O *= diag(λ^(a+1)); P ⊙= M, to shared memory (or, pInRegs, into the A registers of the
-    // k16 step ks: pairs 8 ks + 2 j, + 1 of the accumulator in register j).
+    // O *= diag(λ^(a+1)); P ⊙= M into the A registers of the k16 step ks (pairs 8 ks + 2 j, + 1
+    // of the accumulator in register j).
     SmallVector<Value> pRegs;
     if (!statesPass) {
       for (int64_t i = 0; i < Wgmma::kAcc; ++i)
         o[i] = arith::MulFOp::create(b, o[i], i % 4 < 2 ? decA : decB);
-      if (pInRegs) {
-        auto v2 = VectorType::get({2}, f32);
-        for (int64_t i = 0; i < Wgmma::kAcc; i += 2) {
-          Value x = arith::MulFOp::create(b, p[i], mask[i]);
-          Value y = arith::MulFOp::create(b, p[i + 1], mask[i + 1]);
-          Value v = arith::TruncFOp::create(
-              b, VectorType::get({2}, elem), vector::FromElementsOp::create(b, v2, ValueRange{x, y}));
-          pRegs.push_back(LLVM::BitcastOp::create(b, b.getI32Type(), v));
-        }
-      } else {
-        for (int64_t nt = 0; nt < 8; ++nt)
-          for (int64_t half = 0; half < 2; ++half) {
-            const int64_t i = nt * 4 + 2 * half;
-            storePair(kb.c(pOff), half ? rowB : rowA, sCol(nt),
-                      arith::MulFOp::create(b, p[i], mask[i]),
-                      arith::MulFOp::create(b, p[i + 1], mask[i + 1]));
-          }
+      auto v2 = VectorType::get({2}, f32);
+      for (int64_t i = 0; i < Wgmma::kAcc; i += 2) {
+        Value x = arith::MulFOp::create(b, p[i], mask[i]);
+        Value y = arith::MulFOp::create(b, p[i + 1], mask[i + 1]);
+        Value v = arith::TruncFOp::create(
+            b, VectorType::get({2}, elem), vector::FromElementsOp::create(b, v2, ValueRange{x, y}));
+        pRegs.push_back(LLVM::BitcastOp::create(b, b.getI32Type(), v));
       }
     }
     wg.fenceProxy();
-    gpu::BarrierOp::create(b); // P and Vw complete
+    gpu::BarrierOp::create(b); // Vw complete
 
     // O += P V; S = λ^n S + Kᵀ Vw (one m64 product per 64 rows of S), k16 steps over the keys.
     wg.fence();
     if (!statesPass)
       for (int64_t ks = 0; ks < kChunk / 16; ++ks)
-        o = pInRegs ? wg.mmaRegA(ArrayRef<Value>(pRegs).slice(4 * ks, 4),
-                                 desc(vBase, ks * 2 * kGroupBytes), false, o)
-                    : wg.mma(desc(kb.c(pOff), ks * kKStepBytes), true,
-                             desc(vBase, ks * 2 * kGroupBytes), false, o);
+        o = wg.mmaRegA(ArrayRef<Value>(pRegs).slice(4 * ks, 4), desc(vBase, ks * 2 * kGroupBytes),
+                       false, o);
     for (int64_t mt = 0; mt < mTiles; ++mt) {
       SmallVector<Value> acc(s.begin() + mt * Wgmma::kAcc, s.begin() + (mt + 1) * Wgmma::kAcc);
       for (int64_t ks = 0; ks < kChunk / 16; ++ks)
@@ -416,12 +392,9 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
       // O rows inside the request.
       storeOutputRows(kb, cta, rowA, rowB, n, chunkStart, h, e, elem,
                       [&](int64_t nt, int64_t i) { return o[nt * 4 + i]; });
-      // S_prev for the next chunk over P (every product reading P has completed: each thread
-      // waited for its products above, and the next chunk's first barrier orders these writes
-      // before any product reads them). With P in registers S_prev was last read by the first
-      // products, which every thread waited for before the barrier that published Vw.
-      if (!pInRegs)
-        gpu::BarrierOp::create(b); // every warp's products have read P
+      // S_prev for the next chunk (last read by this chunk's first products, which every thread
+      // waited for before the barrier that published Vw; the next chunk's first barrier orders
+      // these writes before any product reads them).
       writeSmemS(s);
       scf::YieldOp::create(b, s);
     }
