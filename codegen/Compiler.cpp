@@ -135,6 +135,22 @@ Expected<Bundle> mlir::ds::compileToBundle(ModuleOp module, const CompileOptions
   // 290 ms cold compile on a 2-core machine. ds-opt keeps --verify-each for work on passes.
   if (failed(verify(module)))
     return Status::error("compilation failed: the module does not verify");
+  // What there is to compile, named before the pipeline runs (afterwards an empty module or a
+  // misspelt name would read as a missing ds.plan).
+  std::string names;
+  bool found = false, any = false;
+  for (auto f : module.getOps<func::FuncOp>()) {
+    if (f.isExternal())
+      continue;
+    any = true;
+    found |= f.getSymName() == funcName;
+    names += (names.empty() ? "" : ", ") + f.getSymName().str();
+  }
+  if (!any && module.getOps<PlanOp>().empty())
+    return Status::error("the module holds no function to compile (a func.func with a body)");
+  if (!funcName.empty() && any && !found)
+    return Status::error("no function named '" + funcName.str() + "' in the module (it has: " +
+                         names + ")");
   PassManager pm(module.getContext());
   pm.enableVerifier(false);
   buildDSToPTXPipeline(pm, options);

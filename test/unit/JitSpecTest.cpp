@@ -444,3 +444,24 @@ TEST(CompileSource, HugeOrTinyLinearAttentionDimsAreRefused) {
   ASSERT_FALSE(bundle.ok());
   EXPECT_NE(bundle.message().find("value dims 4 to 128"), std::string::npos) << bundle.message();
 }
+
+// An empty module, or a function name the module does not have, is named as such before the
+// pipeline runs (it read "no compiled function (ds.plan)").
+TEST(CompileSource, NothingToCompileOrAWrongNameIsNamed) {
+  auto bundle = mlir::ds::compileSourceToBundle("module {}", sm90(), "");
+  ASSERT_FALSE(bundle.ok());
+  EXPECT_NE(bundle.message().find("holds no function to compile"), std::string::npos)
+      << bundle.message();
+  bundle = mlir::ds::compileSourceToBundle("func.func private @decl(%x: i32)", sm90(), "");
+  ASSERT_FALSE(bundle.ok());
+  EXPECT_NE(bundle.message().find("holds no function to compile"), std::string::npos)
+      << bundle.message();
+  jit::LinearAttnDecodeSpec decode;
+  auto ir = jit::linearAttnDecodeIR(decode);
+  ASSERT_TRUE(ir.ok()) << ir.message();
+  bundle = mlir::ds::compileSourceToBundle(*ir, sm90(), "decdoe");
+  ASSERT_FALSE(bundle.ok());
+  EXPECT_NE(bundle.message().find("no function named 'decdoe' in the module (it has: "),
+            std::string::npos)
+      << bundle.message();
+}
