@@ -159,10 +159,9 @@ Expected<Bundle> mlir::ds::compileToBundle(ModuleOp module, const CompileOptions
   return emitBundle(module, funcName, options.chip, options.cubin);
 }
 
-/// MLIR's parser recurses once per level of nested regions, brackets and angle brackets: a
-/// text nested thousands deep overflows the stack. A compiled pipeline nests a few levels, so
-/// a source nested deeper than kMaxNesting is refused before parsing (string literals and
-/// comments are skipped; the '>' of '->' closes nothing).
+/// A compiled pipeline nests a few levels, so a source nested deeper than kMaxNesting is
+/// refused before parsing (string literals and comments are skipped; the '>' of '->' closes
+/// nothing).
 constexpr int64_t kMaxNesting = 256;
 static std::optional<std::pair<int64_t, int64_t>> tooDeep(llvm::StringRef text) {
   int64_t depth = 0, line = 1;
@@ -190,14 +189,22 @@ static std::optional<std::pair<int64_t, int64_t>> tooDeep(llvm::StringRef text) 
   return std::nullopt;
 }
 
+std::optional<std::string> mlir::ds::sourceNestingError(llvm::StringRef text,
+                                                        llvm::StringRef name) {
+  auto deep = tooDeep(text);
+  if (!deep)
+    return std::nullopt;
+  return name.str() + ":" + std::to_string(deep->second) + ": the source nests more than " +
+         std::to_string(kMaxNesting) +
+         " levels of regions, brackets or angle brackets; cannot parse " + name.str();
+}
+
 Expected<Bundle> mlir::ds::compileSourceToBundle(llvm::StringRef source,
                                                  const CompileOptions &options,
                                                  llvm::StringRef funcName) {
   std::string name = options.sourceName.empty() ? "<ds-source>" : options.sourceName;
-  if (auto deep = tooDeep(source))
-    return Status::error(name + ":" + std::to_string(deep->second) + ": the source nests more than " +
-                         std::to_string(kMaxNesting) +
-                         " levels of regions, brackets or angle brackets; cannot parse " + name);
+  if (auto error = sourceNestingError(source, name))
+    return Status::error(*error);
   auto ctx = createCompilerContext();
   std::string diagnostics;
   llvm::raw_string_ostream os(diagnostics);

@@ -9,6 +9,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 
+#include <optional>
 #include <string>
 
 namespace mlir {
@@ -24,6 +25,11 @@ std::unique_ptr<MLIRContext> createCompilerContext();
 /// go to the context's handlers; the error text says which step failed.
 ::ds::rt::Expected<::ds::rt::Bundle> compileToBundle(ModuleOp module, const CompileOptions &options,
                                                  llvm::StringRef funcName = "");
+
+/// MLIR's parser recurses once per level of nested regions, brackets and angle brackets, so a
+/// text nested thousands deep overflows the stack: an error ("NAME:LINE: the source nests more
+/// than 256 levels ...") for a text nested deeper than any compiled pipeline, else nullopt.
+std::optional<std::string> sourceNestingError(llvm::StringRef text, llvm::StringRef name);
 
 /// Parses MLIR text and compiles it; diagnostics are captured into the returned error.
 ::ds::rt::Expected<::ds::rt::Bundle> compileSourceToBundle(llvm::StringRef source,
