@@ -531,9 +531,7 @@ Expected<std::string> questSummaryIR(const QuestSummarySpec &s) {
 
 Target Target::of(const rt::DeviceProperties &device) {
   Target t;
-  // Compute capability 9.0 gets its architecture-specific target (sm_90a: warpgroup MMA); the
-  // kernels are compiled for the device they run on.
-  t.chip = "sm_" + std::to_string(device.smVersion()) + (device.smVersion() == 90 ? "a" : "");
+  t.chip = "sm_" + std::to_string(device.smVersion());
   t.smCount = device.smCount;
   t.smemPerBlock = device.maxSharedPerBlockOptin;
   t.l2Bytes = device.l2Bytes;
