@@ -163,7 +163,8 @@ Expected<Bundle> mlir::ds::compileToBundle(ModuleOp module, const CompileOptions
 /// refused before parsing (string literals and comments are skipped; the '>' of '->' closes
 /// nothing).
 constexpr int64_t kMaxNesting = 256;
-static std::optional<std::pair<int64_t, int64_t>> tooDeep(llvm::StringRef text) {
+/// The line where the text first nests deeper than kMaxNesting, if it does.
+static std::optional<int64_t> tooDeep(llvm::StringRef text) {
   int64_t depth = 0, line = 1;
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
@@ -181,7 +182,7 @@ static std::optional<std::pair<int64_t, int64_t>> tooDeep(llvm::StringRef text) 
         ++i;
     } else if (c == '{' || c == '[' || c == '(' || c == '<') {
       if (++depth > kMaxNesting)
-        return std::make_pair(depth, line);
+        return line;
     } else if (c == '}' || c == ']' || c == ')' || (c == '>' && (i == 0 || text[i - 1] != '-'))) {
       depth = std::max<int64_t>(depth - 1, 0);
     }
@@ -191,10 +192,10 @@ static std::optional<std::pair<int64_t, int64_t>> tooDeep(llvm::StringRef text) 
 
 std::optional<std::string> mlir::ds::sourceNestingError(llvm::StringRef text,
                                                         llvm::StringRef name) {
-  auto deep = tooDeep(text);
-  if (!deep)
+  std::optional<int64_t> line = tooDeep(text);
+  if (!line)
     return std::nullopt;
-  return name.str() + ":" + std::to_string(deep->second) + ": the source nests more than " +
+  return name.str() + ":" + std::to_string(*line) + ": the source nests more than " +
          std::to_string(kMaxNesting) +
          " levels of regions, brackets or angle brackets; cannot parse " + name.str();
 }

@@ -52,6 +52,14 @@ LogicalResult mlir::ds::verifyUnusedConfigFields(Operation *op, KernelConfigAttr
   return success();
 }
 
+LogicalResult mlir::ds::verifyOccupancy(Operation *op, KernelConfigAttr cfg, int64_t threads) {
+  if (cfg.getOccupancy() * threads <= 2048)
+    return success();
+  return configError(op, "occupancy")
+         << "(CTAs per SM the registers are capped for) times the block's " << threads
+         << " threads must be at most 2048, got " << cfg.getOccupancy();
+}
+
 LogicalResult mlir::ds::verifyWarps(Operation *op, KernelConfigAttr cfg, int64_t lo, int64_t hi) {
   if (cfg.getWarps() >= lo && cfg.getWarps() <= hi)
     return success();

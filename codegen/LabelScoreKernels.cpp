@@ -144,10 +144,8 @@ void mlir::ds::registerLabelScoreFamily() {
         failed(verifyWarps(op, cfg, 1, 32)))
       return failure();
     int64_t threads = cfg.getWarps() * 32, bt = cfg.getBlockTokens();
-    if (cfg.getOccupancy() * threads > 2048)
-      return configError(op, "occupancy")
-             << "(CTAs per SM the registers are capped for) times the block's " << threads
-             << " threads must be at most 2048, got " << cfg.getOccupancy();
+    if (failed(verifyOccupancy(op, cfg, threads)))
+      return failure();
     if (bt % threads != 0 || bt / threads < 1 || bt / threads > 8)
       return configError(op, "block_tokens")
              << "must be 1 to 8 tokens per thread times the threads (" << threads << "), got "

@@ -129,6 +129,9 @@ enum ConfigField : unsigned {
 LogicalResult verifyUnusedConfigFields(Operation *op, KernelConfigAttr cfg, unsigned used);
 /// `cfg.warps * 32` threads per block, for kernels that take any warp count in [lo, hi].
 LogicalResult verifyWarps(Operation *op, KernelConfigAttr cfg, int64_t lo, int64_t hi);
+/// `occupancy` (CTAs per SM the registers are capped for) reachable by blocks of `threads`: an
+/// SM holds 2048 threads (ptxas drops an unreachable cap with a warning).
+LogicalResult verifyOccupancy(Operation *op, KernelConfigAttr cfg, int64_t threads);
 
 /// Value dims the f32-state kernels of linear attention tile (16-byte vectors, a row in one warp).
 LogicalResult verifyLinearAttnValueDim(Operation *op, int64_t e);

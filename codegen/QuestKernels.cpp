@@ -644,10 +644,8 @@ LogicalResult verifyFusedConfig(PageScoreTopKOp op, KernelConfigAttr cfg, Target
                                                      kUseOccupancy)) ||
       failed(verifyRadixSelectWarps(op, cfg)))
     return failure();
-  if (cfg.getOccupancy() * cfg.getWarps() * 32 > 2048)
-    return configError(op, "occupancy")
-           << "(CTAs per SM the registers are capped for) times the block's "
-           << cfg.getWarps() * 32 << " threads must be at most 2048, got " << cfg.getOccupancy();
+  if (failed(verifyOccupancy(op, cfg, cfg.getWarps() * 32)))
+    return failure();
   int64_t c = cfg.getSplits();
   if (c != 1 && c != 2 && c != 4 && c != 8)
     return configError(op, "splits") << "(CTAs per row, a cluster) must be 1, 2, 4 or 8, got " << c;
@@ -689,10 +687,8 @@ LogicalResult verifyQuestConfig(Operation *op, KernelConfigAttr cfg, TargetAttr 
   } else if (cfg.getStages() > 8) {
     return configError(op, "stages") << "(pages in flight per lane group) must be in [1, 8], got "
                                      << cfg.getStages();
-  } else if (cfg.getOccupancy() * cfg.getWarps() * 32 > 2048) {
-    return configError(op, "occupancy")
-           << "(CTAs per SM the registers are capped for) times the block's "
-           << cfg.getWarps() * 32 << " threads must be at most 2048, got " << cfg.getOccupancy();
+  } else if (failed(verifyOccupancy(op, cfg, cfg.getWarps() * 32))) {
+    return failure();
   }
   const bool scores = isa<PageScoreOp, PageScoreTopKOp>(op);
   Value kmin = kminOf(op);

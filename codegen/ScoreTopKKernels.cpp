@@ -35,7 +35,6 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 
-
 using namespace mlir;
 using namespace mlir::ds;
 
@@ -162,7 +161,7 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
     // 146 -> 145, 539 -> 531). 16-bit labels keep the plain loop: there the extra live values
     // cost more than they hide (B = 8 228.6 -> 240.6, B = 32 856 -> 901).
     const bool prefetch = shape.lowBit();
-    const bool viaRing = ring && !prefetch;
+    const bool viaRing = static_cast<bool>(ring); // never with low-bit labels (see `ring`)
     auto positions = [&](Value first) {
       SmallVector<Value> pos;
       for (int64_t u = 0; u < unroll; ++u)
