@@ -41,6 +41,28 @@ namespace {
 constexpr llvm::StringLiteral kKernels = mlir::ds::kKernelsSymbol;
 constexpr llvm::StringLiteral kTriple = "nvptx64-nvidia-cuda";
 
+/// NVPTX's printer aborts the process on a global it cannot place; these are refused with a
+/// diagnostic first: globals live in the generic (0), global (1) or constant (4) space, and shared
+/// (3) or local (5) ones take no initial value.
+LogicalResult checkGlobalsPlaceable(ArrayRef<gpu::GPUModuleOp> modules) {
+  bool ok = true;
+  for (gpu::GPUModuleOp m : modules)
+    for (auto g : m.getOps<LLVM::GlobalOp>()) {
+      const unsigned space = g.getAddrSpace();
+      const bool initialized = g.getValueOrNull() || !g.getInitializerRegion().empty();
+      if (space == 0 || space == 1 || space == 4 || ((space == 3 || space == 5) && !initialized))
+        continue;
+      InFlightDiagnostic d = g.emitError("ds-emit-ptx: global '") << g.getSymName() << "' ";
+      if (space == 3 || space == 5)
+        d << "in address space " << space << " cannot have an initial value";
+      else
+        d << "is in address space " << space
+          << ", which PTX has no globals in (0 generic, 1 global, 3 shared, 4 constant, 5 local)";
+      ok = false;
+    }
+  return success(ok);
+}
+
 /// Points every ds.launch whose kernel is `@<any>::@leaf` at `@module::@leaf`, for the leaves
 /// `moduleOf` knows.
 void retargetLaunches(ModuleOp top, const llvm::StringMap<StringAttr> &moduleOf) {
@@ -338,6 +360,8 @@ struct EmitPTXPass final : public ds::impl::EmitPTXPassBase<EmitPTXPass> {
     // pass manager verifies after each pass (the in-process compiler does not: see
     // compileToBundle).
     if (failed(verify(top)))
+      return signalPassFailure();
+    if (failed(checkGlobalsPlaceable(modules)))
       return signalPassFailure();
     SmallVector<std::string> ptx(modules.size());
     // The context's threads take the modules largest first (by operation count), so that a

@@ -56,6 +56,21 @@ module {
 
 // -----
 
+// Globals NVPTX cannot place are refused with a diagnostic (LLVM's printer would abort).
+module {
+  gpu.module @a {
+    // expected-error @+1 {{ds-emit-ptx: global 'g' is in address space 96, which PTX has no globals in (0 generic, 1 global, 3 shared, 4 constant, 5 local)}}
+    llvm.mlir.global external @g(1 : i32) {addr_space = 96 : i32} : i32
+    // expected-error @+1 {{ds-emit-ptx: global 'h' in address space 3 cannot have an initial value}}
+    llvm.mlir.global internal @h(1 : i32) {addr_space = 3 : i32} : i32
+    llvm.mlir.global internal @s() {addr_space = 3 : i32} : !llvm.array<4 x i32>
+    llvm.mlir.global internal constant @c(7 : i32) {addr_space = 4 : i32} : i32
+    llvm.func @ka() attributes {nvvm.kernel} { llvm.return }
+  }
+}
+
+// -----
+
 // A lone module compiles as it is; an opt level LLVM does not have is refused.
 // OPT: error: ds-emit-ptx: opt-level must be 0 to 3, got 7
 module {
