@@ -529,6 +529,15 @@ Expected<std::string> questSummaryIR(const QuestSummarySpec &s) {
   return ir.str();
 }
 
+namespace {
+std::string overridesKey(const std::vector<std::string> &overrides) {
+  std::string key;
+  for (const std::string &o : overrides)
+    key += "/config:" + o;
+  return key;
+}
+} // namespace
+
 Target Target::of(const rt::DeviceProperties &device) {
   Target t;
   t.chip = "sm_" + std::to_string(device.smVersion());
@@ -541,7 +550,7 @@ Target Target::of(const rt::DeviceProperties &device) {
 std::string Target::key() const {
   return chip + "/" + std::to_string(smCount) + "/" + std::to_string(smemPerBlock) + "/" +
          std::to_string(l2Bytes) + "/" + std::to_string(regsPerSM) +
-         (programmaticLaunch ? "" : "/no-pdl");
+         (programmaticLaunch ? "" : "/no-pdl") + overridesKey(configOverrides);
 }
 
 Expected<Bundle> compileSource(const std::string &source, const Target &target,
@@ -555,6 +564,7 @@ Expected<Bundle> compileSource(const std::string &source, const Target &target,
   options.l2Bytes = target.l2Bytes;
   options.regsPerSM = target.regsPerSM;
   options.programmaticLaunch = target.programmaticLaunch;
+  options.configOverrides = target.configOverrides;
   return mlir::ds::compileSourceToBundle(source, options);
 }
 

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <future>
 #include <string>
+#include <vector>
 
 namespace ds::jit {
 
@@ -188,6 +189,9 @@ struct Target {
   /// Chain a pipeline's kernels by programmatic dependent launch where the chip has it (sm_90+;
   /// CompileOptions::programmaticLaunch).
   bool programmaticLaunch = true;
+  /// Config overrides "<op>.<field>=<value>" applied by ds-select-kernel-config to every op of
+  /// that name (passes/ConfigOverride.h; CompileOptions::configOverrides): tuning sweeps.
+  std::vector<std::string> configOverrides;
   /// The target of an open device (sm_XY from its compute capability, its SMs, shared memory
   /// and L2).
   static Target of(const rt::DeviceProperties &device);
@@ -227,6 +231,11 @@ public:
   /// Turns programmatic dependent launch off (or back on) for later compiles (Target::
   /// programmaticLaunch; part of the cache key). Not to be called while another thread compiles.
   void setProgrammaticLaunch(bool on) { target.programmaticLaunch = on; }
+  /// Config overrides for later compiles (Target::configOverrides; part of the cache key). Not
+  /// to be called while another thread compiles.
+  void setConfigOverrides(std::vector<std::string> overrides) {
+    target.configOverrides = std::move(overrides);
+  }
 
   /// How many compilations ran (misses of the in-memory cache, disk hits included).
   int64_t compilations() const;

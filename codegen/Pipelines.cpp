@@ -18,6 +18,7 @@ void mlir::ds::buildDSToPTXPipeline(OpPassManager &pm, const CompileOptions &opt
   config.regsPerSM = options.regsPerSM;
   config.l2Bytes = options.l2Bytes;
   config.programmaticLaunch = options.programmaticLaunch;
+  config.overrides.assign(options.configOverrides.begin(), options.configOverrides.end());
   // Fusion first: the fused op is tuned as one kernel. The config pass then sees the ops the
   // user wrote (its errors name them); the split partial keeps its decode op's config, and a
   // second run configures the merge the split adds.
@@ -64,6 +65,9 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       *this, "programmatic-launch",
       llvm::cl::desc("Chain the kernels by programmatic dependent launch where the chip has it"),
       llvm::cl::init(true)};
+  ListOption<std::string> overrides{
+      *this, "override",
+      llvm::cl::desc("Config overrides <op>.<field>=<value> (ds-select-kernel-config's override)")};
   Option<bool> stopAfterLowering{*this, "stop-after-lowering",
                                  llvm::cl::desc("Stop after ds-lower-to-kernels"),
                                  llvm::cl::init(false)};
@@ -80,6 +84,7 @@ void mlir::ds::registerDSPipelines() {
         options.stopAfterLowering = o.stopAfterLowering;
         options.optLevel = o.optLevel;
         options.programmaticLaunch = o.programmaticLaunch;
+        options.configOverrides.assign(o.overrides.begin(), o.overrides.end());
         buildDSToPTXPipeline(pm, options);
       });
 }

@@ -4,6 +4,7 @@
 #include "dialect/DSTarget.h"
 #include "mlir/Pass/PassManager.h"
 #include <string>
+#include <vector>
 
 namespace mlir {
 namespace ds {
@@ -24,6 +25,9 @@ struct CompileOptions : TargetOptions {
   /// kernel after the first may be scheduled while the previous one drains and waits for it on
   /// the GPU (ds-select-kernel-config's programmatic-launch).
   bool programmaticLaunch = true;
+  /// Config overrides "<op>.<field>=<value>" (passes/ConfigOverride.h), given to
+  /// ds-select-kernel-config.
+  std::vector<std::string> configOverrides;
 };
 
 /// The gpu.module of a pipeline's kernels, and the gpu.binary of their PTX once compiled.

@@ -9,9 +9,14 @@ def SelectKernelConfigPass : Pass<"ds-select-kernel-config", "func::FuncOp"> {
     Records the target on the function (`ds.target = #ds.target<...>`, from the options) and
     attaches `#ds.kernel_config<...>` to every ds op that has none: the op's kernel family
     (registered from its codegen file) chooses it from the op's static shapes and the target.
-    An op that already carries a config (a user override) keeps it. Every config, chosen or
-    given, is checked against what the family's kernels build: one they cannot build exactly is
-    refused with an error on the op. Later passes only read the config and the target.
+    An op that already carries a config (a user override) keeps it. Each `override`
+    (`<op>.<field>=<value>`, the op with or without `ds.`) then sets one field of the config of
+    every op of that name: a sweep over configs without writing them out. An override whose
+    field does not exist, whose value does not parse, or whose op is not in the function (nor
+    one ds-split-decode makes or replaces: `decode_partial`, `decode_merge` for a decode op and
+    back) is an error on the function. Every config, chosen, given or overridden, is checked
+    against what the family's kernels build: one they cannot build exactly is refused with an
+    error on the op. Later passes only read the config and the target.
     With `programmatic-launch` (the default) on a chip with griddepcontrol (sm_90+) the function
     is marked `ds.programmatic_launch`: ds-lower-to-kernels then chains its kernels by
     programmatic dependent launch. A function marked for a chip without it is refused.
@@ -28,6 +33,9 @@ def SelectKernelConfigPass : Pass<"ds-select-kernel-config", "func::FuncOp"> {
     Option<"programmaticLaunch", "programmatic-launch", "bool", /*default=*/"true",
            "Chain the function's kernels by programmatic dependent launch where the chip has it "
            "(sm_90+): marks the function ds.programmatic_launch">,
+    ListOption<"overrides", "override", "std::string",
+               "Config overrides <op>.<field>=<value> (e.g. topp.warps=16): set that field of "
+               "every such op's config, chosen or given; checked like any config">,
   ];
 }
 

@@ -465,3 +465,34 @@ TEST(CompileSource, NothingToCompileOrAWrongNameIsNamed) {
             std::string::npos)
       << bundle.message();
 }
+
+namespace {
+TEST(ConfigOverrides, ChangeTheKernelsAndTheCacheKey) {
+  auto ir = jit::questIR(jit::QuestSpec{});
+  ASSERT_TRUE(ir.ok()) << ir.message();
+  jit::Target chosen{"sm_90", 132};
+  jit::Target tuned = chosen;
+  tuned.configOverrides = {"sparse_decode.warps=4", "decode_merge.warps=2"};
+  EXPECT_NE(chosen.key(), tuned.key());
+  auto a = jit::compileSource(*ir, chosen);
+  auto b = jit::compileSource(*ir, tuned);
+  ASSERT_TRUE(a.ok()) << a.message();
+  ASSERT_TRUE(b.ok()) << b.message();
+  ASSERT_EQ(a->kernels.size(), b->kernels.size());
+  auto blockOf = [](const rt::Bundle &bundle, llvm::StringRef part) {
+    for (const rt::KernelSpec &k : bundle.kernels)
+      if (llvm::StringRef(k.name).contains(part))
+        return k.block[0].text();
+    return std::string("none");
+  };
+  EXPECT_EQ(blockOf(*a, "decode_partial"), "256");
+  EXPECT_EQ(blockOf(*b, "decode_partial"), "128");
+  EXPECT_EQ(blockOf(*b, "decode_merge"), "64");
+  // An override the family cannot build fails the compile, naming the field.
+  jit::Target bad = chosen;
+  bad.configOverrides = {"topk.warps=3"};
+  auto c = jit::compileSource(*ir, bad);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.message().find("config field 'warps'"), std::string::npos) << c.message();
+}
+} // namespace

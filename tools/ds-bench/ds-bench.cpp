@@ -34,6 +34,7 @@
 // Every option is checked before a GPU is opened; --help lists them.
 #include "codegen/JIT.h"
 #include "dialect/DSTarget.h"
+#include "passes/ConfigOverride.h"
 #include "runtime/Device.h"
 #include "runtime/Pipeline.h"
 #include "runtime/Slopes.h"
@@ -729,6 +730,12 @@ cl::opt<int64_t> warmupFlag("warmup", cl::desc("Untimed calls before timing"), c
                             cl::cat(category));
 cl::opt<int64_t> itersFlag("iters", cl::desc("Timed calls (the median is reported)"),
                            cl::init(100), cl::cat(category));
+cl::list<std::string> configFlags(
+    "config",
+    cl::desc("Config override <op>.<field>=<value> (e.g. topp.warps=16), repeated or comma "
+             "separated: sets that field of the chosen config of every such op; every pipeline "
+             "timed must have the op, and the config is checked like any other"),
+    cl::value_desc("op.field=value"), cl::CommaSeparated, cl::cat(category));
 cl::opt<std::string> csvPath("csv", cl::desc("Also write the results as CSV"),
                              cl::value_desc("file"), cl::cat(category));
 
@@ -773,6 +780,11 @@ int main(int argc, char **argv) {
   for (const cl::opt<int64_t> *flag : {&optB, &optN, &optK, &optHq, &optHkv, &optD, &optR, &optP,
                                        &samplesFlag, &warmupFlag, &itersFlag})
     positive(*flag);
+  for (const std::string &c : configFlags) {
+    std::string error;
+    if (!mlir::ds::parseConfigOverride(c, error))
+      die("--config: " + error);
+  }
   std::vector<Shape> shapes;
   if (suiteName.getNumOccurrences()) {
     shapes = suite(suiteName);
@@ -805,6 +817,13 @@ int main(int argc, char **argv) {
               ctx.properties().name.c_str(), ctx.properties().smCount, copyGBs);
   jit::JIT jit(ctx);
   jit.setProgrammaticLaunch(pdlFlag);
+  jit.setConfigOverrides(std::vector<std::string>(configFlags.begin(), configFlags.end()));
+  if (!configFlags.empty()) {
+    std::string list;
+    for (const std::string &c : configFlags)
+      list += (list.empty() ? "" : ", ") + c;
+    std::printf("config overrides: %s\n", list.c_str());
+  }
   timer.chains = chainFlag;
   std::printf("programmatic dependent launch: %s\n",
               !pdlFlag ? "off (--pdl=false)"

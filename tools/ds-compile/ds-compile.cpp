@@ -1,6 +1,8 @@
 // ds-compile: a .mlir file of ds ops in, a kernel bundle (or its PTX) out.
 //   ds-compile input.mlir -o out.dsb [--chip=sm_90] [--sm-count=132] [--emit=bundle|ptx] [--func=f]
+//              [--config=topp.warps=16,...]
 #include "codegen/Compiler.h"
+#include "passes/ConfigOverride.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -24,6 +26,11 @@ cl::opt<std::string> emit("emit", cl::desc("What to write: bundle | ptx"), cl::i
                           cl::cat(category));
 cl::opt<std::string> funcName("func", cl::desc("Function to compile (default: the only one)"),
                               cl::init(""), cl::cat(category));
+cl::list<std::string> configs(
+    "config",
+    cl::desc("Config override <op>.<field>=<value> (e.g. topp.warps=16), repeated or comma "
+             "separated: sets that field of every such op's chosen config; checked like any config"),
+    cl::value_desc("op.field=value"), cl::CommaSeparated, cl::cat(category));
 
 int fail(const llvm::Twine &what) {
   llvm::errs() << "ds-compile: " << what << "\n";
@@ -42,6 +49,11 @@ int main(int argc, char **argv) {
   if (smCount < 1 || smCount > mlir::ds::kMaxSMCount)
     return fail("--sm-count must be in [1, " + llvm::Twine(mlir::ds::kMaxSMCount) + "], got " +
                 llvm::Twine(int64_t(smCount)));
+  for (const std::string &c : configs) {
+    std::string error;
+    if (!mlir::ds::parseConfigOverride(c, error))
+      return fail("--config: " + error);
+  }
   auto file = llvm::MemoryBuffer::getFileOrSTDIN(input);
   if (!file)
     return fail("cannot read '" + input + "': " + file.getError().message());
@@ -49,6 +61,7 @@ int main(int argc, char **argv) {
   options.chip = chip;
   options.smCount = smCount;
   options.sourceName = input;
+  options.configOverrides.assign(configs.begin(), configs.end());
   auto bundle = mlir::ds::compileSourceToBundle((*file)->getBuffer(), options, funcName);
   if (!bundle)
     return fail(bundle.message());

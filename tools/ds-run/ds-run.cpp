@@ -24,6 +24,7 @@
 // takes and is written back as uint8 bit patterns, u8 as uint8, i8 as int8.
 #include "codegen/Compiler.h"
 #include "codegen/JIT.h"
+#include "passes/ConfigOverride.h"
 #include "runtime/Device.h"
 #include "runtime/Pipeline.h"
 #include "runtime/Plan.h"
@@ -68,6 +69,11 @@ cl::opt<int64_t> smCountFlag("sm-count",
                              cl::desc("SM count a .mlir pipeline is tuned for, 1 to 1024 "
                                       "(default: the device's)"),
                              cl::value_desc("N"), cl::init(132), cl::cat(category));
+cl::list<std::string> configs(
+    "config",
+    cl::desc("Config override of a .mlir pipeline <op>.<field>=<value> (e.g. topp.warps=16), "
+             "repeated or comma separated; checked like any config"),
+    cl::value_desc("op.field=value"), cl::CommaSeparated, cl::cat(category));
 cl::opt<int64_t> repeat("repeat",
                         cl::desc("Run N times and print the median time in microseconds "
                                  "(inout arguments are restored before each run)"),
@@ -415,9 +421,16 @@ int main(int argc, char **argv) {
   jit::Target compiled;
   compiled.chip = chip;
   compiled.smCount = smCountFlag;
+  for (const std::string &c : configs) {
+    std::string error;
+    if (!mlir::ds::parseConfigOverride(c, error))
+      die("--config: " + error);
+    compiled.configOverrides.push_back(c);
+  }
   if (isBundle) {
-    if (chipGiven || smCountGiven)
-      die("--chip and --sm-count apply to a .mlir pipeline; '" + path + "' is already compiled");
+    if (chipGiven || smCountGiven || !configs.empty())
+      die("--chip, --sm-count and --config apply to a .mlir pipeline; '" + path +
+          "' is already compiled");
     rt::Expected<rt::Bundle> bundle = rt::Bundle::readFile(path);
     if (!bundle)
       die(bundle.message());
@@ -450,6 +463,7 @@ int main(int argc, char **argv) {
       device.chip = chip;
     if (smCountGiven)
       device.smCount = smCountFlag;
+    device.configOverrides = compiled.configOverrides;
     if (device.key() != compiled.key()) {
       rt::Bundle retuned = compileMlir(path, source, device);
       if (retuned.args.size() != run.bundle.args.size() ||

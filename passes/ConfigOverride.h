@@ -1,0 +1,41 @@
+#ifndef DS_PASSES_CONFIGOVERRIDE_H
+#define DS_PASSES_CONFIGOVERRIDE_H
+
+// Config overrides: "<op>.<field>=<value>" sets one field of the config ds-select-kernel-config
+// chose for every op of that name (`topp.warps=16`, `ds.sparse_decode.splits=4`,
+// `score_topk.variant=cluster`). Tools take them as --config, ds-opt as the pass's `override`
+// option; an override is checked like any config (the family refuses what its kernels cannot
+// build), so a sweep over configs needs no rebuild of the compiler.
+#include "dialect/DSAttrs.h"
+
+#include "llvm/ADT/StringRef.h"
+
+#include <optional>
+#include <string>
+
+namespace mlir {
+namespace ds {
+
+struct ConfigOverride {
+  /// Operation name with the dialect prefix ("ds.topp").
+  std::string op;
+  /// A #ds.kernel_config field: block_tokens, warps, splits, stages, vector_width, variant,
+  /// occupancy, heads, cluster_warps.
+  std::string field;
+  /// The value of an integer field.
+  int64_t value = 0;
+  /// The value of `variant`.
+  std::string text;
+};
+
+/// Parses "<op>.<field>=<value>" (the op with or without "ds."); on failure returns nothing and
+/// sets `error` to a message naming what is wrong (and the fields there are).
+std::optional<ConfigOverride> parseConfigOverride(llvm::StringRef spec, std::string &error);
+
+/// `config` with the override's field set.
+KernelConfigAttr applyConfigOverride(KernelConfigAttr config, const ConfigOverride &o);
+
+} // namespace ds
+} // namespace mlir
+
+#endif // DS_PASSES_CONFIGOVERRIDE_H

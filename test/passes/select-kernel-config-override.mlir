@@ -1,0 +1,40 @@
+// Config overrides (`override=<op>.<field>=<value>`) set one field of the config of every op of
+// that name, chosen or given, and the family checks the result like any config.
+// RUN: ds-opt %s --ds-select-kernel-config="override=topk.warps=8,ds.sparse_decode.splits=4" | FileCheck %s
+// RUN: ds-opt %s --ds-to-ptx="override=sparse_decode.splits=4,decode_merge.warps=2 stop-after-lowering" | FileCheck %s --check-prefix=SPLIT
+// RUN: ds-opt %s --verify-diagnostics --ds-select-kernel-config="override=topk.warps=7"
+// RUN: not ds-opt %s --ds-select-kernel-config="override=topp.warps=8" 2>&1 | FileCheck %s --check-prefix=NOOP
+// RUN: not ds-opt %s --ds-select-kernel-config="override=topk.wraps=8" 2>&1 | FileCheck %s --check-prefix=FIELD
+// RUN: not ds-opt %s --ds-select-kernel-config="override=topk.warps=many" 2>&1 | FileCheck %s --check-prefix=VALUE
+// RUN: not ds-opt %s --ds-select-kernel-config="override=warps=8" 2>&1 | FileCheck %s --check-prefix=SYNTAX
+// RUN: not ds-opt %s --ds-select-kernel-config="override=topk.variant=a.b" 2>&1 | FileCheck %s --check-prefix=VARIANT
+
+// CHECK-LABEL: func.func @quest
+// CHECK: ds.topk {{.*}}config = #ds.kernel_config<block_tokens = {{[0-9]+}}, warps = 8,
+// CHECK: ds.sparse_decode {{.*}}config = #ds.kernel_config<block_tokens = {{[0-9]+}}, warps = {{[0-9]+}}, splits = 4,
+// The split partial keeps the decode op's overridden config; the merge it adds takes its own.
+// SPLIT: ds.launch @ds_kernels::@quest_decode_partial_{{[0-9]+}} {block = array<i64: 256, 1, 1>, grid = ["(q_d0)*32", "splits
+// SPLIT: ds.launch @ds_kernels::@quest_decode_merge_{{[0-9]+}} {block = array<i64: 64, 1, 1>
+// NOOP: error: ds-select-kernel-config: config override of 'ds.topp': the function has no such op (it has: ds.page_score, ds.topk, ds.sparse_decode)
+// FIELD: error: ds-select-kernel-config: config override 'topk.wraps=8': unknown field 'wraps' (the fields: block_tokens, warps, splits, stages, vector_width, variant, occupancy, heads, cluster_warps)
+// VALUE: error: ds-select-kernel-config: config override 'topk.warps=many': the value of 'warps' must be an integer, got 'many'
+// SYNTAX: error: ds-select-kernel-config: config override 'warps=8': expected <op>.<field>=<value>, e.g. topp.warps=16
+// VARIANT: error: ds-select-kernel-config: config override 'topk.variant=a.b': variant must be a name of letters, digits, '_' and '-' (or empty)
+func.func @quest(
+    %q: tensor<?x32x128xbf16> {ds.name = "q"},
+    %k_cache: tensor<?x16x32x128xbf16>, %v_cache: tensor<?x16x32x128xbf16>,
+    %kmin: tensor<?x32x128xbf16>, %kmax: tensor<?x32x128xbf16>,
+    %page_table: tensor<?x?xi32>, %seq_lens: tensor<?xi32>) -> tensor<?x32x128xbf16> {
+  %u = ds.page_score %q, %kmin, %kmax, %page_table, %seq_lens {page_size = 16 : i64}
+      : (tensor<?x32x128xbf16>, tensor<?x32x128xbf16>, tensor<?x32x128xbf16>, tensor<?x?xi32>,
+         tensor<?xi32>) -> tensor<?x32x?xf32>
+  // An override the family cannot build is refused on the op, naming the field.
+  // expected-error @+1 {{config field 'warps' must be a power of two in [1, 32]}}
+  %pages = ds.topk %u, %seq_lens {k = 128 : i64, divisor = 16 : i64, keep_last}
+      : (tensor<?x32x?xf32>, tensor<?xi32>) -> tensor<?x32x128xi32>
+  %o = ds.sparse_decode %q, %k_cache, %v_cache, %page_table, %seq_lens, %pages
+      {scale = 0.0883883461 : f32, granularity = #ds.granularity<page>}
+      : (tensor<?x32x128xbf16>, tensor<?x16x32x128xbf16>, tensor<?x16x32x128xbf16>,
+         tensor<?x?xi32>, tensor<?xi32>, tensor<?x32x128xi32>) -> tensor<?x32x128xbf16>
+  return %o : tensor<?x32x128xbf16>
+}
