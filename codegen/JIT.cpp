@@ -540,7 +540,9 @@ std::string overridesKey(const std::vector<std::string> &overrides) {
 
 Target Target::of(const rt::DeviceProperties &device) {
   Target t;
-  t.chip = "sm_" + std::to_string(device.smVersion());
+  // Compute capability 9.0 gets its architecture-specific target (sm_90a: warpgroup MMA); the
+  // kernels are compiled for the device they run on.
+  t.chip = "sm_" + std::to_string(device.smVersion()) + (device.smVersion() == 90 ? "a" : "");
   t.smCount = device.smCount;
   t.smemPerBlock = device.maxSharedPerBlockOptin;
   t.l2Bytes = device.l2Bytes;

@@ -78,8 +78,9 @@ struct LinearAttnDecodeSpec {
 /// != 0, the final state written back in place), state_indices [B] i32, has_initial_state [B] i32;
 /// outputs o [T, H, e] and, with keepIntermediate, intermediate [T, H, d, e] f32 (the state after
 /// each token, for speculative verify).
-/// The tensor-core kernel serves keyDim 64 or 128, valueDim a multiple of 64 and chunkSize 64;
-/// other shapes, and keepIntermediate, run a slower recurrent kernel.
+/// The tensor-core kernel serves keyDim in [8, 128] and valueDim >= 8, both multiples of 8, and
+/// chunkSize 64 (warpgroup MMA on compute capability 9.0; long requests split into segments
+/// that run in parallel); other shapes, and keepIntermediate, run a slower recurrent kernel.
 struct LinearAttnPrefillSpec {
   int64_t heads = 64, keyDim = 128, valueDim = 128, chunkSize = 64;
   DataType dtype = DataType::BF16;

@@ -21,51 +21,26 @@
 //
 // Bounds (documented in the op): request b owns [clamp(cu[b], 0, T), clamp(cu[b+1], start, T));
 // a slot outside [0, slots) gives o = 0 (and intermediate = 0) and no state read or write.
-#include "codegen/Lowering.h"
+#include "codegen/LinearAttnPrefill.h"
 #include "codegen/MmaFragments.h"
-#include "dialect/DSOps.h"
+
+#include <algorithm>
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 
 using namespace mlir;
 using namespace mlir::ds;
+using namespace mlir::ds::linear_attn;
 
-namespace {
-constexpr int64_t kChunk = 64;  // tokens per chunk: 4 warps x 16 rows
-constexpr int64_t kWarps = 4;
-constexpr int64_t kRecWarps = 8; // the recurrent kernel's CTA
-constexpr int64_t kVecE = 4;     // f32 per 16-byte state vector (recurrent kernel)
-constexpr llvm::StringLiteral kChunkedVariant = "chunked", kRecurrentVariant = "recurrent";
-constexpr int64_t kEBlock = 64; // columns of e (and of S) per CTA
-constexpr float kLog2e = 1.4426950408889634f;
-
-/// Whether the chunked kernel tiles key dim `d` and value dim `e`: rows of whole 16-byte copies
-/// (multiples of 8 elements), d padded to 64 or 128 in shared memory (d <= 128: the f32 state
-/// slice stays in registers), e padded to whole blocks of 64 columns; the padding is zero-filled
-/// on load and never stored.
-bool chunkedTiles(int64_t d, int64_t e) {
-  return d >= 8 && d <= 128 && d % 8 == 0 && e >= 8 && e % 8 == 0;
-}
-int64_t paddedKeyDim(int64_t d) { return d <= 64 ? 64 : 128; }
-
-/// Shared-memory element offset of 16-byte chunk `chunk` of row `row` in a row-major tile of
-/// `rowElems` 16-bit elements (>= 64), the chunk index XOR-ed with the row's low 3 bits.
-Value swizzled(KernelBuilder &kb, Value row, Value chunk, int64_t rowElems) {
+Value linear_attn::swizzled(KernelBuilder &kb, Value row, Value chunk, int64_t rowElems) {
   ImplicitLocOpBuilder &b = kb.b();
   Value x = arith::XOrIOp::create(b, chunk, arith::AndIOp::create(b, row, kb.c(7)));
   return kb.add(kb.mul(row, kb.c(rowElems)), kb.mul(x, kb.c(8)));
 }
 
-/// Shared prologue of both kernels: the request's token range and slot.
-struct Request {
-  Value start, end; // index
-  Value slot;       // index, 0 when invalid
-  Value slotOk, init;
-};
-
-Request loadRequest(KernelBuilder &kb, Value cuM, Value cuLen, Value slotM, Value initM,
-                    Value req, Value tokensI32, Value numSlots) {
+Request linear_attn::loadRequest(KernelBuilder &kb, Value cuM, Value cuLen, Value slotM,
+                                 Value initM, Value req, Value tokensI32, Value numSlots) {
   ImplicitLocOpBuilder &b = kb.b();
   auto clampTo = [&](Value x, Value lo) {
     return arith::MinSIOp::create(b, arith::MaxSIOp::create(b, x, lo), tokensI32);
@@ -91,10 +66,9 @@ Request loadRequest(KernelBuilder &kb, Value cuM, Value cuLen, Value slotM, Valu
   return r;
 }
 
-/// Operands of the prefill op as kernel parameters, in one order for both kernels:
-/// q k v slopes cu state_indices has_initial_state states o [intermediate] T slots cu-length.
-void addParams(KernelBuilder &kb, LinearAttnPrefillOp op, PlanContext &ctx, const BufferRef &states,
-               const BufferRef &out, const BufferRef *inter) {
+void linear_attn::addParams(KernelBuilder &kb, LinearAttnPrefillOp op, PlanContext &ctx,
+                            const BufferRef &states, const BufferRef &out,
+                            const BufferRef *inter) {
   for (Value x : {op.getQ(), op.getK(), op.getV(), op.getSlopes(), op.getCuSeqlens(),
                   op.getStateIndices(), op.getHasInitialState()})
     kb.addBuffer(ctx.buffer(x));
@@ -107,8 +81,321 @@ void addParams(KernelBuilder &kb, LinearAttnPrefillOp op, PlanContext &ctx, cons
   kb.addI64(dimExpr(ctx, op.getCuSeqlens(), 0));
 }
 
+void linear_attn::zeroOutput(KernelBuilder &kb, const Request &r, Value oM, Value eBase,
+                             Value head, int64_t h, int64_t e, Type elem) {
+  ImplicitLocOpBuilder &b = kb.b();
+  OpBuilder::InsertionGuard guard(b);
+  Value tid = kb.threadId();
+  Value zero = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(VectorType::get({8}, elem), b.getFloatAttr(elem, 0.0)));
+  Value col = kb.add(eBase, kb.mul(kb.rem(tid, kb.c(8)), kb.c(8)));
+  if (e % kEBlock != 0) { // the last block's columns past e are not o's
+    auto inE = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, kb.c(e)), false);
+    b.setInsertionPointToStart(&inE.getThenRegion().front());
+  }
+  auto loop = scf::ForOp::create(b, kb.add(r.start, kb.div(tid, kb.c(8))), r.end, kb.c(16));
+  b.setInsertionPointToStart(loop.getBody());
+  Value off = kb.add(kb.mul(kb.add(kb.mul(loop.getInductionVar(), kb.c(h)), head), kb.c(e)), col);
+  vector::StoreOp::create(b, zero, oM, ValueRange{off}).setAlignment(16);
+}
+
+Segment linear_attn::segmentOf(KernelBuilder &kb, const Request &r, Value tokensI32,
+                               int64_t splits, bool statesPass) {
+  ImplicitLocOpBuilder &b = kb.b();
+  auto cdiv = [&](Value x, Value y) { return kb.div(kb.add(x, kb.sub(y, kb.c(1))), y); };
+  auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, p, x, y);
+  };
+  Segment s;
+  s.j = kb.blockId(gpu::Dimension::y);
+  Value chunks = cdiv(kb.sub(r.end, r.start), kb.c(kChunk));
+  Value total = cdiv(kb.toIndex(tokensI32), kb.c(kChunk));
+  Value share = arith::MaxUIOp::create(b, kb.c(kMinSegChunks), cdiv(total, kb.c(splits)));
+  Value segs = arith::MaxUIOp::create(b, kb.c(1), kb.minIdx(kb.c(splits), cdiv(chunks, share)));
+  s.segTokens = kb.mul(cdiv(chunks, segs), kb.c(kChunk));
+  s.start = kb.minIdx(kb.add(r.start, kb.mul(s.j, s.segTokens)), r.end);
+  s.end = kb.minIdx(kb.add(s.start, s.segTokens), r.end);
+  s.split = cmp(arith::CmpIPredicate::ugt, segs, kb.c(1));
+  Value lastJ = kb.sub(segs, kb.c(1));
+  s.last = cmp(arith::CmpIPredicate::eq, s.j, lastJ);
+  s.active = cmp(arith::CmpIPredicate::ult, s.j, statesPass ? lastJ : segs);
+  return s;
+}
+
+SmallVector<Value> linear_attn::segmentStart(KernelBuilder &kb, const Segment &seg, Value l2,
+                                             Value wsRequest, int64_t stateElems,
+                                             TypeRange types,
+                                             llvm::function_ref<SmallVector<Value>(Value)> load) {
+  ImplicitLocOpBuilder &b = kb.b();
+  auto first = scf::IfOp::create(
+      b, types, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, seg.j, kb.c(0)), true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&first.getThenRegion().front());
+    scf::YieldOp::create(b, load(wsRequest));
+    b.setInsertionPointToStart(&first.getElseRegion().front());
+    // Horner over the segments before this one: acc = λ^L acc + ws[b][1 + i].
+    Value len = arith::UIToFPOp::create(
+        b, b.getF32Type(), arith::IndexCastOp::create(b, b.getI32Type(), seg.segTokens));
+    Value decay = kb.exp2(arith::MulFOp::create(b, l2, len));
+    auto loop = scf::ForOp::create(b, kb.c(0), seg.j, kb.c(1),
+                                   SmallVector<Value>(types.size(), kb.cf32(0.0f)));
+    b.setInsertionPointToStart(loop.getBody());
+    SmallVector<Value> next = load(
+        kb.add(wsRequest, kb.mul(kb.add(loop.getInductionVar(), kb.c(1)), kb.c(stateElems))));
+    for (auto [x, acc] : llvm::zip(next, loop.getRegionIterArgs()))
+      x = arith::AddFOp::create(b, arith::MulFOp::create(b, acc, decay), x);
+    scf::YieldOp::create(b, next);
+    b.setInsertionPointAfter(loop);
+    scf::YieldOp::create(b, loop.getResults());
+  }
+  return SmallVector<Value>(first.getResults());
+}
+
+SmallVector<Value> linear_attn::loadState(KernelBuilder &kb, Value mem, Value base,
+                                          int64_t pairs, StatePairAt at) {
+  ImplicitLocOpBuilder &b = kb.b();
+  auto v2 = VectorType::get({2}, b.getF32Type());
+  SmallVector<Value> s;
+  for (int64_t p = 0; p < pairs; ++p) {
+    auto [rel, in] = at(p);
+    Value off = kb.add(base, rel);
+    if (in) // padding: 0, read from the slice's start instead
+      off = arith::SelectOp::create(b, in, off, base);
+    Value v = kb.loadVecF32(mem, off, 2);
+    if (in)
+      v = arith::SelectOp::create(
+          b, in, v, arith::ConstantOp::create(b, DenseElementsAttr::get(v2, 0.0f)));
+    s.push_back(vector::ExtractOp::create(b, v, ArrayRef<int64_t>{0}));
+    s.push_back(vector::ExtractOp::create(b, v, ArrayRef<int64_t>{1}));
+  }
+  return s;
+}
+
+void linear_attn::storeState(KernelBuilder &kb, Value mem, Value base, ArrayRef<Value> s,
+                             StatePairAt at) {
+  ImplicitLocOpBuilder &b = kb.b();
+  for (int64_t p = 0; p < int64_t(s.size()) / 2; ++p) {
+    OpBuilder::InsertionGuard guard(b);
+    auto [rel, in] = at(p);
+    if (in) { // padding rows and columns are not the state's
+      auto store = scf::IfOp::create(b, in, false);
+      b.setInsertionPointToStart(&store.getThenRegion().front());
+    }
+    Value v = vector::FromElementsOp::create(b, VectorType::get({2}, b.getF32Type()),
+                                             ValueRange{s[2 * p], s[2 * p + 1]});
+    vector::StoreOp::create(b, v, mem, ValueRange{kb.add(base, rel)}).setAlignment(8);
+  }
+}
+
+SmallVector<Value> linear_attn::initialState(KernelBuilder &kb, PrefillPass pass,
+                                             const Request &r, const Segment &seg,
+                                             const StateHome &home, int64_t pairs,
+                                             StatePairAt at) {
+  ImplicitLocOpBuilder &b = kb.b();
+  SmallVector<Type> types(2 * pairs, b.getF32Type());
+  auto slotOrZero = [&](Value cond) {
+    auto ifInit = scf::IfOp::create(b, types, cond, true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifInit.getThenRegion().front());
+    scf::YieldOp::create(b, loadState(kb, home.states, home.stateBase, pairs, at));
+    b.setInsertionPointToStart(&ifInit.getElseRegion().front());
+    scf::YieldOp::create(b, SmallVector<Value>(2 * pairs, kb.cf32(0.0f)));
+    return SmallVector<Value>(ifInit.getResults());
+  };
+  if (pass == PrefillPass::Whole)
+    return slotOrZero(r.init);
+  if (pass == PrefillPass::States) {
+    Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, seg.j, kb.c(0));
+    SmallVector<Value> init = slotOrZero(arith::AndIOp::create(b, r.init, first));
+    kb.ifThen(first, [&] { storeState(kb, home.ws, home.wsRequest, init, at); });
+    return init;
+  }
+  auto ifSplit = scf::IfOp::create(b, types, seg.split, true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&ifSplit.getThenRegion().front());
+  scf::YieldOp::create(b, segmentStart(kb, seg, home.l2, home.wsRequest, home.stateElems, types,
+                                       [&](Value base) {
+                                         return loadState(kb, home.ws, base, pairs, at);
+                                       }));
+  b.setInsertionPointToStart(&ifSplit.getElseRegion().front());
+  scf::YieldOp::create(b, slotOrZero(r.init));
+  return SmallVector<Value>(ifSplit.getResults());
+}
+
+void linear_attn::finalState(KernelBuilder &kb, PrefillPass pass, const Segment &seg,
+                             const StateHome &home, ArrayRef<Value> s, StatePairAt at) {
+  if (pass == PrefillPass::Whole)
+    return storeState(kb, home.states, home.stateBase, s, at);
+  if (pass == PrefillPass::States)
+    return storeState(kb, home.ws,
+                      kb.add(home.wsRequest, kb.mul(kb.add(seg.j, kb.c(1)), kb.c(home.stateElems))),
+                      s, at);
+  kb.ifThen(seg.last, [&] { storeState(kb, home.states, home.stateBase, s, at); });
+}
+
+StateSlice::StateSlice(KernelBuilder &kb, const ChunkedCTA &cta, int64_t warpRows,
+                       int64_t mtRows, int64_t d, int64_t e, Value rowBase)
+    : kb(kb), warp(cta.warp), g(cta.g), tig(cta.tig), eBase(cta.eBase), base(rowBase),
+      warpRows(warpRows), mtRows(mtRows), d(d), e(e), padD(paddedKeyDim(d) != d),
+      padE(e % kEBlock != 0) {}
+
+Value StateSlice::rowBase() const { return base ? base : kb.mul(warp, kb.c(warpRows)); }
+Value StateSlice::row(int64_t mt, int64_t half) const {
+  return kb.add(rowBase(), kb.add(kb.c(mtRows * mt + 8 * half), g));
+}
+Value StateSlice::col(int64_t nt) const { return kb.add(kb.c(8 * nt), kb.mul(tig, kb.c(2))); }
+
+Value StateSlice::inside(int64_t mt, int64_t half, int64_t nt) const {
+  ImplicitLocOpBuilder &b = kb.b();
+  Value in;
+  auto both = [&](Value c) { in = in ? arith::AndIOp::create(b, in, c) : c; };
+  if (padD)
+    both(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row(mt, half), kb.c(d)));
+  if (padE)
+    both(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, kb.add(eBase, col(nt)), kb.c(e)));
+  return in;
+}
+
+std::pair<Value, Value> StateSlice::pairAt(int64_t p) const {
+  const int64_t mt = p / 16, nt = p / 2 % 8, half = p % 2;
+  Value rel = kb.add(kb.mul(row(mt, half), kb.c(e)), kb.add(eBase, col(nt)));
+  return {rel, inside(mt, half, nt)};
+}
+
+ChunkedCTA linear_attn::chunkedCTA(KernelBuilder &kb, int64_t h, int64_t d, int64_t e,
+                                   PrefillPass pass, bool hasWs, int64_t splits) {
+  const int64_t nE = (e + kEBlock - 1) / kEBlock;
+  ChunkedCTA c;
+  c.q = kb.arg(0), c.k = kb.arg(1), c.v = kb.arg(2), c.slopes = kb.arg(3);
+  Value cuM = kb.arg(4), slotM = kb.arg(5), initM = kb.arg(6);
+  c.states = kb.arg(7), c.o = kb.arg(8);
+  c.ws = hasWs ? kb.arg(9) : Value();
+  const unsigned scalars = hasWs ? 10 : 9;
+  c.tokensI32 = kb.arg(scalars);
+  Value numSlots = kb.toIndex(kb.arg(scalars + 1)), cuLen = kb.toIndex(kb.arg(scalars + 2));
+  Value bid = kb.blockId(gpu::Dimension::x);
+  c.eBase = kb.mul(kb.rem(bid, kb.c(nE)), kb.c(kEBlock));
+  Value bh = kb.div(bid, kb.c(nE));
+  c.head = kb.rem(bh, kb.c(h)), c.req = kb.div(bh, kb.c(h));
+  c.tid = kb.threadId(), c.lane = kb.lane(), c.warp = kb.warpId();
+  c.g = kb.div(c.lane, kb.c(4)), c.tig = kb.rem(c.lane, kb.c(4));
+  c.r = loadRequest(kb, cuM, cuLen, slotM, initM, c.req, c.tokensI32, numSlots);
+  if (pass != PrefillPass::Whole) {
+    c.seg = segmentOf(kb, c.r, c.tokensI32, splits, pass == PrefillPass::States);
+    c.r.start = c.seg.start;
+    c.r.end = c.seg.end;
+    c.wsRequest =
+        kb.mul(kb.add(kb.mul(kb.mul(c.req, kb.c(splits)), kb.c(h)), c.head), kb.c(d * e));
+  }
+  return c;
+}
+
+std::pair<Value, Value> linear_attn::decayTable(KernelBuilder &kb, const ChunkedCTA &cta) {
+  ImplicitLocOpBuilder &b = kb.b();
+  Type f32 = b.getF32Type();
+  Value tbl = kb.addShared(f32, 2 * kChunk);
+  Value l2 = arith::MulFOp::create(b, memref::LoadOp::create(b, cta.slopes, ValueRange{cta.head}),
+                                   kb.cf32(-kLog2e));
+  auto fill = scf::IfOp::create(
+      b, arith::CmpIOp::create(b, arith::CmpIPredicate::ule, cta.tid, kb.c(kChunk)), false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&fill.getThenRegion().front());
+  Value i = arith::UIToFPOp::create(b, f32, arith::IndexCastOp::create(b, b.getI32Type(), cta.tid));
+  memref::StoreOp::create(b, kb.exp2(arith::MulFOp::create(b, l2, i)), tbl, ValueRange{cta.tid});
+  return {tbl, l2};
+}
+
+Operation *linear_attn::openChunkedBody(KernelBuilder &kb, const ChunkedCTA &cta,
+                                        PrefillPass pass, int64_t h, int64_t e, Type elem) {
+  ImplicitLocOpBuilder &b = kb.b();
+  const bool statesPass = pass == PrefillPass::States;
+  Operation *top = nullptr;
+  if (pass != PrefillPass::Whole) {
+    auto active = scf::IfOp::create(b, cta.seg.active, false);
+    top = active;
+    b.setInsertionPointToStart(&active.getThenRegion().front());
+  }
+  auto valid = scf::IfOp::create(b, cta.r.slotOk, !statesPass);
+  if (!top)
+    top = valid;
+  if (!statesPass) {
+    b.setInsertionPointToStart(&valid.getElseRegion().front());
+    zeroOutput(kb, cta.r, cta.o, cta.eBase, cta.head, h, e, elem);
+  }
+  b.setInsertionPointToStart(&valid.getThenRegion().front());
+  return top;
+}
+
+void linear_attn::copyChunkRows(KernelBuilder &kb, const ChunkedCTA &cta, Value smem, Value first,
+                                Value src, int64_t h, int64_t piecesPerRow, int64_t srcRowElems,
+                                Value srcCol, bool padded, int64_t count,
+                                llvm::function_ref<Value(Value, Value)> dstOff) {
+  ImplicitLocOpBuilder &b = kb.b();
+  for (int64_t i = 0; i < count; ++i) {
+    Value idx = kb.add(cta.tid, kb.c(i * kWarps * 32));
+    Value row = kb.div(idx, kb.c(piecesPerRow)), ch = kb.rem(idx, kb.c(piecesPerRow));
+    Value tok = kb.add(first, row);
+    Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tok, cta.r.end);
+    Value col = kb.add(srcCol, kb.mul(ch, kb.c(8)));
+    if (padded) {
+      in = arith::AndIOp::create(
+          b, in, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, kb.c(srcRowElems)));
+      col = arith::SelectOp::create(b, in, col, kb.c(0));
+    }
+    Value tokC = arith::SelectOp::create(b, in, tok, cta.r.start);
+    Value srcOff =
+        kb.add(kb.mul(kb.add(kb.mul(tokC, kb.c(h)), cta.head), kb.c(srcRowElems)), col);
+    Value n = arith::SelectOp::create(b, in, kb.c(8), kb.c(0));
+    nvgpu::DeviceAsyncCopyOp::create(b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), smem,
+                                     ValueRange{dstOff(row, ch)}, src, ValueRange{srcOff},
+                                     b.getIndexAttr(8), n, b.getUnitAttr());
+  }
+}
+
+void linear_attn::storeOutputRows(KernelBuilder &kb, const ChunkedCTA &cta, Value rowA,
+                                  Value rowB, Value n, Value chunkStart, int64_t h, int64_t e,
+                                  Type elem, llvm::function_ref<Value(int64_t, int64_t)> at) {
+  ImplicitLocOpBuilder &b = kb.b();
+  auto v2 = VectorType::get({2}, b.getF32Type());
+  for (int64_t half = 0; half < 2; ++half) {
+    Value a = half ? rowB : rowA;
+    auto in = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, a, n),
+                                false);
+    OpBuilder::InsertionGuard g2(b);
+    b.setInsertionPointToStart(&in.getThenRegion().front());
+    Value rowOff = kb.mul(kb.add(kb.mul(kb.add(chunkStart, a), kb.c(h)), cta.head), kb.c(e));
+    for (int64_t nt = 0; nt < 8; ++nt) {
+      OpBuilder::InsertionGuard g3(b);
+      Value col = kb.add(cta.eBase, kb.add(kb.c(8 * nt), kb.mul(cta.tig, kb.c(2))));
+      if (e % kEBlock != 0) { // columns past e: padding
+        auto inE = scf::IfOp::create(
+            b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, kb.c(e)), false);
+        b.setInsertionPointToStart(&inE.getThenRegion().front());
+      }
+      Value v = vector::FromElementsOp::create(
+          b, v2, ValueRange{at(nt, 2 * half), at(nt, 2 * half + 1)});
+      vector::StoreOp::create(b, arith::TruncFOp::create(b, VectorType::get({2}, elem), v), cta.o,
+                              ValueRange{kb.add(rowOff, col)})
+          .setAlignment(4);
+    }
+  }
+}
+
+namespace {
+/// Whether the target has warpgroup MMA (wgmma.mma_async: sm_90a only).
+bool hasWgmma(TargetAttr target) { return target.getChip() == "sm_90a"; }
+constexpr int64_t kRecWarps = 8; // the recurrent kernel's CTA
+constexpr int64_t kVecE = 4;     // f32 per 16-byte state vector (recurrent kernel)
+constexpr llvm::StringLiteral kChunkedVariant = "chunked", kRecurrentVariant = "recurrent",
+                              kWgmmaVariant = "wgmma";
+
+/// The mma.sync chunked kernel; `pass` and `ws` (the workspace of a segment split, `splits` > 1)
+/// make it one of the split's two passes (segmentOf).
 LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const BufferRef &states,
-                           const BufferRef &out) {
+                           const BufferRef &out, PrefillPass pass, const BufferRef *ws,
+                           int64_t splits) {
   Value q = op.getQ();
   const int64_t h = dimOf(q, 1), d = dimOf(q, 2), e = dimOf(op.getV(), 2);
   // dp: the key dim as tiled (zero rows of S and zero columns of q and k past d); the last of
@@ -121,63 +408,38 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
   Type elem = cast<RankedTensorType>(q.getType()).getElementType();
   const std::string batch = dimExpr(ctx, op.getStateIndices(), 0);
 
-  KernelBuilder kb(ctx.kernels, ctx.kernelName("linear_attn_prefill_chunked"), op->getLoc());
-  addParams(kb, op, ctx, states, out, nullptr);
-  kb.begin(kWarps * 32, "(" + batch + ")*" + std::to_string(h * nE), "1", "1",
+  const bool whole = pass == PrefillPass::Whole, statesPass = pass == PrefillPass::States;
+  KernelBuilder kb(ctx.kernels,
+                   ctx.kernelName(statesPass ? "linear_attn_prefill_states"
+                                             : "linear_attn_prefill_chunked"),
+                   op->getLoc());
+  addParams(kb, op, ctx, states, out, ws);
+  kb.begin(kWarps * 32, "(" + batch + ")*" + std::to_string(h * nE),
+           std::to_string(whole ? 1 : statesPass ? splits - 1 : splits), "1",
            std::to_string(smemElems * 2));
   ImplicitLocOpBuilder &b = kb.b();
-  Value qM = kb.arg(0), kM = kb.arg(1), vM = kb.arg(2), slopeM = kb.arg(3), cuM = kb.arg(4),
-        slotM = kb.arg(5), initM = kb.arg(6), sM = kb.arg(7), oM = kb.arg(8);
-  Value tokensI32 = kb.arg(9), numSlots = kb.toIndex(kb.arg(10)), cuLen = kb.toIndex(kb.arg(11));
   Type f32 = b.getF32Type();
   Mma mma(kb, elem);
-
-  Value bid = kb.blockId(gpu::Dimension::x);
-  Value eBase = kb.mul(kb.rem(bid, kb.c(nE)), kb.c(kEBlock));
-  Value bh = kb.div(bid, kb.c(nE));
-  Value head = kb.rem(bh, kb.c(h)), req = kb.div(bh, kb.c(h));
-  Value tid = kb.threadId(), lane = kb.lane(), warp = kb.warpId();
-  Value g = kb.div(lane, kb.c(4)), tig = kb.rem(lane, kb.c(4));
+  ChunkedCTA cta = chunkedCTA(kb, h, d, e, pass, ws, splits);
+  Value qM = cta.q, kM = cta.k, vM = cta.v, sM = cta.states, eBase = cta.eBase, head = cta.head,
+        lane = cta.lane, warp = cta.warp, g = cta.g, tig = cta.tig;
+  const Request &r = cta.r;
   Value l8 = kb.rem(lane, kb.c(8));                                   // row within a tile
   Value lBit3 = kb.rem(kb.div(lane, kb.c(8)), kb.c(2)), lHi = kb.div(lane, kb.c(16));
-  Request r = loadRequest(kb, cuM, cuLen, slotM, initM, req, tokensI32, numSlots);
 
   Value smem = kb.dynamicShared(elem, kb.c(smemElems));
-  Value tbl = kb.addShared(f32, 2 * kChunk); // λ^i, i = 0..64
-  {
-    Value slope = memref::LoadOp::create(b, slopeM, ValueRange{head});
-    Value l2 = arith::MulFOp::create(b, slope, kb.cf32(-kLog2e));
-    auto fill = scf::IfOp::create(
-        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ule, tid, kb.c(kChunk)), false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&fill.getThenRegion().front());
-    Value i = arith::UIToFPOp::create(b, f32, arith::IndexCastOp::create(b, b.getI32Type(), tid));
-    memref::StoreOp::create(b, kb.exp2(arith::MulFOp::create(b, l2, i)), tbl, ValueRange{tid});
-  }
+  Value tbl, l2; // λ^i, i = 0..64
+  std::tie(tbl, l2) = decayTable(kb, cta);
   Value sBase = kb.c(2 * stageElems);
   Value stateBase = kb.mul(kb.add(kb.mul(r.slot, kb.c(h)), head), kb.c(d * e));
-  Value rowBase = kb.mul(warp, kb.c(rowsPerWarp));
-  auto sRow = [&](int64_t mt, int64_t half) {
-    return kb.add(rowBase, kb.add(kb.c(16 * mt + 8 * half), g));
-  };
-  auto sCol = [&](int64_t nt) { return kb.add(kb.c(8 * nt), kb.mul(tig, kb.c(2))); };
-  auto sIdx = [&](int64_t mt, int64_t nt, int64_t i) { return (mt * 8 + nt) * 4 + i; };
-  // Whether this thread's state pair (mt, half, nt) (a row, two columns) is inside the d x e
-  // state; null (and no op built) without padding.
-  auto stateIn = [&](int64_t mt, int64_t half, int64_t nt) -> Value {
-    Value in;
-    auto both = [&](Value c) { in = in ? arith::AndIOp::create(b, in, c) : c; };
-    if (padD)
-      both(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, sRow(mt, half), kb.c(d)));
-    if (padE)
-      both(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, kb.add(eBase, sCol(nt)), kb.c(e)));
-    return in;
-  };
+  // Warp w holds rows w dp / 4 .. (w + 1) dp / 4 of the state slice, 16 per m-tile.
+  const StateSlice sl(kb, cta, rowsPerWarp, 16, d, e, kb.mul(warp, kb.c(rowsPerWarp)));
+  auto sIdx = StateSlice::index;
   auto writeSmemS = [&](ArrayRef<Value> s) {
     for (int64_t mt = 0; mt < mTiles; ++mt)
       for (int64_t nt = 0; nt < 8; ++nt)
         for (int64_t half = 0; half < 2; ++half) {
-          Value row = sRow(mt, half);
+          Value row = sl.row(mt, half);
           Value off = kb.add(kb.add(sBase, swizzled(kb, row, kb.c(nt), kEBlock)),
                              kb.mul(tig, kb.c(2)));
           auto v2 = VectorType::get({2}, f32);
@@ -191,91 +453,33 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
   auto loadChunk = [&](Value c, Value stage) {
     Value base = kb.mul(stage, kb.c(stageElems));
     Value first = kb.add(r.start, kb.mul(c, kb.c(kChunk)));
-    // Rows of `rowElems` in shared memory from rows of `srcRowElems` from column `srcCol`; with
-    // `padded`, 16-byte pieces at or past column srcRowElems are zero-filled, not read.
+    // Rows of `rowElems` in shared memory (XOR-swizzled) from rows of `srcRowElems` from
+    // column `srcCol`.
     auto copy = [&](Value src, int64_t rowElems, int64_t srcRowElems, Value srcCol, bool padded,
                     Value dst, int64_t count) {
-      const int64_t chunksPerRow = rowElems / 8;
-      for (int64_t i = 0; i < count; ++i) {
-        Value idx = kb.add(tid, kb.c(i * kWarps * 32));
-        Value row = kb.div(idx, kb.c(chunksPerRow)), ch = kb.rem(idx, kb.c(chunksPerRow));
-        Value tok = kb.add(first, row);
-        Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tok, r.end);
-        Value col = kb.add(srcCol, kb.mul(ch, kb.c(8)));
-        if (padded) {
-          in = arith::AndIOp::create(
-              b, in, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, kb.c(srcRowElems)));
-          col = arith::SelectOp::create(b, in, col, kb.c(0));
-        }
-        Value tokC = arith::SelectOp::create(b, in, tok, r.start);
-        Value srcOff = kb.add(kb.mul(kb.add(kb.mul(tokC, kb.c(h)), head), kb.c(srcRowElems)), col);
-        Value dstOff = kb.add(dst, swizzled(kb, row, ch, rowElems));
-        Value n = arith::SelectOp::create(b, in, kb.c(8), kb.c(0));
-        nvgpu::DeviceAsyncCopyOp::create(b, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
-                                         smem, ValueRange{dstOff}, src, ValueRange{srcOff},
-                                         b.getIndexAttr(8), n, b.getUnitAttr());
-      }
+      copyChunkRows(kb, cta, smem, first, src, h, rowElems / 8, srcRowElems, srcCol, padded,
+                    count, [&](Value row, Value ch) {
+                      return kb.add(dst, swizzled(kb, row, ch, rowElems));
+                    });
     };
     const int64_t qkCopies = kChunk * dp / 8 / (kWarps * 32);
-    copy(qM, dp, d, kb.c(0), padD, base, qkCopies);
+    if (!statesPass) // the states pass reads K and V only
+      copy(qM, dp, d, kb.c(0), padD, base, qkCopies);
     copy(kM, dp, d, kb.c(0), padD, kb.add(base, kb.c(kChunk * dp)), qkCopies);
     copy(vM, kEBlock, e, eBase, padE, kb.add(base, kb.c(2 * kChunk * dp)),
          kChunk * kEBlock / 8 / (kWarps * 32));
     NVVM::CpAsyncCommitGroupOp::create(b);
   };
 
-  auto valid = scf::IfOp::create(b, r.slotOk, true);
-  // Invalid slot: o = 0 over the request's tokens (this CTA's columns), no state access.
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&valid.getElseRegion().front());
-    Value zero = arith::ConstantOp::create(
-        b, DenseElementsAttr::get(VectorType::get({8}, elem), b.getFloatAttr(elem, 0.0)));
-    Value col = kb.add(eBase, kb.mul(kb.rem(tid, kb.c(8)), kb.c(8)));
-    if (padE) { // the last block's columns past e are not o's
-      auto inE = scf::IfOp::create(
-          b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, kb.c(e)), false);
-      b.setInsertionPointToStart(&inE.getThenRegion().front());
-    }
-    auto loop = scf::ForOp::create(b, kb.add(r.start, kb.div(tid, kb.c(8))), r.end, kb.c(16));
-    b.setInsertionPointToStart(loop.getBody());
-    Value off =
-        kb.add(kb.mul(kb.add(kb.mul(loop.getInductionVar(), kb.c(h)), head), kb.c(e)), col);
-    vector::StoreOp::create(b, zero, oM, ValueRange{off}).setAlignment(16);
-  }
-  b.setInsertionPointToStart(&valid.getThenRegion().front());
+  Operation *top = openChunkedBody(kb, cta, pass, h, e, elem);
 
-  // The initial state slice in registers (accumulator layout of S[rows of this warp, 64 cols]).
-  const int64_t sCount = mTiles * 8 * 4;
-  SmallVector<Type> sTypes(sCount, f32);
-  auto ifInit = scf::IfOp::create(b, sTypes, r.init, true);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifInit.getThenRegion().front());
-    SmallVector<Value> s(sCount);
-    for (int64_t mt = 0; mt < mTiles; ++mt)
-      for (int64_t nt = 0; nt < 8; ++nt)
-        for (int64_t half = 0; half < 2; ++half) {
-          Value off = kb.add(stateBase, kb.add(kb.mul(sRow(mt, half), kb.c(e)),
-                                               kb.add(eBase, sCol(nt))));
-          // Padding: 0, read from the slice's start instead.
-          Value in = stateIn(mt, half, nt);
-          if (in)
-            off = arith::SelectOp::create(b, in, off, stateBase);
-          Value v = kb.loadVecF32(sM, off, 2);
-          if (in)
-            v = arith::SelectOp::create(
-                b, in, v,
-                arith::ConstantOp::create(b, DenseElementsAttr::get(
-                                                 VectorType::get({2}, f32), 0.0f)));
-          s[sIdx(mt, nt, 2 * half)] = vector::ExtractOp::create(b, v, ArrayRef<int64_t>{0});
-          s[sIdx(mt, nt, 2 * half + 1)] = vector::ExtractOp::create(b, v, ArrayRef<int64_t>{1});
-        }
-    scf::YieldOp::create(b, s);
-    b.setInsertionPointToStart(&ifInit.getElseRegion().front());
-    scf::YieldOp::create(b, SmallVector<Value>(sCount, kb.cf32(0.0f)));
-  }
-  writeSmemS(SmallVector<Value>(ifInit.getResults()));
+  // The state slice in registers: accumulator layout of S[rows of this warp, 64 columns].
+  const int64_t pairs = mTiles * 8 * 2;
+  auto pairAt = [&](int64_t p) { return sl.pairAt(p); };
+  StateHome home{sM, stateBase, cta.ws, cta.wsRequest, l2, h * d * e};
+  SmallVector<Value> init = initialState(kb, pass, r, cta.seg, home, pairs, pairAt);
+  if (!statesPass)
+    writeSmemS(init);
   Value numChunks = kb.div(kb.add(kb.sub(r.end, r.start), kb.c(kChunk - 1)), kb.c(kChunk));
   {
     auto any = scf::IfOp::create(
@@ -285,7 +489,7 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
     loadChunk(kb.c(0), kb.c(0));
   }
 
-  auto loop = scf::ForOp::create(b, kb.c(0), numChunks, kb.c(1), ifInit.getResults());
+  auto loop = scf::ForOp::create(b, kb.c(0), numChunks, kb.c(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -309,13 +513,6 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
     Value n = kb.minIdx(kb.sub(r.end, chunkStart), kb.c(kChunk));
     Value m0 = kb.mul(warp, kb.c(16));
 
-    // Q fragments of this warp's 16 rows, all of d.
-    SmallVector<SmallVector<Value>> qa;
-    for (int64_t ks = 0; ks < kd; ++ks)
-      qa.push_back(mma.ldsm(smem,
-                            kb.add(qBase, swizzled(kb, kb.add(m0, kb.add(l8, kb.mul(lBit3, kb.c(8)))),
-                                                   kb.add(kb.c(2 * ks), lHi), dp)),
-                            4, false));
     // B fragments of a [k rows][n cols] tile stored row-major with 64-element rows: two n-tiles
     // (jj, jj + 1) for the 16 k rows from `k0`.
     auto ldB = [&](Value base, Value k0, int64_t jj) {
@@ -323,6 +520,16 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
       return mma.ldsm(smem, kb.add(base, swizzled(kb, row, kb.add(kb.c(jj), lHi), kEBlock)), 4,
                       true);
     };
+
+    // The outputs (not in the states pass).
+    if (!statesPass) {
+    // Q fragments of this warp's 16 rows, all of d.
+    SmallVector<SmallVector<Value>> qa;
+    for (int64_t ks = 0; ks < kd; ++ks)
+      qa.push_back(mma.ldsm(smem,
+                            kb.add(qBase, swizzled(kb, kb.add(m0, kb.add(l8, kb.mul(lBit3, kb.c(8)))),
+                                                   kb.add(kb.c(2 * ks), lHi), dp)),
+                            4, false));
 
     // Inter-chunk term: O = diag(λ^(a+1)) Q S_prev.
     SmallVector<SmallVector<Value>> o(8, SmallVector<Value>(4, kb.cf32(0.0f)));
@@ -391,31 +598,10 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
           o[nt][i] = blk.getResult(nt * 4 + i);
     }
     // O rows inside the request.
-    for (int64_t half = 0; half < 2; ++half) {
-      Value a = half ? rowB : rowA;
-      auto in = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, a, n),
-                                  false);
-      OpBuilder::InsertionGuard g2(b);
-      b.setInsertionPointToStart(&in.getThenRegion().front());
-      Value rowOff = kb.mul(kb.add(kb.mul(kb.add(chunkStart, a), kb.c(h)), head), kb.c(e));
-      for (int64_t nt = 0; nt < 8; ++nt) {
-        OpBuilder::InsertionGuard g3(b);
-        if (padE) { // columns past e: padding
-          auto inE = scf::IfOp::create(b,
-                                       arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
-                                                             kb.add(eBase, sCol(nt)), kb.c(e)),
-                                       false);
-          b.setInsertionPointToStart(&inE.getThenRegion().front());
-        }
-        auto v2 = VectorType::get({2}, f32);
-        Value v = vector::FromElementsOp::create(b, v2,
-                                                 ValueRange{o[nt][2 * half], o[nt][2 * half + 1]});
-        vector::StoreOp::create(b, arith::TruncFOp::create(b, VectorType::get({2}, elem), v), oM,
-                                ValueRange{kb.add(rowOff, kb.add(eBase, sCol(nt)))})
-            .setAlignment(4);
-      }
-    }
+    storeOutputRows(kb, cta, rowA, rowB, n, chunkStart, h, e, elem,
+                    [&](int64_t nt, int64_t i) { return o[nt][i]; });
     gpu::BarrierOp::create(b); // everyone is done reading S_prev from shared memory
+    }
 
     // State update: S = λ^n S + (diag(λ^(n-1-b)) K)ᵀ V.
     Value decN = memref::LoadOp::create(b, tbl, ValueRange{n});
@@ -433,7 +619,7 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
       SmallVector<SmallVector<Value>> ka;
       for (int64_t mt = 0; mt < mTiles; ++mt) {
         Value row = kb.add(kb.c(16 * t), kb.add(l8, kb.mul(lHi, kb.c(8))));
-        Value ch = kb.add(kb.div(kb.add(rowBase, kb.c(16 * mt)), kb.c(8)), lBit3);
+        Value ch = kb.add(kb.div(kb.add(sl.rowBase(), kb.c(16 * mt)), kb.c(8)), lBit3);
         SmallVector<Value> a = mma.ldsm(smem, kb.add(kBase, swizzled(kb, row, ch, dp)), 4, true);
         a[0] = mma.scale(a[0], w[0], w[1]);
         a[1] = mma.scale(a[1], w[0], w[1]);
@@ -454,27 +640,12 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
           }
       }
     }
-    writeSmemS(s);
+    if (!statesPass)
+      writeSmemS(s);
     scf::YieldOp::create(b, s);
   }
-  // The final state back to the slot.
-  SmallVector<Value> s(loop.getResults());
-  for (int64_t mt = 0; mt < mTiles; ++mt)
-    for (int64_t nt = 0; nt < 8; ++nt)
-      for (int64_t half = 0; half < 2; ++half) {
-        OpBuilder::InsertionGuard guard(b);
-        // Padding rows and columns are not the slot's.
-        if (Value in = stateIn(mt, half, nt)) {
-          auto store = scf::IfOp::create(b, in, false);
-          b.setInsertionPointToStart(&store.getThenRegion().front());
-        }
-        Value off = kb.add(stateBase, kb.add(kb.mul(sRow(mt, half), kb.c(e)), kb.add(eBase, sCol(nt))));
-        Value v = vector::FromElementsOp::create(
-            b, VectorType::get({2}, f32),
-            ValueRange{s[sIdx(mt, nt, 2 * half)], s[sIdx(mt, nt, 2 * half + 1)]});
-        vector::StoreOp::create(b, v, sM, ValueRange{off}).setAlignment(8);
-      }
-  b.setInsertionPointAfter(valid);
+  finalState(kb, pass, cta.seg, home, SmallVector<Value>(loop.getResults()), pairAt);
+  b.setInsertionPointAfter(top);
   ctx.addLaunch(kb.finish());
   return success();
 }
@@ -594,8 +765,26 @@ static LogicalResult lowerLinearAttnPrefill(Operation *operation, PlanContext &c
   BufferRef states = ctx.alias(op.getNewStates(), op.getStates());
   const std::string tokens = dimExpr(ctx, q, 0);
   BufferRef out = ctx.place(op.getO(), {tokens, std::to_string(h), std::to_string(e)});
-  if (cfg.getVariant() == kChunkedVariant)
-    return buildChunked(op, ctx, states, out);
+  if (cfg.getVariant() == kChunkedVariant || cfg.getVariant() == kWgmmaVariant) {
+    auto build = [&](PrefillPass pass, const BufferRef *ws, int64_t splits) {
+      return cfg.getVariant() == kWgmmaVariant
+                 ? buildWgmma(op, ctx, states, out, pass, ws, splits, cfg.getStages())
+                 : buildChunked(op, ctx, states, out, pass, ws, splits);
+    };
+    const int64_t splits = cfg.getSplits();
+    if (splits == 1)
+      return build(PrefillPass::Whole, nullptr, 1);
+    // A segment split: B x splits states [H, d, e] of workspace, the states pass, then the
+    // outputs pass.
+    BufferRef ws;
+    ws.elementType = Float32Type::get(op->getContext());
+    ws.dims = {"(" + dimExpr(ctx, op.getStateIndices(), 0) + ")*" +
+               std::to_string(splits * h * d * e)};
+    ws.source = "ws " + ctx.scratch("4*" + ws.numElements());
+    if (failed(build(PrefillPass::States, &ws, splits)))
+      return failure();
+    return build(PrefillPass::Outputs, &ws, splits);
+  }
   if (Value inter = op.getIntermediate()) {
     BufferRef interRef = ctx.place(inter, {tokens, std::to_string(h), std::to_string(d),
                                            std::to_string(e)});
@@ -611,47 +800,85 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
   // The tensor-core kernel where it tiles the shape (chunkedTiles: d <= 128 and e in whole
   // 16-byte rows, padded to the 64-wide tiles; chunks of 64 tokens); the recurrent kernel for
   // the rest and for keep_intermediate.
-  f.choose = [](Operation *operation, TargetAttr) {
+  f.choose = [](Operation *operation, TargetAttr target) {
     auto op = cast<LinearAttnPrefillOp>(operation);
     const int64_t d = dimOf(op.getQ(), 2), e = dimOf(op.getV(), 2);
     MLIRContext *ctx = op->getContext();
-    if (chunkedTiles(d, e) && op.getChunkSize() == kChunk && !op.getKeepIntermediate())
-      return KernelConfigAttr::get(ctx, kChunk, kWarps, 1, 2, 8, kChunkedVariant);
+    if (chunkedTiles(d, e) && op.getChunkSize() == kChunk && !op.getKeepIntermediate()) {
+      // Segments: as many as fill the SMs once with the (head, column block) CTAs of one
+      // request, at most kMaxSegments (segmentOf splits only requests longer than their share of
+      // the batch). Not more: every segment but a request's last reads its K and V twice (the
+      // states pass, then the outputs pass): at H = 64, d = e = 128 (128 CTAs a request) a
+      // split of 2 moves 1.25x the bytes of q, k, v and o (one request of 16384 tokens: 1342
+      // MB, 317 us at the H200's copy rate, past issue 13's 300 us bar).
+      const int64_t ctas = dimOf(op.getQ(), 1) * ((e + kEBlock - 1) / kEBlock);
+      const int64_t splits = std::clamp<int64_t>(target.getSmCount() / ctas, 1, kMaxSegments);
+      // Two stages: two CTAs fit an SM (105 KB each at d = 128), which a batch that fills the
+      // SMs more than once needs; a single request of 128 CTAs gains under 5% from 4 stages and
+      // a batch of 4 x 4096 tokens loses 14% (H200, H = 64, d = e = 128).
+      return KernelConfigAttr::get(ctx, kChunk, kWarps, splits, 2, 8,
+                                   hasWgmma(target) ? kWgmmaVariant : kChunkedVariant);
+    }
     return KernelConfigAttr::get(ctx, 1, kRecWarps, 1, 1, kVecE, kRecurrentVariant);
   };
-  f.verify = [](Operation *operation, KernelConfigAttr cfg, TargetAttr) -> LogicalResult {
+  f.verify = [](Operation *operation, KernelConfigAttr cfg, TargetAttr target) -> LogicalResult {
     auto op = cast<LinearAttnPrefillOp>(operation);
     const int64_t d = dimOf(op.getQ(), 2), e = dimOf(op.getV(), 2);
-    if (failed(verifyUnusedConfigFields(op, cfg, kUseBlockTokens | kUseWarps | kUseStages | kUseVectorWidth |
-                                                     kUseVariant)))
+    if (failed(verifyUnusedConfigFields(op, cfg, kUseBlockTokens | kUseWarps | kUseSplits |
+                                                     kUseStages | kUseVectorWidth | kUseVariant)))
       return failure();
-    if (cfg.getVariant() == kChunkedVariant) {
+    if (cfg.getVariant() == kChunkedVariant || cfg.getVariant() == kWgmmaVariant) {
+      if (cfg.getSplits() < 1 || cfg.getSplits() > kMaxSegments)
+        return configError(op, "splits")
+               << "(segments of a request, ds.linear_attn_prefill's segment split) must be in [1, "
+               << kMaxSegments << "], got " << cfg.getSplits();
+    } else if (failed(expectConfigField(op, "splits", cfg.getSplits(), 1,
+                                        "the recurrent kernel does not split requests"))) {
+      return failure();
+    }
+    if (cfg.getVariant() == kWgmmaVariant && !hasWgmma(target))
+      return configError(op, "variant")
+             << "\"wgmma\" needs warpgroup MMA (target sm_90a), got " << target.getChip();
+    if (cfg.getVariant() == kChunkedVariant || cfg.getVariant() == kWgmmaVariant) {
       if (failed(expectConfigField(op, "block_tokens", cfg.getBlockTokens(), kChunk,
                                    "tokens per chunk of the tensor-core kernel")) ||
           failed(expectConfigField(op, "warps", cfg.getWarps(), kWarps,
                                    "16 rows of a chunk per warp")) ||
-          failed(expectConfigField(op, "stages", cfg.getStages(), 2,
-                                   "double-buffered chunk loads")) ||
           failed(expectConfigField(op, "vector_width", cfg.getVectorWidth(), 8,
                                    "16-byte cp.async copies")))
         return failure();
+      if (cfg.getVariant() == kChunkedVariant &&
+          failed(expectConfigField(op, "stages", cfg.getStages(), 2, "double-buffered chunk loads")))
+        return failure();
+      if (cfg.getVariant() == kWgmmaVariant) {
+        if (cfg.getStages() < 2 || cfg.getStages() > kMaxWgmmaStages)
+          return configError(op, "stages")
+                 << "(chunks in flight of the \"wgmma\" kernel) must be in [2, " << kMaxWgmmaStages
+                 << "], got " << cfg.getStages();
+        const int64_t bytes = wgmmaSmemBytes(d, cfg.getStages()) + kWgmmaStaticSmemBytes;
+        if (chunkedTiles(d, e) && bytes > target.getSmemPerBlock())
+          return configError(op, "stages")
+                 << cfg.getStages() << " stages of the \"wgmma\" kernel need " << bytes
+                 << " bytes of shared memory, the target has " << target.getSmemPerBlock();
+      }
       if (op.getChunkSize() != kChunk)
         return configError(op, "variant")
-               << "\"chunked\" computes chunks of " << kChunk << " tokens, the op's chunk_size is "
-               << op.getChunkSize() << ": use \"recurrent\" or chunk_size = " << kChunk;
+               << "\"" << cfg.getVariant() << "\" computes chunks of " << kChunk
+               << " tokens, the op's chunk_size is " << op.getChunkSize()
+               << ": use \"recurrent\" or chunk_size = " << kChunk;
       if (op.getKeepIntermediate())
         return configError(op, "variant")
-               << "\"chunked\" does not write intermediate states: keep_intermediate needs "
-                  "\"recurrent\"";
+               << "\"" << cfg.getVariant()
+               << "\" does not write intermediate states: keep_intermediate needs \"recurrent\"";
       if (!chunkedTiles(d, e))
         return configError(op, "variant")
-               << "\"chunked\" tiles key dims 8 to 128 and value dims of at least 8, both "
+               << "\"" << cfg.getVariant() << "\" tiles key dims 8 to 128 and value dims of at least 8, both "
                   "multiples of 8 (16-byte rows), got d = "
                << d << ", e = " << e;
       return success();
     }
     if (cfg.getVariant() != kRecurrentVariant)
-      return configError(op, "variant") << "must be \"chunked\" or \"recurrent\", got \""
+      return configError(op, "variant") << "must be \"chunked\", \"wgmma\" or \"recurrent\", got \""
                                         << cfg.getVariant() << "\"";
     if (failed(expectConfigField(op, "block_tokens", cfg.getBlockTokens(), 1,
                                  "the recurrent kernel walks token by token")) ||

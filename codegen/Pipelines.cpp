@@ -4,6 +4,7 @@
 
 #include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
 #include "mlir/Conversion/NVGPUToNVVM/NVGPUToNVVM.h"
+#include "mlir/Conversion/NVVMToLLVM/NVVMToLLVM.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -41,6 +42,8 @@ void mlir::ds::buildDSToPTXPipeline(OpPassManager &pm, const CompileOptions &opt
   ConvertGpuOpsToNVVMOpsOptions toNVVM;
   toNVVM.useBarePtrCallConv = true;
   kernels.addPass(createConvertGpuOpsToNVVMOps(toNVVM));
+  // NVVM ops that lower to inline PTX (wgmma.mma_async of the sm_90a prefill kernel).
+  kernels.addPass(createConvertNVVMToLLVMPass());
   kernels.addPass(createExternDynamicSharedMemoryPass());
   kernels.addPass(createCanonicalizerPass());
   EmitPTXPassOptions emit;

@@ -588,10 +588,13 @@ def DS_LinearAttnPrefillOp : DS_TensorOp<"linear_attn_prefill", [], /*inPlace=*/
     outside `[0, slots)` gets `o = 0` (and `intermediate = 0`) and no state is read or written.
     The GPU lowering runs the chunked tensor-core kernel for `d` in [8, 128] and `e >= 8`, both
     multiples of 8 (tiles padded with zeros to `d` = 64 or 128 and whole blocks of 64 columns of
-    `e`), and a config of 64-token chunks over 4 warps (the default), else (and with
-    `keep_intermediate`) a recurrent kernel. Its `#ds.kernel_config`: `variant` = "chunked"
-    (`block_tokens` = 64 = `chunk_size`, `warps` = 4, `stages` = 2, `vector_width` = 8) or
-    "recurrent" (1, 8, 1, 4).
+    `e`), and a config of 64-token chunks over 4 warps (the default; variant "wgmma" on sm_90a,
+    "chunked" elsewhere), else (and with `keep_intermediate`) a recurrent kernel. With config
+    `splits` = S > 1 the tensor-core kernel splits long requests into up to S segments computed
+    in parallel (two passes and B x S states of workspace); requests shorter than their share of
+    the batch's chunks are not split. Its `#ds.kernel_config`: `variant` = "wgmma" or "chunked"
+    (`block_tokens` = 64 = `chunk_size`, `warps` = 4, `stages` = 2 to 4 for "wgmma", 2 for
+    "chunked", `vector_width` = 8, `splits`) or "recurrent" (1, 8, 1, 4).
   }];
   let arguments = (ins DS_DataTensor:$q, DS_DataTensor:$k, DS_DataTensor:$v, DS_F32Tensor:$slopes,
                        DS_IndexTensor:$cu_seqlens, DS_F32Tensor:$states,

@@ -1,5 +1,6 @@
-// RUN: ds-opt %s --split-input-file --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1})' | FileCheck %s
-// RUN: ds-opt %s --split-input-file --ds-to-ptx | FileCheck %s --check-prefix=PTX
+// RUN: ds-opt %s --split-input-file --pass-pipeline='builtin.module(ds-to-ptx{sm-count=1 stop-after-lowering=1})' | FileCheck %s
+// RUN: ds-opt %s --split-input-file --pass-pipeline='builtin.module(ds-to-ptx{sm-count=1})' | FileCheck %s --check-prefix=PTX
+// One SM: no segment split (lower-linear-attn-prefill-split.mlir has it).
 
 // d = e = 128, 64-token chunks: the tensor-core kernel, one CTA of 4 warps per (request, head,
 // 64 columns of e), two cp.async stages of Q, K, V plus the bf16 S tile in dynamic shared memory

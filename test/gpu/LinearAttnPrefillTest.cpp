@@ -145,21 +145,41 @@ void launchPrefill(const rt::Context &ctx, const ref::LinearAttnBatch &batch,
 }
 
 /// Worst |got - want| / (rtol * max |want| + atol) over head h of rows [first, end) of two
-/// [rows, H, width] arrays; <= 1 passes.
-double headRatio(const std::vector<double> &got, const std::vector<double> &want, int64_t first,
-                 int64_t end, int64_t H, int64_t h, int64_t width, double rtol, double atol) {
-  double scale = 0, worst = 0;
+/// [rows, H, width] arrays (<= 1 passes), where it is and how many elements fail: a failing
+/// kernel's message says which token and column, so a layout error shows its pattern.
+struct HeadCheck {
+  double worst = 0;
+  int64_t row = -1, col = -1, failing = 0;
+  double got = 0, want = 0;
+};
+std::ostream &operator<<(std::ostream &os, const HeadCheck &c) {
+  if (c.row < 0)
+    return os << "(empty)";
+  return os << "worst " << c.worst << " at row " << c.row << " column " << c.col << ": got "
+            << c.got << ", want " << c.want << "; " << c.failing << " elements fail";
+}
+HeadCheck headCheck(const std::vector<double> &got, const std::vector<double> &want, int64_t first,
+                    int64_t end, int64_t H, int64_t h, int64_t width, double rtol, double atol) {
+  double scale = 0;
   for (int64_t r = first; r < end; ++r)
     for (int64_t j = 0; j < width; ++j)
       scale = std::max(scale, std::fabs(want[(r * H + h) * width + j]));
+  HeadCheck c;
   for (int64_t r = first; r < end; ++r)
     for (int64_t j = 0; j < width; ++j) {
       size_t i = (r * H + h) * width + j;
       double ratio = std::fabs(got[i] - want[i]) / (rtol * scale + atol);
-      if (!(ratio <= worst)) // NaN counts as worst
-        worst = std::isnan(ratio) ? std::numeric_limits<double>::infinity() : ratio;
+      if (std::isnan(ratio))
+        ratio = std::numeric_limits<double>::infinity(); // NaN counts as worst
+      c.failing += ratio > 1.0;
+      if (c.row < 0 || ratio > c.worst)
+        c = HeadCheck{ratio, r, j, c.failing, got[i], want[i]};
     }
-  return worst;
+  return c;
+}
+double headRatio(const std::vector<double> &got, const std::vector<double> &want, int64_t first,
+                 int64_t end, int64_t H, int64_t h, int64_t width, double rtol, double atol) {
+  return headCheck(got, want, first, end, H, h, width, rtol, atol).worst;
 }
 
 /// Elements of rows [first, end) of a [rows, width] array that are not exactly 0 (NaN counts).
@@ -192,8 +212,9 @@ void expectMatches(const ref::LinearAttnBatch &batch, int64_t slots,
     }
     updated[s] = true;
     for (int64_t h = 0; h < H; ++h) {
-      EXPECT_LE(headRatio(got.o, want.o, start, end, H, h, e, oTol, kOutAtol), 1.0)
-          << what << ": o of request " << b << " [" << start << ", " << end << ") head " << h;
+      HeadCheck o = headCheck(got.o, want.o, start, end, H, h, e, oTol, kOutAtol);
+      EXPECT_LE(o.worst, 1.0) << what << ": o of request " << b << " [" << start << ", " << end
+                              << ") head " << h << ": " << o;
       if (keep) {
         EXPECT_LE(headRatio(got.intermediate, want.intermediate, start, end, H, h, d * e, sTol,
                             kStateAtol),
@@ -204,9 +225,11 @@ void expectMatches(const ref::LinearAttnBatch &batch, int64_t slots,
   }
   for (int64_t s = 0; s < slots; ++s) {
     if (updated[s]) {
-      for (int64_t h = 0; h < H; ++h)
-        EXPECT_LE(headRatio(got.states, want.states, s, s + 1, H, h, d * e, sTol, kStateAtol), 1.0)
-            << what << ": state of slot " << s << " head " << h;
+      for (int64_t h = 0; h < H; ++h) {
+        HeadCheck st = headCheck(got.states, want.states, s, s + 1, H, h, d * e, sTol, kStateAtol);
+        EXPECT_LE(st.worst, 1.0) << what << ": state of slot " << s << " head " << h << " (column "
+                                 << "= key row x " << e << " + value column): " << st;
+      }
       continue;
     }
     bool same = true;
@@ -284,6 +307,11 @@ std::vector<PrefillCase> prefillCases() {
   cases.push_back({{5 * C - 20}, 8, 32, 16, jit::DataType::F16, false, 4});
   cases.push_back({{C + 1, 1, 3 * C - 1, C - 1}, 8, 8, 64, jit::DataType::F16, true, 6});
   cases.push_back({{3 * C}, 8, 120, 8, jit::DataType::BF16, true, 2});
+  // Long requests the chunked kernel splits into segments (8 a request at H = 8 on the H200),
+  // alone and beside short ones that are not split.
+  cases.push_back({{70000}, 8, 64, 64, jit::DataType::BF16, true, 5});
+  cases.push_back({{1, 63, 65, 20000}, 8, 64, 64, jit::DataType::BF16, true, 3});
+  cases.push_back({{20000, 1, 63, 65}, 8, 64, 64, jit::DataType::F16, false, 7});
   return cases;
 }
 

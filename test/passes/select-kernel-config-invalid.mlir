@@ -148,9 +148,22 @@ func.func @prefill_chunked_warps(%q: tensor<?x8x64xbf16>, %slopes: tensor<8xf32>
 
 func.func @prefill_no_variant(%q: tensor<?x8x64xbf16>, %slopes: tensor<8xf32>, %cu: tensor<?xi32>, %st: tensor<?x8x64x64xf32>,
                               %si: tensor<?xi32>, %hi: tensor<?xi32>) -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>) {
-  // expected-error @+1 {{config field 'variant' must be "chunked" or "recurrent", got ""}}
+  // expected-error @+1 {{config field 'variant' must be "chunked", "wgmma" or "recurrent", got ""}}
   %o, %s = ds.linear_attn_prefill %q, %q, %q, %slopes, %cu, %st, %si, %hi
       {config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 2, vector_width = 8>}
+      : (tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<8xf32>, tensor<?xi32>,
+         tensor<?x8x64x64xf32>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>)
+  return %o, %s : tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>
+}
+
+// -----
+
+// Warpgroup MMA is sm_90a's (the default target here is sm_90).
+func.func @prefill_wgmma_sm90(%q: tensor<?x8x64xbf16>, %slopes: tensor<8xf32>, %cu: tensor<?xi32>, %st: tensor<?x8x64x64xf32>,
+                              %si: tensor<?xi32>, %hi: tensor<?xi32>) -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>) {
+  // expected-error @+1 {{config field 'variant' "wgmma" needs warpgroup MMA (target sm_90a), got sm_90}}
+  %o, %s = ds.linear_attn_prefill %q, %q, %q, %slopes, %cu, %st, %si, %hi
+      {config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 2, vector_width = 8, variant = "wgmma">}
       : (tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<8xf32>, tensor<?xi32>,
          tensor<?x8x64x64xf32>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>)
   return %o, %s : tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>

@@ -1,0 +1,406 @@
+// Linear-attention prefill on Hopper's warpgroup MMA (variant "wgmma", sm_90a).
+//
+// The same chunked algorithm and CTA shape as the mma.sync kernel (LinearAttnPrefill.cpp): one
+// warpgroup (4 warps) per (request, head, 64-wide block of e) walks the request's 64-token chunks
+// with its f32 slice S[dp, 64] of the state in registers, Q, K, V staged by cp.async one chunk
+// ahead. The products run as wgmma.mma_async m64n64k16 with both operands in shared memory, each
+// tile laid out in 128-byte-swizzle atoms (8 rows of 128 bytes, 16-byte chunk c of row r at
+// c ^ (r % 8), every tile 1024-byte aligned):
+//   O  = Q S_prev            A = Q [64 x dp] K-major,   B = S_prev [dp x 64] (input type) N-major
+//   P  = Q Kᵀ                A = Q,                     B = K [64 x dp] K-major
+//   P ⊙= M, O *= diag(λ^(a+1)) in registers; P (input type) to shared memory, over S_prev;
+//   Vw = diag(λ^(n-1-b)) V   (input type, shared memory)
+//   O += P V                 A = P [64 x 64] K-major,   B = V [64 x 64] N-major
+//   S  = λ^n S + Kᵀ Vw       A = K (M-major, one m64 product per 64 rows of dp), B = Vw N-major
+// Q and K are stored as dp / 64 tiles of [64 x 64] (one atom wide); V, S_prev, P and Vw are
+// [rows x 64]. An accumulator of m64n64 holds, per thread, the values of rows 16 w + g and
+// 16 w + g + 8 at columns 8 j + 2 t, + 1 (warp w, lane 4 g + t): mma.sync's C layout per warp, so
+// the decay, the mask and the stores are those of the mma.sync kernel.
+#include "codegen/LinearAttnPrefill.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+
+
+using namespace mlir;
+using namespace mlir::ds;
+using namespace mlir::ds::linear_attn;
+
+namespace {
+constexpr int64_t kTile = kChunk * 64; // elements of a [64 x 64] tile of 16-bit values (8 KB)
+constexpr int64_t kAtomAlign = 1024;   // bytes: where a 128-byte swizzle pattern starts
+constexpr int64_t kGroupBytes = 1024;  // 8 rows of 128 bytes: the stride of 8-row groups
+constexpr int64_t kKStepBytes = 32;    // k16 of a K-major operand inside its 128-byte rows
+
+/// wgmma.mma_async m64n64k16 (f32 accumulate) of one warpgroup, operands in shared memory.
+class Wgmma {
+public:
+  Wgmma(KernelBuilder &kb, Type elem)
+      : kb(kb), b(kb.b()), f32(b.getF32Type()),
+        type(elem.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16) {
+    acc = LLVM::LLVMStructType::getLiteral(b.getContext(), SmallVector<Type>(kAcc, f32));
+  }
+  static constexpr int64_t kAcc = 32; // f32 per thread of an m64n64 accumulator
+
+  /// Descriptor of an operand tile at shared byte address `addr` (i64): 128-byte swizzle, 8-row
+  /// groups 1024 bytes apart; the leading-dimension offset is unused (every operand is one atom,
+  /// 64 elements, along its leading dimension) and set to 16 bytes.
+  Value descriptor(Value addr) {
+    Type i64 = b.getI64Type();
+    auto c64 = [&](int64_t v) { return arith::ConstantIntOp::create(b, i64, v); };
+    Value start = arith::ShRUIOp::create(b, arith::AndIOp::create(b, addr, c64(0x3FFFF)), c64(4));
+    const int64_t fixed = (int64_t(1) << 16) | (int64_t(kGroupBytes >> 4) << 32) | (int64_t(1) << 62);
+    return arith::OrIOp::create(b, start, c64(fixed));
+  }
+
+  /// acc = A B (+ acc when `in` is not empty). `aKMajor` / `bKMajor`: the operand's rows run
+  /// along K (else along M / N).
+  SmallVector<Value> mma(Value descA, bool aKMajor, Value descB, bool bKMajor,
+                         ArrayRef<Value> in) {
+    Value init = LLVM::UndefOp::create(b, acc);
+    for (auto [i, v] : llvm::enumerate(in))
+      init = LLVM::InsertValueOp::create(b, init, v, ArrayRef<int64_t>{int64_t(i)});
+    auto scaleD = in.empty() ? NVVM::WGMMAScaleOut::zero : NVVM::WGMMAScaleOut::one;
+    Value r = NVVM::WgmmaMmaAsyncOp::create(
+        b, acc, init, descA, descB, NVVM::MMAShapeAttr::get(b.getContext(), 64, 64, 16), type,
+        type, NVVM::WGMMATypes::f32, scaleD, NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one,
+        aKMajor ? NVVM::MMALayout::row : NVVM::MMALayout::col,
+        bKMajor ? NVVM::MMALayout::col : NVVM::MMALayout::row, nullptr);
+    SmallVector<Value> out;
+    for (int64_t i = 0; i < kAcc; ++i)
+      out.push_back(LLVM::ExtractValueOp::create(b, r, ArrayRef<int64_t>{i}));
+    return out;
+  }
+  /// acc = A B + acc with A in registers: `a`, four i32 (two 16-bit values each) per thread in
+  /// the layout of an m64n64 accumulator's columns 16 ks .. 16 ks + 15 (mma.sync's A fragment of
+  /// warp w's rows 16 w ..), B in shared memory. The NVVM op takes A from shared memory only, so
+  /// this one instruction is inline PTX, its accumulators tied in and out.
+  SmallVector<Value> mmaRegA(ArrayRef<Value> a, Value descB, bool bKMajor, ArrayRef<Value> in) {
+    assert(a.size() == 4 && in.size() == size_t(kAcc) && "four A registers, a full accumulator");
+    std::string text = "{\n.reg .pred p;\nsetp.ne.b32 p, $69, 0;\nwgmma.mma_async.sync.aligned."
+                       "m64n64k16.f32." +
+                       std::string(type == NVVM::WGMMATypes::bf16 ? "bf16.bf16" : "f16.f16") + " {";
+    std::string constraints;
+    for (int64_t i = 0; i < kAcc; ++i) {
+      text += (i ? ", $" : "$") + std::to_string(i);
+      constraints += "=f,";
+    }
+    text += "}, {$64, $65, $66, $67}, $68, p, 1, 1, " + std::string(bKMajor ? "0" : "1") + ";\n}";
+    for (int64_t i = 0; i < kAcc; ++i)
+      constraints += std::to_string(i) + ",";
+    constraints += "r,r,r,r,l,r";
+    SmallVector<Value> operands(in.begin(), in.end());
+    operands.append(a.begin(), a.end());
+    operands.push_back(descB);
+    operands.push_back(arith::ConstantIntOp::create(b, b.getI32Type(), 1)); // scale-d: accumulate
+    Value r = LLVM::InlineAsmOp::create(b, TypeRange{acc}, operands, text, constraints,
+                                        /*has_side_effects=*/true, /*is_align_stack=*/false,
+                                        LLVM::tailcallkind::TailCallKind::None,
+                                        LLVM::AsmDialectAttr(), ArrayAttr())
+                  .getResult(0);
+    SmallVector<Value> out;
+    for (int64_t i = 0; i < kAcc; ++i)
+      out.push_back(LLVM::ExtractValueOp::create(b, r, ArrayRef<int64_t>{i}));
+    return out;
+  }
+  void fence() { NVVM::WgmmaFenceAlignedOp::create(b); }
+  /// Commits the products issued since the last commit as one group.
+  void commit() { NVVM::WgmmaGroupSyncAlignedOp::create(b); }
+  /// Waits for every committed group, then passes the accumulators `accs` (the results of the
+  /// products waited for) through empty volatile inline asm, which LLVM keeps after the wait:
+  /// with no data dependence on the wait, a use of an accumulator could otherwise be scheduled
+  /// above it (undefined behaviour in the PTX ISA; CUTLASS's warpgroup_fence_operand).
+  void wait(ArrayRef<SmallVector<Value> *> accs = {}) {
+    NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+    for (SmallVector<Value> *a : accs)
+      for (size_t i = 0; i < a->size(); i += kAcc) {
+        const size_t n = std::min<size_t>(kAcc, a->size() - i);
+        std::string constraints;
+        for (size_t j = 0; j < n; ++j)
+          constraints += "=f,";
+        for (size_t j = 0; j < n; ++j)
+          constraints += std::to_string(j) + (j + 1 < n ? "," : "");
+        auto type = LLVM::LLVMStructType::getLiteral(
+            b.getContext(), SmallVector<Type>(n, b.getF32Type()));
+        Value r = LLVM::InlineAsmOp::create(b, TypeRange{type},
+                                            ArrayRef<Value>(*a).slice(i, n), "", constraints,
+                                            /*has_side_effects=*/true, /*is_align_stack=*/false,
+                                            LLVM::tailcallkind::TailCallKind::None,
+                                            LLVM::AsmDialectAttr(), ArrayAttr())
+                      .getResult(0);
+        for (size_t j = 0; j < n; ++j)
+          (*a)[i + j] = LLVM::ExtractValueOp::create(b, r, ArrayRef<int64_t>{int64_t(j)});
+      }
+  }
+  /// Orders this thread's earlier shared-memory writes (stores, cp.async) before later reads by
+  /// the async proxy (wgmma's operand loads); a barrier after it publishes them to the warpgroup.
+  void fenceProxy() {
+    NVVM::FenceProxyOp::create(
+        b, NVVM::ProxyKind::async_shared,
+        NVVM::SharedSpaceAttr::get(b.getContext(), NVVM::SharedSpace::shared_cta));
+  }
+
+private:
+  KernelBuilder &kb;
+  ImplicitLocOpBuilder &b;
+  Type f32;
+  NVVM::WGMMATypes type;
+  Type acc;
+};
+} // namespace
+
+LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
+                                      const BufferRef &states, const BufferRef &out,
+                                      PrefillPass pass, const BufferRef *ws, int64_t splits,
+                                      int64_t stages) {
+  Value q = op.getQ();
+  const int64_t h = dimOf(q, 1), d = dimOf(q, 2), e = dimOf(op.getV(), 2);
+  const int64_t dp = paddedKeyDim(d), nE = (e + kEBlock - 1) / kEBlock;
+  const bool padD = dp != d, padE = e % kEBlock != 0;
+  const int64_t kd = dp / 16, mTiles = dp / 64;
+  // Shared memory, in 16-bit elements from a 1024-byte boundary: `stages` stages of Q, K (mTiles
+  // tiles each) and V; then S_prev [dp x 64] and Vw. P never goes through shared memory: it is
+  // the register A operand of O += P V (measured on the H200 at H = 64, d = e = 128: 4 x 4096
+  // tokens 427 us against 440 us with P in shared memory). 105 KB at dp = 128 and two stages with
+  // the alignment slack: two CTAs fit an SM.
+  const int64_t stageElems = 2 * kChunk * dp + kTile;
+  const int64_t sOff = stages * stageElems, vwOff = sOff + dp * kEBlock;
+  const int64_t smemElems = vwOff + kTile;
+  assert(smemElems * 2 + kAtomAlign == wgmmaSmemBytes(d, stages) && "the layout the config checks");
+  Type elem = cast<RankedTensorType>(q.getType()).getElementType();
+  const std::string batch = dimExpr(ctx, op.getStateIndices(), 0);
+
+  const bool whole = pass == PrefillPass::Whole, statesPass = pass == PrefillPass::States;
+  KernelBuilder kb(ctx.kernels,
+                   ctx.kernelName(statesPass ? "linear_attn_prefill_wgmma_states"
+                                             : "linear_attn_prefill_wgmma"),
+                   op->getLoc());
+  addParams(kb, op, ctx, states, out, ws);
+  kb.begin(kWarps * 32, "(" + batch + ")*" + std::to_string(h * nE),
+           std::to_string(whole ? 1 : statesPass ? splits - 1 : splits), "1",
+           std::to_string(smemElems * 2 + kAtomAlign));
+  ImplicitLocOpBuilder &b = kb.b();
+  Type f32 = b.getF32Type();
+  Wgmma wg(kb, elem);
+  ChunkedCTA cta = chunkedCTA(kb, h, d, e, pass, ws, splits);
+  Value qM = cta.q, kM = cta.k, vM = cta.v, sM = cta.states, eBase = cta.eBase, head = cta.head,
+        tid = cta.tid, warp = cta.warp, g = cta.g, tig = cta.tig;
+  const Request &r = cta.r;
+
+  // The dynamic shared memory from its first 1024-byte boundary (the swizzle pattern is a
+  // function of the address: every tile must start on one).
+  Value raw = kb.dynamicShared(b.getI8Type(), kb.c(smemElems * 2 + kAtomAlign));
+  Value rawAddr = memref::ExtractAlignedPointerAsIndexOp::create(b, raw);
+  Value pad = kb.rem(kb.sub(kb.c(kAtomAlign), kb.rem(rawAddr, kb.c(kAtomAlign))), kb.c(kAtomAlign));
+  Value smem = kb.dynamicShared(elem, kb.c(smemElems), pad);
+  Value smemAddr = arith::IndexCastOp::create(b, b.getI64Type(), kb.add(rawAddr, pad));
+  // Descriptor of the operand at element offset `off` (index) plus `bytes`.
+  auto desc = [&](Value off, int64_t bytes) {
+    Value byteOff = arith::IndexCastOp::create(b, b.getI64Type(),
+                                               kb.add(kb.mul(off, kb.c(2)), kb.c(bytes)));
+    return wg.descriptor(arith::AddIOp::create(b, smemAddr, byteOff));
+  };
+
+  Value tbl, l2; // λ^i, i = 0..64
+  std::tie(tbl, l2) = decayTable(kb, cta);
+  Value stateBase = kb.mul(kb.add(kb.mul(r.slot, kb.c(h)), head), kb.c(d * e));
+  // A pair of accumulator values (columns col, col + 1 of `row`) rounded to the input type, into
+  // a [rows x 64] tile at element offset `base`.
+  auto storePair = [&](Value base, Value row, Value col, Value x, Value y) {
+    auto v2 = VectorType::get({2}, f32);
+    Value v = vector::FromElementsOp::create(b, v2, ValueRange{x, y});
+    Value off = kb.add(kb.add(base, swizzled(kb, row, kb.div(col, kb.c(8)), kEBlock)),
+                       kb.rem(col, kb.c(8)));
+    vector::StoreOp::create(b, arith::TruncFOp::create(b, VectorType::get({2}, elem), v), smem,
+                            ValueRange{off});
+  };
+  // Chunk `c` of the request into stage `stage` (cp.async, zero-filled past the request's end
+  // and past d / e).
+  auto loadChunk = [&](Value c, Value stage) {
+    Value base = kb.mul(stage, kb.c(stageElems));
+    Value first = kb.add(r.start, kb.mul(c, kb.c(kChunk)));
+    // Rows of `rowElems` in shared memory (tiles of 64 columns) from rows of `srcRowElems` at
+    // column `srcCol`.
+    auto copy = [&](Value src, int64_t rowElems, int64_t srcRowElems, Value srcCol, bool padded,
+                    Value dst, int64_t count) {
+      copyChunkRows(kb, cta, smem, first, src, h, rowElems / 8, srcRowElems, srcCol, padded,
+                    count, [&](Value row, Value ch) {
+                      Value tileOff = kb.mul(kb.div(ch, kb.c(8)), kb.c(kTile));
+                      return kb.add(kb.add(dst, tileOff),
+                                    swizzled(kb, row, kb.rem(ch, kb.c(8)), kEBlock));
+                    });
+    };
+    const int64_t qkCopies = kChunk * dp / 8 / (kWarps * 32);
+    if (!statesPass) // the states pass reads K and V only
+      copy(qM, dp, d, kb.c(0), padD, base, qkCopies);
+    copy(kM, dp, d, kb.c(0), padD, kb.add(base, kb.c(kChunk * dp)), qkCopies);
+    copy(vM, kEBlock, e, eBase, padE, kb.add(base, kb.c(2 * kChunk * dp)),
+         kChunk * kEBlock / 8 / (kWarps * 32));
+  };
+  // Chunk `c` into stage c % stages where the request has it, then a commit group (empty past
+  // the request's chunks: every thread counts one group per chunk slot).
+  auto loadChunkIf = [&](Value c, Value numChunks) {
+    auto any = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, numChunks),
+                                 false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&any.getThenRegion().front());
+      loadChunk(c, kb.rem(c, kb.c(stages)));
+    }
+    NVVM::CpAsyncCommitGroupOp::create(b);
+  };
+
+  Operation *top = openChunkedBody(kb, cta, pass, h, e, elem);
+
+  // State values of this thread: rows 64 mt + 16 w + 8 half + g (an m64 accumulator per 64
+  // rows), columns 8 nt + 2 t (+ 1).
+  const StateSlice sl(kb, cta, 16, 64, d, e);
+  auto sIdx = StateSlice::index;
+  auto sCol = [&](int64_t nt) { return sl.col(nt); };
+  auto writeSmemS = [&](ArrayRef<Value> s) {
+    for (int64_t mt = 0; mt < mTiles; ++mt)
+      for (int64_t nt = 0; nt < 8; ++nt)
+        for (int64_t half = 0; half < 2; ++half)
+          storePair(kb.c(sOff), sl.row(mt, half), sCol(nt), s[sIdx(mt, nt, 2 * half)],
+                    s[sIdx(mt, nt, 2 * half + 1)]);
+  };
+
+  const int64_t pairs = mTiles * Wgmma::kAcc / 2;
+  auto pairAt = [&](int64_t p) { return sl.pairAt(p); };
+  StateHome home{sM, stateBase, cta.ws, cta.wsRequest, l2, h * d * e};
+  SmallVector<Value> init = initialState(kb, pass, r, cta.seg, home, pairs, pairAt);
+  if (!statesPass)
+    writeSmemS(init);
+  Value numChunks = kb.div(kb.add(kb.sub(r.end, r.start), kb.c(kChunk - 1)), kb.c(kChunk));
+  for (int64_t i = 0; i + 1 < stages; ++i)
+    loadChunkIf(kb.c(i), numChunks);
+
+  // What every chunk multiplies by, in registers (the same for every chunk): this thread's
+  // values of the decay mask M[a, b] = λ^(a-b) where a >= b, else 0 (accumulator layout), and
+  // the row decays λ^(a+1).
+  gpu::BarrierOp::create(b); // the table is written
+  Value rowA = kb.add(kb.mul(warp, kb.c(16)), g), rowB = kb.add(rowA, kb.c(8));
+  Value decA = memref::LoadOp::create(b, tbl, ValueRange{kb.add(rowA, kb.c(1))});
+  Value decB = memref::LoadOp::create(b, tbl, ValueRange{kb.add(rowB, kb.c(1))});
+  SmallVector<Value> mask;
+  for (int64_t i = 0; i < Wgmma::kAcc; ++i) {
+    Value a = i % 4 < 2 ? rowA : rowB;
+    Value key = kb.add(kb.c(8 * (i / 4) + i % 2), kb.mul(tig, kb.c(2)));
+    Value ge = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, a, key);
+    Value diff = arith::SelectOp::create(b, ge, kb.sub(a, key), kb.c(0));
+    Value x = memref::LoadOp::create(b, tbl, ValueRange{diff});
+    mask.push_back(arith::SelectOp::create(b, ge, x, kb.cf32(0.0f)));
+  }
+
+  auto loop = scf::ForOp::create(b, kb.c(0), numChunks, kb.c(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value c = loop.getInductionVar();
+    SmallVector<Value> s(loop.getRegionIterArgs());
+    // This chunk's tiles (its group is complete once at most stages - 2 later ones are pending)
+    // and S_prev, written at the end of the previous chunk, are complete and visible to the
+    // async proxy; every product of the previous chunk has completed (each thread waited for
+    // them), so its stage is free for chunk c + stages - 1, whose copies are issued first:
+    // issued after this chunk's first products they kept more registers live across them (68
+    // bytes spilled at d = 128 instead of 12) and cost 15-30% on the H200.
+    NVVM::CpAsyncWaitGroupOp::create(b, stages - 2);
+    wg.fenceProxy();
+    gpu::BarrierOp::create(b);
+    loadChunkIf(kb.add(c, kb.c(stages - 1)), numChunks);
+    Value stage = kb.mul(kb.rem(c, kb.c(stages)), kb.c(stageElems));
+    Value qBase = stage, kBase = kb.add(stage, kb.c(kChunk * dp)),
+          vBase = kb.add(stage, kb.c(2 * kChunk * dp));
+    Value chunkStart = kb.add(r.start, kb.mul(c, kb.c(kChunk)));
+    Value n = kb.minIdx(kb.sub(r.end, chunkStart), kb.c(kChunk));
+
+    // O = Q S_prev and P = Q Kᵀ, k16 steps over dp (not in the states pass).
+    SmallVector<Value> o, p;
+    if (!statesPass) {
+      auto qkDesc = [&](Value tileBase, int64_t ks) {
+        return desc(kb.add(tileBase, kb.c((ks / 4) * kTile)), (ks % 4) * kKStepBytes);
+      };
+      wg.fence();
+      for (int64_t ks = 0; ks < kd; ++ks)
+        o = wg.mma(qkDesc(qBase, ks), true, desc(kb.c(sOff), ks * 2 * kGroupBytes), false, o);
+      for (int64_t ks = 0; ks < kd; ++ks)
+        p = wg.mma(qkDesc(qBase, ks), true, qkDesc(kBase, ks), true, p);
+      wg.commit();
+    }
+    // While they run: Vw = diag(λ^(n-1-b)) V: this thread's four 16-byte pieces, at the same swizzled places.
+    for (int64_t i = 0; i < kTile / 8 / (kWarps * 32); ++i) {
+      Value idx = kb.add(tid, kb.c(i * kWarps * 32));
+      Value key = kb.div(idx, kb.c(8));
+      Value off = swizzled(kb, key, kb.rem(idx, kb.c(8)), kEBlock);
+      Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, key, n);
+      Value wIdx = arith::SelectOp::create(b, in, kb.sub(kb.sub(n, kb.c(1)), key), kb.c(0));
+      Value w = arith::SelectOp::create(b, in, memref::LoadOp::create(b, tbl, ValueRange{wIdx}),
+                                        kb.cf32(0.0f));
+      auto v8 = VectorType::get({8}, elem), f8 = VectorType::get({8}, f32);
+      Value v = vector::LoadOp::create(b, v8, smem, ValueRange{kb.add(vBase, off)});
+      Value scaled = arith::MulFOp::create(b, arith::ExtFOp::create(b, f8, v),
+                                           vector::BroadcastOp::create(b, f8, w));
+      vector::StoreOp::create(b, arith::TruncFOp::create(b, v8, scaled), smem,
+                              ValueRange{kb.add(kb.c(vwOff), off)});
+    }
+    if (!statesPass)
+      wg.wait({&o, &p});
+    // λ^n S after the wait: ptxas would otherwise wait for the products in flight itself (it
+    // cannot tell that the previous chunk's products, which defined S, are complete).
+    Value decN = memref::LoadOp::create(b, tbl, ValueRange{n});
+    for (Value &x : s)
+      x = arith::MulFOp::create(b, x, decN);
+
+    // O *= diag(λ^(a+1)); P ⊙= M into the A registers of the k16 step ks (pairs 8 ks + 2 j, + 1
+    // of the accumulator in register j).
+    SmallVector<Value> pRegs;
+    if (!statesPass) {
+      for (int64_t i = 0; i < Wgmma::kAcc; ++i)
+        o[i] = arith::MulFOp::create(b, o[i], i % 4 < 2 ? decA : decB);
+      auto v2 = VectorType::get({2}, f32);
+      for (int64_t i = 0; i < Wgmma::kAcc; i += 2) {
+        Value x = arith::MulFOp::create(b, p[i], mask[i]);
+        Value y = arith::MulFOp::create(b, p[i + 1], mask[i + 1]);
+        Value v = arith::TruncFOp::create(
+            b, VectorType::get({2}, elem), vector::FromElementsOp::create(b, v2, ValueRange{x, y}));
+        pRegs.push_back(LLVM::BitcastOp::create(b, b.getI32Type(), v));
+      }
+    }
+    wg.fenceProxy();
+    gpu::BarrierOp::create(b); // Vw complete
+
+    // O += P V; S = λ^n S + Kᵀ Vw (one m64 product per 64 rows of S), k16 steps over the keys.
+    wg.fence();
+    if (!statesPass)
+      for (int64_t ks = 0; ks < kChunk / 16; ++ks)
+        o = wg.mmaRegA(ArrayRef<Value>(pRegs).slice(4 * ks, 4), desc(vBase, ks * 2 * kGroupBytes),
+                       false, o);
+    for (int64_t mt = 0; mt < mTiles; ++mt) {
+      SmallVector<Value> acc(s.begin() + mt * Wgmma::kAcc, s.begin() + (mt + 1) * Wgmma::kAcc);
+      for (int64_t ks = 0; ks < kChunk / 16; ++ks)
+        acc = wg.mma(desc(kb.add(kBase, kb.c(mt * kTile)), ks * 2 * kGroupBytes), false,
+                     desc(kb.c(vwOff), ks * 2 * kGroupBytes), false, acc);
+      std::copy(acc.begin(), acc.end(), s.begin() + mt * Wgmma::kAcc);
+    }
+    wg.commit();
+    wg.wait({&o, &s});
+
+    if (statesPass) {
+      scf::YieldOp::create(b, s);
+    } else {
+      // O rows inside the request.
+      storeOutputRows(kb, cta, rowA, rowB, n, chunkStart, h, e, elem,
+                      [&](int64_t nt, int64_t i) { return o[nt * 4 + i]; });
+      // S_prev for the next chunk (last read by this chunk's first products, which every thread
+      // waited for before the barrier that published Vw; the next chunk's first barrier orders
+      // these writes before any product reads them).
+      writeSmemS(s);
+      scf::YieldOp::create(b, s);
+    }
+  }
+  finalState(kb, pass, cta.seg, home, SmallVector<Value>(loop.getResults()), pairAt);
+  b.setInsertionPointAfter(top);
+  ctx.addLaunch(kb.finish());
+  return success();
+}

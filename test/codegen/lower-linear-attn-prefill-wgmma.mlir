@@ -1,0 +1,110 @@
+// RUN: ds-opt %s --split-input-file --pass-pipeline='builtin.module(ds-to-ptx{chip=sm_90a sm-count=1 stop-after-lowering=1})' | FileCheck %s
+// RUN: ds-opt %s --split-input-file --pass-pipeline='builtin.module(ds-to-ptx{chip=sm_90a sm-count=1})' | FileCheck %s --check-prefix=PTX
+// One SM: no segment split (lower-linear-attn-prefill-split.mlir has it).
+
+// sm_90a, d = e = 128: the warpgroup-MMA kernel, one CTA of one warpgroup per (request, head,
+// 64 columns of e); dynamic shared memory from its first 1024-byte boundary: two stages of Q, K
+// and V, then S_prev and the decay-weighted V ((2 * (2 * 64 * 128 + 64 * 64) + 128 * 64 +
+// 64 * 64) * 2 + 1024 = 107520 bytes); P stays in registers.
+// CHECK-LABEL: ds.plan @prefill
+// CHECK: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_0 {block = array<i64: 128, 1, 1>, grid = ["(state_indices_d0)*128", "1", "1"]
+// CHECK-SAME: smem = "107520"
+// CHECK: gpu.func @prefill_linear_attn_prefill_wgmma_0
+// CHECK: nvgpu.device_async_copy {{.*}}, 8, {{.*}} {bypassL1}
+// CHECK: nvvm.cp.async.wait.group 0
+// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// CHECK: gpu.barrier
+// The next chunk's copies (one commit group a chunk slot) first, then the chunk's products.
+// CHECK: nvgpu.device_async_copy
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: nvvm.wgmma.fence.aligned
+// O = Q S_prev (A K-major, B N-major), then P = Q Kᵀ (both K-major), 8 k16 steps each.
+// CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>, D[<f32>, <zero>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+// CHECK-COUNT-7: nvvm.wgmma.mma_async {{.*}} D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+// CHECK: nvvm.wgmma.mma_async {{.*}} D[<f32>, <zero>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// CHECK-COUNT-7: nvvm.wgmma.mma_async {{.*}} D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// While they run, Vw; the accumulators after the wait go through an empty asm (ptxas must not
+// read them before it).
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK: llvm.inline_asm has_side_effects "", "=f
+// Vw published to the async proxy, then O += P V with P as the register A operand (4 steps over
+// the keys, as inline asm since the NVVM op takes A from shared memory only) and the two m64 halves of
+// S += Kᵀ Vw (A M-major).
+// CHECK: nvvm.fence.proxy
+// CHECK: gpu.barrier
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-COUNT-4: llvm.inline_asm has_side_effects "{{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, {$64, $65, $66, $67}, $68, p, 1, 1, 1;
+// CHECK-NOT: nvvm.wgmma.mma_async {{.*}} B[<bf16>, <one>, <row>]
+// CHECK-COUNT-8: nvvm.wgmma.mma_async {{.*}} D[<f32>, <one>], A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK-NOT: nvvm.wgmma.mma_async
+// CHECK: gpu.return
+// PTX: gpu.binary @ds_kernels
+// PTX-SAME: .target sm_90a
+// PTX-SAME: cp.async.cg.shared.global
+// PTX-SAME: fence.proxy.async.shared::cta
+// PTX-SAME: wgmma.fence.sync.aligned
+// PTX-SAME: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16
+// PTX-SAME: wgmma.commit_group.sync.aligned
+// PTX-SAME: wgmma.wait_group.sync.aligned
+func.func @prefill(%q: tensor<?x64x128xbf16> {ds.name = "q"}, %k: tensor<?x64x128xbf16> {ds.name = "k"},
+                   %v: tensor<?x64x128xbf16> {ds.name = "v"}, %slopes: tensor<64xf32> {ds.name = "slopes"},
+                   %cu: tensor<?xi32> {ds.name = "cu_seqlens"}, %states: tensor<?x64x128x128xf32> {ds.name = "states"},
+                   %si: tensor<?xi32> {ds.name = "state_indices"}, %hi: tensor<?xi32> {ds.name = "has_initial_state"})
+    -> (tensor<?x64x128xbf16>, tensor<?x64x128x128xf32>) {
+  %o, %s = ds.linear_attn_prefill %q, %k, %v, %slopes, %cu, %states, %si, %hi
+    : (tensor<?x64x128xbf16>, tensor<?x64x128xbf16>, tensor<?x64x128xbf16>, tensor<64xf32>, tensor<?xi32>, tensor<?x64x128x128xf32>, tensor<?xi32>, tensor<?xi32>)
+    -> (tensor<?x64x128xbf16>, tensor<?x64x128x128xf32>)
+  return %o, %s : tensor<?x64x128xbf16>, tensor<?x64x128x128xf32>
+}
+
+// -----
+
+// f16, d = 40 (padded to 64: one m64 half of S), e = 72 (two column blocks, the second
+// padded): (2 * (2 * 64 * 64 + 64 * 64) + 64 * 64 + 64 * 64) * 2 + 1024 = 66560 bytes.
+// CHECK-LABEL: ds.plan @prefill_f16
+// CHECK: ds.launch {{.*}}grid = ["(si_d0)*16", "1", "1"]
+// CHECK-SAME: smem = "66560"
+// CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}} A[<f16>, <one>, <row>], B[<f16>, <one>, <row>]
+// CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}} A[<f16>, <one>, <row>], B[<f16>, <one>, <col>]
+// CHECK-COUNT-4: llvm.inline_asm has_side_effects "{{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16
+// CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}} A[<f16>, <one>, <col>], B[<f16>, <one>, <row>]
+// CHECK-NOT: nvvm.wgmma.mma_async
+// PTX: wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16
+func.func @prefill_f16(%q: tensor<?x8x40xf16>, %k: tensor<?x8x40xf16>, %v: tensor<?x8x72xf16>, %slopes: tensor<8xf32>,
+                       %cu: tensor<?xi32>, %states: tensor<?x8x40x72xf32>, %si: tensor<?xi32> {ds.name = "si"}, %hi: tensor<?xi32>)
+    -> (tensor<?x8x72xf16>, tensor<?x8x40x72xf32>) {
+  %o, %s = ds.linear_attn_prefill %q, %k, %v, %slopes, %cu, %states, %si, %hi
+    : (tensor<?x8x40xf16>, tensor<?x8x40xf16>, tensor<?x8x72xf16>, tensor<8xf32>, tensor<?xi32>, tensor<?x8x40x72xf32>, tensor<?xi32>, tensor<?xi32>)
+    -> (tensor<?x8x72xf16>, tensor<?x8x40x72xf32>)
+  return %o, %s : tensor<?x8x72xf16>, tensor<?x8x40x72xf32>
+}
+
+// -----
+
+// stages = 4 (a config the user gives): four chunks of Q, K and V in flight, three of them loaded
+// (and committed, an empty group past the request's chunks) before the loop, which waits until
+// at most two groups are pending and loads the chunk three ahead before its first products:
+// (4 * (2 * 64 * 128 + 64 * 64) + 128 * 64 + 64 * 64) * 2 + 1024
+// = 189440 bytes.
+// CHECK-LABEL: ds.plan @prefill_stages
+// CHECK: ds.launch {{.*}}grid = ["(si_d0)*16", "1", "1"]
+// CHECK-SAME: smem = "189440"
+// CHECK-COUNT-3: nvvm.cp.async.commit.group
+// CHECK: scf.for
+// CHECK: nvvm.cp.async.wait.group 2
+// CHECK: gpu.barrier
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+func.func @prefill_stages(%q: tensor<?x8x128xbf16>, %k: tensor<?x8x128xbf16>, %v: tensor<?x8x128xbf16>, %slopes: tensor<8xf32>,
+                          %cu: tensor<?xi32>, %states: tensor<?x8x128x128xf32>, %si: tensor<?xi32> {ds.name = "si"}, %hi: tensor<?xi32>)
+    -> (tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>) {
+  %o, %s = ds.linear_attn_prefill %q, %k, %v, %slopes, %cu, %states, %si, %hi
+      {config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 4, vector_width = 8, variant = "wgmma">}
+    : (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<8xf32>, tensor<?xi32>, tensor<?x8x128x128xf32>, tensor<?xi32>, tensor<?xi32>)
+    -> (tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>)
+  return %o, %s : tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>
+}
