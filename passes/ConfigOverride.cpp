@@ -60,7 +60,9 @@ std::optional<ConfigOverride> mlir::ds::parseConfigOverride(llvm::StringRef spec
   return o;
 }
 
-KernelConfigAttr mlir::ds::applyConfigOverride(KernelConfigAttr c, const ConfigOverride &o) {
+KernelConfigAttr
+mlir::ds::applyConfigOverride(KernelConfigAttr c, const ConfigOverride &o,
+                              llvm::function_ref<InFlightDiagnostic()> emitError) {
   int64_t blockTokens = c.getBlockTokens(), warps = c.getWarps(), splits = c.getSplits(),
           stages = c.getStages(), vectorWidth = c.getVectorWidth(),
           occupancy = c.getOccupancy(), heads = c.getHeads(), clusterWarps = c.getClusterWarps();
@@ -74,6 +76,7 @@ KernelConfigAttr mlir::ds::applyConfigOverride(KernelConfigAttr c, const ConfigO
   else if (o.field == "occupancy") occupancy = o.value;
   else if (o.field == "heads") heads = o.value;
   else if (o.field == "cluster_warps") clusterWarps = o.value;
-  return KernelConfigAttr::get(c.getContext(), blockTokens, warps, splits, stages, vectorWidth,
-                               variant, occupancy, heads, clusterWarps);
+  return KernelConfigAttr::getChecked(emitError, c.getContext(), blockTokens, warps, splits,
+                                      stages, vectorWidth, variant, occupancy, heads,
+                                      clusterWarps);
 }

@@ -8,6 +8,9 @@
 // build), so a sweep over configs needs no rebuild of the compiler.
 #include "dialect/DSAttrs.h"
 
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+
 #include "llvm/ADT/StringRef.h"
 
 #include <optional>
@@ -32,8 +35,10 @@ struct ConfigOverride {
 /// sets `error` to a message naming what is wrong (and the fields there are).
 std::optional<ConfigOverride> parseConfigOverride(llvm::StringRef spec, std::string &error);
 
-/// `config` with the override's field set.
-KernelConfigAttr applyConfigOverride(KernelConfigAttr config, const ConfigOverride &o);
+/// `config` with the override's field set, checked by the attribute's verifier (a value outside
+/// a field's range is reported through `emitError` and gives a null attribute).
+KernelConfigAttr applyConfigOverride(KernelConfigAttr config, const ConfigOverride &o,
+                                     llvm::function_ref<InFlightDiagnostic()> emitError);
 
 } // namespace ds
 } // namespace mlir

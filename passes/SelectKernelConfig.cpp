@@ -108,11 +108,20 @@ struct SelectKernelConfigPass final
         cfg = family->choose(op, *target);
         op->setAttr("config", cfg);
       }
-      for (const ConfigOverride &o : parsed)
-        if (op->getName().getStringRef() == o.op) {
-          cfg = applyConfigOverride(cfg, o);
-          op->setAttr("config", cfg);
+      for (const ConfigOverride &o : parsed) {
+        if (op->getName().getStringRef() != o.op)
+          continue;
+        cfg = applyConfigOverride(cfg, o, [&] {
+          return op->emitOpError() << "config override " << o.field << " = "
+                                   << (o.field == "variant" ? o.text : std::to_string(o.value))
+                                   << ": ";
+        });
+        if (!cfg) {
+          ok = false;
+          return;
         }
+        op->setAttr("config", cfg);
+      }
       if (failed(family->verify(op, cfg, *target)))
         ok = false;
     });

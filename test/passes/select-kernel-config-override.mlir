@@ -8,6 +8,7 @@
 // RUN: not ds-opt %s --ds-select-kernel-config="override=topk.warps=many" 2>&1 | FileCheck %s --check-prefix=VALUE
 // RUN: not ds-opt %s --ds-select-kernel-config="override=warps=8" 2>&1 | FileCheck %s --check-prefix=SYNTAX
 // RUN: not ds-opt %s --ds-select-kernel-config="override=topk.variant=a.b" 2>&1 | FileCheck %s --check-prefix=VARIANT
+// RUN: not ds-opt %s --ds-to-ptx="override=decode_merge.stages=-1" 2>&1 | FileCheck %s --check-prefix=RANGE
 
 // CHECK-LABEL: func.func @quest
 // CHECK: ds.topk {{.*}}config = #ds.kernel_config<block_tokens = {{[0-9]+}}, warps = 8,
@@ -20,6 +21,9 @@
 // VALUE: error: ds-select-kernel-config: config override 'topk.warps=many': the value of 'warps' must be an integer, got 'many'
 // SYNTAX: error: ds-select-kernel-config: config override 'warps=8': expected <op>.<field>=<value>, e.g. topp.warps=16
 // VARIANT: error: ds-select-kernel-config: config override 'topk.variant=a.b': variant must be a name of letters, digits, '_' and '-' (or empty)
+// A value outside the attribute's own ranges is refused as a written config would be (the merge
+// sized an array by it).
+// RANGE: error: 'ds.decode_merge' op config override stages = -1: kernel_config: stages must be >= 1, got -1
 func.func @quest(
     %q: tensor<?x32x128xbf16> {ds.name = "q"},
     %k_cache: tensor<?x16x32x128xbf16>, %v_cache: tensor<?x16x32x128xbf16>,
