@@ -4,8 +4,12 @@
 
 #include "codegen/JIT.h"
 #include "codegen/JITCache.h"
+#include "passes/ConfigOverride.h"
 #include "runtime/Device.h"
 #include "runtime/Pipeline.h"
+
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringRef.h"
 
 #include <cerrno>
 #include <cstdlib>
@@ -265,8 +269,24 @@ void describe(ds_bundle_s &b) {
   }
 }
 
+/// Splits "a,b,..." into config overrides, each parsed (the first bad one is the error).
+rt::Expected<std::vector<std::string>> configOverrides(const char *config) {
+  std::vector<std::string> out;
+  if (!config)
+    return out;
+  llvm::SmallVector<llvm::StringRef> parts;
+  llvm::StringRef(config).split(parts, ',', -1, /*KeepEmpty=*/false);
+  for (llvm::StringRef part : parts) {
+    std::string error;
+    if (!mlir::ds::parseConfigOverride(part.trim(), error))
+      return rt::Status::error(error);
+    out.push_back(part.trim().str());
+  }
+  return out;
+}
+
 ds_status compileTo(const rt::Expected<std::string> &ir, const char *chip, int32_t smCount,
-                    ds_bundle *out) {
+                    ds_bundle *out, const char *config = nullptr) {
   if (!ir)
     return fromStatus(ir.status());
   if (!chip)
@@ -274,7 +294,12 @@ ds_status compileTo(const rt::Expected<std::string> &ir, const char *chip, int32
   if (smCount < 1 || smCount > 1024)
     return fail(DS_ERROR_INVALID_ARGUMENT,
                 "sm_count must be in [1, 1024], got " + std::to_string(smCount));
-  auto bundle = jit::compileSource(*ir, jit::Target{chip, smCount});
+  auto overrides = configOverrides(config);
+  if (!overrides)
+    return fromStatus(overrides.status());
+  jit::Target target{chip, smCount};
+  target.configOverrides = std::move(*overrides);
+  auto bundle = jit::compileSource(*ir, target);
   if (!bundle)
     return fromStatus(bundle.status(), DS_ERROR_COMPILE);
   auto *b = new ds_bundle_s{std::move(*bundle), {}};
@@ -340,6 +365,13 @@ ds_status ds_compile_ir(const char *ir, const char *chip, int32_t sm_count, ds_b
   return compileTo(std::string(ir), chip, sm_count, bundle);
 }
 
+ds_status ds_compile_ir_config(const char *ir, const char *chip, int32_t sm_count,
+                               const char *config, ds_bundle *bundle) {
+  DS_CHECK_PTR(ir, "ir");
+  DS_CHECK_PTR(bundle, "bundle");
+  return compileTo(std::string(ir), chip, sm_count, bundle, config);
+}
+
 ds_status ds_compile_spec(const char *family, const char *params, const char *chip,
                           int32_t sm_count, ds_bundle *bundle) {
   DS_CHECK_PTR(bundle, "bundle");
@@ -378,6 +410,18 @@ ds_status ds_bundle_serialize(ds_bundle bundle, char **text) {
   return *text ? ok() : fail(DS_ERROR_INTERNAL, "out of memory");
 }
 
+ds_status ds_bundle_serialize_n(ds_bundle bundle, char **data, size_t *size) {
+  DS_CHECK_PTR(bundle, "bundle");
+  DS_CHECK_PTR(data, "data");
+  DS_CHECK_PTR(size, "size");
+  const std::string bytes = bundle->bundle.serialize();
+  *data = copyString(bytes);
+  if (!*data)
+    return fail(DS_ERROR_INTERNAL, "out of memory");
+  *size = bytes.size();
+  return ok();
+}
+
 ds_status ds_context_open(int32_t ordinal, ds_context *context) {
   DS_CHECK_PTR(context, "context");
   auto ctx = rt::Context::open(ordinal);
@@ -390,6 +434,15 @@ ds_status ds_context_open(int32_t ordinal, ds_context *context) {
 }
 
 void ds_context_release(ds_context context) { delete context; }
+
+ds_status ds_context_set_config(ds_context context, const char *config) {
+  DS_CHECK_PTR(context, "context");
+  auto overrides = configOverrides(config);
+  if (!overrides)
+    return fromStatus(overrides.status());
+  context->jit->setConfigOverrides(std::move(*overrides));
+  return ok();
+}
 
 ds_status ds_pipeline_from_ir(ds_context context, const char *ir, ds_pipeline *pipeline) {
   DS_CHECK_PTR(context, "context");

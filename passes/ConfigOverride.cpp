@@ -1,9 +1,9 @@
 #include "passes/ConfigOverride.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 
 #include <array>
-#include <cctype>
 
 using namespace mlir;
 using namespace mlir::ds;
@@ -45,7 +45,7 @@ std::optional<ConfigOverride> mlir::ds::parseConfigOverride(llvm::StringRef spec
     return std::nullopt;
   }
   if (o.field == "variant") {
-    if (!llvm::all_of(value, [](char c) { return std::isalnum(c) || c == '_' || c == '-'; })) {
+    if (!llvm::all_of(value, [](char c) { return llvm::isAlnum(c) || c == '_' || c == '-'; })) {
       error = quoted + ": variant must be a name of letters, digits, '_' and '-' (or empty)";
       return std::nullopt;
     }

@@ -3,14 +3,14 @@
 
 // Config overrides: "<op>.<field>=<value>" sets one field of the config ds-select-kernel-config
 // chose for every op of that name (`topp.warps=16`, `ds.sparse_decode.splits=4`,
-// `score_topk.variant=cluster`). Tools take them as --config, ds-opt as the pass's `override`
-// option; an override is checked like any config (the family refuses what its kernels cannot
-// build), so a sweep over configs needs no rebuild of the compiler.
+// `linear_attn_prefill.variant=chunked`), in the order given. Tools take them as --config, ds-opt
+// as the pass's `override` option; an override is checked like any config (the attribute's ranges,
+// then the family refuses what its kernels cannot build), so a sweep over configs needs no
+// rebuild of the compiler.
 #include "dialect/DSAttrs.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
-
 #include "llvm/ADT/StringRef.h"
 
 #include <optional>

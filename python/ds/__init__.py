@@ -108,10 +108,14 @@ class Bundle:
             self.args.append(ArgInfo(info))
 
     def serialize(self):
+        """The bundle file (docs/bundle.md) as bytes: its cubin, where it has one, is binary."""
         import ctypes
-        out = ctypes.c_void_p()
-        _check(_lib.ds_bundle_serialize(self._h, ctypes.byref(out)))
-        return _take_string(out)
+        out, size = ctypes.c_void_p(), ctypes.c_size_t()
+        _check(_lib.ds_bundle_serialize_n(self._h, ctypes.byref(out), ctypes.byref(size)))
+        try:
+            return ctypes.string_at(out, size.value)
+        finally:
+            _lib.ds_free_string(out)
 
     def __del__(self):
         if getattr(self, "_owner", 1) is None and getattr(self, "_h", None):
@@ -119,11 +123,22 @@ class Bundle:
             self._h = None
 
 
-def compile_ir(ir, chip, sm_count):
-    """Compile-only (no GPU): MLIR text of ds ops for `chip` ("sm_90", ...) with `sm_count` SMs."""
+def _config(config):
+    """Config overrides as the C API takes them: "op.field=value" strings joined by commas."""
+    if config is None:
+        return None
+    if isinstance(config, str):
+        config = [config]
+    return ",".join(str(c) for c in config).encode()
+
+
+def compile_ir(ir, chip, sm_count, config=None):
+    """Compile-only (no GPU): MLIR text of ds ops for `chip` ("sm_90", ...) with `sm_count` SMs.
+    `config`: overrides "op.field=value" (a string or a list), e.g. "topp.warps=16"."""
     import ctypes
     h = ctypes.c_void_p()
-    _check(_lib.ds_compile_ir(ir.encode(), chip.encode(), sm_count, ctypes.byref(h)))
+    _check(_lib.ds_compile_ir_config(ir.encode(), chip.encode(), sm_count, _config(config),
+                                     ctypes.byref(h)))
     return Bundle(h)
 
 

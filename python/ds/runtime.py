@@ -3,7 +3,7 @@ its Pipelines, called with torch tensors."""
 import ctypes
 
 from . import _capi
-from . import Bundle, Error, _check, _lib, _params
+from . import Bundle, Error, _check, _config, _lib, _params
 
 _TORCH_DTYPES = None
 
@@ -67,10 +67,18 @@ class Context:
         self._h = h
         self.ordinal = int(ordinal)
         self._pipelines = {}
+        self._config = ()
+
+    def set_config(self, *overrides):
+        """Config overrides "op.field=value" for later pipelines (none: back to the chosen
+        configs), e.g. ctx.set_config("topp.warps=16"); each is checked when a pipeline compiles."""
+        _check(_lib.ds_context_set_config(self._h, _config(list(overrides)) or None))
+        self._config = tuple(overrides)
 
     def pipeline(self, family, **params):
-        """A pipeline from a spec (compiled once per spec and device; also cached on disk)."""
-        key = (family, tuple(sorted(params.items())))
+        """A pipeline from a spec (compiled once per spec, config and device; also cached on
+        disk)."""
+        key = (family, tuple(sorted(params.items())), self._config)
         if key not in self._pipelines:
             h = ctypes.c_void_p()
             _check(_lib.ds_pipeline_from_spec(self._h, family.encode(), _params(params),

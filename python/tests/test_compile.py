@@ -24,7 +24,7 @@ class CompileOnly(unittest.TestCase):
         self.assertEqual((philox.role, philox.dtype, philox.dims), ("in", "i64", ["2"]))
         sel = b.args[9]
         self.assertEqual((sel.role, sel.dtype, sel.dims[1:]), ("out", "i32", ["32", "2624"]))
-        self.assertIn("sm_90", b.serialize())
+        self.assertIn(b"target sm_90\n", b.serialize())
 
     def test_sglang_adapter_pipeline_takes_sglangs_arguments(self):
         from ds.adapters import sglang
@@ -79,6 +79,18 @@ class CompileOnly(unittest.TestCase):
             ds.compile_ir(bad, "sm_90", 132)
         self.assertIn(":2:", str(e.exception))
         self.assertIn("top_p", str(e.exception))
+
+    def test_config_overrides(self):
+        ir = ds.spec_ir("label_append", kvHeads=8)
+        self.assertIn(b"block 256 1 1", ds.compile_ir(ir, "sm_90", 132).serialize())
+        tuned = ds.compile_ir(ir, "sm_90", 132, config="label_append.warps=4").serialize()
+        self.assertIn(b"block 128 1 1", tuned)
+        with self.assertRaisesRegex(ds.Error, "unknown field 'warp'"):
+            ds.compile_ir(ir, "sm_90", 132, config=["label_append.warp=4"])
+        with self.assertRaisesRegex(ds.CompileError, "config field 'vector_width' must be 1"):
+            ds.compile_ir(ir, "sm_90", 132, config=["label_append.vector_width=4"])
+        with self.assertRaisesRegex(ds.CompileError, "has no such op"):
+            ds.compile_ir(ir, "sm_90", 132, config="topk.warps=4")
 
     def test_size_expressions(self):
         sym = {"q_d0": 8, "page_table_d1": 3}

@@ -17,6 +17,15 @@ static int failures = 0;
     }                                                                                              \
   } while (0)
 
+/* Whether `needle` occurs in the first `size` bytes of `data` (which may hold NUL bytes). */
+static int contains(const char *data, size_t size, const char *needle) {
+  size_t n = strlen(needle);
+  for (size_t i = 0; i + n <= size; ++i)
+    if (memcmp(data + i, needle, n) == 0)
+      return 1;
+  return 0;
+}
+
 int main(void) {
   char *ir = NULL;
   ds_bundle bundle = NULL;
@@ -81,6 +90,34 @@ int main(void) {
   CHECK(st == DS_ERROR_COMPILE && strstr(ds_last_error(), "top_p") &&
             strstr(ds_last_error(), ":2:"),
         "%d %s", (int)st, ds_last_error());
+  /* Config overrides: one sets a field of the chosen config; a malformed one is refused. */
+  {
+    char *spec = NULL;
+    st = ds_spec_ir("label_append", "kvHeads=8", &spec);
+    CHECK(st == DS_OK, "%s", ds_last_error());
+    st = ds_compile_ir_config(spec, "sm_90", 132, "label_append.warps=4", &bundle);
+    CHECK(st == DS_OK, "%s", ds_last_error());
+    if (st == DS_OK) {
+      size_t size = 0;
+      st = ds_bundle_serialize_n(bundle, &ir, &size);
+      CHECK(st == DS_OK && contains(ir, size, "block 128 1 1"), "override not applied");
+      /* A cubin (where ptxas assembled one) holds NUL bytes: the bytes run past the first. */
+      if (contains(ir, size, "image cubin"))
+        CHECK(strlen(ir) < size && contains(ir, size, "kernel label_append"), "truncated");
+      ds_free_string(ir);
+      ds_bundle_release(bundle);
+    }
+    st = ds_compile_ir_config(spec, "sm_90", 132, "label_append.warps", &bundle);
+    CHECK(st == DS_ERROR_INVALID_ARGUMENT && strstr(ds_last_error(), "expected <op>.<field>=<value>"),
+          "%d %s", (int)st, ds_last_error());
+    st = ds_compile_ir_config(spec, "sm_90", 132, "label_append.vector_width=4", &bundle);
+    CHECK(st == DS_ERROR_COMPILE && strstr(ds_last_error(), "vector_width"), "%d %s", (int)st,
+          ds_last_error());
+    st = ds_context_set_config(NULL, "label_append.warps=4");
+    CHECK(st == DS_ERROR_INVALID_ARGUMENT && strstr(ds_last_error(), "context is null"), "%s",
+          ds_last_error());
+    ds_free_string(spec);
+  }
   st = ds_compile_spec("dense_decode", "", "sm_42", 132, &bundle);
   CHECK(st != DS_OK && strstr(ds_last_error(), "sm_42"), "%s", ds_last_error());
   st = ds_compile_spec("dense_decode", "", "sm_90", 0, &bundle);
@@ -107,6 +144,21 @@ int main(void) {
         st = ds_pipeline_workspace_bytes(p, args, 3, &ws);
         CHECK(st == DS_ERROR_INVALID_ARGUMENT && strstr(ds_last_error(), "takes 4 arguments"),
               "%s", ds_last_error());
+        ds_pipeline_release(p);
+      }
+      /* The context's config overrides reach its later compiles. */
+      st = ds_context_set_config(ctx, "label_append.warps");
+      CHECK(st == DS_ERROR_INVALID_ARGUMENT, "%d %s", (int)st, ds_last_error());
+      st = ds_context_set_config(ctx, "label_append.warps=4");
+      CHECK(st == DS_OK, "%s", ds_last_error());
+      st = ds_pipeline_from_spec(ctx, "label_append", "kvHeads=8", &p);
+      CHECK(st == DS_OK, "%s", ds_last_error());
+      if (st == DS_OK) {
+        char *text = NULL;
+        size_t size = 0;
+        st = ds_bundle_serialize_n(ds_pipeline_bundle(p), &text, &size);
+        CHECK(st == DS_OK && contains(text, size, "block 128 1 1"), "context override not applied");
+        ds_free_string(text);
         ds_pipeline_release(p);
       }
       ds_context_release(ctx);

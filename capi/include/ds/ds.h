@@ -87,16 +87,28 @@ DS_API void ds_free_string(char *text);
 DS_API ds_status ds_compile_ir(const char *ir, const char *chip, int32_t sm_count, ds_bundle *bundle);
 DS_API ds_status ds_compile_spec(const char *family, const char *params, const char *chip,
                           int32_t sm_count, ds_bundle *bundle);
+/* ds_compile_ir with config overrides: "<op>.<field>=<value>" entries separated by commas, e.g.
+ * "topp.warps=16,sparse_decode.splits=8" (ds-compile's --config): each sets that field of the
+ * config chosen for every op of that name, and is checked like any config (NULL or "": none). */
+DS_API ds_status ds_compile_ir_config(const char *ir, const char *chip, int32_t sm_count,
+                               const char *config, ds_bundle *bundle);
 DS_API void ds_bundle_release(ds_bundle bundle);
 DS_API int32_t ds_bundle_num_args(ds_bundle bundle);
 /* Argument i; the strings live as long as the bundle. */
 DS_API ds_status ds_bundle_arg(ds_bundle bundle, int32_t i, ds_arg_info *info);
-/* The bundle's text (docs/bundle.md); free with ds_free_string. */
+/* The bundle file (docs/bundle.md), NUL-terminated; free with ds_free_string. A bundle that
+ * holds a cubin has NUL bytes inside it: read it with ds_bundle_serialize_n's size. */
 DS_API ds_status ds_bundle_serialize(ds_bundle bundle, char **text);
+/* The same bytes and their count (`*size`, the terminating NUL not counted). */
+DS_API ds_status ds_bundle_serialize_n(ds_bundle bundle, char **data, size_t *size);
 
 /* A CUDA context on device `ordinal` (the primary context). */
 DS_API ds_status ds_context_open(int32_t ordinal, ds_context *context);
 DS_API void ds_context_release(ds_context context);
+/* Config overrides (as ds_compile_ir_config) for the context's later compiles; NULL or "" clears
+ * them. Each entry is parsed first: a malformed one is refused and the setting stays as it was.
+ * Part of the JIT cache key. Not to be called while another thread compiles on the context. */
+DS_API ds_status ds_context_set_config(ds_context context, const char *config);
 
 /* Compiled for the context's device through the JIT (in-memory and disk cache), loaded. */
 DS_API ds_status ds_pipeline_from_ir(ds_context context, const char *ir, ds_pipeline *pipeline);
