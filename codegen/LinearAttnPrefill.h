@@ -172,7 +172,7 @@ LogicalResult buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx, const BufferR
                          const BufferRef &out, PrefillPass pass, const BufferRef *ws,
                          int64_t splits, int64_t stages);
 /// Its dynamic shared memory at key dim `d`: `stages` stages of Q, K ([64 x dp] each) and V
-/// ([64 x 64]), S_prev [dp x 64] (P over its first rows) and the decay-weighted V [64 x 64], 16-bit
+/// ([64 x 64]), S_prev [dp x 64] and the decay-weighted V [64 x 64], 16-bit
 /// elements, plus 1024 bytes to align the first tile.
 inline int64_t wgmmaSmemBytes(int64_t d, int64_t stages) {
   const int64_t dp = paddedKeyDim(d);

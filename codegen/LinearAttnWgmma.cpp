@@ -3,16 +3,16 @@
 // The same chunked algorithm and CTA shape as the mma.sync kernel (LinearAttnPrefill.cpp): one
 // warpgroup (4 warps) per (request, head, 64-wide block of e) walks the request's 64-token chunks
 // with its f32 slice S[dp, 64] of the state in registers, Q, K, V staged by cp.async one chunk
-// ahead. The products run as wgmma.mma_async m64n64k16 with both operands in shared memory, each
-// tile laid out in 128-byte-swizzle atoms (8 rows of 128 bytes, 16-byte chunk c of row r at
-// c ^ (r % 8), every tile 1024-byte aligned):
+// ahead. The products run as wgmma.mma_async m64n64k16, B always and A mostly in shared memory
+// (P is the register A operand of O += P V), each shared tile laid out in 128-byte-swizzle atoms
+// (8 rows of 128 bytes, 16-byte chunk c of row r at c ^ (r % 8), every tile 1024-byte aligned):
 //   O  = Q S_prev            A = Q [64 x dp] K-major,   B = S_prev [dp x 64] (input type) N-major
 //   P  = Q Kᵀ                A = Q,                     B = K [64 x dp] K-major
-//   P ⊙= M, O *= diag(λ^(a+1)) in registers; P (input type) to shared memory, over S_prev;
+//   P ⊙= M, O *= diag(λ^(a+1)) in registers; P (input type) stays there as an A operand;
 //   Vw = diag(λ^(n-1-b)) V   (input type, shared memory)
-//   O += P V                 A = P [64 x 64] K-major,   B = V [64 x 64] N-major
+//   O += P V                 A = P [64 x 64] registers, B = V [64 x 64] N-major
 //   S  = λ^n S + Kᵀ Vw       A = K (M-major, one m64 product per 64 rows of dp), B = Vw N-major
-// Q and K are stored as dp / 64 tiles of [64 x 64] (one atom wide); V, S_prev, P and Vw are
+// Q and K are stored as dp / 64 tiles of [64 x 64] (one atom wide); V, S_prev and Vw are
 // [rows x 64]. An accumulator of m64n64 holds, per thread, the values of rows 16 w + g and
 // 16 w + g + 8 at columns 8 j + 2 t, + 1 (warp w, lane 4 g + t): mma.sync's C layout per warp, so
 // the decay, the mask and the stores are those of the mma.sync kernel.
@@ -168,6 +168,8 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   const int64_t sOff = stages * stageElems, vwOff = sOff + dp * kEBlock;
   const int64_t smemElems = vwOff + kTile;
   assert(smemElems * 2 + kAtomAlign == wgmmaSmemBytes(d, stages) && "the layout the config checks");
+  // The ring waits for all but stages - 2 copy groups each chunk (the config checks stages >= 2).
+  assert(stages >= 2 && "the config checks stages");
   Type elem = cast<RankedTensorType>(q.getType()).getElementType();
   const std::string batch = dimExpr(ctx, op.getStateIndices(), 0);
 
