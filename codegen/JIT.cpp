@@ -577,8 +577,10 @@ Expected<Bundle> compileDoubleSparsity(const DoubleSparsitySpec &spec, const Tar
   return compileSource(*ir, target);
 }
 
-JIT::Result JIT::cached(const std::string &key, const std::string &source) {
-  // The first caller of a key compiles; concurrent and later callers share its future.
+JIT::Result JIT::cached(const Target &compileFor, const std::string &source) {
+  // The key is the IR and the target: a spec and the same IR given as text share one entry. The
+  // first caller of a key compiles; concurrent and later callers share its future.
+  const std::string key = compileFor.key() + "\n" + source;
   std::promise<Result> promise;
   std::shared_future<Result> existing;
   {
@@ -595,7 +597,7 @@ JIT::Result JIT::cached(const std::string &key, const std::string &source) {
     return existing.get();
   Result result = Status::error("internal error: no result");
   bool hit = false;
-  Expected<Bundle> bundle = compileSourceCached(source, target, DiskCache(diskFolder), &hit);
+  Expected<Bundle> bundle = compileSourceCached(source, compileFor, DiskCache(diskFolder), &hit);
   if (hit) {
     std::lock_guard<std::mutex> lock(mutex);
     ++diskHitCount;
@@ -629,9 +631,21 @@ int64_t JIT::compilations() const {
   return compileCount;
 }
 
-JIT::Result JIT::fromSource(const std::string &source) {
-  // The key is the IR and the target: a spec and the same IR given as text share one entry.
-  return cached(target.key() + "\n" + source, source);
+JIT::Result JIT::fromSource(const std::string &source) { return cached(compileTarget(), source); }
+
+Target JIT::compileTarget() const {
+  std::lock_guard<std::mutex> lock(mutex);
+  return target;
+}
+
+void JIT::setProgrammaticLaunch(bool on) {
+  std::lock_guard<std::mutex> lock(mutex);
+  target.programmaticLaunch = on;
+}
+
+void JIT::setConfigOverrides(std::vector<std::string> overrides) {
+  std::lock_guard<std::mutex> lock(mutex);
+  target.configOverrides = std::move(overrides);
 }
 
 JIT::Result JIT::fromIR(const Expected<std::string> &ir) {

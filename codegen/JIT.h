@@ -227,16 +227,15 @@ public:
   rt::Expected<std::shared_ptr<const rt::Pipeline>> int4Append(const Int4AppendSpec &spec);
   /// Compiles MLIR text of ds ops (cached by text and target).
   rt::Expected<std::shared_ptr<const rt::Pipeline>> fromSource(const std::string &source);
-  /// The target every compile of this JIT uses.
-  const Target &compileTarget() const { return target; }
+  /// The target later compiles of this JIT use (a copy: the setters below may change it).
+  Target compileTarget() const;
   /// Turns programmatic dependent launch off (or back on) for later compiles (Target::
-  /// programmaticLaunch; part of the cache key). Not to be called while another thread compiles.
-  void setProgrammaticLaunch(bool on) { target.programmaticLaunch = on; }
-  /// Config overrides for later compiles (Target::configOverrides; part of the cache key). Not
-  /// to be called while another thread compiles.
-  void setConfigOverrides(std::vector<std::string> overrides) {
-    target.configOverrides = std::move(overrides);
-  }
+  /// programmaticLaunch; part of the cache key). A compile already running keeps the target it
+  /// started with.
+  void setProgrammaticLaunch(bool on);
+  /// Config overrides for later compiles (Target::configOverrides; part of the cache key), as
+  /// setProgrammaticLaunch.
+  void setConfigOverrides(std::vector<std::string> overrides);
 
   /// How many compilations ran (misses of the in-memory cache, disk hits included).
   int64_t compilations() const;
@@ -246,7 +245,7 @@ public:
 private:
   using Result = rt::Expected<std::shared_ptr<const rt::Pipeline>>;
   Result fromIR(const rt::Expected<std::string> &ir);
-  Result cached(const std::string &key, const std::string &source);
+  Result cached(const Target &compileFor, const std::string &source);
 
   rt::Context context;
   Target target;

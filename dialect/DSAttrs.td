@@ -31,6 +31,9 @@ def DS_KernelConfigAttr : AttrDef<DS_Dialect, "KernelConfig"> {
     it with a diagnostic on the op (no clamps, no silent fallback). Each op's description says
     what its kernels read from each field; a field a kernel has no use for must be 1 (`variant`
     empty; `occupancy`, `heads` and `cluster_warps` 0).
+    Ranges every config must be in (the families check tighter ones): block_tokens 1 to 2^24,
+    warps 1 to 32, splits 1 to 2^16, stages 1 to 64, vector_width a power of two to 32,
+    occupancy 0 to 32, heads 0 to 1024, cluster_warps 0 to 32.
     `block_tokens`: positions one block (or split) handles per step; `warps`: warps per block;
     `splits`: how many blocks share one row (split-K over tokens; where the launch picks the
     count, the op's description says how `splits` bounds it); `stages`: loads in flight per thread (unrolled steps); `vector_width`: elements

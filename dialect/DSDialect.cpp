@@ -35,21 +35,27 @@ KernelConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t b
                          int64_t warps, int64_t splits, int64_t stages, int64_t vectorWidth,
                          StringRef variant, int64_t occupancy, int64_t heads,
                          int64_t clusterWarps) {
-  if (blockTokens < 1)
-    return emitError() << "kernel_config: block_tokens must be >= 1, got " << blockTokens;
+  // Upper bounds far above any kernel's (the families check their own) keep every product a
+  // builder forms from the fields inside int64_t.
+  if (blockTokens < 1 || blockTokens > kMaxConfigBlockTokens)
+    return emitError() << "kernel_config: block_tokens must be in [1, " << kMaxConfigBlockTokens
+                       << "], got " << blockTokens;
   if (warps < 1 || warps > 32)
     return emitError() << "kernel_config: warps must be in [1, 32], got " << warps;
-  if (splits < 1)
-    return emitError() << "kernel_config: splits must be >= 1, got " << splits;
-  if (stages < 1)
-    return emitError() << "kernel_config: stages must be >= 1, got " << stages;
+  if (splits < 1 || splits > kMaxConfigSplits)
+    return emitError() << "kernel_config: splits must be in [1, " << kMaxConfigSplits << "], got "
+                       << splits;
+  if (stages < 1 || stages > kMaxConfigStages)
+    return emitError() << "kernel_config: stages must be in [1, " << kMaxConfigStages << "], got "
+                       << stages;
   if (vectorWidth < 1 || vectorWidth > 32 || (vectorWidth & (vectorWidth - 1)))
     return emitError() << "kernel_config: vector_width must be a power of two in [1, 32], got "
                        << vectorWidth;
   if (occupancy < 0 || occupancy > 32)
     return emitError() << "kernel_config: occupancy must be in [0, 32], got " << occupancy;
-  if (heads < 0)
-    return emitError() << "kernel_config: heads must be >= 0, got " << heads;
+  if (heads < 0 || heads > kMaxConfigHeads)
+    return emitError() << "kernel_config: heads must be in [0, " << kMaxConfigHeads << "], got "
+                       << heads;
   if (clusterWarps < 0 || clusterWarps > 32)
     return emitError() << "kernel_config: cluster_warps must be in [0, 32], got " << clusterWarps;
   return success();

@@ -156,7 +156,7 @@ func.func @config_wrong_attr(%x: tensor<?x8x128xbf16>, %ch: tensor<8x16xi32>) {
 
 // -----
 
-// expected-error @+1 {{kernel_config: block_tokens must be >= 1, got 0}}
+// expected-error @+1 {{kernel_config: block_tokens must be in [1, 16777216], got 0}}
 func.func @cfg_block_tokens() attributes {cfg = #ds.kernel_config<block_tokens = 0, warps = 4, splits = 1, stages = 1, vector_width = 8>}
 
 // -----
@@ -171,13 +171,34 @@ func.func @cfg_warps_big() attributes {cfg = #ds.kernel_config<block_tokens = 64
 
 // -----
 
-// expected-error @+1 {{kernel_config: splits must be >= 1, got 0}}
+// expected-error @+1 {{kernel_config: splits must be in [1, 65536], got 0}}
 func.func @cfg_splits() attributes {cfg = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 0, stages = 1, vector_width = 8>}
 
 // -----
 
-// expected-error @+1 {{kernel_config: stages must be >= 1, got -1}}
+// expected-error @+1 {{kernel_config: stages must be in [1, 64], got -1}}
 func.func @cfg_stages() attributes {cfg = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = -1, vector_width = 8>}
+
+// -----
+
+// The upper bounds keep a builder's products of the fields inside int64_t.
+// expected-error @+1 {{kernel_config: block_tokens must be in [1, 16777216], got 9223372036854775807}}
+func.func @cfg_block_tokens_huge() attributes {cfg = #ds.kernel_config<block_tokens = 9223372036854775807, warps = 4, splits = 1, stages = 1, vector_width = 8>}
+
+// -----
+
+// expected-error @+1 {{kernel_config: splits must be in [1, 65536], got 65537}}
+func.func @cfg_splits_huge() attributes {cfg = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 65537, stages = 1, vector_width = 8>}
+
+// -----
+
+// expected-error @+1 {{kernel_config: stages must be in [1, 64], got 65}}
+func.func @cfg_stages_huge() attributes {cfg = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 65, vector_width = 8>}
+
+// -----
+
+// expected-error @+1 {{kernel_config: heads must be in [0, 1024], got 1025}}
+func.func @cfg_heads_huge() attributes {cfg = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 1, vector_width = 8, heads = 1025>}
 
 // -----
 

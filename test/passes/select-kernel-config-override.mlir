@@ -23,7 +23,7 @@
 // VARIANT: error: ds-select-kernel-config: config override 'topk.variant=a.b': variant must be a name of letters, digits, '_' and '-' (or empty)
 // A value outside the attribute's own ranges is refused as a written config would be (the merge
 // sized an array by it).
-// RANGE: error: 'ds.decode_merge' op config override stages = -1: kernel_config: stages must be >= 1, got -1
+// RANGE: error: 'ds.decode_merge' op config override stages = -1: kernel_config: stages must be in [1, 64], got -1
 func.func @quest(
     %q: tensor<?x32x128xbf16> {ds.name = "q"},
     %k_cache: tensor<?x16x32x128xbf16>, %v_cache: tensor<?x16x32x128xbf16>,

@@ -9,9 +9,12 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringExtras.h"
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <limits>
 
 using namespace ds;
@@ -494,5 +497,85 @@ TEST(ConfigOverrides, ChangeTheKernelsAndTheCacheKey) {
   auto c = jit::compileSource(*ir, bad);
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.message().find("config field 'warps'"), std::string::npos) << c.message();
+}
+} // namespace
+
+namespace {
+/// Runs ds-to-ptx up to the lowered kernels with `overrides`; diagnostics are swallowed.
+bool lowersWith(mlir::MLIRContext &ctx, const std::string &ir,
+                const std::vector<std::string> &overrides, std::string *firstError = nullptr) {
+  std::string error;
+  mlir::ScopedDiagnosticHandler handler(&ctx, [&](mlir::Diagnostic &d) {
+    if (error.empty())
+      error = d.str();
+    return mlir::success();
+  });
+  mlir::OwningOpRef<mlir::ModuleOp> module = mlir::parseSourceString<mlir::ModuleOp>(ir, &ctx);
+  if (!module)
+    return false;
+  mlir::PassManager pm(&ctx);
+  mlir::ds::CompileOptions options;
+  options.chip = "sm_90";
+  options.smCount = 132;
+  options.stopAfterLowering = true;
+  options.configOverrides = overrides;
+  mlir::ds::buildDSToPTXPipeline(pm, options);
+  const bool ok = mlir::succeeded(pm.run(*module));
+  if (firstError)
+    *firstError = error;
+  if (ok) {
+    // A plan's size expressions hold no negative literal: one is a constant that wrapped around.
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    module->print(os);
+    for (size_t at = text.find("ds.plan"); at < text.size(); ++at)
+      if ((text[at] == '(' || text[at] == ',') && text.compare(at + 1, 1, "-") == 0 &&
+          at + 2 < text.size() && std::isdigit(static_cast<unsigned char>(text[at + 2])))
+        ADD_FAILURE() << "a negative constant in the plan with " << llvm::join(overrides, ",")
+                      << ": ..." << text.substr(at > 60 ? at - 60 : 0, 120) << "...";
+  }
+  return ok;
+}
+
+// Every field of every op of every family, overridden with values outside what any kernel
+// builds: an error each time (or a config that builds), never a crash (a fuzzer found builders
+// sizing arrays by an unchecked `stages = -1` and dividing by `vector_width = 0`, and plans whose
+// constants had wrapped around from `splits` or `block_tokens` = 2^63 - 1).
+TEST(ConfigOverrides, ExtremeValuesAreErrorsNotCrashes) {
+  std::vector<std::string> irs;
+  for (auto ir : {jit::doubleSparsityIR({}), jit::questIR({}), jit::vattentionIR({}),
+                  jit::twilightIR({}), jit::linearAttnPrefillIR({}), jit::linearAttnDecodeIR({}),
+                  jit::labelAppendIR({}), jit::questSummaryIR({}), jit::int4AppendIR({})}) {
+    ASSERT_TRUE(ir.ok()) << ir.message();
+    irs.push_back(*ir);
+  }
+  const std::vector<std::string> ops = {
+      "label_gather", "label_append", "label_score", "page_summary", "page_summary_append",
+      "page_score", "topk", "score_topk", "page_score_topk", "topp", "sample_residual",
+      "expand_pages", "int4_append", "int4_score", "sparse_decode", "dense_decode",
+      "decode_partial", "decode_merge", "linear_attn_prefill", "linear_attn_decode"};
+  const std::vector<std::string> fields = {"block_tokens", "warps", "splits", "stages",
+                                           "vector_width", "occupancy", "heads", "cluster_warps"};
+  const std::vector<std::string> values = {"0", "-1", "3", "16777216", "9223372036854775807",
+                                           "-9223372036854775808"};
+  auto ctx = mlir::ds::createCompilerContext();
+  int opsSeen = 0, refused = 0, built = 0;
+  for (const std::string &ir : irs) {
+    ASSERT_TRUE(lowersWith(*ctx, ir, {}));
+    for (const std::string &op : ops) {
+      std::string error;
+      // An op the pipeline does not have is named as such; skip it.
+      if (!lowersWith(*ctx, ir, {op + ".variant=x"}, &error) &&
+          error.find("has no such op") != std::string::npos)
+        continue;
+      ++opsSeen;
+      for (const std::string &field : fields)
+        for (const std::string &value : values)
+          (lowersWith(*ctx, ir, {op + "." + field + "=" + value}) ? built : refused)++;
+    }
+  }
+  EXPECT_GE(opsSeen, 20);
+  EXPECT_GT(refused, 0);
+  EXPECT_GT(built, 0); // e.g. `heads = 0` where unused, `stages = 3` where several are built
 }
 } // namespace

@@ -107,7 +107,8 @@ DS_API ds_status ds_context_open(int32_t ordinal, ds_context *context);
 DS_API void ds_context_release(ds_context context);
 /* Config overrides (as ds_compile_ir_config) for the context's later compiles; NULL or "" clears
  * them. Each entry is parsed first: a malformed one is refused and the setting stays as it was.
- * Part of the JIT cache key. Not to be called while another thread compiles on the context. */
+ * Part of the JIT cache key; a compile already running on another thread keeps the setting it
+ * started with. */
 DS_API ds_status ds_context_set_config(ds_context context, const char *config);
 
 /* Compiled for the context's device through the JIT (in-memory and disk cache), loaded. */
