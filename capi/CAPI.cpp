@@ -276,12 +276,10 @@ rt::Expected<std::vector<std::string>> configOverrides(const char *config) {
     return out;
   llvm::SmallVector<llvm::StringRef> parts;
   llvm::StringRef(config).split(parts, ',', -1, /*KeepEmpty=*/false);
-  for (llvm::StringRef part : parts) {
-    std::string error;
-    if (!mlir::ds::parseConfigOverride(part.trim(), error))
-      return rt::Status::error(error);
+  for (llvm::StringRef part : parts)
     out.push_back(part.trim().str());
-  }
+  if (auto error = mlir::ds::configOverridesError(out))
+    return rt::Status::error(*error);
   return out;
 }
 

@@ -60,6 +60,16 @@ std::optional<ConfigOverride> mlir::ds::parseConfigOverride(llvm::StringRef spec
   return o;
 }
 
+std::optional<std::string>
+mlir::ds::configOverridesError(llvm::ArrayRef<std::string> overrides) {
+  for (const std::string &o : overrides) {
+    std::string error;
+    if (!parseConfigOverride(o, error))
+      return error;
+  }
+  return std::nullopt;
+}
+
 KernelConfigAttr
 mlir::ds::applyConfigOverride(KernelConfigAttr c, const ConfigOverride &o,
                               llvm::function_ref<InFlightDiagnostic()> emitError) {

@@ -10,6 +10,7 @@
 #include "dialect/DSAttrs.h"
 
 #include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 
@@ -34,6 +35,10 @@ struct ConfigOverride {
 /// Parses "<op>.<field>=<value>" (the op with or without "ds."); on failure returns nothing and
 /// sets `error` to a message naming what is wrong (and the fields there are).
 std::optional<ConfigOverride> parseConfigOverride(llvm::StringRef spec, std::string &error);
+
+/// The first error among `overrides` (each checked by parseConfigOverride), if any: what the
+/// tools and the C API check before they compile.
+std::optional<std::string> configOverridesError(llvm::ArrayRef<std::string> overrides);
 
 /// `config` with the override's field set, checked by the attribute's verifier (a value outside
 /// a field's range is reported through `emitError` and gives a null attribute).

@@ -40,6 +40,7 @@
 #include "runtime/Slopes.h"
 #include "tools/reference/Reference.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 
@@ -780,11 +781,9 @@ int main(int argc, char **argv) {
   for (const cl::opt<int64_t> *flag : {&optB, &optN, &optK, &optHq, &optHkv, &optD, &optR, &optP,
                                        &samplesFlag, &warmupFlag, &itersFlag})
     positive(*flag);
-  for (const std::string &c : configFlags) {
-    std::string error;
-    if (!mlir::ds::parseConfigOverride(c, error))
-      die("--config: " + error);
-  }
+  const std::vector<std::string> overrides(configFlags.begin(), configFlags.end());
+  if (auto error = mlir::ds::configOverridesError(overrides))
+    die("--config: " + *error);
   std::vector<Shape> shapes;
   if (suiteName.getNumOccurrences()) {
     shapes = suite(suiteName);
@@ -817,13 +816,9 @@ int main(int argc, char **argv) {
               ctx.properties().name.c_str(), ctx.properties().smCount, copyGBs);
   jit::JIT jit(ctx);
   jit.setProgrammaticLaunch(pdlFlag);
-  jit.setConfigOverrides(std::vector<std::string>(configFlags.begin(), configFlags.end()));
-  if (!configFlags.empty()) {
-    std::string list;
-    for (const std::string &c : configFlags)
-      list += (list.empty() ? "" : ", ") + c;
-    std::printf("config overrides: %s\n", list.c_str());
-  }
+  jit.setConfigOverrides(overrides);
+  if (!overrides.empty())
+    std::printf("config overrides: %s\n", llvm::join(overrides, ", ").c_str());
   timer.chains = chainFlag;
   std::printf("programmatic dependent launch: %s\n",
               !pdlFlag ? "off (--pdl=false)"

@@ -49,11 +49,9 @@ int main(int argc, char **argv) {
   if (smCount < 1 || smCount > mlir::ds::kMaxSMCount)
     return fail("--sm-count must be in [1, " + llvm::Twine(mlir::ds::kMaxSMCount) + "], got " +
                 llvm::Twine(int64_t(smCount)));
-  for (const std::string &c : configs) {
-    std::string error;
-    if (!mlir::ds::parseConfigOverride(c, error))
-      return fail("--config: " + error);
-  }
+  const std::vector<std::string> overrides(configs.begin(), configs.end());
+  if (auto error = mlir::ds::configOverridesError(overrides))
+    return fail("--config: " + *error);
   auto file = llvm::MemoryBuffer::getFileOrSTDIN(input);
   if (!file)
     return fail("cannot read '" + input + "': " + file.getError().message());
@@ -61,7 +59,7 @@ int main(int argc, char **argv) {
   options.chip = chip;
   options.smCount = smCount;
   options.sourceName = input;
-  options.configOverrides.assign(configs.begin(), configs.end());
+  options.configOverrides = overrides;
   auto bundle = mlir::ds::compileSourceToBundle((*file)->getBuffer(), options, funcName);
   if (!bundle)
     return fail(bundle.message());

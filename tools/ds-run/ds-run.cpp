@@ -421,12 +421,9 @@ int main(int argc, char **argv) {
   jit::Target compiled;
   compiled.chip = chip;
   compiled.smCount = smCountFlag;
-  for (const std::string &c : configs) {
-    std::string error;
-    if (!mlir::ds::parseConfigOverride(c, error))
-      die("--config: " + error);
-    compiled.configOverrides.push_back(c);
-  }
+  compiled.configOverrides.assign(configs.begin(), configs.end());
+  if (auto error = mlir::ds::configOverridesError(compiled.configOverrides))
+    die("--config: " + *error);
   if (isBundle) {
     if (chipGiven || smCountGiven || !configs.empty())
       die("--chip, --sm-count and --config apply to a .mlir pipeline; '" + path +
