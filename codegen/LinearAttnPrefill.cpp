@@ -82,7 +82,7 @@ void linear_attn::addParams(KernelBuilder &kb, LinearAttnPrefillOp op, PlanConte
 }
 
 void linear_attn::zeroOutput(KernelBuilder &kb, const Request &r, Value oM, Value eBase,
-                             Value head, int64_t h, int64_t e, Type elem) {
+                             Value head, int64_t h, int64_t e, Type elem, int64_t threads) {
   ImplicitLocOpBuilder &b = kb.b();
   OpBuilder::InsertionGuard guard(b);
   Value tid = kb.threadId();
@@ -94,7 +94,8 @@ void linear_attn::zeroOutput(KernelBuilder &kb, const Request &r, Value oM, Valu
         b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, kb.c(e)), false);
     b.setInsertionPointToStart(&inE.getThenRegion().front());
   }
-  auto loop = scf::ForOp::create(b, kb.add(r.start, kb.div(tid, kb.c(8))), r.end, kb.c(16));
+  auto loop =
+      scf::ForOp::create(b, kb.add(r.start, kb.div(tid, kb.c(8))), r.end, kb.c(threads / 8));
   b.setInsertionPointToStart(loop.getBody());
   Value off = kb.add(kb.mul(kb.add(kb.mul(loop.getInductionVar(), kb.c(h)), head), kb.c(e)), col);
   vector::StoreOp::create(b, zero, oM, ValueRange{off}).setAlignment(16);
@@ -308,7 +309,8 @@ std::pair<Value, Value> linear_attn::decayTable(KernelBuilder &kb, const Chunked
 }
 
 Operation *linear_attn::openChunkedBody(KernelBuilder &kb, const ChunkedCTA &cta,
-                                        PrefillPass pass, int64_t h, int64_t e, Type elem) {
+                                        PrefillPass pass, int64_t h, int64_t e, Type elem,
+                                        int64_t threads) {
   ImplicitLocOpBuilder &b = kb.b();
   const bool statesPass = pass == PrefillPass::States;
   Operation *top = nullptr;
@@ -322,7 +324,7 @@ Operation *linear_attn::openChunkedBody(KernelBuilder &kb, const ChunkedCTA &cta
     top = valid;
   if (!statesPass) {
     b.setInsertionPointToStart(&valid.getElseRegion().front());
-    zeroOutput(kb, cta.r, cta.o, cta.eBase, cta.head, h, e, elem);
+    zeroOutput(kb, cta.r, cta.o, cta.eBase, cta.head, h, e, elem, threads);
   }
   b.setInsertionPointToStart(&valid.getThenRegion().front());
   return top;
@@ -331,10 +333,10 @@ Operation *linear_attn::openChunkedBody(KernelBuilder &kb, const ChunkedCTA &cta
 void linear_attn::copyChunkRows(KernelBuilder &kb, const ChunkedCTA &cta, Value smem, Value first,
                                 Value src, int64_t h, int64_t piecesPerRow, int64_t srcRowElems,
                                 Value srcCol, bool padded, int64_t count,
-                                llvm::function_ref<Value(Value, Value)> dstOff) {
+                                llvm::function_ref<Value(Value, Value)> dstOff, int64_t threads) {
   ImplicitLocOpBuilder &b = kb.b();
   for (int64_t i = 0; i < count; ++i) {
-    Value idx = kb.add(cta.tid, kb.c(i * kWarps * 32));
+    Value idx = kb.add(cta.tid, kb.c(i * threads));
     Value row = kb.div(idx, kb.c(piecesPerRow)), ch = kb.rem(idx, kb.c(piecesPerRow));
     Value tok = kb.add(first, row);
     Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tok, cta.r.end);
@@ -768,7 +770,8 @@ static LogicalResult lowerLinearAttnPrefill(Operation *operation, PlanContext &c
   if (cfg.getVariant() == kChunkedVariant || cfg.getVariant() == kWgmmaVariant) {
     auto build = [&](PrefillPass pass, const BufferRef *ws, int64_t splits) {
       return cfg.getVariant() == kWgmmaVariant
-                 ? buildWgmma(op, ctx, states, out, pass, ws, splits, cfg.getStages())
+                 ? buildWgmma(op, ctx, states, out, pass, ws, splits, cfg.getStages(),
+                              cfg.getWarps() / kWarps)
                  : buildChunked(op, ctx, states, out, pass, ws, splits);
     };
     const int64_t splits = cfg.getSplits();
@@ -842,11 +845,20 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
     if (cfg.getVariant() == kChunkedVariant || cfg.getVariant() == kWgmmaVariant) {
       if (failed(expectConfigField(op, "block_tokens", cfg.getBlockTokens(), kChunk,
                                    "tokens per chunk of the tensor-core kernel")) ||
-          failed(expectConfigField(op, "warps", cfg.getWarps(), kWarps,
-                                   "16 rows of a chunk per warp")) ||
           failed(expectConfigField(op, "vector_width", cfg.getVectorWidth(), 8,
                                    "16-byte cp.async copies")))
         return failure();
+      // One warpgroup (16 rows of a chunk per warp); "wgmma" also runs on two, one computing
+      // the outputs, the other the state.
+      if (cfg.getVariant() == kWgmmaVariant) {
+        if (cfg.getWarps() != kWarps && cfg.getWarps() != 2 * kWarps)
+          return configError(op, "warps")
+                 << "(of the \"wgmma\" kernel) must be " << kWarps << " (one warpgroup) or "
+                 << 2 * kWarps << " (an output and a state warpgroup), got " << cfg.getWarps();
+      } else if (failed(expectConfigField(op, "warps", cfg.getWarps(), kWarps,
+                                          "16 rows of a chunk per warp"))) {
+        return failure();
+      }
       if (cfg.getVariant() == kChunkedVariant &&
           failed(expectConfigField(op, "stages", cfg.getStages(), 2, "double-buffered chunk loads")))
         return failure();
@@ -855,10 +867,12 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
           return configError(op, "stages")
                  << "(chunks in flight of the \"wgmma\" kernel) must be in [2, " << kMaxWgmmaStages
                  << "], got " << cfg.getStages();
-        const int64_t bytes = wgmmaSmemBytes(d, cfg.getStages()) + kWgmmaStaticSmemBytes;
+        const int64_t bytes =
+            wgmmaSmemBytes(d, cfg.getStages(), cfg.getWarps() / kWarps) + kWgmmaStaticSmemBytes;
         if (chunkedTiles(d, e) && bytes > target.getSmemPerBlock())
           return configError(op, "stages")
-                 << cfg.getStages() << " stages of the \"wgmma\" kernel need " << bytes
+                 << cfg.getStages() << " stages of the \"wgmma\" kernel on " << cfg.getWarps()
+                 << " warps need " << bytes
                  << " bytes of shared memory, the target has " << target.getSmemPerBlock();
       }
       if (op.getChunkSize() != kChunk)

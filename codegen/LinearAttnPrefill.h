@@ -41,9 +41,9 @@ void addParams(KernelBuilder &kb, LinearAttnPrefillOp op, PlanContext &ctx,
                const BufferRef &states, const BufferRef &out, const BufferRef *inter);
 
 /// o = 0 over the request's tokens, columns [eBase, eBase + 64) (those below e), for a request
-/// whose slot is invalid; 128 threads.
+/// whose slot is invalid; `threads` threads (a multiple of 8).
 void zeroOutput(KernelBuilder &kb, const Request &r, Value oM, Value eBase, Value head, int64_t h,
-                int64_t e, Type elem);
+                int64_t e, Type elem, int64_t threads = kWarps * 32);
 
 /// Segment split of a request's chunks (config `splits` = S > 1): the chunked kernel runs twice.
 /// Pass 1 ("states") computes, for every segment but a request's last, the state its tokens
@@ -147,17 +147,18 @@ struct StateSlice {
 /// published by a barrier), and l2 = -slope log2(e).
 std::pair<Value, Value> decayTable(KernelBuilder &kb, const ChunkedCTA &cta);
 /// Opens the CTA's work: nothing for a split's CTA without a segment in its pass; an invalid
-/// slot writes o = 0 over the CTA's tokens (not in the states pass). Leaves the builder where a
-/// valid slot's work goes and returns the op to continue after.
+/// slot writes o = 0 over the CTA's tokens (not in the states pass; the CTA's `threads`).
+/// Leaves the builder where a valid slot's work goes and returns the op to continue after.
 Operation *openChunkedBody(KernelBuilder &kb, const ChunkedCTA &cta, PrefillPass pass, int64_t h,
-                           int64_t e, Type elem);
-/// cp.async of `count` 16-byte pieces per thread of a chunk's rows (tokens from `first`) of
-/// `src` ([T, H, srcRowElems], from column `srcCol`) into shared memory at `dstOff(row, piece)`;
-/// pieces past the CTA's tokens (and with `padded`, at or past column srcRowElems) are
-/// zero-filled, not read.
+                           int64_t e, Type elem, int64_t threads = kWarps * 32);
+/// cp.async of `count` 16-byte pieces per thread (of the CTA's `threads`, `cta.tid` each) of a
+/// chunk's rows (tokens from `first`) of `src` ([T, H, srcRowElems], from column `srcCol`) into
+/// shared memory at `dstOff(row, piece)`; pieces past the CTA's tokens (and with `padded`, at or
+/// past column srcRowElems) are zero-filled, not read.
 void copyChunkRows(KernelBuilder &kb, const ChunkedCTA &cta, Value smem, Value first, Value src,
                    int64_t h, int64_t piecesPerRow, int64_t srcRowElems, Value srcCol,
-                   bool padded, int64_t count, llvm::function_ref<Value(Value, Value)> dstOff);
+                   bool padded, int64_t count, llvm::function_ref<Value(Value, Value)> dstOff,
+                   int64_t threads = kWarps * 32);
 /// The chunk's o rows `rowA`, `rowB` (of its `n` tokens from `chunkStart`), this thread's
 /// columns 8 nt + 2 t (+ 1) of the CTA's block, `at(nt, i)` the value of (nt, row i / 2, column
 /// i % 2) in f32.
@@ -166,17 +167,22 @@ void storeOutputRows(KernelBuilder &kb, const ChunkedCTA &cta, Value rowA, Value
                      llvm::function_ref<Value(int64_t, int64_t)> at);
 
 /// The warpgroup-MMA chunked kernel (sm_90a; LinearAttnWgmma.cpp), `stages` chunks of Q, K and
-/// V in flight (config `stages`, 2 to kMaxWgmmaStages).
+/// V in flight (config `stages`, 2 to kMaxWgmmaStages), on `warpgroups` warpgroups (config
+/// `warps` / 4): 1, one warpgroup computes everything; 2, warpgroup 0 the outputs and
+/// warpgroup 1 the state, at the same time.
 constexpr int64_t kMaxWgmmaStages = 4;
 LogicalResult buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx, const BufferRef &states,
                          const BufferRef &out, PrefillPass pass, const BufferRef *ws,
-                         int64_t splits, int64_t stages);
+                         int64_t splits, int64_t stages, int64_t warpgroups);
 /// Its dynamic shared memory at key dim `d`: `stages` stages of Q, K ([64 x dp] each) and V
-/// ([64 x 64]), S_prev [dp x 64] and the decay-weighted V [64 x 64], 16-bit
-/// elements, plus 1024 bytes to align the first tile.
-inline int64_t wgmmaSmemBytes(int64_t d, int64_t stages) {
+/// ([64 x 64]), S_prev [dp x 64] (two of them with two warpgroups: the state warpgroup writes
+/// chunk c's while the output warpgroup reads chunk c - 1's) and the decay-weighted V [64 x 64],
+/// 16-bit elements, plus 1024 bytes to align the first tile.
+inline int64_t wgmmaSmemBytes(int64_t d, int64_t stages, int64_t warpgroups) {
   const int64_t dp = paddedKeyDim(d);
-  return (stages * (2 * kChunk * dp + kChunk * kEBlock) + dp * kEBlock + kChunk * kEBlock) * 2 +
+  return (stages * (2 * kChunk * dp + kChunk * kEBlock) + warpgroups * dp * kEBlock +
+          kChunk * kEBlock) *
+             2 +
          1024;
 }
 /// Its static shared memory: the decay table (decayTable, 2 * kChunk f32).

@@ -108,3 +108,62 @@ func.func @prefill_stages(%q: tensor<?x8x128xbf16>, %k: tensor<?x8x128xbf16>, %v
     -> (tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>)
   return %o, %s : tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>
 }
+
+// -----
+
+// warps = 8 (a config the user gives): two warpgroups of one CTA. Warpgroup 1 (threads 128 and
+// up) keeps the state: it loads it, leaves S_(-1) in slot 1 for chunk 0's outputs, and per chunk
+// publishes Vw to itself (named barrier 1 of 128 threads), runs S += Kᵀ Vw and writes S_c to slot
+// c % 2. Warpgroup 0 runs chunk c's outputs from slot (c + 1) % 2 at the same time: P = Q Kᵀ
+// committed before O = Q S_prev, so that the mask waits for P only. One barrier of the CTA per
+// chunk. Two S_prev slots: (2 * (2 * 64 * 128 + 64 * 64) + 2 * 128 * 64 + 64 * 64) * 2 + 1024 =
+// 123904 bytes.
+// CHECK-LABEL: ds.plan @prefill_two_warpgroups
+// CHECK: ds.launch @ds_kernels::@prefill_two_warpgroups_linear_attn_prefill_wgmma_2wg_0 {block = array<i64: 256, 1, 1>, grid = ["(si_d0)*16", "1", "1"]
+// CHECK-SAME: smem = "123904"
+// CHECK: gpu.func @prefill_two_warpgroups_linear_attn_prefill_wgmma_2wg_0
+// CHECK: %[[STATE:.*]] = arith.cmpi uge, %thread_id_x, %c128
+// CHECK: scf.if %[[STATE]] -> (f32
+// CHECK: gpu.barrier
+// CHECK: scf.for
+// CHECK: nvvm.cp.async.wait.group 0
+// CHECK: nvvm.fence.proxy
+// CHECK: gpu.barrier
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: scf.if %[[STATE]] -> (f32
+// CHECK-NOT: gpu.barrier
+// CHECK: nvvm.fence.proxy
+// CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %{{.*}}
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-COUNT-8: nvvm.wgmma.mma_async {{.*}} D[<f32>, <one>], A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK: scf.yield
+// CHECK-NOT: gpu.barrier
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK: nvvm.wgmma.mma_async {{.*}} D[<f32>, <zero>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// CHECK-COUNT-7: nvvm.wgmma.mma_async {{.*}} D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK: nvvm.wgmma.mma_async {{.*}} D[<f32>, <zero>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+// CHECK-COUNT-7: nvvm.wgmma.mma_async {{.*}} D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 1
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-COUNT-4: llvm.inline_asm has_side_effects "{{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK-NOT: gpu.barrier
+// CHECK: scf.yield
+// CHECK-NOT: nvvm.wgmma.mma_async
+// CHECK: gpu.return
+// PTX: bar.sync {{[^;]*}}1, 128;
+func.func @prefill_two_warpgroups(%q: tensor<?x8x128xbf16>, %k: tensor<?x8x128xbf16>, %v: tensor<?x8x128xbf16>, %slopes: tensor<8xf32>,
+                                  %cu: tensor<?xi32>, %states: tensor<?x8x128x128xf32>, %si: tensor<?xi32> {ds.name = "si"}, %hi: tensor<?xi32>)
+    -> (tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>) {
+  %o, %s = ds.linear_attn_prefill %q, %k, %v, %slopes, %cu, %states, %si, %hi
+      {config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 1, stages = 2, vector_width = 8, variant = "wgmma">}
+    : (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<8xf32>, tensor<?xi32>, tensor<?x8x128x128xf32>, tensor<?xi32>, tensor<?xi32>)
+    -> (tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>)
+  return %o, %s : tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>
+}

@@ -19,8 +19,11 @@
 #include "test/gpu/GpuTestUtil.h"
 #include "tools/reference/LinearAttention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <memory>
 #include <string>
 
 using namespace ds;
@@ -36,9 +39,22 @@ double outTol(ref::Half t) { return t == ref::Half::BF16 ? 2e-2 : 1e-2; }
 double stateTol(ref::Half t) { return t == ref::Half::BF16 ? 1e-2 : 5e-3; }
 constexpr double kOutAtol = 1e-3, kStateAtol = 1e-5;
 
-jit::JIT &jitFor(const rt::Context &ctx) {
-  static jit::JIT jit(ctx);
-  return jit;
+/// The JIT of the tests, one per list of config overrides ("<op>.<field>=<value>", comma
+/// separated; "" for the config pass's choices).
+jit::JIT &jitFor(const rt::Context &ctx, const std::string &config = "") {
+  static std::map<std::string, std::unique_ptr<jit::JIT>> jits;
+  std::unique_ptr<jit::JIT> &jit = jits[config];
+  if (!jit) {
+    jit = std::make_unique<jit::JIT>(ctx);
+    std::vector<std::string> overrides;
+    for (size_t at = 0; at < config.size();) {
+      size_t end = std::min(config.find(',', at), config.size());
+      overrides.push_back(config.substr(at, end - at));
+      at = end + 1;
+    }
+    jit->setConfigOverrides(overrides);
+  }
+  return *jit;
 }
 
 /// A packed batch of requests of the given lengths (cu_seqlens = their prefix sums), q, v ~
@@ -100,12 +116,13 @@ struct Outputs {
 /// Runs the generated prefill on `batch` with the device pool `dPool` ([slots, H, d, e], updated
 /// in place). o and intermediate start as NaN.
 void launchPrefill(const rt::Context &ctx, const ref::LinearAttnBatch &batch,
-                   const rt::DeviceBuffer &dPool, int64_t slots, bool keep, Outputs &got) {
+                   const rt::DeviceBuffer &dPool, int64_t slots, bool keep, Outputs &got,
+                   const std::string &config) {
   const int64_t T = batch.tokens, H = batch.heads, d = batch.d, e = batch.e, B = batch.batch();
   jit::LinearAttnPrefillSpec spec;
   spec.heads = H, spec.keyDim = d, spec.valueDim = e, spec.keepIntermediate = keep;
   spec.dtype = batch.type == ref::Half::BF16 ? jit::DataType::BF16 : jit::DataType::F16;
-  auto pipeline = jitFor(ctx).linearAttnPrefill(spec);
+  auto pipeline = jitFor(ctx, config).linearAttnPrefill(spec);
   ASSERT_TRUE(pipeline.ok()) << pipeline.message();
   ASSERT_NO_FATAL_FAILURE(expectDocumentedArgs((*pipeline)->bundle(), keep));
 
@@ -243,11 +260,11 @@ void expectMatches(const ref::LinearAttnBatch &batch, int64_t slots,
 /// and the reference's states are left for further steps (the decode test).
 void checkPrefill(const rt::Context &ctx, const ref::LinearAttnBatch &batch,
                   const std::vector<float> &pool, bool keep, const std::string &what,
-                  rt::DeviceBuffer &dPool, Outputs &want) {
+                  rt::DeviceBuffer &dPool, Outputs &want, const std::string &config = "") {
   const int64_t slots = static_cast<int64_t>(pool.size()) / (batch.heads * batch.d * batch.e);
   dPool = test::upload(ctx, pool);
   Outputs got;
-  ASSERT_NO_FATAL_FAILURE(launchPrefill(ctx, batch, dPool, slots, keep, got));
+  ASSERT_NO_FATAL_FAILURE(launchPrefill(ctx, batch, dPool, slots, keep, got, config));
   want.states.assign(pool.begin(), pool.end());
   ref::linearAttnPrefill(batch, want.states, want.o, keep ? &want.intermediate : nullptr);
   expectMatches(batch, slots, pool, got, want, keep, what);
@@ -261,7 +278,26 @@ struct PrefillCase {
   jit::DataType dtype;
   bool initial; ///< every request starts from its slot (else from zero, the slot holding garbage)
   int layer;    ///< slopes of layer `layer` of 8
+  /// Config overrides (jitFor), for a form the config pass does not choose; its cases need
+  /// warpgroup MMA.
+  std::string config = "";
 };
+/// The warpgroup-MMA kernel on two warpgroups (outputs and state at the same time).
+const char *const kTwoWarpgroups = "linear_attn_prefill.warps=8";
+
+/// "_warps8_stages3" for "linear_attn_prefill.warps=8,linear_attn_prefill.stages=3".
+std::string configName(const std::string &config) {
+  std::string out;
+  for (size_t at = 0; at < config.size();) {
+    size_t end = std::min(config.find(',', at), config.size());
+    std::string one = config.substr(at, end - at);
+    one = one.substr(one.find('.') + 1);
+    one.erase(std::remove(one.begin(), one.end(), '='), one.end());
+    out += "_" + one;
+    at = end + 1;
+  }
+  return out;
+}
 
 std::string name(const PrefillCase &c) {
   int64_t T = 0;
@@ -270,7 +306,7 @@ std::string name(const PrefillCase &c) {
   return "B" + std::to_string(c.lens.size()) + "_T" + std::to_string(T) + "_H" +
          std::to_string(c.heads) + "_d" + std::to_string(c.d) + "_e" + std::to_string(c.e) +
          (c.dtype == jit::DataType::BF16 ? "_bf16" : "_f16") + (c.initial ? "_init" : "_zero") +
-         "_L" + std::to_string(c.layer);
+         "_L" + std::to_string(c.layer) + configName(c.config);
 }
 
 void PrintTo(const PrefillCase &c, std::ostream *os) { *os << name(c); }
@@ -312,6 +348,23 @@ std::vector<PrefillCase> prefillCases() {
   cases.push_back({{70000}, 8, 64, 64, jit::DataType::BF16, true, 5});
   cases.push_back({{1, 63, 65, 20000}, 8, 64, 64, jit::DataType::BF16, true, 3});
   cases.push_back({{20000, 1, 63, 65}, 8, 64, 64, jit::DataType::F16, false, 7});
+  // The two-warpgroup form over the same kinds of case: H = 64, d = e = 128 (one request and
+  // B = 4, both types, from the slot and from zero), the padded dims, segment splits, and more
+  // stages (the ring reuses a stage one chunk after both warpgroups last read it).
+  const size_t before = cases.size();
+  for (size_t i = 0; i < before; ++i) {
+    const PrefillCase &c = cases[i];
+    if ((c.heads == 64 && c.d == 128) || c.d != c.e || c.lens.back() >= 20000 ||
+        c.lens.front() >= 20000) {
+      PrefillCase two = c;
+      two.config = kTwoWarpgroups;
+      cases.push_back(two);
+    }
+  }
+  cases.push_back({{C + 1, 1, 3 * C - 1, C - 1}, 64, 128, 128, jit::DataType::BF16, true, 2,
+                   std::string(kTwoWarpgroups) + ",linear_attn_prefill.stages=3"});
+  cases.push_back({{1000}, 8, 64, 64, jit::DataType::F16, false, 6,
+                   std::string(kTwoWarpgroups) + ",linear_attn_prefill.stages=4"});
   return cases;
 }
 
@@ -332,7 +385,17 @@ TEST_P(LinearAttnPrefill, MatchesTheRecurrence) {
   std::vector<float> pool = randomPool(rng, slots, batch);
   rt::DeviceBuffer dPool;
   Outputs want;
-  checkPrefill(ctx, batch, pool, false, name(c), dPool, want);
+  if (!c.config.empty() && jitFor(ctx).compileTarget().chip != "sm_90a") {
+    // Without warpgroup MMA the form is refused by name, before anything runs.
+    jit::LinearAttnPrefillSpec spec;
+    spec.heads = c.heads, spec.keyDim = c.d, spec.valueDim = c.e, spec.dtype = c.dtype;
+    auto pipeline = jitFor(ctx, c.config).linearAttnPrefill(spec);
+    ASSERT_FALSE(pipeline.ok());
+    EXPECT_NE(pipeline.message().find("config field 'warps'"), std::string::npos)
+        << pipeline.message();
+    return;
+  }
+  checkPrefill(ctx, batch, pool, false, name(c), dPool, want, c.config);
 }
 
 INSTANTIATE_TEST_SUITE_P(Gpu, LinearAttnPrefill, ::testing::ValuesIn(prefillCases()),

@@ -1,6 +1,7 @@
 // RUN: ds-opt %s --ds-select-kernel-config="chip=sm_90a smem-per-block=131072" -split-input-file -verify-diagnostics
 // The warpgroup-MMA prefill's `stages` (chunks of Q, K and V in flight): 2 to 4, and only as many
-// as the target's shared memory holds; the mma.sync kernel is double-buffered only.
+// as the target's shared memory holds; the mma.sync kernel is double-buffered only. Its `warps`:
+// 4 (one warpgroup) or 8 (two); the mma.sync kernel's 4 only.
 
 func.func @wgmma_stages_5(%q: tensor<?x8x64xbf16>, %slopes: tensor<8xf32>, %cu: tensor<?xi32>, %st: tensor<?x8x64x64xf32>,
                           %si: tensor<?xi32>, %hi: tensor<?xi32>) -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>) {
@@ -17,7 +18,7 @@ func.func @wgmma_stages_5(%q: tensor<?x8x64xbf16>, %slopes: tensor<8xf32>, %cu: 
 // d = 128: (3 * (2 * 64 * 128 + 64 * 64) + 128 * 64 + 64 * 64) * 2 + 1024 bytes.
 func.func @wgmma_stages_smem(%q: tensor<?x8x128xbf16>, %slopes: tensor<8xf32>, %cu: tensor<?xi32>, %st: tensor<?x8x128x128xf32>,
                              %si: tensor<?xi32>, %hi: tensor<?xi32>) -> (tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>) {
-  // expected-error @+1 {{config field 'stages' 3 stages of the "wgmma" kernel need 148992 bytes of shared memory, the target has 131072}}
+  // expected-error @+1 {{config field 'stages' 3 stages of the "wgmma" kernel on 4 warps need 148992 bytes of shared memory, the target has 131072}}
   %o, %s = ds.linear_attn_prefill %q, %q, %q, %slopes, %cu, %st, %si, %hi
       {config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 3, vector_width = 8, variant = "wgmma">}
       : (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<8xf32>, tensor<?xi32>,
@@ -32,6 +33,44 @@ func.func @chunked_stages_3(%q: tensor<?x8x64xbf16>, %slopes: tensor<8xf32>, %cu
   // expected-error @+1 {{config field 'stages' must be 2 (double-buffered chunk loads), got 3}}
   %o, %s = ds.linear_attn_prefill %q, %q, %q, %slopes, %cu, %st, %si, %hi
       {config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 3, vector_width = 8, variant = "chunked">}
+      : (tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<8xf32>, tensor<?xi32>,
+         tensor<?x8x64x64xf32>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>)
+  return %o, %s : tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>
+}
+
+// -----
+
+func.func @wgmma_warps_6(%q: tensor<?x8x64xbf16>, %slopes: tensor<8xf32>, %cu: tensor<?xi32>, %st: tensor<?x8x64x64xf32>,
+                         %si: tensor<?xi32>, %hi: tensor<?xi32>) -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>) {
+  // expected-error @+1 {{config field 'warps' (of the "wgmma" kernel) must be 4 (one warpgroup) or 8 (an output and a state warpgroup), got 6}}
+  %o, %s = ds.linear_attn_prefill %q, %q, %q, %slopes, %cu, %st, %si, %hi
+      {config = #ds.kernel_config<block_tokens = 64, warps = 6, splits = 1, stages = 2, vector_width = 8, variant = "wgmma">}
+      : (tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<8xf32>, tensor<?xi32>,
+         tensor<?x8x64x64xf32>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>)
+  return %o, %s : tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>
+}
+
+// -----
+
+// Two warpgroups keep two S_prev slots: (3 * (2 * 64 * 128 + 64 * 64) + 2 * 128 * 64 + 64 * 64) * 2
+// + 1024 bytes of dynamic shared memory and 512 of static.
+func.func @wgmma_two_warpgroups_smem(%q: tensor<?x8x128xbf16>, %slopes: tensor<8xf32>, %cu: tensor<?xi32>, %st: tensor<?x8x128x128xf32>,
+                                     %si: tensor<?xi32>, %hi: tensor<?xi32>) -> (tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>) {
+  // expected-error @+1 {{config field 'stages' 3 stages of the "wgmma" kernel on 8 warps need 165376 bytes of shared memory, the target has 131072}}
+  %o, %s = ds.linear_attn_prefill %q, %q, %q, %slopes, %cu, %st, %si, %hi
+      {config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 1, stages = 3, vector_width = 8, variant = "wgmma">}
+      : (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<8xf32>, tensor<?xi32>,
+         tensor<?x8x128x128xf32>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>)
+  return %o, %s : tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>
+}
+
+// -----
+
+func.func @chunked_warps_8(%q: tensor<?x8x64xbf16>, %slopes: tensor<8xf32>, %cu: tensor<?xi32>, %st: tensor<?x8x64x64xf32>,
+                           %si: tensor<?xi32>, %hi: tensor<?xi32>) -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>) {
+  // expected-error @+1 {{config field 'warps' must be 4 (16 rows of a chunk per warp), got 8}}
+  %o, %s = ds.linear_attn_prefill %q, %q, %q, %slopes, %cu, %st, %si, %hi
+      {config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 1, stages = 2, vector_width = 8, variant = "chunked">}
       : (tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<8xf32>, tensor<?xi32>,
          tensor<?x8x64x64xf32>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>)
   return %o, %s : tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>
