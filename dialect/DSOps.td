@@ -593,7 +593,8 @@ def DS_LinearAttnPrefillOp : DS_TensorOp<"linear_attn_prefill", [], /*inPlace=*/
     `splits` = S > 1 the tensor-core kernel splits long requests into up to S segments computed
     in parallel (two passes and B x S states of workspace); requests shorter than their share of
     the batch's chunks are not split. Its `#ds.kernel_config`: `variant` = "wgmma" or "chunked"
-    (`block_tokens` = 64 = `chunk_size`, `warps` = 4, `stages` = 2 to 4 for "wgmma", 2 for
+    (`block_tokens` = 64 = `chunk_size`, `warps` = 4, or 8 for "wgmma" on two warpgroups (the
+    outputs and the state computed side by side), `stages` = 2 to 4 for "wgmma", 2 for
     "chunked", `vector_width` = 8, `splits`) or "recurrent" (1, 8, 1, 4).
   }];
   let arguments = (ins DS_DataTensor:$q, DS_DataTensor:$k, DS_DataTensor:$v, DS_F32Tensor:$slopes,
