@@ -12,8 +12,8 @@
 //   Vw = diag(λ^(n-1-b)) V   (input type, shared memory)
 //   O += P V                 A = P [64 x 64] registers, B = V [64 x 64] N-major
 //   S  = λ^n S + Kᵀ Vw       A = K (M-major, one m64 product per 64 rows of dp), B = Vw N-major
-// Two warpgroups (config warps = 8): the state's chain (Vw, S = λ^n S + Kᵀ Vw) no longer waits for
-// the outputs' products, nor they for it. Warpgroup 1 keeps S in registers and writes S_c (input
+// Two warpgroups (config warps = 8): the state's chain (Vw, S = λ^n S + Kᵀ Vw) no longer waits
+// for the outputs' products, nor they for it. Warpgroup 1 keeps S in registers and writes S_c (input
 // type) to one of two shared slots; warpgroup 0 computes chunk c's outputs from S_(c-1), written
 // in the chunk before, at the same time (P = Q Kᵀ committed first, so that its mask overlaps
 // O = Q S_prev). One barrier of the CTA per chunk; warpgroup 1 publishes Vw to itself through
@@ -114,9 +114,10 @@ public:
   /// Commits the products issued since the last commit as one group.
   void commit() { NVVM::WgmmaGroupSyncAlignedOp::create(b); }
   /// Waits until at most `pending` committed groups are in flight, then passes the accumulators
-  /// `accs` (the results of the products waited for) through empty volatile inline asm, which LLVM keeps after the wait:
-  /// with no data dependence on the wait, a use of an accumulator could otherwise be scheduled
-  /// above it (undefined behaviour in the PTX ISA; CUTLASS's warpgroup_fence_operand).
+  /// `accs` (the results of the products waited for) through empty volatile inline asm, which
+  /// LLVM keeps after the wait: with no data dependence on the wait, a use of an accumulator
+  /// could otherwise be scheduled above it (undefined behaviour in the PTX ISA; CUTLASS's
+  /// warpgroup_fence_operand).
   void wait(ArrayRef<SmallVector<Value> *> accs = {}, int64_t pending = 0) {
     NVVM::WgmmaWaitGroupSyncOp::create(b, pending);
     for (SmallVector<Value> *a : accs)
@@ -290,7 +291,9 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
                     s[sIdx(mt, nt, 2 * half + 1)]);
   };
   // Slot i % 2 of two (two warpgroups).
-  auto slotOf = [&](Value i) { return kb.add(kb.c(sOff), kb.mul(kb.rem(i, kb.c(2)), kb.c(sSlot))); };
+  auto slotOf = [&](Value i) {
+    return kb.add(kb.c(sOff), kb.mul(kb.rem(i, kb.c(2)), kb.c(sSlot)));
+  };
 
   const int64_t pairs = mTiles * Wgmma::kAcc / 2;
   auto pairAt = [&](int64_t p) { return sl.pairAt(p); };
