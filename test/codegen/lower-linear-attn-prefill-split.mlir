@@ -1,6 +1,7 @@
 // RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{sm-count=256 stop-after-lowering=1})' | FileCheck %s
 // RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{sm-count=256})' | FileCheck %s --check-prefix=PTX
 // RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{chip=sm_90a sm-count=256 stop-after-lowering=1})' | FileCheck %s --check-prefix=WG
+// RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{chip=sm_90a sm-count=256 stop-after-lowering=1 override=linear_attn_prefill.warps=8})' | FileCheck %s --check-prefix=WG2
 
 // The segment split (config splits = S > 1; sm_90 with 256 SMs, H = 64 heads x 2 column
 // blocks: S = 256 / 128 = 2; on the H200's 132 SMs these 128 CTAs fill the chip unsplit).
@@ -42,6 +43,20 @@
 // WG-NOT: nvvm.wgmma.mma_async
 // WG: gpu.func @prefill_linear_attn_prefill_wgmma_1
 // WG-COUNT-16: nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <row>]
+// On two warpgroups (warps = 8) the states pass is warpgroup 1's chain alone: its products, no
+// S_prev slot written (no output warpgroup reads one), no output products; K and V copied by
+// all 256 threads (4 + 2 copies a thread).
+// WG2: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_states_2wg_0 {block = array<i64: 256, 1, 1>, grid = ["(state_indices_d0)*128", "1", "1"]
+// WG2: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_2wg_1 {block = array<i64: 256, 1, 1>, grid = ["(state_indices_d0)*128", "2", "1"]
+// WG2: gpu.func @prefill_linear_attn_prefill_wgmma_states_2wg_0
+// WG2-COUNT-4: nvgpu.device_async_copy %arg1
+// WG2-COUNT-2: nvgpu.device_async_copy %arg2
+// WG2-NOT: nvgpu.device_async_copy %arg0
+// WG2: nvvm.barrier id = %{{.*}} number_of_threads = %{{.*}}
+// WG2-COUNT-8: nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
+// WG2: nvvm.wgmma.wait.group.sync.aligned 0
+// WG2-NOT: nvvm.wgmma.mma_async
+// WG2: gpu.func @prefill_linear_attn_prefill_wgmma_2wg_1
 // PTX: .entry prefill_linear_attn_prefill_states_0
 // PTX-NOT: griddepcontrol.wait
 // PTX: .entry prefill_linear_attn_prefill_chunked_1
