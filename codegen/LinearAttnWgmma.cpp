@@ -24,8 +24,6 @@
 // the decay, the mask and the stores are those of the mma.sync kernel.
 #include "codegen/LinearAttnPrefill.h"
 
-#include <cstdlib>
-
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -240,14 +238,6 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     vector::StoreOp::create(b, arith::TruncFOp::create(b, VectorType::get({2}, elem), v), smem,
                             ValueRange{off});
   };
-  // TEMPORARY A/B hooks of the two-warpgroup form (this branch only; read when the kernel is
-  // built, so the JIT cache must be emptied between settings): DS_HOOK_2WG_STATE_COPIES=1 has
-  // warpgroup 1 issue every copy and warpgroup 0 none; DS_HOOK_2WG_DEFER_STORE=1 has warpgroup 0
-  // store chunk c's outputs in chunk c + 1, after issuing that chunk's first products.
-  const bool stateCopies = two && std::getenv("DS_HOOK_2WG_STATE_COPIES");
-  const bool deferStore = two && !statesPass && std::getenv("DS_HOOK_2WG_DEFER_STORE");
-  const ChunkedCTA &copyCta = stateCopies ? wcta : cta;
-  const int64_t copyThreads = stateCopies ? wgThreads : threads;
   // Chunk `c` of the request into stage `stage` (cp.async by every thread of the CTA,
   // zero-filled past the request's end and past d / e).
   auto loadChunk = [&](Value c, Value stage) {
@@ -258,37 +248,31 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     auto copy = [&](Value src, int64_t rowElems, int64_t srcRowElems, Value srcCol, bool padded,
                     Value dst, int64_t count) {
       copyChunkRows(
-          kb, copyCta, smem, first, src, h, rowElems / 8, srcRowElems, srcCol, padded, count,
+          kb, cta, smem, first, src, h, rowElems / 8, srcRowElems, srcCol, padded, count,
           [&](Value row, Value ch) {
             Value tileOff = kb.mul(kb.div(ch, kb.c(8)), kb.c(kTile));
             return kb.add(kb.add(dst, tileOff), swizzled(kb, row, kb.rem(ch, kb.c(8)), kEBlock));
           },
-          copyThreads);
+          threads);
     };
-    const int64_t qkCopies = kChunk * dp / 8 / copyThreads;
+    const int64_t qkCopies = kChunk * dp / 8 / threads;
     if (!statesPass) // the states pass reads K and V only
       copy(qM, dp, d, kb.c(0), padD, base, qkCopies);
     copy(kM, dp, d, kb.c(0), padD, kb.add(base, kb.c(kChunk * dp)), qkCopies);
     copy(vM, kEBlock, e, eBase, padE, kb.add(base, kb.c(2 * kChunk * dp)),
-         kChunk * kEBlock / 8 / copyThreads);
+         kChunk * kEBlock / 8 / threads);
   };
   // Chunk `c` into stage c % stages where the request has it, then a commit group (empty past
   // the request's chunks: every thread counts one group per chunk slot).
   auto loadChunkIf = [&](Value c, Value numChunks) {
-    auto issue = [&] {
-      auto any = scf::IfOp::create(
-          b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, numChunks), false);
-      {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(&any.getThenRegion().front());
-        loadChunk(c, kb.rem(c, kb.c(stages)));
-      }
-      NVVM::CpAsyncCommitGroupOp::create(b);
-    };
-    if (stateCopies)
-      kb.ifThen(isState, issue);
-    else
-      issue();
+    auto any = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, numChunks),
+                                 false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&any.getThenRegion().front());
+      loadChunk(c, kb.rem(c, kb.c(stages)));
+    }
+    NVVM::CpAsyncCommitGroupOp::create(b);
   };
 
   Operation *top = openChunkedBody(kb, cta, pass, h, e, elem, threads);
@@ -430,21 +414,12 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
                     [&](int64_t nt, int64_t i) { return o[nt * 4 + i]; });
   };
 
-  // With DS_HOOK_2WG_DEFER_STORE, the loop also carries the previous chunk's outputs.
-  const size_t stateValues = init.size();
-  if (deferStore)
-    init.append(Wgmma::kAcc, kb.cf32(0.0f));
-  auto chunkRows = [&](Value i) { // first token and tokens of chunk i
-    Value start = kb.add(r.start, kb.mul(i, kb.c(kChunk)));
-    return std::make_pair(start, kb.minIdx(kb.sub(r.end, start), kb.c(kChunk)));
-  };
   auto loop = scf::ForOp::create(b, kb.c(0), numChunks, kb.c(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value c = loop.getInductionVar();
-    SmallVector<Value> s(loop.getRegionIterArgs().take_front(stateValues));
-    SmallVector<Value> oPrev(loop.getRegionIterArgs().drop_front(stateValues));
+    SmallVector<Value> s(loop.getRegionIterArgs());
     // This chunk's tiles (its group is complete once at most stages - 2 later ones are pending)
     // and S_prev, written in the previous chunk, are complete and visible to the async proxy;
     // every product of the previous chunk has completed (each thread waited for its own), so its
@@ -499,7 +474,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
       scf::YieldOp::create(b, s);
     } else {
       const SmallVector<Value> carried = s;
-      auto role = scf::IfOp::create(b, TypeRange(loop.getRegionIterArgs()), isState, true);
+      auto role = scf::IfOp::create(b, TypeRange(ValueRange(s)), isState, true);
       {
         // Warpgroup 1: S_c = λ^n S_(c-1) + Kᵀ Vw, into slot c % 2 (last read by chunk c - 1's
         // outputs, waited for before this chunk's barrier; the next chunk's barrier publishes it).
@@ -515,12 +490,9 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
         wg.wait({&s});
         if (!statesPass)
           writeSmemS(slotOf(c), s);
-        SmallVector<Value> next = s;
-        next.append(oPrev);
-        scf::YieldOp::create(b, next);
+        scf::YieldOp::create(b, s);
         // Warpgroup 0: chunk c's outputs from S_(c-1) in slot (c + 1) % 2.
         b.setInsertionPointToStart(&role.getElseRegion().front());
-        SmallVector<Value> yielded = carried;
         if (!statesPass) {
           SmallVector<Value> o, p;
           wg.fence();
@@ -528,11 +500,6 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
           wg.commit();
           stateOutput(qBase, slotOf(kb.add(c, kb.c(1))), o);
           wg.commit();
-          if (deferStore)
-            kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::ne, c, kb.c(0)), [&] {
-              auto [prevStart, prevN] = chunkRows(kb.sub(c, kb.c(1)));
-              storeOutput(oPrev, prevN, prevStart);
-            });
           wg.wait({&p}, 1);
           SmallVector<Value> pRegs = maskScores(p);
           wg.wait({&o});
@@ -541,31 +508,18 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
           valueOutput(pRegs, vBase, o);
           wg.commit();
           wg.wait({&o});
-          if (deferStore)
-            yielded.append(o);
-          else
-            storeOutput(o, n, chunkStart);
+          storeOutput(o, n, chunkStart);
         }
-        scf::YieldOp::create(b, yielded);
+        scf::YieldOp::create(b, carried);
       }
       scf::YieldOp::create(b, role.getResults());
     }
   }
-  SmallVector<Value> last(loop.getResults().take_front(stateValues));
+  SmallVector<Value> last(loop.getResults());
   if (!two)
     finalState(kb, pass, cta.seg, home, last, pairAt);
   else
     kb.ifThen(isState, [&] { finalState(kb, pass, cta.seg, home, last, pairAt); });
-  if (deferStore) { // the last chunk's outputs
-    SmallVector<Value> oLast(loop.getResults().drop_front(stateValues));
-    Value out = arith::AndIOp::create(
-        b, arith::XOrIOp::create(b, isState, arith::ConstantIntOp::create(b, b.getI1Type(), 1)),
-        arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, numChunks, kb.c(0)));
-    kb.ifThen(out, [&] {
-      auto [lastStart, lastN] = chunkRows(kb.sub(numChunks, kb.c(1)));
-      storeOutput(oLast, lastN, lastStart);
-    });
-  }
   b.setInsertionPointAfter(top);
   ctx.addLaunch(kb.finish());
   return success();
