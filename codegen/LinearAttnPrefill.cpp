@@ -308,6 +308,22 @@ std::pair<Value, Value> linear_attn::decayTable(KernelBuilder &kb, const Chunked
   return {tbl, l2};
 }
 
+Value linear_attn::causalDecay(KernelBuilder &kb, Value tbl, Value a, Value key) {
+  ImplicitLocOpBuilder &b = kb.b();
+  Value ge = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, a, key);
+  Value diff = arith::SelectOp::create(b, ge, kb.sub(a, key), kb.c(0));
+  Value x = memref::LoadOp::create(b, tbl, ValueRange{diff});
+  return arith::SelectOp::create(b, ge, x, kb.cf32(0.0f));
+}
+
+Value linear_attn::keyDecay(KernelBuilder &kb, Value tbl, Value key, Value n) {
+  ImplicitLocOpBuilder &b = kb.b();
+  Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, key, n);
+  Value idx = arith::SelectOp::create(b, in, kb.sub(kb.sub(n, kb.c(1)), key), kb.c(0));
+  Value x = memref::LoadOp::create(b, tbl, ValueRange{idx});
+  return arith::SelectOp::create(b, in, x, kb.cf32(0.0f));
+}
+
 Operation *linear_attn::openChunkedBody(KernelBuilder &kb, const ChunkedCTA &cta,
                                         PrefillPass pass, int64_t h, int64_t e, Type elem,
                                         int64_t threads) {
@@ -525,84 +541,83 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
 
     // The outputs (not in the states pass).
     if (!statesPass) {
-    // Q fragments of this warp's 16 rows, all of d.
-    SmallVector<SmallVector<Value>> qa;
-    for (int64_t ks = 0; ks < kd; ++ks)
-      qa.push_back(mma.ldsm(smem,
-                            kb.add(qBase, swizzled(kb, kb.add(m0, kb.add(l8, kb.mul(lBit3, kb.c(8)))),
-                                                   kb.add(kb.c(2 * ks), lHi), dp)),
-                            4, false));
+      // Q fragments of this warp's 16 rows, all of d.
+      SmallVector<SmallVector<Value>> qa;
+      for (int64_t ks = 0; ks < kd; ++ks)
+        qa.push_back(mma.ldsm(
+            smem,
+            kb.add(qBase, swizzled(kb, kb.add(m0, kb.add(l8, kb.mul(lBit3, kb.c(8)))),
+                                   kb.add(kb.c(2 * ks), lHi), dp)),
+            4, false));
 
-    // Inter-chunk term: O = diag(λ^(a+1)) Q S_prev.
-    SmallVector<SmallVector<Value>> o(8, SmallVector<Value>(4, kb.cf32(0.0f)));
-    for (int64_t ks = 0; ks < kd; ++ks)
-      for (int64_t jj = 0; jj < 8; jj += 2) {
-        SmallVector<Value> bf = ldB(sBase, kb.c(16 * ks), jj);
-        mma.mma(qa[ks], {bf[0], bf[1]}, o[jj]);
-        mma.mma(qa[ks], {bf[2], bf[3]}, o[jj + 1]);
-      }
-    Value rowA = kb.add(m0, g), rowB = kb.add(rowA, kb.c(8));
-    Value decA = memref::LoadOp::create(b, tbl, ValueRange{kb.add(rowA, kb.c(1))});
-    Value decB = memref::LoadOp::create(b, tbl, ValueRange{kb.add(rowB, kb.c(1))});
-    for (auto &t : o)
-      for (int64_t i = 0; i < 4; ++i)
-        t[i] = arith::MulFOp::create(b, t[i], i < 2 ? decA : decB);
-
-    // Intra-chunk term, one 16-key block t at a time, blocks past the diagonal skipped.
-    for (int64_t t = 0; t < kWarps; ++t) {
-      SmallVector<Value> flat;
-      for (auto &x : o)
-        flat.append(x.begin(), x.end());
-      SmallVector<Type> types(flat.size(), f32);
-      auto blk = scf::IfOp::create(
-          b, types, arith::CmpIOp::create(b, arith::CmpIPredicate::ule, kb.c(t), warp), true);
-      {
-        OpBuilder::InsertionGuard g2(b);
-        b.setInsertionPointToStart(&blk.getThenRegion().front());
-        SmallVector<SmallVector<Value>> p(2, SmallVector<Value>(4, kb.cf32(0.0f)));
-        for (int64_t j = 0; j < 2; ++j) {
-          Value keyRow = kb.add(kb.c(16 * t + 8 * j), l8);
-          for (int64_t s2 = 0; s2 < kd / 2; ++s2) {
-            SmallVector<Value> kf = mma.ldsm(
-                smem, kb.add(kBase, swizzled(kb, keyRow, kb.add(kb.c(4 * s2), kb.div(lane, kb.c(8))), dp)),
-                4, false);
-            mma.mma(qa[2 * s2], {kf[0], kf[1]}, p[j]);
-            mma.mma(qa[2 * s2 + 1], {kf[2], kf[3]}, p[j]);
-          }
-          // Decay mask: λ^(a-b) where a >= b, else 0.
-          for (int64_t i = 0; i < 4; ++i) {
-            Value a = i < 2 ? rowA : rowB;
-            Value key = kb.add(kb.c(16 * t + 8 * j + (i % 2)), kb.mul(tig, kb.c(2)));
-            Value ge = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, a, key);
-            Value diff = arith::SelectOp::create(b, ge, kb.sub(a, key), kb.c(0));
-            Value w = memref::LoadOp::create(b, tbl, ValueRange{diff});
-            w = arith::SelectOp::create(b, ge, w, kb.cf32(0.0f));
-            p[j][i] = arith::MulFOp::create(b, p[j][i], w);
-          }
-        }
-        SmallVector<Value> pa = {mma.pack(p[0][0], p[0][1]), mma.pack(p[0][2], p[0][3]),
-                                 mma.pack(p[1][0], p[1][1]), mma.pack(p[1][2], p[1][3])};
-        SmallVector<SmallVector<Value>> on = o;
+      // Inter-chunk term: O = diag(λ^(a+1)) Q S_prev.
+      SmallVector<SmallVector<Value>> o(8, SmallVector<Value>(4, kb.cf32(0.0f)));
+      for (int64_t ks = 0; ks < kd; ++ks)
         for (int64_t jj = 0; jj < 8; jj += 2) {
-          SmallVector<Value> vf = ldB(vBase, kb.c(16 * t), jj);
-          mma.mma(pa, {vf[0], vf[1]}, on[jj]);
-          mma.mma(pa, {vf[2], vf[3]}, on[jj + 1]);
+          SmallVector<Value> bf = ldB(sBase, kb.c(16 * ks), jj);
+          mma.mma(qa[ks], {bf[0], bf[1]}, o[jj]);
+          mma.mma(qa[ks], {bf[2], bf[3]}, o[jj + 1]);
         }
-        SmallVector<Value> res;
-        for (auto &x : on)
-          res.append(x.begin(), x.end());
-        scf::YieldOp::create(b, res);
-        b.setInsertionPointToStart(&blk.getElseRegion().front());
-        scf::YieldOp::create(b, flat);
-      }
-      for (int64_t nt = 0; nt < 8; ++nt)
+      Value rowA = kb.add(m0, g), rowB = kb.add(rowA, kb.c(8));
+      Value decA = memref::LoadOp::create(b, tbl, ValueRange{kb.add(rowA, kb.c(1))});
+      Value decB = memref::LoadOp::create(b, tbl, ValueRange{kb.add(rowB, kb.c(1))});
+      for (auto &t : o)
         for (int64_t i = 0; i < 4; ++i)
-          o[nt][i] = blk.getResult(nt * 4 + i);
-    }
-    // O rows inside the request.
-    storeOutputRows(kb, cta, rowA, rowB, n, chunkStart, h, e, elem,
-                    [&](int64_t nt, int64_t i) { return o[nt][i]; });
-    gpu::BarrierOp::create(b); // everyone is done reading S_prev from shared memory
+          t[i] = arith::MulFOp::create(b, t[i], i < 2 ? decA : decB);
+
+      // Intra-chunk term, one 16-key block t at a time, blocks past the diagonal skipped.
+      for (int64_t t = 0; t < kWarps; ++t) {
+        SmallVector<Value> flat;
+        for (auto &x : o)
+          flat.append(x.begin(), x.end());
+        SmallVector<Type> types(flat.size(), f32);
+        auto blk = scf::IfOp::create(
+            b, types, arith::CmpIOp::create(b, arith::CmpIPredicate::ule, kb.c(t), warp), true);
+        {
+          OpBuilder::InsertionGuard g2(b);
+          b.setInsertionPointToStart(&blk.getThenRegion().front());
+          SmallVector<SmallVector<Value>> p(2, SmallVector<Value>(4, kb.cf32(0.0f)));
+          for (int64_t j = 0; j < 2; ++j) {
+            Value keyRow = kb.add(kb.c(16 * t + 8 * j), l8);
+            for (int64_t s2 = 0; s2 < kd / 2; ++s2) {
+              SmallVector<Value> kf = mma.ldsm(
+                  smem,
+                  kb.add(kBase,
+                         swizzled(kb, keyRow, kb.add(kb.c(4 * s2), kb.div(lane, kb.c(8))), dp)),
+                  4, false);
+              mma.mma(qa[2 * s2], {kf[0], kf[1]}, p[j]);
+              mma.mma(qa[2 * s2 + 1], {kf[2], kf[3]}, p[j]);
+            }
+            // Decay mask: λ^(a-b) where a >= b, else 0.
+            for (int64_t i = 0; i < 4; ++i) {
+              Value key = kb.add(kb.c(16 * t + 8 * j + (i % 2)), kb.mul(tig, kb.c(2)));
+              p[j][i] = arith::MulFOp::create(
+                  b, p[j][i], causalDecay(kb, tbl, i < 2 ? rowA : rowB, key));
+            }
+          }
+          SmallVector<Value> pa = {mma.pack(p[0][0], p[0][1]), mma.pack(p[0][2], p[0][3]),
+                                   mma.pack(p[1][0], p[1][1]), mma.pack(p[1][2], p[1][3])};
+          SmallVector<SmallVector<Value>> on = o;
+          for (int64_t jj = 0; jj < 8; jj += 2) {
+            SmallVector<Value> vf = ldB(vBase, kb.c(16 * t), jj);
+            mma.mma(pa, {vf[0], vf[1]}, on[jj]);
+            mma.mma(pa, {vf[2], vf[3]}, on[jj + 1]);
+          }
+          SmallVector<Value> res;
+          for (auto &x : on)
+            res.append(x.begin(), x.end());
+          scf::YieldOp::create(b, res);
+          b.setInsertionPointToStart(&blk.getElseRegion().front());
+          scf::YieldOp::create(b, flat);
+        }
+        for (int64_t nt = 0; nt < 8; ++nt)
+          for (int64_t i = 0; i < 4; ++i)
+            o[nt][i] = blk.getResult(nt * 4 + i);
+      }
+      // O rows inside the request.
+      storeOutputRows(kb, cta, rowA, rowB, n, chunkStart, h, e, elem,
+                      [&](int64_t nt, int64_t i) { return o[nt][i]; });
+      gpu::BarrierOp::create(b); // everyone is done reading S_prev from shared memory
     }
 
     // State update: S = λ^n S + (diag(λ^(n-1-b)) K)ᵀ V.
@@ -613,10 +628,7 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
       SmallVector<Value> w;
       for (int64_t i = 0; i < 4; ++i) { // keys 2tig, 2tig + 1, 2tig + 8, 2tig + 9 of block t
         Value key = kb.add(kb.c(16 * t + (i / 2) * 8 + (i % 2)), kb.mul(tig, kb.c(2)));
-        Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, key, n);
-        Value idx = arith::SelectOp::create(b, in, kb.sub(kb.sub(n, kb.c(1)), key), kb.c(0));
-        Value x = memref::LoadOp::create(b, tbl, ValueRange{idx});
-        w.push_back(arith::SelectOp::create(b, in, x, kb.cf32(0.0f)));
+        w.push_back(keyDecay(kb, tbl, key, n));
       }
       SmallVector<SmallVector<Value>> ka;
       for (int64_t mt = 0; mt < mTiles; ++mt) {

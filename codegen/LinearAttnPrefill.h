@@ -146,6 +146,12 @@ struct StateSlice {
 /// The decay table λ^i (i = 0..64) of the CTA's head in shared memory (filled, not yet
 /// published by a barrier), and l2 = -slope log2(e).
 std::pair<Value, Value> decayTable(KernelBuilder &kb, const ChunkedCTA &cta);
+/// From the decay table `tbl`: λ^(a-key) where a >= key, else 0 (M[a, key], the intra-chunk
+/// decay mask).
+Value causalDecay(KernelBuilder &kb, Value tbl, Value a, Value key);
+/// From the decay table `tbl`: λ^(n-1-key) for a key among the chunk's n tokens, else 0 (what
+/// the state update weights key `key` by).
+Value keyDecay(KernelBuilder &kb, Value tbl, Value key, Value n);
 /// Opens the CTA's work: nothing for a split's CTA without a segment in its pass; an invalid
 /// slot writes o = 0 over the CTA's tokens (not in the states pass; the CTA's `threads`).
 /// Leaves the builder where a valid slot's work goes and returns the op to continue after.

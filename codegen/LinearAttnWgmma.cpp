@@ -331,12 +331,8 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   Value decB = memref::LoadOp::create(b, tbl, ValueRange{kb.add(rowB, kb.c(1))});
   SmallVector<Value> mask;
   for (int64_t i = 0; i < Wgmma::kAcc; ++i) {
-    Value a = i % 4 < 2 ? rowA : rowB;
     Value key = kb.add(kb.c(8 * (i / 4) + i % 2), kb.mul(tig, kb.c(2)));
-    Value ge = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, a, key);
-    Value diff = arith::SelectOp::create(b, ge, kb.sub(a, key), kb.c(0));
-    Value x = memref::LoadOp::create(b, tbl, ValueRange{diff});
-    mask.push_back(arith::SelectOp::create(b, ge, x, kb.cf32(0.0f)));
+    mask.push_back(causalDecay(kb, tbl, i % 4 < 2 ? rowA : rowB, key));
   }
 
   // The products and the element-wise steps of a chunk, shared by both forms.
@@ -358,10 +354,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
       Value idx = kb.add(tid, kb.c(i * wgThreads));
       Value key = kb.div(idx, kb.c(8));
       Value off = swizzled(kb, key, kb.rem(idx, kb.c(8)), kEBlock);
-      Value in = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, key, n);
-      Value wIdx = arith::SelectOp::create(b, in, kb.sub(kb.sub(n, kb.c(1)), key), kb.c(0));
-      Value w = arith::SelectOp::create(b, in, memref::LoadOp::create(b, tbl, ValueRange{wIdx}),
-                                        kb.cf32(0.0f));
+      Value w = keyDecay(kb, tbl, key, n);
       auto v8 = VectorType::get({8}, elem), f8 = VectorType::get({8}, f32);
       Value v = vector::LoadOp::create(b, v8, smem, ValueRange{kb.add(vBase, off)});
       Value scaled = arith::MulFOp::create(b, arith::ExtFOp::create(b, f8, v),

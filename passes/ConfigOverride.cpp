@@ -9,14 +9,43 @@ using namespace mlir;
 using namespace mlir::ds;
 
 namespace {
-constexpr std::array<llvm::StringLiteral, 9> kFields = {
-    "block_tokens", "warps", "splits", "stages", "vector_width",
-    "variant", "occupancy", "heads", "cluster_warps"};
+/// The integer fields of #ds.kernel_config, in the order of its parameters (variant, the one
+/// string field, sits between vector_width and occupancy), and where applyConfigOverride keeps
+/// each while it builds the new attribute.
+struct IntFields {
+  int64_t blockTokens, warps, splits, stages, vectorWidth, occupancy, heads, clusterWarps;
+};
+struct IntField {
+  llvm::StringLiteral name;
+  int64_t IntFields::*member;
+};
+constexpr std::array<IntField, 8> kIntFields = {{
+    {"block_tokens", &IntFields::blockTokens},
+    {"warps", &IntFields::warps},
+    {"splits", &IntFields::splits},
+    {"stages", &IntFields::stages},
+    {"vector_width", &IntFields::vectorWidth},
+    {"occupancy", &IntFields::occupancy},
+    {"heads", &IntFields::heads},
+    {"cluster_warps", &IntFields::clusterWarps},
+}};
+constexpr llvm::StringLiteral kVariant = "variant";
 
+const IntField *intField(llvm::StringRef name) {
+  for (const IntField &f : kIntFields)
+    if (f.name == name)
+      return &f;
+  return nullptr;
+}
+
+/// The fields in the attribute's order.
 std::string fieldList() {
   std::string s;
-  for (llvm::StringRef f : kFields)
-    s += (s.empty() ? "" : ", ") + f.str();
+  for (const IntField &f : kIntFields) {
+    s += (s.empty() ? "" : ", ") + f.name.str();
+    if (f.name == "vector_width")
+      s += ", " + kVariant.str();
+  }
   return s;
 }
 } // namespace
@@ -40,11 +69,11 @@ std::optional<ConfigOverride> mlir::ds::parseConfigOverride(llvm::StringRef spec
   llvm::StringRef op = lhs.take_front(dot);
   o.op = op.starts_with("ds.") ? op.str() : "ds." + op.str();
   o.field = lhs.drop_front(dot + 1).str();
-  if (!llvm::is_contained(kFields, llvm::StringRef(o.field))) {
+  if (o.field != kVariant && !intField(o.field)) {
     error = quoted + ": unknown field '" + o.field + "' (the fields: " + fieldList() + ")";
     return std::nullopt;
   }
-  if (o.field == "variant") {
+  if (o.field == kVariant) {
     if (!llvm::all_of(value, [](char c) { return llvm::isAlnum(c) || c == '_' || c == '-'; })) {
       error = quoted + ": variant must be a name of letters, digits, '_' and '-' (or empty)";
       return std::nullopt;
@@ -73,20 +102,14 @@ mlir::ds::configOverridesError(llvm::ArrayRef<std::string> overrides) {
 KernelConfigAttr
 mlir::ds::applyConfigOverride(KernelConfigAttr c, const ConfigOverride &o,
                               llvm::function_ref<InFlightDiagnostic()> emitError) {
-  int64_t blockTokens = c.getBlockTokens(), warps = c.getWarps(), splits = c.getSplits(),
-          stages = c.getStages(), vectorWidth = c.getVectorWidth(),
-          occupancy = c.getOccupancy(), heads = c.getHeads(), clusterWarps = c.getClusterWarps();
+  IntFields v{c.getBlockTokens(), c.getWarps(),       c.getSplits(), c.getStages(),
+              c.getVectorWidth(), c.getOccupancy(), c.getHeads(),  c.getClusterWarps()};
   llvm::StringRef variant = c.getVariant();
-  if (o.field == "block_tokens") blockTokens = o.value;
-  else if (o.field == "warps") warps = o.value;
-  else if (o.field == "splits") splits = o.value;
-  else if (o.field == "stages") stages = o.value;
-  else if (o.field == "vector_width") vectorWidth = o.value;
-  else if (o.field == "variant") variant = o.text;
-  else if (o.field == "occupancy") occupancy = o.value;
-  else if (o.field == "heads") heads = o.value;
-  else if (o.field == "cluster_warps") clusterWarps = o.value;
-  return KernelConfigAttr::getChecked(emitError, c.getContext(), blockTokens, warps, splits,
-                                      stages, vectorWidth, variant, occupancy, heads,
-                                      clusterWarps);
+  if (o.field == kVariant)
+    variant = o.text;
+  else if (const IntField *f = intField(o.field))
+    v.*(f->member) = o.value;
+  return KernelConfigAttr::getChecked(emitError, c.getContext(), v.blockTokens, v.warps, v.splits,
+                                      v.stages, v.vectorWidth, variant, v.occupancy, v.heads,
+                                      v.clusterWarps);
 }

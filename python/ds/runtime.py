@@ -71,7 +71,8 @@ class Context:
 
     def set_config(self, *overrides):
         """Config overrides "op.field=value" for later pipelines (none: back to the chosen
-        configs), e.g. ctx.set_config("topp.warps=16"); each is checked when a pipeline compiles."""
+        configs), e.g. ctx.set_config("topp.warps=16"). A malformed one raises here; one naming an
+        op a pipeline lacks, or a config its kernels cannot build, when that pipeline compiles."""
         _check(_lib.ds_context_set_config(self._h, _config(list(overrides)) or None))
         self._config = tuple(overrides)
 

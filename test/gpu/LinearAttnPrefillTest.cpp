@@ -39,20 +39,16 @@ double outTol(ref::Half t) { return t == ref::Half::BF16 ? 2e-2 : 1e-2; }
 double stateTol(ref::Half t) { return t == ref::Half::BF16 ? 1e-2 : 5e-3; }
 constexpr double kOutAtol = 1e-3, kStateAtol = 1e-5;
 
-/// The JIT of the tests, one per list of config overrides ("<op>.<field>=<value>", comma
-/// separated; "" for the config pass's choices).
-jit::JIT &jitFor(const rt::Context &ctx, const std::string &config = "") {
-  static std::map<std::string, std::unique_ptr<jit::JIT>> jits;
+/// Config overrides "<op>.<field>=<value>" (none: the config pass's choices).
+using Overrides = std::vector<std::string>;
+
+/// The JIT of the tests, one per list of config overrides.
+jit::JIT &jitFor(const rt::Context &ctx, const Overrides &config = {}) {
+  static std::map<Overrides, std::unique_ptr<jit::JIT>> jits;
   std::unique_ptr<jit::JIT> &jit = jits[config];
   if (!jit) {
     jit = std::make_unique<jit::JIT>(ctx);
-    std::vector<std::string> overrides;
-    for (size_t at = 0; at < config.size();) {
-      size_t end = std::min(config.find(',', at), config.size());
-      overrides.push_back(config.substr(at, end - at));
-      at = end + 1;
-    }
-    jit->setConfigOverrides(overrides);
+    jit->setConfigOverrides(config);
   }
   return *jit;
 }
@@ -117,7 +113,7 @@ struct Outputs {
 /// in place). o and intermediate start as NaN.
 void launchPrefill(const rt::Context &ctx, const ref::LinearAttnBatch &batch,
                    const rt::DeviceBuffer &dPool, int64_t slots, bool keep, Outputs &got,
-                   const std::string &config) {
+                   const Overrides &config) {
   const int64_t T = batch.tokens, H = batch.heads, d = batch.d, e = batch.e, B = batch.batch();
   jit::LinearAttnPrefillSpec spec;
   spec.heads = H, spec.keyDim = d, spec.valueDim = e, spec.keepIntermediate = keep;
@@ -260,7 +256,7 @@ void expectMatches(const ref::LinearAttnBatch &batch, int64_t slots,
 /// and the reference's states are left for further steps (the decode test).
 void checkPrefill(const rt::Context &ctx, const ref::LinearAttnBatch &batch,
                   const std::vector<float> &pool, bool keep, const std::string &what,
-                  rt::DeviceBuffer &dPool, Outputs &want, const std::string &config = "") {
+                  rt::DeviceBuffer &dPool, Outputs &want, const Overrides &config = {}) {
   const int64_t slots = static_cast<int64_t>(pool.size()) / (batch.heads * batch.d * batch.e);
   dPool = test::upload(ctx, pool);
   Outputs got;
@@ -280,21 +276,18 @@ struct PrefillCase {
   int layer;    ///< slopes of layer `layer` of 8
   /// Config overrides (jitFor), for a form the config pass does not choose; its cases need
   /// warpgroup MMA.
-  std::string config = "";
+  Overrides config = {};
 };
 /// The warpgroup-MMA kernel on two warpgroups (outputs and state at the same time).
 const char *const kTwoWarpgroups = "linear_attn_prefill.warps=8";
 
-/// "_warps8_stages3" for "linear_attn_prefill.warps=8,linear_attn_prefill.stages=3".
-std::string configName(const std::string &config) {
+/// "_warps8_stages3" for {"linear_attn_prefill.warps=8", "linear_attn_prefill.stages=3"}.
+std::string configName(const Overrides &config) {
   std::string out;
-  for (size_t at = 0; at < config.size();) {
-    size_t end = std::min(config.find(',', at), config.size());
-    std::string one = config.substr(at, end - at);
+  for (std::string one : config) {
     one = one.substr(one.find('.') + 1);
     one.erase(std::remove(one.begin(), one.end(), '='), one.end());
     out += "_" + one;
-    at = end + 1;
   }
   return out;
 }
@@ -357,14 +350,14 @@ std::vector<PrefillCase> prefillCases() {
     if ((c.heads == 64 && c.d == 128) || c.d != c.e || c.lens.back() >= 20000 ||
         c.lens.front() >= 20000) {
       PrefillCase two = c;
-      two.config = kTwoWarpgroups;
+      two.config = {kTwoWarpgroups};
       cases.push_back(two);
     }
   }
   cases.push_back({{C + 1, 1, 3 * C - 1, C - 1}, 64, 128, 128, jit::DataType::BF16, true, 2,
-                   std::string(kTwoWarpgroups) + ",linear_attn_prefill.stages=3"});
+                   {kTwoWarpgroups, "linear_attn_prefill.stages=3"}});
   cases.push_back({{1000}, 8, 64, 64, jit::DataType::F16, false, 6,
-                   std::string(kTwoWarpgroups) + ",linear_attn_prefill.stages=4"});
+                   {kTwoWarpgroups, "linear_attn_prefill.stages=4"}});
   return cases;
 }
 
