@@ -23,6 +23,7 @@
 // a slot outside [0, slots) gives o = 0 (and intermediate = 0) and no state read or write.
 #include "codegen/LinearAttnPrefill.h"
 #include "codegen/MmaFragments.h"
+#include "dialect/DSTarget.h"
 
 #include <algorithm>
 
@@ -780,13 +781,30 @@ static LogicalResult lowerLinearAttnPrefill(Operation *operation, PlanContext &c
   const std::string tokens = dimExpr(ctx, q, 0);
   BufferRef out = ctx.place(op.getO(), {tokens, std::to_string(h), std::to_string(e)});
   if (cfg.getVariant() == kChunkedVariant || cfg.getVariant() == kWgmmaVariant) {
-    auto build = [&](PrefillPass pass, const BufferRef *ws, int64_t splits) {
-      return cfg.getVariant() == kWgmmaVariant
-                 ? buildWgmma(op, ctx, states, out, pass, ws, splits, cfg.getStages(),
-                              cfg.getWarps() / kWarps)
-                 : buildChunked(op, ctx, states, out, pass, ws, splits);
-    };
     const int64_t splits = cfg.getSplits();
+    // "wgmma" on 8 warps: the plan holds the two-warpgroup kernel, launched where the launch's
+    // CTAs (requests x heads x column blocks x segments) fit the SMs once, and the one-warpgroup
+    // kernel, launched otherwise (two of its CTAs share an SM; two-warpgroup CTAs do not).
+    PlanExpr twoGate(0), oneGate(1);
+    if (cfg.getVariant() == kWgmmaVariant && cfg.getWarps() == 2 * kWarps) {
+      FailureOr<TargetAttr> target = requireTarget(op);
+      if (failed(target))
+        return failure();
+      const PlanExpr ctas =
+          dimPlan(ctx, op.getStateIndices(), 0) * (h * ((e + kEBlock - 1) / kEBlock) * splits);
+      twoGate = atMostGate(ctas, target->getSmCount());
+      oneGate = PlanExpr(1) - twoGate;
+    }
+    auto build = [&](PrefillPass pass, const BufferRef *ws, int64_t splits) -> LogicalResult {
+      if (cfg.getVariant() != kWgmmaVariant)
+        return buildChunked(op, ctx, states, out, pass, ws, splits);
+      for (auto [gate, warpgroups] : {std::pair(oneGate, 1), std::pair(twoGate, 2)})
+        if (gate.constant() != 0 &&
+            failed(buildWgmma(op, ctx, states, out, pass, ws, splits, cfg.getStages(),
+                              warpgroups, gate)))
+          return failure();
+      return success();
+    };
     if (splits == 1)
       return build(PrefillPass::Whole, nullptr, 1);
     // A segment split: B x splits states [H, d, e] of workspace, the states pass, then the

@@ -175,11 +175,13 @@ void storeOutputRows(KernelBuilder &kb, const ChunkedCTA &cta, Value rowA, Value
 /// The warpgroup-MMA chunked kernel (sm_90a; LinearAttnWgmma.cpp), `stages` chunks of Q, K and
 /// V in flight (config `stages`, 2 to kMaxWgmmaStages), on `warpgroups` warpgroups (config
 /// `warps` / 4): 1, one warpgroup computes everything; 2, warpgroup 0 the outputs and
-/// warpgroup 1 the state, at the same time.
+/// warpgroup 1 the state, at the same time. The launch's grid is multiplied by `gate` (a plan
+/// expression of 0 or 1: which of the plan's two forms a launch runs).
 constexpr int64_t kMaxWgmmaStages = 4;
 LogicalResult buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx, const BufferRef &states,
                          const BufferRef &out, PrefillPass pass, const BufferRef *ws,
-                         int64_t splits, int64_t stages, int64_t warpgroups);
+                         int64_t splits, int64_t stages, int64_t warpgroups,
+                         const PlanExpr &gate = PlanExpr(1));
 /// Its dynamic shared memory at key dim `d`: `stages` stages of Q, K ([64 x dp] each) and V
 /// ([64 x 64]), S_prev [dp x 64] (two of them with two warpgroups: the state warpgroup writes
 /// chunk c's while the output warpgroup reads chunk c - 1's) and the decay-weighted V [64 x 64],

@@ -160,7 +160,8 @@ private:
 LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
                                       const BufferRef &states, const BufferRef &out,
                                       PrefillPass pass, const BufferRef *ws, int64_t splits,
-                                      int64_t stages, int64_t warpgroups) {
+                                      int64_t stages, int64_t warpgroups,
+                                      const PlanExpr &gate) {
   Value q = op.getQ();
   const int64_t h = dimOf(q, 1), d = dimOf(q, 2), e = dimOf(op.getV(), 2);
   const int64_t dp = paddedKeyDim(d), nE = (e + kEBlock - 1) / kEBlock;
@@ -182,7 +183,6 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   // The ring waits for all but stages - 2 copy groups each chunk (the config checks stages >= 2).
   assert(stages >= 2 && "the config checks stages");
   Type elem = cast<RankedTensorType>(q.getType()).getElementType();
-  const std::string batch = dimExpr(ctx, op.getStateIndices(), 0);
 
   const bool whole = pass == PrefillPass::Whole, statesPass = pass == PrefillPass::States;
   const std::string name = std::string(statesPass ? "linear_attn_prefill_wgmma_states"
@@ -190,7 +190,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
                            (two ? "_2wg" : "");
   KernelBuilder kb(ctx.kernels, ctx.kernelName(name), op->getLoc());
   addParams(kb, op, ctx, states, out, ws);
-  kb.begin(threads, "(" + batch + ")*" + std::to_string(h * nE),
+  kb.begin(threads, (dimPlan(ctx, op.getStateIndices(), 0) * (h * nE) * gate).text(),
            std::to_string(whole ? 1 : statesPass ? splits - 1 : splits), "1",
            std::to_string(smemElems * 2 + kAtomAlign));
   ImplicitLocOpBuilder &b = kb.b();

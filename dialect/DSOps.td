@@ -595,7 +595,10 @@ def DS_LinearAttnPrefillOp : DS_TensorOp<"linear_attn_prefill", [], /*inPlace=*/
     the batch's chunks are not split. Its `#ds.kernel_config`: `variant` = "wgmma" or "chunked"
     (`block_tokens` = 64 = `chunk_size`, `warps` = 4, or 8 for "wgmma" on two warpgroups (the
     outputs and the state computed side by side), `stages` = 2 to 4 for "wgmma", 2 for
-    "chunked", `vector_width` = 8, `splits`) or "recurrent" (1, 8, 1, 4).
+    "chunked", `vector_width` = 8, `splits`) or "recurrent" (1, 8, 1, 4). With `warps` = 8 the
+    plan holds both "wgmma" kernels and launches the two-warpgroup one where its CTAs (B x H x
+    cdiv(e, 64) x `splits`) fit the target's SMs once, the one-warpgroup one otherwise (two of
+    its CTAs share an SM, two-warpgroup CTAs do not).
   }];
   let arguments = (ins DS_DataTensor:$q, DS_DataTensor:$k, DS_DataTensor:$v, DS_F32Tensor:$slopes,
                        DS_IndexTensor:$cu_seqlens, DS_F32Tensor:$states,

@@ -161,6 +161,12 @@ Status Pipeline::launchKernels(Span<const TensorArg> args, const Workspace &ws, 
   for (size_t i = 0; i < KernelSpec::kMaxParams; ++i)
     ptrs[i] = &slots[i];
   LaunchConfig cfg;
+  // A kernel flagged programmatic is launched so only after a kernel of this call: the first
+  // one launched (kernel `first`, or a later one where a zero grid skipped those before it) starts
+  // after everything before it on the stream, as the plan's first kernel does. Launched
+  // programmatically, it could start while the stream's previous kernel (another pipeline's,
+  // which lets its dependents launch early) still writes what it reads before its wait.
+  bool launched = false;
   // Pass 1 checks every kernel so that an error launches nothing; pass 2 launches.
   for (int pass = 0; pass < 2; ++pass) {
     for (size_t k = first; k < end; ++k) {
@@ -171,7 +177,8 @@ Status Pipeline::launchKernels(Span<const TensorArg> args, const Workspace &ws, 
       DS_RT_RETURN_IF_ERROR(state_->kernels[k].launch({cfg.grid[0], cfg.grid[1], cfg.grid[2]},
                                                       {cfg.block[0], cfg.block[1], cfg.block[2]},
                                                       cfg.smem, stream, ptrs,
-                                                      b.kernels[k].programmatic));
+                                                      b.kernels[k].programmatic && launched));
+      launched = true;
     }
   }
   return Status::success();

@@ -35,8 +35,8 @@
 // state's products (two m64 halves x 4 key steps a chunk).
 // WG-LABEL: ds.plan @prefill
 // WG-SAME: workspace = "(0)+cdiv(4*((state_indices_d0)*2097152),256)*256"
-// WG: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_states_0 {{.*}}grid = ["(state_indices_d0)*128", "1", "1"]
-// WG: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_1 {{.*}}grid = ["(state_indices_d0)*128", "2", "1"]
+// WG: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_states_0 {{.*}}grid = ["state_indices_d0*128", "1", "1"]
+// WG: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_1 {{.*}}grid = ["state_indices_d0*128", "2", "1"]
 // WG-SAME: programmatic
 // WG: gpu.func @prefill_linear_attn_prefill_wgmma_states_0
 // WG-COUNT-8: nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
@@ -45,10 +45,16 @@
 // WG-COUNT-16: nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <row>]
 // On two warpgroups (warps = 8) the states pass is warpgroup 1's chain alone: its products, no
 // S_prev slot written (no output warpgroup reads one), no output products; K and V copied by
-// all 256 threads (4 + 2 copies a thread).
-// WG2: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_states_2wg_0 {block = array<i64: 256, 1, 1>, grid = ["(state_indices_d0)*128", "1", "1"]
-// WG2: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_2wg_1 {block = array<i64: 256, 1, 1>, grid = ["(state_indices_d0)*128", "2", "1"]
-// WG2: gpu.func @prefill_linear_attn_prefill_wgmma_states_2wg_0
+// all 256 threads (4 + 2 copies a thread). Each pass has a one-warpgroup kernel beside it, the
+// grids gated on the outputs pass's CTAs (B x 128 x 2 segments) against the 256 SMs: one request
+// runs on two warpgroups, more on one. Launch order: the states passes, then the outputs passes.
+// WG2: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_states_0 {block = array<i64: 128, 1, 1>, grid = ["(state_indices_d0*128)*(1-min(max(257-(state_indices_d0*256),0),1))", "1", "1"]
+// WG2: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_states_2wg_1 {block = array<i64: 256, 1, 1>, grid = ["(state_indices_d0*128)*min(max(257-(state_indices_d0*256),0),1)", "1", "1"]
+// WG2: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_2 {block = array<i64: 128, 1, 1>, grid = ["(state_indices_d0*128)*(1-min(max(257-(state_indices_d0*256),0),1))", "2", "1"]
+// WG2-SAME: programmatic
+// WG2: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_2wg_3 {block = array<i64: 256, 1, 1>, grid = ["(state_indices_d0*128)*min(max(257-(state_indices_d0*256),0),1)", "2", "1"]
+// WG2-SAME: programmatic
+// WG2: gpu.func @prefill_linear_attn_prefill_wgmma_states_2wg_1
 // WG2-COUNT-4: nvgpu.device_async_copy %arg1
 // WG2-COUNT-2: nvgpu.device_async_copy %arg2
 // WG2-NOT: nvgpu.device_async_copy %arg0
@@ -56,7 +62,8 @@
 // WG2-COUNT-8: nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
 // WG2: nvvm.wgmma.wait.group.sync.aligned 0
 // WG2-NOT: nvvm.wgmma.mma_async
-// WG2: gpu.func @prefill_linear_attn_prefill_wgmma_2wg_1
+// WG2: gpu.func @prefill_linear_attn_prefill_wgmma_2
+// WG2: gpu.func @prefill_linear_attn_prefill_wgmma_2wg_3
 // PTX: .entry prefill_linear_attn_prefill_states_0
 // PTX-NOT: griddepcontrol.wait
 // PTX: .entry prefill_linear_attn_prefill_chunked_1

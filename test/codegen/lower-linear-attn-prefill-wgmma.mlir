@@ -7,7 +7,7 @@
 // and V, then S_prev and the decay-weighted V ((2 * (2 * 64 * 128 + 64 * 64) + 128 * 64 +
 // 64 * 64) * 2 + 1024 = 107520 bytes); P stays in registers.
 // CHECK-LABEL: ds.plan @prefill
-// CHECK: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_0 {block = array<i64: 128, 1, 1>, grid = ["(state_indices_d0)*128", "1", "1"]
+// CHECK: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_0 {block = array<i64: 128, 1, 1>, grid = ["state_indices_d0*128", "1", "1"]
 // CHECK-SAME: smem = "107520"
 // CHECK: gpu.func @prefill_linear_attn_prefill_wgmma_0
 // CHECK: nvgpu.device_async_copy {{.*}}, 8, {{.*}} {bypassL1}
@@ -65,7 +65,7 @@ func.func @prefill(%q: tensor<?x64x128xbf16> {ds.name = "q"}, %k: tensor<?x64x12
 // f16, d = 40 (padded to 64: one m64 half of S), e = 72 (two column blocks, the second
 // padded): (2 * (2 * 64 * 64 + 64 * 64) + 64 * 64 + 64 * 64) * 2 + 1024 = 66560 bytes.
 // CHECK-LABEL: ds.plan @prefill_f16
-// CHECK: ds.launch {{.*}}grid = ["(si_d0)*16", "1", "1"]
+// CHECK: ds.launch {{.*}}grid = ["si_d0*16", "1", "1"]
 // CHECK-SAME: smem = "66560"
 // CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}} A[<f16>, <one>, <row>], B[<f16>, <one>, <row>]
 // CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}} A[<f16>, <one>, <row>], B[<f16>, <one>, <col>]
@@ -90,7 +90,7 @@ func.func @prefill_f16(%q: tensor<?x8x40xf16>, %k: tensor<?x8x40xf16>, %v: tenso
 // (4 * (2 * 64 * 128 + 64 * 64) + 128 * 64 + 64 * 64) * 2 + 1024
 // = 189440 bytes.
 // CHECK-LABEL: ds.plan @prefill_stages
-// CHECK: ds.launch {{.*}}grid = ["(si_d0)*16", "1", "1"]
+// CHECK: ds.launch {{.*}}grid = ["si_d0*16", "1", "1"]
 // CHECK-SAME: smem = "189440"
 // CHECK-COUNT-3: nvvm.cp.async.commit.group
 // CHECK: scf.for
@@ -117,11 +117,17 @@ func.func @prefill_stages(%q: tensor<?x8x128xbf16>, %k: tensor<?x8x128xbf16>, %v
 // c % 2. Warpgroup 0 runs chunk c's outputs from slot (c + 1) % 2 at the same time: P = Q Kᵀ
 // committed before O = Q S_prev, so that the mask waits for P only. One barrier of the CTA per
 // chunk. Two S_prev slots: (2 * (2 * 64 * 128 + 64 * 64) + 2 * 128 * 64 + 64 * 64) * 2 + 1024 =
-// 123904 bytes.
+// 123904 bytes: one CTA an SM. The plan also holds the one-warpgroup kernel (two CTAs an SM) and
+// gates the grids: two warpgroups where the launch's CTAs (B x 8 heads x 2 column blocks) fit the
+// SMs once (one SM here: never for a request), one warpgroup past that.
 // CHECK-LABEL: ds.plan @prefill_two_warpgroups
-// CHECK: ds.launch @ds_kernels::@prefill_two_warpgroups_linear_attn_prefill_wgmma_2wg_0 {block = array<i64: 256, 1, 1>, grid = ["(si_d0)*16", "1", "1"]
+// CHECK: ds.launch @ds_kernels::@prefill_two_warpgroups_linear_attn_prefill_wgmma_0 {block = array<i64: 128, 1, 1>, grid = ["(si_d0*16)*(1-min(max(2-(si_d0*16),0),1))", "1", "1"]
+// CHECK-SAME: smem = "107520"
+// CHECK: ds.launch @ds_kernels::@prefill_two_warpgroups_linear_attn_prefill_wgmma_2wg_1 {block = array<i64: 256, 1, 1>, grid = ["(si_d0*16)*min(max(2-(si_d0*16),0),1)", "1", "1"]
 // CHECK-SAME: smem = "123904"
-// CHECK: gpu.func @prefill_two_warpgroups_linear_attn_prefill_wgmma_2wg_0
+// CHECK: gpu.func @prefill_two_warpgroups_linear_attn_prefill_wgmma_0
+// CHECK-NOT: arith.cmpi uge, %thread_id_x, %c128
+// CHECK: gpu.func @prefill_two_warpgroups_linear_attn_prefill_wgmma_2wg_1
 // CHECK: %[[STATE:.*]] = arith.cmpi uge, %thread_id_x, %c128
 // CHECK: scf.if %[[STATE]] -> (f32
 // CHECK: gpu.barrier

@@ -341,9 +341,13 @@ std::vector<PrefillCase> prefillCases() {
   cases.push_back({{70000}, 8, 64, 64, jit::DataType::BF16, true, 5});
   cases.push_back({{1, 63, 65, 20000}, 8, 64, 64, jit::DataType::BF16, true, 3});
   cases.push_back({{20000, 1, 63, 65}, 8, 64, 64, jit::DataType::F16, false, 7});
-  // The two-warpgroup form over the same kinds of case: H = 64, d = e = 128 (one request and
-  // B = 4, both types, from the slot and from zero), the padded dims, segment splits, and more
-  // stages (the ring reuses a stage one chunk after both warpgroups last read it).
+  // warps = 8 over the same kinds of case: H = 64, d = e = 128 (one request and B = 4, both
+  // types, from the slot and from zero), the padded dims, segment splits, and more stages (the
+  // ring reuses a stage one chunk after both warpgroups last read it). Its plan launches the
+  // two-warpgroup kernel where B x H x cdiv(e, 64) x splits CTAs fit the SMs once: on 132 SMs
+  // the one-request cases, and the one-warpgroup kernel for the others (B = 4 at H = 64, and at
+  // H = 8 with the config pass's 8 segments); the cases after the loop run several requests on
+  // two warpgroups (fewer segments: 64 CTAs or fewer).
   const size_t before = cases.size();
   for (size_t i = 0; i < before; ++i) {
     const PrefillCase &c = cases[i];
@@ -358,6 +362,15 @@ std::vector<PrefillCase> prefillCases() {
                    {kTwoWarpgroups, "linear_attn_prefill.stages=3"}});
   cases.push_back({{1000}, 8, 64, 64, jit::DataType::F16, false, 6,
                    {kTwoWarpgroups, "linear_attn_prefill.stages=4"}});
+  const char *const kOneSegment = "linear_attn_prefill.splits=1";
+  cases.push_back({{C + 1, 1, 3 * C - 1, C - 1}, 8, 128, 128, jit::DataType::BF16, true, 2,
+                   {kTwoWarpgroups, kOneSegment}});
+  cases.push_back({{C + 1, 1, 3 * C - 1, C - 1}, 8, 128, 128, jit::DataType::F16, false, 5,
+                   {kTwoWarpgroups, kOneSegment}});
+  cases.push_back({{C + 1, 1, 1000, C - 1}, 8, 96, 32, jit::DataType::BF16, true, 1,
+                   {kTwoWarpgroups, kOneSegment}});
+  cases.push_back({{1, 63, 65, 20000}, 8, 64, 64, jit::DataType::BF16, true, 3,
+                   {kTwoWarpgroups, "linear_attn_prefill.splits=2"}});
   return cases;
 }
 
