@@ -849,8 +849,15 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
       // Two stages: two CTAs fit an SM (105 KB each at d = 128), which a batch that fills the
       // SMs more than once needs; a single request of 128 CTAs gains under 5% from 4 stages and
       // a batch of 4 x 4096 tokens loses 14% (H200, H = 64, d = e = 128).
-      return KernelConfigAttr::get(ctx, kChunk, kWarps, splits, 2, 8,
-                                   hasWgmma(target) ? kWgmmaVariant : kChunkedVariant);
+      // "wgmma" on 8 warps: the plan's two-warpgroup kernel for launches of one wave, the
+      // one-warpgroup kernel past that (see lowerLinearAttnPrefill). H200, bf16, H = 64 and
+      // d = e = 128 unless given, against the one-warpgroup kernel alone (warps = 4), same run:
+      // 1 x 4096 tokens 109.8 / 131.1 us, 1 x 16384 413.7 / 489.5, H = 16 1 x 16384 180.9 /
+      // 196.2, H = 8 1 x 65536 (8 segments) 338.7 / 365.2, d = e = 64 82.8 / 85.9; batches past
+      // one wave run the same kernel either way (4 x 4096 426.3 / 425.7, 2 x 4096 215.9 / 215.9).
+      if (hasWgmma(target))
+        return KernelConfigAttr::get(ctx, kChunk, 2 * kWarps, splits, 2, 8, kWgmmaVariant);
+      return KernelConfigAttr::get(ctx, kChunk, kWarps, splits, 2, 8, kChunkedVariant);
     }
     return KernelConfigAttr::get(ctx, 1, kRecWarps, 1, 1, kVecE, kRecurrentVariant);
   };

@@ -588,8 +588,8 @@ def DS_LinearAttnPrefillOp : DS_TensorOp<"linear_attn_prefill", [], /*inPlace=*/
     outside `[0, slots)` gets `o = 0` (and `intermediate = 0`) and no state is read or written.
     The GPU lowering runs the chunked tensor-core kernel for `d` in [8, 128] and `e >= 8`, both
     multiples of 8 (tiles padded with zeros to `d` = 64 or 128 and whole blocks of 64 columns of
-    `e`), and a config of 64-token chunks over 4 warps (the default; variant "wgmma" on sm_90a,
-    "chunked" elsewhere), else (and with `keep_intermediate`) a recurrent kernel. With config
+    `e`), and a config of 64-token chunks (the default; variant "wgmma" on 8 warps on sm_90a,
+    "chunked" on 4 elsewhere), else (and with `keep_intermediate`) a recurrent kernel. With config
     `splits` = S > 1 the tensor-core kernel splits long requests into up to S segments computed
     in parallel (two passes and B x S states of workspace); requests shorter than their share of
     the batch's chunks are not split. Its `#ds.kernel_config`: `variant` = "wgmma" or "chunked"

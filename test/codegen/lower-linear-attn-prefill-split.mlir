@@ -1,7 +1,7 @@
 // RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{sm-count=256 stop-after-lowering=1})' | FileCheck %s
 // RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{sm-count=256})' | FileCheck %s --check-prefix=PTX
-// RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{chip=sm_90a sm-count=256 stop-after-lowering=1})' | FileCheck %s --check-prefix=WG
-// RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{chip=sm_90a sm-count=256 stop-after-lowering=1 override=linear_attn_prefill.warps=8})' | FileCheck %s --check-prefix=WG2
+// RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{chip=sm_90a sm-count=256 stop-after-lowering=1 override=linear_attn_prefill.warps=4})' | FileCheck %s --check-prefix=WG
+// RUN: ds-opt %s --pass-pipeline='builtin.module(ds-to-ptx{chip=sm_90a sm-count=256 stop-after-lowering=1})' | FileCheck %s --check-prefix=WG2
 
 // The segment split (config splits = S > 1; sm_90 with 256 SMs, H = 64 heads x 2 column
 // blocks: S = 256 / 128 = 2; on the H200's 132 SMs these 128 CTAs fill the chip unsplit).
@@ -31,8 +31,8 @@
 // CHECK: gpu.block_id y
 // CHECK: nvgpu.device_async_copy %arg0
 // CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false}
-// The warpgroup-MMA kernel (sm_90a) splits the same way; its states pass issues only the
-// state's products (two m64 halves x 4 key steps a chunk).
+// The warpgroup-MMA kernel (sm_90a; one warpgroup: warps = 4) splits the same way; its states
+// pass issues only the state's products (two m64 halves x 4 key steps a chunk).
 // WG-LABEL: ds.plan @prefill
 // WG-SAME: workspace = "(0)+cdiv(4*((state_indices_d0)*2097152),256)*256"
 // WG: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_states_0 {{.*}}grid = ["state_indices_d0*128", "1", "1"]
@@ -43,7 +43,7 @@
 // WG-NOT: nvvm.wgmma.mma_async
 // WG: gpu.func @prefill_linear_attn_prefill_wgmma_1
 // WG-COUNT-16: nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <row>]
-// On two warpgroups (warps = 8) the states pass is warpgroup 1's chain alone: its products, no
+// On two warpgroups (warps = 8, the config pass's choice) the states pass is warpgroup 1's chain alone: its products, no
 // S_prev slot written (no output warpgroup reads one), no output products; K and V copied by
 // all 256 threads (4 + 2 copies a thread). Each pass has a one-warpgroup kernel beside it, the
 // grids gated on the outputs pass's CTAs (B x 128 x 2 segments) against the 256 SMs: one request

@@ -274,12 +274,15 @@ struct PrefillCase {
   jit::DataType dtype;
   bool initial; ///< every request starts from its slot (else from zero, the slot holding garbage)
   int layer;    ///< slopes of layer `layer` of 8
-  /// Config overrides (jitFor), for a form the config pass does not choose; its cases need
-  /// warpgroup MMA.
+  /// Config overrides (jitFor), for a form the config pass does not choose; all but warps = 4
+  /// alone need warpgroup MMA.
   Overrides config = {};
 };
-/// The warpgroup-MMA kernel on two warpgroups (outputs and state at the same time).
+/// The warpgroup-MMA plan with the two-warpgroup kernel (outputs and state at the same time)
+/// beside the one-warpgroup kernel, one launched by the launch's CTAs (the config pass's choice
+/// on sm_90a), and the one-warpgroup kernel alone (also valid for the mma.sync kernel).
 const char *const kTwoWarpgroups = "linear_attn_prefill.warps=8";
+const char *const kOneWarpgroup = "linear_attn_prefill.warps=4";
 
 /// "_warps8_stages3" for {"linear_attn_prefill.warps=8", "linear_attn_prefill.stages=3"}.
 std::string configName(const Overrides &config) {
@@ -341,21 +344,22 @@ std::vector<PrefillCase> prefillCases() {
   cases.push_back({{70000}, 8, 64, 64, jit::DataType::BF16, true, 5});
   cases.push_back({{1, 63, 65, 20000}, 8, 64, 64, jit::DataType::BF16, true, 3});
   cases.push_back({{20000, 1, 63, 65}, 8, 64, 64, jit::DataType::F16, false, 7});
-  // warps = 8 over the same kinds of case: H = 64, d = e = 128 (one request and B = 4, both
-  // types, from the slot and from zero), the padded dims, segment splits, and more stages (the
-  // ring reuses a stage one chunk after both warpgroups last read it). Its plan launches the
-  // two-warpgroup kernel where B x H x cdiv(e, 64) x splits CTAs fit the SMs once: on 132 SMs
-  // the one-request cases, and the one-warpgroup kernel for the others (B = 4 at H = 64, and at
-  // H = 8 with the config pass's 8 segments); the cases after the loop run several requests on
-  // two warpgroups (fewer segments: 64 CTAs or fewer).
+  // On sm_90a the config pass's plan (warps = 8) launches the two-warpgroup kernel where B x H
+  // x cdiv(e, 64) x splits CTAs fit the SMs once: on 132 SMs the one-request cases above, and
+  // the one-warpgroup kernel for the others (B = 4 at H = 64, and at H = 8 with the config
+  // pass's 8 segments). The one-warpgroup kernel alone (warps = 4) over the same kinds of case:
+  // H = 64, d = e = 128 (one request and B = 4, both types, from the slot and from zero), the
+  // padded dims and segment splits. Then more stages (the ring reuses a stage one chunk after
+  // both warpgroups last read it), and several requests on two warpgroups (fewer segments: 64
+  // CTAs or fewer).
   const size_t before = cases.size();
   for (size_t i = 0; i < before; ++i) {
     const PrefillCase &c = cases[i];
     if ((c.heads == 64 && c.d == 128) || c.d != c.e || c.lens.back() >= 20000 ||
         c.lens.front() >= 20000) {
-      PrefillCase two = c;
-      two.config = {kTwoWarpgroups};
-      cases.push_back(two);
+      PrefillCase one = c;
+      one.config = {kOneWarpgroup};
+      cases.push_back(one);
     }
   }
   cases.push_back({{C + 1, 1, 3 * C - 1, C - 1}, 64, 128, 128, jit::DataType::BF16, true, 2,
@@ -391,7 +395,8 @@ TEST_P(LinearAttnPrefill, MatchesTheRecurrence) {
   std::vector<float> pool = randomPool(rng, slots, batch);
   rt::DeviceBuffer dPool;
   Outputs want;
-  if (!c.config.empty() && jitFor(ctx).compileTarget().chip != "sm_90a") {
+  if (c.config != Overrides{kOneWarpgroup} && !c.config.empty() &&
+      jitFor(ctx).compileTarget().chip != "sm_90a") {
     // Without warpgroup MMA the form is refused by name, before anything runs.
     jit::LinearAttnPrefillSpec spec;
     spec.heads = c.heads, spec.keyDim = c.d, spec.valueDim = c.e, spec.dtype = c.dtype;

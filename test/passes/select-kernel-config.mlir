@@ -151,7 +151,7 @@ func.func @quest_and_sampling(%kmin: tensor<?x8x128xbf16>, %knew: tensor<?x8x128
 // CHECK-LABEL: func.func @linear_attn
 // SPLIT8:        ds.linear_attn_prefill {{.*}}{config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 8, stages = 2, vector_width = 8, variant = "chunked">}
 // SPLIT1:        ds.linear_attn_prefill {{.*}}{config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 2, vector_width = 8, variant = "chunked">}
-// WGMMA:         ds.linear_attn_prefill {{.*}}{config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 8, stages = 2, vector_width = 8, variant = "wgmma">}
+// WGMMA:         ds.linear_attn_prefill {{.*}}{config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 8, stages = 2, vector_width = 8, variant = "wgmma">}
 // CHECK:         ds.linear_attn_prefill {{.*}}{chunk_size = 128 : i64, config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 4, variant = "recurrent">, keep_intermediate}
 // CHECK:         ds.linear_attn_decode {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 16, splits = 1, stages = 2, vector_width = 4>}
 func.func @linear_attn(%q: tensor<?x8x64xbf16>, %slopes: tensor<8xf32>, %cu: tensor<?xi32>, %st: tensor<?x8x64x64xf32>,
