@@ -179,3 +179,23 @@ func.func @prefill_two_warpgroups(%q: tensor<?x8x128xbf16>, %k: tensor<?x8x128xb
     -> (tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>)
   return %o, %s : tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>
 }
+
+// -----
+
+// A static batch folds the gates: one request of 8 heads x 2 column blocks is 16 CTAs, more
+// than the one SM here, so only the one-warpgroup kernel is built (no grid to gate).
+// CHECK-LABEL: ds.plan @prefill_one_request
+// CHECK: ds.launch @ds_kernels::@prefill_one_request_linear_attn_prefill_wgmma_0 {block = array<i64: 128, 1, 1>, grid = ["16", "1", "1"]
+// CHECK-NOT: ds.launch
+// CHECK: gpu.module
+// CHECK-NOT: _2wg
+// CHECK: gpu.func @prefill_one_request_linear_attn_prefill_wgmma_0
+// CHECK-NOT: gpu.func
+func.func @prefill_one_request(%q: tensor<?x8x128xbf16>, %k: tensor<?x8x128xbf16>, %v: tensor<?x8x128xbf16>, %slopes: tensor<8xf32>,
+                               %cu: tensor<2xi32>, %states: tensor<?x8x128x128xf32>, %si: tensor<1xi32>, %hi: tensor<1xi32>)
+    -> (tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>) {
+  %o, %s = ds.linear_attn_prefill %q, %k, %v, %slopes, %cu, %states, %si, %hi
+    : (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<8xf32>, tensor<2xi32>, tensor<?x8x128x128xf32>, tensor<1xi32>, tensor<1xi32>)
+    -> (tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>)
+  return %o, %s : tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>
+}
