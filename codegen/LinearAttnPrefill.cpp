@@ -268,7 +268,7 @@ std::pair<Value, Value> StateSlice::pairAt(int64_t p) const {
 
 ChunkedCTA linear_attn::chunkedCTA(KernelBuilder &kb, int64_t h, int64_t d, int64_t e,
                                    PrefillPass pass, bool hasWs, int64_t splits) {
-  const int64_t nE = (e + kEBlock - 1) / kEBlock;
+  const int64_t nE = columnBlocks(e);
   ChunkedCTA c;
   c.q = kb.arg(0), c.k = kb.arg(1), c.v = kb.arg(2), c.slopes = kb.arg(3);
   Value cuM = kb.arg(4), slotM = kb.arg(5), initM = kb.arg(6);
@@ -419,7 +419,7 @@ LogicalResult buildChunked(LinearAttnPrefillOp op, PlanContext &ctx, const Buffe
   const int64_t h = dimOf(q, 1), d = dimOf(q, 2), e = dimOf(op.getV(), 2);
   // dp: the key dim as tiled (zero rows of S and zero columns of q and k past d); the last of
   // the nE column blocks holds e % 64 columns when e is not a multiple of 64.
-  const int64_t dp = paddedKeyDim(d), nE = (e + kEBlock - 1) / kEBlock;
+  const int64_t dp = paddedKeyDim(d), nE = columnBlocks(e);
   const bool padD = dp != d, padE = e % kEBlock != 0;
   const int64_t kd = dp / 16, mTiles = dp / 64, rowsPerWarp = dp / kWarps;
   const int64_t stageElems = 2 * kChunk * dp + kChunk * kEBlock;
@@ -791,7 +791,7 @@ static LogicalResult lowerLinearAttnPrefill(Operation *operation, PlanContext &c
       if (failed(target))
         return failure();
       const PlanExpr ctas =
-          dimPlan(ctx, op.getStateIndices(), 0) * (h * ((e + kEBlock - 1) / kEBlock) * splits);
+          dimPlan(ctx, op.getStateIndices(), 0) * (h * columnBlocks(e) * splits);
       twoGate = atMostGate(ctas, target->getSmCount());
       oneGate = PlanExpr(1) - twoGate;
     }
@@ -844,7 +844,7 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
       // states pass, then the outputs pass): at H = 64, d = e = 128 (128 CTAs a request) a
       // split of 2 moves 1.25x the bytes of q, k, v and o (one request of 16384 tokens: 1342
       // MB, 317 us at the H200's copy rate, past issue 13's 300 us bar).
-      const int64_t ctas = dimOf(op.getQ(), 1) * ((e + kEBlock - 1) / kEBlock);
+      const int64_t ctas = dimOf(op.getQ(), 1) * columnBlocks(e);
       const int64_t splits = std::clamp<int64_t>(target.getSmCount() / ctas, 1, kMaxSegments);
       // Two stages: two CTAs fit an SM (105 KB each at d = 128), which a batch that fills the
       // SMs more than once needs; a single request of 128 CTAs gains under 5% from 4 stages and

@@ -11,6 +11,8 @@ namespace mlir::ds::linear_attn {
 constexpr int64_t kChunk = 64;  // tokens per chunk: 4 warps x 16 rows
 constexpr int64_t kWarps = 4;   // the chunked kernels' CTA (one warpgroup)
 constexpr int64_t kEBlock = 64; // columns of e (and of S) per CTA
+/// The CTAs of one (request, head) of the tensor-core kernels: blocks of kEBlock columns of e.
+inline int64_t columnBlocks(int64_t e) { return (e + kEBlock - 1) / kEBlock; }
 constexpr float kLog2e = 1.4426950408889634f;
 
 /// Whether the chunked kernels tile key dim `d` and value dim `e`: rows of whole 16-byte copies

@@ -164,7 +164,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
                                       const PlanExpr &gate) {
   Value q = op.getQ();
   const int64_t h = dimOf(q, 1), d = dimOf(q, 2), e = dimOf(op.getV(), 2);
-  const int64_t dp = paddedKeyDim(d), nE = (e + kEBlock - 1) / kEBlock;
+  const int64_t dp = paddedKeyDim(d), nE = columnBlocks(e);
   const bool padD = dp != d, padE = e % kEBlock != 0;
   const int64_t kd = dp / 16, mTiles = dp / 64;
   assert((warpgroups == 1 || warpgroups == 2) && "the config checks warps");
