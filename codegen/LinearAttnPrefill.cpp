@@ -782,11 +782,13 @@ static LogicalResult lowerLinearAttnPrefill(Operation *operation, PlanContext &c
   BufferRef out = ctx.place(op.getO(), {tokens, std::to_string(h), std::to_string(e)});
   if (cfg.getVariant() == kChunkedVariant || cfg.getVariant() == kWgmmaVariant) {
     const int64_t splits = cfg.getSplits();
-    // "wgmma" on 8 warps: the plan holds the two-warpgroup kernel, launched where the launch's
-    // CTAs (requests x heads x column blocks x segments) fit the SMs once, and the one-warpgroup
-    // kernel, launched otherwise (two of its CTAs share an SM; two-warpgroup CTAs do not).
+    // "wgmma" on 8 (12) warps: the plan holds the two- (three-) warpgroup kernel, launched where
+    // the launch's CTAs (requests x heads x column blocks x segments) fit the SMs once, and the
+    // one-warpgroup kernel, launched otherwise (two of its CTAs share an SM; CTAs of more
+    // warpgroups do not). A split's states pass computes no outputs: two warpgroups there.
     PlanExpr twoGate(0), oneGate(1);
-    if (cfg.getVariant() == kWgmmaVariant && cfg.getWarps() == 2 * kWarps) {
+    const int64_t warpgroups = cfg.getWarps() / kWarps;
+    if (cfg.getVariant() == kWgmmaVariant && warpgroups > 1) {
       FailureOr<TargetAttr> target = requireTarget(op);
       if (failed(target))
         return failure();
@@ -798,10 +800,12 @@ static LogicalResult lowerLinearAttnPrefill(Operation *operation, PlanContext &c
     auto build = [&](PrefillPass pass, const BufferRef *ws, int64_t splits) -> LogicalResult {
       if (cfg.getVariant() != kWgmmaVariant)
         return buildChunked(op, ctx, states, out, pass, ws, splits);
-      for (auto [gate, warpgroups] : {std::pair(oneGate, 1), std::pair(twoGate, 2)})
+      const int64_t many = pass == PrefillPass::States ? std::min<int64_t>(warpgroups, 2)
+                                                       : std::max<int64_t>(warpgroups, 2);
+      for (auto [gate, wgs] : {std::pair(oneGate, int64_t(1)), std::pair(twoGate, many)})
         if (gate.constant() != 0 &&
-            failed(buildWgmma(op, ctx, states, out, pass, ws, splits, cfg.getStages(),
-                              warpgroups, gate)))
+            failed(buildWgmma(op, ctx, states, out, pass, ws, splits, cfg.getStages(), wgs,
+                              gate)))
           return failure();
       return success();
     };
@@ -886,12 +890,15 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
                                    "16-byte cp.async copies")))
         return failure();
       // One warpgroup (16 rows of a chunk per warp); "wgmma" also runs on two, one computing
-      // the outputs, the other the state.
+      // the outputs, the other the state, or on three, two of them computing the outputs of
+      // alternate chunks.
       if (cfg.getVariant() == kWgmmaVariant) {
-        if (cfg.getWarps() != kWarps && cfg.getWarps() != 2 * kWarps)
+        if (cfg.getWarps() != kWarps && cfg.getWarps() != 2 * kWarps &&
+            cfg.getWarps() != 3 * kWarps)
           return configError(op, "warps")
-                 << "(of the \"wgmma\" kernel) must be " << kWarps << " (one warpgroup) or "
-                 << 2 * kWarps << " (an output and a state warpgroup), got " << cfg.getWarps();
+                 << "(of the \"wgmma\" kernel) must be " << kWarps << " (one warpgroup), "
+                 << 2 * kWarps << " (an output and a state warpgroup) or " << 3 * kWarps
+                 << " (two output warpgroups and a state one), got " << cfg.getWarps();
       } else if (failed(expectConfigField(op, "warps", cfg.getWarps(), kWarps,
                                           "16 rows of a chunk per warp"))) {
         return failure();
@@ -900,10 +907,12 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
           failed(expectConfigField(op, "stages", cfg.getStages(), 2, "double-buffered chunk loads")))
         return failure();
       if (cfg.getVariant() == kWgmmaVariant) {
-        if (cfg.getStages() < 2 || cfg.getStages() > kMaxWgmmaStages)
+        const int64_t minStages = cfg.getWarps() == 3 * kWarps ? 3 : 2;
+        if (cfg.getStages() < minStages || cfg.getStages() > kMaxWgmmaStages)
           return configError(op, "stages")
-                 << "(chunks in flight of the \"wgmma\" kernel) must be in [2, " << kMaxWgmmaStages
-                 << "], got " << cfg.getStages();
+                 << "(chunks in flight of the \"wgmma\" kernel on " << cfg.getWarps()
+                 << " warps) must be in [" << minStages << ", " << kMaxWgmmaStages << "], got "
+                 << cfg.getStages();
         const int64_t bytes =
             wgmmaSmemBytes(d, cfg.getStages(), cfg.getWarps() / kWarps) + kWgmmaStaticSmemBytes;
         if (chunkedTiles(d, e) && bytes > target.getSmemPerBlock())

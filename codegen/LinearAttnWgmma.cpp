@@ -167,8 +167,9 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   const int64_t dp = paddedKeyDim(d), nE = columnBlocks(e);
   const bool padD = dp != d, padE = e % kEBlock != 0;
   const int64_t kd = dp / 16, mTiles = dp / 64;
-  assert((warpgroups == 1 || warpgroups == 2) && "the config checks warps");
-  const bool two = warpgroups == 2;
+  assert(warpgroups >= 1 && warpgroups <= 3 && "the config checks warps");
+  const bool two = warpgroups == 2, three = warpgroups == 3;
+  assert(!(three && pass == PrefillPass::States) && "three warpgroups compute outputs");
   const int64_t threads = warpgroups * kWarps * 32, wgThreads = kWarps * 32;
   // Shared memory, in 16-bit elements from a 1024-byte boundary: `stages` stages of Q, K (mTiles
   // tiles each) and V; then S_prev [dp x 64] (one slot per warpgroup) and Vw. P never goes
@@ -180,14 +181,15 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   const int64_t smemElems = vwOff + kTile;
   assert(smemElems * 2 + kAtomAlign == wgmmaSmemBytes(d, stages, warpgroups) &&
          "the layout the config checks");
-  // The ring waits for all but stages - 2 copy groups each chunk (the config checks stages >= 2).
-  assert(stages >= 2 && "the config checks stages");
+  // The ring waits for all but stages - 2 copy groups each chunk (the config checks stages >= 2;
+  // three warpgroups keep two chunks in use and wait for all but stages - 3: stages >= 3).
+  assert(stages >= (three ? 3 : 2) && "the config checks stages");
   Type elem = cast<RankedTensorType>(q.getType()).getElementType();
 
   const bool whole = pass == PrefillPass::Whole, statesPass = pass == PrefillPass::States;
   const std::string name = std::string(statesPass ? "linear_attn_prefill_wgmma_states"
                                                   : "linear_attn_prefill_wgmma") +
-                           (two ? "_2wg" : "");
+                           (two ? "_2wg" : three ? "_3wg" : "");
   KernelBuilder kb(ctx.kernels, ctx.kernelName(name), op->getLoc());
   addParams(kb, op, ctx, states, out, ws);
   kb.begin(threads, (dimPlan(ctx, op.getStateIndices(), 0) * (h * nE) * gate).text(),
@@ -203,9 +205,12 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   // The thread's warpgroup, and its thread and warp in it: the accumulator layouts are a
   // warpgroup's. With one warpgroup those are the CTA's.
   ChunkedCTA wcta = cta;
-  Value isState; // two warpgroups: this thread computes the state (warpgroup 1)
-  if (two) {
-    isState = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, cta.tid, kb.c(wgThreads));
+  // Two warpgroups: this thread computes the state (warpgroup 1); three: warpgroup 0 does, 1 and
+  // 2 compute the outputs of even and odd chunks.
+  Value isState;
+  if (two || three) {
+    isState = arith::CmpIOp::create(b, three ? arith::CmpIPredicate::ult : arith::CmpIPredicate::uge,
+                                    cta.tid, kb.c(wgThreads));
     wcta.tid = kb.rem(cta.tid, kb.c(wgThreads));
     wcta.warp = kb.rem(cta.warp, kb.c(kWarps));
   }
@@ -238,8 +243,11 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     vector::StoreOp::create(b, arith::TruncFOp::create(b, VectorType::get({2}, elem), v), smem,
                             ValueRange{off});
   };
-  // Chunk `c` of the request into stage `stage` (cp.async by every thread of the CTA,
-  // zero-filled past the request's end and past d / e).
+  // Chunk `c` of the request into stage `stage` (cp.async by the `loaderThreads` threads of
+  // `loader`: every thread of the CTA, or three warpgroups' two output warpgroups; zero-filled
+  // past the request's end and past d / e).
+  const ChunkedCTA *loader = &cta;
+  int64_t loaderThreads = threads;
   auto loadChunk = [&](Value c, Value stage) {
     Value base = kb.mul(stage, kb.c(stageElems));
     Value first = kb.add(r.start, kb.mul(c, kb.c(kChunk)));
@@ -248,19 +256,19 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     auto copy = [&](Value src, int64_t rowElems, int64_t srcRowElems, Value srcCol, bool padded,
                     Value dst, int64_t count) {
       copyChunkRows(
-          kb, cta, smem, first, src, h, rowElems / 8, srcRowElems, srcCol, padded, count,
+          kb, *loader, smem, first, src, h, rowElems / 8, srcRowElems, srcCol, padded, count,
           [&](Value row, Value ch) {
             Value tileOff = kb.mul(kb.div(ch, kb.c(8)), kb.c(kTile));
             return kb.add(kb.add(dst, tileOff), swizzled(kb, row, kb.rem(ch, kb.c(8)), kEBlock));
           },
-          threads);
+          loaderThreads);
     };
-    const int64_t qkCopies = kChunk * dp / 8 / threads;
+    const int64_t qkCopies = kChunk * dp / 8 / loaderThreads;
     if (!statesPass) // the states pass reads K and V only
       copy(qM, dp, d, kb.c(0), padD, base, qkCopies);
     copy(kM, dp, d, kb.c(0), padD, kb.add(base, kb.c(kChunk * dp)), qkCopies);
     copy(vM, kEBlock, e, eBase, padE, kb.add(base, kb.c(2 * kChunk * dp)),
-         kChunk * kEBlock / 8 / threads);
+         kChunk * kEBlock / 8 / loaderThreads);
   };
   // Chunk `c` into stage c % stages where the request has it, then a commit group (empty past
   // the request's chunks: every thread counts one group per chunk slot).
@@ -290,37 +298,39 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
           storePair(slot, sl.row(mt, half), sCol(nt), s[sIdx(mt, nt, 2 * half)],
                     s[sIdx(mt, nt, 2 * half + 1)]);
   };
-  // Slot i % 2 of two (two warpgroups).
+  // Slot i % warpgroups (two or three warpgroups): S_c goes to slot c % warpgroups, S_(-1) (the
+  // initial state) to the last.
   auto slotOf = [&](Value i) {
-    return kb.add(kb.c(sOff), kb.mul(kb.rem(i, kb.c(2)), kb.c(sSlot)));
+    return kb.add(kb.c(sOff), kb.mul(kb.rem(i, kb.c(warpgroups)), kb.c(sSlot)));
   };
 
   const int64_t pairs = mTiles * Wgmma::kAcc / 2;
   auto pairAt = [&](int64_t p) { return sl.pairAt(p); };
   StateHome home{sM, stateBase, cta.ws, cta.wsRequest, l2, h * d * e};
   SmallVector<Value> init;
-  if (!two) {
+  if (warpgroups == 1) {
     init = initialState(kb, pass, r, cta.seg, home, pairs, pairAt);
     if (!statesPass)
       writeSmemS(kb.c(sOff), init);
   } else {
-    // The state's warpgroup loads it and leaves S_(-1) in slot 1 for chunk 0's outputs; the
-    // output warpgroup carries zeros it never reads.
+    // The state's warpgroup loads it and leaves S_(-1) in the last slot for chunk 0's outputs;
+    // the output warpgroups carry zeros they never read.
     SmallVector<Type> types(2 * pairs, f32);
     auto ifState = scf::IfOp::create(b, types, isState, true);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifState.getThenRegion().front());
     SmallVector<Value> s0 = initialState(kb, pass, r, cta.seg, home, pairs, pairAt);
     if (!statesPass)
-      writeSmemS(slotOf(kb.c(1)), s0);
+      writeSmemS(slotOf(kb.c(warpgroups - 1)), s0);
     scf::YieldOp::create(b, s0);
     b.setInsertionPointToStart(&ifState.getElseRegion().front());
     scf::YieldOp::create(b, SmallVector<Value>(2 * pairs, kb.cf32(0.0f)));
     init.assign(ifState.getResults().begin(), ifState.getResults().end());
   }
   Value numChunks = kb.div(kb.add(kb.sub(r.end, r.start), kb.c(kChunk - 1)), kb.c(kChunk));
-  for (int64_t i = 0; i + 1 < stages; ++i)
-    loadChunkIf(kb.c(i), numChunks);
+  if (!three) // three warpgroups: the output warpgroups' first copies are in their branch
+    for (int64_t i = 0; i + 1 < stages; ++i)
+      loadChunkIf(kb.c(i), numChunks);
 
   // What every chunk multiplies by, in registers (the same for every chunk): this thread's
   // values of the decay mask M[a, b] = λ^(a-b) where a >= b, else 0 (accumulator layout), and
@@ -406,7 +416,122 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     storeOutputRows(kb, cta, rowA, rowB, n, chunkStart, h, e, elem,
                     [&](int64_t nt, int64_t i) { return o[nt * 4 + i]; });
   };
+  // Chunk c's stage (its Q, K and V tiles), its first token and its tokens.
+  struct ChunkTiles {
+    Value q, k, v, start, n;
+  };
+  auto tilesOf = [&](Value c) {
+    Value stage = kb.mul(kb.rem(c, kb.c(stages)), kb.c(stageElems));
+    Value start = kb.add(r.start, kb.mul(c, kb.c(kChunk)));
+    return ChunkTiles{stage, kb.add(stage, kb.c(kChunk * dp)),
+                      kb.add(stage, kb.c(2 * kChunk * dp)), start,
+                      kb.minIdx(kb.sub(r.end, start), kb.c(kChunk))};
+  };
 
+  // Three warpgroups: the state's chain alone is serial, so the outputs of consecutive chunks
+  // run on two warpgroups at once. The CTA moves in steps, one barrier each (steps 0 to
+  // numChunks): in step t warpgroup 0 computes S_t = λ^n S_(t-1) + Kᵀ Vw into slot t % 3; the
+  // output warpgroup of chunk t issues P = Q Kᵀ and O = Q S_(t-1) (slot (t + 2) % 3, published by
+  // step t's barrier), which run across the next barrier while that warpgroup, in step t + 1,
+  // masks P, adds P V and stores chunk t's rows, and the other output warpgroup starts chunk
+  // t + 1. Chunk t's tiles are read until step t + 1 ends and S_(t-1) until step t + 1's wait, so
+  // step t's barrier frees chunk t - 2's stage (the copies of step t fill it with chunk
+  // t + stages - 2: one step ahead at three stages) and slot (t + 1) % 3 (S_(t-2)). The output
+  // warpgroups issue every copy (each one group a step; warpgroup 0 none).
+  auto buildThreeWarpgroups = [&]() {
+    // One CTA an SM (.minnctapersm 1 with .maxntid 384: 168 registers a thread at entry, which
+    // setmaxnreg needs to know); the state's warpgroup then gives registers to the output
+    // warpgroups: 128 x 120 + 256 x 192 <= 65536. ptxas (sm_90a, d = e = 128): no spills at
+    // 120 / 192; at 112 / 200 the state's loop spills, at 152 / 176 the outputs' do (and at
+    // 168 each, 116 bytes).
+    kb.setMinBlocksPerSM(1);
+    constexpr int32_t kStateRegs = 120, kOutputRegs = 192;
+    // Step `t`'s barrier: chunk t's tiles and S_(t-1) are complete and visible to the async
+    // proxy; then (output warpgroups) the copies of chunk t + stages - 2.
+    auto step = [&](Value t, bool copies) {
+      NVVM::CpAsyncWaitGroupOp::create(b, stages - 3);
+      wg.fenceProxy();
+      gpu::BarrierOp::create(b);
+      if (copies)
+        loadChunkIf(kb.add(t, kb.c(stages - 2)), numChunks);
+    };
+    auto role = scf::IfOp::create(b, isState, /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&role.getThenRegion().front());
+      NVVM::SetMaxRegisterOp::create(b, kStateRegs, NVVM::SetMaxRegisterAction::decrease);
+      auto loop = scf::ForOp::create(b, kb.c(0), numChunks, kb.c(1), init);
+      {
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(loop.getBody());
+        Value t = loop.getInductionVar();
+        SmallVector<Value> s(loop.getRegionIterArgs());
+        step(t, false);
+        ChunkTiles ch = tilesOf(t);
+        weightV(ch.v, ch.n);
+        decayState(s, ch.n);
+        wg.fenceProxy();
+        NVVM::BarrierOp::create(b, TypeRange{}, kb.ci32(1), kb.ci32(wgThreads), {}, Value());
+        wg.fence();
+        updateState(ch.k, s);
+        wg.commit();
+        wg.wait({&s});
+        writeSmemS(slotOf(t), s);
+        scf::YieldOp::create(b, s);
+      }
+      step(numChunks, false); // the last chunk's outputs
+      SmallVector<Value> last(loop.getResults());
+      finalState(kb, pass, cta.seg, home, last, pairAt);
+    }
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&role.getElseRegion().front());
+    NVVM::SetMaxRegisterOp::create(b, kOutputRegs, NVVM::SetMaxRegisterAction::increase);
+    // The output warpgroups: warpgroup 1 + x computes chunks x, x + 2, ..., each in two steps.
+    ChunkedCTA lcta = cta;
+    lcta.tid = kb.sub(cta.tid, kb.c(wgThreads));
+    loader = &lcta;
+    loaderThreads = 2 * wgThreads;
+    for (int64_t i = 0; i + 2 < stages; ++i)
+      loadChunkIf(kb.c(i), numChunks);
+    Value x = kb.sub(kb.div(cta.tid, kb.c(wgThreads)), kb.c(1));
+    Value odd = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, x, kb.c(1));
+    kb.ifThen(odd, [&] { step(kb.c(0), true); });
+    auto loop = scf::ForOp::create(b, x, numChunks, kb.c(2));
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value c = loop.getInductionVar();
+      ChunkTiles ch = tilesOf(c);
+      step(c, true);
+      SmallVector<Value> o, p;
+      wg.fence();
+      scores(ch.q, ch.k, p);
+      wg.commit();
+      stateOutput(ch.q, slotOf(kb.add(c, kb.c(2))), o);
+      wg.commit();
+      step(kb.add(c, kb.c(1)), true);
+      wg.wait({&p}, 1);
+      SmallVector<Value> pRegs = maskScores(p);
+      wg.wait({&o});
+      decayOutput(o);
+      wg.fence();
+      valueOutput(pRegs, ch.v, o);
+      wg.commit();
+      wg.wait({&o});
+      storeOutput(o, ch.n, ch.start);
+    }
+    // Steps 0 to numChunks for every warpgroup: one more where numChunks + x is even.
+    Value even = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                       kb.rem(kb.add(numChunks, x), kb.c(2)), kb.c(0));
+    kb.ifThen(even, [&] { step(numChunks, true); });
+  };
+
+  if (three) {
+    buildThreeWarpgroups();
+    b.setInsertionPointAfter(top);
+    ctx.addLaunch(kb.finish());
+    return success();
+  }
   auto loop = scf::ForOp::create(b, kb.c(0), numChunks, kb.c(1), init);
   {
     OpBuilder::InsertionGuard guard(b);

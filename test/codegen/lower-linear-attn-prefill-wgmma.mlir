@@ -182,6 +182,95 @@ func.func @prefill_two_warpgroups(%q: tensor<?x8x128xbf16>, %k: tensor<?x8x128xb
 
 // -----
 
+// warps = 12: three warpgroups of one CTA (384 threads, .minnctapersm 1: one CTA an SM).
+// Warpgroup 0 (threads below 128) keeps the state: it loads it, leaves S_(-1) in slot 2, gives
+// registers away (setmaxnreg 120) and per step t computes S_t into slot t % 3 (Vw published to
+// itself by named barrier 1 of 128 threads). Warpgroups 1 and 2 (setmaxnreg 192) compute the
+// outputs of even and odd chunks, each chunk over two steps: step c issues P = Q Kᵀ and
+// O = Q S_(c-1), which run across the next step's barrier; step c + 1 masks P and adds P V. They
+// issue every copy (two stages ahead of the state: three stages here). Three S_prev slots:
+// (3 * (2 * 64 * 128 + 64 * 64) + 3 * 128 * 64 + 64 * 64) * 2 + 1024 = 181248 bytes.
+// CHECK-LABEL: ds.plan @prefill_three_warpgroups
+// CHECK: ds.launch @ds_kernels::@prefill_three_warpgroups_linear_attn_prefill_wgmma_0 {block = array<i64: 128, 1, 1>, grid = ["(si_d0*16)*(1-min(max(2-(si_d0*16),0),1))", "1", "1"]
+// CHECK-SAME: smem = "148480"
+// CHECK: ds.launch @ds_kernels::@prefill_three_warpgroups_linear_attn_prefill_wgmma_3wg_1 {block = array<i64: 384, 1, 1>, grid = ["(si_d0*16)*min(max(2-(si_d0*16),0),1)", "1", "1"]
+// CHECK-SAME: smem = "181248"
+// CHECK: gpu.func @prefill_three_warpgroups_linear_attn_prefill_wgmma_3wg_1
+// CHECK-SAME: nvvm.minctasm = 1
+// CHECK: %[[STATE:.*]] = arith.cmpi ult, %thread_id_x, %c128
+// CHECK: scf.if %[[STATE]] -> (f32
+// CHECK: gpu.barrier
+// The state's warpgroup: one barrier a step, no copies, S += Kᵀ Vw.
+// CHECK: scf.if %[[STATE]] {
+// CHECK-NEXT: nvvm.setmaxregister decrease 120
+// CHECK: scf.for
+// CHECK-NEXT: nvvm.cp.async.wait.group 0
+// CHECK-NEXT: nvvm.fence.proxy
+// CHECK-NEXT: gpu.barrier
+// CHECK-NOT: nvvm.cp.async.commit.group
+// CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %{{.*}}
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-COUNT-8: nvvm.wgmma.mma_async {{.*}} D[<f32>, <one>], A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK-NOT: gpu.barrier
+// CHECK: scf.yield
+// The last step's barrier (the last chunk's outputs), then the final state.
+// CHECK-NEXT: }
+// CHECK-NEXT: nvvm.cp.async.wait.group 0
+// CHECK-NEXT: nvvm.fence.proxy
+// CHECK-NEXT: gpu.barrier
+// The output warpgroups: the first copies, step 0's barrier for the odd one, then two steps a
+// chunk (chunks x, x + 2, ...), the products issued in the first left in flight across the
+// second's barrier and copies.
+// CHECK: } else {
+// CHECK-NEXT: nvvm.setmaxregister increase 192
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: gpu.barrier
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c2
+// CHECK: gpu.barrier
+// CHECK: nvvm.cp.async.commit.group
+// CHECK-NEXT: nvvm.wgmma.fence.aligned
+// CHECK-COUNT-8: nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK-COUNT-8: nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK-NOT: nvvm.wgmma.wait
+// CHECK: gpu.barrier
+// CHECK: nvvm.cp.async.commit.group
+// CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 1
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-COUNT-4: llvm.inline_asm has_side_effects "{{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK-NOT: gpu.barrier
+// One more step where numChunks + x is even: every thread passes numChunks + 1 barriers.
+// CHECK: %[[PARITY:.*]] = arith.remui %{{.*}}, %c2
+// CHECK-NEXT: %[[EVEN:.*]] = arith.cmpi eq, %[[PARITY]], %c0
+// CHECK-NEXT: scf.if %[[EVEN]] {
+// CHECK-NEXT: nvvm.cp.async.wait.group 0
+// CHECK-NEXT: nvvm.fence.proxy
+// CHECK-NEXT: gpu.barrier
+// CHECK: gpu.return
+// ptxas gets the register count at entry that setmaxnreg needs.
+// (The PTX is one escaped string: the checks below follow each other in it.)
+// PTX: .entry prefill_three_warpgroups_linear_attn_prefill_wgmma_3wg_1
+// PTX-SAME: .maxntid 384, 1, 1\0A.minnctapersm 1
+// PTX-SAME: setmaxnreg.dec.sync.aligned.u32 {{[^;]*}}120;
+// PTX-SAME: setmaxnreg.inc.sync.aligned.u32 {{[^;]*}}192;
+func.func @prefill_three_warpgroups(%q: tensor<?x8x128xbf16>, %k: tensor<?x8x128xbf16>, %v: tensor<?x8x128xbf16>, %slopes: tensor<8xf32>,
+                                    %cu: tensor<?xi32>, %states: tensor<?x8x128x128xf32>, %si: tensor<?xi32> {ds.name = "si"}, %hi: tensor<?xi32>)
+    -> (tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>) {
+  %o, %s = ds.linear_attn_prefill %q, %k, %v, %slopes, %cu, %states, %si, %hi
+      {config = #ds.kernel_config<block_tokens = 64, warps = 12, splits = 1, stages = 3, vector_width = 8, variant = "wgmma">}
+    : (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<8xf32>, tensor<?xi32>, tensor<?x8x128x128xf32>, tensor<?xi32>, tensor<?xi32>)
+    -> (tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>)
+  return %o, %s : tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>
+}
+
+// -----
+
 // A static batch folds the gates: one request of 8 heads x 2 column blocks is 16 CTAs, more
 // than the one SM here, so only the one-warpgroup kernel is built (no grid to gate).
 // CHECK-LABEL: ds.plan @prefill_one_request
