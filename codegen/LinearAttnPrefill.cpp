@@ -907,12 +907,16 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
           failed(expectConfigField(op, "stages", cfg.getStages(), 2, "double-buffered chunk loads")))
         return failure();
       if (cfg.getVariant() == kWgmmaVariant) {
-        const int64_t minStages = cfg.getWarps() == 3 * kWarps ? 3 : 2;
-        if (cfg.getStages() < minStages || cfg.getStages() > kMaxWgmmaStages)
+        if (cfg.getWarps() == 3 * kWarps) {
+          if (failed(expectConfigField(op, "stages", cfg.getStages(), kMaxWgmmaStages,
+                                       "chunks of the \"wgmma\" kernel on 12 warps: two read by "
+                                       "the outputs, one weighted ahead, one loading")))
+            return failure();
+        } else if (cfg.getStages() < 2 || cfg.getStages() > kMaxWgmmaStages) {
           return configError(op, "stages")
-                 << "(chunks in flight of the \"wgmma\" kernel on " << cfg.getWarps()
-                 << " warps) must be in [" << minStages << ", " << kMaxWgmmaStages << "], got "
-                 << cfg.getStages();
+                 << "(chunks in flight of the \"wgmma\" kernel) must be in [2, "
+                 << kMaxWgmmaStages << "], got " << cfg.getStages();
+        }
         const int64_t bytes =
             wgmmaSmemBytes(d, cfg.getStages(), cfg.getWarps() / kWarps) + kWgmmaStaticSmemBytes;
         if (chunkedTiles(d, e) && bytes > target.getSmemPerBlock())

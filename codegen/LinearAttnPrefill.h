@@ -177,7 +177,9 @@ void storeOutputRows(KernelBuilder &kb, const ChunkedCTA &cta, Value rowA, Value
 /// The warpgroup-MMA chunked kernel (sm_90a; LinearAttnWgmma.cpp), `stages` chunks of Q, K and
 /// V in flight (config `stages`, 2 to kMaxWgmmaStages), on `warpgroups` warpgroups (config
 /// `warps` / 4): 1, one warpgroup computes everything; 2, warpgroup 0 the outputs and
-/// warpgroup 1 the state, at the same time. The launch's grid is multiplied by `gate` (a plan
+/// warpgroup 1 the state, at the same time; 3 (four stages; not the states pass), warpgroup 0
+/// the state, warpgroups 1 and 2 the outputs of alternate chunks and the next chunk's weighted
+/// V. The launch's grid is multiplied by `gate` (a plan
 /// expression of 0 or 1: which of the plan's two forms a launch runs).
 constexpr int64_t kMaxWgmmaStages = 4;
 LogicalResult buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx, const BufferRef &states,
@@ -185,13 +187,14 @@ LogicalResult buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx, const BufferR
                          int64_t splits, int64_t stages, int64_t warpgroups,
                          const PlanExpr &gate = PlanExpr(1));
 /// Its dynamic shared memory at key dim `d`: `stages` stages of Q, K ([64 x dp] each) and V
-/// ([64 x 64]), S_prev [dp x 64] (two of them with two warpgroups: the state warpgroup writes
-/// chunk c's while the output warpgroup reads chunk c - 1's) and the decay-weighted V [64 x 64],
-/// 16-bit elements, plus 1024 bytes to align the first tile.
+/// ([64 x 64]), S_prev [dp x 64] (one per warpgroup: with two the state warpgroup writes chunk
+/// c's while the output warpgroup reads chunk c - 1's; with three, two chunks' outputs read two)
+/// and the decay-weighted V [64 x 64] (two with three warpgroups: the next chunk's is weighted
+/// while the state reads this one's), 16-bit elements, plus 1024 bytes to align the first tile.
 inline int64_t wgmmaSmemBytes(int64_t d, int64_t stages, int64_t warpgroups) {
   const int64_t dp = paddedKeyDim(d);
   return (stages * (2 * kChunk * dp + kChunk * kEBlock) + warpgroups * dp * kEBlock +
-          kChunk * kEBlock) *
+          (warpgroups == 3 ? 2 : 1) * kChunk * kEBlock) *
              2 +
          1024;
 }

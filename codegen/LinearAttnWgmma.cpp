@@ -178,7 +178,8 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   // warpgroup: 105 KB at dp = 128 and two stages with the alignment slack, two CTAs fit an SM.
   const int64_t stageElems = 2 * kChunk * dp + kTile, sSlot = dp * kEBlock;
   const int64_t sOff = stages * stageElems, vwOff = sOff + warpgroups * sSlot;
-  const int64_t smemElems = vwOff + kTile;
+  // Vw: one tile, two with three warpgroups (Vw_(t+1) is weighted while the state reads Vw_t).
+  const int64_t smemElems = vwOff + (three ? 2 : 1) * kTile;
   assert(smemElems * 2 + kAtomAlign == wgmmaSmemBytes(d, stages, warpgroups) &&
          "the layout the config checks");
   // The ring waits for all but stages - 2 copy groups each chunk (the config checks stages >= 2;
@@ -359,7 +360,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   };
   // Vw = diag(λ^(n-1-b)) V: this thread's four 16-byte pieces (of its warpgroup's), at the same
   // swizzled places.
-  auto weightV = [&](Value vBase, Value n) {
+  auto weightV = [&](Value vBase, Value n, Value vwBase) {
     for (int64_t i = 0; i < kTile / 8 / wgThreads; ++i) {
       Value idx = kb.add(tid, kb.c(i * wgThreads));
       Value key = kb.div(idx, kb.c(8));
@@ -370,7 +371,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
       Value scaled = arith::MulFOp::create(b, arith::ExtFOp::create(b, f8, v),
                                            vector::BroadcastOp::create(b, f8, w));
       vector::StoreOp::create(b, arith::TruncFOp::create(b, v8, scaled), smem,
-                              ValueRange{kb.add(kb.c(vwOff), off)});
+                              ValueRange{kb.add(vwBase, off)});
     }
   };
   // λ^n S (after the products that defined S were waited for: ptxas would otherwise wait for the
@@ -403,12 +404,12 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
       o = wg.mmaRegA(pRegs.slice(4 * ks, 4), desc(vBase, ks * 2 * kGroupBytes), false, o);
   };
   // S = λ^n S + Kᵀ Vw (one m64 product per 64 rows of S), k16 steps over the keys.
-  auto updateState = [&](Value kBase, SmallVector<Value> &s) {
+  auto updateState = [&](Value kBase, Value vwBase, SmallVector<Value> &s) {
     for (int64_t mt = 0; mt < mTiles; ++mt) {
       SmallVector<Value> acc(s.begin() + mt * Wgmma::kAcc, s.begin() + (mt + 1) * Wgmma::kAcc);
       for (int64_t ks = 0; ks < kChunk / 16; ++ks)
         acc = wg.mma(desc(kb.add(kBase, kb.c(mt * kTile)), ks * 2 * kGroupBytes), false,
-                     desc(kb.c(vwOff), ks * 2 * kGroupBytes), false, acc);
+                     desc(vwBase, ks * 2 * kGroupBytes), false, acc);
       std::copy(acc.begin(), acc.end(), s.begin() + mt * Wgmma::kAcc);
     }
   };
@@ -428,16 +429,17 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
                       kb.minIdx(kb.sub(r.end, start), kb.c(kChunk))};
   };
 
-  // Three warpgroups: the state's chain alone is serial, so the outputs of consecutive chunks
-  // run on two warpgroups at once. The CTA moves in steps, one barrier each (steps 0 to
-  // numChunks): in step t warpgroup 0 computes S_t = λ^n S_(t-1) + Kᵀ Vw into slot t % 3; the
-  // output warpgroup of chunk t issues P = Q Kᵀ and O = Q S_(t-1) (slot (t + 2) % 3, published by
-  // step t's barrier), which run across the next barrier while that warpgroup, in step t + 1,
-  // masks P, adds P V and stores chunk t's rows, and the other output warpgroup starts chunk
-  // t + 1. Chunk t's tiles are read until step t + 1 ends and S_(t-1) until step t + 1's wait, so
-  // step t's barrier frees chunk t - 2's stage (the copies of step t fill it with chunk
-  // t + stages - 2: one step ahead at three stages) and slot (t + 1) % 3 (S_(t-2)). The output
-  // warpgroups issue every copy (each one group a step; warpgroup 0 none).
+  // Three warpgroups: the state's chain alone is serial, so everything else leaves it. The CTA
+  // moves in steps, one barrier each (steps 0 to numChunks): in step t warpgroup 0 computes
+  // S_t = λ^n S_(t-1) + Kᵀ Vw_t into S slot t % 3 from Vw_t in Vw slot t % 2 (weighted by the
+  // state's warpgroup itself for t = 0). Output warpgroup 1 + (c % 2) issues chunk c's
+  // P = Q Kᵀ and O = Q S_(c-1) (S slot (c + 2) % 3, published by step c's barrier) in step c,
+  // weights Vw_(c+1) while they run, and in step c + 1, with the products still in flight across
+  // its barrier, masks P, adds P V and stores chunk c's rows, while the other output warpgroup
+  // starts chunk c + 1. So step s reads chunks s - 1 to s + 1 (complete at its barrier: the copies
+  // are one step ahead) and fills chunk s - 2's stage with chunk s + 2 (four stages); S_(s-2)'s
+  // slot and Vw_(s-1)'s are free once it starts. The output warpgroups issue every copy (one
+  // group each a step; warpgroup 0 none).
   auto buildThreeWarpgroups = [&]() {
     // One CTA an SM (.minnctapersm 1 with .maxntid 384: 168 registers a thread at entry, which
     // setmaxnreg needs to know); the state's warpgroup then gives registers to the output
@@ -446,10 +448,14 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     // 168 each, 116 bytes).
     kb.setMinBlocksPerSM(1);
     constexpr int32_t kStateRegs = 120, kOutputRegs = 192;
-    // Step `t`'s barrier: chunk t's tiles and S_(t-1) are complete and visible to the async
-    // proxy; then (output warpgroups) the copies of chunk t + stages - 2.
+    assert(stages == 4 && "the config checks stages");
+    auto vwSlot = [&](Value t) {
+      return kb.add(kb.c(vwOff), kb.mul(kb.rem(t, kb.c(2)), kb.c(kTile)));
+    };
+    // Step `t`'s barrier: chunks t and t + 1 are complete and visible to the async proxy, and so
+    // are S_(t-1) and Vw_t; then (output warpgroups) the copies of chunk t + 2.
     auto step = [&](Value t, bool copies) {
-      NVVM::CpAsyncWaitGroupOp::create(b, stages - 3);
+      NVVM::CpAsyncWaitGroupOp::create(b, stages - 4);
       wg.fenceProxy();
       gpu::BarrierOp::create(b);
       if (copies)
@@ -468,12 +474,14 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
         SmallVector<Value> s(loop.getRegionIterArgs());
         step(t, false);
         ChunkTiles ch = tilesOf(t);
-        weightV(ch.v, ch.n);
+        kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, t, kb.c(0)), [&] {
+          weightV(ch.v, ch.n, vwSlot(t));
+          wg.fenceProxy();
+          NVVM::BarrierOp::create(b, TypeRange{}, kb.ci32(1), kb.ci32(wgThreads), {}, Value());
+        });
         decayState(s, ch.n);
-        wg.fenceProxy();
-        NVVM::BarrierOp::create(b, TypeRange{}, kb.ci32(1), kb.ci32(wgThreads), {}, Value());
         wg.fence();
-        updateState(ch.k, s);
+        updateState(ch.k, vwSlot(t), s);
         wg.commit();
         wg.wait({&s});
         writeSmemS(slotOf(t), s);
@@ -509,7 +517,12 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
       wg.commit();
       stateOutput(ch.q, slotOf(kb.add(c, kb.c(2))), o);
       wg.commit();
-      step(kb.add(c, kb.c(1)), true);
+      Value next = kb.add(c, kb.c(1));
+      kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, numChunks), [&] {
+        ChunkTiles nx = tilesOf(next);
+        weightV(nx.v, nx.n, vwSlot(next));
+      });
+      step(next, true);
       wg.wait({&p}, 1);
       SmallVector<Value> pRegs = maskScores(p);
       wg.wait({&o});
@@ -563,7 +576,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
         scores(qBase, kBase, p);
         wg.commit();
       }
-      weightV(vBase, n);
+      weightV(vBase, n, kb.c(vwOff));
       if (!statesPass)
         wg.wait({&o, &p});
       decayState(s, n);
@@ -578,7 +591,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
       wg.fence();
       if (!statesPass)
         valueOutput(pRegs, vBase, o);
-      updateState(kBase, s);
+      updateState(kBase, kb.c(vwOff), s);
       wg.commit();
       wg.wait({&o, &s});
       if (!statesPass) {
@@ -598,12 +611,12 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
         // outputs, waited for before this chunk's barrier; the next chunk's barrier publishes it).
         OpBuilder::InsertionGuard g2(b);
         b.setInsertionPointToStart(&role.getThenRegion().front());
-        weightV(vBase, n);
+        weightV(vBase, n, kb.c(vwOff));
         decayState(s, n);
         wg.fenceProxy();
         NVVM::BarrierOp::create(b, TypeRange{}, kb.ci32(1), kb.ci32(wgThreads), {}, Value());
         wg.fence();
-        updateState(kBase, s);
+        updateState(kBase, kb.c(vwOff), s);
         wg.commit();
         wg.wait({&s});
         if (!statesPass)

@@ -182,19 +182,20 @@ func.func @prefill_two_warpgroups(%q: tensor<?x8x128xbf16>, %k: tensor<?x8x128xb
 
 // -----
 
-// warps = 12: three warpgroups of one CTA (384 threads, .minnctapersm 1: one CTA an SM).
-// Warpgroup 0 (threads below 128) keeps the state: it loads it, leaves S_(-1) in slot 2, gives
-// registers away (setmaxnreg 120) and per step t computes S_t into slot t % 3 (Vw published to
-// itself by named barrier 1 of 128 threads). Warpgroups 1 and 2 (setmaxnreg 192) compute the
-// outputs of even and odd chunks, each chunk over two steps: step c issues P = Q Kᵀ and
-// O = Q S_(c-1), which run across the next step's barrier; step c + 1 masks P and adds P V. They
-// issue every copy (two stages ahead of the state: three stages here). Three S_prev slots:
-// (3 * (2 * 64 * 128 + 64 * 64) + 3 * 128 * 64 + 64 * 64) * 2 + 1024 = 181248 bytes.
+// warps = 12: three warpgroups of one CTA (384 threads, .minnctapersm 1: one CTA an SM), four
+// stages. Warpgroup 0 (threads below 128) keeps the state: it loads it, leaves S_(-1) in slot 2,
+// gives registers away (setmaxnreg 120) and in step t computes S_t into slot t % 3 from Vw_t
+// (weighted by itself, and published by named barrier 1 of 128 threads, for t = 0 only).
+// Warpgroups 1 and 2 (setmaxnreg 192) compute the outputs of even and odd chunks, each over two
+// steps: step c issues P = Q Kᵀ and O = Q S_(c-1) and weights Vw_(c+1) while they run; step
+// c + 1, past its barrier with the products in flight, masks P and adds P V. They issue every
+// copy (chunk s + 2 in step s, waited for in step s - 1). Three S_prev slots and two Vw:
+// (4 * (2 * 64 * 128 + 64 * 64) + 3 * 128 * 64 + 2 * 64 * 64) * 2 + 1024 = 230400 bytes.
 // CHECK-LABEL: ds.plan @prefill_three_warpgroups
 // CHECK: ds.launch @ds_kernels::@prefill_three_warpgroups_linear_attn_prefill_wgmma_0 {block = array<i64: 128, 1, 1>, grid = ["(si_d0*16)*(1-min(max(2-(si_d0*16),0),1))", "1", "1"]
-// CHECK-SAME: smem = "148480"
+// CHECK-SAME: smem = "189440"
 // CHECK: ds.launch @ds_kernels::@prefill_three_warpgroups_linear_attn_prefill_wgmma_3wg_1 {block = array<i64: 384, 1, 1>, grid = ["(si_d0*16)*min(max(2-(si_d0*16),0),1)", "1", "1"]
-// CHECK-SAME: smem = "181248"
+// CHECK-SAME: smem = "230400"
 // CHECK: gpu.func @prefill_three_warpgroups_linear_attn_prefill_wgmma_3wg_1
 // CHECK-SAME: nvvm.minctasm = 1
 // CHECK: %[[STATE:.*]] = arith.cmpi ult, %thread_id_x, %c128
@@ -208,7 +209,11 @@ func.func @prefill_two_warpgroups(%q: tensor<?x8x128xbf16>, %k: tensor<?x8x128xb
 // CHECK-NEXT: nvvm.fence.proxy
 // CHECK-NEXT: gpu.barrier
 // CHECK-NOT: nvvm.cp.async.commit.group
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %{{.*}}, %c0
+// CHECK-NEXT: scf.if %[[FIRST]] {
+// CHECK: nvvm.fence.proxy
 // CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %{{.*}}
+// CHECK-NEXT: }
 // CHECK: nvvm.wgmma.fence.aligned
 // CHECK-COUNT-8: nvvm.wgmma.mma_async {{.*}} D[<f32>, <one>], A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
@@ -220,11 +225,12 @@ func.func @prefill_two_warpgroups(%q: tensor<?x8x128xbf16>, %k: tensor<?x8x128xb
 // CHECK-NEXT: nvvm.cp.async.wait.group 0
 // CHECK-NEXT: nvvm.fence.proxy
 // CHECK-NEXT: gpu.barrier
-// The output warpgroups: the first copies, step 0's barrier for the odd one, then two steps a
-// chunk (chunks x, x + 2, ...), the products issued in the first left in flight across the
-// second's barrier and copies.
+// The output warpgroups: the first two chunks' copies, step 0's barrier for the odd one, then
+// two steps a chunk (chunks x, x + 2, ...), the products issued in the first left in flight
+// across the second's barrier and copies.
 // CHECK: } else {
 // CHECK-NEXT: nvvm.setmaxregister increase 192
+// CHECK: nvvm.cp.async.commit.group
 // CHECK: nvvm.cp.async.commit.group
 // CHECK: gpu.barrier
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c2
@@ -235,6 +241,13 @@ func.func @prefill_two_warpgroups(%q: tensor<?x8x128xbf16>, %k: tensor<?x8x128xb
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK-COUNT-8: nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
+// Vw of the next chunk (where there is one) while they run.
+// CHECK-NEXT: arith.constant 1
+// CHECK-NEXT: %[[NEXT:.*]] = arith.addi
+// CHECK-NEXT: %[[HASNEXT:.*]] = arith.cmpi ult, %[[NEXT]]
+// CHECK-NEXT: scf.if %[[HASNEXT]] {
+// CHECK-NOT: nvvm.wgmma.wait
+// CHECK: vector.store
 // CHECK-NOT: nvvm.wgmma.wait
 // CHECK: gpu.barrier
 // CHECK: nvvm.cp.async.commit.group
@@ -263,7 +276,7 @@ func.func @prefill_three_warpgroups(%q: tensor<?x8x128xbf16>, %k: tensor<?x8x128
                                     %cu: tensor<?xi32>, %states: tensor<?x8x128x128xf32>, %si: tensor<?xi32> {ds.name = "si"}, %hi: tensor<?xi32>)
     -> (tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>) {
   %o, %s = ds.linear_attn_prefill %q, %k, %v, %slopes, %cu, %states, %si, %hi
-      {config = #ds.kernel_config<block_tokens = 64, warps = 12, splits = 1, stages = 3, vector_width = 8, variant = "wgmma">}
+      {config = #ds.kernel_config<block_tokens = 64, warps = 12, splits = 1, stages = 4, vector_width = 8, variant = "wgmma">}
     : (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<8xf32>, tensor<?xi32>, tensor<?x8x128x128xf32>, tensor<?xi32>, tensor<?xi32>)
     -> (tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>)
   return %o, %s : tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>

@@ -284,7 +284,7 @@ struct PrefillCase {
 const char *const kTwoWarpgroups = "linear_attn_prefill.warps=8";
 const char *const kOneWarpgroup = "linear_attn_prefill.warps=4";
 /// The plan with the three-warpgroup kernel (two output warpgroups on alternate chunks, one for
-/// the state; at least three stages) beside the one-warpgroup kernel.
+/// the state; four stages) beside the one-warpgroup kernel.
 const char *const kThreeWarpgroups = "linear_attn_prefill.warps=12";
 
 /// "_warps8_stages3" for {"linear_attn_prefill.warps=8", "linear_attn_prefill.stages=3"}.
@@ -380,12 +380,12 @@ std::vector<PrefillCase> prefillCases() {
                    {kTwoWarpgroups, "linear_attn_prefill.splits=2"}});
   // Three warpgroups where the launch fits the SMs once: requests of odd and even chunk counts
   // (the output warpgroups' last steps differ), one request at H = 64, d = e = 128 (128 CTAs),
-  // padded dims, four stages, and segment splits (whose states pass runs on two warpgroups).
-  const char *const kThreeStages = "linear_attn_prefill.stages=3";
+  // padded dims, and segment splits (whose states pass runs on two warpgroups).
+  const char *const kThreeStages = "linear_attn_prefill.stages=4";
   cases.push_back({{C + 1, 1, 3 * C - 1, C - 1}, 8, 128, 128, jit::DataType::BF16, true, 2,
                    {kThreeWarpgroups, kThreeStages, kOneSegment}});
   cases.push_back({{C + 1, 1, 3 * C - 1, C - 1}, 8, 128, 128, jit::DataType::F16, false, 5,
-                   {kThreeWarpgroups, "linear_attn_prefill.stages=4", kOneSegment}});
+                   {kThreeWarpgroups, kThreeStages, kOneSegment}});
   cases.push_back({{5 * C - 20}, 64, 128, 128, jit::DataType::BF16, false, 4,
                    {kThreeWarpgroups, kThreeStages}});
   cases.push_back({{3 * C}, 8, 120, 8, jit::DataType::BF16, true, 2,
