@@ -182,6 +182,10 @@ void storeOutputRows(KernelBuilder &kb, const ChunkedCTA &cta, Value rowA, Value
 /// V. The launch's grid is multiplied by `gate` (a plan
 /// expression of 0 or 1: which of the plan's two forms a launch runs).
 constexpr int64_t kMaxWgmmaStages = 4;
+/// The three-warpgroup kernel's ring, fixed by its schedule (two chunks read by the outputs, one
+/// weighted ahead, one loading); config `stages` is that of the plan's other kernels (the
+/// one-warpgroup kernel past one wave, a split's states pass on two warpgroups).
+constexpr int64_t kThreeWarpgroupStages = 4;
 LogicalResult buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx, const BufferRef &states,
                          const BufferRef &out, PrefillPass pass, const BufferRef *ws,
                          int64_t splits, int64_t stages, int64_t warpgroups,

@@ -183,8 +183,8 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   assert(smemElems * 2 + kAtomAlign == wgmmaSmemBytes(d, stages, warpgroups) &&
          "the layout the config checks");
   // The ring waits for all but stages - 2 copy groups each chunk (the config checks stages >= 2;
-  // three warpgroups keep two chunks in use and wait for all but stages - 3: stages >= 3).
-  assert(stages >= (three ? 3 : 2) && "the config checks stages");
+  // three warpgroups run their own ring of four, below).
+  assert(stages >= 2 && "the config checks stages");
   Type elem = cast<RankedTensorType>(q.getType()).getElementType();
 
   const bool whole = pass == PrefillPass::Whole, statesPass = pass == PrefillPass::States;
@@ -448,7 +448,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     // 168 each, 116 bytes).
     kb.setMinBlocksPerSM(1);
     constexpr int32_t kStateRegs = 120, kOutputRegs = 192;
-    assert(stages == 4 && "the config checks stages");
+    assert(stages == kThreeWarpgroupStages && "the plan passes the fixed ring");
     auto vwSlot = [&](Value t) {
       return kb.add(kb.c(vwOff), kb.mul(kb.rem(t, kb.c(2)), kb.c(kTile)));
     };
