@@ -782,10 +782,11 @@ static LogicalResult lowerLinearAttnPrefill(Operation *operation, PlanContext &c
   BufferRef out = ctx.place(op.getO(), {tokens, std::to_string(h), std::to_string(e)});
   if (cfg.getVariant() == kChunkedVariant || cfg.getVariant() == kWgmmaVariant) {
     const int64_t splits = cfg.getSplits();
-    // "wgmma" on 8 (12) warps: the plan holds the two- (three-) warpgroup kernel, launched where
-    // the launch's CTAs (requests x heads x column blocks x segments) fit the SMs once, and the
-    // one-warpgroup kernel, launched otherwise (two of its CTAs share an SM; CTAs of more
-    // warpgroups do not). A split's states pass computes no outputs: two warpgroups there.
+    // "wgmma" on 8 (12) warps: the plan holds the two- (three-) warpgroup kernel at `stages`,
+    // launched where the launch's CTAs (requests x heads x column blocks x segments) fit the SMs
+    // once, and the one-warpgroup kernel at two stages, launched otherwise (two of its CTAs share
+    // an SM; CTAs of more warpgroups do not). A split's states pass computes no outputs: two
+    // warpgroups there.
     PlanExpr twoGate(0), oneGate(1);
     const int64_t warpgroups = cfg.getWarps() / kWarps;
     if (cfg.getVariant() == kWgmmaVariant && warpgroups > 1) {
@@ -805,7 +806,8 @@ static LogicalResult lowerLinearAttnPrefill(Operation *operation, PlanContext &c
       for (auto [gate, wgs] : {std::pair(oneGate, int64_t(1)), std::pair(twoGate, many)})
         if (gate.constant() != 0 &&
             failed(buildWgmma(op, ctx, states, out, pass, ws, splits,
-                              wgs == 3 ? kThreeWarpgroupStages : cfg.getStages(), wgs, gate)))
+                              wgs == 1 && warpgroups > 1 ? kFallbackStages : cfg.getStages(),
+                              wgs, gate)))
           return failure();
       return success();
     };
@@ -859,19 +861,20 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
       // 1 x 4096 tokens 109.8 / 131.1 us, 1 x 16384 413.7 / 489.5, H = 16 1 x 16384 180.9 /
       // 196.2, H = 8 1 x 65536 (8 segments) 338.7 / 365.2, d = e = 64 82.8 / 85.9; batches past
       // one wave run the same kernel either way (4 x 4096 426.3 / 425.7, 2 x 4096 215.9 / 215.9).
-      // "wgmma" on 12 warps where its shared memory fits (d <= 128 on the H200 and H100): the
-      // three-warpgroup kernel for launches of one wave (the state's chain alone on one
-      // warpgroup). H200, same run, against 8 warps: 1 x 4096 110.0 / 109.9 us, 1 x 16384
-      // 404.1 / 412.0, H = 16 1 x 16384 163.5 / 182.7, H = 8 1 x 65536 307.5 / 339.5, d = e = 64
-      // 73.6 / 84.0.
+      // On 8 warps the two-warpgroup kernel holds an SM alone, so it takes four stages where
+      // they fit (the one-warpgroup kernel past one wave keeps two). H100 80GB HBM3, same runs
+      // (twice, within 1.2 us), 8 warps at 4 / 2 stages: 1 x 4096 115.9 / 117.1 us, 1 x 16384
+      // 428.3 / 434.4, and the split launches H = 16 1 x 16384 175.0 / 186.1, H = 8 1 x 65536
+      // 326.5 / 350.3, d = e = 64 1 x 4096 77.0 / 95.1; three warpgroups (12 warps, four stages)
+      // 120.1 / 440.5 / 169.1 / 326.3 / 83.7 there, so 8 stays the choice.
       if (hasWgmma(target))
         return KernelConfigAttr::get(
-            ctx, kChunk,
-            wgmmaSmemBytes(d, kThreeWarpgroupStages, 3) + kWgmmaStaticSmemBytes <=
+            ctx, kChunk, 2 * kWarps, splits,
+            wgmmaSmemBytes(d, kMaxWgmmaStages, 2) + kWgmmaStaticSmemBytes <=
                     target.getSmemPerBlock()
-                ? 3 * kWarps
-                : 2 * kWarps,
-            splits, 2, 8, kWgmmaVariant);
+                ? kMaxWgmmaStages
+                : 2,
+            8, kWgmmaVariant);
       return KernelConfigAttr::get(ctx, kChunk, kWarps, splits, 2, 8, kChunkedVariant);
     }
     return KernelConfigAttr::get(ctx, 1, kRecWarps, 1, 1, kVecE, kRecurrentVariant);
@@ -918,27 +921,24 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
           failed(expectConfigField(op, "stages", cfg.getStages(), 2, "double-buffered chunk loads")))
         return failure();
       if (cfg.getVariant() == kWgmmaVariant) {
-        if (cfg.getStages() < 2 || cfg.getStages() > kMaxWgmmaStages)
+        if (cfg.getWarps() == 3 * kWarps) {
+          if (failed(expectConfigField(op, "stages", cfg.getStages(), kThreeWarpgroupStages,
+                                       "the ring of the \"wgmma\" kernel on 12 warps: two chunks "
+                                       "read by the outputs, one weighted ahead, one loading")))
+            return failure();
+        } else if (cfg.getStages() < 2 || cfg.getStages() > kMaxWgmmaStages) {
           return configError(op, "stages")
                  << "(chunks in flight of the \"wgmma\" kernel) must be in [2, "
                  << kMaxWgmmaStages << "], got " << cfg.getStages();
-        // `stages` sizes the one- and two-warpgroup kernels (12 warps: two warpgroups in a
-        // split's states pass only); the three-warpgroup kernel's ring is fixed.
-        const int64_t warpgroups = cfg.getWarps() / kWarps;
-        const int64_t staged = warpgroups == 3 && cfg.getSplits() == 1 ? 1 : std::min<int64_t>(warpgroups, 2);
-        const int64_t bytes = wgmmaSmemBytes(d, cfg.getStages(), staged) + kWgmmaStaticSmemBytes;
+        }
+        // The plan's largest kernel (the one-warpgroup kernel beside it runs two stages).
+        const int64_t bytes =
+            wgmmaSmemBytes(d, cfg.getStages(), cfg.getWarps() / kWarps) + kWgmmaStaticSmemBytes;
         if (chunkedTiles(d, e) && bytes > target.getSmemPerBlock())
           return configError(op, "stages")
-                 << cfg.getStages() << " stages of the \"wgmma\" kernel on " << staged * kWarps
+                 << cfg.getStages() << " stages of the \"wgmma\" kernel on " << cfg.getWarps()
                  << " warps need " << bytes
                  << " bytes of shared memory, the target has " << target.getSmemPerBlock();
-        const int64_t threeBytes =
-            wgmmaSmemBytes(d, kThreeWarpgroupStages, 3) + kWgmmaStaticSmemBytes;
-        if (warpgroups == 3 && chunkedTiles(d, e) && threeBytes > target.getSmemPerBlock())
-          return configError(op, "warps")
-                 << cfg.getWarps() << " (three warpgroups, a ring of " << kThreeWarpgroupStages
-                 << " chunks) need " << threeBytes << " bytes of shared memory, the target has "
-                 << target.getSmemPerBlock();
       }
       if (op.getChunkSize() != kChunk)
         return configError(op, "variant")

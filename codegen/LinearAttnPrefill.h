@@ -183,9 +183,12 @@ void storeOutputRows(KernelBuilder &kb, const ChunkedCTA &cta, Value rowA, Value
 /// expression of 0 or 1: which of the plan's two forms a launch runs).
 constexpr int64_t kMaxWgmmaStages = 4;
 /// The three-warpgroup kernel's ring, fixed by its schedule (two chunks read by the outputs, one
-/// weighted ahead, one loading); config `stages` is that of the plan's other kernels (the
-/// one-warpgroup kernel past one wave, a split's states pass on two warpgroups).
+/// weighted ahead, one loading): config `stages` must be this on 12 warps.
 constexpr int64_t kThreeWarpgroupStages = 4;
+/// The stages of the one-warpgroup kernel that a plan of two or three warpgroups launches past
+/// one wave: two, so that two of its CTAs share an SM (105 KB each at d = 128); config `stages`
+/// is that of the plan's larger kernel, which holds an SM alone anyway.
+constexpr int64_t kFallbackStages = 2;
 LogicalResult buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx, const BufferRef &states,
                          const BufferRef &out, PrefillPass pass, const BufferRef *ws,
                          int64_t splits, int64_t stages, int64_t warpgroups,

@@ -43,17 +43,17 @@
 // WG-NOT: nvvm.wgmma.mma_async
 // WG: gpu.func @prefill_linear_attn_prefill_wgmma_1
 // WG-COUNT-16: nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <row>]
-// On 12 warps (the config pass's choice) the states pass runs on two warpgroups, warpgroup 1's
-// chain alone: its products, no S_prev slot written (no output warpgroup reads one), no output
-// products; K and V copied by all 256 threads (4 + 2 copies a thread); the outputs pass on
-// three. Each pass has a one-warpgroup kernel beside it, the grids gated on the outputs pass's
-// CTAs (B x 128 x 2 segments) against the 256 SMs: one request runs on two (three) warpgroups,
-// more on one. Launch order: the states passes, then the outputs passes.
+// On two warpgroups (warps = 8, the config pass's choice, at four stages) the states pass is
+// warpgroup 1's chain alone: its products, no S_prev slot written (no output warpgroup reads
+// one), no output products; K and V copied by all 256 threads (4 + 2 copies a thread). Each
+// pass has a one-warpgroup kernel (two stages) beside it, the grids gated on the outputs pass's
+// CTAs (B x 128 x 2 segments) against the 256 SMs: one request runs on two warpgroups, more on
+// one. Launch order: the states passes, then the outputs passes.
 // WG2: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_states_0 {block = array<i64: 128, 1, 1>, grid = ["(state_indices_d0*128)*(1-min(max(257-(state_indices_d0*256),0),1))", "1", "1"]
 // WG2: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_states_2wg_1 {block = array<i64: 256, 1, 1>, grid = ["(state_indices_d0*128)*min(max(257-(state_indices_d0*256),0),1)", "1", "1"]
 // WG2: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_2 {block = array<i64: 128, 1, 1>, grid = ["(state_indices_d0*128)*(1-min(max(257-(state_indices_d0*256),0),1))", "2", "1"]
 // WG2-SAME: programmatic
-// WG2: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_3wg_3 {block = array<i64: 384, 1, 1>, grid = ["(state_indices_d0*128)*min(max(257-(state_indices_d0*256),0),1)", "2", "1"]
+// WG2: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_2wg_3 {block = array<i64: 256, 1, 1>, grid = ["(state_indices_d0*128)*min(max(257-(state_indices_d0*256),0),1)", "2", "1"]
 // WG2-SAME: programmatic
 // WG2: gpu.func @prefill_linear_attn_prefill_wgmma_states_2wg_1
 // WG2-COUNT-4: nvgpu.device_async_copy %arg1
@@ -64,7 +64,7 @@
 // WG2: nvvm.wgmma.wait.group.sync.aligned 0
 // WG2-NOT: nvvm.wgmma.mma_async
 // WG2: gpu.func @prefill_linear_attn_prefill_wgmma_2
-// WG2: gpu.func @prefill_linear_attn_prefill_wgmma_3wg_3
+// WG2: gpu.func @prefill_linear_attn_prefill_wgmma_2wg_3
 // PTX: .entry prefill_linear_attn_prefill_states_0
 // PTX-NOT: griddepcontrol.wait
 // PTX: .entry prefill_linear_attn_prefill_chunked_1

@@ -6,13 +6,14 @@
 // 64 columns of e); dynamic shared memory from its first 1024-byte boundary: two stages of Q, K
 // and V, then S_prev and the decay-weighted V ((2 * (2 * 64 * 128 + 64 * 64) + 128 * 64 +
 // 64 * 64) * 2 + 1024 = 107520 bytes); P stays in registers.
-// The config pass's warps = 12: the plan also holds the three-warpgroup kernel (below, in
-// @prefill_three_warpgroups) and gates the grids by whether B x 64 x 2 CTAs fit the SMs once
-// (one SM here).
+// The config pass's warps = 8, stages = 4: the plan also holds the two-warpgroup kernel at four
+// stages (below, in @prefill_two_warpgroups at two) and gates the grids by whether B x 64 x 2
+// CTAs fit the SMs once (one SM here); the one-warpgroup kernel keeps two stages.
 // CHECK-LABEL: ds.plan @prefill
 // CHECK: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_0 {block = array<i64: 128, 1, 1>, grid = ["(state_indices_d0*128)*(1-min(max(2-(state_indices_d0*128),0),1))", "1", "1"]
 // CHECK-SAME: smem = "107520"
-// CHECK: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_3wg_1 {block = array<i64: 384, 1, 1>, grid = ["(state_indices_d0*128)*min(max(2-(state_indices_d0*128),0),1)", "1", "1"]
+// CHECK: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_2wg_1 {block = array<i64: 256, 1, 1>, grid = ["(state_indices_d0*128)*min(max(2-(state_indices_d0*128),0),1)", "1", "1"]
+// CHECK-SAME: smem = "205824"
 // CHECK: gpu.func @prefill_linear_attn_prefill_wgmma_0
 // CHECK: nvgpu.device_async_copy {{.*}}, 8, {{.*}} {bypassL1}
 // CHECK: nvvm.cp.async.wait.group 0
@@ -45,7 +46,7 @@
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK-NOT: nvvm.wgmma.mma_async
 // CHECK: gpu.return
-// CHECK: gpu.func @prefill_linear_attn_prefill_wgmma_3wg_1
+// CHECK: gpu.func @prefill_linear_attn_prefill_wgmma_2wg_1
 // PTX: gpu.binary @ds_kernels
 // PTX-SAME: .target sm_90a
 // PTX-SAME: cp.async.cg.shared.global
@@ -77,7 +78,7 @@ func.func @prefill(%q: tensor<?x64x128xbf16> {ds.name = "q"}, %k: tensor<?x64x12
 // CHECK-COUNT-4: llvm.inline_asm has_side_effects "{{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16
 // CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}} A[<f16>, <one>, <col>], B[<f16>, <one>, <row>]
 // CHECK-NOT: nvvm.wgmma.mma_async
-// CHECK: gpu.func @prefill_f16_linear_attn_prefill_wgmma_3wg_1
+// CHECK: gpu.func @prefill_f16_linear_attn_prefill_wgmma_2wg_1
 // PTX: wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16
 func.func @prefill_f16(%q: tensor<?x8x40xf16>, %k: tensor<?x8x40xf16>, %v: tensor<?x8x72xf16>, %slopes: tensor<8xf32>,
                        %cu: tensor<?xi32>, %states: tensor<?x8x40x72xf32>, %si: tensor<?xi32> {ds.name = "si"}, %hi: tensor<?xi32>)
@@ -193,7 +194,7 @@ func.func @prefill_two_warpgroups(%q: tensor<?x8x128xbf16>, %k: tensor<?x8x128xb
 // (4 * (2 * 64 * 128 + 64 * 64) + 3 * 128 * 64 + 2 * 64 * 64) * 2 + 1024 = 230400 bytes.
 // CHECK-LABEL: ds.plan @prefill_three_warpgroups
 // CHECK: ds.launch @ds_kernels::@prefill_three_warpgroups_linear_attn_prefill_wgmma_0 {block = array<i64: 128, 1, 1>, grid = ["(si_d0*16)*(1-min(max(2-(si_d0*16),0),1))", "1", "1"]
-// CHECK-SAME: smem = "189440"
+// CHECK-SAME: smem = "107520"
 // CHECK: ds.launch @ds_kernels::@prefill_three_warpgroups_linear_attn_prefill_wgmma_3wg_1 {block = array<i64: 384, 1, 1>, grid = ["(si_d0*16)*min(max(2-(si_d0*16),0),1)", "1", "1"]
 // CHECK-SAME: smem = "230400"
 // CHECK: gpu.func @prefill_three_warpgroups_linear_attn_prefill_wgmma_3wg_1

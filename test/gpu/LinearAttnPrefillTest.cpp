@@ -279,13 +279,13 @@ struct PrefillCase {
   Overrides config = {};
 };
 /// The warpgroup-MMA plan with the two-warpgroup kernel (outputs and state at the same time)
-/// beside the one-warpgroup kernel, one launched by the launch's CTAs, and the one-warpgroup
-/// kernel alone (also valid for the mma.sync kernel).
+/// beside the one-warpgroup kernel, one launched by the launch's CTAs (the config pass's choice
+/// on sm_90a, there at four stages), and the one-warpgroup kernel alone (also valid for the
+/// mma.sync kernel).
 const char *const kTwoWarpgroups = "linear_attn_prefill.warps=8";
 const char *const kOneWarpgroup = "linear_attn_prefill.warps=4";
 /// The plan with the three-warpgroup kernel (two output warpgroups on alternate chunks, one for
-/// the state; its own ring of four chunks) beside the one-warpgroup kernel: the config pass's
-/// choice on sm_90a.
+/// the state; a ring of four chunks, config stages = 4) beside the one-warpgroup kernel.
 const char *const kThreeWarpgroups = "linear_attn_prefill.warps=12";
 
 /// "_warps8_stages3" for {"linear_attn_prefill.warps=8", "linear_attn_prefill.stages=3"}.
@@ -348,10 +348,10 @@ std::vector<PrefillCase> prefillCases() {
   cases.push_back({{70000}, 8, 64, 64, jit::DataType::BF16, true, 5});
   cases.push_back({{1, 63, 65, 20000}, 8, 64, 64, jit::DataType::BF16, true, 3});
   cases.push_back({{20000, 1, 63, 65}, 8, 64, 64, jit::DataType::F16, false, 7});
-  // On sm_90a the config pass's plan (warps = 12) launches the three-warpgroup kernel where B x
-  // H x cdiv(e, 64) x splits CTAs fit the SMs once: on 132 SMs the one-request cases above (a
-  // split's states pass on two warpgroups), and the one-warpgroup kernel for the others (B = 4 at
-  // H = 64, and at H = 8 with the config pass's 8 segments). The one-warpgroup kernel alone (warps = 4) over the same kinds of case:
+  // On sm_90a the config pass's plan (warps = 8, four stages) launches the two-warpgroup kernel
+  // where B x H x cdiv(e, 64) x splits CTAs fit the SMs once: on 132 SMs the one-request cases
+  // above, and the one-warpgroup kernel (two stages) for the others (B = 4 at H = 64, and at
+  // H = 8 with the config pass's 8 segments). The one-warpgroup kernel alone (warps = 4) over the same kinds of case:
   // H = 64, d = e = 128 (one request and B = 4, both types, from the slot and from zero), the
   // padded dims and segment splits. Then more stages (the ring reuses a stage one chunk after
   // both warpgroups last read it), and several requests on two warpgroups (fewer segments: 64
@@ -370,6 +370,8 @@ std::vector<PrefillCase> prefillCases() {
                    {kTwoWarpgroups, "linear_attn_prefill.stages=3"}});
   cases.push_back({{1000}, 8, 64, 64, jit::DataType::F16, false, 6,
                    {kTwoWarpgroups, "linear_attn_prefill.stages=4"}});
+  cases.push_back({{C + 1, 1, 3 * C - 1, C - 1}, 8, 128, 128, jit::DataType::F16, true, 4,
+                   {kTwoWarpgroups, "linear_attn_prefill.stages=2", "linear_attn_prefill.splits=1"}});
   const char *const kOneSegment = "linear_attn_prefill.splits=1";
   cases.push_back({{C + 1, 1, 3 * C - 1, C - 1}, 8, 128, 128, jit::DataType::BF16, true, 2,
                    {kTwoWarpgroups, kOneSegment}});
@@ -379,10 +381,9 @@ std::vector<PrefillCase> prefillCases() {
                    {kTwoWarpgroups, kOneSegment}});
   cases.push_back({{1, 63, 65, 20000}, 8, 64, 64, jit::DataType::BF16, true, 3,
                    {kTwoWarpgroups, "linear_attn_prefill.splits=2"}});
-  // Three warpgroups where the launch fits the SMs once, beside one- and two-warpgroup kernels
-  // of four stages: requests of odd and even chunk counts (the output warpgroups' last steps
-  // differ), one request at H = 64, d = e = 128 (128 CTAs), padded dims, and segment splits
-  // (whose states pass runs on two warpgroups).
+  // Three warpgroups where the launch fits the SMs once: requests of odd and even chunk counts
+  // (the output warpgroups' last steps differ), one request at H = 64, d = e = 128 (128 CTAs),
+  // padded dims, and segment splits (whose states pass runs on two warpgroups at four stages).
   const char *const kThreeStages = "linear_attn_prefill.stages=4";
   cases.push_back({{C + 1, 1, 3 * C - 1, C - 1}, 8, 128, 128, jit::DataType::BF16, true, 2,
                    {kThreeWarpgroups, kThreeStages, kOneSegment}});

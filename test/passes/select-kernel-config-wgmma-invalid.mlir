@@ -1,7 +1,8 @@
 // RUN: ds-opt %s --ds-select-kernel-config="chip=sm_90a smem-per-block=131072" -split-input-file -verify-diagnostics
 // The warpgroup-MMA prefill's `stages` (chunks of Q, K and V in flight): 2 to 4, and only as many
-// as the target's shared memory holds (on 12 warps, those of the plan's one- and two-warpgroup
-// kernels; the three-warpgroup kernel's ring is four); the mma.sync kernel is double-buffered only. Its `warps`: 4 (one warpgroup), 8 (two) or 12 (three); the mma.sync
+// as the target's shared memory holds (on 8 and 12 warps those of the plan's larger kernel, the
+// one-warpgroup kernel beside it runs two; on 12 four only); the mma.sync kernel is
+// double-buffered only. Its `warps`: 4 (one warpgroup), 8 (two) or 12 (three); the mma.sync
 // kernel's 4 only.
 
 func.func @wgmma_stages_5(%q: tensor<?x8x64xbf16>, %slopes: tensor<8xf32>, %cu: tensor<?xi32>, %st: tensor<?x8x64x64xf32>,
@@ -79,14 +80,26 @@ func.func @chunked_warps_8(%q: tensor<?x8x64xbf16>, %slopes: tensor<8xf32>, %cu:
 
 // -----
 
-// Three warpgroups run a fixed ring of four chunks and keep three S_prev slots and two Vw:
-// (4 * (2 * 64 * 128 + 64 * 64) + 3 * 128 * 64 + 2 * 64 * 64) * 2 + 1024 bytes of dynamic shared
-// memory and 512 of static, whatever `stages` (here that of the one-warpgroup kernel, which fits).
-func.func @wgmma_three_warpgroups_smem(%q: tensor<?x8x128xbf16>, %slopes: tensor<8xf32>, %cu: tensor<?xi32>, %st: tensor<?x8x128x128xf32>,
-                                       %si: tensor<?xi32>, %hi: tensor<?xi32>) -> (tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>) {
-  // expected-error @+1 {{config field 'warps' 12 (three warpgroups, a ring of 4 chunks) need 230912 bytes of shared memory, the target has 131072}}
+// Three warpgroups run a fixed ring of four chunks: `stages` = 4 only.
+func.func @wgmma_three_warpgroups_stages_2(%q: tensor<?x8x64xbf16>, %slopes: tensor<8xf32>, %cu: tensor<?xi32>, %st: tensor<?x8x64x64xf32>,
+                                           %si: tensor<?xi32>, %hi: tensor<?xi32>) -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>) {
+  // expected-error @+1 {{config field 'stages' must be 4 (the ring of the "wgmma" kernel on 12 warps: two chunks read by the outputs, one weighted ahead, one loading), got 2}}
   %o, %s = ds.linear_attn_prefill %q, %q, %q, %slopes, %cu, %st, %si, %hi
       {config = #ds.kernel_config<block_tokens = 64, warps = 12, splits = 1, stages = 2, vector_width = 8, variant = "wgmma">}
+      : (tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<8xf32>, tensor<?xi32>,
+         tensor<?x8x64x64xf32>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>)
+  return %o, %s : tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>
+}
+
+// -----
+
+// Three warpgroups keep three S_prev slots and two Vw: (4 * (2 * 64 * 128 + 64 * 64) + 3 * 128 *
+// 64 + 2 * 64 * 64) * 2 + 1024 bytes of dynamic shared memory and 512 of static.
+func.func @wgmma_three_warpgroups_smem(%q: tensor<?x8x128xbf16>, %slopes: tensor<8xf32>, %cu: tensor<?xi32>, %st: tensor<?x8x128x128xf32>,
+                                       %si: tensor<?xi32>, %hi: tensor<?xi32>) -> (tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>) {
+  // expected-error @+1 {{config field 'stages' 4 stages of the "wgmma" kernel on 12 warps need 230912 bytes of shared memory, the target has 131072}}
+  %o, %s = ds.linear_attn_prefill %q, %q, %q, %slopes, %cu, %st, %si, %hi
+      {config = #ds.kernel_config<block_tokens = 64, warps = 12, splits = 1, stages = 4, vector_width = 8, variant = "wgmma">}
       : (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<8xf32>, tensor<?xi32>,
          tensor<?x8x128x128xf32>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>)
   return %o, %s : tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>

@@ -1,6 +1,6 @@
 // RUN: ds-opt %s --ds-select-kernel-config | FileCheck %s --check-prefixes=CHECK,SM132,SPLIT8
 // RUN: ds-opt %s --ds-select-kernel-config="sm-count=132 chip=sm_90a" | FileCheck %s --check-prefixes=CHECK,SM132,WGMMA
-// RUN: ds-opt %s --ds-select-kernel-config="sm-count=132 chip=sm_90a smem-per-block=131072" | FileCheck %s --check-prefix=WGMMA-SMALL-SMEM
+// RUN: ds-opt %s --ds-select-kernel-config="sm-count=132 chip=sm_90a smem-per-block=98304" | FileCheck %s --check-prefix=WGMMA-SMALL-SMEM
 // RUN: ds-opt %s --pass-pipeline="builtin.module(func.func(ds-select-kernel-config{sm-count=64 chip=sm_80}))" | FileCheck %s --check-prefixes=CHECK,SM64,SPLIT8
 // RUN: ds-opt %s --ds-select-kernel-config="sm-count=3" | FileCheck %s --check-prefixes=CHECK,SM3,SPLIT1
 // The pass is idempotent (every op carries a config after the first run), and its output re-parses.
@@ -147,13 +147,13 @@ func.func @quest_and_sampling(%kmin: tensor<?x8x128xbf16>, %knew: tensor<?x8x128
 
 // Linear attention: the prefill's tensor-core variant where it tiles (64-token chunks: warpgroup
 // MMA on sm_90a, mma.sync elsewhere; requests split into up to SMs / (H x column blocks)
-// segments, at most 8: 8 heads x 1 column block here; on sm_90a 12 warps, three warpgroups,
-// where their fixed ring of four chunks fits the shared memory, else 8), the recurrent one for
+// segments, at most 8: 8 heads x 1 column block here; on sm_90a 8 warps, two warpgroups, at
+// four stages where they fit the shared memory, else two), the recurrent one for
 // keep_intermediate (and other chunk sizes); decode 8 warps, 8 rows in flight.
 // CHECK-LABEL: func.func @linear_attn
 // SPLIT8:        ds.linear_attn_prefill {{.*}}{config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 8, stages = 2, vector_width = 8, variant = "chunked">}
 // SPLIT1:        ds.linear_attn_prefill {{.*}}{config = #ds.kernel_config<block_tokens = 64, warps = 4, splits = 1, stages = 2, vector_width = 8, variant = "chunked">}
-// WGMMA:         ds.linear_attn_prefill {{.*}}{config = #ds.kernel_config<block_tokens = 64, warps = 12, splits = 8, stages = 2, vector_width = 8, variant = "wgmma">}
+// WGMMA:         ds.linear_attn_prefill {{.*}}{config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 8, stages = 4, vector_width = 8, variant = "wgmma">}
 // WGMMA-SMALL-SMEM: ds.linear_attn_prefill {{.*}}{config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 8, stages = 2, vector_width = 8, variant = "wgmma">}
 // CHECK:         ds.linear_attn_prefill {{.*}}{chunk_size = 128 : i64, config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 4, variant = "recurrent">, keep_intermediate}
 // CHECK:         ds.linear_attn_decode {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 16, splits = 1, stages = 2, vector_width = 4>}
