@@ -588,21 +588,21 @@ def DS_LinearAttnPrefillOp : DS_TensorOp<"linear_attn_prefill", [], /*inPlace=*/
     outside `[0, slots)` gets `o = 0` (and `intermediate = 0`) and no state is read or written.
     The GPU lowering runs the chunked tensor-core kernel for `d` in [8, 128] and `e >= 8`, both
     multiples of 8 (tiles padded with zeros to `d` = 64 or 128 and whole blocks of 64 columns of
-    `e`), and a config of 64-token chunks (the default; variant "wgmma" on 12 warps on sm_90a
-    where its shared memory fits, else 8, "chunked" on 4 elsewhere), else (and with
-    `keep_intermediate`) a recurrent kernel. With config
+    `e`), and a config of 64-token chunks (the default; variant "wgmma" on 8 warps on sm_90a,
+    four stages where they fit, "chunked" on 4 elsewhere), else (and with `keep_intermediate`)
+    a recurrent kernel. With config
     `splits` = S > 1 the tensor-core kernel splits long requests into up to S segments computed
     in parallel (two passes and B x S states of workspace); requests shorter than their share of
     the batch's chunks are not split. Its `#ds.kernel_config`: `variant` = "wgmma" or "chunked"
     (`block_tokens` = 64 = `chunk_size`, `warps` = 4, or for "wgmma" 8 on two warpgroups (the
     outputs and the state computed side by side) or 12 on three (the state on one, the outputs
-    of alternate chunks on two), `stages` = 2 to 4 for "wgmma", 2 for "chunked",
+    of alternate chunks on two), `stages` = 2 to 4 for "wgmma" (4 on 12 warps), 2 for "chunked",
     `vector_width` = 8, `splits`) or "recurrent" (1, 8, 1, 4). With `warps` = 8 or 12 the plan
     holds a one-warpgroup "wgmma" kernel beside the two- or three-warpgroup one and launches the
     latter where its CTAs (B x H x cdiv(e, 64) x `splits`) fit the target's SMs once, the
-    one-warpgroup one otherwise (two of its CTAs share an SM, larger CTAs do not). The
-    three-warpgroup kernel runs its own ring of four chunks: `stages` is that of the plan's
-    other kernels (the one-warpgroup kernel, a split's states pass on two warpgroups).
+    one-warpgroup one otherwise (two of its CTAs share an SM, larger CTAs do not); `stages` is
+    the larger kernel's (a split's states pass runs on two warpgroups), the one-warpgroup kernel
+    beside it runs two.
   }];
   let arguments = (ins DS_DataTensor:$q, DS_DataTensor:$k, DS_DataTensor:$v, DS_F32Tensor:$slopes,
                        DS_IndexTensor:$cu_seqlens, DS_F32Tensor:$states,
