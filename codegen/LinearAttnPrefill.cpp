@@ -852,9 +852,9 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
       // MB, 317 us at the H200's copy rate, past issue 13's 300 us bar).
       const int64_t ctas = dimOf(op.getQ(), 1) * columnBlocks(e);
       const int64_t splits = std::clamp<int64_t>(target.getSmCount() / ctas, 1, kMaxSegments);
-      // Two stages: two CTAs fit an SM (105 KB each at d = 128), which a batch that fills the
-      // SMs more than once needs; a single request of 128 CTAs gains under 5% from 4 stages and
-      // a batch of 4 x 4096 tokens loses 14% (H200, H = 64, d = e = 128).
+      // The one-warpgroup kernel keeps two stages (kFallbackStages, also for mma.sync): two
+      // CTAs fit an SM (105 KB each at d = 128), which a batch that fills the SMs more than once
+      // needs (4 x 4096 tokens lost 14% at four stages; H200, H = 64, d = e = 128).
       // "wgmma" on 8 warps: the plan's two-warpgroup kernel for launches of one wave, the
       // one-warpgroup kernel past that (see lowerLinearAttnPrefill). H200, bf16, H = 64 and
       // d = e = 128 unless given, against the one-warpgroup kernel alone (warps = 4), same run:
