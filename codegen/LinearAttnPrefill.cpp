@@ -870,10 +870,8 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
       if (hasWgmma(target))
         return KernelConfigAttr::get(
             ctx, kChunk, 2 * kWarps, splits,
-            wgmmaSmemBytes(d, kMaxWgmmaStages, 2) + kWgmmaStaticSmemBytes <=
-                    target.getSmemPerBlock()
-                ? kMaxWgmmaStages
-                : 2,
+            wgmmaSmemTotal(d, kMaxWgmmaStages, 2) <= target.getSmemPerBlock() ? kMaxWgmmaStages
+                                                                               : kFallbackStages,
             8, kWgmmaVariant);
       return KernelConfigAttr::get(ctx, kChunk, kWarps, splits, 2, 8, kChunkedVariant);
     }
@@ -932,8 +930,7 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
                  << kMaxWgmmaStages << "], got " << cfg.getStages();
         }
         // The plan's largest kernel (the one-warpgroup kernel beside it runs two stages).
-        const int64_t bytes =
-            wgmmaSmemBytes(d, cfg.getStages(), cfg.getWarps() / kWarps) + kWgmmaStaticSmemBytes;
+        const int64_t bytes = wgmmaSmemTotal(d, cfg.getStages(), cfg.getWarps() / kWarps);
         if (chunkedTiles(d, e) && bytes > target.getSmemPerBlock())
           return configError(op, "stages")
                  << cfg.getStages() << " stages of the \"wgmma\" kernel on " << cfg.getWarps()

@@ -198,15 +198,20 @@ LogicalResult buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx, const BufferR
 /// c's while the output warpgroup reads chunk c - 1's; with three, two chunks' outputs read two)
 /// and the decay-weighted V [64 x 64] (two with three warpgroups: the next chunk's is weighted
 /// while the state reads this one's), 16-bit elements, plus 1024 bytes to align the first tile.
+inline int64_t vwTiles(int64_t warpgroups) { return warpgroups == 3 ? 2 : 1; }
 inline int64_t wgmmaSmemBytes(int64_t d, int64_t stages, int64_t warpgroups) {
   const int64_t dp = paddedKeyDim(d);
   return (stages * (2 * kChunk * dp + kChunk * kEBlock) + warpgroups * dp * kEBlock +
-          (warpgroups == 3 ? 2 : 1) * kChunk * kEBlock) *
+          vwTiles(warpgroups) * kChunk * kEBlock) *
              2 +
          1024;
 }
 /// Its static shared memory: the decay table (decayTable, 2 * kChunk f32).
 constexpr int64_t kWgmmaStaticSmemBytes = 2 * kChunk * 4;
+/// Both: what the config pass and the verifier hold against the target's shared memory.
+inline int64_t wgmmaSmemTotal(int64_t d, int64_t stages, int64_t warpgroups) {
+  return wgmmaSmemBytes(d, stages, warpgroups) + kWgmmaStaticSmemBytes;
+}
 
 } // namespace mlir::ds::linear_attn
 

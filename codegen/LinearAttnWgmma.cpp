@@ -179,7 +179,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   const int64_t stageElems = 2 * kChunk * dp + kTile, sSlot = dp * kEBlock;
   const int64_t sOff = stages * stageElems, vwOff = sOff + warpgroups * sSlot;
   // Vw: one tile, two with three warpgroups (Vw_(t+1) is weighted while the state reads Vw_t).
-  const int64_t smemElems = vwOff + (three ? 2 : 1) * kTile;
+  const int64_t smemElems = vwOff + vwTiles(warpgroups) * kTile;
   assert(smemElems * 2 + kAtomAlign == wgmmaSmemBytes(d, stages, warpgroups) &&
          "the layout the config checks");
   // The ring waits for all but stages - 2 copy groups each chunk (the config checks stages >= 2;
@@ -247,8 +247,10 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   // Chunk `c` of the request into stage `stage` (cp.async by the `loaderThreads` threads of
   // `loader`: every thread of the CTA, or three warpgroups' two output warpgroups; zero-filled
   // past the request's end and past d / e).
-  const ChunkedCTA *loader = &cta;
-  int64_t loaderThreads = threads;
+  ChunkedCTA loader = cta;
+  if (three) // the output warpgroups' threads 0 .. 255
+    loader.tid = kb.sub(cta.tid, kb.c(wgThreads));
+  const int64_t loaderThreads = three ? 2 * wgThreads : threads;
   auto loadChunk = [&](Value c, Value stage) {
     Value base = kb.mul(stage, kb.c(stageElems));
     Value first = kb.add(r.start, kb.mul(c, kb.c(kChunk)));
@@ -257,7 +259,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     auto copy = [&](Value src, int64_t rowElems, int64_t srcRowElems, Value srcCol, bool padded,
                     Value dst, int64_t count) {
       copyChunkRows(
-          kb, *loader, smem, first, src, h, rowElems / 8, srcRowElems, srcCol, padded, count,
+          kb, loader, smem, first, src, h, rowElems / 8, srcRowElems, srcCol, padded, count,
           [&](Value row, Value ch) {
             Value tileOff = kb.mul(kb.div(ch, kb.c(8)), kb.c(kTile));
             return kb.add(kb.add(dst, tileOff), swizzled(kb, row, kb.rem(ch, kb.c(8)), kEBlock));
@@ -422,11 +424,13 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     Value q, k, v, start, n;
   };
   auto tilesOf = [&](Value c) {
-    Value stage = kb.mul(kb.rem(c, kb.c(stages)), kb.c(stageElems));
-    Value start = kb.add(r.start, kb.mul(c, kb.c(kChunk)));
-    return ChunkTiles{stage, kb.add(stage, kb.c(kChunk * dp)),
-                      kb.add(stage, kb.c(2 * kChunk * dp)), start,
-                      kb.minIdx(kb.sub(r.end, start), kb.c(kChunk))};
+    ChunkTiles t;
+    t.q = kb.mul(kb.rem(c, kb.c(stages)), kb.c(stageElems));
+    t.k = kb.add(t.q, kb.c(kChunk * dp));
+    t.v = kb.add(t.q, kb.c(2 * kChunk * dp));
+    t.start = kb.add(r.start, kb.mul(c, kb.c(kChunk)));
+    t.n = kb.minIdx(kb.sub(r.end, t.start), kb.c(kChunk));
+    return t;
   };
 
   // Three warpgroups: the state's chain alone is serial, so everything else leaves it. The CTA
@@ -495,10 +499,6 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     b.setInsertionPointToStart(&role.getElseRegion().front());
     NVVM::SetMaxRegisterOp::create(b, kOutputRegs, NVVM::SetMaxRegisterAction::increase);
     // The output warpgroups: warpgroup 1 + x computes chunks x, x + 2, ..., each in two steps.
-    ChunkedCTA lcta = cta;
-    lcta.tid = kb.sub(cta.tid, kb.c(wgThreads));
-    loader = &lcta;
-    loaderThreads = 2 * wgThreads;
     for (int64_t i = 0; i + 2 < stages; ++i)
       loadChunkIf(kb.c(i), numChunks);
     Value x = kb.sub(kb.div(cta.tid, kb.c(wgThreads)), kb.c(1));
@@ -561,11 +561,8 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     wg.fenceProxy();
     gpu::BarrierOp::create(b);
     loadChunkIf(kb.add(c, kb.c(stages - 1)), numChunks);
-    Value stage = kb.mul(kb.rem(c, kb.c(stages)), kb.c(stageElems));
-    Value qBase = stage, kBase = kb.add(stage, kb.c(kChunk * dp)),
-          vBase = kb.add(stage, kb.c(2 * kChunk * dp));
-    Value chunkStart = kb.add(r.start, kb.mul(c, kb.c(kChunk)));
-    Value n = kb.minIdx(kb.sub(r.end, chunkStart), kb.c(kChunk));
+    const ChunkTiles ch = tilesOf(c);
+    Value qBase = ch.q, kBase = ch.k, vBase = ch.v, chunkStart = ch.start, n = ch.n;
 
     if (!two) {
       // O = Q S_prev and P = Q Kᵀ (not in the states pass), Vw while they run.
