@@ -193,16 +193,27 @@ LogicalResult buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx, const BufferR
                          const BufferRef &out, PrefillPass pass, const BufferRef *ws,
                          int64_t splits, int64_t stages, int64_t warpgroups,
                          const PlanExpr &gate = PlanExpr(1));
+/// Whether the two-warpgroup kernel's state warpgroup weights the next chunk's V while its
+/// product of this chunk is in flight (off its serial chain; two Vw tiles): where three or more
+/// stages leave the next chunk's copies complete at the top of this one (the copies then lead by
+/// stages - 2 chunks instead of stages - 1). H100 80GB HBM3, H = 64, d = e = 128, bf16, four
+/// stages, against weighting in the chain: 1 x 4096 tokens 115.0-115.4 -> 112.7-113.0 us,
+/// 1 x 16384 430.1-431.6 -> 412.9-414.9.
+inline bool weightsAhead(int64_t warpgroups, int64_t stages) {
+  return warpgroups == 2 && stages >= 3;
+}
 /// Its dynamic shared memory at key dim `d`: `stages` stages of Q, K ([64 x dp] each) and V
 /// ([64 x 64]), S_prev [dp x 64] (one per warpgroup: with two the state warpgroup writes chunk
 /// c's while the output warpgroup reads chunk c - 1's; with three, two chunks' outputs read two)
-/// and the decay-weighted V [64 x 64] (two with three warpgroups: the next chunk's is weighted
-/// while the state reads this one's), 16-bit elements, plus 1024 bytes to align the first tile.
-inline int64_t vwTiles(int64_t warpgroups) { return warpgroups == 3 ? 2 : 1; }
+/// and the decay-weighted V [64 x 64] (two where weighted ahead: with three warpgroups, or
+/// weightsAhead: the next chunk's is weighted while the state reads this one's), 16-bit elements, plus 1024 bytes to align the first tile.
+inline int64_t vwTiles(int64_t warpgroups, int64_t stages) {
+  return warpgroups == 3 || weightsAhead(warpgroups, stages) ? 2 : 1;
+}
 inline int64_t wgmmaSmemBytes(int64_t d, int64_t stages, int64_t warpgroups) {
   const int64_t dp = paddedKeyDim(d);
   return (stages * (2 * kChunk * dp + kChunk * kEBlock) + warpgroups * dp * kEBlock +
-          vwTiles(warpgroups) * kChunk * kEBlock) *
+          vwTiles(warpgroups, stages) * kChunk * kEBlock) *
              2 +
          1024;
 }

@@ -178,11 +178,15 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   // warpgroup: 105 KB at dp = 128 and two stages with the alignment slack, two CTAs fit an SM.
   const int64_t stageElems = 2 * kChunk * dp + kTile, sSlot = dp * kEBlock;
   const int64_t sOff = stages * stageElems, vwOff = sOff + warpgroups * sSlot;
-  // Vw: one tile, two with three warpgroups (Vw_(t+1) is weighted while the state reads Vw_t).
-  const int64_t smemElems = vwOff + vwTiles(warpgroups) * kTile;
+  // Vw: one tile, two where the next chunk's is weighted while the state reads this one's (three
+  // warpgroups; two at three or more stages, weightsAhead, where the outputs are computed: the
+  // states pass, whose state warpgroup has the CTA's time to itself, keeps the copies' longer
+  // lead instead, and leaves the second tile unused).
+  const bool ahead = weightsAhead(warpgroups, stages) && pass != PrefillPass::States;
+  const int64_t smemElems = vwOff + vwTiles(warpgroups, stages) * kTile;
   assert(smemElems * 2 + kAtomAlign == wgmmaSmemBytes(d, stages, warpgroups) &&
          "the layout the config checks");
-  // The ring waits for all but stages - 2 copy groups each chunk (the config checks stages >= 2;
+  // The ring waits for all but stages - 2 copy groups each chunk (stages - 3 weighting ahead) (the config checks stages >= 2;
   // three warpgroups run their own ring of four, below).
   assert(stages >= 2 && "the config checks stages");
   Type elem = cast<RankedTensorType>(q.getType()).getElementType();
@@ -245,12 +249,19 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
                             ValueRange{off});
   };
   // Chunk `c` of the request into stage `stage` (cp.async by the `loaderThreads` threads of
-  // `loader`: every thread of the CTA, or three warpgroups' two output warpgroups; zero-filled
+  // `loader`: every thread of the CTA, three warpgroups' two output warpgroups, or warpgroup 0
+  // of the two-warpgroup states pass; zero-filled
   // past the request's end and past d / e).
   ChunkedCTA loader = cta;
   if (three) // the output warpgroups' threads 0 .. 255
     loader.tid = kb.sub(cta.tid, kb.c(wgThreads));
-  const int64_t loaderThreads = three ? 2 * wgThreads : threads;
+  // The states pass on two warpgroups: warpgroup 0, which has no outputs to compute, issues
+  // every copy, off the state's chain (H100, H = 16, 1 x 16384 tokens: that pass 55.7 -> 51.2
+  // us). Where warpgroup 0 computes outputs, each warpgroup issues half of them: warpgroup 0
+  // issuing all of them made the outputs the longer chain (1 x 16384 tokens at H = 64: 414.9
+  // -> 447.2 us).
+  const bool outputCopies = two && statesPass;
+  const int64_t loaderThreads = three ? 2 * wgThreads : outputCopies ? wgThreads : threads;
   auto loadChunk = [&](Value c, Value stage) {
     Value base = kb.mul(stage, kb.c(stageElems));
     Value first = kb.add(r.start, kb.mul(c, kb.c(kChunk)));
@@ -276,8 +287,11 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   // Chunk `c` into stage c % stages where the request has it, then a commit group (empty past
   // the request's chunks: every thread counts one group per chunk slot).
   auto loadChunkIf = [&](Value c, Value numChunks) {
-    auto any = scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, numChunks),
-                                 false);
+    Value cond = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, numChunks);
+    if (outputCopies)
+      cond = arith::AndIOp::create(
+          b, cond, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, cta.tid, kb.c(wgThreads)));
+    auto any = scf::IfOp::create(b, cond, false);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&any.getThenRegion().front());
@@ -419,6 +433,10 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     storeOutputRows(kb, cta, rowA, rowB, n, chunkStart, h, e, elem,
                     [&](int64_t nt, int64_t i) { return o[nt * 4 + i]; });
   };
+  // Vw slot t % 2 (of two).
+  auto vwSlot = [&](Value t) {
+    return kb.add(kb.c(vwOff), kb.mul(kb.rem(t, kb.c(2)), kb.c(kTile)));
+  };
   // Chunk c's stage (its Q, K and V tiles), its first token and its tokens.
   struct ChunkTiles {
     Value q, k, v, start, n;
@@ -453,9 +471,6 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     kb.setMinBlocksPerSM(1);
     constexpr int32_t kStateRegs = 120, kOutputRegs = 192;
     assert(stages == kThreeWarpgroupStages && "the plan passes the fixed ring");
-    auto vwSlot = [&](Value t) {
-      return kb.add(kb.c(vwOff), kb.mul(kb.rem(t, kb.c(2)), kb.c(kTile)));
-    };
     // Step `t`'s barrier: chunks t and t + 1 are complete and visible to the async proxy, and so
     // are S_(t-1) and Vw_t; then (output warpgroups) the copies of chunk t + 2.
     auto step = [&](Value t, bool copies) {
@@ -557,7 +572,8 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     // stage is free for chunk c + stages - 1, whose copies are issued first: issued after this
     // chunk's first products they kept more registers live across them (68 bytes spilled at
     // d = 128 instead of 12) and cost 15-30% on the H200 (one warpgroup).
-    NVVM::CpAsyncWaitGroupOp::create(b, stages - 2);
+    // Weighting ahead, the next chunk's tiles are complete too (one group fewer pending).
+    NVVM::CpAsyncWaitGroupOp::create(b, ahead ? stages - 3 : stages - 2);
     wg.fenceProxy();
     gpu::BarrierOp::create(b);
     loadChunkIf(kb.add(c, kb.c(stages - 1)), numChunks);
@@ -608,13 +624,33 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
         // outputs, waited for before this chunk's barrier; the next chunk's barrier publishes it).
         OpBuilder::InsertionGuard g2(b);
         b.setInsertionPointToStart(&role.getThenRegion().front());
-        weightV(vBase, n, kb.c(vwOff));
-        decayState(s, n);
-        wg.fenceProxy();
-        NVVM::BarrierOp::create(b, TypeRange{}, kb.ci32(1), kb.ci32(wgThreads), {}, Value());
-        wg.fence();
-        updateState(kBase, kb.c(vwOff), s);
-        wg.commit();
+        if (!ahead) {
+          weightV(vBase, n, kb.c(vwOff));
+          decayState(s, n);
+          wg.fenceProxy();
+          NVVM::BarrierOp::create(b, TypeRange{}, kb.ci32(1), kb.ci32(wgThreads), {}, Value());
+          wg.fence();
+          updateState(kBase, kb.c(vwOff), s);
+          wg.commit();
+        } else {
+          // Vw_c in slot c % 2 (weighted in chunk c - 1, published by this chunk's barrier;
+          // chunk 0's here); Vw_(c + 1) into the other slot (last read by chunk c - 1's product,
+          // waited for) while this chunk's product runs.
+          kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, c, kb.c(0)), [&] {
+            weightV(vBase, n, vwSlot(c));
+            wg.fenceProxy();
+            NVVM::BarrierOp::create(b, TypeRange{}, kb.ci32(1), kb.ci32(wgThreads), {}, Value());
+          });
+          decayState(s, n);
+          wg.fence();
+          updateState(kBase, vwSlot(c), s);
+          wg.commit();
+          Value next = kb.add(c, kb.c(1));
+          kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, numChunks), [&] {
+            ChunkTiles nx = tilesOf(next);
+            weightV(nx.v, nx.n, vwSlot(next));
+          });
+        }
         wg.wait({&s});
         if (!statesPass)
           writeSmemS(slotOf(c), s);

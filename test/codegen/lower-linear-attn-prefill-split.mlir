@@ -45,7 +45,8 @@
 // WG-COUNT-16: nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <row>]
 // On two warpgroups (warps = 8, the config pass's choice, at four stages) the states pass is
 // warpgroup 1's chain alone: its products, no S_prev slot written (no output warpgroup reads
-// one), no output products; K and V copied by all 256 threads (4 + 2 copies a thread). Each
+// one), no output products; K and V copied by warpgroup 0 (threads 0 to 127, which have no outputs
+// to compute: 8 + 4 copies a thread), off the state's chain. Each
 // pass has a one-warpgroup kernel (two stages) beside it, the grids gated on the outputs pass's
 // CTAs (B x 128 x 2 segments) against the 256 SMs: one request runs on two warpgroups, more on
 // one. Launch order: the states passes, then the outputs passes.
@@ -56,8 +57,14 @@
 // WG2: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_2wg_3 {block = array<i64: 256, 1, 1>, grid = ["(state_indices_d0*128)*min(max(257-(state_indices_d0*256),0),1)", "2", "1"]
 // WG2-SAME: programmatic
 // WG2: gpu.func @prefill_linear_attn_prefill_wgmma_states_2wg_1
-// WG2-COUNT-4: nvgpu.device_async_copy %arg1
-// WG2-COUNT-2: nvgpu.device_async_copy %arg2
+// WG2: %[[COPIER:.*]] = arith.cmpi ult, %thread_id_x, %{{.*}} : index
+// WG2-NEXT: %[[COPY:.*]] = arith.andi %{{.*}}, %[[COPIER]] : i1
+// WG2-NEXT: scf.if %[[COPY]] {
+// WG2-COUNT-8: nvgpu.device_async_copy %arg1
+// WG2-NOT: nvgpu.device_async_copy %arg1
+// WG2-COUNT-4: nvgpu.device_async_copy %arg2
+// WG2-NOT: nvgpu.device_async_copy %arg2
+// WG2: nvvm.cp.async.commit.group
 // WG2-NOT: nvgpu.device_async_copy %arg0
 // WG2: nvvm.barrier id = %{{.*}} number_of_threads = %{{.*}}
 // WG2-COUNT-8: nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]

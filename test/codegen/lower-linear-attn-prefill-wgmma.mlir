@@ -13,7 +13,7 @@
 // CHECK: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_0 {block = array<i64: 128, 1, 1>, grid = ["(state_indices_d0*128)*(1-min(max(2-(state_indices_d0*128),0),1))", "1", "1"]
 // CHECK-SAME: smem = "107520"
 // CHECK: ds.launch @ds_kernels::@prefill_linear_attn_prefill_wgmma_2wg_1 {block = array<i64: 256, 1, 1>, grid = ["(state_indices_d0*128)*min(max(2-(state_indices_d0*128),0),1)", "1", "1"]
-// CHECK-SAME: smem = "205824"
+// CHECK-SAME: smem = "214016"
 // CHECK: gpu.func @prefill_linear_attn_prefill_wgmma_0
 // CHECK: nvgpu.device_async_copy {{.*}}, 8, {{.*}} {bypassL1}
 // CHECK: nvvm.cp.async.wait.group 0
@@ -46,7 +46,29 @@
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK-NOT: nvvm.wgmma.mma_async
 // CHECK: gpu.return
+// At four stages the two-warpgroup kernel's state warpgroup weights V a chunk ahead: each chunk
+// waits for its own and the next chunk's copies (one group of three pending); the state
+// warpgroup weights chunk 0's V before its first product (published by named barrier 1), then
+// each next chunk's V into the other of two Vw tiles while its product runs ((4 * (2 * 64 * 128
+// + 64 * 64) + 2 * 128 * 64 + 2 * 64 * 64) * 2 + 1024 = 214016 bytes).
 // CHECK: gpu.func @prefill_linear_attn_prefill_wgmma_2wg_1
+// CHECK: scf.for
+// CHECK-NEXT: nvvm.cp.async.wait.group 1
+// CHECK-NEXT: nvvm.fence.proxy
+// CHECK-NEXT: gpu.barrier
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: scf.if %{{.*}} -> (f32
+// CHECK: scf.if
+// CHECK-COUNT-4: arith.truncf {{.*}} : vector<8xf32> to vector<8xbf16>
+// CHECK: nvvm.fence.proxy
+// CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %{{.*}}
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-COUNT-8: nvvm.wgmma.mma_async {{.*}} D[<f32>, <one>], A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK-NOT: nvvm.wgmma.wait.group
+// CHECK: scf.if
+// CHECK-COUNT-4: arith.truncf {{.*}} : vector<8xf32> to vector<8xbf16>
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
 // PTX: gpu.binary @ds_kernels
 // PTX-SAME: .target sm_90a
 // PTX-SAME: cp.async.cg.shared.global
