@@ -238,16 +238,6 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   Value tbl, l2; // λ^i, i = 0..64
   std::tie(tbl, l2) = decayTable(kb, cta);
   Value stateBase = kb.mul(kb.add(kb.mul(r.slot, kb.c(h)), head), kb.c(d * e));
-  // A pair of accumulator values (columns col, col + 1 of `row`) rounded to the input type, into
-  // a [rows x 64] tile at element offset `base`.
-  auto storePair = [&](Value base, Value row, Value col, Value x, Value y) {
-    auto v2 = VectorType::get({2}, f32);
-    Value v = vector::FromElementsOp::create(b, v2, ValueRange{x, y});
-    Value off = kb.add(kb.add(base, swizzled(kb, row, kb.div(col, kb.c(8)), kEBlock)),
-                       kb.rem(col, kb.c(8)));
-    vector::StoreOp::create(b, arith::TruncFOp::create(b, VectorType::get({2}, elem), v), smem,
-                            ValueRange{off});
-  };
   // Chunk `c` of the request into stage `stage` (cp.async by the `loaderThreads` threads of
   // `loader`: every thread of the CTA, three warpgroups' two output warpgroups, or warpgroup 0
   // of the two-warpgroup states pass; zero-filled
@@ -306,14 +296,40 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   // m64 accumulator per 64 rows), columns 8 nt + 2 t (+ 1).
   const StateSlice sl(kb, wcta, 16, 64, d, e);
   auto sIdx = StateSlice::index;
-  auto sCol = [&](int64_t nt) { return sl.col(nt); };
-  // S (input type) into the S_prev slot at element offset `slot`.
+  // S (input type) into the S_prev slot at element offset `slot`, by stmatrix: a warp's accumulator pairs of 16 rows x 16 columns are four 8 x 8 matrices in
+  // the layout stmatrix takes (thread l holds row l / 4, columns 2 (l % 4), + 1), so one
+  // stmatrix.x4 writes them; lane l gives the address of row l % 8 of matrix l / 8 (rows
+  // 8 (m % 2) + r of the warp's 16, columns 8 (2 j + m / 2) of the 64): 16 contiguous bytes at
+  // their swizzled place.
+  Value lane = kb.rem(tid, kb.c(32)), lm = kb.div(lane, kb.c(8));
+  Value laneRow = kb.add(kb.add(kb.mul(warp, kb.c(16)), kb.mul(kb.rem(lm, kb.c(2)), kb.c(8))),
+                         kb.rem(lane, kb.c(8)));
+  Value laneChunk = kb.div(lm, kb.c(2));
+  // Two f32 rounded to the input type, as the i32 that holds them.
+  auto packPair = [&](Value x, Value y) -> Value {
+    auto v2 = VectorType::get({2}, f32);
+    Value v = arith::TruncFOp::create(b, VectorType::get({2}, elem),
+                                      vector::FromElementsOp::create(b, v2, ValueRange{x, y}));
+    return LLVM::BitcastOp::create(b, b.getI32Type(), v);
+  };
   auto writeSmemS = [&](Value slot, ArrayRef<Value> s) {
+    auto ptrTy = LLVM::LLVMPointerType::get(b.getContext(), 3);
     for (int64_t mt = 0; mt < mTiles; ++mt)
-      for (int64_t nt = 0; nt < 8; ++nt)
-        for (int64_t half = 0; half < 2; ++half)
-          storePair(slot, sl.row(mt, half), sCol(nt), s[sIdx(mt, nt, 2 * half)],
-                    s[sIdx(mt, nt, 2 * half + 1)]);
+      for (int64_t j = 0; j < 4; ++j) {
+        Value row = kb.add(kb.c(64 * mt), laneRow);
+        Value off = kb.add(slot, swizzled(kb, row, kb.add(kb.c(2 * j), laneChunk), kEBlock));
+        Value addr = arith::AddIOp::create(
+            b, smemAddr, arith::IndexCastOp::create(b, b.getI64Type(), kb.mul(off, kb.c(2))));
+        Value ptr = LLVM::IntToPtrOp::create(b, ptrTy, addr);
+        SmallVector<Value> src;
+        for (int64_t m = 0; m < 4; ++m) {
+          const int64_t nt = 2 * j + m / 2, half = m % 2;
+          src.push_back(packPair(s[sIdx(mt, nt, 2 * half)], s[sIdx(mt, nt, 2 * half + 1)]));
+        }
+        NVVM::StMatrixOp::create(b, ptr, src, NVVM::MMALayout::row,
+                                 NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
+                                 NVVM::LdStMatrixEltType::B16);
+      }
   };
   // Slot i % warpgroups (two or three warpgroups): S_c goes to slot c % warpgroups, S_(-1) (the
   // initial state) to the last.
@@ -405,13 +421,10 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   // register j).
   auto maskScores = [&](ArrayRef<Value> p) {
     SmallVector<Value> pRegs;
-    auto v2 = VectorType::get({2}, f32);
     for (int64_t i = 0; i < Wgmma::kAcc; i += 2) {
       Value x = arith::MulFOp::create(b, p[i], mask[i]);
       Value y = arith::MulFOp::create(b, p[i + 1], mask[i + 1]);
-      Value v = arith::TruncFOp::create(b, VectorType::get({2}, elem),
-                                        vector::FromElementsOp::create(b, v2, ValueRange{x, y}));
-      pRegs.push_back(LLVM::BitcastOp::create(b, b.getI32Type(), v));
+      pRegs.push_back(packPair(x, y));
     }
     return pRegs;
   };

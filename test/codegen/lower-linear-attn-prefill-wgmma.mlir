@@ -69,6 +69,10 @@
 // CHECK: scf.if
 // CHECK-COUNT-4: arith.truncf {{.*}} : vector<8xf32> to vector<8xbf16>
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// S_c into its slot by eight stmatrix.x4 a thread (2 m64 tiles x 4 pairs of 8-column groups).
+// CHECK-COUNT-8: nvvm.stmatrix {{.*}} {eltType = #nvvm.ld_st_matrix_elt_type<b16>, layout = #nvvm.mma_layout<row>, shape = #nvvm.ld_st_matrix_shape<m = 8, n = 8>} : !llvm.ptr<3>, i32, i32, i32, i32
+// CHECK-NOT: nvvm.stmatrix
+// CHECK: scf.yield
 // PTX: gpu.binary @ds_kernels
 // PTX-SAME: .target sm_90a
 // PTX-SAME: cp.async.cg.shared.global
@@ -77,6 +81,7 @@
 // PTX-SAME: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16
 // PTX-SAME: wgmma.commit_group.sync.aligned
 // PTX-SAME: wgmma.wait_group.sync.aligned
+// PTX-SAME: stmatrix.sync.aligned.m8n8.x4.shared.b16
 func.func @prefill(%q: tensor<?x64x128xbf16> {ds.name = "q"}, %k: tensor<?x64x128xbf16> {ds.name = "k"},
                    %v: tensor<?x64x128xbf16> {ds.name = "v"}, %slopes: tensor<64xf32> {ds.name = "slopes"},
                    %cu: tensor<?xi32> {ds.name = "cu_seqlens"}, %states: tensor<?x64x128x128xf32> {ds.name = "states"},
