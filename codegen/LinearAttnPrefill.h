@@ -205,8 +205,9 @@ inline bool weightsAhead(int64_t warpgroups, int64_t stages) {
 /// Its dynamic shared memory at key dim `d`: `stages` stages of Q, K ([64 x dp] each) and V
 /// ([64 x 64]), S_prev [dp x 64] (one per warpgroup: with two the state warpgroup writes chunk
 /// c's while the output warpgroup reads chunk c - 1's; with three, two chunks' outputs read two)
-/// and the decay-weighted V [64 x 64] (two where weighted ahead: with three warpgroups, or
-/// weightsAhead: the next chunk's is weighted while the state reads this one's), 16-bit elements, plus 1024 bytes to align the first tile.
+/// and the decay-weighted V [64 x 64] (two where the next chunk's is weighted while the state
+/// reads this one's: three warpgroups, or weightsAhead), 16-bit elements, plus 1024 bytes to
+/// align the first tile.
 inline int64_t vwTiles(int64_t warpgroups, int64_t stages) {
   return warpgroups == 3 || weightsAhead(warpgroups, stages) ? 2 : 1;
 }

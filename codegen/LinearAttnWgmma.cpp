@@ -16,8 +16,9 @@
 // for the outputs' products, nor they for it. Warpgroup 1 keeps S in registers and writes S_c (input
 // type) to one of two shared slots; warpgroup 0 computes chunk c's outputs from S_(c-1), written
 // in the chunk before, at the same time (P = Q Kᵀ committed first, so that its mask overlaps
-// O = Q S_prev). One barrier of the CTA per chunk; warpgroup 1 publishes Vw to itself through
-// named barrier 1.
+// O = Q S_prev). One barrier of the CTA per chunk. At three or more stages warpgroup 1 weights
+// the next chunk's V while its product runs (two Vw tiles); at two it weights this chunk's first
+// and publishes Vw to itself through named barrier 1.
 // Q and K are stored as dp / 64 tiles of [64 x 64] (one atom wide); V, S_prev and Vw are
 // [rows x 64]. An accumulator of m64n64 holds, per thread, the values of rows 16 w + g and
 // 16 w + g + 8 at columns 8 j + 2 t, + 1 (warp w, lane 4 g + t): mma.sync's C layout per warp, so
@@ -186,8 +187,8 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   const int64_t smemElems = vwOff + vwTiles(warpgroups, stages) * kTile;
   assert(smemElems * 2 + kAtomAlign == wgmmaSmemBytes(d, stages, warpgroups) &&
          "the layout the config checks");
-  // The ring waits for all but stages - 2 copy groups each chunk (stages - 3 weighting ahead) (the config checks stages >= 2;
-  // three warpgroups run their own ring of four, below).
+  // The ring waits for all but stages - 2 copy groups each chunk, stages - 3 weighting ahead (the
+  // config checks stages >= 2; three warpgroups run their own ring of four, below).
   assert(stages >= 2 && "the config checks stages");
   Type elem = cast<RankedTensorType>(q.getType()).getElementType();
 
@@ -240,8 +241,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   Value stateBase = kb.mul(kb.add(kb.mul(r.slot, kb.c(h)), head), kb.c(d * e));
   // Chunk `c` of the request into stage `stage` (cp.async by the `loaderThreads` threads of
   // `loader`: every thread of the CTA, three warpgroups' two output warpgroups, or warpgroup 0
-  // of the two-warpgroup states pass; zero-filled
-  // past the request's end and past d / e).
+  // of the two-warpgroup states pass; zero-filled past the request's end and past d / e).
   ChunkedCTA loader = cta;
   if (three) // the output warpgroups' threads 0 .. 255
     loader.tid = kb.sub(cta.tid, kb.c(wgThreads));
@@ -250,8 +250,8 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   // us). Where warpgroup 0 computes outputs, each warpgroup issues half of them: warpgroup 0
   // issuing all of them made the outputs the longer chain (1 x 16384 tokens at H = 64: 414.9
   // -> 447.2 us).
-  const bool outputCopies = two && statesPass;
-  const int64_t loaderThreads = three ? 2 * wgThreads : outputCopies ? wgThreads : threads;
+  const bool wg0Copies = two && statesPass;
+  const int64_t loaderThreads = three ? 2 * wgThreads : wg0Copies ? wgThreads : threads;
   auto loadChunk = [&](Value c, Value stage) {
     Value base = kb.mul(stage, kb.c(stageElems));
     Value first = kb.add(r.start, kb.mul(c, kb.c(kChunk)));
@@ -278,7 +278,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   // the request's chunks: every thread counts one group per chunk slot).
   auto loadChunkIf = [&](Value c, Value numChunks) {
     Value cond = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, numChunks);
-    if (outputCopies)
+    if (wg0Copies)
       cond = arith::AndIOp::create(
           b, cond, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, cta.tid, kb.c(wgThreads)));
     auto any = scf::IfOp::create(b, cond, false);
@@ -296,11 +296,11 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   // m64 accumulator per 64 rows), columns 8 nt + 2 t (+ 1).
   const StateSlice sl(kb, wcta, 16, 64, d, e);
   auto sIdx = StateSlice::index;
-  // S (input type) into the S_prev slot at element offset `slot`, by stmatrix: a warp's accumulator pairs of 16 rows x 16 columns are four 8 x 8 matrices in
-  // the layout stmatrix takes (thread l holds row l / 4, columns 2 (l % 4), + 1), so one
-  // stmatrix.x4 writes them; lane l gives the address of row l % 8 of matrix l / 8 (rows
-  // 8 (m % 2) + r of the warp's 16, columns 8 (2 j + m / 2) of the 64): 16 contiguous bytes at
-  // their swizzled place.
+  // S (input type) into the S_prev slot at element offset `slot`, by stmatrix: a warp's
+  // accumulator pairs of 16 rows x 16 columns are four 8 x 8 matrices in the layout stmatrix
+  // takes (thread l holds row l / 4, columns 2 (l % 4), + 1), so one stmatrix.x4 writes them;
+  // lane l gives the address of row l % 8 of matrix m = l / 8 (row 8 (m % 2) + l % 8 of the
+  // warp's 16, columns 8 (2 j + m / 2) of the 64): 16 contiguous bytes at their swizzled place.
   Value lane = kb.rem(tid, kb.c(32)), lm = kb.div(lane, kb.c(8));
   Value laneRow = kb.add(kb.add(kb.mul(warp, kb.c(16)), kb.mul(kb.rem(lm, kb.c(2)), kb.c(8))),
                          kb.rem(lane, kb.c(8)));
