@@ -463,6 +463,29 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     t.n = kb.minIdx(kb.sub(r.end, t.start), kb.c(kChunk));
     return t;
   };
+  // Where V is weighted a chunk ahead (three warpgroups; two at three or more stages): the state
+  // warpgroup issues and commits chunk c's S = λ^n S + Kᵀ Vw_c (not waited for), Vw_c in slot
+  // c % 2, weighted in chunk c - 1 and published by the CTA's barrier; chunk 0's is weighted here
+  // and published to the warpgroup by named barrier 1.
+  auto issueStateAhead = [&](Value c, const ChunkTiles &ch, SmallVector<Value> &s) {
+    kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, c, kb.c(0)), [&] {
+      weightV(ch.v, ch.n, vwSlot(c));
+      wg.fenceProxy();
+      NVVM::BarrierOp::create(b, TypeRange{}, kb.ci32(1), kb.ci32(wgThreads), {}, Value());
+    });
+    decayState(s, ch.n);
+    wg.fence();
+    updateState(ch.k, vwSlot(c), s);
+    wg.commit();
+  };
+  // Vw_next into slot next % 2 where the request has chunk `next` (the slot was last read by
+  // chunk next - 2's product, waited for).
+  auto weightNext = [&](Value next) {
+    kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, numChunks), [&] {
+      ChunkTiles nx = tilesOf(next);
+      weightV(nx.v, nx.n, vwSlot(next));
+    });
+  };
 
   // Three warpgroups: the state's chain alone is serial, so everything else leaves it. The CTA
   // moves in steps, one barrier each (steps 0 to numChunks): in step t warpgroup 0 computes
@@ -505,16 +528,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
         Value t = loop.getInductionVar();
         SmallVector<Value> s(loop.getRegionIterArgs());
         step(t, false);
-        ChunkTiles ch = tilesOf(t);
-        kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, t, kb.c(0)), [&] {
-          weightV(ch.v, ch.n, vwSlot(t));
-          wg.fenceProxy();
-          NVVM::BarrierOp::create(b, TypeRange{}, kb.ci32(1), kb.ci32(wgThreads), {}, Value());
-        });
-        decayState(s, ch.n);
-        wg.fence();
-        updateState(ch.k, vwSlot(t), s);
-        wg.commit();
+        issueStateAhead(t, tilesOf(t), s);
         wg.wait({&s});
         writeSmemS(slotOf(t), s);
         scf::YieldOp::create(b, s);
@@ -546,10 +560,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
       stateOutput(ch.q, slotOf(kb.add(c, kb.c(2))), o);
       wg.commit();
       Value next = kb.add(c, kb.c(1));
-      kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, numChunks), [&] {
-        ChunkTiles nx = tilesOf(next);
-        weightV(nx.v, nx.n, vwSlot(next));
-      });
+      weightNext(next);
       step(next, true);
       wg.wait({&p}, 1);
       SmallVector<Value> pRegs = maskScores(p);
@@ -645,24 +656,9 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
           wg.fence();
           updateState(kBase, kb.c(vwOff), s);
           wg.commit();
-        } else {
-          // Vw_c in slot c % 2 (weighted in chunk c - 1, published by this chunk's barrier;
-          // chunk 0's here); Vw_(c + 1) into the other slot (last read by chunk c - 1's product,
-          // waited for) while this chunk's product runs.
-          kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, c, kb.c(0)), [&] {
-            weightV(vBase, n, vwSlot(c));
-            wg.fenceProxy();
-            NVVM::BarrierOp::create(b, TypeRange{}, kb.ci32(1), kb.ci32(wgThreads), {}, Value());
-          });
-          decayState(s, n);
-          wg.fence();
-          updateState(kBase, vwSlot(c), s);
-          wg.commit();
-          Value next = kb.add(c, kb.c(1));
-          kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, numChunks), [&] {
-            ChunkTiles nx = tilesOf(next);
-            weightV(nx.v, nx.n, vwSlot(next));
-          });
+        } else { // Vw_(c + 1) weighted while this chunk's product runs
+          issueStateAhead(c, ch, s);
+          weightNext(kb.add(c, kb.c(1)));
         }
         wg.wait({&s});
         if (!statesPass)
