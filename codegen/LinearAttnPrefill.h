@@ -162,7 +162,9 @@ Operation *openChunkedBody(KernelBuilder &kb, const ChunkedCTA &cta, PrefillPass
 /// cp.async of `count` 16-byte pieces per thread (of the CTA's `threads`, `cta.tid` each) of a
 /// chunk's rows (tokens from `first`) of `src` ([T, H, srcRowElems], from column `srcCol`) into
 /// shared memory at `dstOff(row, piece)`; pieces past the CTA's tokens (and with `padded`, at or
-/// past column srcRowElems) are zero-filled, not read.
+/// past column srcRowElems) are zero-filled, not read. A chunk wholly inside the CTA's tokens
+/// (unpadded, `threads` a multiple of `piecesPerRow`) copies without bounds, its offsets a
+/// per-thread invariant plus constants.
 void copyChunkRows(KernelBuilder &kb, const ChunkedCTA &cta, Value smem, Value first, Value src,
                    int64_t h, int64_t piecesPerRow, int64_t srcRowElems, Value srcCol,
                    bool padded, int64_t count, llvm::function_ref<Value(Value, Value)> dstOff,

@@ -19,11 +19,29 @@
 // CHECK-SAME: programmatic
 // CHECK: gpu.func @prefill_linear_attn_prefill_states_0
 // CHECK: gpu.block_id y
-// K (8 copies a thread) and V (4), for the first chunk and for the prefetch of the next.
-// CHECK-COUNT-8: nvgpu.device_async_copy %arg1
-// CHECK-COUNT-4: nvgpu.device_async_copy %arg2
-// CHECK-COUNT-8: nvgpu.device_async_copy %arg1
-// CHECK-COUNT-4: nvgpu.device_async_copy %arg2
+// K (8 copies a thread) and V (4), for the first chunk and for the prefetch of the next: a
+// chunk wholly inside the CTA's tokens copies whole pieces (a constant 8 elements each, no
+// bounds), any other checks each piece against the tokens' end (zero-filled past it).
+// CHECK: arith.cmpi ule
+// CHECK-NEXT: scf.if
+// CHECK-COUNT-8: nvgpu.device_async_copy %arg1[{{.*}}], 8, %c8
+// CHECK-NEXT: } else {
+// CHECK-COUNT-8: nvgpu.device_async_copy %arg1[{{.*}}], 8, %{{[0-9]+}} {bypassL1}
+// CHECK: arith.cmpi ule
+// CHECK-NEXT: scf.if
+// CHECK-COUNT-4: nvgpu.device_async_copy %arg2[{{.*}}], 8, %c8
+// CHECK-NEXT: } else {
+// CHECK-COUNT-4: nvgpu.device_async_copy %arg2[{{.*}}], 8, %{{[0-9]+}} {bypassL1}
+// CHECK: arith.cmpi ule
+// CHECK-NEXT: scf.if
+// CHECK-COUNT-8: nvgpu.device_async_copy %arg1[{{.*}}], 8, %c8
+// CHECK-NEXT: } else {
+// CHECK-COUNT-8: nvgpu.device_async_copy %arg1[{{.*}}], 8, %{{[0-9]+}} {bypassL1}
+// CHECK: arith.cmpi ule
+// CHECK-NEXT: scf.if
+// CHECK-COUNT-4: nvgpu.device_async_copy %arg2[{{.*}}], 8, %c8
+// CHECK-NEXT: } else {
+// CHECK-COUNT-4: nvgpu.device_async_copy %arg2[{{.*}}], 8, %{{[0-9]+}} {bypassL1}
 // CHECK-NOT: nvgpu.device_async_copy
 // CHECK-NOT: transpose = false
 // CHECK: gpu.return
@@ -60,9 +78,13 @@
 // WG2: %[[COPIER:.*]] = arith.cmpi ult, %thread_id_x, %{{.*}} : index
 // WG2-NEXT: %[[COPY:.*]] = arith.andi %{{.*}}, %[[COPIER]] : i1
 // WG2-NEXT: scf.if %[[COPY]] {
-// WG2-COUNT-8: nvgpu.device_async_copy %arg1
+// WG2-COUNT-8: nvgpu.device_async_copy %arg1[{{.*}}], 8, %c8
+// WG2-NEXT: } else {
+// WG2-COUNT-8: nvgpu.device_async_copy %arg1[{{.*}}], 8, %{{[0-9]+}} {bypassL1}
 // WG2-NOT: nvgpu.device_async_copy %arg1
-// WG2-COUNT-4: nvgpu.device_async_copy %arg2
+// WG2-COUNT-4: nvgpu.device_async_copy %arg2[{{.*}}], 8, %c8
+// WG2-NEXT: } else {
+// WG2-COUNT-4: nvgpu.device_async_copy %arg2[{{.*}}], 8, %{{[0-9]+}} {bypassL1}
 // WG2-NOT: nvgpu.device_async_copy %arg2
 // WG2: nvvm.cp.async.commit.group
 // WG2-NOT: nvgpu.device_async_copy %arg0
