@@ -50,15 +50,24 @@ public:
   }
   static constexpr int64_t kAcc = 32; // f32 per thread of an m64n64 accumulator
 
-  /// Descriptor of an operand tile at shared byte address `addr` (i64): 128-byte swizzle, 8-row
-  /// groups 1024 bytes apart; the leading-dimension offset is unused (every operand is one atom,
-  /// 64 elements, along its leading dimension) and set to 16 bytes.
-  Value descriptor(Value addr) {
+  /// An operand tile's descriptor: 128-byte swizzle, 8-row groups 1024 bytes apart; the
+  /// leading-dimension offset is unused (every operand is one atom, 64 elements, along its
+  /// leading dimension) and set to 16 bytes. Its low half for the 16-byte aligned shared address
+  /// `addr` (i64, below 256 KB): the start address in 16-byte units (bits 0-13) and the
+  /// leading-dimension offset. Adding n 16-byte units to it gives the low half at addr + 16 n
+  /// (no carry leaves bits 0-13 while the address stays in shared memory).
+  Value descriptorLow(Value addr) {
     Type i64 = b.getI64Type();
     auto c64 = [&](int64_t v) { return arith::ConstantIntOp::create(b, i64, v); };
     Value start = arith::ShRUIOp::create(b, arith::AndIOp::create(b, addr, c64(0x3FFFF)), c64(4));
-    const int64_t fixed = (int64_t(1) << 16) | (int64_t(kGroupBytes >> 4) << 32) | (int64_t(1) << 62);
-    return arith::OrIOp::create(b, start, c64(fixed));
+    return arith::TruncIOp::create(b, b.getI32Type(), arith::OrIOp::create(b, start, c64(1 << 16)));
+  }
+  /// The descriptor whose low half is `low` (i32): the stride offset and the swizzle mode above.
+  Value descriptorFromLow(Value low) {
+    Type i64 = b.getI64Type();
+    const int64_t high = (int64_t(kGroupBytes >> 4) << 32) | (int64_t(1) << 62);
+    return arith::OrIOp::create(b, arith::ExtUIOp::create(b, i64, low),
+                                arith::ConstantIntOp::create(b, i64, high));
   }
 
   /// acc = A B (+ acc when `in` is not empty). `aKMajor` / `bKMajor`: the operand's rows run
@@ -229,11 +238,18 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
   Value pad = kb.rem(kb.sub(kb.c(kAtomAlign), kb.rem(rawAddr, kb.c(kAtomAlign))), kb.c(kAtomAlign));
   Value smem = kb.dynamicShared(elem, kb.c(smemElems), pad);
   Value smemAddr = arith::IndexCastOp::create(b, b.getI64Type(), kb.add(rawAddr, pad));
-  // Descriptor of the operand at element offset `off` (index) plus `bytes`.
+  // Descriptor of the operand at element offset `off` (index, a multiple of 8: every tile and
+  // slot starts on a 1024-byte boundary) plus `bytes` (a multiple of 16): the dynamic shared
+  // memory's descriptor low half plus off / 8 + bytes / 16 in 32 bits, so that operands of one
+  // tile (the same `off`) differ by a constant only (one add each, not a 64-bit address, mask,
+  // shift and or).
+  Value descLow0 = wg.descriptorLow(smemAddr);
   auto desc = [&](Value off, int64_t bytes) {
-    Value byteOff = arith::IndexCastOp::create(b, b.getI64Type(),
-                                               kb.add(kb.mul(off, kb.c(2)), kb.c(bytes)));
-    return wg.descriptor(arith::AddIOp::create(b, smemAddr, byteOff));
+    assert(bytes % 16 == 0 && "16-byte units");
+    Value units = arith::IndexCastOp::create(b, b.getI32Type(), kb.div(off, kb.c(8)));
+    Value low = arith::AddIOp::create(b, arith::AddIOp::create(b, descLow0, units),
+                                      kb.ci32(static_cast<int32_t>(bytes / 16)));
+    return wg.descriptorFromLow(low);
   };
 
   Value tbl, l2; // λ^i, i = 0..64
@@ -380,7 +396,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
 
   // The products and the element-wise steps of a chunk, shared by both forms.
   auto qkDesc = [&](Value tileBase, int64_t ks) {
-    return desc(kb.add(tileBase, kb.c((ks / 4) * kTile)), (ks % 4) * kKStepBytes);
+    return desc(tileBase, (ks / 4) * kTile * 2 + (ks % 4) * kKStepBytes);
   };
   auto stateOutput = [&](Value qBase, Value sBase, SmallVector<Value> &o) { // O = Q S_prev
     for (int64_t ks = 0; ks < kd; ++ks)
@@ -437,7 +453,7 @@ LogicalResult linear_attn::buildWgmma(LinearAttnPrefillOp op, PlanContext &ctx,
     for (int64_t mt = 0; mt < mTiles; ++mt) {
       SmallVector<Value> acc(s.begin() + mt * Wgmma::kAcc, s.begin() + (mt + 1) * Wgmma::kAcc);
       for (int64_t ks = 0; ks < kChunk / 16; ++ks)
-        acc = wg.mma(desc(kb.add(kBase, kb.c(mt * kTile)), ks * 2 * kGroupBytes), false,
+        acc = wg.mma(desc(kBase, mt * kTile * 2 + ks * 2 * kGroupBytes), false,
                      desc(vwBase, ks * 2 * kGroupBytes), false, acc);
       std::copy(acc.begin(), acc.end(), s.begin() + mt * Wgmma::kAcc);
     }

@@ -23,6 +23,13 @@
 // CHECK: nvgpu.device_async_copy
 // CHECK: nvvm.cp.async.commit.group
 // CHECK: nvvm.wgmma.fence.aligned
+// Each operand's descriptor: a 32-bit low half (the dynamic shared memory's, plus the operand's
+// 16-byte units) widened and or'ed with the stride offset and swizzle bits (0x4000004000000000).
+// CHECK: arith.addi %{{.*}}, %{{.*}} : i32
+// CHECK-NEXT: %[[LOW:.*]] = arith.addi %{{.*}}, %{{.*}} : i32
+// CHECK-NEXT: %{{.*}} = arith.constant 4611686293305294848 : i64
+// CHECK-NEXT: %[[WIDE:.*]] = arith.extui %[[LOW]] : i32 to i64
+// CHECK-NEXT: arith.ori %[[WIDE]], %{{.*}} : i64
 // O = Q S_prev (A K-major, B N-major), then P = Q Kᵀ (both K-major), 8 k16 steps each.
 // CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>, D[<f32>, <zero>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
 // CHECK-COUNT-7: nvvm.wgmma.mma_async {{.*}} D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
