@@ -388,7 +388,8 @@ void linear_attn::copyChunkRows(KernelBuilder &kb, const ChunkedCTA &cta, Value 
   // piece i of this thread is row row0 + i * rowsPerStep, piece `ch` of it, so that its source
   // offset is the chunk's offset plus a per-thread invariant plus a constant, and its
   // destination the same row-invariant swizzle plus a constant; no bounds, no selects (about
-  // 2 instructions a copy instead of 8-10).
+  // 2 PTX instructions a copy instead of 8-10; ncu counted 905 warp instructions of copies per
+  // CTA and chunk of the two-warpgroup kernel before, about 650 after).
   if (!padded && threads % piecesPerRow == 0) {
     const int64_t rowsPerStep = threads / piecesPerRow;
     Value full = arith::CmpIOp::create(b, arith::CmpIPredicate::ule,
