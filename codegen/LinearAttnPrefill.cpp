@@ -390,27 +390,22 @@ void linear_attn::copyChunkRows(KernelBuilder &kb, const ChunkedCTA &cta, Value 
   // destination the same row-invariant swizzle plus a constant; no bounds, no selects (about
   // 2 PTX instructions a copy instead of 8-10; ncu counted 905 warp instructions of copies per
   // CTA and chunk of the two-warpgroup kernel before, about 650 after).
+  OpBuilder::InsertionGuard guard(b);
   if (!padded && threads % piecesPerRow == 0) {
     const int64_t rowsPerStep = threads / piecesPerRow;
     Value full = arith::CmpIOp::create(b, arith::CmpIPredicate::ule,
                                        kb.add(first, kb.c(kChunk)), cta.r.end);
     auto ifFull = scf::IfOp::create(b, full, /*withElseRegion=*/true);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&ifFull.getThenRegion().front());
-      Value row0 = kb.div(cta.tid, kb.c(piecesPerRow)), ch = kb.rem(cta.tid, kb.c(piecesPerRow));
-      Value rowBase = kb.add(kb.mul(row0, kb.c(h)), cta.head);
-      Value inv = kb.add(kb.mul(rowBase, kb.c(srcRowElems)), kb.add(srcCol, kb.mul(ch, kb.c(8))));
-      Value at = kb.add(kb.mul(first, kb.c(h * srcRowElems)), inv);
-      for (int64_t i = 0; i < count; ++i) {
-        Value row = kb.add(row0, kb.c(i * rowsPerStep));
-        copyOne(dstOff(row, ch), kb.add(at, kb.c(i * rowsPerStep * h * srcRowElems)), kb.c(8));
-      }
-      b.setInsertionPointToStart(&ifFull.getElseRegion().front());
-      copyChunkRowsChecked(kb, cta, first, h, piecesPerRow, srcRowElems, srcCol, padded, count,
-                           dstOff, threads, copyOne);
+    b.setInsertionPointToStart(&ifFull.getThenRegion().front());
+    Value row0 = kb.div(cta.tid, kb.c(piecesPerRow)), ch = kb.rem(cta.tid, kb.c(piecesPerRow));
+    Value rowBase = kb.add(kb.mul(row0, kb.c(h)), cta.head);
+    Value inv = kb.add(kb.mul(rowBase, kb.c(srcRowElems)), kb.add(srcCol, kb.mul(ch, kb.c(8))));
+    Value at = kb.add(kb.mul(first, kb.c(h * srcRowElems)), inv);
+    for (int64_t i = 0; i < count; ++i) {
+      Value row = kb.add(row0, kb.c(i * rowsPerStep));
+      copyOne(dstOff(row, ch), kb.add(at, kb.c(i * rowsPerStep * h * srcRowElems)), kb.c(8));
     }
-    return;
+    b.setInsertionPointToStart(&ifFull.getElseRegion().front()); // any other chunk: checked
   }
   copyChunkRowsChecked(kb, cta, first, h, piecesPerRow, srcRowElems, srcCol, padded, count, dstOff,
                        threads, copyOne);
