@@ -53,6 +53,11 @@ Status headCount(const char *field, int64_t v) {
   return Status::success();
 }
 
+/// Twilight's int4 key records [slots, Hkv, d / 8 + 4] i32 (ds.int4_append's layout).
+std::string int4RecordsType(int64_t kvHeads, int64_t headDim) {
+  return "tensor<?x" + std::to_string(kvHeads) + "x" + std::to_string(headDim / 8 + 4) + "xi32>";
+}
+
 Status checkHeads(int64_t heads, int64_t kvHeads, int64_t headDim,
                   const char *headsField = "heads") {
   DS_RT_RETURN_IF_ERROR(headCount(headsField, heads));
@@ -413,13 +418,9 @@ Expected<std::string> twilightIR(const TwilightSpec &s) {
   const std::string estT = "tensor<?x" + hs + "x" + K + "xf32>";
   const std::string cntT = "tensor<?x" + hs + "xi32>";
   const std::string red = s.sharedSelection && s.heads != s.kvHeads ? "sum" : "none";
-  if (s.int4Estimate && s.headDim % 32 != 0)
-    return Status::error("spec field 'headDim' must be a multiple of 32 with int4Estimate");
   const std::string hkv = std::to_string(s.kvHeads);
-  const std::string kqT = "tensor<?x" + hkv + "x" + std::to_string(s.headDim / 8) + "xi32>";
-  const std::string ksT = "tensor<?x" + hkv + "x" + std::to_string(s.headDim / 32) + "xf16>";
-  const std::string int4Args =
-      ", %kq: " + kqT + " {ds.name = \"kq\"}, %ks: " + ksT + " {ds.name = \"ks\"}";
+  const std::string kqT = int4RecordsType(s.kvHeads, s.headDim);
+  const std::string int4Args = ", %kq: " + kqT + " {ds.name = \"kq\"}";
   std::string args = f.args;
   std::ostringstream ir;
   if (s.questCandidates) {
@@ -461,10 +462,10 @@ Expected<std::string> twilightIR(const TwilightSpec &s) {
        << ", tensor<?xi32>) -> " << candT << "\n";
   }
   if (s.int4Estimate)
-    ir << "  %estimate = ds.int4_score %q, %kq, %ks, %page_table, %seq_lens, %candidates "
+    ir << "  %estimate = ds.int4_score %q, %kq, %page_table, %seq_lens, %candidates "
           "{page_size = " << s.pageSize << " : i64, scale = " << f.scale
-       << ", group_reduce = #ds.group_reduce<" << red << ">} : (" << f.qT << ", " << kqT << ", "
-       << ksT << ", tensor<?x?xi32>, tensor<?xi32>, " << candT << ") -> " << estT << "\n";
+       << ", group_reduce = #ds.group_reduce<" << red << ">} : (" << f.qT << ", " << kqT
+       << ", tensor<?x?xi32>, tensor<?xi32>, " << candT << ") -> " << estT << "\n";
   else
     ir << "  %estimate = ds.label_score %q_label, %label_cache, %page_table, %seq_lens, %candidates "
           "{page_size = " << s.pageSize << " : i64, scale = " << f.scale
@@ -484,17 +485,15 @@ Expected<std::string> int4AppendIR(const Int4AppendSpec &s) {
   DS_RT_RETURN_IF_ERROR(checkHeads(s.kvHeads, s.kvHeads, s.headDim, "kvHeads"));
   const std::string t = typeName(s.dtype), hkv = std::to_string(s.kvHeads),
                     d = std::to_string(s.headDim);
-  const std::string kqT = "tensor<?x" + hkv + "x" + std::to_string(s.headDim / 8) + "xi32>";
-  const std::string ksT = "tensor<?x" + hkv + "x" + std::to_string(s.headDim / 32) + "xf16>";
+  const std::string kqT = int4RecordsType(s.kvHeads, s.headDim);
   const std::string kT = "tensor<?x" + hkv + "x" + d + "x" + t + ">";
   std::ostringstream ir;
-  ir << "func.func @int4_append(%kq: " << kqT << " {ds.name = \"kq\"}, %ks: " << ksT
-     << " {ds.name = \"ks\"}, %new_k: " << kT
-     << " {ds.name = \"new_k\"}, %slot_mapping: tensor<?xi32> {ds.name = \"slot_mapping\"}) -> ("
-     << kqT << ", " << ksT << ") {\n"
-     << "  %kq2, %ks2 = ds.int4_append %kq, %ks, %new_k, %slot_mapping : (" << kqT << ", " << ksT
-     << ", " << kT << ", tensor<?xi32>) -> (" << kqT << ", " << ksT << ")\n"
-     << "  return %kq2, %ks2 : " << kqT << ", " << ksT << "\n}\n";
+  ir << "func.func @int4_append(%kq: " << kqT << " {ds.name = \"kq\"}, %new_k: " << kT
+     << " {ds.name = \"new_k\"}, %slot_mapping: tensor<?xi32> {ds.name = \"slot_mapping\"}) -> "
+     << kqT << " {\n"
+     << "  %kq2 = ds.int4_append %kq, %new_k, %slot_mapping : (" << kqT << ", " << kT
+     << ", tensor<?xi32>) -> " << kqT << "\n"
+     << "  return %kq2 : " << kqT << "\n}\n";
   return ir.str();
 }
 

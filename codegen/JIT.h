@@ -143,10 +143,11 @@ struct VAttentionSpec {
 /// over the kept tokens.
 ///
 /// With `int4Estimate` the candidates' logits are estimated from an int4 copy of K instead
-/// (Twilight's own estimate: ds.int4_score over kq [pages * P, Hkv, d / 8] i32 and
-/// ks [pages * P, Hkv, d / 32] f16, kept by int4Append alongside the KV append).
+/// (Twilight's own estimate: ds.int4_score over kq [pages * P, Hkv, d / 8 + 4] i32, a record
+/// of 4-bit values and f16 scales per slot and kv head, kept by int4Append alongside the KV
+/// append).
 ///
-/// Pipeline arguments as for DoubleSparsitySpec (with int4Estimate, kq and ks follow channels);
+/// Pipeline arguments as for DoubleSparsitySpec (with int4Estimate, kq follows channels);
 /// outputs o [B, Hq, d], kept [B, Hsel, candidates] i32 (-1 padded) and kept_counts [B, Hsel] i32.
 struct TwilightSpec {
   int64_t heads = 32, kvHeads = 32, headDim = 128, labelDim = 16, pageSize = 1;
@@ -155,15 +156,16 @@ struct TwilightSpec {
   bool int4Estimate = false;
   /// Quest's pages as the candidates instead (page_score -> top `candidates / pageSize` pages,
   /// the partial last page kept -> their tokens); needs int4Estimate. Arguments: q, k_cache,
-  /// v_cache, kmin, kmax (Quest's page summaries), kq, ks, page_table, seq_lens.
+  /// v_cache, kmin, kmax (Quest's page summaries), kq, page_table, seq_lens.
   bool questCandidates = false;
   DataType dtype = DataType::BF16;
   float scale = 0.0f, softCap = 0.0f;
   bool sharedSelection = false;
 };
 
-/// Twilight's int4 keys append (ds.int4_append), run with each KV append: kq [slots, Hkv, d / 8]
-/// i32 and ks [slots, Hkv, d / 32] f16 (inout), new_k [T, Hkv, d], slot_mapping [T] i32.
+/// Twilight's int4 keys append (ds.int4_append), run with each KV append: kq [slots, Hkv,
+/// d / 8 + 4] i32 (inout; per slot and kv head d / 8 words of 4-bit values, then four words of
+/// f16 scales), new_k [T, Hkv, d], slot_mapping [T] i32.
 struct Int4AppendSpec {
   int64_t kvHeads = 32, headDim = 128;
   DataType dtype = DataType::BF16;

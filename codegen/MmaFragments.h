@@ -86,13 +86,14 @@ public:
         b, DenseElementsAttr::get(VectorType::get({2}, elem), b.getFloatAttr(elem, 0.0))));
   }
 
-private:
-  Value operand(Value pair2) { // vector<2xelem> -> fragment register
+  /// A vector<2 x elem> as a fragment register.
+  Value operand(Value pair2) {
     if (!bf16)
       return pair2;
     Value i = vector::BitCastOp::create(b, VectorType::get({1}, b.getI32Type()), pair2);
     return vector::ExtractOp::create(b, i, ArrayRef<int64_t>{0});
   }
+private:
   Value pair(Value reg) { // fragment register -> vector<2xelem>
     if (!bf16)
       return reg;

@@ -101,18 +101,13 @@ void ExpandPagesOp::getTiedDims(SmallVectorImpl<DimGroup> &g) {
 
 void Int4AppendOp::getTiedDims(SmallVectorImpl<DimGroup> &g) {
   tie(g, {getK(), getSlotMapping()});
-  tie(g, {getKq(), getKs()});
-  tie(g, {getKq(), getKs(), getK()}, 1);
+  tie(g, {getKq(), getK()}, 1);
   tieAll(g, getKq(), getNewKq());
-  tieAll(g, getKs(), getNewKs());
 }
-Value Int4AppendOp::getInPlaceSource(Value result) {
-  return result == getNewKq() ? getKq() : getKs();
-}
+Value Int4AppendOp::getInPlaceSource(Value result) { return getKq(); }
 
 void Int4ScoreOp::getTiedDims(SmallVectorImpl<DimGroup> &g) {
   tie(g, {getQ(), getPageTable(), getSeqLens(), getCandidates(), getLogits()});
-  tie(g, {getKq(), getKs()});
   tie(g, {getCandidates(), getLogits()}, 1);
   tie(g, {getCandidates(), getLogits()}, 2);
 }

@@ -420,16 +420,13 @@ LogicalResult ExpandPagesOp::verify() {
   return c.result();
 }
 
-/// int4 keys [S, Hkv, d / 8] and their scales [S, Hkv, d / 32] for a head dim `d`.
-static void checkInt4Keys(ShapeCheck &c, Value kq, Value ks, int64_t d) {
-  c.rank(kq, "kq", 3).rank(ks, "ks", 3);
-  c.same(kq, "kq", 0, ks, "ks", 0).same(kq, "kq", 1, ks, "ks", 1);
-  c.require(ShapedType::isDynamic(d) || d % 32 == 0,
-            "head dim must be a multiple of 32 (groups of 32 channels), got " + Twine(d));
-  if (succeeded(c.result()) && !ShapedType::isDynamic(d)) {
-    c.is(kq, "kq", 2, d / 8, "head dim / 8");
-    c.is(ks, "ks", 2, d / 32, "head dim / 32");
-  }
+/// int4 records [S, Hkv, d / 8 + 4] (values, then scales) for a head dim `d`.
+static void checkInt4Keys(ShapeCheck &c, Value kq, int64_t d) {
+  c.rank(kq, "kq", 3);
+  c.require(ShapedType::isDynamic(d) || (d % 32 == 0 && d >= 32 && d <= 256),
+            "head dim must be a multiple of 32 (groups of 32 channels) up to 256, got " + Twine(d));
+  if (succeeded(c.result()) && !ShapedType::isDynamic(d))
+    c.is(kq, "kq", 2, d / 8 + 4, "head dim / 8 + 4 (the values, then four words of scales)");
 }
 
 LogicalResult Int4AppendOp::verify() {
@@ -439,10 +436,10 @@ LogicalResult Int4AppendOp::verify() {
   c.staticDim(k, "k", 1, "kv heads").staticDim(k, "k", 2, "head dim");
   if (failed(c.result()))
     return failure();
-  checkInt4Keys(c, getKq(), getKs(), ShapeCheck::dim(k, 2));
+  checkInt4Keys(c, getKq(), ShapeCheck::dim(k, 2));
   c.same(getKq(), "kq", 1, k, "k", 1).same(getSlotMapping(), "slot_mapping", 0, k, "k", 0);
   for (unsigned i = 0; i < 3; ++i)
-    c.same(getKq(), "kq", i, getNewKq(), "result 0", i).same(getKs(), "ks", i, getNewKs(), "result 1", i);
+    c.same(getKq(), "kq", i, getNewKq(), "result", i);
   return c.result();
 }
 
@@ -456,7 +453,7 @@ LogicalResult Int4ScoreOp::verify() {
   int64_t d = ShapeCheck::dim(q, 2);
   c.require(d == 32 || d == 64 || d == 128 || d == 256,
             "head dim (q dim 2) must be 32, 64, 128 or 256, got " + Twine(d));
-  checkInt4Keys(c, getKq(), getKs(), d);
+  checkInt4Keys(c, getKq(), d);
   checkGroups(c, q, "q", 1, getKq(), "kq", 1);
   checkPaging(c, getPageTable(), getSeqLens(), q, "q");
   c.same(q, "q", 0, cand, "candidates", 0);

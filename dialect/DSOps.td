@@ -424,44 +424,48 @@ def DS_Int4AppendOp : DS_TensorOp<"int4_append", [], /*inPlace=*/1> {
   let summary = "Append an int4 copy of new keys (Twilight's cheap keys)";
   let description = [{
     For every new token `t` with `s = slot_mapping[t]` in `[0, S)` and kv head `h`, each group
-    of 32 channels `c0 .. c0 + 31` of `k[t, h]` is stored as
-    `ks[s, h, c0 / 32] = f16(max_j |k_j| / 7)` and 4-bit two's complement values
-    `q_j = clamp(round_half_even(k_j / ks), -8, 7)` (0 when the scale is 0), channel `8 i + j`
-    in bits `4 j .. 4 j + 3` of `kq[s, h, i]`. `kq : [S, Hkv, d / 8]` i32, `ks : [S, Hkv, d / 32]`
-    f16 (slot = `page * P + offset`, as the KV pool); both are updated in place. Slots outside
-    `[0, S)` are skipped. `d` must be a multiple of 32.
+    `g` of 32 channels `c0 .. c0 + 31` (`c0 = 32 g`) of `k[t, h]` gets the f16 scale
+    `sc = f16(max_j |k_j| / 7)` and 4-bit two's complement values
+    `q_j = clamp(round_half_even(k_j / sc), -8, 7)` (0 when the scale is 0). `kq : [S, Hkv,
+    d / 8 + 4]` i32 holds one record per (slot, kv head), `d / 2 + 16` bytes: words `0 .. d / 8 - 1`
+    the values (channel `8 i + j` in bits `4 j .. 4 j + 3` of word `i`), then four words of
+    scales (group `g` in bits `16 (g % 2) .. 16 (g % 2) + 15` of word `d / 8 + g / 2`; the
+    words and halves past the `d / 32` scales are written 0), so that a scorer reads a
+    candidate's values and scales from one place. Slot = `page * P + offset`, as the KV pool;
+    updated in place. Slots outside `[0, S)` are skipped. `d` must be a multiple of 32, at
+    most 256.
 
     ```mlir
-    %kq2, %ks2 = ds.int4_append %kq, %ks, %k, %slots
-        : (tensor<?x8x16xi32>, tensor<?x8x4xf16>, tensor<?x8x128xbf16>, tensor<?xi32>)
-        -> (tensor<?x8x16xi32>, tensor<?x8x4xf16>)
+    %kq2 = ds.int4_append %kq, %k, %slots
+        : (tensor<?x8x20xi32>, tensor<?x8x128xbf16>, tensor<?xi32>) -> tensor<?x8x20xi32>
     ```
-    Its `#ds.kernel_config` reads `warps` per block (a thread per group of 32 channels).
+    Its `#ds.kernel_config` reads `warps` per block (a thread per new token and kv head).
   }];
-  let arguments = (ins DS_IndexTensor:$kq, DS_ScaleTensor:$ks, DS_DataTensor:$k,
+  let arguments = (ins DS_IndexTensor:$kq, DS_DataTensor:$k,
                        DS_IndexTensor:$slot_mapping, OptionalAttr<DS_KernelConfigAttr>:$config);
-  let results = (outs DS_IndexTensor:$new_kq, DS_ScaleTensor:$new_ks);
+  let results = (outs DS_IndexTensor:$new_kq);
 }
 
 def DS_Int4ScoreOp : DS_TensorOp<"int4_score"> {
   let summary = "Estimated logits of candidate tokens from the int4 keys";
   let description = [{
-    `logits[b, h, i] = scale * sum_j q[b, h, j] * ks[s, h / g, j / 32] * kq_j[s, h / g]` for the
-    candidate `t = candidates[b, h, i]` at slot `s = page_table[b, t / P] * P + t % P` (Twilight's
-    estimate of `scale * q . K_t`). `-inf` for `-1`, `t >= n_b` (`n_b` clamped to
+    `logits[b, h, i] = scale * sum_j q[b, h, j] * sc_{j / 32} * q_j` over the int4 record
+    `kq[s, h / g]` (values `q_j` and group scales `sc`, the layout of ds.int4_append) of the
+    candidate `t = candidates[b, h, i]` at slot `s = page_table[b, t / P] * P + t % P`
+    (Twilight's estimate of `scale * q . K_t`). `-inf` for `-1`, `t >= n_b` (`n_b` clamped to
     `[0, max_pages * P]`) and pages outside `[0, S / P)`. With `group_reduce = sum` the g query
     heads of a group share a row (`candidates` and the result have Hkv rows) and score their
     summed query. `d` in {32, 64, 128, 256}.
 
     ```mlir
-    %est = ds.int4_score %q, %kq, %ks, %page_table, %seq_lens, %cand {page_size = 1 : i64, scale = 0.088 : f32}
-        : (tensor<?x32x128xbf16>, tensor<?x32x16xi32>, tensor<?x32x4xf16>, tensor<?x?xi32>,
-           tensor<?xi32>, tensor<?x32x4096xi32>) -> tensor<?x32x4096xf32>
+    %est = ds.int4_score %q, %kq, %page_table, %seq_lens, %cand {page_size = 1 : i64, scale = 0.088 : f32}
+        : (tensor<?x32x128xbf16>, tensor<?x32x20xi32>, tensor<?x?xi32>, tensor<?xi32>,
+           tensor<?x32x4096xi32>) -> tensor<?x32x4096xf32>
     ```
-    Its `#ds.kernel_config` reads `warps` per block and `stages` = candidates in flight per
-    lane group (1 to 8).
+    Its `#ds.kernel_config` reads `warps` per block and `stages` = tiles of 16 candidates in
+    flight per warp (1 to 8).
   }];
-  let arguments = (ins DS_DataTensor:$q, DS_IndexTensor:$kq, DS_ScaleTensor:$ks,
+  let arguments = (ins DS_DataTensor:$q, DS_IndexTensor:$kq,
                        DS_IndexTensor:$page_table, DS_IndexTensor:$seq_lens,
                        DS_IndexTensor:$candidates,
                        ConfinedAttr<I64Attr, [IntPositive]>:$page_size, F32Attr:$scale,

@@ -166,12 +166,11 @@ def vattention_decode(q, k_cache, v_cache, label_cache, channels, page_table, se
 
 
 def twilight_decode(q, k_cache, v_cache, label_cache, channels, page_table, seq_lens, *,
-                    candidates, top_p, kq=None, ks=None, shared_selection=False, scale=None,
+                    candidates, top_p, kq=None, shared_selection=False, scale=None,
                     soft_cap=None):
-    """Returns (o, kept [B, Hsel, candidates], kept_counts [B, Hsel]); with kq/ks (int4 keys,
-    from int4_append) the candidates' logits are estimated from them, else from the labels."""
-    if (kq is None) != (ks is None):
-        raise Error("ds: give both kq and ks (the int4 keys and their scales) or neither")
+    """Returns (o, kept [B, Hsel, candidates], kept_counts [B, Hsel]); with kq (the int4 key
+    records from int4_append) the candidates' logits are estimated from them, else from the
+    labels."""
     spec = paged_attention_spec(q, k_cache, candidates=candidates, topP=top_p,
                                 labelDim=_shape(label_cache, "label_cache", 3)[2],
                                 int4Estimate=kq is not None, sharedSelection=shared_selection,
@@ -179,15 +178,18 @@ def twilight_decode(q, k_cache, v_cache, label_cache, channels, page_table, seq_
     p = _context(q).pipeline("twilight", **spec)
     if kq is None:
         return p(q, k_cache, v_cache, label_cache, channels, page_table, seq_lens)
-    return p(q, k_cache, v_cache, label_cache, channels, kq, ks, page_table, seq_lens)
+    return p(q, k_cache, v_cache, label_cache, channels, kq, page_table, seq_lens)
 
 
-def int4_append(kq, ks, new_k, slot_mapping):
-    """Updates the int4 keys kq [S, Hkv, d / 8] i32 and scales ks [S, Hkv, d / 32] f16 in place."""
+def int4_append(kq, new_k, slot_mapping):
+    """Updates the int4 key records kq [S, Hkv, d / 8 + 4] i32 in place: per slot and kv head
+    d / 8 words of 4-bit values (channel 8 i + j in bits 4 j of word i), then four words of f16
+    scales, one per group of 32 channels (group g in half g % 2 of word d / 8 + g / 2; zeros
+    past the d / 32 scales)."""
     _, hkv, d = _shape(new_k, "new_k", 3)
     _context(new_k).pipeline("int4_append", kvHeads=hkv, headDim=d, dtype=_dtype_name(new_k))(
-        kq, ks, new_k, slot_mapping)
-    return kq, ks
+        kq, new_k, slot_mapping)
+    return kq
 
 
 def linear_attn_decode(q, k, v, slopes, states, state_indices):

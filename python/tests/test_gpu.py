@@ -176,10 +176,10 @@ class Gpu(unittest.TestCase):
         labels = torch.zeros(hkv, S, r, dtype=torch.bfloat16, device="cuda")
         slots = torch.arange(S, dtype=torch.int32, device="cuda")
         ds.ops.label_append(labels, k[:, 0], channels, slots)
-        kq = torch.zeros(S, hkv, d // 8, dtype=torch.int32, device="cuda")
-        ks = torch.zeros(S, hkv, d // 32, dtype=torch.float16, device="cuda")
-        ds.ops.int4_append(kq, ks, k[:, 0], slots)
-        # int4 keys: per 32 channels s = f16(max |k| / 7), codes clamp(round(k / s), -8, 7).
+        kq = torch.zeros(S, hkv, d // 8 + 4, dtype=torch.int32, device="cuda")
+        ds.ops.int4_append(kq, k[:, 0], slots)
+        # int4 keys: per 32 channels s = f16(max |k| / 7), codes clamp(round(k / s), -8, 7);
+        # a record holds the d / 8 words of codes, then the d / 32 scales and zeros.
         x = k[:, 0].float().view(S, hkv, d // 32, 32)
         s = (x.abs().amax(-1) / 7.0).to(torch.float16)
         sf = s.float().unsqueeze(-1)
@@ -188,9 +188,11 @@ class Gpu(unittest.TestCase):
         nib = (codes.to(torch.int64) & 0xF).view(S, hkv, d // 8, 8)
         words = (nib << (4 * torch.arange(8, device="cuda"))).sum(-1)
         words = torch.where(words >= 2 ** 31, words - 2 ** 32, words).to(torch.int32)
-        self.assertTrue(torch.equal(ks, s))
-        self.assertTrue(torch.equal(kq, words))
-        for extra in ({}, {"kq": kq, "ks": ks}):
+        tail = torch.zeros(S, hkv, 8, dtype=torch.float16, device="cuda")
+        tail[:, :, :d // 32] = s
+        self.assertTrue(torch.equal(kq[:, :, :d // 8], words))
+        self.assertTrue(torch.equal(kq[:, :, d // 8:].contiguous().view(torch.float16), tail))
+        for extra in ({}, {"kq": kq}):
             o, kept, counts = ds.ops.twilight_decode(q, k, v, labels, channels, table, seq,
                                                      candidates=256, top_p=0.9, **extra)
             tokens = []

@@ -46,22 +46,22 @@ func.func @estimate(%ql: tensor<?x32x16xbf16> {ds.name = "q_label"}, %cache: ten
   return %e : tensor<?x8x4096xf32>
 }
 
-// int4_append: a thread per (token, kv head, 32 channels): 8 * 4 groups per token here; kq and
-// ks are updated in place (inout arguments).
+// int4_append: a thread per (token, kv head): 8 per token here; kq (records of 16 words of
+// values and 4 of scales) is updated in place (an inout argument).
 // CHECK-LABEL: ds.plan @quantize
-// CHECK-SAME: "kq inout i32 align=16 kq_d0 8 16", "ks inout f16 align=16 kq_d0 8 4"
-// CHECK: ds.launch @ds_kernels::@quantize_int4_append_0 {block = array<i64: 128, 1, 1>, grid = ["cdiv((k_d0)*32,128)", "1", "1"]
-func.func @quantize(%kq: tensor<?x8x16xi32> {ds.name = "kq"}, %ks: tensor<?x8x4xf16> {ds.name = "ks"}, %k: tensor<?x8x128xbf16> {ds.name = "k"}, %sm: tensor<?xi32> {ds.name = "slots"}) -> (tensor<?x8x16xi32>, tensor<?x8x4xf16>) {
-  %q2, %s2 = ds.int4_append %kq, %ks, %k, %sm : (tensor<?x8x16xi32>, tensor<?x8x4xf16>, tensor<?x8x128xbf16>, tensor<?xi32>) -> (tensor<?x8x16xi32>, tensor<?x8x4xf16>)
-  return %q2, %s2 : tensor<?x8x16xi32>, tensor<?x8x4xf16>
+// CHECK-SAME: "kq inout i32 align=16 kq_d0 8 20"
+// CHECK: ds.launch @ds_kernels::@quantize_int4_append_0 {block = array<i64: 128, 1, 1>, grid = ["cdiv((k_d0)*8,128)", "1", "1"]
+func.func @quantize(%kq: tensor<?x8x20xi32> {ds.name = "kq"}, %k: tensor<?x8x128xbf16> {ds.name = "k"}, %sm: tensor<?xi32> {ds.name = "slots"}) -> tensor<?x8x20xi32> {
+  %q2 = ds.int4_append %kq, %k, %sm : (tensor<?x8x20xi32>, tensor<?x8x128xbf16>, tensor<?xi32>) -> tensor<?x8x20xi32>
+  return %q2 : tensor<?x8x20xi32>
 }
 
-// int4_score: 4 lanes per candidate at d = 128 (a group of 32 channels each), 8 candidates in
-// flight per lane group: tiles of 8 * 128 / 4 = 256 candidates.
+// int4_score: a warp scores tiles of 16 candidates with mma.sync, 2 tiles in flight per warp
+// and 4 warps: 128 candidates a CTA.
 // CHECK-LABEL: ds.plan @int4_estimate
-// CHECK: ds.launch @ds_kernels::@int4_estimate_int4_score_0 {block = array<i64: 128, 1, 1>, grid = ["(q_d0)*8", "16", "1"]
-func.func @int4_estimate(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %kq: tensor<?x8x16xi32> {ds.name = "kq"}, %ks: tensor<?x8x4xf16> {ds.name = "ks"}, %pt: tensor<?x?xi32> {ds.name = "page_table"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}, %c: tensor<?x8x4096xi32> {ds.name = "cand"}) -> tensor<?x8x4096xf32> {
-  %e = ds.int4_score %q, %kq, %ks, %pt, %sl, %c {page_size = 16 : i64, scale = 0.088 : f32, group_reduce = #ds.group_reduce<sum>} : (tensor<?x32x128xbf16>, tensor<?x8x16xi32>, tensor<?x8x4xf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x8x4096xi32>) -> tensor<?x8x4096xf32>
+// CHECK: ds.launch @ds_kernels::@int4_estimate_int4_score_0 {block = array<i64: 128, 1, 1>, grid = ["(q_d0)*8", "32", "1"]
+func.func @int4_estimate(%q: tensor<?x32x128xbf16> {ds.name = "q"}, %kq: tensor<?x8x20xi32> {ds.name = "kq"}, %pt: tensor<?x?xi32> {ds.name = "page_table"}, %sl: tensor<?xi32> {ds.name = "seq_lens"}, %c: tensor<?x8x4096xi32> {ds.name = "cand"}) -> tensor<?x8x4096xf32> {
+  %e = ds.int4_score %q, %kq, %pt, %sl, %c {page_size = 16 : i64, scale = 0.088 : f32, group_reduce = #ds.group_reduce<sum>} : (tensor<?x32x128xbf16>, tensor<?x8x20xi32>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x8x4096xi32>) -> tensor<?x8x4096xf32>
   return %e : tensor<?x8x4096xf32>
 }
 
@@ -130,12 +130,23 @@ func.func @expand(%p: tensor<?x8x4xi32> {ds.name = "pages"}, %sl: tensor<?xi32> 
 // PTX: mul.wide.u32
 // PTX: .entry estimate_label_score_0
 // PTX: .entry quantize_int4_append_0
-// The round-half-even of x / s by adding and subtracting 1.5 * 2^23, the 16-byte word store.
+// The round-half-even of x / s by adding and subtracting 1.5 * 2^23, the 16-byte word stores
+// (four groups), then the scales' 16-byte store.
 // PTX: div.rn.f32
-// PTX: add.rn.f32 {{.*}}0f4B400000
-// PTX: st.global.v4.b32
+// PTX: add.rn.f32 {{[^;]*}}0f4B400000
+// PTX-COUNT-5: st.global.v4.b32
+// PTX-NOT: st.global
 // PTX: .entry int4_estimate_int4_score_0
-// A lane's 16 bytes of int4 words (a group of 32 channels) in one load.
+// A lane's 16 bytes of int4 words (a group of 32 channels) in one load, its scale word from the
+// same 80-byte record (at byte 64 + 4 t4).
 // PTX: ld.global.v4.b32
+// PTX: ld.global.b32 {{[^;]*}}+64]
+// A pair of nibbles as two exact bf16: and 0x000F000F, xor 0x43084308 (128 + 8 + v), minus 136;
+// then the tensor cores (a high and a low part of the summed query: two mma a k-step).
+// PTX: and.b32 {{[^;]*}}, 983055;
+// PTX: xor.b32 {{[^;]*}}, 1124614920;
+// PTX: add.rn.bf16x2
+// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // PTX: shfl.sync.bfly.b32
 // PTX: .entry expand_expand_pages_0

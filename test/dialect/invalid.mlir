@@ -2448,57 +2448,65 @@ func.func @ls_candidates_shape(%ql: tensor<?x32x16xbf16>, %c: tensor<8x?x16xbf16
 
 // -----
 
-func.func @int4_append_words(%kq: tensor<?x8x32xi32>, %ks: tensor<?x8x4xf16>, %k: tensor<?x8x128xbf16>, %sm: tensor<?xi32>) {
-  // expected-error @+1 {{'ds.int4_append' op kq dim 2 must be head dim / 8 (16), got 32}}
-  %0:2 = ds.int4_append %kq, %ks, %k, %sm : (tensor<?x8x32xi32>, tensor<?x8x4xf16>, tensor<?x8x128xbf16>, tensor<?xi32>) -> (tensor<?x8x32xi32>, tensor<?x8x4xf16>)
+func.func @int4_append_words(%kq: tensor<?x8x16xi32>, %k: tensor<?x8x128xbf16>, %sm: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.int4_append' op kq dim 2 must be head dim / 8 + 4 (the values, then four words of scales) (20), got 16}}
+  %0 = ds.int4_append %kq, %k, %sm : (tensor<?x8x16xi32>, tensor<?x8x128xbf16>, tensor<?xi32>) -> tensor<?x8x16xi32>
   return
 }
 
 // -----
 
-func.func @int4_append_head_dim(%kq: tensor<?x8x6xi32>, %ks: tensor<?x8x1xf16>, %k: tensor<?x8x48xbf16>, %sm: tensor<?xi32>) {
-  // expected-error @+1 {{'ds.int4_append' op head dim must be a multiple of 32 (groups of 32 channels), got 48}}
-  %0:2 = ds.int4_append %kq, %ks, %k, %sm : (tensor<?x8x6xi32>, tensor<?x8x1xf16>, tensor<?x8x48xbf16>, tensor<?xi32>) -> (tensor<?x8x6xi32>, tensor<?x8x1xf16>)
+func.func @int4_append_head_dim(%kq: tensor<?x8x10xi32>, %k: tensor<?x8x48xbf16>, %sm: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.int4_append' op head dim must be a multiple of 32 (groups of 32 channels) up to 256, got 48}}
+  %0 = ds.int4_append %kq, %k, %sm : (tensor<?x8x10xi32>, tensor<?x8x48xbf16>, tensor<?xi32>) -> tensor<?x8x10xi32>
   return
 }
 
 // -----
 
-func.func @int4_append_heads(%kq: tensor<?x4x16xi32>, %ks: tensor<?x4x4xf16>, %k: tensor<?x8x128xbf16>, %sm: tensor<?xi32>) {
+func.func @int4_append_wide_head(%kq: tensor<?x8x68xi32>, %k: tensor<?x8x512xbf16>, %sm: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.int4_append' op head dim must be a multiple of 32 (groups of 32 channels) up to 256, got 512}}
+  %0 = ds.int4_append %kq, %k, %sm : (tensor<?x8x68xi32>, tensor<?x8x512xbf16>, tensor<?xi32>) -> tensor<?x8x68xi32>
+  return
+}
+
+// -----
+
+func.func @int4_append_heads(%kq: tensor<?x4x20xi32>, %k: tensor<?x8x128xbf16>, %sm: tensor<?xi32>) {
   // expected-error @+1 {{'ds.int4_append' op kq dim 1 (4) must equal k dim 1 (8)}}
-  %0:2 = ds.int4_append %kq, %ks, %k, %sm : (tensor<?x4x16xi32>, tensor<?x4x4xf16>, tensor<?x8x128xbf16>, tensor<?xi32>) -> (tensor<?x4x16xi32>, tensor<?x4x4xf16>)
+  %0 = ds.int4_append %kq, %k, %sm : (tensor<?x4x20xi32>, tensor<?x8x128xbf16>, tensor<?xi32>) -> tensor<?x4x20xi32>
   return
 }
 
 // -----
 
-func.func @int4_score_scales(%q: tensor<?x32x128xbf16>, %kq: tensor<?x8x16xi32>, %ks: tensor<?x8x8xf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %c: tensor<?x32x64xi32>) {
-  // expected-error @+1 {{'ds.int4_score' op ks dim 2 must be head dim / 32 (4), got 8}}
-  %0 = ds.int4_score %q, %kq, %ks, %pt, %sl, %c {page_size = 1 : i64, scale = 0.1 : f32} : (tensor<?x32x128xbf16>, tensor<?x8x16xi32>, tensor<?x8x8xf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x32x64xi32>) -> tensor<?x32x64xf32>
+func.func @int4_score_records(%q: tensor<?x32x128xbf16>, %kq: tensor<?x8x16xi32>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %c: tensor<?x32x64xi32>) {
+  // expected-error @+1 {{'ds.int4_score' op kq dim 2 must be head dim / 8 + 4 (the values, then four words of scales) (20), got 16}}
+  %0 = ds.int4_score %q, %kq, %pt, %sl, %c {page_size = 1 : i64, scale = 0.1 : f32} : (tensor<?x32x128xbf16>, tensor<?x8x16xi32>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x32x64xi32>) -> tensor<?x32x64xf32>
   return
 }
 
 // -----
 
-func.func @int4_score_rows(%q: tensor<?x32x128xbf16>, %kq: tensor<?x8x16xi32>, %ks: tensor<?x8x4xf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %c: tensor<?x32x64xi32>) {
+func.func @int4_score_rows(%q: tensor<?x32x128xbf16>, %kq: tensor<?x8x20xi32>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %c: tensor<?x32x64xi32>) {
   // expected-error @+1 {{'ds.int4_score' op candidates dim 1 must be kv heads (group_reduce) (8), got 32}}
-  %0 = ds.int4_score %q, %kq, %ks, %pt, %sl, %c {page_size = 1 : i64, scale = 0.1 : f32, group_reduce = #ds.group_reduce<sum>} : (tensor<?x32x128xbf16>, tensor<?x8x16xi32>, tensor<?x8x4xf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x32x64xi32>) -> tensor<?x32x64xf32>
+  %0 = ds.int4_score %q, %kq, %pt, %sl, %c {page_size = 1 : i64, scale = 0.1 : f32, group_reduce = #ds.group_reduce<sum>} : (tensor<?x32x128xbf16>, tensor<?x8x20xi32>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x32x64xi32>) -> tensor<?x32x64xf32>
   return
 }
 
 // -----
 
-func.func @int4_score_head_dim(%q: tensor<?x32x96xbf16>, %kq: tensor<?x8x12xi32>, %ks: tensor<?x8x3xf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %c: tensor<?x32x64xi32>) {
+func.func @int4_score_head_dim(%q: tensor<?x32x96xbf16>, %kq: tensor<?x8x16xi32>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %c: tensor<?x32x64xi32>) {
   // expected-error @+1 {{'ds.int4_score' op head dim (q dim 2) must be 32, 64, 128 or 256, got 96}}
-  %0 = ds.int4_score %q, %kq, %ks, %pt, %sl, %c {page_size = 1 : i64, scale = 0.1 : f32} : (tensor<?x32x96xbf16>, tensor<?x8x12xi32>, tensor<?x8x3xf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x32x64xi32>) -> tensor<?x32x64xf32>
+  %0 = ds.int4_score %q, %kq, %pt, %sl, %c {page_size = 1 : i64, scale = 0.1 : f32} : (tensor<?x32x96xbf16>, tensor<?x8x16xi32>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x32x64xi32>) -> tensor<?x32x64xf32>
   return
 }
 
 // -----
 
-func.func @int4_append_dynamic_heads(%kq: tensor<?x?x16xi32>, %ks: tensor<?x?x4xf16>, %k: tensor<?x?x128xbf16>, %sm: tensor<?xi32>) {
+func.func @int4_append_dynamic_heads(%kq: tensor<?x?x20xi32>, %k: tensor<?x?x128xbf16>, %sm: tensor<?xi32>) {
   // expected-error @+1 {{'ds.int4_append' op k dim 1 (kv heads) must be static}}
-  %0:2 = ds.int4_append %kq, %ks, %k, %sm : (tensor<?x?x16xi32>, tensor<?x?x4xf16>, tensor<?x?x128xbf16>, tensor<?xi32>) -> (tensor<?x?x16xi32>, tensor<?x?x4xf16>)
+  %0 = ds.int4_append %kq, %k, %sm : (tensor<?x?x20xi32>, tensor<?x?x128xbf16>, tensor<?xi32>) -> tensor<?x?x20xi32>
   return
 }
 

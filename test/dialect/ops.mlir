@@ -270,16 +270,16 @@ func.func @sample_residual_sinks_window(%fixed: tensor<?x32x1024xi32>, %sl: tens
 
 // Twilight's int4 keys and the label estimate over a candidate list.
 // CHECK-LABEL: func.func @int4_keys
-// CHECK:         ds.int4_append %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} : (tensor<?x8x16xi32>, tensor<?x8x4xf16>, tensor<?x8x128xbf16>, tensor<?xi32>) -> (tensor<?x8x16xi32>, tensor<?x8x4xf16>)
+// CHECK:         ds.int4_append %{{.+}}, %{{.+}}, %{{.+}} : (tensor<?x8x20xi32>, tensor<?x8x128xbf16>, tensor<?xi32>) -> tensor<?x8x20xi32>
 // CHECK:         ds.int4_score {{.*}} {group_reduce = #ds.group_reduce<sum>, page_size = 16 : i64, scale = 1.250000e-01 : f32}
 // CHECK:         ds.label_score {{.*}} : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x32x64xi32>) -> tensor<?x32x64xf32>
-func.func @int4_keys(%kq: tensor<?x8x16xi32>, %ks: tensor<?x8x4xf16>, %k: tensor<?x8x128xbf16>, %sm: tensor<?xi32>,
+func.func @int4_keys(%kq: tensor<?x8x20xi32>, %k: tensor<?x8x128xbf16>, %sm: tensor<?xi32>,
                      %q: tensor<?x32x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %c: tensor<?x8x64xi32>,
                      %ql: tensor<?x32x16xbf16>, %lc: tensor<8x?x16xbf16>, %c32: tensor<?x32x64xi32>)
     -> (tensor<?x8x64xf32>, tensor<?x32x64xf32>) {
-  %q2, %s2 = ds.int4_append %kq, %ks, %k, %sm : (tensor<?x8x16xi32>, tensor<?x8x4xf16>, tensor<?x8x128xbf16>, tensor<?xi32>) -> (tensor<?x8x16xi32>, tensor<?x8x4xf16>)
-  %e = ds.int4_score %q, %q2, %s2, %pt, %sl, %c {page_size = 16 : i64, scale = 0.125 : f32, group_reduce = #ds.group_reduce<sum>}
-      : (tensor<?x32x128xbf16>, tensor<?x8x16xi32>, tensor<?x8x4xf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x8x64xi32>) -> tensor<?x8x64xf32>
+  %q2 = ds.int4_append %kq, %k, %sm : (tensor<?x8x20xi32>, tensor<?x8x128xbf16>, tensor<?xi32>) -> tensor<?x8x20xi32>
+  %e = ds.int4_score %q, %q2, %pt, %sl, %c {page_size = 16 : i64, scale = 0.125 : f32, group_reduce = #ds.group_reduce<sum>}
+      : (tensor<?x32x128xbf16>, tensor<?x8x20xi32>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x8x64xi32>) -> tensor<?x8x64xf32>
   %l = ds.label_score %ql, %lc, %pt, %sl, %c32 {page_size = 1 : i64, scale = 0.25 : f32}
       : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x32x64xi32>) -> tensor<?x32x64xf32>
   return %e, %l : tensor<?x8x64xf32>, tensor<?x32x64xf32>

@@ -40,7 +40,7 @@ TEST_P(Int4, AppendIsBitExactAndScoresMatchReference) {
   int64_t numPages = 0;
   ref::Paging paging = ref::makePaging(rng, c.lens, c.pageSize, numPages);
   ref::PagedKV kv = test::randomPagedKV(rng, numPages, c.pageSize, c.hkv, c.d, ht);
-  const int64_t S = numPages * c.pageSize, B = paging.batch, W = c.d / 8, G = c.d / 32;
+  const int64_t S = numPages * c.pageSize, B = paging.batch, W = c.d / 8, R = ref::int4RecordWords(c.d);
   // 1. Append every slot's key (the cache as new tokens, slot order permuted; some skipped).
   std::vector<int32_t> slotMap(S);
   for (int64_t s = 0; s < S; ++s)
@@ -59,25 +59,24 @@ TEST_P(Int4, AppendIsBitExactAndScoresMatchReference) {
       }
   for (int64_t j = 0; j < 32; ++j) // a group of zeros: scale 0, values 0
     newK[(2 * c.hkv) * c.d + j] = 0;
-  std::vector<int32_t> wantQ(S * c.hkv * W, 0x5a5a5a5a);
-  std::vector<uint16_t> wantS(S * c.hkv * G, 0x7e00);
+  // Records the append leaves alone keep their words and NaN scales.
+  std::vector<int32_t> wantQ(S * c.hkv * R, 0x5a5a5a5a);
+  for (int64_t r = 0; r < S * c.hkv; ++r)
+    for (int64_t i = W; i < R; ++i)
+      wantQ[r * R + i] = 0x7e007e00;
   const std::vector<int32_t> untouchedQ = wantQ;
-  const std::vector<uint16_t> untouchedS = wantS;
-  ref::int4Append(wantQ, wantS, S, newK, S, c.hkv, c.d, slotMap, ht);
-  const std::string kqT = "tensor<?x" + std::to_string(c.hkv) + "x" + std::to_string(W) + "xi32>";
-  const std::string ksT = "tensor<?x" + std::to_string(c.hkv) + "x" + std::to_string(G) + "xf16>";
+  ref::int4Append(wantQ, S, newK, S, c.hkv, c.d, slotMap, ht);
+  const std::string kqT = "tensor<?x" + std::to_string(c.hkv) + "x" + std::to_string(R) + "xi32>";
   const std::string kT = "tensor<?x" + std::to_string(c.hkv) + "x" + std::to_string(c.d) + "x" + ty(c) + ">";
   auto append = jit.fromSource(
-      "func.func @a(%kq: " + kqT + ", %ks: " + ksT + ", %k: " + kT +
-      ", %sm: tensor<?xi32>) -> (" + kqT + ", " + ksT + ") {\n  %q2, %s2 = ds.int4_append %kq, %ks, %k, %sm : (" +
-      kqT + ", " + ksT + ", " + kT + ", tensor<?xi32>) -> (" + kqT + ", " + ksT + ")\n  return %q2, %s2 : " +
-      kqT + ", " + ksT + "\n}\n");
+      "func.func @a(%kq: " + kqT + ", %k: " + kT + ", %sm: tensor<?xi32>) -> " + kqT +
+      " {\n  %q2 = ds.int4_append %kq, %k, %sm : (" + kqT + ", " + kT + ", tensor<?xi32>) -> " +
+      kqT + "\n  return %q2 : " + kqT + "\n}\n");
   ASSERT_TRUE(append.ok()) << append.message();
-  auto dq = test::upload(ctx, untouchedQ), ds = test::upload(ctx, untouchedS);
+  auto dq = test::upload(ctx, untouchedQ);
   auto dk = test::upload(ctx, newK), dsm = test::upload(ctx, slotMap);
   {
-    std::vector<rt::TensorArg> args = {rt::TensorArg(dq.ptr(), {S, c.hkv, W}),
-                                       rt::TensorArg(ds.ptr(), {S, c.hkv, G}),
+    std::vector<rt::TensorArg> args = {rt::TensorArg(dq.ptr(), {S, c.hkv, R}),
                                        rt::TensorArg(dk.ptr(), {S, c.hkv, c.d}),
                                        rt::TensorArg(dsm.ptr(), {S})};
     auto ws = rt::OwnedWorkspace::allocate(**append, args);
@@ -86,14 +85,11 @@ TEST_P(Int4, AppendIsBitExactAndScoresMatchReference) {
     ASSERT_TRUE(ctx.synchronize().ok());
   }
   std::vector<int32_t> gotQ = test::download<int32_t>(dq, wantQ.size());
-  std::vector<uint16_t> gotS = test::download<uint16_t>(ds, wantS.size());
   int64_t badQ = 0, badS = 0;
   for (size_t i = 0; i < wantQ.size(); ++i)
-    badQ += gotQ[i] != wantQ[i];
-  for (size_t i = 0; i < wantS.size(); ++i)
-    badS += gotS[i] != wantS[i];
+    (static_cast<int64_t>(i % R) < W ? badQ : badS) += gotQ[i] != wantQ[i];
   EXPECT_EQ(badQ, 0) << name(c) << ": int4 words differ";
-  EXPECT_EQ(badS, 0) << name(c) << ": scales differ";
+  EXPECT_EQ(badS, 0) << name(c) << ": scale words differ";
 
   // 2. Score candidates (random tokens, -1, past n) with the appended keys.
   const int64_t rows = c.shared ? c.hkv : c.hq, K = 300;
@@ -111,12 +107,12 @@ TEST_P(Int4, AppendIsBitExactAndScoresMatchReference) {
   char sc[32];
   std::snprintf(sc, sizeof(sc), "%.9e", scale);
   auto score = jit.fromSource(
-      "func.func @s(%q: " + qT + ", %kq: " + kqT + ", %ks: " + ksT +
+      "func.func @s(%q: " + qT + ", %kq: " + kqT +
       ", %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %c: " + cT + "xi32>) -> " + cT +
-      "xf32> {\n  %e = ds.int4_score %q, %kq, %ks, %pt, %sl, %c {page_size = " +
+      "xf32> {\n  %e = ds.int4_score %q, %kq, %pt, %sl, %c {page_size = " +
       std::to_string(c.pageSize) + " : i64, scale = " + sc + " : f32" +
       (c.shared ? ", group_reduce = #ds.group_reduce<sum>" : "") + "} : (" + qT + ", " + kqT +
-      ", " + ksT + ", tensor<?x?xi32>, tensor<?xi32>, " + cT + "xi32>) -> " + cT +
+      ", tensor<?x?xi32>, tensor<?xi32>, " + cT + "xi32>) -> " + cT +
       "xf32>\n  return %e : " + cT + "xf32>\n}\n");
   ASSERT_TRUE(score.ok()) << score.message();
   auto dqq = test::upload(ctx, q), dpt = test::upload(ctx, paging.pageTable);
@@ -124,8 +120,8 @@ TEST_P(Int4, AppendIsBitExactAndScoresMatchReference) {
   auto dout = test::upload(ctx, std::vector<float>(B * rows * K, NAN));
   {
     std::vector<rt::TensorArg> args = {
-        rt::TensorArg(dqq.ptr(), {B, c.hq, c.d}), rt::TensorArg(dq.ptr(), {S, c.hkv, W}),
-        rt::TensorArg(ds.ptr(), {S, c.hkv, G}), rt::TensorArg(dpt.ptr(), {B, paging.maxPages}),
+        rt::TensorArg(dqq.ptr(), {B, c.hq, c.d}), rt::TensorArg(dq.ptr(), {S, c.hkv, R}),
+        rt::TensorArg(dpt.ptr(), {B, paging.maxPages}),
         rt::TensorArg(dsl.ptr(), {B}), rt::TensorArg(dc.ptr(), {B, rows, K}),
         rt::TensorArg(dout.ptr(), {B, rows, K})};
     auto ws = rt::OwnedWorkspace::allocate(**score, args);
@@ -135,7 +131,7 @@ TEST_P(Int4, AppendIsBitExactAndScoresMatchReference) {
   }
   std::vector<float> got = test::download<float>(dout, B * rows * K);
   std::vector<double> want =
-      ref::int4Score(q, c.hq, wantQ, wantS, c.hkv, S, c.d, paging, c.pageSize, cand, K, scale,
+      ref::int4Score(q, c.hq, wantQ, c.hkv, S, c.d, paging, c.pageSize, cand, K, scale,
                      c.shared ? ref::GroupReduce::Sum : ref::GroupReduce::None, ht);
   int64_t bad = 0;
   for (size_t i = 0; i < want.size(); ++i) {
@@ -174,7 +170,7 @@ TEST(Int4Twilight, KeptSetReachesTheEstimatedMass) {
     shape.k = 512, shape.pageSize = 16, shape.shared = shared;
     ref::DSProblem p = ref::makeDSProblem(shape, 8 + shared);
     const int64_t B = p.paging.batch, rows = p.selRows(), K = 512, P = 16, S = p.slots();
-    const int64_t d = 128, hkv = 8, W = d / 8, G = d / 32;
+    const int64_t d = 128, hkv = 8, R = ref::int4RecordWords(d);
     // Keys with a few strong directions so that the estimate is peaked.
     for (size_t i = 0; i < p.kv.k.size(); ++i)
       if (i % d < 4)
@@ -191,15 +187,12 @@ TEST(Int4Twilight, KeptSetReachesTheEstimatedMass) {
         for (int64_t j = 0; j < d; ++j)
           newK[(s * hkv + h) * d + j] = p.kv.k[p.kv.rowOffset(s / P, s % P, h) + j];
     }
-    std::vector<int32_t> kq(S * hkv * W, 0);
-    std::vector<uint16_t> ks(S * hkv * G, 0);
-    ref::int4Append(kq, ks, S, newK, S, hkv, d, slots, shape.type);
+    std::vector<int32_t> kq(S * hkv * R, 0);
+    ref::int4Append(kq, S, newK, S, hkv, d, slots, shape.type);
     auto dkq = test::upload(ctx, std::vector<int32_t>(kq.size(), 0));
-    auto dks = test::upload(ctx, std::vector<uint16_t>(ks.size(), 0));
     auto dnk = test::upload(ctx, newK), dsm = test::upload(ctx, slots);
     {
-      std::vector<rt::TensorArg> args = {rt::TensorArg(dkq.ptr(), {S, hkv, W}),
-                                         rt::TensorArg(dks.ptr(), {S, hkv, G}),
+      std::vector<rt::TensorArg> args = {rt::TensorArg(dkq.ptr(), {S, hkv, R}),
                                          rt::TensorArg(dnk.ptr(), {S, hkv, d}),
                                          rt::TensorArg(dsm.ptr(), {S})};
       auto ws = rt::OwnedWorkspace::allocate(**append, args);
@@ -217,7 +210,7 @@ TEST(Int4Twilight, KeptSetReachesTheEstimatedMass) {
     auto dcnt = test::upload(ctx, std::vector<int32_t>(B * rows, -2));
     std::vector<rt::TensorArg> args = test::concat(
         {dev.front(p),
-         {rt::TensorArg(dkq.ptr(), {S, hkv, W}), rt::TensorArg(dks.ptr(), {S, hkv, G})},
+         {rt::TensorArg(dkq.ptr(), {S, hkv, R})},
          dev.paging(p),
          {rt::TensorArg(dout.ptr(), {B, 32, d}), rt::TensorArg(dkept.ptr(), {B, rows, K}),
           rt::TensorArg(dcnt.ptr(), {B, rows})}});
@@ -239,7 +232,7 @@ TEST(Int4Twilight, KeptSetReachesTheEstimatedMass) {
       std::vector<int32_t> top = ref::topk(&scores[row * N], p.paging.length(row / rows, P), K, false);
       std::copy(top.begin(), top.end(), cand.begin() + row * K);
     }
-    std::vector<double> est = ref::int4Score(p.q, 32, kq, ks, hkv, S, d, p.paging, P, cand, K,
+    std::vector<double> est = ref::int4Score(p.q, 32, kq, hkv, S, d, p.paging, P, cand, K,
                                              p.scale(), red, shape.type);
     for (int64_t row = 0; row < B * rows; ++row) {
       const std::string where = std::string(shared ? "shared" : "per-head") + " row " + std::to_string(row);
@@ -308,22 +301,22 @@ TEST(Int4Twilight, QuestCandidates) {
   int64_t numPages = 0;
   ref::Paging paging = ref::makePaging(rng, lens, P, numPages);
   ref::PagedKV kv = test::randomPagedKV(rng, numPages, P, hkv, d, ref::Half::BF16);
-  const int64_t S = numPages * P, B = paging.batch, W = d / 8, G = d / 32;
+  const int64_t S = numPages * P, B = paging.batch, R = ref::int4RecordWords(d);
   std::vector<uint16_t> q = test::randomHalf(rng, B * hq * d, ref::Half::BF16, -1, 1);
   ref::PageSummaries sum;
   sum.numPages = numPages, sum.kvHeads = hkv, sum.headDim = d;
   sum.kmin.assign(numPages * hkv * d, 0);
   sum.kmax.assign(numPages * hkv * d, 0);
   ref::pageSummary(sum, kv, paging);
-  std::vector<int32_t> slots(S), kq(S * hkv * W, 0);
-  std::vector<uint16_t> ks(S * hkv * G, 0), newK(S * hkv * d);
+  std::vector<int32_t> slots(S), kq(S * hkv * R, 0);
+  std::vector<uint16_t> newK(S * hkv * d);
   for (int64_t s = 0; s < S; ++s) {
     slots[s] = static_cast<int32_t>(s);
     for (int64_t h = 0; h < hkv; ++h)
       for (int64_t j = 0; j < d; ++j)
         newK[(s * hkv + h) * d + j] = kv.k[kv.rowOffset(s / P, s % P, h) + j];
   }
-  ref::int4Append(kq, ks, S, newK, S, hkv, d, slots, ref::Half::BF16);
+  ref::int4Append(kq, S, newK, S, hkv, d, slots, ref::Half::BF16);
   jit::TwilightSpec spec;
   spec.heads = hq, spec.kvHeads = hkv, spec.headDim = d, spec.pageSize = P;
   spec.candidates = budget, spec.topP = 0.8f, spec.int4Estimate = true, spec.questCandidates = true;
@@ -331,7 +324,7 @@ TEST(Int4Twilight, QuestCandidates) {
   ASSERT_TRUE(pipeline.ok()) << pipeline.message();
   auto dq = test::upload(ctx, q), dk = test::upload(ctx, kv.k), dv = test::upload(ctx, kv.v);
   auto dmn = test::upload(ctx, sum.kmin), dmx = test::upload(ctx, sum.kmax);
-  auto dkq = test::upload(ctx, kq), dks = test::upload(ctx, ks);
+  auto dkq = test::upload(ctx, kq);
   auto dpt = test::upload(ctx, paging.pageTable), dsl = test::upload(ctx, paging.seqLens);
   auto dout = test::upload(ctx, std::vector<uint16_t>(B * hq * d, 0x7fc0));
   auto dkept = test::upload(ctx, std::vector<int32_t>(B * hq * budget, -2));
@@ -339,8 +332,8 @@ TEST(Int4Twilight, QuestCandidates) {
   std::vector<rt::TensorArg> args = {
       rt::TensorArg(dq.ptr(), {B, hq, d}), rt::TensorArg(dk.ptr(), {numPages, P, hkv, d}),
       rt::TensorArg(dv.ptr(), {numPages, P, hkv, d}), rt::TensorArg(dmn.ptr(), {numPages, hkv, d}),
-      rt::TensorArg(dmx.ptr(), {numPages, hkv, d}), rt::TensorArg(dkq.ptr(), {S, hkv, W}),
-      rt::TensorArg(dks.ptr(), {S, hkv, G}), rt::TensorArg(dpt.ptr(), {B, paging.maxPages}),
+      rt::TensorArg(dmx.ptr(), {numPages, hkv, d}), rt::TensorArg(dkq.ptr(), {S, hkv, R}),
+      rt::TensorArg(dpt.ptr(), {B, paging.maxPages}),
       rt::TensorArg(dsl.ptr(), {B}), rt::TensorArg(dout.ptr(), {B, hq, d}),
       rt::TensorArg(dkept.ptr(), {B, hq, budget}), rt::TensorArg(dcnt.ptr(), {B, hq})};
   auto ws = rt::OwnedWorkspace::allocate(**pipeline, args);

@@ -451,29 +451,29 @@ func.func @sample_warps(%f: tensor<?x8x64xi32>, %sl: tensor<?xi32>, %p: tensor<2
 
 // -----
 
-func.func @int4_score_max(%q: tensor<?x32x128xbf16>, %kq: tensor<?x8x16xi32>, %ks: tensor<?x8x4xf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %c: tensor<?x8x64xi32>) -> tensor<?x8x64xf32> {
+func.func @int4_score_max(%q: tensor<?x32x128xbf16>, %kq: tensor<?x8x20xi32>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %c: tensor<?x8x64xi32>) -> tensor<?x8x64xf32> {
   // expected-error @+1 {{GPU lowering supports group_reduce none or sum (a shared selection scores the group's summed query)}}
-  %e = ds.int4_score %q, %kq, %ks, %pt, %sl, %c {page_size = 1 : i64, scale = 0.1 : f32, group_reduce = #ds.group_reduce<max>}
-      : (tensor<?x32x128xbf16>, tensor<?x8x16xi32>, tensor<?x8x4xf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x8x64xi32>) -> tensor<?x8x64xf32>
+  %e = ds.int4_score %q, %kq, %pt, %sl, %c {page_size = 1 : i64, scale = 0.1 : f32, group_reduce = #ds.group_reduce<max>}
+      : (tensor<?x32x128xbf16>, tensor<?x8x20xi32>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x8x64xi32>) -> tensor<?x8x64xf32>
   return %e : tensor<?x8x64xf32>
 }
 
 // -----
 
-func.func @int4_score_stages(%q: tensor<?x32x128xbf16>, %kq: tensor<?x8x16xi32>, %ks: tensor<?x8x4xf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %c: tensor<?x32x64xi32>) -> tensor<?x32x64xf32> {
-  // expected-error @+1 {{config field 'stages' must be 1 to 8 candidates in flight per lane group, got 9}}
-  %e = ds.int4_score %q, %kq, %ks, %pt, %sl, %c {page_size = 1 : i64, scale = 0.1 : f32, config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 9, vector_width = 1>}
-      : (tensor<?x32x128xbf16>, tensor<?x8x16xi32>, tensor<?x8x4xf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x32x64xi32>) -> tensor<?x32x64xf32>
+func.func @int4_score_stages(%q: tensor<?x32x128xbf16>, %kq: tensor<?x8x20xi32>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %c: tensor<?x32x64xi32>) -> tensor<?x32x64xf32> {
+  // expected-error @+1 {{config field 'stages' must be 1 to 8 tiles of 16 candidates in flight per warp, got 9}}
+  %e = ds.int4_score %q, %kq, %pt, %sl, %c {page_size = 1 : i64, scale = 0.1 : f32, config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 9, vector_width = 1>}
+      : (tensor<?x32x128xbf16>, tensor<?x8x20xi32>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x32x64xi32>) -> tensor<?x32x64xf32>
   return %e : tensor<?x32x64xf32>
 }
 
 // -----
 
-func.func @int4_append_stages(%kq: tensor<?x8x16xi32>, %ks: tensor<?x8x4xf16>, %k: tensor<?x8x128xbf16>, %sm: tensor<?xi32>) -> (tensor<?x8x16xi32>, tensor<?x8x4xf16>) {
+func.func @int4_append_stages(%kq: tensor<?x8x20xi32>, %k: tensor<?x8x128xbf16>, %sm: tensor<?xi32>) -> tensor<?x8x20xi32> {
   // expected-error @+1 {{config field 'stages' must be 1 (the kernels do not read it), got 2}}
-  %q2, %s2 = ds.int4_append %kq, %ks, %k, %sm {config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 2, vector_width = 1>}
-      : (tensor<?x8x16xi32>, tensor<?x8x4xf16>, tensor<?x8x128xbf16>, tensor<?xi32>) -> (tensor<?x8x16xi32>, tensor<?x8x4xf16>)
-  return %q2, %s2 : tensor<?x8x16xi32>, tensor<?x8x4xf16>
+  %q2 = ds.int4_append %kq, %k, %sm {config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 2, vector_width = 1>}
+      : (tensor<?x8x20xi32>, tensor<?x8x128xbf16>, tensor<?xi32>) -> tensor<?x8x20xi32>
+  return %q2 : tensor<?x8x20xi32>
 }
 
 // -----

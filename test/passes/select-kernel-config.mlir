@@ -198,22 +198,22 @@ func.func @non_ds_ops(%a: f32) -> f32 {
 
 // Twilight's and vAttention's ops: label_score over a candidate list without the register cap
 // (its candidate loads would spill at 64); topp 4 warps for 4096 candidates (32 a thread); sampling 8 warps;
-// int4 scoring 4 warps with 4 candidates in flight per lane group, the append 4 warps.
+// int4 scoring 4 warps with 2 tiles of 16 candidates in flight per warp, the append 4 warps.
 // CHECK-LABEL: func.func @twilight_vattention
 // CHECK:         ds.label_score {{.*}}{config = #ds.kernel_config<block_tokens = 512, warps = 4, splits = 1, stages = 1, vector_width = 8>, page_size = 1 : i64
 // CHECK:         ds.topp {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 1, vector_width = 1>
 // CHECK:         ds.int4_append {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 1, vector_width = 1>}
-// CHECK:         ds.int4_score {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 8, vector_width = 1>
+// CHECK:         ds.int4_score {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 2, vector_width = 1>
 func.func @twilight_vattention(%ql: tensor<?x32x16xbf16>, %lc: tensor<32x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>,
-                               %cand: tensor<?x32x4096xi32>, %kq: tensor<?x32x16xi32>, %ks: tensor<?x32x4xf16>,
+                               %cand: tensor<?x32x4096xi32>, %kq: tensor<?x32x20xi32>,
                                %k: tensor<?x32x128xbf16>, %q: tensor<?x32x128xbf16>)
     -> (tensor<?x32x4096xi32>, tensor<?x32xi32>, tensor<?x32x4096xf32>) {
   %e = ds.label_score %ql, %lc, %pt, %sl, %cand {page_size = 1 : i64, scale = 0.25 : f32}
       : (tensor<?x32x16xbf16>, tensor<32x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x32x4096xi32>) -> tensor<?x32x4096xf32>
   %kept, %counts = ds.topp %e, %cand {top_p = 0.9 : f32}
       : (tensor<?x32x4096xf32>, tensor<?x32x4096xi32>) -> (tensor<?x32x4096xi32>, tensor<?x32xi32>)
-  %q2, %s2 = ds.int4_append %kq, %ks, %k, %sl : (tensor<?x32x16xi32>, tensor<?x32x4xf16>, tensor<?x32x128xbf16>, tensor<?xi32>) -> (tensor<?x32x16xi32>, tensor<?x32x4xf16>)
-  %i = ds.int4_score %q, %q2, %s2, %pt, %sl, %cand {page_size = 1 : i64, scale = 0.125 : f32}
-      : (tensor<?x32x128xbf16>, tensor<?x32x16xi32>, tensor<?x32x4xf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x32x4096xi32>) -> tensor<?x32x4096xf32>
+  %q2 = ds.int4_append %kq, %k, %sl : (tensor<?x32x20xi32>, tensor<?x32x128xbf16>, tensor<?xi32>) -> tensor<?x32x20xi32>
+  %i = ds.int4_score %q, %q2, %pt, %sl, %cand {page_size = 1 : i64, scale = 0.125 : f32}
+      : (tensor<?x32x128xbf16>, tensor<?x32x20xi32>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x32x4096xi32>) -> tensor<?x32x4096xf32>
   return %kept, %counts, %i : tensor<?x32x4096xi32>, tensor<?x32xi32>, tensor<?x32x4096xf32>
 }

@@ -313,10 +313,10 @@ TEST(TwilightSpec, Int4EstimateTakesTheInt4Keys) {
   EXPECT_NE(ir->find("ds.int4_score"), std::string::npos);
   auto bundle = jit::compileSource(*ir, jit::Target{"sm_90", 132});
   ASSERT_TRUE(bundle.ok()) << bundle.message();
-  // The DS arguments with kq [S, 32, 16] i32 and ks [S, 32, 4] f16 after channels.
-  ASSERT_EQ(bundle->args.size(), 12u);
-  EXPECT_EQ(bundle->args[5].dims.back().text(), "16");
-  EXPECT_EQ(bundle->args[6].dims.back().text(), "4");
+  // The DS arguments with the int4 records kq [S, 32, 16 + 4] i32 after channels.
+  ASSERT_EQ(bundle->args.size(), 11u);
+  EXPECT_EQ(bundle->args[5].name, "kq");
+  EXPECT_EQ(bundle->args[5].dims.back().text(), "20");
   jit::Int4AppendSpec append;
   append.headDim = 100;
   auto bad = jit::int4AppendIR(append);
@@ -347,11 +347,12 @@ TEST(TwilightSpec, QuestCandidates) {
     EXPECT_NE(ir->find("ds.expand_pages"), std::string::npos);
     auto bundle = jit::compileSource(*ir, jit::Target{"sm_90", 132});
     ASSERT_TRUE(bundle.ok()) << bundle.message();
-    // q, k_cache, v_cache, kmin, kmax, kq, ks, page_table, seq_lens; o, kept, kept_counts.
-    ASSERT_EQ(bundle->args.size(), 12u);
+    // q, k_cache, v_cache, kmin, kmax, kq, page_table, seq_lens; o, kept, kept_counts.
+    ASSERT_EQ(bundle->args.size(), 11u);
     EXPECT_EQ(bundle->args[3].name, "kmin");
-    EXPECT_EQ(bundle->args[10].dims[1].text(), shared ? "8" : "32");
-    EXPECT_EQ(bundle->args[10].dims[2].text(), "4096");
+    EXPECT_EQ(bundle->args[5].name, "kq");
+    EXPECT_EQ(bundle->args[9].dims[1].text(), shared ? "8" : "32");
+    EXPECT_EQ(bundle->args[9].dims[2].text(), "4096");
   }
 }
 

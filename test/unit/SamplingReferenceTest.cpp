@@ -126,18 +126,22 @@ TEST(Int4Reference, RoundTripsWithinHalfAStep) {
   std::vector<uint16_t> k(d * hkv);
   for (int64_t i = 0; i < d * hkv; ++i)
     k[i] = ref::fromFloat(static_cast<float>(std::sin(0.37 * i) * (1 + i % 5)), ref::Half::BF16);
-  std::vector<int32_t> kq(hkv * d / 8, 0);
-  std::vector<uint16_t> ks(hkv * d / 32, 0);
-  ref::int4Append(kq, ks, 1, k, 1, hkv, d, {0}, ref::Half::BF16);
-  for (int64_t h = 0; h < hkv; ++h)
+  const int64_t R = ref::int4RecordWords(d);
+  std::vector<int32_t> kq(hkv * R, -1);
+  ref::int4Append(kq, 1, k, 1, hkv, d, {0}, ref::Half::BF16);
+  for (int64_t h = 0; h < hkv; ++h) {
+    // Two scales in the first tail word, zeros in the other three.
+    for (int64_t i = 1; i < 4; ++i)
+      EXPECT_EQ(kq[h * R + d / 8 + i], 0) << "h " << h << " tail word " << i;
     for (int64_t c = 0; c < d; ++c) {
-      uint32_t word = static_cast<uint32_t>(kq[h * (d / 8) + c / 8]);
+      uint32_t word = static_cast<uint32_t>(kq[h * R + c / 8]);
       int32_t v = static_cast<int32_t>((word >> (4 * (c % 8))) & 0xF);
       v = v >= 8 ? v - 16 : v;
-      const float s = ref::toFloat(ks[h * (d / 32) + c / 32], ref::Half::F16);
+      const float s = ref::toFloat(ref::int4Scale(kq, h * R, d, c / 32), ref::Half::F16);
       const float x = ref::toFloat(k[h * d + c], ref::Half::BF16);
       EXPECT_LE(std::fabs(v * s - x), 0.5f * s * 1.01f + 1e-6f) << "h " << h << " c " << c;
     }
+  }
 }
 
 } // namespace

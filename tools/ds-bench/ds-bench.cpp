@@ -402,7 +402,7 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
 
   std::shared_ptr<const rt::Pipeline> pipeline;
   std::vector<rt::TensorArg> args;
-  rt::DeviceBuffer labels, channels, idx, extra, extra2, kq, ks;
+  rt::DeviceBuffer labels, channels, idx, extra, extra2, kq;
   double qo = 2.0 * s.B * s.hq * s.d * 2;
   if (s.op == "la-decode") {
     // Linear-attention decode: q, k [B, H, d], v [B, H, e], f32 states [B, H, d, e] (e = d).
@@ -523,13 +523,11 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
       args.push_back(rt::TensorArg(extra2.ptr(), {s.hkv, slots}));
     args.push_back(rt::TensorArg(channels.ptr(), {s.hkv, s.r}));
     if (s.int4) {
-      // Random int4 words and scales (their values only steer which candidates are kept).
-      kq = check(ctx.alloc(static_cast<size_t>(slots) * s.hkv * s.d / 2), "alloc kq");
-      ks = check(ctx.alloc(static_cast<size_t>(slots) * s.hkv * s.d / 16), "alloc ks");
-      fillRandom(ctx, kq, rng, ht);
-      fillRandom(ctx, ks, rng, ref::Half::F16);
-      args.push_back(rt::TensorArg(kq.ptr(), {slots, s.hkv, s.d / 8}));
-      args.push_back(rt::TensorArg(ks.ptr(), {slots, s.hkv, s.d / 32}));
+      // int4 records [slots, Hkv, d / 8 + 4] (ds.int4_append's layout) of random f16 halves:
+      // random words and scales (their values only steer which candidates are kept).
+      kq = check(ctx.alloc(static_cast<size_t>(slots) * s.hkv * (s.d / 8 + 4) * 4), "alloc kq");
+      fillRandom(ctx, kq, rng, ref::Half::F16);
+      args.push_back(rt::TensorArg(kq.ptr(), {slots, s.hkv, s.d / 8 + 4}));
     }
     args.push_back(rt::TensorArg(pt.ptr(), {s.B, maxPages}));
     args.push_back(rt::TensorArg(sl.ptr(), {s.B}));
@@ -565,7 +563,8 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
     double kept = 0;
     for (int32_t c : counts)
       kept += c;
-    // The estimate reads each candidate's label row, or its int4 keys and scales.
+    // The estimate reads each candidate's label row, or its int4 values and scales (72 of the
+    // record's 80 bytes at d = 128).
     const double perCandidate = s.int4 ? s.d / 2.0 + s.d / 16.0 : 2.0 * s.r;
     row.bytes += perCandidate * counts.size() * s.k + 2.0 * kept * s.d * 2;
     row.stages.push_back({"(mean kept per row: " + std::to_string(int64_t(kept / counts.size())) +

@@ -130,15 +130,17 @@ void sampleResidualRow(const int32_t *fixed, int64_t k, int64_t n, int64_t sinks
   }
 }
 
-void int4Append(std::vector<int32_t> &kq, std::vector<uint16_t> &ks, int64_t slots,
-                const std::vector<uint16_t> &k, int64_t tokens, int64_t kvHeads, int64_t headDim,
+void int4Append(std::vector<int32_t> &kq, int64_t slots, const std::vector<uint16_t> &k,
+                int64_t tokens, int64_t kvHeads, int64_t headDim,
                 const std::vector<int32_t> &slotMapping, Half type) {
-  const int64_t groups = headDim / 32;
+  const int64_t groups = headDim / 32, R = int4RecordWords(headDim);
   for (int64_t t = 0; t < tokens; ++t) {
     const int64_t s = slotMapping[t];
     if (s < 0 || s >= slots)
       continue;
-    for (int64_t h = 0; h < kvHeads; ++h)
+    for (int64_t h = 0; h < kvHeads; ++h) {
+      const int64_t rec = (s * kvHeads + h) * R;
+      uint32_t tail[4] = {0, 0, 0, 0};
       for (int64_t g = 0; g < groups; ++g) {
         float x[32], amax = 0.0f;
         for (int j = 0; j < 32; ++j) {
@@ -155,19 +157,22 @@ void int4Append(std::vector<int32_t> &kq, std::vector<uint16_t> &ks, int64_t slo
               qi = static_cast<int32_t>(std::max(-8.0f, std::min(7.0f, std::nearbyint(x[w * 8 + j] / sf))));
             word |= (static_cast<uint32_t>(qi) & 0xFu) << (4 * j);
           }
-          kq[(s * kvHeads + h) * (headDim / 8) + g * 4 + w] = static_cast<int32_t>(word);
+          kq[rec + g * 4 + w] = static_cast<int32_t>(word);
         }
-        ks[(s * kvHeads + h) * groups + g] = s16;
+        tail[g / 2] |= static_cast<uint32_t>(s16) << (16 * (g % 2));
       }
+      for (int i = 0; i < 4; ++i)
+        kq[rec + headDim / 8 + i] = static_cast<int32_t>(tail[i]);
+    }
   }
 }
 
 std::vector<double> int4Score(const std::vector<uint16_t> &q, int64_t heads,
-                              const std::vector<int32_t> &kq, const std::vector<uint16_t> &ks,
-                              int64_t kvHeads, int64_t slots, int64_t headDim, const Paging &paging,
-                              int64_t pageSize, const std::vector<int32_t> &candidates, int64_t k,
-                              double scale, GroupReduce reduce, Half type) {
-  const int64_t B = paging.batch, g = heads / kvHeads;
+                              const std::vector<int32_t> &kq, int64_t kvHeads, int64_t slots,
+                              int64_t headDim, const Paging &paging, int64_t pageSize,
+                              const std::vector<int32_t> &candidates, int64_t k, double scale,
+                              GroupReduce reduce, Half type) {
+  const int64_t B = paging.batch, g = heads / kvHeads, R = int4RecordWords(headDim);
   const int64_t rows = reduce == GroupReduce::None ? heads : kvHeads;
   std::vector<double> out(B * rows * k, -INFINITY);
   for (int64_t b = 0; b < B; ++b) {
@@ -187,14 +192,14 @@ std::vector<double> int4Score(const std::vector<uint16_t> &q, int64_t heads,
         const int64_t page = paging.page(b, t, pageSize, slots / pageSize);
         if (page < 0)
           continue;
-        const int64_t s = page * pageSize + t % pageSize;
+        const int64_t s = page * pageSize + t % pageSize, rec = (s * kvHeads + hk) * R;
         double acc = 0;
         for (int64_t c = 0; c < headDim; ++c) {
-          uint32_t word = static_cast<uint32_t>(kq[(s * kvHeads + hk) * (headDim / 8) + c / 8]);
+          uint32_t word = static_cast<uint32_t>(kq[rec + c / 8]);
           int32_t v = static_cast<int32_t>((word >> (4 * (c % 8))) & 0xFu);
           if (v >= 8)
             v -= 16;
-          acc += qs[c] * v * toFloat(ks[(s * kvHeads + hk) * (headDim / 32) + c / 32], Half::F16);
+          acc += qs[c] * v * toFloat(int4Scale(kq, rec, headDim, c / 32), Half::F16);
         }
         out[(b * rows + r) * k + i] = scale * acc;
       }

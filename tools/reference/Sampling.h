@@ -28,18 +28,27 @@ void sampleResidualRow(const int32_t *fixed, int64_t k, int64_t n, int64_t sinks
                        int64_t numSamples, uint64_t seed, uint64_t offset, uint32_t row,
                        int32_t *indices, double *logWeights);
 
-/// ds.int4_append: kq [S, Hkv, d / 8] i32 and ks [S, Hkv, d / 32] (f16 bits) updated with the
-/// new keys k [T, Hkv, d] (16-bit patterns of `type`) at slot_mapping; bit-exact with the kernel.
-void int4Append(std::vector<int32_t> &kq, std::vector<uint16_t> &ks, int64_t slots,
-                const std::vector<uint16_t> &k, int64_t tokens, int64_t kvHeads, int64_t headDim,
+/// i32 words of an int4 key record (ds.int4_append): d / 8 of 4-bit values, then four of f16
+/// scales (group g in half g % 2 of word d / 8 + g / 2, zeros past the d / 32 scales).
+inline int64_t int4RecordWords(int64_t headDim) { return headDim / 8 + 4; }
+
+/// ds.int4_append: the records kq [S, Hkv, int4RecordWords(d)] i32 updated with the new keys
+/// k [T, Hkv, d] (16-bit patterns of `type`) at slot_mapping; bit-exact with the kernel.
+void int4Append(std::vector<int32_t> &kq, int64_t slots, const std::vector<uint16_t> &k,
+                int64_t tokens, int64_t kvHeads, int64_t headDim,
                 const std::vector<int32_t> &slotMapping, Half type);
+
+/// The f16 scale (bits) of group g in record `rec` (its first word's index in kq).
+inline uint16_t int4Scale(const std::vector<int32_t> &kq, int64_t rec, int64_t headDim, int64_t g) {
+  return static_cast<uint16_t>(static_cast<uint32_t>(kq[rec + headDim / 8 + g / 2]) >> (16 * (g % 2)));
+}
 
 /// ds.int4_score (f64 over the int4 values): logits [B, rows, K] of candidates [B, rows, K].
 std::vector<double> int4Score(const std::vector<uint16_t> &q, int64_t heads,
-                              const std::vector<int32_t> &kq, const std::vector<uint16_t> &ks,
-                              int64_t kvHeads, int64_t slots, int64_t headDim, const Paging &paging,
-                              int64_t pageSize, const std::vector<int32_t> &candidates, int64_t k,
-                              double scale, GroupReduce reduce, Half type);
+                              const std::vector<int32_t> &kq, int64_t kvHeads, int64_t slots,
+                              int64_t headDim, const Paging &paging, int64_t pageSize,
+                              const std::vector<int32_t> &candidates, int64_t k, double scale,
+                              GroupReduce reduce, Half type);
 
 } // namespace ds::ref
 
