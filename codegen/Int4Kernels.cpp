@@ -118,10 +118,12 @@ LogicalResult lowerAppend(Int4AppendOp op, PlanContext &ctx) {
 // v; 0x64086408 for f16: 1024 + 8 + v) and one packed subtraction of 136 (1032). B's column n
 // is group n: lane (gid, t4) gives B its k-slots' query channels where gid is their group and
 // zeros elsewhere, so C[candidate, n] is group n's dot product and the score is
-// scale * sum_n ks[n] * C[n] (lanes t4 hold columns 2 t4, 2 t4 + 1; two shuffles sum them).
-// The query enters B exactly for group_reduce = none; the f32 sum of a group's queries enters
-// as a high and a low part (two mma per k-step). Loads as in the scalar form: every tile's
-// candidates, pages, words and scales issued before the products, branch-free.
+// scale * sum_n sc[n] * C[n] with sc the record's scales (lane t4 holds columns 2 t4 and
+// 2 t4 + 1 and their scale word; two shuffles sum the lanes). The query enters B exactly for
+// group_reduce = none; the f32 sum of a group's queries enters as a high and a low part (two
+// mma per k-step). Every tile's candidates, pages, value words and scale words are loaded
+// before the products, branch-free (addresses clamped into range, results masked); -1,
+// positions >= n_b and slots outside the cache score -inf.
 LogicalResult lowerScore(Int4ScoreOp op, PlanContext &ctx) {
   KernelConfigAttr cfg = configOf(op);
   const int64_t warps = cfg.getWarps(), threads = warps * 32, U = cfg.getStages();

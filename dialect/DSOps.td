@@ -426,7 +426,7 @@ def DS_Int4AppendOp : DS_TensorOp<"int4_append", [], /*inPlace=*/1> {
     For every new token `t` with `s = slot_mapping[t]` in `[0, S)` and kv head `h`, each group
     `g` of 32 channels `c0 .. c0 + 31` (`c0 = 32 g`) of `k[t, h]` gets the f16 scale
     `sc = f16(max_j |k_j| / 7)` and 4-bit two's complement values
-    `q_j = clamp(round_half_even(k_j / sc), -8, 7)` (0 when the scale is 0). `kq : [S, Hkv,
+    `v_j = clamp(round_half_even(k_j / sc), -8, 7)` (0 when the scale is 0). `kq : [S, Hkv,
     d / 8 + 4]` i32 holds one record per (slot, kv head), `d / 2 + 16` bytes: words `0 .. d / 8 - 1`
     the values (channel `8 i + j` in bits `4 j .. 4 j + 3` of word `i`), then four words of
     scales (group `g` in bits `16 (g % 2) .. 16 (g % 2) + 15` of word `d / 8 + g / 2`; the
@@ -449,8 +449,8 @@ def DS_Int4AppendOp : DS_TensorOp<"int4_append", [], /*inPlace=*/1> {
 def DS_Int4ScoreOp : DS_TensorOp<"int4_score"> {
   let summary = "Estimated logits of candidate tokens from the int4 keys";
   let description = [{
-    `logits[b, h, i] = scale * sum_j q[b, h, j] * sc_{j / 32} * q_j` over the int4 record
-    `kq[s, h / g]` (values `q_j` and group scales `sc`, the layout of ds.int4_append) of the
+    `logits[b, h, i] = scale * sum_j q[b, h, j] * sc_{j / 32} * v_j` over the int4 record
+    `kq[s, h / g]` (values `v_j` and group scales `sc`, the layout of ds.int4_append) of the
     candidate `t = candidates[b, h, i]` at slot `s = page_table[b, t / P] * P + t % P`
     (Twilight's estimate of `scale * q . K_t`). `-inf` for `-1`, `t >= n_b` (`n_b` clamped to
     `[0, max_pages * P]`) and pages outside `[0, S / P)`. With `group_reduce = sum` the g query
