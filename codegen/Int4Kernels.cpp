@@ -2,7 +2,7 @@
 // 32 channels of a (token, kv head), and the scoring of candidate tokens with it.
 //
 // The int4 keys live in one record per (slot, kv head), d / 8 words of 4-bit values then four
-// words of f16 scales (recordWords): a candidate's values and scales are one read (80 bytes at
+// words of f16 scales (int4RecordWords): a candidate's values and scales are one read (80 bytes at
 // d = 128, three 32-byte sectors), where separate tensors cost a second DRAM access per
 // candidate (H100, 8 x 32 rows of 4096 candidates: 79.9 us with the scales apart, 52.1 without
 // reading them at all).
@@ -29,15 +29,12 @@ using namespace mlir::ds;
 
 namespace {
 constexpr int64_t kGroup = 32; // channels per scale
-/// i32 words of a (slot, kv head) record: d / 8 of 4-bit values, then four of f16 scales (up to
-/// 8 groups, d <= 256), so that records are 16-byte aligned.
-int64_t recordWords(int64_t d) { return d / 8 + 4; }
 
 LogicalResult lowerAppend(Int4AppendOp op, PlanContext &ctx) {
   KernelConfigAttr cfg = configOf(op);
   const int64_t threads = cfg.getWarps() * 32;
   Value k = op.getK();
-  const int64_t hkv = dimOf(k, 1), d = dimOf(k, 2), groups = d / kGroup, R = recordWords(d);
+  const int64_t hkv = dimOf(k, 1), d = dimOf(k, 2), groups = d / kGroup, R = int4RecordWords(d);
   BufferRef kq = ctx.alias(op.getNewKq(), op.getKq());
   const std::string tokens = dimExpr(ctx, k, 0), slots = kq.dims[0];
 
@@ -110,8 +107,8 @@ LogicalResult lowerAppend(Int4AppendOp op, PlanContext &ctx) {
 
 // int4_score on the tensor cores: a warp scores tiles of 16 candidates with mma.sync m16n8k16
 // (bf16 or f16, the query's type; f32 accumulation). Lane (gid = lane / 4, t4 = lane % 4)
-// holds A's rows gid and gid + 8 (candidates) and reads W = d / 32 words of each (the words
-// t4 * W .. t4 * W + W - 1, 16 bytes at d = 128). k-step s takes word t4 * W + s / 2 of both
+// holds A's rows gid and gid + 8 (candidates) and reads L = d / 32 words of each (the words
+// t4 * L .. t4 * L + L - 1, 16 bytes at d = 128). k-step s takes word t4 * L + s / 2 of both
 // rows, nibble pairs (j, j + 4) and (j + 1, j + 5) with j = 2 (s % 2): A's k-order is a
 // permutation of the channels and B's q values follow it. A pair of nibbles becomes two exact
 // 16-bit values with one shift, one and-xor (0x000F000F, then 0x43084308 for bf16: 128 + 8 +
@@ -130,8 +127,9 @@ LogicalResult lowerScore(Int4ScoreOp op, PlanContext &ctx) {
   Value q = op.getQ(), kq = op.getKq(), cand = op.getCandidates();
   const int64_t hq = dimOf(q, 1), d = dimOf(q, 2), hkv = dimOf(kq, 1), P = op.getPageSize();
   const bool sum = op.getGroupReduce() == GroupReduce::sum;
-  const int64_t g = hq / hkv, rows = sum ? hkv : hq, L = d / kGroup, W = d / 32, steps = d / 16;
-  const int64_t R = recordWords(d);
+  // L: the record's groups, also the value words a lane reads of a candidate (d / 8 over 4 lanes).
+  const int64_t g = hq / hkv, rows = sum ? hkv : hq, L = d / kGroup, steps = d / 16;
+  const int64_t R = int4RecordWords(d);
   const int64_t tile = warps * U * 16;
   const std::string batch = dimExpr(ctx, q, 0), K = dimExpr(ctx, cand, 2);
   const BufferRef &out = ctx.place(op.getLogits(), {batch, std::to_string(rows), K});
@@ -170,13 +168,13 @@ LogicalResult lowerScore(Int4ScoreOp op, PlanContext &ctx) {
     return arith::CmpIOp::create(b, p, x, y).getResult();
   };
 
-  // B: the lane's query channels 8 (t4 W + m) + x, m < W, x < 8 (summed over the group's heads
+  // B: the lane's query channels 8 (t4 L + m) + x, m < L, x < 8 (summed over the group's heads
   // for group_reduce = sum), as fragment registers per k-step, zero where gid is not their group.
-  SmallVector<Value> qv(8 * W, kb.cf32(0.0f));
+  SmallVector<Value> qv(8 * L, kb.cf32(0.0f));
   for (int64_t j = 0; j < (sum ? g : 1); ++j) {
     Value head = sum ? kb.add(kb.mul(row, kb.c(g)), kb.c(j)) : row;
-    Value off = kb.add(kb.mul(kb.add(kb.mul(bIdx, kb.c(hq)), head), kb.c(d)), kb.mul(t4, kb.c(8 * W)));
-    for (int64_t c = 0; c < 8 * W; c += 8) {
+    Value off = kb.add(kb.mul(kb.add(kb.mul(bIdx, kb.c(hq)), head), kb.c(d)), kb.mul(t4, kb.c(8 * L)));
+    for (int64_t c = 0; c < 8 * L; c += 8) {
       Value v = kb.loadVecF32(qA, kb.add(off, kb.c(c)), 8);
       for (int64_t e = 0; e < 8; ++e)
         qv[c + e] = arith::AddFOp::create(b, qv[c + e], vector::ExtractOp::create(b, v, e));
@@ -185,9 +183,9 @@ LogicalResult lowerScore(Int4ScoreOp op, PlanContext &ctx) {
   SmallVector<std::array<Value, 2>> bHi(steps), bLo(steps);
   for (int64_t s = 0; s < steps; ++s) {
     const int64_t m = s / 2, j = 2 * (s % 2);
-    // The group of word t4 W + m is (t4 W + m) / 4.
+    // The group of word t4 L + m is (t4 L + m) / 4.
     Value mine = cmpi(arith::CmpIPredicate::eq, gid,
-                      kb.div(kb.add(kb.mul(t4, kb.c(W)), kb.c(m)), kb.c(4)));
+                      kb.div(kb.add(kb.mul(t4, kb.c(L)), kb.c(m)), kb.c(4)));
     for (int64_t r = 0; r < 2; ++r) {
       Value x = sel(mine, qv[8 * m + j + r], kb.cf32(0.0f));
       Value y = sel(mine, qv[8 * m + j + r + 4], kb.cf32(0.0f));
@@ -224,7 +222,7 @@ LogicalResult lowerScore(Int4ScoreOp op, PlanContext &ctx) {
   // column 0 of lane t4 = 0).
   Value scaleLane = cmpi(arith::CmpIPredicate::ult, t4, kb.c(std::max<int64_t>(L / 2, 1)));
   Value scaleWord = sel(scaleLane, t4, kb.c(0));
-  auto wordsTy = VectorType::get({W}, i32), scalesTy = VectorType::get({2}, f16);
+  auto wordsTy = VectorType::get({L}, i32), scalesTy = VectorType::get({2}, f16);
   SmallVector<Type> types;
   for (int64_t r = 0; r < NR; ++r)
     types.append({b.getI1Type(), wordsTy, scalesTy});
@@ -246,16 +244,16 @@ LogicalResult lowerScore(Int4ScoreOp op, PlanContext &ctx) {
       Value slot = kb.add(kb.mul(kb.toIndex(sel(pOk, page[r], kb.ci32(0))), kb.c(P)),
                           kb.rem(ti[r], kb.c(P)));
       Value sr = kb.add(kb.mul(slot, kb.c(hkv)), hk);
-      Value wOff = kb.add(kb.mul(sr, kb.c(R)), kb.mul(t4, kb.c(W)));
+      Value rec = kb.mul(sr, kb.c(R)), wOff = kb.add(rec, kb.mul(t4, kb.c(L)));
       Value words;
-      if (W <= 4) {
-        words = kb.loadVec(kqA, wOff, W);
+      if (L <= 4) {
+        words = kb.loadVec(kqA, wOff, L);
       } else {
         Value lo = kb.loadVec(kqA, wOff, 4), hi = kb.loadVec(kqA, kb.add(wOff, kb.c(4)), 4);
         words = vector::ShuffleOp::create(b, lo, hi, ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7});
       }
       // The lane's scale word: f16 columns 2 t4 and 2 t4 + 1 of the record's scales.
-      Value sw = kb.loadVec(kqA, kb.add(kb.add(kb.mul(sr, kb.c(R)), kb.c(d / 8)), scaleWord), 1);
+      Value sw = kb.loadVec(kqA, kb.add(kb.add(rec, kb.c(d / 8)), scaleWord), 1);
       Value sc = vector::BitCastOp::create(b, scalesTy, sw);
       yields.append({pOk, words, sc});
     }

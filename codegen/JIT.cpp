@@ -55,7 +55,8 @@ Status headCount(const char *field, int64_t v) {
 
 /// Twilight's int4 key records [slots, Hkv, d / 8 + 4] i32 (ds.int4_append's layout).
 std::string int4RecordsType(int64_t kvHeads, int64_t headDim) {
-  return "tensor<?x" + std::to_string(kvHeads) + "x" + std::to_string(headDim / 8 + 4) + "xi32>";
+  return "tensor<?x" + std::to_string(kvHeads) + "x" +
+         std::to_string(mlir::ds::int4RecordWords(headDim)) + "xi32>";
 }
 
 Status checkHeads(int64_t heads, int64_t kvHeads, int64_t headDim,

@@ -426,7 +426,7 @@ static void checkInt4Keys(ShapeCheck &c, Value kq, int64_t d) {
   c.require(ShapedType::isDynamic(d) || (d % 32 == 0 && d >= 32 && d <= 256),
             "head dim must be a multiple of 32 (groups of 32 channels) up to 256, got " + Twine(d));
   if (succeeded(c.result()) && !ShapedType::isDynamic(d))
-    c.is(kq, "kq", 2, d / 8 + 4, "head dim / 8 + 4 (the values, then four words of scales)");
+    c.is(kq, "kq", 2, int4RecordWords(d), "head dim / 8 + 4 (the values, then four words of scales)");
 }
 
 LogicalResult Int4AppendOp::verify() {

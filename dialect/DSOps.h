@@ -23,6 +23,9 @@ enum class LabelFormat { Plain, FP8, Int4 };
 LabelFormat labelFormatOf(Type t);
 /// Labels per element of the cache's last dim: 8 for int4 words, else 1.
 inline int64_t labelsPerElement(LabelFormat f) { return f == LabelFormat::Int4 ? 8 : 1; }
+/// i32 words of an int4 key record (ds.int4_append / ds.int4_score, one per slot and kv head):
+/// d / 8 of 4-bit values, then four of f16 scales (d / 32 <= 8 of them), 16-byte aligned.
+inline int64_t int4RecordWords(int64_t headDim) { return headDim / 8 + 4; }
 /// Query heads of an attention op at most (its verifier's bound: kernels unroll over a group's
 /// heads; the JIT's specs refuse more by field).
 constexpr int64_t kMaxQueryHeads = 1024;

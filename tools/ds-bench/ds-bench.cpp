@@ -39,6 +39,7 @@
 #include "runtime/Pipeline.h"
 #include "runtime/Slopes.h"
 #include "tools/reference/Reference.h"
+#include "tools/reference/Sampling.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
@@ -525,9 +526,10 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
     if (s.int4) {
       // int4 records [slots, Hkv, d / 8 + 4] (ds.int4_append's layout) of random f16 halves:
       // random words and scales (their values only steer which candidates are kept).
-      kq = check(ctx.alloc(static_cast<size_t>(slots) * s.hkv * (s.d / 8 + 4) * 4), "alloc kq");
+      const int64_t recordWords = ref::int4RecordWords(s.d);
+      kq = check(ctx.alloc(static_cast<size_t>(slots) * s.hkv * recordWords * 4), "alloc kq");
       fillRandom(ctx, kq, rng, ref::Half::F16);
-      args.push_back(rt::TensorArg(kq.ptr(), {slots, s.hkv, s.d / 8 + 4}));
+      args.push_back(rt::TensorArg(kq.ptr(), {slots, s.hkv, recordWords}));
     }
     args.push_back(rt::TensorArg(pt.ptr(), {s.B, maxPages}));
     args.push_back(rt::TensorArg(sl.ptr(), {s.B}));
