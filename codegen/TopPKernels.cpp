@@ -14,9 +14,15 @@
 // warp), so a 32-bit range needs at most 11 steps of probes spaced evenly in key space; the
 // first kValueSteps steps space them evenly in logit space instead (clamped into the range),
 // which narrows clustered logits in far fewer steps. Rows of up to kMaxListed candidates take
-// the first step over the registers, then compact the candidates left in its range (key and
-// mass) into a list in shared memory with the mass below the range as a base; the later steps
-// and the exact finish walk the list only. Longer rows take every step over the registers.
+// no step over the registers: while summing Z each thread adds its masses (in fixed point, so
+// the sums are exact and the same on every run) to a shared histogram of kBuckets logit
+// buckets between the smallest and largest logit, every warp scans it for the buckets where the
+// crossing may lie (a fixed-point tail is within K / 2 units of the exact one: usually one
+// bucket, two near an edge), and the candidates in their key range (key and mass) are
+// compacted into a list in shared memory with the mass below the range as a base. The range is
+// then checked on the exact f32 sums (tail(lo) <= allowance < tail(hi + 1)); where they refute
+// it (a logit at a bucket's edge) the whole row is listed instead. The later steps and the
+// exact finish walk the list only. Longer rows take every step over the registers.
 // The search stops once at most kFinish candidates remain in range, which are then gathered in
 // shared memory and each tried as the threshold (its tail summed over the others in one order,
 // so tails still grow with the key). The kept candidates (key >= T) are compacted in candidate
@@ -29,12 +35,14 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <limits>
 #include <tuple>
 
@@ -60,6 +68,9 @@ constexpr int64_t kChains = 8;
 constexpr int64_t kMaxListed = 4096;
 /// Bisection steps whose probes are spaced evenly in logit space (then in key space).
 constexpr int64_t kValueSteps = 3;
+/// Buckets of the histogram that picks the listed rows' first range: evenly spaced in logit
+/// space between the row's smallest and largest valid logit.
+constexpr int64_t kBuckets = 256;
 
 LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   auto tp = cast<TopPOp>(op);
@@ -88,14 +99,20 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   // The exact pass gives each remaining candidate a thread: at most min(kFinish, threads).
   const int64_t finish = std::min(kFinish, threads);
   Value fkeys = kb.addShared(i32, finish), fmass = kb.addShared(f32, finish);
-  // Rows of up to kMaxStaged candidates (a multiple of 4) leave through shared memory.
-  Value stage = (K % 4 == 0 && K <= kMaxStaged) ? kb.addShared(i32, K) : Value();
-  // Rows of up to kMaxListed candidates walk a list of those still in range after the first
-  // bisection step (keys and masses in shared memory; the keys in `stage`, whose use starts
-  // after the search's last barrier).
+  // Rows of up to kMaxListed candidates walk a list of those in the histogram's range (keys
+  // and masses in shared memory; the keys in `stage` where there is one, whose use starts after
+  // the search's last barrier). The exact pass may read the list in place, kChains entries at
+  // a time up to n rounded up: the arrays hold K rounded up to kChains.
   const bool list = K <= kMaxListed;
-  Value listMass = list ? kb.addShared(f32, K) : Value();
-  Value listKeys = list ? (stage ? stage : kb.addShared(i32, K)) : Value();
+  const int64_t listCap = (K + kChains - 1) / kChains * kChains;
+  // Rows of up to kMaxStaged candidates (a multiple of 4) leave through shared memory.
+  Value stage = (K % 4 == 0 && K <= kMaxStaged) ? kb.addShared(i32, list ? listCap : K) : Value();
+  Value listMass = list ? kb.addShared(f32, listCap) : Value();
+  Value listKeys = list ? (stage ? stage : kb.addShared(i32, listCap)) : Value();
+  // Listed rows: the histogram of their masses over kBuckets logit buckets (i32 fixed point),
+  // and the slots of the gathers' two sums.
+  Value hist = list ? kb.addShared(i32, kBuckets) : Value();
+  Value gsum = kb.addShared(f32, 32 * 2);
   auto cmpi = [&](arith::CmpIPredicate p, Value x, Value y) {
     return arith::CmpIOp::create(b, p, x, y).getResult();
   };
@@ -104,6 +121,14 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
 
   Value row = kb.blockId(gpu::Dimension::x), tid = kb.threadId();
   Value rowBase = kb.mul(row, kb.c(K));
+  // The histogram starts at zero; the prologue's first block reduction orders these stores
+  // before its atomics.
+  if (hist)
+    for (int64_t i = 0; i < kBuckets; i += threads) {
+      Value at = kb.add(tid, kb.c(i));
+      kb.ifThen(cmpi(arith::CmpIPredicate::ult, at, kb.c(kBuckets)),
+                [&] { memref::StoreOp::create(b, kb.ci32(0), hist, ValueRange{at}); });
+    }
   // Candidate layout: the row is cut into one span of 32 * E per warp; chunk ci of a warp's
   // span is 32 * vec candidates, lane l's vec of them at (ci * 32 + l) * vec, so that each
   // load of a warp reads 32 * vec consecutive candidates. A thread's candidates, chunk by
@@ -161,6 +186,31 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   // A row without candidates, or whose logits are all -inf: mx = -inf; nothing is kept.
   Value anyValid = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, mx, kb.cf32(ninf));
   Value mxSafe = sel(anyValid, mx, kb.cf32(0.0f));
+  const double topP = tp.getTopP().convertToDouble();
+  // Listed rows histogram their masses after summing Z: bucket floor((x - min) * kBuckets /
+  // (max - min)) (clamped), mass in fixed point (e * qScale, at most qScale, so a row's total
+  // stays below 2^32 and integer atomics sum it exactly, in any order, so the same bucket is
+  // picked on every run). Only with a finite, non-empty logit range and top_p < 1 (`useHist`,
+  // uniform over the block).
+  const float inf = std::numeric_limits<float>::infinity();
+  auto finiteF = [&](Value v) {
+    return arith::AndIOp::create(b, arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, v, kb.cf32(inf)),
+                                 arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, v, kb.cf32(-inf)))
+        .getResult();
+  };
+  // (At most 2^24, so that the scale is an exact f32 and K * qScale < 2^32 for any K.)
+  const float qScale = static_cast<float>(
+      std::min(16777216.0, std::floor(4294967295.0 / static_cast<double>(K))));
+  Value vmin = arith::NegFOp::create(b, negMn), span = arith::SubFOp::create(b, mx, vmin);
+  Value useHist, perBucket;
+  if (hist) {
+    useHist = topP < 1.0 ? arith::AndIOp::create(
+                               b, arith::AndIOp::create(b, finiteF(vmin), finiteF(mx)),
+                               arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, span, kb.cf32(0.0f)))
+                               .getResult()
+                         : arith::ConstantIntOp::create(b, b.getI1Type(), 0).getResult();
+    perBucket = arith::DivFOp::create(b, kb.cf32(static_cast<float>(kBuckets)), span);
+  }
   Value z = kb.cf32(0.0f);
   for (int64_t j = 0; j < E; ++j) {
     Value d = arith::MulFOp::create(b, arith::SubFOp::create(b, x[j], mxSafe),
@@ -168,11 +218,28 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     ex[j] = sel(valid[j], kb.exp2(d), kb.cf32(0.0f));
     z = arith::AddFOp::create(b, z, ex[j]);
   }
+  if (hist) {
+    // One uniform branch around the row's atomics, none per candidate: an invalid candidate
+    // adds its zero mass (to a clamped bucket). Bucket (x - min) * kBuckets / span as one fma,
+    // clamped (NaN-free after maxnum / minnum); the mass rounded to nearest: e is in [0, 1], so
+    // e * qScale + 0.5 lies in [0.5, qScale + 0.5] and the min with qScale only meets a NaN.
+    Value offset = arith::MulFOp::create(b, arith::NegFOp::create(b, vmin), perBucket);
+    kb.ifThen(useHist, [&] {
+      for (int64_t j = 0; j < E; ++j) {
+        Value t = kb.clampF(math::FmaOp::create(b, x[j], perBucket, offset), 0.0f,
+                            static_cast<float>(kBuckets - 1));
+        Value bucket = kb.toIndex(arith::FPToUIOp::create(b, i32, t));
+        Value q = arith::FPToUIOp::create(
+            b, i32, kb.fmin(math::FmaOp::create(b, ex[j], kb.cf32(qScale), kb.cf32(0.5f)),
+                            kb.cf32(qScale)));
+        memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi, q, hist, ValueRange{bucket});
+      }
+    });
+  }
   z = kb.blockReduce({z}, /*isMax=*/false, pre, 2, warps)[0];
   // The mass left out below a threshold may be at most (1 - top_p) Z. Summing the tail instead
   // of the kept mass keeps small terms from being absorbed by Z's rounding; top_p = 1 keeps
   // every candidate (hi starts at lo).
-  const double topP = tp.getTopP().convertToDouble();
   Value allowed = arith::MulFOp::create(b, kb.cf32(static_cast<float>(1.0 - topP)), z);
   Value lo0 = keyOf(arith::NegFOp::create(b, negMn)), hi0 = keyOf(mx);
   lo0 = sel(anyValid, lo0, kb.ci32(0));
@@ -213,16 +280,9 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     auto zext = [&](Value v) { return arith::ExtUIOp::create(b, i64, v).getResult(); };
     Value lo64 = zext(lo), span = arith::SubIOp::create(b, zext(hi), lo64);
     Value vlo = valueOf(lo), vhi = valueOf(hi);
-    auto finite = [&](Value v) {
-      const float inf = std::numeric_limits<float>::infinity();
-      return arith::AndIOp::create(
-                 b, arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, v, kb.cf32(inf)),
-                 arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, v, kb.cf32(-inf)))
-          .getResult();
-    };
     Value byValue = arith::AndIOp::create(
         b, cmpi(arith::CmpIPredicate::slt, stepNo, kb.ci32(kValueSteps)),
-        arith::AndIOp::create(b, finite(vlo), finite(vhi)));
+        arith::AndIOp::create(b, finiteF(vlo), finiteF(vhi)));
     Value loPlus = arith::AddIOp::create(b, lo, kb.ci32(1));
     llvm::SmallVector<Value> probe(kProbes), part(kProbes + 1, kb.cf32(0.0f));
     for (int64_t p = 0; p < kProbes; ++p) {
@@ -290,22 +350,18 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
                                         kb.cf32(static_cast<float>(finish)));
     return {newLo, newHi, small};
   };
-  // A step over the thread's candidates in registers (`counted`: with the count in [lo, hi]).
-  auto fromRegisters = [&](bool counted) {
-    return [&, counted](llvm::ArrayRef<Value> probe, Value lo, Value hi,
-                        llvm::MutableArrayRef<Value> part) {
-      for (int64_t j = 0; j < E; ++j) {
-        for (int64_t p = 0; p < kProbes; ++p)
-          part[p] = arith::AddFOp::create(
-              b, part[p], sel(cmpi(arith::CmpIPredicate::ult, key[j], probe[p]), ex[j], kb.cf32(0.0f)));
-        if (!counted)
-          continue;
-        Value in = arith::AndIOp::create(
-            b, valid[j], arith::AndIOp::create(b, cmpi(arith::CmpIPredicate::uge, key[j], lo),
-                                               cmpi(arith::CmpIPredicate::ule, key[j], hi)));
-        part[kProbes] = arith::AddFOp::create(b, part[kProbes], sel(in, kb.cf32(1.0f), kb.cf32(0.0f)));
-      }
-    };
+  // A step over the thread's candidates in registers, with the count in [lo, hi].
+  auto fromRegisters = [&](llvm::ArrayRef<Value> probe, Value lo, Value hi,
+                           llvm::MutableArrayRef<Value> part) {
+    for (int64_t j = 0; j < E; ++j) {
+      for (int64_t p = 0; p < kProbes; ++p)
+        part[p] = arith::AddFOp::create(
+            b, part[p], sel(cmpi(arith::CmpIPredicate::ult, key[j], probe[p]), ex[j], kb.cf32(0.0f)));
+      Value in = arith::AndIOp::create(
+          b, valid[j], arith::AndIOp::create(b, cmpi(arith::CmpIPredicate::uge, key[j], lo),
+                                             cmpi(arith::CmpIPredicate::ule, key[j], hi)));
+      part[kProbes] = arith::AddFOp::create(b, part[kProbes], sel(in, kb.cf32(1.0f), kb.cf32(0.0f)));
+    }
   };
   // The bisection loop; `accumulate` walks the candidates, `base` is the mass below them.
   auto emitLoop = [&](Value lo, Value hi, Value done, Value stepNo, Value base,
@@ -327,9 +383,13 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     return std::make_pair(loop.getResult(0), loop.getResult(1));
   };
   // The valid candidates with keys in [lo, hi], key and mass, compacted to keysDst / massDst
-  // (not followed by a barrier); returns the block's mass below lo and their count.
+  // (not followed by a barrier); returns the block's mass below lo, its mass in [lo, hi] and
+  // their count.
+  struct Gathered {
+    Value below, inMass, n;
+  };
   auto gatherFromRegisters = [&](Value lo, Value hi, Value keysDst, Value massDst) {
-    Value below = kb.cf32(0.0f), cnt = kb.ci32(0);
+    Value below = kb.cf32(0.0f), inMass = kb.cf32(0.0f), cnt = kb.ci32(0);
     llvm::SmallVector<Value> in(E);
     for (int64_t j = 0; j < E; ++j) {
       in[j] = arith::AndIOp::create(
@@ -337,9 +397,11 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
                                              cmpi(arith::CmpIPredicate::ule, key[j], hi)));
       Value under = arith::AndIOp::create(b, valid[j], cmpi(arith::CmpIPredicate::ult, key[j], lo));
       below = arith::AddFOp::create(b, below, sel(under, ex[j], kb.cf32(0.0f)));
+      inMass = arith::AddFOp::create(b, inMass, sel(in[j], ex[j], kb.cf32(0.0f)));
       cnt = arith::AddIOp::create(b, cnt, arith::ExtUIOp::create(b, i32, in[j]));
     }
-    below = kb.blockSum(below, fsmem, warps);
+    // Both sums through one barrier; their slots are next written after blockScan's barriers.
+    llvm::SmallVector<Value> sums = kb.blockReduce({below, inMass}, /*isMax=*/false, gsum, 0, warps);
     auto [offset, n] = kb.blockScan(cnt, ismem, warps);
     Value at = kb.toIndex(offset);
     for (int64_t j = 0; j < E; ++j) {
@@ -350,34 +412,118 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
       });
       at = kb.add(at, kb.toIndex(arith::ExtUIOp::create(b, i32, in[j])));
     }
-    return std::make_pair(below, n);
+    return Gathered{sums[0], sums[1], n};
   };
-  Value loF, hiF, listN, base;
+  Value loF, hiF, listN, listCount, listedSmall, base;
   if (!list) {
     std::tie(loF, hiF) = emitLoop(lo0, hi0, arith::ConstantIntOp::create(b, i1, 0), kb.ci32(0),
-                                  Value(), fromRegisters(true));
+                                  Value(), fromRegisters);
   } else {
-    // The first step over the registers; then the candidates left in its range are compacted
-    // into shared memory with the mass below it, and the later steps walk that list only. (On
-    // the H200 this paid on random logits and int4 estimates but not on Twilight's label
-    // estimates: docs/performance.md.)
+    // The histogram's range; the candidates in it are compacted into shared memory with the
+    // mass below it, and the later steps walk that list only.
     auto firstStep = scf::IfOp::create(b, TypeRange{i32, i32, i1, i32, f32},
                                    cmpi(arith::CmpIPredicate::ult, lo0, hi0), true);
     {
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(&firstStep.getThenRegion().front());
-      // (The step's count is of the whole row: the list's length decides instead.)
-      auto [l1, h1, small1] = emitStep(lo0, hi0, kb.ci32(0), Value(), fromRegisters(false));
-      (void)small1;
-      auto [below, n] = gatherFromRegisters(l1, h1, listKeys, listMass);
+      // The first range from the histogram: the buckets' tails S_c (the mass of buckets below c,
+      // exact sums of the fixed-point masses) grow with c; the range is the logit range of the
+      // buckets where the crossing may lie, as keys, clamped into [lo0, hi0]. Every warp scans
+      // the kBuckets counts itself (lane l buckets 8l .. 8l + 7), so all agree without a
+      // barrier.
+      auto pick = scf::IfOp::create(b, TypeRange{i32, i32}, useHist, true);
+      {
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(&pick.getThenRegion().front());
+        constexpr int64_t per = kBuckets / 32;
+        Value at = kb.mul(lane, kb.c(per));
+        llvm::SmallVector<Value> cnt;
+        for (int64_t v = 0; v < per; v += 4) {
+          Value vec = kb.loadVec(hist, kb.add(at, kb.c(v)), 4);
+          for (int64_t j = 0; j < 4; ++j)
+            cnt.push_back(vector::ExtractOp::create(b, vec, j));
+        }
+        Value laneTotal = kb.ci32(0);
+        for (Value c : cnt)
+          laneTotal = arith::AddIOp::create(b, laneTotal, c);
+        Value run = arith::SubIOp::create(b, kb.warpScan(laneTotal), laneTotal);
+        // Each mass is rounded by at most half a unit, so a fixed-point tail is within K / 2
+        // units of its exact value: the range runs from the last bucket whose tail is surely
+        // within the allowance (S_c <= A - K / 2) to the last that may be (S_c <= A + K / 2),
+        // so that the exact crossing lies in it. Both counts in one i32 (16 bits each).
+        Value allowedQ = arith::MulFOp::create(b, allowed, kb.cf32(qScale));
+        const float tol = static_cast<float>(K) / 2.0f;
+        Value sure = arith::SubFOp::create(b, allowedQ, kb.cf32(tol));
+        Value maybe = arith::AddFOp::create(b, allowedQ, kb.cf32(tol));
+        Value within = kb.ci32(0);
+        for (Value c : cnt) {
+          Value s = arith::UIToFPOp::create(b, f32, run);
+          Value inSure = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, s, sure);
+          Value inMaybe = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, s, maybe);
+          within = arith::AddIOp::create(
+              b, within,
+              arith::AddIOp::create(b, arith::ExtUIOp::create(b, i32, inSure),
+                                    arith::ShLIOp::create(b, arith::ExtUIOp::create(b, i32, inMaybe),
+                                                          kb.ci32(16))));
+          run = arith::AddIOp::create(b, run, c);
+        }
+        within = kb.warpSum(within);
+        auto lastBucket = [&](Value count) {
+          return arith::MaxSIOp::create(b, arith::SubIOp::create(b, count, kb.ci32(1)), kb.ci32(0))
+              .getResult();
+        };
+        Value first = lastBucket(arith::AndIOp::create(b, within, kb.ci32(0xFFFF)));
+        Value last = lastBucket(arith::ShRUIOp::create(b, within, kb.ci32(16)));
+        auto edge = [&](Value c) {
+          Value f = arith::UIToFPOp::create(b, f32, c);
+          return keyOf(arith::AddFOp::create(
+              b, vmin,
+              arith::MulFOp::create(b, f, arith::DivFOp::create(b, span, kb.cf32(kBuckets)))));
+        };
+        Value l = sel(cmpi(arith::CmpIPredicate::eq, first, kb.ci32(0)), lo0,
+                      arith::MaxUIOp::create(b, lo0, edge(first)));
+        Value h = sel(cmpi(arith::CmpIPredicate::eq, last, kb.ci32(kBuckets - 1)), hi0,
+                      arith::MinUIOp::create(
+                          b, hi0,
+                          arith::SubIOp::create(b, edge(arith::AddIOp::create(b, last, kb.ci32(1))),
+                                                kb.ci32(1))));
+        scf::YieldOp::create(b, ValueRange{l, h});
+        b.setInsertionPointToStart(&pick.getElseRegion().front());
+        scf::YieldOp::create(b, ValueRange{lo0, hi0});
+      }
+      Value l1 = pick.getResult(0), h1 = pick.getResult(1);
+      Gathered got = gatherFromRegisters(l1, h1, listKeys, listMass);
       gpu::BarrierOp::create(b);
+      // The search needs tail(l1) <= allowed < tail(h1 + 1), checked on the exact f32 sums: a
+      // logit at a bucket's edge (or the f32 sums' own rounding) can still misplace the
+      // crossing. Then the whole range is listed (slow: one such row sets the kernel's time).
+      Value holds = arith::AndIOp::create(
+          b, arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, got.below, allowed),
+          arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
+                                arith::AddFOp::create(b, got.below, got.inMass), allowed));
+      Value redo = arith::AndIOp::create(
+          b, useHist, arith::XOrIOp::create(b, holds, arith::ConstantIntOp::create(b, b.getI1Type(), 1)));
+      auto again = scf::IfOp::create(b, TypeRange{i32, i32, i32, f32}, redo, true);
+      {
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(&again.getThenRegion().front());
+        Gathered all = gatherFromRegisters(lo0, hi0, listKeys, listMass);
+        gpu::BarrierOp::create(b);
+        scf::YieldOp::create(b, ValueRange{lo0, hi0, all.n, all.below});
+        b.setInsertionPointToStart(&again.getElseRegion().front());
+        scf::YieldOp::create(b, ValueRange{l1, h1, got.n, got.below});
+      }
+      Value n = again.getResult(2);
       Value small = cmpi(arith::CmpIPredicate::sle, n, kb.ci32(finish));
-      scf::YieldOp::create(b, ValueRange{l1, h1, small, n, below});
+      scf::YieldOp::create(
+          b, ValueRange{again.getResult(0), again.getResult(1), small, n, again.getResult(3)});
       b.setInsertionPointToStart(&firstStep.getElseRegion().front());
       scf::YieldOp::create(b, ValueRange{lo0, hi0, arith::ConstantIntOp::create(b, i1, 1),
                                          kb.ci32(0), kb.cf32(0.0f)});
     }
-    listN = kb.toIndex(firstStep.getResult(3));
+    listedSmall = firstStep.getResult(2);
+    listCount = firstStep.getResult(3);
+    listN = kb.toIndex(listCount);
     base = firstStep.getResult(4);
     auto fromList = [&](llvm::ArrayRef<Value> probe, Value lo, Value hi,
                         llvm::MutableArrayRef<Value> part) {
@@ -406,57 +552,13 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   // sums the tail below it exactly as a probe would (the mass below lo, plus the others in
   // [lo, hi] with a smaller key, in one order for all, so tails still grow with the key);
   // T = the largest key whose tail stays within the allowance (lo if none).
-  auto ifFinish = scf::IfOp::create(b, TypeRange{i32}, cmpi(arith::CmpIPredicate::ult, loF, hiF), true);
-  {
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(&ifFinish.getThenRegion().front());
-    Value below = kb.cf32(0.0f), cnt = kb.ci32(0), n;
-    if (!list) {
-      std::tie(below, n) = gatherFromRegisters(loF, hiF, fkeys, fmass);
-    } else {
-      // The candidates in [lo, hi] are on the list (its range contains [lo, hi]); the mass
-      // below lo is the list's base plus the list's entries below lo.
-      auto inRange = [&](Value k) {
-        return arith::AndIOp::create(b, cmpi(arith::CmpIPredicate::uge, k, loF),
-                                     cmpi(arith::CmpIPredicate::ule, k, hiF))
-            .getResult();
-      };
-      auto walk = scf::ForOp::create(b, tid, listN, kb.c(threads), ValueRange{below, cnt});
-      {
-        OpBuilder::InsertionGuard g2(b);
-        b.setInsertionPointToStart(walk.getBody());
-        Value kj = memref::LoadOp::create(b, listKeys, ValueRange{walk.getInductionVar()});
-        Value ej = memref::LoadOp::create(b, listMass, ValueRange{walk.getInductionVar()});
-        Value under = cmpi(arith::CmpIPredicate::ult, kj, loF);
-        scf::YieldOp::create(
-            b, ValueRange{arith::AddFOp::create(b, walk.getRegionIterArgs()[0],
-                                                sel(under, ej, kb.cf32(0.0f))),
-                          arith::AddIOp::create(b, walk.getRegionIterArgs()[1],
-                                                arith::ExtUIOp::create(b, i32, inRange(kj)))});
-      }
-      below = arith::AddFOp::create(b, base, kb.blockSum(walk.getResult(0), fsmem, warps));
-      Value offset;
-      std::tie(offset, n) = kb.blockScan(walk.getResult(1), ismem, warps);
-      auto put = scf::ForOp::create(b, tid, listN, kb.c(threads), ValueRange{kb.toIndex(offset)});
-      {
-        OpBuilder::InsertionGuard g2(b);
-        b.setInsertionPointToStart(put.getBody());
-        Value kj = memref::LoadOp::create(b, listKeys, ValueRange{put.getInductionVar()});
-        Value in = inRange(kj);
-        Value at = put.getRegionIterArgs()[0];
-        kb.ifThen(in, [&] {
-          memref::StoreOp::create(b, kj, fkeys, ValueRange{at});
-          memref::StoreOp::create(
-              b, memref::LoadOp::create(b, listMass, ValueRange{put.getInductionVar()}), fmass,
-              ValueRange{at});
-        });
-        scf::YieldOp::create(b, ValueRange{kb.add(at, kb.toIndex(arith::ExtUIOp::create(b, i32, in)))});
-      }
-    }
-    gpu::BarrierOp::create(b);
+  // The exact pass over the n candidates left in [loF, hiF], at keys[0 .. n) / mass[0 .. n)
+  // (n <= `finish`), the mass below them `below`: T = the largest key whose tail stays within
+  // the allowance, loF if none.
+  auto exactPass = [&](Value keys, Value mass, Value n, Value below) -> Value {
     Value nIdx = kb.toIndex(n);
     Value mine = cmpi(arith::CmpIPredicate::ult, tid, nIdx);
-    Value myKey = memref::LoadOp::create(b, fkeys, ValueRange{sel(mine, tid, kb.c(0))});
+    Value myKey = memref::LoadOp::create(b, keys, ValueRange{sel(mine, tid, kb.c(0))});
     // kChains independent sums (entry j into sum j % kChains, the sums added in one order at the
     // end), so the shared-memory loads overlap instead of forming one dependent chain; every
     // thread sums the same entries in the same order, so tails still grow with the key.
@@ -470,8 +572,8 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
       SmallVector<Value> next;
       for (int64_t c = 0; c < kChains; ++c) {
         Value jv = kb.add(acc.getInductionVar(), kb.c(c));
-        Value kj = memref::LoadOp::create(b, fkeys, ValueRange{jv});
-        Value ej = memref::LoadOp::create(b, fmass, ValueRange{jv});
+        Value kj = memref::LoadOp::create(b, keys, ValueRange{jv});
+        Value ej = memref::LoadOp::create(b, mass, ValueRange{jv});
         Value counted = arith::AndIOp::create(b, cmpi(arith::CmpIPredicate::ult, jv, nIdx),
                                               cmpi(arith::CmpIPredicate::ult, kj, myKey));
         next.push_back(arith::AddFOp::create(b, acc.getRegionIterArgs()[c],
@@ -502,7 +604,76 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     for (int32_t m = 16; m >= 1; m /= 2)
       best = arith::MaxUIOp::create(b, best, shflXor(best, m));
     gpu::BarrierOp::create(b);
-    scf::YieldOp::create(b, ValueRange{arith::MaxUIOp::create(b, best, loF).getResult()});
+    return arith::MaxUIOp::create(b, best, loF).getResult();
+  };
+  auto ifFinish = scf::IfOp::create(b, TypeRange{i32}, cmpi(arith::CmpIPredicate::ult, loF, hiF), true);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&ifFinish.getThenRegion().front());
+    auto gatherThenExact = [&]() -> Value {
+      Value below = kb.cf32(0.0f), cnt = kb.ci32(0), n;
+      if (!list) {
+        Gathered got = gatherFromRegisters(loF, hiF, fkeys, fmass);
+        below = got.below;
+        n = got.n;
+      } else {
+        // The candidates in [lo, hi] are on the list (its range contains [lo, hi]); the mass
+        // below lo is the list's base plus the list's entries below lo.
+        auto inRange = [&](Value k) {
+          return arith::AndIOp::create(b, cmpi(arith::CmpIPredicate::uge, k, loF),
+                                       cmpi(arith::CmpIPredicate::ule, k, hiF))
+              .getResult();
+        };
+        auto walk = scf::ForOp::create(b, tid, listN, kb.c(threads), ValueRange{below, cnt});
+        {
+          OpBuilder::InsertionGuard g2(b);
+          b.setInsertionPointToStart(walk.getBody());
+          Value kj = memref::LoadOp::create(b, listKeys, ValueRange{walk.getInductionVar()});
+          Value ej = memref::LoadOp::create(b, listMass, ValueRange{walk.getInductionVar()});
+          Value under = cmpi(arith::CmpIPredicate::ult, kj, loF);
+          scf::YieldOp::create(
+              b, ValueRange{arith::AddFOp::create(b, walk.getRegionIterArgs()[0],
+                                                  sel(under, ej, kb.cf32(0.0f))),
+                            arith::AddIOp::create(b, walk.getRegionIterArgs()[1],
+                                                  arith::ExtUIOp::create(b, i32, inRange(kj)))});
+        }
+        below = arith::AddFOp::create(b, base, kb.blockSum(walk.getResult(0), fsmem, warps));
+        Value offset;
+        std::tie(offset, n) = kb.blockScan(walk.getResult(1), ismem, warps);
+        auto put = scf::ForOp::create(b, tid, listN, kb.c(threads), ValueRange{kb.toIndex(offset)});
+        {
+          OpBuilder::InsertionGuard g2(b);
+          b.setInsertionPointToStart(put.getBody());
+          Value kj = memref::LoadOp::create(b, listKeys, ValueRange{put.getInductionVar()});
+          Value in = inRange(kj);
+          Value at = put.getRegionIterArgs()[0];
+          kb.ifThen(in, [&] {
+            memref::StoreOp::create(b, kj, fkeys, ValueRange{at});
+            memref::StoreOp::create(
+                b, memref::LoadOp::create(b, listMass, ValueRange{put.getInductionVar()}), fmass,
+                ValueRange{at});
+          });
+          scf::YieldOp::create(b, ValueRange{kb.add(at, kb.toIndex(arith::ExtUIOp::create(b, i32, in)))});
+        }
+      }
+      gpu::BarrierOp::create(b);
+      return exactPass(fkeys, fmass, n, below);
+    };
+    if (!list) {
+      scf::YieldOp::create(b, ValueRange{gatherThenExact()});
+    } else {
+      // Where the first range listed at most `finish` candidates no step ran: the list is the
+      // range, and the exact pass reads it where it lies.
+      auto direct = scf::IfOp::create(b, TypeRange{i32}, listedSmall, true);
+      {
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(&direct.getThenRegion().front());
+        scf::YieldOp::create(b, ValueRange{exactPass(listKeys, listMass, listCount, base)});
+        b.setInsertionPointToStart(&direct.getElseRegion().front());
+        scf::YieldOp::create(b, ValueRange{gatherThenExact()});
+      }
+      scf::YieldOp::create(b, direct.getResults());
+    }
     b.setInsertionPointToStart(&ifFinish.getElseRegion().front());
     scf::YieldOp::create(b, ValueRange{loF});
   }
@@ -631,17 +802,18 @@ void mlir::ds::registerTopPFamily() {
   KernelFamily f;
   f.name = "topp";
   f.ops = {TopPOp::getOperationName().str()};
-  // 16 candidates per thread up to 4 warps (rows of up to 2048), then 32 per thread (4096
-  // candidates: 128 threads). On the H200, 256 rows x 4096 at top_p 0.9 took 14.2 us with 4
-  // warps, 15.5 with 8 and 21.6 with 16: each search step's block reduction waits on fewer
-  // warps, and three CTAs of 4 warps (168 registers a thread) stay resident per SM against two
-  // of 8.
+  // Rows of up to kMaxListed candidates (no search step over the registers): 16 candidates a
+  // thread (4096 -> 8 warps). On the H200, 256 rows x 4096 at top_p 0.9 / 0.99 took 13.0-13.2
+  // us with 4 warps (32 a thread), 12.4-12.5 with 8, 13.2-13.4 with 16 and 18.6-18.8 with 32.
+  // Longer rows search over the registers, where each step's block reduction waits on every
+  // warp: 32 candidates a thread (there, in session 13, 4096 candidates took 14.2 us with 4
+  // warps, 15.5 with 8 and 21.6 with 16).
   f.choose = [](Operation *op, TargetAttr) {
     int64_t k = dimOf(cast<TopPOp>(op).getLogits(), 2);
     if (ShapedType::isDynamic(k)) // refused by the verifier; any valid count will do
       return KernelConfigAttr::get(op->getContext(), 1, 4, 1, 1, 1);
-    int64_t warps = std::max(std::min<int64_t>(4, (k + 16 * 32 - 1) / (16 * 32)),
-                             (k + kMaxPerThread * 32 - 1) / (kMaxPerThread * 32));
+    const int64_t perThread = k <= kMaxListed ? 16 : kMaxPerThread;
+    int64_t warps = (k + perThread * 32 - 1) / (perThread * 32);
     warps = std::min<int64_t>(32, std::max<int64_t>(1, warps));
     return KernelConfigAttr::get(op->getContext(), 1, warps, 1, 1, 1);
   };

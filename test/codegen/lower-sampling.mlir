@@ -19,10 +19,10 @@
 
 // Twilight's topp, vAttention's sample_residual and label_score over a candidate list.
 
-// topp: one CTA per row, 32 candidates per thread (4096 -> 128 threads), no workspace.
+// topp: one CTA per row, 16 candidates per thread (4096 -> 256 threads), no workspace.
 // CHECK-LABEL: ds.plan @prune
 // CHECK-SAME: "result0 out i32 align=16 logits_d0 32 4096", "result1 out i32 align=16 logits_d0 32"
-// CHECK: ds.launch @ds_kernels::@prune_topp_0 {block = array<i64: 128, 1, 1>, grid = ["(logits_d0)*(32)", "1", "1"], params = ["ptr arg 0", "ptr arg 1", "ptr arg 2", "ptr arg 3"], smem = "0"}
+// CHECK: ds.launch @ds_kernels::@prune_topp_0 {block = array<i64: 256, 1, 1>, grid = ["(logits_d0)*(32)", "1", "1"], params = ["ptr arg 0", "ptr arg 1", "ptr arg 2", "ptr arg 3"], smem = "0"}
 func.func @prune(%l: tensor<?x32x4096xf32> {ds.name = "logits"}, %i: tensor<?x32x4096xi32> {ds.name = "cand"}) -> (tensor<?x32x4096xi32>, tensor<?x32xi32>) {
   %k, %c = ds.topp %l, %i {top_p = 0.9 : f32} : (tensor<?x32x4096xf32>, tensor<?x32x4096xi32>) -> (tensor<?x32x4096xi32>, tensor<?x32xi32>)
   return %k, %c : tensor<?x32x4096xi32>, tensor<?x32xi32>
@@ -73,24 +73,36 @@ func.func @expand(%p: tensor<?x8x4xi32> {ds.name = "pages"}, %sl: tensor<?xi32> 
   return %t : tensor<?x8x64xi32>
 }
 
-// topp's kernel (4 warps, 32 candidates a thread): 16-byte loads of logits and candidates,
-// block max/sum; the first bisection step over the registers (7 probes clamped into the key
-// range, their sums reduced at once, a ballot over the probes); the candidates left in its range
-// compacted into the shared list (keys and masses, 4096 each); the later steps (scf.while) and
-// the exact pass over the last <= 128 candidates walk that list; the kept candidates' offsets by
-// warp scans of packed per-chunk counts, staged in shared memory.
+// topp's kernel (8 warps, 16 candidates a thread): the histogram zeroed, 16-byte loads of
+// logits and candidates, block max; the masses summed and histogrammed over 256 logit buckets
+// (shared i32 atomics, all in one uniform branch); every warp scans the histogram for the first range; the candidates in
+// it compacted into the shared list (keys and masses, 4096 each), the whole row instead if the
+// exact sums refute the range; the later steps (scf.while) and the exact pass over the last
+// <= 128 candidates walk that list; the kept candidates' offsets by warp scans of packed
+// per-chunk counts, staged in shared memory.
 // CHECK: gpu.func @prune_topp_0
-// CHECK-SAME: workgroup(%{{.*}} : memref<256xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<96xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<128xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<128xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[LK:.*]] : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[LM:.*]] : memref<4096xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
-// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
-// CHECK-COUNT-8: vector.load {{.*}} : memref<281474976710656xf32>, vector<4xf32>
-// CHECK-NOT: scf.while
-// CHECK-COUNT-7: arith.maxui
+// CHECK-SAME: workgroup(%{{.*}} : memref<256xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<96xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<128xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<128xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[LK:[a-z0-9_]+]] : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[LM:[a-z0-9_]+]] : memref<4096xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[H:[a-z0-9_]+]] : memref<256xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<64xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
+// CHECK: memref.store %{{.*}}, %[[H]]
+// CHECK-NOT: memref.store %{{.*}}, %[[H]]
+// CHECK-COUNT-4: vector.load {{.*}} : memref<281474976710656xf32>, vector<4xf32>
+// CHECK-NOT: vector.load {{.*}} : memref<281474976710656xf32>
 // CHECK: gpu.barrier
-// CHECK: nvvm.vote.sync  ballot
-// CHECK: llvm.intr.ctpop
+// CHECK: scf.if %{{[a-z0-9_]+}} {
+// CHECK-NOT: scf.if
+// CHECK-COUNT-16: memref.atomic_rmw addi %{{.*}}, %[[H]]
+// CHECK-NOT: memref.atomic_rmw
+// CHECK: gpu.barrier
+// CHECK-NOT: scf.while
+// CHECK-COUNT-2: vector.load %[[H]]
+// CHECK: gpu.shuffle  up
+// CHECK: arith.uitofp
 // CHECK-NOT: scf.while
 // CHECK: memref.store %{{.*}}, %[[LK]][%[[AT:.*]]] : memref<4096xi32, #gpu.address_space<workgroup>>
 // CHECK-NEXT: memref.store %{{.*}}, %[[LM]][%[[AT]]] : memref<4096xf32, #gpu.address_space<workgroup>>
+// CHECK: gpu.barrier
+// CHECK-NOT: scf.while
+// CHECK: memref.store %{{.*}}, %[[LK]]
 // CHECK: gpu.barrier
 // CHECK: scf.while
 // CHECK: } do {

@@ -160,6 +160,9 @@ std::vector<TopPCase> toppCases() {
       // Logits over +-1e9: the search's logit-space probes span 2e9, the kept mass sits at the
       // top (the first probes leave it to the key-space steps' resolution).
       {3, 8, 4096, 0.9, 1e9, 0, 0.1},
+      // 13 candidates (not a multiple of the exact pass's 8 chains: its in-place reads of the
+      // list stay inside the list's arrays); 2500 candidates on 5 warps of 16.
+      {4, 8, 13, 0.9, 8, 0, 0.1},      {2, 8, 2500, 0.9, 12, 0, 0.1},
   };
 }
 

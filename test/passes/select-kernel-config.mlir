@@ -197,11 +197,11 @@ func.func @non_ds_ops(%a: f32) -> f32 {
 }
 
 // Twilight's and vAttention's ops: label_score over a candidate list without the register cap
-// (its candidate loads would spill at 64); topp 4 warps for 4096 candidates (32 a thread); sampling 8 warps;
+// (its candidate loads would spill at 64); topp 8 warps for 4096 candidates (16 a thread); sampling 8 warps;
 // int4 scoring 4 warps with 2 tiles of 16 candidates in flight per warp, the append 4 warps.
 // CHECK-LABEL: func.func @twilight_vattention
 // CHECK:         ds.label_score {{.*}}{config = #ds.kernel_config<block_tokens = 512, warps = 4, splits = 1, stages = 1, vector_width = 8>, page_size = 1 : i64
-// CHECK:         ds.topp {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 1, vector_width = 1>
+// CHECK:         ds.topp {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 1>
 // CHECK:         ds.int4_append {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 1, vector_width = 1>}
 // CHECK:         ds.int4_score {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 2, vector_width = 1>
 func.func @twilight_vattention(%ql: tensor<?x32x16xbf16>, %lc: tensor<32x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>,
