@@ -14,7 +14,7 @@
 // warp), so a 32-bit range needs at most 11 steps of probes spaced evenly in key space; the
 // first kValueSteps steps space them evenly in logit space instead (clamped into the range),
 // which narrows clustered logits in far fewer steps. Rows of up to kMaxListed candidates take
-// no step over the registers: while summing Z each thread adds its masses (in fixed point, so
+// no step over the registers: after summing Z each thread adds its masses (in fixed point, so
 // the sums are exact and the same on every run) to a shared histogram of kBuckets logit
 // buckets between the smallest and largest logit, every warp scans it for the buckets where the
 // crossing may lie (a fixed-point tail is within K / 2 units of the exact one: usually one
@@ -42,6 +42,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cmath>
 #include <limits>
 #include <tuple>
@@ -126,8 +127,11 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   if (hist)
     for (int64_t i = 0; i < kBuckets; i += threads) {
       Value at = kb.add(tid, kb.c(i));
-      kb.ifThen(cmpi(arith::CmpIPredicate::ult, at, kb.c(kBuckets)),
-                [&] { memref::StoreOp::create(b, kb.ci32(0), hist, ValueRange{at}); });
+      auto zero = [&] { memref::StoreOp::create(b, kb.ci32(0), hist, ValueRange{at}); };
+      if (i + threads <= kBuckets)
+        zero();
+      else
+        kb.ifThen(cmpi(arith::CmpIPredicate::ult, at, kb.c(kBuckets)), zero);
     }
   // Candidate layout: the row is cut into one span of 32 * E per warp; chunk ci of a warp's
   // span is 32 * vec candidates, lane l's vec of them at (ci * 32 + l) * vec, so that each
@@ -241,7 +245,7 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   // of the kept mass keeps small terms from being absorbed by Z's rounding; top_p = 1 keeps
   // every candidate (hi starts at lo).
   Value allowed = arith::MulFOp::create(b, kb.cf32(static_cast<float>(1.0 - topP)), z);
-  Value lo0 = keyOf(arith::NegFOp::create(b, negMn)), hi0 = keyOf(mx);
+  Value lo0 = keyOf(vmin), hi0 = keyOf(mx);
   lo0 = sel(anyValid, lo0, kb.ci32(0));
   hi0 = topP >= 1.0 ? lo0 : sel(anyValid, hi0, kb.ci32(0));
 
@@ -383,12 +387,13 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     return std::make_pair(loop.getResult(0), loop.getResult(1));
   };
   // The valid candidates with keys in [lo, hi], key and mass, compacted to keysDst / massDst
-  // (not followed by a barrier); returns the block's mass below lo, its mass in [lo, hi] and
-  // their count.
+  // (not followed by a barrier); returns the block's mass below lo, with `withInMass` its mass
+  // in [lo, hi] (only the histogram's range is checked on it), and their count.
   struct Gathered {
     Value below, inMass, n;
   };
-  auto gatherFromRegisters = [&](Value lo, Value hi, Value keysDst, Value massDst) {
+  auto gatherFromRegisters = [&](Value lo, Value hi, Value keysDst, Value massDst,
+                                 bool withInMass) {
     Value below = kb.cf32(0.0f), inMass = kb.cf32(0.0f), cnt = kb.ci32(0);
     llvm::SmallVector<Value> in(E);
     for (int64_t j = 0; j < E; ++j) {
@@ -397,11 +402,15 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
                                              cmpi(arith::CmpIPredicate::ule, key[j], hi)));
       Value under = arith::AndIOp::create(b, valid[j], cmpi(arith::CmpIPredicate::ult, key[j], lo));
       below = arith::AddFOp::create(b, below, sel(under, ex[j], kb.cf32(0.0f)));
-      inMass = arith::AddFOp::create(b, inMass, sel(in[j], ex[j], kb.cf32(0.0f)));
+      if (withInMass)
+        inMass = arith::AddFOp::create(b, inMass, sel(in[j], ex[j], kb.cf32(0.0f)));
       cnt = arith::AddIOp::create(b, cnt, arith::ExtUIOp::create(b, i32, in[j]));
     }
-    // Both sums through one barrier; their slots are next written after blockScan's barriers.
-    llvm::SmallVector<Value> sums = kb.blockReduce({below, inMass}, /*isMax=*/false, gsum, 0, warps);
+    // The sums through one barrier; their slots are next written after blockScan's barriers.
+    llvm::SmallVector<Value> sums =
+        kb.blockReduce(withInMass ? llvm::SmallVector<Value>{below, inMass}
+                                  : llvm::SmallVector<Value>{below},
+                       /*isMax=*/false, gsum, 0, warps);
     auto [offset, n] = kb.blockScan(cnt, ismem, warps);
     Value at = kb.toIndex(offset);
     for (int64_t j = 0; j < E; ++j) {
@@ -412,7 +421,7 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
       });
       at = kb.add(at, kb.toIndex(arith::ExtUIOp::create(b, i32, in[j])));
     }
-    return Gathered{sums[0], sums[1], n};
+    return Gathered{sums[0], withInMass ? sums[1] : Value(), n};
   };
   Value loF, hiF, listN, listCount, listedSmall, base;
   if (!list) {
@@ -474,11 +483,10 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
         };
         Value first = lastBucket(arith::AndIOp::create(b, within, kb.ci32(0xFFFF)));
         Value last = lastBucket(arith::ShRUIOp::create(b, within, kb.ci32(16)));
+        Value width = arith::DivFOp::create(b, span, kb.cf32(kBuckets));
         auto edge = [&](Value c) {
           Value f = arith::UIToFPOp::create(b, f32, c);
-          return keyOf(arith::AddFOp::create(
-              b, vmin,
-              arith::MulFOp::create(b, f, arith::DivFOp::create(b, span, kb.cf32(kBuckets)))));
+          return keyOf(arith::AddFOp::create(b, vmin, arith::MulFOp::create(b, f, width)));
         };
         Value l = sel(cmpi(arith::CmpIPredicate::eq, first, kb.ci32(0)), lo0,
                       arith::MaxUIOp::create(b, lo0, edge(first)));
@@ -492,7 +500,7 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
         scf::YieldOp::create(b, ValueRange{lo0, hi0});
       }
       Value l1 = pick.getResult(0), h1 = pick.getResult(1);
-      Gathered got = gatherFromRegisters(l1, h1, listKeys, listMass);
+      Gathered got = gatherFromRegisters(l1, h1, listKeys, listMass, /*withInMass=*/true);
       gpu::BarrierOp::create(b);
       // The search needs tail(l1) <= allowed < tail(h1 + 1), checked on the exact f32 sums: a
       // logit at a bucket's edge (or the f32 sums' own rounding) can still misplace the
@@ -507,7 +515,7 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
       {
         OpBuilder::InsertionGuard g2(b);
         b.setInsertionPointToStart(&again.getThenRegion().front());
-        Gathered all = gatherFromRegisters(lo0, hi0, listKeys, listMass);
+        Gathered all = gatherFromRegisters(lo0, hi0, listKeys, listMass, /*withInMass=*/false);
         gpu::BarrierOp::create(b);
         scf::YieldOp::create(b, ValueRange{lo0, hi0, all.n, all.below});
         b.setInsertionPointToStart(&again.getElseRegion().front());
@@ -562,7 +570,12 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     // kChains independent sums (entry j into sum j % kChains, the sums added in one order at the
     // end), so the shared-memory loads overlap instead of forming one dependent chain; every
     // thread sums the same entries in the same order, so tails still grow with the key.
-    // `finish` is a multiple of kChains: the entries past n that a step reads are masked.
+    // A step reads kChains entries, up to n rounded up to kChains: both arrays hold a multiple
+    // of kChains entries (fkeys / fmass: `finish`; the list: listCap), and those past n are
+    // masked.
+    assert(cast<MemRefType>(keys.getType()).getNumElements() % kChains == 0 &&
+           cast<MemRefType>(mass.getType()).getNumElements() % kChains == 0 &&
+           "the exact pass reads whole groups of kChains entries");
     SmallVector<Value> init(kChains, kb.cf32(0.0f));
     init[0] = below;
     auto acc = scf::ForOp::create(b, kb.c(0), sel(mine, nIdx, kb.c(0)), kb.c(kChains), init);
@@ -613,7 +626,7 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     auto gatherThenExact = [&]() -> Value {
       Value below = kb.cf32(0.0f), cnt = kb.ci32(0), n;
       if (!list) {
-        Gathered got = gatherFromRegisters(loF, hiF, fkeys, fmass);
+        Gathered got = gatherFromRegisters(loF, hiF, fkeys, fmass, /*withInMass=*/false);
         below = got.below;
         n = got.n;
       } else {
