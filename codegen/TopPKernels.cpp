@@ -24,10 +24,11 @@
 // it (a logit at a bucket's edge) the whole row is listed instead. The later steps and the
 // exact finish walk the list only. Longer rows take every step over the registers.
 // The search stops once at most kFinish candidates remain in range, which are then gathered in
-// shared memory and each tried as the threshold (its tail summed over the others in one order,
-// so tails still grow with the key). The kept candidates (key >= T) are compacted in candidate
-// order (warp, chunk, lane, j): per-chunk counts scanned over each warp's lanes, four chunks in
-// the 8-bit fields of one i32, and the warps' totals over the block; the kept list is staged in
+// shared memory and each tried as the threshold (its tail summed over the others in one fixed
+// tree, so tails still grow with the key; a candidate's sum is split over 2 lanes at 8 warps).
+// The kept candidates (key >= T) are compacted in candidate order (warp, chunk, lane, j):
+// per-chunk counts scanned over each warp's lanes, four chunks in the 8-bit fields of one i32,
+// and the warps' totals over the block; the kept list is staged in
 // shared memory and written with the -1 padding in 16-byte stores (rows of up to 8192
 // candidates).
 #include "codegen/Lowering.h"
@@ -59,8 +60,9 @@ constexpr int64_t kProbes = 7;
 /// written out in 16-byte stores; longer rows are written directly.
 constexpr int64_t kMaxStaged = 8192;
 /// The bisection stops once at most this many candidates (and no more than the CTA's threads)
-/// lie in its range; an exact pass over them (each candidate's key as the threshold, one per
-/// thread) finishes the search.
+/// lie in its range; an exact pass over them (each candidate's key as the threshold, on one
+/// lane or, where the CTA has threads to spare, on 2-32 lanes summing in turn) finishes the
+/// search.
 constexpr int64_t kFinish = 128;
 /// Independent partial sums per thread in the exact pass.
 constexpr int64_t kChains = 8;
@@ -99,6 +101,11 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   Value pre = kb.addShared(f32, 32 * 3);
   // The exact pass gives each remaining candidate a thread: at most min(kFinish, threads).
   const int64_t finish = std::min(kFinish, threads);
+  // Lanes per candidate in the exact pass: the largest power of two (at most 32) such that
+  // `finish` candidates take no more than the CTA's threads.
+  int64_t split = 1;
+  while (split < 32 && 2 * split * finish <= threads)
+    split *= 2;
   Value fkeys = kb.addShared(i32, finish), fmass = kb.addShared(f32, finish);
   // Rows of up to kMaxListed candidates walk a list of those in the histogram's range (keys
   // and masses in shared memory; the keys in `stage` where there is one, whose use starts after
@@ -114,6 +121,8 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   // and the slots of the gathers' two sums.
   Value hist = list ? kb.addShared(i32, kBuckets) : Value();
   Value gsum = kb.addShared(f32, 32 * 2);
+  // The exact pass's largest qualifying key per warp.
+  Value bestSmem = kb.addShared(i32, 32);
   auto cmpi = [&](arith::CmpIPredicate p, Value x, Value y) {
     return arith::CmpIOp::create(b, p, x, y).getResult();
   };
@@ -138,6 +147,77 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   // load of a warp reads 32 * vec consecutive candidates. A thread's candidates, chunk by
   // chunk, in x[ci * vec + j]; candidate order is (warp, chunk, lane, j).
   Value lane = kb.lane(), warp = kb.warpId();
+  // Warp-uniform values to every thread through one barrier: lane 31 of warp w stores each
+  // value at smem[slot * 32 + w]; after the barrier every thread combines the warps' values of
+  // a slot (`combine`), the same way in every thread. No barrier follows: those slots are not
+  // written again before the next barrier.
+  struct WarpSlot {
+    Value val, smem;
+    int64_t slot;
+  };
+  auto toSlots = [&](llvm::ArrayRef<WarpSlot> items) {
+    kb.ifThen(cmpi(arith::CmpIPredicate::eq, lane, kb.c(31)), [&] {
+      for (const WarpSlot &it : items)
+        memref::StoreOp::create(b, it.val, it.smem, ValueRange{kb.add(kb.c(it.slot * 32), warp)});
+    });
+    gpu::BarrierOp::create(b);
+  };
+  enum class Combine { SumF, SumI, MaxF, MaxU };
+  auto combine2 = [&](Combine how, Value x, Value y) -> Value {
+    switch (how) {
+    case Combine::SumF:
+      return arith::AddFOp::create(b, x, y);
+    case Combine::SumI:
+      return arith::AddIOp::create(b, x, y);
+    case Combine::MaxF:
+      return kb.fmax(x, y);
+    case Combine::MaxU:
+      return arith::MaxUIOp::create(b, x, y);
+    }
+    llvm_unreachable("combine");
+  };
+  // Up to 8 warps every thread reads the slot's values and combines them in warp order (no
+  // shuffle after the barrier); with more, lane l reads warp l's and a butterfly combines them
+  // (the same tree in every lane).
+  auto combine = [&](Combine how, Value smem, int64_t slot) -> Value {
+    if (warps <= 8) {
+      Value t = memref::LoadOp::create(b, smem, ValueRange{kb.c(slot * 32)});
+      for (int64_t w = 1; w < warps; ++w)
+        t = combine2(how, t, memref::LoadOp::create(b, smem, ValueRange{kb.c(slot * 32 + w)}));
+      return t;
+    }
+    Value ok = cmpi(arith::CmpIPredicate::ult, lane, kb.c(warps));
+    Value v = memref::LoadOp::create(b, smem, ValueRange{kb.add(kb.c(slot * 32), sel(ok, lane, kb.c(0)))});
+    Type ty = v.getType();
+    Value identity = how == Combine::MaxF ? kb.cf32(ninf)
+                     : isa<FloatType>(ty) ? kb.cf32(0.0f)
+                                          : kb.ci32(0);
+    v = sel(ok, v, identity);
+    for (int32_t m = 16; m >= 1; m /= 2)
+      v = combine2(how, v, gpu::ShuffleOp::create(b, v, kb.ci32(m), kb.ci32(32), gpu::ShuffleMode::XOR)
+                               .getShuffleResult());
+    return v;
+  };
+  // The i32 slot's sum over the warps before this thread's, and over all warps.
+  auto prefix = [&](Value smem, int64_t slot) -> std::pair<Value, Value> {
+    Value warpI32 = arith::IndexCastOp::create(b, i32, warp);
+    if (warps <= 8) {
+      Value before = kb.ci32(0), total = kb.ci32(0);
+      for (int64_t w = 0; w < warps; ++w) {
+        Value t = memref::LoadOp::create(b, smem, ValueRange{kb.c(slot * 32 + w)});
+        before = arith::AddIOp::create(
+            b, before, sel(cmpi(arith::CmpIPredicate::slt, kb.ci32(w), warpI32), t, kb.ci32(0)));
+        total = arith::AddIOp::create(b, total, t);
+      }
+      return {before, total};
+    }
+    Value ok = cmpi(arith::CmpIPredicate::ult, lane, kb.c(warps));
+    Value v = sel(ok, memref::LoadOp::create(b, smem, ValueRange{kb.add(kb.c(slot * 32), sel(ok, lane, kb.c(0)))}),
+                  kb.ci32(0));
+    Value incl = kb.warpScan(v);
+    return {kb.fromLane(arith::SubIOp::create(b, incl, v), warpI32),
+            kb.fromLane(incl, kb.ci32(static_cast<int32_t>(warps - 1)))};
+  };
   Value first = kb.mul(warp, kb.c(32 * E));
   // Load: chunk [pos, pos + vec) lies wholly inside or outside [0, K).
   llvm::SmallVector<Value> x(E), idx(E);
@@ -183,9 +263,9 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   // Block reductions of the prologue, one barrier each: every value has its own slots of `pre`,
   // so no barrier guards their reuse.
   {
-    llvm::SmallVector<Value> m = kb.blockReduce({mx, negMn}, /*isMax=*/true, pre, 0, warps);
-    mx = m[0];
-    negMn = m[1];
+    toSlots({{kb.warpMax(mx), pre, 0}, {kb.warpMax(negMn), pre, 1}});
+    mx = combine(Combine::MaxF, pre, 0);
+    negMn = combine(Combine::MaxF, pre, 1);
   }
   // A row without candidates, or whose logits are all -inf: mx = -inf; nothing is kept.
   Value anyValid = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, mx, kb.cf32(ninf));
@@ -240,7 +320,8 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
       }
     });
   }
-  z = kb.blockReduce({z}, /*isMax=*/false, pre, 2, warps)[0];
+  toSlots({{kb.warpSum(z), pre, 2}});
+  z = combine(Combine::SumF, pre, 2);
   // The mass left out below a threshold may be at most (1 - top_p) Z. Summing the tail instead
   // of the kept mass keeps small terms from being absorbed by Z's rounding; top_p = 1 keeps
   // every candidate (hi starts at lo).
@@ -389,6 +470,15 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   // The valid candidates with keys in [lo, hi], key and mass, compacted to keysDst / massDst
   // (not followed by a barrier); returns the block's mass below lo, with `withInMass` its mass
   // in [lo, hi] (only the histogram's range is checked on it), and their count.
+  // The exact pass reads masses up to n rounded up to kChains: those past n are zeroed (a
+  // store each by the first threads; no other thread writes them before the next barrier).
+  auto zeroPast = [&](Value massDst, Value n) {
+    Value nIdx = kb.toIndex(n);
+    Value pad = kb.sub(kb.mul(kb.div(kb.add(nIdx, kb.c(kChains - 1)), kb.c(kChains)), kb.c(kChains)), nIdx);
+    kb.ifThen(cmpi(arith::CmpIPredicate::ult, tid, pad), [&] {
+      memref::StoreOp::create(b, kb.cf32(0.0f), massDst, ValueRange{kb.add(nIdx, tid)});
+    });
+  };
   struct Gathered {
     Value below, inMass, n;
   };
@@ -406,12 +496,20 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
         inMass = arith::AddFOp::create(b, inMass, sel(in[j], ex[j], kb.cf32(0.0f)));
       cnt = arith::AddIOp::create(b, cnt, arith::ExtUIOp::create(b, i32, in[j]));
     }
-    // The sums through one barrier; their slots are next written after blockScan's barriers.
-    llvm::SmallVector<Value> sums =
-        kb.blockReduce(withInMass ? llvm::SmallVector<Value>{below, inMass}
-                                  : llvm::SmallVector<Value>{below},
-                       /*isMax=*/false, gsum, 0, warps);
-    auto [offset, n] = kb.blockScan(cnt, ismem, warps);
+    // The sums and the count's scan through one barrier (the sums' slots in gsum, the counts'
+    // in ismem, written again only after the barrier that follows the list's stores).
+    llvm::SmallVector<Value> part =
+        withInMass ? kb.warpSums({below, inMass}, 32) : llvm::SmallVector<Value>{kb.warpSum(below)};
+    Value incl = kb.warpScan(cnt);
+    llvm::SmallVector<WarpSlot> items;
+    for (auto [v, x] : llvm::enumerate(part))
+      items.push_back({x, gsum, static_cast<int64_t>(v)});
+    items.push_back({incl, ismem, 0});
+    toSlots(items);
+    // The thread's first slot: the counts of the warps before its own, then of its lanes before.
+    auto [before, n] = prefix(ismem, 0);
+    Value offset = arith::AddIOp::create(b, before, arith::SubIOp::create(b, incl, cnt));
+    zeroPast(massDst, n);
     Value at = kb.toIndex(offset);
     for (int64_t j = 0; j < E; ++j) {
       Value here = at;
@@ -421,7 +519,8 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
       });
       at = kb.add(at, kb.toIndex(arith::ExtUIOp::create(b, i32, in[j])));
     }
-    return Gathered{sums[0], withInMass ? sums[1] : Value(), n};
+    return Gathered{combine(Combine::SumF, gsum, 0),
+                    withInMass ? combine(Combine::SumF, gsum, 1) : Value(), n};
   };
   Value loF, hiF, listN, listCount, listedSmall, base;
   if (!list) {
@@ -565,59 +664,55 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   // the allowance, loF if none.
   auto exactPass = [&](Value keys, Value mass, Value n, Value below) -> Value {
     Value nIdx = kb.toIndex(n);
-    Value mine = cmpi(arith::CmpIPredicate::ult, tid, nIdx);
-    Value myKey = memref::LoadOp::create(b, keys, ValueRange{sel(mine, tid, kb.c(0))});
-    // kChains independent sums (entry j into sum j % kChains, the sums added in one order at the
-    // end), so the shared-memory loads overlap instead of forming one dependent chain; every
-    // thread sums the same entries in the same order, so tails still grow with the key.
-    // A step reads kChains entries, up to n rounded up to kChains: both arrays hold a multiple
-    // of kChains entries (fkeys / fmass: `finish`; the list: listCap), and those past n are
-    // masked.
+    // Each candidate takes `split` adjacent lanes (candidate tid / split), which sum the
+    // groups of kChains entries in turn (group g to lane g % split) in kChains independent
+    // sums each (so the loads overlap), then add their lanes' sums by a butterfly: every
+    // candidate's tail is the same fixed tree over the entries, an entry at or above its key
+    // contributing zero, so tails still grow with the key.
+    // The entries are read in 16-byte groups of kChains up to n rounded up to kChains: both
+    // arrays hold a multiple of kChains entries (fkeys / fmass: `finish`; the list: listCap),
+    // and the gathers zero the masses from n to that bound, so nothing past n counts.
     assert(cast<MemRefType>(keys.getType()).getNumElements() % kChains == 0 &&
            cast<MemRefType>(mass.getType()).getNumElements() % kChains == 0 &&
            "the exact pass reads whole groups of kChains entries");
+    Value cand = kb.div(tid, kb.c(split)), sub = kb.rem(tid, kb.c(split));
+    Value mine = cmpi(arith::CmpIPredicate::ult, cand, nIdx);
+    Value myKey = memref::LoadOp::create(b, keys, ValueRange{sel(mine, cand, kb.c(0))});
+    Value end = kb.mul(kb.div(kb.add(nIdx, kb.c(kChains - 1)), kb.c(kChains)), kb.c(kChains));
     SmallVector<Value> init(kChains, kb.cf32(0.0f));
-    init[0] = below;
-    auto acc = scf::ForOp::create(b, kb.c(0), sel(mine, nIdx, kb.c(0)), kb.c(kChains), init);
+    auto acc = scf::ForOp::create(b, kb.mul(sub, kb.c(kChains)), sel(mine, end, kb.c(0)),
+                                  kb.c(kChains * split), init);
     {
       OpBuilder::InsertionGuard g2(b);
       b.setInsertionPointToStart(acc.getBody());
       SmallVector<Value> next;
-      for (int64_t c = 0; c < kChains; ++c) {
-        Value jv = kb.add(acc.getInductionVar(), kb.c(c));
-        Value kj = memref::LoadOp::create(b, keys, ValueRange{jv});
-        Value ej = memref::LoadOp::create(b, mass, ValueRange{jv});
-        Value counted = arith::AndIOp::create(b, cmpi(arith::CmpIPredicate::ult, jv, nIdx),
-                                              cmpi(arith::CmpIPredicate::ult, kj, myKey));
-        next.push_back(arith::AddFOp::create(b, acc.getRegionIterArgs()[c],
-                                             sel(counted, ej, kb.cf32(0.0f))));
+      for (int64_t c = 0; c < kChains; c += 4) {
+        Value at = kb.add(acc.getInductionVar(), kb.c(c));
+        Value kv = kb.loadVec(keys, at, 4), ev = kb.loadVec(mass, at, 4);
+        for (int64_t j = 0; j < 4; ++j) {
+          Value kj = vector::ExtractOp::create(b, kv, j), ej = vector::ExtractOp::create(b, ev, j);
+          next.push_back(arith::AddFOp::create(
+              b, acc.getRegionIterArgs()[c + j],
+              sel(cmpi(arith::CmpIPredicate::ult, kj, myKey), ej, kb.cf32(0.0f))));
+        }
       }
       scf::YieldOp::create(b, next);
     }
     Value tail = acc.getResult(0);
     for (int64_t c = 1; c < kChains; ++c)
       tail = arith::AddFOp::create(b, tail, acc.getResult(c));
+    for (int64_t m = 1; m < split; m *= 2)
+      tail = arith::AddFOp::create(b, tail, shflXor(tail, static_cast<int32_t>(m)));
+    tail = arith::AddFOp::create(b, below, tail);
     Value ok = arith::AndIOp::create(
         b, mine, arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, tail, allowed));
     // The largest qualifying key over the block (unsigned max; 0 where none).
     Value best = sel(ok, myKey, kb.ci32(0));
     for (int32_t m = 16; m >= 1; m /= 2)
       best = arith::MaxUIOp::create(b, best, shflXor(best, m));
-    gpu::BarrierOp::create(b);
-    auto ifLane0 = scf::IfOp::create(b, cmpi(arith::CmpIPredicate::eq, lane, kb.c(0)), false);
-    {
-      OpBuilder::InsertionGuard g2(b);
-      b.setInsertionPointToStart(&ifLane0.getThenRegion().front());
-      memref::StoreOp::create(b, best, ismem, ValueRange{warp});
-    }
-    gpu::BarrierOp::create(b);
-    Value laneOk = cmpi(arith::CmpIPredicate::ult, lane, kb.c(warps));
-    best = sel(laneOk, memref::LoadOp::create(b, ismem, ValueRange{sel(laneOk, lane, kb.c(0))}),
-               kb.ci32(0));
-    for (int32_t m = 16; m >= 1; m /= 2)
-      best = arith::MaxUIOp::create(b, best, shflXor(best, m));
-    gpu::BarrierOp::create(b);
-    return arith::MaxUIOp::create(b, best, loF).getResult();
+    // Its own slots (no other use), so no barrier before or after.
+    toSlots({{best, bestSmem, 0}});
+    return arith::MaxUIOp::create(b, combine(Combine::MaxU, bestSmem, 0), loF).getResult();
   };
   auto ifFinish = scf::IfOp::create(b, TypeRange{i32}, cmpi(arith::CmpIPredicate::ult, loF, hiF), true);
   {
@@ -653,6 +748,7 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
         below = arith::AddFOp::create(b, base, kb.blockSum(walk.getResult(0), fsmem, warps));
         Value offset;
         std::tie(offset, n) = kb.blockScan(walk.getResult(1), ismem, warps);
+        zeroPast(fmass, n);
         auto put = scf::ForOp::create(b, tid, listN, kb.c(threads), ValueRange{kb.toIndex(offset)});
         {
           OpBuilder::InsertionGuard g2(b);
@@ -817,7 +913,9 @@ void mlir::ds::registerTopPFamily() {
   f.ops = {TopPOp::getOperationName().str()};
   // Rows of up to kMaxListed candidates (no search step over the registers): 16 candidates a
   // thread (4096 -> 8 warps). On the H200, 256 rows x 4096 at top_p 0.9 / 0.99 took 13.0-13.2
-  // us with 4 warps (32 a thread), 12.4-12.5 with 8, 13.2-13.4 with 16 and 18.6-18.8 with 32.
+  // us with 4 warps (32 a thread), 12.4-12.5 with 8, 13.2-13.4 with 16 and 18.6-18.8 with 32
+  // (session 38). After session 39's leaner reductions, on an H100: 12.8-13.1 with 4 warps,
+  // 13.1-13.2 with 8, 14.4-14.5 with 16 (not measured on the H200).
   // Longer rows search over the registers, where each step's block reduction waits on every
   // warp: 32 candidates a thread (there, in session 13, 4096 candidates took 14.2 us with 4
   // warps, 15.5 with 8 and 21.6 with 16).
