@@ -163,6 +163,8 @@ std::vector<TopPCase> toppCases() {
       // 13 candidates (not a multiple of the exact pass's 8 chains: its in-place reads of the
       // list stay inside the list's arrays); 2500 candidates on 5 warps of 16.
       {4, 8, 13, 0.9, 8, 0, 0.1},      {2, 8, 2500, 0.9, 12, 0, 0.1},
+      // 16384 candidates: 16 warps, whose block reductions combine the warps' values by lane.
+      {2, 4, 16384, 0.9, 12, 0, 0.1},
   };
 }
 
