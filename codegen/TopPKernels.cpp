@@ -61,7 +61,7 @@ constexpr int64_t kProbes = 7;
 constexpr int64_t kMaxStaged = 8192;
 /// The bisection stops once at most this many candidates (and no more than the CTA's threads)
 /// lie in its range; an exact pass over them (each candidate's key as the threshold, on one
-/// lane or, where the CTA has threads to spare, on 2-32 lanes summing in turn) finishes the
+/// lane or, where the CTA has threads to spare, on 2 to 8 lanes summing in turn) finishes the
 /// search.
 constexpr int64_t kFinish = 128;
 /// Independent partial sums per thread in the exact pass.
@@ -101,10 +101,10 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   Value pre = kb.addShared(f32, 32 * 3);
   // The exact pass gives each remaining candidate a thread: at most min(kFinish, threads).
   const int64_t finish = std::min(kFinish, threads);
-  // Lanes per candidate in the exact pass: the largest power of two (at most 32) such that
-  // `finish` candidates take no more than the CTA's threads.
+  // Lanes per candidate in the exact pass: the largest power of two such that `finish`
+  // candidates take no more than the CTA's threads (1 to 8).
   int64_t split = 1;
-  while (split < 32 && 2 * split * finish <= threads)
+  while (2 * split * finish <= threads)
     split *= 2;
   Value fkeys = kb.addShared(i32, finish), fmass = kb.addShared(f32, finish);
   // Rows of up to kMaxListed candidates walk a list of those in the histogram's range (keys
@@ -162,13 +162,11 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     });
     gpu::BarrierOp::create(b);
   };
-  enum class Combine { SumF, SumI, MaxF, MaxU };
+  enum class Combine { SumF, MaxF, MaxU };
   auto combine2 = [&](Combine how, Value x, Value y) -> Value {
     switch (how) {
     case Combine::SumF:
       return arith::AddFOp::create(b, x, y);
-    case Combine::SumI:
-      return arith::AddIOp::create(b, x, y);
     case Combine::MaxF:
       return kb.fmax(x, y);
     case Combine::MaxU:
@@ -188,10 +186,9 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     }
     Value ok = cmpi(arith::CmpIPredicate::ult, lane, kb.c(warps));
     Value v = memref::LoadOp::create(b, smem, ValueRange{kb.add(kb.c(slot * 32), sel(ok, lane, kb.c(0)))});
-    Type ty = v.getType();
-    Value identity = how == Combine::MaxF ? kb.cf32(ninf)
-                     : isa<FloatType>(ty) ? kb.cf32(0.0f)
-                                          : kb.ci32(0);
+    Value identity = how == Combine::MaxF   ? kb.cf32(ninf)
+                     : how == Combine::SumF ? kb.cf32(0.0f)
+                                            : kb.ci32(0);
     v = sel(ok, v, identity);
     for (int32_t m = 16; m >= 1; m /= 2)
       v = combine2(how, v, gpu::ShuffleOp::create(b, v, kb.ci32(m), kb.ci32(32), gpu::ShuffleMode::XOR)
@@ -914,8 +911,8 @@ void mlir::ds::registerTopPFamily() {
   // Rows of up to kMaxListed candidates (no search step over the registers): 16 candidates a
   // thread (4096 -> 8 warps). On the H200, 256 rows x 4096 at top_p 0.9 / 0.99 took 13.0-13.2
   // us with 4 warps (32 a thread), 12.4-12.5 with 8, 13.2-13.4 with 16 and 18.6-18.8 with 32
-  // (session 38). After session 39's leaner reductions, on an H100: 12.8-13.1 with 4 warps,
-  // 13.1-13.2 with 8, 14.4-14.5 with 16 (not measured on the H200).
+  // (session 38). After session 39's leaner reductions, on an H100: 12.9-13.1 with 4 warps,
+  // 13.1-13.2 with 8, 14.4-14.6 with 16 (not measured on the H200).
   // Longer rows search over the registers, where each step's block reduction waits on every
   // warp: 32 candidates a thread (there, in session 13, 4096 candidates took 14.2 us with 4
   // warps, 15.5 with 8 and 21.6 with 16).
