@@ -113,9 +113,22 @@ func.func @expand(%p: tensor<?x8x4xi32> {ds.name = "pages"}, %sl: tensor<?xi32> 
 // The exact pass gathers the list's entries still in range.
 // CHECK: scf.for
 // CHECK: memref.load %[[LK]]
-// CHECK: arith.maxui
 // CHECK: gpu.shuffle  up
 // CHECK: gpu.barrier
+// Then each candidate's tail on 2 lanes (groups of 8 entries, 16 apart, in 16-byte loads),
+// added by one shuffle; the largest qualifying key through one barrier.
+// CHECK: scf.for {{.*}} step %c16
+// CHECK-NEXT: arith.constant 0 : index
+// CHECK-NEXT: arith.addi
+// CHECK-NEXT: vector.load {{.*}} : memref<128xi32, #gpu.address_space<workgroup>>, vector<4xi32>
+// CHECK-NEXT: vector.load {{.*}} : memref<128xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32{{.*}} : f32
+// CHECK-NEXT: arith.addf
+// CHECK: arith.maxui
+// CHECK: gpu.barrier
+// CHECK-NOT: gpu.barrier
+// CHECK: arith.maxui
+// CHECK: gpu.shuffle  up
 // The kept list staged in shared memory, written with its -1 padding in 16-byte stores.
 // CHECK: gpu.barrier
 // CHECK: scf.for
