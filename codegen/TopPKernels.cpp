@@ -174,6 +174,20 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     }
     llvm_unreachable("combine");
   };
+  // A butterfly over the warp's 32 lanes: every lane gets the same combination (MaxU too,
+  // which KernelBuilder's warpMax, signed for integers, does not give).
+  auto butterfly = [&](Combine how, Value v) {
+    for (int32_t m = 16; m >= 1; m /= 2)
+      v = combine2(how, v, gpu::ShuffleOp::create(b, v, kb.ci32(m), kb.ci32(32), gpu::ShuffleMode::XOR)
+                               .getShuffleResult());
+    return v;
+  };
+  // Warp l's value of a slot in lane l, `identity` in lanes past the last warp.
+  auto laneOfSlot = [&](Value smem, int64_t slot, Value identity) {
+    Value ok = cmpi(arith::CmpIPredicate::ult, lane, kb.c(warps));
+    Value v = memref::LoadOp::create(b, smem, ValueRange{kb.add(kb.c(slot * 32), sel(ok, lane, kb.c(0)))});
+    return sel(ok, v, identity);
+  };
   // Up to 8 warps every thread reads the slot's values and combines them in warp order (no
   // shuffle after the barrier); with more, lane l reads warp l's and a butterfly combines them
   // (the same tree in every lane).
@@ -184,16 +198,10 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
         t = combine2(how, t, memref::LoadOp::create(b, smem, ValueRange{kb.c(slot * 32 + w)}));
       return t;
     }
-    Value ok = cmpi(arith::CmpIPredicate::ult, lane, kb.c(warps));
-    Value v = memref::LoadOp::create(b, smem, ValueRange{kb.add(kb.c(slot * 32), sel(ok, lane, kb.c(0)))});
     Value identity = how == Combine::MaxF   ? kb.cf32(ninf)
                      : how == Combine::SumF ? kb.cf32(0.0f)
                                             : kb.ci32(0);
-    v = sel(ok, v, identity);
-    for (int32_t m = 16; m >= 1; m /= 2)
-      v = combine2(how, v, gpu::ShuffleOp::create(b, v, kb.ci32(m), kb.ci32(32), gpu::ShuffleMode::XOR)
-                               .getShuffleResult());
-    return v;
+    return butterfly(how, laneOfSlot(smem, slot, identity));
   };
   // The i32 slot's sum over the warps before this thread's, and over all warps.
   auto prefix = [&](Value smem, int64_t slot) -> std::pair<Value, Value> {
@@ -208,9 +216,7 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
       }
       return {before, total};
     }
-    Value ok = cmpi(arith::CmpIPredicate::ult, lane, kb.c(warps));
-    Value v = sel(ok, memref::LoadOp::create(b, smem, ValueRange{kb.add(kb.c(slot * 32), sel(ok, lane, kb.c(0)))}),
-                  kb.ci32(0));
+    Value v = laneOfSlot(smem, slot, kb.ci32(0));
     Value incl = kb.warpScan(v);
     return {kb.fromLane(arith::SubIOp::create(b, incl, v), warpI32),
             kb.fromLane(incl, kb.ci32(static_cast<int32_t>(warps - 1)))};
@@ -467,11 +473,15 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   // The valid candidates with keys in [lo, hi], key and mass, compacted to keysDst / massDst
   // (not followed by a barrier); returns the block's mass below lo, with `withInMass` its mass
   // in [lo, hi] (only the histogram's range is checked on it), and their count.
+  // n (an index) rounded up to a multiple of kChains: how far the exact pass reads.
+  auto roundToChains = [&](Value n) {
+    return kb.mul(kb.div(kb.add(n, kb.c(kChains - 1)), kb.c(kChains)), kb.c(kChains));
+  };
   // The exact pass reads masses up to n rounded up to kChains: those past n are zeroed (a
   // store each by the first threads; no other thread writes them before the next barrier).
   auto zeroPast = [&](Value massDst, Value n) {
     Value nIdx = kb.toIndex(n);
-    Value pad = kb.sub(kb.mul(kb.div(kb.add(nIdx, kb.c(kChains - 1)), kb.c(kChains)), kb.c(kChains)), nIdx);
+    Value pad = kb.sub(roundToChains(nIdx), nIdx);
     kb.ifThen(cmpi(arith::CmpIPredicate::ult, tid, pad), [&] {
       memref::StoreOp::create(b, kb.cf32(0.0f), massDst, ValueRange{kb.add(nIdx, tid)});
     });
@@ -675,7 +685,7 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     Value cand = kb.div(tid, kb.c(split)), sub = kb.rem(tid, kb.c(split));
     Value mine = cmpi(arith::CmpIPredicate::ult, cand, nIdx);
     Value myKey = memref::LoadOp::create(b, keys, ValueRange{sel(mine, cand, kb.c(0))});
-    Value end = kb.mul(kb.div(kb.add(nIdx, kb.c(kChains - 1)), kb.c(kChains)), kb.c(kChains));
+    Value end = roundToChains(nIdx);
     SmallVector<Value> init(kChains, kb.cf32(0.0f));
     auto acc = scf::ForOp::create(b, kb.mul(sub, kb.c(kChains)), sel(mine, end, kb.c(0)),
                                   kb.c(kChains * split), init);
@@ -704,9 +714,7 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     Value ok = arith::AndIOp::create(
         b, mine, arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, tail, allowed));
     // The largest qualifying key over the block (unsigned max; 0 where none).
-    Value best = sel(ok, myKey, kb.ci32(0));
-    for (int32_t m = 16; m >= 1; m /= 2)
-      best = arith::MaxUIOp::create(b, best, shflXor(best, m));
+    Value best = butterfly(Combine::MaxU, sel(ok, myKey, kb.ci32(0)));
     // Its own slots (no other use), so no barrier before or after.
     toSlots({{best, bestSmem, 0}});
     return arith::MaxUIOp::create(b, combine(Combine::MaxU, bestSmem, 0), loF).getResult();
