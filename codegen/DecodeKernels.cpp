@@ -927,6 +927,9 @@ void mlir::ds::registerDecodeFamily() {
     // decode_partial 30.2 -> 29.0, Double Sparsity shared B = 8 / 32 N = 65536 79.5 -> 78.5 /
     // 236.2 -> 231.5; without the prefetch 160 / 31.5 / 78.8 / 235.2; 2-warp CTAs with twice
     // the splits 137.2 / 29.5 / 79.2 / 233.1, 8-warp CTAs (one per SM) or more splits slower.
+    // The steps' loads through a cp.async ring in shared memory instead of registers (2 or 3
+    // steps ahead, 152 registers, 96 KB of ring a CTA) were slower on every row (H100, session
+    // 40: dense GQA B = 8 N = 16384 186.4 -> 232.6 us, Quest Hkv = 8 shared B = 8 69.0 -> 77.4).
     const int64_t d = dimOf(op->getOperand(0), 2);
     auto fma = [&](int64_t h) {
       const int64_t stages = h > 2 && h <= 4 ? 2 : 4;
