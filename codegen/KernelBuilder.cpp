@@ -236,56 +236,94 @@ Value KernelBuilder::warpScan(Value x) {
   return x;
 }
 
-// Warp totals through shared memory: lane 31 (or any lane for reductions) of warp w writes
-// totals[v] to smem[(firstSlot + v) * 32 + w]; after a barrier every warp reads all of them into
-// its lanes (identity in lanes >= warps). `trailingBarrier`: a second barrier, after which the
-// slots may be reused.
-static SmallVector<Value> gatherWarpTotals(KernelBuilder &kb, ArrayRef<Value> totals, Value smem,
-                                           int64_t firstSlot, int64_t warps, Value identity,
-                                           bool trailingBarrier) {
+Value KernelBuilder::warpCombine(Combine how, Value v) {
+  for (int32_t m = 16; m >= 1; m /= 2) {
+    Value o = gpu::ShuffleOp::create(builder, v, ci32(m), ci32(32), gpu::ShuffleMode::XOR)
+                  .getShuffleResult();
+    v = how == Combine::SumF   ? Value(arith::AddFOp::create(builder, v, o))
+        : how == Combine::MaxF ? fmax(v, o)
+                               : Value(arith::MaxUIOp::create(builder, v, o));
+  }
+  return v;
+}
+
+void KernelBuilder::toWarpSlots(ArrayRef<WarpSlot> items) {
+  ifThen(arith::CmpIOp::create(builder, arith::CmpIPredicate::eq, lane(), c(31)), [&] {
+    for (const WarpSlot &it : items)
+      memref::StoreOp::create(builder, it.val, it.smem, ValueRange{add(c(it.slot * 32), warpId())});
+  });
+  gpu::BarrierOp::create(builder);
+}
+
+/// Warp l's value of a slot in lane l, `identity` in lanes past the last warp.
+static Value laneOfSlot(KernelBuilder &kb, Value smem, int64_t slot, int64_t warps,
+                        Value identity) {
   ImplicitLocOpBuilder &b = kb.b();
   Value ln = kb.lane();
-  auto last = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, ln, kb.c(31));
-  auto ifOp = scf::IfOp::create(b, last, false);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    for (auto [v, total] : llvm::enumerate(totals))
-      memref::StoreOp::create(
-          b, total, smem,
-          ValueRange{kb.add(kb.c((firstSlot + static_cast<int64_t>(v)) * 32), kb.warpId())});
-  }
-  gpu::BarrierOp::create(b);
   Value ok = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, ln, kb.c(warps));
-  Value at = arith::SelectOp::create(b, ok, ln, kb.c(0));
-  SmallVector<Value> out;
-  for (size_t v = 0; v < totals.size(); ++v) {
-    Value w = memref::LoadOp::create(
-        b, smem, ValueRange{kb.add(kb.c((firstSlot + static_cast<int64_t>(v)) * 32), at)});
-    out.push_back(arith::SelectOp::create(b, ok, w, identity));
+  Value v = memref::LoadOp::create(
+      b, smem, ValueRange{kb.add(kb.c(slot * 32), arith::SelectOp::create(b, ok, ln, kb.c(0)))});
+  return arith::SelectOp::create(b, ok, v, identity);
+}
+
+Value KernelBuilder::combineWarpSlots(Combine how, Value smem, int64_t slot, int64_t warps) {
+  if (warps <= 8) {
+    Value t = memref::LoadOp::create(builder, smem, ValueRange{c(slot * 32)});
+    for (int64_t w = 1; w < warps; ++w) {
+      Value o = memref::LoadOp::create(builder, smem, ValueRange{c(slot * 32 + w)});
+      t = how == Combine::SumF   ? Value(arith::AddFOp::create(builder, t, o))
+          : how == Combine::MaxF ? fmax(t, o)
+                                 : Value(arith::MaxUIOp::create(builder, t, o));
+    }
+    return t;
   }
-  if (trailingBarrier)
-    gpu::BarrierOp::create(b);
-  return out;
+  Value identity = how == Combine::MaxF   ? cf32(-std::numeric_limits<float>::infinity())
+                   : how == Combine::SumF ? cf32(0.0f)
+                                          : ci32(0);
+  return warpCombine(how, laneOfSlot(*this, smem, slot, warps, identity));
+}
+
+std::pair<Value, Value> KernelBuilder::prefixWarpSlots(Value smem, int64_t slot, int64_t warps) {
+  Value warpI32 = arith::IndexCastOp::create(builder, builder.getI32Type(), warpId());
+  if (warps <= 8) {
+    Value before = ci32(0), total = ci32(0);
+    for (int64_t w = 0; w < warps; ++w) {
+      Value t = memref::LoadOp::create(builder, smem, ValueRange{c(slot * 32 + w)});
+      Value earlier =
+          arith::CmpIOp::create(builder, arith::CmpIPredicate::slt, ci32(w), warpI32);
+      before = arith::AddIOp::create(builder, before,
+                                     arith::SelectOp::create(builder, earlier, t, ci32(0)));
+      total = arith::AddIOp::create(builder, total, t);
+    }
+    return {before, total};
+  }
+  Value v = laneOfSlot(*this, smem, slot, warps, ci32(0));
+  Value incl = warpScan(v);
+  return {fromLane(arith::SubIOp::create(builder, incl, v), warpI32),
+          fromLane(incl, ci32(static_cast<int32_t>(warps - 1)))};
 }
 
 Value KernelBuilder::blockSum(Value x, Value smem, int64_t warps) {
-  return warpSum(gatherWarpTotals(*this, {warpSum(x)}, smem, 0, warps, cf32(0.0f), true)[0]);
+  toWarpSlots({{warpSum(x), smem, 0}});
+  Value r = combineWarpSlots(Combine::SumF, smem, 0, warps);
+  gpu::BarrierOp::create(builder);
+  return r;
 }
 Value KernelBuilder::blockMax(Value x, Value smem, int64_t warps) {
-  return warpMax(gatherWarpTotals(*this, {warpMax(x)}, smem, 0, warps,
-                                  cf32(-std::numeric_limits<float>::infinity()), true)[0]);
+  toWarpSlots({{warpMax(x), smem, 0}});
+  Value r = combineWarpSlots(Combine::MaxF, smem, 0, warps);
+  gpu::BarrierOp::create(builder);
+  return r;
 }
 SmallVector<Value> KernelBuilder::blockReduce(ArrayRef<Value> values, bool isMax, Value smem,
                                               int64_t firstSlot, int64_t warps) {
-  SmallVector<Value> partial;
-  for (Value v : values)
-    partial.push_back(isMax ? warpMax(v) : warpSum(v));
-  Value identity = cf32(isMax ? -std::numeric_limits<float>::infinity() : 0.0f);
-  SmallVector<Value> out =
-      gatherWarpTotals(*this, partial, smem, firstSlot, warps, identity, /*trailingBarrier=*/false);
-  for (Value &v : out)
-    v = isMax ? warpMax(v) : warpSum(v);
+  SmallVector<WarpSlot> items;
+  for (auto [v, x] : llvm::enumerate(values))
+    items.push_back({isMax ? warpMax(x) : warpSum(x), smem, firstSlot + static_cast<int64_t>(v)});
+  toWarpSlots(items);
+  SmallVector<Value> out;
+  for (const WarpSlot &it : items)
+    out.push_back(combineWarpSlots(isMax ? Combine::MaxF : Combine::SumF, smem, it.slot, warps));
   return out;
 }
 SmallVector<Value> KernelBuilder::warpSums(ArrayRef<Value> xs, int64_t width) {
@@ -334,11 +372,9 @@ Value KernelBuilder::fromLane(Value x, Value from) {
 }
 std::pair<Value, Value> KernelBuilder::blockScan(Value x, Value smem, int64_t warps) {
   Value incl = warpScan(x);
-  Value ws = gatherWarpTotals(*this, {incl}, smem, 0, warps, ci32(0), true)[0];
-  Value wIncl = warpScan(ws);
-  Value i32w = arith::IndexCastOp::create(builder, builder.getI32Type(), warpId());
-  Value total = fromLane(wIncl, ci32(static_cast<int32_t>(warps - 1)));
-  Value before = fromLane(arith::SubIOp::create(builder, wIncl, ws), i32w);
+  toWarpSlots({{incl, smem, 0}}); // lane 31's inclusive sum: the warp's total
+  auto [before, total] = prefixWarpSlots(smem, 0, warps);
+  gpu::BarrierOp::create(builder);
   Value excl = arith::SubIOp::create(builder, arith::AddIOp::create(builder, before, incl), x);
   return {excl, total};
 }

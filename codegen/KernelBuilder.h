@@ -150,20 +150,42 @@ public:
   SmallVector<Value> warpSums(ArrayRef<Value> xs, int64_t width);
   Value warpMax(Value x, int64_t width = 32);
 
+  /// How values combine in warpCombine and combineWarpSlots: f32 sum, f32 maximum (maxnum),
+  /// u32 maximum (warpMax's integer form is signed).
+  enum class Combine { SumF, MaxF, MaxU };
+  /// A butterfly over the warp's 32 lanes: every lane gets the same combination.
+  Value warpCombine(Combine how, Value v);
+  /// A warp-uniform value for slot `slot` of `smem` (32 elements a slot, one per warp).
+  struct WarpSlot {
+    Value val, smem;
+    int64_t slot;
+  };
+  /// Warp-uniform values to every thread through one barrier: lane 31 of warp w stores each
+  /// item's value at smem[slot * 32 + w], then the barrier. No barrier follows, so those slots
+  /// must not be written again before the next barrier: exchanges between two barriers take
+  /// slots of their own.
+  void toWarpSlots(llvm::ArrayRef<WarpSlot> items);
+  /// After toWarpSlots: the `warps` warps' values of a slot combined, the same in every thread.
+  /// Up to 8 warps each thread reads them and combines them in warp order (no shuffle after the
+  /// barrier); with more, lane l reads warp l's and a butterfly combines them.
+  Value combineWarpSlots(Combine how, Value smem, int64_t slot, int64_t warps);
+  /// After toWarpSlots of i32 values: the slot's sum over the warps before this thread's, and
+  /// over all `warps` warps.
+  std::pair<Value, Value> prefixWarpSlots(Value smem, int64_t slot, int64_t warps);
+
   /// Block-wide reductions over the CTA's `warps` warps through shared `smem` (at least `warps`
-  /// elements of the value's type): the result is uniform. Each has two barriers, so `smem` can
+  /// elements of the value's type; toWarpSlots' slot 0): the result is uniform. Each has two barriers, so `smem` can
   /// be reused right after.
   Value blockSum(Value x, Value smem, int64_t warps);
   Value blockMax(Value x, Value smem, int64_t warps);
   /// Block-wide sums (or maxima with `isMax`) of several f32 values at once with one barrier:
   /// warp w's partial of values[v] goes to smem[(firstSlot + v) * 32 + w] (`smem` an f32 memref
   /// of at least (firstSlot + values.size()) * 32 elements); the results are uniform. No barrier
-  /// follows, so those slots must not be written again before the next barrier: reductions
-  /// between two barriers take slots of their own.
+  /// follows, as for toWarpSlots.
   llvm::SmallVector<Value> blockReduce(llvm::ArrayRef<Value> values, bool isMax, Value smem,
                                        int64_t firstSlot, int64_t warps);
   /// Block-wide exclusive prefix sum of an i32 `x` in thread order: {this thread's exclusive
-  /// sum, the total (uniform)}. Two barriers, as above.
+  /// sum, the total (uniform)}. Two barriers, as above (`smem` at least `warps` i32).
   std::pair<Value, Value> blockScan(Value x, Value smem, int64_t warps);
   /// Inclusive prefix sum of an i32 over the 32 lanes of a warp.
   Value warpScan(Value x);

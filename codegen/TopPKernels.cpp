@@ -147,80 +147,15 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   // load of a warp reads 32 * vec consecutive candidates. A thread's candidates, chunk by
   // chunk, in x[ci * vec + j]; candidate order is (warp, chunk, lane, j).
   Value lane = kb.lane(), warp = kb.warpId();
-  // Warp-uniform values to every thread through one barrier: lane 31 of warp w stores each
-  // value at smem[slot * 32 + w]; after the barrier every thread combines the warps' values of
-  // a slot (`combine`), the same way in every thread. No barrier follows: those slots are not
-  // written again before the next barrier.
-  struct WarpSlot {
-    Value val, smem;
-    int64_t slot;
+  // Warp-uniform values reach every thread through one barrier (KernelBuilder::toWarpSlots) and
+  // are combined in the same order in every thread (combineWarpSlots, prefixWarpSlots).
+  using WarpSlot = KernelBuilder::WarpSlot;
+  using Combine = KernelBuilder::Combine;
+  auto toSlots = [&](llvm::ArrayRef<WarpSlot> items) { kb.toWarpSlots(items); };
+  auto combine = [&](Combine how, Value smem, int64_t slot) {
+    return kb.combineWarpSlots(how, smem, slot, warps);
   };
-  auto toSlots = [&](llvm::ArrayRef<WarpSlot> items) {
-    kb.ifThen(cmpi(arith::CmpIPredicate::eq, lane, kb.c(31)), [&] {
-      for (const WarpSlot &it : items)
-        memref::StoreOp::create(b, it.val, it.smem, ValueRange{kb.add(kb.c(it.slot * 32), warp)});
-    });
-    gpu::BarrierOp::create(b);
-  };
-  enum class Combine { SumF, MaxF, MaxU };
-  auto combine2 = [&](Combine how, Value x, Value y) -> Value {
-    switch (how) {
-    case Combine::SumF:
-      return arith::AddFOp::create(b, x, y);
-    case Combine::MaxF:
-      return kb.fmax(x, y);
-    case Combine::MaxU:
-      return arith::MaxUIOp::create(b, x, y);
-    }
-    llvm_unreachable("combine");
-  };
-  // A butterfly over the warp's 32 lanes: every lane gets the same combination (MaxU too,
-  // which KernelBuilder's warpMax, signed for integers, does not give).
-  auto butterfly = [&](Combine how, Value v) {
-    for (int32_t m = 16; m >= 1; m /= 2)
-      v = combine2(how, v, gpu::ShuffleOp::create(b, v, kb.ci32(m), kb.ci32(32), gpu::ShuffleMode::XOR)
-                               .getShuffleResult());
-    return v;
-  };
-  // Warp l's value of a slot in lane l, `identity` in lanes past the last warp.
-  auto laneOfSlot = [&](Value smem, int64_t slot, Value identity) {
-    Value ok = cmpi(arith::CmpIPredicate::ult, lane, kb.c(warps));
-    Value v = memref::LoadOp::create(b, smem, ValueRange{kb.add(kb.c(slot * 32), sel(ok, lane, kb.c(0)))});
-    return sel(ok, v, identity);
-  };
-  // Up to 8 warps every thread reads the slot's values and combines them in warp order (no
-  // shuffle after the barrier); with more, lane l reads warp l's and a butterfly combines them
-  // (the same tree in every lane).
-  auto combine = [&](Combine how, Value smem, int64_t slot) -> Value {
-    if (warps <= 8) {
-      Value t = memref::LoadOp::create(b, smem, ValueRange{kb.c(slot * 32)});
-      for (int64_t w = 1; w < warps; ++w)
-        t = combine2(how, t, memref::LoadOp::create(b, smem, ValueRange{kb.c(slot * 32 + w)}));
-      return t;
-    }
-    Value identity = how == Combine::MaxF   ? kb.cf32(ninf)
-                     : how == Combine::SumF ? kb.cf32(0.0f)
-                                            : kb.ci32(0);
-    return butterfly(how, laneOfSlot(smem, slot, identity));
-  };
-  // The i32 slot's sum over the warps before this thread's, and over all warps.
-  auto prefix = [&](Value smem, int64_t slot) -> std::pair<Value, Value> {
-    Value warpI32 = arith::IndexCastOp::create(b, i32, warp);
-    if (warps <= 8) {
-      Value before = kb.ci32(0), total = kb.ci32(0);
-      for (int64_t w = 0; w < warps; ++w) {
-        Value t = memref::LoadOp::create(b, smem, ValueRange{kb.c(slot * 32 + w)});
-        before = arith::AddIOp::create(
-            b, before, sel(cmpi(arith::CmpIPredicate::slt, kb.ci32(w), warpI32), t, kb.ci32(0)));
-        total = arith::AddIOp::create(b, total, t);
-      }
-      return {before, total};
-    }
-    Value v = laneOfSlot(smem, slot, kb.ci32(0));
-    Value incl = kb.warpScan(v);
-    return {kb.fromLane(arith::SubIOp::create(b, incl, v), warpI32),
-            kb.fromLane(incl, kb.ci32(static_cast<int32_t>(warps - 1)))};
-  };
+  auto prefix = [&](Value smem, int64_t slot) { return kb.prefixWarpSlots(smem, slot, warps); };
   Value first = kb.mul(warp, kb.c(32 * E));
   // Load: chunk [pos, pos + vec) lies wholly inside or outside [0, K).
   llvm::SmallVector<Value> x(E), idx(E);
@@ -714,7 +649,7 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     Value ok = arith::AndIOp::create(
         b, mine, arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, tail, allowed));
     // The largest qualifying key over the block (unsigned max; 0 where none).
-    Value best = butterfly(Combine::MaxU, sel(ok, myKey, kb.ci32(0)));
+    Value best = kb.warpCombine(Combine::MaxU, sel(ok, myKey, kb.ci32(0)));
     // Its own slots (no other use), so no barrier before or after.
     toSlots({{best, bestSmem, 0}});
     return arith::MaxUIOp::create(b, combine(Combine::MaxU, bestSmem, 0), loF).getResult();
