@@ -233,7 +233,10 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
     // one be launched as each of its CTAs finishes (griddepcontrol.launch_dependents before its
     // return), so the next kernel's launch overlaps this one's tail. Not at the start: a
     // multi-wave kernel would then let the next kernel's CTAs settle beside its last wave,
-    // unevenly over the SMs, which measured slower for the decode grids sized to one even wave.
+    // unevenly over the SMs, which measured slower for the decode grids sized to one even wave
+    // (and again in session 40, H100: at the entry of decode_partial / page_score / every kernel,
+    // Quest Hkv = 8 shared 69.1 -> 70.2-70.5 / 70.8 / 72.0 us, Quest B = 1 44.0-44.2 -> 44.2 /
+    // 46.7 / 47.3; at topk's entry level).
     // The first kernel starts after everything before it on the stream, as any launch.
     // A builder may have placed the wait later (KernelBuilder::dependencyWait: loads of the
     // pipeline's read-only inputs before it): its marker becomes the wait, or goes.
