@@ -174,8 +174,8 @@ public:
   std::pair<Value, Value> prefixWarpSlots(Value smem, int64_t slot, int64_t warps);
 
   /// Block-wide reductions over the CTA's `warps` warps through shared `smem` (at least `warps`
-  /// elements of the value's type; toWarpSlots' slot 0): the result is uniform. Each has two barriers, so `smem` can
-  /// be reused right after.
+  /// elements of the value's type; toWarpSlots' slot 0): the result is uniform. Each has two
+  /// barriers, so `smem` can be reused right after.
   Value blockSum(Value x, Value smem, int64_t warps);
   Value blockMax(Value x, Value smem, int64_t warps);
   /// Block-wide sums (or maxima with `isMax`) of several f32 values at once with one barrier:
