@@ -236,14 +236,24 @@ Value KernelBuilder::warpScan(Value x) {
   return x;
 }
 
-Value KernelBuilder::warpCombine(Combine how, Value v) {
-  for (int32_t m = 16; m >= 1; m /= 2) {
-    Value o = gpu::ShuffleOp::create(builder, v, ci32(m), ci32(32), gpu::ShuffleMode::XOR)
-                  .getShuffleResult();
-    v = how == Combine::SumF   ? Value(arith::AddFOp::create(builder, v, o))
-        : how == Combine::MaxF ? fmax(v, o)
-                               : Value(arith::MaxUIOp::create(builder, v, o));
+/// x and y combined as `how` says.
+static Value combineTwo(KernelBuilder &kb, KernelBuilder::Combine how, Value x, Value y) {
+  switch (how) {
+  case KernelBuilder::Combine::SumF:
+    return arith::AddFOp::create(kb.b(), x, y);
+  case KernelBuilder::Combine::MaxF:
+    return kb.fmax(x, y);
+  case KernelBuilder::Combine::MaxU:
+    return arith::MaxUIOp::create(kb.b(), x, y);
   }
+  llvm_unreachable("combineTwo");
+}
+
+Value KernelBuilder::warpCombine(Combine how, Value v) {
+  for (int32_t m = 16; m >= 1; m /= 2)
+    v = combineTwo(*this, how, v,
+                   gpu::ShuffleOp::create(builder, v, ci32(m), ci32(32), gpu::ShuffleMode::XOR)
+                       .getShuffleResult());
   return v;
 }
 
@@ -269,12 +279,9 @@ static Value laneOfSlot(KernelBuilder &kb, Value smem, int64_t slot, int64_t war
 Value KernelBuilder::combineWarpSlots(Combine how, Value smem, int64_t slot, int64_t warps) {
   if (warps <= 8) {
     Value t = memref::LoadOp::create(builder, smem, ValueRange{c(slot * 32)});
-    for (int64_t w = 1; w < warps; ++w) {
-      Value o = memref::LoadOp::create(builder, smem, ValueRange{c(slot * 32 + w)});
-      t = how == Combine::SumF   ? Value(arith::AddFOp::create(builder, t, o))
-          : how == Combine::MaxF ? fmax(t, o)
-                                 : Value(arith::MaxUIOp::create(builder, t, o));
-    }
+    for (int64_t w = 1; w < warps; ++w)
+      t = combineTwo(*this, how, t,
+                     memref::LoadOp::create(builder, smem, ValueRange{c(slot * 32 + w)}));
     return t;
   }
   Value identity = how == Combine::MaxF   ? cf32(-std::numeric_limits<float>::infinity())
@@ -304,14 +311,12 @@ std::pair<Value, Value> KernelBuilder::prefixWarpSlots(Value smem, int64_t slot,
 }
 
 Value KernelBuilder::blockSum(Value x, Value smem, int64_t warps) {
-  toWarpSlots({{warpSum(x), smem, 0}});
-  Value r = combineWarpSlots(Combine::SumF, smem, 0, warps);
-  gpu::BarrierOp::create(builder);
+  Value r = blockReduce({x}, /*isMax=*/false, smem, 0, warps)[0];
+  gpu::BarrierOp::create(builder); // the slots may be reused after
   return r;
 }
 Value KernelBuilder::blockMax(Value x, Value smem, int64_t warps) {
-  toWarpSlots({{warpMax(x), smem, 0}});
-  Value r = combineWarpSlots(Combine::MaxF, smem, 0, warps);
+  Value r = blockReduce({x}, /*isMax=*/true, smem, 0, warps)[0];
   gpu::BarrierOp::create(builder);
   return r;
 }

@@ -151,11 +151,6 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   // are combined in the same order in every thread (combineWarpSlots, prefixWarpSlots).
   using WarpSlot = KernelBuilder::WarpSlot;
   using Combine = KernelBuilder::Combine;
-  auto toSlots = [&](llvm::ArrayRef<WarpSlot> items) { kb.toWarpSlots(items); };
-  auto combine = [&](Combine how, Value smem, int64_t slot) {
-    return kb.combineWarpSlots(how, smem, slot, warps);
-  };
-  auto prefix = [&](Value smem, int64_t slot) { return kb.prefixWarpSlots(smem, slot, warps); };
   Value first = kb.mul(warp, kb.c(32 * E));
   // Load: chunk [pos, pos + vec) lies wholly inside or outside [0, K).
   llvm::SmallVector<Value> x(E), idx(E);
@@ -201,9 +196,9 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
   // Block reductions of the prologue, one barrier each: every value has its own slots of `pre`,
   // so no barrier guards their reuse.
   {
-    toSlots({{kb.warpMax(mx), pre, 0}, {kb.warpMax(negMn), pre, 1}});
-    mx = combine(Combine::MaxF, pre, 0);
-    negMn = combine(Combine::MaxF, pre, 1);
+    llvm::SmallVector<Value> m = kb.blockReduce({mx, negMn}, /*isMax=*/true, pre, 0, warps);
+    mx = m[0];
+    negMn = m[1];
   }
   // A row without candidates, or whose logits are all -inf: mx = -inf; nothing is kept.
   Value anyValid = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, mx, kb.cf32(ninf));
@@ -258,8 +253,7 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
       }
     });
   }
-  toSlots({{kb.warpSum(z), pre, 2}});
-  z = combine(Combine::SumF, pre, 2);
+  z = kb.blockReduce({z}, /*isMax=*/false, pre, 2, warps)[0];
   // The mass left out below a threshold may be at most (1 - top_p) Z. Summing the tail instead
   // of the kept mass keeps small terms from being absorbed by Z's rounding; top_p = 1 keeps
   // every candidate (hi starts at lo).
@@ -447,9 +441,9 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     for (auto [v, x] : llvm::enumerate(part))
       items.push_back({x, gsum, static_cast<int64_t>(v)});
     items.push_back({incl, ismem, 0});
-    toSlots(items);
+    kb.toWarpSlots(items);
     // The thread's first slot: the counts of the warps before its own, then of its lanes before.
-    auto [before, n] = prefix(ismem, 0);
+    auto [before, n] = kb.prefixWarpSlots(ismem, 0, warps);
     Value offset = arith::AddIOp::create(b, before, arith::SubIOp::create(b, incl, cnt));
     zeroPast(massDst, n);
     Value at = kb.toIndex(offset);
@@ -461,8 +455,8 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
       });
       at = kb.add(at, kb.toIndex(arith::ExtUIOp::create(b, i32, in[j])));
     }
-    return Gathered{combine(Combine::SumF, gsum, 0),
-                    withInMass ? combine(Combine::SumF, gsum, 1) : Value(), n};
+    return Gathered{kb.combineWarpSlots(Combine::SumF, gsum, 0, warps),
+                    withInMass ? kb.combineWarpSlots(Combine::SumF, gsum, 1, warps) : Value(), n};
   };
   Value loF, hiF, listN, listCount, listedSmall, base;
   if (!list) {
@@ -651,8 +645,9 @@ LogicalResult lowerTopP(Operation *op, PlanContext &ctx) {
     // The largest qualifying key over the block (unsigned max; 0 where none).
     Value best = kb.warpCombine(Combine::MaxU, sel(ok, myKey, kb.ci32(0)));
     // Its own slots (no other use), so no barrier before or after.
-    toSlots({{best, bestSmem, 0}});
-    return arith::MaxUIOp::create(b, combine(Combine::MaxU, bestSmem, 0), loF).getResult();
+    kb.toWarpSlots({{best, bestSmem, 0}});
+    return arith::MaxUIOp::create(b, kb.combineWarpSlots(Combine::MaxU, bestSmem, 0, warps), loF)
+        .getResult();
   };
   auto ifFinish = scf::IfOp::create(b, TypeRange{i32}, cmpi(arith::CmpIPredicate::ult, loF, hiF), true);
   {
