@@ -314,6 +314,27 @@ void RadixSelect::selectTwoPass(Value scores, Value rowBase, Value len, int64_t 
                   loadsInFlight, /*fallbackLoadsInFlight=*/1);
 }
 
+Value RadixSelect::sampleThreshold(Value list, Value r) {
+  ImplicitLocOpBuilder &b = kb.b();
+  auto toI32 = [&](Value idx) { return arith::IndexCastOp::create(b, b.getI32Type(), idx).getResult(); };
+  Value tid = kb.threadId();
+  const Digit &d1g = kDigits[0], &d2g = kDigits[1];
+  // The threshold: the first two digits of the sample's r-th largest key.
+  auto [d1, g1] = chooseDigit(int64_t(1) << d1g.bits, toI32(r));
+  const int64_t bins2 = int64_t(1) << d2g.bits;
+  forRange(b, tid, kb.c(bins2), kb.c(threads), [&](Value i) { store(b, kb.ci32(0), hist, i); });
+  gpu::BarrierOp::create(b);
+  forRange(b, tid, kb.c(kSampleKeys), kb.c(threads), [&](Value e) {
+    Value k = load(b, list, e);
+    ifThen(b, cmp(b, arith::CmpIPredicate::eq, arith::ShRUIOp::create(b, k, kb.ci32(d1g.shift)),
+                  d1),
+           [&] { atomicAdd(kb, hist, kb.toIndex(digitOf(kb, k, d2g))); });
+  });
+  Value d2 = chooseDigit(bins2, arith::SubIOp::create(b, toI32(r), g1)).first;
+  return arith::OrIOp::create(b, arith::ShLIOp::create(b, d1, kb.ci32(d1g.shift)),
+                              arith::ShLIOp::create(b, d2, kb.ci32(d2g.shift)));
+}
+
 void RadixSelect::selectSampled(Value scores, Value rowBase, Value len, Value rowEnd,
                                 int64_t selK, Value out, Value outBase, Value list,
                                 int64_t listCap, int64_t loadsInFlight, int64_t minLen) {
@@ -334,7 +355,6 @@ void RadixSelect::selectSampled(Value scores, Value rowBase, Value len, Value ro
     return acc;
   };
   Value tid = kb.threadId();
-  const Digit &d1g = kDigits[0], &d2g = kDigits[1];
   // The sample's rank r of the threshold and when sampling is tried (uniform values).
   Value r = kb.add(kb.div(kb.add(kb.c(2 * selK * kSampleKeys), kb.sub(len, kb.c(1))), len),
                    kb.c(16));
@@ -363,20 +383,7 @@ void RadixSelect::selectSampled(Value scores, Value rowBase, Value len, Value ro
         store(b, k, list, kb.add(kb.mul(v, kb.c(4)), kb.c(e)));
       }
     });
-    // The threshold: the first two digits of the sample's r-th largest key.
-    auto [d1, g1] = chooseDigit(int64_t(1) << d1g.bits, toI32(r));
-    const int64_t bins2 = int64_t(1) << d2g.bits;
-    forRange(b, tid, kb.c(bins2), kb.c(threads), [&](Value i) { store(b, kb.ci32(0), hist, i); });
-    gpu::BarrierOp::create(b);
-    forRange(b, tid, kb.c(kSampleKeys), kb.c(threads), [&](Value e) {
-      Value k = load(b, list, e);
-      ifThen(b, cmp(b, arith::CmpIPredicate::eq, arith::ShRUIOp::create(b, k, kb.ci32(d1g.shift)),
-                    d1),
-             [&] { atomicAdd(kb, hist, kb.toIndex(digitOf(kb, k, d2g))); });
-    });
-    Value d2 = chooseDigit(bins2, arith::SubIOp::create(b, toI32(r), g1)).first;
-    Value low = arith::OrIOp::create(b, arith::ShLIOp::create(b, d1, kb.ci32(d1g.shift)),
-                                     arith::ShLIOp::create(b, d2, kb.ci32(d2g.shift)));
+    Value low = sampleThreshold(list, r);
     // key(x) >= low compares bits(x) ^ flip with low: a non-negative low key (a negative
     // threshold score) takes every score >= 0 and the negative ones with bits <= ~low, i.e.
     // ~bits >= low; a positive one only non-negative scores, bits + 2^31 >= low.
@@ -518,8 +525,20 @@ void RadixSelect::selectCompacted(Value scores, Value rowBase, Value len, int64_
                                   Value out, Value outBase, Value list, int64_t listCap,
                                   const Spill &spillRow, int64_t loadsInFlight,
                                   int64_t fallbackLoadsInFlight) {
-  ImplicitLocOpBuilder &b = kb.b();
   spill = spillRow;
+  selectCompactedBy(
+      [&](llvm::function_ref<void(Value, Value)> body) {
+        forEachKey(scores, rowBase, len, body, loadsInFlight);
+      },
+      [&](llvm::function_ref<void(Value, Value)> body) {
+        forEachKey(scores, rowBase, len, body, fallbackLoadsInFlight);
+      },
+      selK, out, outBase, list, listCap);
+}
+
+void RadixSelect::selectCompactedBy(RowWalk walk, RowWalk walkAgain, int64_t selK, Value out,
+                                    Value outBase, Value list, int64_t listCap) {
+  ImplicitLocOpBuilder &b = kb.b();
   Type i32 = b.getI32Type();
   auto toI32 = [&](Value idx) { return arith::IndexCastOp::create(b, i32, idx).getResult(); };
   Value tid = kb.threadId();
@@ -556,7 +575,7 @@ void RadixSelect::selectCompacted(Value scores, Value rowBase, Value len, int64_
              });
     });
   };
-  forEachKey(scores, rowBase, len, splitBucket, loadsInFlight);
+  walk(splitBucket);
   // Digit 2 (its barrier also publishes the list and its counter).
   auto [d2, gr2] = chooseDigit(bins2, kRem);
   kRem = arith::SubIOp::create(b, kRem, gr2);
@@ -579,13 +598,10 @@ void RadixSelect::selectCompacted(Value scores, Value rowBase, Value len, int64_
     b.setInsertionPointToStart(&ifFits.getThenRegion().front());
     forEachListed(list, listN, body);
     b.setInsertionPointToStart(&ifFits.getElseRegion().front());
-    forEachKey(
-        scores, rowBase, len,
-        [&](Value i, Value key) {
-          Value top = arith::ShRUIOp::create(b, key, kb.ci32(d1g.shift));
-          ifThen(b, cmp(b, arith::CmpIPredicate::eq, top, d1), [&] { body(toI32(i), key); });
-        },
-        fallbackLoadsInFlight);
+    walkAgain([&](Value i, Value key) {
+      Value top = arith::ShRUIOp::create(b, key, kb.ci32(d1g.shift));
+      ifThen(b, cmp(b, arith::CmpIPredicate::eq, top, d1), [&] { body(toI32(i), key); });
+    });
   };
   overCandidates([&](Value, Value key) {
     ifThen(b, matches12(key), [&] { atomicAdd(kb, hist, kb.toIndex(digitOf(kb, key, d3g))); });
@@ -596,6 +612,89 @@ void RadixSelect::selectCompacted(Value scores, Value rowBase, Value len, int64_
   Value aboveIdx = kb.toIndex(arith::AddIOp::create(b, above, gr3));
   overCandidates([&](Value i32v, Value key) {
     writeSelected(i32v, key, T, need, aboveIdx, out, outBase);
+  });
+}
+
+void RadixSelect::selectSampledBy(Value len, int64_t selK, Value out, Value outBase, Value list,
+                                  int64_t listCap, int64_t minLen, int64_t batch,
+                                  KeysAt keysAt, RowWalk listWalk, RowWalk walk) {
+  ImplicitLocOpBuilder &b = kb.b();
+  assert(2 * listCap >= kSampleKeys && minLen >= kSampleKeys && kSampleKeys % threads == 0 &&
+         (kSampleKeys / threads) % batch == 0 && "sample does not fit");
+  Type i32 = b.getI32Type();
+  auto toI32 = [&](Value idx) { return arith::IndexCastOp::create(b, i32, idx).getResult(); };
+  Value tid = kb.threadId();
+  // The sample's rank r of the threshold and when sampling is tried (uniform), as selectSampled.
+  Value r = kb.add(kb.div(kb.add(kb.c(2 * selK * kSampleKeys), kb.sub(len, kb.c(1))), len),
+                   kb.c(16));
+  Value ok = arith::AndIOp::create(
+      b, cmp(b, arith::CmpIPredicate::uge, len, kb.c(minLen)),
+      arith::AndIOp::create(b, cmp(b, arith::CmpIPredicate::ule, r, kb.c(kSampleKeys / 2)),
+                            cmp(b, arith::CmpIPredicate::ule, kb.mul(kb.mul(r, len), kb.c(3)),
+                                kb.c(2 * listCap * kSampleKeys))));
+  auto ifOk = scf::IfOp::create(b, TypeRange{b.getI1Type()}, ok, true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOk.getThenRegion().front());
+    clearFirstDigit();
+    // The sample: key j of thread t, s = t + j * threads, is position (s / kSampleRun) * stride +
+    // s % kSampleRun (runs spread evenly over the row; the last ends by len as len >=
+    // kSampleKeys), its key at list[s]; `batch` positions computed at once.
+    Value stride = kb.mul(kb.div(len, kb.c(4 * kSampleRuns)), kb.c(4));
+    forRange(b, tid, kb.c(kSampleKeys), kb.c(threads * batch), [&](Value s0) {
+      SmallVector<Value> at, pos;
+      for (int64_t j = 0; j < batch; ++j) {
+        Value sIdx = kb.add(s0, kb.c(j * threads));
+        at.push_back(sIdx);
+        pos.push_back(kb.add(kb.mul(kb.div(sIdx, kb.c(kSampleRun)), stride),
+                             kb.rem(sIdx, kb.c(kSampleRun))));
+      }
+      SmallVector<Value> keys = keysAt(pos);
+      for (int64_t j = 0; j < batch; ++j) {
+        countFirstDigit(keys[j]);
+        store(b, keys[j], list, at[j]);
+      }
+    });
+    Value low = sampleThreshold(list, r);
+    // One walk over the row: every key >= low and its position to the list while it has room
+    // (the counter counts them all; one shared atomic per kept key, about 2 selK + 16 len /
+    // kSampleKeys of them).
+    listWalk([&](Value i, Value key) {
+      ifThen(b, cmp(b, arith::CmpIPredicate::uge, key, low), [&] {
+        Value slot = atomicAdd(kb, misc, kb.c(kListSlot));
+        ifThen(b, cmp(b, arith::CmpIPredicate::slt, slot, kb.ci32(static_cast<int32_t>(listCap))),
+               [&] {
+                 Value e2 = kb.mul(kb.toIndex(slot), kb.c(2));
+                 store(b, key, list, e2);
+                 store(b, toI32(i), list, kb.add(e2, kb.c(1)));
+               });
+      });
+    });
+    gpu::BarrierOp::create(b);
+    Value listN = load(b, misc, kb.c(kListSlot));
+    Value fits = arith::AndIOp::create(
+        b, cmp(b, arith::CmpIPredicate::sge, listN, kb.ci32(static_cast<int32_t>(selK))),
+        cmp(b, arith::CmpIPredicate::sle, listN, kb.ci32(static_cast<int32_t>(listCap))));
+    ifThen(b, fits, [&] {
+      selectOver(
+          [&](llvm::function_ref<void(Value, Value)> body) { forEachListed(list, listN, body); },
+          selK, out, outBase);
+    });
+    scf::YieldOp::create(b, ValueRange{fits});
+    b.setInsertionPointToStart(&ifOk.getElseRegion().front());
+    scf::YieldOp::create(b, ValueRange{arith::ConstantOp::create(b, b.getBoolAttr(false))});
+  }
+  Value fallback = arith::XOrIOp::create(b, ifOk.getResult(0),
+                                         arith::ConstantOp::create(b, b.getBoolAttr(true)));
+  ifThen(b, fallback, [&] {
+    // Every thread has read the list's count before the fallback zeroes it. Then the two-pass
+    // select over walks of the row: one counts the first digit, one splits its bucket off
+    // (walking again only where the bucket overflows the list).
+    gpu::BarrierOp::create(b);
+    spill = Spill();
+    clearFirstDigit();
+    walk([&](Value, Value key) { countFirstDigit(key); });
+    selectCompactedBy(walk, walk, selK, out, outBase, list, listCap);
   });
 }
 

@@ -78,6 +78,18 @@ public:
                        Value outBase, Value list, int64_t listCap, const Spill &spill = {},
                        int64_t loadsInFlight = 4, int64_t fallbackLoadsInFlight = 4);
 
+  /// A walk over a row whose keys are computed, not stored: walk(body) calls body(position (an
+  /// index), key) for every position of the row, each thread its own, the same keys on every
+  /// call (score_topk rescoring its tokens).
+  using RowWalk = llvm::function_ref<void(llvm::function_ref<void(Value, Value)>)>;
+  /// The keys of positions `pos` (indices below the row's length), computed together.
+  using KeysAt = llvm::function_ref<SmallVector<Value>(ArrayRef<Value>)>;
+  /// selectCompacted() over walks instead of a stored row: `walk` splits the first digit's
+  /// bucket off, `walkAgain` runs where the bucket overflowed the list. The caller counted the
+  /// first digit after clearFirstDigit().
+  void selectCompactedBy(RowWalk walk, RowWalk walkAgain, int64_t selK, Value out, Value outBase,
+                         Value list, int64_t listCap);
+
   /// select() in two passes over the row: one counts the first digit, then selectCompacted()
   /// with the candidate list `list` (shared memory, 2 * listCap i32). `loadsInFlight` loads per
   /// thread in each pass over the row. Every thread of the CTA calls it.
@@ -99,6 +111,17 @@ public:
   void selectSampled(Value scores, Value rowBase, Value len, Value rowEnd, int64_t selK,
                      Value out, Value outBase, Value list, int64_t listCap, int64_t loadsInFlight,
                      int64_t minLen);
+
+  /// selectSampled() over keys that are computed, not loaded (score_topk scoring its row): the
+  /// sample's kSampleKeys keys from `keysAt`, `batch` positions at a time; one `listWalk` over
+  /// the row appends every key at or above the threshold to `list` (2 * listCap i32, at least
+  /// kSampleKeys); where that list holds from selK to listCap keys the select finishes on it.
+  /// Otherwise, and for rows shorter than `minLen` (at least kSampleKeys), the two-pass select
+  /// over `walk`s of the row (selectCompactedBy): two walks, three where the first digit's bucket
+  /// overflows the list. `len` > selK. Every thread of the CTA calls it.
+  void selectSampledBy(Value len, int64_t selK, Value out, Value outBase, Value list,
+                       int64_t listCap, int64_t minLen, int64_t batch, KeysAt keysAt,
+                       RowWalk listWalk, RowWalk walk);
 
   /// select() of a row split over a thread-block cluster of `ctas` CTAs (2, 4 or 8; sm_90),
   /// called by every thread of every CTA of the cluster with the same `selK`, on at least 64
@@ -147,6 +170,10 @@ private:
   void forEachKey(Value scores, Value rowBase, Value len,
                   llvm::function_ref<void(Value, Value)> body, int64_t unroll = 4);
   void zeroCounters();
+  /// The sample's threshold key: the first two digits of the r-th largest (r an index) of the
+  /// kSampleKeys keys in list[0, kSampleKeys), whose first digit the caller counted after
+  /// clearFirstDigit(). Ends with a barrier.
+  Value sampleThreshold(Value list, Value r);
 
   KernelBuilder &kb;
   int64_t threads, warps;

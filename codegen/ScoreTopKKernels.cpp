@@ -1,20 +1,28 @@
 // score_topk: label scoring fused with the top-k radix select, ONE kernel.
 //
-// One CTA per (request b, score row): grid B * Hs. The plan holds up to three variants and
+// One CTA per (request b, score row): grid B * Hs. The plan holds up to four variants and
 // launches one: with `splits` = C > 1 (sm_90) a thread-block cluster of C CTAs per row for few long
-// rows (B * Hs * C at most the target's SMs, kClusterMinN < N <= C * M); else `warps * 16`
-// threads (two CTAs per SM; none with warps = 1) for N <= 16384 and B * Hs >= 128, else
-// `warps * 32` threads (static B and N build only the one they launch).
+// rows (B * Hs * C at most the target's SMs, kClusterMinN < N <= C * M); else, for B * Hs >= 128,
+// `warps * 16` threads (two CTAs per SM; none with warps = 1), keeping the scores (N <=
+// min(16384, M)) or sampled (longer N); else `warps * 32` threads, sampled (static B and N build
+// only the one they launch). N = max_pages * P, M = block_tokens of the config (48K floats on
+// sm_90, kScoreSmemTokens).
 // With `channels` the query labels are gathered from q (an absorbed ds.label_gather). A row with
-// n_b <= k needs no score (0..n_b-1, then -1). A longer row is scored straight into a per-row
-// buffer while the first radix digit's histogram is built (LabelScorer, U = `stages` tokens per
-// thread and step, thread `tid` scoring positions tid + m * threads), then
-// RadixSelect::selectCompacted reads the scores back once and finishes on its candidate list
-// (RadixSelect.h). The buffer is the kernel's dynamic shared memory, min(N, M) floats with
-// N = max_pages * P and M = block_tokens of the config (48K floats on sm_90, kScoreSmemTokens); a
-// longer row keeps its first M scores there and the other n_b - M in its slice of a workspace
-// [B, Hs, N - M] f32, which the plan sizes 0 unless N > M. Each thread reads back only the
-// positions it wrote, so the scores need no barrier of their own; the barriers are the select's.
+// n_b <= k needs no score (0..n_b-1, then -1). A longer row is scored by LabelScorer (U =
+// `stages` tokens per thread and step, thread `tid` scoring positions tid + m * threads).
+//
+// Kept scores: straight into dynamic shared memory (min(N, M) floats) while the first radix
+// digit's histogram is built, then RadixSelect::selectCompacted reads them back once and
+// finishes on its candidate list (RadixSelect.h). Each thread reads back only the positions it
+// wrote, so the scores need no barrier of their own; the barriers are the select's.
+//
+// Sampled (RadixSelect::selectSampledBy): the keys of 4096 positions spread over the row (32
+// runs of 128) set a threshold, one scoring walk appends every key at or above it with its
+// position to a candidate list in shared memory (8192 entries), and the select finishes on the
+// list; no score is stored and the row's labels are read once (plus the sample's). Where the
+// list cannot decide (a misleading sample, dense ties) the row is scored again by the two-pass
+// select's walks. Rows of up to min(12288, M) to score keep their scores in shared memory as
+// above (within the list's 64 KB).
 //
 // In the cluster variant CTA r of a row's cluster scores positions [r * S, (r + 1) * S) of the
 // n_b - keep_last, S = cdiv(n_b - keep_last, C), into its shared memory as radix keys while
@@ -23,9 +31,10 @@
 // by C SMs at once, and its scores never leave the chip.
 //
 // Shared memory: static 16 KB histogram (4096 i32) + warp sums + 5 counters (+ the q rows for
-// group_reduce = max with many heads), dynamic 4 * min(N, M) bytes of scores + the 16 KB
-// candidate list; the cluster variant: the same static part + 8.5 KB of the cluster select's
-// counts, dynamic 4 * min(cdiv(N, C), block_tokens) bytes of keys.
+// group_reduce = max with many heads); dynamic: kept scores 4 * min(N, M) bytes + the 16 KB
+// candidate list; sampled the 64 KB list (+ the page-table entry ring with 16-bit labels, 8 * U
+// * threads bytes); the cluster variant: 8.5 KB more static (the cluster select's counts),
+// dynamic 4 * min(cdiv(N, C), M) bytes of keys.
 #include "codegen/LabelScoring.h"
 #include "codegen/Lowering.h"
 #include "codegen/RadixSelect.h"
@@ -64,13 +73,35 @@ constexpr int64_t kRadixSelectSmemBytes = 17 * 1024;
 /// Entries (key, position) of the candidate list the select compacts the threshold's top-digit
 /// bucket into, in dynamic shared memory after the scores (8 bytes each).
 constexpr int64_t kSelectListEntries = 2048;
-/// Rows of more than this many tokens to score in the long-row variant read their page-table
-/// entries through a ring in the candidate list's shared memory, cp.async'd a step ahead (H200,
-/// 16-bit labels, step / score_topk stage: B = 8, N = 65536 224-231 / 185 -> 217 / 178 us, B = 32
-/// 838 / 699.5 -> 811 / 672; with the ring at every length B = 1, N = 4096 was 0.3 us slower and
+/// A scoring walk over a long row reads its page-table entries (16-bit labels) through a ring
+/// in shared memory, cp.async'd a step ahead, so a step's label loads wait on no page-table
+/// round trip (H200, 16-bit labels, step / score_topk stage: B = 8, N = 65536 224-231 / 185 ->
+/// 217 / 178 us, B = 32 838 / 699.5 -> 811 / 672, the kept-scores variant): the sampled variants'
+/// listing walk, and the kept-scores long-row variant's walk of rows of more than kRingMinTokens
+/// (in its candidate list; with the ring at every length B = 1, N = 4096 was 0.3 us slower and
 /// the 512-thread variant's N = 16384 / 4096 rows 0.1-0.9 us slower, so short rows and that
-/// variant keep the page-table loads in the loop).
+/// variant keep the page-table loads in the loop). Low-bit labels read their entries a step
+/// ahead into registers instead.
 constexpr int64_t kRingMinTokens = 16384;
+/// The sampled variants (k <= kSampledMaxK): a row's keys at or above a sampled threshold go to
+/// a candidate list of this many entries (64 KB) while the row is scored; no score is stored.
+/// Rows of up to a variant's smallTokens to score keep their scores in shared memory instead:
+/// kSampledSmemTokens in the 512-thread variant (48 KB, then a candidate list of
+/// kSelectListEntries: the list's 64 KB), kShortRowTokens in the 1024-thread one (64 KB, then the
+/// list: the list's and the ring's 80 KB). Keeping more in the 1024-thread variant (up to
+/// block_tokens, 208 KB of shared memory at every N) slowed its sampled rows (H100, step: B = 3,
+/// N = 65536 0.912 -> 0.936 of the kept-scores variant's time, B = 2, N = 131072 0.714 -> 0.80;
+/// less L1 beside that much shared memory is the likely cause, not profiled).
+/// The expected list of a 65536-token row, about 2 k + 256 keys, must leave the list room to
+/// spare (RadixSelect::selectSampledBy): larger k keep their scores (in a workspace beyond
+/// block_tokens).
+constexpr int64_t kSampledListEntries = 8192;
+constexpr int64_t kSampledSmemTokens = 12288;
+constexpr int64_t kSampledMaxK = 2048;
+static_assert(4 * kSampledSmemTokens + 8 * kSelectListEntries <= 8 * kSampledListEntries,
+              "the short rows' scores and list fit the sampled variant's list");
+/// Sample positions the sampled variant scores at once (the sample's loads in flight).
+constexpr int64_t kSampleBatch = 2;
 
 /// Shared memory of one CTA besides the scores: the radix select's, the candidate list and the
 /// query rows when the scorer keeps them there (LabelScoreShape::qShared).
@@ -84,13 +115,16 @@ int64_t fixedSmemBytes(ScoreTopKOp s) {
 namespace {
 /// One score_topk kernel of `threads` threads per row, `ctas` CTAs per row (a cluster when > 1),
 /// launched over B * rows * ctas CTAs times `gate` (an expression that is 1 for the row lengths
-/// and batches this variant serves and 0 otherwise). `maxServedN`, where known, bounds the N
-/// (max_pages * P) it is launched for: at most `capacity`, its rows never reach the workspace
-/// and the kernel has no workspace path.
+/// and batches this variant serves and 0 otherwise). The one-CTA kernels keep a row's scores in
+/// shared memory, the first `capacity` of them, the rest in the workspace `spill` (`maxServedN`,
+/// where known, bounds the N (max_pages * P) the variant is launched for: at most `capacity`, no
+/// workspace path), or, `sampled`, list the keys at or above a sampled threshold while scoring
+/// (rows of up to `smallTokens` to score keep their scores in shared memory instead).
 void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_t unroll,
                     int64_t minBlocks, int64_t capacity, int64_t ctas, const PlanExpr &gate,
                     const BufferRef &out, const BufferRef &spill,
-                    std::optional<int64_t> maxServedN, bool entryRing = false) {
+                    std::optional<int64_t> maxServedN, bool entryRing, bool sampled,
+                    int64_t smallTokens = 0) {
   Operation *op = fused;
   Value ql = fused.getQLabel(), cache = fused.getLabelCache(), pt = fused.getPageTable(),
         sl = fused.getSeqLens();
@@ -118,8 +152,17 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
     kb.addI64(std::to_string(shape.qRows())); // g: heads of a group (max), a loop bound
   // Dynamic shared memory: the row's scores, then the select's candidate list; a cluster's CTA
   // keeps its slice's keys only.
-  std::string smem = ctas == 1 ? "4*min(" + n + "," + cap + ")+" + std::to_string(8 * kSelectListEntries)
-                               : "4*min(cdiv(" + n + "," + std::to_string(ctas) + ")," + cap + ")";
+  // The sampled variant keeps its candidate list and (16-bit labels) the entry ring only.
+  // The sampled variant: its candidate list and (16-bit labels) the entry ring after it, or the
+  // short rows' scores and their list where those take more.
+  const bool sampledRing = sampled && !shape.lowBit();
+  const std::string kept = "4*min(" + n + "," + cap + ")+" + std::to_string(8 * kSelectListEntries);
+  std::string smem =
+      sampled ? "max(" + std::to_string(8 * kSampledListEntries + (sampledRing ? 8 * unroll * threads : 0)) +
+                    ",4*min(" + n + "," + std::to_string(smallTokens) + ")+" +
+                    std::to_string(8 * kSelectListEntries) + ")"
+      : ctas == 1 ? kept
+                  : "4*min(cdiv(" + n + "," + std::to_string(ctas) + ")," + cap + ")";
   PlanExpr grid = dimPlan(ctx, ql, 0) * rows * ctas * gate;
   kb.begin(threads, grid.text(), "1", "1", smem);
   if (ctas > 1)
@@ -262,6 +305,56 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
     return;
   }
 
+  if (sampled) {
+    // No score is stored: a sample of the row's scores sets a threshold, one scoring walk lists
+    // the keys at or above it, and the select finishes on the list; where it cannot (a misleading
+    // sample, dense ties, short rows) the row is scored again by the two-pass select's walks.
+    emitTopKRow(kb, threads, oA, outBase, nb, k, keepLast, [&](Value selLen, int64_t selK) {
+      scorer.loadQuery(bIdx, row);
+      Type i32 = b.getI32Type();
+      // Rows of up to smallTokens to score: their scores in shared memory (from its start), a
+      // candidate list of kSelectListEntries after them, one scoring walk and the select over
+      // the stored scores (a uniform branch).
+      auto ifSmall = scf::IfOp::create(
+          b, arith::CmpIOp::create(b, arith::CmpIPredicate::ule, selLen, kb.c(smallTokens)), true);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(&ifSmall.getThenRegion().front());
+      {
+        radix.clearFirstDigit();
+        Value held = kb.minIdx(nMax, kb.c(smallTokens));
+        Value buf = kb.dynamicShared(b.getF32Type(), held);
+        Value cand = kb.dynamicShared(i32, kb.c(2 * kSelectListEntries), kb.mul(held, kb.c(4)));
+        scoreRange(kb.c(0), selLen, [&](Value pos, Value score) {
+          memref::StoreOp::create(b, score, buf, ValueRange{pos});
+          radix.countFirstDigit(radix.key(score));
+        });
+        radix.selectCompacted(buf, kb.c(0), selLen, selK, oA, outBase, cand, kSelectListEntries);
+      }
+      b.setInsertionPointToStart(&ifSmall.getElseRegion().front());
+      Value list = kb.dynamicShared(i32, kb.c(2 * kSampledListEntries));
+      Value ring = sampledRing ? kb.dynamicShared(i32, kb.c(2 * unroll * threads),
+                                                  kb.c(8 * kSampledListEntries))
+                               : Value();
+      auto keysAt = [&](ArrayRef<Value> pos) {
+        SmallVector<Value> keys;
+        for (Value score : scorer.score(pos, selLen))
+          keys.push_back(radix.key(score));
+        return keys;
+      };
+      auto walkWith = [&](Value entryRing, llvm::function_ref<void(Value, Value)> body) {
+        scoreRange(
+            kb.c(0), selLen, [&](Value pos, Value score) { body(pos, radix.key(score)); },
+            entryRing);
+      };
+      radix.selectSampledBy(
+          selLen, selK, oA, outBase, list, kSampledListEntries, kSampledSmemTokens, kSampleBatch,
+          keysAt, [&](llvm::function_ref<void(Value, Value)> body) { walkWith(ring, body); },
+          [&](llvm::function_ref<void(Value, Value)> body) { walkWith(Value(), body); });
+    });
+    ctx.addLaunch(kb.finish());
+    return;
+  }
+
   emitTopKRow(kb, threads, oA, outBase, nb, k, keepLast, [&](Value selLen, int64_t selK) {
     scorer.loadQuery(bIdx, row);
     radix.clearFirstDigit();
@@ -338,20 +431,30 @@ static LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx) {
   std::string n = "(" + dimExpr(ctx, pt, 1) + ")*" + std::to_string(pageSize);
   std::string cap = std::to_string(capacity);
   const BufferRef &out = ctx.place(fused.getIndices(), {batch, rowsExpr, std::to_string(k)});
-  // Workspace rows for scores beyond the shared-memory capacity: only when N > block_tokens.
+
+  // Workspace rows for scores beyond the shared-memory capacity: only the kept-scores variant
+  // for few long rows uses them (k > kSampledMaxK), and only when N > block_tokens.
+  const bool sampling = k <= kSampledMaxK;
   BufferRef spill;
   spill.elementType = Float32Type::get(op->getContext());
-  spill.dims = {"(" + batch + ")*" + rowsExpr + "*max(" + n + "-" + cap + ",0)"};
+  spill.dims = {sampling ? std::string("0")
+                         : "(" + batch + ")*" + rowsExpr + "*max(" + n + "-" + cap + ",0)"};
   spill.source = "ws " + ctx.scratch("4*" + spill.numElements());
 
-  // Many short rows run CTAs of warps / 2 warps (512 threads at the chosen 32), two per SM, so
-  // one row's select overlaps another's scoring (none with warps = 1); long rows, or few rows,
-  // run CTAs of `warps` (more loads in flight per row). Both score `stages` tokens per thread
-  // and step. With
-  // `splits` = C > 1 (sm_90) few long rows run on clusters of C CTAs (B * rows * C at most the
-  // target's SMs, kClusterMinN < N <= C * block_tokens). The plan launches the one whose gate is
-  // 1 for the actual N and B; static sizes fold the gates, and a variant whose gate folds to 0 is
-  // not built.
+  // Variants, the plan launching the one whose gate is 1 for the actual N and B (static sizes
+  // fold the gates, and a variant whose gate folds to 0 is not built):
+  // - with `splits` = C > 1 (sm_90), few long rows on clusters of C CTAs (B * rows * C at most
+  //   the target's SMs, kClusterMinN < N <= C * block_tokens), each scoring its slice into
+  //   shared memory;
+  // - else many rows (B * rows >= kShortVariantRows) on CTAs of warps / 2 warps (512 threads at
+  //   the chosen 32), two per SM, so one row's select overlaps another's scoring: rows of N <=
+  //   min(kShortRowTokens, block_tokens) keep their scores in shared memory, longer ones take
+  //   the sampled select (none with warps = 1; with k > kSampledMaxK the kept-scores variant
+  //   below serves them);
+  // - else CTAs of `warps` (more loads in flight per row): sampled, keeping the scores of rows
+  //   up to min(kShortRowTokens, block_tokens); with k > kSampledMaxK the kept scores, beyond
+  //   block_tokens in the workspace (and a static N <= block_tokens always keeps them).
+  // All score `stages` tokens per thread and step.
   const PlanExpr rowsTotal = dimPlan(ctx, ql, 0) * rows;
   const PlanExpr N = dimPlan(ctx, pt, 1) * pageSize;
   const int64_t C = cfg.getSplits();
@@ -362,21 +465,27 @@ static LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx) {
       return failure();
     cluster = clusterGate(*target, rowsTotal, N, C, capacity, kClusterMinN);
   }
-  const PlanExpr shortRows =
-      threads >= 64 ? atMostGate(N, kShortRowTokens) * aboveGate(rowsTotal, kShortVariantRows - 1)
-                    : PlanExpr(0);
+  const int64_t shortLimit = std::min(kShortRowTokens, capacity);
+  const PlanExpr manyRows =
+      threads >= 64 ? aboveGate(rowsTotal, kShortVariantRows - 1) : PlanExpr(0);
+  const PlanExpr shortRows = atMostGate(N, shortLimit) * manyRows;
+  const PlanExpr sampledRows = sampling ? aboveGate(N, shortLimit) * manyRows : PlanExpr(0);
   const PlanExpr notCluster = PlanExpr(1) - cluster;
-  // The N each variant may be launched for, where bounded: the short variant's N <= 16384, a
-  // static N.
   const std::optional<int64_t> staticN = N.constant();
-  const int64_t shortMaxN = std::min(kShortRowTokens, staticN.value_or(kShortRowTokens));
+  const bool fewSampled = sampling && !(staticN && *staticN <= capacity);
   if (cluster.constant() != 0)
-    buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, C, cluster, out, spill, staticN);
+    buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, C, cluster, out, spill, staticN,
+                   false, false);
   if (PlanExpr gate = shortRows * notCluster; gate.constant() != 0)
-    buildScoreTopK(fused, ctx, threads / 2, unroll, 2, capacity, 1, gate, out, spill, shortMaxN);
-  if (PlanExpr gate = (PlanExpr(1) - shortRows) * notCluster; gate.constant() != 0)
+    buildScoreTopK(fused, ctx, threads / 2, unroll, 2, capacity, 1, gate, out, spill,
+                   std::min(shortLimit, staticN.value_or(shortLimit)), false, false);
+  if (PlanExpr gate = sampledRows * notCluster; gate.constant() != 0)
+    buildScoreTopK(fused, ctx, threads / 2, unroll, 2, capacity, 1, gate, out, spill, staticN,
+                   false, true, std::min(capacity, kSampledSmemTokens));
+  if (PlanExpr gate = (PlanExpr(1) - shortRows - sampledRows) * notCluster;
+      gate.constant() != 0)
     buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, 1, gate, out, spill, staticN,
-                   /*entryRing=*/true);
+                   /*entryRing=*/!fewSampled, fewSampled, std::min(capacity, kShortRowTokens));
   return success();
 }
 

@@ -5,6 +5,7 @@
 #include "test/gpu/GpuTestUtil.h"
 #include "tools/reference/DoubleSparsity.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -24,6 +25,10 @@ struct DSCase {
   /// > 0: labels drawn from this many values (0, 1, ...): repeated scores; 1: all scores tie, so
   /// the threshold's bucket is the whole row (larger than the select's candidate list).
   int labelLevels = 0;
+  /// Rows of at least 16384 tokens keep labels (hence nonzero scores) only at the positions of
+  /// the sampled score_topk's sample (32 runs of 128 spread over the row): its threshold then
+  /// lists fewer than k keys and the select falls back to scoring the row again.
+  bool sampleOnly = false;
 };
 
 std::string name(const DSCase &c) {
@@ -41,6 +46,8 @@ std::string name(const DSCase &c) {
     s += "_overlong";
   if (c.labelLevels)
     s += "_ties" + std::to_string(c.labelLevels);
+  if (c.sampleOnly)
+    s += "_sampleonly";
   return s;
 }
 
@@ -74,6 +81,21 @@ TEST_P(DoubleSparsity, MatchesReference) {
       x = ref::fromFloat(static_cast<float>(tieRng.below(c.labelLevels)), shape.type);
   }
   const int64_t B = p.paging.batch, P = c.pageSize, hsel = p.selRows();
+  if (c.sampleOnly)
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t n = p.paging.length(b, P);
+      if (n < 16384)
+        continue;
+      const int64_t stride = 4 * (n / 128); // the kernel's: 4 * floor(n / (4 * 32))
+      for (int64_t t = 0; t < n; ++t) {
+        if (t % stride < 128 && t / stride < 32)
+          continue;
+        const int64_t slot = p.paging.page(b, t, P, p.kv.numPages) * P + t % P;
+        for (int64_t h = 0; h < c.hkv; ++h)
+          for (int64_t j = 0; j < c.r; ++j)
+            p.labels[(h * p.slots() + slot) * c.r + j] = 0;
+      }
+    }
 
   auto dq = test::upload(ctx, p.q), dk = test::upload(ctx, p.kv.k), dv = test::upload(ctx, p.kv.v);
   auto dl = test::upload(ctx, p.labels), dch = test::upload(ctx, p.channels);
@@ -108,6 +130,12 @@ std::vector<DSCase> cases() {
     ragged16.push_back(static_cast<int32_t>(1 + rng.below(5000)));
   ragged16[3] = 1;
   ragged16[7] = 63;
+  // ragged16 with its first rows replaced by `longRows`.
+  auto ragged16With = [&](std::vector<int32_t> longRows) {
+    std::vector<int32_t> lens = ragged16;
+    std::copy(longRows.begin(), longRows.end(), lens.begin());
+    return lens;
+  };
   return {
       // B = 1, 3, 16; n < k, n = 1, n not a multiple of any tile.
       {{4096}, 32, 32, 128, 16, 256, 1, DataType::BF16},
@@ -136,6 +164,23 @@ std::vector<DSCase> cases() {
       {{20000}, 32, 32, 128, 16, 1024, 1, DataType::BF16, false, 0, 0.0f, true},
       {{60000, 9000, 5}, 32, 8, 128, 16, 1024, 1, DataType::BF16, true, 0, 0.0f, false, 1},
       {{33333, 4097}, 32, 8, 64, 16, 512, 16, DataType::F16, true, 0, 0.0f, false, 2},
+      // Many rows (B * rows >= 128) longer than 16384: score_topk's sampled variant (two CTAs of
+      // 512 threads per SM; a sampled threshold, the keys at or above it listed while scoring).
+      // Beside the long rows: a row shorter than k, rows under the sampled minimum of 16384 (the
+      // two-pass select over rescored walks), P = 16 with partial last pages.
+      {{40001, 20000, 1000, 17000}, 32, 8, 128, 16, 1024, 1, DataType::BF16},
+      {{40001, 12000, 30000, 20000}, 32, 32, 64, 8, 256, 16, DataType::F16},
+      {ragged16With({20000, 17001}), 32, 8, 64, 16, 512, 1, DataType::BF16, true},
+      // Every score tied: the sample's threshold lists the whole row, which overflows the list
+      // (the rescored two-pass select, its bucket overflowing too); labels of 2 values.
+      {{30000, 20000, 5000, 17000}, 32, 8, 64, 16, 1024, 1, DataType::BF16, false, 0, 0.0f, false, 1},
+      {{20000, 40001, 3000, 9000}, 32, 32, 64, 8, 512, 16, DataType::F16, false, 0, 0.0f, false, 2},
+      // Scores only at the sample's positions: fewer than k keys reach its threshold.
+      {{40001, 20000, 3000, 17001}, 32, 8, 64, 16, 1024, 1, DataType::BF16, false, 0, 0.0f, false, 0, true},
+      // 96 rows (too many for clusters of 2, too few for two CTAs per SM): the sampled select on
+      // 1024 threads, rows of up to 16384 to score kept in shared memory; every score tied.
+      {{40001, 20000, 5000}, 32, 8, 64, 16, 1024, 1, DataType::F16},
+      {{30000, 17001, 3000}, 32, 8, 64, 16, 1024, 16, DataType::BF16, false, 0, 0.0f, false, 1},
   };
 }
 
