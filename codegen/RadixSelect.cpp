@@ -637,9 +637,9 @@ void RadixSelect::selectSampledBy(Value len, int64_t selK, Value out, Value outB
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifOk.getThenRegion().front());
     clearFirstDigit();
-    // The sample: key j of thread t, s = t + j * threads, is position (s / kSampleRun) * stride +
-    // s % kSampleRun (runs spread evenly over the row; the last ends by len as len >=
-    // kSampleKeys), its key at list[s]; `batch` positions computed at once.
+    // The sample: key s (thread t takes s = t + m * threads) is that of position (s /
+    // kSampleRun) * stride + s % kSampleRun (runs spread evenly over the row; the last ends by
+    // len as len >= kSampleKeys), kept at list[s]; `batch` keys of a thread computed at once.
     Value stride = kb.mul(kb.div(len, kb.c(4 * kSampleRuns)), kb.c(4));
     forRange(b, tid, kb.c(kSampleKeys), kb.c(threads * batch), [&](Value s0) {
       SmallVector<Value> at, pos;

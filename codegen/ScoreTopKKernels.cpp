@@ -151,10 +151,8 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
   if (shape.qShared())
     kb.addI64(std::to_string(shape.qRows())); // g: heads of a group (max), a loop bound
   // Dynamic shared memory: the row's scores, then the select's candidate list; a cluster's CTA
-  // keeps its slice's keys only.
-  // The sampled variant keeps its candidate list and (16-bit labels) the entry ring only.
-  // The sampled variant: its candidate list and (16-bit labels) the entry ring after it, or the
-  // short rows' scores and their list where those take more.
+  // keeps its slice's keys only; the sampled variant its candidate list and (16-bit labels) the
+  // entry ring after it, or the short rows' scores and their list where those take more.
   const bool sampledRing = sampled && !shape.lowBit();
   const std::string kept = "4*min(" + n + "," + cap + ")+" + std::to_string(8 * kSelectListEntries);
   std::string smem =
