@@ -166,13 +166,14 @@ std::vector<DSCase> cases() {
       {{33333, 4097}, 32, 8, 64, 16, 512, 16, DataType::F16, true, 0, 0.0f, false, 2},
       // Many rows (B * rows >= 128) longer than 16384: score_topk's sampled variant (two CTAs of
       // 512 threads per SM; a sampled threshold, the keys at or above it listed while scoring).
-      // Beside the long rows: a row shorter than k, rows under the sampled minimum of 16384 (the
-      // two-pass select over rescored walks), P = 16 with partial last pages.
+      // Beside the long rows: a row shorter than k, rows of up to 12288 (their scores kept in
+      // shared memory), P = 16 with partial last pages.
       {{40001, 20000, 1000, 17000}, 32, 8, 128, 16, 1024, 1, DataType::BF16},
       {{40001, 12000, 30000, 20000}, 32, 32, 64, 8, 256, 16, DataType::F16},
       {ragged16With({20000, 17001}), 32, 8, 64, 16, 512, 1, DataType::BF16, true},
       // Every score tied: the sample's threshold lists the whole row, which overflows the list
-      // (the rescored two-pass select, its bucket overflowing too); labels of 2 values.
+      // (the two-pass select over rescored walks, its bucket overflowing too; the row of 5000
+      // kept, its bucket overflowing as well); labels of 2 values.
       {{30000, 20000, 5000, 17000}, 32, 8, 64, 16, 1024, 1, DataType::BF16, false, 0, 0.0f, false, 1},
       {{20000, 40001, 3000, 9000}, 32, 32, 64, 8, 512, 16, DataType::F16, false, 0, 0.0f, false, 2},
       // Scores only at the sample's positions: fewer than k keys reach its threshold.

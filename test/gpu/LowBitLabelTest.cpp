@@ -152,7 +152,8 @@ std::vector<LowBitCase> lowBitCases() {
     cases.push_back({f, {5000, 17, 2049, 900, 1, 64, 3000, 4100, 12, 2500, 700, 1025, 33, 4096, 8, 2000},
                      32, 8, 128, 32, 1024, 1, DataType::F16});
     cases.push_back({f, {70000, 3000}, 32, 8, 64, 16, 4096, 16, DataType::BF16});
-    // 128 rows longer than 16384: score_topk's sampled variant; rows under its minimum.
+    // 128 rows longer than 16384: score_topk's sampled variant; a row shorter than k and one
+    // of up to 12288 (its scores kept in shared memory).
     cases.push_back({f, {40001, 20000, 900, 12000}, 32, 8, 64, 16, 1024, 1, DataType::BF16});
   }
   return cases;
