@@ -116,9 +116,10 @@ public:
   /// sample's kSampleKeys keys from `keysAt`, `batch` positions at a time; one `listWalk` over
   /// the row appends every key at or above the threshold to `list` (2 * listCap i32, at least
   /// kSampleKeys); where that list holds from selK to listCap keys the select finishes on it.
-  /// Otherwise, and for rows shorter than `minLen` (at least kSampleKeys), the two-pass select
-  /// over `walk`s of the row (selectCompactedBy): two walks, four where the first digit's bucket
-  /// overflows the list. `len` > selK. Every thread of the CTA calls it.
+  /// Otherwise, and without sampling for rows shorter than `minLen` (at least kSampleKeys) or
+  /// whose expected list would not fit listCap with room to spare (selectSampled's rule), the
+  /// two-pass select over `walk`s of the row (selectCompactedBy): two walks, four where the first
+  /// digit's bucket overflows the list. `len` > selK. Every thread of the CTA calls it.
   void selectSampledBy(Value len, int64_t selK, Value out, Value outBase, Value list,
                        int64_t listCap, int64_t minLen, int64_t batch, KeysAt keysAt,
                        RowWalk listWalk, RowWalk walk);
