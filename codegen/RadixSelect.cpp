@@ -302,21 +302,33 @@ void RadixSelect::forEachListed(Value list, Value n,
 void RadixSelect::selectTwoPass(Value scores, Value rowBase, Value len, int64_t selK, Value out,
                                 Value outBase, Value list, int64_t listCap,
                                 int64_t loadsInFlight) {
-  spill = Spill();
-  clearFirstDigit();
-  forEachKey(scores, rowBase, len, [&](Value, Value key) { countFirstDigit(key); },
-             loadsInFlight);
   // The overflow fallback's walks with one load in flight: they run only when ties or a dense
   // bucket overflow the list, and their unrolled copies cost compile time (the Quest spec's cold
   // compile about 45 ms). (In score_topk the same change slowed the main path of the long rows,
   // DS B = 8 N = 65536 229.7 -> 261.3 us on the H200, so it keeps its unrolled fallback.)
-  selectCompacted(scores, rowBase, len, selK, out, outBase, list, listCap, Spill(),
-                  loadsInFlight, /*fallbackLoadsInFlight=*/1);
+  selectTwoPassBy(
+      [&](llvm::function_ref<void(Value, Value)> body) {
+        forEachKey(scores, rowBase, len, body, loadsInFlight);
+      },
+      [&](llvm::function_ref<void(Value, Value)> body) {
+        forEachKey(scores, rowBase, len, body, /*unroll=*/1);
+      },
+      selK, out, outBase, list, listCap);
+}
+
+void RadixSelect::selectTwoPassBy(RowWalk walk, RowWalk walkAgain, int64_t selK, Value out,
+                                  Value outBase, Value list, int64_t listCap) {
+  spill = Spill();
+  clearFirstDigit();
+  walk([&](Value, Value key) { countFirstDigit(key); });
+  selectCompactedBy(walk, walkAgain, selK, out, outBase, list, listCap);
 }
 
 Value RadixSelect::sampleThreshold(Value list, Value r) {
   ImplicitLocOpBuilder &b = kb.b();
-  auto toI32 = [&](Value idx) { return arith::IndexCastOp::create(b, b.getI32Type(), idx).getResult(); };
+  auto toI32 = [&](Value idx) {
+    return arith::IndexCastOp::create(b, b.getI32Type(), idx).getResult();
+  };
   Value tid = kb.threadId();
   const Digit &d1g = kDigits[0], &d2g = kDigits[1];
   // The threshold: the first two digits of the sample's r-th largest key.
@@ -348,21 +360,165 @@ void RadixSelect::selectSampled(Value scores, Value rowBase, Value len, Value ro
   Type i32 = b.getI32Type();
   auto toI32 = [&](Value idx) { return arith::IndexCastOp::create(b, i32, idx).getResult(); };
   auto isZero = [&](Value idx) { return cmp(b, arith::CmpIPredicate::eq, idx, kb.c(0)); };
-  auto all = [&](std::initializer_list<Value> conds) {
-    Value acc;
-    for (Value c : conds)
-      acc = acc ? arith::AndIOp::create(b, acc, c).getResult() : c;
-    return acc;
-  };
   Value tid = kb.threadId();
+  sampledSelect(
+      len, selK, out, outBase, list, listCap, minLen,
+      [&] {
+        return SmallVector<Value>{isZero(kb.rem(rowBase, kb.c(4))),
+                                  isZero(kb.rem(rowEnd, kb.c(4)))};
+      },
+      [&](Value stride) {
+        // Runs of 16-byte loads (stride a multiple of 4): key 4 v + e of the sample is element
+        // e of vector v of its run.
+        const int64_t runVecs = kSampleRun / 4;
+        forRange(b, tid, kb.c(kSampleKeys / 4), kb.c(threads), [&](Value v) {
+          Value pos = kb.add(kb.mul(kb.div(v, kb.c(runVecs)), stride),
+                             kb.mul(kb.rem(v, kb.c(runVecs)), kb.c(4)));
+          Value vec = kb.loadVecF32(scores, kb.add(rowBase, pos), 4);
+          for (int64_t e = 0; e < 4; ++e) {
+            Value k = key(vector::ExtractOp::create(b, vec, e));
+            countFirstDigit(k);
+            store(b, k, list, kb.add(kb.mul(v, kb.c(4)), kb.c(e)));
+          }
+        });
+      },
+      [&](Value low) {
+        // key(x) >= low compares bits(x) ^ flip with low: a non-negative low key (a negative
+        // threshold score) takes every score >= 0 and the negative ones with bits <= ~low, i.e.
+        // ~bits >= low; a positive one only non-negative scores, bits + 2^31 >= low.
+        Value flip = arith::SelectOp::create(
+            b, cmp(b, arith::CmpIPredicate::sge, low, kb.ci32(0)), kb.ci32(-1), kb.ci32(INT32_MIN));
+        // One pass over the row: every key >= low and its position to the list (while it has room;
+        // the counter counts them all). Vectors of 4 start below len; rowEnd, a multiple of 4,
+        // keeps their loads in the row. A warp's kept keys take consecutive slots from one update
+        // of the list counter per step (lane 31 adds the warp's total, its lanes' counts scanned),
+        // not one atomic per key.
+        Value nVec = kb.div(kb.add(len, kb.c(3)), kb.c(4));
+        const int64_t unroll = loadsInFlight;
+        auto vecTy = VectorType::get({4}, b.getF32Type());
+        // Warp w walks vectors [w0, w0 + 32) + u * threads, w0 = 32 w + m * threads * unroll: the
+        // loop's bound is the same in all lanes of a warp (its scan and shuffles need every lane).
+        Value lane = kb.lane(), lenI32 = toI32(len);
+        forRange(b, kb.sub(tid, lane), nVec, kb.c(threads * unroll), [&](Value w0) {
+          // An iteration whose vectors all lie wholly below len (the warp's last one, w0 + 31 +
+          // (unroll - 1) threads, below len / 4: every iteration but the row's last few) loads and
+          // tests its keys without the bounds checks; the others check each vector and key.
+          Value lastV = kb.add(w0, kb.c(31 + (unroll - 1) * threads));
+          Value full = cmp(b, arith::CmpIPredicate::ult, lastV, kb.div(len, kb.c(4)));
+          SmallVector<Value> vIdx, vecPos; // per vector: v, 4 v (i32)
+          for (int64_t u = 0; u < unroll; ++u) {
+            vIdx.push_back(kb.add(kb.add(w0, lane), kb.c(u * threads)));
+            vecPos.push_back(toI32(kb.mul(vIdx.back(), kb.c(4))));
+          }
+          auto asI32 = [&](Value flag) { return arith::ExtUIOp::create(b, i32, flag).getResult(); };
+          // Kept: key >= low at a position below len (element e of vector u: e < len - 4 v).
+          auto keepTest = [&](Value score, Value inRow) {
+            Value bits = arith::BitcastOp::create(b, i32, score);
+            Value above =
+                cmp(b, arith::CmpIPredicate::uge, arith::XOrIOp::create(b, bits, flip), low);
+            return inRow ? arith::AndIOp::create(b, above, inRow).getResult() : above;
+          };
+          const int64_t keys = 4 * unroll;
+          SmallVector<Type> types(unroll, vecTy);
+          types.append(keys, b.getI1Type());
+          types.push_back(i32);
+          auto ifFull = scf::IfOp::create(b, types, full, true);
+          for (int checked = 0; checked < 2; ++checked) {
+            OpBuilder::InsertionGuard g(b);
+            b.setInsertionPointToStart(checked ? &ifFull.getElseRegion().front()
+                                               : &ifFull.getThenRegion().front());
+            SmallVector<Value> vecs, flags;
+            Value count = kb.ci32(0);
+            for (int64_t u = 0; u < unroll; ++u) {
+              Value v = vIdx[u], at = kb.add(rowBase, kb.mul(v, kb.c(4)));
+              vecs.push_back(checked ? kb.loadVecOrZero(cmp(b, arith::CmpIPredicate::ult, v, nVec),
+                                                        scores, at, 4)
+                                     : kb.loadVec(scores, at, 4));
+            }
+            for (int64_t u = 0; u < unroll; ++u) {
+              Value vecLeft = checked ? arith::SubIOp::create(b, lenI32, vecPos[u]).getResult()
+                                      : Value(); // <= 0 past the row
+              for (int64_t e = 0; e < 4; ++e) {
+                Value inRow =
+                    checked ? cmp(b, arith::CmpIPredicate::slt, kb.ci32(static_cast<int32_t>(e)),
+                                  vecLeft)
+                            : Value();
+                flags.push_back(keepTest(vector::ExtractOp::create(b, vecs[u], e), inRow));
+                count = arith::AddIOp::create(b, count, asI32(flags.back()));
+              }
+            }
+            SmallVector<Value> yields(vecs);
+            yields.append(flags);
+            yields.push_back(count);
+            scf::YieldOp::create(b, yields);
+          }
+          SmallVector<Value> scoresE, kept;
+          for (int64_t u = 0; u < unroll; ++u)
+            for (int64_t e = 0; e < 4; ++e)
+              scoresE.push_back(vector::ExtractOp::create(b, ifFull.getResult(u), e));
+          for (int64_t i = 0; i < keys; ++i)
+            kept.push_back(ifFull.getResult(unroll + i));
+          Value count = ifFull.getResult(unroll + keys);
+          // One list counter update per warp: its total at lane 31, the lanes' slots by a scan.
+          Value incl = kb.warpScan(count);
+          Value total = kb.fromLane(incl, kb.ci32(31));
+          ifThen(b, cmp(b, arith::CmpIPredicate::ne, total, kb.ci32(0)), [&] {
+            Value last = cmp(b, arith::CmpIPredicate::eq, lane, kb.c(31));
+            auto ifLast = scf::IfOp::create(b, TypeRange{i32}, last, true);
+            {
+              OpBuilder::InsertionGuard g(b);
+              b.setInsertionPointToStart(&ifLast.getThenRegion().front());
+              scf::YieldOp::create(b, ValueRange{atomicAdd(kb, misc, kb.c(kListSlot), total)});
+              b.setInsertionPointToStart(&ifLast.getElseRegion().front());
+              scf::YieldOp::create(b, ValueRange{kb.ci32(0)});
+            }
+            Value base = kb.fromLane(ifLast.getResult(0), kb.ci32(31));
+            Value slot0 = arith::SubIOp::create(b, arith::AddIOp::create(b, base, incl), count);
+            ifThen(b, cmp(b, arith::CmpIPredicate::ne, count, kb.ci32(0)), [&] {
+              Value slot = slot0;
+              for (size_t i = 0; i < scoresE.size(); ++i) {
+                Value f = kept[i], at = slot;
+                ifThen(b,
+                       arith::AndIOp::create(b, f,
+                                             cmp(b, arith::CmpIPredicate::slt, at,
+                                                 kb.ci32(static_cast<int32_t>(listCap)))),
+                       [&] {
+                         Value e2 = kb.mul(kb.toIndex(at), kb.c(2));
+                         store(b, key(scoresE[i]), list, e2);
+                         store(b,
+                               arith::AddIOp::create(b, vecPos[i / 4],
+                                                     kb.ci32(static_cast<int32_t>(i % 4))),
+                               list, kb.add(e2, kb.c(1)));
+                       });
+                slot = arith::AddIOp::create(b, slot, asI32(f));
+              }
+            });
+          });
+        });
+      },
+      [&] {
+        selectTwoPass(scores, rowBase, len, selK, out, outBase, list, listCap, loadsInFlight);
+      });
+}
+
+void RadixSelect::sampledSelect(Value len, int64_t selK, Value out, Value outBase, Value list,
+                                int64_t listCap, int64_t minLen,
+                                llvm::function_ref<SmallVector<Value>()> moreConditions,
+                                llvm::function_ref<void(Value)> fillSample,
+                                llvm::function_ref<void(Value)> listAbove,
+                                llvm::function_ref<void()> fallback) {
+  ImplicitLocOpBuilder &b = kb.b();
   // The sample's rank r of the threshold and when sampling is tried (uniform values).
   Value r = kb.add(kb.div(kb.add(kb.c(2 * selK * kSampleKeys), kb.sub(len, kb.c(1))), len),
                    kb.c(16));
-  Value ok = all({cmp(b, arith::CmpIPredicate::uge, len, kb.c(minLen)),
-                  isZero(kb.rem(rowBase, kb.c(4))), isZero(kb.rem(rowEnd, kb.c(4))),
-                  cmp(b, arith::CmpIPredicate::ule, r, kb.c(kSampleKeys / 2)),
-                  cmp(b, arith::CmpIPredicate::ule, kb.mul(kb.mul(r, len), kb.c(3)),
-                      kb.c(2 * listCap * kSampleKeys))});
+  SmallVector<Value> conds{cmp(b, arith::CmpIPredicate::uge, len, kb.c(minLen))};
+  conds.append(moreConditions());
+  conds.push_back(cmp(b, arith::CmpIPredicate::ule, r, kb.c(kSampleKeys / 2)));
+  conds.push_back(cmp(b, arith::CmpIPredicate::ule, kb.mul(kb.mul(r, len), kb.c(3)),
+                      kb.c(2 * listCap * kSampleKeys)));
+  Value ok = conds.front();
+  for (Value c : llvm::drop_begin(conds))
+    ok = arith::AndIOp::create(b, ok, c);
   auto ifOk = scf::IfOp::create(b, TypeRange{b.getI1Type()}, ok, true);
   {
     OpBuilder::InsertionGuard guard(b);
@@ -371,137 +527,14 @@ void RadixSelect::selectSampled(Value scores, Value rowBase, Value len, Value ro
     // The sample: run c at [c * stride, c * stride + kSampleRun), stride = 4 * floor(len / (4 *
     // kSampleRuns)) (16-byte aligned; the last run ends by len as len >= kSampleKeys). Its keys
     // go to list[0, kSampleKeys) and their first digit to the histogram.
-    const int64_t runVecs = kSampleRun / 4;
-    Value stride = kb.mul(kb.div(len, kb.c(4 * kSampleRuns)), kb.c(4));
-    forRange(b, tid, kb.c(kSampleKeys / 4), kb.c(threads), [&](Value v) {
-      Value pos = kb.add(kb.mul(kb.div(v, kb.c(runVecs)), stride),
-                         kb.mul(kb.rem(v, kb.c(runVecs)), kb.c(4)));
-      Value vec = kb.loadVecF32(scores, kb.add(rowBase, pos), 4);
-      for (int64_t e = 0; e < 4; ++e) {
-        Value k = key(vector::ExtractOp::create(b, vec, e));
-        countFirstDigit(k);
-        store(b, k, list, kb.add(kb.mul(v, kb.c(4)), kb.c(e)));
-      }
-    });
-    Value low = sampleThreshold(list, r);
-    // key(x) >= low compares bits(x) ^ flip with low: a non-negative low key (a negative
-    // threshold score) takes every score >= 0 and the negative ones with bits <= ~low, i.e.
-    // ~bits >= low; a positive one only non-negative scores, bits + 2^31 >= low.
-    Value flip = arith::SelectOp::create(
-        b, cmp(b, arith::CmpIPredicate::sge, low, kb.ci32(0)), kb.ci32(-1), kb.ci32(INT32_MIN));
-    // One pass over the row: every key >= low and its position to the list (while it has room;
-    // the counter counts them all). Vectors of 4 start below len; rowEnd, a multiple of 4,
-    // keeps their loads in the row. A warp's kept keys take consecutive slots from one update
-    // of the list counter per step (lane 31 adds the warp's total, its lanes' counts scanned),
-    // not one atomic per key.
-    Value nVec = kb.div(kb.add(len, kb.c(3)), kb.c(4));
-    const int64_t unroll = loadsInFlight;
-    auto vecTy = VectorType::get({4}, b.getF32Type());
-    // Warp w walks vectors [w0, w0 + 32) + u * threads, w0 = 32 w + m * threads * unroll: the
-    // loop's bound is the same in all lanes of a warp (its scan and shuffles need every lane).
-    Value lane = kb.lane(), lenI32 = toI32(len);
-    forRange(b, kb.sub(tid, lane), nVec, kb.c(threads * unroll), [&](Value w0) {
-      // An iteration whose vectors all lie wholly below len (the warp's last one, w0 + 31 +
-      // (unroll - 1) threads, below len / 4: every iteration but the row's last few) loads and
-      // tests its keys without the bounds checks; the others check each vector and key.
-      Value lastV = kb.add(w0, kb.c(31 + (unroll - 1) * threads));
-      Value full = cmp(b, arith::CmpIPredicate::ult, lastV, kb.div(len, kb.c(4)));
-      SmallVector<Value> vIdx, vecPos; // per vector: v, 4 v (i32)
-      for (int64_t u = 0; u < unroll; ++u) {
-        vIdx.push_back(kb.add(kb.add(w0, lane), kb.c(u * threads)));
-        vecPos.push_back(toI32(kb.mul(vIdx.back(), kb.c(4))));
-      }
-      auto asI32 = [&](Value flag) { return arith::ExtUIOp::create(b, i32, flag).getResult(); };
-      // Kept: key >= low at a position below len (element e of vector u: e < len - 4 v).
-      auto keepTest = [&](Value score, Value inRow) {
-        Value bits = arith::BitcastOp::create(b, i32, score);
-        Value above =
-            cmp(b, arith::CmpIPredicate::uge, arith::XOrIOp::create(b, bits, flip), low);
-        return inRow ? arith::AndIOp::create(b, above, inRow).getResult() : above;
-      };
-      const int64_t keys = 4 * unroll;
-      SmallVector<Type> types(unroll, vecTy);
-      types.append(keys, b.getI1Type());
-      types.push_back(i32);
-      auto ifFull = scf::IfOp::create(b, types, full, true);
-      for (int checked = 0; checked < 2; ++checked) {
-        OpBuilder::InsertionGuard g(b);
-        b.setInsertionPointToStart(checked ? &ifFull.getElseRegion().front()
-                                           : &ifFull.getThenRegion().front());
-        SmallVector<Value> vecs, flags;
-        Value count = kb.ci32(0);
-        for (int64_t u = 0; u < unroll; ++u) {
-          Value v = vIdx[u], at = kb.add(rowBase, kb.mul(v, kb.c(4)));
-          vecs.push_back(checked ? kb.loadVecOrZero(cmp(b, arith::CmpIPredicate::ult, v, nVec),
-                                                    scores, at, 4)
-                                 : kb.loadVec(scores, at, 4));
-        }
-        for (int64_t u = 0; u < unroll; ++u) {
-          Value vecLeft = checked ? arith::SubIOp::create(b, lenI32, vecPos[u]).getResult()
-                                  : Value(); // <= 0 past the row
-          for (int64_t e = 0; e < 4; ++e) {
-            Value inRow =
-                checked ? cmp(b, arith::CmpIPredicate::slt, kb.ci32(static_cast<int32_t>(e)), vecLeft)
-                        : Value();
-            flags.push_back(keepTest(vector::ExtractOp::create(b, vecs[u], e), inRow));
-            count = arith::AddIOp::create(b, count, asI32(flags.back()));
-          }
-        }
-        SmallVector<Value> yields(vecs);
-        yields.append(flags);
-        yields.push_back(count);
-        scf::YieldOp::create(b, yields);
-      }
-      SmallVector<Value> scoresE, kept;
-      for (int64_t u = 0; u < unroll; ++u)
-        for (int64_t e = 0; e < 4; ++e)
-          scoresE.push_back(vector::ExtractOp::create(b, ifFull.getResult(u), e));
-      for (int64_t i = 0; i < keys; ++i)
-        kept.push_back(ifFull.getResult(unroll + i));
-      Value count = ifFull.getResult(unroll + keys);
-      // One list counter update per warp: its total at lane 31, the lanes' slots by a scan.
-      Value incl = kb.warpScan(count);
-      Value total = kb.fromLane(incl, kb.ci32(31));
-      ifThen(b, cmp(b, arith::CmpIPredicate::ne, total, kb.ci32(0)), [&] {
-        Value last = cmp(b, arith::CmpIPredicate::eq, lane, kb.c(31));
-        auto ifLast = scf::IfOp::create(b, TypeRange{i32}, last, true);
-        {
-          OpBuilder::InsertionGuard g(b);
-          b.setInsertionPointToStart(&ifLast.getThenRegion().front());
-          scf::YieldOp::create(b, ValueRange{atomicAdd(kb, misc, kb.c(kListSlot), total)});
-          b.setInsertionPointToStart(&ifLast.getElseRegion().front());
-          scf::YieldOp::create(b, ValueRange{kb.ci32(0)});
-        }
-        Value base = kb.fromLane(ifLast.getResult(0), kb.ci32(31));
-        Value slot0 = arith::SubIOp::create(b, arith::AddIOp::create(b, base, incl), count);
-        ifThen(b, cmp(b, arith::CmpIPredicate::ne, count, kb.ci32(0)), [&] {
-          Value slot = slot0;
-          for (size_t i = 0; i < scoresE.size(); ++i) {
-            Value f = kept[i], at = slot;
-            ifThen(b,
-                   arith::AndIOp::create(b, f,
-                                         cmp(b, arith::CmpIPredicate::slt, at,
-                                             kb.ci32(static_cast<int32_t>(listCap)))),
-                   [&] {
-                     Value e2 = kb.mul(kb.toIndex(at), kb.c(2));
-                     store(b, key(scoresE[i]), list, e2);
-                     store(b,
-                           arith::AddIOp::create(b, vecPos[i / 4],
-                                                 kb.ci32(static_cast<int32_t>(i % 4))),
-                           list, kb.add(e2, kb.c(1)));
-                   });
-            slot = arith::AddIOp::create(b, slot, asI32(f));
-          }
-        });
-      });
-    });
+    fillSample(kb.mul(kb.div(len, kb.c(4 * kSampleRuns)), kb.c(4)));
+    listAbove(sampleThreshold(list, r));
     gpu::BarrierOp::create(b);
     // The list holds every key >= low: with at least selK of them, the selK largest.
     Value listN = load(b, misc, kb.c(kListSlot));
-    Value fits = all({cmp(b, arith::CmpIPredicate::sge, listN,
-                          kb.ci32(static_cast<int32_t>(selK))),
-                      cmp(b, arith::CmpIPredicate::sle, listN,
-                          kb.ci32(static_cast<int32_t>(listCap)))});
+    Value fits = arith::AndIOp::create(
+        b, cmp(b, arith::CmpIPredicate::sge, listN, kb.ci32(static_cast<int32_t>(selK))),
+        cmp(b, arith::CmpIPredicate::sle, listN, kb.ci32(static_cast<int32_t>(listCap))));
     ifThen(b, fits, [&] {
       selectOver(
           [&](llvm::function_ref<void(Value, Value)> body) { forEachListed(list, listN, body); },
@@ -512,12 +545,12 @@ void RadixSelect::selectSampled(Value scores, Value rowBase, Value len, Value ro
     scf::YieldOp::create(b, ValueRange{arith::ConstantOp::create(b, b.getBoolAttr(false))});
   }
   // The fallback when the sampled select was not tried or did not fit.
-  Value fallback = arith::XOrIOp::create(b, ifOk.getResult(0),
-                                         arith::ConstantOp::create(b, b.getBoolAttr(true)));
-  ifThen(b, fallback, [&] {
+  Value fallbackNeeded = arith::XOrIOp::create(b, ifOk.getResult(0),
+                                               arith::ConstantOp::create(b, b.getBoolAttr(true)));
+  ifThen(b, fallbackNeeded, [&] {
     // Every thread has read the list's count before the fallback zeroes it.
     gpu::BarrierOp::create(b);
-    selectTwoPass(scores, rowBase, len, selK, out, outBase, list, listCap, loadsInFlight);
+    fallback();
   });
 }
 
@@ -624,78 +657,48 @@ void RadixSelect::selectSampledBy(Value len, int64_t selK, Value out, Value outB
   Type i32 = b.getI32Type();
   auto toI32 = [&](Value idx) { return arith::IndexCastOp::create(b, i32, idx).getResult(); };
   Value tid = kb.threadId();
-  // The sample's rank r of the threshold and when sampling is tried (uniform), as selectSampled.
-  Value r = kb.add(kb.div(kb.add(kb.c(2 * selK * kSampleKeys), kb.sub(len, kb.c(1))), len),
-                   kb.c(16));
-  Value ok = arith::AndIOp::create(
-      b, cmp(b, arith::CmpIPredicate::uge, len, kb.c(minLen)),
-      arith::AndIOp::create(b, cmp(b, arith::CmpIPredicate::ule, r, kb.c(kSampleKeys / 2)),
-                            cmp(b, arith::CmpIPredicate::ule, kb.mul(kb.mul(r, len), kb.c(3)),
-                                kb.c(2 * listCap * kSampleKeys))));
-  auto ifOk = scf::IfOp::create(b, TypeRange{b.getI1Type()}, ok, true);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifOk.getThenRegion().front());
-    clearFirstDigit();
-    // The sample: key s (thread t takes s = t + m * threads) is that of position (s /
-    // kSampleRun) * stride + s % kSampleRun (runs spread evenly over the row; the last ends by
-    // len as len >= kSampleKeys), kept at list[s]; `batch` keys of a thread computed at once.
-    Value stride = kb.mul(kb.div(len, kb.c(4 * kSampleRuns)), kb.c(4));
-    forRange(b, tid, kb.c(kSampleKeys), kb.c(threads * batch), [&](Value s0) {
-      SmallVector<Value> at, pos;
-      for (int64_t j = 0; j < batch; ++j) {
-        Value sIdx = kb.add(s0, kb.c(j * threads));
-        at.push_back(sIdx);
-        pos.push_back(kb.add(kb.mul(kb.div(sIdx, kb.c(kSampleRun)), stride),
-                             kb.rem(sIdx, kb.c(kSampleRun))));
-      }
-      SmallVector<Value> keys = keysAt(pos);
-      for (int64_t j = 0; j < batch; ++j) {
-        countFirstDigit(keys[j]);
-        store(b, keys[j], list, at[j]);
-      }
-    });
-    Value low = sampleThreshold(list, r);
-    // One walk over the row: every key >= low and its position to the list while it has room
-    // (the counter counts them all; one shared atomic per kept key, about 2 selK + 16 len /
-    // kSampleKeys of them).
-    listWalk([&](Value i, Value key) {
-      ifThen(b, cmp(b, arith::CmpIPredicate::uge, key, low), [&] {
-        Value slot = atomicAdd(kb, misc, kb.c(kListSlot));
-        ifThen(b, cmp(b, arith::CmpIPredicate::slt, slot, kb.ci32(static_cast<int32_t>(listCap))),
-               [&] {
-                 Value e2 = kb.mul(kb.toIndex(slot), kb.c(2));
-                 store(b, key, list, e2);
-                 store(b, toI32(i), list, kb.add(e2, kb.c(1)));
-               });
-      });
-    });
-    gpu::BarrierOp::create(b);
-    Value listN = load(b, misc, kb.c(kListSlot));
-    Value fits = arith::AndIOp::create(
-        b, cmp(b, arith::CmpIPredicate::sge, listN, kb.ci32(static_cast<int32_t>(selK))),
-        cmp(b, arith::CmpIPredicate::sle, listN, kb.ci32(static_cast<int32_t>(listCap))));
-    ifThen(b, fits, [&] {
-      selectOver(
-          [&](llvm::function_ref<void(Value, Value)> body) { forEachListed(list, listN, body); },
-          selK, out, outBase);
-    });
-    scf::YieldOp::create(b, ValueRange{fits});
-    b.setInsertionPointToStart(&ifOk.getElseRegion().front());
-    scf::YieldOp::create(b, ValueRange{arith::ConstantOp::create(b, b.getBoolAttr(false))});
-  }
-  Value fallback = arith::XOrIOp::create(b, ifOk.getResult(0),
-                                         arith::ConstantOp::create(b, b.getBoolAttr(true)));
-  ifThen(b, fallback, [&] {
-    // Every thread has read the list's count before the fallback zeroes it. Then the two-pass
-    // select over walks of the row: one counts the first digit, one splits its bucket off
-    // (walking again only where the bucket overflows the list).
-    gpu::BarrierOp::create(b);
-    spill = Spill();
-    clearFirstDigit();
-    walk([&](Value, Value key) { countFirstDigit(key); });
-    selectCompactedBy(walk, walk, selK, out, outBase, list, listCap);
-  });
+  sampledSelect(
+      len, selK, out, outBase, list, listCap, minLen, [] { return SmallVector<Value>(); },
+      [&](Value stride) {
+        // Key s of the sample (thread t takes s = t + m * threads) is that of position (s /
+        // kSampleRun) * stride + s % kSampleRun, kept at list[s]; `batch` keys of a thread
+        // computed at once.
+        forRange(b, tid, kb.c(kSampleKeys), kb.c(threads * batch), [&](Value s0) {
+          SmallVector<Value> at, pos;
+          for (int64_t j = 0; j < batch; ++j) {
+            Value sIdx = kb.add(s0, kb.c(j * threads));
+            at.push_back(sIdx);
+            pos.push_back(kb.add(kb.mul(kb.div(sIdx, kb.c(kSampleRun)), stride),
+                                 kb.rem(sIdx, kb.c(kSampleRun))));
+          }
+          SmallVector<Value> keys = keysAt(pos);
+          for (int64_t j = 0; j < batch; ++j) {
+            countFirstDigit(keys[j]);
+            store(b, keys[j], list, at[j]);
+          }
+        });
+      },
+      [&](Value low) {
+        // One walk over the row: every key >= low and its position to the list while it has
+        // room (the counter counts them all; one shared atomic per kept key, about 2 selK + 16
+        // len / kSampleKeys of them).
+        listWalk([&](Value i, Value key) {
+          ifThen(b, cmp(b, arith::CmpIPredicate::uge, key, low), [&] {
+            Value slot = atomicAdd(kb, misc, kb.c(kListSlot));
+            ifThen(b,
+                   cmp(b, arith::CmpIPredicate::slt, slot,
+                       kb.ci32(static_cast<int32_t>(listCap))),
+                   [&] {
+                     Value e2 = kb.mul(kb.toIndex(slot), kb.c(2));
+                     store(b, key, list, e2);
+                     store(b, toI32(i), list, kb.add(e2, kb.c(1)));
+                   });
+          });
+        });
+      },
+      // The two-pass select over walks of the row (walking again only where the first digit's
+      // bucket overflows the list).
+      [&] { selectTwoPassBy(walk, walk, selK, out, outBase, list, listCap); });
 }
 
 namespace {

@@ -90,6 +90,11 @@ public:
   void selectCompactedBy(RowWalk walk, RowWalk walkAgain, int64_t selK, Value out, Value outBase,
                          Value list, int64_t listCap);
 
+  /// The two-pass select over walks: `walk` counts the first digit (after clearFirstDigit()),
+  /// then selectCompactedBy(walk, walkAgain).
+  void selectTwoPassBy(RowWalk walk, RowWalk walkAgain, int64_t selK, Value out, Value outBase,
+                       Value list, int64_t listCap);
+
   /// select() in two passes over the row: one counts the first digit, then selectCompacted()
   /// with the candidate list `list` (shared memory, 2 * listCap i32). `loadsInFlight` loads per
   /// thread in each pass over the row. Every thread of the CTA calls it.
@@ -171,6 +176,19 @@ private:
   void forEachKey(Value scores, Value rowBase, Value len,
                   llvm::function_ref<void(Value, Value)> body, int64_t unroll = 4);
   void zeroCounters();
+  /// The sampled select's frame (selectSampled, selectSampledBy): tried where len >= minLen,
+  /// `moreConditions` and the expected list fits listCap with room to spare; then
+  /// clearFirstDigit(), `fillSample(stride)` puts the sample's keys (32 runs of kSampleRun at
+  /// c * stride) in list[0, kSampleKeys) and counts their first digit, `listAbove(low)` appends
+  /// every key >= the threshold with its position to the list and counts them all in the list
+  /// counter, and the select finishes on the list where it holds selK to listCap keys; else,
+  /// after a barrier, `fallback()`.
+  void sampledSelect(Value len, int64_t selK, Value out, Value outBase, Value list,
+                     int64_t listCap, int64_t minLen,
+                     llvm::function_ref<SmallVector<Value>()> moreConditions,
+                     llvm::function_ref<void(Value)> fillSample,
+                     llvm::function_ref<void(Value)> listAbove,
+                     llvm::function_ref<void()> fallback);
   /// The sample's threshold key: the first two digits of the r-th largest (r an index) of the
   /// kSampleKeys keys in list[0, kSampleKeys), whose first digit the caller counted after
   /// clearFirstDigit(). Ends with a barrier.
