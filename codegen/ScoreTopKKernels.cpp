@@ -154,12 +154,15 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
   // keeps its slice's keys only; the sampled variant its candidate list and (16-bit labels) the
   // entry ring after it, or the short rows' scores and their list where those take more.
   const bool sampledRing = sampled && !shape.lowBit();
-  const std::string kept = "4*min(" + n + "," + cap + ")+" + std::to_string(8 * kSelectListEntries);
+  // Bytes of `held` kept scores and the candidate list after them.
+  auto keptBytes = [&](const std::string &held) {
+    return "4*min(" + n + "," + held + ")+" + std::to_string(8 * kSelectListEntries);
+  };
+  const int64_t sampledBytes = 8 * kSampledListEntries + (sampledRing ? 8 * unroll * threads : 0);
   std::string smem =
-      sampled ? "max(" + std::to_string(8 * kSampledListEntries + (sampledRing ? 8 * unroll * threads : 0)) +
-                    ",4*min(" + n + "," + std::to_string(smallTokens) + ")+" +
-                    std::to_string(8 * kSelectListEntries) + ")"
-      : ctas == 1 ? kept
+      sampled     ? "max(" + std::to_string(sampledBytes) + "," +
+                        keptBytes(std::to_string(smallTokens)) + ")"
+      : ctas == 1 ? keptBytes(cap)
                   : "4*min(cdiv(" + n + "," + std::to_string(ctas) + ")," + cap + ")";
   PlanExpr grid = dimPlan(ctx, ql, 0) * rows * ctas * gate;
   kb.begin(threads, grid.text(), "1", "1", smem);
@@ -278,6 +281,42 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
     }
   };
 
+  // Kept scores: positions < selLen scored into buf (below sp.capacity where the row spills,
+  // the rest to its workspace slice), their first digit counted, then the select over them
+  // with the candidate list `list` (kSelectListEntries). Rows of more than kRingMinTokens take
+  // the page-table entry ring where there is one (a uniform branch).
+  auto keepScores = [&](Value buf, Value list, Value selLen, int64_t selK,
+                        const RadixSelect::Spill &sp, Value ring) {
+    auto sink = [&](Value pos, Value score) {
+      if (!sp.buffer) {
+        memref::StoreOp::create(b, score, buf, ValueRange{pos});
+      } else {
+        auto inS = scf::IfOp::create(
+            b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, pos, sp.capacity), true);
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(&inS.getThenRegion().front());
+        memref::StoreOp::create(b, score, buf, ValueRange{pos});
+        b.setInsertionPointToStart(&inS.getElseRegion().front());
+        memref::StoreOp::create(b, score, sp.buffer,
+                                ValueRange{kb.add(sp.base, kb.sub(pos, sp.capacity))});
+      }
+      radix.countFirstDigit(radix.key(score));
+    };
+    if (!ring) {
+      scoreRange(kb.c(0), selLen, sink);
+    } else {
+      auto ifRing = scf::IfOp::create(
+          b, arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, selLen, kb.c(kRingMinTokens)),
+          true);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(&ifRing.getThenRegion().front());
+      scoreRange(kb.c(0), selLen, sink, ring);
+      b.setInsertionPointToStart(&ifRing.getElseRegion().front());
+      scoreRange(kb.c(0), selLen, sink);
+    }
+    radix.selectCompacted(buf, kb.c(0), selLen, selK, oA, outBase, list, kSelectListEntries, sp);
+  };
+
   if (ctas > 1) {
     // CTA r of the row's cluster scores positions [r * S, (r + 1) * S) of the n_b - keep_last,
     // S = cdiv(n_b - keep_last, C), into shared memory as keys; the cluster selects from them.
@@ -322,11 +361,7 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
         Value held = kb.minIdx(nMax, kb.c(smallTokens));
         Value buf = kb.dynamicShared(b.getF32Type(), held);
         Value cand = kb.dynamicShared(i32, kb.c(2 * kSelectListEntries), kb.mul(held, kb.c(4)));
-        scoreRange(kb.c(0), selLen, [&](Value pos, Value score) {
-          memref::StoreOp::create(b, score, buf, ValueRange{pos});
-          radix.countFirstDigit(radix.key(score));
-        });
-        radix.selectCompacted(buf, kb.c(0), selLen, selK, oA, outBase, cand, kSelectListEntries);
+        keepScores(buf, cand, selLen, selK, {}, Value());
       }
       b.setInsertionPointToStart(&ifSmall.getElseRegion().front());
       Value list = kb.dynamicShared(i32, kb.c(2 * kSampledListEntries));
@@ -356,8 +391,6 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
   emitTopKRow(kb, threads, oA, outBase, nb, k, keepLast, [&](Value selLen, int64_t selK) {
     scorer.loadQuery(bIdx, row);
     radix.clearFirstDigit();
-    // Scores of positions < sel_len into buf[base + t], counting their first digit, then the
-    // select over them.
     Value smemBuf = kb.dynamicShared(b.getF32Type(), kb.minIdx(nMax, kb.c(capacity)));
     Value list = kb.dynamicShared(b.getI32Type(), kb.c(2 * kSelectListEntries),
                                   kb.mul(kb.minIdx(nMax, kb.c(capacity)), kb.c(4)));
@@ -367,37 +400,6 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
     Value ring = entryRing && !shape.lowBit() && 2 * unroll * threads <= 2 * kSelectListEntries
                      ? list
                      : Value();
-    auto scoreAndSelect = [&](Value buf, Value base, const RadixSelect::Spill &sp) {
-      auto sink = [&](Value pos, Value score) {
-        if (!sp.buffer) {
-          memref::StoreOp::create(b, score, buf, ValueRange{kb.add(base, pos)});
-        } else {
-          auto inS = scf::IfOp::create(
-              b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, pos, sp.capacity), true);
-          OpBuilder::InsertionGuard g2(b);
-          b.setInsertionPointToStart(&inS.getThenRegion().front());
-          memref::StoreOp::create(b, score, buf, ValueRange{kb.add(base, pos)});
-          b.setInsertionPointToStart(&inS.getElseRegion().front());
-          memref::StoreOp::create(b, score, sp.buffer,
-                                  ValueRange{kb.add(sp.base, kb.sub(pos, sp.capacity))});
-        }
-        radix.countFirstDigit(radix.key(score));
-      };
-      if (!ring) {
-        scoreRange(kb.c(0), selLen, sink);
-      } else {
-        // Rows of more than kRingMinTokens to score take the ring (a uniform branch).
-        auto ifRing = scf::IfOp::create(
-            b, arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, selLen, kb.c(kRingMinTokens)),
-            true);
-        OpBuilder::InsertionGuard g(b);
-        b.setInsertionPointToStart(&ifRing.getThenRegion().front());
-        scoreRange(kb.c(0), selLen, sink, ring);
-        b.setInsertionPointToStart(&ifRing.getElseRegion().front());
-        scoreRange(kb.c(0), selLen, sink);
-      }
-      radix.selectCompacted(buf, base, selLen, selK, oA, outBase, list, kSelectListEntries, sp);
-    };
     // A variant launched only for N <= capacity keeps every score in shared memory. Any other
     // scores every row through the workspace-aware path: positions below the capacity to shared
     // memory, the others to the row's slice of the workspace (a row of n_b <= capacity never
@@ -405,10 +407,10 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
     // those of one scoring loop and one select (the DS spec's cold compile, 2-core machine: see
     // docs/performance.md).
     if (maxServedN && *maxServedN <= capacity)
-      scoreAndSelect(smemBuf, kb.c(0), {});
+      keepScores(smemBuf, list, selLen, selK, {}, ring);
     else
-      scoreAndSelect(smemBuf, kb.c(0),
-                     {wsA, kb.mul(rowId, kb.sub(nMax, kb.c(capacity))), kb.c(capacity)});
+      keepScores(smemBuf, list, selLen, selK,
+                 {wsA, kb.mul(rowId, kb.sub(nMax, kb.c(capacity))), kb.c(capacity)}, ring);
   });
   ctx.addLaunch(kb.finish());
 }
