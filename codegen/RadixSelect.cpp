@@ -17,6 +17,7 @@ constexpr int64_t kMaxBins = 4096;
 /// selectSampled's sample: kSampleRuns runs of kSampleRun consecutive scores, spread evenly over
 /// the row (16-byte loads).
 constexpr int64_t kSampleRuns = 32, kSampleRun = 128, kSampleKeys = kSampleRuns * kSampleRun;
+static_assert(kSampleKeys == kRadixSampleKeys, "the sample's size in RadixSelect.h");
 struct Digit {
   int64_t shift, bits;
 };
@@ -506,7 +507,8 @@ void RadixSelect::sampledSelect(Value len, int64_t selK, Value out, Value outBas
                                 llvm::function_ref<SmallVector<Value>()> moreConditions,
                                 llvm::function_ref<void(Value)> fillSample,
                                 llvm::function_ref<void(Value)> listAbove,
-                                llvm::function_ref<void()> fallback) {
+                                llvm::function_ref<void()> fallback, Value sample,
+                                llvm::function_ref<Value(Value)> finish) {
   ImplicitLocOpBuilder &b = kb.b();
   // The sample's rank r of the threshold and when sampling is tried (uniform values).
   Value r = kb.add(kb.div(kb.add(kb.c(2 * selK * kSampleKeys), kb.sub(len, kb.c(1))), len),
@@ -528,18 +530,23 @@ void RadixSelect::sampledSelect(Value len, int64_t selK, Value out, Value outBas
     // kSampleRuns)) (16-byte aligned; the last run ends by len as len >= kSampleKeys). Its keys
     // go to list[0, kSampleKeys) and their first digit to the histogram.
     fillSample(kb.mul(kb.div(len, kb.c(4 * kSampleRuns)), kb.c(4)));
-    listAbove(sampleThreshold(list, r));
+    listAbove(sampleThreshold(sample ? sample : list, r));
     gpu::BarrierOp::create(b);
     // The list holds every key >= low: with at least selK of them, the selK largest.
     Value listN = load(b, misc, kb.c(kListSlot));
-    Value fits = arith::AndIOp::create(
-        b, cmp(b, arith::CmpIPredicate::sge, listN, kb.ci32(static_cast<int32_t>(selK))),
-        cmp(b, arith::CmpIPredicate::sle, listN, kb.ci32(static_cast<int32_t>(listCap))));
-    ifThen(b, fits, [&] {
-      selectOver(
-          [&](llvm::function_ref<void(Value, Value)> body) { forEachListed(list, listN, body); },
-          selK, out, outBase);
-    });
+    Value fits;
+    if (finish) {
+      fits = finish(listN);
+    } else {
+      fits = arith::AndIOp::create(
+          b, cmp(b, arith::CmpIPredicate::sge, listN, kb.ci32(static_cast<int32_t>(selK))),
+          cmp(b, arith::CmpIPredicate::sle, listN, kb.ci32(static_cast<int32_t>(listCap))));
+      ifThen(b, fits, [&] {
+        selectOver(
+            [&](llvm::function_ref<void(Value, Value)> body) { forEachListed(list, listN, body); },
+            selK, out, outBase);
+      });
+    }
     scf::YieldOp::create(b, ValueRange{fits});
     b.setInsertionPointToStart(&ifOk.getElseRegion().front());
     scf::YieldOp::create(b, ValueRange{arith::ConstantOp::create(b, b.getBoolAttr(false))});
@@ -648,54 +655,61 @@ void RadixSelect::selectCompactedBy(RowWalk walk, RowWalk walkAgain, int64_t sel
   });
 }
 
+void RadixSelect::listAtOrAbove(RowWalk listWalk, Value low, Value list, int64_t listCap) {
+  ImplicitLocOpBuilder &b = kb.b();
+  // One walk over the row: every key >= low and its position to the list while it has room
+  // (the counter counts them all; one shared atomic per kept key, about 2 selK + 16 len /
+  // kSampleKeys of them).
+  listWalk([&](Value i, Value key) {
+    ifThen(b, cmp(b, arith::CmpIPredicate::uge, key, low), [&] {
+      Value slot = atomicAdd(kb, misc, kb.c(kListSlot));
+      ifThen(b, cmp(b, arith::CmpIPredicate::slt, slot, kb.ci32(static_cast<int32_t>(listCap))),
+             [&] {
+               Value e2 = kb.mul(kb.toIndex(slot), kb.c(2));
+               store(b, key, list, e2);
+               store(b, arith::IndexCastOp::create(b, b.getI32Type(), i).getResult(), list,
+                     kb.add(e2, kb.c(1)));
+             });
+    });
+  });
+}
+
+void RadixSelect::forSampleKeys(Value stride, Value first, int64_t count, int64_t batch,
+                                KeysAt keysAt, llvm::function_ref<void(Value, Value)> body) {
+  ImplicitLocOpBuilder &b = kb.b();
+  // Key s of the sample (thread t takes s = first + t + m * threads) is that of position (s /
+  // kSampleRun) * stride + s % kSampleRun; `batch` keys of a thread computed at once.
+  forRange(b, kb.threadId(), kb.c(count), kb.c(threads * batch), [&](Value s0) {
+    SmallVector<Value> at, pos;
+    for (int64_t j = 0; j < batch; ++j) {
+      Value sIdx = kb.add(s0, kb.c(j * threads));
+      if (first)
+        sIdx = kb.add(first, sIdx);
+      at.push_back(sIdx);
+      pos.push_back(kb.add(kb.mul(kb.div(sIdx, kb.c(kSampleRun)), stride),
+                           kb.rem(sIdx, kb.c(kSampleRun))));
+    }
+    SmallVector<Value> keys = keysAt(pos);
+    for (int64_t j = 0; j < batch; ++j)
+      body(at[j], keys[j]);
+  });
+}
+
 void RadixSelect::selectSampledBy(Value len, int64_t selK, Value out, Value outBase, Value list,
                                   int64_t listCap, int64_t minLen, int64_t batch,
                                   KeysAt keysAt, RowWalk listWalk, RowWalk walk) {
   ImplicitLocOpBuilder &b = kb.b();
   assert(2 * listCap >= kSampleKeys && minLen >= kSampleKeys && kSampleKeys % threads == 0 &&
          (kSampleKeys / threads) % batch == 0 && "sample does not fit");
-  Type i32 = b.getI32Type();
-  auto toI32 = [&](Value idx) { return arith::IndexCastOp::create(b, i32, idx).getResult(); };
-  Value tid = kb.threadId();
   sampledSelect(
       len, selK, out, outBase, list, listCap, minLen, [] { return SmallVector<Value>(); },
       [&](Value stride) {
-        // Key s of the sample (thread t takes s = t + m * threads) is that of position (s /
-        // kSampleRun) * stride + s % kSampleRun, kept at list[s]; `batch` keys of a thread
-        // computed at once.
-        forRange(b, tid, kb.c(kSampleKeys), kb.c(threads * batch), [&](Value s0) {
-          SmallVector<Value> at, pos;
-          for (int64_t j = 0; j < batch; ++j) {
-            Value sIdx = kb.add(s0, kb.c(j * threads));
-            at.push_back(sIdx);
-            pos.push_back(kb.add(kb.mul(kb.div(sIdx, kb.c(kSampleRun)), stride),
-                                 kb.rem(sIdx, kb.c(kSampleRun))));
-          }
-          SmallVector<Value> keys = keysAt(pos);
-          for (int64_t j = 0; j < batch; ++j) {
-            countFirstDigit(keys[j]);
-            store(b, keys[j], list, at[j]);
-          }
+        forSampleKeys(stride, Value(), kSampleKeys, batch, keysAt, [&](Value s, Value key) {
+          countFirstDigit(key);
+          store(b, key, list, s);
         });
       },
-      [&](Value low) {
-        // One walk over the row: every key >= low and its position to the list while it has
-        // room (the counter counts them all; one shared atomic per kept key, about 2 selK + 16
-        // len / kSampleKeys of them).
-        listWalk([&](Value i, Value key) {
-          ifThen(b, cmp(b, arith::CmpIPredicate::uge, key, low), [&] {
-            Value slot = atomicAdd(kb, misc, kb.c(kListSlot));
-            ifThen(b,
-                   cmp(b, arith::CmpIPredicate::slt, slot,
-                       kb.ci32(static_cast<int32_t>(listCap))),
-                   [&] {
-                     Value e2 = kb.mul(kb.toIndex(slot), kb.c(2));
-                     store(b, key, list, e2);
-                     store(b, toI32(i), list, kb.add(e2, kb.c(1)));
-                   });
-          });
-        });
-      },
+      [&](Value low) { listAtOrAbove(listWalk, low, list, listCap); },
       // The two-pass select over walks of the row (walking again only where the first digit's
       // bucket overflows the list).
       [&] { selectTwoPassBy(walk, walk, selK, out, outBase, list, listCap); });
@@ -915,6 +929,101 @@ void RadixSelect::selectClusterFilled(Value lo, Value n, int64_t selK, Value out
   });
   // The first CTA's counters stay in use until every CTA has written its share.
   clusterBarrier(b);
+}
+
+void RadixSelect::selectClusterSampledBy(Value lo, Value n, Value len, Value rank, int64_t selK,
+                                         Value out, Value outBase, Value keys, Value list,
+                                         Value sample, int64_t listCap, int64_t ctas,
+                                         int64_t minLen, int64_t batch, KeysAt keysAt,
+                                         RowWalk listWalk, llvm::function_ref<void()> fill) {
+  ImplicitLocOpBuilder &b = kb.b();
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
+  const int64_t share = kSampleKeys / ctas;
+  const int64_t shareBatch = std::max<int64_t>(1, std::min(batch, share / threads));
+  assert(minLen >= kSampleKeys && kSampleKeys % threads == 0 &&
+         (share % (threads * shareBatch) == 0 || (share < threads && shareBatch == 1)) &&
+         "sample does not fit");
+  Value tid = kb.threadId();
+  Value rankI32 = arith::IndexCastOp::create(b, i32, rank);
+  Value first = cmp(b, arith::CmpIPredicate::eq, rank, kb.c(0));
+  auto remoteI32 = [&](Value local, Value at, Value r) {
+    return LLVM::LoadOp::create(b, i32,
+                                clusterElement(b, kb.clusterPointer(local, r), at)).getResult();
+  };
+  sampledSelect(
+      len, selK, out, outBase, list, listCap, minLen, [] { return SmallVector<Value>(); },
+      [&](Value stride) {
+        // This CTA's share of the sample, then (after a cluster barrier) the others' shares read
+        // from their shared memory; every key's first digit counted.
+        Value shareFirst = kb.mul(rank, kb.c(share));
+        forSampleKeys(stride, shareFirst, share, shareBatch, keysAt,
+                      [&](Value s, Value key) { store(b, key, sample, s); });
+        clusterBarrier(b);
+        Value samplePtr = kb.sharedPointer(sample);
+        SmallVector<Value> at, owner, key;
+        for (int64_t m = 0; m < kSampleKeys / threads; ++m) {
+          at.push_back(kb.add(tid, kb.c(m * threads)));
+          owner.push_back(
+              arith::IndexCastOp::create(b, i32, kb.div(at.back(), kb.c(share))).getResult());
+          key.push_back(remoteI32(samplePtr, at.back(), owner.back()));
+        }
+        for (int64_t m = 0; m < kSampleKeys / threads; ++m) {
+          ifThen(b, cmp(b, arith::CmpIPredicate::ne, owner[m], rankI32),
+                 [&] { store(b, key[m], sample, at[m]); });
+          countFirstDigit(key[m]);
+        }
+      },
+      [&](Value low) { listAtOrAbove(listWalk, low, list, listCap); },
+      [&] { selectClusterFilled(lo, n, selK, out, outBase, keys, ctas, fill); }, sample,
+      [&](Value) -> Value {
+        // Every CTA's list count, read by every thread after a cluster barrier: the same
+        // decision in the whole cluster.
+        clusterBarrier(b);
+        Value miscPtr = kb.sharedPointer(misc);
+        SmallVector<Value> counts;
+        Value total = kb.ci32(0);
+        for (int64_t q = 0; q < ctas; ++q) {
+          counts.push_back(remoteI32(miscPtr, kb.c(kListSlot), kb.ci32(static_cast<int32_t>(q))));
+          total = arith::AddIOp::create(b, total, counts.back());
+        }
+        Value fits = arith::AndIOp::create(
+            b, cmp(b, arith::CmpIPredicate::sge, total, kb.ci32(static_cast<int32_t>(selK))),
+            cmp(b, arith::CmpIPredicate::sle, total, kb.ci32(static_cast<int32_t>(listCap))));
+        auto ifFits = scf::IfOp::create(b, fits, true);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(&ifFits.getThenRegion().front());
+        // The first CTA appends the others' lists to its own (8-byte entries), then, once they
+        // are read (a cluster barrier), selects on them; the other CTAs are done.
+        ifThen(b, first, [&] {
+          Value listPtr = kb.sharedPointer(list);
+          Value at = counts[0];
+          for (int64_t q = 1; q < ctas; ++q) {
+            Value remote = kb.clusterPointer(listPtr, kb.ci32(static_cast<int32_t>(q)));
+            Value base = kb.toIndex(at);
+            forRange(b, tid, kb.toIndex(counts[q]), kb.c(threads), [&](Value e) {
+              Value eI64 = arith::IndexCastOp::create(b, i64, e);
+              Value from = LLVM::GEPOp::create(b, remote.getType(), i64, remote, ValueRange{eI64});
+              Value entry = LLVM::LoadOp::create(b, i64, from, /*alignment=*/8);
+              Value toI = arith::IndexCastOp::create(b, i64, kb.add(base, e));
+              Value to = LLVM::GEPOp::create(b, listPtr.getType(), i64, listPtr, ValueRange{toI});
+              LLVM::StoreOp::create(b, entry, to, /*alignment=*/8);
+            });
+            at = arith::AddIOp::create(b, at, counts[q]);
+          }
+        });
+        clusterBarrier(b);
+        ifThen(b, first, [&] {
+          selectOver(
+              [&](llvm::function_ref<void(Value, Value)> body) {
+                forEachListed(list, total, body);
+              },
+              selK, out, outBase);
+        });
+        // Every CTA has read the counts before the fallback zeroes them.
+        b.setInsertionPointToStart(&ifFits.getElseRegion().front());
+        clusterBarrier(b);
+        return fits;
+      });
 }
 
 void mlir::ds::emitTopKRow(KernelBuilder &kb, int64_t threads, Value out, Value outBase,

@@ -42,6 +42,10 @@ PlanExpr clusterGate(TargetAttr target, const PlanExpr &rows, const PlanExpr &n,
 /// cdiv(len, ctas), the last ones shorter or empty. Index values.
 std::pair<Value, Value> clusterSlice(KernelBuilder &kb, Value len, Value rank, int64_t ctas);
 
+/// Keys in the sample of the sampled selects (32 runs of 128 spread over the row): the size of
+/// the `sample` array of RadixSelect::selectClusterSampledBy.
+constexpr int64_t kRadixSampleKeys = 4096;
+
 class RadixSelect {
 public:
   /// Adds the select's static shared memory (4096-bin i32 histogram, one i32 per warp, five
@@ -148,6 +152,20 @@ public:
   /// i < n and counts each with countFirstDigit() (score_topk scores its slice there).
   void selectClusterFilled(Value lo, Value n, int64_t selK, Value out, Value outBase, Value keys,
                            int64_t ctas, llvm::function_ref<void()> fill);
+  /// selectClusterFilled() preceded, on rows of `len` >= `minLen` positions whose expected list
+  /// fits (selectSampled's rule), by a select over a sampled threshold: the cluster's CTAs
+  /// compute the sample's kRadixSampleKeys keys of the row (CTA `rank` (an index) the rank-th
+  /// share, from `keysAt`, `batch` at a time) into `sample` (shared memory, kRadixSampleKeys
+  /// i32) and read the other shares through distributed shared memory, so every CTA derives the
+  /// same threshold; one `listWalk` over this CTA's slice appends every key at or above it to
+  /// `list` (2 * listCap i32). Where the cluster's lists hold selK to listCap keys in all, the first
+  /// CTA gathers them into its list and selects on them alone (a local select(); the other CTAs
+  /// are done); otherwise every CTA runs selectClusterFilled(`fill`), whose `keys` may share
+  /// memory with `list` and `sample`. No key of the row is stored on the sampled path.
+  void selectClusterSampledBy(Value lo, Value n, Value len, Value rank, int64_t selK, Value out,
+                              Value outBase, Value keys, Value list, Value sample,
+                              int64_t listCap, int64_t ctas, int64_t minLen, int64_t batch,
+                              KeysAt keysAt, RowWalk listWalk, llvm::function_ref<void()> fill);
 
 private:
   /// The block-wide scan of `bins` histogram bins (after a barrier): the digit that holds the
@@ -183,14 +201,27 @@ private:
   /// every key >= the threshold with its position to the list and counts them all in the list
   /// counter, and the select finishes on the list where it holds selK to listCap keys; else,
   /// after a barrier, `fallback()`.
+  /// `sample` (default: `list`) is where fillSample puts the sample's keys; `finish(listN)`,
+  /// where given, replaces the select on the list (listN its local count, an i32) and returns
+  /// whether it selected (uniform over the CTA; false runs the fallback).
   void sampledSelect(Value len, int64_t selK, Value out, Value outBase, Value list,
                      int64_t listCap, int64_t minLen,
                      llvm::function_ref<SmallVector<Value>()> moreConditions,
                      llvm::function_ref<void(Value)> fillSample,
                      llvm::function_ref<void(Value)> listAbove,
-                     llvm::function_ref<void()> fallback);
+                     llvm::function_ref<void()> fallback, Value sample = Value(),
+                     llvm::function_ref<Value(Value)> finish = nullptr);
+  /// body(s, key) for the sample's keys s in [first, first + count) (first an index, or none for
+  /// 0), each thread its own (s = first + t + m * threads), `batch` of a thread's keys computed
+  /// at once by `keysAt` (count a multiple of threads * batch, or below threads with batch 1).
+  void forSampleKeys(Value stride, Value first, int64_t count, int64_t batch, KeysAt keysAt,
+                     llvm::function_ref<void(Value, Value)> body);
+  /// One `listWalk` appending every key >= `low` and its position to `list` while it has room
+  /// (listCap entries); the list counter counts them all.
+  void listAtOrAbove(RowWalk listWalk, Value low, Value list, int64_t listCap);
   /// The sample's threshold key: the first two digits of the r-th largest (r an index) of the
-  /// kSampleKeys keys in list[0, kSampleKeys), whose first digit the caller counted after
+  /// kSampleKeys keys in list[0, kSampleKeys) (the list or a sample array), whose first digit the
+  /// caller counted after
   /// clearFirstDigit(). Ends with a barrier.
   Value sampleThreshold(Value list, Value r);
 

@@ -1,8 +1,9 @@
 // score_topk: label scoring fused with the top-k radix select, ONE kernel.
 //
-// One CTA per (request b, score row): grid B * Hs. The plan holds up to four variants and
+// One CTA per (request b, score row): grid B * Hs. The plan holds up to five variants and
 // launches one: with `splits` = C > 1 (sm_90) a thread-block cluster of C CTAs per row for few long
-// rows (B * Hs * C at most the target's SMs, kClusterMinN < N <= C * M); else, for B * Hs >= 128,
+// rows (B * Hs * C at most the target's SMs, kClusterMinN < N <= C * M; a second cluster kernel,
+// sampled, for N >= kClusterSampledMinTokens with k <= kSampledMaxK); else, for B * Hs >= 128,
 // `warps * 16` threads (two CTAs per SM; none with warps = 1), keeping the scores (N <=
 // min(16384, M)) or sampled (longer N); else `warps * 32` threads, sampled (static B and N build
 // only the one they launch). N = max_pages * P, M = block_tokens of the config (48K floats on
@@ -25,16 +26,21 @@
 // above (within the list's 64 KB).
 //
 // In the cluster variant CTA r of a row's cluster scores positions [r * S, (r + 1) * S) of the
-// n_b - keep_last, S = cdiv(n_b - keep_last, C), into its shared memory as radix keys while
-// counting their first digit, and RadixSelect::selectClusterFilled finishes the select over the
-// cluster (the digits' counts summed through distributed shared memory): a row's labels are read
-// by C SMs at once, and its scores never leave the chip.
+// n_b - keep_last, S = cdiv(n_b - keep_last, C): a row's labels are read by C SMs at once, and
+// its scores never leave the chip. With k <= kSampledMaxK, rows of at least
+// kClusterSampledMinTokens to score are sampled (RadixSelect::selectClusterSampledBy): the CTAs
+// share the sample's keys through distributed shared memory, each lists its slice's keys at or
+// above the sample's threshold while scoring, and the first CTA gathers the lists and selects on
+// them. Shorter rows, and rows the sample cannot decide, are scored into shared memory as radix
+// keys while their first digit is counted, and RadixSelect::selectClusterFilled finishes the
+// select over the cluster (the digits' counts summed through distributed shared memory).
 //
 // Shared memory: static 16 KB histogram (4096 i32) + warp sums + 5 counters (+ the q rows for
 // group_reduce = max with many heads); dynamic: kept scores 4 * min(N, M) bytes + the 16 KB
 // candidate list; sampled the 64 KB list (+ the page-table entry ring with 16-bit labels, 8 * U
 // * threads bytes); the cluster variant: 8.5 KB more static (the cluster select's counts),
-// dynamic 4 * min(cdiv(N, C), M) bytes of keys.
+// dynamic 4 * min(cdiv(N, C), M) bytes of keys, sampled at least 80 KB (the sample's 16 KB and
+// the 64 KB list, in the keys' memory).
 #include "codegen/LabelScoring.h"
 #include "codegen/Lowering.h"
 #include "codegen/RadixSelect.h"
@@ -102,6 +108,18 @@ static_assert(4 * kSampledSmemTokens + 8 * kSelectListEntries <= 8 * kSampledLis
               "the short rows' scores and list fit the sampled variant's list");
 /// Sample positions the sampled variant scores at once (the sample's loads in flight).
 constexpr int64_t kSampleBatch = 2;
+/// The sampled cluster kernel (k <= kSampledMaxK): rows of at least this many positions to
+/// score take the sampled select over the cluster (RadixSelect::selectClusterSampledBy);
+/// shorter ones the cluster select over stored keys. H100, score_topk stage (us), clusters of
+/// 2 x 1024, stored keys / sampled from 16384 on: Hkv = 8 shared, B = 8 (64 rows), N = 65536
+/// 77.4 / 73.8, 32768 49.3 / 50.1, 16384 32.6 / 34.1; B = 2, Hq = 32 (64 rows), N = 65536 76.0 /
+/// 72.7; B = 1, N = 16384 24.6 / 26.0. With the select left out (a temporary hook: a bound, not
+/// a select) the shared B = 8, N = 65536 row took 63.7: the sampled select's sample, threshold,
+/// list exchange and select on the list are a chain of barriers too, about 10 us against the
+/// stored keys' 14. Its shared memory: the sample's keys (kRadixSampleKeys i32), then the list of
+/// kSampledListEntries.
+constexpr int64_t kClusterSampledMinTokens = 49152;
+constexpr int64_t kClusterSampledBytes = 4 * kRadixSampleKeys + 8 * kSampledListEntries;
 
 /// Shared memory of one CTA besides the scores: the radix select's, the candidate list and the
 /// query rows when the scorer keeps them there (LabelScoreShape::qShared).
@@ -159,11 +177,16 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
     return "4*min(" + n + "," + held + ")+" + std::to_string(8 * kSelectListEntries);
   };
   const int64_t sampledBytes = 8 * kSampledListEntries + (sampledRing ? 8 * unroll * threads : 0);
+  // The sampled cluster kernel's sample and list share the keys' memory (its fallback's).
+  const std::string clusterKeys =
+      "4*min(cdiv(" + n + "," + std::to_string(ctas) + ")," + cap + ")";
   std::string smem =
-      sampled     ? "max(" + std::to_string(sampledBytes) + "," +
-                        keptBytes(std::to_string(smallTokens)) + ")"
+      sampled     ? (ctas > 1 ? "max(" + std::to_string(kClusterSampledBytes) + "," +
+                                    clusterKeys + ")"
+                              : "max(" + std::to_string(sampledBytes) + "," +
+                                    keptBytes(std::to_string(smallTokens)) + ")")
       : ctas == 1 ? keptBytes(cap)
-                  : "4*min(cdiv(" + n + "," + std::to_string(ctas) + ")," + cap + ")";
+                  : clusterKeys;
   PlanExpr grid = dimPlan(ctx, ql, 0) * rows * ctas * gate;
   kb.begin(threads, grid.text(), "1", "1", smem);
   if (ctas > 1)
@@ -329,13 +352,37 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
               b.getI32Type(),
               kb.minIdx(kb.div(kb.add(nMax, kb.c(ctas - 1)), kb.c(ctas)), kb.c(capacity)));
           auto [lo, len] = clusterSlice(kb, selLen, rank, ctas);
-          radix.selectClusterFilled(lo, len, selK, oA, outBase, keys, ctas, [&] {
+          auto fill = [&] {
             scoreRange(lo, kb.add(lo, len), [&](Value pos, Value score) {
               Value key = radix.key(score);
               memref::StoreOp::create(b, key, keys, ValueRange{kb.sub(pos, lo)});
               radix.countFirstDigit(key);
             });
-          });
+          };
+          if (!sampled) {
+            radix.selectClusterFilled(lo, len, selK, oA, outBase, keys, ctas, fill);
+            return;
+          }
+          // Sampled (rows of at least kClusterSampledMinTokens to score): the slice is scored
+          // once to list the keys at or above a threshold that the cluster's shared sample sets.
+          Type i32 = b.getI32Type();
+          Value sample = kb.dynamicShared(i32, kb.c(kRadixSampleKeys));
+          Value list = kb.dynamicShared(i32, kb.c(2 * kSampledListEntries),
+                                        kb.c(4 * kRadixSampleKeys));
+          auto keysAt = [&](ArrayRef<Value> pos) {
+            SmallVector<Value> keys;
+            for (Value score : scorer.score(pos, selLen))
+              keys.push_back(radix.key(score));
+            return keys;
+          };
+          radix.selectClusterSampledBy(
+              lo, len, selLen, rank, selK, oA, outBase, keys, list, sample, kSampledListEntries,
+              ctas, kClusterSampledMinTokens, kSampleBatch, keysAt,
+              [&](llvm::function_ref<void(Value, Value)> body) {
+                scoreRange(lo, kb.add(lo, len),
+                           [&](Value pos, Value score) { body(pos, radix.key(score)); });
+              },
+              fill);
         },
         first);
     ctx.addLaunch(kb.finish());
@@ -473,9 +520,18 @@ static LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx) {
   const PlanExpr notCluster = PlanExpr(1) - cluster;
   const std::optional<int64_t> staticN = N.constant();
   const bool fewSampled = sampling && !(staticN && *staticN <= capacity);
-  if (cluster.constant() != 0)
-    buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, C, cluster, out, spill, staticN,
-                   false, false);
+  // Clusters: where k allows, a sampled kernel for N >= kClusterSampledMinTokens (its rows
+  // shorter than that take its select over stored keys) and the kernel without sampling for
+  // shorter N (the sampled kernel's stored-keys path is about 1 us slower: H100, shared B = 8,
+  // N = 32768 49.3 -> 50.5 us, N = 16384 32.6 -> 33.6).
+  const PlanExpr longN =
+      sampling ? aboveGate(N, kClusterSampledMinTokens - 1) : PlanExpr(0);
+  if (PlanExpr gate = cluster * (PlanExpr(1) - longN); gate.constant() != 0)
+    buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, C, gate, out, spill, staticN, false,
+                   false);
+  if (PlanExpr gate = cluster * longN; gate.constant() != 0)
+    buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, C, gate, out, spill, staticN, false,
+                   true);
   if (PlanExpr gate = shortRows * notCluster; gate.constant() != 0)
     buildScoreTopK(fused, ctx, threads / 2, unroll, 2, capacity, 1, gate, out, spill,
                    std::min(shortLimit, staticN.value_or(shortLimit)), false, false);

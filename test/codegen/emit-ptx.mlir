@@ -22,6 +22,8 @@
 // JOINED-NOT: .version
 // JOINED-SAME: .entry double_sparsity_decode_score_topk_3(
 // JOINED-NOT: .version
+// JOINED-SAME: .entry double_sparsity_decode_score_topk_4(
+// JOINED-NOT: .version
 // JOINED-SAME: .entry double_sparsity_decode_decode_partial_
 // JOINED-NOT: .version
 // JOINED-SAME: .entry double_sparsity_decode_decode_merge_
@@ -31,8 +33,9 @@
 // SPLIT: ds.launch @ds_kernels_1::@double_sparsity_decode_score_topk_1
 // SPLIT: ds.launch @ds_kernels_2::@double_sparsity_decode_score_topk_2
 // SPLIT: ds.launch @ds_kernels_3::@double_sparsity_decode_score_topk_3
-// SPLIT: ds.launch @ds_kernels_4::@double_sparsity_decode_decode_partial_
-// SPLIT: ds.launch @ds_kernels_5::@double_sparsity_decode_decode_merge_
+// SPLIT: ds.launch @ds_kernels_4::@double_sparsity_decode_score_topk_4
+// SPLIT: ds.launch @ds_kernels_5::@double_sparsity_decode_decode_partial_
+// SPLIT: ds.launch @ds_kernels_6::@double_sparsity_decode_decode_merge_
 // SPLIT: gpu.module @ds_kernels_0
 // SPLIT-NEXT: gpu.func @double_sparsity_decode_score_topk_0
 // SPLIT-NOT: gpu.func
@@ -43,6 +46,7 @@
 // SPLIT: gpu.module @ds_kernels_3
 // SPLIT: gpu.module @ds_kernels_4
 // SPLIT: gpu.module @ds_kernels_5
+// SPLIT: gpu.module @ds_kernels_6
 // SPLIT-NOT: gpu.module @ds_kernels
 
 // Two kernel modules that define one global two ways cannot be one PTX module.

@@ -3,13 +3,15 @@
 // RUN: ds-opt %S/../../examples/vattention.mlir --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1})' | FileCheck %s --check-prefix=VA
 // RUN: ds-opt %S/../../examples/twilight.mlir --pass-pipeline='builtin.module(ds-to-ptx{stop-after-lowering=1})' | FileCheck %s --check-prefix=TW
 
-// The examples' steps: vAttention = score_topk (label scoring fused with the top-k; four launch
-// variants on sm_90: a cluster of 2 CTAs per row, 512 threads keeping the scores or sampled,
-// 1024 threads sampled) -> sample_residual -> split decode with the samples' log-weights;
+// The examples' steps: vAttention = score_topk (label scoring fused with the top-k; five launch
+// variants on sm_90: a cluster of 2 CTAs per row without and with sampling (N >= 49152), 512
+// threads keeping the scores or sampled, 1024 threads sampled) -> sample_residual -> split
+// decode with the samples' log-weights;
 // Twilight (k = 4096: no sampled variant, three) adds the candidates' label estimate and topp
 // before the decode.
 // VA: ds.launch @ds_kernels::@vattention_score_topk_0
-// VA: ds.launch @ds_kernels::@vattention_sample_residual_4
+// VA: ds.launch @ds_kernels::@vattention_score_topk_1 {{.*}} smem = "max(81920,
+// VA: ds.launch @ds_kernels::@vattention_sample_residual_5
 // VA: ds.launch @ds_kernels::@vattention_decode_partial_{{[0-9]+}}
 // VA-SAME: "ptr arg 10"
 // VA: ds.launch @ds_kernels::@vattention_decode_merge

@@ -12,20 +12,24 @@
 // CHECK-LABEL: ds.plan @pair
 // CHECK-SAME: "result0 out i32 align=16 q_label_d0 8 256"
 // CHECK-SAME: workspace = "(0)+cdiv(4*(0),256)*256"
-// Four variants, the plan launching exactly one: on sm_90 few long rows (B * rows * 2 <= 132
-// SMs, 8192 < N <= 2 * 49152) run on clusters of 2 CTAs of 1024 threads, each keeping its half of
-// the row as keys in 4 * cdiv(N, 2) bytes; else with B * rows >= 128, 512 threads (two CTAs per
+// Five variants, the plan launching exactly one: on sm_90 few long rows (B * rows * 2 <= 132
+// SMs, 8192 < N <= 2 * 49152) run on clusters of 2 CTAs of 1024 threads, each keeping its half
+// of the row as keys in 4 * cdiv(N, 2) bytes; for N >= 49152 in a kernel that samples first (the
+// sample's 16 KB and a 64 KB list, in the same memory; its rows shorter than 49152 and the rows
+// the sample cannot decide keep their keys); else with B * rows >= 128, 512 threads (two CTAs per
 // SM) keeping the scores when N <= 16384, sampled (a 64 KB list and an 8 KB entry ring, or rows
 // of up to 12288 to score kept) when longer; else 1024 threads sampled (a 16 KB ring, or rows of
 // up to 16384 kept).
-// CHECK: ds.launch @ds_kernels::@pair_score_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["((q_label_d0*8)*2)*((min(max(133-((q_label_d0*8)*2),0),1)*min(max(98305-(page_table_d1*16),0),1))*min(max((page_table_d1*16)-8192,0),1))", "1", "1"]
+// CHECK: ds.launch @ds_kernels::@pair_score_topk_0 {block = array<i64: 1024, 1, 1>, grid = ["((q_label_d0*8)*2)*(((min(max(133-((q_label_d0*8)*2),0),1)*min(max(98305-(page_table_d1*16),0),1))*min(max((page_table_d1*16)-8192,0),1))*(1-min(max((page_table_d1*16)-49151,0),1)))", "1", "1"]
 // CHECK-SAME: smem = "4*min(cdiv((page_table_d1)*16,2),49152)"}
-// CHECK: ds.launch @ds_kernels::@pair_score_topk_1 {block = array<i64: 512, 1, 1>, grid = ["(q_label_d0*8)*((min(max(16385-(page_table_d1*16),0),1)*min(max((q_label_d0*8)-127,0),1))*(1-((min(max(133-((q_label_d0*8)*2),0),1)*min(max(98305-(page_table_d1*16),0),1))*min(max((page_table_d1*16)-8192,0),1))))", "1", "1"]
+// CHECK: ds.launch @ds_kernels::@pair_score_topk_1 {block = array<i64: 1024, 1, 1>, grid = ["((q_label_d0*8)*2)*(((min(max(133-((q_label_d0*8)*2),0),1)*min(max(98305-(page_table_d1*16),0),1))*min(max((page_table_d1*16)-8192,0),1))*min(max((page_table_d1*16)-49151,0),1))", "1", "1"]
+// CHECK-SAME: smem = "max(81920,4*min(cdiv((page_table_d1)*16,2),49152))"}
+// CHECK: ds.launch @ds_kernels::@pair_score_topk_2 {block = array<i64: 512, 1, 1>, grid = ["(q_label_d0*8)*((min(max(16385-(page_table_d1*16),0),1)*min(max((q_label_d0*8)-127,0),1))*(1-((min(max(133-((q_label_d0*8)*2),0),1)*min(max(98305-(page_table_d1*16),0),1))*min(max((page_table_d1*16)-8192,0),1))))", "1", "1"]
 // CHECK-SAME: "ptr arg 3", "ptr arg 4", "ptr ws 0", "i64 label_cache_d1", "i64 page_table_d1"]
 // CHECK-SAME: smem = "4*min((page_table_d1)*16,49152)+16384"}
-// CHECK: ds.launch @ds_kernels::@pair_score_topk_2 {block = array<i64: 512, 1, 1>, grid = ["(q_label_d0*8)*((min(max((page_table_d1*16)-16384,0),1)*min(max((q_label_d0*8)-127,0),1))*(1-((min(max(133-((q_label_d0*8)*2),0),1)*min(max(98305-(page_table_d1*16),0),1))*min(max((page_table_d1*16)-8192,0),1))))", "1", "1"]
+// CHECK: ds.launch @ds_kernels::@pair_score_topk_3 {block = array<i64: 512, 1, 1>, grid = ["(q_label_d0*8)*((min(max((page_table_d1*16)-16384,0),1)*min(max((q_label_d0*8)-127,0),1))*(1-((min(max(133-((q_label_d0*8)*2),0),1)*min(max(98305-(page_table_d1*16),0),1))*min(max((page_table_d1*16)-8192,0),1))))", "1", "1"]
 // CHECK-SAME: smem = "max(73728,4*min((page_table_d1)*16,12288)+16384)"}
-// CHECK: ds.launch @ds_kernels::@pair_score_topk_3 {block = array<i64: 1024, 1, 1>, grid = ["(q_label_d0*8)*(((1-(min(max(16385-(page_table_d1*16),0),1)*min(max((q_label_d0*8)-127,0),1)))-(min(max((page_table_d1*16)-16384,0),1)*min(max((q_label_d0*8)-127,0),1)))*(1-((min(max(133-((q_label_d0*8)*2),0),1)*min(max(98305-(page_table_d1*16),0),1))*min(max((page_table_d1*16)-8192,0),1))))", "1", "1"]
+// CHECK: ds.launch @ds_kernels::@pair_score_topk_4 {block = array<i64: 1024, 1, 1>, grid = ["(q_label_d0*8)*(((1-(min(max(16385-(page_table_d1*16),0),1)*min(max((q_label_d0*8)-127,0),1)))-(min(max((page_table_d1*16)-16384,0),1)*min(max((q_label_d0*8)-127,0),1)))*(1-((min(max(133-((q_label_d0*8)*2),0),1)*min(max(98305-(page_table_d1*16),0),1))*min(max((page_table_d1*16)-8192,0),1))))", "1", "1"]
 // CHECK-SAME: smem = "max(81920,4*min((page_table_d1)*16,16384)+16384)"}
 // CHECK-NOT:  ds.launch
 func.func @pair(%ql: tensor<?x32x16xbf16> {ds.name = "q_label"}, %cache: tensor<8x?x16xbf16> {ds.name = "label_cache"},
@@ -111,9 +115,32 @@ func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tenso
 // CHECK: nvvm.cluster.arrive
 // CHECK: nvvm.mapa
 // CHECK: gpu.return
+// The sampled cluster kernel (k <= 2048, N >= 49152; rows of at least 49152 to score): the
+// sample's 4096 keys from offset 0 of dynamic shared memory, the list after them. Each CTA
+// scores its half of the sample, then (after a cluster barrier) reads the other half from the
+// other CTA's shared memory; after the listing walk every thread reads both CTAs' list counts,
+// and the first CTA copies the other's list (8-byte entries); where the sample cannot decide,
+// the keys as in @pair_score_topk_0 (in the same memory).
+// CHECK: gpu.func @pair_score_topk_1(
+// CHECK-SAME: nvvm.cluster_dim = array<i32: 2, 1, 1>
+// CHECK: %[[SKEYS:.*]] = memref.view {{.*}} to memref<?xi32, #gpu.address_space<workgroup>>
+// CHECK: %[[SAMPLE:.*]] = memref.view %{{.*}}[%c0{{.*}}][%c4096] : {{.*}} to memref<?xi32, #gpu.address_space<workgroup>>
+// CHECK: memref.view %{{.*}}[%c16384][%c16384{{.*}}] : {{.*}} to memref<?xi32, #gpu.address_space<workgroup>>
+// CHECK: vector.fma
+// CHECK: memref.store %{{.*}}, %[[SAMPLE]]
+// CHECK: nvvm.cluster.arrive
+// CHECK: nvvm.mapa
+// CHECK: llvm.load %{{.*}} : !llvm.ptr<7> -> i32
+// CHECK: nvvm.cluster.arrive
+// CHECK: nvvm.mapa %{{.*}}, %c0_i32
+// CHECK: nvvm.mapa %{{.*}}, %c1_i32
+// CHECK: llvm.load %{{.*}} {alignment = 8 : i64} : !llvm.ptr<7> -> i64
+// CHECK: nvvm.cluster.arrive
+// CHECK: memref.store %{{.*}}, %[[SKEYS]]
+// CHECK: gpu.return
 // The 512-thread variant that keeps its scores, launched only for N <= 16384 (which its shared
 // memory holds): no workspace path.
-// CHECK: gpu.func @pair_score_topk_1(%{{.*}}: memref<281474976710656xbf16>, %{{.*}}: memref<281474976710656xbf16>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xi32>, %[[OUT:[^:]+]]: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xf32>, %{{.*}}: i64, %{{.*}}: i64)
+// CHECK: gpu.func @pair_score_topk_2(%{{.*}}: memref<281474976710656xbf16>, %{{.*}}: memref<281474976710656xbf16>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xi32>, %[[OUT:[^:]+]]: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xf32>, %{{.*}}: i64, %{{.*}}: i64)
 // CHECK-SAME: workgroup(%[[HIST:.*]] : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<16xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[MISC:.*]] : memref<5xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 // CHECK-SAME: known_block_size = array<i32: 512, 1, 1>, nvvm.minctasm = 2 : i32
 // Short rows: 0..n-1 then -1, no scoring.
@@ -182,7 +209,7 @@ func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tenso
 
 // The sampled variant (B * rows >= 128, N > 16384): 512 threads, two CTAs per SM, no score
 // stored.
-// CHECK: gpu.func @pair_score_topk_2(%{{.*}}: memref<281474976710656xbf16>, %{{.*}}: memref<281474976710656xbf16>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xi32>, %[[SOUT:[^:]+]]: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xf32>, %{{.*}}: i64, %{{.*}}: i64)
+// CHECK: gpu.func @pair_score_topk_3(%{{.*}}: memref<281474976710656xbf16>, %{{.*}}: memref<281474976710656xbf16>, %{{.*}}: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xi32>, %[[SOUT:[^:]+]]: memref<281474976710656xi32>, %{{.*}}: memref<281474976710656xf32>, %{{.*}}: i64, %{{.*}}: i64)
 // CHECK-SAME: workgroup(%[[SHIST:.*]] : memref<4096xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<16xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[SMISC:.*]] : memref<5xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 // CHECK-SAME: known_block_size = array<i32: 512, 1, 1>, nvvm.minctasm = 2 : i32
 // Rows of up to 12288 to score keep their scores in the list's shared memory (min(N, 12288)
@@ -220,7 +247,7 @@ func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tenso
 // CHECK: gpu.return
 
 // Few rows: the sampled select on 1024 threads, rows of up to 16384 to score kept.
-// CHECK: gpu.func @pair_score_topk_3(
+// CHECK: gpu.func @pair_score_topk_4(
 // CHECK-SAME: known_block_size = array<i32: 1024, 1, 1>
 // CHECK: arith.cmpi ule, %{{.*}}, %c16384
 // CHECK: nvgpu.device_async_copy
@@ -246,7 +273,9 @@ func.func @unfused(%ql: tensor<?x8x16xbf16> {ds.name = "q_label"}, %cache: tenso
 // PTX-SAME: .extern .shared .align 16 .b8 __dynamic_shmem__{{[0-9]+}}[]
 // PTX-SAME: pair_score_topk_0
 // PTX-SAME: .reqnctapercluster 2, 1, 1
-// PTX-SAME: pair_score_topk_2
+// PTX-SAME: pair_score_topk_1
+// PTX-SAME: .reqnctapercluster 2, 1, 1
+// PTX-SAME: pair_score_topk_3
 // PTX-SAME: max_group_score_topk_0
 // PTX-SAME: last_score_topk_0
 // PTX-SAME: unfused_label_score_0

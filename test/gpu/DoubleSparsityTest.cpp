@@ -29,6 +29,9 @@ struct DSCase {
   /// the sampled score_topk's sample (32 runs of 128 spread over the row): its threshold then
   /// lists fewer than k keys and the select falls back to scoring the row again.
   bool sampleOnly = false;
+  /// Labels zero over the first half of every row of at least 16384 tokens: its scores there
+  /// are 0, so a cluster's first CTA lists (almost) no key at or above a positive threshold.
+  bool firstHalfZero = false;
 };
 
 std::string name(const DSCase &c) {
@@ -48,6 +51,8 @@ std::string name(const DSCase &c) {
     s += "_ties" + std::to_string(c.labelLevels);
   if (c.sampleOnly)
     s += "_sampleonly";
+  if (c.firstHalfZero)
+    s += "_halfzero";
   return s;
 }
 
@@ -90,6 +95,19 @@ TEST_P(DoubleSparsity, MatchesReference) {
       for (int64_t t = 0; t < n; ++t) {
         if (t % stride < 128 && t / stride < 32)
           continue;
+        const int64_t slot = p.paging.page(b, t, P, p.kv.numPages) * P + t % P;
+        for (int64_t h = 0; h < c.hkv; ++h)
+          for (int64_t j = 0; j < c.r; ++j)
+            p.labels[(h * p.slots() + slot) * c.r + j] = 0;
+      }
+    }
+
+  if (c.firstHalfZero)
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t n = p.paging.length(b, P);
+      if (n < 16384)
+        continue;
+      for (int64_t t = 0; t < n / 2; ++t) {
         const int64_t slot = p.paging.page(b, t, P, p.kv.numPages) * P + t % P;
         for (int64_t h = 0; h < c.hkv; ++h)
           for (int64_t j = 0; j < c.r; ++j)
@@ -164,6 +182,14 @@ std::vector<DSCase> cases() {
       {{20000}, 32, 32, 128, 16, 1024, 1, DataType::BF16, false, 0, 0.0f, true},
       {{60000, 9000, 5}, 32, 8, 128, 16, 1024, 1, DataType::BF16, true, 0, 0.0f, false, 1},
       {{33333, 4097}, 32, 8, 64, 16, 512, 16, DataType::F16, true, 0, 0.0f, false, 2},
+      // The cluster's sampled select (rows of at least 49152 to score, k <= 2048; the shorter
+      // rows beside them take the select over stored keys): scores only at the sample's
+      // positions (fewer than k listed over the cluster: the select over stored keys instead);
+      // the first half of each long row scoring 0 (the first CTA lists next to nothing, the
+      // second CTA's list carries the selection), P = 16.
+      {{60001, 20000}, 32, 8, 64, 16, 1024, 1, DataType::BF16, true, 0, 0.0f, false, 0, true},
+      {{60001, 17000}, 32, 8, 64, 16, 1024, 16, DataType::F16, false, 0, 0.0f, false, 0, false,
+       true},
       // Many rows (B * rows >= 128) longer than 16384: score_topk's sampled variant (two CTAs of
       // 512 threads per SM; a sampled threshold, the keys at or above it listed while scoring).
       // Beside the long rows: a row shorter than k, rows of up to 12288 (their scores kept in

@@ -155,6 +155,8 @@ std::vector<LowBitCase> lowBitCases() {
     // 128 rows longer than 16384: score_topk's sampled variant; a row shorter than k and one
     // of up to 12288 (its scores kept in shared memory).
     cases.push_back({f, {40001, 20000, 900, 12000}, 32, 8, 64, 16, 1024, 1, DataType::BF16});
+    // 64 rows: clusters of 2 CTAs, the cluster's sampled select for the row of 50000.
+    cases.push_back({f, {50000, 17000}, 32, 8, 64, 16, 1024, 16, DataType::BF16});
   }
   return cases;
 }

@@ -605,6 +605,8 @@ std::vector<PipeCase> pipeCases() {
       // Twilight, so a cluster kernel launched programmatically).
       {{12000, 300}, 32, 8, 128, 16, DataType::BF16, true},
       {{9000}, 32, 32, 128, 1, DataType::F16, false},
+      // A row of at least 49152: the clusters' sampled select.
+      {{50000, 300}, 32, 8, 64, 16, DataType::BF16, true},
   };
 }
 
