@@ -502,6 +502,13 @@ void RadixSelect::selectSampled(Value scores, Value rowBase, Value len, Value ro
       });
 }
 
+Value RadixSelect::listDecides(Value n, int64_t selK, int64_t listCap) {
+  ImplicitLocOpBuilder &b = kb.b();
+  return arith::AndIOp::create(
+      b, cmp(b, arith::CmpIPredicate::sge, n, kb.ci32(static_cast<int32_t>(selK))),
+      cmp(b, arith::CmpIPredicate::sle, n, kb.ci32(static_cast<int32_t>(listCap))));
+}
+
 void RadixSelect::sampledSelect(Value len, int64_t selK, Value out, Value outBase, Value list,
                                 int64_t listCap, int64_t minLen,
                                 llvm::function_ref<SmallVector<Value>()> moreConditions,
@@ -538,9 +545,7 @@ void RadixSelect::sampledSelect(Value len, int64_t selK, Value out, Value outBas
     if (finish) {
       fits = finish(listN);
     } else {
-      fits = arith::AndIOp::create(
-          b, cmp(b, arith::CmpIPredicate::sge, listN, kb.ci32(static_cast<int32_t>(selK))),
-          cmp(b, arith::CmpIPredicate::sle, listN, kb.ci32(static_cast<int32_t>(listCap))));
+      fits = listDecides(listN, selK, listCap);
       ifThen(b, fits, [&] {
         selectOver(
             [&](llvm::function_ref<void(Value, Value)> body) { forEachListed(list, listN, body); },
@@ -986,9 +991,7 @@ void RadixSelect::selectClusterSampledBy(Value lo, Value n, Value len, Value ran
           counts.push_back(remoteI32(miscPtr, kb.c(kListSlot), kb.ci32(static_cast<int32_t>(q))));
           total = arith::AddIOp::create(b, total, counts.back());
         }
-        Value fits = arith::AndIOp::create(
-            b, cmp(b, arith::CmpIPredicate::sge, total, kb.ci32(static_cast<int32_t>(selK))),
-            cmp(b, arith::CmpIPredicate::sle, total, kb.ci32(static_cast<int32_t>(listCap))));
+        Value fits = listDecides(total, selK, listCap);
         auto ifFits = scf::IfOp::create(b, fits, true);
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToStart(&ifFits.getThenRegion().front());

@@ -216,6 +216,9 @@ private:
   /// at once by `keysAt` (count a multiple of threads * batch, or below threads with batch 1).
   void forSampleKeys(Value stride, Value first, int64_t count, int64_t batch, KeysAt keysAt,
                      llvm::function_ref<void(Value, Value)> body);
+  /// Whether a list of every key >= a threshold, `n` of them (an i32, counted even past the
+  /// list's room), decides the select: selK <= n <= listCap.
+  Value listDecides(Value n, int64_t selK, int64_t listCap);
   /// One `listWalk` appending every key >= `low` and its position to `list` while it has room
   /// (listCap entries); the list counter counts them all.
   void listAtOrAbove(RowWalk listWalk, Value low, Value list, int64_t listCap);

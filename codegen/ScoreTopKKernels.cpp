@@ -304,6 +304,21 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
     }
   };
 
+  // The radix keys of a row's positions `pos` (below `end`), scored together: the sampled
+  // selects' sample.
+  auto keysAt = [&](ArrayRef<Value> pos, Value end) {
+    SmallVector<Value> keys;
+    for (Value score : scorer.score(pos, end))
+      keys.push_back(radix.key(score));
+    return keys;
+  };
+  // A scoring walk over [begin, end) handing body(position, radix key) (scoreRange's ring).
+  auto walkKeys = [&](Value begin, Value end, Value ring,
+                      llvm::function_ref<void(Value, Value)> body) {
+    scoreRange(
+        begin, end, [&](Value pos, Value score) { body(pos, radix.key(score)); }, ring);
+  };
+
   // Kept scores: positions < selLen scored into buf (below sp.capacity where the row spills,
   // the rest to its workspace slice), their first digit counted, then the select over them
   // with the candidate list `list` (kSelectListEntries). Rows of more than kRingMinTokens take
@@ -369,18 +384,12 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
           Value sample = kb.dynamicShared(i32, kb.c(kRadixSampleKeys));
           Value list = kb.dynamicShared(i32, kb.c(2 * kSampledListEntries),
                                         kb.c(4 * kRadixSampleKeys));
-          auto keysAt = [&](ArrayRef<Value> pos) {
-            SmallVector<Value> keys;
-            for (Value score : scorer.score(pos, selLen))
-              keys.push_back(radix.key(score));
-            return keys;
-          };
           radix.selectClusterSampledBy(
               lo, len, selLen, rank, selK, oA, outBase, keys, list, sample, kSampledListEntries,
-              ctas, kClusterSampledMinTokens, kSampleBatch, keysAt,
+              ctas, kClusterSampledMinTokens, kSampleBatch,
+              [&](ArrayRef<Value> pos) { return keysAt(pos, selLen); },
               [&](llvm::function_ref<void(Value, Value)> body) {
-                scoreRange(lo, kb.add(lo, len),
-                           [&](Value pos, Value score) { body(pos, radix.key(score)); });
+                walkKeys(lo, kb.add(lo, len), Value(), body);
               },
               fill);
         },
@@ -415,21 +424,15 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
       Value ring = sampledRing ? kb.dynamicShared(i32, kb.c(2 * unroll * threads),
                                                   kb.c(8 * kSampledListEntries))
                                : Value();
-      auto keysAt = [&](ArrayRef<Value> pos) {
-        SmallVector<Value> keys;
-        for (Value score : scorer.score(pos, selLen))
-          keys.push_back(radix.key(score));
-        return keys;
-      };
-      auto walkWith = [&](Value entryRing, llvm::function_ref<void(Value, Value)> body) {
-        scoreRange(
-            kb.c(0), selLen, [&](Value pos, Value score) { body(pos, radix.key(score)); },
-            entryRing);
-      };
       radix.selectSampledBy(
           selLen, selK, oA, outBase, list, kSampledListEntries, kSampledSmemTokens, kSampleBatch,
-          keysAt, [&](llvm::function_ref<void(Value, Value)> body) { walkWith(ring, body); },
-          [&](llvm::function_ref<void(Value, Value)> body) { walkWith(Value(), body); });
+          [&](ArrayRef<Value> pos) { return keysAt(pos, selLen); },
+          [&](llvm::function_ref<void(Value, Value)> body) {
+            walkKeys(kb.c(0), selLen, ring, body);
+          },
+          [&](llvm::function_ref<void(Value, Value)> body) {
+            walkKeys(kb.c(0), selLen, Value(), body);
+          });
     });
     ctx.addLaunch(kb.finish());
     return;

@@ -86,14 +86,15 @@ TEST_P(DoubleSparsity, MatchesReference) {
       x = ref::fromFloat(static_cast<float>(tieRng.below(c.labelLevels)), shape.type);
   }
   const int64_t B = p.paging.batch, P = c.pageSize, hsel = p.selRows();
-  if (c.sampleOnly)
+  // Zeroes the labels of every row of at least 16384 tokens at the positions t where
+  // zero(t, n) holds (n the row's length): all its kv heads' channels.
+  auto zeroLongRows = [&](auto zero) {
     for (int64_t b = 0; b < B; ++b) {
       const int64_t n = p.paging.length(b, P);
       if (n < 16384)
         continue;
-      const int64_t stride = 4 * (n / 128); // the kernel's: 4 * floor(n / (4 * 32))
       for (int64_t t = 0; t < n; ++t) {
-        if (t % stride < 128 && t / stride < 32)
+        if (!zero(t, n))
           continue;
         const int64_t slot = p.paging.page(b, t, P, p.kv.numPages) * P + t % P;
         for (int64_t h = 0; h < c.hkv; ++h)
@@ -101,19 +102,14 @@ TEST_P(DoubleSparsity, MatchesReference) {
             p.labels[(h * p.slots() + slot) * c.r + j] = 0;
       }
     }
-
+  };
+  if (c.sampleOnly) // all but the sample's positions
+    zeroLongRows([](int64_t t, int64_t n) {
+      const int64_t stride = 4 * (n / 128); // the kernel's: 4 * floor(n / (4 * 32))
+      return !(t % stride < 128 && t / stride < 32);
+    });
   if (c.firstHalfZero)
-    for (int64_t b = 0; b < B; ++b) {
-      const int64_t n = p.paging.length(b, P);
-      if (n < 16384)
-        continue;
-      for (int64_t t = 0; t < n / 2; ++t) {
-        const int64_t slot = p.paging.page(b, t, P, p.kv.numPages) * P + t % P;
-        for (int64_t h = 0; h < c.hkv; ++h)
-          for (int64_t j = 0; j < c.r; ++j)
-            p.labels[(h * p.slots() + slot) * c.r + j] = 0;
-      }
-    }
+    zeroLongRows([](int64_t t, int64_t n) { return t < n / 2; });
 
   auto dq = test::upload(ctx, p.q), dk = test::upload(ctx, p.kv.k), dv = test::upload(ctx, p.kv.v);
   auto dl = test::upload(ctx, p.labels), dch = test::upload(ctx, p.channels);
