@@ -41,12 +41,46 @@ namespace {
 constexpr llvm::StringLiteral kKernels = mlir::ds::kKernelsSymbol;
 constexpr llvm::StringLiteral kTriple = "nvptx64-nvidia-cuda";
 
-/// NVPTX's printer aborts the process on a global it cannot place; these are refused with a
-/// diagnostic first: globals live in the generic (0), global (1) or constant (4) space, and shared
-/// (3) or local (5) ones take no initial value.
-LogicalResult checkGlobalsPlaceable(ArrayRef<gpu::GPUModuleOp> modules) {
+/// The first type of `op` (its results, operands, block arguments or a TypeAttr attribute, such
+/// as a global's or a GEP's element type) that LLVM IR has no counterpart for, or null. The LLVM
+/// dialect's verifier lets some through (e.g. an array of f8E4M3FN), and their translation
+/// crashed.
+Type untranslatableType(Operation *op) {
+  auto bad = [](Type t) { return !LLVM::isCompatibleType(t); };
+  for (Type t : op->getResultTypes())
+    if (bad(t))
+      return t;
+  for (Type t : op->getOperandTypes())
+    if (bad(t))
+      return t;
+  for (Region &r : op->getRegions())
+    for (Block &blk : r)
+      for (BlockArgument a : blk.getArguments())
+        if (bad(a.getType()))
+          return a.getType();
+  for (NamedAttribute a : op->getAttrs())
+    if (auto ta = dyn_cast<TypeAttr>(a.getValue()); ta && !isa<FunctionType>(ta.getValue()) &&
+                                                     !isa<LLVM::LLVMFunctionType>(ta.getValue()) &&
+                                                     bad(ta.getValue()))
+      return ta.getValue();
+  return Type();
+}
+
+/// What the translation to LLVM IR and NVPTX's printer would abort the process on is refused
+/// with a diagnostic first: a type LLVM IR does not have (untranslatableType), and a global NVPTX
+/// cannot place (globals live in the generic (0), global (1) or constant (4) space, and shared
+/// (3) or local (5) ones take no initial value).
+LogicalResult checkTranslatable(ArrayRef<gpu::GPUModuleOp> modules) {
   bool ok = true;
-  for (gpu::GPUModuleOp m : modules)
+  for (gpu::GPUModuleOp m : modules) {
+    m.walk([&](Operation *op) {
+      if (op == m.getOperation() || !isa<LLVM::LLVMDialect, NVVM::NVVMDialect>(op->getDialect()))
+        return;
+      if (Type t = untranslatableType(op)) {
+        op->emitError("ds-emit-ptx: type ") << t << " does not translate to LLVM IR";
+        ok = false;
+      }
+    });
     for (auto g : m.getOps<LLVM::GlobalOp>()) {
       const unsigned space = g.getAddrSpace();
       const bool initialized = g.getValueOrNull() || !g.getInitializerRegion().empty();
@@ -60,6 +94,7 @@ LogicalResult checkGlobalsPlaceable(ArrayRef<gpu::GPUModuleOp> modules) {
           << ", which PTX has no globals in (0 generic, 1 global, 3 shared, 4 constant, 5 local)";
       ok = false;
     }
+  }
   return success(ok);
 }
 
@@ -361,7 +396,7 @@ struct EmitPTXPass final : public ds::impl::EmitPTXPassBase<EmitPTXPass> {
     // compileToBundle).
     if (failed(verify(top)))
       return signalPassFailure();
-    if (failed(checkGlobalsPlaceable(modules)))
+    if (failed(checkTranslatable(modules)))
       return signalPassFailure();
     SmallVector<std::string> ptx(modules.size());
     // The context's threads take the modules largest first (by operation count), so that a

@@ -73,7 +73,16 @@ module {
     llvm.mlir.global internal @h(1 : i32) {addr_space = 3 : i32} : i32
     llvm.mlir.global internal @s() {addr_space = 3 : i32} : !llvm.array<4 x i32>
     llvm.mlir.global internal constant @c(7 : i32) {addr_space = 4 : i32} : i32
+    // Types LLVM IR does not have (the LLVM dialect lets them through; translating them crashed).
+    // expected-error @+1 {{ds-emit-ptx: type '!llvm.array<4 x f8E4M3FN>' does not translate to LLVM IR}}
+    llvm.mlir.global internal constant @t(dense<[1, 2, 3, 4]> : tensor<4xi32>) {addr_space = 1 : i32} : !llvm.array<4 x f8E4M3FN>
     llvm.func @ka() attributes {nvvm.kernel} { llvm.return }
+    llvm.func @kb(%i: i32) attributes {nvvm.kernel} {
+      %c = llvm.mlir.addressof @c : !llvm.ptr<4>
+      // expected-error @+1 {{ds-emit-ptx: type '!llvm.array<4 x f8E4M3FN>' does not translate to LLVM IR}}
+      %g = llvm.getelementptr %c[0, %i] : (!llvm.ptr<4>, i32) -> !llvm.ptr<4>, !llvm.array<4 x f8E4M3FN>
+      llvm.return
+    }
   }
 }
 
