@@ -68,9 +68,9 @@ def FuseScoreTopKPass : Pass<"ds-fuse-score-topk", "func::FuncOp"> {
     `ds.page_score_topk` the same way (the scores have no other use, `lens` is page_score's
     `seq_lens`): a row is `cdiv(n_b, P)` pages for both. This one is opt-in (`page-score=1`):
     on the H200 the fused kernel is still 2-7% slower than page_score + topk (its scoring keeps
-    fewer summary loads in flight), and re-measured on an H100 in session 43 it lost 2-23% on
-    the issue's B = 1, B = 8 and shared rows at every config swept (winning 2.4% only at B = 32,
-    N = 65536), so the default pipeline keeps the two kernels.
+    fewer summary loads in flight), and re-measured on an H100 in session 43 it lost on the
+    issue's B = 1, B = 8 and shared rows at every config swept (1.0-9.7% at its best config per
+    row; it won 2.4% only at B = 32, N = 65536), so the default pipeline keeps the two kernels.
   }];
   let options = [
     Option<"pageScore", "page-score", "bool", /*default=*/"false",
