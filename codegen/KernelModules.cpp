@@ -74,7 +74,8 @@ LogicalResult checkTranslatable(ArrayRef<gpu::GPUModuleOp> modules) {
   bool ok = true;
   for (gpu::GPUModuleOp m : modules) {
     m.walk([&](Operation *op) {
-      if (op == m.getOperation() || !isa<LLVM::LLVMDialect, NVVM::NVVMDialect>(op->getDialect()))
+      if (op == m.getOperation() ||
+          !isa_and_nonnull<LLVM::LLVMDialect, NVVM::NVVMDialect>(op->getDialect()))
         return;
       if (Type t = untranslatableType(op)) {
         op->emitError("ds-emit-ptx: type ") << t << " does not translate to LLVM IR";
