@@ -151,7 +151,7 @@ int Bundle::symbolIndex(std::string_view name) const {
   return -1;
 }
 
-static bool isValidTarget(const std::string &t) {
+bool Bundle::isValidTarget(std::string_view t) {
   // sm_<digits>, optionally followed by one letter (sm_90a, sm_100f).
   if (t.size() < 4 || t.compare(0, 3, "sm_") != 0)
     return false;

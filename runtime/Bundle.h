@@ -111,6 +111,8 @@ struct Bundle {
   int argIndex(std::string_view name) const;
   int symbolIndex(std::string_view name) const;
 
+  /// Whether `t` names an architecture: sm_<digits>, optionally one lower-case letter after.
+  static bool isValidTarget(std::string_view t);
   /// Checks internal consistency: target, names, ranks, indices, symbol order, limits.
   /// parse(), writeFile() and Pipeline::load() apply it.
   Status validate() const;

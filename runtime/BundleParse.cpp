@@ -91,8 +91,20 @@ private:
   bool haveTarget = false, haveWorkspace = false;
   bool haveGrid = false, haveBlock = false, haveSmem = false, haveProgrammatic = false;
 
+  /// The error, with any byte of `what` outside printable ASCII (quoted from a damaged file)
+  /// written as \xNN.
   bool fail(const std::string &what, int line = -1) {
-    error = "bundle line " + std::to_string(line < 0 ? r.line : line) + ": " + what;
+    error = "bundle line " + std::to_string(line < 0 ? r.line : line) + ": ";
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (unsigned char c : what) {
+      if (c >= 0x20 && c < 0x7f) {
+        error += static_cast<char>(c);
+      } else {
+        error += "\\x";
+        error += kHex[c >> 4];
+        error += kHex[c & 15];
+      }
+    }
     return false;
   }
 
@@ -159,6 +171,8 @@ private:
       std::vector<std::string_view> t = tokens(rest);
       if (t.size() != 1)
         return fail("'target' takes one architecture name, e.g. 'target sm_90'");
+      if (!Bundle::isValidTarget(t[0]))
+        return fail("bad target '" + std::string(t[0]) + "' (expected sm_<number>, e.g. sm_90)");
       b.target = std::string(t[0]);
       haveTarget = true;
       return true;

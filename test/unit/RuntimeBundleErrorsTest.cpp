@@ -79,7 +79,10 @@ TEST(RuntimeBundleErrors, RejectedWithLineAndReason) {
       {"unknown version", withLine(1, "dsbundle 2"), 1, "unsupported bundle version '2'"},
       {"header extra", withLine(1, "dsbundle 1 x"), 1, "malformed header"},
       {"missing target", withoutLine(2), 16, "missing 'target' line"},
-      {"bad target", withLine(2, "target sm90"), 17, "bad target 'sm90'"},
+      {"bad target", withLine(2, "target sm90"), 2, "bad target 'sm90'"},
+      // Bytes outside printable ASCII are quoted as \xNN, never raw.
+      {"bad target bytes", withLine(2, std::string("target sm_\x89\x01")), 2,
+       "bad target 'sm_\\x89\\x01'"},
       {"duplicate target", withInserted(3, "target sm_80"), 3, "duplicate 'target'"},
       {"unknown keyword", withLine(7, "workspaces 4"), 7, "unknown keyword 'workspaces'"},
       {"duplicate workspace", withInserted(8, "workspace 0"), 8, "duplicate 'workspace'"},
