@@ -69,8 +69,9 @@ def FuseScoreTopKPass : Pass<"ds-fuse-score-topk", "func::FuncOp"> {
     `seq_lens`): a row is `cdiv(n_b, P)` pages for both. This one is opt-in (`page-score=1`):
     on the H200 the fused kernel is still 2-7% slower than page_score + topk (its scoring keeps
     fewer summary loads in flight), and re-measured on an H100 in session 43 it lost on the
-    issue's B = 1, B = 8 and shared rows at every config swept (1.0-9.7% at its best config per
-    row; it won 2.4% only at B = 32, N = 65536), so the default pipeline keeps the two kernels.
+    issue's B = 1, B = 8 and shared rows at each of the seven configs whose figures came back
+    (1.0-9.7% at the best of them per row; it won 2.4% only at B = 32, N = 65536), so the
+    default pipeline keeps the two kernels.
   }];
   let options = [
     Option<"pageScore", "page-score", "bool", /*default=*/"false",
