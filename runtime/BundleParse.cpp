@@ -94,17 +94,7 @@ private:
   /// The error, with any byte of `what` outside printable ASCII (quoted from a damaged file)
   /// written as \xNN.
   bool fail(const std::string &what, int line = -1) {
-    error = "bundle line " + std::to_string(line < 0 ? r.line : line) + ": ";
-    static constexpr char kHex[] = "0123456789abcdef";
-    for (unsigned char c : what) {
-      if (c >= 0x20 && c < 0x7f) {
-        error += static_cast<char>(c);
-      } else {
-        error += "\\x";
-        error += kHex[c >> 4];
-        error += kHex[c & 15];
-      }
-    }
+    error = "bundle line " + std::to_string(line < 0 ? r.line : line) + ": " + printableAscii(what);
     return false;
   }
 

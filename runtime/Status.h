@@ -9,6 +9,7 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -120,6 +121,25 @@ private:
   T *data_ = nullptr;
   size_t size_ = 0;
 };
+
+/// `text` with every byte outside printable ASCII written as \xNN: for quoting text read from a
+/// file that should be ASCII (a bundle's lines, an .npy header) into a message, so that a damaged
+/// file does not put raw bytes on a terminal.
+inline std::string printableAscii(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
 
 } // namespace ds::rt
 

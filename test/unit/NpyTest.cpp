@@ -190,6 +190,17 @@ TEST(Npy, UnsupportedDtypes) {
   }
 }
 
+TEST(Npy, HeaderBytesAreQuotedInPrintableAscii) {
+  // A damaged header's bytes outside printable ASCII come back as \xNN, never raw.
+  std::string e = parseError(npyBytes(dictOf("<\x89\x01", "(2,)"), std::string(16, '\0')));
+  EXPECT_TRUE(contains(e, "dtype '<\\x89\\x01' is not supported")) << e;
+  e = parseError(npyBytes("{'descr': '<f4', 'fortran_order': False, 'sh\xffpe': (2,), }",
+                          std::string(8, '\0')));
+  EXPECT_TRUE(contains(e, "unexpected key 'sh\\xffpe'")) << e;
+  for (char c : e)
+    EXPECT_TRUE(c >= 0x20 && c < 0x7f) << e;
+}
+
 TEST(Npy, MagicAndVersion) {
   std::string good = npyBytes(dictOf("<f4", "(1,)"), std::string(4, '\0'));
   std::string bad = good;

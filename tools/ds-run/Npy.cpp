@@ -243,10 +243,11 @@ rt::Expected<Array> parse(std::string_view bytes, const std::string &name) {
                                " in the file)");
   Array a;
   HeaderParser header(bytes.substr(offset, headerLen));
+  // Text quoted from the header (ASCII by the format) goes out in printable ASCII.
   if (!header.parse(a))
-    return fileError(name, header.error);
+    return fileError(name, rt::printableAscii(header.error));
   if (a.itemSize() == 0)
-    return fileError(name, "dtype '" + a.descr +
+    return fileError(name, "dtype '" + rt::printableAscii(a.descr) +
                                "' is not supported (little-endian float32, float16, int32, int64, "
                                "uint16/int16 bit patterns, uint8 or int8)");
   std::optional<int64_t> need = byteSize(a.shape, a.itemSize());
