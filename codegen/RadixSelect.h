@@ -224,8 +224,7 @@ private:
   void listAtOrAbove(RowWalk listWalk, Value low, Value list, int64_t listCap);
   /// The sample's threshold key: the first two digits of the r-th largest (r an index) of the
   /// kSampleKeys keys in list[0, kSampleKeys) (the list or a sample array), whose first digit the
-  /// caller counted after
-  /// clearFirstDigit(). Ends with a barrier.
+  /// caller counted after clearFirstDigit(). Ends with a barrier.
   Value sampleThreshold(Value list, Value r);
 
   KernelBuilder &kb;

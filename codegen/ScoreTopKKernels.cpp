@@ -368,8 +368,7 @@ void buildScoreTopK(ScoreTopKOp fused, PlanContext &ctx, int64_t threads, int64_
               kb.minIdx(kb.div(kb.add(nMax, kb.c(ctas - 1)), kb.c(ctas)), kb.c(capacity)));
           auto [lo, len] = clusterSlice(kb, selLen, rank, ctas);
           auto fill = [&] {
-            scoreRange(lo, kb.add(lo, len), [&](Value pos, Value score) {
-              Value key = radix.key(score);
+            walkKeys(lo, kb.add(lo, len), Value(), [&](Value pos, Value key) {
               memref::StoreOp::create(b, key, keys, ValueRange{kb.sub(pos, lo)});
               radix.countFirstDigit(key);
             });

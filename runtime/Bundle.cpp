@@ -151,16 +151,16 @@ int Bundle::symbolIndex(std::string_view name) const {
   return -1;
 }
 
-bool Bundle::isValidTarget(std::string_view t) {
+Status Bundle::checkTarget(std::string_view t) {
   // sm_<digits>, optionally followed by one letter (sm_90a, sm_100f).
-  if (t.size() < 4 || t.compare(0, 3, "sm_") != 0)
-    return false;
   size_t i = 3;
-  while (i < t.size() && std::isdigit(static_cast<unsigned char>(t[i])))
+  bool ok = t.size() >= 4 && t.compare(0, 3, "sm_") == 0;
+  while (ok && i < t.size() && std::isdigit(static_cast<unsigned char>(t[i])))
     ++i;
-  if (i == 3)
-    return false;
-  return i == t.size() || (i + 1 == t.size() && std::islower(static_cast<unsigned char>(t[i])));
+  ok = ok && i > 3 &&
+       (i == t.size() || (i + 1 == t.size() && std::islower(static_cast<unsigned char>(t[i]))));
+  return ok ? Status::success()
+            : Status::error("bad target '" + std::string(t) + "' (expected sm_<number>, e.g. sm_90)");
 }
 
 static bool isValidKernelName(const std::string &n) {
@@ -174,8 +174,8 @@ static bool isValidKernelName(const std::string &n) {
 
 Status Bundle::validate() const {
   auto fail = [](const std::string &m) { return Status::error("invalid bundle: " + m); };
-  if (!isValidTarget(target))
-    return fail("bad target '" + target + "' (expected sm_<number>, e.g. sm_90)");
+  if (Status t = checkTarget(target); !t.ok())
+    return fail(t.message());
   if (symbols.size() > kMaxSymbols)
     return fail("too many symbols (" + std::to_string(symbols.size()) + ", at most " +
                 std::to_string(kMaxSymbols) + ")");

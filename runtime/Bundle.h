@@ -111,8 +111,9 @@ struct Bundle {
   int argIndex(std::string_view name) const;
   int symbolIndex(std::string_view name) const;
 
-  /// Whether `t` names an architecture: sm_<digits>, optionally one lower-case letter after.
-  static bool isValidTarget(std::string_view t);
+  /// Ok where `t` names an architecture (sm_<digits>, optionally one lower-case letter after),
+  /// else the error that says so: validate() and parse() (at the target's line) report it.
+  static Status checkTarget(std::string_view t);
   /// Checks internal consistency: target, names, ranks, indices, symbol order, limits.
   /// parse(), writeFile() and Pipeline::load() apply it.
   Status validate() const;

@@ -161,8 +161,8 @@ private:
       std::vector<std::string_view> t = tokens(rest);
       if (t.size() != 1)
         return fail("'target' takes one architecture name, e.g. 'target sm_90'");
-      if (!Bundle::isValidTarget(t[0]))
-        return fail("bad target '" + std::string(t[0]) + "' (expected sm_<number>, e.g. sm_90)");
+      if (Status v = Bundle::checkTarget(t[0]); !v.ok())
+        return fail(v.message());
       b.target = std::string(t[0]);
       haveTarget = true;
       return true;
