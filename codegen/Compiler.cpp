@@ -200,6 +200,20 @@ std::optional<std::string> mlir::ds::sourceNestingError(llvm::StringRef text,
          " levels of regions, brackets or angle brackets; cannot parse " + name.str();
 }
 
+Status mlir::ds::verifySource(llvm::StringRef source, llvm::StringRef name) {
+  if (auto error = sourceNestingError(source, name))
+    return Status::error(*error);
+  auto ctx = createCompilerContext();
+  std::string diagnostics;
+  llvm::raw_string_ostream os(diagnostics);
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(source, name), llvm::SMLoc());
+  SourceMgrDiagnosticHandler handler(sourceMgr, ctx.get(), os);
+  if (!parseSourceFile<ModuleOp>(sourceMgr, ctx.get()))
+    return Status::error(diagnostics + "cannot parse " + name.str());
+  return Status::success();
+}
+
 Expected<Bundle> mlir::ds::compileSourceToBundle(llvm::StringRef source,
                                                  const CompileOptions &options,
                                                  llvm::StringRef funcName) {

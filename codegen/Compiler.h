@@ -31,6 +31,11 @@ std::unique_ptr<MLIRContext> createCompilerContext();
 /// than 256 levels ...") for a text nested deeper than any compiled pipeline, else nullopt.
 std::optional<std::string> sourceNestingError(llvm::StringRef text, llvm::StringRef name);
 
+/// Parses and verifies MLIR text without compiling it (every op's verifier, no pass): the
+/// diagnostics (NAME:LINE:COL: error: ...) in the error. Tools check sources with it before they
+/// open a device.
+::ds::rt::Status verifySource(llvm::StringRef source, llvm::StringRef name);
+
 /// Parses MLIR text and compiles it; diagnostics are captured into the returned error.
 ::ds::rt::Expected<::ds::rt::Bundle> compileSourceToBundle(llvm::StringRef source,
                                                        const CompileOptions &options,

@@ -1,5 +1,11 @@
 #include "passes/ConfigOverride.h"
 
+#include "dialect/DSDialect.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OperationSupport.h"
+
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 
@@ -91,10 +97,33 @@ std::optional<ConfigOverride> mlir::ds::parseConfigOverride(llvm::StringRef spec
 
 std::optional<std::string>
 mlir::ds::configOverridesError(llvm::ArrayRef<std::string> overrides) {
-  for (const std::string &o : overrides) {
+  if (overrides.empty())
+    return std::nullopt;
+  // The op must be one of the dialect's, and an integer value must pass the attribute's own
+  // range check (with every other field at a value it accepts): both known before any compile.
+  MLIRContext ctx(MLIRContext::Threading::DISABLED);
+  ctx.loadDialect<DSDialect>();
+  std::string diagnostic;
+  ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
+    diagnostic = d.str();
+    return success();
+  });
+  for (const std::string &text : overrides) {
     std::string error;
-    if (!parseConfigOverride(o, error))
+    std::optional<ConfigOverride> o = parseConfigOverride(text, error);
+    if (!o)
       return error;
+    const std::string quoted = "config override '" + text + "'";
+    if (!RegisteredOperationName::lookup(o->op, &ctx))
+      return quoted + ": '" + o->op + "' is not an op of the ds dialect";
+    if (o->field == kVariant)
+      continue;
+    IntFields v{1, 1, 1, 1, 1, 0, 0, 0};
+    v.*(intField(o->field)->member) = o->value;
+    if (failed(KernelConfigAttr::verify([&] { return emitError(UnknownLoc::get(&ctx)); },
+                                        v.blockTokens, v.warps, v.splits, v.stages, v.vectorWidth,
+                                        "", v.occupancy, v.heads, v.clusterWarps)))
+      return quoted + ": " + diagnostic;
   }
   return std::nullopt;
 }

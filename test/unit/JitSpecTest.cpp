@@ -4,6 +4,7 @@
 #include "codegen/Compiler.h"
 #include "codegen/JIT.h"
 #include "codegen/PlanExpr.h"
+#include "passes/ConfigOverride.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -498,6 +499,56 @@ TEST(ConfigOverrides, ChangeTheKernelsAndTheCacheKey) {
   auto c = jit::compileSource(*ir, bad);
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.message().find("config field 'warps'"), std::string::npos) << c.message();
+}
+
+// What the tools check before they compile or open a device: the syntax, the field, that the op
+// is one of the dialect's, and an integer value inside the attribute's range.
+TEST(ConfigOverrides, CheckedBeforeAnyCompile) {
+  using mlir::ds::configOverridesError;
+  EXPECT_FALSE(configOverridesError({}));
+  EXPECT_FALSE(configOverridesError({"topp.warps=16", "ds.sparse_decode.splits=4",
+                                     "linear_attn_prefill.variant=chunked", "topk.occupancy=0"}));
+  auto errorOf = [](const std::string &o) {
+    std::optional<std::string> e = configOverridesError({"topp.warps=8", o});
+    return e ? *e : std::string("(accepted)");
+  };
+  EXPECT_EQ(errorOf("topp.wraps=8"), "config override 'topp.wraps=8': unknown field 'wraps' (the "
+                                     "fields: block_tokens, warps, splits, stages, vector_width, "
+                                     "variant, occupancy, heads, cluster_warps)");
+  EXPECT_EQ(errorOf("topq.warps=8"),
+            "config override 'topq.warps=8': 'ds.topq' is not an op of the ds dialect");
+  EXPECT_EQ(errorOf("topp.warps=33"),
+            "config override 'topp.warps=33': kernel_config: warps must be in [1, 32], got 33");
+  EXPECT_EQ(errorOf("decode_merge.vector_width=6"),
+            "config override 'decode_merge.vector_width=6': kernel_config: vector_width must be "
+            "a power of two in [1, 32], got 6");
+  EXPECT_EQ(errorOf("topk.occupancy=-1"),
+            "config override 'topk.occupancy=-1': kernel_config: occupancy must be in [0, 32], got -1");
+  EXPECT_EQ(errorOf("topk.cluster_warps=9223372036854775807"),
+            "config override 'topk.cluster_warps=9223372036854775807': kernel_config: "
+            "cluster_warps must be in [0, 32], got 9223372036854775807");
+  // A value the attribute accepts but a family cannot build is the compile's to refuse.
+  EXPECT_EQ(errorOf("topk.warps=3"), "(accepted)");
+}
+
+// verifySource parses and verifies without compiling: a spec's IR passes, an op's verifier
+// failure comes back with its location, and nothing is lowered.
+TEST(VerifySource, ParsesAndVerifiesOnly) {
+  auto ir = jit::questIR(jit::QuestSpec{});
+  ASSERT_TRUE(ir.ok()) << ir.message();
+  EXPECT_TRUE(mlir::ds::verifySource(*ir, "quest.mlir").ok());
+  const std::string bad = "func.func @t(%s: tensor<?x4x?xf32>, %l: tensor<?xi32>) -> "
+                          "tensor<?x4x8xi32> {\n  %i = ds.topk %s, %l {k = 0 : i64} : "
+                          "(tensor<?x4x?xf32>, tensor<?xi32>) -> tensor<?x4x8xi32>\n  return %i : "
+                          "tensor<?x4x8xi32>\n}\n";
+  rt::Status st = mlir::ds::verifySource(bad, "bad.mlir");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("bad.mlir:2:"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("error:"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("cannot parse bad.mlir"), std::string::npos) << st.message();
+  rt::Status syntax = mlir::ds::verifySource("func.func @t( {", "syntax.mlir");
+  ASSERT_FALSE(syntax.ok());
+  EXPECT_NE(syntax.message().find("syntax.mlir:1:"), std::string::npos) << syntax.message();
 }
 } // namespace
 

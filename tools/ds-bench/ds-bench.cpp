@@ -32,6 +32,7 @@
 //   --scatter: each request's pages are a random permutation of the pool (default: consecutive)
 //   --chain: also each pipeline up to each of its kernels, chained as in the step (their shares)
 // Every option is checked before a GPU is opened; --help lists them.
+#include "codegen/Compiler.h"
 #include "codegen/JIT.h"
 #include "dialect/DSTarget.h"
 #include "passes/ConfigOverride.h"
@@ -46,6 +47,8 @@
 #include "llvm/Support/InitLLVM.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -237,12 +240,84 @@ void timeStages(const rt::Pipeline &pipeline, const std::vector<rt::TensorArg> &
     row.stages.push_back({kernels[launched[0]].name, row.totalUs});
 }
 
+/// The ds IR of a shape's pipeline: its family's JIT spec (the same IR the JIT's spec entry points
+/// compile), or ds.topk / ds.topp alone. Made for every shape before the device is opened, so that
+/// a spec the family refuses is reported, naming its field, without a GPU.
+rt::Expected<std::string> sourceOf(const Shape &s) {
+  const jit::DataType dt = s.bf16 ? jit::DataType::BF16 : jit::DataType::F16;
+  if (s.op == "topk") {
+    const std::string h = std::to_string(s.hq), k = std::to_string(s.k);
+    const std::string in = "tensor<?x" + h + "x?xf32>", out = "tensor<?x" + h + "x" + k + "xi32>";
+    const std::string ir =
+        "func.func @topk(%s: " + in + " {ds.name = \"scores\"}, %l: tensor<?xi32> {ds.name = "
+        "\"lens\"}) -> " + out + " {\n  %i = ds.topk %s, %l {k = " + k + " : i64} : (" + in +
+        ", tensor<?xi32>) -> " + out + "\n  return %i : " + out + "\n}\n";
+    return ir;
+  }
+  if (s.op == "topp") {
+    const std::string h = std::to_string(s.hq), k = std::to_string(s.k);
+    const std::string t = "tensor<?x" + h + "x" + k, cnt = "tensor<?x" + h + "xi32>";
+    char p[32];
+    std::snprintf(p, sizeof(p), "%.9e", s.topP);
+    const std::string ir = "func.func @topp(%l: " + t + "xf32>, %i: " + t + "xi32>) -> (" + t +
+                           "xi32>, " + cnt + ") {\n  %k, %c = ds.topp %l, %i {top_p = " + p +
+                           " : f32} : (" + t + "xf32>, " + t + "xi32>) -> (" + t + "xi32>, " + cnt +
+                           ")\n  return %k, %c : " + t + "xi32>, " + cnt + "\n}\n";
+    return ir;
+  }
+  if (s.op == "la-prefill" || s.op == "la-decode") {
+    // H = hq, d = e.
+    if (s.op == "la-decode") {
+      jit::LinearAttnDecodeSpec spec;
+      spec.heads = s.hq, spec.keyDim = s.d, spec.valueDim = s.d, spec.dtype = dt;
+      return jit::linearAttnDecodeIR(spec);
+    }
+    jit::LinearAttnPrefillSpec spec;
+    spec.heads = s.hq, spec.keyDim = s.d, spec.valueDim = s.d, spec.dtype = dt;
+    spec.keepIntermediate = s.intermediate;
+    return jit::linearAttnPrefillIR(spec);
+  }
+  if (s.op == "quest") {
+    jit::QuestSpec spec;
+    spec.heads = s.hq, spec.kvHeads = s.hkv, spec.headDim = s.d, spec.pageSize = s.P;
+    spec.tokenBudget = s.k, spec.sharedSelection = s.shared, spec.dtype = dt;
+    return jit::questIR(spec);
+  }
+  if (s.op == "dense") {
+    jit::DenseDecodeSpec spec;
+    spec.heads = s.hq, spec.kvHeads = s.hkv, spec.headDim = s.d, spec.pageSize = s.P;
+    spec.dtype = dt;
+    return jit::denseDecodeIR(spec);
+  }
+  if (s.op == "vattention") {
+    jit::VAttentionSpec spec;
+    spec.heads = s.hq, spec.kvHeads = s.hkv, spec.headDim = s.d, spec.labelDim = s.r;
+    spec.pageSize = s.P, spec.sharedSelection = s.shared, spec.dtype = dt;
+    spec.sinks = s.sinks, spec.window = s.window, spec.k = s.k, spec.numSamples = s.samples;
+    return jit::vattentionIR(spec);
+  }
+  if (s.op == "twilight") {
+    jit::TwilightSpec spec;
+    spec.heads = s.hq, spec.kvHeads = s.hkv, spec.headDim = s.d, spec.labelDim = s.r;
+    spec.pageSize = s.P, spec.sharedSelection = s.shared, spec.dtype = dt;
+    spec.candidates = s.k, spec.topP = static_cast<float>(s.topP), spec.int4Estimate = s.int4;
+    return jit::twilightIR(spec);
+  }
+  jit::DoubleSparsitySpec spec;
+  spec.heads = s.hq, spec.kvHeads = s.hkv, spec.headDim = s.d, spec.labelDim = s.r;
+  spec.k = s.k, spec.pageSize = s.P, spec.sharedSelection = s.shared, spec.dtype = dt;
+  spec.labelFormat = s.labelFormat == "fp8"    ? jit::LabelFormat::FP8
+                     : s.labelFormat == "int4" ? jit::LabelFormat::Int4
+                                               : jit::LabelFormat::Same;
+  return jit::doubleSparsityIR(spec);
+}
+
 /// Linear-attention prefill: B requests of N tokens each, packed (T = B N), one state slot each,
 /// has_initial_state = 0 unless --initial. Useful work: per token and head k^T v into the state
 /// and q S out, 4 d e flops. Bytes: q, k, v, o once (16-bit) plus the f32 states written (and
 /// read with --initial), and with --intermediate the f32 state after every token written.
 Row runLinearAttnPrefill(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s,
-                         int warmup, int iters) {
+                         const std::string &source, int warmup, int iters) {
   Row row{s, {}, 0, 0, 0};
   ref::Half ht = s.bf16 ? ref::Half::BF16 : ref::Half::F16;
   ref::Rng rng(42);
@@ -274,11 +349,7 @@ Row runLinearAttnPrefill(const rt::Context &ctx, jit::JIT &jit, Timer &timer, co
   check(cu.upload(cuSeqlens.data(), (B + 1) * 4), "upload");
   check(idx.upload(slotOf.data(), B * 4), "upload");
   check(init.upload(hasInitial.data(), B * 4), "upload");
-  jit::LinearAttnPrefillSpec spec;
-  spec.heads = H, spec.keyDim = d, spec.valueDim = e;
-  spec.dtype = s.bf16 ? jit::DataType::BF16 : jit::DataType::F16;
-  spec.keepIntermediate = s.intermediate;
-  auto pipeline = check(jit.linearAttnPrefill(spec), "compile");
+  auto pipeline = check(jit.fromSource(source), "compile");
   std::vector<rt::TensorArg> args = {
       rt::TensorArg(q.ptr(), {T, H, d}), rt::TensorArg(k.ptr(), {T, H, d}),
       rt::TensorArg(v.ptr(), {T, H, e}), rt::TensorArg(sl.ptr(), {H}),
@@ -298,16 +369,10 @@ Row runLinearAttnPrefill(const rt::Context &ctx, jit::JIT &jit, Timer &timer, co
 
 /// ds.topk alone: B x Hq rows of N random f32 scores (every row full length), k of each; bytes:
 /// the scores read once and the indices written.
-Row runTopK(jit::JIT &jit, const rt::Context &ctx, Timer &timer, const Shape &s, int warmup,
-            int iters) {
+Row runTopK(jit::JIT &jit, const rt::Context &ctx, Timer &timer, const Shape &s,
+            const std::string &source, int warmup, int iters) {
   Row row{s, {}, 0, 0};
-  const std::string h = std::to_string(s.hq), k = std::to_string(s.k);
-  const std::string in = "tensor<?x" + h + "x?xf32>", out = "tensor<?x" + h + "x" + k + "xi32>";
-  const std::string ir =
-      "func.func @topk(%s: " + in + " {ds.name = \"scores\"}, %l: tensor<?xi32> {ds.name = "
-      "\"lens\"}) -> " + out + " {\n  %i = ds.topk %s, %l {k = " + k + " : i64} : (" + in +
-      ", tensor<?xi32>) -> " + out + "\n  return %i : " + out + "\n}\n";
-  auto pipeline = check(jit.fromSource(ir), "compile");
+  auto pipeline = check(jit.fromSource(source), "compile");
   const size_t n = static_cast<size_t>(s.B) * s.hq * s.N;
   rt::DeviceBuffer scores = check(ctx.alloc(n * 4), "alloc scores");
   rt::DeviceBuffer lens = check(ctx.alloc(s.B * 4), "alloc lens");
@@ -329,18 +394,10 @@ Row runTopK(jit::JIT &jit, const rt::Context &ctx, Timer &timer, const Shape &s,
 
 /// ds.topp alone: B x Hq rows of k candidates (distinct ids, no padding) with random logits
 /// (a few large values, a long tail); bytes: logits and indices read, kept written.
-Row runTopP(jit::JIT &jit, const rt::Context &ctx, Timer &timer, const Shape &s, int warmup,
-            int iters) {
+Row runTopP(jit::JIT &jit, const rt::Context &ctx, Timer &timer, const Shape &s,
+            const std::string &source, int warmup, int iters) {
   Row row{s, {}, 0, 0};
-  const std::string h = std::to_string(s.hq), k = std::to_string(s.k);
-  const std::string t = "tensor<?x" + h + "x" + k, cnt = "tensor<?x" + h + "xi32>";
-  char p[32];
-  std::snprintf(p, sizeof(p), "%.9e", s.topP);
-  const std::string ir = "func.func @topp(%l: " + t + "xf32>, %i: " + t + "xi32>) -> (" + t +
-                         "xi32>, " + cnt + ") {\n  %k, %c = ds.topp %l, %i {top_p = " + p +
-                         " : f32} : (" + t + "xf32>, " + t + "xi32>) -> (" + t + "xi32>, " + cnt +
-                         ")\n  return %k, %c : " + t + "xi32>, " + cnt + "\n}\n";
-  auto pipeline = check(jit.fromSource(ir), "compile");
+  auto pipeline = check(jit.fromSource(source), "compile");
   const size_t n = static_cast<size_t>(s.B) * s.hq * s.k;
   rt::DeviceBuffer logits = check(ctx.alloc(n * 4), "alloc logits");
   rt::DeviceBuffer idx = check(ctx.alloc(n * 4), "alloc indices");
@@ -365,14 +422,14 @@ Row runTopP(jit::JIT &jit, const rt::Context &ctx, Timer &timer, const Shape &s,
   return row;
 }
 
-Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int warmup,
-        int iters) {
+Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s,
+        const std::string &source, int warmup, int iters) {
   if (s.op == "topp")
-    return runTopP(jit, ctx, timer, s, warmup, iters);
+    return runTopP(jit, ctx, timer, s, source, warmup, iters);
   if (s.op == "la-prefill")
-    return runLinearAttnPrefill(ctx, jit, timer, s, warmup, iters);
+    return runLinearAttnPrefill(ctx, jit, timer, s, source, warmup, iters);
   if (s.op == "topk")
-    return runTopK(jit, ctx, timer, s, warmup, iters);
+    return runTopK(jit, ctx, timer, s, source, warmup, iters);
   Row row{s, {}, 0, 0};
   ref::Half ht = s.bf16 ? ref::Half::BF16 : ref::Half::F16;
   ref::Rng rng(42);
@@ -422,10 +479,7 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
       slotOf[b] = static_cast<int32_t>(b);
     check(sl.upload(slopes.data(), H * 4), "upload");
     check(idx.upload(slotOf.data(), s.B * 4), "upload");
-    jit::LinearAttnDecodeSpec spec;
-    spec.heads = H, spec.keyDim = d, spec.valueDim = d;
-    spec.dtype = s.bf16 ? jit::DataType::BF16 : jit::DataType::F16;
-    auto pipeline = check(jit.linearAttnDecode(spec), "compile");
+    auto pipeline = check(jit.fromSource(source), "compile");
     std::vector<rt::TensorArg> args = {
         rt::TensorArg(q.ptr(), {s.B, H, d}),       rt::TensorArg(k.ptr(), {s.B, H, d}),
         rt::TensorArg(v.ptr(), {s.B, H, d}),       rt::TensorArg(sl.ptr(), {H}),
@@ -441,11 +495,7 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
     // Page summaries of random keys (their values only steer which pages are kept); bytes:
     // every summary row once per kv head (min and max), each kept page's K and V rows once per
     // selection row, q and o.
-    jit::QuestSpec spec;
-    spec.heads = s.hq, spec.kvHeads = s.hkv, spec.headDim = s.d, spec.pageSize = s.P;
-    spec.tokenBudget = s.k, spec.sharedSelection = s.shared;
-    spec.dtype = s.bf16 ? jit::DataType::BF16 : jit::DataType::F16;
-    pipeline = check(jit.quest(spec), "compile");
+    pipeline = check(jit.fromSource(source), "compile");
     const int64_t hsel = s.shared ? s.hkv : s.hq, keep = s.k / s.P;
     labels = check(ctx.alloc(static_cast<size_t>(pages) * s.hkv * s.d * 2), "alloc kmin");
     channels = check(ctx.alloc(static_cast<size_t>(pages) * s.hkv * s.d * 2), "alloc kmax");
@@ -463,10 +513,7 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
     row.bytes = 2.0 * s.B * maxPages * s.hkv * s.d * 2 +
                 2.0 * s.B * hsel * std::min(keep * s.P, s.N) * s.d * 2 + qo;
   } else if (s.op == "dense") {
-    jit::DenseDecodeSpec spec;
-    spec.heads = s.hq, spec.kvHeads = s.hkv, spec.headDim = s.d, spec.pageSize = s.P;
-    spec.dtype = s.bf16 ? jit::DataType::BF16 : jit::DataType::F16;
-    pipeline = check(jit.denseDecode(spec), "compile");
+    pipeline = check(jit.fromSource(source), "compile");
     args = {rt::TensorArg(q.ptr(), {s.B, s.hq, s.d}),
             rt::TensorArg(kc.ptr(), {pages, s.P, s.hkv, s.d}),
             rt::TensorArg(vc.ptr(), {pages, s.P, s.hkv, s.d}),
@@ -475,29 +522,9 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s, int
     row.bytes = 2.0 * s.B * s.N * s.hkv * s.d * 2 + qo;
   } else {
     int64_t hsel = s.shared ? s.hkv : s.hq, perRow = s.k; // selection entries per row
-    const jit::DataType dt = s.bf16 ? jit::DataType::BF16 : jit::DataType::F16;
-    if (s.op == "vattention") {
-      jit::VAttentionSpec spec;
-      spec.heads = s.hq, spec.kvHeads = s.hkv, spec.headDim = s.d, spec.labelDim = s.r;
-      spec.pageSize = s.P, spec.sharedSelection = s.shared, spec.dtype = dt;
-      spec.sinks = s.sinks, spec.window = s.window, spec.k = s.k, spec.numSamples = s.samples;
-      pipeline = check(jit.vattention(spec), "compile");
+    pipeline = check(jit.fromSource(source), "compile");
+    if (s.op == "vattention")
       perRow = s.sinks + s.window + s.k + s.samples;
-    } else if (s.op == "twilight") {
-      jit::TwilightSpec spec;
-      spec.heads = s.hq, spec.kvHeads = s.hkv, spec.headDim = s.d, spec.labelDim = s.r;
-      spec.pageSize = s.P, spec.sharedSelection = s.shared, spec.dtype = dt;
-      spec.candidates = s.k, spec.topP = static_cast<float>(s.topP), spec.int4Estimate = s.int4;
-      pipeline = check(jit.twilight(spec), "compile");
-    } else {
-      jit::DoubleSparsitySpec spec;
-      spec.heads = s.hq, spec.kvHeads = s.hkv, spec.headDim = s.d, spec.labelDim = s.r;
-      spec.k = s.k, spec.pageSize = s.P, spec.sharedSelection = s.shared, spec.dtype = dt;
-      spec.labelFormat = s.labelFormat == "fp8"    ? jit::LabelFormat::FP8
-                         : s.labelFormat == "int4" ? jit::LabelFormat::Int4
-                                                   : jit::LabelFormat::Same;
-      pipeline = check(jit.doubleSparsity(spec), "compile");
-    }
     const bool lowBit = s.labelFormat != "same";
     labels = check(ctx.alloc(static_cast<size_t>(s.hkv) * slots *
                              static_cast<size_t>(s.labelCacheBytes())),
@@ -741,6 +768,37 @@ cl::list<std::string> configFlags(
 cl::opt<std::string> csvPath("csv", cl::desc("Also write the results as CSV"),
                              cl::value_desc("file"), cl::cat(category));
 
+/// What no GPU could run or the benchmark's i32 tables cannot hold: an error naming the flags, or
+/// nullopt. Sizes past these fail later as the driver's out-of-memory error.
+std::optional<std::string> shapeError(const Shape &s) {
+  constexpr double kMaxI32 = 2147483647.0, kMaxBufferBytes = 256.0 * (1 << 30);
+  const double B = s.B, N = s.N, P = s.P;
+  if (N > kMaxI32)
+    return "--N must be at most 2147483647 (seq_lens are i32), got " + std::to_string(s.N);
+  double largest = 0; // bytes of the largest device buffer
+  if (s.op == "topk" || s.op == "topp") {
+    largest = 4.0 * B * s.hq * (s.op == "topk" ? N : double(s.k));
+  } else if (s.op == "la-prefill") {
+    if (B * N > kMaxI32)
+      return "--B x --N tokens must be at most 2147483647 (cu_seqlens are i32)";
+    // q, k, v, o; the f32 states; the state after every token.
+    largest = std::max({2.0 * B * N * s.hq * s.d, 4.0 * B * s.hq * s.d * s.d,
+                        s.intermediate ? 4.0 * B * N * s.hq * s.d * s.d : 0.0});
+  } else if (s.op == "la-decode") {
+    largest = 4.0 * B * s.hq * s.d * s.d;
+  } else {
+    const double pages = B * std::ceil(N / P);
+    if (pages > kMaxI32)
+      return "--B x ceil(--N / --P) pages must be at most 2147483647 (page ids are i32)";
+    largest = 2.0 * pages * P * s.hkv * s.d;
+  }
+  if (largest > kMaxBufferBytes)
+    return "the shape '" + s.label() + "' needs a device buffer of " +
+           std::to_string(static_cast<int64_t>(largest / (1 << 30))) +
+           " GiB; ds-bench refuses buffers over 256 GiB";
+  return std::nullopt;
+}
+
 /// A size or count flag must be a positive integer.
 void positive(const cl::opt<int64_t> &flag) {
   if (flag < 1)
@@ -808,6 +866,31 @@ int main(int argc, char **argv) {
       s.scatter = true;
   int warmup = static_cast<int>(std::min<int64_t>(warmupFlag, INT32_MAX));
   int iters = static_cast<int>(std::min<int64_t>(itersFlag, INT32_MAX));
+  // Every shape's pipeline as ds IR, checked by its family's spec rules and every op's verifier,
+  // and the CSV file opened: all before the device.
+  std::vector<std::string> sources;
+  for (const Shape &s : shapes) {
+    if (auto error = shapeError(s))
+      die(*error);
+    rt::Expected<std::string> source = sourceOf(s);
+    rt::Status valid = source ? mlir::ds::verifySource(*source, s.op + ".mlir") : source.status();
+    if (!valid.ok())
+      die("'" + s.label() + "': " + valid.message() +
+          (valid.message().find("spec field") == std::string::npos
+               ? ""
+               : "\n  (spec fields from flags: heads --hq, kvHeads --hkv, headDim --d, labelDim "
+                 "--r, pageSize --P, k / tokenBudget / candidates -k, numSamples --samples)"));
+    sources.push_back(std::move(*source));
+  }
+  // The CSV file opened for appending (an earlier file is kept if the device then fails); it is
+  // rewritten once the device is open.
+  const bool csvWanted = csvPath.getNumOccurrences() > 0;
+  if (csvWanted) {
+    std::FILE *probe = std::fopen(csvPath.c_str(), "a");
+    if (!probe)
+      die("cannot write " + csvPath + ": " + std::strerror(errno));
+    std::fclose(probe);
+  }
 
   rt::Context ctx = check(rt::Context::open(0), "open device");
   check(ctx.makeCurrent(), "context");
@@ -826,15 +909,16 @@ int main(int argc, char **argv) {
               : ctx.properties().smVersion() >= mlir::ds::kProgrammaticLaunchVersion
                   ? "on"
                   : "off (the GPU has no griddepcontrol)");
-  std::FILE *csv = csvPath.getNumOccurrences() ? std::fopen(csvPath.c_str(), "w") : nullptr;
-  if (csvPath.getNumOccurrences() && !csv)
-    die("cannot write " + csvPath);
+  std::FILE *csv = csvWanted ? std::fopen(csvPath.c_str(), "w") : nullptr;
+  if (csvWanted && !csv)
+    die("cannot write " + csvPath + ": " + std::strerror(errno));
   if (csv)
     std::fprintf(csv, "shape,stage,us\n");
   std::printf("%-62s %10s %10s %9s %7s %8s\n", "shape", "total_us", "MB_moved", "GB/s", "%copy",
               "TFLOP/s");
-  for (const Shape &s : shapes) {
-    Row r = run(ctx, jit, timer, s, warmup, iters);
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const Shape &s = shapes[i];
+    Row r = run(ctx, jit, timer, s, sources[i], warmup, iters);
     double gbs = r.bytes / (r.totalUs * 1e3);
     std::printf("%-62s %10.1f %10.1f %9.0f %6.1f%%", s.label().c_str(), r.totalUs, r.bytes / 1e6,
                 gbs, 100.0 * gbs / copyGBs);
