@@ -31,7 +31,8 @@
 //                                  their logits estimated from the labels or from int4 keys
 //   --scatter: each request's pages are a random permutation of the pool (default: consecutive)
 //   --chain: also each pipeline up to each of its kernels, chained as in the step (their shares)
-// Every option is checked before a GPU is opened; --help lists them.
+// Every option, every shape's spec and IR, and the --csv path are checked before a GPU is opened;
+// --help lists the options.
 #include "codegen/Compiler.h"
 #include "codegen/JIT.h"
 #include "dialect/DSTarget.h"
@@ -47,9 +48,9 @@
 #include "llvm/Support/InitLLVM.h"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cmath>
-#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
