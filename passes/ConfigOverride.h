@@ -36,8 +36,10 @@ struct ConfigOverride {
 /// sets `error` to a message naming what is wrong (and the fields there are).
 std::optional<ConfigOverride> parseConfigOverride(llvm::StringRef spec, std::string &error);
 
-/// The first error among `overrides` (each checked by parseConfigOverride), if any: what the
-/// tools and the C API check before they compile.
+/// The first error among `overrides`, if any: each parsed by parseConfigOverride, its op one of
+/// the ds dialect's, an integer value inside the field's range (KernelConfigAttr's verifier).
+/// What the tools check before they compile or open a device; whether the function has the op
+/// and its family can build the value is the compile's to say.
 std::optional<std::string> configOverridesError(llvm::ArrayRef<std::string> overrides);
 
 /// `config` with the override's field set, checked by the attribute's verifier (a value outside

@@ -91,6 +91,11 @@ class CompileOnly(unittest.TestCase):
             ds.compile_ir(ir, "sm_90", 132, config=["label_append.vector_width=4"])
         with self.assertRaisesRegex(ds.CompileError, "has no such op"):
             ds.compile_ir(ir, "sm_90", 132, config="topk.warps=4")
+        # Checked before the compile: an op the dialect lacks, a value outside the field's range.
+        with self.assertRaisesRegex(ds.Error, "'ds.label_apend' is not an op of the ds dialect"):
+            ds.compile_ir(ir, "sm_90", 132, config="label_apend.warps=4")
+        with self.assertRaisesRegex(ds.Error, r"warps must be in \[1, 32\], got 64"):
+            ds.compile_ir(ir, "sm_90", 132, config="label_append.warps=64")
 
     def test_size_expressions(self):
         sym = {"q_d0": 8, "page_table_d1": 3}
