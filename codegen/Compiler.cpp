@@ -200,18 +200,36 @@ std::optional<std::string> mlir::ds::sourceNestingError(llvm::StringRef text,
          " levels of regions, brackets or angle brackets; cannot parse " + name.str();
 }
 
+namespace {
+/// MLIR text parsed and verified in a compiler context of its own. While this lives, every
+/// diagnostic of the context (the compile's too) is captured in `diagnostics` as
+/// NAME:LINE:COL: error: ...; `module` is null when the text does not parse or verify.
+struct ParsedSource {
+  ParsedSource(llvm::StringRef source, llvm::StringRef sourceName)
+      : name(sourceName.str()), ctx(mlir::ds::createCompilerContext()), os(diagnostics),
+        handler(sourceMgr, ctx.get(), os) {
+    sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(source, name),
+                                 llvm::SMLoc());
+    module = parseSourceFile<ModuleOp>(sourceMgr, ctx.get());
+  }
+  /// The diagnostics (file:line:col: error: ...) first, the one-line summary last.
+  Status parseError() const { return Status::error(diagnostics + "cannot parse " + name); }
+
+  std::string name;
+  std::unique_ptr<MLIRContext> ctx;
+  std::string diagnostics;
+  llvm::raw_string_ostream os;
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler;
+  OwningOpRef<ModuleOp> module;
+};
+} // namespace
+
 Status mlir::ds::verifySource(llvm::StringRef source, llvm::StringRef name) {
   if (auto error = sourceNestingError(source, name))
     return Status::error(*error);
-  auto ctx = createCompilerContext();
-  std::string diagnostics;
-  llvm::raw_string_ostream os(diagnostics);
-  llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(source, name), llvm::SMLoc());
-  SourceMgrDiagnosticHandler handler(sourceMgr, ctx.get(), os);
-  if (!parseSourceFile<ModuleOp>(sourceMgr, ctx.get()))
-    return Status::error(diagnostics + "cannot parse " + name.str());
-  return Status::success();
+  ParsedSource parsed(source, name);
+  return parsed.module ? Status::success() : parsed.parseError();
 }
 
 Expected<Bundle> mlir::ds::compileSourceToBundle(llvm::StringRef source,
@@ -220,18 +238,11 @@ Expected<Bundle> mlir::ds::compileSourceToBundle(llvm::StringRef source,
   std::string name = options.sourceName.empty() ? "<ds-source>" : options.sourceName;
   if (auto error = sourceNestingError(source, name))
     return Status::error(*error);
-  auto ctx = createCompilerContext();
-  std::string diagnostics;
-  llvm::raw_string_ostream os(diagnostics);
-  llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(source, name), llvm::SMLoc());
-  SourceMgrDiagnosticHandler handler(sourceMgr, ctx.get(), os);
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, ctx.get());
-  // The diagnostics (file:line:col: error: ...) come first, the one-line summary last.
-  if (!module)
-    return Status::error(diagnostics + "cannot parse " + name);
-  Expected<Bundle> bundle = compileToBundle(*module, options, funcName);
+  ParsedSource parsed(source, name);
+  if (!parsed.module)
+    return parsed.parseError();
+  Expected<Bundle> bundle = compileToBundle(*parsed.module, options, funcName);
   if (!bundle)
-    return Status::error(diagnostics + bundle.message() + " (" + name + ")");
+    return Status::error(parsed.diagnostics + bundle.message() + " (" + name + ")");
   return bundle;
 }
