@@ -423,12 +423,52 @@ Row runTopP(jit::JIT &jit, const rt::Context &ctx, Timer &timer, const Shape &s,
   return row;
 }
 
+/// Linear-attention decode: q, k [B, H, d], v [B, H, e], f32 states [B, H, d, e] (e = d, H = hq),
+/// one state slot each; bytes: the states read and written, q, k, v and o.
+Row runLinearAttnDecode(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s,
+                        const std::string &source, int warmup, int iters) {
+  Row row{s, {}, 0, 0};
+  ref::Half ht = s.bf16 ? ref::Half::BF16 : ref::Half::F16;
+  ref::Rng rng(42);
+  const int64_t H = s.hq, d = s.d;
+  rt::DeviceBuffer q = check(ctx.alloc(s.B * H * d * 2), "alloc q");
+  rt::DeviceBuffer k = check(ctx.alloc(s.B * H * d * 2), "alloc k");
+  rt::DeviceBuffer v = check(ctx.alloc(s.B * H * d * 2), "alloc v");
+  rt::DeviceBuffer o = check(ctx.alloc(s.B * H * d * 2), "alloc o");
+  rt::DeviceBuffer st = check(ctx.alloc(static_cast<size_t>(s.B) * H * d * d * 4), "alloc states");
+  rt::DeviceBuffer sl = check(ctx.alloc(H * 4), "alloc slopes");
+  rt::DeviceBuffer idx = check(ctx.alloc(s.B * 4), "alloc state_indices");
+  fillRandom(ctx, q, rng, ht);
+  fillRandom(ctx, k, rng, ht);
+  fillRandom(ctx, v, rng, ht);
+  check(st.fill(0), "zero states");
+  std::vector<float> slopes = rt::lightningSlopes(static_cast<int>(H));
+  std::vector<int32_t> slotOf(s.B);
+  for (int64_t b = 0; b < s.B; ++b)
+    slotOf[b] = static_cast<int32_t>(b);
+  check(sl.upload(slopes.data(), H * 4), "upload");
+  check(idx.upload(slotOf.data(), s.B * 4), "upload");
+  auto pipeline = check(jit.fromSource(source), "compile");
+  std::vector<rt::TensorArg> args = {
+      rt::TensorArg(q.ptr(), {s.B, H, d}),     rt::TensorArg(k.ptr(), {s.B, H, d}),
+      rt::TensorArg(v.ptr(), {s.B, H, d}),     rt::TensorArg(sl.ptr(), {H}),
+      rt::TensorArg(st.ptr(), {s.B, H, d, d}), rt::TensorArg(idx.ptr(), {s.B}),
+      rt::TensorArg(o.ptr(), {s.B, H, d})};
+  row.bytes = 2.0 * s.B * H * d * d * 4 + 4.0 * s.B * H * d * 2;
+  row.totalUs = timer.medianUs([&] { check(pipeline->launch(args, {}, nullptr), "launch"); },
+                               warmup, iters);
+  row.stages.push_back({pipeline->bundle().kernels[0].name, row.totalUs});
+  return row;
+}
+
 Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s,
         const std::string &source, int warmup, int iters) {
   if (s.op == "topp")
     return runTopP(jit, ctx, timer, s, source, warmup, iters);
   if (s.op == "la-prefill")
     return runLinearAttnPrefill(ctx, jit, timer, s, source, warmup, iters);
+  if (s.op == "la-decode")
+    return runLinearAttnDecode(ctx, jit, timer, s, source, warmup, iters);
   if (s.op == "topk")
     return runTopK(jit, ctx, timer, s, source, warmup, iters);
   Row row{s, {}, 0, 0};
@@ -463,35 +503,6 @@ Row run(const rt::Context &ctx, jit::JIT &jit, Timer &timer, const Shape &s,
   std::vector<rt::TensorArg> args;
   rt::DeviceBuffer labels, channels, idx, extra, extra2, kq;
   double qo = 2.0 * s.B * s.hq * s.d * 2;
-  if (s.op == "la-decode") {
-    // Linear-attention decode: q, k [B, H, d], v [B, H, e], f32 states [B, H, d, e] (e = d).
-    const int64_t H = s.hq, d = s.d;
-    rt::DeviceBuffer k = check(ctx.alloc(s.B * H * d * 2), "alloc k");
-    rt::DeviceBuffer v = check(ctx.alloc(s.B * H * d * 2), "alloc v");
-    rt::DeviceBuffer st = check(ctx.alloc(static_cast<size_t>(s.B) * H * d * d * 4), "alloc states");
-    rt::DeviceBuffer sl = check(ctx.alloc(H * 4), "alloc slopes");
-    rt::DeviceBuffer idx = check(ctx.alloc(s.B * 4), "alloc state_indices");
-    fillRandom(ctx, k, rng, ht);
-    fillRandom(ctx, v, rng, ht);
-    check(st.fill(0), "zero states");
-    std::vector<float> slopes = rt::lightningSlopes(static_cast<int>(H));
-    std::vector<int32_t> slotOf(s.B);
-    for (int64_t b = 0; b < s.B; ++b)
-      slotOf[b] = static_cast<int32_t>(b);
-    check(sl.upload(slopes.data(), H * 4), "upload");
-    check(idx.upload(slotOf.data(), s.B * 4), "upload");
-    auto pipeline = check(jit.fromSource(source), "compile");
-    std::vector<rt::TensorArg> args = {
-        rt::TensorArg(q.ptr(), {s.B, H, d}),       rt::TensorArg(k.ptr(), {s.B, H, d}),
-        rt::TensorArg(v.ptr(), {s.B, H, d}),       rt::TensorArg(sl.ptr(), {H}),
-        rt::TensorArg(st.ptr(), {s.B, H, d, d}),   rt::TensorArg(idx.ptr(), {s.B}),
-        rt::TensorArg(o.ptr(), {s.B, H, d})};
-    row.bytes = 2.0 * s.B * H * d * d * 4 + 4.0 * s.B * H * d * 2; // state read + write; q k v o
-    row.totalUs = timer.medianUs([&] { check(pipeline->launch(args, {}, nullptr), "launch"); },
-                                 warmup, iters);
-    row.stages.push_back({pipeline->bundle().kernels[0].name, row.totalUs});
-    return row;
-  }
   if (s.op == "quest") {
     // Page summaries of random keys (their values only steer which pages are kept); bytes:
     // every summary row once per kv head (min and max), each kept page's K and V rows once per
@@ -867,8 +878,8 @@ int main(int argc, char **argv) {
       s.scatter = true;
   int warmup = static_cast<int>(std::min<int64_t>(warmupFlag, INT32_MAX));
   int iters = static_cast<int>(std::min<int64_t>(itersFlag, INT32_MAX));
-  // Every shape's pipeline as ds IR, checked by its family's spec rules and every op's verifier,
-  // and the CSV file opened: all before the device.
+  // Every shape's sizes, and its pipeline as ds IR checked by its family's spec rules and every
+  // op's verifier; then the CSV path: all before the device.
   std::vector<std::string> sources;
   for (const Shape &s : shapes) {
     if (auto error = shapeError(s))
