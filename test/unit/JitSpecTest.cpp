@@ -531,8 +531,8 @@ TEST(ConfigOverrides, CheckedBeforeAnyCompile) {
   EXPECT_EQ(errorOf("topk.warps=3"), "(accepted)");
 }
 
-// verifySource parses and verifies without compiling: a spec's IR passes, an op's verifier
-// failure comes back with its location, and nothing is lowered.
+// verifySource parses and verifies: a spec's IR passes; an op's verifier failure and a syntax
+// error come back with their locations.
 TEST(VerifySource, ParsesAndVerifiesOnly) {
   auto ir = jit::questIR(jit::QuestSpec{});
   ASSERT_TRUE(ir.ok()) << ir.message();
