@@ -99,8 +99,9 @@ std::optional<std::string>
 mlir::ds::configOverridesError(llvm::ArrayRef<std::string> overrides) {
   if (overrides.empty())
     return std::nullopt;
-  // The op must be one of the dialect's, and an integer value must pass the attribute's own
-  // range check (with every other field at a value it accepts): both known before any compile.
+  // The op must be one of the dialect's, and the value must pass the attribute's own check when
+  // set, as the pass sets it (applyConfigOverride), on a config whose other fields it accepts:
+  // both known before any compile.
   MLIRContext ctx(MLIRContext::Threading::DISABLED);
   ctx.loadDialect<DSDialect>();
   std::string diagnostic;
@@ -108,6 +109,7 @@ mlir::ds::configOverridesError(llvm::ArrayRef<std::string> overrides) {
     diagnostic = d.str();
     return success();
   });
+  const KernelConfigAttr neutral = KernelConfigAttr::get(&ctx, 1, 1, 1, 1, 1);
   for (const std::string &text : overrides) {
     std::string error;
     std::optional<ConfigOverride> o = parseConfigOverride(text, error);
@@ -116,13 +118,7 @@ mlir::ds::configOverridesError(llvm::ArrayRef<std::string> overrides) {
     const std::string quoted = "config override '" + text + "'";
     if (!RegisteredOperationName::lookup(o->op, &ctx))
       return quoted + ": '" + o->op + "' is not an op of the ds dialect";
-    if (o->field == kVariant)
-      continue;
-    IntFields v{1, 1, 1, 1, 1, 0, 0, 0};
-    v.*(intField(o->field)->member) = o->value;
-    if (failed(KernelConfigAttr::verify([&] { return emitError(UnknownLoc::get(&ctx)); },
-                                        v.blockTokens, v.warps, v.splits, v.stages, v.vectorWidth,
-                                        "", v.occupancy, v.heads, v.clusterWarps)))
+    if (!applyConfigOverride(neutral, *o, [&] { return emitError(UnknownLoc::get(&ctx)); }))
       return quoted + ": " + diagnostic;
   }
   return std::nullopt;

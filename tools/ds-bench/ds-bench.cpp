@@ -885,13 +885,12 @@ int main(int argc, char **argv) {
     if (auto error = shapeError(s))
       die(*error);
     rt::Expected<std::string> source = sourceOf(s);
-    rt::Status valid = source ? mlir::ds::verifySource(*source, s.op + ".mlir") : source.status();
-    if (!valid.ok())
-      die("'" + s.label() + "': " + valid.message() +
-          (valid.message().find("spec field") == std::string::npos
-               ? ""
-               : "\n  (spec fields from flags: heads --hq, kvHeads --hkv, headDim --d, labelDim "
-                 "--r, pageSize --P, k / tokenBudget / candidates -k, numSamples --samples)"));
+    if (!source)
+      die("'" + s.label() + "': " + source.message() +
+          "\n  (spec fields from flags: heads --hq, kvHeads --hkv, headDim --d, labelDim --r, "
+          "pageSize --P, k / tokenBudget / candidates -k, numSamples --samples)");
+    if (rt::Status valid = mlir::ds::verifySource(*source, s.op + ".mlir"); !valid.ok())
+      die("'" + s.label() + "': " + valid.message());
     sources.push_back(std::move(*source));
   }
   // The CSV file opened for appending (an earlier file is kept if the device then fails); it is
