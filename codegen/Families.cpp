@@ -47,8 +47,11 @@ LogicalResult mlir::ds::verifyUnusedConfigFields(Operation *op, KernelConfigAttr
     return failure();
   if (!(used & kUseHeads) && failed(expectConfigField(op, "heads", cfg.getHeads(), 0, why)))
     return failure();
-  if (!(used & kUseClusterWarps))
-    return expectConfigField(op, "cluster_warps", cfg.getClusterWarps(), 0, why);
+  if (!(used & kUseClusterWarps) &&
+      failed(expectConfigField(op, "cluster_warps", cfg.getClusterWarps(), 0, why)))
+    return failure();
+  if (!(used & kUseClusterStages))
+    return expectConfigField(op, "cluster_stages", cfg.getClusterStages(), 0, why);
   return success();
 }
 

@@ -121,11 +121,11 @@ void registerKernelFamilies();
 /// Config fields, for verifyUnusedConfigFields.
 enum ConfigField : unsigned {
   kUseBlockTokens = 1, kUseWarps = 2, kUseSplits = 4, kUseStages = 8, kUseVectorWidth = 16, kUseVariant = 32,
-  kUseOccupancy = 64, kUseHeads = 128, kUseClusterWarps = 256,
+  kUseOccupancy = 64, kUseHeads = 128, kUseClusterWarps = 256, kUseClusterStages = 512,
 };
 /// A family's kernels read the fields in `used`; every other field must hold its neutral value
-/// (1; `variant` empty; `occupancy`, `heads` and `cluster_warps` 0), since a kernel cannot honour
-/// a field it does not read.
+/// (1; `variant` empty; `occupancy`, `heads`, `cluster_warps` and `cluster_stages` 0), since a
+/// kernel cannot honour a field it does not read.
 LogicalResult verifyUnusedConfigFields(Operation *op, KernelConfigAttr cfg, unsigned used);
 /// `cfg.warps * 32` threads per block, for kernels that take any warp count in [lo, hi].
 LogicalResult verifyWarps(Operation *op, KernelConfigAttr cfg, int64_t lo, int64_t hi);

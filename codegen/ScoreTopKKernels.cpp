@@ -1,16 +1,18 @@
 // score_topk: label scoring fused with the top-k radix select, ONE kernel.
 //
 // One CTA per (request b, score row): grid B * Hs. The plan holds up to five variants and
-// launches one: with `splits` = C > 1 (sm_90) a thread-block cluster of C CTAs per row for few long
-// rows (B * Hs * C at most the target's SMs, kClusterMinN < N <= C * M; a second cluster kernel,
-// sampled, for N >= kClusterSampledMinTokens with k <= kSampledMaxK); else, for B * Hs >= 128,
+// launches one: with `splits` = C > 1 (sm_90) a thread-block cluster of C CTAs of
+// `cluster_warps` warps per row for few long rows (B * Hs * C at most the target's SMs,
+// kClusterMinN < N <= C * M; a second cluster kernel, sampled, for N >=
+// kClusterSampledMinTokens with k <= kSampledMaxK); else, for B * Hs >= 128,
 // `warps * 16` threads (two CTAs per SM; none with warps = 1), keeping the scores (N <=
 // min(16384, M)) or sampled (longer N); else `warps * 32` threads, sampled (static B and N build
 // only the one they launch). N = max_pages * P, M = block_tokens of the config (48K floats on
 // sm_90, kScoreSmemTokens).
 // With `channels` the query labels are gathered from q (an absorbed ds.label_gather). A row with
 // n_b <= k needs no score (0..n_b-1, then -1). A longer row is scored by LabelScorer (U =
-// `stages` tokens per thread and step, thread `tid` scoring positions tid + m * threads).
+// `stages` tokens per thread and step, `cluster_stages` in the cluster kernels, thread `tid`
+// scoring positions tid + m * threads).
 //
 // Kept scores: straight into dynamic shared memory (min(N, M) floats) while the first radix
 // digit's histogram is built, then RadixSelect::selectCompacted reads them back once and
@@ -73,6 +75,18 @@ constexpr int64_t kScoreSmemTokens = 48 * 1024;
 /// 64 rows, N = 65536 81.9 / 62.2.
 constexpr int64_t kClusterCtas = 2;
 constexpr int64_t kClusterMinN = 8192;
+/// The cluster kernels' CTAs (`cluster_warps`) and tokens scored per thread and step
+/// (`cluster_stages`): 1024 threads, and one token a step with 16-bit labels. At two, the
+/// sampled cluster kernel (1024 threads, capped at 64 registers) spilled 40 bytes of stores and
+/// 136 of loads per thread (ptxas, sm_90a), at one 4 / 8; H100, step / score_topk stage (us), two
+/// tokens -> one: Hkv = 8 shared, B = 8, N = 65536 92.6-93.1 / 74.8-75.1 -> 91.4-91.7 /
+/// 73.6-73.7, B = 2, N = 65536 91.0-91.3 / 73.9-74.0 -> 88.9 / 71.7-71.8; the one-CTA
+/// kernels lost at one (shared B = 32 265.9 -> 266.8, B = 8 259.2 -> 260.5), hence a field of
+/// the cluster kernels' own. Low-bit labels keep tokensPerStep's 4 (one was not measured there).
+constexpr int64_t kClusterWarps = 32;
+int64_t clusterTokensPerStep(const LabelScoreShape &shape) {
+  return shape.lowBit() ? tokensPerStep(shape) : 1;
+}
 /// Static shared memory of the radix select that the score buffer shares the SM with (16 KB of
 /// histogram, warp sums and counters, rounded up).
 constexpr int64_t kRadixSelectSmemBytes = 17 * 1024;
@@ -473,6 +487,8 @@ static LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx) {
   const int64_t k = static_cast<int64_t>(fused.getK());
   const int64_t threads = cfg.getWarps() * 32;
   const int64_t unroll = cfg.getStages();
+  const int64_t clusterThreads = cfg.getClusterWarps() * 32;
+  const int64_t clusterUnroll = cfg.getClusterStages();
   const int64_t capacity = cfg.getBlockTokens();
   const int64_t rows = shape.rows(), pageSize = shape.pageSize;
 
@@ -494,7 +510,7 @@ static LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx) {
   // fold the gates, and a variant whose gate folds to 0 is not built):
   // - with `splits` = C > 1 (sm_90), few long rows on clusters of C CTAs (B * rows * C at most
   //   the target's SMs, kClusterMinN < N <= C * block_tokens), each scoring its slice into
-  //   shared memory;
+  //   shared memory (CTAs of `cluster_warps`, `cluster_stages` tokens per thread and step);
   // - else many rows (B * rows >= kShortVariantRows) on CTAs of warps / 2 warps (512 threads at
   //   the chosen 32), two per SM, so one row's select overlaps another's scoring: rows of N <=
   //   min(kShortRowTokens, block_tokens) keep their scores in shared memory, longer ones take
@@ -503,7 +519,7 @@ static LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx) {
   // - else CTAs of `warps` (more loads in flight per row): sampled, keeping the scores of rows
   //   up to min(kShortRowTokens, block_tokens); with k > kSampledMaxK the kept scores, beyond
   //   block_tokens in the workspace (and a static N <= block_tokens always keeps them).
-  // All score `stages` tokens per thread and step.
+  // The one-CTA kernels score `stages` tokens per thread and step.
   const PlanExpr rowsTotal = dimPlan(ctx, ql, 0) * rows;
   const PlanExpr N = dimPlan(ctx, pt, 1) * pageSize;
   const int64_t C = cfg.getSplits();
@@ -529,11 +545,11 @@ static LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx) {
   const PlanExpr longN =
       sampling ? aboveGate(N, kClusterSampledMinTokens - 1) : PlanExpr(0);
   if (PlanExpr gate = cluster * (PlanExpr(1) - longN); gate.constant() != 0)
-    buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, C, gate, out, spill, staticN, false,
-                   false);
+    buildScoreTopK(fused, ctx, clusterThreads, clusterUnroll, 1, capacity, C, gate, out, spill,
+                   staticN, false, false);
   if (PlanExpr gate = cluster * longN; gate.constant() != 0)
-    buildScoreTopK(fused, ctx, threads, unroll, 1, capacity, C, gate, out, spill, staticN, false,
-                   true);
+    buildScoreTopK(fused, ctx, clusterThreads, clusterUnroll, 1, capacity, C, gate, out, spill,
+                   staticN, false, true);
   if (PlanExpr gate = shortRows * notCluster; gate.constant() != 0)
     buildScoreTopK(fused, ctx, threads / 2, unroll, 2, capacity, 1, gate, out, spill,
                    std::min(shortLimit, staticN.value_or(shortLimit)), false, false);
@@ -563,20 +579,28 @@ void mlir::ds::registerScoreTopKFamily() {
     const LabelScoreShape shape = LabelScoreShape::of(s);
     // Few long rows (B * rows * C <= SMs) are split over clusters of C CTAs on sm_90.
     const ChipInfo *chip = lookupChip(target.getChip());
-    const int64_t splits = chip && chip->version >= 90 ? kClusterCtas : 1;
-    return KernelConfigAttr::get(op->getContext(), capacity, 32, splits, tokensPerStep(shape),
+    if (chip && chip->version >= 90)
+      return KernelConfigAttr::get(op->getContext(), capacity, 32, kClusterCtas,
+                                   tokensPerStep(shape), shape.vectorWidth(), "", 0, 0,
+                                   kClusterWarps, clusterTokensPerStep(shape));
+    return KernelConfigAttr::get(op->getContext(), capacity, 32, 1, tokensPerStep(shape),
                                  shape.vectorWidth());
   };
   f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr target) -> LogicalResult {
     auto s = cast<ScoreTopKOp>(op);
-    if (failed(verifyUnusedConfigFields(op, cfg, kUseBlockTokens | kUseWarps | kUseSplits | kUseStages | kUseVectorWidth)) ||
-        failed(verifyRadixSelectWarps(op, cfg)))
+    const int64_t C = cfg.getSplits();
+    const unsigned used = kUseBlockTokens | kUseWarps | kUseSplits | kUseStages | kUseVectorWidth |
+                          (C > 1 ? kUseClusterWarps | kUseClusterStages : 0u);
+    if (failed(verifyClusterSplits(op, cfg, target, /*clusterWarps=*/true)) ||
+        failed(verifyUnusedConfigFields(op, cfg, used)) || failed(verifyRadixSelectWarps(op, cfg)))
       return failure();
-    if (failed(verifyClusterSplits(op, cfg, target)))
+    if (C > 1 && failed(verifyRadixSelectWarps(op, "cluster_warps", cfg.getClusterWarps())))
       return failure();
-    if (cfg.getStages() > 8)
-      return configError(op, "stages") << "(tokens scored per thread and step) must be in [1, 8], got "
-                                       << cfg.getStages();
+    for (auto [field, value] : {std::pair<StringRef, int64_t>{"stages", cfg.getStages()},
+                                {"cluster_stages", C > 1 ? cfg.getClusterStages() : 1}})
+      if (value < 1 || value > 8)
+        return configError(op, field) << "(tokens scored per thread and step) must be in [1, 8], got "
+                                      << value;
     int64_t bytes = 4 * cfg.getBlockTokens() + fixedSmemBytes(s);
     if (bytes > target.getSmemPerBlock())
       return configError(op, "block_tokens")

@@ -34,7 +34,7 @@ LogicalResult
 KernelConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t blockTokens,
                          int64_t warps, int64_t splits, int64_t stages, int64_t vectorWidth,
                          StringRef variant, int64_t occupancy, int64_t heads,
-                         int64_t clusterWarps) {
+                         int64_t clusterWarps, int64_t clusterStages) {
   // Upper bounds far above any kernel's (the families check their own) keep every product a
   // builder forms from the fields inside int64_t.
   if (blockTokens < 1 || blockTokens > kMaxConfigBlockTokens)
@@ -58,6 +58,9 @@ KernelConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t b
                        << heads;
   if (clusterWarps < 0 || clusterWarps > 32)
     return emitError() << "kernel_config: cluster_warps must be in [0, 32], got " << clusterWarps;
+  if (clusterStages < 0 || clusterStages > kMaxConfigStages)
+    return emitError() << "kernel_config: cluster_stages must be in [0, " << kMaxConfigStages
+                       << "], got " << clusterStages;
   return success();
 }
 

@@ -266,7 +266,8 @@ def DS_ScoreTopKOp : DS_TensorOp<"score_topk", [AttrSizedOperandSegments]> {
     positions, when there are at least 128 rows, run CTAs of `warps / 2` warps, two per SM;
     not with `warps` = 1), `splits` = CTAs of a thread-block cluster per row for few long rows
     (sm_90; 1 = none), `stages` = tokens each thread scores per step, `vector_width` of the label
-    loads.
+    loads; with `splits` > 1 the cluster kernel's CTAs have `cluster_warps` warps (a power of two,
+    at least 2) and score `cluster_stages` tokens per thread and step (both 0 with `splits` = 1).
 
     With the optional `channels : [Hkv, r]` the first operand is the query `q : [B, Hq, d]` and
     the query labels are gathered from it as `ds.label_gather` does (`ds-fuse-score-topk` absorbs

@@ -19,13 +19,14 @@ namespace {
 /// string field, sits between vector_width and occupancy), and where applyConfigOverride keeps
 /// each while it builds the new attribute.
 struct IntFields {
-  int64_t blockTokens, warps, splits, stages, vectorWidth, occupancy, heads, clusterWarps;
+  int64_t blockTokens, warps, splits, stages, vectorWidth, occupancy, heads, clusterWarps,
+      clusterStages;
 };
 struct IntField {
   llvm::StringLiteral name;
   int64_t IntFields::*member;
 };
-constexpr std::array<IntField, 8> kIntFields = {{
+constexpr std::array<IntField, 9> kIntFields = {{
     {"block_tokens", &IntFields::blockTokens},
     {"warps", &IntFields::warps},
     {"splits", &IntFields::splits},
@@ -34,6 +35,7 @@ constexpr std::array<IntField, 8> kIntFields = {{
     {"occupancy", &IntFields::occupancy},
     {"heads", &IntFields::heads},
     {"cluster_warps", &IntFields::clusterWarps},
+    {"cluster_stages", &IntFields::clusterStages},
 }};
 constexpr llvm::StringLiteral kVariant = "variant";
 
@@ -127,8 +129,9 @@ mlir::ds::configOverridesError(llvm::ArrayRef<std::string> overrides) {
 KernelConfigAttr
 mlir::ds::applyConfigOverride(KernelConfigAttr c, const ConfigOverride &o,
                               llvm::function_ref<InFlightDiagnostic()> emitError) {
-  IntFields v{c.getBlockTokens(), c.getWarps(),       c.getSplits(), c.getStages(),
-              c.getVectorWidth(), c.getOccupancy(), c.getHeads(),  c.getClusterWarps()};
+  IntFields v{c.getBlockTokens(), c.getWarps(),     c.getSplits(),       c.getStages(),
+              c.getVectorWidth(), c.getOccupancy(), c.getHeads(),        c.getClusterWarps(),
+              c.getClusterStages()};
   llvm::StringRef variant = c.getVariant();
   if (o.field == kVariant)
     variant = o.text;
@@ -136,5 +139,5 @@ mlir::ds::applyConfigOverride(KernelConfigAttr c, const ConfigOverride &o,
     v.*(f->member) = o.value;
   return KernelConfigAttr::getChecked(emitError, c.getContext(), v.blockTokens, v.warps, v.splits,
                                       v.stages, v.vectorWidth, variant, v.occupancy, v.heads,
-                                      v.clusterWarps);
+                                      v.clusterWarps, v.clusterStages);
 }

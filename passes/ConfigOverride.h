@@ -24,7 +24,7 @@ struct ConfigOverride {
   /// Operation name with the dialect prefix ("ds.topp").
   std::string op;
   /// A #ds.kernel_config field: block_tokens, warps, splits, stages, vector_width, variant,
-  /// occupancy, heads, cluster_warps.
+  /// occupancy, heads, cluster_warps, cluster_stages.
   std::string field;
   /// The value of an integer field.
   int64_t value = 0;

@@ -347,9 +347,49 @@ func.func @score_topk_splits(%ql: tensor<?x32x16xbf16>, %cache: tensor<8x?x16xbf
 // -----
 
 func.func @score_topk_cluster_warps(%ql: tensor<?x32x16xbf16>, %cache: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x64xi32> {
-  // expected-error @+1 {{config field 'warps' must be at least 2 for a cluster (2 CTAs per row), got 1}}
+  // expected-error @+1 {{config field 'cluster_warps' must be at least 2 for a cluster (2 CTAs per row), got 1}}
   %i = ds.score_topk %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>, k = 64 : i64,
-      config = #ds.kernel_config<block_tokens = 32768, warps = 1, splits = 2, stages = 2, vector_width = 8>}
+      config = #ds.kernel_config<block_tokens = 32768, warps = 32, splits = 2, stages = 2, vector_width = 8, cluster_warps = 1, cluster_stages = 1>}
+      : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x64xi32>
+  return %i : tensor<?x8x64xi32>
+}
+
+// -----
+
+func.func @score_topk_cluster_warps_pow2(%ql: tensor<?x32x16xbf16>, %cache: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x64xi32> {
+  // expected-error @+1 {{config field 'cluster_warps' must be a power of two in [1, 32] (the radix select's block-wide scans), got 24}}
+  %i = ds.score_topk %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>, k = 64 : i64,
+      config = #ds.kernel_config<block_tokens = 32768, warps = 32, splits = 2, stages = 2, vector_width = 8, cluster_warps = 24, cluster_stages = 1>}
+      : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x64xi32>
+  return %i : tensor<?x8x64xi32>
+}
+
+// -----
+
+func.func @score_topk_cluster_stages(%ql: tensor<?x32x16xbf16>, %cache: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x64xi32> {
+  // expected-error @+1 {{config field 'cluster_stages' (tokens scored per thread and step) must be in [1, 8], got 9}}
+  %i = ds.score_topk %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>, k = 64 : i64,
+      config = #ds.kernel_config<block_tokens = 32768, warps = 32, splits = 2, stages = 2, vector_width = 8, cluster_warps = 32, cluster_stages = 9>}
+      : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x64xi32>
+  return %i : tensor<?x8x64xi32>
+}
+
+// -----
+
+func.func @score_topk_cluster_stages_missing(%ql: tensor<?x32x16xbf16>, %cache: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x64xi32> {
+  // expected-error @+1 {{config field 'cluster_stages' (tokens scored per thread and step) must be in [1, 8], got 0}}
+  %i = ds.score_topk %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>, k = 64 : i64,
+      config = #ds.kernel_config<block_tokens = 32768, warps = 32, splits = 2, stages = 2, vector_width = 8, cluster_warps = 32>}
+      : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x64xi32>
+  return %i : tensor<?x8x64xi32>
+}
+
+// -----
+
+func.func @score_topk_cluster_fields_unused(%ql: tensor<?x32x16xbf16>, %cache: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x64xi32> {
+  // expected-error @+1 {{config field 'cluster_stages' must be 0 (the kernels do not read it), got 1}}
+  %i = ds.score_topk %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>, k = 64 : i64,
+      config = #ds.kernel_config<block_tokens = 32768, warps = 32, splits = 1, stages = 2, vector_width = 8, cluster_stages = 1>}
       : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x64xi32>
   return %i : tensor<?x8x64xi32>
 }

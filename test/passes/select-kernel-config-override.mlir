@@ -17,7 +17,7 @@
 // SPLIT: ds.launch @ds_kernels::@quest_decode_partial_{{[0-9]+}} {block = array<i64: 256, 1, 1>, grid = ["(q_d0)*32", "splits
 // SPLIT: ds.launch @ds_kernels::@quest_decode_merge_{{[0-9]+}} {block = array<i64: 64, 1, 1>
 // NOOP: error: ds-select-kernel-config: config override of 'ds.topp': the function has no such op (it has: ds.page_score, ds.topk, ds.sparse_decode)
-// FIELD: error: ds-select-kernel-config: config override 'topk.wraps=8': unknown field 'wraps' (the fields: block_tokens, warps, splits, stages, vector_width, variant, occupancy, heads, cluster_warps)
+// FIELD: error: ds-select-kernel-config: config override 'topk.wraps=8': unknown field 'wraps' (the fields: block_tokens, warps, splits, stages, vector_width, variant, occupancy, heads, cluster_warps, cluster_stages)
 // VALUE: error: ds-select-kernel-config: config override 'topk.warps=many': the value of 'warps' must be an integer, got 'many'
 // SYNTAX: error: ds-select-kernel-config: config override 'warps=8': expected <op>.<field>=<value>, e.g. topp.warps=16
 // VARIANT: error: ds-select-kernel-config: config override 'topk.variant=a.b': variant must be a name of letters, digits, '_' and '-' (or empty)

@@ -514,7 +514,7 @@ TEST(ConfigOverrides, CheckedBeforeAnyCompile) {
   };
   EXPECT_EQ(errorOf("topp.wraps=8"), "config override 'topp.wraps=8': unknown field 'wraps' (the "
                                      "fields: block_tokens, warps, splits, stages, vector_width, "
-                                     "variant, occupancy, heads, cluster_warps)");
+                                     "variant, occupancy, heads, cluster_warps, cluster_stages)");
   EXPECT_EQ(errorOf("topq.warps=8"),
             "config override 'topq.warps=8': 'ds.topq' is not an op of the ds dialect");
   EXPECT_EQ(errorOf("topp.warps=33"),
@@ -607,7 +607,8 @@ TEST(ConfigOverrides, ExtremeValuesAreErrorsNotCrashes) {
       "expand_pages", "int4_append", "int4_score", "sparse_decode", "dense_decode",
       "decode_partial", "decode_merge", "linear_attn_prefill", "linear_attn_decode"};
   const std::vector<std::string> fields = {"block_tokens", "warps", "splits", "stages",
-                                           "vector_width", "occupancy", "heads", "cluster_warps"};
+                                           "vector_width", "occupancy", "heads", "cluster_warps",
+                                           "cluster_stages"};
   const std::vector<std::string> values = {"0", "-1", "3", "16777216", "9223372036854775807",
                                            "-9223372036854775808"};
   auto ctx = mlir::ds::createCompilerContext();
