@@ -76,17 +76,18 @@ constexpr int64_t kScoreSmemTokens = 48 * 1024;
 constexpr int64_t kClusterCtas = 2;
 constexpr int64_t kClusterMinN = 8192;
 /// The cluster kernels' CTAs (`cluster_warps`) and tokens scored per thread and step
-/// (`cluster_stages`): 1024 threads, and one token a step with 16-bit labels. At two, the
-/// sampled cluster kernel (1024 threads, capped at 64 registers) spilled 40 bytes of stores and
-/// 136 of loads per thread (ptxas, sm_90a), at one 4 / 8; H100, step / score_topk stage (us), two
-/// tokens -> one: Hkv = 8 shared, B = 8, N = 65536 92.6-93.1 / 74.8-75.1 -> 91.4-91.7 /
-/// 73.6-73.7, B = 2, N = 65536 91.0-91.3 / 73.9-74.0 -> 88.9 / 71.7-71.8; the one-CTA
-/// kernels lost at one (shared B = 32 265.9 -> 266.8, B = 8 259.2 -> 260.5), hence a field of
-/// the cluster kernels' own. Low-bit labels keep tokensPerStep's 4 (one was not measured there).
+/// (`cluster_stages`, fields of their own so a sweep can set them apart from the one-CTA
+/// kernels' `warps` and `stages`): 1024 threads and tokensPerStep, as the one-CTA kernels. H100,
+/// step (us), two rounds each, `cluster_stages` 2 / 1 (16-bit labels): the sampled cluster kernel
+/// (N >= kClusterSampledMinTokens) Hkv = 8 shared, B = 8, N = 65536 91.0-91.4 / 90.0-90.2 and B
+/// = 2 (64 rows) 89.4-89.6 / 87.2-87.3, but B = 1 (32 rows) 65.2 / 66.0-66.3; the other
+/// cluster kernel shared B = 8, N = 16384 53.5-53.6 / 54.1-54.2, B = 1, N = 16384 37.4-37.5 /
+/// 38.8-38.9, vAttention B = 1, N = 16384 56.2-56.4 / 57.3-57.7. At two the sampled kernel
+/// (64-register cap) spills 40 bytes of stores and 136 of loads per thread (ptxas, sm_90a), at one
+/// 4 / 8. 512 threads (`cluster_warps` = 16) at two / four tokens: shared B = 8, N = 65536 98.2-98.5
+/// / 96.2, B = 1, N = 65536 79.6-79.7 / 76.1. Low-bit labels, B = 2, N = 65536, 4 / 2 / 1 tokens:
+/// fp8 70.2-70.3 / 71.0 / 71.6, int4 59.5-59.6 / 60.0 / 64.4-64.6.
 constexpr int64_t kClusterWarps = 32;
-int64_t clusterTokensPerStep(const LabelScoreShape &shape) {
-  return shape.lowBit() ? tokensPerStep(shape) : 1;
-}
 /// Static shared memory of the radix select that the score buffer shares the SM with (16 KB of
 /// histogram, warp sums and counters, rounded up).
 constexpr int64_t kRadixSelectSmemBytes = 17 * 1024;
@@ -582,7 +583,7 @@ void mlir::ds::registerScoreTopKFamily() {
     if (chip && chip->version >= 90)
       return KernelConfigAttr::get(op->getContext(), capacity, 32, kClusterCtas,
                                    tokensPerStep(shape), shape.vectorWidth(), "", 0, 0,
-                                   kClusterWarps, clusterTokensPerStep(shape));
+                                   kClusterWarps, tokensPerStep(shape));
     return KernelConfigAttr::get(op->getContext(), capacity, 32, 1, tokensPerStep(shape),
                                  shape.vectorWidth());
   };

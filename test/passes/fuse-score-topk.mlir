@@ -15,7 +15,7 @@
 // CHECK-NOT:     ds.topk
 // CHECK:         return %[[I]]
 // CONFIG-LABEL: func.func @fused
-// CONFIG:         ds.score_topk {{.*}}config = #ds.kernel_config<block_tokens = 49152, warps = 32, splits = 2, stages = 2, vector_width = 8, cluster_warps = 32, cluster_stages = 1>
+// CONFIG:         ds.score_topk {{.*}}config = #ds.kernel_config<block_tokens = 49152, warps = 32, splits = 2, stages = 2, vector_width = 8, cluster_warps = 32, cluster_stages = 2>
 func.func @fused(%ql: tensor<?x32x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x256xi32> {
   %a = ds.label_score %ql, %c, %pt, %sl {page_size = 16 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>,
                                          config = #ds.kernel_config<block_tokens = 512, warps = 4, splits = 1, stages = 1, vector_width = 8>}
@@ -118,7 +118,7 @@ func.func @plain_topk(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tensor<?x8x4
 // CHECK:         ds.score_topk %[[Q]], %[[C]], %[[PT]], %[[SL]], %[[CH]]
 // CHECK-SAME:      : (tensor<?x32x128xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<8x16xi32>) -> tensor<?x8x256xi32>
 // CONFIG-LABEL: func.func @gather_absorbed
-// CONFIG:         ds.score_topk {{.*}}config = #ds.kernel_config<block_tokens = 49152, warps = 32, splits = 2, stages = 2, vector_width = 8, cluster_warps = 32, cluster_stages = 1>
+// CONFIG:         ds.score_topk {{.*}}config = #ds.kernel_config<block_tokens = 49152, warps = 32, splits = 2, stages = 2, vector_width = 8, cluster_warps = 32, cluster_stages = 2>
 func.func @gather_absorbed(%q: tensor<?x32x128xbf16>, %ch: tensor<8x16xi32>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x256xi32> {
   %ql = ds.label_gather %q, %ch : (tensor<?x32x128xbf16>, tensor<8x16xi32>) -> tensor<?x32x16xbf16>
   %a = ds.label_score %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>}

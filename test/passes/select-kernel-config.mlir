@@ -97,9 +97,9 @@ func.func @label_pipeline(%q: tensor<?x32x128xbf16>, %ch: tensor<8x16xi32>, %cac
 // Fused scoring + top-k: 32 warps, 2 tokens per thread and step; block_tokens is the shared-memory
 // score capacity, which depends on the chip's opt-in shared memory (sm_90: 48K floats, sm_80: 32K, beside the 16 KB candidate list).
 // CHECK-LABEL: func.func @score_topk
-// SM132:         ds.score_topk {{.*}}config = #ds.kernel_config<block_tokens = 49152, warps = 32, splits = 2, stages = 2, vector_width = 8, cluster_warps = 32, cluster_stages = 1>
+// SM132:         ds.score_topk {{.*}}config = #ds.kernel_config<block_tokens = 49152, warps = 32, splits = 2, stages = 2, vector_width = 8, cluster_warps = 32, cluster_stages = 2>
 // SM64:          ds.score_topk {{.*}}config = #ds.kernel_config<block_tokens = 32768, warps = 32, splits = 1, stages = 2, vector_width = 8>
-// SM3:           ds.score_topk {{.*}}config = #ds.kernel_config<block_tokens = 49152, warps = 32, splits = 2, stages = 2, vector_width = 8, cluster_warps = 32, cluster_stages = 1>
+// SM3:           ds.score_topk {{.*}}config = #ds.kernel_config<block_tokens = 49152, warps = 32, splits = 2, stages = 2, vector_width = 8, cluster_warps = 32, cluster_stages = 2>
 func.func @score_topk(%ql: tensor<?x32x16xbf16>, %cache: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x64xi32> {
   %i = ds.score_topk %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>, k = 64 : i64}
       : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x64xi32>
