@@ -1,6 +1,8 @@
 #include "codegen/Compiler.h"
 #include "codegen/Registration.h"
 #include "dialect/DSOps.h"
+#include "passes/ConfigOverride.h"
+#include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -225,11 +227,34 @@ struct ParsedSource {
 };
 } // namespace
 
-Status mlir::ds::verifySource(llvm::StringRef source, llvm::StringRef name) {
+Status mlir::ds::verifySource(llvm::StringRef source, llvm::StringRef name,
+                              llvm::ArrayRef<std::string> configOverrides) {
   if (auto error = sourceNestingError(source, name))
     return Status::error(*error);
   ParsedSource parsed(source, name);
-  return parsed.module ? Status::success() : parsed.parseError();
+  if (!parsed.module)
+    return parsed.parseError();
+  if (configOverrides.empty())
+    return Status::success();
+  std::vector<ConfigOverride> overrides;
+  for (const std::string &text : configOverrides) {
+    std::string error;
+    std::optional<ConfigOverride> o = parseConfigOverride(text, error);
+    if (!o)
+      return Status::error(error);
+    overrides.push_back(std::move(*o));
+  }
+  // The overrides name ops of each function as the config pass sees them: after the fusion
+  // that precedes it in ds-to-ptx (target-independent, so no device is needed).
+  PassManager pm(parsed.ctx.get());
+  pm.addNestedPass<func::FuncOp>(createFuseScoreTopKPass());
+  bool matched = succeeded(pm.run(*parsed.module));
+  if (matched)
+    parsed.module->walk([&](func::FuncOp f) {
+      matched = matched && succeeded(checkOverridesMatch(f, overrides));
+    });
+  return matched ? Status::success()
+                 : Status::error(parsed.diagnostics + "config overrides do not match " + name.str());
 }
 
 Expected<Bundle> mlir::ds::compileSourceToBundle(llvm::StringRef source,

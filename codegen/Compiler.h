@@ -31,10 +31,13 @@ std::unique_ptr<MLIRContext> createCompilerContext();
 /// than 256 levels ...") for a text nested deeper than any compiled pipeline, else nullopt.
 std::optional<std::string> sourceNestingError(llvm::StringRef text, llvm::StringRef name);
 
-/// Parses and verifies MLIR text without compiling it (every op's verifier, no pass): the
-/// diagnostics (NAME:LINE:COL: error: ...) in the error. Tools check sources with it before they
-/// open a device.
-::ds::rt::Status verifySource(llvm::StringRef source, llvm::StringRef name);
+/// Parses and verifies MLIR text without compiling it (every op's verifier): the diagnostics
+/// (NAME:LINE:COL: error: ...) in the error. With `configOverrides` (each one
+/// configOverridesError accepts), also checks that every function has the op of each, as the
+/// config pass sees the function (after ds-fuse-score-topk, the one pass run here). Tools check
+/// sources with it before they open a device.
+::ds::rt::Status verifySource(llvm::StringRef source, llvm::StringRef name,
+                              llvm::ArrayRef<std::string> configOverrides = {});
 
 /// Parses MLIR text and compiles it; diagnostics are captured into the returned error.
 ::ds::rt::Expected<::ds::rt::Bundle> compileSourceToBundle(llvm::StringRef source,

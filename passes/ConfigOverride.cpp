@@ -2,11 +2,14 @@
 
 #include "dialect/DSDialect.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringExtras.h"
 
 #include <array>
@@ -140,4 +143,30 @@ mlir::ds::applyConfigOverride(KernelConfigAttr c, const ConfigOverride &o,
   return KernelConfigAttr::getChecked(emitError, c.getContext(), v.blockTokens, v.warps, v.splits,
                                       v.stages, v.vectorWidth, variant, v.occupancy, v.heads,
                                       v.clusterWarps, v.clusterStages);
+}
+
+LogicalResult mlir::ds::checkOverridesMatch(func::FuncOp func,
+                                            ArrayRef<ConfigOverride> overrides) {
+  if (overrides.empty())
+    return success();
+  llvm::SmallSetVector<StringRef, 8> names;
+  func.walk([&](Operation *op) {
+    if (op->getDialect() && isa<DSDialect>(op->getDialect()))
+      names.insert(op->getName().getStringRef());
+  });
+  const bool decode = names.contains("ds.sparse_decode") || names.contains("ds.dense_decode");
+  const bool split = names.contains("ds.decode_partial");
+  for (const ConfigOverride &o : overrides) {
+    StringRef op = o.op;
+    if (names.contains(op) || (decode && (op == "ds.decode_partial" || op == "ds.decode_merge")) ||
+        (split && (op == "ds.sparse_decode" || op == "ds.dense_decode")))
+      continue;
+    std::string have;
+    for (StringRef n : names)
+      have += (have.empty() ? "" : ", ") + n.str();
+    return func.emitError() << "ds-select-kernel-config: config override of '" << op
+                            << "': the function has no such op (it has: "
+                            << (have.empty() ? std::string("no ds op") : have) << ")";
+  }
+  return success();
 }

@@ -10,6 +10,7 @@
 #include "dialect/DSAttrs.h"
 
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/Support/LogicalResult.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
@@ -18,6 +19,9 @@
 #include <string>
 
 namespace mlir {
+namespace func {
+class FuncOp;
+} // namespace func
 namespace ds {
 
 struct ConfigOverride {
@@ -39,13 +43,19 @@ std::optional<ConfigOverride> parseConfigOverride(llvm::StringRef spec, std::str
 /// The first error among `overrides`, if any: each parsed by parseConfigOverride, its op one of
 /// the ds dialect's, an integer value inside the field's range (KernelConfigAttr's verifier).
 /// What the tools check before they compile or open a device; whether the function has the op
-/// and its family can build the value is the compile's to say.
+/// is checkOverridesMatch's (the config pass, and verifySource before a device is opened), and
+/// whether its family can build the value the compile's to say.
 std::optional<std::string> configOverridesError(llvm::ArrayRef<std::string> overrides);
 
 /// `config` with the override's field set, checked by the attribute's verifier (a value outside
 /// a field's range is reported through `emitError` and gives a null attribute).
 KernelConfigAttr applyConfigOverride(KernelConfigAttr config, const ConfigOverride &o,
                                      llvm::function_ref<InFlightDiagnostic()> emitError);
+
+/// Every override names an op of `func` as the config pass sees it (after ds-fuse-score-topk),
+/// or one ds-split-decode makes from (or turns) an op of it, since the pass runs before and after
+/// the split; otherwise the error, on `func`, names the override's op and the ds ops `func` has.
+LogicalResult checkOverridesMatch(func::FuncOp func, llvm::ArrayRef<ConfigOverride> overrides);
 
 } // namespace ds
 } // namespace mlir

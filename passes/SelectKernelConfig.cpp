@@ -7,7 +7,6 @@
 #include "passes/KernelFamily.h"
 #include "passes/Passes.h"
 
-#include "llvm/ADT/SetVector.h"
 
 namespace mlir {
 namespace ds {
@@ -20,33 +19,6 @@ using namespace mlir;
 using namespace mlir::ds;
 
 namespace {
-/// Every override must name an op of the function, or one ds-split-decode makes from (or turns)
-/// an op of it: the pass runs before and after the split.
-LogicalResult checkOverridesMatch(func::FuncOp func, ArrayRef<ConfigOverride> overrides) {
-  if (overrides.empty())
-    return success();
-  llvm::SmallSetVector<StringRef, 8> names;
-  func.walk([&](Operation *op) {
-    if (op->getDialect() && isa<DSDialect>(op->getDialect()))
-      names.insert(op->getName().getStringRef());
-  });
-  const bool decode = names.contains("ds.sparse_decode") || names.contains("ds.dense_decode");
-  const bool split = names.contains("ds.decode_partial");
-  for (const ConfigOverride &o : overrides) {
-    StringRef op = o.op;
-    if (names.contains(op) || (decode && (op == "ds.decode_partial" || op == "ds.decode_merge")) ||
-        (split && (op == "ds.sparse_decode" || op == "ds.dense_decode")))
-      continue;
-    std::string have;
-    for (StringRef n : names)
-      have += (have.empty() ? "" : ", ") + n.str();
-    return func.emitError() << "ds-select-kernel-config: config override of '" << op
-                            << "': the function has no such op (it has: "
-                            << (have.empty() ? std::string("no ds op") : have) << ")";
-  }
-  return success();
-}
-
 struct SelectKernelConfigPass final
     : public ds::impl::SelectKernelConfigPassBase<SelectKernelConfigPass> {
   using Base::Base;

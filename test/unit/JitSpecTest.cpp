@@ -550,6 +550,25 @@ TEST(VerifySource, ParsesAndVerifiesOnly) {
   ASSERT_FALSE(syntax.ok());
   EXPECT_NE(syntax.message().find("syntax.mlir:1:"), std::string::npos) << syntax.message();
 }
+
+// With config overrides, verifySource also checks that the function has each override's op as
+// the config pass sees it: Double Sparsity's label_score and topk are one score_topk there, and
+// the decode's split partial and merge count as the decode's.
+TEST(VerifySource, OverridesNameOpsOfTheFusedFunction) {
+  auto ir = jit::doubleSparsityIR(jit::DoubleSparsitySpec{});
+  ASSERT_TRUE(ir.ok()) << ir.message();
+  EXPECT_TRUE(mlir::ds::verifySource(*ir, "ds.mlir", {"score_topk.warps=16"}).ok());
+  EXPECT_TRUE(mlir::ds::verifySource(*ir, "ds.mlir", {"decode_merge.warps=4"}).ok());
+  rt::Status st = mlir::ds::verifySource(*ir, "ds.mlir", {"score_topk.warps=16", "topk.warps=8"});
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("ds.mlir:1:1: error: ds-select-kernel-config: config override of "
+                              "'ds.topk': the function has no such op (it has: ds.score_topk, "
+                              "ds.sparse_decode)"),
+            std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("config overrides do not match ds.mlir"), std::string::npos)
+      << st.message();
+}
 } // namespace
 
 namespace {

@@ -878,8 +878,8 @@ int main(int argc, char **argv) {
       s.scatter = true;
   int warmup = static_cast<int>(std::min<int64_t>(warmupFlag, INT32_MAX));
   int iters = static_cast<int>(std::min<int64_t>(itersFlag, INT32_MAX));
-  // Every shape's sizes, and its pipeline as ds IR checked by its family's spec rules and every
-  // op's verifier; then the CSV path: all before the device.
+  // Every shape's sizes, and its pipeline as ds IR checked by its family's spec rules, every
+  // op's verifier and the overrides' ops; then the CSV path: all before the device.
   std::vector<std::string> sources;
   for (const Shape &s : shapes) {
     if (auto error = shapeError(s))
@@ -889,7 +889,8 @@ int main(int argc, char **argv) {
       die("'" + s.label() + "': " + source.message() +
           "\n  (spec fields from flags: heads --hq, kvHeads --hkv, headDim --d, labelDim --r, "
           "pageSize --P, k / tokenBudget / candidates -k, numSamples --samples)");
-    if (rt::Status valid = mlir::ds::verifySource(*source, s.op + ".mlir"); !valid.ok())
+    if (rt::Status valid = mlir::ds::verifySource(*source, s.op + ".mlir", overrides);
+        !valid.ok())
       die("'" + s.label() + "': " + valid.message());
     sources.push_back(std::move(*source));
   }
