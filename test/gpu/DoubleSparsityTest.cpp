@@ -32,6 +32,10 @@ struct DSCase {
   /// Labels zero over the first half of every row of at least 16384 tokens: its scores there
   /// are 0, so a cluster's first CTA lists (almost) no key at or above a positive threshold.
   bool firstHalfZero = false;
+  /// Config overrides the pipeline is compiled with (jit::Target::configOverrides), and the
+  /// suffix naming them in the test's name.
+  std::vector<std::string> config = {};
+  std::string configTag = {};
 };
 
 std::string name(const DSCase &c) {
@@ -53,6 +57,8 @@ std::string name(const DSCase &c) {
     s += "_sampleonly";
   if (c.firstHalfZero)
     s += "_halfzero";
+  if (!c.configTag.empty())
+    s += "_" + c.configTag;
   return s;
 }
 
@@ -64,12 +70,14 @@ class DoubleSparsity : public ::testing::TestWithParam<DSCase> {};
 TEST_P(DoubleSparsity, MatchesReference) {
   DS_REQUIRE_GPU(ctx);
   const DSCase &c = GetParam();
-  static jit::JIT jit(ctx);
+  static jit::JIT jit(ctx), tuned(ctx);
   jit::DoubleSparsitySpec spec;
   spec.heads = c.hq, spec.kvHeads = c.hkv, spec.headDim = c.d, spec.labelDim = c.r;
   spec.k = c.k, spec.pageSize = c.pageSize, spec.dtype = c.dtype;
   spec.sharedSelection = c.shared, spec.denseBelow = c.denseBelow, spec.softCap = c.softCap;
-  auto pipeline = jit.doubleSparsity(spec);
+  if (!c.config.empty())
+    tuned.setConfigOverrides(c.config);
+  auto pipeline = c.config.empty() ? jit.doubleSparsity(spec) : tuned.doubleSparsity(spec);
   ASSERT_TRUE(pipeline.ok()) << pipeline.message();
 
   ref::DSShape shape;
@@ -150,7 +158,7 @@ std::vector<DSCase> cases() {
     std::copy(longRows.begin(), longRows.end(), lens.begin());
     return lens;
   };
-  return {
+  std::vector<DSCase> all = {
       // B = 1, 3, 16; n < k, n = 1, n not a multiple of any tile.
       {{4096}, 32, 32, 128, 16, 256, 1, DataType::BF16},
       {{1000, 1, 37}, 32, 32, 128, 16, 64, 1, DataType::BF16},
@@ -205,6 +213,25 @@ std::vector<DSCase> cases() {
       {{40001, 20000, 5000}, 32, 8, 64, 16, 1024, 1, DataType::F16},
       {{30000, 17001, 3000}, 32, 8, 64, 16, 1024, 16, DataType::BF16, false, 0, 0.0f, false, 1},
   };
+  // score_topk's cluster kernels at configs other than the chosen one, as --config reaches
+  // them: one token a step, and CTAs of 512 threads at three tokens a step, over the cluster
+  // cases above (stored keys, every score tied, the sampled select with few keys listed and
+  // with a first CTA listing next to nothing).
+  const std::vector<DSCase> clusterCases = {
+      {{30000, 1025, 1024, 2}, 32, 8, 64, 8, 1024, 1, DataType::F16, true},
+      {{60000, 9000, 5}, 32, 8, 128, 16, 1024, 1, DataType::BF16, true, 0, 0.0f, false, 1},
+      {{60001, 20000}, 32, 8, 64, 16, 1024, 1, DataType::BF16, true, 0, 0.0f, false, 0, true},
+      {{60001, 17000}, 32, 8, 64, 16, 1024, 16, DataType::F16, false, 0, 0.0f, false, 0, false,
+       true}};
+  const std::pair<std::vector<std::string>, std::string> configs[] = {
+      {{"score_topk.cluster_stages=1"}, "cs1"},
+      {{"score_topk.cluster_warps=16", "score_topk.cluster_stages=3"}, "cw16cs3"}};
+  for (const auto &[overrides, tag] : configs)
+    for (DSCase c : clusterCases) {
+      c.config = overrides, c.configTag = tag;
+      all.push_back(std::move(c));
+    }
+  return all;
 }
 
 INSTANTIATE_TEST_SUITE_P(Gpu, DoubleSparsity, ::testing::ValuesIn(cases()),
