@@ -578,14 +578,14 @@ void mlir::ds::registerScoreTopKFamily() {
     int64_t fit = (target.getSmemPerBlock() - fixedSmemBytes(s)) / 4;
     int64_t capacity = std::max<int64_t>(std::min(kScoreSmemTokens, fit / 1024 * 1024), 1024);
     const LabelScoreShape shape = LabelScoreShape::of(s);
-    // Few long rows (B * rows * C <= SMs) are split over clusters of C CTAs on sm_90.
+    // Few long rows (B * rows * C <= SMs) are split over clusters of C CTAs on sm_90, whose
+    // CTAs take the one-CTA kernels' shape; without clusters their fields are unused (0).
     const ChipInfo *chip = lookupChip(target.getChip());
-    if (chip && chip->version >= 90)
-      return KernelConfigAttr::get(op->getContext(), capacity, 32, kClusterCtas,
-                                   tokensPerStep(shape), shape.vectorWidth(), "", 0, 0,
-                                   kClusterWarps, tokensPerStep(shape));
-    return KernelConfigAttr::get(op->getContext(), capacity, 32, 1, tokensPerStep(shape),
-                                 shape.vectorWidth());
+    const bool clusters = chip && chip->version >= 90;
+    const int64_t tokens = tokensPerStep(shape);
+    return KernelConfigAttr::get(op->getContext(), capacity, 32, clusters ? kClusterCtas : 1,
+                                 tokens, shape.vectorWidth(), "", 0, 0,
+                                 clusters ? kClusterWarps : 0, clusters ? tokens : 0);
   };
   f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr target) -> LogicalResult {
     auto s = cast<ScoreTopKOp>(op);
