@@ -1,6 +1,7 @@
 #include "passes/ConfigOverride.h"
 
 #include "dialect/DSDialect.h"
+#include "dialect/DSOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
@@ -169,4 +170,14 @@ LogicalResult mlir::ds::checkOverridesMatch(func::FuncOp func,
                             << (have.empty() ? std::string("no ds op") : have) << ")";
   }
   return success();
+}
+
+bool mlir::ds::overrideApplies(Operation *op, const ConfigOverride &o) {
+  StringRef name = op->getName().getStringRef();
+  if (name == o.op)
+    return true;
+  if (auto partial = dyn_cast<DecodePartialOp>(op))
+    return o.op == (partial.getIndices() ? SparseDecodeOp::getOperationName()
+                                         : DenseDecodeOp::getOperationName());
+  return isa<SparseDecodeOp, DenseDecodeOp>(op) && o.op == DecodePartialOp::getOperationName();
 }

@@ -57,6 +57,15 @@ KernelConfigAttr applyConfigOverride(KernelConfigAttr config, const ConfigOverri
 /// the split; otherwise the error, on `func`, names the override's op and the ds ops `func` has.
 LogicalResult checkOverridesMatch(func::FuncOp func, llvm::ArrayRef<ConfigOverride> overrides);
 
+/// Whether the config pass sets `o`'s field on `op`: ops of the override's name, and across
+/// ds-split-decode, the op the split makes from or turns into that one (a sparse_decode override
+/// sets the partials of a sparse walk, with indices, a dense_decode one those without; a
+/// decode_partial override sets the sparse_decode or dense_decode the partials inherit their
+/// config from). In the compile pipeline, which runs the pass before and after the split, an
+/// override is then applied on both sides of the split, to the same value; with ds-opt it takes
+/// effect whichever side of the split the pass runs on, instead of being dropped.
+bool overrideApplies(Operation *op, const ConfigOverride &o);
+
 } // namespace ds
 } // namespace mlir
 

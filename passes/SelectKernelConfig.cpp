@@ -81,7 +81,7 @@ struct SelectKernelConfigPass final
         op->setAttr("config", cfg);
       }
       for (const ConfigOverride &o : parsed) {
-        if (op->getName().getStringRef() != o.op)
+        if (!overrideApplies(op, o))
           continue;
         cfg = applyConfigOverride(cfg, o, [&] {
           return op->emitOpError() << "config override " << o.field << " = "

@@ -2,6 +2,12 @@
 // that name, chosen or given, and the family checks the result like any config.
 // RUN: ds-opt %s --ds-select-kernel-config="override=topk.warps=8,ds.sparse_decode.splits=4" | FileCheck %s
 // RUN: ds-opt %s --ds-to-ptx="override=sparse_decode.splits=4,decode_merge.warps=2 stop-after-lowering" | FileCheck %s --check-prefix=SPLIT
+// Across ds-split-decode: an override of the decode op sets the partials made from it, and one
+// of the partials the decode op they inherit their config from, whichever side of the split the
+// pass runs on (the last override of a field wins).
+// RUN: ds-opt %s --ds-split-decode --ds-select-kernel-config="override=sparse_decode.stages=7" | FileCheck %s --check-prefix=AFTER
+// RUN: ds-opt %s --ds-select-kernel-config="override=decode_partial.stages=7" | FileCheck %s --check-prefix=BEFORE
+// RUN: ds-opt %s --ds-select-kernel-config="override=decode_partial.stages=6,sparse_decode.stages=7" --ds-split-decode --ds-select-kernel-config="override=decode_partial.stages=6,sparse_decode.stages=7" | FileCheck %s --check-prefix=AFTER
 // RUN: ds-opt %s --verify-diagnostics --ds-select-kernel-config="override=topk.warps=7"
 // RUN: not ds-opt %s --ds-select-kernel-config="override=topp.warps=8" 2>&1 | FileCheck %s --check-prefix=NOOP
 // RUN: not ds-opt %s --ds-select-kernel-config="override=topk.wraps=8" 2>&1 | FileCheck %s --check-prefix=FIELD
@@ -16,6 +22,8 @@
 // The split partial keeps the decode op's overridden config; the merge it adds takes its own.
 // SPLIT: ds.launch @ds_kernels::@quest_decode_partial_{{[0-9]+}} {block = array<i64: 256, 1, 1>, grid = ["(q_d0)*32", "splits
 // SPLIT: ds.launch @ds_kernels::@quest_decode_merge_{{[0-9]+}} {block = array<i64: 64, 1, 1>
+// AFTER: ds.decode_partial {{.*}}config = #ds.kernel_config<block_tokens = {{[0-9]+}}, warps = {{[0-9]+}}, splits = {{[0-9]+}}, stages = 7,
+// BEFORE: ds.sparse_decode {{.*}}config = #ds.kernel_config<block_tokens = {{[0-9]+}}, warps = {{[0-9]+}}, splits = {{[0-9]+}}, stages = 7,
 // NOOP: error: ds-select-kernel-config: config override of 'ds.topp': the function has no such op (it has: ds.page_score, ds.topk, ds.sparse_decode)
 // FIELD: error: ds-select-kernel-config: config override 'topk.wraps=8': unknown field 'wraps' (the fields: block_tokens, warps, splits, stages, vector_width, variant, occupancy, heads, cluster_warps, cluster_stages)
 // VALUE: error: ds-select-kernel-config: config override 'topk.warps=many': the value of 'warps' must be an integer, got 'many'
