@@ -215,7 +215,9 @@ struct ParsedSource {
     module = parseSourceFile<ModuleOp>(sourceMgr, ctx.get());
   }
   /// The diagnostics (file:line:col: error: ...) first, the one-line summary last.
-  Status parseError() const { return Status::error(diagnostics + "cannot parse " + name); }
+  Status parseError() const {
+    return Status::error(diagnostics + "cannot parse or verify " + name);
+  }
 
   std::string name;
   std::unique_ptr<MLIRContext> ctx;

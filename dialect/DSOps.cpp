@@ -61,11 +61,16 @@ public:
                   << max);
     return *this;
   }
-  /// Dim `i` of `a` must be static.
+  /// Dim `i` of `a` must be static and at least 1 (head counts, head and label dims, page
+  /// sizes: the kernels divide and unroll by them).
   ShapeCheck &staticDim(Value a, StringRef na, unsigned i, StringRef what) {
-    if (failed_ || !ShapedType::isDynamic(dim(a, i)))
+    const int64_t x = dim(a, i);
+    if (failed_ || (!ShapedType::isDynamic(x) && x >= 1))
       return *this;
-    (void)(fail() << na << " dim " << i << " (" << what << ") must be static");
+    if (ShapedType::isDynamic(x))
+      (void)(fail() << na << " dim " << i << " (" << what << ") must be static");
+    else
+      (void)(fail() << na << " dim " << i << " (" << what << ") must be at least 1, got " << x);
     return *this;
   }
   ShapeCheck &sameElementType(Value a, StringRef na, Value b, StringRef nb) {
@@ -207,7 +212,8 @@ LogicalResult LabelAppendOp::verify() {
   Value cache = getLabelCache(), k = getK(), ch = getChannels(), slots = getSlotMapping();
   c.rank(k, "k", 3).rank(ch, "channels", 2).rank(slots, "slot_mapping", 1)
       .rank(getResult(), "result", 3);
-  c.staticDim(k, "k", 2, "head dim").staticDim(ch, "channels", 1, "label dim");
+  c.staticDim(k, "k", 1, "kv heads").staticDim(k, "k", 2, "head dim");
+  c.staticDim(ch, "channels", 1, "label dim");
   if (failed(c.result()))
     return failure();
   checkLabelCache(c, cache, getLabelScales(), ShapeCheck::dim(ch, 1));

@@ -526,7 +526,7 @@ func.func @ls_groups(%ql: tensor<?x32x16xbf16>, %c: tensor<6x?x16xbf16>, %pt: te
 // -----
 
 func.func @ls_zero_kv_heads(%ql: tensor<?x8x16xbf16>, %c: tensor<0x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
-  // expected-error @+1 {{'ds.label_score' op q_label heads (8) must be a multiple of label_cache heads (0)}}
+  // expected-error @+1 {{'ds.label_score' op label_cache dim 0 (kv heads) must be at least 1, got 0}}
   %0 = ds.label_score %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32} : (tensor<?x8x16xbf16>, tensor<0x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
   return
 }
@@ -2583,5 +2583,89 @@ func.func @scales_without_result(%c: tensor<8x?x16xf8E4M3FN>, %s: tensor<8x?xf16
 func.func @scales_not_f16(%c: tensor<8x?x16xf8E4M3FN>, %s: tensor<8x?xf32>, %k: tensor<?x8x128xbf16>, %ch: tensor<8x16xi32>, %sl: tensor<?xi32>) {
   // expected-error @+1 {{operand #1 must be ranked tensor of 16-bit float values, but got 'tensor<8x?xf32>'}}
   %0, %1 = ds.label_append %c scales(%s), %k, %ch, %sl : (tensor<8x?x16xf8E4M3FN>, tensor<8x?xf32>, tensor<?x8x128xbf16>, tensor<8x16xi32>, tensor<?xi32>) -> (tensor<8x?x16xf8E4M3FN>, tensor<8x?xf32>)
+  return
+}
+
+// -----
+
+// Zero-sized static dims (found by fuzzing: each crashed the config pass or a kernel builder by
+// a division by zero or an empty unroll before the verifier refused them).
+func.func @zero_head_dim(%q: tensor<?x32x0xbf16>, %k: tensor<?x16x8x0xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>, %idx: tensor<?x8x16xi32>) {
+  // expected-error @+1 {{'ds.sparse_decode' op q dim 2 (head dim) must be at least 1, got 0}}
+  %o = ds.sparse_decode %q, %k, %k, %pt, %sl, %idx {scale = 0.088 : f32, granularity = #ds.granularity<page>}
+      : (tensor<?x32x0xbf16>, tensor<?x16x8x0xbf16>, tensor<?x16x8x0xbf16>, tensor<?x?xi32>, tensor<?xi32>, tensor<?x8x16xi32>) -> tensor<?x32x0xbf16>
+  return
+}
+
+// -----
+
+func.func @zero_query_heads(%q: tensor<?x0x128xbf16>, %k: tensor<?x16x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.dense_decode' op q dim 1 (query heads) must be at least 1, got 0}}
+  %o = ds.dense_decode %q, %k, %k, %pt, %sl {scale = 0.0883883461 : f32}
+     : (tensor<?x0x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x16x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x0x128xbf16>
+  return
+}
+
+// -----
+
+func.func @zero_label_dim(%ql: tensor<?x32x0xbf16>, %cache: tensor<8x?x0xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.label_score' op q_label dim 2 (label dim) must be at least 1, got 0}}
+  %a = ds.label_score %ql, %cache, %pt, %sl {page_size = 16 : i64, scale = 0.25 : f32}
+     : (tensor<?x32x0xbf16>, tensor<8x?x0xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x?xf32>
+  return
+}
+
+// -----
+
+func.func @zero_query_heads_group(%ql: tensor<?x0x16xf16>, %cache: tensor<4x?x16xf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.label_score' op q_label dim 1 (query heads) must be at least 1, got 0}}
+  %a = ds.label_score %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<max>}
+     : (tensor<?x0x16xf16>, tensor<4x?x16xf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x4x4096xf32>
+  return
+}
+
+// -----
+
+func.func @zero_kv_heads_append(%c: tensor<0x?x16xbf16>, %k: tensor<?x0x128xbf16>, %ch: tensor<0x16xi32>, %s: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.label_append' op k dim 1 (kv heads) must be at least 1, got 0}}
+  %0 = ds.label_append %c, %k, %ch, %s : (tensor<0x?x16xbf16>, tensor<?x0x128xbf16>, tensor<0x16xi32>, tensor<?xi32>) -> tensor<0x?x16xbf16>
+  return
+}
+
+// -----
+
+// A dynamic kv head count reached the append kernel as the dynamic-size marker (an empty grid
+// with 16-bit labels, an invalid plan with fp8 ones).
+func.func @la_kv_heads_dynamic(%c: tensor<?x?x16xbf16>, %k: tensor<?x?x128xbf16>, %ch: tensor<?x16xi32>, %s: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.label_append' op k dim 1 (kv heads) must be static}}
+  %0 = ds.label_append %c, %k, %ch, %s : (tensor<?x?x16xbf16>, tensor<?x?x128xbf16>, tensor<?x16xi32>, tensor<?xi32>) -> tensor<?x?x16xbf16>
+  return
+}
+
+// -----
+
+func.func @zero_heads_prefill(%q: tensor<?x0x128xbf16>, %slopes: tensor<0xf32>, %cu: tensor<?xi32>, %states: tensor<?x0x128x128xf32>, %si: tensor<?xi32>, %hi: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.linear_attn_prefill' op q dim 1 (heads) must be at least 1, got 0}}
+  %o, %s = ds.linear_attn_prefill %q, %q, %q, %slopes, %cu, %states, %si, %hi
+    : (tensor<?x0x128xbf16>, tensor<?x0x128xbf16>, tensor<?x0x128xbf16>, tensor<0xf32>, tensor<?xi32>, tensor<?x0x128x128xf32>, tensor<?xi32>, tensor<?xi32>)
+    -> (tensor<?x0x128xbf16>, tensor<?x0x128x128xf32>)
+  return
+}
+
+// -----
+
+func.func @zero_head_dim_pages(%q: tensor<?x32x0xf16>, %mn: tensor<?x32x0xf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.page_score' op q dim 2 (head dim) must be at least 1, got 0}}
+  %u = ds.page_score %q, %mn, %mn, %pt, %sl {page_size = 32 : i64}
+      : (tensor<?x32x0xf16>, tensor<?x32x0xf16>, tensor<?x32x0xf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x?xf32>
+  return
+}
+
+// -----
+
+func.func @zero_query_heads_pages(%q: tensor<?x0x128xbf16>, %mn: tensor<?x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.page_score' op q dim 1 (query heads) must be at least 1, got 0}}
+  %u = ds.page_score %q, %mn, %mn, %pt, %sl {page_size = 16 : i64, group_reduce = #ds.group_reduce<sum>}
+      : (tensor<?x0x128xbf16>, tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
   return
 }
