@@ -876,7 +876,9 @@ static LogicalResult lowerDecode(Operation *op, PlanContext &ctx) {
           : PlanExpr(std::max(s.walk == Walk::Tokens ? s.selLen : s.selLen * s.pageSize,
                               s.denseBelow));
   const int64_t bt = cfg.getBlockTokens(), most = cfg.getSplits() * 8;
-  PlanExpr want = max(1, min(most, PlanExpr(most) / (PlanExpr::symbol(batch) * s.rows)));
+  // (An empty batch launches nothing: every grid is 0; the divisor stays at least 1 so the plan
+  // still evaluates.)
+  PlanExpr want = max(1, min(most, PlanExpr(most) / max(1, PlanExpr::symbol(batch) * s.rows)));
   PlanExpr splits0 = ctx.addSymbol("splits", max(1, min(want, cdiv(walkLen, bt))));
   if (s.walk != Walk::Dense) // a sparse split resolves its whole chunk into shared memory
     splits0 = ctx.addSymbol("splits", max(splits0, cdiv(walkLen, kMaxSparseChunk)));

@@ -6,7 +6,7 @@
 // 2 CTAs per SM). With one split the partial kernel writes o itself (its last buffer parameter)
 // and the merge's grid is 0: not launched.
 // CHECK-LABEL: ds.plan @dense
-// CHECK-SAME: symbols = [{{.*}}"splits{{[0-9]+}} expr max(1,min(max(1,min(264,264/(q_d0*8))),cdiv(arg3_d1*16,64)))"
+// CHECK-SAME: symbols = [{{.*}}"splits{{[0-9]+}} expr max(1,min(max(1,min(264,264/max(1,q_d0*8))),cdiv(arg3_d1*16,64)))"
 // CHECK-SAME: "chunk{{[0-9]+}} expr
 // CHECK: ds.launch @ds_kernels::@dense_decode_partial_{{[0-9]+}} {block = array<i64: 128, 1, 1>, grid = ["(q_d0)*8", "splits{{[0-9]+}}", "1"]
 // The kernel ABI: one bare pointer per buffer (the o output, argument 5), then scalars.
