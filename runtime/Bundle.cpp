@@ -1,5 +1,7 @@
 #include "runtime/Bundle.h"
 
+#include <sys/stat.h>
+
 #include <cctype>
 #include <charconv>
 #include <cstdio>
@@ -163,7 +165,7 @@ Status Bundle::checkTarget(std::string_view t) {
             : Status::error("bad target '" + std::string(t) + "' (expected sm_<number>, e.g. sm_90)");
 }
 
-static bool isValidKernelName(const std::string &n) {
+bool Bundle::isValidKernelName(std::string_view n) {
   if (n.empty())
     return false;
   for (char c : n)
@@ -186,6 +188,12 @@ Status Bundle::validate() const {
                   (limit < nsym ? ", which is not declared before it" : ", which does not exist"));
     return Status::success();
   };
+  if (args.size() > kMaxArgs)
+    return fail("too many arguments (" + std::to_string(args.size()) + ", at most " +
+                std::to_string(kMaxArgs) + ")");
+  if (kernels.size() > kMaxKernels)
+    return fail("too many kernels (" + std::to_string(kernels.size()) + ", at most " +
+                std::to_string(kMaxKernels) + ")");
   for (size_t i = 0; i < args.size(); ++i) {
     const ArgSpec &a = args[i];
     if (!isValidSymbolName(a.name))
@@ -309,18 +317,33 @@ Status Bundle::writeFile(const std::string &path) const {
 }
 
 Expected<Bundle> Bundle::readFile(const std::string &path) {
+  // Only regular files, and none larger than kMaxFileBytes: a device (/dev/zero) or a huge file
+  // would be read until memory runs out before its first line is looked at.
+  struct stat info;
+  if (::stat(path.c_str(), &info) == 0) {
+    if (!S_ISREG(info.st_mode))
+      return Status::error("cannot read bundle '" + path + "': not a regular file", ErrorCode::IO);
+    if (uint64_t(info.st_size) > kMaxFileBytes)
+      return Status::error("bundle '" + path + "' is larger than " +
+                               std::to_string(kMaxFileBytes >> 20) + " MiB: not a bundle",
+                           ErrorCode::IO);
+  }
   std::FILE *f = std::fopen(path.c_str(), "rb");
   if (!f)
     return Status::error("cannot open bundle '" + path + "': " + std::strerror(errno), ErrorCode::IO);
   std::string text;
   char buf[65536];
   size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0)
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0 && text.size() <= kMaxFileBytes)
     text.append(buf, n);
   bool err = std::ferror(f);
   std::fclose(f);
   if (err)
     return Status::error("error reading bundle '" + path + "'", ErrorCode::IO);
+  if (text.size() > kMaxFileBytes)
+    return Status::error("bundle '" + path + "' is larger than " +
+                             std::to_string(kMaxFileBytes >> 20) + " MiB: not a bundle",
+                         ErrorCode::IO);
   auto b = parse(text);
   if (!b)
     return b.status().withContext(path);

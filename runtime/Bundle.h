@@ -91,6 +91,13 @@ struct KernelSpec {
 struct Bundle {
   static constexpr int kVersion = 1;
   static constexpr size_t kMaxSymbols = 256;
+  /// Arguments and kernels a bundle may declare (a pipeline has tens; the caps keep parsing and
+  /// validation, whose duplicate checks scan the names, linear in the file's size).
+  static constexpr size_t kMaxArgs = 256;
+  static constexpr size_t kMaxKernels = 1024;
+  /// Bytes Bundle::readFile reads at most (bundles are megabytes; a device file such as
+  /// /dev/zero is refused instead of read until memory runs out).
+  static constexpr size_t kMaxFileBytes = size_t(256) << 20;
 
   std::string target; ///< "sm_90", "sm_90a", ...: the architecture the cubin is built for.
   std::vector<Symbol> symbols;
@@ -107,6 +114,8 @@ struct Bundle {
   Status addArgDimSymbol(const std::string &name, int arg, int dim);
   /// Appends a symbol computed from the symbols declared so far.
   Status addExprSymbol(const std::string &name, std::string_view exprText);
+  /// A kernel name a bundle may hold: letters, digits, '_', '$' and '.' (a PTX identifier).
+  static bool isValidKernelName(std::string_view name);
   /// Index of the argument / symbol with this name, or -1.
   int argIndex(std::string_view name) const;
   int symbolIndex(std::string_view name) const;

@@ -148,9 +148,12 @@ private:
                         std::to_string(b.args[size_t(s.arg)].dims.size()),
                     symbolLines[i]);
     }
+    // What only the whole bundle shows (an entry the PTX lacks, ...): no one line to blame.
     Status v = b.validate();
-    if (!v.ok())
-      return fail(v.message(), r.line);
+    if (!v.ok()) {
+      error = printableAscii(v.message() + " (checked after the bundle's last line)");
+      return false;
+    }
     return true;
   }
 
@@ -183,6 +186,11 @@ private:
       std::vector<std::string_view> t = tokens(rest);
       if (t.size() != 1)
         return fail("'kernel' takes one name");
+      if (!Bundle::isValidKernelName(t[0]))
+        return fail("bad kernel name '" + std::string(t[0]) +
+                    "' (letters, digits, '_', '$' and '.')");
+      if (b.kernels.size() >= Bundle::kMaxKernels)
+        return fail("too many kernels (at most " + std::to_string(Bundle::kMaxKernels) + ")");
       for (const KernelSpec &k : b.kernels)
         if (k.name == t[0])
           return fail("duplicate kernel '" + std::string(t[0]) + "'");
@@ -244,6 +252,8 @@ private:
     a.name = std::string(t[0]);
     if (!isValidSymbolName(a.name))
       return fail("bad argument name '" + a.name + "'");
+    if (b.args.size() >= Bundle::kMaxArgs)
+      return fail("too many arguments (at most " + std::to_string(Bundle::kMaxArgs) + ")");
     if (b.argIndex(a.name) >= 0)
       return fail("duplicate argument '" + a.name + "'");
     auto role = parseArgRole(t[1]);

@@ -124,10 +124,13 @@ private:
 
 /// `text` with every byte outside printable ASCII written as \xNN: for quoting text read from a
 /// file that should be ASCII (a bundle's lines, an .npy header) into a message, so that a damaged
-/// file does not put raw bytes on a terminal.
-inline std::string printableAscii(std::string_view text) {
+/// file does not put raw bytes on a terminal. At most `maxBytes` bytes of `text` are quoted; the
+/// rest is counted ("... (N more bytes)"), so a huge token or binary run keeps the message short.
+inline std::string printableAscii(std::string_view text, size_t maxBytes = 512) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
+  const size_t more = text.size() > maxBytes ? text.size() - maxBytes : 0;
+  text = text.substr(0, text.size() - more);
   out.reserve(text.size());
   for (unsigned char c : text) {
     if (c >= 0x20 && c < 0x7f) {
@@ -138,6 +141,8 @@ inline std::string printableAscii(std::string_view text) {
       out += kHex[c & 15];
     }
   }
+  if (more)
+    out += "... (" + std::to_string(more) + " more bytes)";
   return out;
 }
 

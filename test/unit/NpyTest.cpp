@@ -262,6 +262,12 @@ TEST(Npy, ReadErrorsNameTheFile) {
   EXPECT_TRUE(contains(dir.message(), ::testing::TempDir())) << dir.message();
   EXPECT_EQ(dir.status().code(), rt::ErrorCode::IO);
 
+  // Fuzz finding: a device file was read until memory ran out before its header was looked at.
+  auto zero = npy::read("/dev/zero");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_TRUE(contains(zero.message(), "'/dev/zero': cannot read: not a regular file"))
+      << zero.message();
+
   const std::string missing = tempPath("no_such_file.npy");
   auto none = npy::read(missing);
   ASSERT_FALSE(none.ok());

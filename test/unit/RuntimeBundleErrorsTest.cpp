@@ -137,6 +137,8 @@ TEST(RuntimeBundleErrors, RejectedWithLineAndReason) {
       {"param missing expr", withLine(16, "  param i32"), 16, "missing expression"},
       {"param bad float", withLine(16, "  param f32 1.5x"), 16, "bad float '1.5x'"},
       {"param ws bad expr", withLine(16, "  param ptr ws *"), 16, "workspace offset"},
+      {"bad kernel name", withLine(10, "kernel quest-decode"), 10,
+       "bad kernel name 'quest-decode' (letters, digits, '_', '$' and '.')"},
       // Line numbers count the lines inside an image payload.
       {"line after multi-line payload", withLine(9, "a\nb\nc") + "bogus\n", 20, "unknown keyword 'bogus'"},
   };
@@ -151,6 +153,38 @@ TEST(RuntimeBundleErrors, RejectedWithLineAndReason) {
     EXPECT_EQ(b.message().compare(0, prefix.size(), prefix), 0) << c.name << ": " << b.message();
     EXPECT_NE(b.message().find(c.what), std::string::npos) << c.name << ": " << b.message();
   }
+}
+
+TEST(RuntimeBundleErrors, CountsAreCappedAndQuotesShort) {
+  // Arguments and kernels are capped (their duplicate checks scan the names: an uncapped file of
+  // 100k of them took minutes), at the first line past the cap.
+  std::vector<std::string> lines = kLines;
+  for (size_t i = 0; i < Bundle::kMaxArgs; ++i)
+    lines.insert(lines.begin() + 6, "arg a" + std::to_string(i) + " in f32 T");
+  auto b = Bundle::parse(join(lines));
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.message().find("bundle line " + std::to_string(7 + Bundle::kMaxArgs - 2) +
+                             ": too many arguments (at most 256)"),
+            std::string::npos)
+      << b.message().substr(0, 200);
+  std::string many = join(kLines);
+  for (size_t i = 0; i < Bundle::kMaxKernels; ++i)
+    many += "kernel k" + std::to_string(i) + "\n  grid 1 1 1\n  block 1 1 1\nend\n";
+  b = Bundle::parse(many);
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.message().find("too many kernels (at most 1024)"), std::string::npos)
+      << b.message().substr(0, 200);
+  // A device file is refused before it is read (it was read until memory ran out).
+  b = Bundle::readFile("/dev/zero");
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.message().find("cannot read bundle '/dev/zero': not a regular file"),
+            std::string::npos)
+      << b.message();
+  // A huge token is quoted in part, the rest counted.
+  b = Bundle::parse(withLine(7, "workspaces" + std::string(100000, 'x')));
+  ASSERT_FALSE(b.ok());
+  EXPECT_LT(b.message().size(), 700u);
+  EXPECT_NE(b.message().find("... (99"), std::string::npos) << b.message();
 }
 
 TEST(RuntimeBundleErrors, Truncations) {

@@ -270,6 +270,10 @@ rt::Expected<Array> read(const std::string &path) {
     return fileError(path, std::string("cannot read: ") + std::strerror(errno), rt::ErrorCode::IO);
   if (S_ISDIR(info.st_mode))
     return fileError(path, "cannot read: is a directory, not a .npy file", rt::ErrorCode::IO);
+  // A device or pipe (/dev/zero) would be read until memory runs out before its header is
+  // looked at.
+  if (!S_ISREG(info.st_mode))
+    return fileError(path, "cannot read: not a regular file", rt::ErrorCode::IO);
   std::FILE *f = std::fopen(path.c_str(), "rb");
   if (!f)
     return fileError(path, std::string("cannot read: ") + std::strerror(errno), rt::ErrorCode::IO);

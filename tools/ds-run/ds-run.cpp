@@ -149,6 +149,8 @@ bool accepts(rt::DType t, const std::string &descr) {
 std::vector<char> convertIn(const npy::Array &a, const rt::ArgSpec &arg, const std::string &file) {
   const int64_t n = a.count();
   std::vector<char> out(static_cast<size_t>(n) * rt::dtypeBytes(arg.dtype));
+  if (out.empty()) // an empty tensor: no bytes to convert (and no pointer to memcpy from)
+    return out;
   auto f32 = [&](int64_t i) {
     float v;
     std::memcpy(&v, a.data.data() + i * 4, 4);
