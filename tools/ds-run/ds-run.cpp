@@ -81,6 +81,9 @@ cl::opt<int64_t> repeat("repeat",
 
 /// Host-side shape checks (rt::bindSymbols) want non-null pointers; no device memory exists yet.
 constexpr rt::CUdeviceptr kPlaceholderPtr = 256;
+/// The most dynamic shared memory a block of any supported GPU opts in to (sm_90: 227 KB): the
+/// bound of the checks made before the device is opened.
+constexpr int64_t kMaxOptInSmem = 227 * 1024;
 
 [[noreturn]] void die(const std::string &what) {
   std::fprintf(stderr, "ds-run: %s\n", what.c_str());
@@ -386,6 +389,28 @@ void prepareInputs(HostRun &run) {
     st = rt::evalWorkspaceBytes(b, bound, workspaceBytes);
   if (!st.ok())
     die(st.message());
+  // Each kernel planned as the launcher will (grid, block, shared memory and parameters within
+  // the limits of any supported GPU; the device's own limits are checked again once it is open),
+  // and its PTX entry present with the bundle's parameter count.
+  if (b.ptx.empty() && b.cubin.empty())
+    die("the bundle has no image (neither PTX nor cubin)");
+  for (size_t k = 0; k < b.kernels.size(); ++k) {
+    const rt::KernelSpec &ks = b.kernels[k];
+    rt::KernelLimits limits;
+    limits.maxDynamicSmem = kMaxOptInSmem;
+    if (!b.ptx.empty()) {
+      limits.paramCount = rt::ptxEntryParamCount(b.ptx, ks.name);
+      if (limits.paramCount < 0)
+        die("kernel '" + ks.name + "' (#" + std::to_string(k) +
+            ") has no entry in the bundle's PTX");
+    }
+    rt::LaunchConfig config;
+    std::vector<uint64_t> params(ks.params.size());
+    st = rt::planKernel(b, k, bound, planArgs, rt::Workspace{kPlaceholderPtr, workspaceBytes},
+                        limits, config, params);
+    if (!st.ok())
+      die(st.message());
+  }
 
   run.deviceBytes.assign(b.args.size(), {});
   for (size_t i = 0; i < b.args.size(); ++i)
