@@ -190,10 +190,11 @@ Expected<size_t> Pipeline::workspaceBytes(Span<const TensorArg> args) const {
   const Bundle &b = state_->bundle;
   int64_t symStorage[Bundle::kMaxSymbols];
   Span<int64_t> syms(symStorage, b.symbols.size());
-  // Pointers do not matter here: give every argument a non-null dummy.
+  // Pointers do not matter here: give every argument a non-null dummy aligned for any `align=`
+  // (a dummy of 1 failed the 16-byte alignment check of an empty tensor's null pointer).
   std::vector<TensorArg> shapes(args.begin(), args.end());
   for (TensorArg &t : shapes)
-    t.ptr = t.ptr ? t.ptr : 1;
+    t.ptr = 256;
   DS_RT_RETURN_IF_ERROR(bindSymbols(b, shapes, syms));
   return workspaceBytesForSymbols(syms);
 }
