@@ -213,6 +213,7 @@ LogicalResult LabelAppendOp::verify() {
   c.rank(k, "k", 3).rank(ch, "channels", 2).rank(slots, "slot_mapping", 1)
       .rank(getResult(), "result", 3);
   c.staticDim(k, "k", 1, "kv heads").staticDim(k, "k", 2, "head dim");
+  c.atMost(k, "k", 1, kMaxQueryHeads, "kv heads");
   c.staticDim(ch, "channels", 1, "label dim");
   if (failed(c.result()))
     return failure();

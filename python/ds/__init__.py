@@ -49,13 +49,35 @@ def _check(status):
            _capi.ERROR_NO_DEVICE: NoDevice}.get(status, Error)(msg)
 
 
+def _text(what, value):
+    """`value` as the C API's NUL-terminated text; a NUL inside would silently cut it short."""
+    value = str(value)
+    if "\0" in value:
+        raise Error(f"{what} {value!r} contains a NUL character")
+    return value.encode()
+
+
 def _params(params):
+    """Spec fields as the C API takes them, "name=value" joined by commas: a ',' or '=' in a name
+    or value would set other fields, so it is refused."""
     out = []
     for name, value in params.items():
         if isinstance(value, bool):
             value = int(value)
+        for what, text in (("spec field name", name), (f"spec field '{name}'", value)):
+            text = str(text)
+            if any(c in text for c in ",=\0"):
+                raise Error(f"{what} {text!r} contains ',', '=' or a NUL character")
         out.append(f"{name}={value}")
     return ",".join(out).encode()
+
+
+def _sm_count(sm_count):
+    """The C API's int32 SM count (its range is checked there): a Python int outside int32 would
+    wrap silently."""
+    if isinstance(sm_count, bool) or not isinstance(sm_count, int) or not -2**31 <= sm_count < 2**31:
+        raise Error(f"sm_count must be an int32, got {sm_count!r}")
+    return sm_count
 
 
 def _take_string(ptr):
@@ -75,7 +97,7 @@ def spec_ir(family, **params):
     """The ds IR (MLIR text) of a pipeline spec; params are the C++ spec's field names."""
     import ctypes
     out = ctypes.c_void_p()
-    _check(_lib.ds_spec_ir(family.encode(), _params(params), ctypes.byref(out)))
+    _check(_lib.ds_spec_ir(_text("family", family), _params(params), ctypes.byref(out)))
     return _take_string(out)
 
 
@@ -129,7 +151,7 @@ def _config(config):
         return None
     if isinstance(config, str):
         config = [config]
-    return ",".join(str(c) for c in config).encode()
+    return _text("config", ",".join(str(c) for c in config))
 
 
 def compile_ir(ir, chip, sm_count, config=None):
@@ -137,8 +159,8 @@ def compile_ir(ir, chip, sm_count, config=None):
     `config`: overrides "op.field=value" (a string or a list), e.g. "topp.warps=16"."""
     import ctypes
     h = ctypes.c_void_p()
-    _check(_lib.ds_compile_ir_config(ir.encode(), chip.encode(), sm_count, _config(config),
-                                     ctypes.byref(h)))
+    _check(_lib.ds_compile_ir_config(_text("ir", ir), _text("chip", chip), _sm_count(sm_count),
+                                     _config(config), ctypes.byref(h)))
     return Bundle(h)
 
 
@@ -146,8 +168,8 @@ def compile_spec(family, chip, sm_count, **params):
     """Compile-only (no GPU): a pipeline spec for `chip` with `sm_count` SMs."""
     import ctypes
     h = ctypes.c_void_p()
-    _check(_lib.ds_compile_spec(family.encode(), _params(params), chip.encode(), sm_count,
-                                ctypes.byref(h)))
+    _check(_lib.ds_compile_spec(_text("family", family), _params(params), _text("chip", chip),
+                                _sm_count(sm_count), ctypes.byref(h)))
     return Bundle(h)
 
 

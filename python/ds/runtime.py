@@ -3,7 +3,7 @@ its Pipelines, called with torch tensors."""
 import ctypes
 
 from . import _capi
-from . import Bundle, Error, _check, _config, _lib, _params
+from . import Bundle, Error, _check, _config, _lib, _params, _text
 
 _TORCH_DTYPES = None
 
@@ -82,14 +82,14 @@ class Context:
         key = (family, tuple(sorted(params.items())), self._config)
         if key not in self._pipelines:
             h = ctypes.c_void_p()
-            _check(_lib.ds_pipeline_from_spec(self._h, family.encode(), _params(params),
+            _check(_lib.ds_pipeline_from_spec(self._h, _text("family", family), _params(params),
                                               ctypes.byref(h)))
             self._pipelines[key] = Pipeline(self, h)
         return self._pipelines[key]
 
     def pipeline_from_ir(self, ir):
         h = ctypes.c_void_p()
-        _check(_lib.ds_pipeline_from_ir(self._h, ir.encode(), ctypes.byref(h)))
+        _check(_lib.ds_pipeline_from_ir(self._h, _text("ir", ir), ctypes.byref(h)))
         return Pipeline(self, h)
 
     def __del__(self):

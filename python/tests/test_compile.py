@@ -68,6 +68,18 @@ class CompileOnly(unittest.TestCase):
             ds.spec_ir("flash")
         with self.assertRaisesRegex(ds.Error, "sm_count"):
             ds.compile_spec("dense_decode", "sm_90", 0)
+        # Found by fuzzing: a value with ',' or '=' set other fields, a NUL cut the text short,
+        # and an sm_count past int32 wrapped (2**32 + 132 compiled for 132 SMs).
+        with self.assertRaisesRegex(ds.Error, "spec field 'pageSize' '1,heads=16' contains ','"):
+            ds.spec_ir("dense_decode", pageSize="1,heads=16")
+        with self.assertRaisesRegex(ds.Error, "contains ',', '=' or a NUL"):
+            ds.spec_ir("dense_decode", dtype="f16\0", heads=64)
+        with self.assertRaisesRegex(ds.Error, "^family .* contains a NUL character$"):
+            ds.spec_ir("dense_decode\0x")
+        with self.assertRaisesRegex(ds.Error, "^chip .* contains a NUL character$"):
+            ds.compile_spec("dense_decode", "sm_90a\0junk", 132)
+        with self.assertRaisesRegex(ds.Error, "sm_count must be an int32, got 4294967428"):
+            ds.compile_spec("dense_decode", "sm_90", 2**32 + 132)
 
     def test_compile_error_has_a_location(self):
         bad = ("func.func @f(%s: tensor<?x8x64xf32>, %i: tensor<?x8x64xi32>) -> "

@@ -2669,3 +2669,12 @@ func.func @zero_query_heads_pages(%q: tensor<?x0x128xbf16>, %mn: tensor<?x8x128x
       : (tensor<?x0x128xbf16>, tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
   return
 }
+
+// -----
+
+// Found by fuzzing: 2^62 kv heads compiled to a kernel that only stored zeros.
+func.func @la_too_many_kv_heads(%c: tensor<4611686018427387904x?x16xbf16>, %k: tensor<?x4611686018427387904x128xbf16>, %ch: tensor<4611686018427387904x16xi32>, %s: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.label_append' op k dim 1 (kv heads, 4611686018427387904) must be at most}}
+  %0 = ds.label_append %c, %k, %ch, %s : (tensor<4611686018427387904x?x16xbf16>, tensor<?x4611686018427387904x128xbf16>, tensor<4611686018427387904x16xi32>, tensor<?xi32>) -> tensor<4611686018427387904x?x16xbf16>
+  return
+}
