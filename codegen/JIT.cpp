@@ -275,6 +275,9 @@ Expected<std::string> questIR(const QuestSpec &s) {
   DS_RT_RETURN_IF_ERROR(checkHeads(s.heads, s.kvHeads, s.headDim));
   DS_RT_RETURN_IF_ERROR(positive("pageSize", s.pageSize));
   DS_RT_RETURN_IF_ERROR(positive("tokenBudget", s.tokenBudget));
+  if (s.tokenBudget > mlir::ds::kMaxTopK)
+    return Status::error("spec field 'tokenBudget' must be <= 2^30, got " +
+                         std::to_string(s.tokenBudget));
   if (s.tokenBudget < s.pageSize)
     return Status::error("spec field 'tokenBudget' (" + std::to_string(s.tokenBudget) +
                          ") must be at least one page (pageSize " + std::to_string(s.pageSize) +
@@ -412,6 +415,9 @@ Expected<std::string> twilightIR(const TwilightSpec &s) {
     return front.status();
   const LabelFront &f = *front;
   DS_RT_RETURN_IF_ERROR(positive("candidates", s.candidates));
+  if (s.candidates > mlir::ds::kMaxTopK)
+    return Status::error("spec field 'candidates' must be <= 2^30, got " +
+                         std::to_string(s.candidates));
   if (!(s.topP > 0.0f && s.topP <= 1.0f))
     return Status::error("spec field 'topP' must be in (0, 1], got " + std::to_string(s.topP));
   const std::string hs = std::to_string(f.sel), K = std::to_string(s.candidates);

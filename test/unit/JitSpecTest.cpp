@@ -359,6 +359,24 @@ TEST(TwilightSpec, QuestCandidates) {
 
 // Inputs that crashed the C API or answered without naming the field (a fuzzing run through
 // libds.so, session 28): each is now an error that names what is wrong.
+TEST(SpecErrors, SelectionSizesPastTheTopKLimitNameTheField) {
+  // Found by fuzzing: these reached the compile and failed there naming 'ds.topk' or a config
+  // field the caller never set.
+  jit::QuestSpec quest;
+  quest.pageSize = 32;
+  quest.tokenBudget = int64_t(1) << 40;
+  auto ir = jit::questIR(quest);
+  ASSERT_FALSE(ir.ok());
+  EXPECT_NE(ir.message().find("spec field 'tokenBudget' must be <= 2^30"), std::string::npos)
+      << ir.message();
+  jit::TwilightSpec twilight;
+  twilight.candidates = int64_t(1) << 31;
+  ir = jit::twilightIR(twilight);
+  ASSERT_FALSE(ir.ok());
+  EXPECT_NE(ir.message().find("spec field 'candidates' must be <= 2^30"), std::string::npos)
+      << ir.message();
+}
+
 TEST(SpecErrors, NonFiniteHugeAndMisnamedFieldsAreNamed) {
   auto expectNamed = [](const auto &ir, const std::string &field) {
     ASSERT_FALSE(ir.ok()) << field;
