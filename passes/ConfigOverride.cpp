@@ -151,21 +151,24 @@ LogicalResult mlir::ds::checkOverridesMatch(func::FuncOp func,
   if (overrides.empty())
     return success();
   llvm::SmallSetVector<StringRef, 8> names;
+  SmallVector<Operation *> ops;
   func.walk([&](Operation *op) {
-    if (op->getDialect() && isa<DSDialect>(op->getDialect()))
+    if (op->getDialect() && isa<DSDialect>(op->getDialect())) {
       names.insert(op->getName().getStringRef());
+      ops.push_back(op);
+    }
   });
-  const bool decode = names.contains("ds.sparse_decode") || names.contains("ds.dense_decode");
-  const bool split = names.contains("ds.decode_partial");
+  // Besides what overrideApplies maps, a decode op's merge is made by the split with a config of
+  // its own: its override is kept for the pass after the split.
+  const bool unsplitDecode = llvm::any_of(ops, llvm::IsaPred<SparseDecodeOp, DenseDecodeOp>);
   for (const ConfigOverride &o : overrides) {
-    StringRef op = o.op;
-    if (names.contains(op) || (decode && (op == "ds.decode_partial" || op == "ds.decode_merge")) ||
-        (split && (op == "ds.sparse_decode" || op == "ds.dense_decode")))
+    if (llvm::any_of(ops, [&](Operation *op) { return overrideApplies(op, o); }) ||
+        (unsplitDecode && o.op == DecodeMergeOp::getOperationName()))
       continue;
     std::string have;
     for (StringRef n : names)
       have += (have.empty() ? "" : ", ") + n.str();
-    return func.emitError() << "ds-select-kernel-config: config override of '" << op
+    return func.emitError() << "ds-select-kernel-config: config override of '" << o.op
                             << "': the function has no such op (it has: "
                             << (have.empty() ? std::string("no ds op") : have) << ")";
   }

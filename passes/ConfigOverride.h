@@ -52,9 +52,9 @@ std::optional<std::string> configOverridesError(llvm::ArrayRef<std::string> over
 KernelConfigAttr applyConfigOverride(KernelConfigAttr config, const ConfigOverride &o,
                                      llvm::function_ref<InFlightDiagnostic()> emitError);
 
-/// Every override names an op of `func` as the config pass sees it (after ds-fuse-score-topk),
-/// or one ds-split-decode makes from (or turns) an op of it, since the pass runs before and after
-/// the split; otherwise the error, on `func`, names the override's op and the ds ops `func` has.
+/// Every override applies (overrideApplies) to an op of `func` as the config pass sees it (after
+/// ds-fuse-score-topk), or names the decode_merge ds-split-decode will make from a decode op of
+/// it; otherwise the error, on `func`, names the override's op and the ds ops `func` has.
 LogicalResult checkOverridesMatch(func::FuncOp func, llvm::ArrayRef<ConfigOverride> overrides);
 
 /// Whether the config pass sets `o`'s field on `op`: ops of the override's name, and across
