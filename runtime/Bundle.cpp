@@ -334,16 +334,12 @@ Expected<Bundle> Bundle::readFile(const std::string &path) {
   std::string text;
   char buf[65536];
   size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0 && text.size() <= kMaxFileBytes)
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0)
     text.append(buf, n);
   bool err = std::ferror(f);
   std::fclose(f);
   if (err)
     return Status::error("error reading bundle '" + path + "'", ErrorCode::IO);
-  if (text.size() > kMaxFileBytes)
-    return Status::error("bundle '" + path + "' is larger than " +
-                             std::to_string(kMaxFileBytes >> 20) + " MiB: not a bundle",
-                         ErrorCode::IO);
   auto b = parse(text);
   if (!b)
     return b.status().withContext(path);

@@ -24,6 +24,7 @@
 // takes and is written back as uint8 bit patterns, u8 as uint8, i8 as int8.
 #include "codegen/Compiler.h"
 #include "codegen/JIT.h"
+#include "dialect/DSTarget.h"
 #include "passes/ConfigOverride.h"
 #include "runtime/Device.h"
 #include "runtime/Pipeline.h"
@@ -81,9 +82,6 @@ cl::opt<int64_t> repeat("repeat",
 
 /// Host-side shape checks (rt::bindSymbols) want non-null pointers; no device memory exists yet.
 constexpr rt::CUdeviceptr kPlaceholderPtr = 256;
-/// The most dynamic shared memory a block of any supported GPU opts in to (sm_90: 227 KB): the
-/// bound of the checks made before the device is opened.
-constexpr int64_t kMaxOptInSmem = 227 * 1024;
 
 [[noreturn]] void die(const std::string &what) {
   std::fprintf(stderr, "ds-run: %s\n", what.c_str());
@@ -390,14 +388,21 @@ void prepareInputs(HostRun &run) {
   if (!st.ok())
     die(st.message());
   // Each kernel planned as the launcher will (grid, block, shared memory and parameters within
-  // the limits of any supported GPU; the device's own limits are checked again once it is open),
-  // and its PTX entry present with the bundle's parameter count.
-  if (b.ptx.empty() && b.cubin.empty())
+  // the limits of the bundle's chip, or of any supported chip for a target the table lacks; the
+  // device's own limits are checked again once it is open), and its PTX entry present with the
+  // bundle's parameter count.
+  if (b.ptx.empty() && b.cubin.empty()) // (the compiler plans before it attaches the image)
     die("the bundle has no image (neither PTX nor cubin)");
+  int64_t optInSmem = 0;
+  if (const mlir::ds::ChipInfo *chip = mlir::ds::lookupChip(b.target))
+    optInSmem = chip->smemPerBlock;
+  else
+    for (const mlir::ds::ChipInfo &c : mlir::ds::supportedChips())
+      optInSmem = std::max(optInSmem, c.smemPerBlock);
   for (size_t k = 0; k < b.kernels.size(); ++k) {
     const rt::KernelSpec &ks = b.kernels[k];
     rt::KernelLimits limits;
-    limits.maxDynamicSmem = kMaxOptInSmem;
+    limits.maxDynamicSmem = optInSmem;
     if (!b.ptx.empty()) {
       limits.paramCount = rt::ptxEntryParamCount(b.ptx, ks.name);
       if (limits.paramCount < 0)
