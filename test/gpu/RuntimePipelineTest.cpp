@@ -5,6 +5,7 @@
 #include "runtime/Device.h"
 #include "runtime/Pipeline.h"
 
+#include "test/common/BundleShapes.h"
 #include "test/gpu/RuntimeGpuTest.h"
 
 #include <gtest/gtest.h>
@@ -378,34 +379,17 @@ TEST_F(RuntimePipeline, EmptyBatchLaunchesNothing) {
   // as frameworks give empty tensors) plans every kernel's grid to 0: the launch succeeds, needs
   // no workspace and runs nothing. Shapes from the bundle's own dims, 3 for the other sizes.
   Bundle b = compilerBundle("double_sparsity.dsb");
-  std::vector<int64_t> symbols(b.symbols.size(), 0);
-  int batch = -1;
-  for (size_t i = 0; i < b.symbols.size(); ++i) {
-    const Symbol &s = b.symbols[i];
-    if (s.kind == Symbol::Kind::ArgDim) {
-      symbols[i] = s.arg == 0 && s.dim == 0 ? 0 : 3;
-      batch = s.arg == 0 && s.dim == 0 ? int(i) : batch;
-      continue;
-    }
-    auto v = s.expr.eval(symbols);
-    ASSERT_TRUE(v.ok()) << s.name << ": " << v.message();
-    symbols[i] = *v;
-  }
+  const int batch = ds::test::argDimSymbol(b, 0, 0);
   ASSERT_GE(batch, 0);
+  auto shapes = ds::test::bundleShapes(b, batch, 3);
+  ASSERT_TRUE(shapes.ok()) << shapes.message();
   std::vector<DeviceBuffer> buffers;
   std::vector<TensorArg> args;
-  for (const ArgSpec &a : b.args) {
-    std::vector<int64_t> dims;
-    int64_t numel = 1;
-    for (const Expr &e : a.dims) {
-      auto v = e.eval(symbols);
-      ASSERT_TRUE(v.ok()) << a.name << ": " << v.message();
-      dims.push_back(*v);
-      numel *= *v;
-    }
+  for (size_t a = 0; a < b.args.size(); ++a) {
+    const std::vector<int64_t> &dims = shapes->dims[a];
     CUdeviceptr ptr = 0;
-    if (numel > 0) {
-      auto buf = ctx.alloc(size_t(numel) * dtypeBytes(a.dtype));
+    if (int64_t n = ds::test::numel(dims); n > 0) {
+      auto buf = ctx.alloc(size_t(n) * dtypeBytes(b.args[a].dtype));
       ASSERT_TRUE(buf.ok()) << buf.message();
       ptr = buf->ptr();
       buffers.push_back(std::move(*buf));

@@ -4,6 +4,7 @@
 // the checks the launcher makes), no GPU.
 #include "codegen/JIT.h"
 #include "runtime/Plan.h"
+#include "test/common/BundleShapes.h"
 
 #include <gtest/gtest.h>
 
@@ -42,44 +43,15 @@ std::vector<Case> cases() {
   return c;
 }
 
-/// Symbol values with every argument-dim symbol `other` but symbol `zero`, which is 0, the derived
-/// symbols evaluated in order, and argument shapes from their declared dims.
-struct Shapes {
-  std::vector<int64_t> symbols;
+/// Fake argument pointers for planning (never dereferenced): distinct and 256-byte aligned, null
+/// for an empty tensor, as frameworks give it.
+std::vector<rt::TensorArg> planArgs(const test::BundleShapes &s) {
   std::vector<rt::TensorArg> args;
-};
-
-rt::Expected<Shapes> shapes(const rt::Bundle &b, int zero, int64_t other) {
-  Shapes s;
-  s.symbols.assign(b.symbols.size(), 0);
-  for (size_t i = 0; i < b.symbols.size(); ++i) {
-    const rt::Symbol &sym = b.symbols[i];
-    if (sym.kind == rt::Symbol::Kind::ArgDim) {
-      s.symbols[i] = static_cast<int>(i) == zero ? 0 : other;
-      continue;
-    }
-    rt::Expected<int64_t> v = sym.expr.eval(s.symbols);
-    if (!v.ok())
-      return rt::Status::error("symbol '" + sym.name + "': " + v.message());
-    s.symbols[i] = *v;
-  }
-  for (size_t a = 0; a < b.args.size(); ++a) {
-    std::vector<int64_t> dims;
-    for (const rt::Expr &e : b.args[a].dims) {
-      rt::Expected<int64_t> v = e.eval(s.symbols);
-      if (!v.ok())
-        return rt::Status::error("argument '" + b.args[a].name + "': " + v.message());
-      dims.push_back(*v);
-    }
-    // Distinct, 256-byte aligned fake device pointers (planning never dereferences them); null
-    // for an empty tensor, as frameworks give it.
-    int64_t numel = 1;
-    for (int64_t d : dims)
-      numel *= d;
-    s.args.emplace_back(numel == 0 ? rt::CUdeviceptr(0) : rt::CUdeviceptr(0x100000 * (a + 1)),
-                        rt::Span<const int64_t>(dims.data(), dims.size()));
-  }
-  return s;
+  for (size_t a = 0; a < s.dims.size(); ++a)
+    args.emplace_back(test::numel(s.dims[a]) == 0 ? rt::CUdeviceptr(0)
+                                                  : rt::CUdeviceptr(0x100000 * (a + 1)),
+                      rt::Span<const int64_t>(s.dims[a].data(), s.dims[a].size()));
+  return args;
 }
 
 /// The case's bundle for sm_90a, 132 SMs, compiled once for both tests.
@@ -97,11 +69,11 @@ const rt::Expected<rt::Bundle> &bundleOf(const Case &c) {
 }
 
 /// Plans a launch with the limits of an sm_90 GPU (227 KB of opt-in shared memory a block).
-rt::Expected<rt::LaunchPlan> plan(const rt::Bundle &b, const Shapes &s) {
+rt::Expected<rt::LaunchPlan> plan(const rt::Bundle &b, const test::BundleShapes &s) {
   rt::KernelLimits sm90;
   sm90.maxDynamicSmem = 227 * 1024;
   std::vector<rt::KernelLimits> limits(b.kernels.size(), sm90);
-  return rt::planLaunch(b, s.args, rt::Workspace{rt::CUdeviceptr(0x10000000), size_t(1) << 40},
+  return rt::planLaunch(b, planArgs(s), rt::Workspace{rt::CUdeviceptr(0x10000000), size_t(1) << 40},
                         limits);
 }
 
@@ -116,7 +88,7 @@ TEST(EmptyBatch, EverySpecPlansZeroSizedDims) {
         continue;
       ++argDims;
       SCOPED_TRACE(b->symbols[z].name + " = 0");
-      rt::Expected<Shapes> s = shapes(*b, static_cast<int>(z), 3);
+      rt::Expected<test::BundleShapes> s = test::bundleShapes(*b, static_cast<int>(z), 3);
       ASSERT_TRUE(s.ok()) << s.message();
       rt::Expected<rt::LaunchPlan> p = plan(*b, *s);
       EXPECT_TRUE(p.ok()) << p.message();
@@ -134,13 +106,9 @@ TEST(EmptyBatch, DecodeStepsWithNoRequestsLaunchNothing) {
     SCOPED_TRACE(c.name);
     const rt::Expected<rt::Bundle> &b = bundleOf(c);
     ASSERT_TRUE(b.ok()) << b.message();
-    int batch = -1;
-    for (size_t z = 0; z < b->symbols.size(); ++z)
-      if (b->symbols[z].kind == rt::Symbol::Kind::ArgDim && b->symbols[z].arg == 0 &&
-          b->symbols[z].dim == 0)
-        batch = static_cast<int>(z);
+    const int batch = test::argDimSymbol(*b, 0, 0);
     ASSERT_GE(batch, 0);
-    rt::Expected<Shapes> s = shapes(*b, batch, 3);
+    rt::Expected<test::BundleShapes> s = test::bundleShapes(*b, batch, 3);
     ASSERT_TRUE(s.ok()) << s.message();
     rt::Expected<rt::LaunchPlan> p = plan(*b, *s);
     ASSERT_TRUE(p.ok()) << p.message();
