@@ -61,18 +61,25 @@ public:
                   << max);
     return *this;
   }
-  /// Dim `i` of `a` must be static and at least 1 (head counts, head and label dims, page
-  /// sizes: the kernels divide and unroll by them).
-  ShapeCheck &staticDim(Value a, StringRef na, unsigned i, StringRef what) {
+  /// Dim `i` of `a` must be static, at least 1 and at most `max` (head counts, head, key,
+  /// value and label dims, page sizes: the kernels divide and unroll by them, and multiply
+  /// them into 64-bit offsets, which a dim past 65536 could overflow).
+  ShapeCheck &staticDim(Value a, StringRef na, unsigned i, StringRef what,
+                        int64_t max = kMaxStructuralDim) {
     const int64_t x = dim(a, i);
-    if (failed_ || (!ShapedType::isDynamic(x) && x >= 1))
+    if (failed_ || (!ShapedType::isDynamic(x) && x >= 1 && x <= max))
       return *this;
     if (ShapedType::isDynamic(x))
       (void)(fail() << na << " dim " << i << " (" << what << ") must be static");
-    else
+    else if (x < 1)
       (void)(fail() << na << " dim " << i << " (" << what << ") must be at least 1, got " << x);
+    else
+      (void)(fail() << na << " dim " << i << " (" << what << ") must be at most " << max
+                    << ", got " << x);
     return *this;
   }
+  /// The largest head count, head / key / value / label dim or page size the ops accept.
+  static constexpr int64_t kMaxStructuralDim = 65536;
   ShapeCheck &sameElementType(Value a, StringRef na, Value b, StringRef nb) {
     if (failed_ || elem(a) == elem(b))
       return *this;
@@ -106,9 +113,9 @@ private:
 /// Heads of a query-side tensor must be a multiple of the kv heads.
 ShapeCheck &checkGroups(ShapeCheck &c, Value q, StringRef nq, unsigned iq, Value kv, StringRef nkv,
                         unsigned ikv) {
-  c.staticDim(q, nq, iq, "query heads").staticDim(kv, nkv, ikv, "kv heads");
   // Head counts are static and bounded: kernels unroll over a group's heads.
-  c.atMost(q, nq, iq, kMaxQueryHeads, "query heads");
+  c.staticDim(q, nq, iq, "query heads", kMaxQueryHeads)
+      .staticDim(kv, nkv, ikv, "kv heads", kMaxQueryHeads);
   int64_t hq = ShapeCheck::dim(q, iq), hkv = ShapeCheck::dim(kv, ikv);
   if (!ShapedType::isDynamic(hq) && !ShapedType::isDynamic(hkv))
     c.require(hkv > 0 && hq % hkv == 0, Twine(nq) + " heads (" + Twine(hq) +
@@ -212,8 +219,7 @@ LogicalResult LabelAppendOp::verify() {
   Value cache = getLabelCache(), k = getK(), ch = getChannels(), slots = getSlotMapping();
   c.rank(k, "k", 3).rank(ch, "channels", 2).rank(slots, "slot_mapping", 1)
       .rank(getResult(), "result", 3);
-  c.staticDim(k, "k", 1, "kv heads").staticDim(k, "k", 2, "head dim");
-  c.atMost(k, "k", 1, kMaxQueryHeads, "kv heads");
+  c.staticDim(k, "k", 1, "kv heads", kMaxQueryHeads).staticDim(k, "k", 2, "head dim");
   c.staticDim(ch, "channels", 1, "label dim");
   if (failed(c.result()))
     return failure();
@@ -536,7 +542,7 @@ LogicalResult DecodePartialOp::verify() {
               hkv = ShapeCheck::dim(getKCache(), 2);
       c.require(hsel == hq || hsel == hkv,
                 "indices dim 1 must be the query heads or the kv heads");
-      c.staticDim(idx, "indices", 2, "selection size");
+      c.staticDim(idx, "indices", 2, "selection size", int64_t(1) << 30);
     }
     if (Value w = getLogWeights()) {
       c.rank(w, "log_weights", 3);

@@ -2314,7 +2314,7 @@ func.func @label_score_huge_label_dim(%ql: tensor<?x8x2048xbf16>, %cache: tensor
 // -----
 
 func.func @dense_decode_too_many_heads(%q: tensor<?x16384x128xbf16>, %k: tensor<?x16x16384x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x16384x128xbf16> {
-  // expected-error @+1 {{q dim 1 (query heads, 16384) must be at most 1024}}
+  // expected-error @+1 {{q dim 1 (query heads) must be at most 1024, got 16384}}
   %o = ds.dense_decode %q, %k, %k, %pt, %sl {scale = 0.125 : f32}
       : (tensor<?x16384x128xbf16>, tensor<?x16x16384x128xbf16>, tensor<?x16x16384x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x16384x128xbf16>
   return %o : tensor<?x16384x128xbf16>
@@ -2674,7 +2674,24 @@ func.func @zero_query_heads_pages(%q: tensor<?x0x128xbf16>, %mn: tensor<?x8x128x
 
 // Found by fuzzing: 2^62 kv heads compiled to a kernel that only stored zeros.
 func.func @la_too_many_kv_heads(%c: tensor<4611686018427387904x?x16xbf16>, %k: tensor<?x4611686018427387904x128xbf16>, %ch: tensor<4611686018427387904x16xi32>, %s: tensor<?xi32>) {
-  // expected-error @+1 {{'ds.label_append' op k dim 1 (kv heads, 4611686018427387904) must be at most}}
+  // expected-error @+1 {{'ds.label_append' op k dim 1 (kv heads) must be at most 1024, got 4611686018427387904}}
   %0 = ds.label_append %c, %k, %ch, %s : (tensor<4611686018427387904x?x16xbf16>, tensor<?x4611686018427387904x128xbf16>, tensor<4611686018427387904x16xi32>, tensor<?xi32>) -> tensor<4611686018427387904x?x16xbf16>
+  return
+}
+
+// -----
+
+// Session 46's fuzz: a value dim of 2^62 compiled to a plan whose offsets overflow.
+func.func @la_prefill_huge_value_dim(%q: tensor<?x8x128xbf16>, %v: tensor<?x8x4611686018427387904xbf16>, %slopes: tensor<8xf32>, %cu: tensor<?xi32>, %st: tensor<?x8x128x4611686018427387904xf32>, %si: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.linear_attn_prefill' op v dim 2 (value dim) must be at most 65536, got 4611686018427387904}}
+  %0:2 = ds.linear_attn_prefill %q, %q, %v, %slopes, %cu, %st, %si, %si {chunk_size = 64 : i64} : (tensor<?x8x128xbf16>, tensor<?x8x128xbf16>, tensor<?x8x4611686018427387904xbf16>, tensor<8xf32>, tensor<?xi32>, tensor<?x8x128x4611686018427387904xf32>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x8x4611686018427387904xbf16>, tensor<?x8x128x4611686018427387904xf32>)
+  return
+}
+
+// -----
+
+func.func @decode_huge_page_size(%q: tensor<?x32x128xbf16>, %k: tensor<?x131072x8x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) {
+  // expected-error @+1 {{'ds.dense_decode' op k_cache dim 1 (page size) must be at most 65536, got 131072}}
+  %o = ds.dense_decode %q, %k, %k, %pt, %sl {scale = 1.0 : f32} : (tensor<?x32x128xbf16>, tensor<?x131072x8x128xbf16>, tensor<?x131072x8x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x32x128xbf16>
   return
 }

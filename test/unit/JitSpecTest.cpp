@@ -445,10 +445,17 @@ TEST(CompileSource, DeepNestingIsRefusedNotACrash) {
 // SIGABRT) is refused; so is a value dim whose config choice divided by zero (SIGFPE).
 TEST(CompileSource, HugeOrTinyLinearAttentionDimsAreRefused) {
   jit::LinearAttnPrefillSpec prefill;
-  prefill.keyDim = std::numeric_limits<int64_t>::max();
+  prefill.keyDim = std::numeric_limits<int64_t>::max(); // the verifier's bound on dims
   auto ir = jit::linearAttnPrefillIR(prefill);
   ASSERT_TRUE(ir.ok()) << ir.message();
   auto bundle = mlir::ds::compileSourceToBundle(*ir, sm90(), "");
+  ASSERT_FALSE(bundle.ok());
+  EXPECT_NE(bundle.message().find("(key dim) must be at most 65536"), std::string::npos)
+      << bundle.message();
+  prefill.keyDim = 65536; // within it: the recurrent kernel's register check
+  ir = jit::linearAttnPrefillIR(prefill);
+  ASSERT_TRUE(ir.ok()) << ir.message();
+  bundle = mlir::ds::compileSourceToBundle(*ir, sm90(), "");
   ASSERT_FALSE(bundle.ok());
   EXPECT_NE(bundle.message().find("state values per thread"), std::string::npos)
       << bundle.message();
