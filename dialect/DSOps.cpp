@@ -542,7 +542,7 @@ LogicalResult DecodePartialOp::verify() {
               hkv = ShapeCheck::dim(getKCache(), 2);
       c.require(hsel == hq || hsel == hkv,
                 "indices dim 1 must be the query heads or the kv heads");
-      c.staticDim(idx, "indices", 2, "selection size", int64_t(1) << 30);
+      c.staticDim(idx, "indices", 2, "selection size", kMaxTopK);
     }
     if (Value w = getLogWeights()) {
       c.rank(w, "log_weights", 3);

@@ -150,13 +150,10 @@ LogicalResult mlir::ds::checkOverridesMatch(func::FuncOp func,
                                             ArrayRef<ConfigOverride> overrides) {
   if (overrides.empty())
     return success();
-  llvm::SmallSetVector<StringRef, 8> names;
   SmallVector<Operation *> ops;
   func.walk([&](Operation *op) {
-    if (op->getDialect() && isa<DSDialect>(op->getDialect())) {
-      names.insert(op->getName().getStringRef());
+    if (op->getDialect() && isa<DSDialect>(op->getDialect()))
       ops.push_back(op);
-    }
   });
   // Besides what overrideApplies maps, a decode op's merge is made by the split with a config of
   // its own: its override is kept for the pass after the split.
@@ -165,6 +162,9 @@ LogicalResult mlir::ds::checkOverridesMatch(func::FuncOp func,
     if (llvm::any_of(ops, [&](Operation *op) { return overrideApplies(op, o); }) ||
         (unsplitDecode && o.op == DecodeMergeOp::getOperationName()))
       continue;
+    llvm::SmallSetVector<StringRef, 8> names; // the function's ds ops, each once, in order
+    for (Operation *op : ops)
+      names.insert(op->getName().getStringRef());
     std::string have;
     for (StringRef n : names)
       have += (have.empty() ? "" : ", ") + n.str();

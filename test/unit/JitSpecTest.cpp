@@ -357,8 +357,6 @@ TEST(TwilightSpec, QuestCandidates) {
   }
 }
 
-// Inputs that crashed the C API or answered without naming the field (a fuzzing run through
-// libds.so, session 28): each is now an error that names what is wrong.
 TEST(SpecErrors, SelectionSizesPastTheTopKLimitNameTheField) {
   // Found by fuzzing: these reached the compile and failed there naming 'ds.topk' or a config
   // field the caller never set.
@@ -377,6 +375,8 @@ TEST(SpecErrors, SelectionSizesPastTheTopKLimitNameTheField) {
       << ir.message();
 }
 
+// Inputs that crashed the C API or answered without naming the field (a fuzzing run through
+// libds.so, session 28): each is now an error that names what is wrong.
 TEST(SpecErrors, NonFiniteHugeAndMisnamedFieldsAreNamed) {
   auto expectNamed = [](const auto &ir, const std::string &field) {
     ASSERT_FALSE(ir.ok()) << field;
