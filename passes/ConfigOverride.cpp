@@ -165,9 +165,7 @@ LogicalResult mlir::ds::checkOverridesMatch(func::FuncOp func,
     llvm::SmallSetVector<StringRef, 8> names; // the function's ds ops, each once, in order
     for (Operation *op : ops)
       names.insert(op->getName().getStringRef());
-    std::string have;
-    for (StringRef n : names)
-      have += (have.empty() ? "" : ", ") + n.str();
+    const std::string have = llvm::join(names, ", ");
     return func.emitError() << "ds-select-kernel-config: config override of '" << o.op
                             << "': the function has no such op (it has: "
                             << (have.empty() ? std::string("no ds op") : have) << ")";
