@@ -4,7 +4,7 @@
 Export the page from a report taken with the SourceCounters section (and WarpStateStats for
 the stall reasons), then read it here; no GPU is needed for this step:
 
-  ncu --section SourceCounters --section WarpStateStats -k regex:NAME -c 1 -o rep ./ds-bench ...
+  ncu --section SourceCounters --section WarpStateStats -k regex:NAME -c 1 -o rep ./ds-bench ...  (one kernel)
   ncu -i rep.ncu-rep --page source --csv --print-source sass > rep.csv
   tools/ncu-sass.py rep.csv [--top N] [--min-share PERCENT]
 
@@ -44,6 +44,9 @@ def read_page(path):
         raise SystemExit(f"ncu-sass.py: {path} is not an ncu SASS source page (no 'Kernel Name' row "
                          "first; export it with --page source --csv --print-source sass)")
     kernel = rows[0][1] if len(rows[0]) > 1 else "?"
+    if any(r and r[0] == "Kernel Name" for r in rows[1:]):
+        raise SystemExit(f"ncu-sass.py: {path} holds more than one kernel (take the report with "
+                         "-c 1, or export one kernel of it)")
     header = rows[1]
     for column in (SOURCE, SAMPLES, EXECUTED):
         if column not in header:
