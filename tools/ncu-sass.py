@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Where a kernel's warps wait, from an Nsight Compute report's SASS source page.
 
-Export the page from a report taken with the SourceCounters section (and WarpStateStats for
-the stall reasons), then read it here; no GPU is needed for this step:
+Export the page from a report of one kernel (-c 1) taken with the SourceCounters section (and
+WarpStateStats for the stall reasons), then read it here; no GPU is needed for this step:
 
-  ncu --section SourceCounters --section WarpStateStats -k regex:NAME -c 1 -o rep ./ds-bench ...  (one kernel)
+  ncu --section SourceCounters --section WarpStateStats -k regex:NAME -c 1 -o rep ./ds-bench ...
   ncu -i rep.ncu-rep --page source --csv --print-source sass > rep.csv
   tools/ncu-sass.py rep.csv [--top N] [--min-share PERCENT]
 
