@@ -41,8 +41,8 @@ def read_page(path):
         raise SystemExit(f"ncu-sass.py: cannot read {path}: {e.strerror}")
     # The page starts with a "Kernel Name" row, then the column header.
     if len(rows) < 2 or not rows[0] or rows[0][0] != "Kernel Name":
-        raise SystemExit(f"ncu-sass.py: {path} is not an ncu SASS source page (no 'Kernel Name' row "
-                         "first; export it with --page source --csv --print-source sass)")
+        raise SystemExit(f"ncu-sass.py: {path} is not an ncu SASS source page (no 'Kernel Name' "
+                         "row first; export it with --page source --csv --print-source sass)")
     kernel = rows[0][1] if len(rows[0]) > 1 else "?"
     if any(r and r[0] == "Kernel Name" for r in rows[1:]):
         raise SystemExit(f"ncu-sass.py: {path} holds more than one kernel (take the report with "
@@ -104,7 +104,8 @@ def main(argv):
             top = max(reasons, key=lambda h: sum(number(rows[j][col[h]]) for j in region),
                       default=None)
             stall = f", {top[len('stall_'):]}" if top else ""
-            print(f"  [{start}-{i}] {share(s):5.1f}%, {sum(executed[j] for j in region):.0f}{stall}")
+            done = sum(executed[j] for j in region)
+            print(f"  [{start}-{i}] {share(s):5.1f}%, {done:.0f}{stall}")
         start = i + 1
 
     if args.top:
