@@ -39,6 +39,9 @@ def read_page(path):
             rows = list(csv.reader(f))
     except OSError as e:
         raise SystemExit(f"ncu-sass.py: cannot read {path}: {e.strerror}")
+    except (UnicodeDecodeError, csv.Error):
+        raise SystemExit(f"ncu-sass.py: {path} is not an ncu SASS source page (not CSV text; "
+                         "export the report's page with --page source --csv --print-source sass)")
     # The page starts with a "Kernel Name" row, then the column header.
     if len(rows) < 2 or not rows[0] or rows[0][0] != "Kernel Name":
         raise SystemExit(f"ncu-sass.py: {path} is not an ncu SASS source page (no 'Kernel Name' "
