@@ -76,9 +76,12 @@ def main(argv):
 
     kernel, header, rows = read_page(args.page)
     col = {name: i for i, name in enumerate(header)}
-    reasons = [h for h in header if h.startswith("stall_") and "(Not Issued)" not in h]
     samples = [number(r[col[SAMPLES]]) for r in rows]
     executed = [number(r[col[EXECUTED]]) for r in rows]
+    threads = [number(r[col[THREADS]]) if THREADS in col else 0.0 for r in rows]
+    # Each stall reason's samples per line, parsed once: short name -> list over the lines.
+    stalls = {h[len("stall_"):]: [number(r[col[h]]) for r in rows]
+              for h in header if h.startswith("stall_") and "(Not Issued)" not in h}
     total = sum(samples)
     print(f"kernel {kernel}: {len(rows)} SASS lines, {total:.0f} warp samples, "
           f"{sum(executed):.0f} warp instructions executed")
@@ -89,11 +92,11 @@ def main(argv):
     def share(x):
         return 100.0 * x / total
 
-    by_reason = {h: sum(number(r[col[h]]) for r in rows) for h in reasons}
-    shown = [(h, v) for h, v in sorted(by_reason.items(), key=lambda x: -x[1])
+    by_reason = {name: sum(per_line) for name, per_line in stalls.items()}
+    shown = [(name, v) for name, v in sorted(by_reason.items(), key=lambda x: -x[1])
              if share(v) >= args.min_share]
     if shown:
-        print("stalls: " + ", ".join(f"{h[len('stall_'):]} {share(v):.1f}%" for h, v in shown))
+        print("stalls: " + ", ".join(f"{name} {share(v):.1f}%" for name, v in shown))
 
     print("regions between block barriers (SASS lines, share of samples, instructions executed, "
           "top stall):")
@@ -101,14 +104,11 @@ def main(argv):
     for i, r in enumerate(rows):
         if "BAR.SYNC" not in r[col[SOURCE]] and i != len(rows) - 1:
             continue
-        region = range(start, i + 1)
-        s = sum(samples[j] for j in region)
+        s = sum(samples[start:i + 1])
         if share(s) >= args.min_share:
-            top = max(reasons, key=lambda h: sum(number(rows[j][col[h]]) for j in region),
-                      default=None)
-            stall = f", {top[len('stall_'):]}" if top else ""
-            done = sum(executed[j] for j in region)
-            print(f"  [{start}-{i}] {share(s):5.1f}%, {done:.0f}{stall}")
+            top = max(stalls, key=lambda name: sum(stalls[name][start:i + 1]), default=None)
+            stall = f", {top}" if top else ""
+            print(f"  [{start}-{i}] {share(s):5.1f}%, {sum(executed[start:i + 1]):.0f}{stall}")
         start = i + 1
 
     if args.top:
@@ -118,13 +118,10 @@ def main(argv):
         for j in sorted(order):
             if samples[j] == 0:
                 continue
-            r = rows[j]
-            top2 = sorted(reasons, key=lambda h: -number(r[col[h]]))[:2]
-            stalls = " ".join(f"{h[len('stall_'):]}:{number(r[col[h]]):.0f}" for h in top2
-                              if number(r[col[h]]) > 0)
-            threads = number(r[col[THREADS]]) if THREADS in col else 0.0
-            print(f"  {j:5d} {share(samples[j]):5.1f}% {executed[j]:10.0f} {threads:4.0f}  "
-                  f"{r[col[SOURCE]].strip()[:64]:64s} {stalls}")
+            top2 = sorted(stalls, key=lambda name: -stalls[name][j])[:2]
+            why = " ".join(f"{name}:{stalls[name][j]:.0f}" for name in top2 if stalls[name][j] > 0)
+            print(f"  {j:5d} {share(samples[j]):5.1f}% {executed[j]:10.0f} {threads[j]:4.0f}  "
+                  f"{rows[j][col[SOURCE]].strip()[:64]:64s} {why}")
     return 0
 
 
