@@ -31,6 +31,10 @@
 //                                  their logits estimated from the labels or from int4 keys
 //   --scatter: each request's pages are a random permutation of the pool (default: consecutive)
 //   --chain: also each pipeline up to each of its kernels, chained as in the step (their shares)
+//   --flush=clean: empty the L2 by reading 256 MiB instead of writing it. Writing leaves the L2
+//                  full of dirty lines that the timed call writes back as it evicts them (ncu,
+//                  H100: 10-11 MB written by a Quest page_score that stores 0.26 MB, 2 MB after a
+//                  clean flush); a decode step in an engine finds few dirty lines (docs/performance.md)
 // Every option, every shape's spec and IR, and the --csv path are checked before a GPU is opened;
 // --help lists the options.
 #include "codegen/Compiler.h"
@@ -134,15 +138,42 @@ void check(const rt::Status &s, const char *what) {
     die(std::string(what) + ": " + s.message());
 }
 
+/// How the L2 is emptied before each timed call (--flush).
+enum class Flush {
+  /// Writing 256 MiB (the issues' reference method): the L2 is left full of dirty lines of the
+  /// flush buffer, which the timed call's misses then write back to memory.
+  Write,
+  /// Reading 256 MiB that were never written since the Timer was made (64 copies of 4 MiB into one
+  /// 4 MiB buffer): the L2 is left holding clean lines, at most 4 MiB of them dirty.
+  Clean,
+};
+
 struct Timer {
   const rt::Context &ctx;
-  rt::DeviceBuffer flush;
+  Flush mode;
+  rt::DeviceBuffer flush, sink;
   rt::Event start, stop;
   bool chains = false; ///< --chain: timeStages also times the step up to each kernel
-  explicit Timer(const rt::Context &c) : ctx(c) {
-    flush = check(ctx.alloc(256u << 20), "flush buffer");
+  static constexpr size_t kFlushBytes = 256u << 20, kSinkBytes = 4u << 20;
+  Timer(const rt::Context &c, Flush m) : ctx(c), mode(m) {
+    flush = check(ctx.alloc(kFlushBytes), "flush buffer");
+    if (mode == Flush::Clean) {
+      sink = check(ctx.alloc(kSinkBytes), "flush sink buffer");
+      check(flush.fill(0), "flush buffer");
+    }
     start = check(ctx.createEvent(), "event");
     stop = check(ctx.createEvent(), "event");
+  }
+  void emptyL2(int i) {
+    if (mode == Flush::Write) {
+      check(flush.fill(static_cast<uint8_t>(i)), "L2 flush");
+      return;
+    }
+    for (size_t off = 0; off < kFlushBytes; off += kSinkBytes)
+      check(ctx.copyDtoD(sink.ptr(), flush.ptr() + off, kSinkBytes), "L2 flush");
+    // The last operation before the timed call is a memset, as with --flush=write (the copies
+    // may run on a copy engine); it writes only the sink, which the copies left dirty already.
+    check(sink.fill(static_cast<uint8_t>(i)), "L2 flush");
   }
   /// Median of `iters` timed calls of `fn`, L2 flushed before each; `warmup` untimed calls first.
   template <typename F> double medianUs(F &&fn, int warmup, int iters) {
@@ -150,7 +181,7 @@ struct Timer {
       fn();
     std::vector<double> t;
     for (int i = 0; i < iters; ++i) {
-      check(flush.fill(static_cast<uint8_t>(i)), "L2 flush");
+      emptyL2(i);
       check(start.record(nullptr), "event record");
       fn();
       check(stop.record(nullptr), "event record");
@@ -777,6 +808,13 @@ cl::list<std::string> configFlags(
              "separated: sets that field of the chosen config of every such op; every pipeline "
              "timed must have the op, and the config is checked like any other"),
     cl::value_desc("op.field=value"), cl::CommaSeparated, cl::cat(category));
+cl::opt<std::string> flushName(
+    "flush",
+    cl::desc("How the L2 is emptied before each timed call: write (256 MiB written, the "
+             "issues' reference method: the L2 is left full of dirty lines, which the timed call "
+             "writes back as it evicts them) | clean (256 MiB read through copies into a 4 MiB "
+             "buffer: at most 4 MiB of dirty lines, as a decode step finds the L2)"),
+    cl::init("write"), cl::cat(category));
 cl::opt<std::string> csvPath("csv", cl::desc("Also write the results as CSV"),
                              cl::value_desc("file"), cl::cat(category));
 
@@ -831,6 +869,9 @@ int main(int argc, char **argv) {
       op != "topk" && op != "topp" && op != "vattention" && op != "twilight")
     die("--op must be ds, dense, quest, la-decode, la-prefill, topk, topp, vattention or "
         "twilight, got '" + op + "'");
+  if (flushName != "write" && flushName != "clean")
+    die("--flush must be write or clean, got '" + flushName + "'");
+  const Flush flushMode = flushName == "clean" ? Flush::Clean : Flush::Write;
   if (!(topPFlag > 0.0 && topPFlag <= 1.0))
     die("--top-p must be in (0, 1], got " + std::to_string(topPFlag));
   if (estimateName != "labels" && estimateName != "int4")
@@ -906,10 +947,13 @@ int main(int argc, char **argv) {
 
   rt::Context ctx = check(rt::Context::open(0), "open device");
   check(ctx.makeCurrent(), "context");
-  Timer timer(ctx);
+  Timer timer(ctx, flushMode);
   double copyGBs = copyBandwidthGBs(ctx, timer);
   std::printf("device: %s, %d SMs; device-to-device copy bandwidth (read + write): %.0f GB/s\n",
               ctx.properties().name.c_str(), ctx.properties().smCount, copyGBs);
+  std::printf("L2 emptied before each timed call by %s\n",
+              flushMode == Flush::Write ? "writing 256 MiB (--flush=write)"
+                                        : "reading 256 MiB (--flush=clean)");
   jit::JIT jit(ctx);
   jit.setProgrammaticLaunch(pdlFlag);
   jit.setConfigOverrides(overrides);
