@@ -175,8 +175,8 @@ struct Timer {
     // then 256 MiB of reads evict its dirty lines, writing them back before the timed call. The
     // last operation is a memset, as with --flush=write (the copies may run on a copy engine);
     // it writes only the sink, which the copies left dirty already. (H100, Quest B = 1 and
-    // Hkv = 8 shared, five runs each: 37.7-37.8 / 62.1-62.4 us; 37.5-37.7 / 62.7-66.1 without
-    // the write first.)
+    // Hkv = 8 shared: 37.7-37.8 / 62.1-62.4 us in five runs; without the write first 37.5-38.3,
+    // once 43.6 / 62.7-66.1 in ten.)
     check(flush.fill(static_cast<uint8_t>(i)), "L2 flush");
     for (size_t off = 0; off < kFlushBytes; off += kSinkBytes)
       check(ctx.copyDtoD(sink.ptr(), source.ptr() + off, kSinkBytes), "L2 flush");
