@@ -34,7 +34,9 @@
 //   --flush=clean: empty the L2 by writing, then reading 256 MiB. Writing alone leaves the L2
 //                  full of dirty lines that the timed call writes back as it evicts them (ncu,
 //                  H100: 10-11 MB written by a Quest page_score that stores 0.26 MB, 2 MB after a
-//                  clean flush); a decode step in an engine finds few dirty lines (docs/performance.md)
+//                  clean flush). The kernels before attention in an engine's decode step write
+//                  a few MB of activations, so the clean flush is the closer model of the L2 a
+//                  step finds (an estimate, not measured in an engine; docs/performance.md)
 // Every option, every shape's spec and IR, and the --csv path are checked before a GPU is opened;
 // --help lists the options.
 #include "codegen/Compiler.h"
@@ -820,8 +822,7 @@ cl::opt<std::string> flushName(
     cl::desc("How the L2 is emptied before each timed call: write (256 MiB written, the "
              "issues' reference method: the L2 is left full of dirty lines, which the timed call "
              "writes back as it evicts them) | clean (the same, then 256 MiB read through "
-             "copies into a 4 MiB buffer: at most 4 MiB of dirty lines, as a decode step finds "
-             "the L2)"),
+             "copies into a 4 MiB buffer: at most 4 MiB of dirty lines left)"),
     cl::init("write"), cl::cat(category));
 cl::opt<std::string> csvPath("csv", cl::desc("Also write the results as CSV"),
                              cl::value_desc("file"), cl::cat(category));
