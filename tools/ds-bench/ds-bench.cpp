@@ -824,7 +824,9 @@ cl::opt<std::string> flushName(
              "writes back as it evicts them) | clean (the same, then 256 MiB read through "
              "copies into a 4 MiB buffer: at most 4 MiB of dirty lines left)"),
     cl::init("write"), cl::cat(category));
-cl::opt<std::string> csvPath("csv", cl::desc("Also write the results as CSV"),
+cl::opt<std::string> csvPath("csv",
+                             cl::desc("Also write the results as CSV (rows shape,stage,value; "
+                                      "the first two give the run's copy bandwidth and flush)"),
                              cl::value_desc("file"), cl::cat(category));
 
 /// What no GPU could run or the benchmark's i32 tables cannot hold: an error naming the flags, or
@@ -977,8 +979,9 @@ int main(int argc, char **argv) {
   std::FILE *csv = csvWanted ? std::fopen(csvPath.c_str(), "w") : nullptr;
   if (csvWanted && !csv)
     die("cannot write " + csvPath + ": " + std::strerror(errno));
-  if (csv)
-    std::fprintf(csv, "shape,stage,us\n");
+  if (csv) // the run's own rows first: the copy rate the shares are of, and the L2 flush used
+    std::fprintf(csv, "shape,stage,us\n\"(run)\",copy_bw_gbs,%.0f\n\"(run)\",flush_clean,%d\n",
+                 copyGBs, flushMode == Flush::Clean ? 1 : 0);
   std::printf("%-62s %10s %10s %9s %7s %8s\n", "shape", "total_us", "MB_moved", "GB/s", "%copy",
               "TFLOP/s");
   for (size_t i = 0; i < shapes.size(); ++i) {
