@@ -169,17 +169,15 @@ struct Timer {
     stop = check(ctx.createEvent(), "event");
   }
   void emptyL2(int i) {
-    if (mode == Flush::Write) {
-      check(flush.fill(static_cast<uint8_t>(i)), "L2 flush");
-      return;
-    }
-    // The write flush first (every line the last call left is evicted the same way each time),
-    // then 256 MiB of reads evict its dirty lines, writing them back before the timed call. The
-    // last operation is a memset, as with --flush=write (the copies may run on a copy engine);
-    // it writes only the sink, which the copies left dirty already. (H100, Quest B = 1 and
-    // Hkv = 8 shared: 37.7-37.8 / 62.1-62.4 us in five runs; without the write first 37.5-38.3,
-    // once 43.6 / 62.7-66.1 in ten.)
     check(flush.fill(static_cast<uint8_t>(i)), "L2 flush");
+    if (mode == Flush::Write)
+      return;
+    // Clean: after the write (every line the last call left is evicted the same way each time),
+    // 256 MiB of reads evict its dirty lines, writing them back before the timed call. The last
+    // operation is a memset, as with --flush=write (the copies may run on a copy engine); it
+    // writes only the sink, which the copies left dirty already. (H100, Quest B = 1 and Hkv = 8
+    // shared: 37.7-37.8 / 62.1-62.4 us in five runs; without the write first 37.5-38.3, once
+    // 43.6 / 62.7-66.1 in ten.)
     for (size_t off = 0; off < kFlushBytes; off += kSinkBytes)
       check(ctx.copyDtoD(sink.ptr(), source.ptr() + off, kSinkBytes), "L2 flush");
     check(sink.fill(static_cast<uint8_t>(i)), "L2 flush");
