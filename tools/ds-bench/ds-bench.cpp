@@ -31,6 +31,7 @@
 //                                  their logits estimated from the labels or from int4 keys
 //   --scatter: each request's pages are a random permutation of the pool (default: consecutive)
 //   --chain: also each pipeline up to each of its kernels, chained as in the step (their shares)
+//   --rounds=N: every shape timed N times in turn (later rounds without compiles in between)
 //   --flush=clean: empty the L2 by writing, then reading 256 MiB. Writing alone leaves the L2
 //                  full of dirty lines that the timed call writes back as it evicts them (ncu,
 //                  H100: 10-11 MB written by a Quest page_score that stores 0.26 MB, 2 MB after a
@@ -809,6 +810,12 @@ cl::opt<int64_t> warmupFlag("warmup", cl::desc("Untimed calls before timing"), c
                             cl::cat(category));
 cl::opt<int64_t> itersFlag("iters", cl::desc("Timed calls (the median is reported)"),
                            cl::init(100), cl::cat(category));
+cl::opt<int64_t> roundsFlag(
+    "rounds",
+    cl::desc("Times every shape, in order, this many times (the first round compiles each "
+             "pipeline just before timing it, later rounds reuse them): run-to-run spread within "
+             "one run, and rounds after the first with no compile between timings"),
+    cl::init(1), cl::cat(category));
 cl::list<std::string> configFlags(
     "config",
     cl::desc("Config override <op>.<field>=<value> (e.g. topp.warps=16), repeated or comma "
@@ -900,7 +907,7 @@ int main(int argc, char **argv) {
   if (dtypeName != "bf16" && dtypeName != "f16")
     die("--dtype must be bf16 or f16, got '" + dtypeName + "'");
   for (const cl::opt<int64_t> *flag : {&optB, &optN, &optK, &optHq, &optHkv, &optD, &optR, &optP,
-                                       &samplesFlag, &warmupFlag, &itersFlag})
+                                       &samplesFlag, &warmupFlag, &itersFlag, &roundsFlag})
     positive(*flag);
   const std::vector<std::string> overrides(configFlags.begin(), configFlags.end());
   if (auto error = mlir::ds::configOverridesError(overrides))
@@ -982,27 +989,36 @@ int main(int argc, char **argv) {
                  copyGBs, flushMode == Flush::Clean ? 1 : 0);
   std::printf("%-62s %10s %10s %9s %7s %8s\n", "shape", "total_us", "MB_moved", "GB/s", "%copy",
               "TFLOP/s");
-  for (size_t i = 0; i < shapes.size(); ++i) {
-    const Shape &s = shapes[i];
-    Row r = run(ctx, jit, timer, s, sources[i], warmup, iters);
-    double gbs = r.bytes / (r.totalUs * 1e3);
-    std::printf("%-62s %10.1f %10.1f %9.0f %6.1f%%", s.label().c_str(), r.totalUs, r.bytes / 1e6,
-                gbs, 100.0 * gbs / copyGBs);
-    if (r.flops > 0) // useful work only (prefill)
-      std::printf(" %8.1f", r.flops / (r.totalUs * 1e6));
-    std::printf("\n");
-    for (auto &[stage, us] : r.stages)
-      std::printf("    %-58s %10.1f\n", stage.c_str(), us);
-    if (csv) {
+  const int64_t rounds = roundsFlag;
+  for (int64_t round = 1; round <= rounds; ++round) {
+    if (rounds > 1)
+      std::printf("round %lld of %lld\n", static_cast<long long>(round),
+                  static_cast<long long>(rounds));
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      const Shape &s = shapes[i];
+      Row r = run(ctx, jit, timer, s, sources[i], warmup, iters);
+      double gbs = r.bytes / (r.totalUs * 1e3);
+      // With several rounds a row's shape names its round (in the CSV too).
+      const std::string label =
+          rounds > 1 ? s.label() + " [round " + std::to_string(round) + "]" : s.label();
+      std::printf("%-62s %10.1f %10.1f %9.0f %6.1f%%", label.c_str(), r.totalUs, r.bytes / 1e6,
+                  gbs, 100.0 * gbs / copyGBs);
+      if (r.flops > 0) // useful work only (prefill)
+        std::printf(" %8.1f", r.flops / (r.totalUs * 1e6));
+      std::printf("\n");
       for (auto &[stage, us] : r.stages)
-        std::fprintf(csv, "\"%s\",%s,%.2f\n", s.label().c_str(), stage.c_str(), us);
-      std::fprintf(csv, "\"%s\",total,%.2f\n\"%s\",bytes,%.0f\n\"%s\",pct_copy_bw,%.2f\n",
-                   s.label().c_str(), r.totalUs, s.label().c_str(), r.bytes, s.label().c_str(),
-                   100.0 * gbs / copyGBs);
-      if (r.flops > 0)
-        std::fprintf(csv, "\"%s\",tflops,%.2f\n", s.label().c_str(), r.flops / (r.totalUs * 1e6));
+        std::printf("    %-58s %10.1f\n", stage.c_str(), us);
+      if (csv) {
+        for (auto &[stage, us] : r.stages)
+          std::fprintf(csv, "\"%s\",%s,%.2f\n", label.c_str(), stage.c_str(), us);
+        std::fprintf(csv, "\"%s\",total,%.2f\n\"%s\",bytes,%.0f\n\"%s\",pct_copy_bw,%.2f\n",
+                     label.c_str(), r.totalUs, label.c_str(), r.bytes, label.c_str(),
+                     100.0 * gbs / copyGBs);
+        if (r.flops > 0)
+          std::fprintf(csv, "\"%s\",tflops,%.2f\n", label.c_str(), r.flops / (r.totalUs * 1e6));
+      }
+      std::fflush(stdout);
     }
-    std::fflush(stdout);
   }
   if (csv)
     std::fclose(csv);
