@@ -37,7 +37,9 @@
 //                  H100: 10-11 MB written by a Quest page_score that stores 0.26 MB, 2 MB after a
 //                  clean flush). The kernels before attention in an engine's decode step write
 //                  a few MB of activations, so the clean flush is the closer model of the L2 a
-//                  step finds (an estimate, not measured in an engine; docs/performance.md)
+//                  step finds (an estimate, not measured in an engine; docs/performance.md).
+//                  In some processes (5 of 42 on an H100) it leaves a step as slow as after the
+//                  write alone: compare its figures over several runs
 // Every option, every shape's spec and IR, and the --csv path are checked before a GPU is opened;
 // --help lists the options.
 #include "codegen/Compiler.h"
