@@ -815,8 +815,9 @@ cl::opt<int64_t> itersFlag("iters", cl::desc("Timed calls (the median is reporte
 cl::opt<int64_t> roundsFlag(
     "rounds",
     cl::desc("Times every shape, in order, this many times (the first round compiles each "
-             "pipeline just before timing it, later rounds reuse them): run-to-run spread within "
-             "one run, and rounds after the first with no compile between timings"),
+             "pipeline just before timing it, later rounds reuse them; each round allocates and "
+             "fills its buffers anew): run-to-run spread within one run, and rounds after the "
+             "first with no compile between timings"),
     cl::init(1), cl::cat(category));
 cl::list<std::string> configFlags(
     "config",
@@ -829,7 +830,8 @@ cl::opt<std::string> flushName(
     cl::desc("How the L2 is emptied before each timed call: write (256 MiB written, the "
              "issues' reference method: the L2 is left full of dirty lines, which the timed call "
              "writes back as it evicts them) | clean (the same, then 256 MiB read through "
-             "copies into a 4 MiB buffer: at most 4 MiB of dirty lines left)"),
+             "copies into a 4 MiB buffer: at most 4 MiB of dirty lines left; in some "
+             "processes a step still runs as after write alone, so compare several runs)"),
     cl::init("write"), cl::cat(category));
 cl::opt<std::string> csvPath("csv",
                              cl::desc("Also write the results as CSV (rows shape,stage,value; "
@@ -868,6 +870,28 @@ std::optional<std::string> shapeError(const Shape &s) {
 }
 
 /// A size or count flag must be a positive integer.
+/// One timed shape: its table row and stages on stdout, and its CSV rows when `csv` is open.
+void report(const std::string &label, const Row &r, double copyGBs, std::FILE *csv) {
+  double gbs = r.bytes / (r.totalUs * 1e3);
+  std::printf("%-62s %10.1f %10.1f %9.0f %6.1f%%", label.c_str(), r.totalUs, r.bytes / 1e6, gbs,
+              100.0 * gbs / copyGBs);
+  if (r.flops > 0) // useful work only (prefill)
+    std::printf(" %8.1f", r.flops / (r.totalUs * 1e6));
+  std::printf("\n");
+  for (auto &[stage, us] : r.stages)
+    std::printf("    %-58s %10.1f\n", stage.c_str(), us);
+  if (csv) {
+    for (auto &[stage, us] : r.stages)
+      std::fprintf(csv, "\"%s\",%s,%.2f\n", label.c_str(), stage.c_str(), us);
+    std::fprintf(csv, "\"%s\",total,%.2f\n\"%s\",bytes,%.0f\n\"%s\",pct_copy_bw,%.2f\n",
+                 label.c_str(), r.totalUs, label.c_str(), r.bytes, label.c_str(),
+                 100.0 * gbs / copyGBs);
+    if (r.flops > 0)
+      std::fprintf(csv, "\"%s\",tflops,%.2f\n", label.c_str(), r.flops / (r.totalUs * 1e6));
+  }
+  std::fflush(stdout);
+}
+
 void positive(const cl::opt<int64_t> &flag) {
   if (flag < 1)
     die("--" + flag.ArgStr.str() + " must be a positive integer, got " + std::to_string(flag));
@@ -997,29 +1021,11 @@ int main(int argc, char **argv) {
       std::printf("round %lld of %lld\n", static_cast<long long>(round),
                   static_cast<long long>(rounds));
     for (size_t i = 0; i < shapes.size(); ++i) {
-      const Shape &s = shapes[i];
-      Row r = run(ctx, jit, timer, s, sources[i], warmup, iters);
-      double gbs = r.bytes / (r.totalUs * 1e3);
+      Row r = run(ctx, jit, timer, shapes[i], sources[i], warmup, iters);
       // With several rounds a row's shape names its round (in the CSV too).
-      const std::string label =
-          rounds > 1 ? s.label() + " [round " + std::to_string(round) + "]" : s.label();
-      std::printf("%-62s %10.1f %10.1f %9.0f %6.1f%%", label.c_str(), r.totalUs, r.bytes / 1e6,
-                  gbs, 100.0 * gbs / copyGBs);
-      if (r.flops > 0) // useful work only (prefill)
-        std::printf(" %8.1f", r.flops / (r.totalUs * 1e6));
-      std::printf("\n");
-      for (auto &[stage, us] : r.stages)
-        std::printf("    %-58s %10.1f\n", stage.c_str(), us);
-      if (csv) {
-        for (auto &[stage, us] : r.stages)
-          std::fprintf(csv, "\"%s\",%s,%.2f\n", label.c_str(), stage.c_str(), us);
-        std::fprintf(csv, "\"%s\",total,%.2f\n\"%s\",bytes,%.0f\n\"%s\",pct_copy_bw,%.2f\n",
-                     label.c_str(), r.totalUs, label.c_str(), r.bytes, label.c_str(),
-                     100.0 * gbs / copyGBs);
-        if (r.flops > 0)
-          std::fprintf(csv, "\"%s\",tflops,%.2f\n", label.c_str(), r.flops / (r.totalUs * 1e6));
-      }
-      std::fflush(stdout);
+      report(rounds > 1 ? shapes[i].label() + " [round " + std::to_string(round) + "]"
+                        : shapes[i].label(),
+             r, copyGBs, csv);
     }
   }
   if (csv)
