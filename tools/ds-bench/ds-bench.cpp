@@ -38,8 +38,9 @@
 //                  clean flush). The kernels before attention in an engine's decode step write
 //                  a few MB of activations, so the clean flush is the closer model of the L2 a
 //                  step finds (an estimate, not measured in an engine; docs/performance.md).
-//                  In some processes (5 of 42 on an H100) it leaves a step as slow as after the
-//                  write alone: compare its figures over several runs
+//                  The reads are loads from the SMs (a generated dense decode over a zeroed
+//                  256 MiB K/V cache): copies by cuMemcpyDtoD left some processes as slow as
+//                  after the write alone (session 52), these none in 16 (session 53)
 // Every option, every shape's spec and IR, and the --csv path are checked before a GPU is opened;
 // --help lists the options.
 #include "codegen/Compiler.h"
@@ -64,6 +65,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -148,25 +150,67 @@ enum class Flush {
   /// Writing 256 MiB (the issues' reference method): the L2 is left full of dirty lines of the
   /// flush buffer, which the timed call's misses then write back to memory.
   Write,
-  /// Writing 256 MiB, then reading 256 MiB that were never written since the Timer was made (64
-  /// copies of 4 MiB into one 4 MiB buffer): the L2 is left holding clean lines, at most 4 MiB of
-  /// them dirty.
+  /// Writing 256 MiB, then reading 256 MiB through the SMs (a generated dense decode over a
+  /// 256 MiB K/V cache that the Timer zeroed once), then a 4 MiB memset: the L2 is left holding
+  /// clean lines, at most a few MB of them dirty (the decode's partials, o, the memset).
   Clean,
+};
+
+/// The clean flush's reader: a dense decode (bf16, 8 requests of 8192 tokens, 8 heads of 128,
+/// pages of 16) whose K and V caches are 128 MiB each, zeroed once. Reading them through the SMs
+/// allocates every line in the L2, so 256 MiB of them evict whatever the write left dirty.
+/// Session 51's reads were 64 cuMemcpyDtoD of 4 MiB, which in some processes left a step as
+/// slow as after the write alone (H100, Quest B = 1 / Hkv = 8 shared, round 1 / round 2 of 4
+/// processes each: copies 37.7-44.4 / 62.0-70.3 us, 4 of 16 figures at the write's 43.7-44.0 /
+/// 69.1-69.6; these reads 37.3-37.9 / 62.0-62.6, none; docs/performance.md, session 53).
+struct FlushReader {
+  static constexpr int64_t kB = 8, kTokens = 8192, kHeads = 8, kDim = 128, kPage = 16;
+  std::shared_ptr<const rt::Pipeline> pipeline;
+  rt::DeviceBuffer q, k, v, pageTable, seqLens, o;
+  rt::OwnedWorkspace ws;
+  std::vector<rt::TensorArg> args;
+  FlushReader(const rt::Context &ctx, jit::JIT &jit) {
+    jit::DenseDecodeSpec spec;
+    spec.heads = spec.kvHeads = kHeads, spec.headDim = kDim, spec.pageSize = kPage;
+    pipeline = check(jit.denseDecode(spec), "compile the clean flush's reader");
+    const int64_t pages = kB * kTokens / kPage, perRequest = kTokens / kPage;
+    const size_t cacheBytes = static_cast<size_t>(pages) * kPage * kHeads * kDim * 2;
+    q = check(ctx.alloc(kB * kHeads * kDim * 2), "flush reader q");
+    o = check(ctx.alloc(kB * kHeads * kDim * 2), "flush reader o");
+    k = check(ctx.alloc(cacheBytes), "flush reader k_cache");
+    v = check(ctx.alloc(cacheBytes), "flush reader v_cache");
+    pageTable = check(ctx.alloc(pages * 4), "flush reader page_table");
+    seqLens = check(ctx.alloc(kB * 4), "flush reader seq_lens");
+    for (rt::DeviceBuffer *buf : {&q, &k, &v})
+      check(buf->fill(0), "flush reader");
+    std::vector<int32_t> table(pages), lens(kB, static_cast<int32_t>(kTokens));
+    for (int64_t i = 0; i < pages; ++i)
+      table[i] = static_cast<int32_t>(i);
+    check(pageTable.upload(table.data(), table.size() * 4), "flush reader page_table");
+    check(seqLens.upload(lens.data(), lens.size() * 4), "flush reader seq_lens");
+    args = {rt::TensorArg(q.ptr(), {kB, kHeads, kDim}),
+            rt::TensorArg(k.ptr(), {pages, kPage, kHeads, kDim}),
+            rt::TensorArg(v.ptr(), {pages, kPage, kHeads, kDim}),
+            rt::TensorArg(pageTable.ptr(), {kB, perRequest}), rt::TensorArg(seqLens.ptr(), {kB}),
+            rt::TensorArg(o.ptr(), {kB, kHeads, kDim})};
+    ws = check(rt::OwnedWorkspace::allocate(*pipeline, args), "flush reader workspace");
+  }
+  void read() { check(pipeline->launch(args, ws.get(), nullptr), "L2 flush (reads)"); }
 };
 
 struct Timer {
   const rt::Context &ctx;
   Flush mode;
-  rt::DeviceBuffer flush, source, sink;
+  rt::DeviceBuffer flush, sink;
+  std::unique_ptr<FlushReader> reader; ///< Clean only
   rt::Event start, stop;
   bool chains = false; ///< --chain: timeStages also times the step up to each kernel
   static constexpr size_t kFlushBytes = 256u << 20, kSinkBytes = 4u << 20;
-  Timer(const rt::Context &c, Flush m) : ctx(c), mode(m) {
+  Timer(const rt::Context &c, jit::JIT &jit, Flush m) : ctx(c), mode(m) {
     flush = check(ctx.alloc(kFlushBytes), "flush buffer");
     if (mode == Flush::Clean) {
-      source = check(ctx.alloc(kFlushBytes), "flush source buffer");
+      reader = std::make_unique<FlushReader>(ctx, jit);
       sink = check(ctx.alloc(kSinkBytes), "flush sink buffer");
-      check(source.fill(0), "flush source buffer");
     }
     start = check(ctx.createEvent(), "event");
     stop = check(ctx.createEvent(), "event");
@@ -176,13 +220,9 @@ struct Timer {
     if (mode == Flush::Write)
       return;
     // Clean: after the write (every line the last call left is evicted the same way each time),
-    // 256 MiB of reads evict its dirty lines, writing them back before the timed call. The last
-    // operation is a memset, as with --flush=write (the copies may run on a copy engine); it
-    // writes only the sink, which the copies left dirty already. (H100, Quest B = 1 and Hkv = 8
-    // shared: 37.7-37.8 / 62.1-62.4 us in five runs; without the write first 37.5-38.3, once
-    // 43.6 / 62.7-66.1 in ten.)
-    for (size_t off = 0; off < kFlushBytes; off += kSinkBytes)
-      check(ctx.copyDtoD(sink.ptr(), source.ptr() + off, kSinkBytes), "L2 flush");
+    // 256 MiB of loads from the SMs evict its dirty lines, writing them back before the timed
+    // call. The last operation is a memset, as with --flush=write; it writes only the sink.
+    reader->read();
     check(sink.fill(static_cast<uint8_t>(i)), "L2 flush");
   }
   /// Median of `iters` timed calls of `fn`, L2 flushed before each; `warmup` untimed calls first.
@@ -829,9 +869,8 @@ cl::opt<std::string> flushName(
     "flush",
     cl::desc("How the L2 is emptied before each timed call: write (256 MiB written, the "
              "issues' reference method: the L2 is left full of dirty lines, which the timed call "
-             "writes back as it evicts them) | clean (the same, then 256 MiB read through "
-             "copies into a 4 MiB buffer: at most 4 MiB of dirty lines left; in some "
-             "processes a step still runs as after write alone, so compare several runs)"),
+             "writes back as it evicts them) | clean (the same, then 256 MiB read by a generated "
+             "dense decode: the L2 is left holding clean lines, a few MB of them dirty)"),
     cl::init("write"), cl::cat(category));
 cl::opt<std::string> csvPath("csv",
                              cl::desc("Also write the results as CSV (rows shape,stage,value; "
@@ -989,15 +1028,15 @@ int main(int argc, char **argv) {
 
   rt::Context ctx = check(rt::Context::open(0), "open device");
   check(ctx.makeCurrent(), "context");
-  Timer timer(ctx, flushMode);
+  jit::JIT jit(ctx);
+  jit.setProgrammaticLaunch(pdlFlag);
+  Timer timer(ctx, jit, flushMode); // the clean flush's reader compiled without the overrides
   double copyGBs = copyBandwidthGBs(ctx, timer);
   std::printf("device: %s, %d SMs; device-to-device copy bandwidth (read + write): %.0f GB/s\n",
               ctx.properties().name.c_str(), ctx.properties().smCount, copyGBs);
   std::printf("L2 emptied before each timed call by %s\n",
               flushMode == Flush::Write ? "writing 256 MiB (--flush=write)"
                                         : "writing, then reading 256 MiB (--flush=clean)");
-  jit::JIT jit(ctx);
-  jit.setProgrammaticLaunch(pdlFlag);
   jit.setConfigOverrides(overrides);
   if (!overrides.empty())
     std::printf("config overrides: %s\n", llvm::join(overrides, ", ").c_str());
