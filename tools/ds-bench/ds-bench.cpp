@@ -174,9 +174,10 @@ struct FlushReader {
     spec.heads = spec.kvHeads = kHeads, spec.headDim = kDim, spec.pageSize = kPage;
     pipeline = check(jit.denseDecode(spec), "compile the clean flush's reader");
     const int64_t pages = kB * kTokens / kPage, perRequest = kTokens / kPage;
-    const size_t cacheBytes = static_cast<size_t>(pages) * kPage * kHeads * kDim * 2;
-    q = check(ctx.alloc(kB * kHeads * kDim * 2), "flush reader q");
-    o = check(ctx.alloc(kB * kHeads * kDim * 2), "flush reader o");
+    const size_t cacheBytes = static_cast<size_t>(pages) * kPage * kHeads * kDim * 2,
+                 qoBytes = kB * kHeads * kDim * 2;
+    q = check(ctx.alloc(qoBytes), "flush reader q");
+    o = check(ctx.alloc(qoBytes), "flush reader o");
     k = check(ctx.alloc(cacheBytes), "flush reader k_cache");
     v = check(ctx.alloc(cacheBytes), "flush reader v_cache");
     pageTable = check(ctx.alloc(pages * 4), "flush reader page_table");
@@ -908,7 +909,6 @@ std::optional<std::string> shapeError(const Shape &s) {
   return std::nullopt;
 }
 
-/// A size or count flag must be a positive integer.
 /// One timed shape: its table row and stages on stdout, and its CSV rows when `csv` is open.
 void report(const std::string &label, const Row &r, double copyGBs, std::FILE *csv) {
   double gbs = r.bytes / (r.totalUs * 1e3);
@@ -931,6 +931,7 @@ void report(const std::string &label, const Row &r, double copyGBs, std::FILE *c
   std::fflush(stdout);
 }
 
+/// A size or count flag must be a positive integer.
 void positive(const cl::opt<int64_t> &flag) {
   if (flag < 1)
     die("--" + flag.ArgStr.str() + " must be a positive integer, got " + std::to_string(flag));
