@@ -49,6 +49,13 @@ std::optional<std::string> sourceNestingError(llvm::StringRef text, llvm::String
 ::ds::rt::Expected<::ds::rt::Bundle> emitBundle(ModuleOp module, llvm::StringRef funcName,
                                             llvm::StringRef chip, bool cubin = true);
 
+/// For tools that compile user-written IR (ds-opt, ds-compile, ds-run): an LLVM fatal error or
+/// a crash while ds-emit-ptx translates a kernel module (hand-written LLVM or NVVM dialect that
+/// NVPTX cannot compile) becomes an error diagnostic on that module instead of ending the
+/// process. Process-wide (signal handlers and LLVM's fatal error handler), so libraries such as
+/// the JIT do not call it. Call once, early in main.
+void enableCompilerErrorRecovery();
+
 } // namespace ds
 } // namespace mlir
 

@@ -964,10 +964,14 @@ void mlir::ds::registerDecodeFamily() {
       if (cfg.getStages() > 16)
         return configError(op, "stages") << "(splits folded per step) must be in [1, 16], got "
                                          << cfg.getStages();
-      // A lane owns d / 32 dims of a head.
-      if (int64_t d = dimOf(op->getOperand(0), 3); ShapedType::isDynamic(d) || d % 32 != 0)
+      // The head count sizes the output (a number in the plan); a lane owns d / 32 dims of a
+      // head, unrolled (decode_partial's head dims are at most 256 too).
+      if (ShapedType::isDynamic(dimOf(op->getOperand(0), 1)))
+        return op->emitOpError("GPU lowering needs a static head count (acc dim 1)");
+      if (int64_t d = dimOf(op->getOperand(0), 3);
+          ShapedType::isDynamic(d) || d % 32 != 0 || d > 256)
         return op->emitOpError("GPU lowering supports static head dims that are multiples of 32, "
-                               "got ")
+                               "at most 256, got ")
                << (ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d));
       return success();
     }

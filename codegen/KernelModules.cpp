@@ -3,6 +3,7 @@
 #include "codegen/CodegenPasses.h"
 #include "codegen/Pipelines.h"
 #include "dialect/DSOps.h"
+#include "dialect/DSTarget.h"
 
 #include "mlir/IR/Threading.h"
 #include "mlir/IR/Verifier.h"
@@ -14,7 +15,11 @@
 #include "llvm/Analysis/LoopAnalysisManager.h"
 #include "llvm/IR/Function.h"
 #include "llvm/IR/PassInstrumentation.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/CrashRecoveryContext.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Target/TargetMachine.h"
 
 #include <cctype>
@@ -96,6 +101,60 @@ LogicalResult checkTranslatable(ArrayRef<gpu::GPUModuleOp> modules) {
       ok = false;
     }
   }
+  return success(ok);
+}
+
+/// The reason of the LLVM fatal error that ended this thread's protected backend run.
+thread_local std::string backendFailure;
+
+/// Inside a protected backend run (ds-emit-ptx under enableCompilerErrorRecovery), an LLVM fatal
+/// error (an intrinsic or operation NVPTX cannot select, a symbol PTX cannot name, ...) ends the
+/// run with its reason instead of the process; elsewhere it is reported as LLVM does.
+void onFatalError(void *, const char *reason, bool) {
+  if (llvm::CrashRecoveryContext *crc = llvm::CrashRecoveryContext::GetCurrent()) {
+    backendFailure = reason;
+    crc->HandleExit(1);
+  }
+  llvm::errs() << "LLVM ERROR: " << reason << "\n";
+}
+
+/// The chip and PTX features ds-emit-ptx was given, checked before any module reaches the NVPTX
+/// backend (which aborts on a chip or PTX version it cannot pair).
+LogicalResult checkTarget(ModuleOp top, StringRef chip, StringRef features) {
+  const mlir::ds::ChipInfo *info = mlir::ds::lookupChip(chip);
+  if (!info)
+    return top.emitError("ds-emit-ptx: unsupported chip '")
+           << chip << "' (supported: " << mlir::ds::supportedChipList() << ")";
+  std::string error;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(llvm::Triple(kTriple), error);
+  if (!target)
+    return top.emitError("ds-emit-ptx: no NVPTX target: ") << error;
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(
+      target->createMCSubtargetInfo(llvm::Triple(kTriple), chip, ""));
+  StringRef digits = features;
+  unsigned version = 0;
+  const bool known =
+      sti && digits.consume_front("+ptx") && !digits.getAsInteger(10, version) &&
+      llvm::any_of(sti->getAllProcessorFeatures(), [&](const llvm::SubtargetFeatureKV &kv) {
+        return StringRef(kv.Key) == features.drop_front();
+      });
+  if (!known || version < static_cast<unsigned>(info->ptx))
+    return top.emitError("ds-emit-ptx: features must be '+ptxNN', a PTX ISA version LLVM's NVPTX "
+                         "backend knows, at least ")
+           << info->ptx / 10 << "." << info->ptx % 10 << " (+ptx" << info->ptx << ") for " << chip
+           << "; got '" << features << "'";
+  // Kernels lowered for one chip (its instructions, its tuned configs) compile for that chip
+  // only: ds-lower-to-kernels records it on each plan.
+  bool ok = true;
+  top.walk([&](mlir::ds::PlanOp plan) {
+    auto lowered = plan->getAttrOfType<mlir::ds::TargetAttr>("ds.target");
+    if (lowered && lowered.getChip() != chip) {
+      plan.emitError("ds-emit-ptx: the kernels of '")
+          << plan.getSymName() << "' were lowered for " << lowered.getChip()
+          << " and cannot be compiled for " << chip << ": lower the function again for " << chip;
+      ok = false;
+    }
+  });
   return success(ok);
 }
 
@@ -397,6 +456,8 @@ struct EmitPTXPass final : public ds::impl::EmitPTXPassBase<EmitPTXPass> {
     // compileToBundle).
     if (failed(verify(top)))
       return signalPassFailure();
+    if (failed(checkTarget(top, chip, features)))
+      return signalPassFailure();
     if (failed(checkTranslatable(modules)))
       return signalPassFailure();
     SmallVector<std::string> ptx(modules.size());
@@ -413,7 +474,17 @@ struct EmitPTXPass final : public ds::impl::EmitPTXPassBase<EmitPTXPass> {
     auto compileOne = [&](size_t at) -> LogicalResult {
       const size_t i = order[at];
       PTXWriter writer(*modules[i], chip, features, optLevel);
-      std::optional<SmallVector<char, 0>> out = writer.run();
+      std::optional<SmallVector<char, 0>> out;
+      // Where the tool enabled recovery (enableCompilerErrorRecovery), a fatal error or a crash
+      // in LLVM's translation and code generation fails this module with a diagnostic; without
+      // it (the JIT, whose kernels the builders made) RunSafely just calls the function.
+      llvm::CrashRecoveryContext crc;
+      backendFailure.clear();
+      if (!crc.RunSafely([&] { out = writer.run(); })) {
+        modules[i].emitError("ds-emit-ptx: LLVM's NVPTX backend failed on this kernel module: ")
+            << (backendFailure.empty() ? std::string("it crashed") : backendFailure);
+        return failure();
+      }
       if (!out)
         return failure();
       ptx[i].assign(out->begin(), out->end());
@@ -445,3 +516,14 @@ struct EmitPTXPass final : public ds::impl::EmitPTXPassBase<EmitPTXPass> {
   }
 };
 } // namespace
+
+namespace mlir::ds {
+// Declared in codegen/Compiler.h.
+void enableCompilerErrorRecovery() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::CrashRecoveryContext::Enable();
+    llvm::install_fatal_error_handler(onFatalError);
+  });
+}
+} // namespace mlir::ds

@@ -69,11 +69,20 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<func::FuncOp> funcs;
-    for (auto f : module.getOps<func::FuncOp>())
-      if (!f.isDeclaration() && llvm::any_of(f.getOps(), [](Operation &op) {
-            return isa<DSDialect>(op.getDialect());
-          }))
+    // A function is lowered if it holds a ds op anywhere (an op of an unregistered dialect has
+    // no dialect); lowerFunction refuses the shapes it cannot lower (several blocks, ds ops
+    // inside another op's region) rather than leaving them behind.
+    for (auto f : module.getOps<func::FuncOp>()) {
+      if (f.isDeclaration())
+        continue;
+      const bool hasDS = f.walk([](Operation *op) {
+                           return isa_and_nonnull<DSDialect>(op->getDialect())
+                                      ? WalkResult::interrupt()
+                                      : WalkResult::advance();
+                         }).wasInterrupted();
+      if (hasDS)
         funcs.push_back(f);
+    }
     if (funcs.empty())
       return;
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), UnitAttr::get(&getContext()));
@@ -94,6 +103,28 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
       return f.emitError("function name '")
              << f.getSymName()
              << "' cannot start PTX kernel names: use letters, digits, '_', '$' and '.'";
+    // The body is one straight-line block of ds ops ending in func.return.
+    if (!f.getBody().hasOneBlock())
+      return f.emitError("ds-lower-to-kernels: a function lowered to kernels must be one block "
+                         "(it has ")
+             << f.getBody().getBlocks().size() << ")";
+    if (!isa<func::ReturnOp>(f.getBody().front().getTerminator()))
+      return f.getBody().front().getTerminator()->emitOpError(
+          "ds-lower-to-kernels: a function lowered to kernels must end in func.return");
+    for (Operation &op : f.getBody().front().without_terminator()) {
+      if (op.getNumRegions() == 0)
+        continue;
+      WalkResult nested = op.walk([&](Operation *inner) {
+        if (inner != &op && isa_and_nonnull<DSDialect>(inner->getDialect())) {
+          inner->emitOpError("ds-lower-to-kernels: ds ops must sit directly in the function's "
+                             "body, not inside another op's region");
+          return WalkResult::interrupt();
+        }
+        return WalkResult::advance();
+      });
+      if (nested.wasInterrupted())
+        return failure();
+    }
     PlanContext ctx(kernels, f.getSymName());
     SmallVector<std::string> argLines, symbolLines;
     Builder b(f.getContext());
@@ -183,7 +214,7 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
     SmallVector<bool> lateWaitOk;
     bool followsPipelineKernel = false;
     for (Operation &op : f.getBody().front().without_terminator()) {
-      if (!isa<DSDialect>(op.getDialect()))
+      if (!isa_and_nonnull<DSDialect>(op.getDialect()))
         return op.emitOpError("ds-lower-to-kernels: only ds ops can be lowered to kernels");
       // Every op's config is checked against its family before any kernel is built.
       if (failed(requireKernelConfig(&op)))
@@ -223,6 +254,9 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
     OpBuilder ob(f);
     auto plan = PlanOp::create(ob, f.getLoc(), f.getSymName(), strings(argLines),
                                strings(symbolLines), b.getStringAttr(ctx.workspaceEnd));
+    // The chip the kernels were built for: ds-emit-ptx compiles them for that chip only.
+    if (Attribute target = f->getAttr("ds.target"))
+      plan->setAttr("ds.target", target);
     plan.getBody().emplaceBlock();
     ob.setInsertionPointToStart(&plan.getBody().front());
     // Programmatic dependent launch (ds-select-kernel-config decided it from the target): every

@@ -42,9 +42,15 @@ public:
   }
   /// Scratch that no tensor names (partials of a split): a workspace slice of `bytes`.
   std::string scratch(llvm::StringRef bytes);
-  /// A fresh kernel name: <func>_<stem>_<n>.
+  /// A fresh kernel name: <func>_<stem>_<n>, n past any name the kernel module already holds
+  /// (another function's kernels: @f's score_topk and @f_score's topk would both be
+  /// f_score_topk_0).
   std::string kernelName(llvm::StringRef stem) {
-    return funcName + "_" + stem.str() + "_" + std::to_string(counter++);
+    std::string name;
+    do
+      name = funcName + "_" + stem.str() + "_" + std::to_string(counter++);
+    while (kernels.lookupSymbol(name));
+    return name;
   }
   void addLaunch(const LaunchStep &launch) { launches.push_back(launch.step); }
   /// Declares a plan symbol computed from earlier ones (tile counts chosen at launch from the

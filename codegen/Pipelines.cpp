@@ -78,9 +78,18 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
 } // namespace
 
 void mlir::ds::registerDSPipelines() {
-  PassPipelineRegistration<PipelineOptions>(
+  // Registered without PassPipelineRegistration so that a pipeline nested under another op
+  // (`func.func(ds-to-ptx)`) is refused with an error: its module passes aborted the process.
+  registerPassPipeline(
       "ds-to-ptx", "Compile ds ops on tensors to PTX kernels and a launch plan",
-      [](OpPassManager &pm, const PipelineOptions &o) {
+      [](OpPassManager &pm, StringRef text,
+         function_ref<LogicalResult(const Twine &)> errorHandler) -> LogicalResult {
+        if (pm.getOpAnchorName() != ModuleOp::getOperationName())
+          return errorHandler("ds-to-ptx runs on builtin.module, not nested in '" +
+                              pm.getOpAnchorName() + "'");
+        PipelineOptions o;
+        if (failed(o.parseFromString(text)))
+          return failure();
         CompileOptions options;
         options.chip = o.chip;
         options.smCount = o.smCount;
@@ -89,5 +98,9 @@ void mlir::ds::registerDSPipelines() {
         options.programmaticLaunch = o.programmaticLaunch;
         options.configOverrides.assign(o.overrides.begin(), o.overrides.end());
         buildDSToPTXPipeline(pm, options);
+        return success();
+      },
+      [](function_ref<void(const mlir::detail::PassOptions &)> optHandler) {
+        optHandler(PipelineOptions());
       });
 }

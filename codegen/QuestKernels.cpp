@@ -44,6 +44,8 @@ int64_t elemBytes(Value v) {
 
 /// Pages one lane group of page_score bounds, their loads issued together.
 constexpr int64_t kPagesPerGroup = 4;
+/// Static shared memory a kernel may have (CUDA's limit without the dynamic opt-in).
+constexpr int64_t kStaticSmemBytes = 48 * 1024;
 
 struct Geometry {
   int64_t threads, w; // threads per block, channels per vector
@@ -631,6 +633,7 @@ LogicalResult lowerQuest(Operation *op, PlanContext &ctx) {
 /// Static shared memory of page_score_topk beside the row buffer: the radix select's (16 KB of
 /// histogram, warp sums, counters; rounded up) and the row's query heads as f32.
 int64_t fusedFixedSmemBytes(PageScoreTopKOp op) {
+  // (verifyQuestConfig keeps it within the 48 KB of static shared memory.)
   int64_t qRows = op.getGroupReduce() == GroupReduce::none
                       ? 1
                       : dimOf(op.getQ(), 1) / dimOf(op.getKmin(), 1);
@@ -704,6 +707,22 @@ LogicalResult verifyQuestConfig(Operation *op, KernelConfigAttr cfg, TargetAttr 
     return configError(op, "vector_width")
            << "(" << w << ") must split the head dim (" << d
            << ") into a power-of-two number of lanes of at most 32";
+  // The scoring kernels stage a row's query heads (the whole group under a group_reduce) in
+  // static shared memory as f32 (the fused kernel beside its select's 17 KB): past the 48 KB a
+  // kernel may have statically, ptxas refused the kernel and the bundle carried PTX no driver
+  // would load.
+  if (scores) {
+    auto score = dyn_cast<PageScoreOp>(op);
+    auto fused = dyn_cast<PageScoreTopKOp>(op);
+    const GroupReduce reduce = score ? score.getGroupReduce() : fused.getGroupReduce();
+    const int64_t qRows = reduce == GroupReduce::none ? 1 : dimOf(op->getOperand(0), 1) / hkv;
+    const int64_t bytes = fused ? fusedFixedSmemBytes(fused) : 4 * qRows * d;
+    if (bytes > kStaticSmemBytes)
+      return op->emitOpError("GPU lowering stages a row's ")
+             << qRows << " query heads of " << d << " dims in shared memory: " << bytes
+             << " bytes of static shared memory, more than the " << kStaticSmemBytes
+             << " a kernel may have (fewer query heads per kv head)";
+  }
   return success();
 }
 } // namespace

@@ -51,9 +51,15 @@ FailureOr<TargetAttr> mlir::ds::makeTarget(MLIRContext *ctx, const TargetOptions
     return failure();
   }
   auto pick = [](int64_t given, int64_t fallback) { return given > 0 ? given : fallback; };
-  return TargetAttr::get(ctx, chip->name, o.smCount, pick(o.smemPerBlock, chip->smemPerBlock),
-                         pick(o.regsPerSM, chip->regsPerSM), pick(o.l2Bytes, chip->l2Bytes),
-                         chip->ptx);
+  const int64_t smem = pick(o.smemPerBlock, chip->smemPerBlock);
+  // As TargetAttr::verify requires (an attribute made without it printed, then failed to parse).
+  if (smem < 48 * 1024) {
+    error = "option 'smem-per-block' must be at least 49152 (the 48 KB any block may use), got " +
+            std::to_string(smem);
+    return failure();
+  }
+  return TargetAttr::get(ctx, chip->name, o.smCount, smem, pick(o.regsPerSM, chip->regsPerSM),
+                         pick(o.l2Bytes, chip->l2Bytes), chip->ptx);
 }
 
 FailureOr<TargetAttr> mlir::ds::requireTarget(Operation *op) {

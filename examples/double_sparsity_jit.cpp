@@ -7,6 +7,7 @@
 // Without a GPU it compiles the pipeline (PTX + bundle) and says that nothing ran.
 #include "codegen/JIT.h"
 #include "runtime/Device.h"
+#include "tools/ToolOptions.h"
 #include "tools/reference/DoubleSparsity.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -17,6 +18,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -39,6 +41,8 @@ cl::opt<std::string> sourcePath(cl::Positional,
 std::string readSource(const std::string &path) {
   if (llvm::sys::fs::is_directory(path))
     die("cannot read '" + path + "': is a directory");
+  if (auto notFile = ds::tools::sourceFileError(path))
+    die(*notFile);
   auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!file)
     die("cannot read '" + path + "': " + file.getError().message());
@@ -53,7 +57,8 @@ std::string readSource(const std::string &path) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions(category);
+  // Only this tool's options: LLVM's back-end and pass options are refused as unknown.
+  ds::tools::acceptOnlyCategory(category);
   cl::ParseCommandLineOptions(
       argc, argv,
       "ds-example: JIT-compiles a Double Sparsity decode step (from a spec, or from the given "
@@ -63,18 +68,34 @@ int main(int argc, char **argv) {
   std::string source;
   if (sourcePath.getNumOccurrences())
     source = readSource(sourcePath);
+  // The pipeline compiles (for an H100: sm_90, 132 SMs) before the GPU is opened, and a given
+  // source must have the built-in step's signature: q, k_cache, v_cache, label_cache, channels,
+  // page_table, seq_lens in; o and the selected indices out.
+  jit::Target target;
+  target.chip = "sm_90";
+  target.smCount = 132;
+  auto bundle = source.empty() ? jit::compileDoubleSparsity(spec, target)
+                               : jit::compileSource(source, target);
+  if (!bundle) {
+    std::fprintf(stderr, "ds-example: %s\n", bundle.message().c_str());
+    return 1;
+  }
+  const size_t ranks[] = {3, 4, 4, 3, 2, 2, 1, 3, 3};
+  bool signature = bundle->args.size() == std::size(ranks);
+  for (size_t i = 0; signature && i < std::size(ranks); ++i)
+    signature = bundle->args[i].dims.size() == ranks[i] &&
+                (bundle->args[i].role == rt::ArgRole::Out) == (i >= 7);
+  if (!signature) {
+    std::fprintf(stderr,
+                 "ds-example: '%s' does not have the Double Sparsity step's signature (q [B, Hq, "
+                 "d], k_cache and v_cache [pages, P, Hkv, d], label_cache [Hkv, slots, r], "
+                 "channels [Hkv, r], page_table [B, pages], seq_lens [B] in; o [B, Hq, d] and "
+                 "indices [B, Hq, k] out)\n",
+                 sourcePath.c_str());
+    return 1;
+  }
   rt::Expected<rt::Context> ctx = rt::Context::open(0);
   if (!ctx) {
-    // No GPU: still show that the pipeline compiles, for an H100 (sm_90, 132 SMs).
-    jit::Target target;
-    target.chip = "sm_90";
-    target.smCount = 132;
-    auto bundle = source.empty() ? jit::compileDoubleSparsity(spec, target)
-                                 : jit::compileSource(source, target);
-    if (!bundle) {
-      std::fprintf(stderr, "ds-example: %s\n", bundle.message().c_str());
-      return 1;
-    }
     std::printf("compiled: %zu kernels, %zu bytes of PTX; not run: %s\n", bundle->kernels.size(),
                 bundle->ptx.size(), ctx.message().c_str());
     return 0;

@@ -109,9 +109,11 @@ struct Parser {
     if (std::isdigit(static_cast<unsigned char>(c))) {
       uint64_t v = 0;
       while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) {
-        v = v * 10 + uint64_t(text[pos] - '0');
-        if (v > uint64_t(std::numeric_limits<int64_t>::max()))
+        // Checked before the step: v * 10 + digit could wrap past 2^64 and read as a small value.
+        const uint64_t digit = uint64_t(text[pos] - '0');
+        if (v > (uint64_t(std::numeric_limits<int64_t>::max()) - digit) / 10)
           return fail("integer literal out of range", start);
+        v = v * 10 + digit;
         ++pos;
       }
       if (pos < text.size() && (std::isalpha(static_cast<unsigned char>(text[pos])) || text[pos] == '_'))

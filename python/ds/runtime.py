@@ -62,8 +62,11 @@ class Context:
     """A CUDA device for ds (its primary context, the one torch uses)."""
 
     def __init__(self, ordinal=0):
+        # The C API takes an int32: a Python int outside it would wrap (2**32 opened device 0).
+        if isinstance(ordinal, bool) or not isinstance(ordinal, int) or not 0 <= ordinal < 2**31:
+            raise Error(f"ordinal must be a device number (an int in [0, 2**31)), got {ordinal!r}")
         h = ctypes.c_void_p()
-        _check(_lib.ds_context_open(int(ordinal), ctypes.byref(h)))
+        _check(_lib.ds_context_open(ordinal, ctypes.byref(h)))
         self._h = h
         self.ordinal = int(ordinal)
         self._pipelines = {}

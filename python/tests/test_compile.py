@@ -120,6 +120,12 @@ class CompileOnly(unittest.TestCase):
 
 
 class Device(unittest.TestCase):
+    def test_context_ordinal_is_checked_first(self):
+        # Before the driver: 2**32 wrapped to device 0 through the C API's int32.
+        for bad in (2**32, 2**32 + 1, -1, "a", 1.0, True, None):
+            with self.assertRaisesRegex(ds.Error, "ordinal must be a device number"):
+                ds.Context(bad)
+
     def test_context_without_gpu_says_so(self):
         try:
             ctx = ds.Context(0)

@@ -5,6 +5,15 @@
 // RUN: ds-opt %S/../../examples/double_sparsity.mlir --ds-to-ptx=stop-after-lowering | ds-opt --ds-split-kernel-modules | FileCheck %s --check-prefix=SPLIT
 // RUN: ds-opt %s --split-input-file --verify-diagnostics --ds-emit-ptx
 // RUN: not ds-opt %s --split-input-file --ds-emit-ptx=opt-level=7 2>&1 | FileCheck %s --check-prefix=OPT
+// The chip and the PTX version are checked before the backend sees them (it aborted on both).
+// RUN: not ds-opt %s --split-input-file --ds-emit-ptx=chip=sm_999 2>&1 | FileCheck %s --check-prefix=CHIP
+// RUN: not ds-opt %s --split-input-file --ds-emit-ptx=features=+ptx60 2>&1 | FileCheck %s --check-prefix=FEAT
+// RUN: not ds-opt %s --split-input-file --ds-emit-ptx="chip=sm_100 features=+ptx80" 2>&1 | FileCheck %s --check-prefix=FEAT100
+// RUN: not ds-opt %s --split-input-file --ds-emit-ptx=features=ptx80 2>&1 | FileCheck %s --check-prefix=FEATFORM
+// CHIP: error: ds-emit-ptx: unsupported chip 'sm_999' (supported: sm_80,
+// FEAT: error: ds-emit-ptx: features must be '+ptxNN', a PTX ISA version LLVM's NVPTX backend knows, at least 8.0 (+ptx80) for sm_90; got '+ptx60'
+// FEAT100: error: ds-emit-ptx: features must be '+ptxNN', a PTX ISA version LLVM's NVPTX backend knows, at least 8.6 (+ptx86) for sm_100; got '+ptx80'
+// FEATFORM: got 'ptx80'
 
 // JOINED-NOT: gpu.module
 // JOINED: ds.launch @ds_kernels::@double_sparsity_decode_score_topk_0
@@ -95,3 +104,32 @@ module {
     llvm.func @ka() attributes {nvvm.kernel} { llvm.return }
   }
 }
+
+// -----
+
+// What NVPTX cannot compile (hand-written kernels) fails its module with LLVM's reason: ds-opt,
+// ds-compile and ds-run recover from the backend's fatal errors, which aborted the process.
+module {
+  // expected-error @+1 {{ds-emit-ptx: LLVM's NVPTX backend failed on this kernel module: Cannot select: intrinsic %llvm.x86.sse2.pause}}
+  gpu.module @a {
+    llvm.func @llvm.x86.sse2.pause()
+    llvm.func @k() attributes {nvvm.kernel} {
+      llvm.call @llvm.x86.sse2.pause() : () -> ()
+      llvm.return
+    }
+  }
+}
+
+// -----
+
+module {
+  // expected-error @+1 {{ds-emit-ptx: LLVM's NVPTX backend failed on this kernel module: Symbol name with unsupported characters}}
+  gpu.module @a {
+    llvm.func @"k-1"() attributes {nvvm.kernel} { llvm.return }
+  }
+  // The other modules still compile.
+  gpu.module @b {
+    llvm.func @kb() attributes {nvvm.kernel} { llvm.return }
+  }
+}
+

@@ -118,3 +118,26 @@ func.func @"a-b"(%x: tensor<?x8x128xbf16>, %ch: tensor<8x16xi32>) -> tensor<?x8x
   %l = ds.label_gather %x, %ch : (tensor<?x8x128xbf16>, tensor<8x16xi32>) -> tensor<?x8x16xbf16>
   return %l : tensor<?x8x16xbf16>
 }
+
+// -----
+
+// A pipeline is one block of ds ops: a branch's blocks would have been dropped, not lowered.
+// expected-error @+1 {{ds-lower-to-kernels: a function lowered to kernels must be one block (it has 2)}}
+func.func @two_blocks(%x: tensor<?x8x128xbf16>, %ch: tensor<8x16xi32>) -> tensor<?x8x16xbf16> {
+  %l = ds.label_gather %x, %ch : (tensor<?x8x128xbf16>, tensor<8x16xi32>) -> tensor<?x8x16xbf16>
+  cf.br ^bb1
+^bb1:
+  return %l : tensor<?x8x16xbf16>
+}
+
+// -----
+
+// A ds op inside another op's region was left unlowered, and the pass succeeded.
+func.func @nested(%x: tensor<?x8x128xbf16>, %ch: tensor<8x16xi32>) -> tensor<?x8x16xbf16> {
+  %l = scf.execute_region -> tensor<?x8x16xbf16> {
+    // expected-error @+1 {{ds-lower-to-kernels: ds ops must sit directly in the function's body, not inside another op's region}}
+    %i = ds.label_gather %x, %ch : (tensor<?x8x128xbf16>, tensor<8x16xi32>) -> tensor<?x8x16xbf16>
+    scf.yield %i : tensor<?x8x16xbf16>
+  }
+  return %l : tensor<?x8x16xbf16>
+}

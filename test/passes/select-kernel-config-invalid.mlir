@@ -563,9 +563,27 @@ func.func @decode_static_smem(%q: tensor<?x16x128xbf16>, %k: tensor<?x16x1x128xb
 
 // The merge's lanes own d / 32 dims each: other head dims would leave dims unwritten.
 func.func @merge_head_dim(%acc: tensor<?x8x?x48xf32>, %ml: tensor<?x8x?x2xf32>) -> tensor<?x8x48xbf16> {
-  // expected-error @+1 {{'ds.decode_merge' op GPU lowering supports static head dims that are multiples of 32, got 48}}
+  // expected-error @+1 {{'ds.decode_merge' op GPU lowering supports static head dims that are multiples of 32, at most 256, got 48}}
   %o = ds.decode_merge %acc, %ml : (tensor<?x8x?x48xf32>, tensor<?x8x?x2xf32>) -> tensor<?x8x48xbf16>
   return %o : tensor<?x8x48xbf16>
+}
+
+// -----
+
+// Their loop is unrolled: a head dim of 65536 took half a minute to compile.
+func.func @merge_head_dim_large(%acc: tensor<?x1x?x65536xf32>, %ml: tensor<?x1x?x2xf32>) -> tensor<?x1x65536xbf16> {
+  // expected-error @+1 {{'ds.decode_merge' op GPU lowering supports static head dims that are multiples of 32, at most 256, got 65536}}
+  %o = ds.decode_merge %acc, %ml : (tensor<?x1x?x65536xf32>, tensor<?x1x?x2xf32>) -> tensor<?x1x65536xbf16>
+  return %o : tensor<?x1x65536xbf16>
+}
+
+// -----
+
+// The head count sizes the output in the plan.
+func.func @merge_dynamic_heads(%acc: tensor<?x?x?x128xf32>, %ml: tensor<?x?x?x2xf32>) -> tensor<?x?x128xbf16> {
+  // expected-error @+1 {{'ds.decode_merge' op GPU lowering needs a static head count (acc dim 1)}}
+  %o = ds.decode_merge %acc, %ml : (tensor<?x?x?x128xf32>, tensor<?x?x?x2xf32>) -> tensor<?x?x128xbf16>
+  return %o : tensor<?x?x128xbf16>
 }
 
 // -----
@@ -600,4 +618,16 @@ func.func @prefill_chunked_chunk_size(%q: tensor<?x8x64xbf16>, %slopes: tensor<8
       : (tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<?x8x64xbf16>, tensor<8xf32>, tensor<?xi32>,
          tensor<?x8x64x64xf32>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>)
   return %o, %s : tensor<?x8x64xbf16>, tensor<?x8x64x64xf32>
+}
+
+// -----
+
+// page_score stages a row's query heads (the whole group under a group_reduce) in static shared
+// memory: 128 heads of 128 dims are 64 KB, past the 48 KB (ptxas refused the kernel, and the
+// bundle carried PTX no driver would load).
+func.func @page_score_group_smem(%q: tensor<?x128x128xbf16>, %kmin: tensor<?x1x128xbf16>, %kmax: tensor<?x1x128xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x1x?xf32> {
+  // expected-error @+1 {{'ds.page_score' op GPU lowering stages a row's 128 query heads of 128 dims in shared memory: 65536 bytes of static shared memory, more than the 49152 a kernel may have (fewer query heads per kv head)}}
+  %u = ds.page_score %q, %kmin, %kmax, %pt, %sl {page_size = 16 : i64, group_reduce = #ds.group_reduce<sum>}
+      : (tensor<?x128x128xbf16>, tensor<?x1x128xbf16>, tensor<?x1x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x1x?xf32>
+  return %u : tensor<?x1x?xf32>
 }

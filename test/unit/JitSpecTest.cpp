@@ -60,6 +60,22 @@ TEST(DoubleSparsitySpecErrors, NameTheField) {
   ir = jit::doubleSparsityIR(spec);
   ASSERT_FALSE(ir.ok());
   EXPECT_NE(ir.message().find("'k'"), std::string::npos) << ir.message();
+  // A shared selection's group is unrolled by its kernels: 1024 heads on one kv head compiled
+  // for more than ten minutes. 64 is served; per-head selections take any group.
+  spec = {};
+  spec.heads = 1024;
+  spec.kvHeads = 1;
+  spec.sharedSelection = true;
+  ir = jit::doubleSparsityIR(spec);
+  ASSERT_FALSE(ir.ok());
+  EXPECT_NE(ir.message().find("at most 64 query heads per kv head, got 1024 / 1"),
+            std::string::npos)
+      << ir.message();
+  spec.heads = 64;
+  EXPECT_TRUE(jit::doubleSparsityIR(spec).ok());
+  spec.heads = 1024;
+  spec.sharedSelection = false;
+  EXPECT_TRUE(jit::doubleSparsityIR(spec).ok());
 }
 
 TEST(DoubleSparsitySpec, CompilesToABundleWithoutAGpu) {
@@ -216,6 +232,13 @@ TEST(QuestSpec, BadSpecsNameTheField) {
   ir = jit::questIR(spec);
   ASSERT_FALSE(ir.ok());
   EXPECT_NE(ir.message().find("'pageSize'"), std::string::npos) << ir.message();
+  spec = jit::QuestSpec();
+  spec.heads = 128;
+  spec.kvHeads = 1;
+  spec.sharedSelection = true;
+  ir = jit::questIR(spec);
+  ASSERT_FALSE(ir.ok());
+  EXPECT_NE(ir.message().find("'heads' / 'kvHeads'"), std::string::npos) << ir.message();
 }
 
 TEST(QuestSpec, CompilesWithoutAGpu) {

@@ -104,6 +104,9 @@ TEST(RuntimeExpr, ParseErrors) {
   EXPECT_TRUE(contains(parseError("2^3"), "unexpected '^'"));
   EXPECT_TRUE(contains(parseError("12abc"), "bad integer literal"));
   EXPECT_TRUE(contains(parseError("9223372036854775808"), "out of range"));
+  // Past 2^64 the digits once wrapped around: 18446744073709551621 read as 5.
+  EXPECT_TRUE(contains(parseError("18446744073709551621"), "out of range"));
+  EXPECT_TRUE(contains(parseError("99999999999999999999"), "out of range"));
   EXPECT_TRUE(contains(parseError("b"), "unknown symbol 'b'")); // case-sensitive
   EXPECT_TRUE(contains(parseError(std::string(300, '(') + "1" + std::string(300, ')')), "too deeply"));
   // More than kMaxStack pending operands.

@@ -50,6 +50,7 @@
 #include "runtime/Device.h"
 #include "runtime/Pipeline.h"
 #include "runtime/Slopes.h"
+#include "tools/ToolOptions.h"
 #include "tools/reference/Reference.h"
 #include "tools/reference/Sampling.h"
 
@@ -941,7 +942,8 @@ void positive(const cl::opt<int64_t> &flag) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions(category);
+  // Only this tool's options: LLVM's back-end and pass options are refused as unknown.
+  ds::tools::acceptOnlyCategory(category);
   cl::ParseCommandLineOptions(argc, argv,
                               "ds-bench: times generated pipelines on the GPU (CUDA events, L2 "
                               "flushed, median)\n");
@@ -1068,7 +1070,11 @@ int main(int argc, char **argv) {
              r, copyGBs, csv);
     }
   }
-  if (csv)
-    std::fclose(csv);
+  // A write error (a full disk) would otherwise lose the CSV behind a successful exit.
+  if (csv) {
+    const bool writeFailed = std::ferror(csv) != 0;
+    if (std::fclose(csv) != 0 || writeFailed)
+      die("cannot write " + csvPath + ": the CSV is incomplete");
+  }
   return 0;
 }

@@ -3,6 +3,7 @@
 //              [--config=topp.warps=16,...]
 #include "codegen/Compiler.h"
 #include "passes/ConfigOverride.h"
+#include "tools/ToolOptions.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -41,7 +42,10 @@ int fail(const llvm::Twine &what) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions(category);
+  // User-written kernel IR that NVPTX cannot compile fails with a diagnostic, not an abort.
+  mlir::ds::enableCompilerErrorRecovery();
+  // Only this tool's options: LLVM's back-end and pass options are refused as unknown.
+  ds::tools::acceptOnlyCategory(category);
   cl::ParseCommandLineOptions(argc, argv, "ds-compile: ds ops to a kernel bundle\n");
   if (emit != "bundle" && emit != "ptx")
     return fail("--emit must be 'bundle' or 'ptx', got '" + emit + "'");
@@ -52,6 +56,8 @@ int main(int argc, char **argv) {
   const std::vector<std::string> overrides(configs.begin(), configs.end());
   if (auto error = mlir::ds::configOverridesError(overrides))
     return fail("--config: " + *error);
+  if (auto notFile = ds::tools::sourceFileError(input))
+    return fail(*notFile);
   auto file = llvm::MemoryBuffer::getFileOrSTDIN(input);
   if (!file)
     return fail("cannot read '" + input + "': " + file.getError().message());
@@ -69,6 +75,12 @@ int main(int argc, char **argv) {
     if (ec)
       return fail("cannot write '" + output + "': " + ec.message());
     os << bundle->ptx;
+    os.close();
+    if (os.has_error()) { // a full disk: left on the stream, LLVM would end the process
+      std::string message = os.error().message();
+      os.clear_error();
+      return fail("cannot write '" + output + "': " + message);
+    }
     return 0;
   }
   ds::rt::Status written = bundle->writeFile(output);

@@ -5,6 +5,7 @@
 //   ds-jit-bench [--spec=double-sparsity|quest|dense] [--chip=sm_90] [--repeat=N]
 #include "codegen/JIT.h"
 #include "codegen/JITCache.h"
+#include "tools/ToolOptions.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -34,7 +35,8 @@ static double medianMs(std::vector<double> v) {
 }
 
 int main(int argc, char **argv) {
-  cl::HideUnrelatedOptions(category);
+  // Only this tool's options: LLVM's back-end and pass options are refused as unknown.
+  ds::tools::acceptOnlyCategory(category);
   cl::ParseCommandLineOptions(argc, argv, "ds-jit-bench: cold JIT compile and disk-cache hit\n");
   if (repeat < 1) {
     std::fprintf(stderr, "ds-jit-bench: --repeat must be at least 1, got %d\n", int(repeat));
@@ -66,6 +68,11 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "ds-jit-bench: cannot create a temporary folder\n");
     return 1;
   }
+  // The folder goes on every exit from here (an error left it behind).
+  struct RemoveOnExit {
+    const SmallString<128> &path;
+    ~RemoveOnExit() { sys::fs::remove_directories(path); }
+  } removeOnExit{dir};
   jit::DiskCache cache{std::string(dir)};
   using clock = std::chrono::steady_clock;
   auto ms = [](clock::time_point a, clock::time_point b) {
@@ -96,7 +103,6 @@ int main(int argc, char **argv) {
     }
     hit.push_back(ms(t0, t1));
   }
-  sys::fs::remove_directories(dir);
   std::printf("spec %s, %s: cold compile %.1f ms, disk-cache hit %.2f ms (entry %zu bytes; "
               "median of %d)\n",
               specName.c_str(), chip.c_str(), medianMs(cold), medianMs(hit), bytes, int(repeat));

@@ -1,6 +1,7 @@
 // ds-opt: mlir-opt for the ds dialect and its pipeline to PTX.
 #include "codegen/Compiler.h"
 #include "codegen/Registration.h"
+#include "tools/ToolOptions.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Support/FileUtilities.h"
@@ -12,6 +13,11 @@
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // User-written kernel IR that NVPTX cannot compile fails with a diagnostic, not an abort.
+  mlir::ds::enableCompilerErrorRecovery();
+  // Only MLIR's options and the passes' (registered below) and --help / --version: not the
+  // options of LLVM's back ends and passes, which the linked libraries register statically.
+  ds::tools::dropStaticLLVMOptions();
   mlir::DialectRegistry registry;
   mlir::ds::registerCompilerDialects(registry);
   mlir::ds::registerCompilerPasses();
@@ -22,6 +28,10 @@ int main(int argc, char **argv) {
   if (config.shouldShowDialects() || config.shouldListPasses())
     return mlir::asMainReturnCode(mlir::MlirOptMain(argc, argv, input, output, registry));
   std::string error;
+  if (auto notFile = ds::tools::sourceFileError(input)) {
+    llvm::errs() << "ds-opt: " << *notFile << "\n";
+    return 1;
+  }
   std::unique_ptr<llvm::MemoryBuffer> file = mlir::openInputFile(input, &error);
   if (!file) {
     llvm::errs() << "ds-opt: " << error << "\n";
@@ -40,6 +50,15 @@ int main(int argc, char **argv) {
   }
   if (mlir::failed(mlir::MlirOptMain(out->os(), std::move(file), registry, config)))
     return 1;
+  // A write error (a full disk) is reported here: left on the stream, LLVM would end the
+  // process with a fatal error when the stream closes.
+  out->os().flush();
+  if (out->os().has_error()) {
+    llvm::errs() << "ds-opt: cannot write '" << output << "': " << out->os().error().message()
+                 << "\n";
+    out->os().clear_error();
+    return 1;
+  }
   out->keep();
   return 0;
 }

@@ -29,6 +29,7 @@
 #include "runtime/Device.h"
 #include "runtime/Pipeline.h"
 #include "runtime/Plan.h"
+#include "tools/ToolOptions.h"
 #include "tools/ds-run/Npy.h"
 #include "tools/reference/Reference.h"
 
@@ -38,6 +39,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 
 #include <algorithm>
 #include <array>
@@ -307,9 +309,21 @@ void prepareInputs(HostRun &run) {
   for (size_t i = 0; i < b.args.size(); ++i)
     if (isInput(b.args[i]) && inputFiles[i].empty())
       die("missing --input for argument " + describeArg(b, i));
-  for (const std::string &file : run.outputFiles)
-    if (!file.empty() && isDirectory(file))
+  for (const std::string &file : run.outputFiles) {
+    if (file.empty())
+      continue;
+    if (isDirectory(file))
       die("--output: '" + file + "' is a directory");
+    // The file's folder must exist and be writable: found out after the run, the GPU's work
+    // was lost (and without a GPU, the missing device was blamed).
+    llvm::StringRef parent = llvm::sys::path::parent_path(file);
+    if (parent.empty())
+      parent = ".";
+    if (!isDirectory(parent.str()))
+      die("--output: cannot write '" + file + "': folder '" + parent.str() + "' does not exist");
+    if (llvm::sys::fs::access(parent, llvm::sys::fs::AccessMode::Write))
+      die("--output: cannot write '" + file + "': folder '" + parent.str() + "' is not writable");
+  }
 
   // Each input on its own: readable, a dtype the argument takes, its rank and static dims.
   std::vector<npy::Array> arrays(b.args.size());
@@ -427,7 +441,10 @@ void prepareInputs(HostRun &run) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions(category);
+  // User-written kernel IR that NVPTX cannot compile fails with a diagnostic, not an abort.
+  mlir::ds::enableCompilerErrorRecovery();
+  // Only this tool's options: LLVM's back-end and pass options are refused as unknown.
+  ds::tools::acceptOnlyCategory(category);
   cl::ParseCommandLineOptions(
       argc, argv,
       "ds-run: runs a ds pipeline (.mlir, compiled here, or a .dsb bundle) on .npy inputs\n\n"
@@ -465,6 +482,8 @@ int main(int argc, char **argv) {
       die(bundle.message());
     run.bundle = std::move(*bundle);
   } else {
+    if (auto notFile = ds::tools::sourceFileError(path))
+      die(*notFile);
     auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
     if (!file)
       die("cannot read '" + path + "': " + file.getError().message());
