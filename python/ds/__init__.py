@@ -50,8 +50,10 @@ def _check(status):
 
 
 def _text(what, value):
-    """`value` as the C API's NUL-terminated text; a NUL inside would silently cut it short."""
-    value = str(value)
+    """`value` as the C API's NUL-terminated text; a NUL inside would silently cut it short.
+    Only a str: anything else read as its repr (None compiled as the text 'None')."""
+    if not isinstance(value, str):
+        raise Error(f"{what} must be a str, got {type(value).__name__}")
     if "\0" in value:
         raise Error(f"{what} {value!r} contains a NUL character")
     return value.encode()

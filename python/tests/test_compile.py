@@ -80,6 +80,11 @@ class CompileOnly(unittest.TestCase):
             ds.compile_spec("dense_decode", "sm_90a\0junk", 132)
         with self.assertRaisesRegex(ds.Error, "sm_count must be an int32, got 4294967428"):
             ds.compile_spec("dense_decode", "sm_90", 2**32 + 132)
+        # Text arguments are str: None compiled as the text 'None'.
+        with self.assertRaisesRegex(ds.Error, "^ir must be a str, got NoneType$"):
+            ds.compile_ir(None, "sm_90", 132)
+        with self.assertRaisesRegex(ds.Error, "^chip must be a str, got int$"):
+            ds.compile_spec("dense_decode", 90, 132)
 
     def test_compile_error_has_a_location(self):
         bad = ("func.func @f(%s: tensor<?x8x64xf32>, %i: tensor<?x8x64xi32>) -> "

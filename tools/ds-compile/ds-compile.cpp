@@ -83,6 +83,15 @@ int main(int argc, char **argv) {
     }
     return 0;
   }
+  if (output == "-") { // stdout, as for --emit=ptx (a file named '-' was written)
+    llvm::outs() << bundle->serialize();
+    llvm::outs().flush();
+    if (llvm::outs().has_error()) {
+      llvm::outs().clear_error();
+      return fail("cannot write the bundle to stdout");
+    }
+    return 0;
+  }
   ds::rt::Status written = bundle->writeFile(output);
   if (!written.ok())
     return fail(written.message());
