@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
     if (ec)
       return fail("cannot write '" + output + "': " + ec.message());
     os << bundle->ptx;
-    os.close();
+    os.flush(); // (not close(): with -o - the stream is stdout)
     if (os.has_error()) { // a full disk: left on the stream, LLVM would end the process
       std::string message = os.error().message();
       os.clear_error();
