@@ -103,8 +103,7 @@ int64_t headsPerCTA(Operation *op, KernelConfigAttr cfg) {
 /// 48 KB, whatever the opt-in limit for dynamic shared memory) of a partial CTA of `warps` warps
 /// walking `heads` query heads: each warp's online-softmax states (DecodeShape::warpStateFloats),
 /// and for a sparse walk its chunk's K/V rows and, with log-weights, their weights
-/// (kMaxSparseChunk each).
-constexpr int64_t kStaticSmemLimit = 48 * 1024;
+/// (kMaxSparseChunk each). Bounded by kStaticSmemBytes.
 int64_t partialStaticSmemBytes(Operation *op, int64_t warps, int64_t heads) {
   int64_t bytes = 4 * warps * heads * headStateFloats(dimOf(op->getOperand(0), 2));
   if (indicesOf(op))
@@ -942,7 +941,7 @@ void mlir::ds::registerDecodeFamily() {
     };
     if (mmaServes(heads, d, elem, target))
       return mma(heads);
-    if (partialStaticSmemBytes(op, 8, heads) <= kStaticSmemLimit)
+    if (partialStaticSmemBytes(op, 8, heads) <= kStaticSmemBytes)
       return fma(heads);
     // A group whose states do not fit one CTA (e.g. 16 heads of 128 dims: 65 KB) is walked by
     // g / h CTAs of h heads each (each reading the group's K/V rows), the largest divisor h
@@ -952,7 +951,7 @@ void mlir::ds::registerDecodeFamily() {
       if (heads % h == 0 && mmaServes(h, d, elem, target))
         return mma(h);
     int64_t h = std::max<int64_t>(heads - 1, 1);
-    while (h > 1 && (heads % h != 0 || partialStaticSmemBytes(op, 8, h) > kStaticSmemLimit))
+    while (h > 1 && (heads % h != 0 || partialStaticSmemBytes(op, 8, h) > kStaticSmemBytes))
       --h;
     return fma(h);
   };
@@ -998,12 +997,12 @@ void mlir::ds::registerDecodeFamily() {
     if (d % kVec != 0 || d / kVec > 32 || 32 % (d / kVec) != 0 || d % 32 != 0)
       return op->emitOpError("GPU lowering supports head dims 32, 64, 128 and 256, got ") << d;
     if (int64_t bytes = partialStaticSmemBytes(op, cfg.getWarps(), headsPerCTA(op, cfg));
-        bytes > kStaticSmemLimit)
+        bytes > kStaticSmemBytes)
       return configError(op, "heads")
              << "(" << headsPerCTA(op, cfg) << " query heads per CTA of " << cfg.getWarps()
              << " warps) needs " << bytes << " bytes of static shared memory for the warps' states"
              << (indicesOf(op) ? " and the sparse chunk" : "") << ", more than the "
-             << kStaticSmemLimit << " a kernel may have: fewer heads or warps";
+             << kStaticSmemBytes << " a kernel may have: fewer heads or warps";
     if (cfg.getVariant() == kMmaVariant) {
       Type elem = cast<ShapedType>(kCache.getType()).getElementType();
       const int64_t perCTA = headsPerCTA(op, cfg);

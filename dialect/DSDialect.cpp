@@ -74,7 +74,7 @@ LogicalResult TargetAttr::verify(function_ref<InFlightDiagnostic()> emitError, S
   if (smCount < 1 || smCount > kMaxSMCount)
     return emitError() << "target: sm_count must be in [1, " << kMaxSMCount << "], got "
                        << smCount;
-  if (smemPerBlock < 48 * 1024 || regsPerSM < 1 || l2Bytes < 0)
+  if (smemPerBlock < kStaticSmemBytes || regsPerSM < 1 || l2Bytes < 0)
     return emitError() << "target: smem_per_block must be >= 49152 and regs_per_sm >= 1";
   if (ptx < info->ptx)
     return emitError() << "target: " << chip << " needs PTX " << info->ptx / 10 << "."

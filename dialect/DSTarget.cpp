@@ -53,7 +53,7 @@ FailureOr<TargetAttr> mlir::ds::makeTarget(MLIRContext *ctx, const TargetOptions
   auto pick = [](int64_t given, int64_t fallback) { return given > 0 ? given : fallback; };
   const int64_t smem = pick(o.smemPerBlock, chip->smemPerBlock);
   // As TargetAttr::verify requires (an attribute made without it printed, then failed to parse).
-  if (smem < 48 * 1024) {
+  if (smem < kStaticSmemBytes) {
     error = "option 'smem-per-block' must be at least 49152 (the 48 KB any block may use), got " +
             std::to_string(smem);
     return failure();

@@ -49,6 +49,10 @@ struct TargetOptions {
 /// Upper bound on --sm-count (no GPU has more; larger values are typos).
 constexpr int64_t kMaxSMCount = 1024;
 
+/// Shared memory every block may use without the dynamic opt-in: the bound on a kernel's static
+/// `.shared` variables (ptxas refuses more) and the least `smem_per_block` a target may have.
+constexpr int64_t kStaticSmemBytes = 48 * 1024;
+
 /// The `#ds.target` of `options`, or an error message naming the bad option.
 FailureOr<TargetAttr> makeTarget(MLIRContext *ctx, const TargetOptions &options,
                                  std::string &error);
