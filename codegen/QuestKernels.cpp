@@ -33,6 +33,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <limits>
+#include <type_traits>
 
 using namespace mlir;
 using namespace mlir::ds;
@@ -44,8 +45,6 @@ int64_t elemBytes(Value v) {
 
 /// Pages one lane group of page_score bounds, their loads issued together.
 constexpr int64_t kPagesPerGroup = 4;
-/// Static shared memory a kernel may have (CUDA's limit without the dynamic opt-in).
-constexpr int64_t kStaticSmemBytes = 48 * 1024;
 
 struct Geometry {
   int64_t threads, w; // threads per block, channels per vector
@@ -630,14 +629,12 @@ LogicalResult lowerQuest(Operation *op, PlanContext &ctx) {
   return lowerScore(cast<PageScoreOp>(op), ctx);
 }
 
-/// Static shared memory of page_score_topk beside the row buffer: the radix select's (16 KB of
-/// histogram, warp sums, counters; rounded up) and the row's query heads as f32.
-int64_t fusedFixedSmemBytes(PageScoreTopKOp op) {
-  // (verifyQuestConfig keeps it within the 48 KB of static shared memory.)
-  int64_t qRows = op.getGroupReduce() == GroupReduce::none
-                      ? 1
-                      : dimOf(op.getQ(), 1) / dimOf(op.getKmin(), 1);
-  return 17 * 1024 + 4 * qRows * dimOf(op.getQ(), 2);
+/// Static shared memory of a scoring kernel: the row's query heads as f32 (stageQueryRows) and,
+/// for page_score_topk, beside them the radix select's (16 KB of histogram, warp sums,
+/// counters; rounded up). verifyQuestConfig keeps it within kStaticSmemBytes.
+template <typename Op> int64_t scoreStaticSmemBytes(Op op) {
+  const ScoreRows sr = ScoreRows::of(op);
+  return 4 * sr.qRows * sr.d + (std::is_same_v<Op, PageScoreTopKOp> ? 17 * 1024 : 0);
 }
 
 /// page_score_topk's own fields: a radix-select CTA, a cluster of 1, 2, 4 or 8 CTAs (clusters
@@ -663,9 +660,9 @@ LogicalResult verifyFusedConfig(PageScoreTopKOp op, KernelConfigAttr cfg, Target
     return op.emitOpError("GPU lowering supports k <= 2^30");
   int64_t maxPages = dimOf(op.getPageTable(), 1);
   if (!ShapedType::isDynamic(maxPages) &&
-      4 * maxPages + fusedFixedSmemBytes(op) > target.getSmemPerBlock())
+      4 * maxPages + scoreStaticSmemBytes(op) > target.getSmemPerBlock())
     return op.emitOpError("a row of ")
-           << maxPages << " pages (page_table dim 1) needs " << 4 * maxPages + fusedFixedSmemBytes(op)
+           << maxPages << " pages (page_table dim 1) needs " << 4 * maxPages + scoreStaticSmemBytes(op)
            << " bytes of shared memory per block, the target has " << target.getSmemPerBlock();
   return success();
 }
@@ -712,14 +709,13 @@ LogicalResult verifyQuestConfig(Operation *op, KernelConfigAttr cfg, TargetAttr 
   // kernel may have statically, ptxas refused the kernel and the bundle carried PTX no driver
   // would load.
   if (scores) {
-    auto score = dyn_cast<PageScoreOp>(op);
     auto fused = dyn_cast<PageScoreTopKOp>(op);
-    const GroupReduce reduce = score ? score.getGroupReduce() : fused.getGroupReduce();
-    const int64_t qRows = reduce == GroupReduce::none ? 1 : dimOf(op->getOperand(0), 1) / hkv;
-    const int64_t bytes = fused ? fusedFixedSmemBytes(fused) : 4 * qRows * d;
+    const ScoreRows sr = fused ? ScoreRows::of(fused) : ScoreRows::of(cast<PageScoreOp>(op));
+    const int64_t bytes =
+        fused ? scoreStaticSmemBytes(fused) : scoreStaticSmemBytes(cast<PageScoreOp>(op));
     if (bytes > kStaticSmemBytes)
       return op->emitOpError("GPU lowering stages a row's ")
-             << qRows << " query heads of " << d << " dims in shared memory: " << bytes
+             << sr.qRows << " query heads of " << d << " dims in shared memory: " << bytes
              << " bytes of static shared memory, more than the " << kStaticSmemBytes
              << " a kernel may have (fewer query heads per kv head)";
   }
