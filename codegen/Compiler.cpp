@@ -47,32 +47,63 @@ static std::string joinSpace(ArrayAttr list) {
   return s;
 }
 
-/// ptxas from the CUDA toolkit turns the PTX into a cubin for `chip`; empty when ptxas is absent
-/// or refuses (the PTX is still loadable through the driver JIT).
-static std::string assembleCubin(const std::string &ptx, llvm::StringRef chip) {
+/// ptxas from the CUDA toolkit turns the PTX into a cubin for `chip`. Empty when there is no
+/// ptxas, or when it is older than the PTX (it does not know the PTX's `.version` or the chip):
+/// the bundle then holds the PTX only, which the driver JIT-compiles at load. Any other refusal
+/// is an error carrying ptxas's message: the driver's JIT would refuse the same PTX at load
+/// (too much static shared memory, say), and a bundle no driver loads is no compile result.
+static Expected<std::string> assembleCubin(const std::string &ptx, llvm::StringRef chip) {
   auto ptxas = llvm::sys::findProgramByName("ptxas", {"/usr/local/cuda/bin"});
   if (!ptxas)
     ptxas = llvm::sys::findProgramByName("ptxas");
   if (!ptxas)
-    return "";
-  llvm::SmallString<128> in, out;
-  if (llvm::sys::fs::createTemporaryFile("ds", "ptx", in) ||
-      llvm::sys::fs::createTemporaryFile("ds", "cubin", out))
-    return "";
-  std::string cubin;
+    return std::string();
+  llvm::SmallString<128> in, out, log;
+  if (llvm::sys::fs::createTemporaryFile("ds", "ptx", in))
+    return std::string();
+  if (llvm::sys::fs::createTemporaryFile("ds", "cubin", out) ||
+      llvm::sys::fs::createTemporaryFile("ds", "log", log)) {
+    llvm::sys::fs::remove(in);
+    llvm::sys::fs::remove(out);
+    return std::string();
+  }
+  std::string cubin, message;
+  bool written;
   {
     std::error_code ec;
     llvm::raw_fd_ostream os(in, ec);
     os << ptx;
+    os.close();
+    written = !ec && !os.has_error();
+    if (!written)
+      os.clear_error();
   }
-  std::string arch = ("-arch=" + chip).str();
-  llvm::StringRef args[] = {*ptxas, arch, "-O3", in, "-o", out};
-  if (llvm::sys::ExecuteAndWait(*ptxas, args) == 0)
-    if (auto buf = llvm::MemoryBuffer::getFile(out, /*IsText=*/false))
-      cubin = (*buf)->getBuffer().str();
+  int rc = -1;
+  if (written) {
+    std::string arch = ("-arch=" + chip).str();
+    llvm::StringRef args[] = {*ptxas, arch, "-O3", in, "-o", out};
+    std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(log),
+                                                  llvm::StringRef(log)};
+    rc = llvm::sys::ExecuteAndWait(*ptxas, args, std::nullopt, redirects);
+    if (rc == 0) {
+      if (auto buf = llvm::MemoryBuffer::getFile(out, /*IsText=*/false))
+        cubin = (*buf)->getBuffer().str();
+    } else if (auto buf = llvm::MemoryBuffer::getFile(log)) {
+      message = llvm::StringRef((*buf)->getBuffer()).trim().str();
+    }
+  }
   llvm::sys::fs::remove(in);
   llvm::sys::fs::remove(out);
-  return cubin;
+  llvm::sys::fs::remove(log);
+  // A toolkit older than the PTX or the chip: the PTX alone, for the driver to compile.
+  llvm::StringRef m(message);
+  if (rc <= 0 || m.contains("Unsupported .version") || m.contains("not defined for option"))
+    return cubin;
+  if (message.size() > 4000)
+    message = message.substr(0, 4000) + "\n...";
+  return Status::error("ptxas (" + *ptxas + ") refused the kernels' PTX for " + chip.str() +
+                       " (exit " + std::to_string(rc) + "); no driver would load it:\n" +
+                       message);
 }
 
 Expected<Bundle> mlir::ds::emitBundle(ModuleOp module, llvm::StringRef funcName,
@@ -120,8 +151,12 @@ Expected<Bundle> mlir::ds::emitBundle(ModuleOp module, llvm::StringRef funcName,
   if (!bundle)
     return bundle.status().withContext("internal error: the launch plan is not a valid bundle");
   bundle->ptx = ptx;
-  if (cubin)
-    bundle->cubin = assembleCubin(ptx, chip);
+  if (cubin) {
+    Expected<std::string> assembled = assembleCubin(ptx, chip);
+    if (!assembled)
+      return assembled.status();
+    bundle->cubin = std::move(*assembled);
+  }
   return bundle;
 }
 

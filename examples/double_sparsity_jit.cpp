@@ -59,6 +59,7 @@ int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   // Only this tool's options: LLVM's back-end and pass options are refused as unknown.
   ds::tools::acceptOnlyCategory(category);
+  ds::tools::setVersionPrinter("ds-example");
   cl::ParseCommandLineOptions(
       argc, argv,
       "ds-example: JIT-compiles a Double Sparsity decode step (from a spec, or from the given "

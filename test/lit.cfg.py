@@ -18,3 +18,9 @@ tool_dirs = [config.ds_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(
     ["ds-opt", "ds-compile", "ds-run", "ds-bench", "ds-example", "ds-jit-bench"], tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# ptxas (CUDA toolkit), where the compiler finds it: /usr/local/cuda/bin first, then PATH.
+import shutil
+if os.access("/usr/local/cuda/bin/ptxas", os.X_OK) or shutil.which(
+        "ptxas", path=config.environment.get("PATH")):
+    config.available_features.add("ptxas")

@@ -5,11 +5,14 @@
 // --help-list, --help-hidden, --version), not the thousands of options that the linked LLVM
 // libraries register for their back ends and passes (--x86-asm-syntax, --print-after-all, ...).
 // cl::HideUnrelatedOptions only hides those from --help; these functions unregister them, so
-// that the parser refuses them as unknown arguments. Header-only: each tool links LLVM already.
+// that the parser refuses them as unknown arguments. Header-only: each tool links LLVM (and
+// DSCodegen, for the compiler's identity) already.
+#include "codegen/JITCache.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <optional>
 #include <string>
@@ -20,6 +23,16 @@ namespace ds::tools {
 inline bool isGenericOption(llvm::StringRef name) {
   return name == "help" || name == "help-list" || name == "help-hidden" ||
          name == "help-list-hidden" || name == "version";
+}
+
+/// --version prints the tool and the ds compiler's identity (the hash of its sources and the
+/// LLVM it was built with: what the JIT disk cache keys on and the C API's ds_version() returns),
+/// not LLVM's own version banner alone. Call before parsing.
+inline void setVersionPrinter(const char *tool) {
+  static const char *name = tool;
+  llvm::cl::SetVersionPrinter([](llvm::raw_ostream &os) {
+    os << name << " (ds compiler " << ::ds::jit::DiskCache::compilerId() << ")\n";
+  });
 }
 
 /// Unregisters every option but `keep`'s and the generic ones; call before parsing.

@@ -944,6 +944,7 @@ int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   // Only this tool's options: LLVM's back-end and pass options are refused as unknown.
   ds::tools::acceptOnlyCategory(category);
+  ds::tools::setVersionPrinter("ds-bench");
   cl::ParseCommandLineOptions(argc, argv,
                               "ds-bench: times generated pipelines on the GPU (CUDA events, L2 "
                               "flushed, median)\n");

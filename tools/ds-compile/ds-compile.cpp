@@ -46,6 +46,7 @@ int main(int argc, char **argv) {
   mlir::ds::enableCompilerErrorRecovery();
   // Only this tool's options: LLVM's back-end and pass options are refused as unknown.
   ds::tools::acceptOnlyCategory(category);
+  ds::tools::setVersionPrinter("ds-compile");
   cl::ParseCommandLineOptions(argc, argv, "ds-compile: ds ops to a kernel bundle\n");
   if (emit != "bundle" && emit != "ptx")
     return fail("--emit must be 'bundle' or 'ptx', got '" + emit + "'");
@@ -66,6 +67,7 @@ int main(int argc, char **argv) {
   options.smCount = smCount;
   options.sourceName = input;
   options.configOverrides = overrides;
+  options.cubin = emit == "bundle"; // --emit=ptx writes the PTX alone: no ptxas run
   auto bundle = mlir::ds::compileSourceToBundle((*file)->getBuffer(), options, funcName);
   if (!bundle)
     return fail(bundle.message());

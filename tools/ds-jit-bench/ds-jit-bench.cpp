@@ -37,6 +37,7 @@ static double medianMs(std::vector<double> v) {
 int main(int argc, char **argv) {
   // Only this tool's options: LLVM's back-end and pass options are refused as unknown.
   ds::tools::acceptOnlyCategory(category);
+  ds::tools::setVersionPrinter("ds-jit-bench");
   cl::ParseCommandLineOptions(argc, argv, "ds-jit-bench: cold JIT compile and disk-cache hit\n");
   if (repeat < 1) {
     std::fprintf(stderr, "ds-jit-bench: --repeat must be at least 1, got %d\n", int(repeat));

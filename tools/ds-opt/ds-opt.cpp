@@ -18,6 +18,7 @@ int main(int argc, char **argv) {
   // Only MLIR's options and the passes' (registered below) and --help / --version: not the
   // options of LLVM's back ends and passes, which the linked libraries register statically.
   ds::tools::dropStaticLLVMOptions();
+  ds::tools::setVersionPrinter("ds-opt");
   mlir::DialectRegistry registry;
   mlir::ds::registerCompilerDialects(registry);
   mlir::ds::registerCompilerPasses();

@@ -445,6 +445,7 @@ int main(int argc, char **argv) {
   mlir::ds::enableCompilerErrorRecovery();
   // Only this tool's options: LLVM's back-end and pass options are refused as unknown.
   ds::tools::acceptOnlyCategory(category);
+  ds::tools::setVersionPrinter("ds-run");
   cl::ParseCommandLineOptions(
       argc, argv,
       "ds-run: runs a ds pipeline (.mlir, compiled here, or a .dsb bundle) on .npy inputs\n\n"
