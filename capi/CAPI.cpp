@@ -116,9 +116,15 @@ public:
   void f32(const char *name, float &field) {
     setters[name] = [&field, name](const std::string &v) -> rt::Status {
       char *end = nullptr;
+      errno = 0;
       float x = std::strtof(v.c_str(), &end);
       if (v.empty() || *end)
         return rt::Status::error(std::string("spec field '") + name + "' must be a number, got '" + v + "'");
+      // Past a float's range either way: 1e-50 read as 0 meant the field's default (a scale of
+      // 0 is 1/sqrt(headDim)), silently.
+      if (errno == ERANGE)
+        return rt::Status::error(std::string("spec field '") + name + "' is outside a 32-bit float's range, got '" +
+                                 v + "'");
       field = x;
       return rt::Status::success();
     };

@@ -4,11 +4,15 @@
 #include "codegen/Pipelines.h"
 #include "dialect/DSOps.h"
 #include "dialect/DSTarget.h"
+#include "runtime/Bundle.h"
+#include "runtime/Expr.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "llvm/ADT/EquivalenceClasses.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 
 #include <map>
 
@@ -65,7 +69,7 @@ std::string PlanContext::scratch(llvm::StringRef bytes) {
 namespace {
 using DimRef = std::pair<Value, unsigned>;
 
-struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerToKernelsPass> {
+struct LowerToKernelsPass final : public mlir::ds::impl::LowerToKernelsPassBase<LowerToKernelsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<func::FuncOp> funcs;
@@ -140,6 +144,36 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
           tied.unionSets(key(group[0]), key(group[i]));
     });
     std::map<std::pair<void *, unsigned>, std::string> classSymbol;
+    // A class with a static member is that size: its dynamic members (another argument's `?`)
+    // are checked against it at launch instead of naming a free symbol of their own (a static
+    // batch of 4 in q let a page table of 1 row through). Two static members that differ are
+    // an error; the ops' verifiers catch most such pairs.
+    std::map<std::pair<void *, unsigned>, std::pair<int64_t, Value>> classStatic;
+    bool staticConflict = false;
+    f.walk([&](KernelOpInterface op) {
+      SmallVector<DimGroup> groups;
+      op.getTiedDims(groups);
+      for (const DimGroup &group : groups)
+        for (const DimRef &member : group) {
+          auto type = dyn_cast<RankedTensorType>(member.first.getType());
+          if (staticConflict || !type || member.second >= type.getRank() ||
+              type.isDynamicDim(member.second))
+            continue;
+          int64_t size = type.getDimSize(member.second);
+          auto leader = tied.getOrInsertLeaderValue(key(member));
+          auto [it, inserted] = classStatic.try_emplace(leader, size, member.first);
+          if (!inserted && it->second.first != size) {
+            op.emitOpError("ds-lower-to-kernels: dimension ")
+                << member.second << " of an operand is " << size
+                << ", but a dimension it must equal is " << it->second.first;
+            staticConflict = true;
+          }
+        }
+    });
+    if (staticConflict)
+      return failure();
+    for (auto &[leader, size] : classStatic)
+      classSymbol[leader] = std::to_string(size.first);
 
     auto describe = [&](Value v, StringRef role, StringRef name, unsigned index) -> LogicalResult {
       auto type = dyn_cast<RankedTensorType>(v.getType());
@@ -157,7 +191,8 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
         if (type.isDynamicDim(i)) {
           auto leader = tied.getOrInsertLeaderValue(key({v, static_cast<unsigned>(i)}));
           auto known = classSymbol.find(leader);
-          if (known != classSymbol.end() && role != "out") {
+          bool isStatic = classStatic.count(leader);
+          if (known != classSymbol.end() && (role != "out" || isStatic)) {
             d = known->second;
           } else {
             d = name.str() + "_d" + std::to_string(i);
@@ -185,10 +220,37 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
         if (Value src = inPlaceSource(r); src && isa<BlockArgument>(src))
           updatedArgs.insert(src);
     });
+    // Argument names are the bundle's and the runtime's (errors, Python keywords): each an
+    // identifier no expression function takes, unique, and none of the results' (result<i>).
+    // They used to reach the bundle text unchecked (a newline in a name wrote a line of its own),
+    // and the bundle's parser then failed with an "internal error" and no location.
+    llvm::StringSet<> argNames;
     for (BlockArgument a : f.getArguments()) {
       std::string name = "arg" + std::to_string(a.getArgNumber());
-      if (auto n = f.getArgAttrOfType<StringAttr>(a.getArgNumber(), "ds.name"))
+      if (Attribute attr = f.getArgAttr(a.getArgNumber(), "ds.name")) {
+        auto n = dyn_cast<StringAttr>(attr);
+        if (!n)
+          return f.emitOpError("argument ") << a.getArgNumber() << ": ds.name must be a string";
         name = n.str();
+        std::string shown;
+        llvm::raw_string_ostream os(shown);
+        llvm::printEscapedString(name, os); // a newline or a control byte shown escaped
+        if (!::ds::rt::isValidSymbolName(name) ||
+            (llvm::StringRef(name).starts_with("result") && name.size() > 6 &&
+             llvm::all_of(name.substr(6), [](char c) { return c >= '0' && c <= '9'; })))
+          return emitError(a.getLoc(), "argument ")
+                 << a.getArgNumber() << ": ds.name '" << shown
+                 << "' must be an identifier ([A-Za-z_][A-Za-z0-9_]*) other than cdiv, min, max "
+                    "and result<N> (the results' names)";
+      }
+      if (!argNames.insert(name).second)
+        return emitError(a.getLoc(), "argument ")
+               << a.getArgNumber() << ": the name '" << name << "' is taken by another argument";
+      if (auto type = dyn_cast<RankedTensorType>(a.getType());
+          type && type.getRank() > int64_t(::ds::rt::ArgSpec::kMaxRank))
+        return emitError(a.getLoc(), "argument ")
+               << a.getArgNumber() << " ('" << name << "'): rank " << type.getRank()
+               << " exceeds the runtime's " << ::ds::rt::ArgSpec::kMaxRank;
       if (failed(describe(a, updatedArgs.count(a) ? "inout" : "in", name, a.getArgNumber())))
         return failure();
     }
@@ -230,6 +292,10 @@ struct LowerToKernelsPass final : public ds::impl::LowerToKernelsPassBase<LowerT
         followsPipelineKernel = true;
     }
 
+    if (ctx.outputs.size() + f.getNumArguments() > ::ds::rt::Bundle::kMaxArgs)
+      return f.emitOpError("ds-lower-to-kernels: ")
+             << f.getNumArguments() << " arguments and " << ctx.outputs.size()
+             << " results exceed the runtime's " << ::ds::rt::Bundle::kMaxArgs << " tensors";
     // Out arguments are described once their producers have placed them (dims known).
     for (Value r : ret.getOperands()) {
       auto it = ctx.outputs.find(r);

@@ -58,6 +58,10 @@ Status bindSymbols(const Bundle &b, Span<const TensorArg> args, Span<int64_t> sy
   for (size_t i = 0; i < args.size(); ++i) {
     const TensorArg &t = args[i];
     int64_t numel = 1;
+    // The tensor's bytes, checked for overflow: the kernels index in 64 bits, and a shape whose
+    // bytes pass 2^63 (or a pointer whose tensor wraps the address space) was launched.
+    uint64_t bytes = dtypeBytes(b.args[i].dtype);
+    bool tooLarge = false;
     for (int d = 0; d < t.rank; ++d) {
       int64_t want = 0;
       Status st = b.args[i].dims[size_t(d)].eval(bound, want);
@@ -68,7 +72,14 @@ Status bindSymbols(const Bundle &b, Span<const TensorArg> args, Span<int64_t> sy
                              std::to_string(want) + " (" + b.args[i].dims[size_t(d)].text() +
                              "), got " + std::to_string(t.shape[d]) + " (shape " + shapeText(t) + ")");
       numel = t.shape[d] == 0 || numel == 0 ? 0 : 1;
+      tooLarge = tooLarge || __builtin_mul_overflow(bytes, uint64_t(t.shape[d]), &bytes);
     }
+    if (numel != 0 && (tooLarge || bytes > uint64_t(INT64_MAX) || t.ptr + bytes < t.ptr))
+      return Status::error(argName(b, i) + ": shape " + shapeText(t) +
+                           (tooLarge || bytes > uint64_t(INT64_MAX)
+                                ? std::string(" is more than 2^63 bytes")
+                                : " at pointer " + std::to_string(t.ptr) +
+                                      " passes the end of the address space"));
     if (t.ptr == 0 && numel != 0)
       return Status::error(argName(b, i) + ": null device pointer");
     if (b.args[i].align > 1 && t.ptr % uint64_t(b.args[i].align) != 0)
@@ -98,6 +109,11 @@ Status checkWorkspace(const Bundle &b, Span<const int64_t> syms, const Workspace
                          std::to_string(ws.bytes));
   if (need > 0 && ws.ptr == 0)
     return Status::error("workspace of " + std::to_string(need) + " bytes needed but its pointer is null");
+  // The plan's slices are 256-byte aligned offsets from the base, and the kernels use vector
+  // accesses on them: a misaligned base would fault on the GPU (a sticky context error).
+  if (need > 0 && ws.ptr % kWorkspaceAlign != 0)
+    return Status::error("workspace pointer is not " + std::to_string(kWorkspaceAlign) +
+                         "-byte aligned");
   return Status::success();
 }
 

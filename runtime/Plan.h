@@ -59,7 +59,12 @@ Status bindSymbols(const Bundle &bundle, Span<const TensorArg> args, Span<int64_
 /// Workspace bytes for bound symbols (error if negative).
 Status evalWorkspaceBytes(const Bundle &bundle, Span<const int64_t> symbolValues, size_t &bytes);
 
-/// Checks the workspace against the bundle's requirement for bound symbols.
+/// The alignment a workspace's base must have (the device allocator's 256 bytes): the plan
+/// carves it into 256-byte aligned slices from the base.
+constexpr uint64_t kWorkspaceAlign = 256;
+
+/// Checks the workspace against the bundle's requirement for bound symbols: its size, and a
+/// non-null, kWorkspaceAlign-aligned pointer when the plan needs any.
 Status checkWorkspace(const Bundle &bundle, Span<const int64_t> symbolValues, const Workspace &ws);
 
 /// Evaluates kernel `k`'s grid, block, smem and parameters and checks them against `limits`.

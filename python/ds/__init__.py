@@ -44,7 +44,9 @@ class NoDevice(Error):
 def _check(status):
     if status == _capi.OK:
         return
-    msg = (_lib.ds_last_error() or b"").decode()
+    # A message may echo bytes that are not UTF-8 (a driver's path): shown escaped, so that the
+    # error raised is still the status's.
+    msg = (_lib.ds_last_error() or b"").decode(errors="backslashreplace")
     raise {_capi.ERROR_COMPILE: CompileError, _capi.ERROR_NO_DRIVER: DriverNotFound,
            _capi.ERROR_NO_DEVICE: NoDevice}.get(status, Error)(msg)
 
@@ -56,7 +58,14 @@ def _text(what, value):
         raise Error(f"{what} must be a str, got {type(value).__name__}")
     if "\0" in value:
         raise Error(f"{what} {value!r} contains a NUL character")
-    return value.encode()
+    return _utf8(what, value)
+
+
+def _utf8(what, value):
+    try:
+        return value.encode()
+    except UnicodeEncodeError as e:  # a lone surrogate
+        raise Error(f"{what} {value!r} is not valid Unicode text ({e.reason})") from None
 
 
 def _params(params):
@@ -71,7 +80,7 @@ def _params(params):
             if any(c in text for c in ",=\0"):
                 raise Error(f"{what} {text!r} contains ',', '=' or a NUL character")
         out.append(f"{name}={value}")
-    return ",".join(out).encode()
+    return _utf8("spec fields", ",".join(out))
 
 
 def _sm_count(sm_count):
@@ -153,7 +162,9 @@ def _config(config):
         return None
     if isinstance(config, str):
         config = [config]
-    return _text("config", ",".join(str(c) for c in config))
+    if not isinstance(config, (list, tuple)) or not all(isinstance(c, str) for c in config):
+        raise Error(f"config must be a str or a list of str, got {config!r}")
+    return _text("config", ",".join(config))
 
 
 def compile_ir(ir, chip, sm_count, config=None):

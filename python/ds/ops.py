@@ -58,7 +58,9 @@ def _label_format(label_cache, label_scales):
                 f"int32 (int4 words), got {label_cache.dtype}")
 
 
-def _context(t):
+def _context(t, name):
+    if not hasattr(t, "device"):
+        raise Error(f"ds: argument '{name}' must be a CUDA tensor, got {type(t).__name__}")
     index = getattr(t.device, "index", None) or 0
     if index not in _contexts:
         _contexts[index] = Context(index)
@@ -66,6 +68,8 @@ def _context(t):
 
 
 def _shape(t, name, rank):
+    if not hasattr(t, "shape") or not hasattr(t, "dtype"):
+        raise Error(f"ds: argument '{name}' must be a CUDA tensor, got {type(t).__name__}")
     s = tuple(int(x) for x in t.shape)
     if len(s) != rank:
         raise Error(f"ds: argument '{name}' must have rank {rank}, got shape {s}")
@@ -93,7 +97,7 @@ def double_sparsity_decode(q, k_cache, v_cache, label_cache, channels, page_tabl
         spec = paged_attention_spec(q, k_cache, k=k, labelDim=label_dim,
                                     sharedSelection=shared_selection, denseBelow=dense_below,
                                     scale=scale, softCap=soft_cap, labelFormat=label_format)
-        return _context(q).pipeline("double_sparsity", **spec)
+        return _context(q, "q").pipeline("double_sparsity", **spec)
     try:  # the label format follows from the cache's dtype and whether scales come with it
         key = ("double_sparsity", _sig(q), _sig(k_cache), label_cache.shape[-1], label_cache.dtype,
                label_scales is None, k, shared_selection, dense_below, scale, soft_cap)
@@ -107,7 +111,7 @@ def double_sparsity_decode(q, k_cache, v_cache, label_cache, channels, page_tabl
 
 def dense_decode(q, k_cache, v_cache, page_table, seq_lens, *, scale=None, soft_cap=None):
     def make():
-        return _context(q).pipeline("dense_decode", **paged_attention_spec(q, k_cache, scale=scale,
+        return _context(q, "q").pipeline("dense_decode", **paged_attention_spec(q, k_cache, scale=scale,
                                                                           softCap=soft_cap))
     try:
         key = ("dense_decode", _sig(q), _sig(k_cache), scale, soft_cap)
@@ -124,7 +128,7 @@ def label_append(label_cache, new_k, channels, slot_mapping, label_scales=None):
     label_format, label_dim = _label_format(label_cache, label_scales)
     spec = dict(kvHeads=hkv, headDim=d, labelDim=label_dim, dtype=_dtype_name(new_k),
                 labelFormat=label_format)
-    p = _context(new_k).pipeline("label_append", **spec)
+    p = _context(new_k, "new_k").pipeline("label_append", **spec)
     if label_scales is None:
         p(new_k, channels, slot_mapping, label_cache)
     else:
@@ -138,7 +142,7 @@ def quest_decode(q, k_cache, v_cache, kmin, kmax, page_table, seq_lens, *, token
     spec = paged_attention_spec(q, k_cache, tokenBudget=token_budget,
                                 sharedSelection=shared_selection, denseBelow=dense_below,
                                 scale=scale, softCap=soft_cap)
-    return _context(q).pipeline("quest", **spec)(q, k_cache, v_cache, kmin, kmax, page_table,
+    return _context(q, "q").pipeline("quest", **spec)(q, k_cache, v_cache, kmin, kmax, page_table,
                                                  seq_lens)
 
 
@@ -147,7 +151,7 @@ def quest_summary_append(kmin, kmax, new_k, slot_mapping, *, page_size):
     (slot = page * page_size + offset; a page's token at offset 0 restarts it; a request's tokens
     of one page come consecutively in slot_mapping). Returns (kmin, kmax)."""
     _, hkv, d = _shape(new_k, "new_k", 3)
-    _context(new_k).pipeline("quest_summary", kvHeads=hkv, headDim=d, pageSize=page_size,
+    _context(new_k, "new_k").pipeline("quest_summary", kvHeads=hkv, headDim=d, pageSize=page_size,
                              dtype=_dtype_name(new_k))(new_k, slot_mapping, kmin, kmax)
     return kmin, kmax
 
@@ -161,7 +165,7 @@ def vattention_decode(q, k_cache, v_cache, label_cache, channels, page_table, se
                                 numSamples=num_samples,
                                 labelDim=_shape(label_cache, "label_cache", 3)[2],
                                 sharedSelection=shared_selection, scale=scale, softCap=soft_cap)
-    return _context(q).pipeline("vattention", **spec)(q, k_cache, v_cache, label_cache, channels,
+    return _context(q, "q").pipeline("vattention", **spec)(q, k_cache, v_cache, label_cache, channels,
                                                       page_table, seq_lens, philox)
 
 
@@ -175,7 +179,7 @@ def twilight_decode(q, k_cache, v_cache, label_cache, channels, page_table, seq_
                                 labelDim=_shape(label_cache, "label_cache", 3)[2],
                                 int4Estimate=kq is not None, sharedSelection=shared_selection,
                                 scale=scale, softCap=soft_cap)
-    p = _context(q).pipeline("twilight", **spec)
+    p = _context(q, "q").pipeline("twilight", **spec)
     if kq is None:
         return p(q, k_cache, v_cache, label_cache, channels, page_table, seq_lens)
     return p(q, k_cache, v_cache, label_cache, channels, kq, page_table, seq_lens)
@@ -187,7 +191,7 @@ def int4_append(kq, new_k, slot_mapping):
     scales, one per group of 32 channels (group g in half g % 2 of word d / 8 + g / 2; zeros
     past the d / 32 scales)."""
     _, hkv, d = _shape(new_k, "new_k", 3)
-    _context(new_k).pipeline("int4_append", kvHeads=hkv, headDim=d, dtype=_dtype_name(new_k))(
+    _context(new_k, "new_k").pipeline("int4_append", kvHeads=hkv, headDim=d, dtype=_dtype_name(new_k))(
         kq, new_k, slot_mapping)
     return kq
 
@@ -196,7 +200,7 @@ def linear_attn_decode(q, k, v, slopes, states, state_indices):
     """o [B, H, e]; states [slots, H, d, e] f32 updated in place."""
     _, h, d = _shape(q, "q", 3)
     e = _shape(v, "v", 3)[2]
-    return _context(q).pipeline("linear_attn_decode", heads=h, keyDim=d, valueDim=e,
+    return _context(q, "q").pipeline("linear_attn_decode", heads=h, keyDim=d, valueDim=e,
                                 dtype=_dtype_name(q))(q, k, v, slopes, states, state_indices)
 
 
@@ -206,6 +210,6 @@ def linear_attn_prefill(q, k, v, slopes, cu_seqlens, states, state_indices, has_
     keep_intermediate, (o, intermediate [T, H, d, e] f32): the state after each token."""
     _, h, d = _shape(q, "q", 3)
     e = _shape(v, "v", 3)[2]
-    return _context(q).pipeline("linear_attn_prefill", heads=h, keyDim=d, valueDim=e,
+    return _context(q, "q").pipeline("linear_attn_prefill", heads=h, keyDim=d, valueDim=e,
                                 keepIntermediate=keep_intermediate, dtype=_dtype_name(q))(
         q, k, v, slopes, cu_seqlens, states, state_indices, has_initial_state)

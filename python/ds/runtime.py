@@ -44,13 +44,19 @@ class SizeExpr:
 
     def __init__(self, text):
         self.text = text
-        self.code = compile(text.replace("/", "//"), "<ds size>", "eval")
+        try:
+            self.code = compile(text.replace("/", "//"), "<ds size>", "eval")
+        except SyntaxError:
+            raise Error(f"ds: '{text}' is not a size expression") from None
 
     def __call__(self, symbols):
         try:
             return int(eval(self.code, _FUNCTIONS, symbols))
         except NameError as e:
             raise Error(f"ds: size '{self.text}' uses a symbol no input gives ({e})") from None
+        except ZeroDivisionError:  # the runtime's expressions refuse a zero divisor too
+            raise Error(f"ds: size '{self.text}' divides by zero for these shapes "
+                        f"({', '.join(f'{k}={v}' for k, v in symbols.items())})") from None
 
 
 def evaluate(expr, symbols):
@@ -105,8 +111,9 @@ class Context:
 class Pipeline:
     """A loaded pipeline. Call it with its input (and in-place) tensors in argument order; it
     allocates the outputs, checks every tensor (device, dtype, shape, contiguity, alignment:
-    errors name the argument), takes a workspace (given, or from torch's allocator) and launches
-    on torch.cuda.current_stream() without a host sync."""
+    errors name the argument), takes a workspace (given: a contiguous tensor on that device,
+    256-byte aligned; else from torch's allocator) and launches on
+    torch.cuda.current_stream() without a host sync."""
 
     def __init__(self, context, handle):
         self.context = context
@@ -218,6 +225,9 @@ class Pipeline:
                 arr[i].ptr = ptrs[j]
         if workspace is None:
             workspace = torch.empty(max(need, 1), dtype=torch.uint8, device=device)
+        elif not isinstance(workspace, torch.Tensor) or workspace.device != device \
+                or not workspace.is_contiguous():
+            raise Error(f"ds: the workspace must be a contiguous tensor on {device}")
         elif workspace.numel() * workspace.element_size() < need:
             raise Error(f"ds: the workspace has {workspace.numel() * workspace.element_size()} bytes, "
                         f"the launch needs {need}")

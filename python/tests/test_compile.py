@@ -86,6 +86,26 @@ class CompileOnly(unittest.TestCase):
         with self.assertRaisesRegex(ds.Error, "^chip must be a str, got int$"):
             ds.compile_spec("dense_decode", 90, 132)
 
+    def test_bad_arguments_raise_ds_errors(self):
+        # Found by the C API / Python audit: each raised a Python error other than ds.Error, or
+        # (1e-50) was read as 0, the field's default.
+        with self.assertRaisesRegex(ds.Error, "is not valid Unicode text"):
+            ds.spec_ir("\ud800")
+        with self.assertRaisesRegex(ds.Error, "is not valid Unicode text"):
+            ds.spec_ir("dense_decode", dtype="\udcff")
+        with self.assertRaisesRegex(ds.Error, "'scale' is outside a 32-bit float's range"):
+            ds.spec_ir("dense_decode", scale=1e-50)
+        ir = ds.spec_ir("label_append", kvHeads=8)
+        for bad in (5, b"label_append.warps=4", ["label_append.warps=4", 4]):
+            with self.assertRaisesRegex(ds.Error, "^config must be a str or a list of str"):
+                ds.compile_ir(ir, "sm_90", 132, config=bad)
+        with self.assertRaisesRegex(ds.Error, "argument 'q' must be a CUDA tensor, got NoneType"):
+            ds.ops.dense_decode(None, None, None, None, None)
+        with self.assertRaisesRegex(ds.Error, "argument 'new_k' must be a CUDA tensor, got list"):
+            ds.ops.label_append(None, [1], None, None)
+        with self.assertRaisesRegex(ds.Error, "divides by zero for these shapes"):
+            ds.runtime.evaluate("cdiv(q_d0, q_d1)", {"q_d0": 5, "q_d1": 0})
+
     def test_compile_error_has_a_location(self):
         bad = ("func.func @f(%s: tensor<?x8x64xf32>, %i: tensor<?x8x64xi32>) -> "
                "(tensor<?x8x64xi32>, tensor<?x8xi32>) {\n"

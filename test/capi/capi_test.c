@@ -51,6 +51,10 @@ int main(void) {
   st = ds_spec_ir("twilight", "topP=1.5", &ir);
   CHECK(st == DS_ERROR_INVALID_ARGUMENT && strstr(ds_last_error(), "'topP'"), "%s",
         ds_last_error());
+  /* 1e-50 is 0 as a float, and a scale of 0 means the default: refused, not read as 0. */
+  st = ds_spec_ir("dense_decode", "scale=1e-50", &ir);
+  CHECK(st == DS_ERROR_INVALID_ARGUMENT && strstr(ds_last_error(), "'scale' is outside a 32-bit float's range"),
+        "%s", ds_last_error());
   st = ds_spec_ir("flash", "", &ir);
   CHECK(st == DS_ERROR_INVALID_ARGUMENT && strstr(ds_last_error(), "unknown spec family 'flash'"),
         "%s", ds_last_error());

@@ -175,12 +175,42 @@ TEST(RuntimePlan, AlignedArgumentsAreCheckedAtLaunch) {
   }
 }
 
+TEST(RuntimePlan, TensorBytesChecks) {
+  Bundle b = bundle();
+  // channels [8, r] with r = 2^62: 2^65 bytes of i32 (T = 0, so that the symbols' expressions,
+  // N = T * Hkv * r, do not overflow first).
+  auto args = goodArgs(0);
+  const int64_t huge = int64_t(1) << 62;
+  args[1] = TensorArg(0x2000, {8, huge});
+  args[3] = TensorArg(0x4000, {8, 64, huge});
+  std::string m = planError(b, args);
+  EXPECT_TRUE(contains(m, "argument 'channels' (#1): shape [8, 4611686018427387904] is more than 2^63 bytes"))
+      << m;
+  // A tensor that would wrap the address space: 37 x 8 x 128 bf16 at 2^64 - 256.
+  args = goodArgs();
+  args[0].ptr = ~uint64_t(0) - 255;
+  m = planError(b, args);
+  EXPECT_TRUE(contains(m, "argument 'new_k' (#0): shape [37, 8, 128] at pointer 18446744073709551360 "
+                          "passes the end of the address space"))
+      << m;
+  // An empty tensor holds no bytes, wherever it points: accepted.
+  args = goodArgs(0);
+  args[0].ptr = ~uint64_t(0) - 255;
+  EXPECT_TRUE(planLaunch(b, args, Workspace{0x9000, 1 << 20}, {}).ok());
+}
+
 TEST(RuntimePlan, WorkspaceChecks) {
   Bundle b = bundle();
   std::string m = planError(b, goodArgs(), {0x9000, 100});
   EXPECT_TRUE(contains(m, "workspace too small: need 592 bytes, got 100")) << m;
   m = planError(b, goodArgs(), {0, 4096});
   EXPECT_TRUE(contains(m, "pointer is null")) << m;
+  // The plan's slices are 256-byte offsets from the base: a base off 256 bytes is refused.
+  for (uint64_t base : {0x9001ull, 0x9010ull, 0x9080ull}) {
+    m = planError(b, goodArgs(), {base, 4096});
+    EXPECT_TRUE(contains(m, "workspace pointer is not 256-byte aligned")) << base << ": " << m;
+  }
+  EXPECT_TRUE(planLaunch(b, goodArgs(), Workspace{0x9100, 4096}, {}).ok());
   b.kernels[1].params[0] = Param::wsPtr(Expr(1 << 21));
   m = planError(b, goodArgs());
   EXPECT_TRUE(contains(m, "kernel 'second' (#1): param 0: workspace offset 2097152 outside")) << m;

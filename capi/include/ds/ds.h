@@ -122,7 +122,8 @@ DS_API ds_bundle ds_pipeline_bundle(ds_pipeline pipeline);
 DS_API ds_status ds_pipeline_workspace_bytes(ds_pipeline pipeline, const ds_tensor *args, int32_t n,
                                       size_t *bytes);
 /* Launches on `stream` (a CUstream; NULL: the legacy default stream). Checks every shape and
- * alignment first; issues only kernel launches (CUDA-graph capturable). */
+ * alignment first (tensors 16-byte aligned; a needed workspace non-null and 256-byte aligned, as
+ * cuMemAlloc's are); issues only kernel launches (CUDA-graph capturable). */
 DS_API ds_status ds_pipeline_launch(ds_pipeline pipeline, const ds_tensor *args, int32_t n,
                              uint64_t workspace, size_t workspace_bytes, void *stream);
 
