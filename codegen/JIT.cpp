@@ -53,6 +53,16 @@ Status headCount(const char *field, int64_t v) {
   return Status::success();
 }
 
+/// A page size: 1 to the ops' kMaxStructuralDim (named here by field, not by the compiled op's
+/// k_cache dim).
+Status checkPageSize(const char *field, int64_t v) {
+  DS_RT_RETURN_IF_ERROR(positive(field, v));
+  if (v > mlir::ds::kMaxStructuralDim)
+    return Status::error(std::string("spec field '") + field + "' must be <= " +
+                         std::to_string(mlir::ds::kMaxStructuralDim) + ", got " + std::to_string(v));
+  return Status::success();
+}
+
 /// Twilight's int4 key records [slots, Hkv, d / 8 + 4] i32 (ds.int4_append's layout).
 std::string int4RecordsType(int64_t kvHeads, int64_t headDim) {
   return "tensor<?x" + std::to_string(kvHeads) + "x" +
@@ -124,7 +134,7 @@ Expected<std::string> doubleSparsityIR(const DoubleSparsitySpec &s) {
   DS_RT_RETURN_IF_ERROR(positive("k", s.k));
   if (s.k > mlir::ds::kMaxTopK)
     return Status::error("spec field 'k' must be <= 2^30, got " + std::to_string(s.k));
-  DS_RT_RETURN_IF_ERROR(positive("pageSize", s.pageSize));
+  DS_RT_RETURN_IF_ERROR(checkPageSize("pageSize", s.pageSize));
   if (s.labelDim > s.headDim || s.labelDim % 8 != 0)
     return Status::error("spec field 'labelDim' must be a multiple of 8 and <= headDim, got " +
                          std::to_string(s.labelDim));
@@ -176,7 +186,7 @@ Expected<std::string> doubleSparsityIR(const DoubleSparsitySpec &s) {
 
 Expected<std::string> denseDecodeIR(const DenseDecodeSpec &s) {
   DS_RT_RETURN_IF_ERROR(checkHeads(s.heads, s.kvHeads, s.headDim));
-  DS_RT_RETURN_IF_ERROR(positive("pageSize", s.pageSize));
+  DS_RT_RETURN_IF_ERROR(checkPageSize("pageSize", s.pageSize));
   DS_RT_RETURN_IF_ERROR(finiteNonNegative("scale", s.scale));
   DS_RT_RETURN_IF_ERROR(finiteNonNegative("softCap", s.softCap));
   const std::string t = typeName(s.dtype);
@@ -287,7 +297,7 @@ Expected<std::string> linearAttnPrefillIR(const LinearAttnPrefillSpec &s) {
 Expected<std::string> questIR(const QuestSpec &s) {
   DS_RT_RETURN_IF_ERROR(checkHeads(s.heads, s.kvHeads, s.headDim));
   DS_RT_RETURN_IF_ERROR(checkSharedGroup(s.heads, s.kvHeads, s.sharedSelection));
-  DS_RT_RETURN_IF_ERROR(positive("pageSize", s.pageSize));
+  DS_RT_RETURN_IF_ERROR(checkPageSize("pageSize", s.pageSize));
   DS_RT_RETURN_IF_ERROR(positive("tokenBudget", s.tokenBudget));
   if (s.tokenBudget > mlir::ds::kMaxTopK)
     return Status::error("spec field 'tokenBudget' must be <= 2^30, got " +
@@ -341,7 +351,7 @@ Expected<LabelFront> labelFront(int64_t heads, int64_t kvHeads, int64_t headDim,
   DS_RT_RETURN_IF_ERROR(checkHeads(heads, kvHeads, headDim));
   DS_RT_RETURN_IF_ERROR(checkSharedGroup(heads, kvHeads, shared));
   DS_RT_RETURN_IF_ERROR(positive("labelDim", labelDim));
-  DS_RT_RETURN_IF_ERROR(positive("pageSize", pageSize));
+  DS_RT_RETURN_IF_ERROR(checkPageSize("pageSize", pageSize));
   if (labelDim > headDim || labelDim % 8 != 0)
     return Status::error("spec field 'labelDim' must be a multiple of 8 and <= headDim, got " +
                          std::to_string(labelDim));
@@ -521,7 +531,7 @@ Expected<std::string> int4AppendIR(const Int4AppendSpec &s) {
 
 Expected<std::string> questSummaryIR(const QuestSummarySpec &s) {
   DS_RT_RETURN_IF_ERROR(checkHeads(s.kvHeads, s.kvHeads, s.headDim, "kvHeads"));
-  DS_RT_RETURN_IF_ERROR(positive("pageSize", s.pageSize));
+  DS_RT_RETURN_IF_ERROR(checkPageSize("pageSize", s.pageSize));
   const std::string t = typeName(s.dtype), hkv = std::to_string(s.kvHeads),
                     d = std::to_string(s.headDim), P = std::to_string(s.pageSize);
   const std::string sT = "tensor<?x" + hkv + "x" + d + "x" + t + ">";

@@ -78,8 +78,6 @@ public:
                     << ", got " << x);
     return *this;
   }
-  /// The largest head count, head / key / value / label dim or page size the ops accept.
-  static constexpr int64_t kMaxStructuralDim = 65536;
   ShapeCheck &sameElementType(Value a, StringRef na, Value b, StringRef nb) {
     if (failed_ || elem(a) == elem(b))
       return *this;

@@ -29,6 +29,10 @@ inline int64_t int4RecordWords(int64_t headDim) { return headDim / 8 + 4; }
 /// Query heads of an attention op at most (its verifier's bound: kernels unroll over a group's
 /// heads; the JIT's specs refuse more by field).
 constexpr int64_t kMaxQueryHeads = 1024;
+/// The largest head count, head / key / value / label dim or page size the ops accept (their
+/// verifiers' bound: the kernels multiply such dims into 64-bit offsets; the specs refuse more
+/// by field).
+constexpr int64_t kMaxStructuralDim = 65536;
 /// k of a top-k selection at most (topk, score_topk, page_score_topk: the GPU lowering's bound).
 constexpr int64_t kMaxTopK = int64_t(1) << 30;
 } // namespace ds

@@ -232,6 +232,19 @@ TEST(QuestSpec, BadSpecsNameTheField) {
   ir = jit::questIR(spec);
   ASSERT_FALSE(ir.ok());
   EXPECT_NE(ir.message().find("'pageSize'"), std::string::npos) << ir.message();
+  // Past the ops' largest page: named by the spec field, not the compiled op's k_cache dim.
+  spec = jit::QuestSpec();
+  spec.pageSize = 100000;
+  spec.tokenBudget = 200000;
+  ir = jit::questIR(spec);
+  ASSERT_FALSE(ir.ok());
+  EXPECT_NE(ir.message().find("spec field 'pageSize' must be <= 65536, got 100000"), std::string::npos)
+      << ir.message();
+  jit::DenseDecodeSpec dense;
+  dense.pageSize = int64_t(1) << 62;
+  auto denseIR = jit::denseDecodeIR(dense);
+  ASSERT_FALSE(denseIR.ok());
+  EXPECT_NE(denseIR.message().find("'pageSize' must be <= 65536"), std::string::npos) << denseIR.message();
   spec = jit::QuestSpec();
   spec.heads = 128;
   spec.kvHeads = 1;
