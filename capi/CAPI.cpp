@@ -4,6 +4,7 @@
 
 #include "codegen/JIT.h"
 #include "codegen/JITCache.h"
+#include "dialect/DSTarget.h"
 #include "passes/ConfigOverride.h"
 #include "runtime/Device.h"
 #include "runtime/Pipeline.h"
@@ -39,7 +40,16 @@ namespace {
 
 thread_local std::string lastError;
 
+/// The longest message kept: errors quote their input (a diagnostic prints its source line),
+/// and a 50 MB one-line IR made a 157 MB message.
+constexpr size_t kMaxErrorBytes = 16384;
+
 ds_status fail(ds_status status, std::string message) {
+  if (message.size() > kMaxErrorBytes) {
+    const size_t cut = message.size() - kMaxErrorBytes;
+    message.resize(kMaxErrorBytes);
+    message += "... (" + std::to_string(cut) + " more bytes)";
+  }
   lastError = std::move(message);
   return status;
 }
@@ -298,6 +308,10 @@ ds_status compileTo(const rt::Expected<std::string> &ir, const char *chip, int32
   if (smCount < 1 || smCount > 1024)
     return fail(DS_ERROR_INVALID_ARGUMENT,
                 "sm_count must be in [1, 1024], got " + std::to_string(smCount));
+  if (!mlir::ds::lookupChip(chip))
+    return fail(DS_ERROR_INVALID_ARGUMENT, "chip '" + std::string(chip).substr(0, 64) +
+                                               "' is not supported (supported: " +
+                                               mlir::ds::supportedChipList() + ")");
   auto overrides = configOverrides(config);
   if (!overrides)
     return fromStatus(overrides.status());

@@ -148,7 +148,7 @@ struct LowerToKernelsPass final : public mlir::ds::impl::LowerToKernelsPassBase<
     // are checked against it at launch instead of naming a free symbol of their own (a static
     // batch of 4 in q let a page table of 1 row through). Two static members that differ are
     // an error; the ops' verifiers catch most such pairs.
-    std::map<std::pair<void *, unsigned>, std::pair<int64_t, Value>> classStatic;
+    std::map<std::pair<void *, unsigned>, int64_t> classStatic;
     bool staticConflict = false;
     f.walk([&](KernelOpInterface op) {
       SmallVector<DimGroup> groups;
@@ -161,11 +161,11 @@ struct LowerToKernelsPass final : public mlir::ds::impl::LowerToKernelsPassBase<
             continue;
           int64_t size = type.getDimSize(member.second);
           auto leader = tied.getOrInsertLeaderValue(key(member));
-          auto [it, inserted] = classStatic.try_emplace(leader, size, member.first);
-          if (!inserted && it->second.first != size) {
+          auto [it, inserted] = classStatic.try_emplace(leader, size);
+          if (!inserted && it->second != size) {
             op.emitOpError("ds-lower-to-kernels: dimension ")
                 << member.second << " of an operand is " << size
-                << ", but a dimension it must equal is " << it->second.first;
+                << ", but a dimension it must equal is " << it->second;
             staticConflict = true;
           }
         }
@@ -173,7 +173,7 @@ struct LowerToKernelsPass final : public mlir::ds::impl::LowerToKernelsPassBase<
     if (staticConflict)
       return failure();
     for (auto &[leader, size] : classStatic)
-      classSymbol[leader] = std::to_string(size.first);
+      classSymbol[leader] = std::to_string(size);
 
     auto describe = [&](Value v, StringRef role, StringRef name, unsigned index) -> LogicalResult {
       auto type = dyn_cast<RankedTensorType>(v.getType());
@@ -191,8 +191,7 @@ struct LowerToKernelsPass final : public mlir::ds::impl::LowerToKernelsPassBase<
         if (type.isDynamicDim(i)) {
           auto leader = tied.getOrInsertLeaderValue(key({v, static_cast<unsigned>(i)}));
           auto known = classSymbol.find(leader);
-          bool isStatic = classStatic.count(leader);
-          if (known != classSymbol.end() && (role != "out" || isStatic)) {
+          if (known != classSymbol.end() && role != "out") {
             d = known->second;
           } else {
             d = name.str() + "_d" + std::to_string(i);

@@ -94,6 +94,20 @@ int main(void) {
   CHECK(st == DS_ERROR_COMPILE && strstr(ds_last_error(), "top_p") &&
             strstr(ds_last_error(), ":2:"),
         "%d %s", (int)st, ds_last_error());
+  /* A chip the compiler has not is a bad argument (it was a compile error), named before any IR
+   * is read. */
+  st = ds_compile_ir("garbage", "sm_70", 132, &bundle);
+  CHECK(st == DS_ERROR_INVALID_ARGUMENT && strstr(ds_last_error(), "chip 'sm_70' is not supported"),
+        "%d %s", (int)st, ds_last_error());
+  /* An error quoting a huge input is clipped (a 1 MB line of IR, quoted by its diagnostic). */
+  {
+    static char big[1 << 20];
+    memset(big, 'x', sizeof big - 1);
+    st = ds_compile_ir(big, "sm_90", 132, &bundle);
+    CHECK(st == DS_ERROR_COMPILE && strlen(ds_last_error()) < 20000 &&
+              strstr(ds_last_error(), " more bytes)"),
+          "%d %zu", (int)st, strlen(ds_last_error()));
+  }
   /* Config overrides: one sets a field of the chosen config; a malformed one is refused. */
   {
     char *spec = NULL;
