@@ -72,8 +72,10 @@ std::optional<ConfigOverride> mlir::ds::parseConfigOverride(llvm::StringRef spec
   }
   lhs = lhs.trim();
   value = value.trim();
-  const size_t dot = lhs.rfind('.');
-  if (dot == llvm::StringRef::npos || dot == 0 || dot + 1 == lhs.size()) {
+  // Op names have no '.' but their optional "ds." prefix: "a.b.c" is no op and field.
+  const size_t dot = lhs.find('.', lhs.starts_with("ds.") ? 3 : 0);
+  if (dot == llvm::StringRef::npos || dot == 0 || dot + 1 == lhs.size() ||
+      lhs.drop_front(dot + 1).contains('.')) {
     error = quoted + ": expected <op>.<field>=<value>, e.g. topp.warps=16";
     return std::nullopt;
   }

@@ -13,6 +13,8 @@
 // RUN: not ds-opt %s --ds-select-kernel-config="override=topk.wraps=8" 2>&1 | FileCheck %s --check-prefix=FIELD
 // RUN: not ds-opt %s --ds-select-kernel-config="override=topk.warps=many" 2>&1 | FileCheck %s --check-prefix=VALUE
 // RUN: not ds-opt %s --ds-select-kernel-config="override=warps=8" 2>&1 | FileCheck %s --check-prefix=SYNTAX
+// RUN: not ds-opt %s --ds-select-kernel-config="override=a.b.c=1" 2>&1 | FileCheck %s --check-prefix=SYNTAX3
+// RUN: ds-opt %s --ds-select-kernel-config="override=ds.topk.warps=8" | FileCheck %s --check-prefix=PREFIXED
 // RUN: not ds-opt %s --ds-select-kernel-config="override=topk.variant=a.b" 2>&1 | FileCheck %s --check-prefix=VARIANT
 // RUN: not ds-opt %s --ds-to-ptx="override=decode_merge.stages=-1" 2>&1 | FileCheck %s --check-prefix=RANGE
 
@@ -28,6 +30,9 @@
 // FIELD: error: ds-select-kernel-config: config override 'topk.wraps=8': unknown field 'wraps' (the fields: block_tokens, warps, splits, stages, vector_width, variant, occupancy, heads, cluster_warps, cluster_stages)
 // VALUE: error: ds-select-kernel-config: config override 'topk.warps=many': the value of 'warps' must be an integer, got 'many'
 // SYNTAX: error: ds-select-kernel-config: config override 'warps=8': expected <op>.<field>=<value>, e.g. topp.warps=16
+// An op name has no '.' (but its optional "ds." prefix): 'a.b.c' was taken for field 'c' of op 'a.b'.
+// SYNTAX3: error: ds-select-kernel-config: config override 'a.b.c=1': expected <op>.<field>=<value>, e.g. topp.warps=16
+// PREFIXED: ds.topk {{.*}}warps = 8
 // VARIANT: error: ds-select-kernel-config: config override 'topk.variant=a.b': variant must be a name of letters, digits, '_' and '-' (or empty)
 // A value outside the attribute's own ranges is refused as a written config would be (the merge
 // sized an array by it).
