@@ -159,10 +159,13 @@ Status Bundle::checkTarget(std::string_view t) {
   bool ok = t.size() >= 4 && t.compare(0, 3, "sm_") == 0;
   while (ok && i < t.size() && std::isdigit(static_cast<unsigned char>(t[i])))
     ++i;
-  ok = ok && i > 3 &&
+  // At most 4 digits: the runtime compares the number with the device's (sm_4294967386 read
+  // as 90 would have loaded its cubin on an sm_90 device).
+  ok = ok && i > 3 && i <= 7 &&
        (i == t.size() || (i + 1 == t.size() && std::islower(static_cast<unsigned char>(t[i]))));
   return ok ? Status::success()
-            : Status::error("bad target '" + std::string(t) + "' (expected sm_<number>, e.g. sm_90)");
+            : Status::error("bad target '" + std::string(t) +
+                            "' (expected sm_<number of 1 to 4 digits>[letter], e.g. sm_90)");
 }
 
 bool Bundle::isValidKernelName(std::string_view n) {

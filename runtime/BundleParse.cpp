@@ -364,6 +364,9 @@ private:
     if (kw == "kernel")
       return fail("'kernel' inside " + kn + " (opened at line " + std::to_string(kernelLine) +
                   "), which has no 'end'");
+    if (kw == "target" || kw == "symbol" || kw == "arg" || kw == "workspace" || kw == "image")
+      return fail("'" + std::string(kw) + "' inside " + kn + " (opened at line " +
+                  std::to_string(kernelLine) + "), which has no 'end'");
     return fail(kn + ": unknown keyword '" + std::string(kw) + "'");
   }
 

@@ -219,6 +219,16 @@ Expr::Expr(int64_t value) {
 }
 
 Expected<Expr> Expr::parse(std::string_view text, Span<const std::string> symbols) {
+  // The text quoted clipped, so that the reason after it is seen: error messages are capped,
+  // and a long expression hid the reason behind it.
+  auto bad = [&](const std::string &why) {
+    std::string shown(text.substr(0, 120));
+    if (text.size() > shown.size())
+      shown += "... (" + std::to_string(text.size() - shown.size()) + " more bytes)";
+    return Status::error("bad expression '" + shown + "': " + why, ErrorCode::Parse);
+  };
+  if (text.size() > kMaxTextBytes)
+    return bad("longer than " + std::to_string(kMaxTextBytes) + " bytes");
   Parser p;
   p.text = text;
   p.symbols = symbols;
@@ -229,10 +239,21 @@ Expected<Expr> Expr::parse(std::string_view text, Span<const std::string> symbol
       ok = p.fail(std::string("unexpected '") + text[p.pos] + "'", p.pos);
   }
   if (!ok)
-    return Status::error("bad expression '" + std::string(text) + "': " + p.error, ErrorCode::Parse);
+    return bad(p.error);
   Expr e;
   e.code_ = std::move(p.code);
   e.text_ = render(e.code_, symbols);
+  // The canonical text is what serialize() writes: it must parse back. Its parentheses may nest
+  // deeper than the source's (a unary minus as a right operand is parenthesized) or make it
+  // longer, so it is checked here, once, rather than found unreadable in a written file.
+  if (e.text_.size() > kMaxTextBytes)
+    return bad("its canonical form is longer than " + std::to_string(kMaxTextBytes) + " bytes");
+  Parser again;
+  again.text = e.text_;
+  again.symbols = symbols;
+  if (!again.parseExpr())
+    return bad("its canonical form '" + e.text_.substr(0, 120) + "' does not parse back (" +
+               again.error + ")");
   return e;
 }
 

@@ -29,6 +29,10 @@ class Expr {
 public:
   /// Most operands an expression may hold on its evaluation stack at once.
   static constexpr size_t kMaxStack = 64;
+  /// Bytes of an expression's text at most, as given and in its canonical form: the compiler's
+  /// longest is about 250, and rendering the canonical text copies each operator's left operand
+  /// (a flat 1+1+...+1 of 1.3 MB took 27 s to parse).
+  static constexpr size_t kMaxTextBytes = 4096;
 
   /// The constant 0.
   Expr() : Expr(int64_t(0)) {}

@@ -8,11 +8,14 @@ namespace ds::rt {
 
 namespace {
 
-// Number in "sm_90a" -> 90; -1 if malformed.
+// Number in "sm_90a" -> 90; -1 if malformed (Bundle::checkTarget allows 1 to 4 digits).
 int targetVersion(const std::string &t) {
   if (t.size() < 4 || t.compare(0, 3, "sm_") != 0)
     return -1;
-  return std::atoi(t.c_str() + 3);
+  int v = 0, digits = 0;
+  for (size_t i = 3; i < t.size() && t[i] >= '0' && t[i] <= '9'; ++i, ++digits)
+    v = v * 10 + (t[i] - '0');
+  return digits >= 1 && digits <= 4 ? v : -1;
 }
 
 constexpr int64_t kDefaultSmemLimit = 48 * 1024;

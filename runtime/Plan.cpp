@@ -47,6 +47,12 @@ Status bindSymbols(const Bundle &b, Span<const TensorArg> args, Span<int64_t> sy
   for (size_t s = 0; s < b.symbols.size(); ++s) {
     const Symbol &sym = b.symbols[s];
     if (sym.kind == Symbol::Kind::ArgDim) {
+      // Bundle::parse validates this; a bundle built in code may not have been.
+      if (sym.arg < 0 || size_t(sym.arg) >= args.size() || sym.dim < 0 ||
+          sym.dim >= args[size_t(sym.arg)].rank)
+        return Status::error("symbol '" + sym.name + "' reads dim " + std::to_string(sym.dim) +
+                             " of argument " + std::to_string(sym.arg) +
+                             ", which the arguments do not have (an unvalidated bundle)");
       syms[s] = args[size_t(sym.arg)].shape[sym.dim];
     } else {
       Status st = sym.expr.eval(Span<const int64_t>(syms.data(), s), syms[s]);
@@ -82,7 +88,7 @@ Status bindSymbols(const Bundle &b, Span<const TensorArg> args, Span<int64_t> sy
                                       " passes the end of the address space"));
     if (t.ptr == 0 && numel != 0)
       return Status::error(argName(b, i) + ": null device pointer");
-    if (b.args[i].align > 1 && t.ptr % uint64_t(b.args[i].align) != 0)
+    if (numel != 0 && b.args[i].align > 1 && t.ptr % uint64_t(b.args[i].align) != 0)
       return Status::error(argName(b, i) + ": device pointer is not " +
                            std::to_string(b.args[i].align) + "-byte aligned");
   }

@@ -1,5 +1,6 @@
 // Malformed and truncated bundles are rejected with the line number and what is wrong.
 #include "runtime/Bundle.h"
+#include "runtime/Expr.h"
 
 #include <gtest/gtest.h>
 
@@ -137,6 +138,13 @@ TEST(RuntimeBundleErrors, RejectedWithLineAndReason) {
       {"param missing expr", withLine(16, "  param i32"), 16, "missing expression"},
       {"param bad float", withLine(16, "  param f32 1.5x"), 16, "bad float '1.5x'"},
       {"param ws bad expr", withLine(16, "  param ptr ws *"), 16, "workspace offset"},
+      // A known keyword inside a kernel block is a missing 'end' (it was "unknown keyword").
+      {"arg inside kernel", withInserted(14, "arg z in f32 T"), 14,
+       "'arg' inside kernel 'k' (opened at line 10), which has no 'end'"},
+      {"target inside kernel", withInserted(14, "target sm_90"), 14,
+       "'target' inside kernel 'k' (opened at line 10), which has no 'end'"},
+      // A target number of more than 4 digits (sm_4294967386 was read as 90 by the runtime).
+      {"huge target", withLine(2, "target sm_4294967386"), 2, "bad target 'sm_4294967386'"},
       {"bad kernel name", withLine(10, "kernel quest-decode"), 10,
        "bad kernel name 'quest-decode' (letters, digits, '_', '$' and '.')"},
       // Line numbers count the lines inside an image payload.
@@ -185,6 +193,41 @@ TEST(RuntimeBundleErrors, CountsAreCappedAndQuotesShort) {
   ASSERT_FALSE(b.ok());
   EXPECT_LT(b.message().size(), 700u);
   EXPECT_NE(b.message().find("... (99"), std::string::npos) << b.message();
+}
+
+TEST(RuntimeBundleErrors, ExpressionsAreBoundedAndParseBack) {
+  // A flat 1+1+...+1 past 4096 bytes is refused at once: its parse was quadratic (1.3 MB, 27 s).
+  std::string flat = "1";
+  while (flat.size() <= Expr::kMaxTextBytes)
+    flat += "+1";
+  auto b = Bundle::parse(withLine(7, "workspace " + flat));
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.message().find("longer than 4096 bytes"), std::string::npos) << b.message();
+  // The reason is shown, not cut off behind a long quote.
+  std::string longQ = "T";
+  for (int i = 0; i < 300; ++i)
+    longQ += "+T";
+  b = Bundle::parse(withLine(16, "  param i64 " + longQ + "+Q"));
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.message().find("unknown symbol 'Q'"), std::string::npos) << b.message();
+  // Canonical text nests deeper than the source (a right operand's unary minus gets
+  // parentheses): refused at parse, where serialize() wrote a file parse() could not read.
+  std::string nested = "T";
+  for (int i = 0; i < 40; ++i)
+    nested = "T--(" + nested + ")";
+  nested.insert(nested.rfind("T"), std::string(81, '-'));
+  b = Bundle::parse(withLine(7, "workspace " + nested));
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.message().find("canonical form"), std::string::npos) << b.message().substr(0, 300);
+  // What parses serializes to what parses back, to the same text.
+  std::string ok = "T";
+  for (int i = 0; i < 20; ++i)
+    ok = "T--(" + ok + ")";
+  b = Bundle::parse(withLine(7, "workspace " + ok));
+  ASSERT_TRUE(b.ok()) << b.message();
+  auto again = Bundle::parse(b->serialize());
+  ASSERT_TRUE(again.ok()) << again.message();
+  EXPECT_EQ(again->serialize(), b->serialize());
 }
 
 TEST(RuntimeBundleErrors, Truncations) {

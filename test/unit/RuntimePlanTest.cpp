@@ -193,10 +193,18 @@ TEST(RuntimePlan, TensorBytesChecks) {
   EXPECT_TRUE(contains(m, "argument 'new_k' (#0): shape [37, 8, 128] at pointer 18446744073709551360 "
                           "passes the end of the address space"))
       << m;
-  // An empty tensor holds no bytes, wherever it points: accepted.
+  // An empty tensor holds no bytes, wherever it points and however aligned (an empty slice
+  // x[1:1] of a tensor): accepted, as the launch rules say.
   args = goodArgs(0);
   args[0].ptr = ~uint64_t(0) - 255;
+  args[2].ptr = 0x3002;
   EXPECT_TRUE(planLaunch(b, args, Workspace{0x9000, 1 << 20}, {}).ok());
+  // A bundle built in code and never validated: a symbol reading an argument that is not there
+  // is an error (it read past the arguments).
+  Bundle unchecked = bundle();
+  unchecked.symbols[0].arg = 7;
+  m = planError(unchecked, goodArgs());
+  EXPECT_TRUE(contains(m, "reads dim 0 of argument 7, which the arguments do not have")) << m;
 }
 
 TEST(RuntimePlan, WorkspaceChecks) {
