@@ -43,24 +43,24 @@ Status nonNegative(const char *field, int64_t v) {
                                 std::to_string(v));
 }
 
-/// A head count: 1 to kMaxQueryHeads (the ops' verifiers' bound, named here by field; plan
-/// expressions stay far from overflow).
-Status headCount(const char *field, int64_t v) {
+/// A field from 1 to `max` (an ops' verifier bound, named here by field: the compiled op would
+/// name its operand's dim instead).
+Status inRange(const char *field, int64_t v, int64_t max) {
   DS_RT_RETURN_IF_ERROR(positive(field, v));
-  if (v > mlir::ds::kMaxQueryHeads)
+  if (v > max)
     return Status::error(std::string("spec field '") + field + "' must be <= " +
-                         std::to_string(mlir::ds::kMaxQueryHeads) + ", got " + std::to_string(v));
+                         std::to_string(max) + ", got " + std::to_string(v));
   return Status::success();
 }
 
-/// A page size: 1 to the ops' kMaxStructuralDim (named here by field, not by the compiled op's
-/// k_cache dim).
+/// A head count: 1 to kMaxQueryHeads (plan expressions stay far from overflow).
+Status headCount(const char *field, int64_t v) {
+  return inRange(field, v, mlir::ds::kMaxQueryHeads);
+}
+
+/// A page size: 1 to the ops' kMaxStructuralDim.
 Status checkPageSize(const char *field, int64_t v) {
-  DS_RT_RETURN_IF_ERROR(positive(field, v));
-  if (v > mlir::ds::kMaxStructuralDim)
-    return Status::error(std::string("spec field '") + field + "' must be <= " +
-                         std::to_string(mlir::ds::kMaxStructuralDim) + ", got " + std::to_string(v));
-  return Status::success();
+  return inRange(field, v, mlir::ds::kMaxStructuralDim);
 }
 
 /// Twilight's int4 key records [slots, Hkv, d / 8 + 4] i32 (ds.int4_append's layout).
