@@ -13,8 +13,8 @@ int targetVersion(const std::string &t) {
   if (t.size() < 4 || t.compare(0, 3, "sm_") != 0)
     return -1;
   int v = 0, digits = 0;
-  for (size_t i = 3; i < t.size() && t[i] >= '0' && t[i] <= '9'; ++i, ++digits)
-    v = v * 10 + (t[i] - '0');
+  for (size_t i = 3; i < t.size() && t[i] >= '0' && t[i] <= '9' && digits <= 4; ++i, ++digits)
+    v = v * 10 + (t[i] - '0'); // at most 5 digits read: no overflow
   return digits >= 1 && digits <= 4 ? v : -1;
 }
 
