@@ -404,6 +404,8 @@ private:
       if (t.size() != 1)
         return fail(what + ": expected 'param f32 <number>'");
       auto res = std::from_chars(t[0].data(), t[0].data() + t[0].size(), f);
+      if (res.ec == std::errc::result_out_of_range && res.ptr == t[0].data() + t[0].size())
+        return fail(what + ": '" + std::string(t[0]) + "' is outside a 32-bit float's range");
       if (res.ec != std::errc() || res.ptr != t[0].data() + t[0].size())
         return fail(what + ": bad float '" + std::string(t[0]) + "'");
       p = Param::f32Value(f);

@@ -137,6 +137,8 @@ TEST(RuntimeBundleErrors, RejectedWithLineAndReason) {
       {"param unknown symbol", withLine(16, "  param i64 Q"), 16, "param 2: bad expression 'Q': unknown symbol 'Q'"},
       {"param missing expr", withLine(16, "  param i32"), 16, "missing expression"},
       {"param bad float", withLine(16, "  param f32 1.5x"), 16, "bad float '1.5x'"},
+      {"param f32 out of range", withLine(16, "  param f32 1e39"), 16, "'1e39' is outside a 32-bit float's range"},
+      {"param f32 underflow", withLine(16, "  param f32 1e-50"), 16, "'1e-50' is outside a 32-bit float's range"},
       {"param ws bad expr", withLine(16, "  param ptr ws *"), 16, "workspace offset"},
       // A known keyword inside a kernel block is a missing 'end' (it was "unknown keyword").
       {"arg inside kernel", withInserted(14, "arg z in f32 T"), 14,
