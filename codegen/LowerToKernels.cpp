@@ -136,12 +136,16 @@ struct LowerToKernelsPass final : public mlir::ds::impl::LowerToKernelsPassBase<
     // Union of tied dims; the class's first argument dim names the symbol of all of them.
     llvm::EquivalenceClasses<std::pair<void *, unsigned>> tied;
     auto key = [](DimRef d) { return std::make_pair(d.first.getAsOpaquePointer(), d.second); };
+    // Each op's groups, asked once: unioned here, scanned for static members below.
+    SmallVector<std::pair<Operation *, DimGroup>> groups;
     f.walk([&](KernelOpInterface op) {
-      SmallVector<DimGroup> groups;
-      op.getTiedDims(groups);
-      for (const DimGroup &group : groups)
+      SmallVector<DimGroup> opGroups;
+      op.getTiedDims(opGroups);
+      for (DimGroup &group : opGroups) {
         for (size_t i = 1; i < group.size(); ++i)
           tied.unionSets(key(group[0]), key(group[i]));
+        groups.emplace_back(op, std::move(group));
+      }
     });
     std::map<std::pair<void *, unsigned>, std::string> classSymbol;
     // A class with a static member is that size: its dynamic members (another argument's `?`)
@@ -149,28 +153,23 @@ struct LowerToKernelsPass final : public mlir::ds::impl::LowerToKernelsPassBase<
     // batch of 4 in q let a page table of 1 row through). Two static members that differ are
     // an error; the ops' verifiers catch most such pairs.
     std::map<std::pair<void *, unsigned>, int64_t> classStatic;
-    bool staticConflict = false;
-    f.walk([&](KernelOpInterface op) {
-      SmallVector<DimGroup> groups;
-      op.getTiedDims(groups);
-      for (const DimGroup &group : groups)
+    auto recordStaticSizes = [&]() -> LogicalResult {
+      for (const auto &[op, group] : groups)
         for (const DimRef &member : group) {
           auto type = dyn_cast<RankedTensorType>(member.first.getType());
-          if (staticConflict || !type || member.second >= type.getRank() ||
-              type.isDynamicDim(member.second))
+          if (!type || member.second >= type.getRank() || type.isDynamicDim(member.second))
             continue;
-          int64_t size = type.getDimSize(member.second);
-          auto leader = tied.getOrInsertLeaderValue(key(member));
-          auto [it, inserted] = classStatic.try_emplace(leader, size);
-          if (!inserted && it->second != size) {
-            op.emitOpError("ds-lower-to-kernels: dimension ")
-                << member.second << " of an operand is " << size
-                << ", but a dimension it must equal is " << it->second;
-            staticConflict = true;
-          }
+          const int64_t size = type.getDimSize(member.second);
+          auto [it, inserted] =
+              classStatic.try_emplace(tied.getOrInsertLeaderValue(key(member)), size);
+          if (!inserted && it->second != size)
+            return op->emitOpError("ds-lower-to-kernels: dimension ")
+                   << member.second << " of an operand is " << size
+                   << ", but a dimension it must equal is " << it->second;
         }
-    });
-    if (staticConflict)
+      return success();
+    };
+    if (failed(recordStaticSizes()))
       return failure();
     for (auto &[leader, size] : classStatic)
       classSymbol[leader] = std::to_string(size);
@@ -231,16 +230,17 @@ struct LowerToKernelsPass final : public mlir::ds::impl::LowerToKernelsPassBase<
         if (!n)
           return f.emitOpError("argument ") << a.getArgNumber() << ": ds.name must be a string";
         name = n.str();
-        std::string shown;
-        llvm::raw_string_ostream os(shown);
-        llvm::printEscapedString(name, os); // a newline or a control byte shown escaped
         if (!::ds::rt::isValidSymbolName(name) ||
             (llvm::StringRef(name).starts_with("result") && name.size() > 6 &&
-             llvm::all_of(name.substr(6), [](char c) { return c >= '0' && c <= '9'; })))
+             llvm::all_of(name.substr(6), [](char c) { return c >= '0' && c <= '9'; }))) {
+          std::string shown; // a newline or a control byte shown escaped
+          llvm::raw_string_ostream os(shown);
+          llvm::printEscapedString(name, os);
           return emitError(a.getLoc(), "argument ")
                  << a.getArgNumber() << ": ds.name '" << shown
                  << "' must be an identifier ([A-Za-z_][A-Za-z0-9_]*) other than cdiv, min, max "
                     "and result<N> (the results' names)";
+        }
       }
       if (!argNames.insert(name).second)
         return emitError(a.getLoc(), "argument ")
