@@ -1,6 +1,7 @@
 #include "codegen/JIT.h"
 #include "codegen/JITCache.h"
 #include "codegen/Compiler.h"
+#include "codegen/LinearAttnPrefill.h"
 #include "dialect/DSOps.h"
 
 #include <cmath>
@@ -51,6 +52,15 @@ Status inRange(const char *field, int64_t v, int64_t max) {
     return Status::error(std::string("spec field '") + field + "' must be <= " +
                          std::to_string(max) + ", got " + std::to_string(v));
   return Status::success();
+}
+
+/// A value dim of a recurrent linear-attention kernel (the state's rows on a power-of-two group
+/// of lanes, 16-byte vectors): 4 to 128, dividing 128.
+Status stateValueDim(int64_t e, const char *why) {
+  if (e >= 4 && e <= 128 && 128 % e == 0)
+    return Status::success();
+  return Status::error(std::string("spec field 'valueDim' must divide 128 and be >= 4") + why +
+                       ", got " + std::to_string(e));
 }
 
 /// A head count: 1 to kMaxQueryHeads (plan expressions stay far from overflow).
@@ -241,9 +251,7 @@ Expected<std::string> linearAttnDecodeIR(const LinearAttnDecodeSpec &s) {
   DS_RT_RETURN_IF_ERROR(headCount("heads", s.heads));
   if (s.keyDim < 1 || s.keyDim > 256)
     return Status::error("spec field 'keyDim' must be in [1, 256], got " + std::to_string(s.keyDim));
-  if (s.valueDim < 4 || s.valueDim > 128 || 128 % s.valueDim != 0)
-    return Status::error("spec field 'valueDim' must divide 128 and be >= 4, got " +
-                         std::to_string(s.valueDim));
+  DS_RT_RETURN_IF_ERROR(stateValueDim(s.valueDim, ""));
   const std::string t = typeName(s.dtype), h = std::to_string(s.heads),
                     d = std::to_string(s.keyDim), e = std::to_string(s.valueDim);
   const std::string qT = "tensor<?x" + h + "x" + d + "x" + t + ">";
@@ -267,6 +275,20 @@ Expected<std::string> linearAttnPrefillIR(const LinearAttnPrefillSpec &s) {
   DS_RT_RETURN_IF_ERROR(positive("keyDim", s.keyDim));
   DS_RT_RETURN_IF_ERROR(positive("valueDim", s.valueDim));
   DS_RT_RETURN_IF_ERROR(positive("chunkSize", s.chunkSize));
+  // The tensor-core kernels take chunks of 64 tokens without intermediate states and tile key
+  // dims 8 to 128 and value dims in multiples of 8; the recurrent kernel takes the rest (the
+  // config pass's choice).
+  namespace la = mlir::ds::linear_attn;
+  if (s.chunkSize != la::kChunk || s.keepIntermediate || !la::chunkedTiles(s.keyDim, s.valueDim)) {
+    const char *why = " (the recurrent kernel's; chunkSize 64 without keepIntermediate also takes "
+                      "key dims 8 to 128 with value dims in multiples of 8)";
+    DS_RT_RETURN_IF_ERROR(stateValueDim(s.valueDim, why));
+    const int64_t maxKeyDim = la::recurrentMaxKeyDim(s.valueDim);
+    if (s.keyDim > maxKeyDim)
+      return Status::error("spec field 'keyDim' must be <= " + std::to_string(maxKeyDim) +
+                           " with valueDim " + std::to_string(s.valueDim) + why + ", got " +
+                           std::to_string(s.keyDim));
+  }
   const std::string t = typeName(s.dtype), h = std::to_string(s.heads),
                     d = std::to_string(s.keyDim), e = std::to_string(s.valueDim);
   const std::string qT = "tensor<?x" + h + "x" + d + "x" + t + ">";

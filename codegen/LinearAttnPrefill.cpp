@@ -870,6 +870,12 @@ static LogicalResult lowerLinearAttnPrefill(Operation *operation, PlanContext &c
   return buildRecurrent(op, ctx, states, out, nullptr);
 }
 
+int64_t linear_attn::recurrentMaxKeyDim(int64_t e) {
+  // A step of the CTA holds kRecWarps x 32 / (e / kVecE) state rows, one 16-byte vector of each
+  // per thread; a thread holds at most 128 / kVecE vectors.
+  return 128 / kVecE * kRecWarps * (32 / (e / kVecE));
+}
+
 void mlir::ds::registerLinearAttnPrefillFamily() {
   KernelFamily f;
   f.name = "linear_attn_prefill";
@@ -1003,9 +1009,9 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
                                  "16-byte vectors of the f32 state")) ||
         failed(verifyLinearAttnValueDim(op, e)))
       return failure();
-    const int64_t rowsPerStep = 32 / (e / kVecE), step = kRecWarps * rowsPerStep;
-    const int64_t rows = d / step + (d % step != 0); // no overflow at huge d
-    if (rows > 128 / kVecE)
+    const int64_t step = kRecWarps * (32 / (e / kVecE)); // state rows a step of the CTA holds
+    const int64_t rows = d / step + (d % step != 0);     // no overflow at huge d
+    if (d > recurrentMaxKeyDim(e))
       return op->emitOpError("GPU lowering holds at most 128 state values per thread; key dim ")
              << d << " with value dim " << e << " needs " << rows * kVecE;
     return success();

@@ -23,6 +23,9 @@ inline bool chunkedTiles(int64_t d, int64_t e) {
   return d >= 8 && d <= 128 && d % 8 == 0 && e >= 8 && e % 8 == 0;
 }
 inline int64_t paddedKeyDim(int64_t d) { return d <= 64 ? 64 : 128; }
+/// The largest key dim the recurrent kernel holds with value dim `e` (one of 4, 8, ..., 128:
+/// verifyLinearAttnValueDim): at most 128 f32 state values per thread.
+int64_t recurrentMaxKeyDim(int64_t e);
 
 /// Shared-memory element offset of 16-byte chunk `chunk` of row `row` in a row-major tile of
 /// `rowElems` 16-bit elements (>= 64), the chunk index XOR-ed with the row's low 3 bits.

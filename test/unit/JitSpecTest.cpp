@@ -156,6 +156,27 @@ TEST(LinearAttnPrefillSpecErrors, NameTheField) {
   spec = {};
   spec.chunkSize = 0;
   expectNamed(spec, "chunkSize");
+  // Past the tensor-core kernels' tiles, the recurrent kernel's bounds, by field: a value dim
+  // that does not divide 128, a key dim past its state registers (256 at e = 128, 8192 at e = 4).
+  spec = {};
+  spec.valueDim = 136; // tiled: a multiple of 8
+  EXPECT_TRUE(jit::linearAttnPrefillIR(spec).ok());
+  spec.keepIntermediate = true; // the recurrent kernel
+  expectNamed(spec, "valueDim");
+  spec = {};
+  spec.chunkSize = 32, spec.valueDim = 12;
+  expectNamed(spec, "valueDim");
+  spec = {};
+  spec.keyDim = 136; // past the tiles: the recurrent kernel holds it at e = 128
+  EXPECT_TRUE(jit::linearAttnPrefillIR(spec).ok());
+  spec.keyDim = 256;
+  EXPECT_TRUE(jit::linearAttnPrefillIR(spec).ok());
+  spec.keyDim = 257;
+  expectNamed(spec, "keyDim");
+  spec.valueDim = 4, spec.keyDim = 8192;
+  EXPECT_TRUE(jit::linearAttnPrefillIR(spec).ok());
+  spec.keyDim = 8193;
+  expectNamed(spec, "keyDim");
 }
 
 } // namespace
@@ -480,18 +501,24 @@ TEST(CompileSource, DeepNestingIsRefusedNotACrash) {
 // A key dim that overflowed the recurrent kernel's register check (and then its allocation,
 // SIGABRT) is refused; so is a value dim whose config choice divided by zero (SIGFPE).
 TEST(CompileSource, HugeOrTinyLinearAttentionDimsAreRefused) {
+  // The spec refuses these key dims (by field); IR text need not: d = 24 -> the dim.
   jit::LinearAttnPrefillSpec prefill;
-  prefill.keyDim = std::numeric_limits<int64_t>::max(); // the verifier's bound on dims
-  auto ir = jit::linearAttnPrefillIR(prefill);
-  ASSERT_TRUE(ir.ok()) << ir.message();
-  auto bundle = mlir::ds::compileSourceToBundle(*ir, sm90(), "");
+  prefill.heads = 3, prefill.keyDim = 24;
+  auto prefillIR = jit::linearAttnPrefillIR(prefill);
+  ASSERT_TRUE(prefillIR.ok()) << prefillIR.message();
+  auto withKeyDim = [&](const std::string &d) {
+    std::string text = *prefillIR;
+    for (size_t at; (at = text.find("x3x24x")) != std::string::npos;)
+      text.replace(at, 6, "x3x" + d + "x");
+    return text;
+  };
+  auto bundle = mlir::ds::compileSourceToBundle(
+      withKeyDim(std::to_string(std::numeric_limits<int64_t>::max())), sm90(), "");
   ASSERT_FALSE(bundle.ok());
   EXPECT_NE(bundle.message().find("(key dim) must be at most 65536"), std::string::npos)
       << bundle.message();
-  prefill.keyDim = 65536; // within it: the recurrent kernel's register check
-  ir = jit::linearAttnPrefillIR(prefill);
-  ASSERT_TRUE(ir.ok()) << ir.message();
-  bundle = mlir::ds::compileSourceToBundle(*ir, sm90(), "");
+  // within the verifier's bound: the recurrent kernel's register check
+  bundle = mlir::ds::compileSourceToBundle(withKeyDim("65536"), sm90(), "");
   ASSERT_FALSE(bundle.ok());
   EXPECT_NE(bundle.message().find("state values per thread"), std::string::npos)
       << bundle.message();
@@ -509,6 +536,40 @@ TEST(CompileSource, HugeOrTinyLinearAttentionDimsAreRefused) {
   bundle = mlir::ds::compileSourceToBundle(src, sm90(), "");
   ASSERT_FALSE(bundle.ok());
   EXPECT_NE(bundle.message().find("value dims 4 to 128"), std::string::npos) << bundle.message();
+}
+
+// The spec's prefill checks draw the compiler's line: on each side of every bound, the spec and
+// the compiler (given the same IR, written from a valid spec) agree.
+TEST(LinearAttnPrefillSpec, ChecksMatchTheCompiler) {
+  struct Case { int64_t d, e, chunk; bool keep, ok; };
+  for (const Case &c : {Case{256, 128, 64, false, true}, Case{257, 128, 64, false, false},
+                        Case{136, 136, 64, false, false}, Case{128, 136, 64, false, true},
+                        Case{8192, 4, 32, false, true}, Case{8193, 4, 32, false, false},
+                        Case{64, 24, 64, true, false}, Case{64, 32, 64, true, true},
+                        Case{128, 12, 32, false, false}, Case{512, 64, 64, false, true},
+                        Case{513, 64, 64, false, false}}) {
+    jit::LinearAttnPrefillSpec spec;
+    spec.heads = 3, spec.keyDim = c.d, spec.valueDim = c.e, spec.chunkSize = c.chunk;
+    spec.keepIntermediate = c.keep;
+    auto checked = jit::linearAttnPrefillIR(spec);
+    EXPECT_EQ(checked.ok(), c.ok) << c.d << " " << c.e << ": " << checked.message();
+    spec.keyDim = 24, spec.valueDim = 32;
+    auto ir = jit::linearAttnPrefillIR(spec);
+    ASSERT_TRUE(ir.ok()) << ir.message();
+    std::string text = *ir;
+    const std::string d = std::to_string(c.d), e = std::to_string(c.e);
+    auto replaceAll = [&](const std::string &from, const std::string &to) {
+      for (size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size())
+        text.replace(at, from.size(), to);
+    };
+    replaceAll("x3x24x32xf32", "x3x" + d + "x" + e + "xf32");
+    replaceAll("x3x24x", "x3x" + d + "x");
+    replaceAll("x3x32x", "x3x" + e + "x");
+    if (c.ok)
+      EXPECT_EQ(text, *checked);
+    auto bundle = mlir::ds::compileSourceToBundle(text, sm90(), "");
+    EXPECT_EQ(bundle.ok(), c.ok) << c.d << " " << c.e << ": " << bundle.message();
+  }
 }
 
 // An empty module, or a function name the module does not have, is named as such before the
