@@ -169,10 +169,15 @@ Status Bundle::checkTarget(std::string_view t) {
 }
 
 bool Bundle::isValidKernelName(std::string_view n) {
-  if (n.empty())
+  // PTX: [a-zA-Z]{followsym}* or [_$%]{followsym}+, followsym [a-zA-Z0-9_$].
+  auto follows = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$';
+  };
+  if (n.empty() || !(std::isalpha(static_cast<unsigned char>(n[0])) ||
+                     (n.size() > 1 && (n[0] == '_' || n[0] == '$' || n[0] == '%'))))
     return false;
-  for (char c : n)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$' || c == '.'))
+  for (char c : n.substr(1))
+    if (!follows(c))
       return false;
   return true;
 }

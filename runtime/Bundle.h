@@ -114,7 +114,8 @@ struct Bundle {
   Status addArgDimSymbol(const std::string &name, int arg, int dim);
   /// Appends a symbol computed from the symbols declared so far.
   Status addExprSymbol(const std::string &name, std::string_view exprText);
-  /// A kernel name a bundle may hold: letters, digits, '_', '$' and '.' (a PTX identifier).
+  /// A kernel name a bundle may hold: a PTX identifier (a letter then letters, digits, '_' and
+  /// '$'; or '_', '$' or '%' then at least one of those).
   static bool isValidKernelName(std::string_view name);
   /// Index of the argument / symbol with this name, or -1.
   int argIndex(std::string_view name) const;

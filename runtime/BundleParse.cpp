@@ -32,10 +32,14 @@ std::string_view stripComment(std::string_view l) {
   return h == std::string_view::npos ? l : l.substr(0, h);
 }
 
+// Tokens are separated by spaces and tabs alone (docs/bundle.md); any other control byte is
+// part of a token, and refused with it.
+bool isBlank(char c) { return c == ' ' || c == '\t'; }
+
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
+  while (!s.empty() && isBlank(s.front()))
     s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+  while (!s.empty() && isBlank(s.back()))
     s.remove_suffix(1);
   return s;
 }
@@ -44,7 +48,7 @@ std::string_view trim(std::string_view s) {
 std::string_view nextToken(std::string_view &rest) {
   rest = trim(rest);
   size_t i = 0;
-  while (i < rest.size() && !std::isspace(static_cast<unsigned char>(rest[i])))
+  while (i < rest.size() && !isBlank(rest[i]))
     ++i;
   std::string_view tok = rest.substr(0, i);
   rest = trim(rest.substr(i));
@@ -188,7 +192,8 @@ private:
         return fail("'kernel' takes one name");
       if (!Bundle::isValidKernelName(t[0]))
         return fail("bad kernel name '" + std::string(t[0]) +
-                    "' (letters, digits, '_', '$' and '.')");
+                    "' (a PTX identifier: a letter, or '_', '$' or '%' and more, then letters, "
+                    "digits, '_' and '$')");
       if (b.kernels.size() >= Bundle::kMaxKernels)
         return fail("too many kernels (at most " + std::to_string(Bundle::kMaxKernels) + ")");
       for (const KernelSpec &k : b.kernels)

@@ -24,7 +24,7 @@ struct Parser {
     return false;
   }
   void skipSpace() {
-    while (pos < text.size() && std::isspace(static_cast<unsigned char>(text[pos])))
+    while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\t'))
       ++pos;
   }
   bool peek(char c) {

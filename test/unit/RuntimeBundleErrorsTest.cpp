@@ -148,7 +148,16 @@ TEST(RuntimeBundleErrors, RejectedWithLineAndReason) {
       // A target number of more than 4 digits (sm_4294967386 was read as 90 by the runtime).
       {"huge target", withLine(2, "target sm_4294967386"), 2, "bad target 'sm_4294967386'"},
       {"bad kernel name", withLine(10, "kernel quest-decode"), 10,
-       "bad kernel name 'quest-decode' (letters, digits, '_', '$' and '.')"},
+       "bad kernel name 'quest-decode' (a PTX identifier: a letter, or '_', '$' or '%' and more, "
+       "then letters, digits, '_' and '$')"},
+      {"kernel name from a digit", withLine(10, "kernel 9k"), 10, "bad kernel name '9k'"},
+      {"kernel name with a dot", withLine(10, "kernel a.b"), 10, "bad kernel name 'a.b'"},
+      {"kernel name '_' alone", withLine(10, "kernel _"), 10, "bad kernel name '_'"},
+      // Spaces and tabs separate tokens; other control bytes (a vertical tab, a form feed, a
+      // '\r' before the line's end) do not.
+      {"vertical tab separator", withLine(10, "kernel\vk"), 10, "unknown keyword 'kernel\\x0bk'"},
+      {"form feed in an expression", withLine(7, "workspace 4\f+4"), 7, "bad expression '4\\x0c+4'"},
+      {"carriage return mid-line", withLine(5, "arg x in\rf32 T"), 5, "unknown role 'in\\x0df32'"},
       // Line numbers count the lines inside an image payload.
       {"line after multi-line payload", withLine(9, "a\nb\nc") + "bogus\n", 20, "unknown keyword 'bogus'"},
   };
