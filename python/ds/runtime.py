@@ -1,6 +1,7 @@
 """Launching on the GPU: a Context (the device's primary CUDA context, shared with torch) and
 its Pipelines, called with torch tensors."""
 import ctypes
+import math
 
 from . import _capi
 from . import Bundle, Error, _check, _config, _lib, _params, _text
@@ -155,7 +156,7 @@ class Pipeline:
             raise Error(f"ds: argument '{arg.name}' must have rank {len(arg.dims)}, got {t.dim()}")
         if not t.is_contiguous():
             raise Error(f"ds: argument '{arg.name}' must be contiguous (row-major), got strides {tuple(t.stride())}")
-        if arg.align > 1 and t.data_ptr() % arg.align:
+        if arg.align > 1 and t.numel() and t.data_ptr() % arg.align:  # empty: no alignment
             raise Error(f"ds: argument '{arg.name}' must be {arg.align}-byte aligned")
         for i, d in enumerate(t.shape):
             symbols.setdefault(f"{arg.name}_d{i}", int(d))
@@ -208,14 +209,16 @@ class Pipeline:
             outs, arr, device = self._prepare(tensors, torch)
             need = self._workspace_bytes(arr)
             if key is not None and len(self._plans) < 256:
+                # Inputs whose address must be realigned: the non-empty ones (as checked).
+                aligned = [(i, al, n) for i, al, n in self._aligned if math.prod(key[i][0])]
                 self._plans[key] = (bytes(arr), [(tuple(o.shape), o.dtype) for o in outs], need,
-                                    device)
+                                    device, aligned)
         else:
             # The same shapes, strides, dtypes and device as a checked call: only the addresses
             # are new, and only their alignment is checked again.
-            template, out_specs, need, device = plan
+            template, out_specs, need, device, aligned = plan
             ptrs = [t.data_ptr() for t in tensors]
-            for i, align, name in self._aligned:
+            for i, align, name in aligned:
                 if ptrs[i] % align:
                     raise Error(f"ds: argument '{name}' must be {align}-byte aligned")
             outs = [torch.empty(shape, dtype=dtype, device=device) for shape, dtype in out_specs]
