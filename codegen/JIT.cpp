@@ -279,7 +279,7 @@ Expected<std::string> linearAttnPrefillIR(const LinearAttnPrefillSpec &s) {
   // dims 8 to 128 and value dims in multiples of 8; the recurrent kernel takes the rest (the
   // config pass's choice).
   namespace la = mlir::ds::linear_attn;
-  if (s.chunkSize != la::kChunk || s.keepIntermediate || !la::chunkedTiles(s.keyDim, s.valueDim)) {
+  if (!la::tensorCoreShape(s.keyDim, s.valueDim, s.chunkSize, s.keepIntermediate)) {
     const char *why = " (the recurrent kernel's; chunkSize 64 without keepIntermediate also takes "
                       "key dims 8 to 128 with value dims in multiples of 8)";
     DS_RT_RETURN_IF_ERROR(stateValueDim(s.valueDim, why));

@@ -887,7 +887,7 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
     auto op = cast<LinearAttnPrefillOp>(operation);
     const int64_t d = dimOf(op.getQ(), 2), e = dimOf(op.getV(), 2);
     MLIRContext *ctx = op->getContext();
-    if (chunkedTiles(d, e) && op.getChunkSize() == kChunk && !op.getKeepIntermediate()) {
+    if (tensorCoreShape(d, e, op.getChunkSize(), op.getKeepIntermediate())) {
       // Segments: as many as fill the SMs once with the (head, column block) CTAs of one
       // request, at most kMaxSegments (segmentOf splits only requests longer than their share of
       // the batch). Not more: every segment but a request's last reads its K and V twice (the

@@ -23,6 +23,11 @@ inline bool chunkedTiles(int64_t d, int64_t e) {
   return d >= 8 && d <= 128 && d % 8 == 0 && e >= 8 && e % 8 == 0;
 }
 inline int64_t paddedKeyDim(int64_t d) { return d <= 64 ? 64 : 128; }
+/// Whether the tensor-core kernels compute a prefill of these dims, chunk size and
+/// keep_intermediate (the config pass's choice; the recurrent kernel takes the rest).
+inline bool tensorCoreShape(int64_t d, int64_t e, int64_t chunkSize, bool keepIntermediate) {
+  return chunkedTiles(d, e) && chunkSize == kChunk && !keepIntermediate;
+}
 /// The largest key dim the recurrent kernel holds with value dim `e` (one of 4, 8, ..., 128:
 /// verifyLinearAttnValueDim): at most 128 f32 state values per thread.
 int64_t recurrentMaxKeyDim(int64_t e);
