@@ -25,8 +25,7 @@ void mlir::ds::registerKernelFamilies() {
 }
 
 LogicalResult mlir::ds::verifyUnusedConfigFields(Operation *op, KernelConfigAttr cfg,
-                                                 unsigned used) {
-  const char *why = "the kernels do not read it";
+                                                 unsigned used, const char *why) {
   struct Field {
     ConfigField bit;
     const char *name;

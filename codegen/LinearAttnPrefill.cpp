@@ -876,6 +876,21 @@ int64_t linear_attn::recurrentMaxKeyDim(int64_t e) {
   return 128 / kVecE * kRecWarps * (32 / (e / kVecE));
 }
 
+namespace {
+/// CTAs of a launch of the tensor-core kernels over a static batch (requests x heads x column
+/// blocks x segments); the batch must be static.
+int64_t launchCtas(LinearAttnPrefillOp op, int64_t splits) {
+  return dimOf(op.getStateIndices(), 0) * dimOf(op.getQ(), 1) * columnBlocks(dimOf(op.getV(), 2)) *
+         splits;
+}
+/// Whether the "wgmma" kernel on more than one warpgroup never launches: lowerLinearAttnPrefill
+/// gates it on the launch's CTAs fitting the SMs once, which a static batch folds.
+bool manyWarpgroupsNeverRun(LinearAttnPrefillOp op, int64_t splits, TargetAttr target) {
+  return !ShapedType::isDynamic(dimOf(op.getStateIndices(), 0)) &&
+         launchCtas(op, splits) > target.getSmCount();
+}
+} // namespace
+
 void mlir::ds::registerLinearAttnPrefillFamily() {
   KernelFamily f;
   f.name = "linear_attn_prefill";
@@ -911,6 +926,11 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
       // 428.3 / 434.4, and the split launches H = 16 1 x 16384 175.0 / 186.1, H = 8 1 x 65536
       // 326.5 / 350.3, d = e = 64 1 x 4096 77.0 / 95.1; three warpgroups (12 warps, four stages)
       // 120.1 / 440.5 / 169.1 / 326.3 / 83.7 there, so 8 stays the choice.
+      // A static batch whose launch takes more than one wave has the one-warpgroup kernel
+      // alone (lowerLinearAttnPrefill's gate folds): 4 warps at two stages, as that gate picks.
+      if (hasWgmma(target) && manyWarpgroupsNeverRun(op, splits, target))
+        return KernelConfigAttr::get(ctx, kChunk, kWarps, splits, kFallbackStages, 8,
+                                     kWgmmaVariant);
       if (hasWgmma(target))
         return KernelConfigAttr::get(
             ctx, kChunk, 2 * kWarps, splits,
@@ -939,6 +959,15 @@ void mlir::ds::registerLinearAttnPrefillFamily() {
     if (cfg.getVariant() == kWgmmaVariant && !hasWgmma(target))
       return configError(op, "variant")
              << "\"wgmma\" needs warpgroup MMA (target sm_90a), got " << target.getChip();
+    if (cfg.getVariant() == kWgmmaVariant && cfg.getWarps() > kWarps &&
+        manyWarpgroupsNeverRun(op, cfg.getSplits(), target))
+      return configError(op, "warps")
+             << "(" << cfg.getWarps() / kWarps << " warpgroups) launches nothing at these sizes: "
+             << "that kernel runs where the launch's CTAs fit the SMs once, and "
+             << dimOf(op.getStateIndices(), 0) << " requests take "
+             << launchCtas(op, cfg.getSplits()) << " of " << target.getSmCount()
+             << " (the one-warpgroup kernel runs, at " << kFallbackStages
+             << " stages); use warps = " << kWarps << " and stages = " << kFallbackStages;
     if (cfg.getVariant() == kChunkedVariant || cfg.getVariant() == kWgmmaVariant) {
       if (failed(expectConfigField(op, "block_tokens", cfg.getBlockTokens(), kChunk,
                                    "tokens per chunk of the tensor-core kernel")) ||

@@ -89,6 +89,23 @@ inline int64_t dimOf(Value v, unsigned i) {
   return cast<RankedTensorType>(v.getType()).getDimSize(i);
 }
 
+/// The fewest rows a launch may have over dims `dims` of `v`: their product, a dynamic dim
+/// counted as 1 (a launch of no rows launches nothing).
+inline int64_t fewestRows(Value v, ArrayRef<unsigned> dims) {
+  int64_t rows = 1;
+  for (unsigned i : dims)
+    if (int64_t size = dimOf(v, i); !ShapedType::isDynamic(size))
+      rows *= size;
+  return rows;
+}
+
+/// Dim `i` of a value as a plan expression without a plan: its size where static, else an
+/// opaque symbol. The verifiers fold the lowering's gates with it, from static sizes alone.
+inline PlanExpr staticDimPlan(Value v, unsigned i) {
+  int64_t size = dimOf(v, i);
+  return ShapedType::isDynamic(size) ? PlanExpr::symbol("?") : PlanExpr(size);
+}
+
 /// Dim `i` of an operand's buffer, as an expression.
 inline std::string dimExpr(const PlanContext &ctx, Value v, unsigned i) {
   return ctx.buffer(v).dims[i];
@@ -132,7 +149,10 @@ enum ConfigField : unsigned {
 /// A family's kernels read the fields in `used`; every other field must hold its neutral value
 /// (1; `variant` empty; `occupancy`, `heads`, `cluster_warps` and `cluster_stages` 0), since a
 /// kernel cannot honour a field it does not read.
-LogicalResult verifyUnusedConfigFields(Operation *op, KernelConfigAttr cfg, unsigned used);
+/// `why` says why they are not read (the family's default: its kernels never read them; a
+/// family whose static sizes rule a kernel out says so).
+LogicalResult verifyUnusedConfigFields(Operation *op, KernelConfigAttr cfg, unsigned used,
+                                       const char *why = "the kernels do not read it");
 /// `cfg.warps * 32` threads per block, for kernels that take any warp count in [lo, hi].
 LogicalResult verifyWarps(Operation *op, KernelConfigAttr cfg, int64_t lo, int64_t hi);
 /// `occupancy` (CTAs per SM the registers are capped for) reachable by blocks of `threads`: an

@@ -92,6 +92,37 @@ PlanExpr mlir::ds::clusterGate(TargetAttr target, const PlanExpr &rows, const Pl
          aboveGate(n, minN);
 }
 
+std::pair<StringRef, std::string> mlir::ds::clusterNeverRuns(TargetAttr target, int64_t rowsMin,
+                                                             int64_t n, int64_t ctas,
+                                                             int64_t keysPerCta, int64_t minN) {
+  const int64_t most = ctas * keysPerCta;
+  const std::string what = "(" + std::to_string(ctas) + " CTAs per row, a cluster) launches "
+                           "nothing at these sizes: ";
+  if (!ShapedType::isDynamic(n) && n <= minN)
+    return {"splits", what + "it takes rows longer than " + std::to_string(minN) +
+                          ", and N is " + std::to_string(n) + "; use splits = 1"};
+  if (most <= minN)
+    return {"block_tokens",
+            "(" + std::to_string(keysPerCta) + " keys per CTA of a cluster) times splits (" +
+                std::to_string(ctas) + ") must exceed " + std::to_string(minN) +
+                ", the shortest row the cluster kernel takes, or it never runs; got " +
+                std::to_string(most)};
+  if (rowsMin * ctas > target.getSmCount())
+    return {"splits", what + "its clusters take one CTA per SM, and " + std::to_string(rowsMin) +
+                          " rows need " + std::to_string(rowsMin * ctas) + " of the target's " +
+                          std::to_string(target.getSmCount()) + "; use splits = 1"};
+  if (!ShapedType::isDynamic(n) && n > most)
+    return {"splits", what + "it takes rows of " + std::to_string(minN) +
+                          " < N <= splits x block_tokens = " + std::to_string(most) +
+                          ", and N is " + std::to_string(n) + "; use splits = 1"};
+  return {};
+}
+
+bool mlir::ds::clusterAlwaysRuns(TargetAttr target, const PlanExpr &rows, const PlanExpr &n,
+                                 int64_t ctas, int64_t keysPerCta, int64_t minN) {
+  return clusterGate(target, rows, n, ctas, keysPerCta, minN).constant() == 1;
+}
+
 std::pair<Value, Value> mlir::ds::clusterSlice(KernelBuilder &kb, Value len, Value rank,
                                                int64_t ctas) {
   Value per = kb.div(kb.add(len, kb.c(ctas - 1)), kb.c(ctas));

@@ -564,6 +564,24 @@ static LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx) {
   return success();
 }
 
+namespace {
+/// A score_topk's rows (batch x rows per request) and row length N (max_pages x page_size) as
+/// static sizes give them, for the config pass and the verifier (the lowering's gates).
+struct StaticRows {
+  int64_t fewest; // rows of the smallest launch (a dynamic batch counted 1)
+  int64_t n;      // N where static, else ShapedType::kDynamic
+  PlanExpr rows, nPlan;
+  static StaticRows of(ScoreTopKOp op) {
+    const LabelScoreShape shape = LabelScoreShape::of(op);
+    Value ql = op.getQLabel(), pt = op.getPageTable();
+    const int64_t pages = dimOf(pt, 1);
+    return {fewestRows(ql, {0}) * shape.rows(),
+            ShapedType::isDynamic(pages) ? ShapedType::kDynamic : pages * shape.pageSize,
+            staticDimPlan(ql, 0) * shape.rows(), staticDimPlan(pt, 1) * shape.pageSize};
+  }
+};
+} // namespace
+
 void mlir::ds::registerScoreTopKFamily() {
   KernelFamily f;
   f.name = "score_topk";
@@ -581,11 +599,22 @@ void mlir::ds::registerScoreTopKFamily() {
     // Few long rows (B * rows * C <= SMs) are split over clusters of C CTAs on sm_90, whose
     // CTAs take the one-CTA kernels' shape; without clusters their fields are unused (0).
     const ChipInfo *chip = lookupChip(target.getChip());
-    const bool clusters = chip && chip->version >= 90;
+    bool clusters = chip && chip->version >= 90;
     const int64_t tokens = tokensPerStep(shape);
-    return KernelConfigAttr::get(op->getContext(), capacity, 32, clusters ? kClusterCtas : 1,
-                                 tokens, shape.vectorWidth(), "", 0, 0,
-                                 clusters ? kClusterWarps : 0, clusters ? tokens : 0);
+    // Static sizes may rule either kind of kernel out: no cluster where no launch takes one
+    // (splits = 1), and where every launch does, the one-CTA kernels' `warps` and `stages` are
+    // neutral (1).
+    const StaticRows sized = StaticRows::of(s);
+    if (clusters && !clusterNeverRuns(target, sized.fewest, sized.n, kClusterCtas, capacity,
+                                      kClusterMinN)
+                         .first.empty())
+      clusters = false;
+    const bool always = clusters && clusterAlwaysRuns(target, sized.rows, sized.nPlan,
+                                                      kClusterCtas, capacity, kClusterMinN);
+    return KernelConfigAttr::get(op->getContext(), capacity, always ? 1 : 32,
+                                 clusters ? kClusterCtas : 1, always ? 1 : tokens,
+                                 shape.vectorWidth(), "", 0, 0, clusters ? kClusterWarps : 0,
+                                 clusters ? tokens : 0);
   };
   f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr target) -> LogicalResult {
     auto s = cast<ScoreTopKOp>(op);
@@ -610,6 +639,20 @@ void mlir::ds::registerScoreTopKFamily() {
              << target.getSmemPerBlock();
     if (s.getK() > uint64_t(kMaxTopK))
       return op->emitOpError("GPU lowering supports k <= 2^30");
+    // The lowering builds no kernel that static sizes rule out: a cluster no launch takes is
+    // refused, and where every launch takes it, the one-CTA kernels' fields must be neutral.
+    if (C > 1) {
+      const StaticRows sized = StaticRows::of(s);
+      auto [field, why] = clusterNeverRuns(target, sized.fewest, sized.n, C, cfg.getBlockTokens(),
+                                           kClusterMinN);
+      if (!field.empty())
+        return configError(op, field) << why;
+      if (clusterAlwaysRuns(target, sized.rows, sized.nPlan, C, cfg.getBlockTokens(),
+                            kClusterMinN) &&
+          failed(verifyUnusedConfigFields(op, cfg, ~unsigned(kUseWarps | kUseStages),
+                                          "every launch of these sizes takes the cluster kernel")))
+        return failure();
+    }
     return verifyLabelConfig(op, cfg, LabelScoreShape::of(s));
   };
   f.lower = lowerScoreTopK;

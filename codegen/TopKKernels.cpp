@@ -190,14 +190,27 @@ void mlir::ds::registerTopKFamily() {
   // 512 threads (ds-bench --suite=topk): 256 x 65536 39.3 / 34.4 us, 256 x 2048 9.8 / 9.0; the
   // cluster kernel at 512 threads slowed 32 and 64 rows of 65536 from 26.0 / 27.6 to 32.4 /
   // 33.6 us, hence a CTA size of its own.
+  // Static sizes may rule either kernel out: no cluster where no launch takes one (splits = 1),
+  // and where every launch does, the one-CTA kernel's `warps` is neutral (1).
   f.choose = [](Operation *op, TargetAttr target) {
     const ChipInfo *chip = lookupChip(target.getChip());
     // Keys per CTA: kClusterKeys, or fewer: whole thousands that the target's shared memory holds.
     const int64_t fit = (target.getSmemPerBlock() - kClusterFixedSmemBytes) / 4 / 1024 * 1024;
     const int64_t cap = std::min<int64_t>(kClusterKeys, fit);
-    if (chip && chip->version >= 90 && cap >= 1024)
-      return KernelConfigAttr::get(op->getContext(), cap, kOneCtaWarps, 2, 16, 1, "", 0, 0,
-                                   kClusterWarps);
+    if (chip && chip->version >= 90 && cap >= 1024) {
+      const int64_t C = 2;
+      Value scores = cast<TopKOp>(op).getScores();
+      if (clusterNeverRuns(target, fewestRows(scores, {0, 1}), dimOf(scores, 2), C, cap,
+                           kClusterMinN)
+              .first.empty()) {
+        const bool always =
+            clusterAlwaysRuns(target, staticDimPlan(scores, 0) * staticDimPlan(scores, 1),
+                              staticDimPlan(scores, 2), C, cap, kClusterMinN);
+        return KernelConfigAttr::get(op->getContext(), cap, always ? 1 : kOneCtaWarps, C, 16, 1,
+                                     "", 0, 0, kClusterWarps);
+      }
+      return KernelConfigAttr::get(op->getContext(), 1, kOneCtaWarps, 1, 1, 1);
+    }
     return KernelConfigAttr::get(op->getContext(), 1, 32, 1, 1, 1);
   };
   f.verify = [](Operation *op, KernelConfigAttr cfg, TargetAttr target) -> LogicalResult {
@@ -229,6 +242,17 @@ void mlir::ds::registerTopKFamily() {
              << "(CTAs per SM the cluster kernel's registers are capped for) times its "
              << cfg.getClusterWarps() * 32 << " threads must be at most 2048, got "
              << cfg.getOccupancy();
+    // The lowering builds no kernel that static sizes rule out: a cluster no launch takes is
+    // refused, and where every launch takes it, the one-CTA kernel's `warps` must be neutral.
+    Value scores = cast<TopKOp>(op).getScores();
+    auto [field, why] = clusterNeverRuns(target, fewestRows(scores, {0, 1}), dimOf(scores, 2), C,
+                                         cap, kClusterMinN);
+    if (!field.empty())
+      return configError(op, field) << why;
+    if (clusterAlwaysRuns(target, staticDimPlan(scores, 0) * staticDimPlan(scores, 1),
+                          staticDimPlan(scores, 2), C, cap, kClusterMinN))
+      return verifyUnusedConfigFields(op, cfg, ~unsigned(kUseWarps),
+                                      "every launch of these sizes takes the cluster kernel");
     return success();
   };
   f.lower = lowerTopK;

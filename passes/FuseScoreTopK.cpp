@@ -18,6 +18,10 @@ using namespace mlir;
 using namespace mlir::ds;
 
 namespace {
+/// A config on a producer (written by the user, or chosen by an earlier run of the config pass)
+/// is a contract for that producer's kernel: fusing would drop it, so such ops stay apart.
+bool hasConfig(Operation *op) { return op->hasAttr("config"); }
+
 struct FuseScoreTopK final : OpRewritePattern<TopKOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(TopKOp topk, PatternRewriter &rewriter) const override {
@@ -32,6 +36,8 @@ struct FuseScoreTopK final : OpRewritePattern<TopKOp> {
       return rewriter.notifyMatchFailure(topk, "lens is not label_score's seq_lens");
     if (topk.getDivisor() != 1)
       return rewriter.notifyMatchFailure(topk, "divisor is not 1");
+    if (hasConfig(score) || hasConfig(topk))
+      return rewriter.notifyMatchFailure(topk, "a producer's config is given: its kernel stays");
     // topk clamps a row to the score dim N, label_score to min(N, max_pages * P): they agree
     // when N is dynamic (the lowering sizes it max_pages * P) or equals max_pages * P.
     int64_t n = cast<RankedTensorType>(score.getScores().getType()).getDimSize(2);
@@ -40,7 +46,8 @@ struct FuseScoreTopK final : OpRewritePattern<TopKOp> {
         (ShapedType::isDynamic(maxPages) ||
          n != maxPages * static_cast<int64_t>(score.getPageSize())))
       return rewriter.notifyMatchFailure(topk, "static score dim is not max_pages * page_size");
-    // The fused kernel is tuned apart from either producer: its config is chosen afresh.
+    // The fused kernel is tuned apart from either producer (neither has a config): its config
+    // is chosen afresh.
     rewriter.replaceOpWithNewOp<ScoreTopKOp>(
         topk, topk.getIndices().getType(), score.getQLabel(), score.getLabelCache(),
         score.getLabelScales(), score.getPageTable(), score.getSeqLens(), Value(),
@@ -66,6 +73,8 @@ struct FusePageScoreTopK final : OpRewritePattern<TopKOp> {
       return rewriter.notifyMatchFailure(topk, "lens is not page_score's seq_lens");
     if (topk.getDivisor() != score.getPageSize())
       return rewriter.notifyMatchFailure(topk, "divisor is not the page size");
+    if (hasConfig(score) || hasConfig(topk))
+      return rewriter.notifyMatchFailure(topk, "a producer's config is given: its kernel stays");
     rewriter.replaceOpWithNewOp<PageScoreTopKOp>(
         topk, topk.getIndices().getType(), score.getQ(), score.getKmin(), score.getKmax(),
         score.getPageTable(), score.getSeqLens(), score.getPageSizeAttr(),
@@ -87,6 +96,8 @@ struct AbsorbLabelGather final : OpRewritePattern<ScoreTopKOp> {
       return rewriter.notifyMatchFailure(op, "q_label does not come from ds.label_gather");
     if (!gather.getLabels().hasOneUse())
       return rewriter.notifyMatchFailure(op, "the query labels have other uses");
+    if (hasConfig(gather))
+      return rewriter.notifyMatchFailure(op, "the gather's config is given: its kernel stays");
     // A config on the score_topk (written by the user, or chosen by an earlier run of the config
     // pass) stays: its fields mean the same with `channels`, and the config pass checks it again.
     rewriter.modifyOpInPlace(op, [&] {

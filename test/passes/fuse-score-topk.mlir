@@ -3,7 +3,7 @@
 // RUN: ds-opt %s --ds-fuse-score-topk --ds-select-kernel-config --split-input-file | ds-opt --split-input-file | FileCheck %s --check-prefix=CONFIG
 
 // label_score feeding only a topk over its seq_lens (divisor 1) becomes one score_topk with the
-// attributes of both; the producers' configs are dropped (the fused kernel is tuned afresh).
+// attributes of both (the fused kernel is tuned afresh).
 
 // CHECK-LABEL: func.func @fused
 // CHECK-SAME:    (%[[QL:[^:]+]]: tensor<?x32x16xbf16>, %[[C:[^:]+]]: tensor<8x?x16xbf16>, %[[PT:[^:]+]]: tensor<?x?xi32>, %[[SL:[^:]+]]: tensor<?xi32>)
@@ -17,10 +17,39 @@
 // CONFIG-LABEL: func.func @fused
 // CONFIG:         ds.score_topk {{.*}}config = #ds.kernel_config<block_tokens = 49152, warps = 32, splits = 2, stages = 2, vector_width = 8, cluster_warps = 32, cluster_stages = 2>
 func.func @fused(%ql: tensor<?x32x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x256xi32> {
+  %a = ds.label_score %ql, %c, %pt, %sl {page_size = 16 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>}
+      : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
+  %i = ds.topk %a, %sl {k = 256 : i64, keep_last}
+      : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x256xi32>
+  return %i : tensor<?x8x256xi32>
+}
+
+// -----
+
+// A config written on either producer is a contract for its kernel: the pair stays apart (the
+// fusion would drop it), and the config pass checks and keeps it.
+// CHECK-LABEL: func.func @configs_keep_producers
+// CHECK:         ds.label_score {{.*}}config = #ds.kernel_config<block_tokens = 512, warps = 4, splits = 1, stages = 1, vector_width = 8>
+// CHECK:         ds.topk
+// CHECK-NOT:     ds.score_topk
+// CHECK-LABEL: func.func @topk_config_keeps_producers
+// CHECK:         ds.label_score
+// CHECK:         ds.topk {{.*}}config = #ds.kernel_config<block_tokens = 1, warps = 32, splits = 1, stages = 1, vector_width = 1>
+// CHECK-NOT:     ds.score_topk
+// CONFIG-LABEL: func.func @configs_keep_producers
+// CONFIG:         ds.label_score {{.*}}config = #ds.kernel_config<block_tokens = 512, warps = 4, splits = 1, stages = 1, vector_width = 8>
+func.func @configs_keep_producers(%ql: tensor<?x32x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x256xi32> {
   %a = ds.label_score %ql, %c, %pt, %sl {page_size = 16 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>,
                                          config = #ds.kernel_config<block_tokens = 512, warps = 4, splits = 1, stages = 1, vector_width = 8>}
       : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
-  %i = ds.topk %a, %sl {k = 256 : i64, keep_last, config = #ds.kernel_config<block_tokens = 1024, warps = 32, splits = 1, stages = 1, vector_width = 4>}
+  %i = ds.topk %a, %sl {k = 256 : i64, keep_last}
+      : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x256xi32>
+  return %i : tensor<?x8x256xi32>
+}
+func.func @topk_config_keeps_producers(%ql: tensor<?x32x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x256xi32> {
+  %a = ds.label_score %ql, %c, %pt, %sl {page_size = 16 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>}
+      : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x?xf32>
+  %i = ds.topk %a, %sl {k = 256 : i64, keep_last, config = #ds.kernel_config<block_tokens = 1, warps = 32, splits = 1, stages = 1, vector_width = 1>}
       : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x256xi32>
   return %i : tensor<?x8x256xi32>
 }
@@ -186,6 +215,22 @@ func.func @gather_absorbed_written_config(%q: tensor<?x32x128xbf16>, %ch: tensor
   %ql = ds.label_gather %q, %ch : (tensor<?x32x128xbf16>, tensor<8x16xi32>) -> tensor<?x32x16xbf16>
   %i = ds.score_topk %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>, k = 256 : i64,
        config = #ds.kernel_config<block_tokens = 4096, warps = 4, splits = 1, stages = 1, vector_width = 4>}
+      : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x256xi32>
+  return %i : tensor<?x8x256xi32>
+}
+
+// -----
+
+// A config written on the gather keeps it (and its kernel) apart.
+// CHECK-LABEL: func.func @gather_config_kept
+// CHECK:         ds.label_gather {{.*}}config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 1, vector_width = 1>
+// CHECK:         ds.score_topk
+// CONFIG-LABEL: func.func @gather_config_kept
+// CONFIG:         ds.label_gather {{.*}}config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 1, vector_width = 1>
+func.func @gather_config_kept(%q: tensor<?x32x128xbf16>, %ch: tensor<8x16xi32>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x256xi32> {
+  %ql = ds.label_gather %q, %ch {config = #ds.kernel_config<block_tokens = 1, warps = 4, splits = 1, stages = 1, vector_width = 1>}
+      : (tensor<?x32x128xbf16>, tensor<8x16xi32>) -> tensor<?x32x16xbf16>
+  %i = ds.score_topk %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>, k = 256 : i64}
       : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x256xi32>
   return %i : tensor<?x8x256xi32>
 }

@@ -631,3 +631,62 @@ func.func @page_score_group_smem(%q: tensor<?x128x128xbf16>, %kmin: tensor<?x1x1
       : (tensor<?x128x128xbf16>, tensor<?x1x128xbf16>, tensor<?x1x128xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x1x?xf32>
   return %u : tensor<?x1x?xf32>
 }
+
+// -----
+
+// Static sizes that no launch of a cluster takes: a config asking for one launches nothing.
+func.func @topk_cluster_short_rows(%s: tensor<?x8x4096xf32>, %sl: tensor<?xi32>) -> tensor<?x8x64xi32> {
+  // expected-error @+1 {{config field 'splits' (2 CTAs per row, a cluster) launches nothing at these sizes: it takes rows longer than 16384, and N is 4096; use splits = 1}}
+  %i = ds.topk %s, %sl {k = 64 : i64, config = #ds.kernel_config<block_tokens = 32768, warps = 16, splits = 2, stages = 16, vector_width = 1, cluster_warps = 32>}
+      : (tensor<?x8x4096xf32>, tensor<?xi32>) -> tensor<?x8x64xi32>
+  return %i : tensor<?x8x64xi32>
+}
+
+// -----
+
+func.func @topk_cluster_too_many_rows(%s: tensor<64x8x?xf32>, %sl: tensor<64xi32>) -> tensor<64x8x64xi32> {
+  // expected-error @+1 {{config field 'splits' (2 CTAs per row, a cluster) launches nothing at these sizes: its clusters take one CTA per SM, and 512 rows need 1024 of the target's 132; use splits = 1}}
+  %i = ds.topk %s, %sl {k = 64 : i64, config = #ds.kernel_config<block_tokens = 32768, warps = 16, splits = 2, stages = 16, vector_width = 1, cluster_warps = 32>}
+      : (tensor<64x8x?xf32>, tensor<64xi32>) -> tensor<64x8x64xi32>
+  return %i : tensor<64x8x64xi32>
+}
+
+// -----
+
+// Whatever N is: a cluster holding at most 2 x 7 keys never takes a row (those take N > 16384).
+func.func @topk_cluster_small_capacity(%s: tensor<?x8x?xf32>, %sl: tensor<?xi32>) -> tensor<?x8x64xi32> {
+  // expected-error @+1 {{config field 'block_tokens' (7 keys per CTA of a cluster) times splits (2) must exceed 16384, the shortest row the cluster kernel takes, or it never runs; got 14}}
+  %i = ds.topk %s, %sl {k = 64 : i64, config = #ds.kernel_config<block_tokens = 7, warps = 16, splits = 2, stages = 16, vector_width = 1, cluster_warps = 32>}
+      : (tensor<?x8x?xf32>, tensor<?xi32>) -> tensor<?x8x64xi32>
+  return %i : tensor<?x8x64xi32>
+}
+
+// -----
+
+// Every launch takes the cluster: the one-CTA kernel's `warps` is read by nothing that runs.
+func.func @topk_one_cta_never_runs(%s: tensor<1x8x65536xf32>, %sl: tensor<1xi32>) -> tensor<1x8x1024xi32> {
+  // expected-error @+1 {{config field 'warps' must be 1 (every launch of these sizes takes the cluster kernel), got 16}}
+  %i = ds.topk %s, %sl {k = 1024 : i64, config = #ds.kernel_config<block_tokens = 32768, warps = 16, splits = 2, stages = 16, vector_width = 1, cluster_warps = 32>}
+      : (tensor<1x8x65536xf32>, tensor<1xi32>) -> tensor<1x8x1024xi32>
+  return %i : tensor<1x8x1024xi32>
+}
+
+// -----
+
+func.func @score_topk_one_cta_never_runs(%ql: tensor<1x32x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<1x65536xi32>, %sl: tensor<1xi32>) -> tensor<1x8x1024xi32> {
+  // expected-error @+1 {{config field 'stages' must be 1 (every launch of these sizes takes the cluster kernel), got 2}}
+  %i = ds.score_topk %ql, %c, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>, k = 1024 : i64,
+       config = #ds.kernel_config<block_tokens = 49152, warps = 1, splits = 2, stages = 2, vector_width = 8, cluster_warps = 32, cluster_stages = 2>}
+      : (tensor<1x32x16xbf16>, tensor<8x?x16xbf16>, tensor<1x65536xi32>, tensor<1xi32>) -> tensor<1x8x1024xi32>
+  return %i : tensor<1x8x1024xi32>
+}
+
+// -----
+
+func.func @score_topk_cluster_short_rows(%ql: tensor<?x32x16xbf16>, %c: tensor<8x?x16xbf16>, %pt: tensor<?x256xi32>, %sl: tensor<?xi32>) -> tensor<?x8x64xi32> {
+  // expected-error @+1 {{config field 'splits' (2 CTAs per row, a cluster) launches nothing at these sizes: it takes rows longer than 8192, and N is 4096; use splits = 1}}
+  %i = ds.score_topk %ql, %c, %pt, %sl {page_size = 16 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>, k = 64 : i64,
+       config = #ds.kernel_config<block_tokens = 49152, warps = 32, splits = 2, stages = 2, vector_width = 8, cluster_warps = 32, cluster_stages = 2>}
+      : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x256xi32>, tensor<?xi32>) -> tensor<?x8x64xi32>
+  return %i : tensor<?x8x64xi32>
+}

@@ -105,3 +105,17 @@ func.func @wgmma_three_warpgroups_smem(%q: tensor<?x8x128xbf16>, %slopes: tensor
          tensor<?x8x128x128xf32>, tensor<?xi32>, tensor<?xi32>) -> (tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>)
   return %o, %s : tensor<?x8x128xbf16>, tensor<?x8x128x128xf32>
 }
+
+// -----
+
+// 4 static requests x 64 heads x 2 column blocks = 512 CTAs, past one wave: the two-warpgroup
+// kernel never launches (the one-warpgroup kernel runs, at two stages).
+func.func @wgmma_two_warpgroups_never_run(%q: tensor<?x64x128xbf16>, %slopes: tensor<64xf32>, %cu: tensor<?xi32>, %st: tensor<?x64x128x128xf32>,
+                                          %si: tensor<4xi32>, %hi: tensor<?xi32>) -> (tensor<?x64x128xbf16>, tensor<?x64x128x128xf32>) {
+  // expected-error @+1 {{config field 'warps' (2 warpgroups) launches nothing at these sizes: that kernel runs where the launch's CTAs fit the SMs once, and 4 requests take 512 of 132 (the one-warpgroup kernel runs, at 2 stages); use warps = 4 and stages = 2}}
+  %o, %s = ds.linear_attn_prefill %q, %q, %q, %slopes, %cu, %st, %si, %hi
+      {config = #ds.kernel_config<block_tokens = 64, warps = 8, splits = 1, stages = 2, vector_width = 8, variant = "wgmma">}
+      : (tensor<?x64x128xbf16>, tensor<?x64x128xbf16>, tensor<?x64x128xbf16>, tensor<64xf32>, tensor<?xi32>, tensor<?x64x128x128xf32>, tensor<4xi32>, tensor<?xi32>)
+      -> (tensor<?x64x128xbf16>, tensor<?x64x128x128xf32>)
+  return %o, %s : tensor<?x64x128xbf16>, tensor<?x64x128x128xf32>
+}

@@ -80,7 +80,7 @@ func.func @dense_decode_d256(%q: tensor<?x32x256xbf16>, %k: tensor<?x16x8x256xbf
 // CHECK:         ds.label_score {{.*}}{config = #ds.kernel_config<block_tokens = 512, warps = 4, splits = 1, stages = 1, vector_width = 8, occupancy = 8>, group_reduce = #ds.group_reduce<sum>, page_size = 1 : i64, scale = 2.500000e-01 : f32}
 // SM132:         ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 32768, warps = 16, splits = 2, stages = 16, vector_width = 1, cluster_warps = 32>, k = 64 : i64}
 // SM64:          ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 32, splits = 1, stages = 1, vector_width = 1>, k = 64 : i64}
-// SM3:           ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 32768, warps = 16, splits = 2, stages = 16, vector_width = 1, cluster_warps = 32>, k = 64 : i64}
+// SM3:           ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 16, splits = 1, stages = 1, vector_width = 1>, k = 64 : i64}
 // CHECK:         ds.label_append {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 1>}
 func.func @label_pipeline(%q: tensor<?x32x128xbf16>, %ch: tensor<8x16xi32>, %cache: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>,
                           %sl: tensor<?xi32>, %k: tensor<?x8x128xbf16>, %slots: tensor<?xi32>)
@@ -99,7 +99,7 @@ func.func @label_pipeline(%q: tensor<?x32x128xbf16>, %ch: tensor<8x16xi32>, %cac
 // CHECK-LABEL: func.func @score_topk
 // SM132:         ds.score_topk {{.*}}config = #ds.kernel_config<block_tokens = 49152, warps = 32, splits = 2, stages = 2, vector_width = 8, cluster_warps = 32, cluster_stages = 2>
 // SM64:          ds.score_topk {{.*}}config = #ds.kernel_config<block_tokens = 32768, warps = 32, splits = 1, stages = 2, vector_width = 8>
-// SM3:           ds.score_topk {{.*}}config = #ds.kernel_config<block_tokens = 49152, warps = 32, splits = 2, stages = 2, vector_width = 8, cluster_warps = 32, cluster_stages = 2>
+// SM3:           ds.score_topk {{.*}}config = #ds.kernel_config<block_tokens = 49152, warps = 32, splits = 1, stages = 2, vector_width = 8>
 func.func @score_topk(%ql: tensor<?x32x16xbf16>, %cache: tensor<8x?x16xbf16>, %pt: tensor<?x?xi32>, %sl: tensor<?xi32>) -> tensor<?x8x64xi32> {
   %i = ds.score_topk %ql, %cache, %pt, %sl {page_size = 1 : i64, scale = 0.25 : f32, group_reduce = #ds.group_reduce<sum>, k = 64 : i64}
       : (tensor<?x32x16xbf16>, tensor<8x?x16xbf16>, tensor<?x?xi32>, tensor<?xi32>) -> tensor<?x8x64xi32>
@@ -123,7 +123,7 @@ func.func @label_score_r12(%ql: tensor<?x8x12xf16>, %cache: tensor<8x?x12xf16>, 
 // CHECK:         ds.page_score {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 4, vector_width = 8>, page_size = 16 : i64}
 // SM132:         ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 32768, warps = 16, splits = 2, stages = 16, vector_width = 1, cluster_warps = 32>, divisor = 16 : i64, k = 8 : i64, keep_last}
 // SM64:          ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 32, splits = 1, stages = 1, vector_width = 1>, divisor = 16 : i64, k = 8 : i64, keep_last}
-// SM3:           ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 32768, warps = 16, splits = 2, stages = 16, vector_width = 1, cluster_warps = 32>, divisor = 16 : i64, k = 8 : i64, keep_last}
+// SM3:           ds.topk {{.*}}{config = #ds.kernel_config<block_tokens = 1, warps = 16, splits = 1, stages = 1, vector_width = 1>, divisor = 16 : i64, k = 8 : i64, keep_last}
 // CHECK:         ds.topp {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 1, splits = 1, stages = 1, vector_width = 1>, top_p = 0.899999976 : f32}
 // CHECK:         ds.sample_residual {{.*}} {config = #ds.kernel_config<block_tokens = 1, warps = 8, splits = 1, stages = 1, vector_width = 1>, num_samples = 32 : i64}
 func.func @quest_and_sampling(%kmin: tensor<?x8x128xbf16>, %knew: tensor<?x8x128xbf16>, %slots: tensor<?xi32>,
