@@ -880,8 +880,8 @@ namespace {
 /// CTAs of a launch of the tensor-core kernels over a static batch (requests x heads x column
 /// blocks x segments); the batch must be static.
 int64_t launchCtas(LinearAttnPrefillOp op, int64_t splits) {
-  return dimOf(op.getStateIndices(), 0) * dimOf(op.getQ(), 1) * columnBlocks(dimOf(op.getV(), 2)) *
-         splits;
+  return saturatingMul(dimOf(op.getStateIndices(), 0),
+                       dimOf(op.getQ(), 1) * columnBlocks(dimOf(op.getV(), 2)) * splits);
 }
 /// Whether the "wgmma" kernel on more than one warpgroup never launches: lowerLinearAttnPrefill
 /// gates it on the launch's CTAs fitting the SMs once, which a static batch folds.

@@ -11,6 +11,9 @@
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <limits>
 
 namespace mlir {
 namespace ds {
@@ -89,13 +92,19 @@ inline int64_t dimOf(Value v, unsigned i) {
   return cast<RankedTensorType>(v.getType()).getDimSize(i);
 }
 
-/// The fewest rows a launch may have over dims `dims` of `v`: their product, a dynamic dim
-/// counted as 1 (a launch of no rows launches nothing).
+/// a * b for non-negative sizes, INT64_MAX where it would overflow.
+inline int64_t saturatingMul(int64_t a, int64_t b) {
+  int64_t r;
+  return llvm::MulOverflow(a, b, r) ? std::numeric_limits<int64_t>::max() : r;
+}
+
+/// The fewest rows a launch may have over dims `dims` of `v`: their product (saturated), a
+/// dynamic dim counted as 1 (a launch of no rows launches nothing).
 inline int64_t fewestRows(Value v, ArrayRef<unsigned> dims) {
   int64_t rows = 1;
   for (unsigned i : dims)
     if (int64_t size = dimOf(v, i); !ShapedType::isDynamic(size))
-      rows *= size;
+      rows = saturatingMul(rows, size);
   return rows;
 }
 

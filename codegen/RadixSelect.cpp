@@ -1,4 +1,5 @@
 #include "codegen/RadixSelect.h"
+#include "codegen/Lowering.h"
 #include "dialect/DSTarget.h"
 
 #include <algorithm>
@@ -107,10 +108,11 @@ std::pair<StringRef, std::string> mlir::ds::clusterNeverRuns(TargetAttr target, 
                 std::to_string(ctas) + ") must exceed " + std::to_string(minN) +
                 ", the shortest row the cluster kernel takes, or it never runs; got " +
                 std::to_string(most)};
-  if (rowsMin * ctas > target.getSmCount())
+  if (saturatingMul(rowsMin, ctas) > target.getSmCount())
     return {"splits", what + "its clusters take one CTA per SM, and " + std::to_string(rowsMin) +
-                          " rows need " + std::to_string(rowsMin * ctas) + " of the target's " +
-                          std::to_string(target.getSmCount()) + "; use splits = 1"};
+                          " rows need " + std::to_string(saturatingMul(rowsMin, ctas)) +
+                          " of the target's " + std::to_string(target.getSmCount()) +
+                          "; use splits = 1"};
   if (!ShapedType::isDynamic(n) && n > most)
     return {"splits", what + "it takes rows of " + std::to_string(minN) +
                           " < N <= splits x block_tokens = " + std::to_string(most) +

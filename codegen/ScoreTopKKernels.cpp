@@ -575,8 +575,9 @@ struct StaticRows {
     const LabelScoreShape shape = LabelScoreShape::of(op);
     Value ql = op.getQLabel(), pt = op.getPageTable();
     const int64_t pages = dimOf(pt, 1);
-    return {fewestRows(ql, {0}) * shape.rows(),
-            ShapedType::isDynamic(pages) ? ShapedType::kDynamic : pages * shape.pageSize,
+    return {saturatingMul(fewestRows(ql, {0}), shape.rows()),
+            ShapedType::isDynamic(pages) ? ShapedType::kDynamic
+                                         : saturatingMul(pages, shape.pageSize),
             staticDimPlan(ql, 0) * shape.rows(), staticDimPlan(pt, 1) * shape.pageSize};
   }
 };
