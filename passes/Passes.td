@@ -46,9 +46,11 @@ def FuseScoreTopKPass : Pass<"ds-fuse-score-topk", "func::FuncOp"> {
     row's scores in shared memory while selecting instead of writing the whole score array to
     global memory and reading it back. It applies when the scores have no other use, `lens` is
     label_score's `seq_lens` and `divisor = 1`, and the rows have label_score's length: the
-    score dim is dynamic (sized `max_pages * P`) or equals `max_pages * P`. The fused kernel is
-    tuned apart from either producer, so the fused op carries no `#ds.kernel_config`: the
-    pipeline runs this pass before `ds-select-kernel-config`, which gives it its own.
+    score dim is dynamic (sized `max_pages * P`) or equals `max_pages * P`, and neither op has a
+    `#ds.kernel_config` (a config is a contract for its op's kernel: the pair then stays apart; a
+    `ds.label_gather` with one is not absorbed either). The fused kernel is tuned apart from
+    either producer, so the fused op carries no config: the pipeline runs this pass before
+    `ds-select-kernel-config`, which gives it its own.
 
     ```mlir
     %a = ds.label_score %ql, %cache, %pt, %sl {page_size = 16 : i64, scale = 0.25 : f32}
