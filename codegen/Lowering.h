@@ -98,22 +98,28 @@ inline int64_t saturatingMul(int64_t a, int64_t b) {
   return llvm::MulOverflow(a, b, r) ? std::numeric_limits<int64_t>::max() : r;
 }
 
-/// The fewest rows a launch may have over dims `dims` of `v`: their product (saturated), a
-/// dynamic dim counted as 1 (a launch of no rows launches nothing).
-inline int64_t fewestRows(Value v, ArrayRef<unsigned> dims) {
-  int64_t rows = 1;
-  for (unsigned i : dims)
-    if (int64_t size = dimOf(v, i); !ShapedType::isDynamic(size))
-      rows = saturatingMul(rows, size);
-  return rows;
-}
-
-/// Dim `i` of a value as a plan expression without a plan: its size where static, else an
-/// opaque symbol. The verifiers fold the lowering's gates with it, from static sizes alone.
-inline PlanExpr staticDimPlan(Value v, unsigned i) {
-  int64_t size = dimOf(v, i);
-  return ShapedType::isDynamic(size) ? PlanExpr::symbol("?") : PlanExpr(size);
-}
+/// The rows a launch may have over some dims of an op's operands, as their static sizes say:
+/// `fewest` is their product (saturated), a dynamic dim counted as 1 (a launch of no rows
+/// launches nothing); `exact` says whether every dim is static (then every launch has `fewest`).
+struct StaticRows {
+  int64_t fewest = 1;
+  bool exact = true;
+  /// Multiplies in dims `dims` of `v`.
+  StaticRows &times(Value v, ArrayRef<unsigned> dims) {
+    for (unsigned i : dims) {
+      const int64_t size = dimOf(v, i);
+      if (ShapedType::isDynamic(size))
+        exact = false;
+      else
+        fewest = saturatingMul(fewest, size);
+    }
+    return *this;
+  }
+  StaticRows &times(int64_t factor) {
+    fewest = saturatingMul(fewest, factor);
+    return *this;
+  }
+};
 
 /// Dim `i` of an operand's buffer, as an expression.
 inline std::string dimExpr(const PlanContext &ctx, Value v, unsigned i) {

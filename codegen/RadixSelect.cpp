@@ -93,13 +93,13 @@ PlanExpr mlir::ds::clusterGate(TargetAttr target, const PlanExpr &rows, const Pl
          aboveGate(n, minN);
 }
 
-std::pair<StringRef, std::string> mlir::ds::clusterNeverRuns(TargetAttr target, int64_t rowsMin,
-                                                             int64_t n, int64_t ctas,
-                                                             int64_t keysPerCta, int64_t minN) {
+ClusterReach mlir::ds::clusterReach(TargetAttr target, const StaticRows &rows, int64_t n,
+                                    int64_t ctas, int64_t keysPerCta, int64_t minN) {
   const int64_t most = ctas * keysPerCta;
+  const bool staticN = !ShapedType::isDynamic(n);
   const std::string what = "(" + std::to_string(ctas) + " CTAs per row, a cluster) launches "
                            "nothing at these sizes: ";
-  if (!ShapedType::isDynamic(n) && n <= minN)
+  if (staticN && n <= minN)
     return {"splits", what + "it takes rows longer than " + std::to_string(minN) +
                           ", and N is " + std::to_string(n) + "; use splits = 1"};
   if (most <= minN)
@@ -108,21 +108,18 @@ std::pair<StringRef, std::string> mlir::ds::clusterNeverRuns(TargetAttr target, 
                 std::to_string(ctas) + ") must exceed " + std::to_string(minN) +
                 ", the shortest row the cluster kernel takes, or it never runs; got " +
                 std::to_string(most)};
-  if (saturatingMul(rowsMin, ctas) > target.getSmCount())
-    return {"splits", what + "its clusters take one CTA per SM, and " + std::to_string(rowsMin) +
-                          " rows need " + std::to_string(saturatingMul(rowsMin, ctas)) +
-                          " of the target's " + std::to_string(target.getSmCount()) +
-                          "; use splits = 1"};
-  if (!ShapedType::isDynamic(n) && n > most)
+  const int64_t ctasNeeded = saturatingMul(rows.fewest, ctas);
+  if (ctasNeeded > target.getSmCount())
+    return {"splits", what + "its clusters take one CTA per SM, and " +
+                          std::to_string(rows.fewest) + " rows need " +
+                          std::to_string(ctasNeeded) + " of the target's " +
+                          std::to_string(target.getSmCount()) + "; use splits = 1"};
+  if (staticN && n > most)
     return {"splits", what + "it takes rows of " + std::to_string(minN) +
                           " < N <= splits x block_tokens = " + std::to_string(most) +
                           ", and N is " + std::to_string(n) + "; use splits = 1"};
-  return {};
-}
-
-bool mlir::ds::clusterAlwaysRuns(TargetAttr target, const PlanExpr &rows, const PlanExpr &n,
-                                 int64_t ctas, int64_t keysPerCta, int64_t minN) {
-  return clusterGate(target, rows, n, ctas, keysPerCta, minN).constant() == 1;
+  // Inside every bound: with the rows and N static, every launch takes it.
+  return {{}, {}, rows.exact && staticN};
 }
 
 std::pair<Value, Value> mlir::ds::clusterSlice(KernelBuilder &kb, Value len, Value rank,

@@ -38,17 +38,21 @@ LogicalResult verifyClusterSplits(Operation *op, KernelConfigAttr cfg, TargetAtt
 /// keysPerCta, else 0 (folded where `rows` and `n` are constants).
 PlanExpr clusterGate(TargetAttr target, const PlanExpr &rows, const PlanExpr &n, int64_t ctas,
                      int64_t keysPerCta, int64_t minN);
-/// Why no launch of an op's sizes takes the cluster variant whose gate is clusterGate: `rowsMin`
-/// the fewest rows a launch may have (fewestRows), `n` the row length where static (else
-/// ShapedType::kDynamic). Returns the config field to blame and the reason, or an empty field
-/// where some launch may take it. A config whose cluster never runs is refused, and the config
-/// pass does not choose one.
-std::pair<StringRef, std::string> clusterNeverRuns(TargetAttr target, int64_t rowsMin, int64_t n,
-                                                   int64_t ctas, int64_t keysPerCta,
-                                                   int64_t minN);
-/// Whether every launch takes it: rows and n static, inside its bounds (clusterGate folds to 1).
-bool clusterAlwaysRuns(TargetAttr target, const PlanExpr &rows, const PlanExpr &n, int64_t ctas,
-                       int64_t keysPerCta, int64_t minN);
+/// What an op's static sizes leave of the cluster variant whose gate is clusterGate: `rows` the
+/// rows of its launches, `n` the row length where static (else ShapedType::kDynamic). Where no
+/// launch takes it, `field` names the config field to blame and `why` says why (`field` is empty
+/// where some launch may); `always` says whether every launch takes it (rows and n static, inside
+/// its bounds: clusterGate folds to 1). A config whose cluster never runs is refused, and the
+/// config pass does not choose one; where it always runs, the one-CTA kernels' fields are
+/// neutral.
+struct StaticRows; // codegen/Lowering.h
+struct ClusterReach {
+  StringRef field;
+  std::string why;
+  bool always = false;
+};
+ClusterReach clusterReach(TargetAttr target, const StaticRows &rows, int64_t n, int64_t ctas,
+                          int64_t keysPerCta, int64_t minN);
 /// The positions [lo, lo + n) of a row of `len` that the cluster's CTA `rank` holds: slices of
 /// cdiv(len, ctas), the last ones shorter or empty. Index values.
 std::pair<Value, Value> clusterSlice(KernelBuilder &kb, Value len, Value rank, int64_t ctas);

@@ -565,22 +565,16 @@ static LogicalResult lowerScoreTopK(Operation *op, PlanContext &ctx) {
 }
 
 namespace {
-/// A score_topk's rows (batch x rows per request) and row length N (max_pages x page_size) as
-/// static sizes give them, for the config pass and the verifier (the lowering's gates).
-struct StaticRows {
-  int64_t fewest; // rows of the smallest launch (a dynamic batch counted 1)
-  int64_t n;      // N where static, else ShapedType::kDynamic
-  PlanExpr rows, nPlan;
-  static StaticRows of(ScoreTopKOp op) {
-    const LabelScoreShape shape = LabelScoreShape::of(op);
-    Value ql = op.getQLabel(), pt = op.getPageTable();
-    const int64_t pages = dimOf(pt, 1);
-    return {saturatingMul(fewestRows(ql, {0}), shape.rows()),
-            ShapedType::isDynamic(pages) ? ShapedType::kDynamic
-                                         : saturatingMul(pages, shape.pageSize),
-            staticDimPlan(ql, 0) * shape.rows(), staticDimPlan(pt, 1) * shape.pageSize};
-  }
-};
+/// What a score_topk's static sizes (B x rows of N = max_pages x page_size) leave of its
+/// cluster kernels (lowerScoreTopK's gate).
+ClusterReach clusterReachOf(ScoreTopKOp op, TargetAttr target, int64_t ctas, int64_t keysPerCta) {
+  const LabelScoreShape shape = LabelScoreShape::of(op);
+  const int64_t pages = dimOf(op.getPageTable(), 1);
+  return clusterReach(target, StaticRows().times(op.getQLabel(), {0}).times(shape.rows()),
+                      ShapedType::isDynamic(pages) ? ShapedType::kDynamic
+                                                   : saturatingMul(pages, shape.pageSize),
+                      ctas, keysPerCta, kClusterMinN);
+}
 } // namespace
 
 void mlir::ds::registerScoreTopKFamily() {
@@ -605,13 +599,9 @@ void mlir::ds::registerScoreTopKFamily() {
     // Static sizes may rule either kind of kernel out: no cluster where no launch takes one
     // (splits = 1), and where every launch does, the one-CTA kernels' `warps` and `stages` are
     // neutral (1).
-    const StaticRows sized = StaticRows::of(s);
-    if (clusters && !clusterNeverRuns(target, sized.fewest, sized.n, kClusterCtas, capacity,
-                                      kClusterMinN)
-                         .first.empty())
-      clusters = false;
-    const bool always = clusters && clusterAlwaysRuns(target, sized.rows, sized.nPlan,
-                                                      kClusterCtas, capacity, kClusterMinN);
+    const ClusterReach reach = clusterReachOf(s, target, kClusterCtas, capacity);
+    clusters = clusters && reach.field.empty();
+    const bool always = clusters && reach.always;
     return KernelConfigAttr::get(op->getContext(), capacity, always ? 1 : 32,
                                  clusters ? kClusterCtas : 1, always ? 1 : tokens,
                                  shape.vectorWidth(), "", 0, 0, clusters ? kClusterWarps : 0,
@@ -643,13 +633,10 @@ void mlir::ds::registerScoreTopKFamily() {
     // The lowering builds no kernel that static sizes rule out: a cluster no launch takes is
     // refused, and where every launch takes it, the one-CTA kernels' fields must be neutral.
     if (C > 1) {
-      const StaticRows sized = StaticRows::of(s);
-      auto [field, why] = clusterNeverRuns(target, sized.fewest, sized.n, C, cfg.getBlockTokens(),
-                                           kClusterMinN);
-      if (!field.empty())
-        return configError(op, field) << why;
-      if (clusterAlwaysRuns(target, sized.rows, sized.nPlan, C, cfg.getBlockTokens(),
-                            kClusterMinN) &&
+      const ClusterReach reach = clusterReachOf(s, target, C, cfg.getBlockTokens());
+      if (!reach.field.empty())
+        return configError(op, reach.field) << reach.why;
+      if (reach.always &&
           failed(verifyUnusedConfigFields(op, cfg, ~unsigned(kUseWarps | kUseStages),
                                           "every launch of these sizes takes the cluster kernel")))
         return failure();

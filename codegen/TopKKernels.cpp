@@ -175,6 +175,15 @@ LogicalResult lowerTopK(Operation *op, PlanContext &ctx) {
 }
 } // namespace
 
+namespace {
+/// What a topk's static sizes (B x H rows of N) leave of its cluster kernel (lowerTopK's gate).
+ClusterReach clusterReachOf(TopKOp op, TargetAttr target, int64_t ctas, int64_t keysPerCta) {
+  Value scores = op.getScores();
+  return clusterReach(target, StaticRows().times(scores, {0, 1}), dimOf(scores, 2), ctas,
+                      keysPerCta, kClusterMinN);
+}
+} // namespace
+
 void mlir::ds::registerTopKFamily() {
   KernelFamily f;
   f.name = "topk";
@@ -198,17 +207,10 @@ void mlir::ds::registerTopKFamily() {
     const int64_t fit = (target.getSmemPerBlock() - kClusterFixedSmemBytes) / 4 / 1024 * 1024;
     const int64_t cap = std::min<int64_t>(kClusterKeys, fit);
     if (chip && chip->version >= 90 && cap >= 1024) {
-      const int64_t C = 2;
-      Value scores = cast<TopKOp>(op).getScores();
-      if (clusterNeverRuns(target, fewestRows(scores, {0, 1}), dimOf(scores, 2), C, cap,
-                           kClusterMinN)
-              .first.empty()) {
-        const bool always =
-            clusterAlwaysRuns(target, staticDimPlan(scores, 0) * staticDimPlan(scores, 1),
-                              staticDimPlan(scores, 2), C, cap, kClusterMinN);
-        return KernelConfigAttr::get(op->getContext(), cap, always ? 1 : kOneCtaWarps, C, 16, 1,
-                                     "", 0, 0, kClusterWarps);
-      }
+      const ClusterReach reach = clusterReachOf(cast<TopKOp>(op), target, 2, cap);
+      if (reach.field.empty())
+        return KernelConfigAttr::get(op->getContext(), cap, reach.always ? 1 : kOneCtaWarps, 2,
+                                     16, 1, "", 0, 0, kClusterWarps);
       return KernelConfigAttr::get(op->getContext(), 1, kOneCtaWarps, 1, 1, 1);
     }
     return KernelConfigAttr::get(op->getContext(), 1, 32, 1, 1, 1);
@@ -244,13 +246,10 @@ void mlir::ds::registerTopKFamily() {
              << cfg.getOccupancy();
     // The lowering builds no kernel that static sizes rule out: a cluster no launch takes is
     // refused, and where every launch takes it, the one-CTA kernel's `warps` must be neutral.
-    Value scores = cast<TopKOp>(op).getScores();
-    auto [field, why] = clusterNeverRuns(target, fewestRows(scores, {0, 1}), dimOf(scores, 2), C,
-                                         cap, kClusterMinN);
-    if (!field.empty())
-      return configError(op, field) << why;
-    if (clusterAlwaysRuns(target, staticDimPlan(scores, 0) * staticDimPlan(scores, 1),
-                          staticDimPlan(scores, 2), C, cap, kClusterMinN))
+    const ClusterReach reach = clusterReachOf(cast<TopKOp>(op), target, C, cap);
+    if (!reach.field.empty())
+      return configError(op, reach.field) << reach.why;
+    if (reach.always)
       return verifyUnusedConfigFields(op, cfg, ~unsigned(kUseWarps),
                                       "every launch of these sizes takes the cluster kernel");
     return success();
